@@ -1,0 +1,274 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+func apps(env Environment) Records[Application] { return Records[Application]{Env: env, Kind: "app"} }
+
+func appClientIDs(env Environment) Unique { return Unique{Env: env, Name: "app-client-id"} }
+
+// OrgApps is the sorted set of applications created under an organization.
+func OrgApps(env Environment, orgID string) Set {
+	return Set{Env: env, Parts: []string{"apps", orgID}}
+}
+
+// CheckApplication validates an application's fields.
+func CheckApplication(a *Application) error {
+	var v Validation
+	if strings.TrimSpace(a.Name) == "" {
+		v.Add("name", "is required")
+	} else if len(a.Name) > 255 {
+		v.Add("name", "must be at most 255 characters")
+	}
+	if len(a.Description) > 2048 {
+		v.Add("description", "must be at most 2048 characters")
+	}
+	if !ValidApplicationType(a.ApplicationType) {
+		v.Add("application_type", "must be one of "+strings.Join(ApplicationTypes(), ", "))
+	}
+	CheckURLList(&v, "allowed_redirect_urls", a.AllowedRedirectURLs)
+	CheckURLList(&v, "allowed_logout_urls", a.AllowedLogoutURLs)
+	for _, o := range a.AllowedOriginsCORS {
+		if r := CheckOrigin(o); r != "" {
+			v.Add("allowed_origins_cors", r+": "+o)
+		}
+	}
+	for _, o := range a.AllowedWebOrigins {
+		if r := CheckOrigin(o); r != "" {
+			v.Add("allowed_web_origins", r+": "+o)
+		}
+	}
+	single := func(field, val string, check func(string) string) {
+		if val != "" {
+			if r := check(val); r != "" {
+				v.Add(field, r)
+			}
+		}
+	}
+	single("default_origin_cors", a.DefaultOriginCORS, CheckOrigin)
+	single("default_web_origin", a.DefaultWebOrigin, CheckOrigin)
+	single("default_redirect_uri_after_login", a.DefaultRedirectURIAfterLogin, CheckURL)
+	single("default_redirect_uri_after_logout", a.DefaultRedirectURIAfterLogout, CheckURL)
+	if a.DefaultRedirectURIAfterLogin != "" && !contains(a.AllowedRedirectURLs, a.DefaultRedirectURIAfterLogin) {
+		v.Add("default_redirect_uri_after_login", "must be one of allowed_redirect_urls")
+	}
+	if a.DefaultRedirectURIAfterLogout != "" && !contains(a.AllowedLogoutURLs, a.DefaultRedirectURIAfterLogout) {
+		v.Add("default_redirect_uri_after_logout", "must be one of allowed_logout_urls")
+	}
+	switch a.SigningAlg {
+	case "", "RS256", "ES256", "EdDSA":
+	default:
+		v.Add("signing_alg", "must be RS256, ES256 or EdDSA")
+	}
+	if a.AccessTokenTTL < 0 || a.IDTokenTTL < 0 || a.RefreshTokenTTL < 0 {
+		v.Add("token_ttl", "must not be negative")
+	}
+	if a.OrganizationScope != "" {
+		if r := CheckDomain(a.OrganizationScope); r != "" {
+			v.Add("organization_domain_scope", r)
+		}
+	}
+	return v.Err()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// App returns the application with client id (any organization).
+func (t *ReadTxn) App(clientID string) (*Application, error) {
+	id, err := appClientIDs(t.s.env).Lookup(t.tx, "", clientID)
+	if err != nil {
+		return nil, fmt.Errorf("application %w", ErrNotFound)
+	}
+	a, err := apps(t.s.env).Get(t.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// OrgApp returns the application with client id created under orgID.
+func (t *ReadTxn) OrgApp(orgID, clientID string) (*Application, error) {
+	a, err := t.App(clientID)
+	if err != nil {
+		return nil, err
+	}
+	if a.OrgID != orgID {
+		return nil, fmt.Errorf("application %w", ErrNotFound)
+	}
+	return a, nil
+}
+
+// PutApp stores an application (new or changed) with its indexes.
+func (t *Txn) PutApp(old, a *Application) error {
+	if err := CheckApplication(a); err != nil {
+		return err
+	}
+	if old != nil && (old.ID != a.ID || old.ClientID != a.ClientID || old.OrgID != a.OrgID) {
+		return fmt.Errorf("application ids are immutable: %w", ErrInvalid)
+	}
+	if old == nil {
+		if err := appClientIDs(t.s.env).Claim(t.w, "", a.ClientID, a.ID); err != nil {
+			return err
+		}
+		if err := OrgApps(t.s.env, a.OrgID).Add(t.w, a.ID, nil); err != nil {
+			return err
+		}
+	}
+	return apps(t.s.env).Put(t.w, a.ID, *a)
+}
+
+// CreateApplication creates an application under the organization with
+// domain. Its client_id is a new UUID. Confidential clients (regular_web,
+// machine) get a client secret, returned once and stored as a hash.
+func (s *Service) CreateApplication(ctx context.Context, orgDomain string, in Application) (*Application, string, error) {
+	a := in
+	now := s.Now()
+	var err error
+	if a.ID, err = NewID(s.rand, now); err != nil {
+		return nil, "", err
+	}
+	a.ClientID = a.ID
+	a.CreatedAt, a.UpdatedAt = now, now
+	secret := ""
+	a.ClientSecretHash = ""
+	if !a.Public() {
+		if secret, err = NewSecret(s.rand); err != nil {
+			return nil, "", err
+		}
+		a.ClientSecretHash = HashSecret(secret)
+	}
+	normalizeApp(&a)
+	err = s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		a.OrgID = o.ID
+		if err := tx.PutApp(nil, &a); err != nil {
+			return err
+		}
+		return tx.Log(&Event{Code: EventApplicationCreated, OrgID: o.ID, ClientID: a.ClientID})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return &a, secret, nil
+}
+
+func normalizeApp(a *Application) {
+	for _, l := range []*[]string{&a.AllowedRedirectURLs, &a.AllowedOriginsCORS, &a.AllowedWebOrigins, &a.AllowedLogoutURLs} {
+		if *l == nil {
+			*l = []string{}
+		}
+		*l = dedupe(*l)
+	}
+}
+
+// GetApplication returns the application with client id of the
+// organization with domain.
+func (s *Service) GetApplication(ctx context.Context, orgDomain, clientID string) (*Application, error) {
+	var a *Application
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		a, err = tx.OrgApp(o.ID, clientID)
+		return err
+	})
+	return a, err
+}
+
+// ApplicationByClientID returns an application by client id alone, for
+// OAuth endpoints.
+func (s *Service) ApplicationByClientID(ctx context.Context, clientID string) (*Application, error) {
+	var a *Application
+	err := s.View(ctx, func(tx *ReadTxn) (err error) { a, err = tx.App(clientID); return })
+	return a, err
+}
+
+// ListApplications lists the applications of an organization, most
+// recent first.
+func (s *Service) ListApplications(ctx context.Context, orgDomain string, req PageRequest) (Page[Application], error) {
+	var p Page[Application]
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		p, err = pageOf(tx.tx, OrgApps(s.env, o.ID), req, func(id string) (Application, error) {
+			return apps(s.env).Get(tx.tx, id)
+		})
+		return err
+	})
+	return p, err
+}
+
+// UpdateApplication applies fn to the application (compare-and-swap in one
+// transaction). Its ids never change.
+func (s *Service) UpdateApplication(ctx context.Context, orgDomain, clientID string, fn func(a *Application) error) (*Application, error) {
+	var out *Application
+	err := s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		old, err := tx.OrgApp(o.ID, clientID)
+		if err != nil {
+			return err
+		}
+		a := *old
+		a.AllowedRedirectURLs = append([]string(nil), old.AllowedRedirectURLs...)
+		a.AllowedOriginsCORS = append([]string(nil), old.AllowedOriginsCORS...)
+		a.AllowedWebOrigins = append([]string(nil), old.AllowedWebOrigins...)
+		a.AllowedLogoutURLs = append([]string(nil), old.AllowedLogoutURLs...)
+		if err := fn(&a); err != nil {
+			return err
+		}
+		normalizeApp(&a)
+		a.UpdatedAt = s.Now()
+		if err := tx.PutApp(old, &a); err != nil {
+			return err
+		}
+		out = &a
+		return tx.Log(&Event{Code: EventApplicationUpdated, OrgID: o.ID, ClientID: a.ClientID})
+	})
+	return out, err
+}
+
+// DeleteApplication deletes an application.
+func (s *Service) DeleteApplication(ctx context.Context, orgDomain, clientID string) (*Application, error) {
+	var out *Application
+	err := s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		a, err := tx.OrgApp(o.ID, clientID)
+		if err != nil {
+			return err
+		}
+		if err := appClientIDs(s.env).Release(tx.w, "", a.ClientID, a.ID); err != nil {
+			return err
+		}
+		if err := OrgApps(s.env, o.ID).Remove(tx.w, a.ID); err != nil {
+			return err
+		}
+		if err := apps(s.env).Delete(tx.w, a.ID); err != nil {
+			return err
+		}
+		out = a
+		return tx.Log(&Event{Code: EventApplicationDeleted, OrgID: o.ID, ClientID: a.ClientID})
+	})
+	return out, err
+}

@@ -1,0 +1,472 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Key layout. Every key starts with a one-byte namespace and a separator,
+// then 0x00-separated parts; the first part after the namespace is the
+// environment ("sandbox", "production") or "-" for account-wide records.
+//
+//	r/env/kind/id            a record (JSON)
+//	u/env/index/scope/value  a unique index entry; value is the owner's id
+//	s/env/set.../member      a sorted-set member (value may carry data)
+//	c/env/set...             the maintained count of a sorted set
+//	x/expiry-ns/key          an expiry entry; value lists the keys to delete
+//	m/name                   store metadata (schema version)
+//
+// Parts must not contain 0x00; the helpers below check it.
+const (
+	nsRecord  = 'r'
+	nsUnique  = 'u'
+	nsSet     = 's'
+	nsCount   = 'c'
+	nsExpiry  = 'x'
+	sep       = 0x00
+	globalEnv = "-"
+)
+
+// Key builds a key in namespace ns from parts, separated by 0x00. Helpers in
+// this file build keys for you; Key is exported for backends and tools.
+func Key(ns byte, parts ...string) []byte {
+	n := 2
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, ns, sep)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, sep)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+func checkParts(parts []string) error {
+	for _, p := range parts {
+		if bytes.IndexByte([]byte(p), sep) >= 0 {
+			return Invalid("key", "must not contain NUL bytes")
+		}
+	}
+	return nil
+}
+
+// Records is a typed view of one kind of record in one environment (or the
+// account-wide space when env is empty). Values are stored as JSON.
+type Records[T any] struct {
+	Env  Environment
+	Kind string
+}
+
+func (r Records[T]) env() string {
+	if r.Env == "" {
+		return globalEnv
+	}
+	return string(r.Env)
+}
+
+// Key returns the store key of the record with id.
+func (r Records[T]) Key(id string) []byte { return Key(nsRecord, r.env(), r.Kind, id) }
+
+// Get reads the record with id; a missing one is an error wrapping ErrNotFound.
+func (r Records[T]) Get(tx ReadTx, id string) (T, error) {
+	var v T
+	if err := checkParts([]string{id}); err != nil {
+		return v, fmt.Errorf("%s %w", r.Kind, ErrNotFound)
+	}
+	raw, err := tx.Get(r.Key(id))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return v, fmt.Errorf("%s %w", r.Kind, ErrNotFound)
+		}
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("decode %s %s: %w", r.Kind, id, err)
+	}
+	return v, nil
+}
+
+// Exists reports whether a record with id exists.
+func (r Records[T]) Exists(tx ReadTx, id string) (bool, error) {
+	_, err := tx.Get(r.Key(id))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Put writes the record with id, replacing any previous value.
+func (r Records[T]) Put(tx Tx, id string, v T) error {
+	if err := checkParts([]string{id}); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", r.Kind, err)
+	}
+	return tx.Put(r.Key(id), raw)
+}
+
+// Delete removes the record with id (silently if absent).
+func (r Records[T]) Delete(tx Tx, id string) error { return tx.Delete(r.Key(id)) }
+
+// Scan visits every record of the kind in key (id) order. Return ErrStopScan
+// to stop. Meant for sweeps and migrations; lists use sorted sets.
+func (r Records[T]) Scan(tx ReadTx, fn func(id string, v T) error) error {
+	prefix := append(Key(nsRecord, r.env(), r.Kind), sep)
+	return tx.Scan(prefix, ScanOptions{}, func(k, raw []byte) error {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("decode %s: %w", r.Kind, err)
+		}
+		return fn(string(k[len(prefix):]), v)
+	})
+}
+
+// Unique is a unique index: value -> owner id, within a scope (for example
+// emails within an organization).
+type Unique struct {
+	Env  Environment
+	Name string
+}
+
+func (u Unique) key(scope, value string) []byte {
+	env := string(u.Env)
+	if env == "" {
+		env = globalEnv
+	}
+	return Key(nsUnique, env, u.Name, scope, value)
+}
+
+// Claim makes value in scope belong to id. It fails with an error wrapping
+// ErrConflict when another id holds it; claiming one's own value again is a
+// no-op.
+func (u Unique) Claim(tx Tx, scope, value, id string) error {
+	if err := checkParts([]string{scope, value, id}); err != nil {
+		return err
+	}
+	k := u.key(scope, value)
+	old, err := tx.Get(k)
+	switch {
+	case err == nil:
+		if string(old) == id {
+			return nil
+		}
+		return fmt.Errorf("%s %q is taken: %w", u.Name, value, ErrConflict)
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return tx.Put(k, []byte(id))
+}
+
+// Lookup returns the id that holds value in scope, or ErrNotFound.
+func (u Unique) Lookup(tx ReadTx, scope, value string) (string, error) {
+	if checkParts([]string{scope, value}) != nil {
+		return "", fmt.Errorf("%s %w", u.Name, ErrNotFound)
+	}
+	v, err := tx.Get(u.key(scope, value))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", fmt.Errorf("%s %w", u.Name, ErrNotFound)
+		}
+		return "", err
+	}
+	return string(v), nil
+}
+
+// Release frees value in scope if id holds it.
+func (u Unique) Release(tx Tx, scope, value, id string) error {
+	k := u.key(scope, value)
+	old, err := tx.Get(k)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if string(old) != id {
+		return nil
+	}
+	return tx.Delete(k)
+}
+
+// Set is a sorted set of members (ordered by their bytes) with a maintained
+// count, used for lists ("users of an organization, newest first") and
+// non-unique indexes ("profiles with role R"). Members of time-ordered ids
+// (UUID v7) list in creation order.
+type Set struct {
+	Env Environment
+	// Parts name the set, e.g. {"org-users", orgID}.
+	Parts []string
+}
+
+func (s Set) parts() []string {
+	env := string(s.Env)
+	if env == "" {
+		env = globalEnv
+	}
+	return append([]string{env}, s.Parts...)
+}
+
+func (s Set) prefix() []byte         { return append(Key(nsSet, s.parts()...), sep) }
+func (s Set) countKey() []byte       { return Key(nsCount, s.parts()...) }
+func (s Set) member(m string) []byte { return append(s.prefix(), m...) }
+
+// Add inserts member with an optional value; adding an existing member only
+// replaces its value.
+func (s Set) Add(tx Tx, member string, value []byte) error {
+	if err := checkParts(append(s.Parts, member)); err != nil {
+		return err
+	}
+	k := s.member(member)
+	if _, err := tx.Get(k); err == nil {
+		return tx.Put(k, nonNil(value))
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err := tx.Put(k, nonNil(value)); err != nil {
+		return err
+	}
+	return addCount(tx, s.countKey(), 1)
+}
+
+// Remove deletes member (silently if absent).
+func (s Set) Remove(tx Tx, member string) error {
+	k := s.member(member)
+	if _, err := tx.Get(k); errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := tx.Delete(k); err != nil {
+		return err
+	}
+	return addCount(tx, s.countKey(), -1)
+}
+
+// Has reports whether member is in the set.
+func (s Set) Has(tx ReadTx, member string) (bool, error) {
+	_, err := tx.Get(s.member(member))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Count returns the maintained number of members.
+func (s Set) Count(tx ReadTx) (int, error) { return readCount(tx, s.countKey()) }
+
+// Page returns up to limit members after skipping skip, newest first when
+// reverse is set. Skipped members are passed over without reading values.
+func (s Set) Page(tx ReadTx, reverse bool, skip, limit int) ([]string, error) {
+	return s.collect(tx, ScanOptions{Reverse: reverse, Skip: skip, Limit: limit, KeysOnly: true})
+}
+
+// After returns up to limit members that follow the cursor member after (in
+// the scan direction); an empty cursor starts at the beginning. Its cost does
+// not grow with the depth of the cursor.
+func (s Set) After(tx ReadTx, after string, reverse bool, limit int) ([]string, error) {
+	opts := ScanOptions{Reverse: reverse, Limit: limit, KeysOnly: true}
+	if after != "" {
+		opts.After = s.member(after)
+	}
+	return s.collect(tx, opts)
+}
+
+func (s Set) collect(tx ReadTx, opts ScanOptions) ([]string, error) {
+	p := s.prefix()
+	var out []string
+	err := tx.Scan(p, opts, func(k, _ []byte) error {
+		out = append(out, string(k[len(p):]))
+		return nil
+	})
+	return out, err
+}
+
+// Each visits members (and values) in order; return ErrStopScan to stop.
+func (s Set) Each(tx ReadTx, reverse bool, fn func(member string, value []byte) error) error {
+	p := s.prefix()
+	return tx.Scan(p, ScanOptions{Reverse: reverse}, func(k, v []byte) error {
+		return fn(string(k[len(p):]), v)
+	})
+}
+
+// Clear removes every member and resets the count.
+func (s Set) Clear(tx Tx) error {
+	p := s.prefix()
+	var keys [][]byte
+	if err := tx.Scan(p, ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
+		keys = append(keys, append([]byte(nil), k...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return tx.Delete(s.countKey())
+}
+
+// Counter is a named 64-bit counter (for example the event sequence).
+type Counter struct {
+	Env  Environment
+	Name string
+}
+
+func (c Counter) key() []byte {
+	env := string(c.Env)
+	if env == "" {
+		env = globalEnv
+	}
+	return Key(nsCount, env, "#"+c.Name)
+}
+
+// Next increments the counter and returns its new value.
+func (c Counter) Next(tx Tx) (int64, error) {
+	n, err := readCount(tx, c.key())
+	if err != nil {
+		return 0, err
+	}
+	n++
+	return int64(n), writeCount(tx, c.key(), n)
+}
+
+// Value returns the counter's current value.
+func (c Counter) Value(tx ReadTx) (int64, error) {
+	n, err := readCount(tx, c.key())
+	return int64(n), err
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func readCount(tx ReadTx, k []byte) (int, error) {
+	v, err := tx.Get(k)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("corrupt counter %q", k)
+	}
+	return int(binary.BigEndian.Uint64(v)), nil
+}
+
+func writeCount(tx Tx, k []byte, n int) error {
+	if n <= 0 {
+		return tx.Delete(k)
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	return tx.Put(k, b[:])
+}
+
+func addCount(tx Tx, k []byte, d int) error {
+	n, err := readCount(tx, k)
+	if err != nil {
+		return err
+	}
+	return writeCount(tx, k, n+d)
+}
+
+func expiryKey(at time.Time, owner []byte) []byte {
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(at.UnixNano()))
+	k := make([]byte, 0, 2+8+1+len(owner))
+	k = append(k, nsExpiry, sep)
+	k = append(k, ts[:]...)
+	k = append(k, sep)
+	return append(k, owner...)
+}
+
+// ScheduleExpiry records that owner (a record key) and the extra keys expire
+// at at. Call CancelExpiry with the same owner and time before rescheduling.
+func ScheduleExpiry(tx Tx, at time.Time, owner []byte, extra ...[]byte) error {
+	keys := append([][]byte{owner}, extra...)
+	raw, err := json.Marshal(keys)
+	if err != nil {
+		return err
+	}
+	return tx.Put(expiryKey(at, owner), raw)
+}
+
+// CancelExpiry removes the expiry entry of owner scheduled at at.
+func CancelExpiry(tx Tx, at time.Time, owner []byte) error {
+	return tx.Delete(expiryKey(at, owner))
+}
+
+// SweepExpired deletes, in transactions of at most batch entries (so no
+// lock is held long), every scheduled key whose expiry is at or before now.
+// It returns how many entries it removed.
+//
+// Readers must still check expiry themselves (the sweeper runs late); the
+// expiry index only reclaims space.
+func SweepExpired(ctx context.Context, store Store, now time.Time, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	total := 0
+	limit := expiryKey(now, nil)
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n := 0
+		err := store.Update(ctx, func(tx Tx) error {
+			n = 0
+			var entries [][]byte
+			var lists [][]byte
+			err := tx.Scan([]byte{nsExpiry, sep}, ScanOptions{Limit: batch}, func(k, v []byte) error {
+				if bytes.Compare(k[:len(limit)], limit) > 0 {
+					return ErrStopScan
+				}
+				entries = append(entries, append([]byte(nil), k...))
+				lists = append(lists, append([]byte(nil), v...))
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for i, k := range entries {
+				var keys [][]byte
+				if err := json.Unmarshal(lists[i], &keys); err != nil {
+					return fmt.Errorf("corrupt expiry entry: %w", err)
+				}
+				for _, dk := range keys {
+					if err := tx.Delete(dk); err != nil {
+						return err
+					}
+				}
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+			n = len(entries)
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < batch {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,293 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+func (s *Service) orgs() Records[Organization] { return Records[Organization]{Kind: "org"} }
+
+var (
+	orgDomains   = Unique{Name: "org-domain"}
+	orgObjectIDs = Unique{Name: "org-oid"}
+	orgList      = Set{Parts: []string{"orgs"}}
+	// orgEmailDomains maps an email domain to the one organization that owns it.
+	orgEmailDomains = Unique{Name: "org-email-domain"}
+)
+
+// OrganizationInput is what a caller may set on an organization. On
+// update, nil fields are left unchanged.
+type OrganizationInput struct {
+	Name                *string
+	Locality            *string
+	State               *string
+	CountryName         *string
+	PrivacyPolicyURL    *string
+	TermsOfServiceURL   *string
+	AllowedEmailDomains *[]string
+	// AutocompleteAddress fills Locality, State and CountryName from a
+	// place name through the PlaceResolver.
+	AutocompleteAddress *string
+}
+
+// Org returns the organization with domain.
+func (t *ReadTxn) Org(domain string) (*Organization, error) {
+	id, err := orgDomains.Lookup(t.tx, "", domain)
+	if err != nil {
+		return nil, fmt.Errorf("organization %q: %w", domain, ErrNotFound)
+	}
+	return t.OrgByID(id)
+}
+
+// OrgByID returns the organization with id.
+func (t *ReadTxn) OrgByID(id string) (*Organization, error) {
+	o, err := t.s.orgs().Get(t.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// OrgByObjectID returns the organization whose Crafter id is oid.
+func (t *ReadTxn) OrgByObjectID(oid string) (*Organization, error) {
+	id, err := orgObjectIDs.Lookup(t.tx, "", oid)
+	if err != nil {
+		return nil, err
+	}
+	return t.OrgByID(id)
+}
+
+// applyOrg validates in and applies it to o.
+func (s *Service) applyOrg(ctx context.Context, o *Organization, in OrganizationInput, creating bool) error {
+	var v Validation
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		switch {
+		case name == "":
+			v.Add("name", "is required")
+		case len(name) > 255:
+			v.Add("name", "must be at most 255 characters")
+		default:
+			o.Name = name
+		}
+	} else if creating {
+		v.Add("name", "is required")
+	}
+	if in.AutocompleteAddress != nil && strings.TrimSpace(*in.AutocompleteAddress) != "" {
+		if s.places == nil {
+			v.Add("autocomplete_address", "is not available on this server")
+		} else {
+			p, err := s.places.ResolvePlace(ctx, *in.AutocompleteAddress)
+			switch {
+			case err == nil:
+				o.Locality, o.State, o.CountryName = p.Locality, p.State, p.Country
+			case errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid):
+				v.Add("autocomplete_address", "is not a known place")
+			default:
+				return err
+			}
+		}
+	}
+	str := func(field string, src *string, dst *string, check func(string) string, max int) {
+		if src == nil {
+			return
+		}
+		val := strings.TrimSpace(*src)
+		if val != "" && check != nil {
+			if r := check(val); r != "" {
+				v.Add(field, r)
+				return
+			}
+		}
+		if len(val) > max {
+			v.Addf(field, "must be at most %d characters", max)
+			return
+		}
+		*dst = val
+	}
+	str("locality", in.Locality, &o.Locality, nil, 255)
+	str("state", in.State, &o.State, nil, 255)
+	str("country_name", in.CountryName, &o.CountryName, CheckCountry, 2)
+	str("privacy_policy_url", in.PrivacyPolicyURL, &o.PrivacyPolicyURL, CheckURL, 2048)
+	str("terms_of_service_url", in.TermsOfServiceURL, &o.TermsOfServiceURL, CheckURL, 2048)
+	if in.AllowedEmailDomains != nil {
+		var list []string
+		seen := map[string]bool{}
+		for _, d := range *in.AllowedEmailDomains {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if r := CheckEmailDomain(d); r != "" {
+				v.Add("allowed_email_domains", r+": "+d)
+				continue
+			}
+			if !seen[d] {
+				seen[d] = true
+				list = append(list, d)
+			}
+		}
+		o.AllowedEmailDomains = list
+	}
+	return v.Err()
+}
+
+// CreateOrganization creates an organization whose domain is the slug of
+// its name. A domain already taken is a conflict, never a silent rename.
+func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) (*Organization, error) {
+	var o Organization
+	if err := s.applyOrg(ctx, &o, in, true); err != nil {
+		return nil, err
+	}
+	o.Domain = Slug(o.Name)
+	if r := CheckDomain(o.Domain); r != "" {
+		return nil, Invalid("name", "must contain letters or digits to make a domain")
+	}
+	now := s.Now()
+	var err error
+	if o.ID, err = NewID(s.rand, now); err != nil {
+		return nil, err
+	}
+	if o.ObjectID, err = NewObjectID(s.rand, now); err != nil {
+		return nil, err
+	}
+	o.ManagedBy, o.CreatedAt, o.UpdatedAt = s.account, now, now
+	err = s.Update(ctx, func(tx *Txn) error { return tx.InsertOrg(&o) })
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// InsertOrg stores a new organization with its indexes, its tenant
+// settings in both environments and an audit event.
+func (t *Txn) InsertOrg(o *Organization) error {
+	if err := orgDomains.Claim(t.w, "", o.Domain, o.ID); err != nil {
+		return fmt.Errorf("organization domain %q already exists: %w", o.Domain, ErrConflict)
+	}
+	if err := orgObjectIDs.Claim(t.w, "", o.ObjectID, o.ID); err != nil {
+		return err
+	}
+	if err := t.PutOrg(nil, o); err != nil {
+		return err
+	}
+	if err := orgList.Add(t.w, o.ID, nil); err != nil {
+		return err
+	}
+	for _, env := range []Environment{Sandbox, Production} {
+		tn := Tenant{Name: o.Domain, OrgID: o.ID, CleanseAttributes: true, AvailableRoles: []string{},
+			AttributeDefinitions: []AttributeDefinition{}, UpdatedAt: o.CreatedAt}
+		if err := tenants(env).Put(t.w, o.ID, tn); err != nil {
+			return err
+		}
+	}
+	return t.Log(&Event{Code: EventOrganizationCreated, OrgID: o.ID, TenantDomain: o.Domain})
+}
+
+// GetOrganization returns the organization with domain.
+func (s *Service) GetOrganization(ctx context.Context, domain string) (*Organization, error) {
+	var o *Organization
+	err := s.View(ctx, func(tx *ReadTxn) (err error) { o, err = tx.Org(domain); return })
+	return o, err
+}
+
+// ListOrganizations lists organizations, most recent first.
+func (s *Service) ListOrganizations(ctx context.Context, req PageRequest) (Page[Organization], error) {
+	var p Page[Organization]
+	err := s.View(ctx, func(tx *ReadTxn) (err error) {
+		p, err = pageOf(tx.tx, orgList, req, func(id string) (Organization, error) {
+			o, err := tx.OrgByID(id)
+			if err != nil {
+				return Organization{}, err
+			}
+			return *o, nil
+		})
+		return
+	})
+	return p, err
+}
+
+// UpdateOrganization changes an organization's mutable fields. Its domain
+// never changes, even when the name does.
+func (s *Service) UpdateOrganization(ctx context.Context, domain string, in OrganizationInput) (*Organization, error) {
+	// Resolve the place outside the transaction: it may be slow.
+	var probe Organization
+	if err := s.applyOrg(ctx, &probe, in, false); err != nil {
+		return nil, err
+	}
+	var out *Organization
+	err := s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(domain)
+		if err != nil {
+			return err
+		}
+		old := *o
+		in2 := in
+		if in.AutocompleteAddress != nil && *in.AutocompleteAddress != "" {
+			in2.AutocompleteAddress = nil
+			if in2.Locality == nil {
+				in2.Locality = &probe.Locality
+			}
+			if in2.State == nil {
+				in2.State = &probe.State
+			}
+			if in2.CountryName == nil {
+				in2.CountryName = &probe.CountryName
+			}
+		}
+		if err := s.applyOrg(ctx, o, in2, false); err != nil {
+			return err
+		}
+		o.UpdatedAt = s.Now()
+		if err := tx.PutOrg(&old, o); err != nil {
+			return err
+		}
+		out = o
+		return tx.Log(&Event{Code: EventOrganizationUpdated, OrgID: o.ID, TenantDomain: o.Domain})
+	})
+	return out, err
+}
+
+// OrgForEmailDomain returns the organization that owns the email domain
+// (one of its AllowedEmailDomains), for home-realm discovery and SSO
+// provisioning.
+func (s *Service) OrgForEmailDomain(ctx context.Context, domain string) (*Organization, error) {
+	var o *Organization
+	err := s.View(ctx, func(tx *ReadTxn) (err error) { o, err = tx.OrgForEmailDomain(domain); return })
+	return o, err
+}
+
+// OrgForEmailDomain returns the organization that owns the email domain.
+func (t *ReadTxn) OrgForEmailDomain(domain string) (*Organization, error) {
+	id, err := orgEmailDomains.Lookup(t.tx, "", strings.ToLower(domain))
+	if err != nil {
+		return nil, err
+	}
+	return t.OrgByID(id)
+}
+
+// PutOrg replaces an organization record, keeping the email-domain index
+// in step. An email domain already owned by another organization is a
+// conflict.
+func (t *Txn) PutOrg(old, o *Organization) error {
+	if old != nil && (old.ID != o.ID || old.Domain != o.Domain) {
+		return fmt.Errorf("organization id and domain are immutable: %w", ErrInvalid)
+	}
+	keep := map[string]bool{}
+	for _, d := range o.AllowedEmailDomains {
+		keep[d] = true
+		if err := orgEmailDomains.Claim(t.w, "", d, o.ID); err != nil {
+			return &InvalidError{Fields: []FieldError{{Field: "allowed_email_domains",
+				Reason: "domain " + d + " already belongs to another organization"}}}
+		}
+	}
+	if old != nil {
+		for _, d := range old.AllowedEmailDomains {
+			if !keep[d] {
+				if err := orgEmailDomains.Release(t.w, "", d, o.ID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return t.s.orgs().Put(t.w, o.ID, *o)
+}

@@ -1,0 +1,234 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// PasswordHasher hashes and verifies passwords. Gatehouse's default is
+// argon2id (package identity/password); the interface lets a host plug in
+// another one. Verify reports whether the password matches and whether the
+// stored hash should be replaced (legacy format or old parameters).
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error)
+}
+
+// Options configure a Service. Store is required; the rest have defaults.
+type Options struct {
+	// Store is the storage engine.
+	Store Store
+	// Environment is the environment the service reads and writes
+	// (default Production).
+	Environment Environment
+	// Clock returns the current time (default time.Now).
+	Clock func() time.Time
+	// Rand is the source of randomness for ids and secrets
+	// (default crypto/rand).
+	Rand io.Reader
+	// Places resolves autocomplete_address (optional).
+	Places PlaceResolver
+	// Hasher hashes passwords (optional; users cannot be given passwords
+	// without it).
+	Hasher PasswordHasher
+	// Logger receives operational logs (default slog.Default()).
+	Logger *slog.Logger
+	// AccountDomain is the domain of the account that manages the
+	// organizations (Cryptr's __managed_by__).
+	AccountDomain string
+}
+
+// Service is the in-process API of the identity core for one environment:
+// organizations, their directories (users, tenant settings, MetaKeys),
+// applications, credentials and the audit log. Every state change writes
+// its audit event in the same transaction. It is safe for concurrent use.
+type Service struct {
+	store   Store
+	env     Environment
+	now     func() time.Time
+	rand    io.Reader
+	places  PlaceResolver
+	hasher  PasswordHasher
+	log     *slog.Logger
+	account string
+}
+
+// NewService returns a Service for opts.Environment.
+func NewService(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("identity: Options.Store is required")
+	}
+	s := &Service{store: opts.Store, env: opts.Environment, now: opts.Clock, rand: opts.Rand,
+		places: opts.Places, hasher: opts.Hasher, log: opts.Logger, account: opts.AccountDomain}
+	if s.env == "" {
+		s.env = Production
+	}
+	if !s.env.Valid() {
+		return nil, fmt.Errorf("identity: unknown environment %q", s.env)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = DefaultRand()
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s, nil
+}
+
+// ForEnvironment returns a Service with the same options for env.
+func (s *Service) ForEnvironment(env Environment) (*Service, error) {
+	if !env.Valid() {
+		return nil, Invalid("environment", "must be sandbox or production")
+	}
+	c := *s
+	c.env = env
+	return &c, nil
+}
+
+// Environment returns the service's environment.
+func (s *Service) Environment() Environment { return s.env }
+
+// Store returns the underlying store, for packages that keep their own
+// records in the same transactions (tokens, sso, profile).
+func (s *Service) Store() Store { return s.store }
+
+// Now returns the current time of the injected clock, truncated to
+// microseconds so it survives every backend unchanged.
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Rand returns the injected source of randomness.
+func (s *Service) Rand() io.Reader { return s.rand }
+
+// Hasher returns the configured password hasher (nil if none).
+func (s *Service) Hasher() PasswordHasher { return s.hasher }
+
+// Logger returns the service logger.
+func (s *Service) Logger() *slog.Logger { return s.log }
+
+// AccountDomain returns the managing account's domain.
+func (s *Service) AccountDomain() string { return s.account }
+
+// NewID returns a new time-ordered UUID.
+func (s *Service) NewID() (string, error) { return NewID(s.rand, s.now()) }
+
+// NewSecret returns a new 256-bit random secret.
+func (s *Service) NewSecret() (string, error) { return NewSecret(s.rand) }
+
+// Update runs fn in a read-write transaction with the domain operations of
+// Txn. Nothing is written if fn returns an error. fn may run more than once
+// (see Store), so it must not have side effects outside the transaction.
+func (s *Service) Update(ctx context.Context, fn func(tx *Txn) error) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		return fn(&Txn{ReadTxn: ReadTxn{s: s, tx: tx}, w: tx})
+	})
+}
+
+// View runs fn in a read-only transaction.
+func (s *Service) View(ctx context.Context, fn func(tx *ReadTxn) error) error {
+	return s.store.View(ctx, func(tx ReadTx) error {
+		return fn(&ReadTxn{s: s, tx: tx})
+	})
+}
+
+// ReadTxn is a read-only view with the domain lookups.
+type ReadTxn struct {
+	s  *Service
+	tx ReadTx
+}
+
+// Raw returns the engine transaction, for packages that keep their own
+// records next to the core's.
+func (t *ReadTxn) Raw() ReadTx { return t.tx }
+
+// Service returns the service the transaction belongs to.
+func (t *ReadTxn) Service() *Service { return t.s }
+
+// Env returns the transaction's environment.
+func (t *ReadTxn) Env() Environment { return t.s.env }
+
+// Txn is a read-write transaction with the domain operations. Its methods
+// keep indexes, counters and the audit log consistent with the records.
+type Txn struct {
+	ReadTxn
+	w Tx
+}
+
+// RawTx returns the writable engine transaction.
+func (t *Txn) RawTx() Tx { return t.w }
+
+// PageRequest asks for one page of a list. Pages count from 1.
+type PageRequest struct {
+	Page    int
+	PerPage int
+}
+
+// DefaultPerPage is Cryptr's page size; MaxPerPage caps what a caller may ask.
+const (
+	DefaultPerPage = 8
+	MaxPerPage     = 100
+)
+
+// Normalize applies defaults and bounds: page >= 1, 1 <= per page <= MaxPerPage.
+func (p PageRequest) Normalize() PageRequest {
+	if p.Page < 1 {
+		p.Page = 1
+	}
+	if p.PerPage <= 0 {
+		p.PerPage = DefaultPerPage
+	}
+	if p.PerPage > MaxPerPage {
+		p.PerPage = MaxPerPage
+	}
+	return p
+}
+
+// Offset is the number of items before the page.
+func (p PageRequest) Offset() int { return (p.Page - 1) * p.PerPage }
+
+// Page is one page of a list, with the total from maintained counters.
+type Page[T any] struct {
+	Items   []T
+	Total   int
+	Page    int
+	PerPage int
+}
+
+// TotalPages is the number of pages (at least 1).
+func (p Page[T]) TotalPages() int {
+	if p.Total == 0 || p.PerPage == 0 {
+		return 1
+	}
+	return (p.Total + p.PerPage - 1) / p.PerPage
+}
+
+// pageOf lists one page of a set, newest first, loading items with load.
+func pageOf[T any](tx ReadTx, set Set, req PageRequest, load func(id string) (T, error)) (Page[T], error) {
+	req = req.Normalize()
+	total, err := set.Count(tx)
+	if err != nil {
+		return Page[T]{}, err
+	}
+	out := Page[T]{Total: total, Page: req.Page, PerPage: req.PerPage, Items: []T{}}
+	if req.Offset() >= total {
+		return out, nil
+	}
+	ids, err := set.Page(tx, true, req.Offset(), req.PerPage)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range ids {
+		v, err := load(id)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, v)
+	}
+	return out, nil
+}

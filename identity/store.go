@@ -1,0 +1,79 @@
+package identity
+
+import (
+	"context"
+	"errors"
+)
+
+// Store is the transactional, ordered key-value engine that every backend
+// implements (store/memory, store/bolt, store/postgres). The identity core
+// keeps its records, unique indexes, sorted sets, counters and expiry index
+// on top of it (see kv.go), so every backend gets every entity, every unique
+// constraint and every invariant by implementing these few methods.
+//
+// Transactions are serializable: the function passed to Update sees a
+// consistent snapshot and its writes commit all together or not at all. A
+// backend may run fn more than once (bbolt batches, PostgreSQL retries a
+// serialization failure), so fn must have no side effects outside tx.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(tx ReadTx) error) error
+	// Update runs fn in a read-write transaction. If fn returns an error
+	// nothing is written and the error is returned unchanged.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Close releases the store. Calls after Close fail.
+	Close() error
+}
+
+// ReadTx is a consistent read view of the store.
+type ReadTx interface {
+	// Get returns the value stored at key, or an error wrapping ErrNotFound.
+	// The returned slice is valid until the transaction ends; copy it to keep.
+	Get(key []byte) ([]byte, error)
+	// Scan calls fn for each key that starts with prefix, in byte order (or
+	// reverse order), as ScanOptions select. Returning ErrStopScan from fn
+	// ends the scan without error. Keys and values are valid only during
+	// the call.
+	Scan(prefix []byte, opts ScanOptions, fn func(key, value []byte) error) error
+}
+
+// Tx is a read-write transaction.
+type Tx interface {
+	ReadTx
+	// Put stores value at key, replacing any previous value.
+	Put(key, value []byte) error
+	// Delete removes key. Deleting a missing key is not an error.
+	Delete(key []byte) error
+}
+
+// ScanOptions select the part of a prefix that Scan visits.
+type ScanOptions struct {
+	// Reverse visits keys from the greatest to the smallest.
+	Reverse bool
+	// After, when set, resumes strictly after this key in the scan
+	// direction (a cursor). It must start with the prefix.
+	After []byte
+	// Skip passes over this many keys before the first visited one,
+	// without reading their values (offset pagination).
+	Skip int
+	// Limit visits at most this many keys; zero means no limit.
+	Limit int
+	// KeysOnly lets the backend pass nil values to fn.
+	KeysOnly bool
+}
+
+// ErrStopScan, returned by a Scan callback, ends the scan early without error.
+var ErrStopScan = errors.New("stop scan")
+
+// PrefixEnd returns the smallest key greater than every key that starts with
+// prefix, or nil when there is none (prefix is all 0xff bytes).
+func PrefixEnd(prefix []byte) []byte {
+	end := append([]byte(nil), prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+)
+
+func tenants(env Environment) Records[Tenant] { return Records[Tenant]{Env: env, Kind: "tenant"} }
+
+// Tenant returns an organization's directory settings in the transaction's
+// environment.
+func (t *ReadTxn) Tenant(orgID string) (*Tenant, error) {
+	tn, err := tenants(t.s.env).Get(t.tx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if tn.AvailableRoles == nil {
+		tn.AvailableRoles = []string{}
+	}
+	if tn.AttributeDefinitions == nil {
+		tn.AttributeDefinitions = []AttributeDefinition{}
+	}
+	return &tn, nil
+}
+
+// PutTenant stores directory settings. Cascades to users (removed roles
+// and attributes, default back-fill) are the caller's: see the profile
+// service, which owns Crafter's rules.
+func (t *Txn) PutTenant(tn *Tenant) error {
+	if tn.OrgID == "" {
+		return fmt.Errorf("tenant without organization: %w", ErrInvalid)
+	}
+	seen := map[string]bool{}
+	for _, d := range tn.AttributeDefinitions {
+		if d.Name == "" {
+			return Invalid("attributeDefinitions.name", "is required")
+		}
+		if seen[d.Name] {
+			return Invalid("attributeDefinitions.name", "must be unique: "+d.Name)
+		}
+		seen[d.Name] = true
+	}
+	tn.UpdatedAt = t.s.Now()
+	return tenants(t.s.env).Put(t.w, tn.OrgID, *tn)
+}
+
+// GetTenant returns the directory settings of the organization with domain.
+func (s *Service) GetTenant(ctx context.Context, domain string) (*Tenant, error) {
+	var tn *Tenant
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(domain)
+		if err != nil {
+			return err
+		}
+		tn, err = tx.Tenant(o.ID)
+		return err
+	})
+	return tn, err
+}

@@ -1,0 +1,687 @@
+package identity
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+func users(env Environment) Records[User] { return Records[User]{Env: env, Kind: "user"} }
+
+func userEmails(env Environment) Unique    { return Unique{Env: env, Name: "user-email"} }
+func userNames(env Environment) Unique     { return Unique{Env: env, Name: "user-name"} }
+func userOIDs(env Environment) Unique      { return Unique{Env: env, Name: "user-oid"} }
+func ssoIdentities(env Environment) Unique { return Unique{Env: env, Name: "sso-identity"} }
+
+// OrgUsers is the sorted set of an organization's user ids (time-ordered).
+func OrgUsers(env Environment, orgID string) Set {
+	return Set{Env: env, Parts: []string{"users", orgID}}
+}
+
+// RoleUsers is the index of an organization's users that have role.
+func RoleUsers(env Environment, orgID, role string) Set {
+	return Set{Env: env, Parts: []string{"user-role", orgID, role}}
+}
+
+// AttributeUsers is the index of an organization's users whose indexed
+// attribute name has the scalar value (or a list containing it).
+func AttributeUsers(env Environment, orgID, name string, value any) (Set, bool) {
+	vk, ok := AttributeValueKey(value)
+	if !ok {
+		return Set{}, false
+	}
+	return Set{Env: env, Parts: []string{"user-attr", orgID, hashIfNeeded(name), vk}}, true
+}
+
+// AttributeValueKey is the index form of a scalar attribute value: strings,
+// numbers and booleans; other values are not indexed.
+func AttributeValueKey(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return "s:" + hashIfNeeded(x), true
+	case bool:
+		return "b:" + strconv.FormatBool(x), true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return "", false
+		}
+		return "n:" + strconv.FormatFloat(x, 'g', -1, 64), true
+	case int:
+		return "n:" + strconv.FormatFloat(float64(x), 'g', -1, 64), true
+	case int64:
+		return "n:" + strconv.FormatFloat(float64(x), 'g', -1, 64), true
+	}
+	return "", false
+}
+
+func hashIfNeeded(s string) string {
+	if len(s) <= 128 && strings.IndexByte(s, 0) < 0 && !strings.HasPrefix(s, "#") {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "#" + hex.EncodeToString(sum[:])
+}
+
+func indexedValues(v any) []any {
+	if list, ok := v.([]any); ok {
+		return list
+	}
+	if list, ok := v.([]string); ok {
+		out := make([]any, len(list))
+		for i, s := range list {
+			out[i] = s
+		}
+		return out
+	}
+	return []any{v}
+}
+
+// User returns the user with id in the transaction's environment, in any
+// organization. Callers acting for one organization must check OrgID (the
+// Service's methods do, and answer ErrNotFound across organizations).
+func (t *ReadTxn) User(id string) (*User, error) {
+	u, err := users(t.s.env).Get(t.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// OrgUser returns the user with id if it belongs to organization orgID.
+func (t *ReadTxn) OrgUser(orgID, id string) (*User, error) {
+	u, err := t.User(id)
+	if err != nil {
+		return nil, err
+	}
+	if u.OrgID != orgID {
+		return nil, fmt.Errorf("user %w", ErrNotFound)
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user of orgID with email (case-insensitive).
+func (t *ReadTxn) UserByEmail(orgID, email string) (*User, error) {
+	id, err := userEmails(t.s.env).Lookup(t.tx, orgID, NormalizeEmail(email))
+	if err != nil {
+		return nil, err
+	}
+	return t.OrgUser(orgID, id)
+}
+
+// UserByUsername returns the user of orgID with username.
+func (t *ReadTxn) UserByUsername(orgID, username string) (*User, error) {
+	id, err := userNames(t.s.env).Lookup(t.tx, orgID, username)
+	if err != nil {
+		return nil, err
+	}
+	return t.OrgUser(orgID, id)
+}
+
+// UserByObjectID returns the user whose Crafter id is oid.
+func (t *ReadTxn) UserByObjectID(oid string) (*User, error) {
+	id, err := userOIDs(t.s.env).Lookup(t.tx, "", oid)
+	if err != nil {
+		return nil, err
+	}
+	return t.User(id)
+}
+
+// UserBySSOIdentity returns the user linked to (connection, NameID).
+func (t *ReadTxn) UserBySSOIdentity(connectionID, nameID string) (*User, error) {
+	id, err := ssoIdentities(t.s.env).Lookup(t.tx, connectionID, nameID)
+	if err != nil {
+		return nil, err
+	}
+	return t.User(id)
+}
+
+// CheckUser validates a user's fields.
+func CheckUser(u *User) error {
+	var v Validation
+	if r := CheckEmail(u.Email); r != "" {
+		v.Add("email", r)
+	}
+	if u.Username == "" {
+		v.Add("username", "is required")
+	} else if len(u.Username) > 255 || !utf8.ValidString(u.Username) || strings.IndexByte(u.Username, 0) >= 0 {
+		v.Add("username", "must be at most 255 characters of text")
+	}
+	for _, r := range u.Roles {
+		if r == "" || len(r) > 255 || strings.IndexByte(r, 0) >= 0 {
+			v.Add("roles", "must be non-empty names of at most 255 characters")
+			break
+		}
+	}
+	for k := range u.Attributes {
+		if k == "" || len(k) > 255 || strings.IndexByte(k, 0) >= 0 {
+			v.Add("attributes", "names must be non-empty and at most 255 characters")
+			break
+		}
+	}
+	v.Merge("profile", CheckProfile(&u.Profile))
+	return v.Err()
+}
+
+// InsertUser stores a new user with its indexes, checking that the email
+// (case-insensitively) and the username are free in its organization, and
+// logs USER_CREATED.
+func (t *Txn) InsertUser(u *User) error {
+	if err := CheckUser(u); err != nil {
+		return err
+	}
+	if _, err := t.OrgByID(u.OrgID); err != nil {
+		return err
+	}
+	if err := t.indexUser(nil, u); err != nil {
+		return err
+	}
+	if err := users(t.s.env).Put(t.w, u.ID, *u); err != nil {
+		return err
+	}
+	return t.Log(&Event{Code: EventUserCreated, OrgID: u.OrgID, Email: u.Email, ResourceOwnerID: u.ID})
+}
+
+// ReplaceUser writes u over old (the same user as read in this
+// transaction), keeping every index in step. It logs nothing: callers log
+// the event that names the change.
+func (t *Txn) ReplaceUser(old, u *User) error {
+	if old.ID != u.ID || old.OrgID != u.OrgID || old.ObjectID != u.ObjectID {
+		return fmt.Errorf("user id, organization and object id are immutable: %w", ErrInvalid)
+	}
+	if err := CheckUser(u); err != nil {
+		return err
+	}
+	u.UpdatedAt = t.s.Now()
+	if err := t.unindexUser(old, u); err != nil {
+		return err
+	}
+	if err := t.indexUser(old, u); err != nil {
+		return err
+	}
+	return users(t.s.env).Put(t.w, u.ID, *u)
+}
+
+// DeleteUser removes a user and its index entries, and logs USER_DELETED.
+func (t *Txn) DeleteUser(u *User) error {
+	if err := t.unindexUser(u, nil); err != nil {
+		return err
+	}
+	if err := users(t.s.env).Delete(t.w, u.ID); err != nil {
+		return err
+	}
+	return t.Log(&Event{Code: EventUserDeleted, OrgID: u.OrgID, Email: u.Email, ResourceOwnerID: u.ID})
+}
+
+type userKeys struct {
+	email, username, oid string
+	roles                map[string]bool
+	attrs                map[string]Set
+	sso                  map[SSOIdentity]bool
+}
+
+func (t *Txn) keysOf(u *User) (userKeys, error) {
+	k := userKeys{email: NormalizeEmail(u.Email), username: u.Username, oid: u.ObjectID,
+		roles: map[string]bool{}, attrs: map[string]Set{}, sso: map[SSOIdentity]bool{}}
+	for _, r := range u.Roles {
+		k.roles[r] = true
+	}
+	for _, s := range u.SSOIdentities {
+		k.sso[s] = true
+	}
+	tn, err := t.Tenant(u.OrgID)
+	if err != nil {
+		return k, err
+	}
+	for _, d := range tn.AttributeDefinitions {
+		if !d.Indexed {
+			continue
+		}
+		v, ok := u.Attributes[d.Name]
+		if !ok {
+			continue
+		}
+		for _, e := range indexedValues(v) {
+			if set, ok := AttributeUsers(t.s.env, u.OrgID, d.Name, e); ok {
+				k.attrs[string(set.prefix())] = set
+			}
+		}
+	}
+	return k, nil
+}
+
+// indexUser claims u's index entries that old (nil for a new user) lacks.
+func (t *Txn) indexUser(old, u *User) error {
+	nk, err := t.keysOf(u)
+	if err != nil {
+		return err
+	}
+	var ok userKeys
+	if old != nil {
+		if ok, err = t.keysOf(old); err != nil {
+			return err
+		}
+	}
+	env := t.s.env
+	if old == nil || ok.email != nk.email {
+		if err := userEmails(env).Claim(t.w, u.OrgID, nk.email, u.ID); err != nil {
+			return &conflictField{field: "email", err: err}
+		}
+	}
+	if old == nil || ok.username != nk.username {
+		if err := userNames(env).Claim(t.w, u.OrgID, nk.username, u.ID); err != nil {
+			return &conflictField{field: "username", err: err}
+		}
+	}
+	if old == nil {
+		if err := userOIDs(env).Claim(t.w, "", nk.oid, u.ID); err != nil {
+			return err
+		}
+		if err := OrgUsers(env, u.OrgID).Add(t.w, u.ID, nil); err != nil {
+			return err
+		}
+	}
+	for r := range nk.roles {
+		if !ok.roles[r] {
+			if err := RoleUsers(env, u.OrgID, r).Add(t.w, u.ID, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for key, set := range nk.attrs {
+		if _, had := ok.attrs[key]; !had {
+			if err := set.Add(t.w, u.ID, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for s := range nk.sso {
+		if !ok.sso[s] {
+			if err := ssoIdentities(env).Claim(t.w, s.ConnectionID, s.NameID, u.ID); err != nil {
+				return &conflictField{field: "sso_identities", err: err}
+			}
+		}
+	}
+	return nil
+}
+
+// unindexUser releases old's index entries that u (nil when deleting)
+// no longer has.
+func (t *Txn) unindexUser(old, u *User) error {
+	okk, err := t.keysOf(old)
+	if err != nil {
+		return err
+	}
+	var nk userKeys
+	if u != nil {
+		if nk, err = t.keysOf(u); err != nil {
+			return err
+		}
+	}
+	env := t.s.env
+	if u == nil || okk.email != nk.email {
+		if err := userEmails(env).Release(t.w, old.OrgID, okk.email, old.ID); err != nil {
+			return err
+		}
+	}
+	if u == nil || okk.username != nk.username {
+		if err := userNames(env).Release(t.w, old.OrgID, okk.username, old.ID); err != nil {
+			return err
+		}
+	}
+	if u == nil {
+		if err := userOIDs(env).Release(t.w, "", okk.oid, old.ID); err != nil {
+			return err
+		}
+		if err := OrgUsers(env, old.OrgID).Remove(t.w, old.ID); err != nil {
+			return err
+		}
+	}
+	for r := range okk.roles {
+		if !nk.roles[r] {
+			if err := RoleUsers(env, old.OrgID, r).Remove(t.w, old.ID); err != nil {
+				return err
+			}
+		}
+	}
+	for key, set := range okk.attrs {
+		if _, keep := nk.attrs[key]; !keep {
+			if err := set.Remove(t.w, old.ID); err != nil {
+				return err
+			}
+		}
+	}
+	for s := range okk.sso {
+		if !nk.sso[s] {
+			if err := ssoIdentities(env).Release(t.w, s.ConnectionID, s.NameID, old.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// conflictField is a uniqueness conflict on one field; it matches
+// ErrConflict and names the field.
+type conflictField struct {
+	field string
+	err   error
+}
+
+func (c *conflictField) Error() string { return c.field + " is already taken" }
+func (c *conflictField) Unwrap() error { return c.err }
+
+// ConflictField returns the field a conflict error is about, if known.
+func ConflictField(err error) string {
+	for err != nil {
+		if c, ok := err.(*conflictField); ok {
+			return c.field
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return ""
+		}
+		err = u.Unwrap()
+	}
+	return ""
+}
+
+// NewUser prepares a user of org with fresh ids and timestamps; the caller
+// fills the rest and passes it to CreateUser or Txn.InsertUser.
+func (s *Service) NewUser(orgID string) (*User, error) {
+	now := s.Now()
+	id, err := NewID(s.rand, now)
+	if err != nil {
+		return nil, err
+	}
+	oid, err := NewObjectID(s.rand, now)
+	if err != nil {
+		return nil, err
+	}
+	var c [3]byte
+	if _, err := io.ReadFull(s.rand, c[:]); err != nil {
+		return nil, err
+	}
+	return &User{ID: id, ObjectID: oid, OrgID: orgID, Enabled: true, Roles: []string{},
+		Attributes: map[string]any{}, AvatarHexColor: "#" + hex.EncodeToString(c[:]),
+		CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// CreateUser creates a user in the organization with domain. Fields the
+// caller leaves empty get defaults: the username is the email. A non-empty
+// password is hashed with the configured hasher before the transaction.
+// Required MetaKeys must have a value (or a default).
+func (s *Service) CreateUser(ctx context.Context, orgDomain string, in User, password string) (*User, error) {
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	var out *User
+	err = s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		u, err := s.NewUser(o.ID)
+		if err != nil {
+			return err
+		}
+		u.Email = strings.TrimSpace(in.Email)
+		u.Username = in.Username
+		if u.Username == "" {
+			u.Username = u.Email
+		}
+		u.Enabled, u.Verified, u.Profile, u.SSOIdentities = in.Enabled, in.Verified, in.Profile, in.SSOIdentities
+		if in.Roles != nil {
+			u.Roles = dedupe(in.Roles)
+		}
+		if in.PasswordHash != "" {
+			u.PasswordHash = in.PasswordHash
+		}
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		tn, err := tx.Tenant(o.ID)
+		if err != nil {
+			return err
+		}
+		for _, d := range tn.AttributeDefinitions {
+			if d.DefaultValue != nil {
+				u.Attributes[d.Name] = d.DefaultValue
+			}
+		}
+		for k, v := range in.Attributes {
+			u.Attributes[k] = v
+		}
+		var v Validation
+		for _, d := range tn.AttributeDefinitions {
+			if d.Required {
+				if _, ok := u.Attributes[d.Name]; !ok {
+					v.Add("metadata."+d.Name, "is required")
+				}
+			}
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if err := tx.InsertUser(u); err != nil {
+			return err
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	if password == "" {
+		return "", nil
+	}
+	if s.hasher == nil {
+		return "", Invalid("password", "cannot be set: no password hasher is configured")
+	}
+	if len(password) > 1024 {
+		return "", Invalid("password", "must be at most 1024 characters")
+	}
+	return s.hasher.Hash(ctx, password)
+}
+
+func dedupe(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// GetUser returns the user with id of the organization with domain;
+// another organization's user is ErrNotFound.
+func (s *Service) GetUser(ctx context.Context, orgDomain, id string) (*User, error) {
+	var u *User
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		u, err = tx.OrgUser(o.ID, id)
+		return err
+	})
+	return u, err
+}
+
+// GetUserByEmail returns the user of the organization with that email,
+// case-insensitively.
+func (s *Service) GetUserByEmail(ctx context.Context, orgDomain, email string) (*User, error) {
+	var u *User
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		u, err = tx.UserByEmail(o.ID, email)
+		return err
+	})
+	return u, err
+}
+
+// ListUsers lists an organization's users, most recent first. Deep pages
+// skip index keys without decoding the users skipped.
+func (s *Service) ListUsers(ctx context.Context, orgDomain string, req PageRequest) (Page[User], error) {
+	var p Page[User]
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		p, err = pageOf(tx.tx, OrgUsers(s.env, o.ID), req, func(id string) (User, error) {
+			u, err := tx.User(id)
+			if err != nil {
+				return User{}, err
+			}
+			return *u, nil
+		})
+		return err
+	})
+	return p, err
+}
+
+// IterateUsers returns up to limit users of the organization that come
+// after the cursor user id (most recent first), and the cursor of the next
+// call ("" at the end). Its cost does not grow with the depth.
+func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, limit int) ([]User, string, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	var out []User
+	next := ""
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		ids, err := OrgUsers(s.env, o.ID).After(tx.tx, after, true, limit)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			u, err := tx.User(id)
+			if err != nil {
+				return err
+			}
+			out = append(out, *u)
+		}
+		if len(ids) == limit {
+			next = ids[len(ids)-1]
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// UpdateUser applies fn to the user inside one transaction
+// (compare-and-swap: fn sees the current record) and stores the result with
+// its indexes. The id, organization and object id cannot change.
+func (s *Service) UpdateUser(ctx context.Context, orgDomain, id string, fn func(u *User) error) (*User, error) {
+	var out *User
+	err := s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		old, err := tx.OrgUser(o.ID, id)
+		if err != nil {
+			return err
+		}
+		u := cloneUser(old)
+		if err := fn(u); err != nil {
+			return err
+		}
+		if err := tx.ReplaceUser(old, u); err != nil {
+			return err
+		}
+		out = u
+		return tx.Log(&Event{Code: EventUserUpdated, OrgID: o.ID, Email: u.Email, ResourceOwnerID: u.ID})
+	})
+	return out, err
+}
+
+// SetPassword hashes password (outside the transaction) and sets it.
+func (s *Service) SetPassword(ctx context.Context, orgDomain, id, password string) (*User, error) {
+	if password == "" {
+		return nil, Invalid("password", "is required")
+	}
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	var out *User
+	err = s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		old, err := tx.OrgUser(o.ID, id)
+		if err != nil {
+			return err
+		}
+		u := cloneUser(old)
+		now := s.Now()
+		u.PasswordHash, u.PasswordChangedAt = hash, &now
+		u.FailedLogins, u.LastFailedLogin, u.LockedUntil = 0, nil, nil
+		if err := tx.ReplaceUser(old, u); err != nil {
+			return err
+		}
+		out = u
+		return tx.Log(&Event{Code: EventUserPasswordChanged, OrgID: o.ID, Email: u.Email, ResourceOwnerID: u.ID})
+	})
+	return out, err
+}
+
+// DeleteUser deletes the user and returns what was deleted.
+func (s *Service) DeleteUser(ctx context.Context, orgDomain, id string) (*User, error) {
+	var out *User
+	err := s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		u, err := tx.OrgUser(o.ID, id)
+		if err != nil {
+			return err
+		}
+		out = u
+		return tx.DeleteUser(u)
+	})
+	return out, err
+}
+
+// CloneUser returns a deep copy of u, so a mutation can be compared with
+// the original.
+func CloneUser(u *User) *User { return cloneUser(u) }
+
+func cloneUser(u *User) *User {
+	c := *u
+	c.Roles = append([]string(nil), u.Roles...)
+	if c.Roles == nil {
+		c.Roles = []string{}
+	}
+	c.Attributes = make(map[string]any, len(u.Attributes))
+	for k, v := range u.Attributes {
+		c.Attributes[k] = v
+	}
+	c.SSOIdentities = append([]SSOIdentity(nil), u.SSOIdentities...)
+	if u.Profile.Address != nil {
+		a := *u.Profile.Address
+		c.Profile.Address = &a
+	}
+	return &c
+}
