@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"ScanHighBytes", testScanHighBytes},
 		{"WriteDuringScan", testWriteDuringScan},
 		{"Atomicity", testAtomicity},
+		{"ConcurrentFailures", testConcurrentFailures},
 		{"SnapshotIsolation", testSnapshotIsolation},
 		{"UniqueRace", testUniqueRace},
 		{"SetConcurrentAdd", testSetConcurrentAdd},
@@ -522,6 +523,48 @@ func testAtomicity(t *testing.T, s identity.Store) {
 		return err
 	}); err != nil {
 		t.Error(err)
+	}
+}
+
+// testConcurrentFailures mixes failing and succeeding writers, so that a
+// backend that groups concurrent transactions must split the failures out
+// and still return each caller its own error.
+func testConcurrentFailures(t *testing.T, s identity.Store) {
+	errs := make([]error, 64)
+	mine := make([]*failErr, 64)
+	for i := range mine {
+		mine[i] = &failErr{fmt.Sprintf("writer %d refuses", i)}
+	}
+	for round := 0; round < 3; round++ {
+		parallel(64, func(i int) {
+			errs[i] = s.Update(context.Background(), func(tx identity.Tx) error {
+				if err := tx.Put([]byte(fmt.Sprintf("cf/%02d", i)), []byte("x")); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return mine[i]
+				}
+				return nil
+			})
+		})
+		for i, err := range errs {
+			if i%3 == 0 && err != error(mine[i]) {
+				t.Fatalf("writer %d got %v, want its own error unchanged", i, err)
+			}
+			if i%3 != 0 && err != nil {
+				t.Fatalf("writer %d got %v", i, err)
+			}
+		}
+	}
+	got := scanKeys(t, s, "cf/", identity.ScanOptions{KeysOnly: true})
+	if len(got) != 42 {
+		t.Fatalf("%d keys written, want the 42 of the succeeding writers", len(got))
+	}
+	for _, k := range got {
+		var i int
+		if _, err := fmt.Sscanf(k, "cf/%d", &i); err != nil || i%3 == 0 {
+			t.Errorf("key %s written by a failing writer", k)
+		}
 	}
 }
 

@@ -1,0 +1,382 @@
+// Package bolt is the default, durable identity.Store: one bbolt file that a
+// single process opens at a time.
+//
+// All data lives in one bucket; a second bucket holds the schema version of
+// the file, so that a newer Gatehouse can migrate an older file and an older
+// Gatehouse refuses a newer one instead of misreading it.
+//
+// Concurrent Updates are coalesced into shared transactions (bbolt's Batch),
+// so many writers share one fsync; a lone writer commits directly. Either way
+// an Update's fn may run more than once and must not have side effects
+// outside its transaction.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// SchemaVersion is the version of the file layout this build writes and
+// reads. Files of an older version are migrated on Open; files of a newer
+// version are refused with an error wrapping identity.ErrSchemaTooNew.
+const SchemaVersion = 1
+
+// DefaultTimeout is how long Open waits for another process to release the
+// file before failing with identity.ErrStoreLocked.
+const DefaultTimeout = time.Second
+
+// ErrClosed is returned by View and Update after Close.
+var ErrClosed = errors.New("bolt store is closed")
+
+var (
+	dataBucket = []byte("data")
+	metaBucket = []byte("meta")
+	schemaKey  = []byte("schema")
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	timeout    time.Duration
+	noSync     bool
+	batchDelay time.Duration
+	mode       os.FileMode
+}
+
+// WithTimeout sets how long Open waits for the file lock (default
+// DefaultTimeout). A context deadline that comes sooner wins.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithNoSync skips fsync on commit. A crash may then lose or corrupt data:
+// use it only for tests and throwaway stores.
+func WithNoSync() Option { return func(o *options) { o.noSync = true } }
+
+// WithBatchDelay sets how long concurrent Updates wait to be coalesced into
+// one transaction (default 2ms). Longer delays group more writes per fsync
+// at the cost of latency.
+func WithBatchDelay(d time.Duration) Option { return func(o *options) { o.batchDelay = d } }
+
+// WithFileMode sets the permissions of a newly created file (default 0600).
+func WithFileMode(m os.FileMode) Option { return func(o *options) { o.mode = m } }
+
+// Store is a bbolt-backed identity.Store. It is safe for concurrent use.
+type Store struct {
+	db       *bbolt.DB
+	path     string
+	inflight atomic.Int64
+	closed   atomic.Bool
+}
+
+var _ identity.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store file at path. It fails with an
+// error wrapping identity.ErrStoreLocked if another process (or another Open
+// in this process) holds the file past the timeout, and with one wrapping
+// identity.ErrSchemaTooNew if a newer Gatehouse wrote it.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o := options{timeout: DefaultTimeout, batchDelay: 2 * time.Millisecond, mode: 0o600}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < o.timeout {
+			if left <= 0 {
+				return nil, context.DeadlineExceeded
+			}
+			o.timeout = left
+		}
+	}
+	db, err := bbolt.Open(path, o.mode, &bbolt.Options{
+		Timeout:        o.timeout,
+		NoSync:         o.noSync,
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: waited %s for the file lock; another Gatehouse process (or another Open in this one) is using it: %w",
+			path, o.timeout, identity.ErrStoreLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.MaxBatchDelay = o.batchDelay
+	if err := prepare(db, path); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// prepare checks the schema version, creating the buckets of a fresh file
+// and migrating an older one.
+func prepare(db *bbolt.DB, path string) error {
+	var version uint64
+	fresh := false
+	if err := db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		if meta == nil {
+			fresh = true
+			return nil
+		}
+		raw := meta.Get(schemaKey)
+		if len(raw) != 8 {
+			return fmt.Errorf("open store %s: corrupt schema version %x; this is not a Gatehouse store or it is damaged", path, raw)
+		}
+		version = binary.BigEndian.Uint64(raw)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if fresh {
+		return db.Update(func(tx *bbolt.Tx) error {
+			// A bbolt file with other buckets and no meta bucket was not
+			// written by Gatehouse: refuse to adopt it.
+			foreign := false
+			if err := tx.ForEach(func(name []byte, _ *bbolt.Bucket) error {
+				if !bytes.Equal(name, dataBucket) {
+					foreign = true
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if foreign {
+				return fmt.Errorf("open store %s: the file is a bbolt database that Gatehouse did not create", path)
+			}
+			if _, err := tx.CreateBucketIfNotExists(dataBucket); err != nil {
+				return fmt.Errorf("open store %s: %w", path, err)
+			}
+			return writeVersion(tx, SchemaVersion)
+		})
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("open store %s: the file was written by a newer Gatehouse (schema %d); this build supports %d: run a newer Gatehouse or open another file: %w",
+			path, version, SchemaVersion, identity.ErrSchemaTooNew)
+	}
+	if version == 0 {
+		return fmt.Errorf("open store %s: corrupt schema version 0", path)
+	}
+	if version == SchemaVersion {
+		return nil
+	}
+	// Migrate one version at a time, each step in its own transaction.
+	for v := version; v < SchemaVersion; v++ {
+		step := migration(v)
+		if err := db.Update(func(tx *bbolt.Tx) error {
+			if err := step(tx); err != nil {
+				return err
+			}
+			return writeVersion(tx, v+1)
+		}); err != nil {
+			return fmt.Errorf("open store %s: migrate schema %d to %d: %w", path, v, v+1, err)
+		}
+	}
+	return nil
+}
+
+// migration returns the step that upgrades a file from schema version from
+// to from+1. Version 1 is the first layout, so no step exists yet; add a
+// case here when SchemaVersion grows.
+func migration(from uint64) func(tx *bbolt.Tx) error {
+	return func(*bbolt.Tx) error {
+		return fmt.Errorf("no migration from schema %d", from)
+	}
+}
+
+func writeVersion(tx *bbolt.Tx, v uint64) error {
+	meta, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return meta.Put(schemaKey, b[:])
+}
+
+// Path returns the file the store was opened on.
+func (s *Store) Path() string { return s.path }
+
+// View runs fn in a read-only bbolt transaction: a consistent snapshot that
+// concurrent writers do not change.
+func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.View(func(btx *bbolt.Tx) error {
+		return fn(&readTx{b: btx.Bucket(dataBucket)})
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Update runs fn in a read-write transaction. A lone writer commits with its
+// own transaction; concurrent writers are coalesced into one transaction
+// and one fsync. If fn fails, nothing it wrote is kept and its error is
+// returned unchanged; other writers of the same batch are unaffected.
+func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	run := func(btx *bbolt.Tx) error {
+		// The writer lock may have taken a while to get.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(&writeTx{readTx: readTx{b: btx.Bucket(dataBucket)}})
+	}
+	var err error
+	if s.inflight.Add(1) == 1 {
+		err = s.db.Update(run)
+	} else {
+		// Batch reruns a failing fn alone with db.Update, which returns
+		// fn's error as is.
+		err = s.db.Batch(run)
+	}
+	s.inflight.Add(-1)
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Close waits for open transactions to end and closes the file.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	return s.db.Close()
+}
+
+type readTx struct {
+	b *bbolt.Bucket
+}
+
+func (tx *readTx) Get(key []byte) ([]byte, error) {
+	v := tx.b.Get(key)
+	if v == nil {
+		return nil, fmt.Errorf("key %q: %w", key, identity.ErrNotFound)
+	}
+	return v[:len(v):len(v)], nil
+}
+
+func (tx *readTx) Scan(prefix []byte, opts identity.ScanOptions, fn func(key, value []byte) error) error {
+	return scan(tx.b, prefix, opts, nil, fn)
+}
+
+type writeTx struct {
+	readTx
+	writes int // Puts and Deletes so far, so that Scan sees them
+}
+
+func (tx *writeTx) Scan(prefix []byte, opts identity.ScanOptions, fn func(key, value []byte) error) error {
+	return scan(tx.b, prefix, opts, &tx.writes, fn)
+}
+
+func (tx *writeTx) Put(key, value []byte) error {
+	if len(key) == 0 {
+		return identity.Invalid("key", "is required")
+	}
+	tx.writes++
+	// bbolt keeps value (not key) until commit; callers may reuse it.
+	return tx.b.Put(key, append(make([]byte, 0, len(value)), value...))
+}
+
+func (tx *writeTx) Delete(key []byte) error {
+	if len(key) == 0 {
+		return nil
+	}
+	tx.writes++
+	return tx.b.Delete(key)
+}
+
+// scan walks the bucket with a cursor. In a write transaction fn may Put
+// or Delete (writes counts them): the cursor is then repositioned after the
+// key just visited, so the scan goes on in the updated data.
+func scan(b *bbolt.Bucket, prefix []byte, opts identity.ScanOptions, writes *int, fn func(key, value []byte) error) error {
+	if opts.After != nil && !bytes.HasPrefix(opts.After, prefix) {
+		return identity.Invalid("after", "cursor must start with the scanned prefix")
+	}
+	c := b.Cursor()
+	// seek positions c on the first key strictly after bound in the scan
+	// direction; a nil bound means the start of the prefix.
+	seek := func(bound []byte) ([]byte, []byte) {
+		if !opts.Reverse {
+			if bound == nil {
+				return c.Seek(prefix)
+			}
+			k, v := c.Seek(bound)
+			if k != nil && bytes.Equal(k, bound) {
+				return c.Next()
+			}
+			return k, v
+		}
+		if bound == nil {
+			if bound = identity.PrefixEnd(prefix); bound == nil {
+				return c.Last()
+			}
+		}
+		if k, _ := c.Seek(bound); k == nil {
+			return c.Last()
+		}
+		return c.Prev()
+	}
+	next := c.Next
+	if opts.Reverse {
+		next = c.Prev
+	}
+	skip, visited := opts.Skip, 0
+	var last []byte
+	for k, v := seek(opts.After); k != nil && bytes.HasPrefix(k, prefix); {
+		if skip > 0 {
+			skip--
+			k, v = next()
+			continue
+		}
+		if opts.KeysOnly {
+			v = nil
+		} else if v == nil {
+			v = []byte{}
+		}
+		before := 0
+		if writes != nil {
+			last = append(last[:0], k...)
+			before = *writes
+		}
+		if err := fn(k[:len(k):len(k)], v[:len(v):len(v)]); err != nil {
+			if errors.Is(err, identity.ErrStopScan) {
+				return nil
+			}
+			return err
+		}
+		visited++
+		if opts.Limit > 0 && visited >= opts.Limit {
+			return nil
+		}
+		if writes != nil && *writes != before {
+			k, v = seek(last)
+		} else {
+			k, v = next()
+		}
+	}
+	return nil
+}

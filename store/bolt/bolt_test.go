@@ -1,0 +1,223 @@
+package bolt_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/bolt"
+	"github.com/gatehouse-id/gatehouse/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) identity.Store {
+		s, err := bolt.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func openT(t *testing.T, path string, opts ...bolt.Option) *bolt.Store {
+	t.Helper()
+	s, err := bolt.Open(context.Background(), path, opts...)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	return s
+}
+
+func TestDataSurvivesReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.db")
+	ctx := context.Background()
+	s := openT(t, path)
+	set := identity.Set{Env: identity.Production, Parts: []string{"users"}}
+	if err := s.Update(ctx, func(tx identity.Tx) error {
+		if err := tx.Put([]byte("k"), []byte("v")); err != nil {
+			return err
+		}
+		return set.Add(tx, "u1", nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openT(t, path)
+	defer s.Close()
+	if err := s.View(ctx, func(tx identity.ReadTx) error {
+		v, err := tx.Get([]byte("k"))
+		if err != nil {
+			return err
+		}
+		if string(v) != "v" {
+			return fmt.Errorf("k = %q after reopen", v)
+		}
+		n, err := set.Count(tx)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("set count %d after reopen", n)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSecondOpenIsLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.db")
+	s := openT(t, path)
+	defer s.Close()
+	_, err := bolt.Open(context.Background(), path, bolt.WithTimeout(100*time.Millisecond))
+	if !errors.Is(err, identity.ErrStoreLocked) {
+		t.Fatalf("second Open = %v, want ErrStoreLocked", err)
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q does not name the file", err)
+	}
+	// A context deadline shorter than the timeout bounds the wait too.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := bolt.Open(ctx, path); !errors.Is(err, identity.ErrStoreLocked) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Open under a short deadline = %v", err)
+	}
+	// Once closed, the file opens again.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	openT(t, path).Close()
+}
+
+// TestSecondProcessIsLocked runs this test binary again as a child that
+// holds the store open.
+func TestSecondProcessIsLocked(t *testing.T) {
+	if path := os.Getenv("GATEHOUSE_TEST_HOLD_STORE"); path != "" {
+		s := openT(t, path)
+		fmt.Println("holding")
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
+		s.Close()
+		return
+	}
+	path := filepath.Join(t.TempDir(), "g.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondProcessIsLocked$")
+	cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_HOLD_STORE="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "holding\n" {
+		t.Fatalf("child said %q, %v", line, err)
+	}
+	_, err = bolt.Open(context.Background(), path, bolt.WithTimeout(100*time.Millisecond))
+	if !errors.Is(err, identity.ErrStoreLocked) {
+		t.Fatalf("Open while another process holds the file = %v, want ErrStoreLocked", err)
+	}
+}
+
+func schemaOf(t *testing.T, path string) uint64 {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v uint64
+	if err := db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("meta"))
+		if b == nil {
+			return errors.New("no meta bucket")
+		}
+		v = binary.BigEndian.Uint64(b.Get([]byte("schema")))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestSchemaVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.db")
+	openT(t, path).Close()
+	if v := schemaOf(t, path); v != bolt.SchemaVersion {
+		t.Fatalf("fresh file has schema %d, want %d", v, bolt.SchemaVersion)
+	}
+	// Pretend a newer Gatehouse wrote the file.
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], bolt.SchemaVersion+1)
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), b[:])
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = bolt.Open(context.Background(), path)
+	if !errors.Is(err, identity.ErrSchemaTooNew) {
+		t.Fatalf("Open of a newer file = %v, want ErrSchemaTooNew", err)
+	}
+	for _, want := range []string{path, "newer Gatehouse (schema 2)", "supports 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if v := schemaOf(t, path); v != bolt.SchemaVersion+1 {
+		t.Errorf("refused Open changed the schema to %d", v)
+	}
+	// The refused Open released the file.
+	if _, err := bolt.Open(context.Background(), path, bolt.WithTimeout(50*time.Millisecond)); errors.Is(err, identity.ErrStoreLocked) {
+		t.Error("a refused Open kept the file locked")
+	}
+}
+
+func TestForeignFile(t *testing.T) {
+	dir := t.TempDir()
+	notBolt := filepath.Join(dir, "text.db")
+	if err := os.WriteFile(notBolt, []byte(strings.Repeat("not a database\n", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bolt.Open(context.Background(), notBolt); err == nil || !strings.Contains(err.Error(), notBolt) {
+		t.Errorf("Open of a text file = %v, want an error naming it", err)
+	}
+	other := filepath.Join(dir, "other.db")
+	db, err := bbolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucket([]byte("someone-else"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := bolt.Open(context.Background(), other); err == nil {
+		t.Error("Open adopted a bbolt file that Gatehouse did not create")
+	}
+}
