@@ -39,9 +39,10 @@ const maxQualifiers = 3
 
 // altWeight divides the population of a place matched by an alternate name
 // (an exonym such as "Bruxelles") when it competes with a place whose own
-// name matches: "Mexico" is Mexico City (12 million, alternate name) rather
-// than Mexico, Missouri (11,000), but "Lila" stays the Philippine town
-// rather than a transliteration of Lille.
+// name matches: an alternate-name match must be ten times as populous to
+// win. "Mexico" is Mexico City (12 million, alternate name) rather than
+// Mexico, Pampanga (44,000), while a town whose own name is a transliteration
+// of a big city keeps its name unless the city dwarfs it.
 const altWeight = 10
 
 // field is the wire name reported in validation errors.

@@ -10,30 +10,30 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 )
 
-// shared loads the embedded data once for the whole test binary.
-func shared(t testing.TB) *Gazetteer {
+// load returns a gazetteer over the embedded data, already loaded.
+func load(t testing.TB) *Gazetteer {
 	t.Helper()
-	sharedOnce.Do(func() {
-		sharedG, sharedErr = New()
-		if sharedErr == nil {
-			sharedErr = sharedG.Load()
-		}
-	})
-	if sharedErr != nil {
-		t.Fatalf("loading the gazetteer: %v", sharedErr)
+	g, err := New()
+	if err != nil {
+		t.Fatalf("New: %v", err)
 	}
-	return sharedG
+	if err := g.Load(); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return g
 }
 
-// Test-only cache: loading takes a few hundred milliseconds under -race.
-var (
-	sharedOnce sync.Once
-	sharedG    *Gazetteer
-	sharedErr  error
-)
+// TestEmbedded runs the checks on the real data against one loaded
+// gazetteer (loading costs seconds under -race).
+func TestEmbedded(t *testing.T) {
+	g := load(t)
+	t.Run("ResolvePlace", func(t *testing.T) { testResolvePlace(t, g) })
+	t.Run("ResolvePlaceErrors", func(t *testing.T) { testResolvePlaceErrors(t, g) })
+	t.Run("MaxLength", func(t *testing.T) { testMaxLength(t, g) })
+	t.Run("DataInvariants", func(t *testing.T) { testDataInvariants(t, g.idx) })
+}
 
-func TestResolvePlace(t *testing.T) {
-	g := shared(t)
+func testResolvePlace(t *testing.T, g *Gazetteer) {
 	tests := []struct {
 		query string
 		want  identity.Place
@@ -81,8 +81,7 @@ func TestResolvePlace(t *testing.T) {
 	}
 }
 
-func TestResolvePlaceErrors(t *testing.T) {
-	g := shared(t)
+func testResolvePlaceErrors(t *testing.T, g *Gazetteer) {
 	tests := []struct {
 		name  string
 		query string
@@ -116,8 +115,7 @@ func TestResolvePlaceErrors(t *testing.T) {
 	}
 }
 
-func TestResolvePlaceMaxLength(t *testing.T) {
-	g := shared(t)
+func testMaxLength(t *testing.T, g *Gazetteer) {
 	// Exactly MaxQueryLen bytes is accepted (and unknown), one more is not.
 	q := strings.Repeat("a", MaxQueryLen)
 	if _, err := g.ResolvePlace(context.Background(), q); !errors.Is(err, identity.ErrNotFound) {
@@ -138,9 +136,6 @@ func TestResolvePlaceCanceled(t *testing.T) {
 }
 
 func TestConcurrentFirstUse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads a second copy of the data")
-	}
 	g, err := New()
 	if err != nil {
 		t.Fatal(err)
@@ -165,9 +160,8 @@ func TestConcurrentFirstUse(t *testing.T) {
 	}
 }
 
-// TestDataInvariants checks the loaded index against the format's promises.
-func TestDataInvariants(t *testing.T) {
-	x := shared(t).idx
+// testDataInvariants checks the loaded index against the format's promises.
+func testDataInvariants(t *testing.T, x *index) {
 	if len(x.places) < 150000 || len(x.admin1) < 3000 || len(x.countries) < 240 {
 		t.Fatalf("suspiciously small data: %d places, %d admin1, %d country aliases",
 			len(x.places), len(x.admin1), len(x.countries))
