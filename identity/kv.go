@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -16,7 +17,7 @@ import (
 //
 //	r/env/kind/id            a record (JSON)
 //	u/env/index/scope/value  a unique index entry; value is the owner's id
-//	s/env/set.../member      a sorted-set member (value may carry data)
+//	s/env/set...\x01member  a sorted-set member (value may carry data)
 //	c/env/set...             the maintained count of a sorted set
 //	x/expiry-ns/key          an expiry entry; value lists the keys to delete
 //	m/name                   store metadata (schema version)
@@ -29,6 +30,7 @@ const (
 	nsCount   = 'c'
 	nsExpiry  = 'x'
 	sep       = 0x00
+	memberSep = 0x01 // ends a set's name; members follow
 	globalEnv = "-"
 )
 
@@ -52,8 +54,8 @@ func Key(ns byte, parts ...string) []byte {
 
 func checkParts(parts []string) error {
 	for _, p := range parts {
-		if bytes.IndexByte([]byte(p), sep) >= 0 {
-			return Invalid("key", "must not contain NUL bytes")
+		if strings.IndexByte(p, sep) >= 0 || strings.IndexByte(p, memberSep) >= 0 {
+			return Invalid("key", "must not contain control bytes 0x00 or 0x01")
 		}
 	}
 	return nil
@@ -217,14 +219,17 @@ func (s Set) parts() []string {
 	return append([]string{env}, s.Parts...)
 }
 
-func (s Set) prefix() []byte         { return append(Key(nsSet, s.parts()...), sep) }
+// prefix ends the set's name with memberSep, so a set whose parts extend
+// another set's parts ({"events", org, "code", c} and {"events", org}) never
+// shows up in the shorter one's scans.
+func (s Set) prefix() []byte         { return append(Key(nsSet, s.parts()...), memberSep) }
 func (s Set) countKey() []byte       { return Key(nsCount, s.parts()...) }
 func (s Set) member(m string) []byte { return append(s.prefix(), m...) }
 
 // Add inserts member with an optional value; adding an existing member only
 // replaces its value.
 func (s Set) Add(tx Tx, member string, value []byte) error {
-	if err := checkParts(append(s.Parts, member)); err != nil {
+	if err := checkParts(s.Parts); err != nil {
 		return err
 	}
 	k := s.member(member)

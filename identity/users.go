@@ -61,7 +61,7 @@ func AttributeValueKey(v any) (string, bool) {
 }
 
 func hashIfNeeded(s string) string {
-	if len(s) <= 128 && strings.IndexByte(s, 0) < 0 && !strings.HasPrefix(s, "#") {
+	if len(s) <= 128 && strings.IndexByte(s, 0) < 0 && strings.IndexByte(s, 1) < 0 && !strings.HasPrefix(s, "#") {
 		return s
 	}
 	sum := sha256.Sum256([]byte(s))

@@ -1,0 +1,45 @@
+package identity_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/memory"
+)
+
+// A host opens the core on a store and manages its directory in-process,
+// with no HTTP at all.
+func Example() {
+	ctx := context.Background()
+	svc, err := identity.NewService(identity.Options{Store: memory.New(), Environment: identity.Sandbox})
+	if err != nil {
+		panic(err)
+	}
+	name := "Misapret"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	user, _ := svc.CreateUser(ctx, org.Domain, identity.User{
+		Email:   "janis.joplin@example.com",
+		Enabled: true,
+		Profile: identity.Profile{GivenName: "Janis", FamilyName: "Joplin"},
+	}, "")
+	found, _ := svc.GetUserByEmail(ctx, org.Domain, "Janis.Joplin@example.com")
+	fmt.Println(org.Domain, found.ID == user.ID, found.Profile.GivenName)
+	// Output: misapret true Janis
+}
+
+// Every change lands in the audit log in the same transaction.
+func ExampleService_ListEvents() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Shark Academy"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	_, _ = svc.CreateUser(ctx, org.Domain, identity.User{Email: "a@example.com"}, "")
+	page, _ := svc.ListEvents(ctx, org.Domain, identity.EventFilter{}, identity.PageRequest{})
+	for _, e := range page.Items {
+		fmt.Println(e.ID, e.Code, e.TenantDomain)
+	}
+	// Output:
+	// 2 USER_CREATED shark-academy
+	// 1 ORGANIZATION_CREATED shark-academy
+}
