@@ -134,7 +134,7 @@ func (s *Service) CreateApplication(ctx context.Context, orgDomain string, in Ap
 	a := in
 	now := s.Now()
 	var err error
-	if a.ID, err = NewID(s.rand, now); err != nil {
+	if a.ID, err = s.newID(now); err != nil {
 		return nil, "", err
 	}
 	a.ClientID = a.ID

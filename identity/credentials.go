@@ -61,7 +61,7 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 	now := s.Now()
 	var err error
 	if c.ID == "" {
-		if c.ID, err = NewID(s.rand, now); err != nil {
+		if c.ID, err = s.newID(now); err != nil {
 			return nil, "", err
 		}
 	}

@@ -79,7 +79,7 @@ func (s *Service) CreateMetaKey(ctx context.Context, orgDomain, name, typ string
 		return nil, err
 	}
 	now := s.Now()
-	id, err := NewID(s.rand, now)
+	id, err := s.newID(now)
 	if err != nil {
 		return nil, err
 	}

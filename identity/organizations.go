@@ -144,7 +144,7 @@ func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) 
 	}
 	now := s.Now()
 	var err error
-	if o.ID, err = NewID(s.rand, now); err != nil {
+	if o.ID, err = s.newID(now); err != nil {
 		return nil, err
 	}
 	if o.ObjectID, err = NewObjectID(s.rand, now); err != nil {

@@ -55,6 +55,7 @@ type Service struct {
 	hasher  PasswordHasher
 	log     *slog.Logger
 	account string
+	ids     *idSource
 }
 
 // NewService returns a Service for opts.Environment.
@@ -73,6 +74,7 @@ func NewService(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.ids = &idSource{}
 	if s.rand == nil {
 		s.rand = DefaultRand()
 	}
@@ -116,7 +118,11 @@ func (s *Service) Logger() *slog.Logger { return s.log }
 func (s *Service) AccountDomain() string { return s.account }
 
 // NewID returns a new time-ordered UUID.
-func (s *Service) NewID() (string, error) { return NewID(s.rand, s.now()) }
+// IDs made by one Service (and those derived with ForEnvironment) strictly
+// increase.
+func (s *Service) NewID() (string, error) { return s.ids.next(s.rand, s.now()) }
+
+func (s *Service) newID(now time.Time) (string, error) { return s.ids.next(s.rand, now) }
 
 // NewSecret returns a new 256-bit random secret.
 func (s *Service) NewSecret() (string, error) { return NewSecret(s.rand) }

@@ -395,7 +395,7 @@ func ConflictField(err error) string {
 // fills the rest and passes it to CreateUser or Txn.InsertUser.
 func (s *Service) NewUser(orgID string) (*User, error) {
 	now := s.Now()
-	id, err := NewID(s.rand, now)
+	id, err := s.newID(now)
 	if err != nil {
 		return nil, err
 	}
