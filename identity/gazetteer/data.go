@@ -31,6 +31,9 @@ var errCorrupt = errors.New("gazetteer: corrupt data")
 
 const noAdmin1 = ^uint16(0)
 
+// maxSizeHint bounds the buffer preallocated from the gzip trailer.
+const maxSizeHint = 64 << 20
+
 // span locates a string inside index.text.
 type span struct {
 	off uint32
@@ -77,10 +80,13 @@ func parseGzip(gz string) (*index, error) {
 		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
 	}
 	// The gzip trailer holds the uncompressed size (mod 2^32): size the
-	// buffer once.
+	// buffer once, unless the hint is implausible.
 	size := 0
 	if len(gz) >= 4 {
 		size = int(binary.LittleEndian.Uint32([]byte(gz[len(gz)-4:])))
+	}
+	if size > maxSizeHint {
+		size = 0
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	if _, err := io.Copy(buf, zr); err != nil {
@@ -237,6 +243,9 @@ func parse(data []byte) (*index, error) {
 		return nil, fmt.Errorf("%w: trailing data after line %d", errCorrupt, r.line)
 	}
 	x.text = text.String()
+	if text.Cap() > len(x.text)+len(x.text)/8 {
+		x.text = strings.Clone(x.text) // do not keep the slack alive
+	}
 	return x, nil
 }
 

@@ -135,3 +135,16 @@ func TestCorruptData(t *testing.T) {
 		}
 	})
 }
+
+func TestBadGzipBody(t *testing.T) {
+	// Valid magic number, broken stream: New accepts it, Load reports it.
+	data := gz(t, tiny)
+	broken := data[:10] + strings.Repeat("\xff", len(data)-10)
+	g, err := newFromData(broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Load(); !errors.Is(err, errCorrupt) {
+		t.Errorf("Load = %v, want errCorrupt", err)
+	}
+}

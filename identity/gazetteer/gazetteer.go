@@ -11,7 +11,6 @@ package gazetteer
 //go:generate go run ./internal/gen -out places.gz
 
 import (
-	"compress/gzip"
 	"context"
 	_ "embed" // places.gz
 	"fmt"
@@ -62,22 +61,24 @@ type Gazetteer struct {
 var _ identity.PlaceResolver = (*Gazetteer)(nil)
 
 // New returns a Gazetteer over the embedded data. It is cheap: it checks the
-// data's gzip header and defers decompression and indexing to first use
+// data's gzip magic number and defers decompression and indexing to first use
 // (call Load to pay that cost up front, for example at start-up).
 func New() (*Gazetteer, error) {
 	return newFromData(placesGz)
 }
 
 func newFromData(data string) (*Gazetteer, error) {
-	if _, err := gzip.NewReader(strings.NewReader(data)); err != nil {
-		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
+	// gzip magic and the deflate method (RFC 1952); the rest is checked on
+	// load.
+	if len(data) < 18 || data[0] != 0x1f || data[1] != 0x8b || data[2] != 8 {
+		return nil, fmt.Errorf("%w: not gzip data", errCorrupt)
 	}
 	return &Gazetteer{data: data}, nil
 }
 
 // Load decompresses and indexes the data if that has not been done yet.
-// ResolvePlace calls it; calling it early moves the cost (tens of
-// milliseconds) out of the first request.
+// ResolvePlace calls it; calling it early moves the cost (about 0.2 s of
+// CPU and 25 MB of transient allocations) out of the first request.
 func (g *Gazetteer) Load() error {
 	g.once.Do(func() {
 		g.idx, g.err = parseGzip(g.data)

@@ -65,12 +65,16 @@ func Key(s string) string {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
-			switch {
-			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-				put(rune(c))
-			case 'A' <= c && c <= 'Z':
-				put(rune(c + 'a' - 'A'))
-			default:
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
+				if sep && b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				sep = false
+				b.WriteByte(c)
+			} else {
 				sep = true
 			}
 			continue
@@ -88,7 +92,12 @@ func Key(s string) string {
 			}
 			continue
 		}
-		for _, d := range norm.NFKD.String(seg) {
+		d := norm.NFKD.PropertiesString(seg).Decomposition()
+		if d == nil {
+			put(r)
+			continue
+		}
+		for _, d := range string(d) {
 			if t, ok := special(d); ok {
 				for _, tr := range t {
 					put(tr)
