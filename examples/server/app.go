@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+// app is the assembled server: the store, the identity services of both
+// environments and every face's handler on one mux.
+type app struct {
+	cfg    *config
+	log    *slog.Logger
+	store  identity.Store
+	envs   map[identity.Environment]*identity.Service
+	mux    *http.ServeMux
+	closer []func() error
+}
+
+func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writer) (*app, error) {
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		switch {
+		case errors.Is(err, identity.ErrStoreLocked):
+			return nil, fmt.Errorf("store %s is in use by another process (is another gatehouse running?): %w", redactStoreURL(cfg.Store), err)
+		case errors.Is(err, identity.ErrSchemaTooNew):
+			return nil, fmt.Errorf("store %s was written by a newer Gatehouse; upgrade this binary: %w", redactStoreURL(cfg.Store), err)
+		}
+		return nil, fmt.Errorf("cannot open store %s: %w", redactStoreURL(cfg.Store), err)
+	}
+	a := &app{cfg: cfg, log: logger, store: st, mux: http.NewServeMux(), closer: []func() error{st.Close}}
+	places, err := gazetteer.New()
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("gazetteer: %w", err)
+	}
+	base, err := identity.NewService(identity.Options{Store: st, Environment: identity.Production, Places: places,
+		Logger: logger, AccountDomain: cfg.AccountDomain})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	sandbox, _ := base.ForEnvironment(identity.Sandbox)
+	a.envs = map[identity.Environment]*identity.Service{identity.Production: base, identity.Sandbox: sandbox}
+	if err := a.bootstrap(ctx, stdout); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.routes()
+	return a, nil
+}
+
+// Handler returns the root handler with panic recovery.
+func (a *app) Handler() http.Handler { return recoverer(a.log, a.mux) }
+
+// Start launches background work (the expiry sweeper) until ctx is done.
+func (a *app) Start(ctx context.Context) {
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n, err := identity.SweepExpired(ctx, a.store, time.Now(), 500)
+				if err != nil && ctx.Err() == nil {
+					a.log.Warn("expiry sweep failed", "err", err)
+				} else if n > 0 {
+					a.log.Debug("expired records swept", "count", n)
+				}
+			}
+		}
+	}()
+}
+
+// Close releases what build opened, in reverse order.
+func (a *app) Close() error {
+	var errs []error
+	for i := len(a.closer) - 1; i >= 0; i-- {
+		errs = append(errs, a.closer[i]())
+	}
+	a.closer = nil
+	return errors.Join(errs...)
+}
+
+func (a *app) routes() {
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+}
+
+func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
+	err := a.store.View(r.Context(), func(tx identity.ReadTx) error {
+		_, err := tx.Get([]byte("m\x00healthz"))
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// recoverer turns a panic in a handler into a logged 500 for that request
+// only, instead of a crashed process.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				http.Error(w, `{"error":"internal_error"}`, http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// redactStoreURL hides a password in a store URL before it is logged.
+func redactStoreURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable store URL)"
+	}
+	return u.Redacted()
+}

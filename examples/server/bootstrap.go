@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// bootstrapState records, in the store, what the first start generated, so
+// secrets are generated and printed once only.
+type bootstrapState struct {
+	MasterID            string `json:"master_id"`
+	MonitoringTokenHash string `json:"monitoring_token_hash"`
+}
+
+var bootstrapRecords = identity.Records[bootstrapState]{Kind: "bootstrap"}
+
+// bootstrap makes sure a master credential and a monitoring token exist.
+// Given on the command line they are installed (replacing a previous
+// secret); otherwise they are generated on the first start and printed once.
+func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
+	svc := a.envs[identity.Production]
+	var st bootstrapState
+	err := a.store.View(ctx, func(tx identity.ReadTx) (err error) {
+		st, err = bootstrapRecords.Get(tx, "state")
+		return err
+	})
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return fmt.Errorf("read bootstrap state: %w", err)
+	}
+	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
+	master := identity.Credential{Name: "master", Application: "profile-admin", Master: true,
+		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}},
+		Permissions:       []string{identity.PermAll}, ManagedOrgs: []string{"*"}, Environment: env}
+
+	switch {
+	case a.cfg.MasterKey != "":
+		id, secret, _ := strings.Cut(a.cfg.MasterKey, ":")
+		cur, err := svc.GetCredential(ctx, id)
+		if err == nil && identity.SecretMatches(secret, cur.SecretHash) && cur.Environment == env {
+			break
+		}
+		if err == nil {
+			if err := svc.DeleteCredential(ctx, id); err != nil {
+				return err
+			}
+		}
+		master.ID, master.Secret = id, secret
+		if _, _, err := svc.CreateCredential(ctx, master, secret); err != nil {
+			return fmt.Errorf("install master credential: %w", err)
+		}
+		st.MasterID = id
+	case st.MasterID == "":
+		c, secret, err := svc.CreateCredential(ctx, master, "")
+		if err != nil {
+			return fmt.Errorf("create master credential: %w", err)
+		}
+		st.MasterID = c.ID
+		fmt.Fprintf(out, "Generated master credential (shown once; pass it as -master-key to keep it):\n  -master-key %s:%s\n", c.ID, secret)
+	}
+
+	switch {
+	case a.cfg.MonitoringToken != "":
+		st.MonitoringTokenHash = identity.HashSecret(a.cfg.MonitoringToken)
+	case st.MonitoringTokenHash == "":
+		tok, err := identity.NewSecret(svc.Rand())
+		if err != nil {
+			return err
+		}
+		st.MonitoringTokenHash = identity.HashSecret(tok)
+		fmt.Fprintf(out, "Generated monitoring token (shown once):\n  -monitoring-token %s\n", tok)
+	}
+	return a.store.Update(ctx, func(tx identity.Tx) error { return bootstrapRecords.Put(tx, "state", st) })
+}
+
+// monitoringTokenOK checks a presented monitoring token in constant time.
+func (a *app) monitoringTokenOK(ctx context.Context, token string) bool {
+	var st bootstrapState
+	if err := a.store.View(ctx, func(tx identity.ReadTx) (err error) {
+		st, err = bootstrapRecords.Get(tx, "state")
+		return err
+	}); err != nil {
+		return false
+	}
+	return token != "" && identity.SecretMatches(token, st.MonitoringTokenHash)
+}
