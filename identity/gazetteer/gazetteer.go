@@ -96,6 +96,9 @@ func (g *Gazetteer) Load() error {
 // (exonyms such as "Londres" or "Bruxelles") are known for places of 15,000
 // inhabitants or more.
 //
+// A qualifier may also follow the name without a comma ("Lille France",
+// "Lille (Belgique)") when the whole text is not itself a known name.
+//
 // An empty, over-long (see MaxQueryLen) or non-UTF-8 query returns an
 // *identity.InvalidError for autocomplete_address (errors.Is ErrInvalid); a
 // place that is unknown, or matches none of the qualifiers, returns an
@@ -131,6 +134,9 @@ func (g *Gazetteer) ResolvePlace(ctx context.Context, query string) (identity.Pl
 		return identity.Place{}, err
 	}
 	p, ok := g.idx.resolve(name, quals)
+	if !ok && len(quals) == 0 {
+		p, ok = g.idx.resolveTrailing(name)
+	}
 	if !ok {
 		return identity.Place{}, fmt.Errorf("gazetteer: no place matches %q: %w", q, identity.ErrNotFound)
 	}
@@ -167,6 +173,28 @@ func (x *index) resolve(name string, quals []string) (identity.Place, bool) {
 		return identity.Place{}, false
 	}
 	return x.place(best), true
+}
+
+// maxTrailingWords bounds the words resolveTrailing tries as a qualifier.
+const maxTrailingWords = 3
+
+// resolveTrailing handles a qualifier written without a comma ("Lille
+// France", "Lille (Belgique)", "San Francisco CA"): the last one to
+// maxTrailingWords words of the folded name are tried as one qualifier,
+// shortest first.
+func (x *index) resolveTrailing(name string) (identity.Place, bool) {
+	cut := len(name)
+	for range maxTrailingWords {
+		i := strings.LastIndexByte(name[:cut], ' ')
+		if i <= 0 {
+			break
+		}
+		if p, ok := x.resolve(name[:i], []string{name[i+1:]}); ok {
+			return p, true
+		}
+		cut = i
+	}
+	return identity.Place{}, false
 }
 
 // matches reports whether place p satisfies every qualifier.

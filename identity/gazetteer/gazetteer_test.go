@@ -60,6 +60,12 @@ func testResolvePlace(t *testing.T, g *Gazetteer) {
 		{"Lille, fr", identity.Place{Locality: "Lille", State: "Hauts-de-France", Country: "FR"}},
 		{"Cambridge, MA", identity.Place{Locality: "Cambridge", State: "Massachusetts", Country: "US"}},
 		{"Paris,", identity.Place{Locality: "Paris", State: "Île-de-France", Country: "FR"}},
+		// qualifier without a comma, tried only when the whole text is unknown
+		{"Lille France", identity.Place{Locality: "Lille", State: "Hauts-de-France", Country: "FR"}},
+		{"Lille (Belgique)", identity.Place{Locality: "Lille", State: "Flanders", Country: "BE"}},
+		{"San Francisco CA", identity.Place{Locality: "San Francisco", State: "California", Country: "US"}},
+		{"Dublin United States", identity.Place{Locality: "Dublin", State: "California", Country: "US"}},
+		{"Frankfurt am Main", identity.Place{Locality: "Frankfurt am Main", State: "Hesse", Country: "DE"}},
 		// alternate names (exonyms) of large places
 		{"Londres", identity.Place{Locality: "London", State: "England", Country: "GB"}},
 		{"Bruxelles", identity.Place{Locality: "Brussels", State: "Brussels Capital", Country: "BE"}},
@@ -90,6 +96,7 @@ func testResolvePlaceErrors(t *testing.T, g *Gazetteer) {
 		{"unknown", "Zzyzxqville", identity.ErrNotFound},
 		{"qualifier excludes every match", "Lille, Japan", identity.ErrNotFound},
 		{"unknown qualifier", "Paris, Atlantis", identity.ErrNotFound},
+		{"unknown trailing words", "Lille is lovely", identity.ErrNotFound},
 		{"non-Latin script is not indexed", "Москва", identity.ErrNotFound},
 		{"empty", "", identity.ErrInvalid},
 		{"blank", "   \t ", identity.ErrInvalid},
