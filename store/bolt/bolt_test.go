@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,4 +222,97 @@ func TestForeignFile(t *testing.T) {
 	if _, err := bolt.Open(context.Background(), other); err == nil {
 		t.Error("Open adopted a bbolt file that Gatehouse did not create")
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) identity.Store {
+		s, err := bolt.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
+
+// BenchmarkBaseline measures bare bbolt on the same machine, so that the
+// Store figures can be read as ratios.
+func BenchmarkBaseline(b *testing.B) {
+	open := func(b *testing.B) *bbolt.DB {
+		db, err := bbolt.Open(filepath.Join(b.TempDir(), "raw.db"), 0o600, &bbolt.Options{
+			Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	}
+	value := make([]byte, 200)
+	bucket := []byte("data")
+	b.Run("Get", func(b *testing.B) {
+		db := open(b)
+		if err := db.Update(func(tx *bbolt.Tx) error {
+			bk, err := tx.CreateBucket(bucket)
+			if err != nil {
+				return err
+			}
+			for i := 0; i < 100_000; i++ {
+				if err := bk.Put([]byte(fmt.Sprintf("k%09d", i)), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		key := []byte("k000000000")
+		for i := 0; b.Loop(); i++ {
+			copy(key[1:], fmt.Sprintf("%09d", (i*97)%100_000))
+			if err := db.View(func(tx *bbolt.Tx) error {
+				if tx.Bucket(bucket).Get(key) == nil {
+					return errors.New("missing")
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Put", func(b *testing.B) {
+		db := open(b)
+		key := []byte("put/00000000")
+		for i := 0; b.Loop(); i++ {
+			copy(key[4:], fmt.Sprintf("%08d", i%100_000))
+			if err := db.Update(func(tx *bbolt.Tx) error {
+				bk, err := tx.CreateBucketIfNotExists(bucket)
+				if err != nil {
+					return err
+				}
+				return bk.Put(key, value)
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Batch64", func(b *testing.B) {
+		db := open(b)
+		db.MaxBatchDelay = 2 * time.Millisecond
+		var seq atomic.Int64
+		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				key := []byte(fmt.Sprintf("b/%012d", seq.Add(1)))
+				if err := db.Batch(func(tx *bbolt.Tx) error {
+					bk, err := tx.CreateBucketIfNotExists(bucket)
+					if err != nil {
+						return err
+					}
+					return bk.Put(key, value)
+				}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+	})
 }

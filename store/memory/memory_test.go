@@ -11,3 +11,5 @@ import (
 func open[T testing.TB](T) identity.Store { return memory.New() }
 
 func TestConformance(t *testing.T) { storetest.Run(t, open[*testing.T]) }
+
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, open[*testing.B]) }
