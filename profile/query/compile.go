@@ -3,12 +3,14 @@ package query
 import (
 	"math"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
 type compiler struct {
-	cfg  *config
-	seen map[string]struct{}
+	cfg       *config
+	seen      map[string]struct{}
+	regexCost int // summed regexCost of the $regex operators compiled so far
 }
 
 // filter compiles a filter document. prefix is the path of the array being
@@ -133,7 +135,7 @@ func (c *compiler) operators(obj *ast, path string) (pred, error) {
 		return nil, &Error{Kind: KindOperator, Offset: options.pos, Path: path, Msg: "$options needs $regex"}
 	}
 	if regex != nil {
-		p, err := compileRegex(regex, options, path)
+		p, err := c.compileRegex(regex, options, path)
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +302,7 @@ func nonNegInt(v *ast) (int, bool) {
 }
 
 // compileRegex builds the $regex predicate with Go's RE2 engine.
-func compileRegex(regex, options *member, path string) (pred, error) {
+func (c *compiler) compileRegex(regex, options *member, path string) (pred, error) {
 	if regex.val.kind != astString {
 		return nil, &Error{Kind: KindOperator, Offset: regex.val.pos, Path: path, Msg: "$regex needs a string"}
 	}
@@ -332,11 +334,60 @@ func compileRegex(regex, options *member, path string) (pred, error) {
 	if flags != "" {
 		pattern = "(?" + flags + ")" + pattern
 	}
+	tree, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, &Error{Kind: KindOperator, Offset: regex.val.pos, Path: path, Msg: "invalid $regex: " + err.Error(), Err: err}
+	}
+	cost := regexCost(tree)
+	if cost > maxRegexCost {
+		return nil, &Error{Kind: KindOperator, Offset: regex.val.pos, Path: path, Msg: "$regex too complex"}
+	}
+	c.regexCost += cost
+	if c.regexCost > maxTotalRegexCost {
+		return nil, &Error{Kind: KindOperator, Offset: regex.val.pos, Path: path, Msg: "too many or too complex $regex operators"}
+	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, &Error{Kind: KindOperator, Offset: regex.val.pos, Path: path, Msg: "invalid $regex: " + err.Error(), Err: err}
 	}
 	return anyPred{&regexCheck{re: re}}, nil
+}
+
+// maxRegexCost bounds the size of a compiled regular expression: RE2 runs
+// in time proportional to the subject length times the program size, so
+// this keeps the matching of one string linear with a small constant.
+const maxRegexCost = 4000
+
+// maxTotalRegexCost bounds the summed cost of all regular expressions in
+// one query.
+const maxTotalRegexCost = 2 * maxRegexCost
+
+// regexCost estimates the number of instructions re compiles to, with
+// counted repetitions expanded, saturating above maxRegexCost.
+func regexCost(re *syntax.Regexp) int {
+	cost := 1
+	switch re.Op {
+	case syntax.OpLiteral:
+		cost = len(re.Rune)
+	case syntax.OpRepeat:
+		n := re.Max
+		if n < 0 {
+			n = re.Min + 1
+		}
+		n = max(n, 1)
+		sub := regexCost(re.Sub[0])
+		if sub > maxRegexCost || n > maxRegexCost/sub {
+			return maxRegexCost + 1
+		}
+		return sub*n + 1
+	}
+	for _, s := range re.Sub {
+		cost += regexCost(s)
+		if cost > maxRegexCost {
+			return maxRegexCost + 1
+		}
+	}
+	return cost
 }
 
 // stripExtended implements PCRE's x flag: unescaped whitespace outside

@@ -315,6 +315,9 @@ func TestOperatorErrors(t *testing.T) {
 		{`{a: {$regex: '(a)\\1'}}`, 13, "invalid $regex"},
 		{`{a: {$regex: 'a{2000}'}}`, 13, "invalid $regex"},
 		{`{a: {$not: {$regex: '['}}}`, 20, "invalid $regex"},
+		{`{a: {$regex: '[a-z]{1000}[a-z]{1000}[a-z]{1000}[a-z]{1000}x'}}`, 13, "too complex"},
+		{`{a: {$regex: '(((a|b)*)*){1000}'}}`, 13, "too complex"},
+		{`{a: {$regex: 'x{1000}'}, b: {$regex: 'x{1000}'}, c: {$regex: 'x{1000}'}, d: {$regex: 'x{1000}'}, e: {$regex: 'x{1000}'}, f: {$regex: 'x{1000}'}, g: {$regex: 'x{1000}'}, h: {$regex: 'x{1000}'}}`, 181, "too many"},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.src)
