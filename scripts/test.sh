@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The project's test command (see README.md). It installs what the tests
+# need when it is missing (a PostgreSQL server, Chromium, the interop tests'
+# npm packages), then runs go vet, the whole Go test suite with the race
+# detector, and the interoperability tests with real third-party clients.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo /root/go)/bin"
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "test.sh: $* is missing and I am not root to install it" >&2
+    return 1
+  fi
+  if [ "$apt_updated" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# A PostgreSQL server for store/postgres (the tests start a throwaway cluster).
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  echo "== installing PostgreSQL server"
+  apt_install postgresql
+fi
+export GATEHOUSE_TEST_REQUIRE_POSTGRES=1
+
+# Chromium and npm packages for the interoperability tests.
+if [ -f interop/package.json ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing Chromium"
+    apt_install chromium chromium-driver fonts-liberation
+  fi
+  echo "== installing interop npm packages"
+  (cd interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 25m ./...
+if [ -f interop/package.json ]; then
+  echo "== interop (node --test)"
+  (cd interop && npm test)
+fi
