@@ -189,3 +189,23 @@ func testDataInvariants(t *testing.T, x *index) {
 		}
 	}
 }
+
+// FuzzResolvePlace checks that no input panics and that every failure is
+// either invalid input or not found.
+func FuzzResolvePlace(f *testing.F) {
+	for _, s := range []string{"Lille", "Springfield, US", "Lille France", ",", "a,b,c,d,e", "Montre\u0301al", "\xff"} {
+		f.Add(s)
+	}
+	g := load(f)
+	f.Fuzz(func(t *testing.T, q string) {
+		p, err := g.ResolvePlace(context.Background(), q)
+		switch {
+		case err == nil:
+			if p.Locality == "" || len(p.Country) != 2 {
+				t.Errorf("ResolvePlace(%q) = %+v: incomplete place", q, p)
+			}
+		case !errors.Is(err, identity.ErrInvalid) && !errors.Is(err, identity.ErrNotFound):
+			t.Errorf("ResolvePlace(%q): unexpected error %v", q, err)
+		}
+	})
+}

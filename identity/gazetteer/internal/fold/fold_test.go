@@ -1,6 +1,9 @@
 package fold
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestKey(t *testing.T) {
 	tests := []struct {
@@ -36,4 +39,21 @@ func BenchmarkKey(b *testing.B) {
 	for b.Loop() {
 		Key("Saint-Étienne-du-Rouvray")
 	}
+}
+
+// FuzzKey checks that keys are stable under folding again and never start,
+// end or double up with a space.
+func FuzzKey(f *testing.F) {
+	for _, s := range []string{"Saint-Étienne", "Łódź", "a\xffb", " x  y ", "ＴＯＫＹＯ", "ǖ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := Key(s)
+		if again := Key(k); again != k {
+			t.Errorf("Key(Key(%q)) = %q, want %q", s, again, k)
+		}
+		if strings.HasPrefix(k, " ") || strings.HasSuffix(k, " ") || strings.Contains(k, "  ") {
+			t.Errorf("Key(%q) = %q has stray spaces", s, k)
+		}
+	})
 }
