@@ -274,7 +274,9 @@ type readTx struct {
 func (tx *readTx) Get(key []byte) ([]byte, error) {
 	v := tx.b.Get(key)
 	if v == nil {
-		return nil, fmt.Errorf("key %q: %w", key, identity.ErrNotFound)
+		// The bare sentinel: misses are common (every unique claim and set
+		// insert probes first) and callers add their own context.
+		return nil, identity.ErrNotFound
 	}
 	return v[:len(v):len(v)], nil
 }

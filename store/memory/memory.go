@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -99,7 +98,9 @@ type readTx struct {
 func (tx *readTx) Get(key []byte) ([]byte, error) {
 	it, ok := tx.tree.Get(item{key: key})
 	if !ok {
-		return nil, fmt.Errorf("key %q: %w", key, identity.ErrNotFound)
+		// The bare sentinel: misses are common (every unique claim and set
+		// insert probes first) and callers add their own context.
+		return nil, identity.ErrNotFound
 	}
 	return it.value[:len(it.value):len(it.value)], nil
 }
