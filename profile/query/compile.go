@@ -104,8 +104,12 @@ func (c *compiler) validate(path string, pos int) error {
 // predicate compiles the value of a field: an operator expression or a
 // literal for implicit equality.
 func (c *compiler) predicate(v *ast, path string) (pred, error) {
-	if !v.isOperatorObject() {
-		return anyPred{&eqCheck{v: v.value()}}, nil
+	if !v.isOperatorObject() || wrapper(v) != "" {
+		lit, err := literal(v)
+		if err != nil {
+			return nil, withPath(err, path)
+		}
+		return anyPred{&eqCheck{v: lit}}, nil
 	}
 	return c.operators(v, path)
 }
@@ -135,11 +139,11 @@ func (c *compiler) operators(obj *ast, path string) (pred, error) {
 		return nil, &Error{Kind: KindOperator, Offset: options.pos, Path: path, Msg: "$options needs $regex"}
 	}
 	if regex != nil {
-		p, err := c.compileRegex(regex, options, path)
+		re, err := c.compileRegex(regex, options, path)
 		if err != nil {
 			return nil, err
 		}
-		preds = append(preds, p)
+		preds = append(preds, anyPred{&regexCheck{re: re}})
 	}
 	if len(preds) == 1 {
 		return preds[0], nil
@@ -153,14 +157,21 @@ func (c *compiler) operator(m *member, path string) (pred, error) {
 	}
 	switch m.key {
 	case "$eq", "$ne":
-		p := anyPred{&eqCheck{v: m.val.value()}}
+		lit, err := literal(m.val)
+		if err != nil {
+			return nil, withPath(err, path)
+		}
+		p := anyPred{&eqCheck{v: lit}}
 		if m.key == "$ne" {
 			return notPred{p}, nil
 		}
 		return p, nil
 	case "$gt", "$gte", "$lt", "$lte":
 		op := map[string]cmpOp{"$gt": opGT, "$gte": opGTE, "$lt": opLT, "$lte": opLTE}[m.key]
-		v := m.val.value()
+		v, err := literal(m.val)
+		if err != nil {
+			return nil, withPath(err, path)
+		}
 		return anyPred{&cmpCheck{op: op, v: v, cl: classOf(v)}}, nil
 	case "$in", "$nin":
 		if m.val.kind != astArray {
@@ -168,10 +179,21 @@ func (c *compiler) operator(m *member, path string) (pred, error) {
 		}
 		chk := &inCheck{}
 		for _, e := range m.val.elems {
-			if e.isOperatorObject() {
+			if regex, options, ok := regexObject(e); ok {
+				re, err := c.compileRegex(regex, options, path)
+				if err != nil {
+					return nil, err
+				}
+				chk.res = append(chk.res, re)
+				continue
+			}
+			if e.isOperatorObject() && wrapper(e) == "" {
 				return nil, &Error{Kind: KindOperator, Offset: e.pos, Path: path, Msg: "cannot nest operators in " + m.key}
 			}
-			v := e.value()
+			v, err := literal(e)
+			if err != nil {
+				return nil, withPath(err, path)
+			}
 			if v == nil {
 				chk.hasNull = true
 			}
@@ -224,8 +246,12 @@ func (c *compiler) all(m *member, path string) (pred, error) {
 	}
 	preds := make(allPred, 0, len(m.val.elems))
 	for _, e := range m.val.elems {
-		if !e.isOperatorObject() {
-			preds = append(preds, anyPred{&eqCheck{v: e.value()}})
+		if !e.isOperatorObject() || wrapper(e) != "" {
+			lit, err := literal(e)
+			if err != nil {
+				return nil, withPath(err, path)
+			}
+			preds = append(preds, anyPred{&eqCheck{v: lit}})
 			continue
 		}
 		if len(e.members) != 1 || e.members[0].key != "$elemMatch" {
@@ -302,7 +328,7 @@ func nonNegInt(v *ast) (int, bool) {
 }
 
 // compileRegex builds the $regex predicate with Go's RE2 engine.
-func (c *compiler) compileRegex(regex, options *member, path string) (pred, error) {
+func (c *compiler) compileRegex(regex, options *member, path string) (*regexp.Regexp, error) {
 	if regex.val.kind != astString {
 		return nil, &Error{Kind: KindOperator, Offset: regex.val.pos, Path: path, Msg: "$regex needs a string"}
 	}
@@ -350,7 +376,35 @@ func (c *compiler) compileRegex(regex, options *member, path string) (pred, erro
 	if err != nil {
 		return nil, &Error{Kind: KindOperator, Offset: regex.val.pos, Path: path, Msg: "invalid $regex: " + err.Error(), Err: err}
 	}
-	return anyPred{&regexCheck{re: re}}, nil
+	return re, nil
+}
+
+// regexObject recognises {$regex: ..., $options: ...} written as a value,
+// which Jongo turns into a regular expression (MongoDB accepts those in
+// $in and $nin).
+func regexObject(a *ast) (regex, options *member, ok bool) {
+	if a.kind != astObject || len(a.members) == 0 || len(a.members) > 2 {
+		return nil, nil, false
+	}
+	for i := range a.members {
+		switch a.members[i].key {
+		case "$regex":
+			regex = &a.members[i]
+		case "$options":
+			options = &a.members[i]
+		default:
+			return nil, nil, false
+		}
+	}
+	return regex, options, regex != nil
+}
+
+// withPath records the field path on a literal conversion error.
+func withPath(err error, path string) error {
+	if e, ok := err.(*Error); ok && e.Path == "" {
+		e.Path = path
+	}
+	return err
 }
 
 // maxRegexCost bounds the size of a compiled regular expression: RE2 runs

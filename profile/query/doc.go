@@ -13,6 +13,12 @@
 //	{attributes.subscriptions.targets: 'news'}
 //	{username: {$regex: '.*abc.*', $options: 'i'}}
 //
+// As in Jongo, the MongoDB extended-JSON wrappers {$date: ...} (epoch
+// milliseconds, an ISO-8601 string or {$numberLong: '...'}), {$oid: '...'}
+// and {$numberLong: '...'} are read as a time.Time, a lower-case hex string
+// and an int64, and {$regex: ..., $options: ...} is accepted as a member of
+// $in and $nin.
+//
 // The parser is a hand-written recursive descent parser. Input size and
 // nesting depth are bounded (see [WithMaxLen] and [WithMaxDepth]). Integers
 // that fit in int64 become int64, other numbers float64. Duplicate keys in one
@@ -30,7 +36,9 @@
 // values of the same type class (numbers compare numerically across integer
 // and floating point). Regular expressions use Go's RE2 engine, so matching
 // is linear in the subject; PCRE-only constructs (backreferences,
-// look-around) are rejected at parse time. Object equality ignores key
+// look-around) are rejected at parse time, and so are expressions whose
+// compiled size (counted repetitions expanded) exceeds a fixed budget, per
+// expression and per query. Object equality ignores key
 // order, because documents are Go maps.
 //
 // # Validation

@@ -51,6 +51,9 @@ func predHints(path string, p pred, out *[]Hint) {
 				*out = append(*out, Hint{Path: path, Values: []any{c.v}})
 			}
 		case *inCheck:
+			if len(c.res) > 0 {
+				return
+			}
 			if vals, ok := distinctScalars(c.vals); ok {
 				*out = append(*out, Hint{Path: path, Values: vals})
 			}

@@ -168,6 +168,7 @@ func (c *eqCheck) check(val any, missing, _ bool) bool {
 // inCheck is membership in a list of values.
 type inCheck struct {
 	vals    []any
+	res     []*regexp.Regexp // {$regex: ...} members, matched against strings
 	hasNull bool
 }
 
@@ -178,6 +179,13 @@ func (c *inCheck) check(val any, missing, _ bool) bool {
 	for _, v := range c.vals {
 		if equal(val, v) {
 			return true
+		}
+	}
+	if s, ok := val.(string); ok {
+		for _, re := range c.res {
+			if re.MatchString(s) {
+				return true
+			}
 		}
 	}
 	return false
