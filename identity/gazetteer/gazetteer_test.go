@@ -71,6 +71,13 @@ func testResolvePlace(t *testing.T, g *Gazetteer) {
 		{"Bruxelles", identity.Place{Locality: "Brussels", State: "Brussels Capital", Country: "BE"}},
 		{"München", identity.Place{Locality: "Munich", State: "Bavaria", Country: "DE"}},
 		{"Mexico", identity.Place{Locality: "Mexico City", State: "Mexico City", Country: "MX"}},
+		{"Cologne", identity.Place{Locality: "Köln", State: "North Rhine-Westphalia", Country: "DE"}},
+		{"Séville", identity.Place{Locality: "Sevilla", State: "Andalusia", Country: "ES"}},
+		// an alternate-name match wins only when ten times as populous;
+		// a qualifier settles the close calls
+		{"Valence, France", identity.Place{Locality: "Valence", State: "Auvergne-Rhône-Alpes", Country: "FR"}},
+		{"Geneva, Switzerland", identity.Place{Locality: "Genève", State: "Geneva", Country: "CH"}},
+		{"Geneva, CH", identity.Place{Locality: "Genève", State: "Geneva", Country: "CH"}},
 		// a primary name beats a far less populous alternate-name match
 		{"Paris, FR", identity.Place{Locality: "Paris", State: "Île-de-France", Country: "FR"}},
 	}
