@@ -1,0 +1,742 @@
+// Package postgres is the identity.Store for deployments that run several
+// instances of the host program on one database: an ordered, transactional
+// key-value table in PostgreSQL, reached through a pgx connection pool.
+//
+// Every Gatehouse record, unique index, sorted set, counter and expiry
+// entry lives in one table, gatehouse_kv (k bytea primary key, v bytea).
+// bytea sorts byte by byte like bbolt, so scans, cursors and pages behave
+// exactly as on the other backends.
+//
+// Update runs its function in a SERIALIZABLE transaction and runs it again
+// when PostgreSQL reports a serialization failure or a deadlock (SQLSTATE
+// 40001, 40P01), with jittered exponential backoff, a bounded number of
+// times. Serializable isolation is what keeps unique emails, single-use
+// tokens, refresh-token rotation and counters exact across instances: no
+// process-local lock is involved. View runs in a REPEATABLE READ, READ ONLY
+// transaction: a consistent snapshot that never conflicts with writers.
+//
+// Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
+// or the COMMIT travel to the server in one round trip, so a write-only
+// transaction costs one round trip and reads see every earlier write of
+// their transaction.
+//
+// The schema is created and upgraded by embedded, versioned migrations
+// that run on Open (see Migrate and WithoutMigrations). A database
+// migrated by a newer Gatehouse is refused with an error wrapping
+// identity.ErrSchemaTooNew.
+//
+// A lost connection or a restarting server surfaces as an error wrapping
+// ErrUnavailable (and identity.ErrBusy) that the caller may retry; a
+// transaction that fails before its COMMIT is sent is rolled back by the
+// server and retried by Update. When the connection is lost while the
+// COMMIT is in flight, the error also wraps ErrCommitUnknown.
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// Defaults of the retry policy.
+const (
+	// DefaultMaxAttempts bounds how many times Update runs fn when it keeps
+	// losing serialization conflicts.
+	DefaultMaxAttempts = 100
+	// DefaultConnRetries is how many times Update retries a transaction
+	// that failed on a lost connection before its COMMIT was sent.
+	DefaultConnRetries = 3
+	// DefaultMinBackoff and DefaultMaxBackoff bound the jittered wait
+	// between attempts; it doubles with each failed attempt.
+	DefaultMinBackoff = time.Millisecond
+	DefaultMaxBackoff = 100 * time.Millisecond
+)
+
+// chunkSize is how many rows Scan fetches per query.
+const chunkSize = 256
+
+// maxPending is how many writes wait to be sent before a flush.
+const maxPending = 256
+
+// Option configures Open, New and Migrate.
+type Option func(*options)
+
+type options struct {
+	schema      string
+	maxConns    int32
+	minConns    int32
+	configure   func(*pgxpool.Config)
+	noMigrate   bool
+	maxAttempts int
+	connRetries int
+	minBackoff  time.Duration
+	maxBackoff  time.Duration
+}
+
+// WithSchema keeps Gatehouse's tables in the named PostgreSQL schema,
+// which the migrations create if needed. Without it the tables go in the
+// first schema of the connection's search_path (usually public).
+func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+
+// WithMaxConns sets the pool's maximum number of connections, overriding
+// the URL's pool_max_conns (pgx's default is the larger of 4 and the number
+// of CPUs).
+func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
+
+// WithMinConns sets how many idle connections the pool keeps open,
+// overriding the URL's pool_min_conns.
+func WithMinConns(n int32) Option { return func(o *options) { o.minConns = n } }
+
+// WithPoolConfig lets the host adjust the parsed pool configuration
+// (timeouts, TLS, tracing, connection hooks) before the pool is created.
+func WithPoolConfig(fn func(*pgxpool.Config)) Option { return func(o *options) { o.configure = fn } }
+
+// WithoutMigrations makes Open check the schema version instead of
+// migrating: it fails with ErrNotMigrated on an older schema. Use it when
+// migrations run as a separate step (Migrate, or gatehouse-migrate).
+func WithoutMigrations() Option { return func(o *options) { o.noMigrate = true } }
+
+// WithMaxAttempts bounds how many times Update runs fn when PostgreSQL
+// reports serialization failures (default DefaultMaxAttempts).
+func WithMaxAttempts(n int) Option { return func(o *options) { o.maxAttempts = n } }
+
+// WithConnRetries sets how many times Update retries after a lost
+// connection (default DefaultConnRetries; 0 disables).
+func WithConnRetries(n int) Option { return func(o *options) { o.connRetries = n } }
+
+// WithBackoff sets the bounds of the jittered wait between attempts.
+func WithBackoff(minWait, maxWait time.Duration) Option {
+	return func(o *options) { o.minBackoff, o.maxBackoff = minWait, maxWait }
+}
+
+func buildOptions(opts []Option) options {
+	o := options{
+		maxAttempts: DefaultMaxAttempts, connRetries: DefaultConnRetries,
+		minBackoff: DefaultMinBackoff, maxBackoff: DefaultMaxBackoff,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxAttempts < 1 {
+		o.maxAttempts = 1
+	}
+	if o.connRetries < 0 {
+		o.connRetries = 0
+	}
+	if o.minBackoff <= 0 {
+		o.minBackoff = DefaultMinBackoff
+	}
+	if o.maxBackoff < o.minBackoff {
+		o.maxBackoff = o.minBackoff
+	}
+	return o
+}
+
+func poolConfig(url string, o options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors redact the password.
+		return nil, fmt.Errorf("postgres: parse connection URL: %w", err)
+	}
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
+	if o.minConns > 0 {
+		cfg.MinConns = o.minConns
+	}
+	if cfg.MinConns > cfg.MaxConns {
+		cfg.MinConns = cfg.MaxConns
+	}
+	if o.configure != nil {
+		o.configure(cfg)
+	}
+	return cfg, nil
+}
+
+// Store is a PostgreSQL-backed identity.Store. It is safe for concurrent
+// use by many goroutines, and many Stores (in many processes) may share
+// one database.
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool
+	o       options
+	closed  atomic.Bool
+
+	sqlGet, sqlPut, sqlDelete string
+	table                     string // quoted, schema-qualified kv table
+}
+
+var _ identity.Store = (*Store)(nil)
+
+// Open connects to the database that url names (a postgres:// URL or a
+// key=value connection string; pool settings such as pool_max_conns are
+// read from it), runs the migrations unless WithoutMigrations is given,
+// and returns the store. Close it when done.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o := buildOptions(opts)
+	cfg, err := poolConfig(url, o)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, classify(fmt.Errorf("postgres: connect: %w", err))
+	}
+	s, err := newStore(ctx, pool, o)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.ownPool = true
+	return s, nil
+}
+
+// New returns a store on a pool the host already has. Close does not
+// close the pool. Options that configure a pool are ignored.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return newStore(ctx, pool, buildOptions(opts))
+}
+
+func newStore(ctx context.Context, pool *pgxpool.Pool, o options) (*Store, error) {
+	if o.noMigrate {
+		if err := checkVersion(ctx, pool, o.schema); err != nil {
+			return nil, err
+		}
+	} else if _, err := migrate(ctx, pool, o.schema); err != nil {
+		return nil, err
+	}
+	table := pgx.Identifier{"gatehouse_kv"}
+	if o.schema != "" {
+		table = pgx.Identifier{o.schema, "gatehouse_kv"}
+	}
+	s := &Store{pool: pool, o: o, table: table.Sanitize()}
+	s.sqlGet = "SELECT v FROM " + s.table + " WHERE k = $1"
+	s.sqlPut = "INSERT INTO " + s.table + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
+	s.sqlDelete = "DELETE FROM " + s.table + " WHERE k = $1"
+	return s, nil
+}
+
+// Pool returns the store's connection pool, for health checks and
+// statistics.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool (when Open created it), waiting for connections in
+// use to be released. View and Update fail with ErrClosed afterwards.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+const (
+	beginRead  = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+	beginWrite = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+)
+
+// View runs fn in a REPEATABLE READ, READ ONLY transaction: a consistent
+// snapshot, never blocked by writers and never retried. Errors from a lost
+// connection wrap ErrUnavailable.
+func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	t := s.newTx(ctx, false)
+	defer t.release()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if t.err != nil {
+		return t.err
+	}
+	return t.commit()
+}
+
+// Update runs fn in a SERIALIZABLE transaction and commits it. It runs fn
+// again, after a jittered backoff, when the transaction loses a
+// serialization conflict or a deadlock (up to WithMaxAttempts times; then
+// the error wraps ErrTooManyRetries and identity.ErrBusy), and when the
+// connection is lost before the COMMIT was sent (WithConnRetries times). If
+// fn returns an error, nothing is written and that error is returned
+// unchanged.
+func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	connFailures := 0
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := s.backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		if s.closed.Load() {
+			return ErrClosed
+		}
+		t := s.newTx(ctx, true)
+		fnErr := fn(t)
+		if fnErr == nil && t.err == nil {
+			_ = t.commit()
+		}
+		t.release()
+		dbErr := t.err
+		switch {
+		case dbErr == nil:
+			return fnErr
+		case retryable(dbErr):
+			if attempt+1 >= s.o.maxAttempts {
+				return &busyError{err: dbErr}
+			}
+			continue
+		case unavailable(dbErr) && !errors.Is(dbErr, ErrCommitUnknown) && ctx.Err() == nil:
+			if connFailures < s.o.connRetries && !s.closed.Load() {
+				connFailures++
+				continue
+			}
+		}
+		if fnErr != nil {
+			return fnErr
+		}
+		return dbErr
+	}
+}
+
+// backoff waits a random time up to min(maxBackoff, minBackoff<<attempt).
+func (s *Store) backoff(ctx context.Context, attempt int) error {
+	ceiling := s.o.maxBackoff
+	if attempt < 30 {
+		if d := s.o.minBackoff << uint(attempt); d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	wait := rand.N(ceiling) + 1
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// stmt is a statement waiting to be sent.
+type stmt struct {
+	sql  string
+	args []any
+}
+
+// tx is both the read-only and the read-write transaction. Statements are
+// queued and sent in one pipeline with the next read or the COMMIT. The
+// connection is acquired at the first round trip, so a transaction that
+// touches nothing costs nothing.
+type tx struct {
+	s        *Store
+	ctx      context.Context
+	conn     *pgxpool.Conn
+	writable bool
+	pending  []stmt
+	sent     bool  // BEGIN went to the server
+	done     bool  // COMMIT succeeded
+	err      error // first database error; the transaction is dead after it
+	inCommit bool
+
+	scans int      // scans running (callbacks may write)
+	log   [][]byte // keys written while a scan runs
+}
+
+func (s *Store) newTx(ctx context.Context, writable bool) *tx {
+	t := &tx{s: s, ctx: ctx, writable: writable}
+	begin := beginRead
+	if writable {
+		begin = beginWrite
+	}
+	t.pending = append(t.pending, stmt{sql: begin})
+	return t
+}
+
+// roundTrip sends the pending statements and then final, if any. When
+// read is set final is a query whose rows read consumes; otherwise final
+// is executed.
+func (t *tx) roundTrip(final *stmt, read func(pgx.Rows) error) error {
+	if t.err != nil {
+		return t.err
+	}
+	if final == nil && (len(t.pending) == 0 || (!t.sent && len(t.pending) == 1)) {
+		return nil
+	}
+	if t.conn == nil {
+		conn, err := t.s.pool.Acquire(t.ctx)
+		if err != nil {
+			if t.s.closed.Load() {
+				err = fmt.Errorf("%w: %w", ErrClosed, err)
+			}
+			return t.fail(fmt.Errorf("postgres: acquire connection: %w", err), false)
+		}
+		t.conn = conn
+	}
+	b := &pgx.Batch{}
+	for _, p := range t.pending {
+		b.Queue(p.sql, p.args...)
+	}
+	if final != nil {
+		b.Queue(final.sql, final.args...)
+	}
+	n := len(t.pending)
+	t.pending = t.pending[:0]
+	t.sent = true
+	br := t.conn.SendBatch(t.ctx, b)
+	var err error
+	for i := 0; i < n && err == nil; i++ {
+		_, err = br.Exec()
+	}
+	if err == nil && final != nil {
+		if read == nil {
+			_, err = br.Exec()
+		} else {
+			var rows pgx.Rows
+			rows, err = br.Query()
+			if err == nil {
+				err = read(rows)
+				rows.Close()
+				if rerr := rows.Err(); err == nil {
+					err = rerr
+				}
+			}
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return t.fail(err, true)
+	}
+	return nil
+}
+
+// fail records the transaction's first database error, classified.
+func (t *tx) fail(err error, sent bool) error {
+	if errors.Is(err, ErrClosed) {
+		t.err = err
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if cerr := t.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		t.err = err
+		return err
+	}
+	if unavailable(err) {
+		t.err = &unavailableError{err: err, unknown: t.inCommit && sent}
+		return t.err
+	}
+	t.err = err
+	return err
+}
+
+func (t *tx) commit() error {
+	if t.err != nil {
+		return t.err
+	}
+	if !t.sent && len(t.pending) <= 1 {
+		return nil // nothing happened
+	}
+	t.inCommit = true
+	err := t.roundTrip(&stmt{sql: "COMMIT"}, nil)
+	t.inCommit = false
+	if err == nil {
+		t.done = true
+	}
+	return err
+}
+
+// release rolls back an unfinished transaction and returns the connection
+// to the pool; a connection in an unknown state is closed instead.
+func (t *tx) release() {
+	if t.conn == nil {
+		return
+	}
+	conn := t.conn
+	t.conn = nil
+	pg := conn.Conn().PgConn()
+	if !pg.IsClosed() && pg.TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			_ = pg.Close(ctx)
+		}
+		cancel()
+	}
+	conn.Release()
+}
+
+func (t *tx) queue(sql string, args ...any) error {
+	if t.err != nil {
+		return t.err
+	}
+	t.pending = append(t.pending, stmt{sql: sql, args: args})
+	if len(t.pending) >= maxPending {
+		return t.roundTrip(nil, nil)
+	}
+	return nil
+}
+
+// Get returns the value at key, reading this transaction's own writes.
+func (t *tx) Get(key []byte) ([]byte, error) {
+	var v []byte
+	found := false
+	err := t.roundTrip(&stmt{sql: t.s.sqlGet, args: []any{key}}, func(rows pgx.Rows) error {
+		for rows.Next() {
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			found = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("key %q: %w", key, identity.ErrNotFound)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v[:len(v):len(v)], nil
+}
+
+// Put queues an upsert of key; it reaches the server with the next read or
+// the COMMIT.
+func (t *tx) Put(key, value []byte) error {
+	if !t.writable {
+		return errors.New("postgres: Put in a read-only transaction")
+	}
+	if len(key) == 0 {
+		return identity.Invalid("key", "is required")
+	}
+	k := bytes.Clone(key)
+	v := append(make([]byte, 0, len(value)), value...)
+	t.logWrite(k)
+	return t.queue(t.s.sqlPut, k, v)
+}
+
+// Delete queues a delete of key.
+func (t *tx) Delete(key []byte) error {
+	if !t.writable {
+		return errors.New("postgres: Delete in a read-only transaction")
+	}
+	if len(key) == 0 {
+		return nil
+	}
+	k := bytes.Clone(key)
+	t.logWrite(k)
+	return t.queue(t.s.sqlDelete, k)
+}
+
+func (t *tx) logWrite(k []byte) {
+	if t.scans > 0 {
+		t.log = append(t.log, k)
+	}
+}
+
+// scanSQL builds the query of one chunk. lower and upper say which bounds
+// the query has: 0 none, 1 inclusive (>=), 2 strict (> or <).
+func (s *Store) scanSQL(keysOnly, reverse bool, lower, upper int) string {
+	var b strings.Builder
+	b.WriteString("SELECT k")
+	if !keysOnly {
+		b.WriteString(", v")
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(s.table)
+	var conds []string
+	switch lower {
+	case 1:
+		conds = append(conds, "k >= $3")
+	case 2:
+		conds = append(conds, "k > $3")
+	}
+	if upper != 0 {
+		conds = append(conds, "k < $4")
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(conds, " AND "))
+	}
+	b.WriteString(" ORDER BY k")
+	if reverse {
+		b.WriteString(" DESC")
+	}
+	b.WriteString(" LIMIT $1 OFFSET $2")
+	return b.String()
+}
+
+// Scan visits the keys under prefix in chunks of chunkSize rows, pushing
+// the range, the cursor, Skip and Limit into SQL. A callback may write: the
+// scan then goes on in the updated data after the key it just visited.
+func (t *tx) Scan(prefix []byte, opts identity.ScanOptions, fn func(key, value []byte) error) error {
+	if opts.After != nil && !bytes.HasPrefix(opts.After, prefix) {
+		return identity.Invalid("after", "cursor must start with the scanned prefix")
+	}
+	if t.err != nil {
+		return t.err
+	}
+	lo := bytes.Clone(prefix)
+	hi := identity.PrefixEnd(prefix)
+	var cursor []byte
+	if opts.After != nil {
+		cursor = bytes.Clone(opts.After)
+	}
+	skip, remaining := max(opts.Skip, 0), max(opts.Limit, 0)
+	t.scans++
+	defer func() {
+		if t.scans--; t.scans == 0 {
+			t.log = nil
+		}
+	}()
+	for {
+		n := chunkSize
+		if remaining > 0 && remaining < n {
+			n = remaining
+		}
+		keys, vals, err := t.fetch(lo, hi, cursor, opts, skip, n)
+		if err != nil {
+			return err
+		}
+		skip = 0
+		refetch := false
+		mark := len(t.log)
+		for i, k := range keys {
+			var v []byte
+			if !opts.KeysOnly {
+				v = vals[i]
+			}
+			if err := fn(k, v); err != nil {
+				if errors.Is(err, identity.ErrStopScan) {
+					return nil
+				}
+				return err
+			}
+			if t.err != nil {
+				return t.err
+			}
+			cursor = k
+			if remaining > 0 {
+				if remaining--; remaining == 0 {
+					return nil
+				}
+			}
+			if len(t.log) > mark {
+				if t.wroteAhead(t.log[mark:], prefix, k, opts.Reverse) {
+					refetch = true
+					break
+				}
+				mark = len(t.log)
+			}
+		}
+		if !refetch && len(keys) < n {
+			return nil
+		}
+	}
+}
+
+// wroteAhead reports whether any of the written keys lies under prefix
+// beyond cur in the scan direction, where the fetched chunk may be stale.
+func (t *tx) wroteAhead(written [][]byte, prefix, cur []byte, reverse bool) bool {
+	for _, w := range written {
+		if !bytes.HasPrefix(w, prefix) {
+			continue
+		}
+		c := bytes.Compare(w, cur)
+		if (!reverse && c > 0) || (reverse && c < 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch reads one chunk: up to n keys (and values) in [lo, hi) strictly
+// after cursor in the scan direction, after skipping skip keys.
+func (t *tx) fetch(lo, hi, cursor []byte, opts identity.ScanOptions, skip, n int) (keys, vals [][]byte, err error) {
+	var lower, upper int
+	var lb, ub []byte
+	if !opts.Reverse {
+		switch {
+		case cursor != nil:
+			lower, lb = 2, cursor
+		case len(lo) > 0:
+			lower, lb = 1, lo
+		}
+		if hi != nil {
+			upper, ub = 2, hi
+		}
+	} else {
+		if len(lo) > 0 {
+			lower, lb = 1, lo
+		}
+		switch {
+		case cursor != nil:
+			upper, ub = 2, cursor
+		case hi != nil:
+			upper, ub = 2, hi
+		}
+	}
+	if lower == 0 && upper != 0 {
+		// Parameters are numbered: with $4 in use, $3 must be too. The
+		// empty key is the smallest, so k >= '' bounds nothing.
+		lower, lb = 1, []byte{}
+	}
+	args := []any{n, skip}
+	switch {
+	case upper != 0:
+		args = append(args, lb, ub)
+	case lower != 0:
+		args = append(args, lb)
+	}
+	q := t.s.scanSQL(opts.KeysOnly, opts.Reverse, lower, upper)
+	err = t.roundTrip(&stmt{sql: q, args: args}, func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k, v []byte
+			var err error
+			if opts.KeysOnly {
+				err = rows.Scan(&k)
+			} else {
+				err = rows.Scan(&k, &v)
+				if v == nil {
+					v = []byte{}
+				}
+				v = v[:len(v):len(v)]
+			}
+			if err != nil {
+				return err
+			}
+			keys = append(keys, k[:len(k):len(k)])
+			vals = append(vals, v)
+		}
+		return nil
+	})
+	return keys, vals, err
+}
