@@ -1,0 +1,60 @@
+// Package tokens signs and verifies Gatehouse's JSON Web Tokens in Cryptr's
+// `ver: 1` format: user access tokens (`jtt: access`), OpenID Connect ID
+// tokens (`jtt: openid`) and management API-key tokens (`jtt: api_key`).
+//
+// # Issuers and keys
+//
+// Every organization is its own issuer, `{BaseURL}/t/{org_domain}`; management
+// tokens are issued by the account, `{BaseURL}/t/{account_domain}`. Each
+// (environment, issuer domain) pair owns one signing key set, stored through
+// the identity core in the same store as everything else. A key set holds,
+// per algorithm (RS256 by default, ES256 or EdDSA when an application asks
+// for them):
+//
+//   - the active key, which signs;
+//   - the next key, already published in the JWKS but not yet signing, so
+//     every client that caches the JWKS knows it before the first token
+//     signed with it arrives;
+//   - retired keys, no longer signing, still published for one maximum token
+//     lifetime so that the tokens they signed stay verifiable.
+//
+// Key sets are created lazily, the first time an issuer signs. Rotation
+// follows dex's model (server/signer/rotation.go in dexidp/dex): the new key
+// is generated outside the store transaction; inside it, rotation is checked
+// to be still due, so two instances racing to rotate produce one new key.
+// Rotation happens on schedule (lazily, at the first signature after it is
+// due, or through [Service.RotateDue]) and on demand ([Service.Rotate]).
+//
+// Private keys are stored as PKCS#8, sealed with AES-256-GCM when the host
+// supplies [Options.KeyEncryptionKey]. Public keys are published with a
+// self-signed `x5c` certificate, because Cryptr's SDKs read `x5c[0]`.
+//
+// # Lifetimes
+//
+// Defaults, each overridable per application (identity.Application
+// AccessTokenTTL / IDTokenTTL) or per service ([Options]):
+//
+//   - access tokens: 1 hour. Cryptr's JWT sample shows 10 hours, but a JWT
+//     access token cannot be revoked before it expires (SECURITY.md: "JWT
+//     access tokens stay short-lived"), and Cryptr's SDKs refresh ahead of
+//     expiry whatever the lifetime is. Hosts that want Cryptr's figure set
+//     Options.AccessTokenTTL to 10h.
+//   - ID tokens: 1 hour (they are read once, at sign-in).
+//   - API-key (management) tokens: 15 minutes. Clients fetch a new one when
+//     it expires (Cryptr's Kotlin SDK does), and a short lifetime bounds how
+//     long a deleted API key keeps working through tokens already issued.
+//   - maximum token lifetime: 24 hours. Lifetimes are clamped to it, and a
+//     retired key stays published for that long.
+//   - key rotation: every 7 days.
+//
+// # Verification
+//
+// [Verifier] checks tokens against the local key sets with no HTTP;
+// [RemoteVerifier] fetches JWKS documents for services that run elsewhere.
+// Both accept only the algorithms in their allow-list (never `none`), check
+// `typ`, issuer, audience, token type and expiry with a small leeway, and
+// cache verified tokens (keyed by the SHA-256 of the token, bounded, each
+// entry evicted when its token expires) so that a token presented again costs
+// a hash and a map lookup instead of a signature check. [Middleware] puts the
+// verified [Claims] in the request context ([ClaimsFrom]).
+package tokens

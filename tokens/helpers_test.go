@@ -1,0 +1,97 @@
+package tokens
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/memory"
+)
+
+// fakeClock is a settable clock shared by the identity and tokens services.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+const testBase = "https://auth.example.com"
+
+type fixture struct {
+	clock *fakeClock
+	store identity.Store
+	id    *identity.Service
+	svc   *Service
+	org   *identity.Organization
+	app   *identity.Application
+	user  *identity.User
+}
+
+func newFixture(t testing.TB, mod ...func(*Options)) *fixture {
+	t.Helper()
+	f := &fixture{clock: newClock(), store: memory.New()}
+	id, err := identity.NewService(identity.Options{Store: f.store, Clock: f.clock.Now, AccountDomain: "acme-account"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.id = id
+	opts := Options{Identity: id, BaseURL: testBase}
+	for _, m := range mod {
+		m(&opts)
+	}
+	if f.svc, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	name := "Shark Academy"
+	if f.org, err = id.CreateOrganization(ctx, identity.OrganizationInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if f.app, _, err = id.CreateApplication(ctx, f.org.Domain, identity.Application{
+		Name: "Front", ApplicationType: identity.AppReact,
+		AllowedRedirectURLs: []string{"http://localhost:4200/callback"},
+		AllowedOriginsCORS:  []string{"http://localhost:4200"},
+		Metadata:            map[string]string{"plan": "gold"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	u := identity.User{Email: "jane.doe@example.com", Enabled: true, Verified: true,
+		Profile: identity.Profile{GivenName: "Jane", FamilyName: "Doe", Name: "Jane Doe", Locale: "fr"}}
+	if f.user, err = id.CreateUser(ctx, f.org.Domain, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) req() *TokenRequest {
+	return &TokenRequest{OrgDomain: f.org.Domain, User: f.user, App: f.app,
+		Scopes: []string{"openid", "email", "profile"}, Nonce: "n-0S6_WzA2Mj", Code: "code-1", State: "state-1"}
+}
+
+func (f *fixture) verifier(t testing.TB, mod ...func(*VerifierConfig)) *Verifier {
+	t.Helper()
+	cfg := VerifierConfig{Audiences: []string{"http://localhost:4200"}}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	v, err := f.svc.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

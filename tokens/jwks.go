@@ -1,0 +1,152 @@
+package tokens
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// emptyJWKSMaxAge is the cache lifetime of a JWKS with no key yet: short, so
+// the first key of a new issuer is seen quickly.
+const emptyJWKSMaxAge = time.Minute
+
+// jwksMaxAge is the Cache-Control max-age of a JWKS document: at most an
+// hour, and at most a quarter of the rotation period, so a next key has been
+// in every cached copy long before it signs.
+func (s *Service) jwksMaxAge() time.Duration {
+	d := s.opts.RotationPeriod / 4
+	if d > time.Hour {
+		d = time.Hour
+	}
+	return d
+}
+
+// jwkOf renders a published key: kty, kid, use "sig", alg, the key material
+// (n/e, crv/x/y or crv/x) and x5c.
+func jwkOf(vk *verifyKey) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: vk.pub, KeyID: vk.kid, Algorithm: vk.alg, Use: "sig",
+		Certificates: []*x509.Certificate{vk.cert}}
+}
+
+// jwksOf renders the JWKS document of loaded sets, in publication order
+// (active keys first).
+func jwksOf(sets ...*loadedSet) ([]byte, error) {
+	doc := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	for _, state := range []string{"active", "next", "retired"} {
+		for _, ls := range sets {
+			for _, info := range ls.info {
+				if info.State == state {
+					doc.Keys = append(doc.Keys, jwkOf(ls.public[info.KID]))
+				}
+			}
+		}
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("render JWKS: %w", err)
+	}
+	return b, nil
+}
+
+// setFor returns the loaded key set of (env, domain) without creating keys.
+func (s *Service) setFor(ctx context.Context, env identity.Environment, domain string) (*loadedSet, error) {
+	if ls := s.keys.get(setKey{env, domain}); ls != nil && s.now().Before(ls.validUntil) {
+		return ls, nil
+	}
+	return s.load(ctx, env, domain, "")
+}
+
+// JWKS renders the JSON Web Key Set of the issuer domain in env:
+// {"keys":[{kty,kid,use:"sig",alg,n,e|crv,x[,y],x5c:[...]}]}. It lists the
+// active keys first, then the next keys, then retired keys still within
+// their publication window. An issuer that has not signed yet has an empty
+// set. The document is cached in memory until the key set changes.
+func (s *Service) JWKS(ctx context.Context, env identity.Environment, domain string) ([]byte, error) {
+	ls, err := s.setFor(ctx, s.envOrDefault(env), domain)
+	if err != nil {
+		return nil, err
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.jwks == nil {
+		if ls.jwks, err = jwksOf(ls); err != nil {
+			return nil, err
+		}
+	}
+	return ls.jwks, nil
+}
+
+// JWKSAll renders one document with the keys of the issuer domain in every
+// environment given (both when none is). An issuer URL, {BaseURL}/t/{domain},
+// is the same for sandbox and production tokens (`dbs` tells them apart), so
+// the JWKS served at that URL should list both environments' keys.
+func (s *Service) JWKSAll(ctx context.Context, domain string, envs ...identity.Environment) ([]byte, error) {
+	if len(envs) == 0 {
+		envs = []identity.Environment{identity.Production, identity.Sandbox}
+	}
+	if len(envs) == 1 {
+		return s.JWKS(ctx, envs[0], domain)
+	}
+	sets := make([]*loadedSet, 0, len(envs))
+	for _, env := range envs {
+		ls, err := s.setFor(ctx, env, domain)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, ls)
+	}
+	return jwksOf(sets...)
+}
+
+// JWKSMaxAge is the Cache-Control max-age JWKSHandler sends for a non-empty
+// key set: min(1h, RotationPeriod/4).
+func (s *Service) JWKSMaxAge() time.Duration { return s.jwksMaxAge() }
+
+// JWKSHandler returns a handler that serves the JWKS of the issuer domain
+// that domain extracts from the request (for example r.PathValue("domain")),
+// with the keys of envs (both environments when none is given). It answers
+// GET and HEAD with `Content-Type: application/json` and
+// `Cache-Control: public, max-age=N` (JWKSMaxAge; one minute while the set
+// is empty), 405 to other methods, 404 to an empty domain and 500 only when
+// the store fails. Routing (/t/{domain}/.well-known and
+// /t/{domain}/.well-known/jwks) is the caller's.
+func (s *Service) JWKSHandler(domain func(r *http.Request) string, envs ...identity.Environment) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		d := domain(r)
+		if d == "" || identity.CheckDomain(d) != "" {
+			http.NotFound(w, r)
+			return
+		}
+		body, err := s.JWKSAll(r.Context(), d, envs...)
+		if err != nil {
+			s.id.Logger().ErrorContext(r.Context(), "tokens: render JWKS", "domain", d, "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		maxAge := s.jwksMaxAge()
+		if len(body) <= len(`{"keys":[]}`) {
+			maxAge = emptyJWKSMaxAge
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second)))
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	})
+}

@@ -1,0 +1,726 @@
+package tokens
+
+import (
+	"context"
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// keyKind is the identity record kind of key sets (one record per
+// environment and issuer domain).
+const keyKind = "tokens-signing-keys"
+
+// retireLeeway is added to MaxTokenTTL before a retired key is unpublished,
+// to cover clock skew and verifier leeway.
+const retireLeeway = 5 * time.Minute
+
+// keySetRecord is the stored key set of one issuer in one environment.
+type keySetRecord struct {
+	Domain string              `json:"domain"`
+	Algs   map[string]*algKeys `json:"algs"`
+}
+
+// algKeys are the keys of one algorithm.
+type algKeys struct {
+	Active       storedKey   `json:"active"`
+	Next         storedKey   `json:"next"`
+	Retired      []storedKey `json:"retired,omitempty"`
+	RotatedAt    time.Time   `json:"rotated_at"`
+	NextRotation time.Time   `json:"next_rotation"`
+}
+
+// storedKey is one key pair at rest.
+type storedKey struct {
+	KID string `json:"kid"`
+	Alg string `json:"alg"`
+	// Cert is the DER self-signed certificate that carries the public key.
+	Cert []byte `json:"cert"`
+	// Private is the PKCS#8 DER private key, or, when Sealed, a 12-byte
+	// nonce followed by its AES-256-GCM ciphertext.
+	Private   []byte     `json:"private"`
+	Sealed    bool       `json:"sealed,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"` // retired keys: unpublished after
+}
+
+// KeyInfo describes a published key, for administration and tests.
+type KeyInfo struct {
+	KID       string
+	Alg       string
+	State     string // "active", "next" or "retired"
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero unless retired
+}
+
+func records(env identity.Environment) identity.Records[keySetRecord] {
+	return identity.Records[keySetRecord]{Env: env, Kind: keyKind}
+}
+
+func validAlg(alg string) bool { return alg == RS256 || alg == ES256 || alg == EdDSA }
+
+// algFor returns the signing algorithm an application selects.
+func algFor(app *identity.Application) (string, error) {
+	if app == nil || app.SigningAlg == "" {
+		return RS256, nil
+	}
+	if !validAlg(app.SigningAlg) {
+		return "", fmt.Errorf("%w: %q", ErrUnsupportedAlg, app.SigningAlg)
+	}
+	return app.SigningAlg, nil
+}
+
+// generateKey makes a new key pair for alg, outside any transaction.
+func (s *Service) generateKey(env identity.Environment, domain, alg string, now time.Time) (storedKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, s.opts.RSABits)
+	case ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case EdDSA:
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		return storedKey{}, fmt.Errorf("%w: %q", ErrUnsupportedAlg, alg)
+	}
+	if err != nil {
+		return storedKey{}, fmt.Errorf("generate %s key: %w", alg, err)
+	}
+	id, err := uuid.NewRandomFromReader(rand.Reader)
+	if err != nil {
+		return storedKey{}, fmt.Errorf("key id: %w", err)
+	}
+	kid := id.String()
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return storedKey{}, fmt.Errorf("certificate serial: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: kid, Organization: []string{"Gatehouse " + domain}},
+		NotBefore:    now.Add(-time.Hour),
+		// The certificate only carries the public key (trust comes from the
+		// JWKS URL); a long validity keeps x5c readers that check dates happy.
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		return storedKey{}, fmt.Errorf("self-signed certificate: %w", err)
+	}
+	p8, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return storedKey{}, fmt.Errorf("encode private key: %w", err)
+	}
+	k := storedKey{KID: kid, Alg: alg, Cert: der, Private: p8, CreatedAt: now}
+	if s.kek != nil {
+		sealed, err := seal(s.kek, p8, keyAAD(env, domain, kid))
+		if err != nil {
+			return storedKey{}, err
+		}
+		k.Private, k.Sealed = sealed, true
+	}
+	return k, nil
+}
+
+func keyAAD(env identity.Environment, domain, kid string) []byte {
+	return []byte("gatehouse/tokens/v1\x00" + string(env) + "\x00" + domain + "\x00" + kid)
+}
+
+// seal encrypts plain with AES-256-GCM: nonce || ciphertext.
+func seal(kek, plain, aad []byte) ([]byte, error) {
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, fmt.Errorf("key encryption key: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("key encryption key: %w", err)
+	}
+	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(plain)+gcm.Overhead())
+	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
+		return nil, fmt.Errorf("seal nonce: %w", err)
+	}
+	return gcm.Seal(nonce, nonce, plain, aad), nil
+}
+
+// ErrSealedKey: a stored private key is sealed and no (or another)
+// key-encryption key was configured.
+var ErrSealedKey = errors.New("tokens: cannot unseal signing key (missing or wrong KeyEncryptionKey)")
+
+func unseal(kek, sealed, aad []byte) ([]byte, error) {
+	if kek == nil {
+		return nil, ErrSealedKey
+	}
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, fmt.Errorf("key encryption key: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("key encryption key: %w", err)
+	}
+	if len(sealed) < gcm.NonceSize()+gcm.Overhead() {
+		return nil, ErrSealedKey
+	}
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
+	if err != nil {
+		return nil, ErrSealedKey
+	}
+	return plain, nil
+}
+
+// signingKey is a parsed private key, ready to sign for one issuer.
+type signingKey struct {
+	kid    string
+	alg    string
+	signer jose.Signer
+	priv   crypto.Signer
+}
+
+// verifyKey is a parsed public key.
+type verifyKey struct {
+	kid  string
+	alg  string
+	pub  crypto.PublicKey
+	cert *x509.Certificate
+}
+
+func (s *Service) parsePrivate(env identity.Environment, domain string, k storedKey) (crypto.Signer, error) {
+	der := k.Private
+	if k.Sealed {
+		var err error
+		if der, err = unseal(s.kek, k.Private, keyAAD(env, domain, k.KID)); err != nil {
+			return nil, err
+		}
+	}
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse signing key %s: %w", k.KID, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("signing key %s: unexpected type %T", k.KID, key)
+	}
+	return signer, nil
+}
+
+func newJoseSigner(priv crypto.Signer, kid, alg, issuer string) (jose.Signer, error) {
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("iss", issuer)
+	return jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(alg),
+		Key:       jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg},
+	}, opts)
+}
+
+func parsePublic(k storedKey) (*verifyKey, error) {
+	cert, err := x509.ParseCertificate(k.Cert)
+	if err != nil {
+		return nil, fmt.Errorf("parse certificate of key %s: %w", k.KID, err)
+	}
+	return &verifyKey{kid: k.KID, alg: k.Alg, pub: cert.PublicKey, cert: cert}, nil
+}
+
+// loadedSet is the in-memory, parsed copy of one key set.
+type loadedSet struct {
+	env        identity.Environment
+	domain     string
+	rec        *keySetRecord
+	validUntil time.Time
+	public     map[string]*verifyKey // published keys by kid
+	order      []string              // publication order of kids
+	info       []KeyInfo
+
+	mu      sync.Mutex
+	signers map[string]*signingKey // active key by alg, parsed lazily
+	jwks    []byte
+	lastMiss time.Time
+}
+
+type setKey struct {
+	env    identity.Environment
+	domain string
+}
+
+// keyCache holds the loaded key sets of this instance.
+type keyCache struct {
+	mu   sync.RWMutex
+	sets map[setKey]*loadedSet
+	// flights serializes the loads and rotations of one key set within the
+	// instance, so concurrent requests do not generate keys in parallel.
+	flights map[setKey]*sync.Mutex
+}
+
+func (c *keyCache) init() {
+	c.sets = map[setKey]*loadedSet{}
+	c.flights = map[setKey]*sync.Mutex{}
+}
+
+func (c *keyCache) get(k setKey) *loadedSet {
+	c.mu.RLock()
+	ls := c.sets[k]
+	c.mu.RUnlock()
+	return ls
+}
+
+func (c *keyCache) put(k setKey, ls *loadedSet) {
+	c.mu.Lock()
+	if ls == nil {
+		delete(c.sets, k)
+	} else {
+		c.sets[k] = ls
+	}
+	c.mu.Unlock()
+}
+
+func (c *keyCache) flight(k setKey) *sync.Mutex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.flights[k]
+	if m == nil {
+		m = &sync.Mutex{}
+		c.flights[k] = m
+	}
+	return m
+}
+
+// buildSet parses a record's public keys and decides how long the copy is used.
+func (s *Service) buildSet(env identity.Environment, domain string, rec *keySetRecord, now time.Time) (*loadedSet, error) {
+	ls := &loadedSet{env: env, domain: domain, rec: rec, public: map[string]*verifyKey{},
+		signers: map[string]*signingKey{}, validUntil: now.Add(s.opts.KeyRefresh)}
+	if rec == nil {
+		return ls, nil
+	}
+	add := func(k storedKey, state string) error {
+		if k.KID == "" {
+			return nil
+		}
+		if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+			return nil
+		}
+		vk, err := parsePublic(k)
+		if err != nil {
+			return err
+		}
+		ls.public[k.KID] = vk
+		ls.order = append(ls.order, k.KID)
+		info := KeyInfo{KID: k.KID, Alg: k.Alg, State: state, CreatedAt: k.CreatedAt}
+		if k.ExpiresAt != nil {
+			info.ExpiresAt = *k.ExpiresAt
+		}
+		ls.info = append(ls.info, info)
+		return nil
+	}
+	for _, alg := range []string{RS256, ES256, EdDSA} {
+		ak := rec.Algs[alg]
+		if ak == nil {
+			continue
+		}
+		if ak.NextRotation.Before(ls.validUntil) {
+			ls.validUntil = ak.NextRotation
+		}
+		if err := add(ak.Active, "active"); err != nil {
+			return nil, err
+		}
+		if err := add(ak.Next, "next"); err != nil {
+			return nil, err
+		}
+		for _, r := range ak.Retired {
+			if err := add(r, "retired"); err != nil {
+				return nil, err
+			}
+			if r.ExpiresAt != nil && r.ExpiresAt.Before(ls.validUntil) {
+				ls.validUntil = *r.ExpiresAt
+			}
+		}
+	}
+	return ls, nil
+}
+
+// readRecord reads the key set of (env, domain); nil when there is none.
+func (s *Service) readRecord(ctx context.Context, env identity.Environment, domain string) (*keySetRecord, error) {
+	var rec *keySetRecord
+	err := s.id.View(ctx, func(tx *identity.ReadTxn) error {
+		r, err := records(env).Get(tx.Raw(), domain)
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rec = &r
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read key set %s/%s: %w", env, domain, err)
+	}
+	return rec, nil
+}
+
+// load reads the key set again and caches it. When alg is set, it makes sure
+// the set has keys for alg and that no scheduled rotation is overdue.
+func (s *Service) load(ctx context.Context, env identity.Environment, domain, alg string) (*loadedSet, error) {
+	k := setKey{env, domain}
+	m := s.keys.flight(k)
+	m.Lock()
+	defer m.Unlock()
+	now := s.now()
+	// Another goroutine may have loaded it while we waited.
+	if ls := s.keys.get(k); ls != nil && now.Before(ls.validUntil) && (alg == "" || ls.has(alg)) {
+		return ls, nil
+	}
+	rec, err := s.readRecord(ctx, env, domain)
+	if err != nil {
+		return nil, err
+	}
+	if alg != "" {
+		var ak *algKeys
+		if rec != nil {
+			ak = rec.Algs[alg]
+		}
+		switch {
+		case ak == nil:
+			if rec, err = s.createAlg(ctx, env, domain, alg); err != nil {
+				return nil, err
+			}
+		case !now.Before(ak.NextRotation):
+			if rec, _, err = s.rotate(ctx, env, domain, alg, rec, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ls, err := s.buildSet(env, domain, rec, now)
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil {
+		s.keys.put(k, ls)
+	}
+	return ls, nil
+}
+
+func (ls *loadedSet) has(alg string) bool {
+	return ls.rec != nil && ls.rec.Algs[alg] != nil
+}
+
+// createAlg creates the first active and next keys of alg, unless another
+// instance did it first.
+func (s *Service) createAlg(ctx context.Context, env identity.Environment, domain, alg string) (*keySetRecord, error) {
+	now := s.now()
+	active, err := s.generateKey(env, domain, alg, now)
+	if err != nil {
+		return nil, err
+	}
+	next, err := s.generateKey(env, domain, alg, now)
+	if err != nil {
+		return nil, err
+	}
+	var out keySetRecord
+	err = s.id.Update(ctx, func(tx *identity.Txn) error {
+		r := records(env)
+		rec, err := r.Get(tx.RawTx(), domain)
+		if errors.Is(err, identity.ErrNotFound) {
+			rec, err = keySetRecord{Domain: domain}, nil
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Algs == nil {
+			rec.Algs = map[string]*algKeys{}
+		}
+		if rec.Algs[alg] == nil { // re-check: still missing
+			rec.Algs[alg] = &algKeys{Active: active, Next: next, RotatedAt: now,
+				NextRotation: now.Add(s.opts.RotationPeriod)}
+			if err := r.Put(tx.RawTx(), domain, rec); err != nil {
+				return err
+			}
+		}
+		out = rec
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create %s keys of %s/%s: %w", alg, env, domain, err)
+	}
+	return &out, nil
+}
+
+// publishDelay is how long a next key must have been published before it
+// may sign: the JWKS max-age, so every cached JWKS already has it.
+func (s *Service) publishDelay() time.Duration { return s.jwksMaxAge() }
+
+// rotate promotes the next key of alg, retires the active one and publishes a
+// freshly generated next key. seen is the record read before; the rotation
+// happens only if, inside the transaction, it is still due and nobody else
+// rotated since. A forced rotation (on demand) is due at once, except that
+// the next key must have been published for publishDelay: until then the
+// rotation is only scheduled. It returns the record and when the promotion
+// takes (or took) effect.
+func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, alg string, seen *keySetRecord, force bool) (*keySetRecord, time.Time, error) {
+	ak := seen.Algs[alg]
+	observed := ak.Active.KID
+	now := s.now()
+	if ready := ak.Next.CreatedAt.Add(s.publishDelay()); force && now.Before(ready) {
+		// The next key is too fresh to sign: schedule instead.
+		var out keySetRecord
+		err := s.id.Update(ctx, func(tx *identity.Txn) error {
+			r := records(env)
+			rec, err := r.Get(tx.RawTx(), domain)
+			if err != nil {
+				return err
+			}
+			a := rec.Algs[alg]
+			if a == nil || a.Active.KID != observed {
+				out = rec
+				return nil
+			}
+			if a.NextRotation.After(ready) {
+				a.NextRotation = ready
+			}
+			out = rec
+			return r.Put(tx.RawTx(), domain, rec)
+		})
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("schedule rotation of %s/%s: %w", env, domain, err)
+		}
+		return &out, ready, nil
+	}
+	fresh, err := s.generateKey(env, domain, alg, now)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var out keySetRecord
+	err = s.id.Update(ctx, func(tx *identity.Txn) error {
+		r := records(env)
+		rec, err := r.Get(tx.RawTx(), domain)
+		if err != nil {
+			return err
+		}
+		out = rec
+		a := rec.Algs[alg]
+		if a == nil || a.Active.KID != observed {
+			return nil // another instance rotated first
+		}
+		if !force && now.Before(a.NextRotation) {
+			return nil
+		}
+		exp := now.Add(s.opts.MaxTokenTTL + retireLeeway)
+		old := a.Active
+		old.ExpiresAt = &exp
+		kept := a.Retired[:0:0]
+		for _, k := range a.Retired {
+			if k.ExpiresAt != nil && now.Before(*k.ExpiresAt) {
+				kept = append(kept, k)
+			}
+		}
+		a.Retired = append([]storedKey{old}, kept...)
+		a.Active, a.Next = a.Next, fresh
+		a.RotatedAt, a.NextRotation = now, now.Add(s.opts.RotationPeriod)
+		out = rec
+		return r.Put(tx.RawTx(), domain, rec)
+	})
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("rotate %s keys of %s/%s: %w", alg, env, domain, err)
+	}
+	return &out, now, nil
+}
+
+// Rotate rotates, on demand, every algorithm's keys of the issuer domain in
+// env: the next key (already published) starts signing, the active key is
+// retired and stays published for MaxTokenTTL, and a new next key is
+// published. If the next key has been published for less than the JWKS
+// max-age, clients may not know it yet: the rotation is then scheduled for
+// the moment they do, and that time is returned. An issuer without keys is
+// ErrNotFound. When two instances rotate at once, one rotation happens.
+func (s *Service) Rotate(ctx context.Context, env identity.Environment, domain string) (time.Time, error) {
+	env = s.envOrDefault(env)
+	k := setKey{env, domain}
+	m := s.keys.flight(k)
+	m.Lock()
+	defer m.Unlock()
+	rec, err := s.readRecord(ctx, env, domain)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if rec == nil || len(rec.Algs) == 0 {
+		return time.Time{}, fmt.Errorf("signing keys of %s/%s: %w", env, domain, identity.ErrNotFound)
+	}
+	var when time.Time
+	for _, alg := range []string{RS256, ES256, EdDSA} {
+		if rec.Algs[alg] == nil {
+			continue
+		}
+		var at time.Time
+		if rec, at, err = s.rotate(ctx, env, domain, alg, rec, true); err != nil {
+			return time.Time{}, err
+		}
+		if at.After(when) {
+			when = at
+		}
+	}
+	s.keys.put(k, nil) // read again at next use
+	return when, nil
+}
+
+// RotateDue rotates every key set, in every environment, whose scheduled
+// rotation is due, and returns how many algorithms were rotated. Signing
+// also rotates lazily; a host may call RotateDue from a timer so idle issuers
+// rotate too.
+func (s *Service) RotateDue(ctx context.Context) (int, error) {
+	type due struct {
+		env    identity.Environment
+		domain string
+	}
+	var list []due
+	now := s.now()
+	err := s.id.View(ctx, func(tx *identity.ReadTxn) error {
+		for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
+			err := records(env).Scan(tx.Raw(), func(id string, rec keySetRecord) error {
+				for _, ak := range rec.Algs {
+					if !now.Before(ak.NextRotation) {
+						list = append(list, due{env, id})
+						break
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("scan key sets: %w", err)
+	}
+	n := 0
+	for _, d := range list {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k := setKey{d.env, d.domain}
+		m := s.keys.flight(k)
+		m.Lock()
+		rec, err := s.readRecord(ctx, d.env, d.domain)
+		for _, alg := range []string{RS256, ES256, EdDSA} {
+			if err != nil || rec == nil {
+				break
+			}
+			if ak := rec.Algs[alg]; ak != nil && !s.now().Before(ak.NextRotation) {
+				before := ak.Active.KID
+				rec, _, err = s.rotate(ctx, d.env, d.domain, alg, rec, false)
+				if err == nil && rec.Algs[alg].Active.KID != before {
+					n++
+				}
+			}
+		}
+		s.keys.put(k, nil)
+		m.Unlock()
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Keys describes the published keys of an issuer in env (active and next
+// keys, then retired ones), creating nothing.
+func (s *Service) Keys(ctx context.Context, env identity.Environment, domain string) ([]KeyInfo, error) {
+	rec, err := s.readRecord(ctx, s.envOrDefault(env), domain)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := s.buildSet(s.envOrDefault(env), domain, rec, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return ls.info, nil
+}
+
+// activeSigner returns the parsed active key of alg for (env, domain),
+// creating or rotating keys when needed.
+func (s *Service) activeSigner(ctx context.Context, env identity.Environment, domain, alg string) (*signingKey, error) {
+	k := setKey{env, domain}
+	ls := s.keys.get(k)
+	if ls == nil || !s.now().Before(ls.validUntil) || !ls.has(alg) {
+		var err error
+		if ls, err = s.load(ctx, env, domain, alg); err != nil {
+			return nil, err
+		}
+	}
+	return ls.signer(s, alg)
+}
+
+// signer returns the parsed active key of alg, parsing it on first use.
+func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if sk := ls.signers[alg]; sk != nil {
+		return sk, nil
+	}
+	ak := ls.rec.Algs[alg]
+	priv, err := s.parsePrivate(ls.env, ls.domain, ak.Active)
+	if err != nil {
+		return nil, err
+	}
+	js, err := newJoseSigner(priv, ak.Active.KID, alg, s.Issuer(ls.domain))
+	if err != nil {
+		return nil, fmt.Errorf("signer for key %s: %w", ak.Active.KID, err)
+	}
+	sk := &signingKey{kid: ak.Active.KID, alg: alg, signer: js, priv: priv}
+	ls.signers[alg] = sk
+	return sk, nil
+}
+
+// publicKey returns the published key kid of (env, domain). An unknown kid
+// makes the instance read the store again, at most once a second per set.
+func (s *Service) publicKey(ctx context.Context, env identity.Environment, domain, kid string) (*verifyKey, error) {
+	k := setKey{env, domain}
+	now := s.now()
+	ls := s.keys.get(k)
+	if ls != nil && now.Before(ls.validUntil) {
+		if vk := ls.public[kid]; vk != nil {
+			return vk, nil
+		}
+		ls.mu.Lock()
+		recent := now.Sub(ls.lastMiss) < time.Second
+		if !recent {
+			ls.lastMiss = now
+		}
+		ls.mu.Unlock()
+		if recent {
+			return nil, fmt.Errorf("%w: unknown key id", ErrInvalidToken)
+		}
+		s.keys.put(k, nil)
+	}
+	ls, err := s.load(ctx, env, domain, "")
+	if err != nil {
+		return nil, err
+	}
+	if vk := ls.public[kid]; vk != nil {
+		return vk, nil
+	}
+	ls.mu.Lock()
+	ls.lastMiss = now
+	ls.mu.Unlock()
+	return nil, fmt.Errorf("%w: unknown key id", ErrInvalidToken)
+}

@@ -1,0 +1,229 @@
+package tokens
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// Signing algorithms an application may select (identity.Application.SigningAlg).
+const (
+	RS256 = "RS256"
+	ES256 = "ES256"
+	EdDSA = "EdDSA"
+)
+
+// Token types, the `jtt` claim.
+const (
+	TypeAccess = "access"
+	TypeID     = "openid"
+	TypeAPIKey = "api_key"
+)
+
+// Defaults of Options; see the package documentation for the reasons.
+const (
+	DefaultAccessTokenTTL = time.Hour
+	DefaultIDTokenTTL     = time.Hour
+	DefaultAPIKeyTokenTTL = 15 * time.Minute
+	DefaultMaxTokenTTL    = 24 * time.Hour
+	DefaultRotationPeriod = 7 * 24 * time.Hour
+	DefaultKeyRefresh     = time.Minute
+	DefaultRSABits        = 2048
+	DefaultCacheSize      = 10000
+)
+
+// Version is the token format version written in `ver`.
+const Version = 1
+
+// Errors callers branch on. Verification failures wrap ErrInvalidToken (and
+// identity.ErrUnauthenticated, so faces map them to 401).
+var (
+	// ErrInvalidToken: the token is malformed, wrongly signed or its claims
+	// do not match what the verifier expects.
+	ErrInvalidToken = fmt.Errorf("invalid token: %w", identity.ErrUnauthenticated)
+	// ErrTokenExpired: the token was valid but has expired.
+	ErrTokenExpired = fmt.Errorf("%w: expired", ErrInvalidToken)
+	// ErrUnsupportedAlg: the requested signing algorithm is not one of
+	// RS256, ES256 and EdDSA.
+	ErrUnsupportedAlg = fmt.Errorf("unsupported signing algorithm: %w", identity.ErrInvalid)
+)
+
+// Options configure a Service. Identity and BaseURL are required.
+type Options struct {
+	// Identity is the identity core. Key sets are stored through it, in the
+	// environment each token belongs to.
+	Identity *identity.Service
+	// BaseURL is the public service URL; issuers are BaseURL + "/t/" + domain.
+	// A trailing slash is removed.
+	BaseURL string
+	// KeyEncryptionKey, when set, must be 32 bytes: private keys are sealed
+	// with AES-256-GCM under it. Keys stored before it was set stay readable.
+	KeyEncryptionKey []byte
+	// Clock returns the current time (default: Identity.Now).
+	Clock func() time.Time
+	// Rand is the source of randomness for token ids (default: Identity.Rand).
+	Rand io.Reader
+	// AccessTokenTTL, IDTokenTTL and APIKeyTokenTTL are the default
+	// lifetimes; applications may override the first two.
+	AccessTokenTTL time.Duration
+	IDTokenTTL     time.Duration
+	APIKeyTokenTTL time.Duration
+	// MaxTokenTTL caps every lifetime; a retired key stays published this long.
+	MaxTokenTTL time.Duration
+	// RotationPeriod is how long a key signs before the next one takes over.
+	RotationPeriod time.Duration
+	// KeyRefresh is how long an instance uses its in-memory copy of a key
+	// set before reading the store again (to see rotations made by other
+	// instances). Default one minute; it must stay well below RotationPeriod.
+	KeyRefresh time.Duration
+	// RSABits is the RSA modulus size (default 2048, at least 2048).
+	RSABits int
+	// ClaimsUpdater, when set, may add custom claims to user tokens.
+	ClaimsUpdater ClaimsUpdater
+	// MetadataInAccessToken also copies resource_owner_metadata into access
+	// tokens (Cryptr puts it only in ID tokens).
+	MetadataInAccessToken bool
+	// CacheSize bounds the API-key token verification cache (default 10000).
+	CacheSize int
+}
+
+// Service issues tokens and manages the signing keys of every issuer.
+// It is safe for concurrent use.
+type Service struct {
+	id      *identity.Service
+	envs    map[identity.Environment]*identity.Service
+	base    string
+	kek     []byte
+	now     func() time.Time
+	rand    io.Reader
+	opts    Options
+	updater ClaimsUpdater
+
+	keys   keyCache
+	apiKey *Verifier
+
+	sampleMu   sync.Mutex
+	sampleKeys map[string]*signingKey
+}
+
+// New returns a Service for opts.
+func New(opts Options) (*Service, error) {
+	if opts.Identity == nil {
+		return nil, errors.New("tokens: Options.Identity is required")
+	}
+	base := strings.TrimRight(opts.BaseURL, "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("tokens: Options.BaseURL %q must be an absolute http(s) URL", opts.BaseURL)
+	}
+	if opts.KeyEncryptionKey != nil && len(opts.KeyEncryptionKey) != 32 {
+		return nil, errors.New("tokens: Options.KeyEncryptionKey must be 32 bytes (AES-256)")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.MaxTokenTTL, DefaultMaxTokenTTL)
+	def(&opts.AccessTokenTTL, DefaultAccessTokenTTL)
+	def(&opts.IDTokenTTL, DefaultIDTokenTTL)
+	def(&opts.APIKeyTokenTTL, DefaultAPIKeyTokenTTL)
+	def(&opts.RotationPeriod, DefaultRotationPeriod)
+	def(&opts.KeyRefresh, DefaultKeyRefresh)
+	if opts.KeyRefresh > opts.RotationPeriod/4 {
+		opts.KeyRefresh = opts.RotationPeriod / 4
+	}
+	if opts.RSABits == 0 {
+		opts.RSABits = DefaultRSABits
+	}
+	if opts.RSABits < 2048 {
+		return nil, errors.New("tokens: Options.RSABits must be at least 2048")
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	s := &Service{id: opts.Identity, base: base, now: opts.Clock, rand: opts.Rand,
+		updater: opts.ClaimsUpdater, sampleKeys: map[string]*signingKey{}}
+	if opts.KeyEncryptionKey != nil {
+		s.kek = append([]byte(nil), opts.KeyEncryptionKey...)
+		opts.KeyEncryptionKey = nil
+	}
+	s.opts = opts
+	if s.now == nil {
+		s.now = opts.Identity.Now
+	}
+	if s.rand == nil {
+		s.rand = opts.Identity.Rand()
+	}
+	s.envs = map[identity.Environment]*identity.Service{}
+	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
+		es, err := opts.Identity.ForEnvironment(env)
+		if err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		s.envs[env] = es
+	}
+	s.keys.init()
+	s.apiKey, err = s.NewVerifier(VerifierConfig{
+		TokenTypes:   []string{TypeAPIKey},
+		SkipAudience: true,
+		CacheSize:    opts.CacheSize,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Issuer returns the issuer URL of an organization (or account) domain.
+func (s *Service) Issuer(domain string) string { return s.base + "/t/" + domain }
+
+// BaseURL returns the service URL issuers are built from.
+func (s *Service) BaseURL() string { return s.base }
+
+// domainOf returns the domain of one of this service's issuers.
+func (s *Service) domainOf(iss string) (string, bool) {
+	prefix := s.base + "/t/"
+	if !strings.HasPrefix(iss, prefix) {
+		return "", false
+	}
+	d := iss[len(prefix):]
+	if d == "" || strings.ContainsAny(d, "/?#") {
+		return "", false
+	}
+	return d, true
+}
+
+// svcFor returns the identity service of env.
+func (s *Service) svcFor(env identity.Environment) (*identity.Service, error) {
+	if env == "" {
+		return s.id, nil
+	}
+	es, ok := s.envs[env]
+	if !ok {
+		return nil, fmt.Errorf("environment %q: %w", env, identity.ErrInvalid)
+	}
+	return es, nil
+}
+
+// clampTTL bounds a lifetime by MaxTokenTTL.
+func (s *Service) clampTTL(d time.Duration) time.Duration {
+	if d <= 0 || d > s.opts.MaxTokenTTL {
+		return s.opts.MaxTokenTTL
+	}
+	return d
+}
+
+// envOrDefault returns env, or the identity service's environment.
+func (s *Service) envOrDefault(env identity.Environment) identity.Environment {
+	if env == "" {
+		return s.id.Environment()
+	}
+	return env
+}
