@@ -1,0 +1,234 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// ManagementTokens issues and verifies the short-lived management JWTs
+// (`jtt: api_key`) that POST /api/v2/oauth/token hands out for an API key.
+// The tokens package provides the implementation (see TokensAdapter);
+// verification must be cheap for a token seen before (the tokens verifier
+// caches verified tokens), because every request presents one.
+type ManagementTokens interface {
+	// IssueManagementToken signs a token for the credential, issued by the
+	// account, and returns it with its expiry.
+	IssueManagementToken(ctx context.Context, cred *identity.Credential, accountDomain string) (token string, expiresAt time.Time, err error)
+	// VerifyManagementToken checks a token and returns its claims; an
+	// invalid or expired token is an error.
+	VerifyManagementToken(ctx context.Context, token string) (*TokenClaims, error)
+}
+
+// TokenClaims are what a verified management token says.
+type TokenClaims struct {
+	// CredentialID is the API key (its client_id; the token's sub and cid).
+	CredentialID string
+	// AccountDomain is the account the token was issued by (tnt).
+	AccountDomain string
+	// Environment is the credential's environment (dbs).
+	Environment identity.Environment
+	// Permissions are the token's "action:resource" permissions (scp).
+	Permissions []string
+	// ExpiresAt is the token's expiry (exp).
+	ExpiresAt time.Time
+}
+
+// Principal is the authenticated caller of a management request.
+type Principal struct {
+	// Credential is the API key as currently stored: a deleted key stops
+	// working at once, and narrowing its permissions or organizations
+	// takes effect on tokens already issued.
+	Credential *identity.Credential
+	// Claims are the verified token's claims.
+	Claims TokenClaims
+	// Service is the identity service of the credential's environment.
+	Service *identity.Service
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the caller of an authenticated request (set by
+// the routes registered with Mux.Handle).
+func PrincipalFrom(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}
+
+// Environment is the environment the caller reads and writes.
+func (p *Principal) Environment() identity.Environment { return p.Credential.Environment }
+
+// Manages reports whether the caller may act on the organization.
+func (p *Principal) Manages(domain string) bool { return p.Credential.Manages(domain) }
+
+// ManagesAll reports whether the caller manages every organization of the
+// account (and so may create organizations).
+func (p *Principal) ManagesAll() bool {
+	for _, s := range p.Credential.ManagedOrgs {
+		if s == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// Allows reports whether both the token and the stored credential grant
+// action on resource ("read:users"; wildcards as identity.Credential.Allows).
+func (p *Principal) Allows(action, resource string) bool {
+	tok := identity.Credential{Permissions: p.Claims.Permissions}
+	return tok.Allows(action, resource) && p.Credential.Allows(action, resource)
+}
+
+// Authorize checks that the caller manages the organization (else a 404
+// *Error, tenant isolation) and holds the permission (else a 403).
+func (p *Principal) Authorize(domain, action, resource string) error {
+	if !p.Manages(domain) {
+		return NotFound()
+	}
+	if !p.Allows(action, resource) {
+		return Forbidden("the API key lacks the permission " + action + ":" + resource)
+	}
+	return nil
+}
+
+// authenticate checks the Bearer token of r.
+func (h *Handler) authenticate(r *http.Request) (*Principal, error) {
+	raw := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(raw), " ")
+	if raw == "" {
+		return nil, Unauthorized("an Authorization: Bearer management token is required")
+	}
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 8192 {
+		return nil, Unauthorized("the Authorization header must be Bearer <token>")
+	}
+	claims, err := h.tokens.VerifyManagementToken(r.Context(), tok)
+	if err != nil || claims == nil {
+		return nil, Unauthorized("the management token is invalid or expired")
+	}
+	svc, ok := h.services[claims.Environment]
+	if !ok {
+		return nil, Unauthorized("the management token is invalid or expired")
+	}
+	cred, err := svc.GetCredential(r.Context(), claims.CredentialID)
+	if err != nil {
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil, Unauthorized("the API key of this token no longer exists")
+		}
+		return nil, err
+	}
+	if cred.Environment != claims.Environment {
+		return nil, Unauthorized("the management token is invalid or expired")
+	}
+	if cred.ExpiresAt != nil && !svc.Now().Before(*cred.ExpiresAt) {
+		return nil, Unauthorized("the API key has expired")
+	}
+	return &Principal{Credential: cred, Claims: *claims, Service: svc}, nil
+}
+
+// tokenAnswer is the answer of POST /api/v2/oauth/token.
+type tokenAnswer struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	ExpiresAt   int64  `json:"expires_at"`
+	Scope       string `json:"scope"`
+}
+
+func oauthError(status int, code, msg string) *Error {
+	e := &Error{Status: status, Code: code, Message: msg}
+	if status == http.StatusUnauthorized {
+		e.Header = http.Header{"Www-Authenticate": {`Basic realm="api"`}}
+	}
+	return e
+}
+
+// token serves POST /api/v2/oauth/token: the client_credentials grant of
+// an API key. The client authenticates with client_id and client_secret
+// in the body (JSON or form) or with HTTP Basic; the account may be named
+// under domain, tenant_domain or audience.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Pragma", "no-cache")
+	p, err := DecodeParams(r)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusBadRequest {
+			return oauthError(http.StatusBadRequest, "invalid_request", e.Message)
+		}
+		return err
+	}
+	rd := p.Reader()
+	str := func(name string) string {
+		if s := rd.String(name); s != nil {
+			return strings.TrimSpace(*s)
+		}
+		return ""
+	}
+	grant, id, secret := str("grant_type"), str("client_id"), str("client_secret")
+	account := str("domain")
+	for _, alt := range []string{"tenant_domain", "audience"} {
+		if account == "" {
+			account = str(alt)
+		}
+	}
+	if rd.Err() != nil {
+		return oauthError(http.StatusBadRequest, "invalid_request", rd.Err().Error())
+	}
+	if bid, bsecret, ok := r.BasicAuth(); ok {
+		if id != "" && id != bid {
+			return oauthError(http.StatusBadRequest, "invalid_request", "client_id differs from the Basic credentials")
+		}
+		id, secret = bid, bsecret
+	}
+	switch {
+	case grant == "":
+		return oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required")
+	case grant != "client_credentials":
+		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
+	case id == "" || secret == "":
+		return oauthError(http.StatusUnauthorized, "invalid_client", "client_id and client_secret are required")
+	case len(id) > 256 || len(secret) > 1024:
+		return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
+	}
+	svc := h.services[identity.Production]
+	cred, err := svc.AuthenticateCredential(r.Context(), id, secret)
+	if err != nil {
+		if errors.Is(err, identity.ErrUnauthenticated) || errors.Is(err, identity.ErrExpired) || errors.Is(err, identity.ErrNotFound) {
+			logger(r).WarnContext(r.Context(), "management token refused",
+				"client_id", truncateID(id), "reason", err.Error())
+			return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
+		}
+		return err
+	}
+	if account != "" && h.account != "" && account != h.account {
+		return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
+	}
+	envSvc, ok := h.services[cred.Environment]
+	if !ok {
+		return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
+	}
+	tok, exp, err := h.tokens.IssueManagementToken(r.Context(), cred, h.account)
+	if err != nil {
+		return err
+	}
+	if err := envSvc.LogEvent(r.Context(), &identity.Event{Code: identity.EventAPIKeyTokenIssued, ActorID: cred.ID,
+		Data: map[string]any{"environment": string(cred.Environment)}}); err != nil {
+		return err
+	}
+	now := envSvc.Now()
+	WriteJSON(w, http.StatusOK, tokenAnswer{AccessToken: tok, TokenType: "Bearer",
+		ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second), ExpiresAt: exp.Unix(),
+		Scope: strings.Join(cred.Permissions, " ")})
+	return nil
+}
+
+func truncateID(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
+}
