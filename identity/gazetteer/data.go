@@ -243,7 +243,7 @@ func parse(data []byte) (*index, error) {
 		return nil, fmt.Errorf("%w: trailing data after line %d", errCorrupt, r.line)
 	}
 	x.text = text.String()
-	if text.Cap() > len(x.text)+len(x.text)/8 {
+	if text.Cap() > len(x.text)+len(x.text)/4 {
 		x.text = strings.Clone(x.text) // do not keep the slack alive
 	}
 	return x, nil

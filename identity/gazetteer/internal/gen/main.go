@@ -61,20 +61,29 @@ const (
 	maxKeyLen = 120
 )
 
-// countryAliases adds common names that CLDR's display names miss.
-var countryAliases = map[string]string{
-	"usa": "US", "united states of america": "US", "america": "US", "etats unis d amerique": "US",
-	"uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-	"northern ireland": "GB", "grande bretagne": "GB", "angleterre": "GB", "ecosse": "GB",
-	"holland": "NL", "hollande": "NL", "republic of ireland": "IE", "eire": "IE",
-	"czech republic": "CZ", "republique tcheque": "CZ", "ivory coast": "CI",
-	"south korea": "KR", "coree du sud": "KR", "north korea": "KP", "russia": "RU",
-	"vatican": "VA", "uae": "AE", "emirats arabes unis": "AE", "burma": "MM",
+// countryAliases returns common names that CLDR's display names miss,
+// folded, with their ISO code.
+func countryAliases() map[string]string {
+	return map[string]string{
+		"usa": "US", "united states of america": "US", "america": "US", "etats unis d amerique": "US",
+		"uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+		"northern ireland": "GB", "grande bretagne": "GB", "angleterre": "GB", "ecosse": "GB",
+		"holland": "NL", "hollande": "NL", "republic of ireland": "IE", "eire": "IE",
+		"czech republic": "CZ", "republique tcheque": "CZ", "ivory coast": "CI",
+		"south korea": "KR", "coree du sud": "KR", "north korea": "KP", "russia": "RU",
+		"vatican": "VA", "uae": "AE", "emirats arabes unis": "AE", "burma": "MM",
+	}
 }
 
-// excludedCodes are feature codes of places that no longer exist or are not
+// excluded reports feature codes of places that no longer exist or are not
 // addresses: historical, abandoned, destroyed, religious, historical capital.
-var excludedCodes = map[string]bool{"PPLH": true, "PPLQ": true, "PPLW": true, "PPLR": true, "PPLCH": true}
+func excluded(featureCode string) bool {
+	switch featureCode {
+	case "PPLH", "PPLQ", "PPLW", "PPLR", "PPLCH":
+		return true
+	}
+	return false
+}
 
 type place struct {
 	id     int
@@ -266,7 +275,7 @@ func parseCities(data []byte) ([]*place, map[string]bool, map[string]int, error)
 			}
 			return nil, nil, nil, fmt.Errorf("cities500 line %d: %d columns, want 19", line, len(f))
 		}
-		if f[6] != "P" || excludedCodes[f[7]] {
+		if f[6] != "P" || excluded(f[7]) {
 			continue
 		}
 		id, err := strconv.Atoi(f[0])
@@ -369,7 +378,7 @@ func countryTable(places []*place) map[string]string {
 			}
 		}
 	}
-	for a, cc := range countryAliases {
+	for a, cc := range countryAliases() {
 		if present[cc] {
 			out[a] = cc
 		}
