@@ -1,0 +1,120 @@
+package saml
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	csaml "github.com/crewjam/saml"
+)
+
+func TestMemoryReplayCache(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := NewMemoryReplayCache(func() time.Time { return now })
+	ctx := context.Background()
+	claim := func(conn, id string, until time.Time) bool {
+		ok, err := c.Claim(ctx, conn, id, until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim("c1", "a", now.Add(time.Minute)) || claim("c1", "a", now.Add(time.Minute)) {
+		t.Fatal("first claim must win, second must lose")
+	}
+	if !claim("c2", "a", now.Add(time.Minute)) {
+		t.Fatal("connections are separate namespaces")
+	}
+	now = now.Add(2 * time.Minute) // expired: swept, claimable again
+	if !claim("c3", "b", now.Add(time.Minute)) || c.Len() != 1 {
+		t.Fatalf("expired entries not swept: %d left", c.Len())
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.Claim(cctx, "c1", "z", now); err == nil {
+		t.Fatal("canceled context accepted")
+	}
+
+	// Concurrent claims of one id: exactly one winner.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, _ := c.Claim(ctx, "c1", "race", now.Add(time.Hour)); ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d winners", wins.Load())
+	}
+}
+
+type failingCache struct{}
+
+func (failingCache) Claim(context.Context, string, string, time.Time) (bool, error) {
+	return false, errors.New("store down")
+}
+
+func TestReplayCacheFailureAndCancel(t *testing.T) {
+	e := newEnv(t, func(_ *env, _ *csaml.IdentityProvider, c *Config) { c.ReplayCache = failingCache{} })
+	resp, reqID := e.spInitiated()
+	_, err := e.sp.ParseResponse(context.Background(), resp, spACS, []string{reqID})
+	if r := reasonOf(t, err); r != ReasonReplayCacheError {
+		t.Fatalf("reason %q", r)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = e.sp.ParseResponse(ctx, resp, spACS, []string{reqID})
+	if r := reasonOf(t, err); r != ReasonCanceled {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+func deflate(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+// TestCompressionBombInput mirrors gosaml2's test of the same name
+// (CVE-2023-28119): 200 MB of zeros deflate to ~200 KB; inflating must stop
+// at the limit instead of allocating it all.
+func TestCompressionBombInput(t *testing.T) {
+	bomb := deflate(t, make([]byte, 200<<20))
+	if len(bomb) > 1<<20 {
+		t.Fatalf("bomb is %d bytes compressed", len(bomb))
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := inflateBounded(bomb, DefaultMaxMessageBytes)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, errInflateLimit) {
+		t.Fatalf("err = %v, want the limit error", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Fatalf("inflating the bomb allocated %d bytes", grew)
+	}
+
+	small := []byte("<samlp:LogoutRequest/>")
+	out, err := inflateBounded(deflate(t, small), len(small))
+	if err != nil || !bytes.Equal(out, small) {
+		t.Fatalf("exact-limit message refused: %v", err)
+	}
+	if _, err := inflateBounded([]byte("not deflate data \xff\xff"), 1024); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}

@@ -1,0 +1,370 @@
+package saml
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	csaml "github.com/crewjam/saml"
+	xrv "github.com/mattermost/xml-roundtrip-validator"
+)
+
+const (
+	nsProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+	bearer      = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+)
+
+// Assertion is what a verified SAML response says about the user. Key users
+// by (connection, NameID), never by an asserted email alone.
+type Assertion struct {
+	IdPEntityID          string              // the IdP that issued it (== Config.IdP.EntityID)
+	NameID               string              // the subject, as the IdP names it
+	NameIDFormat         string              // NameID Format attribute, may be empty
+	SessionIndex         string              // first AuthnStatement SessionIndex, for SLO
+	AuthnInstant         time.Time           // when the user authenticated at the IdP
+	AuthnContextClassRef string              // how, if the IdP says
+	Attributes           map[string][]string // by attribute Name (never FriendlyName)
+	AssertionID          string              // consumed in the replay cache
+	IssueInstant         time.Time
+	NotOnOrAfter         time.Time // end of the assertion's validity (earliest of Conditions and SubjectConfirmationData)
+	InResponseTo         string    // the AuthnRequest ID it answers; "" for IdP-initiated
+}
+
+// maxEncodedLen is the longest base64 text whose decoded form can fit in
+// max bytes, with room for the line breaks some IdPs insert.
+func maxEncodedLen(max int) int {
+	n := base64.StdEncoding.EncodedLen(max)
+	return n + n/32 + 64
+}
+
+// MaxEncodedBytes is the longest SAMLResponse/SAMLRequest form or query
+// value ParseResponse accepts; the HTTP layer should bound the request body
+// (http.MaxBytesReader) to a little more than this.
+func (p *ServiceProvider) MaxEncodedBytes() int { return maxEncodedLen(p.cfg.MaxMessageBytes) }
+
+// decodeBase64Bounded decodes s (standard alphabet, CR/LF/space/tab
+// tolerated) after checking its length, and bounds the result.
+func decodeBase64Bounded(s string, max int) ([]byte, *Error) {
+	if len(s) > maxEncodedLen(max) {
+		return nil, fail(ReasonTooLarge, fmt.Sprintf("encoded message is %d bytes, over %d", len(s), maxEncodedLen(max)), nil)
+	}
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '\r', '\n', ' ', '\t':
+			return -1
+		}
+		return r
+	}, s)
+	if s == "" {
+		return nil, fail(ReasonMalformed, "empty message", nil)
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fail(ReasonMalformed, "message is not base64", err)
+	}
+	if len(raw) > max {
+		return nil, fail(ReasonTooLarge, fmt.Sprintf("decoded message is %d bytes, over %d", len(raw), max), nil)
+	}
+	return raw, nil
+}
+
+// ParseResponse verifies a SAML Response received with the HTTP-POST
+// binding at the ACS and returns its assertion, or an *Error whose Error()
+// is PublicErrorMessage and whose Reason/Detail go to the audit log.
+//
+// samlResponse is the SAMLResponse form value as posted. receivedURL is the
+// URL that received it, built from the configured base URL (not from Host
+// headers); it must be Config.ACSURL. possibleRequestIDs are the
+// AuthnRequest IDs bound to this browser; empty strings never match.
+//
+// On success the assertion id has been claimed in the replay cache, so a
+// second call with the same response fails with ReasonReplay. The caller
+// must still consume the matched request ID (Assertion.InResponseTo).
+func (p *ServiceProvider) ParseResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, error) {
+	a, err := p.parseResponse(ctx, samlResponse, receivedURL, possibleRequestIDs)
+	if err != nil {
+		return nil, err // a non-nil *Error, never a typed nil
+	}
+	return a, nil
+}
+
+func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, *Error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fail(ReasonCanceled, "", err)
+	}
+	now := p.now()
+	if receivedURL != p.cfg.ACSURL {
+		return nil, fail(ReasonDestination, fmt.Sprintf("received at %q, not at the ACS URL %q", receivedURL, p.cfg.ACSURL), nil)
+	}
+	raw, ferr := decodeBase64Bounded(samlResponse, p.cfg.MaxMessageBytes)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if err := xrv.Validate(bytes.NewReader(raw)); err != nil {
+		return nil, fail(ReasonMalformed, "XML round-trip check", err)
+	}
+	shape, ferr := inspectResponse(raw)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if shape.destination != receivedURL {
+		return nil, fail(ReasonDestination, fmt.Sprintf("Destination %q is not %q", shape.destination, receivedURL), nil)
+	}
+
+	ids := make([]string, 0, len(possibleRequestIDs))
+	for _, id := range possibleRequestIDs {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	sp := p.newCrewjam(now)
+	ca, err := sp.ParseXMLResponse(raw, ids, p.acsURL)
+	if err != nil {
+		return nil, classify(err)
+	}
+	a, ferr := p.checkAssertion(ca, shape, now)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fail(ReasonCanceled, "", err)
+	}
+	// Last: claim the id, only for an otherwise valid assertion.
+	until := replayDeadline(ca)
+	ok, err := p.cfg.ReplayCache.Claim(ctx, p.cfg.ConnectionID, a.AssertionID, until)
+	if err != nil {
+		return nil, fail(ReasonReplayCacheError, "", err)
+	}
+	if !ok {
+		return nil, fail(ReasonReplay, fmt.Sprintf("assertion %q was already used", a.AssertionID), nil)
+	}
+	return a, nil
+}
+
+// responseShape is what ParseResponse checks on the document as received,
+// before the library reads it.
+type responseShape struct {
+	destination  string
+	issueInstant string
+	inResponseTo string
+	assertionID  string // ID of the plaintext Assertion; "" when encrypted
+}
+
+// inspectResponse checks the structure of the received document: a
+// samlp:Response root with exactly one saml:Assertion or
+// saml:EncryptedAssertion child and no other element of those names
+// anywhere (signature wrapping hides a second assertion in Extensions,
+// Object, Advice or inside the first one).
+func inspectResponse(raw []byte) (*responseShape, *Error) {
+	doc := etree.NewDocument()
+	doc.ReadSettings.Permissive = false
+	if err := doc.ReadFromBytes(raw); err != nil {
+		return nil, fail(ReasonMalformed, "not XML", err)
+	}
+	root := doc.Root()
+	if root == nil {
+		return nil, fail(ReasonMalformed, "no root element", nil)
+	}
+	if ferr := noDirectives(&doc.Element, true); ferr != nil {
+		return nil, ferr
+	}
+	if root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
+		return nil, fail(ReasonMalformed, fmt.Sprintf("root element is {%s}%s, not a samlp:Response", root.NamespaceURI(), root.Tag), nil)
+	}
+	shape := &responseShape{}
+	var err *Error
+	if shape.destination, err = uniqueAttr(root, "Destination"); err != nil {
+		return nil, err
+	}
+	if shape.issueInstant, err = uniqueAttr(root, "IssueInstant"); err != nil {
+		return nil, err
+	}
+	if shape.inResponseTo, err = uniqueAttr(root, "InResponseTo"); err != nil {
+		return nil, err
+	}
+	var found []*etree.Element
+	var walk func(el *etree.Element)
+	walk = func(el *etree.Element) {
+		for _, c := range el.ChildElements() {
+			if c.Tag == "Assertion" || c.Tag == "EncryptedAssertion" {
+				found = append(found, c)
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+	if len(found) != 1 {
+		return nil, fail(ReasonAssertionCount, fmt.Sprintf("%d Assertion/EncryptedAssertion elements, want exactly 1", len(found)), nil)
+	}
+	el := found[0]
+	if el.Parent() != root || el.NamespaceURI() != nsAssertion {
+		return nil, fail(ReasonAssertionCount, "the assertion is not a saml:Assertion child of the Response", nil)
+	}
+	if el.Tag == "Assertion" {
+		if shape.assertionID, err = uniqueAttr(el, "ID"); err != nil {
+			return nil, err
+		}
+		if shape.assertionID == "" {
+			return nil, fail(ReasonMissingElement, "Assertion has no ID", nil)
+		}
+	}
+	return shape, nil
+}
+
+// noDirectives refuses DTDs (<!DOCTYPE ...>) and processing instructions
+// other than the XML declaration: SAML messages have no use for them.
+func noDirectives(el *etree.Element, document bool) *Error {
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Directive:
+			return fail(ReasonMalformed, "XML directive (DTD) in the message", nil)
+		case *etree.ProcInst:
+			if t.Target != "xml" || !document {
+				return fail(ReasonMalformed, "XML processing instruction in the message", nil)
+			}
+		case *etree.Element:
+			if ferr := noDirectives(t, false); ferr != nil {
+				return ferr
+			}
+		}
+	}
+	return nil
+}
+
+// uniqueAttr returns the value of the unqualified attribute key of el, ""
+// if absent, and refuses an element that carries it twice or also under a
+// prefix (encoding/xml would read either).
+func uniqueAttr(el *etree.Element, key string) (string, *Error) {
+	var val string
+	n := 0
+	for _, a := range el.Attr {
+		if a.Key == key {
+			n++
+			val = a.Value
+			if a.Space != "" {
+				return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s:%s on <%s>", a.Space, a.Key, el.Tag), nil)
+			}
+		}
+	}
+	if n > 1 {
+		return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s repeated on <%s>", key, el.Tag), nil)
+	}
+	return val, nil
+}
+
+// checkAssertion applies the checks crewjam/saml does not make, or makes
+// with its own package-level skew, and converts the assertion.
+func (p *ServiceProvider) checkAssertion(ca *csaml.Assertion, shape *responseShape, now time.Time) (*Assertion, *Error) {
+	skew := p.cfg.MaxSkew
+	if ca.ID == "" {
+		return nil, fail(ReasonMissingElement, "assertion has no ID", nil)
+	}
+	if shape.assertionID != "" && ca.ID != shape.assertionID {
+		return nil, fail(ReasonInvalidSignature, fmt.Sprintf("consumed assertion %q is not the received one %q", ca.ID, shape.assertionID), nil)
+	}
+	if ca.Issuer.Value != p.cfg.IdP.EntityID {
+		return nil, fail(ReasonIssuer, fmt.Sprintf("assertion Issuer %q", ca.Issuer.Value), nil)
+	}
+	if ca.Subject == nil || ca.Subject.NameID == nil || strings.TrimSpace(ca.Subject.NameID.Value) == "" {
+		return nil, fail(ReasonMissingElement, "assertion has no NameID", nil)
+	}
+	if ca.Conditions == nil {
+		return nil, fail(ReasonMissingElement, "assertion has no Conditions", nil)
+	}
+	if shape.issueInstant != "" {
+		t, err := time.Parse(time.RFC3339Nano, shape.issueInstant)
+		if err != nil {
+			return nil, fail(ReasonMalformed, "Response IssueInstant", err)
+		}
+		if t.After(now.Add(skew)) {
+			return nil, fail(ReasonNotYetValid, "Response IssueInstant "+t.Format(time.RFC3339)+" is in the future", nil)
+		}
+	}
+	if ca.IssueInstant.After(now.Add(skew)) {
+		return nil, fail(ReasonNotYetValid, "assertion IssueInstant is in the future", nil)
+	}
+	if ca.Conditions.NotBefore.After(now.Add(skew)) {
+		return nil, fail(ReasonNotYetValid, "Conditions NotBefore is in the future", nil)
+	}
+	if nooa := ca.Conditions.NotOnOrAfter; !nooa.IsZero() && !now.Before(nooa.Add(skew)) {
+		return nil, fail(ReasonExpired, "Conditions NotOnOrAfter has passed", nil)
+	}
+	// One bearer confirmation for our ACS must be valid with our skew.
+	var scd *csaml.SubjectConfirmationData
+	for _, sc := range ca.Subject.SubjectConfirmations {
+		d := sc.SubjectConfirmationData
+		if sc.Method != bearer || d == nil || d.Recipient != p.cfg.ACSURL {
+			continue
+		}
+		if d.NotBefore.After(now.Add(skew)) || !now.Before(d.NotOnOrAfter.Add(skew)) {
+			continue
+		}
+		scd = d
+		break
+	}
+	if scd == nil {
+		return nil, fail(ReasonExpired, "no bearer SubjectConfirmationData valid now within the configured skew", nil)
+	}
+	inResponseTo := scd.InResponseTo
+	if inResponseTo == "" {
+		inResponseTo = shape.inResponseTo
+	}
+	if inResponseTo == "" && !p.cfg.AllowIdPInitiated {
+		return nil, fail(ReasonInResponseTo, "unsolicited response and IdP-initiated sign-in is off", nil)
+	}
+	a := &Assertion{
+		IdPEntityID:  ca.Issuer.Value,
+		NameID:       ca.Subject.NameID.Value,
+		NameIDFormat: ca.Subject.NameID.Format,
+		AssertionID:  ca.ID,
+		IssueInstant: ca.IssueInstant,
+		NotOnOrAfter: scd.NotOnOrAfter,
+		InResponseTo: inResponseTo,
+		Attributes:   map[string][]string{},
+	}
+	if n := ca.Conditions.NotOnOrAfter; !n.IsZero() && n.Before(a.NotOnOrAfter) {
+		a.NotOnOrAfter = n
+	}
+	if len(ca.AuthnStatements) > 0 {
+		st := ca.AuthnStatements[0]
+		a.SessionIndex = st.SessionIndex
+		a.AuthnInstant = st.AuthnInstant
+		if st.AuthnContext.AuthnContextClassRef != nil {
+			a.AuthnContextClassRef = st.AuthnContext.AuthnContextClassRef.Value
+		}
+	}
+	for _, st := range ca.AttributeStatements {
+		for _, attr := range st.Attributes {
+			for _, v := range attr.Values {
+				val := v.Value
+				if v.NameID != nil {
+					val = v.NameID.Value
+				}
+				a.Attributes[attr.Name] = append(a.Attributes[attr.Name], val)
+			}
+		}
+	}
+	return a, nil
+}
+
+// replayDeadline is how long an assertion id must stay claimed: past every
+// moment at which the assertion could still be accepted.
+func replayDeadline(ca *csaml.Assertion) time.Time {
+	until := ca.IssueInstant.Add(csaml.MaxIssueDelay)
+	if ca.Conditions != nil && ca.Conditions.NotOnOrAfter.After(until) {
+		until = ca.Conditions.NotOnOrAfter
+	}
+	if ca.Subject != nil {
+		for _, sc := range ca.Subject.SubjectConfirmations {
+			if d := sc.SubjectConfirmationData; d != nil && d.NotOnOrAfter.After(until) {
+				until = d.NotOnOrAfter
+			}
+		}
+	}
+	return until.Add(MaxAllowedSkew)
+}
