@@ -12,6 +12,8 @@ func FuzzParse(f *testing.F) {
 		`{roles: {$all: ['A'], $size: 1}, attributes.x: {$not: {$exists: false}}}`,
 		`{"a.0.b": [1, {"c": "\u00e9"}], $nor: [{d: {$lte: -0.5}}]}`,
 		`{a: {$regex: 'a b # c', $options: 'x'}}`,
+		`{createdOn: {$gte: {$date: '2017-05-25T17:35:16.728Z'}}, _id: {$oid: '5f1c0a2b3c4d5e6f7a8b9c0d'}}`,
+		`{roles: {$nin: [{$regex: '^A', $options: 'ix'}, {$numberLong: '5'}]}}`,
 		`{tenant: 1}`,
 		`{a: `,
 	}
