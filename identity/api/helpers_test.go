@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
 	"github.com/gatehouse-id/gatehouse/store/memory"
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 const account = "your_domain"
@@ -77,7 +78,11 @@ func newFixture(t testing.TB, opts ...fixtureOpts) *fixture {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	h, err := api.New(api.Options{Service: svc, Tokens: newTestTokens(t, svc), Logger: log, Routes: o.routes})
+	ts, err := tokens.New(tokens.Options{Identity: svc, BaseURL: "http://localhost:4000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Options{Service: svc, Tokens: api.Tokens(ts), Logger: log, Routes: o.routes})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,10 +100,8 @@ func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The core names every invalid field, the missing name included.
 	in := orgInput(rd)
-	if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
-		rd.Invalid("name", "is required")
-	}
 	if err := rd.Err(); err != nil {
 		return err
 	}
