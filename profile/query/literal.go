@@ -83,7 +83,8 @@ func unwrap(kind string, v *ast) (any, error) {
 		if math.Abs(v.f) > 9e15 {
 			return nil, bad("out of range")
 		}
-		return time.UnixMilli(0).Add(time.Duration(v.f * float64(time.Millisecond))).UTC(), nil
+		ms := math.Trunc(v.f)
+		return time.UnixMilli(int64(ms)).Add(time.Duration((v.f - ms) * float64(time.Millisecond))).UTC(), nil
 	case astString:
 		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02"} {
 			if t, err := time.Parse(layout, v.s); err == nil {

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -71,7 +72,7 @@ func WithDeniedAttributes(names ...string) Option {
 			return nil
 		}
 		if path == "attributes" {
-			return fmt.Errorf(`Field "attributes" is not allowed in query while some attributes are not readable`)
+			return errors.New(`Field "attributes" is not allowed in query while some attributes are not readable`)
 		}
 		rest, ok := strings.CutPrefix(path, "attributes.")
 		if !ok {
