@@ -1,0 +1,33 @@
+package bolt_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/bolt"
+)
+
+func Example() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "gatehouse-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "gatehouse.db")
+
+	s, err := bolt.Open(ctx, path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	_ = s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte("greeting"), []byte("hello")) })
+
+	// A second Open of the same file fails once the lock timeout passes.
+	_, err = bolt.Open(ctx, path, bolt.WithTimeout(50*time.Millisecond))
+	fmt.Println(errors.Is(err, identity.ErrStoreLocked))
+	// Output: true
+}
