@@ -65,7 +65,10 @@ func Open(ctx context.Context, url string, opts ...Option) (identity.Store, erro
 		opt(&o)
 	}
 	scheme, rest := splitScheme(url)
-	if fn, ok := o.openers[scheme]; ok && fn != nil {
+	if scheme == "postgresql" && o.openers[scheme] == nil {
+		scheme = "postgres"
+	}
+	if fn := o.openers[scheme]; fn != nil {
 		return fn(ctx, url)
 	}
 	switch scheme {
@@ -81,8 +84,7 @@ func Open(ctx context.Context, url string, opts ...Option) (identity.Store, erro
 		}
 		return bolt.Open(ctx, path, o.bolt...)
 	case "postgres", "postgresql":
-		return nil, fmt.Errorf("store %q: the PostgreSQL backend is not part of this build; use bolt:PATH or memory:, or pass store.WithOpener(\"postgres\", ...): %w",
-			redact(url), ErrUnsupported)
+		return openPostgres(ctx, url, &o)
 	}
 	return nil, fmt.Errorf("store %q: unknown scheme %q; use bolt:PATH, memory: or postgres://...: %w", redact(url), scheme, ErrUnsupported)
 }

@@ -82,6 +82,18 @@ func TestOpenWithOpener(t *testing.T) {
 	}
 }
 
+func TestOpenWithOpenerPostgresqlAlias(t *testing.T) {
+	called := false
+	s, err := store.Open(context.Background(), "postgresql://db/g", store.WithOpener("postgres", func(context.Context, string) (identity.Store, error) {
+		called = true
+		return memory.New(), nil
+	}))
+	if err != nil || !called {
+		t.Fatalf("Open = %v, opener called %v", err, called)
+	}
+	s.Close()
+}
+
 func TestOpenPassesBoltOptions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "g.db")
 	s, err := store.Open(context.Background(), "bolt:"+path)
