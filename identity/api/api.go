@@ -34,6 +34,7 @@ type Options struct {
 // It is safe for concurrent use.
 type Handler struct {
 	mux      *http.ServeMux
+	patterns []string
 	services map[identity.Environment]*identity.Service
 	tokens   ManagementTokens
 	log      *slog.Logger
@@ -111,6 +112,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mux.ServeHTTP(rw, r) // sets the path values
 }
+
+// Patterns returns the patterns of every endpoint, in registration order
+// ("GET /api/v2/org/{domain}/users", ...).
+func (h *Handler) Patterns() []string { return append([]string(nil), h.patterns...) }
 
 // Service returns the identity service of env.
 func (h *Handler) Service(env identity.Environment) (*identity.Service, error) {
@@ -217,6 +222,7 @@ func (m *Mux) Handler() *Handler { return m.h }
 // HandlePublic registers an endpoint that needs no management token.
 func (m *Mux) HandlePublic(pattern string, h http.Handler) {
 	m.h.mux.Handle(pattern, h)
+	m.h.patterns = append(m.h.patterns, pattern)
 }
 
 // Handle registers an endpoint behind the management authentication.
@@ -227,6 +233,7 @@ func (m *Mux) HandlePublic(pattern string, h http.Handler) {
 // (tenant isolation). The handler finds the caller with PrincipalFrom.
 func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
 	checkDomain := strings.Contains(pattern, "{domain}")
+	m.h.patterns = append(m.h.patterns, pattern)
 	m.h.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := m.h.authenticate(r)
 		if err != nil {

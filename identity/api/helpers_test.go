@@ -21,7 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
-const account = "your_domain"
+const account = "your-domain"
 
 // clock is a settable test clock.
 type clock struct {
