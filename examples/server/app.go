@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +14,10 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
 	"github.com/gatehouse-id/gatehouse/store"
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 // app is the assembled server: the store, the identity services of both
@@ -24,6 +27,7 @@ type app struct {
 	log    *slog.Logger
 	store  identity.Store
 	envs   map[identity.Environment]*identity.Service
+	tokens *tokens.Service
 	mux    *http.ServeMux
 	closer []func() error
 }
@@ -57,8 +61,36 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		a.Close()
 		return nil, err
 	}
-	a.routes()
+	kek, err := decodeKEK(cfg.KeyEncryptionKey)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.tokens, err = tokens.New(tokens.Options{Identity: base, BaseURL: cfg.BaseURL, KeyEncryptionKey: kek})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	if err := a.routes(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// decodeKEK reads the base64 key-encryption key (32 bytes) if one is set.
+func decodeKEK(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		k, err = base64.RawURLEncoding.DecodeString(s)
+	}
+	if err != nil || len(k) != 32 {
+		return nil, errors.New("-key-encryption-key must be 32 bytes, base64-encoded")
+	}
+	return k, nil
 }
 
 // Handler returns the root handler with panic recovery.
@@ -95,8 +127,14 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-func (a *app) routes() {
+func (a *app) routes() error {
 	a.mux.HandleFunc("GET /healthz", a.healthz)
+	cryptr, err := api.New(api.Options{Service: a.envs[identity.Production], Tokens: api.Tokens(a.tokens), Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("cryptr face: %w", err)
+	}
+	a.mux.Handle("/api/v2/", cryptr)
+	return nil
 }
 
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
