@@ -365,6 +365,23 @@ type tx struct {
 
 	scans int      // scans running (callbacks may write)
 	log   [][]byte // keys written while a scan runs
+
+	// known holds the keys this transaction has read or written, with
+	// their value in it (ok false: absent). The snapshot does not move and
+	// no one else writes into it, so a second Get needs no round trip.
+	known map[string]entry
+}
+
+type entry struct {
+	v  []byte
+	ok bool
+}
+
+func (t *tx) remember(k, v []byte, ok bool) {
+	if t.known == nil {
+		t.known = make(map[string]entry)
+	}
+	t.known[string(k)] = entry{v: v, ok: ok}
 }
 
 func (s *Store) newTx(ctx context.Context, writable bool) *tx {
@@ -505,6 +522,15 @@ func (t *tx) queue(sql string, args ...any) error {
 
 // Get returns the value at key, reading this transaction's own writes.
 func (t *tx) Get(key []byte) ([]byte, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	if e, hit := t.known[string(key)]; hit {
+		if !e.ok {
+			return nil, identity.ErrNotFound
+		}
+		return e.v[:len(e.v):len(e.v)], nil
+	}
 	var v []byte
 	found := false
 	err := t.roundTrip(&stmt{sql: t.s.sqlGet, args: []any{key}}, func(rows pgx.Rows) error {
@@ -520,11 +546,13 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("key %q: %w", key, identity.ErrNotFound)
+		t.remember(key, nil, false)
+		return nil, identity.ErrNotFound // bare, as the other backends: misses are a hot path
 	}
 	if v == nil {
 		v = []byte{}
 	}
+	t.remember(key, v, true)
 	return v[:len(v):len(v)], nil
 }
 
@@ -540,6 +568,7 @@ func (t *tx) Put(key, value []byte) error {
 	k := bytes.Clone(key)
 	v := append(make([]byte, 0, len(value)), value...)
 	t.logWrite(k)
+	t.remember(k, v, true)
 	return t.queue(t.s.sqlPut, k, v)
 }
 
@@ -553,6 +582,7 @@ func (t *tx) Delete(key []byte) error {
 	}
 	k := bytes.Clone(key)
 	t.logWrite(k)
+	t.remember(k, nil, false)
 	return t.queue(t.s.sqlDelete, k)
 }
 
