@@ -1,0 +1,121 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// Crafter Profile error codes (the ErrorCode enum of the Java API; clients
+// parse them, so no other value is ever sent).
+const (
+	CodeAccessTokenExists       = "ACCESS_TOKEN_EXISTS"
+	CodeNoSuchAccessToken       = "NO_SUCH_ACCESS_TOKEN_ID"
+	CodeAccessDenied            = "ACCESS_DENIED"
+	CodeActionDenied            = "ACTION_DENIED"
+	CodeNoSuchTenant            = "NO_SUCH_TENANT"
+	CodeBadCredentials          = "BAD_CREDENTIALS"
+	CodeDisabledProfile         = "DISABLED_PROFILE"
+	CodeNoSuchProfile           = "NO_SUCH_PROFILE"
+	CodeNoSuchTicket            = "NO_SUCH_TICKET"
+	CodeNoSuchPersistentLogin   = "NO_SUCH_PERSISTENT_LOGIN"
+	CodeNoSuchVerificationToken = "NO_SUCH_VERIFICATION_TOKEN"
+	CodeInvalidEmail            = "INVALID_EMAIL_ADDRESS"
+	CodePermissionError         = "PERMISSION_ERROR"
+	CodeAttributeNotDefined     = "ATTRIBUTE_NOT_DEFINED"
+	CodeParamDeserialization    = "PARAM_DESERIALIZATION_ERROR"
+	CodeTenantExists            = "TENANT_EXISTS"
+	CodeProfileExists           = "PROFILE_EXISTS"
+	CodeInvalidQuery            = "INVALID_QUERY"
+	CodeOther                   = "OTHER"
+)
+
+// Error is a Crafter Profile API error: an HTTP status, an error code and
+// a public message (never a secret). Every error the Service returns is an
+// *Error or wraps an identity sentinel that ErrorOf maps.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"errorCode"`
+	Message string `json:"message"`
+	// Err is the private cause, for logs.
+	Err error `json:"-"`
+}
+
+// Error returns the code and message.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unwrap returns the private cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func apiErr(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *Error {
+	return apiErr(http.StatusBadRequest, CodeOther, format, args...)
+}
+
+func missingParam(name string) *Error {
+	return badRequest("Required request parameter '%s' is not present", name)
+}
+
+func noTenant(name string) *Error {
+	return apiErr(http.StatusNotFound, CodeNoSuchTenant, "No tenant with name %q found", name)
+}
+
+func noProfile(id string) *Error {
+	return apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile with ID %q found", id)
+}
+
+func denied(action, tenant string) *Error {
+	return apiErr(http.StatusForbidden, CodeActionDenied,
+		"Current subject does not have permission to execute action %q on tenant %q", action, tenant)
+}
+
+func deniedGlobal(action string) *Error {
+	return apiErr(http.StatusForbidden, CodeActionDenied,
+		"Current subject does not have permission to execute global action %q", action)
+}
+
+func deniedAttr(action, attr string) *Error {
+	return apiErr(http.StatusForbidden, CodeActionDenied,
+		"Current subject does not have permission to execute action %q on attribute %q", action, attr)
+}
+
+func notDefined(attr, tenant string) *Error {
+	return apiErr(http.StatusBadRequest, CodeAttributeNotDefined,
+		"Attribute definition for attribute %q not found in tenant %q", attr, tenant)
+}
+
+// ErrorOf maps any error to the *Error the API answers: an *Error is
+// returned as is; identity sentinels map to the closest Crafter status
+// and code; anything else is a 500 OTHER with a generic message.
+func ErrorOf(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var ie *identity.InvalidError
+	switch {
+	case errors.As(err, &ie):
+		return &Error{Status: http.StatusBadRequest, Code: CodeOther, Message: ie.Error(), Err: err}
+	case errors.Is(err, identity.ErrBusy):
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeOther,
+			Message: "Too many concurrent requests, retry later", Err: err}
+	case errors.Is(err, identity.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: CodeOther, Message: "Not found", Err: err}
+	case errors.Is(err, identity.ErrConflict):
+		return &Error{Status: http.StatusConflict, Code: CodeOther, Message: "Conflict", Err: err}
+	case errors.Is(err, identity.ErrInvalid):
+		return &Error{Status: http.StatusBadRequest, Code: CodeOther, Message: "Invalid request", Err: err}
+	case errors.Is(err, identity.ErrForbidden):
+		return &Error{Status: http.StatusForbidden, Code: CodeActionDenied, Message: "Action denied", Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeOther, Message: "Request cancelled", Err: err}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: CodeOther,
+		Message: "Internal error while processing the request", Err: err}
+}

@@ -1,0 +1,977 @@
+package profile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// BasePath is where the API lives; Handler also serves paths relative to
+// it (when mounted with http.StripPrefix).
+const BasePath = "/api/1"
+
+// maxBody bounds JSON and form bodies (attachments have their own limit).
+const maxBody = 1 << 20
+
+// NewHandler returns the http.Handler of the Crafter Profile API for
+// opts, serving every path under /api/1 (mount it at "/api/1/").
+func NewHandler(opts Options) (http.Handler, error) {
+	s, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.Handler(), nil
+}
+
+// Handler returns the http.Handler serving s under /api/1, with and
+// without the .json suffix, parameters from the query string and the form
+// body alike.
+func (s *Service) Handler() http.Handler { return &handler{s: s} }
+
+type handler struct{ s *Service }
+
+type bodyKind int
+
+const (
+	formBody bodyKind = iota
+	jsonBody
+	multipartBody
+)
+
+// call is one request as a route sees it.
+type call struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	c    *identity.Credential
+	args []string
+	p    params
+	body []byte
+}
+
+type route struct {
+	method  string
+	pattern []string
+	body    bodyKind
+	public  bool // no access token (monitoring)
+	fn      func(h *handler, k *call) (any, error)
+}
+
+// empty is a 200 answer with an empty body.
+type empty struct{}
+
+// raw is a binary answer.
+type raw struct {
+	data        []byte
+	contentType string
+	name        string
+}
+
+func rt(method, pattern string, body bodyKind, fn func(h *handler, k *call) (any, error)) route {
+	return route{method: method, pattern: strings.Split(pattern, "/"), body: body, fn: fn}
+}
+
+// routes lists literal paths before the variable ones they would shadow.
+var routes = []route{
+	// access tokens
+	rt("POST", "access_token/create", jsonBody, (*handler).createToken),
+	rt("GET", "access_token/all", formBody, (*handler).allTokens),
+	rt("GET", "access_token/*", formBody, (*handler).getToken),
+	rt("POST", "access_token/*/delete", formBody, (*handler).deleteToken),
+	// tenants
+	rt("POST", "tenant/create", jsonBody, (*handler).createTenant),
+	rt("POST", "tenant/update", jsonBody, (*handler).updateTenant),
+	rt("GET", "tenant/count", formBody, (*handler).countTenants),
+	rt("GET", "tenant/all", formBody, (*handler).allTenants),
+	rt("GET", "tenant/*", formBody, (*handler).getTenant),
+	rt("POST", "tenant/*/delete", formBody, (*handler).deleteTenant),
+	rt("POST", "tenant/*/verify_new_profiles", formBody, (*handler).verifyNewProfiles),
+	rt("POST", "tenant/*/roles/add", formBody, (*handler).tenantRolesAdd),
+	rt("POST", "tenant/*/roles/remove", formBody, (*handler).tenantRolesRemove),
+	rt("POST", "tenant/*/attribute_definitions/add", jsonBody, (*handler).defsAdd),
+	rt("POST", "tenant/*/attribute_definitions/update", jsonBody, (*handler).defsUpdate),
+	rt("POST", "tenant/*/attribute_definitions/remove", formBody, (*handler).defsRemove),
+	// profiles: literal paths first
+	rt("POST", "profile/create", formBody, (*handler).createProfile),
+	rt("POST", "profile/verify", formBody, (*handler).verifyProfile),
+	rt("POST", "profile/change_password", formBody, (*handler).changePassword),
+	rt("GET", "profile/one_by_query", formBody, (*handler).oneByQuery),
+	rt("GET", "profile/by_username", formBody, (*handler).byUsername),
+	rt("GET", "profile/by_ticket", formBody, (*handler).byTicket),
+	rt("GET", "profile/count", formBody, (*handler).countProfiles),
+	rt("GET", "profile/count_by_query", formBody, (*handler).countByQuery),
+	rt("GET", "profile/by_query", formBody, (*handler).byQuery),
+	rt("GET", "profile/by_ids", formBody, (*handler).byIDs),
+	rt("GET", "profile/range", formBody, (*handler).rangeProfiles),
+	rt("GET", "profile/by_role", formBody, (*handler).byRole),
+	rt("GET", "profile/by_existing_attribute", formBody, (*handler).byExistingAttribute),
+	rt("GET", "profile/by_attribute_value", formBody, (*handler).byAttributeValue),
+	rt("GET", "profile/verification_token/*", formBody, (*handler).getVToken),
+	rt("POST", "profile/verification_token/*/delete", formBody, (*handler).deleteVToken),
+	rt("GET", "profile/*", formBody, (*handler).getProfile),
+	rt("POST", "profile/*/update", formBody, (*handler).updateProfile),
+	rt("POST", "profile/*/enable", formBody, (*handler).enableProfile),
+	rt("POST", "profile/*/disable", formBody, (*handler).disableProfile),
+	rt("POST", "profile/*/roles/add", formBody, (*handler).profileRolesAdd),
+	rt("POST", "profile/*/roles/remove", formBody, (*handler).profileRolesRemove),
+	rt("GET", "profile/*/attributes", formBody, (*handler).getAttributes),
+	rt("POST", "profile/*/attributes/update", jsonBody, (*handler).updateAttributes),
+	rt("POST", "profile/*/attributes/remove", formBody, (*handler).removeAttributes),
+	rt("POST", "profile/*/delete", formBody, (*handler).deleteProfile),
+	rt("POST", "profile/*/verification_token/create", formBody, (*handler).createVToken),
+	rt("POST", "profile/*/reset_password", formBody, (*handler).resetPassword),
+	rt("POST", "profile/*/uploadAttachment", multipartBody, (*handler).uploadAttachment),
+	rt("GET", "profile/*/attachments", formBody, (*handler).listAttachments),
+	rt("GET", "profile/*/attachment/*/details", formBody, (*handler).attachmentDetails),
+	rt("GET", "profile/*/attachment/*", formBody, (*handler).downloadAttachment),
+	// authentication
+	rt("POST", "authentication/authenticate", formBody, (*handler).authenticate),
+	rt("POST", "authentication/ticket/create", formBody, (*handler).createTicket),
+	rt("GET", "authentication/ticket/*", formBody, (*handler).getTicket),
+	rt("POST", "authentication/ticket/*/invalidate", formBody, (*handler).invalidateTicket),
+	rt("POST", "authentication/persistent_login/create", formBody, (*handler).createLogin),
+	rt("GET", "authentication/persistent_login/*", formBody, (*handler).getLogin),
+	rt("POST", "authentication/persistent_login/*/refresh_token", formBody, (*handler).refreshLogin),
+	rt("POST", "authentication/persistent_login/*/delete", formBody, (*handler).deleteLogin),
+	// monitoring
+	{method: "GET", pattern: []string{"monitoring", "memory"}, public: true, fn: (*handler).memory},
+	{method: "GET", pattern: []string{"monitoring", "status"}, public: true, fn: (*handler).status},
+	{method: "GET", pattern: []string{"monitoring", "version"}, public: true, fn: (*handler).version},
+}
+
+// match finds the route of segs: the first pattern that matches wins;
+// methodOK is false when some pattern matched the path but not the method.
+func match(method string, segs []string) (rt *route, args []string, pathOK bool) {
+	for i := range routes {
+		r := &routes[i]
+		if len(r.pattern) != len(segs) {
+			continue
+		}
+		var a []string
+		ok := true
+		for j, p := range r.pattern {
+			if p == "*" {
+				if segs[j] == "" {
+					ok = false
+					break
+				}
+				a = append(a, segs[j])
+			} else if p != segs[j] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		pathOK = true
+		if r.method == method || (method == http.MethodHead && r.method == http.MethodGet) {
+			return r, a, true
+		}
+	}
+	return nil, nil, pathOK
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.s.log.Error("profile: panic serving request", "path", r.URL.Path, "panic", v)
+			writeError(w, &Error{Status: http.StatusInternalServerError, Code: CodeOther,
+				Message: "Internal error while processing the request"})
+		}
+	}()
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	out, err := h.serve(w, r)
+	if err != nil {
+		e := ErrorOf(err)
+		if e.Status >= 500 {
+			h.s.log.Error("profile: request failed", "path", r.URL.Path, "err", err)
+		}
+		writeError(w, e)
+		return
+	}
+	switch v := out.(type) {
+	case empty:
+		w.WriteHeader(http.StatusOK)
+	case *raw:
+		if v == nil {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		hd := w.Header()
+		hd.Set("Content-Type", v.contentType)
+		hd.Set("Content-Length", strconv.Itoa(len(v.data)))
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+		disp := "inline"
+		if v.contentType == "image/svg+xml" {
+			// An SVG opened from our origin could run script: make the
+			// browser download it instead.
+			disp = "attachment"
+		}
+		hd.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": v.name}))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(v.data)
+		}
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errorCode":"OTHER","message":"Internal error while encoding the response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	writeJSON(w, e.Status, e)
+}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
+	p := r.URL.Path
+	if strings.HasPrefix(p, BasePath+"/") {
+		p = p[len(BasePath):]
+	}
+	p = strings.TrimSuffix(p, ".json")
+	p = strings.Trim(p, "/")
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, badRequest("Malformed path")
+		}
+		segs[i] = u
+	}
+	rt, args, pathOK := match(r.Method, segs)
+	if rt == nil {
+		if pathOK {
+			return nil, apiErr(http.StatusMethodNotAllowed, CodeOther, "Request method '%s' is not supported", r.Method)
+		}
+		return nil, apiErr(http.StatusNotFound, CodeOther, "No handler found for %s %s", r.Method, r.URL.Path)
+	}
+	k := &call{w: w, r: r, args: args}
+	if err := k.parse(rt.body, h.s.opts.MaxAttachmentBytes); err != nil {
+		return nil, err
+	}
+	if !rt.public {
+		c, err := h.s.Authorize(r.Context(), k.p.get("accessTokenId"))
+		if err != nil {
+			return nil, err
+		}
+		k.c = c
+	}
+	return rt.fn(h, k)
+}
+
+// parse reads the parameters (query string plus form fields) and, for
+// JSON routes, the body.
+func (k *call) parse(kind bodyKind, maxUpload int64) error {
+	r := k.r
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return badRequest("Malformed query string")
+	}
+	k.p = params{v: q}
+	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch kind {
+	case jsonBody:
+		b, err := io.ReadAll(http.MaxBytesReader(k.w, r.Body, maxBody))
+		if err != nil {
+			return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
+		}
+		k.body = b
+		if ctype == "application/x-www-form-urlencoded" {
+			return badRequest("This endpoint takes a JSON body")
+		}
+	case multipartBody:
+		if ctype != "multipart/form-data" {
+			return apiErr(http.StatusUnsupportedMediaType, CodeOther, "Content type '%s' not supported; send multipart/form-data", ctype)
+		}
+		r.Body = http.MaxBytesReader(k.w, r.Body, maxUpload+64<<10)
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Attachment is larger than %d bytes", maxUpload)
+			}
+			return badRequest("Malformed multipart body")
+		}
+		for key, vals := range r.MultipartForm.Value {
+			k.p.v[key] = append(k.p.v[key], vals...)
+		}
+	default:
+		if ctype == "application/x-www-form-urlencoded" {
+			b, err := io.ReadAll(http.MaxBytesReader(k.w, r.Body, maxBody))
+			if err != nil {
+				return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
+			}
+			f, err := url.ParseQuery(string(b))
+			if err != nil {
+				return badRequest("Malformed form body")
+			}
+			for key, vals := range f {
+				k.p.v[key] = append(k.p.v[key], vals...)
+			}
+		}
+	}
+	return nil
+}
+
+// params are the merged query and form parameters.
+type params struct{ v url.Values }
+
+func (p params) has(k string) bool { _, ok := p.v[k]; return ok }
+
+func (p params) get(k string) string {
+	if vs := p.v[k]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+func (p params) required(k string) (string, error) {
+	v := p.get(k)
+	if v == "" {
+		return "", missingParam(k)
+	}
+	return v, nil
+}
+
+// list returns a multi-valued parameter: repeated keys, or one value
+// separated by commas. Empty items are dropped.
+func (p params) list(keys ...string) []string {
+	var out []string
+	for _, k := range keys {
+		vs := p.v[k]
+		if len(vs) == 1 {
+			vs = strings.Split(vs[0], ",")
+		}
+		for _, v := range vs {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+func (p params) requiredList(k string) ([]string, error) {
+	l := p.list(k)
+	if len(l) == 0 {
+		return nil, missingParam(k)
+	}
+	return l, nil
+}
+
+// attrs is the attribute projection (attributeToReturn, or the documented
+// attributesToReturn).
+func (p params) attrs() []string { return p.list("attributeToReturn", "attributesToReturn") }
+
+func parseBool(name, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "on", "yes", "1":
+		return true, nil
+	case "false", "off", "no", "0":
+		return false, nil
+	}
+	return false, badRequest("Failed to convert value of parameter '%s' to boolean: %q", name, v)
+}
+
+func (p params) sort(paged bool) (Sort, error) {
+	so := Sort{By: p.get("sortBy")}
+	switch o := p.get("sortOrder"); {
+	case o == "" || strings.EqualFold(o, "DESC"):
+	case strings.EqualFold(o, "ASC"):
+		so.Asc = true
+	default:
+		return so, badRequest("Failed to convert value of parameter 'sortOrder' to SortOrder: %q", o)
+	}
+	if len(so.By) > 255 {
+		return so, badRequest("Parameter 'sortBy' is too long")
+	}
+	if !paged {
+		return so, nil
+	}
+	num := func(k string) (int, bool, error) {
+		v := p.get(k)
+		if v == "" {
+			return 0, false, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, false, badRequest("Parameter '%s' must be a non-negative integer", k)
+		}
+		return n, true, nil
+	}
+	var err error
+	if so.Start, so.HasStart, err = num("start"); err != nil {
+		return so, err
+	}
+	if so.Count, so.HasCount, err = num("count"); err != nil {
+		return so, err
+	}
+	return so, nil
+}
+
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		return badRequest("Malformed JSON body: %s", jsonErrText(err))
+	}
+	if dec.More() {
+		return badRequest("Malformed JSON body: trailing data")
+	}
+	return nil
+}
+
+func jsonErrText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at offset %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	}
+	return "cannot decode"
+}
+
+// attributesParam decodes the JSON-encoded attributes form parameter.
+func attributesParam(p params) (map[string]any, error) {
+	s := p.get("attributes")
+	if s == "" {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+		return nil, apiErr(http.StatusBadRequest, CodeParamDeserialization,
+			"Unable to deserialize parameter 'attributes' as a JSON object")
+	}
+	return m, nil
+}
+
+// ---- access tokens ----
+
+func (h *handler) createToken(k *call) (any, error) {
+	var in AccessToken
+	if err := decodeJSON(k.body, &in); err != nil {
+		return nil, err
+	}
+	return h.s.CreateAccessToken(k.r.Context(), k.c, in)
+}
+
+func (h *handler) allTokens(k *call) (any, error) { return h.s.AllAccessTokens(k.r.Context(), k.c) }
+func (h *handler) getToken(k *call) (any, error) {
+	return h.s.GetAccessToken(k.r.Context(), k.c, k.args[0])
+}
+func (h *handler) deleteToken(k *call) (any, error) {
+	return empty{}, h.s.DeleteAccessToken(k.r.Context(), k.c, k.args[0])
+}
+
+// ---- tenants ----
+
+func (h *handler) createTenant(k *call) (any, error) {
+	var in tenantInput
+	if err := decodeJSON(k.body, &in); err != nil {
+		return nil, err
+	}
+	return h.s.CreateTenant(k.r.Context(), k.c, in)
+}
+
+func (h *handler) updateTenant(k *call) (any, error) {
+	var in tenantInput
+	if err := decodeJSON(k.body, &in); err != nil {
+		return nil, err
+	}
+	if in.Name == "" {
+		return nil, badRequest("Tenant name is required")
+	}
+	return h.s.UpdateTenant(k.r.Context(), k.c, in)
+}
+
+func (h *handler) countTenants(k *call) (any, error) { return h.s.CountTenants(k.r.Context(), k.c) }
+func (h *handler) allTenants(k *call) (any, error)   { return h.s.AllTenants(k.r.Context(), k.c) }
+func (h *handler) getTenant(k *call) (any, error) {
+	return h.s.GetTenant(k.r.Context(), k.c, k.args[0])
+}
+func (h *handler) deleteTenant(k *call) (any, error) {
+	return empty{}, h.s.DeleteTenant(k.r.Context(), k.c, k.args[0])
+}
+
+func (h *handler) verifyNewProfiles(k *call) (any, error) {
+	v, err := k.p.required("verify")
+	if err != nil {
+		return nil, err
+	}
+	b, err := parseBool("verify", v)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.VerifyNewProfiles(k.r.Context(), k.c, k.args[0], b)
+}
+
+func (h *handler) tenantRolesAdd(k *call) (any, error) {
+	roles, err := k.p.requiredList("role")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.AddRoles(k.r.Context(), k.c, k.args[0], roles)
+}
+
+func (h *handler) tenantRolesRemove(k *call) (any, error) {
+	roles, err := k.p.requiredList("role")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.RemoveRoles(k.r.Context(), k.c, k.args[0], roles)
+}
+
+func (h *handler) defsAdd(k *call) (any, error) {
+	var in []AttributeDefinition
+	if err := decodeJSON(k.body, &in); err != nil {
+		return nil, err
+	}
+	return h.s.AddAttributeDefinitions(k.r.Context(), k.c, k.args[0], in)
+}
+
+func (h *handler) defsUpdate(k *call) (any, error) {
+	var in []AttributeDefinition
+	if err := decodeJSON(k.body, &in); err != nil {
+		return nil, err
+	}
+	return h.s.UpdateAttributeDefinitions(k.r.Context(), k.c, k.args[0], in)
+}
+
+func (h *handler) defsRemove(k *call) (any, error) {
+	names, err := k.p.requiredList("attributeName")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.RemoveAttributeDefinitions(k.r.Context(), k.c, k.args[0], names)
+}
+
+// ---- profiles ----
+
+func (h *handler) createProfile(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	username, err := k.p.required("username")
+	if err != nil {
+		return nil, err
+	}
+	email, err := k.p.required("email")
+	if err != nil {
+		return nil, err
+	}
+	en, err := k.p.required("enabled")
+	if err != nil {
+		return nil, err
+	}
+	enabled, err := parseBool("enabled", en)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := attributesParam(k.p)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.CreateProfile(k.r.Context(), k.c, NewProfile{Tenant: tenant, Username: username,
+		Password: k.p.get("password"), Email: email, Enabled: enabled, Roles: k.p.list("role"),
+		Attributes: attrs, VerificationURL: k.p.get("verificationUrl")})
+}
+
+func (h *handler) updateProfile(k *call) (any, error) {
+	in := ProfileUpdate{Username: k.p.get("username"), Password: k.p.get("password"), Email: k.p.get("email")}
+	if v := k.p.get("enabled"); v != "" {
+		b, err := parseBool("enabled", v)
+		if err != nil {
+			return nil, err
+		}
+		in.Enabled = &b
+	}
+	if k.p.has("role") {
+		in.SetRoles, in.Roles = true, k.p.list("role")
+	}
+	attrs, err := attributesParam(k.p)
+	if err != nil {
+		return nil, err
+	}
+	in.Attributes = attrs
+	return h.s.UpdateProfile(k.r.Context(), k.c, k.args[0], in, k.p.attrs())
+}
+
+func (h *handler) verifyProfile(k *call) (any, error) {
+	id, err := k.p.required("verificationTokenId")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.VerifyProfile(k.r.Context(), k.c, id, k.p.attrs())
+}
+
+func (h *handler) enableProfile(k *call) (any, error) {
+	return h.s.SetEnabled(k.r.Context(), k.c, k.args[0], true, k.p.attrs())
+}
+
+func (h *handler) disableProfile(k *call) (any, error) {
+	return h.s.SetEnabled(k.r.Context(), k.c, k.args[0], false, k.p.attrs())
+}
+
+func (h *handler) profileRolesAdd(k *call) (any, error) {
+	roles, err := k.p.requiredList("role")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.AddProfileRoles(k.r.Context(), k.c, k.args[0], roles, k.p.attrs())
+}
+
+func (h *handler) profileRolesRemove(k *call) (any, error) {
+	roles, err := k.p.requiredList("role")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.RemoveProfileRoles(k.r.Context(), k.c, k.args[0], roles, k.p.attrs())
+}
+
+func (h *handler) getAttributes(k *call) (any, error) {
+	return h.s.GetAttributes(k.r.Context(), k.c, k.args[0], k.p.attrs())
+}
+
+func (h *handler) updateAttributes(k *call) (any, error) {
+	var in map[string]any
+	if err := decodeJSON(k.body, &in); err != nil {
+		return nil, err
+	}
+	return h.s.UpdateAttributes(k.r.Context(), k.c, k.args[0], in, k.p.attrs())
+}
+
+func (h *handler) removeAttributes(k *call) (any, error) {
+	names, err := k.p.requiredList("attributeName")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.RemoveAttributes(k.r.Context(), k.c, k.args[0], names, k.p.attrs())
+}
+
+func (h *handler) deleteProfile(k *call) (any, error) {
+	return empty{}, h.s.DeleteProfile(k.r.Context(), k.c, k.args[0])
+}
+
+func (h *handler) getProfile(k *call) (any, error) {
+	return h.s.GetProfile(k.r.Context(), k.c, k.args[0], k.p.attrs())
+}
+
+func (h *handler) oneByQuery(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	q, err := k.p.required("query")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.OneByQuery(k.r.Context(), k.c, tenant, q, k.p.attrs())
+}
+
+func (h *handler) byUsername(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	u, err := k.p.required("username")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ProfileByUsername(k.r.Context(), k.c, tenant, u, k.p.attrs())
+}
+
+func (h *handler) byTicket(k *call) (any, error) {
+	t, err := k.p.required("ticketId")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ProfileByTicket(k.r.Context(), k.c, t, k.p.attrs())
+}
+
+func (h *handler) countProfiles(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.CountProfiles(k.r.Context(), k.c, tenant)
+}
+
+func (h *handler) countByQuery(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	q, err := k.p.required("query")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.CountByQuery(k.r.Context(), k.c, tenant, q)
+}
+
+func (h *handler) byQuery(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	q, err := k.p.required("query")
+	if err != nil {
+		return nil, err
+	}
+	so, err := k.p.sort(true)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ProfilesByQuery(k.r.Context(), k.c, tenant, q, so, k.p.attrs())
+}
+
+func (h *handler) byIDs(k *call) (any, error) {
+	ids, err := k.p.requiredList("id")
+	if err != nil {
+		return nil, err
+	}
+	so, err := k.p.sort(false)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ProfilesByIDs(k.r.Context(), k.c, ids, so, k.p.attrs())
+}
+
+func (h *handler) rangeProfiles(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	so, err := k.p.sort(true)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.Range(k.r.Context(), k.c, tenant, so, k.p.attrs())
+}
+
+func (h *handler) byRole(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	role, err := k.p.required("role")
+	if err != nil {
+		return nil, err
+	}
+	so, err := k.p.sort(false)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ProfilesByRole(k.r.Context(), k.c, tenant, role, so, k.p.attrs())
+}
+
+func (h *handler) byExistingAttribute(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	name, err := k.p.required("attributeName")
+	if err != nil {
+		return nil, err
+	}
+	so, err := k.p.sort(false)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ProfilesWithAttribute(k.r.Context(), k.c, tenant, name, so, k.p.attrs())
+}
+
+func (h *handler) byAttributeValue(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	name, err := k.p.required("attributeName")
+	if err != nil {
+		return nil, err
+	}
+	if !k.p.has("attributeValue") {
+		return nil, missingParam("attributeValue")
+	}
+	so, err := k.p.sort(false)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ProfilesByAttributeValue(k.r.Context(), k.c, tenant, name, k.p.get("attributeValue"), so, k.p.attrs())
+}
+
+func (h *handler) createVToken(k *call) (any, error) {
+	return h.s.CreateVerificationToken(k.r.Context(), k.c, k.args[0])
+}
+
+func (h *handler) getVToken(k *call) (any, error) {
+	return h.s.GetVerificationToken(k.r.Context(), k.c, k.args[0])
+}
+
+func (h *handler) deleteVToken(k *call) (any, error) {
+	return empty{}, h.s.DeleteVerificationToken(k.r.Context(), k.c, k.args[0])
+}
+
+func (h *handler) resetPassword(k *call) (any, error) {
+	u, err := k.p.required("resetPasswordUrl")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ResetPassword(k.r.Context(), k.c, k.args[0], u, k.p.attrs())
+}
+
+func (h *handler) changePassword(k *call) (any, error) {
+	t, err := k.p.required("resetTokenId")
+	if err != nil {
+		return nil, err
+	}
+	pw, err := k.p.required("newPassword")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ChangePassword(k.r.Context(), k.c, t, pw, k.p.attrs())
+}
+
+// ---- attachments ----
+
+func (h *handler) uploadAttachment(k *call) (any, error) {
+	f, fh, err := k.r.FormFile("attachment")
+	if err != nil {
+		return nil, missingParam("attachment")
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, h.s.opts.MaxAttachmentBytes+1))
+	if err != nil {
+		return nil, badRequest("Cannot read the uploaded file")
+	}
+	name := k.p.get("filename")
+	if strings.TrimSpace(name) == "" {
+		name = fh.Filename
+	}
+	return h.s.AddAttachment(k.r.Context(), k.c, k.args[0], name, data)
+}
+
+func (h *handler) listAttachments(k *call) (any, error) {
+	return h.s.Attachments(k.r.Context(), k.c, k.args[0])
+}
+
+func (h *handler) attachmentDetails(k *call) (any, error) {
+	return h.s.Attachment(k.r.Context(), k.c, k.args[0], k.args[1])
+}
+
+func (h *handler) downloadAttachment(k *call) (any, error) {
+	data, typ, found, err := h.s.AttachmentContent(k.r.Context(), k.c, k.args[0], k.args[1])
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return empty{}, nil
+	}
+	name := k.args[1]
+	for ext, t := range allowedTypes {
+		if t == typ {
+			name += ext
+			break
+		}
+	}
+	return &raw{data: data, contentType: typ, name: name}, nil
+}
+
+// ---- authentication ----
+
+func (h *handler) authenticate(k *call) (any, error) {
+	tenant, err := k.p.required("tenantName")
+	if err != nil {
+		return nil, err
+	}
+	u, err := k.p.required("username")
+	if err != nil {
+		return nil, err
+	}
+	pw, err := k.p.required("password")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.Authenticate(k.r.Context(), k.c, tenant, u, pw)
+}
+
+func (h *handler) createTicket(k *call) (any, error) {
+	id, err := k.p.required("profileId")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.CreateTicket(k.r.Context(), k.c, id)
+}
+
+func (h *handler) getTicket(k *call) (any, error) { return h.s.GetTicket(k.r.Context(), k.c, k.args[0]) }
+func (h *handler) invalidateTicket(k *call) (any, error) {
+	return empty{}, h.s.InvalidateTicket(k.r.Context(), k.c, k.args[0])
+}
+
+func (h *handler) createLogin(k *call) (any, error) {
+	id, err := k.p.required("profileId")
+	if err != nil {
+		return nil, err
+	}
+	return h.s.CreatePersistentLogin(k.r.Context(), k.c, id)
+}
+
+func (h *handler) getLogin(k *call) (any, error) {
+	return h.s.GetPersistentLogin(k.r.Context(), k.c, k.args[0])
+}
+func (h *handler) refreshLogin(k *call) (any, error) {
+	return h.s.RefreshPersistentLogin(k.r.Context(), k.c, k.args[0])
+}
+func (h *handler) deleteLogin(k *call) (any, error) {
+	return empty{}, h.s.DeletePersistentLogin(k.r.Context(), k.c, k.args[0])
+}
+
+// ---- monitoring ----
+
+func (h *handler) memory(k *call) (any, error) {
+	if err := h.s.checkMonitoring(k.p.get("token")); err != nil {
+		return nil, err
+	}
+	return h.s.MemoryInfo(), nil
+}
+
+func (h *handler) status(k *call) (any, error) {
+	if err := h.s.checkMonitoring(k.p.get("token")); err != nil {
+		return nil, err
+	}
+	return h.s.StatusInfo(), nil
+}
+
+func (h *handler) version(k *call) (any, error) {
+	if err := h.s.checkMonitoring(k.p.get("token")); err != nil {
+		return nil, err
+	}
+	return h.s.VersionInfo(), nil
+}

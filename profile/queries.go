@@ -1,0 +1,483 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/profile/query"
+)
+
+// Sort and page options of list endpoints (§6.10).
+type Sort struct {
+	// By is a dotted path ("username", "attributes.firstName"); empty keeps
+	// the natural (creation) order.
+	By string
+	// Asc sorts ascending; Crafter sorts descending when sortOrder is
+	// missing.
+	Asc bool
+	// Start skips that many profiles when HasStart; Count limits the
+	// result only when HasStart is also set.
+	Start, Count       int
+	HasStart, HasCount bool
+}
+
+// search is one list request: candidates from an index (or the whole
+// tenant), a match predicate, sorting and paging.
+type search struct {
+	match func(u *identity.User, d map[string]any) bool
+	// ids are candidate user ids in natural order; all means scan the tenant.
+	ids []string
+	all bool
+}
+
+// hintIDs returns the users of orgID that an equality on path with one of
+// values can match, from an index, or ok=false if path has no index.
+func hintIDs(tx *identity.ReadTxn, orgID string, tn *identity.Tenant, path string, values []any) ([]string, bool, error) {
+	env := tx.Env()
+	var ids []string
+	add := func(id string, err error) error {
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil
+		}
+		if err == nil {
+			ids = append(ids, id)
+		}
+		return err
+	}
+	switch {
+	case path == "_id" || path == "id":
+		for _, v := range values {
+			if s, ok := v.(string); ok {
+				u, err := tx.UserByObjectID(s)
+				if err == nil && u.OrgID != orgID {
+					continue
+				}
+				id := ""
+				if u != nil {
+					id = u.ID
+				}
+				if err := add(id, err); err != nil {
+					return nil, true, err
+				}
+			}
+		}
+	case path == "username":
+		for _, v := range values {
+			if s, ok := v.(string); ok {
+				u, err := tx.UserByUsername(orgID, s)
+				id := ""
+				if u != nil {
+					id = u.ID
+				}
+				if err := add(id, err); err != nil {
+					return nil, true, err
+				}
+			}
+		}
+	case path == "email":
+		for _, v := range values {
+			if s, ok := v.(string); ok {
+				u, err := tx.UserByEmail(orgID, s)
+				id := ""
+				if u != nil {
+					id = u.ID
+				}
+				if err := add(id, err); err != nil {
+					return nil, true, err
+				}
+			}
+		}
+	case path == "roles":
+		for _, v := range values {
+			if s, ok := v.(string); ok {
+				if err := identity.RoleUsers(env, orgID, s).Each(tx.Raw(), false, func(m string, _ []byte) error {
+					ids = append(ids, m)
+					return nil
+				}); err != nil {
+					return nil, true, err
+				}
+			}
+		}
+	case strings.HasPrefix(path, "attributes."):
+		name := path[len("attributes."):]
+		d, ok := tn.Definition(name)
+		if !ok || !d.Indexed {
+			return nil, false, nil
+		}
+		for _, v := range values {
+			set, ok := identity.AttributeUsers(env, orgID, name, v)
+			if !ok {
+				return nil, false, nil
+			}
+			if err := set.Each(tx.Raw(), false, func(m string, _ []byte) error {
+				ids = append(ids, m)
+				return nil
+			}); err != nil {
+				return nil, true, err
+			}
+		}
+	default:
+		return nil, false, nil
+	}
+	sort.Strings(ids)
+	out := ids[:0]
+	for i, id := range ids {
+		if i == 0 || id != ids[i-1] {
+			out = append(out, id)
+		}
+	}
+	return out, true, nil
+}
+
+// planQuery picks the most selective index a query's top-level equalities
+// allow: id, username, email, an indexed attribute, then roles.
+func planQuery(tx *identity.ReadTxn, orgID string, tn *identity.Tenant, q *query.Query) (search, error) {
+	s := search{all: true, match: func(_ *identity.User, d map[string]any) bool { return q.Match(d) }}
+	hints := q.IndexHints()
+	rank := func(p string) int {
+		switch {
+		case p == "_id" || p == "id":
+			return 0
+		case p == "username":
+			return 1
+		case p == "email":
+			return 2
+		case strings.HasPrefix(p, "attributes."):
+			return 3
+		case p == "roles":
+			return 4
+		}
+		return 5
+	}
+	sort.SliceStable(hints, func(i, j int) bool { return rank(hints[i].Path) < rank(hints[j].Path) })
+	for _, h := range hints {
+		ids, ok, err := hintIDs(tx, orgID, tn, h.Path, h.Values)
+		if err != nil {
+			return s, err
+		}
+		if ok {
+			s.ids, s.all = ids, false
+			return s, nil
+		}
+	}
+	return s, nil
+}
+
+// run executes a search in a tenant and returns the matching users,
+// sorted and paged.
+func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*identity.User, error) {
+	if so.HasStart && so.Start < 0 {
+		return nil, badRequest("Parameter 'start' must not be negative")
+	}
+	if so.HasStart && so.HasCount && so.Count < 0 {
+		return nil, badRequest("Parameter 'count' must not be negative")
+	}
+	var out []*identity.User
+	skip, limit := 0, -1
+	if so.HasStart {
+		skip = so.Start
+		if so.HasCount {
+			limit = so.Count
+		}
+	}
+	early := so.By == "" // natural order: stop as soon as the page is full
+	visit := func(id string) error {
+		u, err := tx.User(id)
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if u.OrgID != o.ID || !s.match(u, doc(u, o.Domain)) {
+			return nil
+		}
+		if early {
+			if skip > 0 {
+				skip--
+				return nil
+			}
+			if limit >= 0 && len(out) >= limit {
+				return identity.ErrStopScan
+			}
+		}
+		out = append(out, u)
+		return nil
+	}
+	if s.all {
+		err := identity.OrgUsers(tx.Env(), o.ID).Each(tx.Raw(), false, func(id string, _ []byte) error { return visit(id) })
+		if err != nil && !errors.Is(err, identity.ErrStopScan) {
+			return nil, err
+		}
+	} else {
+		for _, id := range s.ids {
+			if err := visit(id); err != nil {
+				if errors.Is(err, identity.ErrStopScan) {
+					break
+				}
+				return nil, err
+			}
+		}
+	}
+	if early {
+		return out, nil
+	}
+	query.SortFunc(out, func(u *identity.User) map[string]any { return doc(u, o.Domain) }, so.By, so.Asc)
+	if skip >= len(out) {
+		return []*identity.User{}, nil
+	}
+	out = out[skip:]
+	if limit >= 0 && limit < len(out) {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// list runs a search in a tenant with MANAGE_PROFILES and READ_TENANT and
+// renders the results.
+func (s *Service) list(ctx context.Context, c *identity.Credential, tenant string, attrs []string, so Sort,
+	plan func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error)) ([]Profile, error) {
+	if err := check(c, tenant, ActionManageProfiles, ActionReadTenant); err != nil {
+		return nil, err
+	}
+	out := []Profile{}
+	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
+		o, tn, err := loadTenant(tx, tenant)
+		if err != nil {
+			return err
+		}
+		sr, err := plan(tx, o, tn)
+		if err != nil {
+			return err
+		}
+		users, err := run(tx, o, sr, so)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			p, err := render(c, &view{u: u, o: o, tn: tn}, attrs, true)
+			if err != nil {
+				return err
+			}
+			out = append(out, *p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// parseQuery parses a Crafter query for the caller: attributes it may not
+// read are refused.
+func parseQuery(c *identity.Credential, tn *identity.Tenant, src string) (*query.Query, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, missingParam("query")
+	}
+	var denied []string
+	for i := range tn.AttributeDefinitions {
+		d := &tn.AttributeDefinitions[i]
+		if !attrAllowed(d, c.Application, ActionReadAttribute) {
+			denied = append(denied, d.Name)
+		}
+	}
+	q, err := query.Parse(src, query.WithDeniedAttributes(denied...))
+	if err != nil {
+		var qe *query.Error
+		msg := "Invalid query"
+		if errors.As(err, &qe) {
+			msg = qe.Msg
+		}
+		return nil, apiErr(http.StatusBadRequest, CodeInvalidQuery, "%s", msg)
+	}
+	return q, nil
+}
+
+func queryPlan(c *identity.Credential, src string) func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+	return func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+		q, err := parseQuery(c, tn, src)
+		if err != nil {
+			return search{}, err
+		}
+		return planQuery(tx, o.ID, tn, q)
+	}
+}
+
+// ProfilesByQuery returns the profiles of a tenant matching a Mongo filter.
+func (s *Service) ProfilesByQuery(ctx context.Context, c *identity.Credential, tenant, src string, so Sort, attrs []string) ([]Profile, error) {
+	return s.list(ctx, c, tenant, attrs, so, queryPlan(c, src))
+}
+
+// OneByQuery returns the first profile matching a filter (404 if none).
+func (s *Service) OneByQuery(ctx context.Context, c *identity.Credential, tenant, src string, attrs []string) (*Profile, error) {
+	list, err := s.list(ctx, c, tenant, attrs, Sort{HasStart: true, HasCount: true, Count: 1}, queryPlan(c, src))
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile found for the query")
+	}
+	return &list[0], nil
+}
+
+// CountByQuery counts the profiles of a tenant matching a filter.
+func (s *Service) CountByQuery(ctx context.Context, c *identity.Credential, tenant, src string) (int, error) {
+	if err := check(c, tenant, ActionManageProfiles, ActionReadTenant); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
+		o, tn, err := loadTenant(tx, tenant)
+		if err != nil {
+			return err
+		}
+		sr, err := queryPlan(c, src)(tx, o, tn)
+		if err != nil {
+			return err
+		}
+		users, err := run(tx, o, sr, Sort{})
+		n = len(users)
+		return err
+	})
+	return n, err
+}
+
+// CountProfiles counts a tenant's profiles from the maintained counter.
+func (s *Service) CountProfiles(ctx context.Context, c *identity.Credential, tenant string) (int, error) {
+	if err := check(c, tenant, ActionManageProfiles, ActionReadTenant); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
+		o, _, err := loadTenant(tx, tenant)
+		if err != nil {
+			return err
+		}
+		n, err = identity.OrgUsers(tx.Env(), o.ID).Count(tx.Raw())
+		return err
+	})
+	return n, err
+}
+
+func matchAll(*identity.User, map[string]any) bool { return true }
+
+// Range returns a tenant's profiles, sorted and paged.
+func (s *Service) Range(ctx context.Context, c *identity.Credential, tenant string, so Sort, attrs []string) ([]Profile, error) {
+	return s.list(ctx, c, tenant, attrs, so, func(*identity.ReadTxn, *identity.Organization, *identity.Tenant) (search, error) {
+		return search{all: true, match: matchAll}, nil
+	})
+}
+
+// ProfilesByRole returns a tenant's profiles with role (from the role
+// index; paging parameters are not part of this endpoint).
+func (s *Service) ProfilesByRole(ctx context.Context, c *identity.Credential, tenant, role string, so Sort, attrs []string) ([]Profile, error) {
+	so.HasStart, so.HasCount = false, false
+	return s.list(ctx, c, tenant, attrs, so, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+		ids, _, err := hintIDs(tx, o.ID, tn, "roles", []any{role})
+		return search{ids: ids, match: matchAll}, err
+	})
+}
+
+// ProfilesWithAttribute returns a tenant's profiles that have attribute
+// name (whatever its value).
+func (s *Service) ProfilesWithAttribute(ctx context.Context, c *identity.Credential, tenant, name string, so Sort, attrs []string) ([]Profile, error) {
+	so.HasStart, so.HasCount = false, false
+	return s.list(ctx, c, tenant, attrs, so, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+		if err := readable(c, tn, name); err != nil {
+			return search{}, err
+		}
+		return search{all: true, match: func(u *identity.User, _ map[string]any) bool {
+			_, ok := u.Attributes[name]
+			return ok
+		}}, nil
+	})
+}
+
+// ProfilesByAttributeValue returns a tenant's profiles whose attribute
+// name equals the string value (or is a list that contains it), from the
+// attribute's index when it is Indexed.
+func (s *Service) ProfilesByAttributeValue(ctx context.Context, c *identity.Credential, tenant, name, value string, so Sort, attrs []string) ([]Profile, error) {
+	so.HasStart, so.HasCount = false, false
+	return s.list(ctx, c, tenant, attrs, so, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+		if err := readable(c, tn, name); err != nil {
+			return search{}, err
+		}
+		m := func(u *identity.User, _ map[string]any) bool { return equalsOrContains(u.Attributes[name], value) }
+		ids, ok, err := hintIDs(tx, o.ID, tn, "attributes."+name, []any{value})
+		if err != nil || !ok {
+			return search{all: true, match: m}, err
+		}
+		return search{ids: ids, match: m}, nil
+	})
+}
+
+// readable refuses lookups on an attribute the caller may not read, as the
+// query endpoints do (a lookup by value would reveal it).
+func readable(c *identity.Credential, tn *identity.Tenant, name string) error {
+	if d, ok := tn.Definition(name); ok && !attrAllowed(d, c.Application, ActionReadAttribute) {
+		return deniedAttr(ActionReadAttribute, name)
+	}
+	return nil
+}
+
+func equalsOrContains(v any, want string) bool {
+	switch x := v.(type) {
+	case string:
+		return x == want
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok && s == want {
+				return true
+			}
+		}
+	case []string:
+		for _, s := range x {
+			if s == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ProfilesByIDs returns the profiles with the given ids that exist,
+// checking MANAGE_PROFILES on each one's tenant.
+func (s *Service) ProfilesByIDs(ctx context.Context, c *identity.Credential, ids []string, so Sort, attrs []string) ([]Profile, error) {
+	out := []Profile{}
+	if len(ids) > 1000 {
+		return nil, badRequest("At most 1000 ids may be given")
+	}
+	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
+		var views []*view
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			v, err := loadProfile(tx, c, id)
+			var ae *Error
+			if errors.As(err, &ae) && ae.Code == CodeNoSuchProfile {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			views = append(views, v)
+		}
+		if so.By != "" {
+			query.SortFunc(views, func(v *view) map[string]any { return doc(v.u, v.o.Domain) }, so.By, so.Asc)
+		}
+		for _, v := range views {
+			p, err := render(c, v, attrs, true)
+			if err != nil {
+				return err
+			}
+			out = append(out, *p)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,424 @@
+// Package profile serves the Crafter Profile 4.5 REST API (/api/1) over
+// Gatehouse's identity core: a tenant is an organization (its name is the
+// organization's domain), a profile is a user, an access token is an API
+// credential. Whatever is created here is visible through the Cryptr face
+// and the reverse.
+//
+// The rules are Crafter's (crafter-profile-rest.md §5 and §6), with its
+// bugs fixed where the design says so: an account lockout answers 403
+// (with a formatted message) instead of 500; the lockout counter is
+// reserved atomically before the password is checked, so parallel attempts
+// cannot exceed the limit; ticket expiry is checked when a ticket is read;
+// the attachment list uses the path id; an upload is checked by extension
+// and by content; a password change revokes the profile's tickets and
+// persistent logins.
+//
+// Secrets: tickets, persistent logins (id and token) and verification
+// tokens are 256-bit random values, base64url-encoded (43 characters).
+// Crafter used UUIDs; its clients treat these ids as opaque strings, so the
+// longer form is kept for its entropy. Tickets, persistent-login ids and
+// verification tokens are stored as SHA-256 hashes; the persistent login's
+// rotating token is stored as is, because clients read it back to compare.
+//
+// Divergences: an email is unique within a tenant (one directory with the
+// Cryptr face), so a duplicate email is 409 PROFILE_EXISTS; an invalid or
+// unknown profile id is 404, never 500; attachments with a disallowed type
+// are 400; usernames taken on update are 409.
+package profile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/mail"
+)
+
+// Tenant actions.
+const (
+	ActionCreateTenant   = "CREATE_TENANT"
+	ActionReadTenant     = "READ_TENANT"
+	ActionUpdateTenant   = "UPDATE_TENANT"
+	ActionDeleteTenant   = "DELETE_TENANT"
+	ActionManageProfiles = "MANAGE_PROFILES"
+	ActionManageTickets  = "MANAGE_TICKETS"
+)
+
+// Attribute actions.
+const (
+	ActionReadAttribute   = "READ_ATTRIBUTE"
+	ActionWriteAttribute  = "WRITE_ATTRIBUTE"
+	ActionRemoveAttribute = "REMOVE_ATTRIBUTE"
+)
+
+// Options configure a Service. Identity is required.
+type Options struct {
+	// Identity is the identity core (any environment: each request is
+	// served in its access token's environment).
+	Identity *identity.Service
+	// Hasher hashes passwords (default: Identity's hasher, else
+	// password.New()). When it has a DummyVerify method, unknown usernames
+	// spend the time of a password check.
+	Hasher identity.PasswordHasher
+	// Mailer sends verification and reset emails (default: a LogMailer).
+	Mailer mail.Mailer
+	// MailFrom is the sender of emails (default "noreply@example.com").
+	MailFrom string
+	// MonitoringToken guards /api/1/monitoring; empty disables those
+	// endpoints (every call is refused).
+	MonitoringToken string
+	// Version is reported by /monitoring/version.
+	Version string
+	// Sleep waits d (default: a context-aware timer). Tests inject a
+	// recorder so the lockout delay costs nothing.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Logger receives operational logs (default: Identity's logger).
+	Logger *slog.Logger
+	// Limits; zero values take Crafter's defaults.
+	TicketIdle          time.Duration // 15 min, sliding
+	PersistentLoginTTL  time.Duration // 15 days, absolute
+	VerificationTTL     time.Duration // 24 h
+	LockAfter           int           // 10 failures
+	LockFor             time.Duration // 10 min
+	DelayAfter          int           // 2 failures
+	FailureDelay        time.Duration // 1 s
+	MaxAttachmentBytes  int64         // 5 MiB
+	TicketTouchInterval time.Duration // 1 s: a read within this of the last one does not rewrite the ticket
+}
+
+// Service implements the Crafter Profile operations. It is safe for
+// concurrent use.
+type Service struct {
+	opts    Options
+	envs    map[identity.Environment]*identity.Service
+	base    *identity.Service
+	hasher  identity.PasswordHasher
+	mailer  mail.Mailer
+	log     *slog.Logger
+	started time.Time
+}
+
+// dummyVerifier is implemented by password.Hasher.
+type dummyVerifier interface {
+	DummyVerify(ctx context.Context, password string) error
+}
+
+// New returns a Service.
+func New(opts Options) (*Service, error) {
+	if opts.Identity == nil {
+		return nil, errors.New("profile: Options.Identity is required")
+	}
+	s := &Service{opts: opts, base: opts.Identity, envs: map[identity.Environment]*identity.Service{}}
+	for _, env := range []identity.Environment{identity.Sandbox, identity.Production} {
+		e, err := opts.Identity.ForEnvironment(env)
+		if err != nil {
+			return nil, err
+		}
+		s.envs[env] = e
+	}
+	s.hasher = opts.Hasher
+	if s.hasher == nil {
+		s.hasher = opts.Identity.Hasher()
+	}
+	if s.hasher == nil {
+		s.hasher = password.New()
+	}
+	s.mailer = opts.Mailer
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = opts.Identity.Logger()
+	}
+	if s.mailer == nil {
+		s.mailer = mail.LogMailer{Logger: s.log}
+	}
+	o := &s.opts
+	if o.MailFrom == "" {
+		o.MailFrom = "noreply@example.com"
+	}
+	if o.Sleep == nil {
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.TicketIdle, 15*time.Minute)
+	def(&o.PersistentLoginTTL, 15*24*time.Hour)
+	def(&o.VerificationTTL, 24*time.Hour)
+	def(&o.LockFor, 10*time.Minute)
+	def(&o.FailureDelay, time.Second)
+	def(&o.TicketTouchInterval, time.Second)
+	if o.LockAfter <= 0 {
+		o.LockAfter = 10
+	}
+	if o.DelayAfter <= 0 {
+		o.DelayAfter = 2
+	}
+	if o.MaxAttachmentBytes <= 0 {
+		o.MaxAttachmentBytes = 5 << 20
+	}
+	s.started = s.base.Now()
+	return s, nil
+}
+
+// dir returns the identity service of the caller's environment.
+func (s *Service) dir(c *identity.Credential) *identity.Service {
+	if d, ok := s.envs[c.Environment]; ok {
+		return d
+	}
+	return s.envs[identity.Production]
+}
+
+// Authorize returns the access token whose id is accessTokenID, as the
+// interceptor of every /api/1 call does (§5.1).
+func (s *Service) Authorize(ctx context.Context, accessTokenID string) (*identity.Credential, error) {
+	if accessTokenID == "" {
+		return nil, apiErr(http.StatusForbidden, CodeAccessDenied, "Access token ID param missing from request")
+	}
+	c, err := s.base.CredentialBySecret(ctx, accessTokenID)
+	switch {
+	case errors.Is(err, identity.ErrExpired):
+		exp := ""
+		if c != nil && c.ExpiresAt != nil {
+			exp = c.ExpiresAt.UTC().Format("01/02/2006")
+		}
+		app := ""
+		if c != nil {
+			app = c.Application
+		}
+		return nil, apiErr(http.StatusForbidden, CodeAccessDenied, "Access token for application %q expired on %s", app, exp)
+	case errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, identity.ErrNotFound):
+		return nil, apiErr(http.StatusForbidden, CodeAccessDenied, "No access token found for the given ID")
+	case err != nil:
+		return nil, err
+	}
+	return c, nil
+}
+
+// allowed applies §5.2: the first tenant permission whose tenant is "*" or
+// tenant decides; the action is allowed iff it lists the action or "*".
+func allowed(c *identity.Credential, tenant, action string) bool {
+	for _, p := range c.TenantPermissions {
+		t := p.Tenant
+		if t == "" {
+			t = "*"
+		}
+		if t == "*" || t == tenant {
+			for _, a := range p.AllowedActions {
+				if a == "*" || a == action {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// allowedGlobal checks a global action: only an entry for tenant "*" can
+// grant it.
+func allowedGlobal(c *identity.Credential, action string) bool {
+	for _, p := range c.TenantPermissions {
+		if p.Tenant == "*" || p.Tenant == "" {
+			for _, a := range p.AllowedActions {
+				if a == "*" || a == action {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+func check(c *identity.Credential, tenant string, actions ...string) error {
+	for _, a := range actions {
+		if !allowed(c, tenant, a) {
+			return denied(a, tenant)
+		}
+	}
+	return nil
+}
+
+// attrAllowed applies §5.4: the first permission whose application is "*"
+// or the caller's decides.
+func attrAllowed(d *identity.AttributeDefinition, app, action string) bool {
+	for _, p := range d.Permissions {
+		a := p.Application
+		if a == "" {
+			a = "*"
+		}
+		if a == "*" || a == app {
+			for _, x := range p.AllowedActions {
+				if x == "*" || x == action {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}
+
+// ---- access tokens (§2.1) ----
+
+func masterOnly(c *identity.Credential, action string) error {
+	if !c.Master {
+		return apiErr(http.StatusForbidden, CodeActionDenied,
+			"Current subject does not have permission to execute action %q", action)
+	}
+	return nil
+}
+
+// CreateAccessToken creates an access token; the caller must be master.
+// An empty id is replaced by a 256-bit random one.
+func (s *Service) CreateAccessToken(ctx context.Context, c *identity.Credential, in AccessToken) (*AccessToken, error) {
+	if err := masterOnly(c, "CREATE_TOKEN"); err != nil {
+		return nil, err
+	}
+	if in.ID != "" && (len(in.ID) < 16 || len(in.ID) > 512 || strings.ContainsAny(in.ID, "\x00\x01")) {
+		return nil, badRequest("Access token id must be 16 to 512 characters")
+	}
+	if len(in.Application) > 255 {
+		return nil, badRequest("Application must be at most 255 characters")
+	}
+	cred := identity.Credential{Name: in.Application, Application: in.Application, Master: in.Master,
+		Environment: c.Environment}
+	for _, p := range in.TenantPermissions {
+		t := p.Tenant
+		if t == "" {
+			t = "*"
+		}
+		cred.TenantPermissions = append(cred.TenantPermissions, identity.TenantPermission{Tenant: t,
+			AllowedActions: append([]string{}, p.AllowedActions...)})
+	}
+	if in.ExpiresOn != nil {
+		t := time.UnixMilli(*in.ExpiresOn).UTC()
+		cred.ExpiresAt = &t
+	}
+	secret := in.ID
+	if secret == "" {
+		var err error
+		if secret, err = s.base.NewSecret(); err != nil {
+			return nil, err
+		}
+	}
+	cred.Secret = secret
+	out, _, err := s.base.CreateCredential(ctx, cred, secret)
+	if errors.Is(err, identity.ErrConflict) {
+		return nil, apiErr(http.StatusConflict, CodeAccessTokenExists, "An access token with the given ID already exists")
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := tokenJSON(out)
+	return &t, nil
+}
+
+// crafterToken finds an access token (a credential that keeps its secret)
+// by id.
+func (s *Service) crafterToken(ctx context.Context, id string) (*identity.Credential, error) {
+	if id == "" {
+		return nil, apiErr(http.StatusNotFound, CodeNoSuchAccessToken, "No access token found for the given ID")
+	}
+	tok, err := s.base.CredentialBySecret(ctx, id)
+	if tok == nil || (err != nil && !errors.Is(err, identity.ErrExpired)) || tok.Secret == "" {
+		return nil, apiErr(http.StatusNotFound, CodeNoSuchAccessToken, "No access token found for the given ID")
+	}
+	return tok, nil
+}
+
+// GetAccessToken returns an access token; master only.
+func (s *Service) GetAccessToken(ctx context.Context, c *identity.Credential, id string) (*AccessToken, error) {
+	if err := masterOnly(c, "READ_TOKEN"); err != nil {
+		return nil, err
+	}
+	tok, err := s.crafterToken(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	t := tokenJSON(tok)
+	return &t, nil
+}
+
+// AllAccessTokens lists the access tokens; master only.
+func (s *Service) AllAccessTokens(ctx context.Context, c *identity.Credential) ([]AccessToken, error) {
+	if err := masterOnly(c, "READ_TOKEN"); err != nil {
+		return nil, err
+	}
+	list, err := s.base.ListCredentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []AccessToken{}
+	for i := range list {
+		if list[i].Secret != "" {
+			out = append(out, tokenJSON(&list[i]))
+		}
+	}
+	return out, nil
+}
+
+// DeleteAccessToken deletes an access token (silently if absent); master
+// only.
+func (s *Service) DeleteAccessToken(ctx context.Context, c *identity.Credential, id string) error {
+	if err := masterOnly(c, "DELETE_TOKEN"); err != nil {
+		return err
+	}
+	tok, err := s.crafterToken(ctx, id)
+	if err != nil {
+		return nil
+	}
+	return s.base.DeleteCredential(ctx, tok.ID)
+}
+
+// Sweep removes expired tickets, persistent logins and verification
+// tokens (and anything else scheduled in the store's expiry index).
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	return identity.SweepExpired(ctx, s.base.Store(), s.base.Now(), 500)
+}
+
+// RunSweeper calls Sweep every interval until ctx ends (Crafter's cleaners
+// run every 30 s). Errors are logged.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("profile: sweeping expired records", "err", err)
+		} else if n > 0 {
+			s.log.Debug("profile: swept expired records", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

@@ -1,0 +1,449 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// loadTenant reads the organization and tenant settings named name.
+func loadTenant(tx *identity.ReadTxn, name string) (*identity.Organization, *identity.Tenant, error) {
+	if name == "" {
+		return nil, nil, noTenant(name)
+	}
+	o, err := tx.Org(name)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, nil, noTenant(name)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	tn, err := tx.Tenant(o.ID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, nil, noTenant(name)
+	}
+	return o, tn, err
+}
+
+// CreateTenant creates a tenant: an organization whose domain is the
+// tenant's name. A name that is not already a domain slug (lower-case
+// letters, digits and dashes) is refused rather than silently renamed.
+func (s *Service) CreateTenant(ctx context.Context, c *identity.Credential, in tenantInput) (*Tenant, error) {
+	if !allowedGlobal(c, ActionCreateTenant) {
+		return nil, deniedGlobal(ActionCreateTenant)
+	}
+	if in.Name == "" {
+		return nil, badRequest("Tenant name is required")
+	}
+	if identity.Slug(in.Name) != in.Name || identity.CheckDomain(in.Name) != "" {
+		return nil, badRequest("Tenant name %q must be a domain slug: lower-case letters, digits and dashes (for example %q)",
+			in.Name, identity.Slug(in.Name))
+	}
+	if err := checkRoles(in.AvailableRoles); err != nil {
+		return nil, err
+	}
+	d := s.dir(c)
+	now := d.Now()
+	defs, err := checkDefinitions(in.AttributeDefinitions, nil, now)
+	if err != nil {
+		return nil, err
+	}
+	o := &identity.Organization{Name: in.Name, Domain: in.Name, ManagedBy: d.AccountDomain(), CreatedAt: now, UpdatedAt: now}
+	if o.ID, err = identity.NewID(d.Rand(), now); err != nil {
+		return nil, err
+	}
+	if o.ObjectID, err = identity.NewObjectID(d.Rand(), now); err != nil {
+		return nil, err
+	}
+	var out Tenant
+	err = d.Update(ctx, func(tx *identity.Txn) error {
+		if err := tx.InsertOrg(o); err != nil {
+			if errors.Is(err, identity.ErrConflict) {
+				return apiErr(http.StatusConflict, CodeTenantExists, "The tenant %q already exists", in.Name)
+			}
+			return err
+		}
+		tn, err := tx.Tenant(o.ID)
+		if err != nil {
+			return err
+		}
+		tn.VerifyNewProfiles, tn.SSOEnabled = in.VerifyNewProfiles, in.SSOEnabled
+		tn.CleanseAttributes = in.CleanseAttributes == nil || *in.CleanseAttributes
+		tn.AvailableRoles = dedupe(in.AvailableRoles)
+		tn.AttributeDefinitions = defs
+		if err := tx.PutTenant(tn); err != nil {
+			return err
+		}
+		out = tenantJSON(o, tn)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetTenant returns a tenant (READ_TENANT).
+func (s *Service) GetTenant(ctx context.Context, c *identity.Credential, name string) (*Tenant, error) {
+	if err := check(c, name, ActionReadTenant); err != nil {
+		return nil, err
+	}
+	var out Tenant
+	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
+		o, tn, err := loadTenant(tx, name)
+		if err != nil {
+			return err
+		}
+		out = tenantJSON(o, tn)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CountTenants counts tenants (global READ_TENANT).
+func (s *Service) CountTenants(ctx context.Context, c *identity.Credential) (int, error) {
+	if !allowedGlobal(c, ActionReadTenant) {
+		return 0, deniedGlobal(ActionReadTenant)
+	}
+	p, err := s.dir(c).ListOrganizations(ctx, identity.PageRequest{Page: 1, PerPage: 1})
+	if err != nil {
+		return 0, err
+	}
+	return p.Total, nil
+}
+
+// AllTenants lists every tenant, oldest first (global READ_TENANT).
+func (s *Service) AllTenants(ctx context.Context, c *identity.Credential) ([]Tenant, error) {
+	if !allowedGlobal(c, ActionReadTenant) {
+		return nil, deniedGlobal(ActionReadTenant)
+	}
+	d := s.dir(c)
+	var orgs []identity.Organization
+	for page := 1; ; page++ {
+		p, err := d.ListOrganizations(ctx, identity.PageRequest{Page: page, PerPage: identity.MaxPerPage})
+		if err != nil {
+			return nil, err
+		}
+		orgs = append(orgs, p.Items...)
+		if len(p.Items) < identity.MaxPerPage || page >= p.TotalPages() {
+			break
+		}
+	}
+	out := []Tenant{}
+	err := d.View(ctx, func(tx *identity.ReadTxn) error {
+		for i := len(orgs) - 1; i >= 0; i-- {
+			tn, err := tx.Tenant(orgs[i].ID)
+			if errors.Is(err, identity.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, tenantJSON(&orgs[i], tn))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// updateTenant runs fn on a tenant inside one transaction, after the
+// READ_TENANT and UPDATE_TENANT checks, then applies the cascades fn asks
+// for: roles pulled from every profile, attributes unset, and (when
+// backfill is set) default values back-filled.
+func (s *Service) updateTenant(ctx context.Context, c *identity.Credential, name string,
+	fn func(tn *identity.Tenant) (cascade, error)) (*Tenant, error) {
+	if err := check(c, name, ActionReadTenant); err != nil {
+		return nil, err
+	}
+	d := s.dir(c)
+	var out Tenant
+	err := d.Update(ctx, func(tx *identity.Txn) error {
+		o, tn, err := loadTenant(&tx.ReadTxn, name)
+		if err != nil {
+			return err
+		}
+		if err := check(c, name, ActionUpdateTenant); err != nil {
+			return err
+		}
+		cas, err := fn(tn)
+		if err != nil {
+			return err
+		}
+		// Write the new settings first, so user re-indexing sees the new
+		// Indexed flags.
+		if err := tx.PutTenant(tn); err != nil {
+			return err
+		}
+		if len(cas.roles) > 0 || len(cas.attrs) > 0 || cas.backfill || cas.reindex {
+			if err := applyCascade(tx, o.ID, tn, cas); err != nil {
+				return err
+			}
+		}
+		out = tenantJSON(o, tn)
+		return tx.Log(&identity.Event{Code: identity.EventTenantUpdated, OrgID: o.ID, ActorID: c.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+type cascade struct {
+	roles    map[string]bool // pulled from every profile
+	attrs    map[string]bool // unset from every profile
+	backfill bool            // default values set where missing
+	reindex  bool            // Indexed flags changed
+}
+
+func applyCascade(tx *identity.Txn, orgID string, tn *identity.Tenant, cas cascade) error {
+	return tx.EachOrgUser(orgID, func(u *identity.User) error {
+		n := identity.CloneUser(u)
+		changed := false
+		if len(cas.roles) > 0 {
+			kept := n.Roles[:0:0]
+			for _, r := range n.Roles {
+				if cas.roles[r] {
+					changed = true
+					continue
+				}
+				kept = append(kept, r)
+			}
+			n.Roles = kept
+		}
+		for a := range cas.attrs {
+			if _, ok := n.Attributes[a]; ok {
+				delete(n.Attributes, a)
+				changed = true
+			}
+		}
+		if cas.backfill {
+			for _, d := range tn.AttributeDefinitions {
+				if d.DefaultValue == nil {
+					continue
+				}
+				if _, ok := n.Attributes[d.Name]; !ok {
+					n.Attributes[d.Name] = d.DefaultValue
+					changed = true
+				}
+			}
+		}
+		if !changed && !cas.reindex {
+			return nil
+		}
+		return tx.ReplaceUser(u, n)
+	})
+}
+
+func indexedChanged(old, nw []identity.AttributeDefinition) bool {
+	m := map[string]bool{}
+	for _, d := range old {
+		m[d.Name] = d.Indexed
+	}
+	for _, d := range nw {
+		if m[d.Name] != d.Indexed {
+			return true
+		}
+	}
+	return false
+}
+
+// UpdateTenant replaces a tenant's mutable settings with in's (matched by
+// name) and cascades removed roles and attributes to every profile, then
+// back-fills defaults (§6.12).
+func (s *Service) UpdateTenant(ctx context.Context, c *identity.Credential, in tenantInput) (*Tenant, error) {
+	if err := checkRoles(in.AvailableRoles); err != nil {
+		return nil, err
+	}
+	return s.updateTenant(ctx, c, in.Name, func(tn *identity.Tenant) (cascade, error) {
+		defs, err := checkDefinitions(in.AttributeDefinitions, tn.AttributeDefinitions, s.base.Now())
+		if err != nil {
+			return cascade{}, err
+		}
+		cas := cascade{roles: map[string]bool{}, attrs: map[string]bool{}, backfill: true,
+			reindex: indexedChanged(tn.AttributeDefinitions, defs)}
+		newRoles := dedupe(in.AvailableRoles)
+		keep := map[string]bool{}
+		for _, r := range newRoles {
+			keep[r] = true
+		}
+		for _, r := range tn.AvailableRoles {
+			if !keep[r] {
+				cas.roles[r] = true
+			}
+		}
+		keepDef := map[string]bool{}
+		for _, d := range defs {
+			keepDef[d.Name] = true
+		}
+		for _, d := range tn.AttributeDefinitions {
+			if !keepDef[d.Name] {
+				cas.attrs[d.Name] = true
+			}
+		}
+		tn.VerifyNewProfiles, tn.SSOEnabled = in.VerifyNewProfiles, in.SSOEnabled
+		tn.CleanseAttributes = in.CleanseAttributes == nil || *in.CleanseAttributes
+		tn.AvailableRoles, tn.AttributeDefinitions = newRoles, defs
+		return cas, nil
+	})
+}
+
+// VerifyNewProfiles sets a tenant's verifyNewProfiles flag.
+func (s *Service) VerifyNewProfiles(ctx context.Context, c *identity.Credential, name string, verify bool) (*Tenant, error) {
+	return s.updateTenant(ctx, c, name, func(tn *identity.Tenant) (cascade, error) {
+		tn.VerifyNewProfiles = verify
+		return cascade{}, nil
+	})
+}
+
+// AddRoles adds roles a tenant does not list yet.
+func (s *Service) AddRoles(ctx context.Context, c *identity.Credential, name string, roles []string) (*Tenant, error) {
+	if err := checkRoles(roles); err != nil {
+		return nil, err
+	}
+	return s.updateTenant(ctx, c, name, func(tn *identity.Tenant) (cascade, error) {
+		tn.AvailableRoles = dedupe(append(tn.AvailableRoles, roles...))
+		return cascade{}, nil
+	})
+}
+
+// RemoveRoles removes roles from a tenant and from every profile of it.
+func (s *Service) RemoveRoles(ctx context.Context, c *identity.Credential, name string, roles []string) (*Tenant, error) {
+	return s.updateTenant(ctx, c, name, func(tn *identity.Tenant) (cascade, error) {
+		rm := map[string]bool{}
+		for _, r := range roles {
+			rm[r] = true
+		}
+		kept := []string{}
+		for _, r := range tn.AvailableRoles {
+			if !rm[r] {
+				kept = append(kept, r)
+			}
+		}
+		tn.AvailableRoles = kept
+		return cascade{roles: rm}, nil
+	})
+}
+
+// AddAttributeDefinitions adds definitions whose names are new (others are
+// skipped) and back-fills defaults.
+func (s *Service) AddAttributeDefinitions(ctx context.Context, c *identity.Credential, name string, defs []AttributeDefinition) (*Tenant, error) {
+	return s.updateTenant(ctx, c, name, func(tn *identity.Tenant) (cascade, error) {
+		var fresh []AttributeDefinition
+		seen := map[string]bool{}
+		for _, d := range tn.AttributeDefinitions {
+			seen[d.Name] = true
+		}
+		for _, d := range defs {
+			if !seen[d.Name] {
+				seen[d.Name] = true
+				fresh = append(fresh, d)
+			}
+		}
+		conv, err := checkDefinitions(fresh, nil, s.base.Now())
+		if err != nil {
+			return cascade{}, err
+		}
+		reindex := false
+		for _, d := range conv {
+			reindex = reindex || d.Indexed
+		}
+		tn.AttributeDefinitions = append(tn.AttributeDefinitions, conv...)
+		return cascade{backfill: true, reindex: reindex}, nil
+	})
+}
+
+// UpdateAttributeDefinitions replaces definitions matched by name; unknown
+// names are ignored; no back-fill.
+func (s *Service) UpdateAttributeDefinitions(ctx context.Context, c *identity.Credential, name string, defs []AttributeDefinition) (*Tenant, error) {
+	return s.updateTenant(ctx, c, name, func(tn *identity.Tenant) (cascade, error) {
+		conv, err := checkDefinitions(defs, tn.AttributeDefinitions, s.base.Now())
+		if err != nil {
+			return cascade{}, err
+		}
+		old := append([]identity.AttributeDefinition(nil), tn.AttributeDefinitions...)
+		for _, nd := range conv {
+			for i := range tn.AttributeDefinitions {
+				if tn.AttributeDefinitions[i].Name == nd.Name {
+					tn.AttributeDefinitions[i] = nd
+				}
+			}
+		}
+		return cascade{reindex: indexedChanged(old, tn.AttributeDefinitions)}, nil
+	})
+}
+
+// RemoveAttributeDefinitions unsets the attributes from every profile and
+// removes their definitions.
+func (s *Service) RemoveAttributeDefinitions(ctx context.Context, c *identity.Credential, name string, names []string) (*Tenant, error) {
+	return s.updateTenant(ctx, c, name, func(tn *identity.Tenant) (cascade, error) {
+		rm := map[string]bool{}
+		for _, n := range names {
+			rm[n] = true
+		}
+		kept := []identity.AttributeDefinition{}
+		for _, d := range tn.AttributeDefinitions {
+			if !rm[d.Name] {
+				kept = append(kept, d)
+			}
+		}
+		tn.AttributeDefinitions = kept
+		return cascade{attrs: rm}, nil
+	})
+}
+
+// DeleteTenant deletes every profile of the tenant (with their sessions
+// and attachments), then the tenant; silent if absent. The organization
+// itself is deleted when nothing else (the other environment's users,
+// applications) still belongs to it; otherwise its settings are reset.
+func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name string) error {
+	if err := check(c, name, ActionDeleteTenant); err != nil {
+		return err
+	}
+	return s.dir(c).Update(ctx, func(tx *identity.Txn) error {
+		o, tn, err := loadTenant(&tx.ReadTxn, name)
+		var ae *Error
+		if errors.As(err, &ae) && ae.Code == CodeNoSuchTenant {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.EachOrgUser(o.ID, func(u *identity.User) error { return deleteUser(tx, u) }); err != nil {
+			return err
+		}
+		gone, err := tx.DeleteOrgIfEmpty(o.ID)
+		if err != nil || gone {
+			return err
+		}
+		tn.VerifyNewProfiles, tn.SSOEnabled, tn.CleanseAttributes = false, false, true
+		tn.AvailableRoles, tn.AttributeDefinitions = []string{}, []identity.AttributeDefinition{}
+		return tx.PutTenant(tn)
+	})
+}
+
+func deleteUser(tx *identity.Txn, u *identity.User) error {
+	if _, err := tx.RevokeUserSessions(u.ID, true); err != nil {
+		return err
+	}
+	if err := tx.DeleteAttachments(u.ID); err != nil {
+		return err
+	}
+	return tx.DeleteUser(u)
+}
+
+func dedupe(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
