@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
@@ -94,4 +96,9 @@ func (f *fixture) verifier(t testing.TB, mod ...func(*VerifierConfig)) *Verifier
 		t.Fatal(err)
 	}
 	return v
+}
+
+func uuidParse(v any) (uuid.UUID, error) {
+	s, _ := v.(string)
+	return uuid.Parse(s)
 }

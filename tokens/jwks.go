@@ -70,7 +70,11 @@ func (s *Service) setFor(ctx context.Context, env identity.Environment, domain s
 // their publication window. An issuer that has not signed yet has an empty
 // set. The document is cached in memory until the key set changes.
 func (s *Service) JWKS(ctx context.Context, env identity.Environment, domain string) ([]byte, error) {
-	ls, err := s.setFor(ctx, s.envOrDefault(env), domain)
+	env, err := s.checkEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := s.setFor(ctx, env, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +101,10 @@ func (s *Service) JWKSAll(ctx context.Context, domain string, envs ...identity.E
 	}
 	sets := make([]*loadedSet, 0, len(envs))
 	for _, env := range envs {
+		env, err := s.checkEnv(env)
+		if err != nil {
+			return nil, err
+		}
 		ls, err := s.setFor(ctx, env, domain)
 		if err != nil {
 			return nil, err

@@ -251,9 +251,9 @@ type loadedSet struct {
 	order      []string              // publication order of kids
 	info       []KeyInfo
 
-	mu      sync.Mutex
-	signers map[string]*signingKey // active key by alg, parsed lazily
-	jwks    []byte
+	mu       sync.Mutex
+	signers  map[string]*signingKey // active key by alg, parsed lazily
+	jwks     []byte
 	lastMiss time.Time
 }
 
@@ -380,6 +380,9 @@ func (s *Service) readRecord(ctx context.Context, env identity.Environment, doma
 // load reads the key set again and caches it. When alg is set, it makes sure
 // the set has keys for alg and that no scheduled rotation is overdue.
 func (s *Service) load(ctx context.Context, env identity.Environment, domain, alg string) (*loadedSet, error) {
+	if reason := identity.CheckDomain(domain); reason != "" {
+		return nil, fmt.Errorf("issuer domain %q %s: %w", domain, reason, identity.ErrInvalid)
+	}
 	k := setKey{env, domain}
 	m := s.keys.flight(k)
 	m.Lock()
@@ -552,7 +555,10 @@ func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, 
 // the moment they do, and that time is returned. An issuer without keys is
 // ErrNotFound. When two instances rotate at once, one rotation happens.
 func (s *Service) Rotate(ctx context.Context, env identity.Environment, domain string) (time.Time, error) {
-	env = s.envOrDefault(env)
+	env, err := s.checkEnv(env)
+	if err != nil {
+		return time.Time{}, err
+	}
 	k := setKey{env, domain}
 	m := s.keys.flight(k)
 	m.Lock()
@@ -645,11 +651,15 @@ func (s *Service) RotateDue(ctx context.Context) (int, error) {
 // Keys describes the published keys of an issuer in env (active and next
 // keys, then retired ones), creating nothing.
 func (s *Service) Keys(ctx context.Context, env identity.Environment, domain string) ([]KeyInfo, error) {
-	rec, err := s.readRecord(ctx, s.envOrDefault(env), domain)
+	env, err := s.checkEnv(env)
 	if err != nil {
 		return nil, err
 	}
-	ls, err := s.buildSet(s.envOrDefault(env), domain, rec, s.now())
+	rec, err := s.readRecord(ctx, env, domain)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := s.buildSet(env, domain, rec, s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -118,7 +118,8 @@ func (s *Service) checkRequest(req *TokenRequest) error {
 	if req.OrgDomain == "" {
 		return fmt.Errorf("token request needs the organization domain: %w", identity.ErrInvalid)
 	}
-	return nil
+	_, err := s.checkEnv(req.Env)
+	return err
 }
 
 // baseClaims fills the claims common to access and ID tokens.

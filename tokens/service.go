@@ -227,3 +227,12 @@ func (s *Service) envOrDefault(env identity.Environment) identity.Environment {
 	}
 	return env
 }
+
+// checkEnv returns env (or the default) if it is one of the environments.
+func (s *Service) checkEnv(env identity.Environment) (identity.Environment, error) {
+	env = s.envOrDefault(env)
+	if !env.Valid() {
+		return "", fmt.Errorf("environment %q: %w", env, identity.ErrInvalid)
+	}
+	return env, nil
+}

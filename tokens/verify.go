@@ -167,7 +167,7 @@ func (c *checker) verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, invalid("unknown issuer")
 	}
 	domain := cl.Issuer[len(c.issuerBase):]
-	if domain == "" || strings.ContainsAny(domain, "/?#") || cl.Tenant != domain {
+	if identity.CheckDomain(domain) != "" || cl.Tenant != domain {
 		return nil, invalid("issuer and tnt disagree")
 	}
 	if hiss, ok := h.ExtraHeaders["iss"]; ok && hiss != cl.Issuer {

@@ -1,0 +1,340 @@
+package tokens
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+func jwksKids(t *testing.T, svc *Service, domain string) map[string]bool {
+	t.Helper()
+	b, err := svc.JWKS(context.Background(), identity.Production, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, k := range doc.Keys {
+		out[k.Kid] = true
+	}
+	return out
+}
+
+func states(t *testing.T, svc *Service, domain string) map[string][]string {
+	t.Helper()
+	infos, err := svc.Keys(context.Background(), identity.Production, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, in := range infos {
+		out[in.State] = append(out[in.State], in.KID)
+	}
+	return out
+}
+
+func TestRotationSchedule(t *testing.T) {
+	const period = 24 * time.Hour
+	f := newFixture(t, func(o *Options) { o.RotationPeriod = period; o.MaxTokenTTL = 2 * time.Hour })
+	ctx := context.Background()
+	domain := f.org.Domain
+	v := f.verifier(t, func(c *VerifierConfig) { c.CacheSize = -1 })
+
+	if got := jwksKids(t, f.svc, domain); len(got) != 0 {
+		t.Fatalf("keys exist before first use: %v", got)
+	}
+	first, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := states(t, f.svc, domain)
+	if len(st["active"]) != 1 || len(st["next"]) != 1 || st["active"][0] != first.KeyID {
+		t.Fatalf("after first use: %v", st)
+	}
+	published := jwksKids(t, f.svc, domain)
+	next := st["next"][0]
+	if !published[next] {
+		t.Fatal("the next key is not published")
+	}
+
+	// Just before the rotation: still the first key.
+	f.clock.Advance(period - time.Minute)
+	late, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.KeyID != first.KeyID {
+		t.Fatal("rotated early")
+	}
+	// The rotation promotes the key published a period ago.
+	f.clock.Advance(2 * time.Minute)
+	rotated, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotated.KeyID != next {
+		t.Fatalf("signing key after rotation = %s, want the published next key %s", rotated.KeyID, next)
+	}
+	st = states(t, f.svc, domain)
+	if len(st["retired"]) != 1 || st["retired"][0] != first.KeyID || len(st["next"]) != 1 || st["next"][0] == next {
+		t.Fatalf("after rotation: %v", st)
+	}
+	// A token signed by the retired key still verifies.
+	if _, err := v.Verify(ctx, late.Value); err != nil {
+		t.Fatalf("token of the retired key: %v", err)
+	}
+	if !jwksKids(t, f.svc, domain)[first.KeyID] {
+		t.Fatal("retired key unpublished too early")
+	}
+	// One maximum token lifetime (plus leeway) later it is gone.
+	f.clock.Advance(2*time.Hour + retireLeeway - 2*time.Minute)
+	if !jwksKids(t, f.svc, domain)[first.KeyID] {
+		t.Fatal("retired key unpublished before MaxTokenTTL")
+	}
+	f.clock.Advance(2 * time.Minute)
+	if jwksKids(t, f.svc, domain)[first.KeyID] {
+		t.Fatal("retired key still published after MaxTokenTTL")
+	}
+
+	// Over several rotations, every signing key was published one
+	// period before it signed.
+	seen := jwksKids(t, f.svc, domain)
+	for i := 0; i < 3; i++ {
+		f.clock.Advance(period)
+		tok, err := f.svc.IssueAccessToken(ctx, f.req())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !seen[tok.KeyID] {
+			t.Fatalf("rotation %d: key %s signed before it was published", i, tok.KeyID)
+		}
+		seen = jwksKids(t, f.svc, domain)
+	}
+}
+
+func TestRotateOnDemand(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	domain := f.org.Domain
+	if _, err := f.svc.Rotate(ctx, "", domain); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("rotate without keys: %v", err)
+	}
+	first, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The next key was published a moment ago: the rotation waits until
+	// every cached JWKS can have it.
+	when, err := f.svc.Rotate(ctx, "", domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := f.clock.Now().Add(f.svc.JWKSMaxAge()); !when.Equal(want) {
+		t.Fatalf("scheduled at %v, want %v", when, want)
+	}
+	if tok, _ := f.svc.IssueAccessToken(ctx, f.req()); tok.KeyID != first.KeyID {
+		t.Fatal("a too-fresh next key signed")
+	}
+	f.clock.Advance(f.svc.JWKSMaxAge())
+	tok, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.KeyID == first.KeyID {
+		t.Fatal("the scheduled rotation did not happen")
+	}
+	// Once the next key is old enough, Rotate takes effect at once.
+	f.clock.Advance(f.svc.JWKSMaxAge())
+	when, err = f.svc.Rotate(ctx, "", domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !when.Equal(f.clock.Now()) {
+		t.Fatalf("immediate rotation reported %v", when)
+	}
+	tok2, _ := f.svc.IssueAccessToken(ctx, f.req())
+	if tok2.KeyID == tok.KeyID {
+		t.Fatal("on-demand rotation did not change the signing key")
+	}
+	if st := states(t, f.svc, domain); len(st["retired"]) != 2 {
+		t.Fatalf("retired keys: %v", st)
+	}
+}
+
+func TestConcurrentRotatorsRotateOnce(t *testing.T) {
+	const period = 24 * time.Hour
+	f := newFixture(t, func(o *Options) { o.RotationPeriod = period })
+	ctx := context.Background()
+	// A second instance on the same store.
+	other, err := New(Options{Identity: f.id, BaseURL: testBase, RotationPeriod: period})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := other.IssueAccessToken(ctx, f.req()); err != nil || tok.KeyID != first.KeyID {
+		t.Fatalf("second instance: %v, %v", tok, err)
+	}
+	next := states(t, f.svc, f.org.Domain)["next"][0]
+
+	run := func(fn func(svc *Service) (string, error)) []string {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var kids []string
+		for i := 0; i < 8; i++ {
+			svc := f.svc
+			if i%2 == 1 {
+				svc = other
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				kid, err := fn(svc)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				kids = append(kids, kid)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return kids
+	}
+	issue := func(svc *Service) (string, error) {
+		tok, err := svc.IssueAccessToken(ctx, f.req())
+		if err != nil {
+			return "", err
+		}
+		return tok.KeyID, nil
+	}
+
+	// Scheduled rotation raced by both instances.
+	f.clock.Advance(period)
+	for _, kid := range run(issue) {
+		if kid != next {
+			t.Fatalf("signed with %s, want the promoted key %s", kid, next)
+		}
+	}
+	st := states(t, f.svc, f.org.Domain)
+	if len(st["retired"]) != 1 || st["active"][0] != next {
+		t.Fatalf("after racing scheduled rotations: %v", st)
+	}
+
+	// On-demand rotation raced by both instances.
+	f.clock.Advance(f.svc.JWKSMaxAge())
+	run(func(svc *Service) (string, error) {
+		_, err := svc.Rotate(ctx, "", f.org.Domain)
+		return "", err
+	})
+	st = states(t, f.svc, f.org.Domain)
+	if len(st["retired"]) != 2 || len(st["active"]) != 1 || len(st["next"]) != 1 {
+		t.Fatalf("after racing on-demand rotations: %v", st)
+	}
+	kids := run(issue)
+	for _, kid := range kids {
+		if kid != st["active"][0] {
+			t.Fatalf("instances disagree on the signing key: %v", kids)
+		}
+	}
+}
+
+func TestRotateDue(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.RotationPeriod = time.Hour })
+	ctx := context.Background()
+	if _, err := f.svc.IssueAccessToken(ctx, f.req()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.svc.RotateDue(ctx); err != nil || n != 0 {
+		t.Fatalf("nothing due: n=%d err=%v", n, err)
+	}
+	f.clock.Advance(time.Hour)
+	if n, err := f.svc.RotateDue(ctx); err != nil || n != 1 {
+		t.Fatalf("one due: n=%d err=%v", n, err)
+	}
+	if n, err := f.svc.RotateDue(ctx); err != nil || n != 0 {
+		t.Fatalf("rotated twice: n=%d err=%v", n, err)
+	}
+}
+
+func rawRecord(t *testing.T, f *fixture, domain string) keySetRecord {
+	t.Helper()
+	var rec keySetRecord
+	err := f.id.View(context.Background(), func(tx *identity.ReadTxn) error {
+		var err error
+		rec, err = records(identity.Production).Get(tx.Raw(), domain)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func TestSealedKeys(t *testing.T) {
+	kek := bytes.Repeat([]byte{7}, 32)
+	f := newFixture(t, func(o *Options) { o.KeyEncryptionKey = kek })
+	ctx := context.Background()
+	tok, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := rawRecord(t, f, f.org.Domain)
+	for _, k := range []storedKey{rec.Algs[RS256].Active, rec.Algs[RS256].Next} {
+		if !k.Sealed {
+			t.Fatal("key stored unsealed")
+		}
+		if _, err := x509.ParsePKCS8PrivateKey(k.Private); err == nil {
+			t.Fatal("sealed key parses as plaintext PKCS#8")
+		}
+	}
+	if _, err := f.verifier(t).Verify(ctx, tok.Value); err != nil {
+		t.Fatal(err)
+	}
+	// Instances with another key or none cannot sign with it.
+	for name, k := range map[string][]byte{"wrong key": bytes.Repeat([]byte{8}, 32), "no key": nil} {
+		svc, err := New(Options{Identity: f.id, BaseURL: testBase, KeyEncryptionKey: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.IssueAccessToken(ctx, f.req()); !errors.Is(err, ErrSealedKey) {
+			t.Errorf("%s: err = %v, want ErrSealedKey", name, err)
+		}
+	}
+	// A sealed key moved to another issuer does not open (bound by AAD).
+	if _, err := unseal(kek, rec.Algs[RS256].Active.Private, keyAAD(identity.Production, "other", rec.Algs[RS256].Active.KID)); !errors.Is(err, ErrSealedKey) {
+		t.Errorf("unseal under another issuer: %v", err)
+	}
+	if _, err := New(Options{Identity: f.id, BaseURL: testBase, KeyEncryptionKey: []byte("short")}); err == nil {
+		t.Error("a 5-byte key-encryption key was accepted")
+	}
+
+	// Without a key-encryption key, keys are plaintext PKCS#8.
+	p := newFixture(t)
+	if _, err := p.svc.IssueAccessToken(ctx, p.req()); err != nil {
+		t.Fatal(err)
+	}
+	prec := rawRecord(t, p, p.org.Domain)
+	if k := prec.Algs[RS256].Active; k.Sealed {
+		t.Fatal("sealed without a key")
+	} else if _, err := x509.ParsePKCS8PrivateKey(k.Private); err != nil {
+		t.Fatalf("plaintext key: %v", err)
+	}
+}
