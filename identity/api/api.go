@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 // Options configure a Handler.
@@ -18,7 +19,12 @@ type Options struct {
 	// serves each request from the environment of its credential
 	// (Service.ForEnvironment). Required.
 	Service *identity.Service
-	// Tokens issues and verifies management tokens. Required.
+	// TokenService is the tokens package's service: it signs and verifies
+	// management tokens (unless Tokens is set) and serves the JWT sample
+	// endpoint (GET /api/v2/org/{domain}/token-customization/sample).
+	TokenService *tokens.Service
+	// Tokens issues and verifies management tokens; it defaults to
+	// Tokens(TokenService). One of the two is required.
 	Tokens ManagementTokens
 	// Logger receives request failures and recovered panics (default: the
 	// service's logger).
@@ -46,8 +52,11 @@ func New(opts Options) (*Handler, error) {
 	if opts.Service == nil {
 		return nil, errors.New("api: Options.Service is required")
 	}
+	if opts.Tokens == nil && opts.TokenService != nil {
+		opts.Tokens = Tokens(opts.TokenService)
+	}
 	if opts.Tokens == nil {
-		return nil, errors.New("api: Options.Tokens is required")
+		return nil, errors.New("api: Options.TokenService or Options.Tokens is required")
 	}
 	h := &Handler{mux: http.NewServeMux(), services: map[identity.Environment]*identity.Service{},
 		tokens: opts.Tokens, log: opts.Logger, account: opts.Service.AccountDomain()}
@@ -64,6 +73,10 @@ func New(opts Options) (*Handler, error) {
 	m := &Mux{h: h}
 	m.HandlePublic("POST /api/v2/oauth/token", HandlerFunc(h.token))
 	h.routes(m)
+	if opts.TokenService != nil {
+		m.Handle("GET /api/v2/org/{domain}/token-customization/sample", ActionRead, ResourceJWTSamples,
+			HandlerFunc(sampleHandler(h, opts.TokenService)))
+	}
 	for _, g := range opts.Routes {
 		if g == nil {
 			continue

@@ -82,7 +82,7 @@ func newFixture(t testing.TB, opts ...fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.New(api.Options{Service: svc, Tokens: api.Tokens(ts), Logger: log, Routes: o.routes})
+	h, err := api.New(api.Options{Service: svc, TokenService: ts, Logger: log, Routes: o.routes})
 	if err != nil {
 		t.Fatal(err)
 	}

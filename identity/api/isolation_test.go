@@ -58,6 +58,7 @@ func TestTenantIsolation(t *testing.T) {
 		"PATCH /api/v2/org/{domain}/token-customization/set-user-metadata": {{"PATCH", "/api/v2/org/beta/token-customization/set-user-metadata", map[string]any{"user_id": ub, "key_name": "team", "key_value": "x"}}},
 		"PUT /api/v2/org/{domain}/token-customization/set-user-metadata":   {{"PUT", "/api/v2/org/beta/token-customization/set-user-metadata", map[string]any{"user_id": ub, "key_name": "team", "key_value": "x"}}},
 		"GET /api/v2/org/{domain}/log-events":                              {{"GET", "/api/v2/org/beta/log-events", nil}},
+		"GET /api/v2/org/{domain}/token-customization/sample":              {{"GET", "/api/v2/org/beta/token-customization/sample?user_id=" + ub, nil}},
 	}
 	// B's resources reached through A's paths.
 	throughA := []req{
@@ -68,6 +69,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/api/v2/org/alpha/applications/" + ab, nil},
 		{"PUT", "/api/v2/org/alpha/applications/" + ab, map[string]any{"name": "y"}},
 		{"PATCH", "/api/v2/org/alpha/token-customization/set-user-metadata", map[string]any{"user_id": ub, "key_name": "team", "key_value": "x"}},
+		{"GET", "/api/v2/org/alpha/token-customization/sample?user_id=" + ub, nil},
+		{"GET", "/api/v2/org/alpha/token-customization/sample?application_id=" + ab, nil},
 	}
 	// Every endpoint with an organization in its path is covered.
 	for _, p := range f.h.Patterns() {

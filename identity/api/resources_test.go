@@ -381,3 +381,23 @@ func TestUnknownRoutes(t *testing.T) {
 		t.Fatalf("413: %d", rec.Code)
 	}
 }
+
+func TestJWTSample(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Shark Academy")
+	u := f.mustUser(tok, "shark-academy", "jane@example.com")
+	f.json(201, "POST", "/api/v2/org/shark-academy/token-customization/user-metakey", tok, map[string]any{"name": "team"})
+	s := f.json(200, "GET", "/api/v2/org/shark-academy/token-customization/sample?expiration_in_seconds=31536000&user_id="+u["id"].(string), tok, nil)
+	if s["__type__"] != "__JwtSamples__" || s["__domain__"] != "shark-academy" || strings.Count(s["access_token_jwt"].(string), ".") != 2 {
+		t.Fatalf("sample: %v", s)
+	}
+	if len(s["access_token_keys"].([]any)) == 0 || len(s["id_token_keys"].([]any)) == 0 {
+		t.Fatalf("keys: %v", s)
+	}
+	f.json(200, "GET", "/api/v2/org/shark-academy/token-customization/sample?expired=true", tok, nil)
+	f.json(422, "GET", "/api/v2/org/shark-academy/token-customization/sample?expiration_in_seconds=0", tok, nil)
+	f.json(422, "GET", "/api/v2/org/shark-academy/token-customization/sample?expired=maybe", tok, nil)
+	f.json(404, "GET", "/api/v2/org/shark-academy/token-customization/sample?user_id=nope", tok, nil)
+	f.json(404, "GET", "/api/v2/org/nope/token-customization/sample", tok, nil)
+}

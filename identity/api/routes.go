@@ -14,6 +14,7 @@ const (
 	ResourceApplications  = "applications"
 	ResourceUserMetaKeys  = "user_metakeys"
 	ResourceLogEvents     = "log_events"
+	ResourceJWTSamples    = "jwt_samples"
 )
 
 // Actions named in permissions.

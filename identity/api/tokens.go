@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -31,4 +33,58 @@ func (t tokenService) VerifyManagementToken(ctx context.Context, token string) (
 	}
 	return &TokenClaims{CredentialID: c.Subject, AccountDomain: c.Tenant, Environment: env,
 		Permissions: c.Scopes, ExpiresAt: c.ExpiresAt()}, nil
+}
+
+// sampleHandler serves GET /api/v2/org/{domain}/token-customization/sample:
+// JWT samples for the organization, optionally for one of its users
+// (user_id) and applications (application_id), expired (expired=true) or
+// with a lifetime (expiration_in_seconds). authorization_id is accepted and
+// ignored. The samples never verify (see tokens.Service.JWTSample).
+func sampleHandler(h *Handler, ts *tokens.Service) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := caller(r)
+		if err != nil {
+			return err
+		}
+		rd, err := params(r, p)
+		if err != nil {
+			return err
+		}
+		domain := r.PathValue("domain")
+		req := tokens.SampleRequest{Env: p.Environment(), OrgDomain: domain}
+		userID, appID := rd.String("user_id"), rd.String("application_id")
+		_ = rd.String("authorization_id")
+		if b := rd.Bool("expired"); b != nil {
+			req.Expired = *b
+		}
+		if n := rd.Int("expiration_in_seconds"); n != nil {
+			if *n < 1 || time.Duration(*n)*time.Second > tokens.MaxSampleTTL {
+				rd.Invalid("expiration_in_seconds", fmt.Sprintf("must be between 1 and %d", int64(tokens.MaxSampleTTL/time.Second)))
+			} else {
+				req.ExpiresIn = time.Duration(*n) * time.Second
+			}
+		}
+		if err := rd.Err(); err != nil {
+			return err
+		}
+		if _, err := p.Service.GetOrganization(r.Context(), domain); err != nil {
+			return err
+		}
+		if userID != nil && *userID != "" {
+			if req.User, err = p.Service.GetUser(r.Context(), domain, *userID); err != nil {
+				return err
+			}
+		}
+		if appID != nil && *appID != "" {
+			if req.App, err = p.Service.GetApplication(r.Context(), domain, *appID); err != nil {
+				return err
+			}
+		}
+		sample, err := ts.JWTSample(r.Context(), req)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, sample)
+		return nil
+	}
 }
