@@ -1,0 +1,65 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/api"
+)
+
+// A route group added by another package gets the same authentication,
+// tenant isolation, permission checks and helpers.
+func TestRouteGroup(t *testing.T) {
+	group := api.RouteGroupFunc(func(m *api.Mux) error {
+		m.Handle("GET /api/v2/sso-connections", "read_many", "sso_connections", api.HandlerFunc(
+			func(w http.ResponseWriter, r *http.Request) error {
+				p, ok := api.PrincipalFrom(r.Context())
+				if !ok {
+					t.Error("no principal")
+				}
+				rd := mustParams(r).Reader()
+				req := rd.Page()
+				if err := rd.Err(); err != nil {
+					return err
+				}
+				api.WriteList(w, api.Paginate, []string{string(p.Environment())}, req, 1)
+				return nil
+			}))
+		m.Handle("GET /api/v2/org/{domain}/sso-connections", "read_many", "sso_connections", api.HandlerFunc(
+			func(w http.ResponseWriter, r *http.Request) error {
+				return identity.ErrNotFound
+			}))
+		return nil
+	})
+	f := newFixture(t, fixtureOpts{routes: []api.RouteGroup{group}})
+	tok := f.admin()
+	out := f.json(200, "GET", "/api/v2/sso-connections?per_page=3", tok, nil)
+	if out["paginate"].(map[string]any)["per_page"].(float64) != 3 || out["total_count"].(float64) != 1 {
+		t.Fatalf("list: %v", out)
+	}
+	f.json(401, "GET", "/api/v2/sso-connections", "", nil)
+	f.json(422, "GET", "/api/v2/sso-connections?page=-1", tok, nil)
+	limited := f.key(identity.Production, []string{"*"}, "read:users")
+	f.json(403, "GET", "/api/v2/sso-connections", limited, nil)
+	other := f.key(identity.Production, []string{"alpha"})
+	f.json(404, "GET", "/api/v2/org/beta/sso-connections", other, nil)
+	// A group whose pattern clashes with the handler's is an error, not a panic.
+	_, err := api.New(api.Options{Service: f.svc, Tokens: api.Tokens(nil), Routes: []api.RouteGroup{
+		api.RouteGroupFunc(func(m *api.Mux) error {
+			m.HandlePublic("POST /api/v2/oauth/token", http.NotFoundHandler())
+			return nil
+		})}})
+	if err == nil || !strings.Contains(err.Error(), "registering routes") {
+		t.Fatalf("clash: %v", err)
+	}
+}
+
+func mustParams(r *http.Request) api.Params {
+	p, err := api.DecodeParams(r)
+	if err != nil {
+		return api.Params{}
+	}
+	return p
+}
