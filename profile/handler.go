@@ -246,7 +246,7 @@ func writeError(w http.ResponseWriter, e *Error) {
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
-	p := r.URL.Path
+	p := r.URL.EscapedPath()
 	if strings.HasPrefix(p, BasePath+"/") {
 		p = p[len(BasePath):]
 	}
@@ -301,9 +301,6 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 			return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
 		}
 		k.body = b
-		if ctype == "application/x-www-form-urlencoded" {
-			return badRequest("This endpoint takes a JSON body")
-		}
 	case multipartBody:
 		if ctype != "multipart/form-data" {
 			return apiErr(http.StatusUnsupportedMediaType, CodeOther, "Content type '%s' not supported; send multipart/form-data", ctype)
@@ -930,7 +927,9 @@ func (h *handler) createTicket(k *call) (any, error) {
 	return h.s.CreateTicket(k.r.Context(), k.c, id)
 }
 
-func (h *handler) getTicket(k *call) (any, error) { return h.s.GetTicket(k.r.Context(), k.c, k.args[0]) }
+func (h *handler) getTicket(k *call) (any, error) {
+	return h.s.GetTicket(k.r.Context(), k.c, k.args[0])
+}
 func (h *handler) invalidateTicket(k *call) (any, error) {
 	return empty{}, h.s.InvalidateTicket(k.r.Context(), k.c, k.args[0])
 }

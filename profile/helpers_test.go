@@ -223,3 +223,19 @@ func (e *env) profile(tenant, username string, extra url.Values) Profile {
 	e.mustOK(e.do("POST", "/api/1/profile/create.json", e.master, f)).json(e.t, &p)
 	return p
 }
+
+const time1 = time.Second
+
+func jsonReq(path, body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+// get reads a profile with the master token.
+func (e *env) get(id string) Profile {
+	e.t.Helper()
+	var p Profile
+	e.mustOK(e.do("GET", "/api/1/profile/"+id+".json", e.master, nil)).json(e.t, &p)
+	return p
+}
