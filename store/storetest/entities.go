@@ -97,6 +97,7 @@ func runEntities(t *testing.T, fresh func(t *testing.T) identity.Store) {
 		{"MetaKeys", testMetaKeys},
 		{"Events", testEvents},
 		{"Credentials", testCredentials},
+		{"TicketExpiry", testTicketExpiry},
 		{"ConcurrentSameEmail", testConcurrentSameEmail},
 		{"ConcurrentCreates", testConcurrentCreates},
 	}
@@ -728,5 +729,65 @@ func testConcurrentCreates(t *testing.T, e *env) {
 	ev, err := e.prod.ListEvents(ctx, "acme", identity.EventFilter{Code: identity.EventUserCreated}, identity.PageRequest{})
 	if err != nil || ev.Total != 64 {
 		t.Errorf("USER_CREATED events = %d, %v; want 64", ev.Total, err)
+	}
+}
+
+func testTicketExpiry(t *testing.T, e *env) {
+	ctx := context.Background()
+	e.org(t, "Acme")
+	u := user(t, e.prod, "acme", "ada@example.com")
+	now := e.clock.Now()
+	ticket := func(name string, ttl time.Duration) *identity.Ticket {
+		return &identity.Ticket{IDHash: identity.HashSecret(name), OrgID: u.OrgID, UserID: u.ID,
+			CreatedAt: now, LastRequestAt: now, ExpiresAt: now.Add(ttl)}
+	}
+	a, b, c := ticket("a", time.Hour), ticket("b", 3*time.Hour), ticket("c", time.Hour)
+	if err := e.prod.Update(ctx, func(tx *identity.Txn) error {
+		for _, tk := range []*identity.Ticket{a, b, c} {
+			if err := tx.PutTicket(nil, tk); err != nil {
+				return err
+			}
+		}
+		// c is renewed: its expiry moves to +5h.
+		renewed := *c
+		renewed.ExpiresAt = now.Add(5 * time.Hour)
+		return tx.PutTicket(c, &renewed)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(tk *identity.Ticket) error {
+		return e.prod.View(ctx, func(tx *identity.ReadTxn) error {
+			_, err := tx.TicketByHash(tk.IDHash)
+			return err
+		})
+	}
+	e.clock.Add(2 * time.Hour)
+	// Readers check expiry before the sweeper runs.
+	wantErr(t, "expired ticket before the sweep", lookup(a), identity.ErrExpired)
+	if err := lookup(b); err != nil {
+		t.Errorf("live ticket b: %v", err)
+	}
+	if err := lookup(c); err != nil {
+		t.Errorf("renewed ticket c: %v", err)
+	}
+	// The sweeper only removes what expired by the injected clock.
+	n, err := identity.SweepExpired(ctx, e.prod.Store(), e.clock.Now(), 0)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepExpired = %d, %v; want 1", n, err)
+	}
+	wantErr(t, "swept ticket", lookup(a), identity.ErrNotFound)
+	var revoked int
+	if err := e.prod.Update(ctx, func(tx *identity.Txn) (err error) {
+		revoked, err = tx.RevokeUserSessions(u.ID, false)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if revoked != 2 {
+		t.Errorf("RevokeUserSessions = %d, want 2 (b and c; a was swept with its index entry)", revoked)
+	}
+	wantErr(t, "revoked ticket", lookup(b), identity.ErrNotFound)
+	if n, err := identity.SweepExpired(ctx, e.prod.Store(), e.clock.Now().Add(24*time.Hour), 0); err != nil || n != 0 {
+		t.Errorf("sweep after revocation = %d, %v; want 0 (revocation removes expiry entries)", n, err)
 	}
 }
