@@ -49,10 +49,13 @@
 //   - Size bounded before and after base64 decoding and after inflating;
 //     deflate bombs (CVE-2023-28119): TestResponseChecks ("oversized ..."),
 //     TestCompressionBombInput, TestIdPInitiatedLogout ("deflate bomb ...").
-//   - XML round-trip instability (CVE-2020-29509/10/11): every inbound
-//     document goes through github.com/mattermost/xml-roundtrip-validator
-//     here and crewjam/saml's own equivalent; DTDs and processing
-//     instructions are refused (TestResponseChecks "DOCTYPE with an entity").
+//   - XML round-trip instability (CVE-2020-29509/10/11): crewjam/saml runs
+//     its port of the round-trip check on every inbound message before
+//     parsing it, and ParseResponse (last, before accepting) and
+//     ParseIdPMetadata also run github.com/mattermost/xml-roundtrip-validator
+//     itself; DTDs and processing instructions are refused
+//     (TestResponseChecks "DOCTYPE with an entity", "processing instruction
+//     inside the Response").
 //   - Comment injection in NameID (CVE-2017-11427 family):
 //     TestCommentInjectionInNameID.
 //   - Malformed input never panics (CVE-2020-7711, CVE-2020-7731):

@@ -96,6 +96,19 @@ func TestEncryptedAssertion(t *testing.T) {
 	if a.NameID != goodName {
 		t.Fatalf("NameID %q", a.NameID)
 	}
+
+	// A connection without the key cannot read it.
+	resp, reqID = e.spInitiated()
+	cfg := e.cfg
+	cfg.SPKey, cfg.SPCert = nil, nil
+	keyless, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = keyless.ParseResponse(context.Background(), resp, spACS, []string{reqID})
+	if r := reasonOf(t, err); r != ReasonDecryption {
+		t.Fatalf("reason %q (%v)", r, err)
+	}
 }
 
 func TestSignedAuthnRequestIsAcceptedByIdP(t *testing.T) {
@@ -283,6 +296,11 @@ func TestResponseChecks(t *testing.T) {
 		{name: "DOCTYPE with an entity", want: ReasonMalformed, mutate: func(t *testing.T, e *env, resp string) string {
 			raw := decodeRaw(t, resp)
 			return base64.StdEncoding.EncodeToString(append([]byte(`<!DOCTYPE r [<!ENTITY x "y">]>`), raw...))
+		}},
+		{name: "processing instruction inside the Response", want: ReasonMalformed, mutate: func(t *testing.T, e *env, resp string) string {
+			doc := decodeDoc(t, resp)
+			doc.Root().InsertChildAt(0, etree.NewProcInst("php", "evil()"))
+			return encodeDoc(t, doc)
 		}},
 		{name: "garbage signature", want: ReasonInvalidSignature, mutate: func(t *testing.T, e *env, resp string) string {
 			doc := decodeDoc(t, resp)
