@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Store) {
 		{"ScanStop", testScanStop},
 		{"ScanHighBytes", testScanHighBytes},
 		{"WriteDuringScan", testWriteDuringScan},
+		{"ScanModel", testScanModel},
 		{"Atomicity", testAtomicity},
 		{"ConcurrentFailures", testConcurrentFailures},
 		{"SnapshotIsolation", testSnapshotIsolation},
