@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -21,8 +22,12 @@ var server *pgtest.Cluster
 var schemas atomic.Int64
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// Benchmarks compare with bolt, which syncs every commit: give the
+	// server fsync too, so that both sides are durable. Tests run without.
+	benchmarking := flag.Lookup("test.bench").Value.String() != ""
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	c, err := pgtest.Start(ctx, pgtest.Options{})
+	c, err := pgtest.Start(ctx, pgtest.Options{Fsync: benchmarking})
 	cancel()
 	switch {
 	case errors.Is(err, pgtest.ErrNotInstalled):

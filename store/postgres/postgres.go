@@ -172,6 +172,8 @@ type Store struct {
 	o       options
 	closed  atomic.Bool
 
+	updates, conflicts, reconnects atomic.Int64
+
 	sqlGet, sqlPut, sqlDelete string
 	table                     string // quoted, schema-qualified kv table
 }
@@ -204,6 +206,17 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// OpenStore is Open with the signature of store.Opener, for
+// store.Open("postgres://...") and store.WithOpener. It returns a nil
+// interface (not a nil *Store) on error.
+func OpenStore(ctx context.Context, url string) (identity.Store, error) {
+	s, err := Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // New returns a store on a pool the host already has. Close does not
 // close the pool. Options that configure a pool are ignored.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
@@ -230,6 +243,25 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, o options) (*Store, error
 	s.sqlPut = "INSERT INTO " + s.table + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
 	s.sqlDelete = "DELETE FROM " + s.table + " WHERE k = $1"
 	return s, nil
+}
+
+// Stats are counters of a store's Update activity since Open.
+type Stats struct {
+	// Updates is how many Update calls returned.
+	Updates int64
+	// Conflicts is how many attempts lost a serialization conflict or a
+	// deadlock and ran again (or gave up).
+	Conflicts int64
+	// Reconnects is how many attempts were retried after a lost
+	// connection.
+	Reconnects int64
+}
+
+// Stats returns the store's counters. A high Conflicts/Updates ratio
+// means transactions contend on the same keys (or on the same index
+// pages; see the README's tuning notes).
+func (s *Store) Stats() Stats {
+	return Stats{Updates: s.updates.Load(), Conflicts: s.conflicts.Load(), Reconnects: s.reconnects.Load()}
 }
 
 // Pool returns the store's connection pool, for health checks and
@@ -285,6 +317,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer s.updates.Add(1)
 	connFailures := 0
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -306,6 +339,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		case dbErr == nil:
 			return fnErr
 		case retryable(dbErr):
+			s.conflicts.Add(1)
 			if attempt+1 >= s.o.maxAttempts {
 				return &busyError{err: dbErr}
 			}
@@ -313,6 +347,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		case unavailable(dbErr) && !errors.Is(dbErr, ErrCommitUnknown) && ctx.Err() == nil:
 			if connFailures < s.o.connRetries && !s.closed.Load() {
 				connFailures++
+				s.reconnects.Add(1)
 				continue
 			}
 		}
