@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // cacheShards spreads the cache over independent locks.
@@ -40,7 +41,10 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-func cacheKey(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+// cacheKey hashes the token without copying it (sha256 only reads).
+func cacheKey(token string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+}
 
 // get returns the claims of a token verified before and not yet expired at now.
 func (c *tokenCache) get(k [32]byte, now time.Time) (*Claims, bool) {

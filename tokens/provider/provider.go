@@ -1,0 +1,381 @@
+// Package provider is Gatehouse's OpenID Connect provider: one issuer per
+// organization, {BaseURL}/t/{domain}, with the standard endpoints (discovery,
+// JWKS, authorization, token, revocation, introspection, userinfo,
+// end-session), the hosted login page (magic link, 6-digit email code,
+// password, "continue with SSO"), and the URLs Cryptr's own front ends call
+// (era-1 sign-in pages and token URLs, the era-2 universal gateway and token
+// URL, era-3 /oauth/token and /oauth/revoke), so existing Cryptr SDKs work
+// unchanged.
+//
+// # Flows
+//
+// Only the authorization code flow exists. Public clients (single-page and
+// native applications) must use PKCE with S256; `plain` is refused, and a
+// code_verifier presented for a code that was requested without a challenge
+// is refused too (PKCE downgrade). Redirect URIs match the application's
+// allowed_redirect_urls exactly; a request whose client or redirect URI is
+// unknown is answered with an error page, never redirected.
+//
+// Authorization codes are single use and live CodeTTL (at most 10 minutes);
+// presenting a used code again revokes every token issued from it. Refresh
+// tokens have Cryptr's form `{org_domain}.{opaque}` (256 random bits, stored
+// as SHA-256) and rotate at each use: a token used again within RefreshGrace
+// returns the same successor (concurrent tabs), after that the whole family
+// is revoked. Revoking a refresh token revokes its family, and introspection
+// then reports the family's access tokens inactive.
+//
+// # Magic links
+//
+// A magic-link mail holds a single-use link (256 random bits, stored hashed,
+// MagicLinkTTL at most 10 minutes) and a 6-digit code for another device
+// (MaxCodeAttempts tries). Opening the link shows a confirmation page: only
+// its POST consumes the token, because mail scanners follow links. The page
+// answers the same whether or not the email is known (mail is sent in the
+// background), and sends are rate-limited per email and per client address.
+//
+// # Browser sessions
+//
+// A successful sign-in opens a browser session (an HttpOnly, SameSite=Lax
+// cookie, Secure under https; the store keeps only its SHA-256), which
+// answers prompt=none and max_age. Every HTML form carries a CSRF token
+// (double-submit cookie) and every page is served with a restrictive
+// Content-Security-Policy, X-Frame-Options: DENY and Referrer-Policy.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/tokens"
+)
+
+// Defaults of Options.
+const (
+	DefaultCodeTTL          = 5 * time.Minute
+	MaxCodeTTL              = 10 * time.Minute
+	DefaultRefreshTokenTTL  = 30 * 24 * time.Hour
+	DefaultRefreshGrace     = 30 * time.Second
+	DefaultMagicLinkTTL     = 10 * time.Minute
+	DefaultSessionTTL       = 12 * time.Hour
+	DefaultAuthRequestTTL   = 30 * time.Minute
+	DefaultMaxCodeAttempts  = 5
+	DefaultEmailSendLimit   = 5
+	DefaultAddressSendLimit = 30
+	DefaultRateWindow       = 10 * time.Minute
+	DefaultLockAfter        = 10
+	DefaultLockFor          = 15 * time.Minute
+)
+
+// SSORequest describes a sign-in that the hosted page hands to enterprise
+// SSO.
+type SSORequest struct {
+	// Env is the environment of the application.
+	Env identity.Environment
+	// OrgDomain is the organization the sign-in is for ("" when the
+	// gateway did not name one).
+	OrgDomain string
+	// Email is the address the user typed (may be empty when IdPID is set).
+	Email string
+	// IdPID is the SSO connection the client asked for (idp_id), if any.
+	IdPID string
+	// RequestID identifies the pending authorization request: pass it to
+	// Provider.Resume once the user is authenticated.
+	RequestID string
+	// Locale is "en" or "fr".
+	Locale string
+}
+
+// SSORouter routes a sign-in to enterprise SSO: given the email (or the
+// idp_id the client asked for), it returns the URL that starts the SSO
+// flow, or ok=false when no connection applies. The SSO package implements
+// it; when Options.SSORouter is nil, the "continue with SSO" button is
+// hidden.
+type SSORouter interface {
+	Route(ctx context.Context, req SSORequest) (redirectURL string, ok bool, err error)
+}
+
+// SSORouterFunc adapts a function to SSORouter.
+type SSORouterFunc func(ctx context.Context, req SSORequest) (string, bool, error)
+
+// Route calls f.
+func (f SSORouterFunc) Route(ctx context.Context, req SSORequest) (string, bool, error) {
+	return f(ctx, req)
+}
+
+// Options configure a Provider. Identity and Tokens are required.
+type Options struct {
+	// Identity is the identity core (any environment: each request is
+	// served from the environment of its application).
+	Identity *identity.Service
+	// Tokens signs and verifies the tokens; its BaseURL is the service URL.
+	Tokens *tokens.Service
+	// Mailer sends magic-link mails (default: a LogMailer, which drops them).
+	Mailer mail.Mailer
+	// MailFrom is the sender of magic-link mails.
+	MailFrom string
+	// SSORouter, when set, enables "continue with SSO".
+	SSORouter SSORouter
+	// Logger receives operational logs (default: the identity service's).
+	Logger *slog.Logger
+	// Clock returns the current time (default: Identity.Now).
+	Clock func() time.Time
+	// Rand is the source of secrets (default: Identity.Rand).
+	Rand io.Reader
+	// CodeTTL is the lifetime of authorization codes (default 5 min, at
+	// most 10 min).
+	CodeTTL time.Duration
+	// RefreshTokenTTL is the default refresh token lifetime (30 days);
+	// applications may override it.
+	RefreshTokenTTL time.Duration
+	// RefreshGrace is how long a rotated refresh token still returns its
+	// successor (default 30 s).
+	RefreshGrace time.Duration
+	// MagicLinkTTL is the lifetime of magic links and email codes (default
+	// and maximum 10 min).
+	MagicLinkTTL time.Duration
+	// SessionTTL is the lifetime of browser sessions (default 12 h).
+	SessionTTL time.Duration
+	// MaxCodeAttempts bounds the tries of a 6-digit email code (default 5).
+	MaxCodeAttempts int
+	// EmailSendLimit and AddressSendLimit bound the magic links sent per
+	// email address and per client address within RateWindow.
+	EmailSendLimit   int
+	AddressSendLimit int
+	RateWindow       time.Duration
+	// LockAfter consecutive wrong passwords lock an account for LockFor.
+	LockAfter int
+	LockFor   time.Duration
+	// SecureCookies forces the Secure attribute on cookies; by default it
+	// is set when the base URL is https.
+	SecureCookies bool
+}
+
+// Provider is the OIDC provider and hosted login: an http.Handler serving
+// the paths listed by Patterns. It is safe for concurrent use.
+type Provider struct {
+	opts     Options
+	ids      *identity.Service
+	tok      *tokens.Service
+	verifier *tokens.Verifier
+	log      *slog.Logger
+	base     string
+	secure   bool
+	mux      *http.ServeMux
+	patterns []string
+	pages    *pages
+	mailWG   sync.WaitGroup
+}
+
+// New returns a Provider for opts.
+func New(opts Options) (*Provider, error) {
+	if opts.Identity == nil || opts.Tokens == nil {
+		return nil, errors.New("provider: Identity and Tokens are required")
+	}
+	if opts.Mailer == nil {
+		opts.Mailer = mail.LogMailer{Logger: opts.Identity.Logger()}
+	}
+	if opts.MailFrom == "" {
+		opts.MailFrom = "noreply@gatehouse.invalid"
+	}
+	if opts.Logger == nil {
+		opts.Logger = opts.Identity.Logger()
+	}
+	if opts.Clock == nil {
+		opts.Clock = opts.Identity.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = opts.Identity.Rand()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.CodeTTL, DefaultCodeTTL)
+	if opts.CodeTTL > MaxCodeTTL {
+		opts.CodeTTL = MaxCodeTTL
+	}
+	def(&opts.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	def(&opts.RefreshGrace, DefaultRefreshGrace)
+	def(&opts.MagicLinkTTL, DefaultMagicLinkTTL)
+	if opts.MagicLinkTTL > DefaultMagicLinkTTL {
+		opts.MagicLinkTTL = DefaultMagicLinkTTL
+	}
+	def(&opts.SessionTTL, DefaultSessionTTL)
+	def(&opts.RateWindow, DefaultRateWindow)
+	def(&opts.LockFor, DefaultLockFor)
+	defInt := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt(&opts.MaxCodeAttempts, DefaultMaxCodeAttempts)
+	defInt(&opts.EmailSendLimit, DefaultEmailSendLimit)
+	defInt(&opts.AddressSendLimit, DefaultAddressSendLimit)
+	defInt(&opts.LockAfter, DefaultLockAfter)
+	v, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true,
+		TokenTypes: []string{tokens.TypeAccess}})
+	if err != nil {
+		return nil, fmt.Errorf("provider: verifier: %w", err)
+	}
+	pg, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(opts.Tokens.BaseURL(), "/")
+	p := &Provider{opts: opts, ids: opts.Identity, tok: opts.Tokens, verifier: v, log: opts.Logger,
+		base: base, secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
+		mux: http.NewServeMux(), pages: pg}
+	p.routes()
+	return p, nil
+}
+
+// ServeHTTP serves one request. A panic is recovered and answered with 500.
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			p.log.Error("provider: panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+		}
+	}()
+	p.mux.ServeHTTP(w, r)
+}
+
+// Patterns returns the http.ServeMux patterns the provider serves, so a
+// host can mount each of them on its own mux.
+func (p *Provider) Patterns() []string { return append([]string(nil), p.patterns...) }
+
+// Close waits for magic-link mails still being sent in the background.
+func (p *Provider) Close() error {
+	p.mailWG.Wait()
+	return nil
+}
+
+// Issuer returns the issuer of an organization.
+func (p *Provider) Issuer(domain string) string { return p.tok.Issuer(domain) }
+
+func (p *Provider) now() time.Time { return p.opts.Clock() }
+
+func (p *Provider) handle(pattern string, h http.HandlerFunc) {
+	p.mux.HandleFunc(pattern, h)
+	p.patterns = append(p.patterns, pattern)
+}
+
+func (p *Provider) routes() {
+	dom := func(r *http.Request) string { return r.PathValue("domain") }
+	jwks := p.tok.JWKSHandler(dom)
+	wrapJWKS := func(w http.ResponseWriter, r *http.Request) {
+		if !p.orgExists(r.Context(), r.PathValue("domain")) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		jwks.ServeHTTP(w, r)
+	}
+	// Discovery and keys.
+	p.handle("GET /t/{domain}/.well-known/openid-configuration", p.discovery)
+	p.handle("GET /t/{domain}/.well-known", wrapJWKS)
+	p.handle("GET /t/{domain}/.well-known/jwks", wrapJWKS)
+	// Standard OIDC endpoints.
+	p.handle("GET /t/{domain}/authorize", p.authorizeStandard)
+	p.handle("POST /t/{domain}/authorize", p.authorizeStandard)
+	p.handle("POST /t/{domain}/oauth/token", p.cors(p.tokenStandard))
+	p.handle("POST /t/{domain}/oauth/revoke", p.cors(p.revokeStandard))
+	p.handle("POST /t/{domain}/oauth/introspect", p.cors(p.introspect))
+	p.handle("GET /t/{domain}/userinfo", p.cors(p.userinfo))
+	p.handle("POST /t/{domain}/userinfo", p.cors(p.userinfo))
+	p.handle("GET /t/{domain}/logout", p.endSession)
+	p.handle("POST /t/{domain}/logout", p.endSession)
+	// Hosted login page.
+	p.handle("POST /t/{domain}/login", p.loginPost)
+	p.handle("POST /login", p.loginPost)
+	p.handle("GET /magic-link/verify/{token}", p.magicLinkConfirm)
+	p.handle("POST /magic-link/verify/{token}", p.magicLinkConsume)
+	// Cryptr's sign-in URLs.
+	p.handle("GET /t/{domain}/{locale}/{state}/{sign_type}/new", p.authorizeEra1)
+	p.handle("GET /t/{domain}/{$}", p.authorizeGateway)
+	p.handle("GET /a/{domain}/{$}", p.authorizeGateway)
+	p.handle("GET /{$}", p.authorizeGateway)
+	// Cryptr's token, refresh and revoke URLs.
+	p.handle("POST /api/v1/tenants/{domain}/{client_id}/{state}/oauth/{sign_type}/client/{authorization_id}/token", p.cors(p.tokenCryptr))
+	p.handle("POST /api/v1/tenants/{domain}/{client_id}/{state}/oauth/client/token", p.cors(p.tokenCryptr))
+	p.handle("POST /org/{domain}/oauth2/token", p.cors(p.tokenCryptr))
+	p.handle("POST /oauth/token", p.cors(p.tokenCryptr))
+	p.handle("POST /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke", p.cors(p.revokeCryptr))
+	p.handle("POST /oauth/revoke", p.cors(p.revokeCryptr))
+	// Preflights of every CORS endpoint.
+	for _, pat := range []string{"/t/{domain}/oauth/token", "/t/{domain}/oauth/revoke", "/t/{domain}/oauth/introspect",
+		"/t/{domain}/userinfo", "/api/v1/tenants/{domain}/{client_id}/{state}/oauth/{sign_type}/client/{authorization_id}/token",
+		"/api/v1/tenants/{domain}/{client_id}/{state}/oauth/client/token", "/org/{domain}/oauth2/token", "/oauth/token",
+		"/api/v1/tenants/{domain}/{client_id}/oauth/token/revoke", "/oauth/revoke"} {
+		p.handle("OPTIONS "+pat, p.preflight)
+	}
+}
+
+func (p *Provider) orgExists(ctx context.Context, domain string) bool {
+	if domain == "" {
+		return false
+	}
+	_, err := p.ids.GetOrganization(ctx, domain)
+	return err == nil
+}
+
+// envService returns the identity service of env.
+func (p *Provider) envService(env identity.Environment) (*identity.Service, error) {
+	if env == "" || env == p.ids.Environment() {
+		return p.ids, nil
+	}
+	return p.ids.ForEnvironment(env)
+}
+
+// appByClientID finds an application in either environment.
+func (p *Provider) appByClientID(ctx context.Context, clientID string) (*identity.Application, identity.Environment, error) {
+	if clientID == "" || len(clientID) > 200 {
+		return nil, "", identity.ErrNotFound
+	}
+	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
+		svc, err := p.envService(env)
+		if err != nil {
+			return nil, "", err
+		}
+		app, err := svc.ApplicationByClientID(ctx, clientID)
+		if err == nil {
+			return app, env, nil
+		}
+		if !errors.Is(err, identity.ErrNotFound) {
+			return nil, "", err
+		}
+	}
+	return nil, "", identity.ErrNotFound
+}
+
+// appServes reports whether app may sign users of organization domain in.
+func (p *Provider) appServes(ctx context.Context, app *identity.Application, env identity.Environment, domain string) bool {
+	if app.OrganizationScope != "" {
+		return app.OrganizationScope == domain
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return false
+	}
+	org, err := svc.GetOrganization(ctx, domain)
+	if err != nil {
+		return false
+	}
+	// An unscoped application serves every organization of the account
+	// (Cryptr's default): the one it was created under, and the ones the
+	// same account manages.
+	return org.ID == app.OrgID || org.ManagedBy == "" || org.ManagedBy == p.ids.AccountDomain()
+}

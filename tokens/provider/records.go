@@ -1,0 +1,225 @@
+package provider
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// The provider's records live in the account-wide space of the store (each
+// carries its environment) and are found by the SHA-256 of the secret that
+// names them; raw secrets are never stored.
+var (
+	authRequests = identity.Records[authRequest]{Kind: "oidc-authreq"}
+	codes        = identity.Records[codeRecord]{Kind: "oidc-code"}
+	refreshes    = identity.Records[refreshRecord]{Kind: "oidc-refresh"}
+	families     = identity.Records[familyRecord]{Kind: "oidc-family"}
+	accessRecs   = identity.Records[accessRecord]{Kind: "oidc-access"}
+	sessions     = identity.Records[sessionRecord]{Kind: "oidc-session"}
+	magicLinks   = identity.Records[magicLinkRecord]{Kind: "oidc-magiclink"}
+	rateCounters = identity.Records[rateRecord]{Kind: "oidc-rate"}
+)
+
+// Flavors of authorization requests: they decide the callback parameters.
+const (
+	flavorOIDC     = "oidc"     // standard OIDC client
+	flavorCryptr   = "cryptr"   // Cryptr era-1 / gateway front ends
+	flavorHeadless = "headless" // POST /api/v2/magic-link-challenge
+)
+
+// authRequest is a pending authorization request, validated, waiting for
+// the user to authenticate.
+type authRequest struct {
+	Env           identity.Environment `json:"env"`
+	OrgDomain     string               `json:"org_domain,omitempty"`
+	ClientID      string               `json:"client_id"`
+	RedirectURI   string               `json:"redirect_uri"`
+	Scopes        []string             `json:"scopes,omitempty"`
+	State         string               `json:"state,omitempty"`
+	Nonce         string               `json:"nonce,omitempty"`
+	Challenge     string               `json:"code_challenge,omitempty"`
+	Prompt        string               `json:"prompt,omitempty"`
+	MaxAge        int                  `json:"max_age"`
+	LoginHint     string               `json:"login_hint,omitempty"`
+	Locale        string               `json:"locale"`
+	SignType      string               `json:"sign_type,omitempty"`
+	Flavor        string               `json:"flavor"`
+	IdPID         string               `json:"idp_id,omitempty"`
+	RequestID     string               `json:"request_id"`
+	FindOrCreate  bool                 `json:"find_or_create,omitempty"`
+	MagicEmail    string               `json:"magic_email,omitempty"`
+	MagicCodeHash string               `json:"magic_code_hash,omitempty"`
+	MagicExpires  time.Time            `json:"magic_expires,omitempty"`
+	MagicAttempts int                  `json:"magic_attempts,omitempty"`
+	Done          bool                 `json:"done,omitempty"`
+	ExpiresAt     time.Time            `json:"expires_at"`
+}
+
+// codeRecord is an issued authorization code.
+type codeRecord struct {
+	Env             identity.Environment `json:"env"`
+	OrgDomain       string               `json:"org_domain"`
+	ClientID        string               `json:"client_id"`
+	RedirectURI     string               `json:"redirect_uri"`
+	Scopes          []string             `json:"scopes,omitempty"`
+	Nonce           string               `json:"nonce,omitempty"`
+	State           string               `json:"state,omitempty"`
+	Challenge       string               `json:"code_challenge,omitempty"`
+	AuthorizationID string               `json:"authorization_id"`
+	RequestID       string               `json:"request_id,omitempty"`
+	Flavor          string               `json:"flavor"`
+	UserID          string               `json:"user_id"`
+	AuthTime        time.Time            `json:"auth_time"`
+	IPS             string               `json:"ips,omitempty"`
+	SCI             string               `json:"sci,omitempty"`
+	ExpiresAt       time.Time            `json:"expires_at"`
+	Used            bool                 `json:"used,omitempty"`
+	FamilyID        string               `json:"family_id,omitempty"`
+	AccessJTI       string               `json:"access_jti,omitempty"`
+}
+
+// refreshRecord is a refresh token (found by the SHA-256 of its value).
+type refreshRecord struct {
+	FamilyID  string               `json:"family_id"`
+	Env       identity.Environment `json:"env"`
+	OrgDomain string               `json:"org_domain"`
+	ClientID  string               `json:"client_id"`
+	UserID    string               `json:"user_id"`
+	Scopes    []string             `json:"scopes,omitempty"`
+	AuthTime  time.Time            `json:"auth_time"`
+	IPS       string               `json:"ips,omitempty"`
+	SCI       string               `json:"sci,omitempty"`
+	Nonce     string               `json:"nonce,omitempty"`
+	ExpiresAt time.Time            `json:"expires_at"`
+	UsedAt    *time.Time           `json:"used_at,omitempty"`
+	// Successor is the next refresh token sealed under a key derived from
+	// this token's raw value, so only a holder of this token can read it
+	// during the grace window; the store alone cannot.
+	Successor []byte `json:"successor,omitempty"`
+}
+
+// familyRecord is one rotation chain of refresh tokens and the access
+// tokens issued along it.
+type familyRecord struct {
+	ClientID  string     `json:"client_id"`
+	UserID    string     `json:"user_id"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+}
+
+// accessRecord links an access token (by jti) to its family, or marks it
+// revoked.
+type accessRecord struct {
+	FamilyID  string    `json:"family_id,omitempty"`
+	ClientID  string    `json:"client_id"`
+	Revoked   bool      `json:"revoked,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// sessionRecord is a browser session.
+type sessionRecord struct {
+	Env       identity.Environment `json:"env"`
+	OrgDomain string               `json:"org_domain"`
+	UserID    string               `json:"user_id"`
+	AuthTime  time.Time            `json:"auth_time"`
+	IPS       string               `json:"ips,omitempty"`
+	SCI       string               `json:"sci,omitempty"`
+	ExpiresAt time.Time            `json:"expires_at"`
+}
+
+// magicLinkRecord is an unused magic link.
+type magicLinkRecord struct {
+	RequestHash string    `json:"request_hash"`
+	Email       string    `json:"email"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// rateRecord is a fixed-window counter.
+type rateRecord struct {
+	N int `json:"n"`
+}
+
+// put stores v and schedules its removal at exp.
+func put[T any](tx identity.Tx, recs identity.Records[T], id string, v T, exp time.Time) error {
+	if err := recs.Put(tx, id, v); err != nil {
+		return err
+	}
+	return identity.ScheduleExpiry(tx, exp, recs.Key(id))
+}
+
+// newSecret returns 256 random bits, base64url.
+func (p *Provider) newSecret() (string, error) { return identity.NewSecret(p.opts.Rand) }
+
+// newUUID returns a random UUID (v4) for public identifiers.
+func (p *Provider) newUUID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(p.opts.Rand, b[:]); err != nil {
+		return "", fmt.Errorf("random id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// newDigits returns a uniformly random 6-digit code.
+func (p *Provider) newDigits() (string, error) {
+	n, err := rand.Int(p.opts.Rand, big.NewInt(1000000))
+	if err != nil {
+		return "", fmt.Errorf("random code: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// successorKey derives the key that seals a refresh token's successor.
+func successorKey(raw string) []byte {
+	sum := sha256.Sum256([]byte("gatehouse refresh successor\x00" + raw))
+	return sum[:]
+}
+
+func sealSuccessor(r io.Reader, raw, successor string) ([]byte, error) {
+	block, err := aes.NewCipher(successorKey(raw))
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, g.NonceSize())
+	if _, err := io.ReadFull(r, nonce); err != nil {
+		return nil, err
+	}
+	return g.Seal(nonce, nonce, []byte(successor), nil), nil
+}
+
+func openSuccessor(raw string, sealed []byte) (string, error) {
+	block, err := aes.NewCipher(successorKey(raw))
+	if err != nil {
+		return "", err
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < g.NonceSize() {
+		return "", errors.New("sealed successor too short")
+	}
+	out, err := g.Open(nil, sealed[:g.NonceSize()], sealed[g.NonceSize():], nil)
+	return string(out), err
+}
+
+// pkceS256 computes the S256 challenge of a verifier.
+func pkceS256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
