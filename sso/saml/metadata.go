@@ -46,6 +46,10 @@ type IdPMetadata struct {
 	// rotating its key can publish the old and new certificates together.
 	SigningCerts []*x509.Certificate
 
+	// WantAuthnRequestsSigned is true when the IdP refuses unsigned
+	// AuthnRequests: Config.SPKey must then be set.
+	WantAuthnRequestsSigned bool
+
 	// ValidUntil is the metadata's validUntil, or zero.
 	ValidUntil time.Time
 
@@ -135,6 +139,12 @@ func ParseIdPMetadata(data []byte, now time.Time) (*IdPMetadata, error) {
 	}
 	if !md.ValidUntil.IsZero() && now.After(md.ValidUntil) {
 		md.Warnings = append(md.Warnings, "the metadata validUntil ("+md.ValidUntil.UTC().Format(time.RFC3339)+") has passed; ask the IdP for fresh metadata")
+	}
+	for _, d := range ed.IDPSSODescriptors {
+		if d.WantAuthnRequestsSigned != nil && *d.WantAuthnRequestsSigned {
+			md.WantAuthnRequestsSigned = true
+			md.Warnings = append(md.Warnings, "the IdP requires signed AuthnRequests (WantAuthnRequestsSigned): configure an SP signing key for this connection")
+		}
 	}
 	if md.SLOURL == "" {
 		md.Warnings = append(md.Warnings, "the metadata has no SingleLogoutService; single logout with this IdP is unavailable")

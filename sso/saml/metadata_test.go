@@ -57,6 +57,12 @@ func TestParseIdPMetadata(t *testing.T) {
 		})
 	}
 
+	t.Run("IdP wants signed requests", func(t *testing.T) {
+		md, err := ParseIdPMetadata([]byte(strings.Replace(string(good), "<IDPSSODescriptor ", `<IDPSSODescriptor WantAuthnRequestsSigned="true" `, 1)), e.now)
+		if err != nil || !md.WantAuthnRequestsSigned || len(md.Warnings) != 1 {
+			t.Fatalf("%v %+v", err, md)
+		}
+	})
 	t.Run("expired certificate is a warning", func(t *testing.T) {
 		md, err := ParseIdPMetadata(good, e.now.Add(2*365*24*time.Hour))
 		if err != nil {

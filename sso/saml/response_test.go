@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -254,6 +255,13 @@ func TestResponseChecks(t *testing.T) {
 			root.CreateAttr("Destination", "https://other.test/acs")
 			return encodeDoc(t, doc) // the assertion keeps its valid signature
 		}},
+		{name: "no Destination on an unsigned Response", want: ReasonDestination, mutate: func(t *testing.T, e *env, resp string) string {
+			doc := decodeDoc(t, resp)
+			root := doc.Root()
+			removeChild(root, "Signature")
+			root.RemoveAttr("Destination")
+			return encodeDoc(t, doc) // the assertion keeps its valid signature
+		}},
 		{name: "Recipient of another SP", want: ReasonRecipient, mutate: resign(func(_, as *etree.Element) {
 			as.FindElement("./Subject/SubjectConfirmation/SubjectConfirmationData").CreateAttr("Recipient", "https://other.test/acs")
 		})},
@@ -361,6 +369,9 @@ func TestResponseChecks(t *testing.T) {
 			}
 			if r := reasonOf(t, err); r != c.want {
 				t.Fatalf("reason %q (%s), want %q", r, err.(*Error).AuditString(), c.want)
+			}
+			if audit := err.(*Error).AuditString(); !strings.HasPrefix(audit, string(c.want)) {
+				t.Fatalf("AuditString %q", audit)
 			}
 			if e.cache.Len() != 0 {
 				t.Fatalf("a refused assertion was claimed in the replay cache")
