@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync/atomic"
 	"time"
@@ -257,6 +258,25 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		return ErrClosed
 	}
 	return err
+}
+
+// Backup writes a consistent copy of the whole file to w while the store
+// stays in use (a read transaction: writers are not blocked). The copy opens
+// with Open like the original. It returns the number of bytes written.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return n, ErrClosed
+	}
+	return n, err
 }
 
 // Close waits for open transactions to end and closes the file.

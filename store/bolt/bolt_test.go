@@ -316,3 +316,45 @@ func BenchmarkBaseline(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 	})
 }
+
+func TestBackup(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openT(t, filepath.Join(dir, "g.db"))
+	defer s.Close()
+	if err := s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte("k"), []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "backup.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Backup(ctx, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || n == 0 {
+		t.Fatalf("Backup = %d, %v", n, err)
+	}
+	// Writes after the backup are not in it.
+	if err := s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte("later"), []byte("x")) }); err != nil {
+		t.Fatal(err)
+	}
+	b := openT(t, filepath.Join(dir, "backup.db"))
+	defer b.Close()
+	if err := b.View(ctx, func(tx identity.ReadTx) error {
+		if v, err := tx.Get([]byte("k")); err != nil || string(v) != "v" {
+			return fmt.Errorf("k in backup = %q, %v", v, err)
+		}
+		if _, err := tx.Get([]byte("later")); !errors.Is(err, identity.ErrNotFound) {
+			return fmt.Errorf("backup has a later write: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	s.Close()
+	if _, err := s.Backup(ctx, io.Discard); !errors.Is(err, bolt.ErrClosed) {
+		t.Errorf("Backup after Close = %v, want ErrClosed", err)
+	}
+}
