@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,7 +201,8 @@ func (w *jsonWriter) strIf(k, v string) {
 
 func (w *jsonWriter) num(k string, v int64) {
 	w.key(k)
-	w.buf.WriteString(fmt.Sprint(v))
+	var b [20]byte
+	w.buf.Write(strconv.AppendInt(b[:0], v, 10))
 }
 
 func (w *jsonWriter) value(k string, v any) {
@@ -340,11 +342,71 @@ func mustAud(a Audience) []byte {
 // UnmarshalJSON reads claims; unknown claims go to Extra. Numbers must be
 // integers where the format says so.
 func (c *Claims) UnmarshalJSON(b []byte) error {
+	// Fast path: only registered claims (access and API-key tokens).
+	var w wireClaims
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err == nil && !dec.More() {
+		if err := w.to(c); err == nil {
+			return nil
+		}
+	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
 	return c.fromMap(m)
+}
+
+// wireClaims decodes the registered claims in one pass.
+type wireClaims struct {
+	Iss                   string          `json:"iss"`
+	Sub                   string          `json:"sub"`
+	Aud                   json.RawMessage `json:"aud"`
+	Cid                   string          `json:"cid"`
+	Tnt                   string          `json:"tnt"`
+	Dbs                   string          `json:"dbs"`
+	Jti                   string          `json:"jti"`
+	Jtt                   string          `json:"jtt"`
+	Ver                   int64           `json:"ver"`
+	Scp                   json.RawMessage `json:"scp"`
+	Email                 string          `json:"email"`
+	Ips                   string          `json:"ips"`
+	Sci                   string          `json:"sci"`
+	ApplicationMetadata   map[string]any  `json:"application_metadata"`
+	ResourceOwnerMetadata map[string]any  `json:"resource_owner_metadata"`
+	Iat                   int64           `json:"iat"`
+	Exp                   int64           `json:"exp"`
+	Nonce                 string          `json:"nonce"`
+	AtHash                string          `json:"at_hash"`
+	CHash                 string          `json:"c_hash"`
+	SHash                 string          `json:"s_hash"`
+	AuthTime              int64           `json:"auth_time"`
+}
+
+func (w *wireClaims) to(c *Claims) error {
+	*c = Claims{Issuer: w.Iss, Subject: w.Sub, ClientID: w.Cid, Tenant: w.Tnt, Database: w.Dbs,
+		ID: w.Jti, Type: w.Jtt, Version: int(w.Ver), Email: w.Email, IdentityProvider: w.Ips,
+		SSOConnectionID: w.Sci, ApplicationMetadata: w.ApplicationMetadata,
+		ResourceOwnerMetadata: w.ResourceOwnerMetadata, IssuedAt: w.Iat, Expiry: w.Exp,
+		Nonce: w.Nonce, AtHash: w.AtHash, CHash: w.CHash, SHash: w.SHash, AuthTime: w.AuthTime}
+	if len(w.Aud) > 0 {
+		if err := c.Audience.UnmarshalJSON(w.Aud); err != nil {
+			return err
+		}
+	}
+	if len(w.Scp) > 0 && w.Scp[0] != 'n' {
+		if w.Scp[0] == '"' {
+			var s string
+			if err := json.Unmarshal(w.Scp, &s); err != nil {
+				return err
+			}
+			c.Scopes = strings.Fields(s)
+		} else if err := json.Unmarshal(w.Scp, &c.Scopes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Claims) fromMap(m map[string]any) error {

@@ -14,6 +14,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math/big"
 	"sync"
@@ -262,18 +263,24 @@ type setKey struct {
 	domain string
 }
 
+// flightStripes is the number of mutexes that serialize key-set loads.
+const flightStripes = 64
+
 // keyCache holds the loaded key sets of this instance.
 type keyCache struct {
 	mu   sync.RWMutex
 	sets map[setKey]*loadedSet
-	// flights serializes the loads and rotations of one key set within the
+	// flights serialize the loads and rotations of a key set within the
 	// instance, so concurrent requests do not generate keys in parallel.
-	flights map[setKey]*sync.Mutex
+	// They are striped by set, so their number stays fixed whatever
+	// domains requests name.
+	flights [flightStripes]sync.Mutex
+	seed    maphash.Seed
 }
 
 func (c *keyCache) init() {
 	c.sets = map[setKey]*loadedSet{}
-	c.flights = map[setKey]*sync.Mutex{}
+	c.seed = maphash.MakeSeed()
 }
 
 func (c *keyCache) get(k setKey) *loadedSet {
@@ -294,14 +301,7 @@ func (c *keyCache) put(k setKey, ls *loadedSet) {
 }
 
 func (c *keyCache) flight(k setKey) *sync.Mutex {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.flights[k]
-	if m == nil {
-		m = &sync.Mutex{}
-		c.flights[k] = m
-	}
-	return m
+	return &c.flights[maphash.String(c.seed, string(k.env)+"\x00"+k.domain)%flightStripes]
 }
 
 // buildSet parses a record's public keys and decides how long the copy is used.

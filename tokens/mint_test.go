@@ -333,3 +333,46 @@ func TestIssueRequestErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestClaimsRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	access, id, err := f.svc.IssueTokens(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiTok, _, err := f.svc.IssueAPIKeyToken(ctx, &identity.Credential{ID: "k", Permissions: []string{"read:users", "*"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{access.Value, id.Value, apiTok} {
+		raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+		var fast Claims
+		if err := fast.UnmarshalJSON(raw); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		var slow Claims
+		if err := slow.fromMap(m); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("decoders disagree:\n%+v\n%+v", fast, slow)
+		}
+		// Re-encoding gives the signed payload back.
+		again, err := fast.MarshalJSON()
+		if err != nil || string(again) != string(raw) {
+			t.Errorf("round trip:\n%s\n%s", raw, again)
+		}
+	}
+	for _, bad := range []string{
+		`{"exp":"soon"}`, `{"exp":1.5}`, `{"aud":5}`, `{"scp":[1]}`, `{"scp":{}}`, `{"sub":7}`,
+		`{"application_metadata":[]}`, `[]`, `{`,
+	} {
+		var c Claims
+		if err := c.UnmarshalJSON([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

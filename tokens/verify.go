@@ -3,7 +3,6 @@ package tokens
 import (
 	"context"
 	"crypto"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -155,13 +154,9 @@ func (c *checker) verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	// Decode the claims before the signature check (to find the key set);
 	// they are trusted only once the signature matches.
-	var m map[string]any
-	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &m); err != nil {
-		return nil, invalid("claims are not a JSON object")
-	}
 	cl := new(Claims)
-	if err := cl.fromMap(m); err != nil {
-		return nil, invalid(err.Error())
+	if err := cl.UnmarshalJSON(jws.UnsafePayloadWithoutVerification()); err != nil {
+		return nil, invalid("malformed claims")
 	}
 	if !strings.HasPrefix(cl.Issuer, c.issuerBase) {
 		return nil, invalid("unknown issuer")

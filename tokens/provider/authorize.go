@@ -1,0 +1,443 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// defaultScope is what Cryptr's SDKs request and what a Cryptr-flavored
+// request is merged with.
+var defaultScope = []string{"openid", "email", "profile"}
+
+// Bounds on request parameters.
+const (
+	maxParamLen  = 1024
+	maxScopes    = 32
+	challengeLen = 43
+)
+
+// rawAuth is an authorization request as received, before validation.
+type rawAuth struct {
+	domain       string
+	clientID     string
+	redirectURI  string
+	responseType string
+	scope        string
+	state        string
+	nonce        string
+	challenge    string
+	method       string
+	prompt       string
+	maxAge       string
+	loginHint    string
+	locale       string
+	signType     string
+	flavor       string
+	idpID        string
+	email        string
+}
+
+// authorizeStandard is the OIDC authorization endpoint (GET or form POST).
+func (p *Provider) authorizeStandard(w http.ResponseWriter, r *http.Request) {
+	ps, err := readParams(w, r)
+	if err != nil {
+		p.errorPage(w, r, "", http.StatusBadRequest, "bad_request")
+		return
+	}
+	ra := rawAuth{domain: r.PathValue("domain"), flavor: flavorOIDC}
+	ra.fill(ps)
+	ra.responseType = ps.get("response_type")
+	ra.locale = firstLocale(ps.get("ui_locales"))
+	p.authorize(w, r, ra)
+}
+
+// authorizeEra1 is Cryptr's era-1 hosted page
+// /t/{tenant}/{locale}/{state}/{signin|signup|invite}/new.
+func (p *Provider) authorizeEra1(w http.ResponseWriter, r *http.Request) {
+	st := r.PathValue("sign_type")
+	if st != "signin" && st != "signup" && st != "invite" {
+		p.errorPage(w, r, "", http.StatusNotFound, "not_found")
+		return
+	}
+	ps := &params{r: r, body: map[string]string{}}
+	ra := rawAuth{domain: r.PathValue("domain"), flavor: flavorCryptr, responseType: "code", signType: st,
+		locale: r.PathValue("locale")}
+	ra.fill(ps)
+	ra.state = r.PathValue("state")
+	p.authorize(w, r, ra)
+}
+
+// authorizeGateway is Cryptr's gateway: /t/{tenant}/, /a/{tenant}/ (spa
+// v1.4+) and / on a dedicated server, with organization|domain|org_domain,
+// email, idp_id and client_state|state.
+func (p *Provider) authorizeGateway(w http.ResponseWriter, r *http.Request) {
+	ps := &params{r: r, body: map[string]string{}}
+	q := r.URL.Query()
+	if len(q) == 0 && r.PathValue("domain") == "" {
+		p.errorPage(w, r, "", http.StatusNotFound, "not_found")
+		return
+	}
+	ra := rawAuth{domain: r.PathValue("domain"), flavor: flavorCryptr, responseType: "code"}
+	ra.fill(ps)
+	for _, k := range []string{"organization", "org_domain", "domain"} {
+		if v := q.Get(k); v != "" {
+			ra.domain = v
+			break
+		}
+	}
+	if v := q.Get("client_state"); v != "" {
+		ra.state = v
+	}
+	if ra.responseType = q.Get("response_type"); ra.responseType == "" {
+		ra.responseType = "code"
+	}
+	ra.idpID = q.Get("idp_id")
+	if ra.idpID == "" {
+		ra.idpID = q.Get("idp_ids[]")
+	}
+	ra.email = q.Get("email")
+	ra.signType = q.Get("sign_type")
+	p.authorize(w, r, ra)
+}
+
+func (ra *rawAuth) fill(ps *params) {
+	ra.clientID = ps.get("client_id")
+	ra.redirectURI = ps.get("redirect_uri")
+	ra.scope = ps.get("scope")
+	if ra.state == "" {
+		ra.state = ps.get("state")
+	}
+	ra.nonce = ps.get("nonce")
+	ra.challenge = ps.get("code_challenge")
+	ra.method = ps.get("code_challenge_method")
+	ra.prompt = ps.get("prompt")
+	ra.maxAge = ps.get("max_age")
+	ra.loginHint = ps.get("login_hint")
+	if ra.locale == "" {
+		ra.locale = ps.get("locale")
+	}
+}
+
+func firstLocale(uiLocales string) string {
+	for _, l := range strings.Fields(uiLocales) {
+		if l = normLocale(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// authorize validates a request and either completes it from the browser
+// session, answers prompt=none, hands it to SSO, or shows the login page.
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth) {
+	ctx := r.Context()
+	locale := pickLocale(r, ra.locale)
+	for _, v := range []string{ra.domain, ra.clientID, ra.redirectURI, ra.state, ra.nonce, ra.challenge, ra.scope,
+		ra.loginHint, ra.email, ra.idpID, ra.prompt, ra.maxAge, ra.method} {
+		if len(v) > maxParamLen {
+			p.errorPage(w, r, locale, http.StatusBadRequest, "bad_request")
+			return
+		}
+	}
+	// 1. Checks that decide whether the redirect URI can be trusted: their
+	// failures are shown here, never redirected.
+	if ra.domain != "" && !p.orgExists(ctx, ra.domain) {
+		p.errorPage(w, r, locale, http.StatusNotFound, "unknown_org")
+		return
+	}
+	app, env, err := p.appByClientID(ctx, ra.clientID)
+	if err != nil {
+		if !errors.Is(err, identity.ErrNotFound) {
+			p.log.Error("provider: application lookup", "err", err)
+			p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+		p.errorPage(w, r, locale, http.StatusBadRequest, "unknown_client")
+		return
+	}
+	redirect := ra.redirectURI
+	if redirect == "" && ra.flavor != flavorOIDC {
+		redirect = app.DefaultRedirectURIAfterLogin
+	}
+	if redirect == "" || !slices.Contains(app.AllowedRedirectURLs, redirect) {
+		p.errorPage(w, r, locale, http.StatusBadRequest, "bad_redirect_uri")
+		return
+	}
+	fail := func(code, desc string) {
+		p.redirectError(w, r, redirect, ra.flavor, ra.domain, ra.state, code, desc)
+	}
+	// 2. Everything else is answered on the redirect URI (RFC 6749 §4.1.2.1).
+	if ra.responseType != "code" {
+		if ra.responseType == "" {
+			fail(errInvalidRequest, "response_type is required")
+		} else {
+			fail(errUnsupportedResponseType, "only the authorization code flow (response_type=code) is supported")
+		}
+		return
+	}
+	if app.ApplicationType == identity.AppMachine {
+		fail(errUnauthorizedClient, "machine applications use the client_credentials grant")
+		return
+	}
+	if ra.domain != "" && !p.appServes(ctx, app, env, ra.domain) {
+		fail(errUnauthorizedClient, "the application does not serve this organization")
+		return
+	}
+	switch {
+	case ra.challenge == "" && ra.method != "":
+		fail(errInvalidRequest, "code_challenge_method without code_challenge")
+		return
+	case ra.challenge != "" && ra.method != "S256":
+		// RFC 7636 §4.3: a missing method means plain, which is refused.
+		fail(errInvalidRequest, "code_challenge_method must be S256")
+		return
+	case ra.challenge != "" && !validChallenge(ra.challenge):
+		fail(errInvalidRequest, "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
+		return
+	case ra.challenge == "" && app.Public():
+		fail(errInvalidRequest, "PKCE (code_challenge with S256) is required for public clients")
+		return
+	}
+	prompts := strings.Fields(ra.prompt)
+	if slices.Contains(prompts, "none") && len(prompts) > 1 {
+		fail(errInvalidRequest, "prompt=none cannot be combined with other values")
+		return
+	}
+	maxAge := -1
+	if ra.maxAge != "" {
+		n, err := strconv.Atoi(ra.maxAge)
+		if err != nil || n < 0 {
+			fail(errInvalidRequest, "max_age must be a non-negative integer")
+			return
+		}
+		maxAge = n
+	}
+	scopes := strings.Fields(ra.scope)
+	if ra.flavor == flavorCryptr {
+		scopes = mergeScopes(defaultScope, scopes)
+	}
+	if len(scopes) > maxScopes {
+		fail(errInvalidScope, "too many scopes")
+		return
+	}
+	scopes = mergeScopes(nil, scopes)
+	requestID, err := p.newUUID()
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	req := &authRequest{Env: env, OrgDomain: ra.domain, ClientID: app.ClientID, RedirectURI: redirect, Scopes: scopes,
+		State: ra.state, Nonce: ra.nonce, Challenge: ra.challenge, Prompt: ra.prompt, MaxAge: maxAge,
+		LoginHint: ra.loginHint, Locale: locale, SignType: ra.signType, Flavor: ra.flavor, IdPID: ra.idpID,
+		RequestID: requestID, ExpiresAt: p.now().Add(DefaultAuthRequestTTL)}
+	if req.LoginHint == "" {
+		req.LoginHint = ra.email
+	}
+	// 3. The browser session.
+	sess := p.currentSession(r)
+	usable := sess != nil && sess.Env == env && (ra.domain == "" || sess.OrgDomain == ra.domain) &&
+		(maxAge < 0 || !p.now().After(sess.AuthTime.Add(time.Duration(maxAge)*time.Second)))
+	var user *identity.User
+	if usable {
+		user, err = p.sessionUser(ctx, sess)
+		usable = err == nil && user != nil && user.Enabled
+		if usable && req.LoginHint != "" && strings.Contains(req.LoginHint, "@") &&
+			!strings.EqualFold(identity.NormalizeEmail(req.LoginHint), identity.NormalizeEmail(user.Email)) {
+			usable = false
+		}
+	}
+	if slices.Contains(prompts, "none") {
+		if !usable {
+			fail(errLoginRequired, "the user is not signed in")
+			return
+		}
+		req.OrgDomain = sess.OrgDomain
+		p.complete(w, r, req, "", user, authn{ips: sess.IPS, sci: sess.SCI, authTime: sess.AuthTime, reuse: true})
+		return
+	}
+	if usable && !slices.Contains(prompts, "login") {
+		req.OrgDomain = sess.OrgDomain
+		p.complete(w, r, req, "", user, authn{ips: sess.IPS, sci: sess.SCI, authTime: sess.AuthTime, reuse: true})
+		return
+	}
+	// 4. A new sign-in: keep the request and show the login page (or go
+	// straight to SSO when the client named a connection).
+	reqID, err := p.newSecret()
+	if err == nil {
+		err = p.ids.Update(ctx, func(tx *identity.Txn) error {
+			return put(tx.RawTx(), authRequests, identity.HashSecret(reqID), *req, req.ExpiresAt)
+		})
+	}
+	if err != nil {
+		p.log.Error("provider: storing authorization request", "err", err)
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if req.IdPID != "" && p.opts.SSORouter != nil {
+		if u, ok, err := p.opts.SSORouter.Route(ctx, SSORequest{Env: env, OrgDomain: req.OrgDomain, IdPID: req.IdPID,
+			Email: req.LoginHint, RequestID: reqID, Locale: locale}); err == nil && ok {
+			http.Redirect(w, r, u, http.StatusFound)
+			return
+		}
+	}
+	p.renderLogin(w, r, reqID, req, "", http.StatusOK)
+}
+
+func validChallenge(s string) bool {
+	if len(s) != challengeLen {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeScopes appends extra to base without duplicates, keeping order.
+func mergeScopes(base, extra []string) []string {
+	out := make([]string, 0, len(base)+len(extra))
+	for _, s := range append(append([]string(nil), base...), extra...) {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// redirectError sends the browser back to a registered redirect URI with an
+// RFC 6749 error.
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirect, flavor, domain, state, code, desc string) {
+	q := url.Values{"error": {code}, "error_description": {desc}}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if flavor == flavorOIDC && domain != "" {
+		q.Set("iss", p.Issuer(domain))
+	}
+	http.Redirect(w, r, appendQuery(redirect, q), http.StatusFound)
+}
+
+// appendQuery adds q to the query of u (a registered redirect URI).
+func appendQuery(u string, q url.Values) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + q.Encode()
+}
+
+// authn describes how the user authenticated.
+type authn struct {
+	ips, sci string
+	authTime time.Time
+	// reuse: the browser session was reused (no new session is opened).
+	reuse bool
+}
+
+// complete issues an authorization code for req and sends the browser back
+// to the application. reqID, when set, names the stored request, which is
+// marked done in the same transaction.
+func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authRequest, reqID string,
+	user *identity.User, a authn) {
+	ctx := r.Context()
+	code, err := p.newSecret()
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	authzID, err := p.newUUID()
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	var sessCookie string
+	if !a.reuse && req.Flavor != flavorHeadless {
+		if sessCookie, err = p.newSecret(); err != nil {
+			p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+			return
+		}
+	}
+	now := p.now()
+	if a.authTime.IsZero() {
+		a.authTime = now
+	}
+	if a.ips == "" {
+		a.ips = "cryptr"
+	}
+	rec := codeRecord{Env: req.Env, OrgDomain: req.OrgDomain, ClientID: req.ClientID, RedirectURI: req.RedirectURI,
+		Scopes: req.Scopes, Nonce: req.Nonce, State: req.State, Challenge: req.Challenge, AuthorizationID: authzID,
+		RequestID: req.RequestID, Flavor: req.Flavor, UserID: user.ID, AuthTime: a.authTime, IPS: a.ips, SCI: a.sci,
+		ExpiresAt: now.Add(p.opts.CodeTTL)}
+	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
+		raw := tx.RawTx()
+		if reqID != "" {
+			stored, err := authRequests.Get(raw, identity.HashSecret(reqID))
+			if err != nil || stored.Done {
+				return errRequestGone
+			}
+			stored.Done = true
+			if err := authRequests.Put(raw, identity.HashSecret(reqID), stored); err != nil {
+				return err
+			}
+		}
+		if sessCookie != "" {
+			s := sessionRecord{Env: req.Env, OrgDomain: req.OrgDomain, UserID: user.ID, AuthTime: a.authTime,
+				IPS: a.ips, SCI: a.sci, ExpiresAt: now.Add(p.opts.SessionTTL)}
+			if err := put(raw, sessions, identity.HashSecret(sessCookie), s, s.ExpiresAt); err != nil {
+				return err
+			}
+		}
+		return put(raw, codes, identity.HashSecret(code), rec, rec.ExpiresAt.Add(MaxCodeTTL))
+	})
+	if errors.Is(err, errRequestGone) {
+		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
+		return
+	}
+	if err != nil {
+		p.log.Error("provider: issuing authorization code", "err", err)
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if sessCookie != "" {
+		p.setSessionCookie(w, r, sessCookie, now.Add(p.opts.SessionTTL))
+	}
+	q := url.Values{"code": {code}}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	switch req.Flavor {
+	case flavorOIDC:
+		q.Set("iss", p.Issuer(req.OrgDomain))
+	case flavorCryptr, flavorHeadless:
+		q.Set("authorization_id", authzID)
+		q.Set("authorization_code", code)
+		q.Set("organization_domain", req.OrgDomain)
+		q.Set("request_id", req.RequestID)
+	}
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	http.Redirect(w, r, appendQuery(req.RedirectURI, q), status)
+}
+
+var errRequestGone = errors.New("authorization request gone")
+
+// sessionUser loads the user of a browser session.
+func (p *Provider) sessionUser(ctx context.Context, s *sessionRecord) (*identity.User, error) {
+	svc, err := p.envService(s.Env)
+	if err != nil {
+		return nil, err
+	}
+	return svc.GetUser(ctx, s.OrgDomain, s.UserID)
+}

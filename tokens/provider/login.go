@@ -1,0 +1,721 @@
+package provider
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/mail"
+)
+
+// Cookie names.
+const (
+	sessionCookie = "gatehouse_session"
+	csrfCookie    = "gatehouse_csrf"
+)
+
+// currentSession returns the browser session of r, if any and unexpired.
+func (p *Provider) currentSession(r *http.Request) *sessionRecord {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" || len(ck.Value) > 200 {
+		return nil
+	}
+	var s sessionRecord
+	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
+		s, err = sessions.Get(tx.Raw(), identity.HashSecret(ck.Value))
+		return err
+	})
+	if err != nil || !p.now().Before(s.ExpiresAt) {
+		return nil
+	}
+	return &s
+}
+
+func (p *Provider) cookie(r *http.Request, name, value string, exp time.Time) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", Expires: exp, HttpOnly: true,
+		Secure: p.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode}
+}
+
+func (p *Provider) setSessionCookie(w http.ResponseWriter, r *http.Request, value string, exp time.Time) {
+	http.SetCookie(w, p.cookie(r, sessionCookie, value, exp))
+}
+
+func (p *Provider) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	c := p.cookie(r, sessionCookie, "", time.Unix(0, 0))
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+}
+
+// csrfToken returns the browser's CSRF token, setting the cookie when the
+// browser has none (double-submit: every form echoes it).
+func (p *Provider) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 43 {
+		return ck.Value
+	}
+	v, err := p.newSecret()
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, p.cookie(r, csrfCookie, v, time.Time{}))
+	// Later reads in this request see the new value.
+	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+	return v
+}
+
+// checkCSRF compares the form's token with the cookie in constant time.
+func checkCSRF(r *http.Request) bool {
+	ck, err := r.Cookie(csrfCookie)
+	if err != nil || len(ck.Value) != 43 {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf_token"))) == 1
+}
+
+// clientAddress is the remote IP of r (proxies' headers are not trusted).
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// loadRequest reads a pending authorization request by its id.
+func (p *Provider) loadRequest(ctx context.Context, reqID string) (*authRequest, error) {
+	if reqID == "" || len(reqID) > 100 {
+		return nil, errRequestGone
+	}
+	var req authRequest
+	err := p.ids.View(ctx, func(tx *identity.ReadTxn) (err error) {
+		req, err = authRequests.Get(tx.Raw(), identity.HashSecret(reqID))
+		return err
+	})
+	if errors.Is(err, identity.ErrNotFound) || (err == nil && (req.Done || !p.now().Before(req.ExpiresAt))) {
+		return nil, errRequestGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &req, nil
+}
+
+// loginPost handles the forms of the hosted login page.
+func (p *Provider) loginPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, "", http.StatusBadRequest, "bad_request")
+		return
+	}
+	reqID := r.PostFormValue("request")
+	req, err := p.loadRequest(r.Context(), reqID)
+	if err != nil {
+		if errors.Is(err, errRequestGone) {
+			p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
+		} else {
+			p.log.Error("provider: loading authorization request", "err", err)
+			p.errorPage(w, r, pickLocale(r, ""), http.StatusServiceUnavailable, "unavailable")
+		}
+		return
+	}
+	if !checkCSRF(r) {
+		p.errorPage(w, r, req.Locale, http.StatusForbidden, "csrf")
+		return
+	}
+	if d := r.PathValue("domain"); d != "" && req.OrgDomain != "" && d != req.OrgDomain {
+		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
+		return
+	}
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	switch r.PostFormValue("action") {
+	case "magic":
+		p.sendMagic(w, r, reqID, req, email)
+	case "code":
+		p.enterCode(w, r, reqID, req)
+	case "password":
+		p.passwordLogin(w, r, reqID, req, email)
+	case "sso":
+		p.ssoLogin(w, r, reqID, req, email)
+	default:
+		p.renderLogin(w, r, reqID, req, "", http.StatusBadRequest)
+	}
+}
+
+// resolveOrg fixes the organization of a gateway request from the email's
+// domain (only organizations that list the domain as theirs).
+func (p *Provider) resolveOrg(ctx context.Context, req *authRequest, email string) (bool, error) {
+	if req.OrgDomain != "" {
+		return true, nil
+	}
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		return false, err
+	}
+	org, err := svc.OrgForEmailDomain(ctx, identity.EmailDomain(email))
+	if errors.Is(err, identity.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	app, _, err := p.appByClientID(ctx, req.ClientID)
+	if err != nil || !p.appServes(ctx, app, req.Env, org.Domain) {
+		return false, nil
+	}
+	req.OrgDomain = org.Domain
+	return true, nil
+}
+
+// sendMagic emails a magic link and a 6-digit code, then shows the code
+// form. Known and unknown addresses get the same page and the same store
+// work; only the mail (sent in the background) differs.
+func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
+	ctx := r.Context()
+	if identity.CheckEmail(email) != "" {
+		p.renderLogin(w, r, reqID, req, "bad_email", http.StatusBadRequest)
+		return
+	}
+	norm := identity.NormalizeEmail(email)
+	ok, err := p.allow(ctx, "ml-email", norm, p.opts.EmailSendLimit)
+	if err == nil && ok {
+		ok, err = p.allow(ctx, "ml-addr", clientAddress(r), p.opts.AddressSendLimit)
+	}
+	if err != nil {
+		p.log.Error("provider: rate limit", "err", err)
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if !ok {
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
+	}
+	known, err := p.resolveOrg(ctx, req, email)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	var user *identity.User
+	if known {
+		svc, err := p.envService(req.Env)
+		if err != nil {
+			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+		user, err = svc.GetUserByEmail(ctx, req.OrgDomain, email)
+		if err != nil && !errors.Is(err, identity.ErrNotFound) {
+			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+		if err != nil || !user.Enabled {
+			user = nil
+		}
+	}
+	// Who gets a mail: an enabled user, or anybody when the request signs
+	// up (sign_type=signup or a find-or-create challenge).
+	mailable := known && (user != nil || req.SignType == "signup" || req.FindOrCreate)
+	token, err := p.newSecret()
+	var digits string
+	if err == nil {
+		digits, err = p.newDigits()
+	}
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	now := p.now()
+	exp := now.Add(p.opts.MagicLinkTTL)
+	reqHash := identity.HashSecret(reqID)
+	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
+		raw := tx.RawTx()
+		stored, err := authRequests.Get(raw, reqHash)
+		if err != nil || stored.Done {
+			return errRequestGone
+		}
+		stored.OrgDomain = req.OrgDomain
+		stored.MagicEmail = email
+		stored.MagicCodeHash = identity.HashSecret(reqHash + ":" + digits)
+		stored.MagicExpires = exp
+		stored.MagicAttempts = 0
+		if err := authRequests.Put(raw, reqHash, stored); err != nil {
+			return err
+		}
+		*req = stored
+		if !mailable {
+			return nil
+		}
+		return put(raw, magicLinks, identity.HashSecret(token), magicLinkRecord{RequestHash: reqHash, Email: email,
+			ExpiresAt: exp}, exp)
+	})
+	if errors.Is(err, errRequestGone) {
+		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
+		return
+	}
+	if err != nil {
+		p.log.Error("provider: storing magic link", "err", err)
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if mailable {
+		link := p.base + "/magic-link/verify/" + token
+		p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSent, ClientID: req.ClientID, Email: email})
+		p.sendMail(req.Locale, email, p.orgName(ctx, req.OrgDomain), link, digits)
+	}
+	p.renderCode(w, r, reqID, req, "", http.StatusOK)
+}
+
+// sendMail sends the magic-link mail in the background, so that the answer
+// does not reveal whether a mail was sent.
+func (p *Provider) sendMail(locale, to, orgName, link, digits string) {
+	tr := translations(locale)
+	m := mail.Message{From: p.opts.MailFrom, To: []string{to},
+		Subject: fmt.Sprintf(tr["mail_subject"], orgName),
+		Text:    fmt.Sprintf(tr["mail_text"], orgName, link, digits, int(p.opts.MagicLinkTTL/time.Minute))}
+	html, err := p.pages.mailHTML(locale, orgName, link, digits, int(p.opts.MagicLinkTTL/time.Minute))
+	if err == nil {
+		m.HTML = html
+	}
+	p.mailWG.Add(1)
+	go func() {
+		defer p.mailWG.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.opts.Mailer.Send(ctx, m); err != nil {
+			p.log.Error("provider: sending magic link", "err", err)
+		}
+	}()
+}
+
+// enterCode checks the 6-digit code of the magic-link mail.
+func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest) {
+	ctx := r.Context()
+	digits := strings.TrimSpace(r.PostFormValue("code"))
+	reqHash := identity.HashSecret(reqID)
+	now := p.now()
+	var ok, exhausted bool
+	var email string
+	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+		raw := tx.RawTx()
+		ok, exhausted = false, false
+		stored, err := authRequests.Get(raw, reqHash)
+		if err != nil || stored.Done {
+			return errRequestGone
+		}
+		if stored.MagicCodeHash == "" || !now.Before(stored.MagicExpires) || stored.MagicAttempts >= p.opts.MaxCodeAttempts {
+			exhausted = true
+			return nil
+		}
+		stored.MagicAttempts++
+		if len(digits) == 6 && identity.SecretMatches(reqHash+":"+digits, stored.MagicCodeHash) {
+			ok, email = true, stored.MagicEmail
+			stored.MagicCodeHash = ""
+		}
+		*req = stored
+		return authRequests.Put(raw, reqHash, stored)
+	})
+	if errors.Is(err, errRequestGone) {
+		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
+		return
+	}
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if exhausted {
+		p.renderLogin(w, r, reqID, req, "code_expired", http.StatusBadRequest)
+		return
+	}
+	if !ok {
+		p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed, ClientID: req.ClientID,
+			Email: req.MagicEmail, Data: map[string]any{"reason": "bad_code"}})
+		p.renderCode(w, r, reqID, req, "bad_code", http.StatusBadRequest)
+		return
+	}
+	p.finishMagic(w, r, reqID, req, email)
+}
+
+// finishMagic signs in (or up) the owner of a proven email address.
+func (p *Provider) finishMagic(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
+	ctx := r.Context()
+	user, err := p.magicUser(ctx, req, email)
+	if err != nil {
+		p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed, ClientID: req.ClientID,
+			Email: email, Data: map[string]any{"reason": err.Error()}})
+		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
+		return
+	}
+	p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID,
+		Email: user.Email, ResourceOwnerID: user.ID})
+	p.complete(w, r, req, reqID, user, authn{ips: "cryptr"})
+}
+
+var errNoAccount = errors.New("no enabled account")
+
+// magicUser finds the user of a proven email, creating it when the request
+// signs up, and marks the address verified.
+func (p *Provider) magicUser(ctx context.Context, req *authRequest, email string) (*identity.User, error) {
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		return nil, err
+	}
+	u, err := svc.GetUserByEmail(ctx, req.OrgDomain, email)
+	if errors.Is(err, identity.ErrNotFound) && (req.SignType == "signup" || req.FindOrCreate) {
+		u, err = svc.CreateUser(ctx, req.OrgDomain, identity.User{Email: email, Enabled: true, Verified: true}, "")
+		if errors.Is(err, identity.ErrConflict) {
+			u, err = svc.GetUserByEmail(ctx, req.OrgDomain, email)
+		}
+	}
+	if err != nil {
+		return nil, errNoAccount
+	}
+	if !u.Enabled {
+		return nil, errNoAccount
+	}
+	if !u.Verified {
+		if v, err := svc.UpdateUser(ctx, req.OrgDomain, u.ID, func(x *identity.User) error { x.Verified = true; return nil }); err == nil {
+			u = v
+		}
+	}
+	return u, nil
+}
+
+// magicLinkConfirm is the GET of a magic link: a confirmation page whose
+// POST signs in. Mail scanners that open links consume nothing.
+func (p *Provider) magicLinkConfirm(w http.ResponseWriter, r *http.Request) {
+	locale := pickLocale(r, "")
+	token := r.PathValue("token")
+	rec, req, err := p.lookupMagic(r.Context(), token)
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
+		return
+	}
+	p.renderConfirm(w, r, req.Locale, rec.Email, p.orgName(r.Context(), req.OrgDomain))
+}
+
+func (p *Provider) lookupMagic(ctx context.Context, token string) (*magicLinkRecord, *authRequest, error) {
+	if len(token) != 43 {
+		return nil, nil, errRequestGone
+	}
+	var rec magicLinkRecord
+	var req authRequest
+	err := p.ids.View(ctx, func(tx *identity.ReadTxn) (err error) {
+		if rec, err = magicLinks.Get(tx.Raw(), identity.HashSecret(token)); err != nil {
+			return err
+		}
+		req, err = authRequests.Get(tx.Raw(), rec.RequestHash)
+		return err
+	})
+	if err != nil || !p.now().Before(rec.ExpiresAt) || req.Done {
+		return nil, nil, errRequestGone
+	}
+	return &rec, &req, nil
+}
+
+// magicLinkConsume is the POST of the confirmation page: it consumes the
+// link atomically and signs the user in.
+func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
+	locale := pickLocale(r, "")
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil || !checkCSRF(r) {
+		p.errorPage(w, r, locale, http.StatusForbidden, "csrf")
+		return
+	}
+	token := r.PathValue("token")
+	if len(token) != 43 {
+		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
+		return
+	}
+	hash := identity.HashSecret(token)
+	now := p.now()
+	var rec magicLinkRecord
+	var req authRequest
+	err := p.ids.Update(r.Context(), func(tx *identity.Txn) (err error) {
+		raw := tx.RawTx()
+		if rec, err = magicLinks.Get(raw, hash); err != nil {
+			return errRequestGone
+		}
+		if err := magicLinks.Delete(raw, hash); err != nil {
+			return err
+		}
+		if !now.Before(rec.ExpiresAt) {
+			return errRequestGone
+		}
+		if req, err = authRequests.Get(raw, rec.RequestHash); err != nil || req.Done {
+			return errRequestGone
+		}
+		return nil
+	})
+	if errors.Is(err, errRequestGone) {
+		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
+		return
+	}
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	// complete marks the request done by the hash of its id; the link knows
+	// only the hash, so finish through it.
+	p.finishMagicByHash(w, r, rec.RequestHash, &req, rec.Email)
+}
+
+// finishMagicByHash is finishMagic for a request known by its hash.
+func (p *Provider) finishMagicByHash(w http.ResponseWriter, r *http.Request, reqHash string, req *authRequest, email string) {
+	ctx := r.Context()
+	user, err := p.magicUser(ctx, req, email)
+	if err != nil {
+		p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed, ClientID: req.ClientID,
+			Email: email, Data: map[string]any{"reason": err.Error()}})
+		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
+		return
+	}
+	// Mark the request done first: a second consumer (the code on another
+	// device) then finds it gone.
+	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
+		stored, err := authRequests.Get(tx.RawTx(), reqHash)
+		if err != nil || stored.Done {
+			return errRequestGone
+		}
+		stored.Done = true
+		return authRequests.Put(tx.RawTx(), reqHash, stored)
+	})
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "link_gone")
+		return
+	}
+	p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID,
+		Email: user.Email, ResourceOwnerID: user.ID})
+	p.complete(w, r, req, "", user, authn{ips: "cryptr"})
+}
+
+// dummyVerifier is implemented by password.Hasher.
+type dummyVerifier interface {
+	DummyVerify(ctx context.Context, password string) error
+}
+
+// passwordLogin checks a password. One failure is reserved on the user's
+// counter before the hash is checked, so parallel guesses cannot exceed
+// LockAfter; unknown users cost a dummy hash.
+func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
+	ctx := r.Context()
+	hasher := p.ids.Hasher()
+	pw := r.PostFormValue("password")
+	if hasher == nil || email == "" || pw == "" {
+		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusBadRequest)
+		return
+	}
+	if ok, err := p.allow(ctx, "pw-addr", clientAddress(r), p.opts.AddressSendLimit); err != nil || !ok {
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
+	}
+	known, err := p.resolveOrg(ctx, req, email)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	var user *identity.User
+	var locked bool
+	now := p.now()
+	if known {
+		err = svc.Update(ctx, func(tx *identity.Txn) error {
+			user, locked = nil, false
+			org, err := tx.Org(req.OrgDomain)
+			if err != nil {
+				return err
+			}
+			u, err := tx.UserByEmail(org.ID, email)
+			if errors.Is(err, identity.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !u.Enabled || u.PasswordHash == "" {
+				return nil
+			}
+			if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
+				locked = true
+				return nil
+			}
+			n := identity.CloneUser(u)
+			n.FailedLogins++
+			n.LastFailedLogin = &now
+			if n.FailedLogins >= p.opts.LockAfter {
+				lu := now.Add(p.opts.LockFor)
+				n.LockedUntil = &lu
+				if err := tx.Log(&identity.Event{Code: identity.EventUserLocked, OrgID: org.ID, Email: n.Email,
+					ResourceOwnerID: n.ID}); err != nil {
+					return err
+				}
+			}
+			if err := tx.ReplaceUser(u, n); err != nil {
+				return err
+			}
+			user = n
+			return nil
+		})
+		if err != nil {
+			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+	}
+	if locked {
+		p.renderLogin(w, r, reqID, req, "locked", http.StatusForbidden)
+		return
+	}
+	ok := false
+	if user == nil {
+		if dv, isDV := hasher.(dummyVerifier); isDV {
+			err = dv.DummyVerify(ctx, pw)
+		}
+	} else {
+		ok, _, err = hasher.Verify(ctx, pw, user.PasswordHash)
+	}
+	if errors.Is(err, identity.ErrBusy) {
+		p.renderLogin(w, r, reqID, req, "busy", http.StatusTooManyRequests)
+		return
+	}
+	if !ok {
+		if user != nil {
+			p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventPasswordLoginFailed, ClientID: req.ClientID,
+				Email: user.Email, ResourceOwnerID: user.ID, Data: map[string]any{"failed_attempts": user.FailedLogins}})
+		}
+		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusUnauthorized)
+		return
+	}
+	err = svc.Update(ctx, func(tx *identity.Txn) error {
+		u, err := tx.User(user.ID)
+		if err != nil {
+			return err
+		}
+		n := identity.CloneUser(u)
+		n.FailedLogins, n.LockedUntil, n.LastFailedLogin = 0, nil, nil
+		if err := tx.ReplaceUser(u, n); err != nil {
+			return err
+		}
+		user = n
+		return tx.Log(&identity.Event{Code: identity.EventPasswordLoginSuccess, OrgID: n.OrgID, TenantDomain: req.OrgDomain,
+			ClientID: req.ClientID, Email: n.Email, ResourceOwnerID: n.ID})
+	})
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	p.complete(w, r, req, reqID, user, authn{ips: "cryptr"})
+}
+
+// ssoLogin hands the sign-in to enterprise SSO by the email's domain.
+func (p *Provider) ssoLogin(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
+	if p.opts.SSORouter == nil {
+		p.renderLogin(w, r, reqID, req, "", http.StatusBadRequest)
+		return
+	}
+	if identity.CheckEmail(email) != "" {
+		p.renderLogin(w, r, reqID, req, "bad_email", http.StatusBadRequest)
+		return
+	}
+	u, ok, err := p.opts.SSORouter.Route(r.Context(), SSORequest{Env: req.Env, OrgDomain: req.OrgDomain, Email: email,
+		IdPID: req.IdPID, RequestID: reqID, Locale: req.Locale})
+	if err != nil {
+		p.log.Error("provider: SSO routing", "err", err)
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if !ok {
+		p.renderLogin(w, r, reqID, req, "no_sso", http.StatusOK)
+		return
+	}
+	if pu, err := url.Parse(u); err != nil || pu.Scheme == "" && !strings.HasPrefix(u, "/") {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// Authenticated describes a user that another component (enterprise SSO)
+// authenticated for a pending authorization request.
+type Authenticated struct {
+	// User is the signed-in user, in the request's organization and
+	// environment.
+	User *identity.User
+	// IdentityProvider is the ips claim (for example "azure_ad").
+	IdentityProvider string
+	// SSOConnectionID is the sci claim (the connection's idp_id).
+	SSOConnectionID string
+}
+
+// Resume completes the pending authorization request requestID (the
+// SSORequest.RequestID the router received) for a user authenticated
+// elsewhere, and sends the browser back to the application with a code.
+func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID string, a Authenticated) {
+	req, err := p.loadRequest(r.Context(), requestID)
+	if err != nil || a.User == nil {
+		p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
+		return
+	}
+	if req.OrgDomain == "" {
+		svc, err := p.envService(req.Env)
+		if err == nil {
+			err = svc.View(r.Context(), func(tx *identity.ReadTxn) error {
+				o, err := tx.OrgByID(a.User.OrgID)
+				if err == nil {
+					req.OrgDomain = o.Domain
+				}
+				return err
+			})
+		}
+		if err != nil {
+			p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
+			return
+		}
+	}
+	p.complete(w, r, req, requestID, a.User, authn{ips: a.IdentityProvider, sci: a.SSOConnectionID})
+}
+
+// allow counts one event for key in the current window and reports
+// whether the limit still holds.
+func (p *Provider) allow(ctx context.Context, kind, key string, limit int) (bool, error) {
+	now := p.now()
+	win := now.Truncate(p.opts.RateWindow)
+	id := identity.HashSecret(kind + "\x00" + key + "\x00" + win.Format(time.RFC3339))
+	ok := false
+	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+		rec, err := rateCounters.Get(tx.RawTx(), id)
+		if err != nil && !errors.Is(err, identity.ErrNotFound) {
+			return err
+		}
+		if rec.N >= limit {
+			ok = false
+			return nil
+		}
+		ok = true
+		rec.N++
+		if rec.N == 1 {
+			return put(tx.RawTx(), rateCounters, id, rec, win.Add(p.opts.RateWindow))
+		}
+		return rateCounters.Put(tx.RawTx(), id, rec)
+	})
+	return ok, err
+}
+
+// orgName returns the display name of an organization (its domain when
+// unknown).
+func (p *Provider) orgName(ctx context.Context, domain string) string {
+	if domain == "" {
+		return ""
+	}
+	o, err := p.ids.GetOrganization(ctx, domain)
+	if err != nil || o.Name == "" {
+		return domain
+	}
+	return o.Name
+}

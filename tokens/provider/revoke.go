@@ -1,0 +1,345 @@
+package provider
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/tokens"
+)
+
+// revokeStandard is RFC 7009 token revocation: 200 whether or not the token
+// was known.
+func (p *Provider) revokeStandard(w http.ResponseWriter, r *http.Request) { p.revoke(w, r, false) }
+
+// revokeCryptr is Cryptr's revoke URL: an unknown token is 422
+// {"error":"Access token doesn't exist"}, success gives revoked_at.
+func (p *Provider) revokeCryptr(w http.ResponseWriter, r *http.Request) { p.revoke(w, r, true) }
+
+func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
+	ps, err := readParams(w, r)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	app, env, err := p.clientForGrant(w, r, ps)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	token := ps.get("token")
+	if token == "" {
+		token = ps.body["refresh_token"]
+	}
+	if token == "" {
+		p.writeOAuthError(w, r, badRequest("token is required"))
+		return
+	}
+	now := p.now()
+	found, kind := false, ""
+	var orgDomain, userID string
+	// token_type_hint may be ignored (RFC 7009 §2.1): a refresh token is a
+	// cheap hash lookup, tried first.
+	if len(token) <= maxParamLen {
+		hash := identity.HashSecret(token)
+		err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
+			raw := tx.RawTx()
+			rec, err := refreshes.Get(raw, hash)
+			if errors.Is(err, identity.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if rec.ClientID != app.ClientID || rec.Env != env {
+				return nil
+			}
+			found, kind, orgDomain, userID = true, "refresh_token", rec.OrgDomain, rec.UserID
+			return revokeFamily(raw, rec.FamilyID, now, "revoked")
+		})
+		if err != nil {
+			p.writeOAuthError(w, r, err)
+			return
+		}
+	}
+	if !found {
+		if c, verr := p.verifier.Verify(r.Context(), token); verr == nil && c.ClientID == app.ClientID {
+			err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
+				return revokeAccess(tx.RawTx(), c.ID, app.ClientID, c.ExpiresAt())
+			})
+			if err != nil {
+				p.writeOAuthError(w, r, err)
+				return
+			}
+			found, kind, orgDomain, userID = true, "access_token", c.Tenant, c.Subject
+		}
+	}
+	if found {
+		p.audit(r.Context(), env, orgDomain, &identity.Event{Code: identity.EventTokenRevoked, ClientID: app.ClientID,
+			ResourceOwnerID: userID, Data: map[string]any{"token_type": kind}})
+	}
+	if !cryptr {
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return
+	}
+	if !found {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "Access token doesn't exist"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revoked_at": now.UTC().Format(time.RFC3339), "token_type": kind})
+}
+
+// accessActive reports whether an access token (by jti) is neither revoked
+// nor in a revoked family.
+func accessActive(tx identity.ReadTx, jti string) (bool, error) {
+	ar, err := accessRecs.Get(tx, jti)
+	if errors.Is(err, identity.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if ar.Revoked {
+		return false, nil
+	}
+	if ar.FamilyID != "" {
+		fam, err := families.Get(tx, ar.FamilyID)
+		if err == nil && fam.RevokedAt != nil {
+			return false, nil
+		}
+		if err != nil && !errors.Is(err, identity.ErrNotFound) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// introspect is RFC 7662 token introspection. The caller must authenticate
+// as a client and sees only its own tokens.
+func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
+	ps, err := readParams(w, r)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	app, env, err := p.clientForGrant(w, r, ps)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	token := ps.get("token")
+	if token == "" {
+		p.writeOAuthError(w, r, badRequest("token is required"))
+		return
+	}
+	inactive := map[string]any{"active": false}
+	now := p.now()
+	if len(token) > 16<<10 {
+		writeJSON(w, http.StatusOK, inactive)
+		return
+	}
+	// Refresh token?
+	var out map[string]any
+	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) error {
+		raw := tx.Raw()
+		rec, err := refreshes.Get(raw, identity.HashSecret(token))
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out = inactive
+		if rec.ClientID != app.ClientID || rec.Env != env || !now.Before(rec.ExpiresAt) ||
+			(rec.UsedAt != nil && now.Sub(*rec.UsedAt) > p.opts.RefreshGrace) {
+			return nil
+		}
+		fam, err := families.Get(raw, rec.FamilyID)
+		if err == nil && fam.RevokedAt != nil {
+			return nil
+		}
+		out = map[string]any{"active": true, "token_type": "refresh_token", "client_id": rec.ClientID,
+			"sub": rec.UserID, "scope": strings.Join(rec.Scopes, " "), "exp": rec.ExpiresAt.Unix(),
+			"iss": p.Issuer(rec.OrgDomain)}
+		return nil
+	})
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	if out != nil {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	c, err := p.verifier.Verify(r.Context(), token)
+	if err != nil || c.ClientID != app.ClientID {
+		writeJSON(w, http.StatusOK, inactive)
+		return
+	}
+	active := false
+	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
+		active, err = accessActive(tx.Raw(), c.ID)
+		return err
+	})
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	if !active {
+		writeJSON(w, http.StatusOK, inactive)
+		return
+	}
+	res := map[string]any{"active": true, "token_type": "Bearer", "client_id": c.ClientID, "sub": c.Subject,
+		"scope": strings.Join(c.Scopes, " "), "exp": c.Expiry, "iat": c.IssuedAt, "iss": c.Issuer, "jti": c.ID}
+	if len(c.Audience) == 1 {
+		res["aud"] = c.Audience[0]
+	} else if len(c.Audience) > 1 {
+		res["aud"] = []string(c.Audience)
+	}
+	if c.Email != "" {
+		res["username"] = c.Email
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// userinfo is the OIDC userinfo endpoint (GET and POST, OIDC Core §5.3),
+// also Cryptr's /t/{tenant}/userinfo?client_id=.
+func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
+	ps, err := readParams(w, r)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	token := tokens.BearerToken(r)
+	if token == "" && r.Method == http.MethodPost {
+		token = ps.body["access_token"]
+	}
+	unauthorized := oerr(http.StatusUnauthorized, errInvalidToken, "invalid or expired access token")
+	if token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": errInvalidRequest, "error_description": "a bearer access token is required"})
+		return
+	}
+	c, err := p.verifier.Verify(r.Context(), token)
+	if err != nil || c.Tenant != r.PathValue("domain") {
+		p.writeOAuthError(w, r, unauthorized)
+		return
+	}
+	if id := r.URL.Query().Get("client_id"); id != "" && id != c.ClientID {
+		p.writeOAuthError(w, r, unauthorized)
+		return
+	}
+	app, _, err := p.appByClientID(r.Context(), c.ClientID)
+	if err == nil {
+		allowCORS(w, app)
+	}
+	active := false
+	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
+		active, err = accessActive(tx.Raw(), c.ID)
+		return err
+	})
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	env, err := c.Environment()
+	if !active || err != nil {
+		p.writeOAuthError(w, r, unauthorized)
+		return
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	u, err := svc.GetUser(r.Context(), c.Tenant, c.Subject)
+	if err != nil || !u.Enabled {
+		p.writeOAuthError(w, r, unauthorized)
+		return
+	}
+	out := tokens.ProfileClaims(u, c.Scopes)
+	if out == nil {
+		out = map[string]any{}
+	}
+	out["sub"] = u.ID
+	writeJSON(w, http.StatusOK, out)
+}
+
+// endSession is OIDC RP-initiated logout: it ends the browser session and
+// redirects only to one of the application's allowed_logout_urls.
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
+	ps, err := readParams(w, r)
+	if err != nil {
+		p.errorPage(w, r, "", http.StatusBadRequest, "bad_request")
+		return
+	}
+	locale := pickLocale(r, ps.get("ui_locales"))
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) < 200 {
+		var sess sessionRecord
+		err := p.ids.Update(r.Context(), func(tx *identity.Txn) error {
+			s, err := sessions.Get(tx.RawTx(), identity.HashSecret(ck.Value))
+			if err != nil {
+				return nil
+			}
+			sess = s
+			return sessions.Delete(tx.RawTx(), identity.HashSecret(ck.Value))
+		})
+		if err != nil {
+			p.log.Warn("provider: ending session", "err", err)
+		}
+		if sess.UserID != "" {
+			p.audit(r.Context(), sess.Env, sess.OrgDomain, &identity.Event{Code: identity.EventLogout, ResourceOwnerID: sess.UserID})
+		}
+	}
+	p.clearSessionCookie(w, r)
+	target := ps.get("post_logout_redirect_uri")
+	clientID := ps.get("client_id")
+	if clientID == "" {
+		clientID = hintClientID(ps.get("id_token_hint"))
+	}
+	if target != "" && clientID != "" {
+		app, _, err := p.appByClientID(r.Context(), clientID)
+		if err == nil && slices.Contains(app.AllowedLogoutURLs, target) {
+			if st := ps.get("state"); st != "" {
+				target = appendQuery(target, map[string][]string{"state": {st}})
+			}
+			http.Redirect(w, r, target, http.StatusFound)
+			return
+		}
+	}
+	p.messagePage(w, r, locale, http.StatusOK, "signed_out")
+}
+
+// hintClientID reads cid (or a single aud) from an ID token hint without
+// verifying it: it only selects whose allowed_logout_urls apply, exactly
+// like the unauthenticated client_id parameter would.
+func hintClientID(hint string) string {
+	parts := strings.Split(hint, ".")
+	if len(parts) != 3 || len(parts[1]) > 16<<10 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		CID string          `json:"cid"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(b, &c) != nil {
+		return ""
+	}
+	if c.CID != "" {
+		return c.CID
+	}
+	var aud string
+	if json.Unmarshal(c.Aud, &aud) == nil {
+		return aud
+	}
+	return ""
+}

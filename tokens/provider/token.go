@@ -1,0 +1,635 @@
+package provider
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/tokens"
+)
+
+// Cryptr's refresh timing hints (cryptr-details §1.6).
+const (
+	refreshLeeway = 60
+	refreshRetry  = 5
+)
+
+// tokenStandard is the OIDC token endpoint {issuer}/oauth/token.
+func (p *Provider) tokenStandard(w http.ResponseWriter, r *http.Request) {
+	p.token(w, r, false)
+}
+
+// tokenCryptr serves Cryptr's token URLs (era-1 code and refresh, era-2
+// /org/{org}/oauth2/token, era-3 /oauth/token): the same grants, with
+// Cryptr's answer fields.
+func (p *Provider) tokenCryptr(w http.ResponseWriter, r *http.Request) {
+	p.token(w, r, true)
+}
+
+// grantResult is what a grant produced.
+type grantResult struct {
+	app     *identity.Application
+	access  *tokens.Token
+	id      *tokens.Token
+	refresh string
+	rexp    time.Time
+	scopes  []string
+	nonce   string
+	authzID string
+	userID  string
+}
+
+func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
+	ps, err := readParams(w, r)
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	var res *grantResult
+	switch gt := ps.get("grant_type"); gt {
+	case "authorization_code":
+		res, err = p.grantCode(w, r, ps, cryptr)
+	case "refresh_token":
+		res, err = p.grantRefresh(w, r, ps, cryptr)
+	case "client_credentials":
+		res, err = p.grantClientCredentials(w, r, ps)
+	case "":
+		err = badRequest("grant_type is required")
+	default:
+		err = oerr(http.StatusBadRequest, errUnsupportedGrantType, "supported grants: authorization_code, refresh_token, client_credentials")
+	}
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return
+	}
+	out := map[string]any{
+		"access_token": res.access.Value,
+		"token_type":   "Bearer",
+		"expires_in":   max(0, int64(res.access.ExpiresAt.Sub(p.now()).Seconds())),
+	}
+	if len(res.scopes) > 0 {
+		out["scope"] = strings.Join(res.scopes, " ")
+	}
+	if res.id != nil {
+		out["id_token"] = res.id.Value
+	}
+	if res.refresh != "" {
+		out["refresh_token"] = res.refresh
+	}
+	if cryptr {
+		out["expires_at"] = res.access.ExpiresAt.UTC().Format(time.RFC3339)
+		out["access_token_expiration_date"] = res.access.ExpiresAt.UTC().Format(time.RFC3339)
+		if res.refresh != "" {
+			out["refresh_token_expires_at"] = res.rexp.UTC().Format(time.RFC3339)
+			out["refresh_expiration_date"] = res.rexp.UTC().Format(time.RFC3339)
+			out["refresh_leeway"] = refreshLeeway
+			out["refresh_retry"] = refreshRetry
+		}
+		// The client's nonce is echoed: Cryptr's SPA refuses an answer
+		// without it.
+		if n := ps.get("nonce"); n != "" {
+			out["nonce"] = n
+		} else if res.nonce != "" {
+			out["nonce"] = res.nonce
+		}
+		out["client_id"] = res.app.ClientID
+		if res.userID != "" {
+			out["resource_owner_id"] = res.userID
+		}
+		if res.authzID != "" {
+			out["oauth_authorization_id"] = res.authzID
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// clientForGrant authenticates the client; for Cryptr paths that carry the
+// client id, it must agree with the request.
+func (p *Provider) clientForGrant(w http.ResponseWriter, r *http.Request, ps *params) (*identity.Application, identity.Environment, error) {
+	app, env, err := p.authenticateClient(r, ps)
+	if err != nil {
+		return nil, "", err
+	}
+	if id := r.PathValue("client_id"); id != "" && id != app.ClientID {
+		return nil, "", &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient, Desc: "client authentication failed"}
+	}
+	allowCORS(w, app)
+	return app, env, nil
+}
+
+// grantCode exchanges an authorization code (RFC 6749 §4.1.3, RFC 7636).
+func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params, cryptr bool) (*grantResult, error) {
+	ctx := r.Context()
+	code := ps.get("code")
+	if code == "" {
+		code = ps.get("authorization_code")
+	}
+	if code == "" {
+		return nil, badRequest("code is required")
+	}
+	if len(code) > maxParamLen {
+		return nil, badGrant("invalid authorization code")
+	}
+	// Headless codes (magic-link challenge) may be exchanged by the backend
+	// with its management token instead of client credentials.
+	var app *identity.Application
+	var env identity.Environment
+	var mgmt bool
+	if bearer := tokens.BearerToken(r); bearer != "" && ps.get("client_secret") == "" {
+		if c, err := p.tok.VerifyAPIKeyToken(ctx, bearer); err == nil {
+			mgmt = true
+			env, _ = c.Environment()
+		} else {
+			return nil, &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient, Desc: "invalid management token"}
+		}
+	} else {
+		var err error
+		if app, env, err = p.clientForGrant(w, r, ps); err != nil {
+			return nil, err
+		}
+	}
+	hash := identity.HashSecret(code)
+	verifier := ps.get("code_verifier")
+	now := p.now()
+	var rec codeRecord
+	var reused bool
+	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+		raw := tx.RawTx()
+		c, err := codes.Get(raw, hash)
+		if errors.Is(err, identity.ErrNotFound) {
+			return badGrant("invalid authorization code")
+		}
+		if err != nil {
+			return err
+		}
+		if c.Env != env || (app != nil && c.ClientID != app.ClientID) || (mgmt && c.Flavor != flavorHeadless) {
+			return badGrant("invalid authorization code")
+		}
+		if c.Used {
+			// Reuse: revoke what the code issued (RFC 6749 §4.1.2).
+			reused, rec = true, c
+			if c.FamilyID != "" {
+				if err := revokeFamily(raw, c.FamilyID, now, "code_reuse"); err != nil {
+					return err
+				}
+			}
+			if c.AccessJTI != "" {
+				if err := revokeAccess(raw, c.AccessJTI, c.ClientID, now.Add(24*time.Hour)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if !now.Before(c.ExpiresAt) {
+			return badGrant("authorization code expired")
+		}
+		if ru := ps.get("redirect_uri"); ru != "" && ru != c.RedirectURI {
+			return badGrant("redirect_uri does not match the authorization request")
+		} else if ru == "" && !cryptr && c.Flavor == flavorOIDC {
+			return badRequest("redirect_uri is required")
+		}
+		if id := ps.get("authorization_id"); id != "" && id != c.AuthorizationID {
+			return badGrant("authorization_id does not match the code")
+		}
+		if id := r.PathValue("authorization_id"); id != "" && id != c.AuthorizationID {
+			return badGrant("authorization_id does not match the code")
+		}
+		switch {
+		case c.Challenge == "" && verifier != "":
+			return badGrant("code_verifier given but the authorization request had no code_challenge")
+		case c.Challenge != "" && verifier == "":
+			return badGrant("code_verifier is required")
+		case c.Challenge != "" && (len(verifier) < 43 || len(verifier) > 128 ||
+			subtle.ConstantTimeCompare([]byte(pkceS256(verifier)), []byte(c.Challenge)) != 1):
+			return badGrant("code_verifier does not match the code_challenge")
+		}
+		c.Used = true
+		rec = c
+		return codes.Put(raw, hash, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reused {
+		p.audit(ctx, rec.Env, rec.OrgDomain, &identity.Event{Code: identity.EventCodeReuseDetected, ClientID: rec.ClientID,
+			ResourceOwnerID: rec.UserID})
+		return nil, badGrant("authorization code already used; the tokens it issued are revoked")
+	}
+	if app == nil {
+		a, _, err := p.appByClientID(ctx, rec.ClientID)
+		if err != nil {
+			return nil, badGrant("invalid authorization code")
+		}
+		app = a
+		allowCORS(w, app)
+	} else if app.Public() && rec.Flavor == flavorHeadless {
+		return nil, &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient,
+			Desc: "this code must be exchanged with the management token that requested it"}
+	}
+	user, err := p.userOf(ctx, rec.Env, rec.OrgDomain, rec.UserID)
+	if err != nil {
+		return nil, err
+	}
+	nonce := rec.Nonce
+	if nonce == "" && cryptr {
+		nonce = ps.get("nonce")
+	}
+	res, err := p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: rec.Scopes,
+		nonce: nonce, code: code, state: rec.State, redirect: rec.RedirectURI, authTime: rec.AuthTime, ips: rec.IPS,
+		sci: rec.SCI, cryptr: rec.Flavor != flavorOIDC, codeHash: hash})
+	if err != nil {
+		return nil, err
+	}
+	res.authzID = rec.AuthorizationID
+	return res, nil
+}
+
+// userOf loads an enabled user; a missing or disabled user is invalid_grant.
+func (p *Provider) userOf(ctx context.Context, env identity.Environment, org, id string) (*identity.User, error) {
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, err
+	}
+	u, err := svc.GetUser(ctx, org, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, badGrant("the user no longer exists")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Enabled {
+		return nil, badGrant("the user is disabled")
+	}
+	return u, nil
+}
+
+type issueParams struct {
+	env      identity.Environment
+	org      string
+	app      *identity.Application
+	user     *identity.User
+	scopes   []string
+	nonce    string
+	code     string
+	state    string
+	redirect string
+	authTime time.Time
+	ips, sci string
+	cryptr   bool
+	// codeHash, when set, links the issued tokens to the code for reuse
+	// revocation.
+	codeHash string
+	// family continues an existing refresh family (refresh grant).
+	family string
+	// parent is the hash of the refresh token being rotated, and parentRaw
+	// its value (the successor is sealed under it).
+	parent, parentRaw string
+}
+
+// issue signs the access and ID tokens and stores a new refresh token.
+func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, error) {
+	req := &tokens.TokenRequest{Env: ip.env, OrgDomain: ip.org, User: ip.user, App: ip.app, Scopes: ip.scopes,
+		Nonce: ip.nonce, Code: ip.code, State: ip.state, RedirectURI: ip.redirect, IdentityProvider: ip.ips,
+		SSOConnectionID: ip.sci, AuthTime: ip.authTime}
+	access, err := p.tok.IssueAccessToken(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res := &grantResult{app: ip.app, access: access, scopes: ip.scopes, nonce: ip.nonce, userID: ip.user.ID}
+	if slices.Contains(ip.scopes, "openid") {
+		idReq := *req
+		if !ip.cryptr {
+			// Standard clients check that aud holds their client_id.
+			idReq.Audience = []string{ip.app.ClientID}
+		}
+		if res.id, err = p.tok.IssueIDToken(ctx, &idReq, access.Value); err != nil {
+			return nil, err
+		}
+	}
+	refresh, err := p.newSecret()
+	if err != nil {
+		return nil, err
+	}
+	res.refresh = ip.org + "." + refresh
+	now := p.now()
+	ttl := p.opts.RefreshTokenTTL
+	if ip.app.RefreshTokenTTL > 0 {
+		ttl = ip.app.RefreshTokenTTL
+	}
+	res.rexp = now.Add(ttl)
+	family := ip.family
+	if family == "" {
+		if family, err = p.newUUID(); err != nil {
+			return nil, err
+		}
+	}
+	var sealed []byte
+	if ip.parentRaw != "" {
+		if sealed, err = sealSuccessor(p.opts.Rand, ip.parentRaw, res.refresh); err != nil {
+			return nil, err
+		}
+	}
+	rr := refreshRecord{FamilyID: family, Env: ip.env, OrgDomain: ip.org, ClientID: ip.app.ClientID, UserID: ip.user.ID,
+		Scopes: ip.scopes, AuthTime: ip.authTime, IPS: ip.ips, SCI: ip.sci, Nonce: ip.nonce, ExpiresAt: res.rexp}
+	event := identity.EventTokenIssued
+	if ip.parent != "" {
+		event = identity.EventTokenRefreshed
+	}
+	svc, err := p.envService(ip.env)
+	if err != nil {
+		return nil, err
+	}
+	err = svc.Update(ctx, func(tx *identity.Txn) error {
+		raw := tx.RawTx()
+		fam, err := families.Get(raw, family)
+		switch {
+		case errors.Is(err, identity.ErrNotFound):
+			fam = familyRecord{ClientID: ip.app.ClientID, UserID: ip.user.ID}
+		case err != nil:
+			return err
+		case fam.RevokedAt != nil:
+			return badGrant("refresh token revoked")
+		}
+		if res.rexp.After(fam.ExpiresAt) {
+			fam.ExpiresAt = res.rexp
+		}
+		if ip.codeHash != "" {
+			c, err := codes.Get(raw, ip.codeHash)
+			if err != nil {
+				return err
+			}
+			if c.FamilyID != "" {
+				// The code was reused meanwhile and already revoked.
+				return badGrant("authorization code already used")
+			}
+			c.FamilyID, c.AccessJTI = family, access.Claims.ID
+			if err := codes.Put(raw, ip.codeHash, c); err != nil {
+				return err
+			}
+		}
+		if ip.parent != "" {
+			old, err := refreshes.Get(raw, ip.parent)
+			if err != nil {
+				return err
+			}
+			if old.UsedAt != nil {
+				return errRotatedMeanwhile
+			}
+			old.UsedAt, old.Successor = &now, sealed
+			if err := refreshes.Put(raw, ip.parent, old); err != nil {
+				return err
+			}
+		}
+		if err := put(raw, families, family, fam, fam.ExpiresAt); err != nil {
+			return err
+		}
+		if err := put(raw, refreshes, identity.HashSecret(res.refresh), rr, rr.ExpiresAt); err != nil {
+			return err
+		}
+		ar := accessRecord{FamilyID: family, ClientID: ip.app.ClientID, ExpiresAt: access.ExpiresAt}
+		if err := put(raw, accessRecs, access.Claims.ID, ar, access.ExpiresAt.Add(time.Minute)); err != nil {
+			return err
+		}
+		org, err := tx.Org(ip.org)
+		if err != nil {
+			return err
+		}
+		return tx.Log(&identity.Event{Code: event, OrgID: org.ID, TenantDomain: ip.org, ClientID: ip.app.ClientID,
+			Email: ip.user.Email, ResourceOwnerID: ip.user.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+var errRotatedMeanwhile = errors.New("refresh token rotated concurrently")
+
+// grantRefresh rotates a refresh token (RFC 6749 §6), with a grace window
+// for concurrent refreshes and family revocation on later reuse.
+func (p *Provider) grantRefresh(w http.ResponseWriter, r *http.Request, ps *params, cryptr bool) (*grantResult, error) {
+	ctx := r.Context()
+	raw := ps.get("refresh_token")
+	if raw == "" && cryptr {
+		raw = ps.get("token") // era 3
+	}
+	if raw == "" {
+		return nil, badRequest("refresh_token is required")
+	}
+	app, env, err := p.clientForGrant(w, r, ps)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxParamLen {
+		return nil, badGrant("invalid refresh token")
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		res, err := p.refreshOnce(ctx, app, env, raw, ps)
+		if errors.Is(err, errRotatedMeanwhile) {
+			continue
+		}
+		return res, err
+	}
+	return nil, badGrant("invalid refresh token")
+}
+
+func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, env identity.Environment, raw string, ps *params) (*grantResult, error) {
+	hash := identity.HashSecret(raw)
+	now := p.now()
+	var rec refreshRecord
+	var successor string
+	var reuse bool
+	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+		tx2 := tx.RawTx()
+		successor, reuse = "", false
+		var err error
+		rec, err = refreshes.Get(tx2, hash)
+		if errors.Is(err, identity.ErrNotFound) {
+			return badGrant("invalid refresh token")
+		}
+		if err != nil {
+			return err
+		}
+		if rec.ClientID != app.ClientID || rec.Env != env {
+			return badGrant("invalid refresh token")
+		}
+		fam, err := families.Get(tx2, rec.FamilyID)
+		if err != nil && !errors.Is(err, identity.ErrNotFound) {
+			return err
+		}
+		if err == nil && fam.RevokedAt != nil {
+			return badGrant("refresh token revoked")
+		}
+		if !now.Before(rec.ExpiresAt) {
+			return badGrant("refresh token expired")
+		}
+		if rec.UsedAt != nil {
+			if now.Sub(*rec.UsedAt) <= p.opts.RefreshGrace && len(rec.Successor) > 0 {
+				s, err := openSuccessor(raw, rec.Successor)
+				if err != nil {
+					return badGrant("invalid refresh token")
+				}
+				successor = s
+				return nil
+			}
+			reuse = true
+			return revokeFamily(tx2, rec.FamilyID, now, "refresh_reuse")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reuse {
+		p.audit(ctx, rec.Env, rec.OrgDomain, &identity.Event{Code: identity.EventRefreshReuseDetected, ClientID: rec.ClientID,
+			ResourceOwnerID: rec.UserID})
+		return nil, badGrant("refresh token already used; the session is revoked")
+	}
+	scopes := rec.Scopes
+	if s := ps.get("scope"); s != "" {
+		asked := strings.Fields(s)
+		for _, sc := range asked {
+			if !slices.Contains(rec.Scopes, sc) {
+				return nil, oerr(http.StatusBadRequest, errInvalidScope, "a refresh cannot widen the granted scope")
+			}
+		}
+		scopes = asked
+	}
+	user, err := p.userOf(ctx, rec.Env, rec.OrgDomain, rec.UserID)
+	if err != nil {
+		return nil, err
+	}
+	nonce := ps.get("nonce")
+	if successor != "" {
+		// Within the grace window: the same successor, a fresh access token
+		// linked to the family.
+		req := &tokens.TokenRequest{Env: rec.Env, OrgDomain: rec.OrgDomain, User: user, App: app, Scopes: scopes,
+			IdentityProvider: rec.IPS, SSOConnectionID: rec.SCI, AuthTime: rec.AuthTime, Nonce: nonce}
+		access, err := p.tok.IssueAccessToken(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		res := &grantResult{app: app, access: access, scopes: scopes, refresh: successor, nonce: nonce, userID: user.ID}
+		if slices.Contains(scopes, "openid") {
+			if res.id, err = p.tok.IssueIDToken(ctx, req, access.Value); err != nil {
+				return nil, err
+			}
+		}
+		err = p.ids.Update(ctx, func(tx *identity.Txn) error {
+			sr, err := refreshes.Get(tx.RawTx(), identity.HashSecret(successor))
+			if err != nil {
+				return err
+			}
+			res.rexp = sr.ExpiresAt
+			ar := accessRecord{FamilyID: rec.FamilyID, ClientID: app.ClientID, ExpiresAt: access.ExpiresAt}
+			return put(tx.RawTx(), accessRecs, access.Claims.ID, ar, access.ExpiresAt.Add(time.Minute))
+		})
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	return p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: scopes,
+		nonce: nonce, authTime: rec.AuthTime, ips: rec.IPS, sci: rec.SCI, cryptr: true, family: rec.FamilyID,
+		parent: hash, parentRaw: raw})
+}
+
+// revokeFamily marks a refresh family revoked: its refresh tokens stop
+// working and its access tokens are inactive in introspection.
+func revokeFamily(tx identity.Tx, id string, now time.Time, reason string) error {
+	fam, err := families.Get(tx, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fam.RevokedAt != nil {
+		return nil
+	}
+	fam.RevokedAt, fam.Reason = &now, reason
+	return families.Put(tx, id, fam)
+}
+
+// revokeAccess marks one access token revoked until exp.
+func revokeAccess(tx identity.Tx, jti, clientID string, exp time.Time) error {
+	ar, err := accessRecs.Get(tx, jti)
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return err
+	}
+	if errors.Is(err, identity.ErrNotFound) {
+		ar = accessRecord{ClientID: clientID, ExpiresAt: exp}
+	}
+	ar.Revoked = true
+	return put(tx, accessRecs, jti, ar, ar.ExpiresAt.Add(time.Minute))
+}
+
+// grantClientCredentials issues an access token to a machine application
+// (RFC 6749 §4.4): sub and cid are its client_id.
+func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request, ps *params) (*grantResult, error) {
+	app, env, err := p.clientForGrant(w, r, ps)
+	if err != nil {
+		return nil, err
+	}
+	if app.ApplicationType != identity.AppMachine {
+		return nil, oerr(http.StatusBadRequest, errUnauthorizedClient, "only machine applications may use client_credentials")
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, err
+	}
+	var org *identity.Organization
+	err = svc.View(r.Context(), func(tx *identity.ReadTxn) error {
+		var err error
+		org, err = tx.OrgByID(app.OrgID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	domain := org.Domain
+	if d := r.PathValue("domain"); d != "" && d != domain {
+		if app.OrganizationScope != "" || !p.orgExists(r.Context(), d) {
+			return nil, oerr(http.StatusBadRequest, errUnauthorizedClient, "the application does not serve this organization")
+		}
+		domain = d
+	}
+	scopes := strings.Fields(ps.get("scope"))
+	if len(scopes) > maxScopes {
+		return nil, oerr(http.StatusBadRequest, errInvalidScope, "too many scopes")
+	}
+	machine := &identity.User{ID: app.ClientID, OrgID: app.OrgID}
+	access, err := p.tok.IssueAccessToken(r.Context(), &tokens.TokenRequest{Env: env, OrgDomain: domain, User: machine,
+		App: app, Scopes: scopes})
+	if err != nil {
+		return nil, err
+	}
+	p.audit(r.Context(), env, domain, &identity.Event{Code: identity.EventTokenIssued, ClientID: app.ClientID,
+		Data: map[string]any{"grant_type": "client_credentials"}})
+	return &grantResult{app: app, access: access, scopes: scopes}, nil
+}
+
+// audit writes an event in its own transaction (for outcomes that have no
+// other write to join).
+func (p *Provider) audit(ctx context.Context, env identity.Environment, domain string, e *identity.Event) {
+	svc, err := p.envService(env)
+	if err != nil {
+		return
+	}
+	err = svc.Update(ctx, func(tx *identity.Txn) error {
+		if domain != "" {
+			if org, err := tx.Org(domain); err == nil {
+				e.OrgID, e.TenantDomain = org.ID, domain
+			}
+		}
+		return tx.Log(e)
+	})
+	if err != nil {
+		p.log.Warn("provider: audit event not written", "code", e.Code, "err", err)
+	}
+}
