@@ -221,7 +221,7 @@ func (s *Service) CreateTicket(ctx context.Context, c *identity.Credential, prof
 // slides its idle expiry. Reads within TicketTouchInterval of the last
 // one do not rewrite it (the expiry moves by at most that much less).
 func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id string, notFound *Error,
-	then func(tx *identity.ReadTxn, o *identity.Organization, tk *identity.Ticket) error) (*Ticket, error) {
+	then func(tx *identity.ReadTxn, domain string, tk *identity.Ticket) error) (*Ticket, error) {
 	if id == "" {
 		return nil, notFound
 	}
@@ -229,32 +229,32 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 	hash := identity.HashSecret(id)
 	var out *Ticket
 	var needTouch bool
-	read := func(tx *identity.ReadTxn) (*identity.Ticket, *identity.Organization, error) {
+	read := func(tx *identity.ReadTxn) (*identity.Ticket, string, error) {
 		tk, err := tx.TicketByHash(hash)
 		if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
-			return nil, nil, notFound
+			return nil, "", notFound
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, "", err
 		}
-		o, err := tx.OrgByID(tk.OrgID)
+		domain, err := s.orgDomain(tx, tk.OrgID)
 		if err != nil {
-			return nil, nil, notFound
+			return nil, "", notFound
 		}
-		if err := check(c, o.Domain, ActionManageTickets); err != nil {
-			return nil, nil, err
+		if err := check(c, domain, ActionManageTickets); err != nil {
+			return nil, "", err
 		}
-		return tk, o, nil
+		return tk, domain, nil
 	}
 	now := s.base.Now()
 	err := d.View(ctx, func(tx *identity.ReadTxn) error {
-		tk, o, err := read(tx)
+		tk, domain, err := read(tx)
 		if err != nil {
 			return err
 		}
 		needTouch = now.Sub(tk.LastRequestAt) >= s.opts.TicketTouchInterval
 		if then != nil {
-			if err := then(tx, o, tk); err != nil {
+			if err := then(tx, domain, tk); err != nil {
 				return err
 			}
 		}
@@ -262,11 +262,7 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 		if needTouch {
 			last = now
 		}
-		out = &Ticket{ID: id, Tenant: o.Domain, ProfileID: "", LastRequestTime: ms(last)}
-		u, err := tx.User(tk.UserID)
-		if err == nil {
-			out.ProfileID = u.ObjectID
-		}
+		out = &Ticket{ID: id, Tenant: domain, ProfileID: s.userObjectID(tx, tk.UserID), LastRequestTime: ms(last)}
 		return nil
 	})
 	if err != nil || !needTouch {
@@ -294,7 +290,11 @@ func (s *Service) GetTicket(ctx context.Context, c *identity.Credential, id stri
 func (s *Service) ProfileByTicket(ctx context.Context, c *identity.Credential, id string, attrs []string) (*Profile, error) {
 	var out *Profile
 	_, err := s.touchTicket(ctx, c, id, apiErr(http.StatusBadRequest, CodeNoSuchTicket, "No ticket found for the given ID"),
-		func(tx *identity.ReadTxn, o *identity.Organization, tk *identity.Ticket) error {
+		func(tx *identity.ReadTxn, _ string, tk *identity.Ticket) error {
+			o, err := tx.OrgByID(tk.OrgID)
+			if err != nil {
+				return err
+			}
 			u, err := tx.User(tk.UserID)
 			if errors.Is(err, identity.ErrNotFound) {
 				return apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile found for the ticket")

@@ -354,18 +354,16 @@ func (p params) required(k string) (string, error) {
 	return v, nil
 }
 
-// list returns a multi-valued parameter: repeated keys, or one value
+// list returns a multi-valued parameter: repeated keys and/or values
 // separated by commas. Empty items are dropped.
 func (p params) list(keys ...string) []string {
 	var out []string
 	for _, k := range keys {
-		vs := p.v[k]
-		if len(vs) == 1 {
-			vs = strings.Split(vs[0], ",")
-		}
-		for _, v := range vs {
-			if v = strings.TrimSpace(v); v != "" {
-				out = append(out, v)
+		for _, v := range p.v[k] {
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					out = append(out, item)
+				}
 			}
 		}
 	}

@@ -159,7 +159,7 @@ func (e *env) do(method, path, tok string, form url.Values) resp {
 		form.Set("accessTokenId", tok)
 	}
 	var req *http.Request
-	if method == http.MethodGet {
+	if method == http.MethodGet || method == http.MethodHead {
 		req = httptest.NewRequest(method, path+"?"+form.Encode(), nil)
 	} else {
 		req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))

@@ -102,6 +102,7 @@ type Service struct {
 	mailer  mail.Mailer
 	log     *slog.Logger
 	started time.Time
+	ids     *idCache
 }
 
 // dummyVerifier is implemented by password.Hasher.
@@ -114,7 +115,8 @@ func New(opts Options) (*Service, error) {
 	if opts.Identity == nil {
 		return nil, errors.New("profile: Options.Identity is required")
 	}
-	s := &Service{opts: opts, base: opts.Identity, envs: map[identity.Environment]*identity.Service{}}
+	s := &Service{opts: opts, base: opts.Identity, envs: map[identity.Environment]*identity.Service{},
+		ids: newIDCache(1 << 16)}
 	for _, env := range []identity.Environment{identity.Sandbox, identity.Production} {
 		e, err := opts.Identity.ForEnvironment(env)
 		if err != nil {

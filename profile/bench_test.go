@@ -1,0 +1,188 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/store/memory"
+	"golang.org/x/crypto/argon2"
+)
+
+var superCred = &identity.Credential{ID: "bench", Application: "bench", Environment: identity.Production,
+	TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}}
+
+// BenchmarkAuthenticate compares a full authenticate request (HTTP
+// handler, token check, lockout transactions, argon2id verify, ticket)
+// with the bare argon2id computation at the same parameters, in the same
+// run, and reports the overhead.
+func BenchmarkAuthenticate(b *testing.B) {
+	id, _ := identity.NewService(identity.Options{Store: memory.New()})
+	h := password.New()
+	svc, _ := New(Options{Identity: id, Hasher: h})
+	ctx := context.Background()
+	secret := "bench-access-token-0001"
+	c := *superCred
+	c.Secret = secret
+	if _, _, err := id.CreateCredential(ctx, c, secret); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.CreateTenant(ctx, superCred, tenantInput{Name: "acme"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.CreateProfile(ctx, superCred, NewProfile{Tenant: "acme", Username: "alice", Password: "correct horse",
+		Email: "alice@example.com", Enabled: true}); err != nil {
+		b.Fatal(err)
+	}
+	handler := svc.Handler()
+	form := url.Values{"accessTokenId": {secret}, "tenantName": {"acme"}, "username": {"alice"}, "password": {"correct horse"}}.Encode()
+	p := h.Params()
+	salt := make([]byte, 16)
+	var bare, full time.Duration
+	b.Run("bare-argon2id", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			argon2.IDKey([]byte("correct horse"), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+		}
+		bare = time.Since(start) / time.Duration(b.N)
+	})
+	b.Run("authenticate-http", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			req := httptest.NewRequest("POST", "/api/1/authentication/authenticate.json", strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			handler.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("%d %s", w.Code, w.Body)
+			}
+		}
+		full = time.Since(start) / time.Duration(b.N)
+	})
+	if bare > 0 && full > 0 {
+		b.Logf("bare argon2id %v, authenticate %v, overhead %.2f%%", bare, full, 100*(float64(full)/float64(bare)-1))
+	}
+}
+
+// BenchmarkTicketRead measures reading a ticket in-process (the sliding
+// expiry is rewritten at most once per TicketTouchInterval) and with a
+// rewrite on every read.
+func BenchmarkTicketRead(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		touch time.Duration
+	}{{"throttled-touch", time.Second}, {"touch-every-read", time.Nanosecond}} {
+		b.Run(tc.name, func(b *testing.B) {
+			id, _ := identity.NewService(identity.Options{Store: memory.New()})
+			svc, _ := New(Options{Identity: id, Hasher: &fakeHasher{}, TicketTouchInterval: tc.touch})
+			ctx := context.Background()
+			svc.CreateTenant(ctx, superCred, tenantInput{Name: "acme"})
+			p, err := svc.CreateProfile(ctx, superCred, NewProfile{Tenant: "acme", Username: "a", Email: "a@example.com", Enabled: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tk, err := svc.CreateTicket(ctx, superCred, p.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := svc.GetTicket(ctx, superCred, tk.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+const benchProfiles = 100_000
+
+var (
+	bigOnce sync.Once
+	bigSvc  *Service
+)
+
+// bigTenant is a tenant of 100,000 profiles with an indexed attribute
+// "dept" and an unindexed copy "deptRaw" (10,000 values, 10 profiles each).
+func bigTenant(b *testing.B) *Service {
+	bigOnce.Do(func() {
+		id, _ := identity.NewService(identity.Options{Store: memory.New()})
+		svc, _ := New(Options{Identity: id, Hasher: &fakeHasher{}})
+		ctx := context.Background()
+		perm := []AttributePermission{{Application: "*", AllowedActions: []string{"*"}}}
+		if _, err := svc.CreateTenant(ctx, superCred, tenantInput{Name: "big", AttributeDefinitions: []AttributeDefinition{
+			{Name: "dept", Indexed: true, Permissions: perm}, {Name: "deptRaw", Permissions: perm}}}); err != nil {
+			b.Fatal(err)
+		}
+		var orgID string
+		_ = id.View(ctx, func(tx *identity.ReadTxn) error { o, err := tx.Org("big"); orgID = o.ID; return err })
+		for batch := 0; batch < benchProfiles/1000; batch++ {
+			err := id.Update(ctx, func(tx *identity.Txn) error {
+				for i := batch * 1000; i < (batch+1)*1000; i++ {
+					u, err := id.NewUser(orgID)
+					if err != nil {
+						return err
+					}
+					d := fmt.Sprintf("d%05d", i%10000)
+					u.Username, u.Email = fmt.Sprintf("user%06d", i), fmt.Sprintf("user%06d@example.com", i)
+					u.Attributes = map[string]any{"dept": d, "deptRaw": d}
+					if err := tx.InsertUser(u); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		bigSvc = svc
+	})
+	return bigSvc
+}
+
+// BenchmarkLookup100k compares indexed and unindexed lookups on a tenant
+// of 100,000 profiles (10 matches each).
+func BenchmarkLookup100k(b *testing.B) {
+	svc := bigTenant(b)
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		fn   func() ([]Profile, error)
+	}{
+		{"by_attribute_value/indexed", func() ([]Profile, error) {
+			return svc.ProfilesByAttributeValue(ctx, superCred, "big", "dept", "d04242", Sort{}, nil)
+		}},
+		{"by_attribute_value/unindexed", func() ([]Profile, error) {
+			return svc.ProfilesByAttributeValue(ctx, superCred, "big", "deptRaw", "d04242", Sort{}, nil)
+		}},
+		{"by_query/indexed", func() ([]Profile, error) {
+			return svc.ProfilesByQuery(ctx, superCred, "big", "{attributes.dept: 'd04242', username: {$regex: '^user'}}", Sort{By: "username"}, nil)
+		}},
+		{"by_query/unindexed", func() ([]Profile, error) {
+			return svc.ProfilesByQuery(ctx, superCred, "big", "{attributes.deptRaw: 'd04242', username: {$regex: '^user'}}", Sort{By: "username"}, nil)
+		}},
+		{"by_query/username", func() ([]Profile, error) {
+			return svc.ProfilesByQuery(ctx, superCred, "big", "{username: 'user042424'}", Sort{}, nil)
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				list, err := tc.fn()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(list) == 0 {
+					b.Fatal("no match")
+				}
+			}
+		})
+	}
+}
