@@ -1,0 +1,112 @@
+package sso
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// Storage layout, through the identity core's records, sets and unique
+// indexes (so every backend holds SSO data in the same transactions as the
+// users it provisions):
+//
+//	records  {env}/sso-connections/{idp_id}          Connection
+//	records  {env}/sso-onboardings/{id}              Onboarding
+//	records  {env}/sso-redirections/{id}             Redirection
+//	set      {env}/sso-connections                   every connection (list)
+//	set      {env}/sso-org-connections/{org id}      an organization's connections
+//	set      {env}/sso-connection-users/{idp_id}     users linked to a connection (seats)
+//	unique   -/sso-idp-env/""/{idp_id} -> env        which environment serves an idp_id
+//	records  -/sso-setup-links/{sha256}              single-use setup links (expiring)
+//	records  -/sso-portal-sessions/{sha256}          onboarding portal sessions (expiring)
+//	records  -/sso-authn-requests/{sha256}           AuthnRequests bound to a browser (expiring)
+//	records  -/sso-saml-replay/{sha256}              consumed assertion ids (expiring)
+func connections(env identity.Environment) identity.Records[Connection] {
+	return identity.Records[Connection]{Env: env, Kind: "sso-connections"}
+}
+
+func onboardings(env identity.Environment) identity.Records[Onboarding] {
+	return identity.Records[Onboarding]{Env: env, Kind: "sso-onboardings"}
+}
+
+func redirections(env identity.Environment) identity.Records[Redirection] {
+	return identity.Records[Redirection]{Env: env, Kind: "sso-redirections"}
+}
+
+func allConnections(env identity.Environment) identity.Set {
+	return identity.Set{Env: env, Parts: []string{"sso-connections"}}
+}
+
+func orgConnections(env identity.Environment, orgID string) identity.Set {
+	return identity.Set{Env: env, Parts: []string{"sso-org-connections", orgID}}
+}
+
+func connectionUsers(env identity.Environment, idpID string) identity.Set {
+	return identity.Set{Env: env, Parts: []string{"sso-connection-users", idpID}}
+}
+
+var idpEnvironments = identity.Unique{Name: "sso-idp-env"}
+
+// setupLink is a mailed, single-use link to the onboarding portal.
+type setupLink struct {
+	ConnectionID string               `json:"idp_id"`
+	Env          identity.Environment `json:"env"`
+	ExpiresAt    time.Time            `json:"expires_at"`
+}
+
+// portalSession is the IT administrator's session in the onboarding
+// portal, limited to one connection.
+type portalSession struct {
+	ConnectionID string               `json:"idp_id"`
+	Env          identity.Environment `json:"env"`
+	CSRFHash     string               `json:"csrf_hash"`
+	ExpiresAt    time.Time            `json:"expires_at"`
+}
+
+// authnRequest is an AuthnRequest we sent, bound to the browser that
+// carries the cookie whose hash keys it.
+type authnRequest struct {
+	RequestID    string               `json:"request_id"`
+	ConnectionID string               `json:"idp_id"`
+	Env          identity.Environment `json:"env"`
+	// Pending is the OIDC provider's pending authorization, if the
+	// sign-in started at an application.
+	Pending string `json:"pending,omitempty"`
+	// AdminTest marks a test sign-in from the onboarding portal.
+	AdminTest bool      `json:"admin_test,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type replayEntry struct {
+	Until time.Time `json:"until"`
+}
+
+var (
+	setupLinks     = identity.Records[setupLink]{Kind: "sso-setup-links"}
+	portalSessions = identity.Records[portalSession]{Kind: "sso-portal-sessions"}
+	authnRequests  = identity.Records[authnRequest]{Kind: "sso-authn-requests"}
+	replayEntries  = identity.Records[replayEntry]{Kind: "sso-saml-replay"}
+)
+
+// putExpiring writes an account-wide record and schedules its deletion.
+func putExpiring[T any](tx identity.Tx, r identity.Records[T], id string, v T, at time.Time) error {
+	if err := r.Put(tx, id, v); err != nil {
+		return err
+	}
+	return identity.ScheduleExpiry(tx, at, r.Key(id))
+}
+
+// takeRecord reads and deletes a record (single use).
+func takeRecord[T any](tx identity.Tx, r identity.Records[T], id string) (T, error) {
+	v, err := r.Get(tx, id)
+	if err != nil {
+		return v, err
+	}
+	return v, r.Delete(tx, id)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, identity.ErrNotFound) }
+
+func notFound(what string) error { return fmt.Errorf("%s %w", what, identity.ErrNotFound) }
