@@ -25,6 +25,12 @@
 // Rotation happens on schedule (lazily, at the first signature after it is
 // due, or through [Service.RotateDue]) and on demand ([Service.Rotate]).
 //
+// An issuer URL is the same for sandbox and production tokens (`dbs` tells
+// them apart), so [Service.JWKSHandler] serves both environments' keys at
+// it. The very first key of an issuer signs as soon as it is created (there
+// is nothing to publish it ahead of); verifiers fetch the JWKS again on an
+// unknown `kid`, so they pick it up.
+//
 // Private keys are stored as PKCS#8, sealed with AES-256-GCM when the host
 // supplies [Options.KeyEncryptionKey]. Public keys are published with a
 // self-signed `x5c` certificate, because Cryptr's SDKs read `x5c[0]`.

@@ -464,6 +464,10 @@ func (s *Service) createAlg(ctx context.Context, env identity.Environment, domai
 	if err != nil {
 		return nil, fmt.Errorf("create %s keys of %s/%s: %w", alg, env, domain, err)
 	}
+	if a := out.Algs[alg]; a != nil && a.Active.KID == active.KID {
+		s.id.Logger().InfoContext(ctx, "tokens: signing keys created", "env", env, "domain", domain,
+			"alg", alg, "active", active.KID, "next", next.KID)
+	}
 	return &out, nil
 }
 
@@ -543,6 +547,10 @@ func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, 
 	})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("rotate %s keys of %s/%s: %w", alg, env, domain, err)
+	}
+	if a := out.Algs[alg]; a != nil && a.Next.KID == fresh.KID {
+		s.id.Logger().InfoContext(ctx, "tokens: signing key rotated", "env", env, "domain", domain,
+			"alg", alg, "retired", observed, "active", a.Active.KID, "next", fresh.KID)
 	}
 	return &out, now, nil
 }

@@ -19,6 +19,10 @@ const (
 	EdDSA = "EdDSA"
 )
 
+// Algorithms returns the signing algorithms Gatehouse supports, for
+// discovery documents (id_token_signing_alg_values_supported).
+func Algorithms() []string { return []string{RS256, ES256, EdDSA} }
+
 // Token types, the `jtt` claim.
 const (
 	TypeAccess = "access"

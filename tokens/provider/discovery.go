@@ -1,0 +1,49 @@
+package provider
+
+import (
+	"net/http"
+)
+
+// discovery serves the OpenID Provider metadata of an organization
+// (OpenID Connect Discovery 1.0 §3).
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	domain := r.PathValue("domain")
+	if !p.orgExists(r.Context(), domain) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
+		return
+	}
+	iss := p.Issuer(domain)
+	doc := map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/authorize",
+		"token_endpoint":                        iss + "/oauth/token",
+		"userinfo_endpoint":                     iss + "/userinfo",
+		"jwks_uri":                              iss + "/.well-known/jwks",
+		"revocation_endpoint":                   iss + "/oauth/revoke",
+		"introspection_endpoint":                iss + "/oauth/introspect",
+		"end_session_endpoint":                  iss + "/logout",
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "EdDSA"},
+		"scopes_supported":                      []string{"openid", "email", "profile", "phone", "address", "offline_access"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":              []string{"S256"},
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash",
+			"email", "email_verified", "name", "given_name", "family_name", "middle_name", "nickname",
+			"preferred_username", "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
+			"updated_at", "phone_number", "phone_number_verified", "address", "cid", "tnt", "dbs", "jti", "jtt",
+			"ver", "scp", "ips", "sci", "application_metadata", "resource_owner_metadata"},
+		"prompt_values_supported":                []string{"none", "login"},
+		"ui_locales_supported":                   []string{"en", "fr"},
+		"claims_parameter_supported":             false,
+		"request_parameter_supported":            false,
+		"request_uri_parameter_supported":        false,
+		"authorization_response_iss_parameter_supported": true,
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, doc)
+}

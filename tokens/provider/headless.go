@@ -1,0 +1,167 @@
+package provider
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/api"
+)
+
+// APIRoutes returns the management endpoints of the provider, to pass in
+// api.Options.Routes: POST /api/v2/magic-link-challenge (cryptr-details §6),
+// which needs a management token with create:users on the organization.
+func (p *Provider) APIRoutes() api.RouteGroup {
+	return api.RouteGroupFunc(func(m *api.Mux) error {
+		m.Handle("POST /api/v2/magic-link-challenge", api.ActionCreate, api.ResourceUsers, api.HandlerFunc(p.magicChallenge))
+		return nil
+	})
+}
+
+// MagicLinkChallenge is the answer of POST /api/v2/magic-link-challenge.
+type MagicLinkChallenge struct {
+	Type             string  `json:"__type__"`
+	Domain           string  `json:"__domain__"`
+	Environment      string  `json:"__environment__"`
+	Code             *string `json:"code"`
+	EmailAddress     string  `json:"email_address"`
+	FindOrCreateUser bool    `json:"find_or_create_user"`
+	MagicLink        string  `json:"magic_link"`
+	RequestID        string  `json:"request_id"`
+	ExpiredAt        int64   `json:"expired_at"`
+}
+
+// magicChallenge creates a headless magic link: the caller's backend mails
+// it; opening it and confirming redirects to redirect_uri with a code that
+// the backend exchanges at /oauth/token with its management token.
+func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error {
+	pr, ok := api.PrincipalFrom(r.Context())
+	if !ok {
+		return api.Unauthorized("a management token is required")
+	}
+	ps, err := api.DecodeParams(r)
+	if err != nil {
+		return err
+	}
+	rd := ps.Reader()
+	email, redirect, orgDomain, clientID, state := "", "", "", "", ""
+	if v := rd.String("user_email"); v != nil {
+		email = *v
+	}
+	if v := rd.String("redirect_uri"); v != nil {
+		redirect = *v
+	}
+	if v := rd.String("org_domain"); v != nil {
+		orgDomain = *v
+	}
+	if v := rd.String("client_id"); v != nil {
+		clientID = *v
+	}
+	if v := rd.String("state"); v != nil {
+		state = *v
+	}
+	foc := false
+	if v := rd.Bool("find_or_create_user"); v != nil {
+		foc = *v
+	}
+	if err := rd.Err(); err != nil {
+		return err
+	}
+	if msg := identity.CheckEmail(email); email == "" || msg != "" {
+		return api.InvalidParams("user_email", "must be a valid email address")
+	}
+	if redirect == "" {
+		return api.InvalidParams("redirect_uri", "is required")
+	}
+	svc, env := pr.Service, pr.Environment()
+	ctx := r.Context()
+	if orgDomain == "" {
+		org, err := svc.OrgForEmailDomain(ctx, identity.EmailDomain(email))
+		if errors.Is(err, identity.ErrNotFound) {
+			return api.InvalidParams("org_domain", "is required: no organization owns this email domain")
+		}
+		if err != nil {
+			return err
+		}
+		orgDomain = org.Domain
+	}
+	if err := pr.Authorize(orgDomain, api.ActionCreate, api.ResourceUsers); err != nil {
+		return err
+	}
+	var app *identity.Application
+	if clientID != "" {
+		a, err := svc.ApplicationByClientID(ctx, clientID)
+		if err != nil {
+			return api.InvalidParams("client_id", "unknown application")
+		}
+		app = a
+	} else {
+		page, err := svc.ListApplications(ctx, orgDomain, identity.PageRequest{Page: 1, PerPage: 100})
+		if err != nil {
+			return err
+		}
+		for i := range page.Items {
+			if slices.Contains(page.Items[i].AllowedRedirectURLs, redirect) {
+				app = &page.Items[i]
+				break
+			}
+		}
+	}
+	if app == nil || !slices.Contains(app.AllowedRedirectURLs, redirect) {
+		return api.InvalidParams("redirect_uri", "is not an allowed redirect URL of an application of the organization")
+	}
+	if !p.appServes(ctx, app, env, orgDomain) {
+		return api.InvalidParams("org_domain", "the application does not serve this organization")
+	}
+	if !foc {
+		u, err := svc.GetUserByEmail(ctx, orgDomain, email)
+		if errors.Is(err, identity.ErrNotFound) || (err == nil && !u.Enabled) {
+			return api.InvalidParams("user_email", "no enabled user has this email; set find_or_create_user to create one")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	reqID, err := p.newSecret()
+	if err != nil {
+		return err
+	}
+	token, err := p.newSecret()
+	if err != nil {
+		return err
+	}
+	requestID, err := p.newUUID()
+	if err != nil {
+		return err
+	}
+	now := p.now()
+	exp := now.Add(p.opts.MagicLinkTTL)
+	req := authRequest{Env: env, OrgDomain: orgDomain, ClientID: app.ClientID, RedirectURI: redirect,
+		Scopes: defaultScope, State: state, MaxAge: -1, Locale: pickLocale(r, ""), Flavor: flavorHeadless,
+		RequestID: requestID, FindOrCreate: foc, ExpiresAt: exp}
+	reqHash := identity.HashSecret(reqID)
+	err = svc.Update(ctx, func(tx *identity.Txn) error {
+		raw := tx.RawTx()
+		if err := put(raw, authRequests, reqHash, req, exp); err != nil {
+			return err
+		}
+		if err := put(raw, magicLinks, identity.HashSecret(token), magicLinkRecord{RequestHash: reqHash, Email: email,
+			ExpiresAt: exp}, exp); err != nil {
+			return err
+		}
+		org, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		return tx.Log(&identity.Event{Code: identity.EventMagicLinkSent, OrgID: org.ID, TenantDomain: orgDomain,
+			ClientID: app.ClientID, Email: email, ActorID: pr.Credential.ID})
+	})
+	if err != nil {
+		return err
+	}
+	api.WriteJSON(w, http.StatusCreated, MagicLinkChallenge{Type: "MagicLinkChallenge", Domain: orgDomain,
+		Environment: string(env), EmailAddress: email, FindOrCreateUser: foc,
+		MagicLink: p.base + "/magic-link/verify/" + token, RequestID: requestID, ExpiredAt: exp.Unix()})
+	return nil
+}
