@@ -1,0 +1,316 @@
+package sso_test
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/sso"
+)
+
+func oauthQuery() url.Values {
+	return url.Values{"client_id": {"front"}, "redirect_uri": {appURI}, "state": {"st-1"}, "code_challenge": {"abc"},
+		"code_challenge_method": {"S256"}, "scope": {"openid email profile"}, "locale": {"fr"}}
+}
+
+func body(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// assertFailed checks the public answer of a refused sign-in and the
+// reason in the audit log.
+func assertFailed(t *testing.T, f *fixture, resp *http.Response, reason string) {
+	t.Helper()
+	b := body(resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "Authentication failed") {
+		t.Fatalf("answer %d %s", resp.StatusCode, b)
+	}
+	if strings.Contains(b, reason) {
+		t.Fatalf("the public page names the reason %q", reason)
+	}
+	e := f.lastEvent(identity.EventSSOSAMLFailed)
+	if e == nil || e.Data["reason"] != reason {
+		t.Fatalf("failed event %#v, want reason %q", e, reason)
+	}
+}
+
+func TestSPInitiatedSignIn(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	b := f.browser()
+	resp := b.acs(idp, b.startLogin(idp, oauthQuery()))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("acs: %d %s", resp.StatusCode, body(resp))
+	}
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, appURI+"?code=code-for-pending-1&state=st-1") {
+		t.Fatalf("redirect %q", loc)
+	}
+	if f.authz.begun[0].Get("code_challenge") != "abc" {
+		t.Fatalf("OAuth parameters not handed over: %v", f.authz.begun[0])
+	}
+	in := f.authz.completed[0]
+	u := in.User
+	if !in.Created || in.ConnectionID != idp || in.OrgDomain != "acme-company" || in.NameID != "jane@acme.test" {
+		t.Fatalf("sign-in %#v", in)
+	}
+	if u.Email != "jane@acme.test" || !u.Verified || u.Profile.GivenName != "Jane" || u.Profile.FamilyName != "Doe" || u.Profile.Name != "Jane Doe" {
+		t.Fatalf("user %#v", u)
+	}
+	if u.Attributes["saml_nameid"] != "jane@acme.test" || u.Attributes["uid"] != "jdoe" || u.Attributes["first_name"] != "Jane" || u.Attributes["last_name"] != "Doe" {
+		t.Fatalf("metadata %#v", u.Attributes)
+	}
+	keys, err := f.id.ListMetaKeys(t.Context(), f.org.Domain)
+	if err != nil || len(keys) < 5 {
+		t.Fatalf("metakeys %v %v", keys, err)
+	}
+	if e := f.lastEvent(identity.EventSSOSAMLStarted); e == nil || e.SAMLIdPID != idp {
+		t.Fatalf("started event %#v", e)
+	}
+	if e := f.lastEvent(identity.EventSSOSAMLSuccess); e == nil || e.ResourceOwnerID != u.ID || e.Email != u.Email {
+		t.Fatalf("success event %#v", e)
+	}
+
+	// Second sign-in: the same user (keyed by connection + NameID), even
+	// when the IdP now asserts another email; attributes refreshed.
+	f.session.UserEmail, f.session.UserGivenName = "jane.doe@acme.test", "Janet"
+	resp = b.acs(idp, b.startLogin(idp, oauthQuery()))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second acs: %d %s", resp.StatusCode, body(resp))
+	}
+	again := f.authz.completed[1]
+	if again.Created || again.User.ID != u.ID || again.User.Profile.GivenName != "Janet" || f.userCount() != 1 {
+		t.Fatalf("second sign-in %#v (users %d)", again, f.userCount())
+	}
+
+	// Without OAuth parameters the default redirection is used.
+	resp = b.acs(idp, b.startLogin(idp, nil))
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != appURI+"?code=default-code" || f.authz.defaults[0] != f.app.ClientID {
+		t.Fatalf("default redirection: %d %q", resp.StatusCode, loc)
+	}
+}
+
+func TestExistingUserLinkedByEmail(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	existing, err := f.id.CreateUser(t.Context(), f.org.Domain, identity.User{Email: "Jane@acme.test", Enabled: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp+"/sso-user-policy", f.token, map[string]any{"user_security_type": "user_registered"}), http.StatusOK)
+	b := f.browser()
+	if resp := b.acs(idp, b.startLogin(idp, oauthQuery())); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("acs: %d %#v", resp.StatusCode, f.lastEvent(identity.EventSSOSAMLFailed))
+	}
+	if u := f.authz.completed[0].User; u.ID != existing.ID || len(u.SSOIdentities) != 1 {
+		t.Fatalf("linked user %#v", u)
+	}
+}
+
+func TestIdPInitiatedSignIn(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	b := f.browser()
+	// Off by default.
+	assertFailed(t, f, b.acs(idp, f.idpInitiated(idp)), sso.ReasonNoRequest)
+	if f.userCount() != 0 {
+		t.Fatal("a user was created")
+	}
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+	resp := b.acs(idp, f.idpInitiated(idp))
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != appURI+"?code=default-code" {
+		t.Fatalf("IdP-initiated: %d %q %s", resp.StatusCode, loc, body(resp))
+	}
+	if f.userCount() != 1 {
+		t.Fatal("user not provisioned")
+	}
+}
+
+func TestSignInRefusals(t *testing.T) {
+	type tc struct {
+		name   string
+		reason string
+		run    func(t *testing.T, f *fixture, idp string, b *browser) *http.Response
+	}
+	for _, c := range []tc{
+		{"replayed unsolicited response", "replayed", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+			resp := f.idpInitiated(idp)
+			if r := b.acs(idp, resp); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("first use: %d", r.StatusCode)
+			}
+			return f.browser().acs(idp, resp)
+		}},
+		{"replayed SP-initiated response", "in_response_to_mismatch", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			resp := b.startLogin(idp, oauthQuery())
+			if r := b.acs(idp, resp); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("first use: %d", r.StatusCode)
+			}
+			// The request id was consumed: a browser holding a fresh
+			// request cannot reuse the old response.
+			b.get(baseURL + "/enterprise/" + idp + "/login")
+			return b.acs(idp, resp)
+		}},
+		{"response posted to another connection's ACS", "destination_mismatch", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			other := f.connection()
+			resp := b.startLogin(idp, oauthQuery())
+			// Bind a request for the other connection too, so only the
+			// addressing is wrong.
+			b.get(baseURL + "/enterprise/" + other + "/login")
+			return b.acs(other, resp)
+		}},
+		{"disabled connection at the ACS", sso.ReasonConnectionDisabled, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			resp := b.startLogin(idp, oauthQuery())
+			f.json(f.do("PATCH", "/api/v2/sso-connections/"+idp+"/disable", f.token, nil), http.StatusOK)
+			return b.acs(idp, resp)
+		}},
+		{"disabled connection at login", sso.ReasonConnectionDisabled, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.json(f.do("PATCH", "/api/v2/sso-connections/"+idp+"/disable", f.token, nil), http.StatusOK)
+			return b.get(baseURL + "/enterprise/" + idp + "/login")
+		}},
+		{"JIT outside the allowed email domains", sso.ReasonEmailDomainNotAllowed, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.session.NameID, f.session.UserEmail = "mallory@evil.test", "mallory@evil.test"
+			return b.acs(idp, b.startLogin(idp, oauthQuery()))
+		}},
+		{"asserted email of another domain for an unknown NameID", sso.ReasonEmailDomainNotAllowed, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.session.NameID, f.session.UserEmail = "opaque-123", "ceo@other.test"
+			return b.acs(idp, b.startLogin(idp, oauthQuery()))
+		}},
+		{"user_registered policy, unknown user", sso.ReasonUserNotRegistered, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp+"/sso-user-policy", f.token, map[string]any{"user_security_type": "user_registered"}), http.StatusOK)
+			return b.acs(idp, b.startLogin(idp, oauthQuery()))
+		}},
+		{"seats limit", sso.ReasonSeatsLimitReached, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"seats_limit": 1}), http.StatusOK)
+			if r := b.acs(idp, b.startLogin(idp, oauthQuery())); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("first seat: %d", r.StatusCode)
+			}
+			// The seated user signs in again fine.
+			if r := b.acs(idp, b.startLogin(idp, oauthQuery())); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("seated user again: %d", r.StatusCode)
+			}
+			f.session.NameID, f.session.UserEmail = "bob@acme.test", "bob@acme.test"
+			return b.acs(idp, b.startLogin(idp, oauthQuery()))
+		}},
+		{"no request bound to the browser", sso.ReasonNoRequest, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			resp := b.startLogin(idp, oauthQuery())
+			return f.browser().acs(idp, resp)
+		}},
+		{"expired response", "expired", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+			resp := f.idpInitiated(idp)
+			f.clock.Add(10 * time.Minute)
+			return b.acs(idp, resp)
+		}},
+		{"not yet valid response", "not_yet_valid", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+			resp := f.idpInitiated(idp)
+			f.clock.Add(-10 * time.Minute)
+			return b.acs(idp, resp)
+		}},
+		{"tampered response", "invalid_signature", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			resp := b.startLogin(idp, oauthQuery())
+			raw, _ := base64.StdEncoding.DecodeString(resp)
+			raw = []byte(strings.Replace(string(raw), "jane@acme.test", "joan@acme.test", 1))
+			return b.acs(idp, base64.StdEncoding.EncodeToString(raw))
+		}},
+		{"garbage", "malformed_message", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			b.get(baseURL + "/enterprise/" + idp + "/login")
+			return b.acs(idp, "%%%not base64")
+		}},
+		{"oversized body", "message_too_large", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			return b.acs(idp, strings.Repeat("A", 2<<20))
+		}},
+		{"metadata never uploaded", sso.ReasonNotConfigured, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"metadata": ""}), http.StatusOK)
+			return b.get(baseURL + "/enterprise/" + idp + "/login")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			idp := f.connection()
+			users := f.userCount()
+			resp := c.run(t, f, idp, f.browser())
+			after := f.userCount()
+			assertFailed(t, f, resp, c.reason)
+			if !strings.Contains(c.name, "replayed") && c.reason != sso.ReasonSeatsLimitReached && after != users {
+				t.Fatalf("users %d -> %d", users, after)
+			}
+		})
+	}
+}
+
+func TestInvalidOAuthRequestIsNotRedirected(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	q := oauthQuery()
+	q.Set("redirect_uri", "https://evil.test/")
+	resp := f.browser().get(baseURL + "/enterprise/" + idp + "/login?" + q.Encode())
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+func TestSPMetadataEndpoint(t *testing.T) {
+	f := newFixture(t)
+	out := f.json(f.do("POST", "/api/v2/sso-connections", f.token, map[string]any{
+		"organization_id": f.org.ID, "application_id": f.app.ClientID}), http.StatusCreated)
+	idp := out["id"].(string)
+	// Served before the IdP metadata exists (the admin needs it first).
+	resp := f.browser().get(baseURL + "/enterprise/" + idp + "/metadata?download=1")
+	b := body(resp)
+	if resp.StatusCode != 200 || !strings.Contains(b, `entityID="`+baseURL+`/enterprise/`+idp+`/metadata"`) ||
+		!strings.Contains(b, baseURL+"/enterprise/"+idp+"/acs") || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, b)
+	}
+	if r := f.browser().get(baseURL + "/enterprise/acme_company_AAAAAAAAAAAAAAAAAAAAAA/metadata"); r.StatusCode != 404 {
+		t.Fatalf("unknown connection: %d", r.StatusCode)
+	}
+}
+
+func TestStoreReplayCache(t *testing.T) {
+	f := newFixture(t)
+	c := sso.NewStoreReplayCache(f.id.Store(), f.clock.Now)
+	ctx := context.Background()
+	until := f.clock.Now().Add(time.Hour)
+	ok, err := c.Claim(ctx, "conn", "id-1", until)
+	if err != nil || !ok {
+		t.Fatalf("first claim %v %v", ok, err)
+	}
+	// A second instance over the same store sees it.
+	c2 := sso.NewStoreReplayCache(f.id.Store(), f.clock.Now)
+	if ok, _ := c2.Claim(ctx, "conn", "id-1", until); ok {
+		t.Fatal("replay accepted by another instance")
+	}
+	if ok, _ := c.Claim(ctx, "other-conn", "id-1", until); !ok {
+		t.Fatal("ids are per connection")
+	}
+	// Concurrent claims: exactly one wins.
+	wins := make(chan bool, 16)
+	for range 16 {
+		go func() { ok, _ := c.Claim(ctx, "conn", "race", until); wins <- ok }()
+	}
+	n := 0
+	for range 16 {
+		if <-wins {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d concurrent claims won", n)
+	}
+	// Swept after expiry.
+	if _, err := identity.SweepExpired(ctx, f.id.Store(), until.Add(time.Minute), 100); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.Claim(ctx, "conn", "id-1", until.Add(2*time.Hour)); !ok {
+		t.Fatal("entry not swept")
+	}
+}
