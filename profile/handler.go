@@ -953,21 +953,21 @@ func (h *handler) deleteLogin(k *call) (any, error) {
 // ---- monitoring ----
 
 func (h *handler) memory(k *call) (any, error) {
-	if err := h.s.checkMonitoring(k.p.get("token")); err != nil {
+	if err := h.s.checkMonitoring(k.r.Context(), k.p.get("token")); err != nil {
 		return nil, err
 	}
 	return h.s.MemoryInfo(), nil
 }
 
 func (h *handler) status(k *call) (any, error) {
-	if err := h.s.checkMonitoring(k.p.get("token")); err != nil {
+	if err := h.s.checkMonitoring(k.r.Context(), k.p.get("token")); err != nil {
 		return nil, err
 	}
 	return h.s.StatusInfo(), nil
 }
 
 func (h *handler) version(k *call) (any, error) {
-	if err := h.s.checkMonitoring(k.p.get("token")); err != nil {
+	if err := h.s.checkMonitoring(k.r.Context(), k.p.get("token")); err != nil {
 		return nil, err
 	}
 	return h.s.VersionInfo(), nil

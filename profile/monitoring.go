@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bufio"
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"os"
@@ -47,12 +48,17 @@ type Version struct {
 
 // checkMonitoring applies the management token: missing is 400, wrong is
 // 401; an unconfigured token refuses every call.
-func (s *Service) checkMonitoring(token string) error {
+func (s *Service) checkMonitoring(ctx context.Context, token string) error {
 	if token == "" {
 		return missingParam("token")
 	}
-	want := s.opts.MonitoringToken
-	if want == "" || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
+	ok := false
+	if s.opts.MonitoringAuth != nil {
+		ok = s.opts.MonitoringAuth(ctx, token)
+	} else if want := s.opts.MonitoringToken; want != "" {
+		ok = subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
+	}
+	if !ok {
 		return apiErr(http.StatusUnauthorized, CodeAccessDenied, "Management authorization failed, invalid token.")
 	}
 	return nil

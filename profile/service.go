@@ -70,9 +70,13 @@ type Options struct {
 	Mailer mail.Mailer
 	// MailFrom is the sender of emails (default "noreply@example.com").
 	MailFrom string
-	// MonitoringToken guards /api/1/monitoring; empty disables those
-	// endpoints (every call is refused).
+	// MonitoringToken guards /api/1/monitoring; empty (and no
+	// MonitoringAuth) disables those endpoints (every call is refused).
 	MonitoringToken string
+	// MonitoringAuth, when set, decides instead of MonitoringToken whether
+	// a presented token is valid (for hosts that keep only its hash). It
+	// must compare in constant time.
+	MonitoringAuth func(ctx context.Context, token string) bool
 	// Version is reported by /monitoring/version.
 	Version string
 	// Sleep waits d (default: a context-aware timer). Tests inject a

@@ -447,3 +447,38 @@ func dedupe(list []string) []string {
 	}
 	return out
 }
+
+// DefaultTenant returns the settings of Crafter's "default" tenant: its
+// four admin-console roles and six attribute definitions, open to every
+// application. No profile, password or access token comes with it.
+func DefaultTenant() Tenant {
+	perm := []AttributePermission{{Application: "*", AllowedActions: []string{"*"}}}
+	def := func(name, label, typ string, order int) AttributeDefinition {
+		return AttributeDefinition{Name: name, Permissions: perm,
+			Metadata: map[string]any{"label": label, "type": typ, "displayOrder": order}}
+	}
+	return Tenant{Name: "default", CleanseAttributes: true,
+		AvailableRoles: []string{"PROFILE_SUPERADMIN", "PROFILE_TENANT_ADMIN", "PROFILE_ADMIN", "SOCIAL_SUPERADMIN"},
+		AttributeDefinitions: []AttributeDefinition{
+			def("firstName", "First Name", "TEXT", 0), def("lastName", "Last Name", "TEXT", 1),
+			def("displayName", "Display Name", "TEXT", 2), def("avatarLink", "Avatar Link", "TEXT", 3),
+			def("socialContexts", "Social Contexts", "COMPLEX", 4), def("connections", "Connections", "COMPLEX", 5),
+		}}
+}
+
+// EnsureDefaultTenant creates the "default" tenant (DefaultTenant) in env
+// if no organization has that domain yet, and reports whether it did. The
+// example server calls it on first start.
+func (s *Service) EnsureDefaultTenant(ctx context.Context, env identity.Environment) (bool, error) {
+	boot := &identity.Credential{ID: "bootstrap", Environment: env,
+		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{ActionCreateTenant}}}}
+	d := DefaultTenant()
+	cleanse := true
+	_, err := s.CreateTenant(ctx, boot, tenantInput{Name: d.Name, AvailableRoles: d.AvailableRoles,
+		AttributeDefinitions: d.AttributeDefinitions, CleanseAttributes: &cleanse})
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code == CodeTenantExists {
+		return false, nil
+	}
+	return err == nil, err
+}

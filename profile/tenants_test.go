@@ -259,3 +259,23 @@ func TestAttributePermissions(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+func TestEnsureDefaultTenant(t *testing.T) {
+	e := newEnv(t)
+	for i, want := range []bool{true, false} {
+		created, err := e.svc.EnsureDefaultTenant(t.Context(), identity.Production)
+		if err != nil || created != want {
+			t.Fatalf("call %d: %v %v, want %v", i, created, err, want)
+		}
+	}
+	var tn Tenant
+	e.mustOK(e.do("GET", "/api/1/tenant/default.json", e.master, nil)).json(t, &tn)
+	if len(tn.AvailableRoles) != 4 || len(tn.AttributeDefinitions) != 6 || !tn.CleanseAttributes {
+		t.Fatalf("default tenant %+v", tn)
+	}
+	var n int
+	e.mustOK(e.do("GET", "/api/1/profile/count", e.master, url.Values{"tenantName": {"default"}})).json(t, &n)
+	if n != 0 {
+		t.Fatal("the default tenant came with profiles")
+	}
+}
