@@ -59,8 +59,10 @@
 // [RemoteVerifier] fetches JWKS documents for services that run elsewhere.
 // Both accept only the algorithms in their allow-list (never `none`), check
 // `typ`, issuer, audience, token type and expiry with a small leeway, and
-// cache verified tokens (keyed by the SHA-256 of the token, bounded, each
-// entry evicted when its token expires) so that a token presented again costs
-// a hash and a map lookup instead of a signature check. [Middleware] puts the
-// verified [Claims] in the request context ([ClaimsFrom]).
+// cache verified tokens (bounded in entries and in bytes, each entry dropped
+// once its token expires) so that a token presented again costs a map lookup
+// instead of a signature check. [Service.VerifyAPIKeyToken], run on every
+// management request, keys its cache by the SHA-256 of the token (32 bytes
+// per entry). [Middleware] puts the verified [Claims] in the request context
+// ([ClaimsFrom]).
 package tokens

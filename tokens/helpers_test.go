@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +48,8 @@ type fixture struct {
 func newFixture(t testing.TB, mod ...func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{clock: newClock(), store: memory.New()}
-	id, err := identity.NewService(identity.Options{Store: f.store, Clock: f.clock.Now, AccountDomain: "acme-account"})
+	id, err := identity.NewService(identity.Options{Store: f.store, Clock: f.clock.Now, AccountDomain: "acme-account",
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,11 +177,13 @@ func New(opts Options) (*Service, error) {
 	s.apiKey, err = s.NewVerifier(VerifierConfig{
 		TokenTypes:   []string{TypeAPIKey},
 		SkipAudience: true,
-		CacheSize:    opts.CacheSize,
+		CacheSize:    -1,
 	})
 	if err != nil {
 		return nil, err
 	}
+	// Management tokens are cached by their SHA-256 (32 bytes per entry).
+	s.apiKey.c.hashed = newHashCache(opts.CacheSize)
 	return s, nil
 }
 

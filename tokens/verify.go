@@ -17,6 +17,7 @@ const (
 	DefaultLeeway        = 30 * time.Second
 	MaxLeeway            = 5 * time.Minute
 	DefaultMaxTokenBytes = 16 << 10
+	DefaultCacheBytes    = 8 << 20
 )
 
 // TokenVerifier verifies a bearer token and returns its claims. Verifier,
@@ -48,6 +49,8 @@ type VerifierConfig struct {
 	// CacheSize bounds the verified-token cache (default 10000 entries;
 	// negative disables caching).
 	CacheSize int
+	// CacheBytes bounds the token bytes the cache keeps (default 8 MiB).
+	CacheBytes int
 	// MaxTokenBytes refuses longer tokens (default 16 KiB).
 	MaxTokenBytes int
 	// Clock returns the current time (default: the service's clock, or
@@ -63,7 +66,8 @@ type checker struct {
 	cfg        VerifierConfig
 	algs       []jose.SignatureAlgorithm
 	issuerBase string // BaseURL + "/t/"
-	cache      *tokenCache
+	cache      *tokenCache[string]
+	hashed     *tokenCache[[32]byte] // API-key tokens: keyed by SHA-256
 	lookup     keyLookup
 }
 
@@ -99,8 +103,11 @@ func newChecker(cfg VerifierConfig, base string, lookup keyLookup) (*checker, er
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
 	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
 	if cfg.CacheSize > 0 {
-		c.cache = newTokenCache(cfg.CacheSize)
+		c.cache = newStringCache(cfg.CacheSize, cfg.CacheBytes)
 	}
 	c.cfg = cfg
 	return c, nil
@@ -127,9 +134,14 @@ func (c *checker) verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	now := c.cfg.Clock()
 	var key [32]byte
-	if c.cache != nil {
+	switch {
+	case c.hashed != nil:
 		key = cacheKey(token)
-		if cl, ok := c.cache.get(key, now); ok {
+		if cl, ok := c.hashed.get(key, now); ok {
+			return cl, nil
+		}
+	case c.cache != nil:
+		if cl, ok := c.cache.get(token, now); ok {
 			return cl, nil
 		}
 	}
@@ -185,8 +197,13 @@ func (c *checker) verify(ctx context.Context, token string) (*Claims, error) {
 	if err := c.checkClaims(cl, env, domain, now); err != nil {
 		return nil, err
 	}
-	if c.cache != nil {
-		c.cache.put(key, cl, time.Unix(cl.Expiry, 0), now)
+	switch {
+	case c.hashed != nil:
+		c.hashed.put(key, cl, time.Unix(cl.Expiry, 0), now)
+	case c.cache != nil:
+		// Keep a private copy of the key: the caller's string may share
+		// memory with a larger buffer (a request header).
+		c.cache.put(strings.Clone(token), cl, time.Unix(cl.Expiry, 0), now)
 	}
 	return cl, nil
 }

@@ -267,7 +267,7 @@ func TestVerifierCache(t *testing.T) {
 }
 
 func TestTokenCacheEviction(t *testing.T) {
-	c := newTokenCache(cacheShards) // one entry per shard
+	c := newHashCache(cacheShards) // one entry per shard
 	now := time.Unix(1000, 0)
 	k1 := cacheKey("a")
 	c.put(k1, &Claims{ID: "a"}, now.Add(time.Minute), now)
@@ -290,5 +290,18 @@ func TestTokenCacheEviction(t *testing.T) {
 	c.put(same, &Claims{ID: "c"}, now.Add(time.Hour), now)
 	if c.len() != 1 {
 		t.Fatalf("len = %d, want 1", c.len())
+	}
+
+	// String keys are bounded by bytes too.
+	sc := newStringCache(1000, cacheShards*100) // 100 bytes per shard
+	long := strings.Repeat("x", 60) + "A"
+	sc.put(long, &Claims{}, now.Add(time.Hour), now)
+	sc.put(strings.Repeat("y", 60)+"A", &Claims{}, now.Add(time.Hour), now) // same shard
+	if sc.len() != 1 {
+		t.Fatalf("byte bound not kept: %d entries", sc.len())
+	}
+	sc.put(strings.Repeat("z", 200), &Claims{}, now.Add(time.Hour), now)
+	if _, ok := sc.get(strings.Repeat("z", 200), now); ok {
+		t.Fatal("a key larger than a shard's budget was stored")
 	}
 }
