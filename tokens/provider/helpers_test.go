@@ -371,3 +371,5 @@ type oauth2TokenSource string
 func (s oauth2TokenSource) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: string(s), TokenType: "Bearer"}, nil
 }
+
+func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
