@@ -25,7 +25,7 @@ func ExampleNewHandler() {
 
 	// The bootstrap master token (the example server makes one at first start).
 	_, token, _ := id.CreateCredential(ctx, identity.Credential{Application: "profile-admin", Master: true,
-		Environment: identity.Production,
+		Environment:       identity.Production,
 		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}}, "")
 
 	post := func(path, ctype, body string) int {

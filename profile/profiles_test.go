@@ -288,3 +288,33 @@ func TestQueries(t *testing.T) {
 		t.Fatalf("by_ids %+v", ids)
 	}
 }
+
+func TestScanPrefilter(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme", AttributeDefinition{Name: "dept", Permissions: all})
+	e.profile("acme", "a", url.Values{"attributes": {`{"dept":"R&D <x>"}`}})
+	e.profile("acme", "b", url.Values{"attributes": {`{"dept":["sales","ops"]}`}})
+	e.profile("acme", "c", url.Values{"attributes": {`{"dept":"opsx"}`}})
+	tests := []struct {
+		query string
+		want  int
+	}{
+		{`{attributes.dept: 'R&D <x>'}`, 1},
+		{`{attributes.dept: 'ops'}`, 1},
+		{`{attributes.dept: {$in: ['ops', 'opsx']}}`, 2},
+		{`{attributes.dept: 'op'}`, 0},
+	}
+	for _, tc := range tests {
+		var list []Profile
+		e.mustOK(e.do("GET", "/api/1/profile/by_query", e.master, url.Values{"tenantName": {"acme"}, "query": {tc.query}})).json(t, &list)
+		if len(list) != tc.want {
+			t.Errorf("%s: %d profiles, want %d", tc.query, len(list), tc.want)
+		}
+	}
+	if needlesFor([]any{"a/b"}) != nil || needlesFor([]any{"é"}) != nil || needlesFor([]any{int64(1)}) != nil {
+		t.Error("needle for a value an encoder may escape")
+	}
+	if n := needlesFor([]any{"abc"}); len(n) != 1 || string(n[0]) != `"abc"` || !hasNeedle([]byte(`{"x":"abc"}`), n) || hasNeedle([]byte(`{"x":"abcd"}`), n) {
+		t.Errorf("needles %q", n)
+	}
+}

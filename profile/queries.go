@@ -1,8 +1,11 @@
 package profile
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -32,6 +35,45 @@ type search struct {
 	// ids are candidate user ids in natural order; all means scan the tenant.
 	ids []string
 	all bool
+	// needles, when set on a scan, are byte strings one of which every
+	// match's stored record contains: users without any are skipped
+	// without being decoded.
+	needles [][]byte
+}
+
+// needlesFor returns the quoted forms of values when they are all plain
+// strings (the stored JSON record of a user whose field equals one of them
+// contains one of these bytes), else nil. Only printable ASCII without
+// characters a JSON encoder may escape qualifies, so the test holds
+// whatever encoder wrote the record.
+func needlesFor(values []any) [][]byte {
+	var out [][]byte
+	for _, v := range values {
+		s, ok := v.(string)
+		if !ok {
+			return nil
+		}
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c == '/' || c == '\'' {
+				return nil
+			}
+		}
+		out = append(out, []byte(`"`+s+`"`))
+	}
+	return out
+}
+
+func hasNeedle(raw []byte, needles [][]byte) bool {
+	if len(needles) == 0 {
+		return true
+	}
+	for _, n := range needles {
+		if bytes.Contains(raw, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // hintIDs returns the users of orgID that an equality on path with one of
@@ -164,6 +206,11 @@ func planQuery(tx *identity.ReadTxn, orgID string, tn *identity.Tenant, q *query
 			return s, nil
 		}
 	}
+	for _, h := range hints {
+		if s.needles = needlesFor(h.Values); s.needles != nil {
+			break
+		}
+	}
 	return s, nil
 }
 
@@ -185,14 +232,7 @@ func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*
 		}
 	}
 	early := so.By == "" // natural order: stop as soon as the page is full
-	visit := func(id string) error {
-		u, err := tx.User(id)
-		if errors.Is(err, identity.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	visit := func(u *identity.User) error {
 		if u.OrgID != o.ID || !s.match(u, doc(u, o.Domain)) {
 			return nil
 		}
@@ -209,13 +249,29 @@ func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*
 		return nil
 	}
 	if s.all {
-		err := identity.OrgUsers(tx.Env(), o.ID).Each(tx.Raw(), false, func(id string, _ []byte) error { return visit(id) })
+		err := tx.EachOrgUserRaw(o.ID, func(id string, raw []byte) error {
+			if !hasNeedle(raw, s.needles) {
+				return nil
+			}
+			var u identity.User
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return fmt.Errorf("decode user %s: %w", id, err)
+			}
+			return visit(&u)
+		})
 		if err != nil && !errors.Is(err, identity.ErrStopScan) {
 			return nil, err
 		}
 	} else {
 		for _, id := range s.ids {
-			if err := visit(id); err != nil {
+			u, err := tx.User(id)
+			if errors.Is(err, identity.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := visit(u); err != nil {
 				if errors.Is(err, identity.ErrStopScan) {
 					break
 				}
@@ -407,7 +463,7 @@ func (s *Service) ProfilesByAttributeValue(ctx context.Context, c *identity.Cred
 		m := func(u *identity.User, _ map[string]any) bool { return equalsOrContains(u.Attributes[name], value) }
 		ids, ok, err := hintIDs(tx, o.ID, tn, "attributes."+name, []any{value})
 		if err != nil || !ok {
-			return search{all: true, match: m}, err
+			return search{all: true, match: m, needles: needlesFor([]any{value})}, err
 		}
 		return search{ids: ids, match: m}, nil
 	})
