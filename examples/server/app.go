@@ -8,16 +8,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/store"
 	"github.com/gatehouse-id/gatehouse/tokens"
+	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
 
 // app is the assembled server: the store, the identity services of both
@@ -129,12 +133,35 @@ func (a *app) Close() error {
 
 func (a *app) routes() error {
 	a.mux.HandleFunc("GET /healthz", a.healthz)
-	cryptr, err := api.New(api.Options{Service: a.envs[identity.Production], Tokens: api.Tokens(a.tokens), Logger: a.log})
+	prov, err := provider.New(provider.Options{Identity: a.envs[identity.Production], Tokens: a.tokens,
+		Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("oidc provider: %w", err)
+	}
+	a.closer = append(a.closer, prov.Close)
+	cryptr, err := api.New(api.Options{Service: a.envs[identity.Production], Tokens: api.Tokens(a.tokens), Logger: a.log,
+		Routes: []api.RouteGroup{prov.APIRoutes()}})
 	if err != nil {
 		return fmt.Errorf("cryptr face: %w", err)
 	}
 	a.mux.Handle("/api/v2/", cryptr)
+	for _, pattern := range prov.Patterns() {
+		a.mux.Handle(pattern, prov)
+	}
 	return nil
+}
+
+// mailer is the development mailer (-mail-dir), else SMTP (-smtp-host),
+// else a mailer that only logs.
+func (a *app) mailer() mail.Mailer {
+	switch {
+	case a.cfg.MailDir != "":
+		return &mail.DirMailer{Dir: a.cfg.MailDir}
+	case a.cfg.SMTPHost != "":
+		return &mail.SMTPMailer{Addr: net.JoinHostPort(a.cfg.SMTPHost, strconv.Itoa(a.cfg.SMTPPort)),
+			Username: a.cfg.SMTPUsername, Password: a.cfg.SMTPPassword}
+	}
+	return mail.LogMailer{Logger: a.log}
 }
 
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
