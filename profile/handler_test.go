@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"context"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -183,6 +184,23 @@ func TestMonitoring(t *testing.T) {
 	s2.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/api/1/monitoring/status?token=", nil))
 	if w.Code != 400 {
 		t.Fatalf("unconfigured monitoring: %d", w.Code)
+	}
+	w = httptest.NewRecorder()
+	s2.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/api/1/monitoring/status?token=anything", nil))
+	if w.Code != 401 {
+		t.Fatalf("unconfigured monitoring with a token: %d", w.Code)
+	}
+	// A host that keeps only the token's hash.
+	hash := identity.HashSecret("hashed-token")
+	s3, _ := New(Options{Identity: e.id, MonitoringAuth: func(_ context.Context, tok string) bool {
+		return identity.SecretMatches(tok, hash)
+	}})
+	for tok, want := range map[string]int{"hashed-token": 200, "other": 401} {
+		w = httptest.NewRecorder()
+		s3.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/api/1/monitoring/version.json?token="+tok, nil))
+		if w.Code != want {
+			t.Errorf("MonitoringAuth with %q: %d, want %d", tok, w.Code, want)
+		}
 	}
 }
 

@@ -1,0 +1,111 @@
+package profile
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// snapshot returns every key and value of the store.
+func snapshot(t *testing.T, e *env) []string {
+	var out []string
+	err := e.id.Store().View(context.Background(), func(tx identity.ReadTx) error {
+		return tx.Scan(nil, identity.ScanOptions{}, func(k, v []byte) error {
+			out = append(out, string(k)+"="+string(v))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestBadInputChangesNothing sends refused requests of every kind and
+// checks that the store is byte-for-byte unchanged and that each answer is
+// a clear 4xx with a Crafter error body.
+func TestBadInputChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme", AttributeDefinition{Name: "ro", Permissions: []AttributePermission{{Application: "*", AllowedActions: []string{"READ_ATTRIBUTE"}}}})
+	p := e.profile("acme", "alice", nil)
+	e.profile("acme", "bob", nil)
+	reader := e.token(identity.Credential{Application: "r",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"READ_TENANT"}}}})
+	before := snapshot(t, e)
+	type req struct {
+		method, path, tok string
+		form              url.Values
+		json              string
+	}
+	reqs := []req{
+		{"POST", "/api/1/profile/create", e.master, url.Values{"tenantName": {"acme"}, "username": {"x"}, "email": {"bad"}, "enabled": {"true"}}, ""},
+		{"POST", "/api/1/profile/create", e.master, url.Values{"tenantName": {"acme"}, "username": {"x"}, "email": {"x@example.com"}, "enabled": {"true"}, "attributes": {`{"ro":1}`}}, ""},
+		{"POST", "/api/1/profile/create", reader, url.Values{"tenantName": {"acme"}, "username": {"x"}, "email": {"x@example.com"}, "enabled": {"true"}}, ""},
+		{"POST", "/api/1/profile/" + p.ID + "/update", e.master, url.Values{"username": {"bob"}}, ""},
+		{"POST", "/api/1/profile/" + p.ID + "/update", e.master, url.Values{"email": {"bob@example.com"}}, ""},
+		{"POST", "/api/1/profile/" + p.ID + "/update", e.master, url.Values{"attributes": {`{"ro":"x"}`}, "email": {"new@example.com"}}, ""},
+		{"POST", "/api/1/profile/" + p.ID + "/update", e.master, url.Values{"role": {strings.Repeat("r", 300)}}, ""},
+		{"POST", "/api/1/profile/" + p.ID + "/attributes/remove", e.master, url.Values{"attributeName": {"ro"}}, ""},
+		{"POST", "/api/1/profile/" + p.ID + "/attributes/update", e.master, nil, `{"ghost":1}`},
+		{"POST", "/api/1/profile/" + p.ID + "/attributes/update", e.master, nil, `[1,2]`},
+		{"POST", "/api/1/profile/" + p.ID + "/delete", reader, nil, ""},
+		{"POST", "/api/1/tenant/acme/delete", reader, nil, ""},
+		{"POST", "/api/1/tenant/update", e.master, nil, `{"name":"acme","availableRoles":[""]}`},
+		{"POST", "/api/1/tenant/update", e.master, nil, `{"name":"acme","attributeDefinitions":[{"name":""}]}`},
+		{"POST", "/api/1/tenant/acme/attribute_definitions/add", e.master, nil, `[{"name":"a.b"}]`},
+		{"POST", "/api/1/tenant/acme/roles/add", e.master, url.Values{"role": {"bad\x01role"}}, ""},
+		{"POST", "/api/1/tenant/create", e.master, nil, `{"name":"Bad Name"}`},
+		{"POST", "/api/1/access_token/create", reader, nil, `{"application":"x"}`},
+		{"POST", "/api/1/profile/verify", e.master, url.Values{"verificationTokenId": {"nope"}}, ""},
+		{"POST", "/api/1/profile/change_password", e.master, url.Values{"resetTokenId": {"nope"}, "newPassword": {"x"}}, ""},
+		{"POST", "/api/1/profile/" + p.ID + "/reset_password", e.master, url.Values{"resetPasswordUrl": {"javascript:alert(1)"}}, ""},
+		{"POST", "/api/1/authentication/ticket/create", e.master, url.Values{"profileId": {"5f0000000000000000000000"}}, ""},
+		{"POST", "/api/1/authentication/persistent_login/nope/refresh_token", e.master, nil, ""},
+		{"POST", "/api/1/authentication/authenticate", reader, url.Values{"tenantName": {"acme"}, "username": {"alice"}, "password": {"x"}}, ""},
+		{"POST", "/api/1/authentication/authenticate", e.master, url.Values{"tenantName": {"acme"}, "username": {"nobody"}, "password": {"x"}}, ""},
+	}
+	for _, rq := range reqs {
+		var r resp
+		if rq.json != "" {
+			r = e.serve(jsonReq(rq.path+"?accessTokenId="+url.QueryEscape(rq.tok), rq.json))
+		} else {
+			r = e.do(rq.method, rq.path, rq.tok, rq.form)
+		}
+		if r.status < 400 || r.status >= 500 || r.code() == "" {
+			t.Errorf("%s %s %v: %d %s, want a 4xx with an error code", rq.method, rq.path, rq.form, r.status, r.body)
+		}
+	}
+	// An upload of a non-image.
+	var b bytes.Buffer
+	b.WriteString("--x\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"a.png\"\r\n\r\nnot a png\r\n--x--\r\n")
+	hr := httptest.NewRequest("POST", "/api/1/profile/"+p.ID+"/uploadAttachment?accessTokenId="+e.master, &b)
+	hr.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	if r := e.serve(hr); r.status != 400 {
+		t.Errorf("upload of a non-image: %d", r.status)
+	}
+	after := snapshot(t, e)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		for i := 0; i < len(after) || i < len(before); i++ {
+			if i >= len(before) || i >= len(after) || before[i] != after[i] {
+				t.Fatalf("store changed by refused requests; first difference near %q", safe(after, i))
+			}
+		}
+	}
+}
+
+func safe(list []string, i int) string {
+	if i < len(list) {
+		if len(list[i]) > 120 {
+			return list[i][:120]
+		}
+		return list[i]
+	}
+	return "(end)"
+}
