@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/sso"
+	"github.com/gatehouse-id/gatehouse/sso/portal"
 	"github.com/gatehouse-id/gatehouse/sso/ssoapi"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
@@ -107,7 +108,9 @@ func (m *mails) last(t testing.TB) mail.Message {
 
 var linkRE = regexp.MustCompile(`https?://\S+/enterprise-setup/\S+`)
 
-// fakeAuthz is a test double of the OIDC provider's side.
+// fakeAuthz is a test double of the OIDC provider's side: its
+// "authorization endpoint" at baseURL/authorize keeps the OAuth parameters
+// and sends the browser back to the login URL with a request id.
 type fakeAuthz struct {
 	mu        sync.Mutex
 	begun     []url.Values
@@ -115,32 +118,48 @@ type fakeAuthz struct {
 	defaults  []string
 }
 
-func (f *fakeAuthz) Begin(_ context.Context, _ identity.Environment, org string, q url.Values) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if q.Get("redirect_uri") != appURI {
-		return "", fmt.Errorf("redirect_uri not allowed")
-	}
-	f.begun = append(f.begun, q)
-	return fmt.Sprintf("pending-%d", len(f.begun)), nil
+func (f *fakeAuthz) AuthorizeURL(org, idp string, q url.Values) string {
+	q = cloneValues(q)
+	q.Set("idp_id", idp)
+	q.Set("org", org)
+	return baseURL + "/authorize?" + q.Encode()
 }
 
-func (f *fakeAuthz) Complete(_ context.Context, pending string, in sso.SignIn) (string, error) {
+// serveAuthorize plays the provider's authorization endpoint.
+func (f *fakeAuthz) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := r.URL.Query()
+	if q.Get("redirect_uri") != appURI {
+		http.Error(w, "redirect_uri not allowed", http.StatusBadRequest)
+		return
+	}
+	f.begun = append(f.begun, q)
+	http.Redirect(w, r, baseURL+"/enterprise/"+q.Get("idp_id")+"/login?request_id="+fmt.Sprintf("pending-%d", len(f.begun)), http.StatusFound)
+}
+
+func (f *fakeAuthz) Resume(w http.ResponseWriter, r *http.Request, pending string, in sso.SignIn) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.completed = append(f.completed, in)
-	return appURI + "?code=code-for-" + pending + "&state=" + url.QueryEscape(f.begun[len(f.begun)-1].Get("state")), nil
+	http.Redirect(w, r, appURI+"?code=code-for-"+pending+"&state="+url.QueryEscape(f.begun[len(f.begun)-1].Get("state")), http.StatusSeeOther)
 }
 
-func (f *fakeAuthz) CompleteDefault(_ context.Context, clientID, uri string, in sso.SignIn) (string, error) {
+func (f *fakeAuthz) ResumeDefault(w http.ResponseWriter, r *http.Request, clientID, uri string, in sso.SignIn) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.completed = append(f.completed, in)
 	f.defaults = append(f.defaults, clientID)
-	return uri + "?code=default-code", nil
+	http.Redirect(w, r, uri+"?code=default-code", http.StatusSeeOther)
 }
 
-func (f *fakeAuthz) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.completed) }
+func cloneValues(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
 
 // fixture is an identity core, the SSO service and its HTTP faces over a
 // memory store, with a real crewjam/saml IdP in process.
@@ -199,6 +218,12 @@ func newFixture(t testing.TB) *fixture {
 	f.mux = http.NewServeMux()
 	f.mux.Handle("/api/v2/", f.api)
 	f.mux.Handle("/enterprise/", f.svc.Handler())
+	f.mux.HandleFunc("GET /authorize", f.authz.serveAuthorize)
+	pt, err := portal.New(f.svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mux.Handle("/enterprise-setup/", pt)
 	f.token = f.key(identity.Production, []string{"*"})
 	f.setupIdP()
 	return f
@@ -392,6 +417,9 @@ func (b *browser) idpAnswer(loc string) string {
 func (b *browser) startLogin(idp string, q url.Values) string {
 	b.f.t.Helper()
 	resp := b.get(baseURL + "/enterprise/" + idp + "/login?" + q.Encode())
+	for resp.StatusCode == http.StatusFound && strings.HasPrefix(resp.Header.Get("Location"), baseURL) {
+		resp = b.get(resp.Header.Get("Location"))
+	}
 	if resp.StatusCode != http.StatusFound {
 		body, _ := io.ReadAll(resp.Body)
 		b.f.t.Fatalf("login: %d %s", resp.StatusCode, body)

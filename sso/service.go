@@ -118,6 +118,9 @@ func (s *Service) Identity(env identity.Environment) (*identity.Service, error) 
 
 func (s *Service) now() time.Time { return s.opts.Identity.Now() }
 
+// Now returns the current time of the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
 // URLs of a connection's service provider.
 
 // MetadataURL is the SP metadata URL, also our SAML entity id.

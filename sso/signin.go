@@ -32,28 +32,32 @@ type SignIn struct {
 	AuthnInstant time.Time
 	// AuthnContext is the IdP's AuthnContextClassRef, if any.
 	AuthnContext string
+	// ProviderType is the connection's provider_type (azure_ad, okta...).
+	ProviderType string
 	// Created reports a user provisioned by this sign-in.
 	Created bool
 }
 
 // Authorizations is what the OIDC provider (tokens/provider) offers SSO so
-// that a SAML sign-in continues the authorization code flow.
+// that a SAML sign-in continues the authorization code flow. The provider
+// keeps OAuth requests pending; SSO only carries their ids.
 type Authorizations interface {
-	// Begin validates the OAuth authorization parameters given to
-	// /enterprise/{idp_id}/login (client_id, redirect_uri, state or
-	// client_state, scope, nonce, code_challenge, code_challenge_method,
-	// locale) for the organization orgDomain, keeps them pending, and
-	// returns an opaque id of at most 256 bytes. An error means the request
-	// must not be redirected (unknown client, unregistered redirect URI).
-	Begin(ctx context.Context, env identity.Environment, orgDomain string, params url.Values) (pendingID string, err error)
-	// Complete finishes a pending authorization for the signed-in user:
-	// it issues the code and returns where to send the browser (the
-	// application's redirect_uri with code, state, authorization_id...).
-	Complete(ctx context.Context, pendingID string, in SignIn) (redirectURL string, err error)
-	// CompleteDefault finishes a sign-in that no application started
+	// AuthorizeURL is where to send a browser that reached
+	// /enterprise/{idp_id}/login with OAuth parameters (client_id,
+	// redirect_uri, state, code_challenge...: Cryptr's era-1 SSO URL): the
+	// provider's authorization endpoint for the organization, with the
+	// parameters and idp_id. The provider validates them, keeps the request
+	// pending, and routes it back to /enterprise/{idp_id}/login?request_id=
+	// through the SSO router.
+	AuthorizeURL(orgDomain, idpID string, params url.Values) string
+	// Resume completes the pending authorization request requestID for the
+	// signed-in user and writes the answer (a redirect to the application
+	// with a code, or an error page).
+	Resume(w http.ResponseWriter, r *http.Request, requestID string, in SignIn)
+	// ResumeDefault answers a sign-in that no application started
 	// (IdP-initiated, or /login without OAuth parameters): the connection's
 	// default redirection names the application clientID and redirectURI.
-	CompleteDefault(ctx context.Context, clientID, redirectURI string, in SignIn) (redirectURL string, err error)
+	ResumeDefault(w http.ResponseWriter, r *http.Request, clientID, redirectURI string, in SignIn)
 }
 
 // spCache keeps the parsed service provider of each connection until the
@@ -220,13 +224,17 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	pending := ""
 	if q.Get("client_id") != "" && s.opts.Authorizations != nil {
-		pending, err = s.opts.Authorizations.Begin(ctx, id.Environment(), c.OrgDomain, q)
-		if err != nil || len(pending) > 256 {
-			s.page(w, r, http.StatusBadRequest, "bad_request")
-			return
-		}
+		// Cryptr's era-1 URL: the provider validates the OAuth request
+		// and sends the browser back here with its request id.
+		q.Del("request_id")
+		http.Redirect(w, r, s.opts.Authorizations.AuthorizeURL(c.OrgDomain, c.ID, q), http.StatusFound)
+		return
+	}
+	pending := q.Get("request_id")
+	if len(pending) > 256 {
+		s.page(w, r, http.StatusBadRequest, "bad_request")
+		return
 	}
 	if err := s.startAuthn(ctx, w, r, c, id, pending, false); err != nil {
 		if rf, ok := asRefusal(err); ok {
@@ -386,7 +394,7 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := SignIn{Env: id.Environment(), User: u, OrgDomain: c.OrgDomain, ConnectionID: c.ID, NameID: a.NameID,
-		SessionIndex: a.SessionIndex, AuthnInstant: a.AuthnInstant, AuthnContext: a.AuthnContextClassRef, Created: created}
+		SessionIndex: a.SessionIndex, AuthnInstant: a.AuthnInstant, AuthnContext: a.AuthnContextClassRef, ProviderType: c.ProviderType, Created: created}
 	s.continueFlow(ctx, w, r, id, c, ar, in)
 }
 
@@ -396,25 +404,17 @@ func (s *Service) continueFlow(ctx context.Context, w http.ResponseWriter, r *ht
 		s.page(w, r, http.StatusOK, "signed_in")
 		return
 	}
-	var (
-		to  string
-		err error
-	)
 	if ar != nil && ar.Pending != "" {
-		to, err = s.opts.Authorizations.Complete(ctx, ar.Pending, in)
-	} else {
-		var rd *Redirection
-		rd, err = s.DefaultRedirection(ctx, id, c.ID)
-		if err == nil {
-			to, err = s.opts.Authorizations.CompleteDefault(ctx, rd.AppID, rd.URI, in)
-		}
+		s.opts.Authorizations.Resume(w, r, ar.Pending, in)
+		return
 	}
+	rd, err := s.DefaultRedirection(ctx, id, c.ID)
 	if err != nil {
-		s.fail(ctx, id, c, in.User, ReasonAuthorization, err.Error())
+		s.fail(ctx, id, c, in.User, ReasonAuthorization, "no default redirection: "+err.Error())
 		s.page(w, r, http.StatusForbidden, "failed")
 		return
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	s.opts.Authorizations.ResumeDefault(w, r, rd.AppID, rd.URI, in)
 }
 
 // fail writes an SSO_END_USER_SAML_FAILED event with the reason.

@@ -252,7 +252,12 @@ func TestInvalidOAuthRequestIsNotRedirected(t *testing.T) {
 	idp := f.connection()
 	q := oauthQuery()
 	q.Set("redirect_uri", "https://evil.test/")
-	resp := f.browser().get(baseURL + "/enterprise/" + idp + "/login?" + q.Encode())
+	b := f.browser()
+	resp := b.get(baseURL + "/enterprise/" + idp + "/login?" + q.Encode())
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	resp = b.get(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}

@@ -1,0 +1,457 @@
+// Package portal is the onboarding portal of enterprise SSO: the pages where
+// a customer's IT administrator, following the single-use setup link of the
+// invitation mail, configures one SAML connection.
+//
+//	GET  /enterprise-setup/{token}      confirmation page (mail scanners follow links: GET never consumes)
+//	POST /enterprise-setup/{token}      consumes the link, opens a session limited to the connection
+//	GET  /enterprise-setup/             where the administrator left off
+//	GET, POST /enterprise-setup/provider   choose the identity provider product
+//	GET, POST /enterprise-setup/configure  SP values, metadata download, per-provider instructions
+//	GET, POST /enterprise-setup/metadata   upload or paste the IdP metadata (validated)
+//	GET, POST /enterprise-setup/test       run a test sign-in
+//	GET  /enterprise-setup/test-result    the result: success, or the exact failure reason
+//
+// Pages are server-rendered in English and French (?lang=en|fr, else the
+// Accept-Language header), need no JavaScript, carry a CSRF token in every
+// form (double-submit cookie checked against the session's hash), and are
+// served with a restrictive Content-Security-Policy, X-Frame-Options: DENY,
+// nosniff and no-referrer. The onboarding's state and tutorial step follow
+// the administrator's progress.
+package portal
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/sso"
+	"github.com/gatehouse-id/gatehouse/sso/saml"
+	"github.com/gatehouse-id/gatehouse/sso/templates"
+)
+
+const (
+	sessionCookie = "gh_sso_setup"
+	csrfCookie    = "gh_sso_csrf"
+	prefix        = "/enterprise-setup"
+	// maxUpload bounds a metadata upload (the form and the file).
+	maxUpload = saml.MaxMetadataBytes + 64<<10
+)
+
+// Handler serves the portal.
+type Handler struct {
+	svc   *sso.Service
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// New returns the portal of svc.
+func New(svc *sso.Service) (*Handler, error) {
+	h := &Handler{svc: svc, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+	funcs := template.FuncMap{"t": func(d *pageData, key string) string { return d.t(key) }}
+	for _, name := range []string{"start", "message", "provider", "configure", "metadata", "test"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, "layout.html", name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("portal: template %s: %w", name, err)
+		}
+		h.pages[name] = t
+	}
+	h.mux.HandleFunc("GET "+prefix+"/{$}", h.session(h.home))
+	h.mux.HandleFunc("GET "+prefix+"/provider", h.session(h.providerPage))
+	h.mux.HandleFunc("POST "+prefix+"/provider", h.session(h.csrf(h.providerPost)))
+	h.mux.HandleFunc("GET "+prefix+"/configure", h.session(h.configurePage))
+	h.mux.HandleFunc("POST "+prefix+"/configure", h.session(h.csrf(h.configurePost)))
+	h.mux.HandleFunc("GET "+prefix+"/metadata", h.session(h.metadataPage))
+	h.mux.HandleFunc("POST "+prefix+"/metadata", h.session(h.csrf(h.metadataPost)))
+	h.mux.HandleFunc("GET "+prefix+"/test", h.session(h.testPage))
+	h.mux.HandleFunc("GET "+prefix+"/test-result", h.session(h.testPage))
+	h.mux.HandleFunc("POST "+prefix+"/test", h.session(h.csrf(h.testPost)))
+	h.mux.HandleFunc("GET "+prefix+"/{token}", h.startPage)
+	h.mux.HandleFunc("POST "+prefix+"/{token}", h.startPost)
+	return h, nil
+}
+
+// ServeHTTP serves a portal request with the security headers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cache-Control", "no-store")
+	if hd.Get("Content-Security-Policy") == "" {
+		hd.Set("Content-Security-Policy", csp(""))
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// csp is the pages' policy; extraFormAction lets the test form's redirect
+// reach the IdP.
+func csp(extraFormAction string) string {
+	fa := "'self'"
+	if extraFormAction != "" {
+		fa += " " + extraFormAction
+	}
+	return "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action " + fa +
+		"; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// pageData is what every template receives.
+type pageData struct {
+	Lang, OtherLang, OtherLangURL, Base string
+	Title, Error, Success, Message      string
+	Warnings                            []string
+	CSRF                                string
+	Action                              string
+	Conn                                *sso.Connection
+	Onboarding                          *sso.Onboarding
+	Steps                               []step
+	SP                                  spValues
+	Providers                           []providerChoice
+	ProviderLabel                       string
+	Instructions                        []string
+	Metadata                            string
+	HasMetadata                         bool
+	Tested, TestOK                      bool
+	TestResult, TestError, TestHint     string
+}
+
+type step struct {
+	Label, URL    string
+	Current, Done bool
+}
+
+type spValues struct{ EntityID, ACSURL, MetadataURL, SLOURL, LoginURL string }
+
+type providerChoice struct {
+	Value, Label string
+	Checked      bool
+}
+
+func (d *pageData) t(key string) string {
+	if m, ok := messages[d.Lang][key]; ok {
+		return m
+	}
+	return messages["en"][key]
+}
+
+// lang picks the language: ?lang=, else Accept-Language.
+func lang(r *http.Request) string {
+	switch l := r.URL.Query().Get("lang"); l {
+	case "en", "fr":
+		return l
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		if strings.HasPrefix(tag, "fr") {
+			return "fr"
+		}
+		if strings.HasPrefix(tag, "en") {
+			return "en"
+		}
+	}
+	return "en"
+}
+
+func (h *Handler) newPage(r *http.Request, titleKey string) *pageData {
+	d := &pageData{Lang: lang(r), Base: h.svc.BaseURL()}
+	d.OtherLang = "fr"
+	if d.Lang == "fr" {
+		d.OtherLang = "en"
+	}
+	q := r.URL.Query()
+	q.Set("lang", d.OtherLang)
+	d.OtherLangURL = r.URL.Path + "?" + q.Encode()
+	d.Title = d.t(titleKey)
+	return d
+}
+
+func (h *Handler) render(w http.ResponseWriter, status int, name string, d *pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = h.pages[name].ExecuteTemplate(w, "layout", d)
+}
+
+func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, titleKey, msgKey string) {
+	d := h.newPage(r, titleKey)
+	d.Message = d.t(msgKey)
+	h.render(w, status, "message", d)
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	ck := &http.Cookie{Name: name, Value: value, Path: prefix + "/", HttpOnly: true, MaxAge: maxAge,
+		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(h.svc.BaseURL(), "https://")}
+	http.SetCookie(w, ck)
+}
+
+// startPage is the landing page of a setup link: it consumes nothing.
+func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
+	d := h.newPage(r, "start_title")
+	d.Action = prefix + "/" + url.PathEscape(r.PathValue("token")) + "?lang=" + d.Lang
+	h.render(w, http.StatusOK, "start", d)
+}
+
+// startPost consumes the link and opens the portal session.
+func (h *Handler) startPost(w http.ResponseWriter, r *http.Request) {
+	secret, csrfTok, ps, err := h.svc.RedeemSetupLink(r.Context(), r.PathValue("token"))
+	if err != nil {
+		if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
+			h.message(w, r, http.StatusGone, "link_gone_title", "link_gone")
+			return
+		}
+		h.message(w, r, http.StatusServiceUnavailable, "link_gone_title", "unavailable")
+		return
+	}
+	maxAge := int(ps.ExpiresAt.Sub(h.svc.Now()).Seconds())
+	h.setCookie(w, sessionCookie, secret, maxAge)
+	h.setCookie(w, csrfCookie, csrfTok, maxAge)
+	http.Redirect(w, r, prefix+"/?lang="+lang(r), http.StatusSeeOther)
+}
+
+// sessionCtx is the state of an authenticated portal request.
+type sessionCtx struct {
+	ps   *sso.PortalSession
+	id   *identity.Service
+	conn *sso.Connection
+	onb  *sso.Onboarding
+	csrf string
+}
+
+type sessionHandler func(w http.ResponseWriter, r *http.Request, s *sessionCtx)
+
+// session loads the portal session and its connection, or answers that it
+// has ended.
+func (h *Handler) session(next sessionHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ck, err := r.Cookie(sessionCookie)
+		if err != nil {
+			h.message(w, r, http.StatusUnauthorized, "session_gone_title", "session_gone")
+			return
+		}
+		ps, err := h.svc.PortalSession(r.Context(), ck.Value)
+		if err != nil {
+			h.message(w, r, http.StatusUnauthorized, "session_gone_title", "session_gone")
+			return
+		}
+		id, err := h.svc.Identity(ps.Env)
+		if err != nil {
+			h.message(w, r, http.StatusServiceUnavailable, "session_gone_title", "unavailable")
+			return
+		}
+		d, err := h.svc.GetConnection(r.Context(), id, ps.ConnectionID)
+		if err != nil || d.Onboarding == nil {
+			h.message(w, r, http.StatusUnauthorized, "session_gone_title", "session_gone")
+			return
+		}
+		s := &sessionCtx{ps: ps, id: id, conn: &d.Connection, onb: d.Onboarding}
+		if c, err := r.Cookie(csrfCookie); err == nil && identity.SecretMatches(c.Value, ps.CSRFHash) {
+			s.csrf = c.Value
+		}
+		next(w, r, s)
+	}
+}
+
+// csrf refuses a form whose token is not the session's.
+func (h *Handler) csrf(next sessionHandler) sessionHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		var tok string
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			if err := r.ParseMultipartForm(maxUpload); err == nil {
+				tok = r.PostFormValue("csrf")
+			}
+		} else if err := r.ParseForm(); err == nil {
+			tok = r.PostFormValue("csrf")
+		}
+		if s.csrf == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.csrf)) != 1 {
+			d := h.sessionPage(r, s, "session_gone_title")
+			d.Message = d.t("csrf")
+			h.render(w, http.StatusForbidden, "message", d)
+			return
+		}
+		next(w, r, s)
+	}
+}
+
+// sessionPage builds the common data of a session page.
+func (h *Handler) sessionPage(r *http.Request, s *sessionCtx, titleKey string) *pageData {
+	d := h.newPage(r, titleKey)
+	d.CSRF, d.Conn, d.Onboarding = s.csrf, s.conn, s.onb
+	d.HasMetadata = s.conn.Metadata != ""
+	idp := s.conn.ID
+	d.SP = spValues{EntityID: h.svc.EntityID(idp), ACSURL: h.svc.ACSURL(idp), MetadataURL: h.svc.MetadataURL(idp),
+		SLOURL: h.svc.SLOURL(idp), LoginURL: h.svc.LoginURL(idp)}
+	cur := map[string]string{prefix + "/provider": "provider", prefix + "/configure": "configure",
+		prefix + "/metadata": "metadata", prefix + "/test": "test", prefix + "/test-result": "test"}[r.URL.Path]
+	for i, st := range []struct{ key, page string }{{"step_provider", "provider"}, {"step_configure", "configure"},
+		{"step_metadata", "metadata"}, {"step_test", "test"}} {
+		d.Steps = append(d.Steps, step{Label: d.t(st.key), URL: prefix + "/" + st.page + "?lang=" + d.Lang,
+			Current: cur == st.page, Done: s.onb.TutorialStep > i})
+	}
+	return d
+}
+
+// home sends the administrator to the step they reached.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	page := "provider"
+	switch s.onb.TutorialStep {
+	case sso.StepConfigureIdP:
+		page = "configure"
+	case sso.StepUploadMetadata:
+		page = "metadata"
+	case sso.StepTestSignIn, sso.StepDone:
+		page = "test"
+	}
+	if s.onb.ProviderType == "" {
+		page = "provider"
+	}
+	http.Redirect(w, r, prefix+"/"+page+"?lang="+lang(r), http.StatusSeeOther)
+}
+
+func (h *Handler) providerPage(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	h.renderProvider(w, r, s, http.StatusOK, "")
+}
+
+func (h *Handler) renderProvider(w http.ResponseWriter, r *http.Request, s *sessionCtx, status int, errKey string) {
+	d := h.sessionPage(r, s, "provider_title")
+	if errKey != "" {
+		d.Error = d.t(errKey)
+	}
+	for _, p := range sso.ProviderTypes() {
+		if p == sso.ProviderUnset {
+			continue
+		}
+		d.Providers = append(d.Providers, providerChoice{Value: p, Label: providerLabels[p], Checked: p == s.onb.ProviderType})
+	}
+	h.render(w, status, "provider", d)
+}
+
+func (h *Handler) providerPost(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	p := r.PostFormValue("provider_type")
+	if _, ok := providerLabels[p]; !ok {
+		h.renderProvider(w, r, s, http.StatusUnprocessableEntity, "provider_required")
+		return
+	}
+	if _, err := h.svc.ChooseProvider(r.Context(), s.id, s.conn.ID, p); err != nil {
+		h.renderProvider(w, r, s, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	http.Redirect(w, r, prefix+"/configure?lang="+lang(r), http.StatusSeeOther)
+}
+
+func (h *Handler) configurePage(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	d := h.sessionPage(r, s, "configure_title")
+	p := s.onb.ProviderType
+	if p == "" {
+		p = sso.ProviderCustomSAML
+	}
+	d.ProviderLabel = providerLabels[p]
+	d.Instructions = instructions[d.Lang][p]
+	h.render(w, http.StatusOK, "configure", d)
+}
+
+func (h *Handler) configurePost(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	if _, err := h.svc.SetTutorialStep(r.Context(), s.id, s.conn.ID, sso.StepUploadMetadata); err != nil {
+		h.message(w, r, http.StatusServiceUnavailable, "configure_title", "unavailable")
+		return
+	}
+	http.Redirect(w, r, prefix+"/metadata?lang="+lang(r), http.StatusSeeOther)
+}
+
+func (h *Handler) metadataPage(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	d := h.sessionPage(r, s, "metadata_title")
+	h.render(w, http.StatusOK, "metadata", d)
+}
+
+// metadataErrorsFR translates the metadata errors of package saml.
+var metadataErrorsFR = map[error]string{
+	saml.ErrMetadataTooLarge:        "les métadonnées sont trop volumineuses (plus de 1 Mio)",
+	saml.ErrMetadataNotXML:          "ce n'est pas du XML valide",
+	saml.ErrMetadataNoEntity:        "il n'y a pas d'EntityDescriptor avec un entityID",
+	saml.ErrMetadataNoIDPDescriptor: "il n'y a pas d'IDPSSODescriptor (s'agit-il des métadonnées d'un fournisseur de service ?)",
+	saml.ErrMetadataNoSSOURL:        "il n'y a pas de SingleSignOnService avec la liaison HTTP-Redirect",
+	saml.ErrMetadataNoSigningCert:   "il n'y a pas de certificat de signature",
+	saml.ErrMetadataBadCertificate:  "un certificat est illisible",
+}
+
+func (h *Handler) metadataPost(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	d := h.sessionPage(r, s, "metadata_title")
+	var xml []byte
+	if f, _, err := r.FormFile("metadata_file"); err == nil {
+		xml, err = io.ReadAll(io.LimitReader(f, saml.MaxMetadataBytes+1))
+		_ = f.Close()
+		if err != nil {
+			xml = nil
+		}
+	}
+	if len(strings.TrimSpace(string(xml))) == 0 {
+		xml = []byte(r.PostFormValue("metadata"))
+	}
+	if len(strings.TrimSpace(string(xml))) == 0 {
+		d.Error = d.t("metadata_empty")
+		h.render(w, http.StatusUnprocessableEntity, "metadata", d)
+		return
+	}
+	md, err := saml.ParseIdPMetadata(xml, h.svc.Now())
+	if err != nil {
+		msg := err.Error()
+		if d.Lang == "fr" {
+			msg = "erreur inconnue"
+			for sentinel, fr := range metadataErrorsFR {
+				if errors.Is(err, sentinel) {
+					msg = fr
+				}
+			}
+		}
+		d.Error = fmt.Sprintf(d.t("metadata_invalid"), msg)
+		if len(xml) <= 64<<10 {
+			d.Metadata = string(xml)
+		}
+		h.render(w, http.StatusUnprocessableEntity, "metadata", d)
+		return
+	}
+	if _, err := h.svc.UploadMetadata(r.Context(), s.id, s.conn.ID, xml); err != nil {
+		d.Error = d.t("unavailable")
+		h.render(w, http.StatusServiceUnavailable, "metadata", d)
+		return
+	}
+	s.conn.Metadata = string(xml)
+	d.HasMetadata = true
+	d.Success = d.t("metadata_saved")
+	d.Warnings = md.Warnings
+	if s.onb.TutorialStep < sso.StepTestSignIn {
+		s.onb.TutorialStep = sso.StepTestSignIn
+	}
+	d.Steps = h.sessionPage(r, s, "metadata_title").Steps
+	h.render(w, http.StatusOK, "metadata", d)
+}
+
+func (h *Handler) testPage(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	d := h.sessionPage(r, s, "test_title")
+	switch s.onb.State {
+	case sso.OnboardingCompleted:
+		d.Tested, d.TestOK, d.TestResult = true, true, s.onb.LastTestResult
+	case sso.OnboardingTestFailed:
+		d.Tested, d.TestError = true, s.onb.LastTestError
+		reason := strings.SplitN(s.onb.LastTestError, ":", 2)[0]
+		d.TestHint = reasonHints[d.Lang][reason]
+	}
+	if d.HasMetadata {
+		if md, err := saml.ParseIdPMetadata([]byte(s.conn.Metadata), h.svc.Now()); err == nil {
+			if u, err := url.Parse(md.SSOURL); err == nil {
+				w.Header().Set("Content-Security-Policy", csp(u.Scheme+"://"+u.Host))
+			}
+		}
+	}
+	h.render(w, http.StatusOK, "test", d)
+}
+
+func (h *Handler) testPost(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
+	if err := h.svc.StartAdminTest(r.Context(), w, r, s.ps); err != nil {
+		http.Redirect(w, r, prefix+"/test-result?lang="+lang(r), http.StatusSeeOther)
+	}
+}
