@@ -163,26 +163,23 @@ func (s *Service) updateTenant(ctx context.Context, c *identity.Credential, name
 	d := s.dir(c)
 	var out Tenant
 	err := d.Update(ctx, func(tx *identity.Txn) error {
-		o, tn, err := loadTenant(&tx.ReadTxn, name)
+		o, old, err := loadTenant(&tx.ReadTxn, name)
 		if err != nil {
 			return err
 		}
 		if err := check(c, name, ActionUpdateTenant); err != nil {
 			return err
 		}
+		tn, err := tx.Tenant(o.ID) // a copy fn may change
+		if err != nil {
+			return err
+		}
 		cas, err := fn(tn)
 		if err != nil {
 			return err
 		}
-		// Write the new settings first, so user re-indexing sees the new
-		// Indexed flags.
-		if err := tx.PutTenant(tn); err != nil {
+		if err := applyCascade(tx, o.ID, old, tn, cas); err != nil {
 			return err
-		}
-		if len(cas.roles) > 0 || len(cas.attrs) > 0 || cas.backfill || cas.reindex {
-			if err := applyCascade(tx, o.ID, tn, cas); err != nil {
-				return err
-			}
 		}
 		out = tenantJSON(o, tn)
 		return tx.Log(&identity.Event{Code: identity.EventTenantUpdated, OrgID: o.ID, ActorID: c.ID})
@@ -197,15 +194,20 @@ type cascade struct {
 	roles    map[string]bool // pulled from every profile
 	attrs    map[string]bool // unset from every profile
 	backfill bool            // default values set where missing
-	reindex  bool            // Indexed flags changed
 }
 
-func applyCascade(tx *identity.Txn, orgID string, tn *identity.Tenant, cas cascade) error {
-	return tx.EachOrgUser(orgID, func(u *identity.User) error {
-		n := identity.CloneUser(u)
-		changed := false
-		if len(cas.roles) > 0 {
-			kept := n.Roles[:0:0]
+// applyCascade moves a tenant from old to nw settings and brings its
+// profiles and indexes along, in an order that keeps every index exact
+// (the core indexes a user's attributes by the stored tenant's Indexed
+// flags): removals while the old settings are stored, then index entries
+// of attributes that stop being indexed, the new settings, entries of
+// attributes that start being indexed, and finally default back-fill.
+func applyCascade(tx *identity.Txn, orgID string, old, nw *identity.Tenant, cas cascade) error {
+	if len(cas.roles) > 0 || len(cas.attrs) > 0 {
+		err := tx.EachOrgUser(orgID, func(u *identity.User) error {
+			n := identity.CloneUser(u)
+			changed := false
+			kept := []string{}
 			for _, r := range n.Roles {
 				if cas.roles[r] {
 					changed = true
@@ -214,42 +216,108 @@ func applyCascade(tx *identity.Txn, orgID string, tn *identity.Tenant, cas casca
 				kept = append(kept, r)
 			}
 			n.Roles = kept
-		}
-		for a := range cas.attrs {
-			if _, ok := n.Attributes[a]; ok {
-				delete(n.Attributes, a)
-				changed = true
-			}
-		}
-		if cas.backfill {
-			for _, d := range tn.AttributeDefinitions {
-				if d.DefaultValue == nil {
-					continue
-				}
-				if _, ok := n.Attributes[d.Name]; !ok {
-					n.Attributes[d.Name] = d.DefaultValue
+			for a := range cas.attrs {
+				if _, ok := n.Attributes[a]; ok {
+					delete(n.Attributes, a)
 					changed = true
 				}
 			}
+			if !changed {
+				return nil
+			}
+			return tx.ReplaceUser(u, n)
+		})
+		if err != nil {
+			return err
 		}
-		if !changed && !cas.reindex {
+	}
+	was, now := indexedNames(old), indexedNames(nw)
+	var off, on []string
+	for n := range was {
+		if !now[n] && !cas.attrs[n] {
+			off = append(off, n)
+		}
+	}
+	for n := range now {
+		if !was[n] {
+			on = append(on, n)
+		}
+	}
+	if err := reindex(tx, orgID, off, false); err != nil {
+		return err
+	}
+	if err := tx.PutTenant(nw); err != nil {
+		return err
+	}
+	if err := reindex(tx, orgID, on, true); err != nil {
+		return err
+	}
+	if !cas.backfill {
+		return nil
+	}
+	return tx.EachOrgUser(orgID, func(u *identity.User) error {
+		n := identity.CloneUser(u)
+		changed := false
+		for _, d := range nw.AttributeDefinitions {
+			if d.DefaultValue == nil {
+				continue
+			}
+			if _, ok := n.Attributes[d.Name]; !ok {
+				n.Attributes[d.Name] = d.DefaultValue
+				changed = true
+			}
+		}
+		if !changed {
 			return nil
 		}
 		return tx.ReplaceUser(u, n)
 	})
 }
 
-func indexedChanged(old, nw []identity.AttributeDefinition) bool {
+func indexedNames(tn *identity.Tenant) map[string]bool {
 	m := map[string]bool{}
-	for _, d := range old {
-		m[d.Name] = d.Indexed
-	}
-	for _, d := range nw {
-		if m[d.Name] != d.Indexed {
-			return true
+	for _, d := range tn.AttributeDefinitions {
+		if d.Indexed {
+			m[d.Name] = true
 		}
 	}
-	return false
+	return m
+}
+
+// reindex adds (or removes) every profile's index entries of the named
+// attributes.
+func reindex(tx *identity.Txn, orgID string, names []string, add bool) error {
+	if len(names) == 0 {
+		return nil
+	}
+	return tx.EachOrgUser(orgID, func(u *identity.User) error {
+		for _, name := range names {
+			v, ok := u.Attributes[name]
+			if !ok {
+				continue
+			}
+			vals := []any{v}
+			if list, isList := v.([]any); isList {
+				vals = list
+			}
+			for _, e := range vals {
+				set, ok := identity.AttributeUsers(tx.Env(), orgID, name, e)
+				if !ok {
+					continue
+				}
+				var err error
+				if add {
+					err = set.Add(tx.RawTx(), u.ID, nil)
+				} else {
+					err = set.Remove(tx.RawTx(), u.ID)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // UpdateTenant replaces a tenant's mutable settings with in's (matched by
@@ -264,8 +332,7 @@ func (s *Service) UpdateTenant(ctx context.Context, c *identity.Credential, in t
 		if err != nil {
 			return cascade{}, err
 		}
-		cas := cascade{roles: map[string]bool{}, attrs: map[string]bool{}, backfill: true,
-			reindex: indexedChanged(tn.AttributeDefinitions, defs)}
+		cas := cascade{roles: map[string]bool{}, attrs: map[string]bool{}, backfill: true}
 		newRoles := dedupe(in.AvailableRoles)
 		keep := map[string]bool{}
 		for _, r := range newRoles {
@@ -348,12 +415,8 @@ func (s *Service) AddAttributeDefinitions(ctx context.Context, c *identity.Crede
 		if err != nil {
 			return cascade{}, err
 		}
-		reindex := false
-		for _, d := range conv {
-			reindex = reindex || d.Indexed
-		}
 		tn.AttributeDefinitions = append(tn.AttributeDefinitions, conv...)
-		return cascade{backfill: true, reindex: reindex}, nil
+		return cascade{backfill: true}, nil
 	})
 }
 
@@ -365,7 +428,6 @@ func (s *Service) UpdateAttributeDefinitions(ctx context.Context, c *identity.Cr
 		if err != nil {
 			return cascade{}, err
 		}
-		old := append([]identity.AttributeDefinition(nil), tn.AttributeDefinitions...)
 		for _, nd := range conv {
 			for i := range tn.AttributeDefinitions {
 				if tn.AttributeDefinitions[i].Name == nd.Name {
@@ -373,7 +435,7 @@ func (s *Service) UpdateAttributeDefinitions(ctx context.Context, c *identity.Cr
 				}
 			}
 		}
-		return cascade{reindex: indexedChanged(old, tn.AttributeDefinitions)}, nil
+		return cascade{}, nil
 	})
 }
 

@@ -279,3 +279,51 @@ func TestEnsureDefaultTenant(t *testing.T) {
 		t.Fatal("the default tenant came with profiles")
 	}
 }
+
+// TestIndexFollowsDefinitions flips an attribute's Indexed flag and
+// removes it, checking the index holds exactly the profiles that have the
+// value while indexed and nothing otherwise.
+func TestIndexFollowsDefinitions(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme", AttributeDefinition{Name: "dept", Permissions: all})
+	p := e.profile("acme", "alice", url.Values{"attributes": {`{"dept":["rd","ops"]}`}})
+	e.profile("acme", "bob", url.Values{"attributes": {`{"dept":"rd"}`}})
+	var orgID string
+	_ = e.id.View(t.Context(), func(tx *identity.ReadTxn) error { o, err := tx.Org("acme"); orgID = o.ID; return err })
+	count := func(v string) int {
+		set, _ := identity.AttributeUsers(identity.Production, orgID, "dept", v)
+		n := 0
+		_ = e.id.View(t.Context(), func(tx *identity.ReadTxn) (err error) { n, err = set.Count(tx.Raw()); return })
+		return n
+	}
+	setIndexed := func(on bool) {
+		e.mustOK(e.doJSON("/api/1/tenant/acme/attribute_definitions/update", e.master,
+			[]any{map[string]any{"name": "dept", "indexed": on, "permissions": all}}, nil))
+	}
+	byValue := func() int {
+		var list []Profile
+		e.mustOK(e.do("GET", "/api/1/profile/by_attribute_value", e.master, url.Values{"tenantName": {"acme"},
+			"attributeName": {"dept"}, "attributeValue": {"rd"}})).json(t, &list)
+		return len(list)
+	}
+	if count("rd") != 0 || byValue() != 2 {
+		t.Fatal("unindexed attribute has index entries, or the scan misses")
+	}
+	setIndexed(true)
+	if count("rd") != 2 || count("ops") != 1 || byValue() != 2 {
+		t.Fatalf("after indexing: rd=%d ops=%d", count("rd"), count("ops"))
+	}
+	e.mustOK(e.doJSON("/api/1/profile/"+p.ID+"/attributes/update", e.master, map[string]any{"dept": "ops"}, nil))
+	if count("rd") != 1 || count("ops") != 1 || byValue() != 1 {
+		t.Fatalf("after an update: rd=%d ops=%d", count("rd"), count("ops"))
+	}
+	setIndexed(false)
+	if count("rd") != 0 || count("ops") != 0 || byValue() != 1 {
+		t.Fatal("index entries left after unindexing")
+	}
+	setIndexed(true)
+	e.mustOK(e.do("POST", "/api/1/tenant/acme/attribute_definitions/remove", e.master, url.Values{"attributeName": {"dept"}}))
+	if count("rd") != 0 || count("ops") != 0 {
+		t.Fatal("index entries left after removing the definition")
+	}
+}
