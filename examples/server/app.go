@@ -19,6 +19,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/sso"
+	"github.com/gatehouse-id/gatehouse/sso/portal"
+	"github.com/gatehouse-id/gatehouse/sso/ssoapi"
+	"github.com/gatehouse-id/gatehouse/sso/ssooidc"
 	"github.com/gatehouse-id/gatehouse/store"
 	"github.com/gatehouse-id/gatehouse/tokens"
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
@@ -133,14 +137,29 @@ func (a *app) Close() error {
 
 func (a *app) routes() error {
 	a.mux.HandleFunc("GET /healthz", a.healthz)
+	// Enterprise SSO and the provider refer to each other: the bridge is
+	// bound once both exist.
+	bridge := ssooidc.NewBridge(a.cfg.BaseURL)
+	ssoSvc, err := sso.New(sso.Options{Identity: a.envs[identity.Production], BaseURL: a.cfg.BaseURL,
+		Authorizations: bridge, Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("sso: %w", err)
+	}
 	prov, err := provider.New(provider.Options{Identity: a.envs[identity.Production], Tokens: a.tokens,
-		Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log})
+		Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log, SSORouter: ssooidc.Router(ssoSvc)})
 	if err != nil {
 		return fmt.Errorf("oidc provider: %w", err)
 	}
+	bridge.Bind(prov)
 	a.closer = append(a.closer, prov.Close)
+	setup, err := portal.New(ssoSvc)
+	if err != nil {
+		return fmt.Errorf("sso portal: %w", err)
+	}
+	a.mux.Handle("/enterprise/", ssoSvc.Handler())
+	a.mux.Handle("/enterprise-setup/", setup)
 	cryptr, err := api.New(api.Options{Service: a.envs[identity.Production], Tokens: api.Tokens(a.tokens), Logger: a.log,
-		Routes: []api.RouteGroup{prov.APIRoutes()}})
+		Routes: []api.RouteGroup{prov.APIRoutes(), ssoapi.Routes(ssoSvc)}})
 	if err != nil {
 		return fmt.Errorf("cryptr face: %w", err)
 	}
