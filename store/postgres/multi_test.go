@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 )
@@ -292,6 +294,24 @@ func TestTwoInstancesCountersExact(t *testing.T) {
 		if n != int64(i+1) {
 			t.Fatalf("counter values are not 1..%d without gaps or repeats: position %d holds %d", len(all), i, n)
 		}
+	}
+
+	// Retried transactions went through the retry lane; no connection
+	// may keep its session lock once the writers are done.
+	if st := a.Stats(); st.Conflicts == 0 {
+		t.Logf("no conflicts on instance a (%+v): the retry lane was not exercised", st)
+	}
+	conn, err := pgx.Connect(ctx, need(t).URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var held int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	if held != 0 {
+		t.Errorf("%d advisory locks still held after the writers finished: the retry lane leaked", held)
 	}
 
 	// Lockout counter: failed logins recorded on both instances at once

@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
@@ -176,6 +177,7 @@ type Store struct {
 
 	sqlGet, sqlPut, sqlDelete string
 	table                     string // quoted, schema-qualified kv table
+	laneKey                   int64  // advisory lock of the retry lane
 }
 
 var _ identity.Store = (*Store)(nil)
@@ -238,7 +240,9 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, o options) (*Store, error
 	if o.schema != "" {
 		table = pgx.Identifier{o.schema, "gatehouse_kv"}
 	}
-	s := &Store{pool: pool, o: o, table: table.Sanitize()}
+	lane := fnv.New64a()
+	lane.Write([]byte("gatehouse-retry-lane:" + o.schema))
+	s := &Store{pool: pool, o: o, table: table.Sanitize(), laneKey: int64(lane.Sum64())}
 	s.sqlGet = "SELECT v FROM " + s.table + " WHERE k = $1"
 	s.sqlPut = "INSERT INTO " + s.table + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
 	s.sqlDelete = "DELETE FROM " + s.table + " WHERE k = $1"
@@ -318,7 +322,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		return err
 	}
 	defer s.updates.Add(1)
-	connFailures := 0
+	connFailures, conflicts := 0, 0
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := s.backoff(ctx, attempt); err != nil {
@@ -329,6 +333,12 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 			return ErrClosed
 		}
 		t := s.newTx(ctx, true)
+		// A transaction that lost a conflict runs again in the retry
+		// lane: retried transactions queue on one advisory lock instead
+		// of aborting each other over a hot key (a set count, a
+		// sequence). The lane only spares work; serializable isolation
+		// is still what keeps the invariants.
+		t.lane = attempt > 0 && conflicts > 0
 		fnErr := fn(t)
 		if fnErr == nil && t.err == nil {
 			_ = t.commit()
@@ -340,6 +350,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 			return fnErr
 		case retryable(dbErr):
 			s.conflicts.Add(1)
+			conflicts++
 			if attempt+1 >= s.o.maxAttempts {
 				return &busyError{err: dbErr}
 			}
@@ -397,6 +408,8 @@ type tx struct {
 	done     bool  // COMMIT succeeded
 	err      error // first database error; the transaction is dead after it
 	inCommit bool
+	lane     bool // take the retry lane before BEGIN
+	laneHeld bool // the connection holds the lane's session lock
 
 	scans int      // scans running (callbacks may write)
 	log   [][]byte // keys written while a scan runs
@@ -448,6 +461,16 @@ func (t *tx) roundTrip(final *stmt, read func(pgx.Rows) error) error {
 			return t.fail(fmt.Errorf("postgres: acquire connection: %w", err), false)
 		}
 		t.conn = conn
+		if t.lane {
+			// A session lock, taken before BEGIN so that the snapshot
+			// is taken once the lane is ours.
+			if _, err := conn.Exec(t.ctx, "SELECT pg_advisory_lock($1)", t.s.laneKey); err != nil {
+				// The lock may or may not be held: drop the session.
+				_ = conn.Conn().PgConn().Close(context.WithoutCancel(t.ctx))
+				return t.fail(err, false)
+			}
+			t.laneHeld = true
+		}
 	}
 	b := &pgx.Batch{}
 	for _, p := range t.pending {
@@ -538,6 +561,14 @@ func (t *tx) release() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
 		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
 			_ = pg.Close(ctx)
+		}
+		cancel()
+	}
+	if t.laneHeld && !pg.IsClosed() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", t.s.laneKey).Scan(&ok); err != nil || !ok {
+			_ = pg.Close(ctx) // a session lock must never outlive the transaction
 		}
 		cancel()
 	}
