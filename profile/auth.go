@@ -125,6 +125,9 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 			ok, err = false, nil
 		}
 		if err != nil {
+			// The check did not happen (hasher busy, request gone): give
+			// the reserved attempt back.
+			s.unreserve(context.WithoutCancel(ctx), d, org.ID, username)
 			return nil, err
 		}
 	} else if dv, isDV := s.hasher.(dummyVerifier); isDV {
@@ -459,4 +462,24 @@ func (s *Service) DeletePersistentLogin(ctx context.Context, c *identity.Credent
 		}
 		return tx.DeletePersistentLogin(pl)
 	})
+}
+
+// unreserve returns a failure reserved by Authenticate whose password was
+// never checked.
+func (s *Service) unreserve(ctx context.Context, d *identity.Service, orgID, username string) {
+	err := d.Update(ctx, func(tx *identity.Txn) error {
+		u, err := tx.UserByUsername(orgID, username)
+		if err != nil || u.FailedLogins == 0 {
+			return err
+		}
+		n := identity.CloneUser(u)
+		n.FailedLogins--
+		if n.FailedLogins < s.opts.LockAfter {
+			n.LockedUntil = nil
+		}
+		return tx.ReplaceUser(u, n)
+	})
+	if err != nil {
+		s.log.Warn("profile: releasing a login attempt", "err", err)
+	}
 }

@@ -298,3 +298,28 @@ func TestRealHasher(t *testing.T) {
 		t.Fatalf("wrong password: %v", err)
 	}
 }
+
+type busyHasher struct{ fakeHasher }
+
+func (b *busyHasher) Verify(context.Context, string, string) (bool, bool, error) {
+	return false, false, identity.ErrBusy
+}
+
+// TestBusyHasher: a full hasher answers 429 and does not count a failure.
+func TestBusyHasher(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	p := e.profile("acme", "alice", nil)
+	busy, _ := New(Options{Identity: e.id, Hasher: &busyHasher{}})
+	e.h = busy.Handler()
+	for i := 0; i < 12; i++ {
+		if r := e.login("alice", "pw-alice"); r.status != 429 {
+			t.Fatalf("busy hasher: %d %s", r.status, r.body)
+		}
+	}
+	e.h = e.svc.Handler()
+	if r := e.login("alice", "pw-alice"); r.status != 200 {
+		t.Fatalf("after 12 busy answers the account is locked: %d %s", r.status, r.body)
+	}
+	_ = p
+}

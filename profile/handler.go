@@ -196,6 +196,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out, err := h.serve(w, r)
 	if err != nil {
 		e := ErrorOf(err)
+		if e.Status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
 		if e.Status >= 500 {
 			h.s.log.Error("profile: request failed", "path", r.URL.Path, "err", err)
 		}
