@@ -27,7 +27,7 @@ import (
 
 // ErrNotInstalled is wrapped by Start's error when no PostgreSQL server
 // binaries (initdb, pg_ctl) can be found.
-var ErrNotInstalled = errors.New("PostgreSQL server is not installed (apt-get install -y postgresql)")
+var ErrNotInstalled = errors.New("PostgreSQL server is not installed")
 
 // InstallHint is the command that installs the server on Debian and Ubuntu.
 const InstallHint = "apt-get install -y postgresql"
@@ -53,9 +53,21 @@ type Cluster struct {
 	opts Options
 }
 
-// BinDir returns the directory holding initdb and pg_ctl: from PATH, then
-// pg_config --bindir, then the newest /usr/lib/postgresql/*/bin.
+// BinDirEnv names an environment variable that, when set, is the only
+// directory BinDir considers (to pick a server version, or to check that
+// tests skip cleanly when it holds no server).
+const BinDirEnv = "GATEHOUSE_PG_BINDIR"
+
+// BinDir returns the directory holding initdb and pg_ctl: $GATEHOUSE_PG_BINDIR
+// when set, else from PATH, then pg_config --bindir, then the newest
+// /usr/lib/postgresql/*/bin.
 func BinDir() (string, error) {
+	if dir, ok := os.LookupEnv(BinDirEnv); ok {
+		if _, err := os.Stat(filepath.Join(dir, "initdb")); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", BinDirEnv, dir, ErrNotInstalled)
+		}
+		return dir, nil
+	}
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
 		if real, err := filepath.EvalSymlinks(p); err == nil {
 			p = real
