@@ -84,6 +84,14 @@ func TestGoOIDC(t *testing.T) {
 	if err != nil || ui.Subject != e.user.ID || ui.Email != userEmail {
 		t.Fatalf("userinfo %+v %v", ui, err)
 	}
+	// The ID token of a refresh verifies too (aud stays the client_id).
+	rr := e.refresh(tr["refresh_token"].(string))
+	if rr.status != http.StatusOK {
+		t.Fatal(rr.body)
+	}
+	if _, err := v.Verify(ctx, rr.json(t)["id_token"].(string)); err != nil {
+		t.Fatalf("refreshed ID token: %v", err)
+	}
 	// A tampered token fails.
 	tok := tr["id_token"].(string)
 	parts := strings.Split(tok, ".")

@@ -101,6 +101,10 @@ type refreshRecord struct {
 	Nonce     string               `json:"nonce,omitempty"`
 	ExpiresAt time.Time            `json:"expires_at"`
 	UsedAt    *time.Time           `json:"used_at,omitempty"`
+	// OIDC: issued to a standard client (ID token aud = client_id);
+	// RedirectURI is the audience of last resort.
+	OIDC        bool   `json:"oidc,omitempty"`
+	RedirectURI string `json:"redirect_uri,omitempty"`
 	// Successor is the next refresh token sealed under a key derived from
 	// this token's raw value, so only a holder of this token can read it
 	// during the grace window; the store alone cannot.

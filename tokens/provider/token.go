@@ -335,7 +335,8 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 		}
 	}
 	rr := refreshRecord{FamilyID: family, Env: ip.env, OrgDomain: ip.org, ClientID: ip.app.ClientID, UserID: ip.user.ID,
-		Scopes: ip.scopes, AuthTime: ip.authTime, IPS: ip.ips, SCI: ip.sci, Nonce: ip.nonce, ExpiresAt: res.rexp}
+		Scopes: ip.scopes, AuthTime: ip.authTime, IPS: ip.ips, SCI: ip.sci, Nonce: ip.nonce, ExpiresAt: res.rexp,
+		OIDC: !ip.cryptr, RedirectURI: ip.redirect}
 	event := identity.EventTokenIssued
 	if ip.parent != "" {
 		event = identity.EventTokenRefreshed
@@ -509,14 +510,19 @@ func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, e
 		// Within the grace window: the same successor, a fresh access token
 		// linked to the family.
 		req := &tokens.TokenRequest{Env: rec.Env, OrgDomain: rec.OrgDomain, User: user, App: app, Scopes: scopes,
-			IdentityProvider: rec.IPS, SSOConnectionID: rec.SCI, AuthTime: rec.AuthTime, Nonce: nonce}
+			IdentityProvider: rec.IPS, SSOConnectionID: rec.SCI, AuthTime: rec.AuthTime, Nonce: nonce,
+			RedirectURI: rec.RedirectURI}
 		access, err := p.tok.IssueAccessToken(ctx, req)
 		if err != nil {
 			return nil, err
 		}
 		res := &grantResult{app: app, access: access, scopes: scopes, refresh: successor, nonce: nonce, userID: user.ID}
 		if slices.Contains(scopes, "openid") {
-			if res.id, err = p.tok.IssueIDToken(ctx, req, access.Value); err != nil {
+			idReq := *req
+			if rec.OIDC {
+				idReq.Audience = []string{app.ClientID}
+			}
+			if res.id, err = p.tok.IssueIDToken(ctx, &idReq, access.Value); err != nil {
 				return nil, err
 			}
 		}
@@ -535,8 +541,8 @@ func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, e
 		return res, nil
 	}
 	return p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: scopes,
-		nonce: nonce, authTime: rec.AuthTime, ips: rec.IPS, sci: rec.SCI, cryptr: true, family: rec.FamilyID,
-		parent: hash, parentRaw: raw})
+		nonce: nonce, authTime: rec.AuthTime, ips: rec.IPS, sci: rec.SCI, cryptr: !rec.OIDC, family: rec.FamilyID,
+		parent: hash, parentRaw: raw, redirect: rec.RedirectURI})
 }
 
 // revokeFamily marks a refresh family revoked: its refresh tokens stop
