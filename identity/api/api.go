@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strings"
 
@@ -71,6 +72,7 @@ func New(opts Options) (*Handler, error) {
 		h.services[env] = s
 	}
 	m := &Mux{h: h}
+	h.mux.HandleFunc("/", h.notFound)
 	m.HandlePublic("POST /api/v2/oauth/token", HandlerFunc(h.token))
 	h.routes(m)
 	if opts.TokenService != nil {
@@ -89,9 +91,10 @@ func New(opts Options) (*Handler, error) {
 }
 
 // ServeHTTP serves one request. A panic is recovered, logged and answered
-// with a JSON 500; unknown paths get a JSON 404 and wrong methods a JSON 405.
+// with a JSON 500; unknown paths get a JSON 404 and wrong methods a JSON
+// 405.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rw := &trackingWriter{ResponseWriter: w}
+	rw := &trackingWriter{ResponseWriter: w, log: h.log}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -106,24 +109,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	r = r.WithContext(context.WithValue(r.Context(), loggerKey{}, h.log))
-	handler, pattern := h.mux.Handler(r)
-	if pattern == "" {
-		// The mux would answer 404, 405 or a redirect in plain text;
-		// answer in JSON with the same status (and Allow header).
-		probe := &statusProbe{header: http.Header{}}
-		handler.ServeHTTP(probe, r)
-		switch {
-		case probe.status == http.StatusMethodNotAllowed:
-			WriteError(rw, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-				Message: "method " + r.Method + " is not allowed here",
-				Header:  http.Header{"Allow": probe.header.Values("Allow")}})
-		default:
-			WriteError(rw, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
-		}
+	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+		// http.ServeMux would redirect to the cleaned path in HTML.
+		h.notFound(rw, r)
 		return
 	}
-	h.mux.ServeHTTP(rw, r) // sets the path values
+	h.mux.ServeHTTP(rw, r)
+}
+
+// notFound answers requests no pattern matches: a JSON 405 with an Allow
+// header when the path exists for other methods, else a JSON 404.
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		WriteError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: "method " + r.Method + " is not allowed here",
+			Header:  http.Header{"Allow": {strings.Join(allow, ", ")}}})
+		return
+	}
+	WriteError(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
 }
 
 // Patterns returns the patterns of every endpoint, in registration order
@@ -143,11 +157,18 @@ func (h *Handler) Service(env identity.Environment) (*identity.Service, error) {
 // organizations (the __managed_by__ of records).
 func (h *Handler) AccountDomain() string { return h.account }
 
-type loggerKey struct{}
-
-func logger(r *http.Request) *slog.Logger {
-	if l, ok := r.Context().Value(loggerKey{}).(*slog.Logger); ok && l != nil {
-		return l
+// logger returns the Handler's logger when w is (or wraps) the writer the
+// Handler passed on, else slog.Default().
+func logger(w http.ResponseWriter) *slog.Logger {
+	for w != nil {
+		if t, ok := w.(*trackingWriter); ok {
+			return t.log
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
 	}
 	return slog.Default()
 }
@@ -157,6 +178,7 @@ func logger(r *http.Request) *slog.Logger {
 type trackingWriter struct {
 	http.ResponseWriter
 	wrote bool
+	log   *slog.Logger
 }
 
 func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
@@ -165,25 +187,6 @@ func (t *trackingWriter) Write(b []byte) (int, error) {
 	return t.ResponseWriter.Write(b)
 }
 func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
-
-// statusProbe captures what the mux's own 404/405 handler would answer.
-type statusProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *statusProbe) Header() http.Header { return p.header }
-func (p *statusProbe) WriteHeader(code int) {
-	if p.status == 0 {
-		p.status = code
-	}
-}
-func (p *statusProbe) Write(b []byte) (int, error) {
-	if p.status == 0 {
-		p.status = http.StatusOK
-	}
-	return len(b), nil
-}
 
 // HandlerFunc is an endpoint that returns an error instead of writing it:
 // a non-nil error is written with WriteError (if nothing was written yet).

@@ -198,7 +198,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	cred, err := svc.AuthenticateCredential(r.Context(), id, secret)
 	if err != nil {
 		if errors.Is(err, identity.ErrUnauthenticated) || errors.Is(err, identity.ErrExpired) || errors.Is(err, identity.ErrNotFound) {
-			logger(r).WarnContext(r.Context(), "management token refused",
+			logger(w).WarnContext(r.Context(), "management token refused",
 				"client_id", truncateID(id), "reason", err.Error())
 			return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
 		}
