@@ -41,7 +41,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
+		return // -h: the usage was printed
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse-migrate:", err)

@@ -167,3 +167,28 @@ func TestCopyRefusals(t *testing.T) {
 		t.Errorf("Open after -migrate-only: %v", err)
 	}
 }
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"help", []string{"-h"}, "flag: help requested"},
+		{"no target", []string{"-from", "x.db"}, "-to must be a postgres:// URL"},
+		{"bolt target", []string{"-from", "x.db", "-to", "bolt:y.db"}, "-to must be a postgres:// URL"},
+		{"no source", []string{"-to", "postgres://h/db"}, "-from is required"},
+		{"bad batch", []string{"-from", "x.db", "-to", "postgres://h/db", "-batch", "0"}, "-batch must be positive"},
+		{"unknown flag", []string{"-frm", "x.db"}, "flag provided but not defined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GATEHOUSE_STORE", "")
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tc.args, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run(%q) = %v, want an error containing %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}

@@ -12,8 +12,11 @@
 // 40001, 40P01), with jittered exponential backoff, a bounded number of
 // times. Serializable isolation is what keeps unique emails, single-use
 // tokens, refresh-token rotation and counters exact across instances: no
-// process-local lock is involved. View runs in a REPEATABLE READ, READ ONLY
-// transaction: a consistent snapshot that never conflicts with writers.
+// process-local lock is involved. A transaction that lost a conflict runs
+// again in a retry lane (a session advisory lock taken before BEGIN), so
+// retried transactions queue instead of aborting each other over a hot
+// key. View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
+// snapshot that never conflicts with writers.
 //
 // Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
 // or the COMMIT travel to the server in one round trip, so a write-only
