@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"sort"
@@ -91,6 +92,27 @@ func audienceOf(v any) (Audience, bool) {
 		return Audience{t}, true
 	case []any:
 		out := make(Audience, 0, len(t))
+		for _, x := range t {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// scopesOf reads scp: null, a space-separated string or an array of strings.
+func scopesOf(v any) ([]string, bool) {
+	switch t := v.(type) {
+	case nil:
+		return nil, true
+	case string:
+		return strings.Fields(t), true
+	case []any:
+		out := make([]string, 0, len(t))
 		for _, x := range t {
 			s, ok := x.(string)
 			if !ok {
@@ -362,14 +384,14 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 type wireClaims struct {
 	Iss                   string          `json:"iss"`
 	Sub                   string          `json:"sub"`
-	Aud                   json.RawMessage `json:"aud"`
+	Aud                   any             `json:"aud"`
 	Cid                   string          `json:"cid"`
 	Tnt                   string          `json:"tnt"`
 	Dbs                   string          `json:"dbs"`
 	Jti                   string          `json:"jti"`
 	Jtt                   string          `json:"jtt"`
 	Ver                   int64           `json:"ver"`
-	Scp                   json.RawMessage `json:"scp"`
+	Scp                   any             `json:"scp"`
 	Email                 string          `json:"email"`
 	Ips                   string          `json:"ips"`
 	Sci                   string          `json:"sci"`
@@ -390,22 +412,16 @@ func (w *wireClaims) to(c *Claims) error {
 		SSOConnectionID: w.Sci, ApplicationMetadata: w.ApplicationMetadata,
 		ResourceOwnerMetadata: w.ResourceOwnerMetadata, IssuedAt: w.Iat, Expiry: w.Exp,
 		Nonce: w.Nonce, AtHash: w.AtHash, CHash: w.CHash, SHash: w.SHash, AuthTime: w.AuthTime}
-	if len(w.Aud) > 0 {
-		if err := c.Audience.UnmarshalJSON(w.Aud); err != nil {
-			return err
-		}
+	aud, ok := audienceOf(w.Aud)
+	if !ok {
+		return errors.New("aud has the wrong type")
 	}
-	if len(w.Scp) > 0 && w.Scp[0] != 'n' {
-		if w.Scp[0] == '"' {
-			var s string
-			if err := json.Unmarshal(w.Scp, &s); err != nil {
-				return err
-			}
-			c.Scopes = strings.Fields(s)
-		} else if err := json.Unmarshal(w.Scp, &c.Scopes); err != nil {
-			return err
-		}
+	c.Audience = aud
+	scp, ok := scopesOf(w.Scp)
+	if !ok {
+		return errors.New("scp has the wrong type")
 	}
+	c.Scopes = scp
 	return nil
 }
 
@@ -459,20 +475,9 @@ func (c *Claims) fromMap(m map[string]any) error {
 	} else {
 		bad = "aud"
 	}
-	switch v := m["scp"].(type) {
-	case nil:
-	case string:
-		c.Scopes = strings.Fields(v)
-	case []any:
-		c.Scopes = make([]string, 0, len(v))
-		for _, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				bad = "scp"
-			}
-			c.Scopes = append(c.Scopes, s)
-		}
-	default:
+	if scp, ok := scopesOf(m["scp"]); ok {
+		c.Scopes = scp
+	} else {
 		bad = "scp"
 	}
 	if bad != "" {

@@ -305,3 +305,12 @@ func TestTokenCacheEviction(t *testing.T) {
 		t.Fatal("a key larger than a shard's budget was stored")
 	}
 }
+
+func TestValidDomainMatchesIdentity(t *testing.T) {
+	for _, d := range []string{"", "a", "shark-academy", "a-b-c", "-a", "a-", "a--b", "A", "a_b", "a.b", "a/b",
+		"0", "x\x00", strings.Repeat("a", 63), strings.Repeat("a", 64), "é", "a b"} {
+		if got, want := validDomain(d), identity.CheckDomain(d) == ""; got != want {
+			t.Errorf("validDomain(%q) = %v, identity says %v", d, got, want)
+		}
+	}
+}
