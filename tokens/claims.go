@@ -382,28 +382,28 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 
 // wireClaims decodes the registered claims in one pass.
 type wireClaims struct {
-	Iss                   string          `json:"iss"`
-	Sub                   string          `json:"sub"`
-	Aud                   any             `json:"aud"`
-	Cid                   string          `json:"cid"`
-	Tnt                   string          `json:"tnt"`
-	Dbs                   string          `json:"dbs"`
-	Jti                   string          `json:"jti"`
-	Jtt                   string          `json:"jtt"`
-	Ver                   int64           `json:"ver"`
-	Scp                   any             `json:"scp"`
-	Email                 string          `json:"email"`
-	Ips                   string          `json:"ips"`
-	Sci                   string          `json:"sci"`
-	ApplicationMetadata   map[string]any  `json:"application_metadata"`
-	ResourceOwnerMetadata map[string]any  `json:"resource_owner_metadata"`
-	Iat                   int64           `json:"iat"`
-	Exp                   int64           `json:"exp"`
-	Nonce                 string          `json:"nonce"`
-	AtHash                string          `json:"at_hash"`
-	CHash                 string          `json:"c_hash"`
-	SHash                 string          `json:"s_hash"`
-	AuthTime              int64           `json:"auth_time"`
+	Iss                   string         `json:"iss"`
+	Sub                   string         `json:"sub"`
+	Aud                   any            `json:"aud"`
+	Cid                   string         `json:"cid"`
+	Tnt                   string         `json:"tnt"`
+	Dbs                   string         `json:"dbs"`
+	Jti                   string         `json:"jti"`
+	Jtt                   string         `json:"jtt"`
+	Ver                   int64          `json:"ver"`
+	Scp                   any            `json:"scp"`
+	Email                 string         `json:"email"`
+	Ips                   string         `json:"ips"`
+	Sci                   string         `json:"sci"`
+	ApplicationMetadata   map[string]any `json:"application_metadata"`
+	ResourceOwnerMetadata map[string]any `json:"resource_owner_metadata"`
+	Iat                   int64          `json:"iat"`
+	Exp                   int64          `json:"exp"`
+	Nonce                 string         `json:"nonce"`
+	AtHash                string         `json:"at_hash"`
+	CHash                 string         `json:"c_hash"`
+	SHash                 string         `json:"s_hash"`
+	AuthTime              int64          `json:"auth_time"`
 }
 
 func (w *wireClaims) to(c *Claims) error {
