@@ -175,13 +175,15 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 			ResourceOwnerID: n.ID, ActorID: c.ID}); err != nil {
 			return err
 		}
-		out, err = s.openTicket(tx, n, org.Domain, c)
+		out, err = s.openTicket(tx, n, org.Domain, c, false)
 		return err
 	})
 	return out, err
 }
 
-func (s *Service) openTicket(tx *identity.Txn, u *identity.User, tenant string, c *identity.Credential) (*Ticket, error) {
+// openTicket stores a new ticket for u; logEvent writes TICKET_CREATED
+// (a password login already logged PASSWORD_LOGIN_SUCCESS).
+func (s *Service) openTicket(tx *identity.Txn, u *identity.User, tenant string, c *identity.Credential, logEvent bool) (*Ticket, error) {
 	id, err := s.base.NewSecret()
 	if err != nil {
 		return nil, err
@@ -192,9 +194,11 @@ func (s *Service) openTicket(tx *identity.Txn, u *identity.User, tenant string, 
 	if err := tx.PutTicket(nil, tk); err != nil {
 		return nil, err
 	}
-	if err := tx.Log(&identity.Event{Code: identity.EventTicketCreated, OrgID: u.OrgID, Email: u.Email,
-		ResourceOwnerID: u.ID, ActorID: c.ID}); err != nil {
-		return nil, err
+	if logEvent {
+		if err := tx.Log(&identity.Event{Code: identity.EventTicketCreated, OrgID: u.OrgID, Email: u.Email,
+			ResourceOwnerID: u.ID, ActorID: c.ID}); err != nil {
+			return nil, err
+		}
 	}
 	return &Ticket{ID: id, Tenant: tenant, ProfileID: u.ObjectID, LastRequestTime: ms(now)}, nil
 }
@@ -214,7 +218,7 @@ func (s *Service) CreateTicket(ctx context.Context, c *identity.Credential, prof
 		if !v.u.Enabled {
 			return disabled(v.u, v.o.Domain)
 		}
-		out, err = s.openTicket(tx, v.u, v.o.Domain, c)
+		out, err = s.openTicket(tx, v.u, v.o.Domain, c, true)
 		return err
 	})
 	return out, err
