@@ -143,3 +143,40 @@ func ExampleService_JWKSHandler() {
 	fmt.Println(w.Code, w.Header().Get("Cache-Control"), strings.Count(w.Body.String(), `"kid"`))
 	// Output: 200 public, max-age=3600 2
 }
+
+func ExampleNewRemoteVerifier() {
+	ctx := context.Background()
+	id, org, app, user := setup()
+	// The Gatehouse server, here in a test server: it serves the JWKS at
+	// {issuer}/.well-known.
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	svc, err := tokens.New(tokens.Options{Identity: id, BaseURL: srv.URL})
+	if err != nil {
+		panic(err)
+	}
+	mux.Handle("GET /t/{domain}/.well-known", svc.JWKSHandler(func(r *http.Request) string { return r.PathValue("domain") }))
+	tok, err := svc.IssueAccessToken(ctx, &tokens.TokenRequest{OrgDomain: org.Domain, User: user, App: app})
+	if err != nil {
+		panic(err)
+	}
+
+	// Another service, which only knows the base URL.
+	rv, err := tokens.NewRemoteVerifier(tokens.RemoteConfig{
+		BaseURL: srv.URL,
+		VerifierConfig: tokens.VerifierConfig{
+			Audiences: []string{"https://app.example.com"},
+			Domains:   []string{"shark-academy"},
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	c, err := rv.Verify(ctx, tok.Value)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(c.Tenant, c.Email)
+	// Output: shark-academy jane@example.com
+}
