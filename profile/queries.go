@@ -306,6 +306,9 @@ func (s *Service) list(ctx context.Context, c *identity.Credential, tenant strin
 		if err != nil {
 			return err
 		}
+		if err := sortable(c, tn, so.By); err != nil {
+			return err
+		}
 		sr, err := plan(tx, o, tn)
 		if err != nil {
 			return err
@@ -536,4 +539,25 @@ func (s *Service) ProfilesByIDs(ctx context.Context, c *identity.Credential, ids
 		return nil
 	})
 	return out, err
+}
+
+// sortable refuses to sort on an attribute the caller may not read (the
+// order would reveal its values), or on the whole attributes object when
+// any attribute is unreadable.
+func sortable(c *identity.Credential, tn *identity.Tenant, by string) error {
+	if by == "attributes" {
+		for i := range tn.AttributeDefinitions {
+			if !attrAllowed(&tn.AttributeDefinitions[i], c.Application, ActionReadAttribute) {
+				return apiErr(http.StatusBadRequest, CodeInvalidQuery, "Sorting on all attributes is not allowed")
+			}
+		}
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(by, "attributes."); ok {
+		name, _, _ := strings.Cut(rest, ".")
+		if d, ok := tn.Definition(name); ok && !attrAllowed(d, c.Application, ActionReadAttribute) {
+			return apiErr(http.StatusBadRequest, CodeInvalidQuery, "Attribute %q is not allowed in query", name)
+		}
+	}
+	return nil
 }

@@ -251,6 +251,11 @@ func TestAttributePermissions(t *testing.T) {
 	if r.status != 400 || r.code() != CodeInvalidQuery {
 		t.Fatalf("query on unreadable attribute: %d %s", r.status, r.body)
 	}
+	// Sorting on it is refused too (the order would reveal the values).
+	r = e.do("GET", "/api/1/profile/range", app, url.Values{"tenantName": {"acme"}, "sortBy": {"attributes.secret.x"}})
+	if r.status != 400 || r.code() != CodeInvalidQuery {
+		t.Fatalf("sort on unreadable attribute: %d %s", r.status, r.body)
+	}
 	// Nothing changed.
 	got = Profile{}
 	e.mustOK(e.do("GET", "/api/1/profile/"+p.ID, admin, nil)).json(t, &got)
