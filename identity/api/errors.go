@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -152,14 +151,4 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Error = strings.ToLower(strings.ReplaceAll(http.StatusText(e.Status), " ", "_"))
 	}
 	WriteJSON(w, e.Status, body)
-}
-
-// fieldList returns the sorted field names of an error, for tests and logs.
-func (e *Error) fieldList() []string {
-	out := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
 }

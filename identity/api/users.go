@@ -217,6 +217,9 @@ func userView(r *http.Request, p *Principal, find func(tx *identity.ReadTxn, org
 		if u, err = find(tx, o.ID); err != nil {
 			return err
 		}
+		if len(u.Attributes) == 0 {
+			return nil // no MetaData to render
+		}
 		tn, err = tx.Tenant(o.ID)
 		return err
 	})

@@ -1,0 +1,151 @@
+// Package api serves the management face of the Cryptr API 2.0 document
+// (spec/000_c2182e9c8028ed92.txt): organizations, their users and
+// applications, token customization (MetaKeys, MetaData, JWT samples) and
+// log events under /api/v2, with management authentication by API key.
+// New returns an http.Handler a host mounts at /api/v2/:
+//
+//	h, err := api.New(api.Options{Service: svc, TokenService: tokenService})
+//	mux.Handle("/api/v2/", h)
+//
+// # Authentication
+//
+// POST /api/v2/oauth/token is the client_credentials grant of an API key
+// (an identity.Credential): client_id and client_secret in a JSON or form
+// body (or HTTP Basic), the account under domain, tenant_domain or
+// audience (optional; when given it must be the account's domain). The
+// answer is {"access_token", "token_type": "Bearer", "expires_in",
+// "expires_at", "scope"}: a short-lived management JWT (`jtt: api_key`,
+// `scp` = the key's space-separated "action:resource" permissions, `dbs` =
+// its environment) signed by the tokens package. Each issued token is an
+// API_KEY_TOKEN_ISSUED log event of the key's environment. Every other
+// endpoint needs "Authorization: Bearer <token>"; verifying a token seen
+// before is a cache hit in the tokens verifier, not a signature check.
+//
+// A request is served in the environment of its key (sandbox or
+// production: users, applications, MetaKeys and events are per
+// environment; organizations are account-wide). An "environment" parameter
+// naming another environment is refused with 403. The key must manage the
+// organization of the path (identity.Credential.ManagedOrgs): otherwise the
+// answer is 404, exactly as for an organization that does not exist, so a
+// key cannot learn about organizations it does not manage. Only keys that
+// manage every organization ("*") may create organizations, and a list of
+// organizations shows only those the key manages. The stored key is read
+// on every request: deleting a key or narrowing it takes effect at once.
+//
+// # Endpoints and permissions
+//
+// Each endpoint needs the permission action:resource ("*", "action:*" and
+// "*:resource" are wildcards):
+//
+//	GET    /api/v2/organizations                                  read_many:organizations
+//	POST   /api/v2/organizations                                  create:organizations
+//	GET    /api/v2/organizations/{domain}                         read:organizations
+//	PUT|PATCH|POST /api/v2/organizations/{domain}                 update:organizations
+//	GET    /api/v2/org/{domain}/users                             read_many:users
+//	POST   /api/v2/org/{domain}/users                             create:users
+//	GET    /api/v2/org/{domain}/users/{user_id}                   read:users
+//	PUT|PATCH /api/v2/org/{domain}/users/{user_id}                update:users
+//	DELETE /api/v2/org/{domain}/users/{user_id}                   delete:users
+//	GET    /api/v2/org/{domain}/user-by-email/{email}             read:users
+//	GET    /api/v2/org/{domain}/applications                      read_many:applications
+//	POST   /api/v2/org/{domain}/applications                      create:applications
+//	GET    /api/v2/org/{domain}/applications/{client_id}          read:applications
+//	PUT|PATCH /api/v2/org/{domain}/applications/{client_id}       update:applications
+//	GET    /api/v2/org/{domain}/token-customization/user-metakey  read_many:user_metakeys
+//	POST   /api/v2/org/{domain}/token-customization/user-metakey  create:user_metakeys
+//	DELETE /api/v2/org/{domain}/token-customization/user-metakey  delete:user_metakeys
+//	PATCH|PUT /api/v2/org/{domain}/token-customization/set-user-metadata  update:users
+//	GET    /api/v2/org/{domain}/token-customization/sample        read:jwt_samples
+//	GET    /api/v2/org/{domain}/log-events                        read_many:log_events
+//
+// The JWT sample endpoint is mounted when Options.TokenService is set.
+// Other packages add endpoints with the same authentication, errors and
+// helpers through Options.Routes (RouteGroup, Mux.Handle): the SSO
+// connections endpoints of the document are such a group.
+//
+// # Parameters
+//
+// Parameters come from the query string and the body, as JSON or as a form
+// (DecodeParams): "profile[given_name]=Jane" is a nested object and
+// "allowed_redirect_urls[]=…" a list. Unknown fields are ignored; a value
+// of the wrong type is a 422 naming the field. Lists take "page" (or
+// "current_page") and "per_page" (default 8, at most 100).
+//
+// Users take their OpenID Connect claims at the top level or in a "profile"
+// object (the address locality as "locality" or "city"); "profile" given
+// as a string is the profile URL claim, as in the document's update sample.
+// "metadata" sets MetaData, as {"key": "value"} or [{"key", "value"}];
+// values are checked against the MetaKey's type, and required MetaKeys
+// must have a value when a user is created. Updates change only the
+// fields present. A MetaKey is created from a "user_metakey" object or
+// flat name/type/required fields; types are string, integer, number,
+// boolean, date, datetime, url and email (any case; answered in lower
+// case). Application types are react, vue and angular (which need the four
+// URL lists), regular_web and native (which need allowed_redirect_urls),
+// and machine; regular_web and machine applications are confidential and
+// their client_secret is in the creation answer only.
+//
+// # Answers
+//
+// Resources carry the document's envelope (Envelope): __type__,
+// __domain__, __access__ ("limited_to:{domain}", or
+// "all_organizations_of:{account}" for an application not scoped to one
+// organization), __managed_by__ (the account domain) and __environment__
+// (__database__, "sandbox" or "default", on applications). Times are UTC
+// without zone ("2021-10-18T10:02:31"); unset optional fields are null.
+// Lists are {"__type__": "List", "data", <pagination>, <total>}, with each
+// endpoint's keys as the document shows them (ListShape): "pagination" and
+// "total" for organizations, users and MetaKeys, "pagination" and
+// "total_count" for applications, "paginate" and "total_count" for log
+// events (and SSO connections); a missing previous or next page is 0.
+// Deletes answer {"deleted": true, "resource": …, "type": "__Deleted__"}.
+// Creations answer 201 with the created resource.
+//
+// Where the document's samples contradict its own text, the text wins:
+// creating or retrieving an application answers the Application (the
+// samples show a List); listing and creating MetaKeys answer a List of
+// MetaKeys and the MetaKey (the samples show a User); updating a user
+// answers 200 (the sample says 204 with a body).
+//
+// # Errors
+//
+// Errors are JSON {"error": code, "error_description": message} with, for
+// 409 and 422, "errors": {field: [reasons]} naming every offending field
+// (dotted for nested ones, "profile.birthdate"). Malformed JSON or form
+// bodies are 400, a missing or bad token 401, a missing permission 403, an
+// unknown resource or one of an organization the key does not manage 404,
+// a wrong method 405, a duplicate 409, a body over 1 MiB 413, an unknown
+// content type 415, invalid input 422. The token endpoint answers OAuth
+// errors (invalid_request, invalid_client, unsupported_grant_type). A
+// failed request writes nothing. No input produces a 500: a store failure
+// is a 503 and a panic is recovered, logged and answered 500 (a bug the
+// fuzz test looks for).
+//
+// # Log events
+//
+// Every management write logs an event in the transaction of the change it
+// records; the login, SSO and token services log authentication outcomes
+// the same way. GET …/log-events
+// lists an organization's events, most recent first, filtered by code,
+// client_id and saml_identity_provider_id ("s", Cryptr's sort parameter,
+// is accepted and ignored). The codes (identity.EventCodes):
+//
+//	organizations   ORGANIZATION_CREATED ORGANIZATION_UPDATED ORGANIZATION_DELETED TENANT_UPDATED
+//	users           USER_CREATED USER_UPDATED USER_DELETED USER_ENABLED USER_DISABLED USER_VERIFIED
+//	                USER_METADATA_SET USER_PASSWORD_CHANGED USER_PASSWORD_RESET_REQUESTED USER_LOCKED
+//	applications    APPLICATION_CREATED APPLICATION_UPDATED APPLICATION_DELETED
+//	token custom.   METAKEY_CREATED METAKEY_DELETED
+//	API keys        CREDENTIAL_CREATED CREDENTIAL_DELETED API_KEY_TOKEN_ISSUED
+//	passwords       PASSWORD_LOGIN_SUCCESS PASSWORD_LOGIN_FAILED TICKET_CREATED TICKET_INVALIDATED
+//	                PERSISTENT_LOGIN_USED
+//	magic links     MAGIC_LINK_SENT MAGIC_LINK_SUCCESS MAGIC_LINK_FAILED
+//	OAuth / OIDC    TOKEN_ISSUED TOKEN_REFRESHED TOKEN_REVOKED REFRESH_TOKEN_REUSE_DETECTED
+//	                AUTHORIZATION_CODE_REUSE_DETECTED LOGOUT
+//	enterprise SSO  SSO_CONNECTION_CREATED SSO_CONNECTION_UPDATED SSO_CONNECTION_ACTIVATED
+//	                SSO_CONNECTION_DISABLED SSO_ONBOARDING_INVITATION_SENT SSO_ONBOARDING_UPDATED
+//	                SSO_IDP_METADATA_UPLOADED SSO_END_USER_SAML_STARTED SSO_END_USER_SAML_SUCCESS
+//	                SSO_END_USER_SAML_FAILED SSO_ADMIN_TEST_SUCCESS SSO_ADMIN_TEST_FAILED
+//
+// Events about API keys (including API_KEY_TOKEN_ISSUED) belong to no
+// organization, so no organization's list shows them.
+package api
