@@ -91,7 +91,7 @@ func newStack(t testing.TB) *stack {
 	}
 	bridge := ssooidc.NewBridge(base)
 	s.sso, err = sso.New(sso.Options{Identity: s.id, BaseURL: base, Authorizations: bridge, Logger: log,
-		Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error { s.mails = append(s.mails, m); return nil }),
+		Mailer:   mail.MailerFunc(func(_ context.Context, m mail.Message) error { s.mails = append(s.mails, m); return nil }),
 		MailFrom: "sso@gatehouse.test"})
 	if err != nil {
 		t.Fatal(err)
