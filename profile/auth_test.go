@@ -259,7 +259,7 @@ func TestRealHasher(t *testing.T) {
 	ctx := context.Background()
 	c := &identity.Credential{Application: "a", Environment: identity.Production,
 		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}}
-	if _, err := svc.CreateTenant(ctx, c, tenantInput{Name: "default"}); err != nil {
+	if _, err := svc.CreateTenant(ctx, c, TenantInput{Name: "default"}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := svc.CreateProfile(ctx, c, NewProfile{Tenant: "default", Username: "admin", Email: "admin@example.com", Enabled: true})

@@ -34,7 +34,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	if _, _, err := id.CreateCredential(ctx, c, secret); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := svc.CreateTenant(ctx, superCred, tenantInput{Name: "acme"}); err != nil {
+	if _, err := svc.CreateTenant(ctx, superCred, TenantInput{Name: "acme"}); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := svc.CreateProfile(ctx, superCred, NewProfile{Tenant: "acme", Username: "alice", Password: "correct horse",
@@ -83,7 +83,7 @@ func BenchmarkTicketRead(b *testing.B) {
 			id, _ := identity.NewService(identity.Options{Store: memory.New()})
 			svc, _ := New(Options{Identity: id, Hasher: &fakeHasher{}, TicketTouchInterval: tc.touch})
 			ctx := context.Background()
-			svc.CreateTenant(ctx, superCred, tenantInput{Name: "acme"})
+			svc.CreateTenant(ctx, superCred, TenantInput{Name: "acme"})
 			p, err := svc.CreateProfile(ctx, superCred, NewProfile{Tenant: "acme", Username: "a", Email: "a@example.com", Enabled: true})
 			if err != nil {
 				b.Fatal(err)
@@ -116,7 +116,7 @@ func bigTenant(b *testing.B) *Service {
 		svc, _ := New(Options{Identity: id, Hasher: &fakeHasher{}})
 		ctx := context.Background()
 		perm := []AttributePermission{{Application: "*", AllowedActions: []string{"*"}}}
-		if _, err := svc.CreateTenant(ctx, superCred, tenantInput{Name: "big", AttributeDefinitions: []AttributeDefinition{
+		if _, err := svc.CreateTenant(ctx, superCred, TenantInput{Name: "big", AttributeDefinitions: []AttributeDefinition{
 			{Name: "dept", Indexed: true, Permissions: perm}, {Name: "deptRaw", Permissions: perm}}}); err != nil {
 			b.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func BenchmarkAuthenticateWithoutHash(b *testing.B) {
 	if _, _, err := id.CreateCredential(ctx, c, secret); err != nil {
 		b.Fatal(err)
 	}
-	svc.CreateTenant(ctx, superCred, tenantInput{Name: "acme"})
+	svc.CreateTenant(ctx, superCred, TenantInput{Name: "acme"})
 	if _, err := svc.CreateProfile(ctx, superCred, NewProfile{Tenant: "acme", Username: "alice", Password: "correct horse",
 		Email: "alice@example.com", Enabled: true}); err != nil {
 		b.Fatal(err)

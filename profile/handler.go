@@ -491,7 +491,7 @@ func (h *handler) deleteToken(k *call) (any, error) {
 // ---- tenants ----
 
 func (h *handler) createTenant(k *call) (any, error) {
-	var in tenantInput
+	var in TenantInput
 	if err := decodeJSON(k.body, &in); err != nil {
 		return nil, err
 	}
@@ -499,7 +499,7 @@ func (h *handler) createTenant(k *call) (any, error) {
 }
 
 func (h *handler) updateTenant(k *call) (any, error) {
-	var in tenantInput
+	var in TenantInput
 	if err := decodeJSON(k.body, &in); err != nil {
 		return nil, err
 	}

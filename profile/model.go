@@ -38,8 +38,9 @@ type Tenant struct {
 	CleanseAttributes    bool                  `json:"cleanseAttributes"`
 }
 
-// tenantInput is a Tenant as received: cleanseAttributes defaults to true.
-type tenantInput struct {
+// TenantInput is a Tenant as a client sends it (create, update): the id is
+// ignored and an absent cleanseAttributes means true.
+type TenantInput struct {
 	Name                 string                `json:"name"`
 	VerifyNewProfiles    bool                  `json:"verifyNewProfiles"`
 	AvailableRoles       []string              `json:"availableRoles"`

@@ -23,13 +23,20 @@
 // Divergences: an email is unique within a tenant (one directory with the
 // Cryptr face), so a duplicate email is 409 PROFILE_EXISTS; an invalid or
 // unknown profile id is 404, never 500; attachments with a disallowed type
-// are 400; usernames taken on update are 409.
+// are 400; usernames taken on update are 409; a locked account is 403 with
+// error code OTHER (Crafter's clients only parse the codes of its enum);
+// a full password hasher is 429; sorting or querying on an attribute the
+// caller may not read is 400 INVALID_QUERY; deleting a profile deletes its
+// sessions, tokens and attachments.
+//
+// Use: NewHandler (or New and Service.Handler) and mount the handler at
+// "/api/1/". Expired tickets, logins and tokens are refused when read; run
+// Service.RunSweeper (or identity.SweepExpired) to reclaim their storage.
 package profile
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -420,11 +427,4 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
-}
-
-func wrapf(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -30,7 +30,7 @@ func loadTenant(tx *identity.ReadTxn, name string) (*identity.Organization, *ide
 // CreateTenant creates a tenant: an organization whose domain is the
 // tenant's name. A name that is not already a domain slug (lower-case
 // letters, digits and dashes) is refused rather than silently renamed.
-func (s *Service) CreateTenant(ctx context.Context, c *identity.Credential, in tenantInput) (*Tenant, error) {
+func (s *Service) CreateTenant(ctx context.Context, c *identity.Credential, in TenantInput) (*Tenant, error) {
 	if !allowedGlobal(c, ActionCreateTenant) {
 		return nil, deniedGlobal(ActionCreateTenant)
 	}
@@ -323,7 +323,7 @@ func reindex(tx *identity.Txn, orgID string, names []string, add bool) error {
 // UpdateTenant replaces a tenant's mutable settings with in's (matched by
 // name) and cascades removed roles and attributes to every profile, then
 // back-fills defaults (§6.12).
-func (s *Service) UpdateTenant(ctx context.Context, c *identity.Credential, in tenantInput) (*Tenant, error) {
+func (s *Service) UpdateTenant(ctx context.Context, c *identity.Credential, in TenantInput) (*Tenant, error) {
 	if err := checkRoles(in.AvailableRoles); err != nil {
 		return nil, err
 	}
@@ -536,7 +536,7 @@ func (s *Service) EnsureDefaultTenant(ctx context.Context, env identity.Environm
 		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{ActionCreateTenant}}}}
 	d := DefaultTenant()
 	cleanse := true
-	_, err := s.CreateTenant(ctx, boot, tenantInput{Name: d.Name, AvailableRoles: d.AvailableRoles,
+	_, err := s.CreateTenant(ctx, boot, TenantInput{Name: d.Name, AvailableRoles: d.AvailableRoles,
 		AttributeDefinitions: d.AttributeDefinitions, CleanseAttributes: &cleanse})
 	var ae *Error
 	if errors.As(err, &ae) && ae.Code == CodeTenantExists {
