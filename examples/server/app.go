@@ -18,7 +18,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
+	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/sso/portal"
 	"github.com/gatehouse-id/gatehouse/sso/ssoapi"
@@ -58,7 +60,7 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		return nil, fmt.Errorf("gazetteer: %w", err)
 	}
 	base, err := identity.NewService(identity.Options{Store: st, Environment: identity.Production, Places: places,
-		Logger: logger, AccountDomain: cfg.AccountDomain})
+		Hasher: password.New(), Logger: logger, AccountDomain: cfg.AccountDomain})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -79,7 +81,7 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		a.Close()
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
-	if err := a.routes(); err != nil {
+	if err := a.routes(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -135,7 +137,7 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-func (a *app) routes() error {
+func (a *app) routes(ctx context.Context) error {
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	// Enterprise SSO and the provider refer to each other: the bridge is
 	// bound once both exist.
@@ -164,6 +166,18 @@ func (a *app) routes() error {
 		return fmt.Errorf("cryptr face: %w", err)
 	}
 	a.mux.Handle("/api/v2/", cryptr)
+	crafter, err := profile.New(profile.Options{Identity: a.envs[identity.Production], Mailer: a.mailer(),
+		MailFrom: a.cfg.MailFrom, MonitoringAuth: a.monitoringTokenOK, Version: version, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("crafter face: %w", err)
+	}
+	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
+	if created, err := crafter.EnsureDefaultTenant(ctx, env); err != nil {
+		return fmt.Errorf("default tenant: %w", err)
+	} else if created {
+		a.log.Info("created the default tenant", "environment", env)
+	}
+	a.mux.Handle(profile.BasePath+"/", crafter.Handler())
 	for _, pattern := range prov.Patterns() {
 		a.mux.Handle(pattern, prov)
 	}

@@ -25,6 +25,10 @@ import (
 	"time"
 )
 
+// version is reported by the Crafter monitoring endpoint; release builds
+// set it with -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
