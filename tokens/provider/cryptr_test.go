@@ -75,6 +75,12 @@ func TestCryptrEra1Flow(t *testing.T) {
 	if r.status != http.StatusOK || r.json(t)["nonce"] != "n2" {
 		t.Fatalf("era-1 refresh: %d %s", r.status, r.body)
 	}
+	// Cryptr's SPA requires at_hash, c_hash and nonce in every ID token,
+	// refreshed ones included.
+	idc, err := v2.Verify(context.Background(), r.json(t)["id_token"].(string))
+	if err != nil || idc.CHash == "" || idc.AtHash == "" || idc.Nonce != "n2" {
+		t.Fatalf("refreshed ID token %+v %v", idc, err)
+	}
 	rt2 := r.json(t)["refresh_token"].(string)
 	// Era-3 /oauth/token refresh with `token`.
 	r = e.postJSON(http.DefaultClient, e.base+"/oauth/token", map[string]string{"client_id": e.spa.ClientID,

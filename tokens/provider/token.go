@@ -511,7 +511,7 @@ func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, e
 		// linked to the family.
 		req := &tokens.TokenRequest{Env: rec.Env, OrgDomain: rec.OrgDomain, User: user, App: app, Scopes: scopes,
 			IdentityProvider: rec.IPS, SSOConnectionID: rec.SCI, AuthTime: rec.AuthTime, Nonce: nonce,
-			RedirectURI: rec.RedirectURI}
+			RedirectURI: rec.RedirectURI, Code: cryptrCHash(rec, raw)}
 		access, err := p.tok.IssueAccessToken(ctx, req)
 		if err != nil {
 			return nil, err
@@ -542,7 +542,17 @@ func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, e
 	}
 	return p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: scopes,
 		nonce: nonce, authTime: rec.AuthTime, ips: rec.IPS, sci: rec.SCI, cryptr: !rec.OIDC, family: rec.FamilyID,
-		parent: hash, parentRaw: raw, redirect: rec.RedirectURI})
+		parent: hash, parentRaw: raw, redirect: rec.RedirectURI, code: cryptrCHash(rec, raw)})
+}
+
+// cryptrCHash is what the c_hash of a refreshed Cryptr ID token covers:
+// Cryptr's SPA requires c_hash in every ID token, refreshes included, so
+// it binds the ID token to the refresh token that was presented.
+func cryptrCHash(rec refreshRecord, raw string) string {
+	if rec.OIDC {
+		return ""
+	}
+	return raw
 }
 
 // revokeFamily marks a refresh family revoked: its refresh tokens stop
