@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Gatehouse's Cryptr API 2.0 management face, driven with curl.
+#
+# Read it as a tutorial: each step is a request you could type yourself.
+# Run it from the repository root:
+#
+#   examples/cryptr/tutorial.sh
+#
+# It starts `go run ./examples/server` on a free port with an in-memory store
+# and a known master API key, walks through the whole API, checks every
+# answer, and stops the server. To drive a server you started yourself, set
+# GATEHOUSE_URL and GATEHOUSE_MASTER_KEY (ID:SECRET) instead.
+#
+# Needs: go, curl, jq.
+set -euo pipefail
+
+for tool in curl jq; do
+  command -v "$tool" >/dev/null || { echo "this tutorial needs $tool" >&2; exit 1; }
+done
+
+MASTER_KEY=${GATEHOUSE_MASTER_KEY:-tutorial-key:tutorial-secret-0123456789abcdef}
+CLIENT_ID=${MASTER_KEY%%:*}
+CLIENT_SECRET=${MASTER_KEY#*:}
+ACCOUNT=${GATEHOUSE_ACCOUNT_DOMAIN:-gatehouse}
+
+# --- 0. Start the example server ---------------------------------------------
+SERVER_PID=""
+if [[ -z "${GATEHOUSE_URL:-}" ]]; then
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+  GATEHOUSE_URL="http://127.0.0.1:$PORT"
+  LOG=$(mktemp)
+  go build -o "${TMPDIR:-/tmp}/gatehouse-tutorial-server" ./examples/server
+  "${TMPDIR:-/tmp}/gatehouse-tutorial-server" -addr "127.0.0.1:$PORT" -store memory: \
+    -master-key "$MASTER_KEY" -account-domain "$ACCOUNT" >"$LOG" 2>&1 &
+  SERVER_PID=$!
+  trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; rm -f "$LOG"' EXIT
+  for _ in $(seq 1 100); do
+    curl -fsS "$GATEHOUSE_URL/healthz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG" >&2; exit 1; }
+    sleep 0.1
+  done
+fi
+API="$GATEHOUSE_URL/api/v2"
+echo "Gatehouse at $GATEHOUSE_URL"
+
+# Helpers. `call METHOD PATH [curl args...]` keeps the JSON answer in $BODY
+# and the status in $STATUS. `expect CODE` stops the tutorial if the last status
+# differs.
+STATUS=""
+call() {
+  local method=$1 path=$2; shift 2
+  local out
+  out=$(curl -sS -X "$method" "$API$path" -H "Authorization: Bearer ${TOKEN:-}" -w '\n%{http_code}' "$@")
+  STATUS=${out##*$'\n'}
+  BODY=${out%$'\n'*}
+}
+# `show FILTER` prints the last answer through jq.
+show() { echo "$BODY" | jq "$@"; }
+expect() {
+  if [[ "$STATUS" != "$1" ]]; then
+    echo "expected HTTP $1, got $STATUS: $BODY" >&2
+    exit 1
+  fi
+}
+step() { printf '\n=== %s\n' "$*"; }
+
+# --- 1. Management authentication --------------------------------------------
+step "1. Exchange the API key for a management token (client_credentials)"
+# JSON body; the account may be named domain, tenant_domain or audience.
+TOKEN=$(curl -sS "$API/oauth/token" -H 'Content-Type: application/json' \
+  -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$CLIENT_ID\",\"client_secret\":\"$CLIENT_SECRET\",\"domain\":\"$ACCOUNT\"}" | jq -r .access_token)
+[[ "$TOKEN" == *.*.* ]] || { echo "no token" >&2; exit 1; }
+echo "management token: ${TOKEN:0:32}..."
+# The same as a form, the way Cryptr's Kotlin SDK sends it:
+curl -sS "$API/oauth/token" -d grant_type=client_credentials -d client_id="$CLIENT_ID" \
+  -d client_secret="$CLIENT_SECRET" -d tenant_domain="$ACCOUNT" | jq '{token_type, expires_in, scope}'
+# The token is a JWT with jtt=api_key, the key's permissions in scp and its
+# environment in dbs:
+echo "$TOKEN" | cut -d. -f2 | tr '_-' '/+' | { read -r p; printf '%s' "$p"; printf '%*s' $(( (4 - ${#p} % 4) % 4 )) '' | tr ' ' '='; } | base64 -d 2>/dev/null | jq '{jtt, scp, dbs, tnt, sub}'
+
+step "A request without a token is 401"
+TOKEN_SAVED=$TOKEN; TOKEN=""
+call GET /organizations; show -c .; expect 401
+TOKEN=$TOKEN_SAVED
+
+# --- 2. Organizations ---------------------------------------------------------
+step "2. Create an organization; autocomplete_address fills locality, state and country"
+call POST /organizations -d name=Misapret -d autocomplete_address=Lille \
+  -d privacy_policy_url=https://misapret.com/policy -d 'allowed_email_domains[]=misapret.com'; show .
+expect 201
+
+step "Its domain is a slug of its name; a second 'Misapret' is a conflict (409)"
+call POST /organizations -H 'Content-Type: application/json' -d '{"name":"misapret"}'; show .
+expect 409
+
+step "Invalid input is a 422 naming each field"
+call POST /organizations -H 'Content-Type: application/json' \
+  -d '{"autocomplete_address":"Nowhere At All","country_name":"ZZ"}'; show .
+expect 422
+
+step "Retrieve and update it (the domain never changes)"
+call GET /organizations/misapret; show '{domain, name, locality, state, country_name}'
+expect 200
+call PUT /organizations/misapret -d locality="San Francisco" -d state=California -d country_name=US \
+  -d terms_of_service_url=https://misapret.com/terms; show '{domain, locality, state, country_name, terms_of_service_url}'
+expect 200
+call POST /organizations -d name="Shark Academy"; show -c '{domain}'
+expect 201
+
+step "List organizations, most recent first (page/current_page, per_page)"
+call GET "/organizations?per_page=1&page=2"; show '{total, pagination, domains: [.data[].domain]}'
+expect 200
+
+# --- 3. Users -----------------------------------------------------------------
+step "3. Create a user (the document's JSON sample)"
+call POST /org/misapret/users -H 'Content-Type: application/json' -d '{
+  "profile": {
+    "address": {"formatted": "165 avenue de Bretagne 59000 Lille, France", "street_address": "165 avenue de Bretagne",
+                "city": "Lille", "region": "Nord", "postal_code": "59000", "country": "FR"},
+    "given_name": "Janis", "family_name": "Joplin", "name": "Janis Joplin", "nickname": "Jany",
+    "email": "janis.joplin@example.com", "gender": "female", "birthdate": "1943-01-19",
+    "zoneinfo": "America/Los_Angeles", "locale": "fr", "phone_number": "+1-555-415-1337"}}'
+expect 201
+USER_ID=$(echo "$BODY" | jq -r .id)
+echo "$BODY" | jq '{__type__, __environment__, id, profile: {email: .profile.email, given_name: .profile.given_name, address: .profile.address.locality}}'
+
+step "Create another one as a form, with bracketed keys"
+call POST /org/misapret/users -d email=jimi@example.com -d 'profile[given_name]=Jimi' \
+  -d 'profile[family_name]=Hendrix'; show -c '{id, email: .profile.email, given_name: .profile.given_name}'
+expect 201
+JIMI_ID=$(echo "$BODY" | jq -r .id)
+
+step "Bad input names every field (422); a taken email is 409"
+call POST /org/misapret/users -H 'Content-Type: application/json' \
+  -d '{"profile":{"email":"not-an-email","birthdate":"1943-13-45","phone_number":"call me"}}'; show .errors
+expect 422
+call POST /org/misapret/users -d email=JANIS.JOPLIN@example.com; show .errors
+expect 409
+
+step "Retrieve by id and by email; update; list"
+call GET "/org/misapret/users/$USER_ID"; show -c '{id, nickname: .profile.nickname}'
+expect 200
+call GET /org/misapret/user-by-email/janis.joplin@example.com; show -c '{id}'
+expect 200
+call PUT "/org/misapret/users/$USER_ID" -d profile=https://janisjoplin.com -d 'nickname=Pearl'; show -c '{profile_url: .profile.profile, nickname: .profile.nickname}'
+expect 200
+call GET /org/misapret/users; show -c '{total, emails: [.data[].profile.email]}'
+expect 200
+
+# --- 4. Applications ----------------------------------------------------------
+step "4. Create a React application (lists as allowed_*[] form fields)"
+call POST /org/misapret/applications -d name="App of Misapret" -d application_type=react \
+  -d description="Everything to deal with bank" \
+  -d 'allowed_redirect_urls[]=http://localhost:3000' -d 'allowed_origins_cors[]=http://localhost:3000' \
+  -d 'allowed_web_origins[]=http://localhost:3000' -d 'allowed_logout_urls[]=http://localhost:3000'
+expect 201
+CLIENT=$(echo "$BODY" | jq -r .client_id)
+echo "$BODY" | jq '{__type__, __database__, __access__, client_id, application_type, allowed_redirect_urls}'
+
+step "A machine (backend) application gets a client secret, shown once"
+call POST /org/misapret/applications -H 'Content-Type: application/json' \
+  -d '{"name":"Billing backend","application_type":"machine"}'; show -c '{client_id, secret_shown: (.client_secret != null)}'
+expect 201
+
+step "Update, retrieve, list"
+call PUT "/org/misapret/applications/$CLIENT" -H 'Content-Type: application/json' -d '{"application_type":"angular"}'; show -c '{client_id, application_type}'
+expect 200
+call GET "/org/misapret/applications/$CLIENT"; show -c '{name, application_type}'
+expect 200
+call GET /org/misapret/applications; show -c '{total_count, pagination}'
+expect 200
+
+# --- 5. Token customization -----------------------------------------------------
+step "5. Create MetaKeys: values that go into the users' JWTs"
+call POST /org/misapret/token-customization/user-metakey -H 'Content-Type: application/json' \
+  -d '{"user_metakey":{"name":"displayname","required":false,"type":"string"}}'; show -c '{__type__, name, type, required}'
+expect 201
+call POST /org/misapret/token-customization/user-metakey -d name=seniority -d type=integer; show -c '{name, type}'
+expect 201
+call GET /org/misapret/token-customization/user-metakey; show -c '{total, names: [.data[].name]}'
+expect 200
+
+step "Set a user's MetaData; the value is checked against the key's type"
+call PATCH /org/misapret/token-customization/set-user-metadata -H 'Content-Type: application/json' \
+  -d "{\"user_id\":\"$USER_ID\",\"key_name\":\"displayname\",\"key_value\":\"awesome-astronaut\"}"
+show -c '[.metadata[] | {key: .key.name, value}]'
+expect 200
+call PATCH /org/misapret/token-customization/set-user-metadata -H 'Content-Type: application/json' \
+  -d "{\"user_id\":\"$USER_ID\",\"key_name\":\"seniority\",\"key_value\":\"very\"}"; show -c .errors
+expect 422
+
+step "See what the JWTs will look like (samples are signed but never verify)"
+call GET "/org/misapret/token-customization/sample?user_id=$USER_ID"
+if [[ "$STATUS" == 404 ]]; then
+  echo "(this server does not mount the JWT sample endpoint)"
+else
+  expect 200
+  show -c '{__type__, access_token_keys, id_token_keys}'
+fi
+
+step "Remove a MetaKey: its values go with it"
+call DELETE /org/misapret/token-customization/user-metakey -H 'Content-Type: application/json' \
+  -d '{"key_name":"seniority"}'; show -c '{deleted, type, name: .resource.name}'
+expect 200
+
+# --- 6. Delete a user ---------------------------------------------------------
+step "6. Delete a user"
+call DELETE "/org/misapret/users/$JIMI_ID"; show -c '{deleted, type, id: .resource.id}'
+expect 200
+call GET "/org/misapret/users/$JIMI_ID"; show -c .
+expect 404
+
+# --- 7. Log events ------------------------------------------------------------
+step "7. Every write left a log event, most recent first"
+call GET "/org/misapret/log-events?per_page=5"; show -c '{total_count, paginate, codes: [.data[].event_code]}'
+expect 200
+call GET "/org/misapret/log-events?code=USER_CREATED"; show -c '{total_count, emails: [.data[].email]}'
+expect 200
+call GET "/org/misapret/log-events?client_id=$CLIENT"; show -c '[.data[].event_code]'
+expect 200
+
+# --- 8. Tenant isolation --------------------------------------------------------
+step "8. Unknown organizations and resources are 404"
+call GET /organizations/nope; show -c .
+expect 404
+call GET /org/shark-academy/users/"$USER_ID"; show -c .
+expect 404
+
+echo
+echo "Tutorial complete: every step answered as expected."
