@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,9 +36,20 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 const testBase = "https://auth.example.com"
 
+// countingStore counts read transactions, to show what the caches save.
+type countingStore struct {
+	identity.Store
+	views atomic.Int64
+}
+
+func (c *countingStore) View(ctx context.Context, fn func(tx identity.ReadTx) error) error {
+	c.views.Add(1)
+	return c.Store.View(ctx, fn)
+}
+
 type fixture struct {
 	clock *fakeClock
-	store identity.Store
+	store *countingStore
 	id    *identity.Service
 	svc   *Service
 	org   *identity.Organization
@@ -47,7 +59,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, mod ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{clock: newClock(), store: memory.New()}
+	f := &fixture{clock: newClock(), store: &countingStore{Store: memory.New()}}
 	id, err := identity.NewService(identity.Options{Store: f.store, Clock: f.clock.Now, AccountDomain: "acme-account",
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

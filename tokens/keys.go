@@ -249,8 +249,7 @@ type loadedSet struct {
 	rec        *keySetRecord
 	validUntil time.Time
 	public     map[string]*verifyKey // published keys by kid
-	order      []string              // publication order of kids
-	info       []KeyInfo
+	info       []KeyInfo             // published keys in publication order
 
 	mu       sync.Mutex
 	signers  map[string]*signingKey // active key by alg, parsed lazily
@@ -323,7 +322,6 @@ func (s *Service) buildSet(env identity.Environment, domain string, rec *keySetR
 			return err
 		}
 		ls.public[k.KID] = vk
-		ls.order = append(ls.order, k.KID)
 		info := KeyInfo{KID: k.KID, Alg: k.Alg, State: state, CreatedAt: k.CreatedAt}
 		if k.ExpiresAt != nil {
 			info.ExpiresAt = *k.ExpiresAt
@@ -336,7 +334,9 @@ func (s *Service) buildSet(env identity.Environment, domain string, rec *keySetR
 		if ak == nil {
 			continue
 		}
-		if ak.NextRotation.Before(ls.validUntil) {
+		// Reload when a rotation falls due (one already overdue is done by
+		// the next signature of that algorithm, see activeSigner).
+		if ak.NextRotation.After(now) && ak.NextRotation.Before(ls.validUntil) {
 			ls.validUntil = ak.NextRotation
 		}
 		if err := add(ak.Active, "active"); err != nil {
@@ -349,7 +349,7 @@ func (s *Service) buildSet(env identity.Environment, domain string, rec *keySetR
 			if err := add(r, "retired"); err != nil {
 				return nil, err
 			}
-			if r.ExpiresAt != nil && r.ExpiresAt.Before(ls.validUntil) {
+			if r.ExpiresAt != nil && r.ExpiresAt.After(now) && r.ExpiresAt.Before(ls.validUntil) {
 				ls.validUntil = *r.ExpiresAt
 			}
 		}
@@ -389,7 +389,7 @@ func (s *Service) load(ctx context.Context, env identity.Environment, domain, al
 	defer m.Unlock()
 	now := s.now()
 	// Another goroutine may have loaded it while we waited.
-	if ls := s.keys.get(k); ls != nil && now.Before(ls.validUntil) && (alg == "" || ls.has(alg)) {
+	if ls := s.keys.get(k); ls != nil && now.Before(ls.validUntil) && (alg == "" || ls.ready(alg, now)) {
 		return ls, nil
 	}
 	rec, err := s.readRecord(ctx, env, domain)
@@ -422,8 +422,13 @@ func (s *Service) load(ctx context.Context, env identity.Environment, domain, al
 	return ls, nil
 }
 
-func (ls *loadedSet) has(alg string) bool {
-	return ls.rec != nil && ls.rec.Algs[alg] != nil
+// ready reports whether the set has keys for alg and no rotation of alg is due.
+func (ls *loadedSet) ready(alg string, now time.Time) bool {
+	if ls.rec == nil {
+		return false
+	}
+	ak := ls.rec.Algs[alg]
+	return ak != nil && now.Before(ak.NextRotation)
 }
 
 // createAlg creates the first active and next keys of alg, unless another
@@ -679,7 +684,7 @@ func (s *Service) Keys(ctx context.Context, env identity.Environment, domain str
 func (s *Service) activeSigner(ctx context.Context, env identity.Environment, domain, alg string) (*signingKey, error) {
 	k := setKey{env, domain}
 	ls := s.keys.get(k)
-	if ls == nil || !s.now().Before(ls.validUntil) || !ls.has(alg) {
+	if now := s.now(); ls == nil || !now.Before(ls.validUntil) || !ls.ready(alg, now) {
 		var err error
 		if ls, err = s.load(ctx, env, domain, alg); err != nil {
 			return nil, err

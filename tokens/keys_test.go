@@ -338,3 +338,52 @@ func TestSealedKeys(t *testing.T) {
 		t.Fatalf("plaintext key: %v", err)
 	}
 }
+
+func TestKeyCacheAvoidsStoreReads(t *testing.T) {
+	const period = 24 * time.Hour
+	f := newFixture(t, func(o *Options) { o.RotationPeriod = period; o.MaxTokenTTL = time.Hour })
+	ctx := context.Background()
+	es := *f.app
+	es.SigningAlg = ES256
+	esReq := f.req()
+	esReq.App = &es
+	// Keys for two algorithms; then ES256 falls due while only RS256 signs,
+	// and RS256's retired key expires.
+	if _, err := f.svc.IssueAccessToken(ctx, esReq); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if _, err := f.svc.IssueAccessToken(ctx, f.req()); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(period - 30*time.Minute) // ES256 due, RS256 not yet
+	if _, err := f.svc.IssueAccessToken(ctx, f.req()); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour) // RS256 rotates
+	tok, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour + retireLeeway + time.Second) // RS256's retired key expired
+	v := f.verifier(t, func(c *VerifierConfig) { c.CacheSize = -1; c.SkipAudience = true })
+	for round := 0; round < 2; round++ {
+		before := f.store.views.Load()
+		for i := 0; i < 20; i++ {
+			tok, err = f.svc.IssueAccessToken(ctx, f.req())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(ctx, tok.Value); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.JWKS(ctx, "", f.org.Domain); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// At most one read (the refresh after the state changed).
+		if n := f.store.views.Load() - before; n > 1 {
+			t.Fatalf("round %d: %d store reads for 20 issue/verify/JWKS rounds", round, n)
+		}
+	}
+}
