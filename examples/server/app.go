@@ -160,7 +160,7 @@ func (a *app) routes(ctx context.Context) error {
 	}
 	a.mux.Handle("/enterprise/", ssoSvc.Handler())
 	a.mux.Handle("/enterprise-setup/", setup)
-	cryptr, err := api.New(api.Options{Service: a.envs[identity.Production], Tokens: api.Tokens(a.tokens), Logger: a.log,
+	cryptr, err := api.New(api.Options{Service: a.envs[identity.Production], TokenService: a.tokens, Logger: a.log,
 		Routes: []api.RouteGroup{prov.APIRoutes(), ssoapi.Routes(ssoSvc)}})
 	if err != nil {
 		return fmt.Errorf("cryptr face: %w", err)
