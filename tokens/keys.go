@@ -275,6 +275,7 @@ type keyCache struct {
 	// domains requests name.
 	flights [flightStripes]sync.Mutex
 	seed    maphash.Seed
+	empty   int // cached sets without keys
 }
 
 func (c *keyCache) init() {
@@ -289,14 +290,29 @@ func (c *keyCache) get(k setKey) *loadedSet {
 	return ls
 }
 
+// maxEmptySets bounds how many issuers without keys are remembered (so
+// tokens naming unknown issuers do not each cost a store read, and cannot
+// grow the cache without bound).
+const maxEmptySets = 4096
+
 func (c *keyCache) put(k setKey, ls *loadedSet) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.sets[k]; old != nil && old.rec == nil {
+		c.empty--
+	}
 	if ls == nil {
 		delete(c.sets, k)
-	} else {
-		c.sets[k] = ls
+		return
 	}
-	c.mu.Unlock()
+	if ls.rec == nil {
+		if c.empty >= maxEmptySets {
+			delete(c.sets, k)
+			return
+		}
+		c.empty++
+	}
+	c.sets[k] = ls
 }
 
 func (c *keyCache) flight(k setKey) *sync.Mutex {
@@ -416,9 +432,7 @@ func (s *Service) load(ctx context.Context, env identity.Environment, domain, al
 	if err != nil {
 		return nil, err
 	}
-	if rec != nil {
-		s.keys.put(k, ls)
-	}
+	s.keys.put(k, ls)
 	return ls, nil
 }
 

@@ -387,3 +387,45 @@ func TestKeyCacheAvoidsStoreReads(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownIssuersAreCheap(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v := f.verifier(t, func(c *VerifierConfig) { c.CacheSize = -1; c.SkipAudience = true })
+	tok, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, _ := f.svc.activeSigner(ctx, identity.Production, f.org.Domain, RS256)
+	m := decodePart(t, tok.Value, 1)
+	m["iss"], m["tnt"] = testBase+"/t/ghost", "ghost"
+	forged := forgeNoTest(sk, m)
+	before := f.store.views.Load()
+	for i := 0; i < 50; i++ {
+		if _, err := v.Verify(ctx, forged); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("forged issuer: %v", err)
+		}
+	}
+	if n := f.store.views.Load() - before; n > 1 {
+		t.Fatalf("%d store reads for 50 tokens of an issuer without keys", n)
+	}
+	// The issuer gets keys: they are found (unknown kid reloads the set).
+	name := "Ghost"
+	if _, err := f.id.CreateOrganization(ctx, identity.OrganizationInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	req := f.req()
+	req.OrgDomain = "ghost"
+	other, err := New(Options{Identity: f.id, BaseURL: testBase}) // another instance signs
+	if err != nil {
+		t.Fatal(err)
+	}
+	gtok, err := other.IssueAccessToken(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(2 * time.Second) // past the unknown-kid reload limit
+	if _, err := v.Verify(ctx, gtok.Value); err != nil {
+		t.Fatalf("token of a new issuer: %v", err)
+	}
+}

@@ -174,11 +174,11 @@ func New(opts Options) (*Service, error) {
 		s.envs[env] = es
 	}
 	s.keys.init()
-	s.apiKey, err = s.NewVerifier(VerifierConfig{
-		TokenTypes:   []string{TypeAPIKey},
-		SkipAudience: true,
-		CacheSize:    -1,
-	})
+	apiCfg := VerifierConfig{TokenTypes: []string{TypeAPIKey}, SkipAudience: true, CacheSize: -1}
+	if acct := opts.Identity.AccountDomain(); acct != "" {
+		apiCfg.Domains = []string{acct}
+	}
+	s.apiKey, err = s.NewVerifier(apiCfg)
 	if err != nil {
 		return nil, err
 	}

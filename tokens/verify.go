@@ -203,6 +203,13 @@ func (c *checker) verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, invalid("unknown dbs")
 	}
+	// Refuse unwanted issuers and environments before looking up keys.
+	if len(c.cfg.Domains) > 0 && !contains(c.cfg.Domains, domain) {
+		return nil, invalid("unexpected issuer")
+	}
+	if len(c.cfg.Environments) > 0 && !contains(c.cfg.Environments, env) {
+		return nil, invalid("unexpected environment")
+	}
 	vk, err := c.lookup(ctx, env, domain, h.KeyID)
 	if err != nil {
 		return nil, err
