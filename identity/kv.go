@@ -19,8 +19,11 @@ import (
 //	u/env/index/scope/value  a unique index entry; value is the owner's id
 //	s/env/set...\x01member  a sorted-set member (value may carry data)
 //	c/env/set...             the maintained count of a sorted set
+//	n/env/name               a named counter (the event sequence)
 //	x/expiry-ns/key          an expiry entry; value lists the keys to delete
-//	m/name                   store metadata (schema version)
+//
+// Backends keep their own metadata (the schema version) outside this
+// layout.
 //
 // Parts must not contain 0x00; the helpers below check it.
 const (
@@ -29,6 +32,7 @@ const (
 	nsSet     = 's'
 	nsCount   = 'c'
 	nsExpiry  = 'x'
+	nsCounter = 'n'
 	sep       = 0x00
 	memberSep = 0x01 // ends a set's name; members follow
 	globalEnv = "-"
@@ -334,7 +338,7 @@ func (c Counter) key() []byte {
 	if env == "" {
 		env = globalEnv
 	}
-	return Key(nsCount, env, "#"+c.Name)
+	return Key(nsCounter, env, c.Name)
 }
 
 // Next increments the counter and returns its new value.
@@ -393,7 +397,11 @@ func addCount(tx Tx, k []byte, d int) error {
 
 func expiryKey(at time.Time, owner []byte) []byte {
 	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(at.UnixNano()))
+	ns := at.UnixNano()
+	if ns < 0 {
+		ns = 0 // before 1970: already expired, sorts first
+	}
+	binary.BigEndian.PutUint64(ts[:], uint64(ns))
 	k := make([]byte, 0, 2+8+1+len(owner))
 	k = append(k, nsExpiry, sep)
 	k = append(k, ts[:]...)
@@ -404,6 +412,9 @@ func expiryKey(at time.Time, owner []byte) []byte {
 // ScheduleExpiry records that owner (a record key) and the extra keys expire
 // at at. Call CancelExpiry with the same owner and time before rescheduling.
 func ScheduleExpiry(tx Tx, at time.Time, owner []byte, extra ...[]byte) error {
+	if at.IsZero() {
+		return fmt.Errorf("schedule expiry of %q: zero time: %w", owner, ErrInvalid)
+	}
 	keys := append([][]byte{owner}, extra...)
 	raw, err := json.Marshal(keys)
 	if err != nil {
@@ -439,7 +450,7 @@ func SweepExpired(ctx context.Context, store Store, now time.Time, batch int) (i
 			var entries [][]byte
 			var lists [][]byte
 			err := tx.Scan([]byte{nsExpiry, sep}, ScanOptions{Limit: batch}, func(k, v []byte) error {
-				if bytes.Compare(k[:len(limit)], limit) > 0 {
+				if len(k) < len(limit) || bytes.Compare(k[:len(limit)], limit) > 0 {
 					return ErrStopScan
 				}
 				entries = append(entries, append([]byte(nil), k...))

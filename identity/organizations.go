@@ -41,6 +41,17 @@ func (t *ReadTxn) Org(domain string) (*Organization, error) {
 	return t.OrgByID(id)
 }
 
+// OrgID returns the id of the organization with domain, reading only the
+// domain index (no record decoding): the tenancy check of every directory
+// call.
+func (t *ReadTxn) OrgID(domain string) (string, error) {
+	id, err := orgDomains.Lookup(t.tx, "", domain)
+	if err != nil {
+		return "", fmt.Errorf("organization %q: %w", domain, ErrNotFound)
+	}
+	return id, nil
+}
+
 // OrgByID returns the organization with id.
 func (t *ReadTxn) OrgByID(id string) (*Organization, error) {
 	o, err := t.s.orgs().Get(t.tx, id)

@@ -508,11 +508,11 @@ func dedupe(list []string) []string {
 func (s *Service) GetUser(ctx context.Context, orgDomain, id string) (*User, error) {
 	var u *User
 	err := s.View(ctx, func(tx *ReadTxn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		u, err = tx.OrgUser(o.ID, id)
+		u, err = tx.OrgUser(orgID, id)
 		return err
 	})
 	return u, err
@@ -523,11 +523,11 @@ func (s *Service) GetUser(ctx context.Context, orgDomain, id string) (*User, err
 func (s *Service) GetUserByEmail(ctx context.Context, orgDomain, email string) (*User, error) {
 	var u *User
 	err := s.View(ctx, func(tx *ReadTxn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		u, err = tx.UserByEmail(o.ID, email)
+		u, err = tx.UserByEmail(orgID, email)
 		return err
 	})
 	return u, err
@@ -538,11 +538,11 @@ func (s *Service) GetUserByEmail(ctx context.Context, orgDomain, email string) (
 func (s *Service) ListUsers(ctx context.Context, orgDomain string, req PageRequest) (Page[User], error) {
 	var p Page[User]
 	err := s.View(ctx, func(tx *ReadTxn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		p, err = pageOf(tx.tx, OrgUsers(s.env, o.ID), req, func(id string) (User, error) {
+		p, err = pageOf(tx.tx, OrgUsers(s.env, orgID), req, func(id string) (User, error) {
 			u, err := tx.User(id)
 			if err != nil {
 				return User{}, err
@@ -564,11 +564,11 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 	var out []User
 	next := ""
 	err := s.View(ctx, func(tx *ReadTxn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		ids, err := OrgUsers(s.env, o.ID).After(tx.tx, after, true, limit)
+		ids, err := OrgUsers(s.env, orgID).After(tx.tx, after, true, limit)
 		if err != nil {
 			return err
 		}
