@@ -93,12 +93,13 @@ function decodeQP(s) {
   return s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
 }
 
-// latestMagicLink waits for a new .eml file in the mail directory and
+// nextMail waits for a new .eml file in the mail directory (temporary
+// ".tmp-*" files of the writer are skipped) and
 // returns the magic link and code it holds.
 export async function nextMail(mailDir, seen) {
   for (let i = 0; i < 100; i++) {
     let files = [];
-    try { files = readdirSync(mailDir).filter((f) => f.endsWith('.eml')).sort(); } catch { /* not yet */ }
+    try { files = readdirSync(mailDir).filter((f) => f.endsWith('.eml') && !f.startsWith('.')).sort(); } catch { /* not yet */ }
     const fresh = files.filter((f) => !seen.has(f));
     if (fresh.length > 0) {
       seen.add(fresh[0]);
