@@ -277,7 +277,8 @@ type Event struct {
 }
 
 // NewEvent renders a log event of organization domain. Its database is
-// the environment's name ("sandbox" or "production").
+// the environment as Cryptr's dbs claim and __database__ write it
+// ("sandbox" or "default").
 func NewEvent(e *identity.Event, domain, account string, env identity.Environment) Event {
 	td := e.TenantDomain
 	if td == "" {
@@ -286,7 +287,7 @@ func NewEvent(e *identity.Event, domain, account string, env identity.Environmen
 	return Event{
 		Envelope:               OrgEnvelope("Event", domain, account, env),
 		ClientID:               nullable(e.ClientID),
-		Database:               string(env),
+		Database:               env.DBS(),
 		Email:                  nullable(e.Email),
 		EventCode:              e.Code,
 		ID:                     e.ID,

@@ -329,7 +329,7 @@ func TestLogEvents(t *testing.T) {
 		t.Fatalf("order: %v", codes)
 	}
 	first := data[0].(map[string]any)
-	if first["email"] != "jane@example.com" || first["tenant_domain"] != "misapret" || first["database"] != "production" ||
+	if first["email"] != "jane@example.com" || first["tenant_domain"] != "misapret" || first["database"] != "default" ||
 		first["client_id"] != nil || first["__type__"] != "Event" {
 		t.Fatalf("event: %v", first)
 	}
