@@ -68,19 +68,19 @@ type spCache struct {
 }
 
 type spEntry struct {
-	updated time.Time
-	active  bool
-	sp      *saml.ServiceProvider
+	key string // what the SP is built from: metadata hash, IdP-initiated flag
+	sp  *saml.ServiceProvider
 }
 
 // ServiceProvider returns the SAML service provider of a connection. A
 // connection without valid metadata is a *refusal with
 // ReasonNotConfigured.
 func (s *Service) ServiceProvider(c Connection) (*saml.ServiceProvider, error) {
+	key := fmt.Sprintf("%t/%s", c.AllowIdPInitiated, identity.HashSecret(c.Metadata))
 	s.sps.mu.Lock()
 	e, ok := s.sps.m[c.ID]
 	s.sps.mu.Unlock()
-	if ok && e.updated.Equal(c.UpdatedAt) && e.active == c.AllowIdPInitiated {
+	if ok && e.key == key {
 		return e.sp, nil
 	}
 	if c.Metadata == "" {
@@ -103,7 +103,7 @@ func (s *Service) ServiceProvider(c Connection) (*saml.ServiceProvider, error) {
 	if s.sps.m == nil {
 		s.sps.m = map[string]spEntry{}
 	}
-	s.sps.m[c.ID] = spEntry{updated: c.UpdatedAt, active: c.AllowIdPInitiated, sp: sp}
+	s.sps.m[c.ID] = spEntry{key: key, sp: sp}
 	s.sps.mu.Unlock()
 	return sp, nil
 }
