@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -70,7 +72,18 @@ func TestLockout(t *testing.T) {
 }
 
 func TestLockoutParallel(t *testing.T) {
-	e := newEnv(t)
+	t.Run("memory", func(t *testing.T) { lockoutParallel(t, newEnv(t)) })
+	t.Run("bolt", func(t *testing.T) {
+		st, err := bolt.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"), bolt.WithNoSync())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		lockoutParallel(t, newEnvOn(t, st))
+	})
+}
+
+func lockoutParallel(t *testing.T, e *env) {
 	e.tenant("acme")
 	e.profile("acme", "alice", nil)
 	before := e.hasher.verifys

@@ -85,10 +85,12 @@ type env struct {
 	hasher *fakeHasher
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvOn(t, memory.New()) }
+
+func newEnvOn(t testing.TB, st identity.Store) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, mail: &mailbox{}, hasher: &fakeHasher{}}
-	id, err := identity.NewService(identity.Options{Store: memory.New(), Clock: e.clock.now})
+	id, err := identity.NewService(identity.Options{Store: st, Clock: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
