@@ -526,6 +526,11 @@ func (s *Service) ProfilesByIDs(ctx context.Context, c *identity.Credential, ids
 			}
 			views = append(views, v)
 		}
+		for _, v := range views {
+			if err := sortable(c, v.tn, so.By); err != nil {
+				return err
+			}
+		}
 		if so.By != "" {
 			query.SortFunc(views, func(v *view) map[string]any { return doc(v.u, v.o.Domain) }, so.By, so.Asc)
 		}
