@@ -193,19 +193,6 @@ func (s *Service) Issuer(domain string) string { return s.base + "/t/" + domain 
 // BaseURL returns the service URL issuers are built from.
 func (s *Service) BaseURL() string { return s.base }
 
-// domainOf returns the domain of one of this service's issuers.
-func (s *Service) domainOf(iss string) (string, bool) {
-	prefix := s.base + "/t/"
-	if !strings.HasPrefix(iss, prefix) {
-		return "", false
-	}
-	d := iss[len(prefix):]
-	if d == "" || strings.ContainsAny(d, "/?#") {
-		return "", false
-	}
-	return d, true
-}
-
 // svcFor returns the identity service of env.
 func (s *Service) svcFor(env identity.Environment) (*identity.Service, error) {
 	if env == "" {
