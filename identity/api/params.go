@@ -395,11 +395,12 @@ func (r *Reader) Int(name string) *int {
 		r.Invalid(name, "must be an integer")
 		return nil
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n > 1<<31 || n < -(1<<31) {
+	n64, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
 		r.Invalid(name, "must be an integer")
 		return nil
 	}
+	n := int(n64)
 	return &n
 }
 
