@@ -56,12 +56,15 @@ func TestManagementAPI(t *testing.T) {
 	if got["default_redirection"] != redir["id"] || got["onboarding"] != onb["id"] {
 		t.Fatalf("not preloaded: %#v %#v", got["default_redirection"], got["onboarding"])
 	}
-	got = f.json(f.do("GET", "/api/v2/sso-connections/"+idp+"?preload_associations[]=onboarding&preload_associations[]=default_redirection", f.token, nil), http.StatusOK)
-	if _, ok := got["onboarding"].(map[string]any); !ok {
-		t.Fatalf("preloaded onboarding %#v", got["onboarding"])
-	}
-	if _, ok := got["default_redirection"].(map[string]any); !ok {
-		t.Fatalf("preloaded redirection %#v", got["default_redirection"])
+	for _, q := range []string{"preload_associations[]=onboarding&preload_associations[]=default_redirection",
+		"preload_associations=onboarding,default_redirection"} {
+		got = f.json(f.do("GET", "/api/v2/sso-connections/"+idp+"?"+q, f.token, nil), http.StatusOK)
+		if _, ok := got["onboarding"].(map[string]any); !ok {
+			t.Fatalf("%s: preloaded onboarding %#v", q, got["onboarding"])
+		}
+		if _, ok := got["default_redirection"].(map[string]any); !ok {
+			t.Fatalf("%s: preloaded redirection %#v", q, got["default_redirection"])
+		}
 	}
 
 	// List: paginate shape.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -317,5 +318,31 @@ func TestStoreReplayCache(t *testing.T) {
 	}
 	if ok, _ := c.Claim(ctx, "conn", "id-1", until.Add(2*time.Hour)); !ok {
 		t.Fatal("entry not swept")
+	}
+}
+
+// TestReplayAcrossInstances: two server instances over one store share the
+// replay cache, so a response consumed by one is refused by the other.
+func TestReplayAcrossInstances(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+	second, err := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL, Authorizations: f.authz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := f.idpInitiated(idp)
+	if r := f.browser().acs(idp, resp); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first instance: %d", r.StatusCode)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", baseURL+"/enterprise/"+idp+"/acs", strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	second.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Fatalf("second instance accepted a replay: %d", rec.Code)
+	}
+	if e := f.lastEvent(identity.EventSSOSAMLFailed); e == nil || e.Data["reason"] != "replayed" {
+		t.Fatalf("event %#v", e)
 	}
 }
