@@ -1,8 +1,10 @@
 package sso_test
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/base64"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -217,5 +219,37 @@ func TestSetupLinkExpiryAndSessions(t *testing.T) {
 	}
 	if r := f.browser().postForm(baseURL+"/enterprise-setup/not-a-real-token", nil); r.StatusCode != http.StatusGone {
 		t.Fatalf("unknown link: %d", r.StatusCode)
+	}
+}
+
+// TestMetadataFileUpload: the metadata may come as an uploaded file.
+func TestMetadataFileUpload(t *testing.T) {
+	f := newFixture(t)
+	idp, link := f.invite()
+	b := f.browser()
+	b.postForm(link, nil)
+	tok := csrfOf(t, body(b.get(baseURL+"/enterprise-setup/metadata")))
+	upload := func(content string) *http.Response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("csrf", tok)
+		fw, _ := mw.CreateFormFile("metadata_file", "idp.xml")
+		_, _ = fw.Write([]byte(content))
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", baseURL+"/enterprise-setup/metadata", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return b.do(req)
+	}
+	if r := upload(strings.Repeat("<a>", 10)); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad file: %d", r.StatusCode)
+	}
+	if r := upload(strings.Repeat(" ", 2<<20)); r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body(r), "1 MiB") {
+		t.Fatalf("oversized file: %d", r.StatusCode)
+	}
+	if r := upload(f.idpMetadata()); r.StatusCode != http.StatusOK {
+		t.Fatalf("good file: %d %s", r.StatusCode, body(r))
+	}
+	if d, err := f.svc.GetConnection(t.Context(), f.id, idp); err != nil || d.Connection.Metadata == "" {
+		t.Fatalf("metadata not stored: %v", err)
 	}
 }

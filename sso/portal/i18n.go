@@ -27,7 +27,7 @@ var messages = map[string]map[string]string{
 		"test_intro":  "Sign in with an account of your identity provider. Nobody is signed in to the application by this test; the result shows here.",
 		"test_button": "Run a test sign-in", "need_metadata": "Upload the metadata first.",
 		"test_ok": "The test sign-in succeeded. Single sign-on is ready.", "test_failed": "The test sign-in failed.",
-		"csrf": "Your form expired. Please try again.", "unavailable": "The service is unavailable. Please try again in a moment.",
+		"csrf": "Your form expired. Please try again.", "too_large": "The upload is too large: metadata files are at most 1 MiB.", "unavailable": "The service is unavailable. Please try again in a moment.",
 	},
 	"fr": {
 		"portal_title": "Configuration de l'authentification unique", "skip": "Aller au contenu", "other_lang": "English", "steps": "Étapes de configuration",
@@ -52,7 +52,7 @@ var messages = map[string]map[string]string{
 		"test_intro":  "Connectez-vous avec un compte de votre fournisseur d'identité. Ce test ne connecte personne à l'application ; le résultat s'affiche ici.",
 		"test_button": "Lancer une connexion de test", "need_metadata": "Envoyez d'abord les métadonnées.",
 		"test_ok": "La connexion de test a réussi. L'authentification unique est prête.", "test_failed": "La connexion de test a échoué.",
-		"csrf": "Le formulaire a expiré. Veuillez réessayer.", "unavailable": "Le service est indisponible. Réessayez dans un instant.",
+		"csrf": "Le formulaire a expiré. Veuillez réessayer.", "too_large": "L'envoi est trop volumineux : un fichier de métadonnées fait au plus 1 Mio.", "unavailable": "Le service est indisponible. Réessayez dans un instant.",
 	},
 }
 

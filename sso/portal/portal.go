@@ -259,12 +259,21 @@ func (h *Handler) session(next sessionHandler) http.HandlerFunc {
 func (h *Handler) csrf(next sessionHandler) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
-		var tok string
+		var err error
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-			if err := r.ParseMultipartForm(maxUpload); err == nil {
-				tok = r.PostFormValue("csrf")
-			}
-		} else if err := r.ParseForm(); err == nil {
+			err = r.ParseMultipartForm(maxUpload)
+		} else {
+			err = r.ParseForm()
+		}
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			d := h.sessionPage(r, s, "metadata_title")
+			d.Message = d.t("too_large")
+			h.render(w, http.StatusRequestEntityTooLarge, "message", d)
+			return
+		}
+		tok := ""
+		if err == nil {
 			tok = r.PostFormValue("csrf")
 		}
 		if s.csrf == "" || tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.csrf)) != 1 {
