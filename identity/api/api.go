@@ -44,6 +44,7 @@ type Handler struct {
 	patterns []string
 	services map[identity.Environment]*identity.Service
 	tokens   ManagementTokens
+	creds    credCache
 	log      *slog.Logger
 	account  string
 }

@@ -182,3 +182,36 @@ func TestEnvironmentIsolation(t *testing.T) {
 	f.json(200, "GET", "/api/v2/org/misapret/users/"+id+"?environment=production", prod, nil)
 	f.json(422, "GET", "/api/v2/org/misapret/users?environment=staging", prod, nil)
 }
+
+// A key replaced under the same id with fewer rights is seen by the next
+// request, through tokens issued before (the handler caches decoded keys).
+func TestNarrowedKeyTakesEffectAtOnce(t *testing.T) {
+	f := newFixture(t)
+	admin := f.admin()
+	f.mustOrg(admin, "Misapret")
+	ctx := context.Background()
+	c, secret, err := f.svc.CreateCredential(ctx, identity.Credential{ID: "narrowed", Environment: identity.Production,
+		Permissions: []string{"*"}, ManagedOrgs: []string{"*"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := f.json(200, "POST", "/api/v2/oauth/token", "", map[string]any{"grant_type": "client_credentials",
+		"client_id": c.ID, "client_secret": secret})["access_token"].(string)
+	f.json(201, "POST", "/api/v2/org/misapret/users", tok, map[string]any{"email": "a@example.com"})
+	if err := f.svc.DeleteCredential(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.CreateCredential(ctx, identity.Credential{ID: "narrowed", Environment: identity.Production,
+		Permissions: []string{"read:users"}, ManagedOrgs: []string{"*"}}, secret); err != nil {
+		t.Fatal(err)
+	}
+	f.json(403, "POST", "/api/v2/org/misapret/users", tok, map[string]any{"email": "b@example.com"})
+	if err := f.svc.DeleteCredential(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.CreateCredential(ctx, identity.Credential{ID: "narrowed", Environment: identity.Production,
+		Permissions: []string{"*"}, ManagedOrgs: []string{"other"}}, secret); err != nil {
+		t.Fatal(err)
+	}
+	f.json(404, "GET", "/api/v2/org/misapret/users", tok, nil)
+}

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -42,7 +45,8 @@ type TokenClaims struct {
 type Principal struct {
 	// Credential is the API key as currently stored: a deleted key stops
 	// working at once, and narrowing its permissions or organizations
-	// takes effect on tokens already issued.
+	// takes effect on tokens already issued. It is shared with a cache:
+	// treat it as read-only.
 	Credential *identity.Credential
 	// Claims are the verified token's claims.
 	Claims TokenClaims
@@ -114,7 +118,7 @@ func (h *Handler) authenticate(r *http.Request) (*Principal, error) {
 	if !ok {
 		return nil, Unauthorized("the management token is invalid or expired")
 	}
-	cred, err := svc.GetCredential(r.Context(), claims.CredentialID)
+	cred, err := h.creds.get(r.Context(), svc, claims.CredentialID)
 	if err != nil {
 		if errors.Is(err, identity.ErrNotFound) {
 			return nil, Unauthorized("the API key of this token no longer exists")
@@ -231,4 +235,53 @@ func truncateID(s string) string {
 		return s[:64]
 	}
 	return s
+}
+
+// credCache keeps decoded API keys. Every lookup compares the stored
+// record with the cached one (one key read, no decoding), so a deleted or
+// changed key is seen by the very next request.
+type credCache struct {
+	mu sync.RWMutex
+	m  map[string]cachedCred
+}
+
+type cachedCred struct {
+	raw  []byte
+	cred *identity.Credential
+}
+
+// maxCachedCreds bounds the cache; past it the cache starts over.
+const maxCachedCreds = 10000
+
+func (c *credCache) get(ctx context.Context, svc *identity.Service, id string) (*identity.Credential, error) {
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	var out *identity.Credential
+	err := svc.CredentialRecord(ctx, id, func(raw []byte) error {
+		if ok && bytes.Equal(raw, e.raw) {
+			out = e.cred
+			return nil
+		}
+		var cred identity.Credential
+		if err := json.Unmarshal(raw, &cred); err != nil {
+			return err
+		}
+		out = &cred
+		e = cachedCred{raw: append([]byte(nil), raw...), cred: out}
+		ok = false
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		c.mu.Lock()
+		if c.m == nil || len(c.m) >= maxCachedCreds {
+			c.m = map[string]cachedCred{}
+		}
+		c.m[id] = e
+		c.mu.Unlock()
+	}
+	return out, nil
 }
