@@ -102,6 +102,14 @@ func TestCryptrEra1Flow(t *testing.T) {
 	r = e.postJSON(http.DefaultClient, e.base+"/oauth/token", map[string]string{"client_id": e.spa.ClientID,
 		"grant_type": "refresh_token", "token": rt3})
 	oauthErr(t, r, http.StatusBadRequest, errInvalidGrant)
+	// The SLO hop after a revocation goes only to allowed logout URLs.
+	slo := e.base + "/api/v1/tenants/" + e.org.Domain + "/" + e.spa.ClientID + "/oauth/token/slo-after-revoke-token?"
+	if r := e.get(e.newBrowser(), slo+url.Values{"slo_code": {"x"}, "target_url": {logoutURL}}.Encode()); r.status != http.StatusFound || r.header.Get("Location") != logoutURL {
+		t.Fatalf("slo hop: %d %q", r.status, r.header.Get("Location"))
+	}
+	if r := e.get(e.newBrowser(), slo+url.Values{"target_url": {"https://evil.test/"}}.Encode()); r.status != http.StatusOK || r.header.Get("Location") != "" {
+		t.Fatalf("slo hop to unlisted URL: %d", r.status)
+	}
 	// Era-3 revoke.
 	r = e.postJSON(http.DefaultClient, e.base+"/oauth/revoke", map[string]string{"token": "nope", "client_id": e.spa.ClientID})
 	if r.status != http.StatusUnprocessableEntity {

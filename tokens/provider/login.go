@@ -231,7 +231,14 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	now := p.now()
 	exp := now.Add(p.opts.MagicLinkTTL)
 	reqHash := identity.HashSecret(reqID)
-	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	// One transaction either way: the request update, and for a mailable
+	// address the link and its audit event.
+	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.RawTx()
 		stored, err := authRequests.Get(raw, reqHash)
 		if err != nil || stored.Done {
@@ -249,8 +256,16 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		if !mailable {
 			return nil
 		}
-		return put(raw, magicLinks, identity.HashSecret(token), magicLinkRecord{RequestHash: reqHash, Email: email,
-			ExpiresAt: exp}, exp)
+		if err := put(raw, magicLinks, identity.HashSecret(token), magicLinkRecord{RequestHash: reqHash, Email: email,
+			ExpiresAt: exp}, exp); err != nil {
+			return err
+		}
+		org, err := tx.Org(req.OrgDomain)
+		if err != nil {
+			return err
+		}
+		return tx.Log(&identity.Event{Code: identity.EventMagicLinkSent, OrgID: org.ID, TenantDomain: req.OrgDomain,
+			ClientID: req.ClientID, Email: email})
 	})
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
@@ -263,7 +278,6 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	}
 	if mailable {
 		link := p.base + "/magic-link/verify/" + token
-		p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSent, ClientID: req.ClientID, Email: email})
 		p.sendMail(req.Locale, email, p.orgName(ctx, req.OrgDomain), link, digits)
 	}
 	p.renderCode(w, r, reqID, req, "", http.StatusOK)
@@ -572,13 +586,13 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.renderLogin(w, r, reqID, req, "locked", http.StatusForbidden)
 		return
 	}
-	ok := false
+	ok, rehash := false, false
 	if user == nil {
 		if dv, isDV := hasher.(dummyVerifier); isDV {
 			err = dv.DummyVerify(ctx, pw)
 		}
 	} else {
-		ok, _, err = hasher.Verify(ctx, pw, user.PasswordHash)
+		ok, rehash, err = hasher.Verify(ctx, pw, user.PasswordHash)
 	}
 	if errors.Is(err, identity.ErrBusy) {
 		p.renderLogin(w, r, reqID, req, "busy", http.StatusTooManyRequests)
@@ -592,6 +606,14 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusUnauthorized)
 		return
 	}
+	// A hash in a legacy format or with old parameters is replaced now that
+	// the password is known.
+	newHash := ""
+	if rehash {
+		if h, err := hasher.Hash(ctx, pw); err == nil {
+			newHash = h
+		}
+	}
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		u, err := tx.User(user.ID)
 		if err != nil {
@@ -599,6 +621,9 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		}
 		n := identity.CloneUser(u)
 		n.FailedLogins, n.LockedUntil, n.LastFailedLogin = 0, nil, nil
+		if newHash != "" && u.PasswordHash == user.PasswordHash {
+			n.PasswordHash = newHash
+		}
 		if err := tx.ReplaceUser(u, n); err != nil {
 			return err
 		}

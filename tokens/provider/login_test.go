@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/password"
 )
 
 // openLogin opens the SPA's login page in a fresh browser.
@@ -287,6 +288,21 @@ func TestPasswordLoginAndLockout(t *testing.T) {
 	e.clock.Advance(DefaultLockFor + time.Second)
 	if r := try("correct horse battery staple"); r.status != http.StatusSeeOther {
 		t.Fatalf("after the lock: %d", r.status)
+	}
+	// A legacy (Crafter) hash is verified, then replaced by argon2id.
+	legacy := password.CrafterHash("old secret", []byte("saltsaltsaltsalt"))
+	if _, err := e.ids.UpdateUser(ctx, e.org.Domain, e.user.ID, func(u *identity.User) error {
+		u.PasswordHash = legacy
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := try("old secret"); r.status != http.StatusSeeOther {
+		t.Fatalf("legacy hash login: %d", r.status)
+	}
+	u, _ = e.ids.GetUser(ctx, e.org.Domain, e.user.ID)
+	if !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("legacy hash not upgraded: %q", u.PasswordHash)
 	}
 }
 

@@ -315,6 +315,7 @@ func (p *Provider) routes() {
 	p.handle("POST /oauth/token", p.cors(p.tokenCryptr))
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke", p.cors(p.revokeCryptr))
 	p.handle("POST /oauth/revoke", p.cors(p.revokeCryptr))
+	p.handle("GET /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token", p.sloAfterRevoke)
 	// Preflights of every CORS endpoint.
 	for _, pat := range []string{"/t/{domain}/oauth/token", "/t/{domain}/oauth/revoke", "/t/{domain}/oauth/introspect",
 		"/t/{domain}/userinfo", "/api/v1/tenants/{domain}/{client_id}/{state}/oauth/{sign_type}/client/{authorization_id}/token",

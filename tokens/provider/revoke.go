@@ -315,6 +315,19 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	p.messagePage(w, r, locale, http.StatusOK, "signed_out")
 }
 
+// sloAfterRevoke is Cryptr's logout hop after a revocation
+// (/api/v1/tenants/{org}/{client_id}/oauth/token/slo-after-revoke-token):
+// it ends the browser session and goes to target_url only when the
+// application lists it in allowed_logout_urls.
+func (p *Provider) sloAfterRevoke(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	q.Set("client_id", r.PathValue("client_id"))
+	q.Set("post_logout_redirect_uri", q.Get("target_url"))
+	q.Del("state")
+	r.URL.RawQuery = q.Encode()
+	p.endSession(w, r)
+}
+
 // hintClientID reads cid (or a single aud) from an ID token hint without
 // verifying it: it only selects whose allowed_logout_urls apply, exactly
 // like the unauthenticated client_id parameter would.
