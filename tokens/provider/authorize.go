@@ -187,6 +187,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 		fail(errUnauthorizedClient, "machine applications use the client_credentials grant")
 		return
 	}
+	if ra.domain == "" && app.OrganizationScope != "" {
+		// An application of one organization needs no home-realm discovery.
+		ra.domain = app.OrganizationScope
+	}
 	if ra.domain != "" && !p.appServes(ctx, app, env, ra.domain) {
 		fail(errUnauthorizedClient, "the application does not serve this organization")
 		return
@@ -243,7 +247,8 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	}
 	// 3. The browser session.
 	sess := p.currentSession(r)
-	usable := sess != nil && sess.Env == env && (ra.domain == "" || sess.OrgDomain == ra.domain) &&
+	usable := sess != nil && sess.Env == env &&
+		(sess.OrgDomain == ra.domain || ra.domain == "" && p.appServes(ctx, app, env, sess.OrgDomain)) &&
 		(maxAge < 0 || !p.now().After(sess.AuthTime.Add(time.Duration(maxAge)*time.Second)))
 	var user *identity.User
 	if usable {

@@ -127,6 +127,8 @@ func TestCryptrEra1TokenChecks(t *testing.T) {
 	body := map[string]string{"client_id": e.spa.ClientID, "code": q.Get("code"), "code_verifier": v,
 		"grant_type": "authorization_code"}
 	oauthErr(t, e.postJSON(http.DefaultClient, url1(e.spa.ClientID, "other-authz"), body), 400, errInvalidGrant)
+	otherState := strings.Replace(url1(e.spa.ClientID, q.Get("authorization_id")), "/s1/", "/s2/", 1)
+	oauthErr(t, e.postJSON(http.DefaultClient, otherState, body), 400, errInvalidGrant)
 	oauthErr(t, e.postJSON(http.DefaultClient, url1(e.web.ClientID, q.Get("authorization_id")), body), 401, errInvalidClient)
 	bad := map[string]string{}
 	for k, x := range body {
@@ -260,6 +262,16 @@ func TestHeadlessMagicLinkChallenge(t *testing.T) {
 		t.Fatalf("callback %s", cb)
 	}
 	code := cb.Query().Get("code")
+	// A key that does not manage the organization cannot redeem it.
+	other, otherSecret, err := e.ids.CreateCredential(ctx, identity.Credential{Name: "other", Permissions: []string{"*"},
+		ManagedOrgs: []string{"someone-else"}, Environment: identity.Production}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otr := e.postForm(http.DefaultClient, mgmt.URL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {other.ID}, "client_secret": {otherSecret}})
+	oauthErr(t, e.postForm(http.DefaultClient, e.base+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
+		"code": {code}}, "Authorization", "Bearer "+otr.json(t)["access_token"].(string)), 400, errInvalidGrant)
 	// Without credentials: refused; with the management token: tokens.
 	oauthErr(t, e.postForm(http.DefaultClient, e.base+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
 		"code": {code}}), 401, errInvalidClient)

@@ -139,12 +139,10 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	// with its management token instead of client credentials.
 	var app *identity.Application
 	var env identity.Environment
-	var mgmt bool
+	var cred *identity.Credential
 	if bearer := tokens.BearerToken(r); bearer != "" && ps.get("client_secret") == "" {
-		if c, err := p.tok.VerifyAPIKeyToken(ctx, bearer); err == nil {
-			mgmt = true
-			env, _ = c.Environment()
-		} else {
+		cred, env = p.managementCaller(ctx, bearer)
+		if cred == nil {
 			return nil, &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient, Desc: "invalid management token"}
 		}
 	} else {
@@ -167,7 +165,8 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 		if err != nil {
 			return err
 		}
-		if c.Env != env || (app != nil && c.ClientID != app.ClientID) || (mgmt && c.Flavor != flavorHeadless) {
+		if c.Env != env || (app != nil && c.ClientID != app.ClientID) ||
+			(cred != nil && (c.Flavor != flavorHeadless || !cred.Manages(c.OrgDomain))) {
 			return badGrant("invalid authorization code")
 		}
 		if c.Used {
@@ -198,6 +197,9 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 		}
 		if id := r.PathValue("authorization_id"); id != "" && id != c.AuthorizationID {
 			return badGrant("authorization_id does not match the code")
+		}
+		if st := r.PathValue("state"); st != "" && c.State != "" && st != c.State {
+			return badGrant("state does not match the authorization request")
 		}
 		switch {
 		case c.Challenge == "" && verifier != "":
@@ -247,6 +249,29 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	}
 	res.authzID = rec.AuthorizationID
 	return res, nil
+}
+
+// managementCaller verifies a management (API-key) token and returns its
+// credential as currently stored, with the environment it belongs to; nil
+// when the token is invalid or the credential is gone.
+func (p *Provider) managementCaller(ctx context.Context, bearer string) (*identity.Credential, identity.Environment) {
+	c, err := p.tok.VerifyAPIKeyToken(ctx, bearer)
+	if err != nil {
+		return nil, ""
+	}
+	env, err := c.Environment()
+	if err != nil {
+		return nil, ""
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, ""
+	}
+	cred, err := svc.GetCredential(ctx, c.Subject)
+	if err != nil || cred.Environment != env || !cred.Allows("create", "users") {
+		return nil, ""
+	}
+	return cred, env
 }
 
 // userOf loads an enabled user; a missing or disabled user is invalid_grant.
