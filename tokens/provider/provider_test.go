@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -464,3 +466,37 @@ func TestUserinfo(t *testing.T) {
 }
 
 func oidcTokenSource(at string) oauth2TokenSource { return oauth2TokenSource(at) }
+
+// TestIDTokenHashes: c_hash covers the code, at_hash the access token,
+// s_hash the state, and the kid is in the issuer's JWKS.
+func TestIDTokenHashes(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.spaCode(e.newBrowser())
+	r := e.exchange(code, v)
+	if r.status != http.StatusOK {
+		t.Fatal(r.body)
+	}
+	tr := r.json(t)
+	ver, _ := e.tok.NewVerifier(tokens.VerifierConfig{Audiences: []string{e.spa.ClientID}, TokenTypes: []string{tokens.TypeID}})
+	c, err := ver.Verify(context.Background(), tr["id_token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pair := range map[string][2]string{"c_hash": {c.CHash, code}, "at_hash": {c.AtHash, tr["access_token"].(string)},
+		"s_hash": {c.SHash, "st-1"}} {
+		want, _ := tokens.HalfHash(tokens.RS256, pair[1])
+		if pair[0] != want {
+			t.Errorf("%s = %q, want %q", name, pair[0], want)
+		}
+	}
+	if c.Nonce != "n-1" || c.AuthTime == 0 {
+		t.Errorf("nonce %q auth_time %d", c.Nonce, c.AuthTime)
+	}
+	jwks := e.get(http.DefaultClient, e.issuer()+"/.well-known/jwks").body
+	parts := strings.Split(tr["id_token"].(string), ".")
+	hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	var h struct{ Kid, Alg string }
+	if err := json.Unmarshal(hdr, &h); err != nil || h.Alg != "RS256" || !strings.Contains(jwks, `"`+h.Kid+`"`) {
+		t.Fatalf("header %s not matched in JWKS", hdr)
+	}
+}
