@@ -500,3 +500,29 @@ func TestIDTokenHashes(t *testing.T) {
 		t.Fatalf("header %s not matched in JWKS", hdr)
 	}
 }
+
+// TestRevokedFamilySurvivesSweeps: extending a family moves its expiry, so
+// the sweeper never deletes a revoked family while its newest refresh token
+// lives (which would make that token usable again).
+func TestRevokedFamilySurvivesSweeps(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rt := e.spaTokens()["refresh_token"].(string)
+	e.clock.Advance(DefaultRefreshTokenTTL - 24*time.Hour)
+	r := e.refresh(rt)
+	if r.status != http.StatusOK {
+		t.Fatal(r.body)
+	}
+	rt2 := r.json(t)["refresh_token"].(string)
+	if r := e.postForm(http.DefaultClient, e.issuer()+"/oauth/revoke", url.Values{"token": {rt2}, "client_id": {e.spa.ClientID}}); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	e.clock.Advance(48 * time.Hour)
+	if _, err := identity.SweepExpired(ctx, e.ids.Store(), e.clock.Now(), 1000); err != nil {
+		t.Fatal(err)
+	}
+	oauthErr(t, e.refresh(rt2), http.StatusBadRequest, errInvalidGrant)
+	if e.introspect(rt2)["active"] != false {
+		t.Fatal("revoked refresh token active after a sweep")
+	}
+}

@@ -160,7 +160,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 		fam, err := families.Get(raw, rec.FamilyID)
-		if err == nil && fam.RevokedAt != nil {
+		if err != nil || fam.RevokedAt != nil {
 			return nil
 		}
 		out = map[string]any{"active": true, "token_type": "refresh_token", "client_id": rec.ClientID,

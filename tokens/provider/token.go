@@ -374,14 +374,24 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 		raw := tx.RawTx()
 		fam, err := families.Get(raw, family)
 		switch {
-		case errors.Is(err, identity.ErrNotFound):
+		case errors.Is(err, identity.ErrNotFound) && ip.family == "":
 			fam = familyRecord{ClientID: ip.app.ClientID, UserID: ip.user.ID}
+		case errors.Is(err, identity.ErrNotFound):
+			return badGrant("invalid refresh token")
 		case err != nil:
 			return err
 		case fam.RevokedAt != nil:
 			return badGrant("refresh token revoked")
 		}
+		// The family outlives each of its refresh tokens: move its expiry
+		// (cancelling the earlier schedule, which would otherwise delete a
+		// revoked family while its newest token still lives).
 		if res.rexp.After(fam.ExpiresAt) {
+			if !fam.ExpiresAt.IsZero() {
+				if err := identity.CancelExpiry(raw, fam.ExpiresAt, families.Key(family)); err != nil {
+					return err
+				}
+			}
 			fam.ExpiresAt = res.rexp
 		}
 		if ip.codeHash != "" {
@@ -485,10 +495,13 @@ func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, e
 			return badGrant("invalid refresh token")
 		}
 		fam, err := families.Get(tx2, rec.FamilyID)
-		if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		if errors.Is(err, identity.ErrNotFound) {
+			return badGrant("invalid refresh token")
+		}
+		if err != nil {
 			return err
 		}
-		if err == nil && fam.RevokedAt != nil {
+		if fam.RevokedAt != nil {
 			return badGrant("refresh token revoked")
 		}
 		if !now.Before(rec.ExpiresAt) {
