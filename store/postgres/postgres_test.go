@@ -31,3 +31,25 @@ func TestOpenStore(t *testing.T) {
 		t.Errorf("OpenStore on a closed port = %v, %v; want a nil store and an error", s, err)
 	}
 }
+
+// TestConformanceExecModes runs the suite in the statement modes that
+// connection poolers need (PgBouncer in transaction mode cannot keep
+// prepared statements): the pipelining must not depend on them.
+func TestConformanceExecModes(t *testing.T) {
+	c := need(t)
+	if testing.Short() {
+		t.Skip("short")
+	}
+	for _, mode := range []string{"exec", "simple_protocol"} {
+		t.Run(mode, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) identity.Store {
+				s, err := postgres.Open(context.Background(), c.URL("postgres")+"&default_query_exec_mode="+mode,
+					postgres.WithSchema(freshSchema()))
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				return s
+			})
+		})
+	}
+}
