@@ -98,6 +98,16 @@ func TestServerKilledMidLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := total.Load()
+	// Readers see the outage as a retryable error too.
+	for i := 0; i < 3; i++ {
+		err := s.View(ctx, func(tx identity.ReadTx) error {
+			_, err := tx.Get([]byte("ack/0/000000"))
+			return err
+		})
+		if !errors.Is(err, postgres.ErrUnavailable) || !errors.Is(err, identity.ErrBusy) {
+			t.Errorf("View while the server is down = %v, want ErrUnavailable and identity.ErrBusy", err)
+		}
+	}
 	time.Sleep(300 * time.Millisecond)
 	if err := c.Start(ctx); err != nil {
 		t.Fatalf("restart: %v\n%s", err, c.Log())
