@@ -706,6 +706,36 @@ func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID stri
 	p.complete(w, r, req, requestID, a.User, authn{ips: a.IdentityProvider, sci: a.SSOConnectionID})
 }
 
+// OpenSession opens the provider's browser session for a user that
+// another component authenticated without a pending authorization request
+// (an IdP-initiated SSO sign-in): the application's next authorization
+// request then completes silently (prompt=none works). It sets the session
+// cookie on w; the caller redirects afterwards.
+func (p *Provider) OpenSession(w http.ResponseWriter, r *http.Request, env identity.Environment, orgDomain string, a Authenticated) error {
+	if a.User == nil || orgDomain == "" {
+		return fmt.Errorf("provider: OpenSession needs a user and an organization: %w", identity.ErrInvalid)
+	}
+	value, err := p.newSecret()
+	if err != nil {
+		return err
+	}
+	now := p.now()
+	ips := a.IdentityProvider
+	if ips == "" {
+		ips = "cryptr"
+	}
+	s := sessionRecord{Env: env, OrgDomain: orgDomain, UserID: a.User.ID, AuthTime: now, IPS: ips,
+		SCI: a.SSOConnectionID, ExpiresAt: now.Add(p.opts.SessionTTL)}
+	err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
+		return put(tx.RawTx(), sessions, identity.HashSecret(value), s, s.ExpiresAt)
+	})
+	if err != nil {
+		return err
+	}
+	p.setSessionCookie(w, r, value, s.ExpiresAt)
+	return nil
+}
+
 // allow counts one event for key in the current window and reports
 // whether the limit still holds.
 func (p *Provider) allow(ctx context.Context, kind, key string, limit int) (bool, error) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 // openLogin opens the SPA's login page in a fresh browser.
@@ -439,5 +440,34 @@ func TestSignupAndSSORouter(t *testing.T) {
 	e.prov.Resume(rec, req, request, Authenticated{User: e.user, IdentityProvider: "okta", SSOConnectionID: "acme_1"})
 	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), spaRedirect+"?") {
 		t.Fatalf("resume: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// TestOpenSession: a session opened for an IdP-initiated sign-in makes the
+// application's next authorization silent.
+func TestOpenSession(t *testing.T) {
+	e := newEnv(t)
+	c := e.newBrowser()
+	rec := httptestRecorder()
+	req, _ := http.NewRequest("GET", e.base+"/sso/acs", nil)
+	if err := e.prov.OpenSession(rec, req, identity.Production, e.org.Domain, Authenticated{User: e.user,
+		IdentityProvider: "okta", SSOConnectionID: "acme_1"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Jar.SetCookies(mustURL(e.base), rec.Result().Cookies())
+	_, ch := pkce("a")
+	r := e.get(c, e.spaAuthorize(ch, url.Values{"prompt": {"none"}}))
+	if r.status != http.StatusFound || r.location(t).Query().Get("code") == "" {
+		t.Fatalf("prompt=none after OpenSession: %d %s", r.status, r.header.Get("Location"))
+	}
+	v, _ := pkce("a")
+	tr := e.exchange(r.location(t).Query().Get("code"), v).json(t)
+	ver, _ := e.tok.NewVerifier(tokens.VerifierConfig{SkipAudience: true})
+	claims, err := ver.Verify(context.Background(), tr["access_token"].(string))
+	if err != nil || claims.IdentityProvider != "okta" || claims.SSOConnectionID != "acme_1" {
+		t.Fatalf("claims %+v %v", claims, err)
+	}
+	if err := e.prov.OpenSession(rec, req, identity.Production, "", Authenticated{User: e.user}); err == nil {
+		t.Fatal("OpenSession without an organization")
 	}
 }
