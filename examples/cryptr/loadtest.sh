@@ -15,8 +15,12 @@ KEY=load-key
 SECRET=load-secret-0123456789abcdef
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18081)
 BASE="http://127.0.0.1:$PORT"
-BIN="${TMPDIR:-/tmp}/gatehouse-loadtest-server"
-go build -o "$BIN" ./examples/server
+# GATEHOUSE_SERVER_BIN runs an already built server instead of building one.
+BIN=${GATEHOUSE_SERVER_BIN:-}
+if [[ -z "$BIN" ]]; then
+  BIN="${TMPDIR:-/tmp}/gatehouse-loadtest-server"
+  go build -o "$BIN" ./examples/server
+fi
 "$BIN" -addr "127.0.0.1:$PORT" -store memory: -master-key "$KEY:$SECRET" -account-domain gatehouse >/dev/null 2>&1 &
 PID=$!
 trap 'kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null' EXIT

@@ -9,7 +9,8 @@
 # It starts `go run ./examples/server` on a free port with an in-memory store
 # and a known master API key, walks through the whole API, checks every
 # answer, and stops the server. To drive a server you started yourself, set
-# GATEHOUSE_URL and GATEHOUSE_MASTER_KEY (ID:SECRET) instead.
+# GATEHOUSE_URL and GATEHOUSE_MASTER_KEY (ID:SECRET) instead; to run a server
+# binary you built, set GATEHOUSE_SERVER_BIN.
 #
 # Needs: go, curl, jq.
 set -euo pipefail
@@ -29,8 +30,13 @@ if [[ -z "${GATEHOUSE_URL:-}" ]]; then
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
   GATEHOUSE_URL="http://127.0.0.1:$PORT"
   LOG=$(mktemp)
-  go build -o "${TMPDIR:-/tmp}/gatehouse-tutorial-server" ./examples/server
-  "${TMPDIR:-/tmp}/gatehouse-tutorial-server" -addr "127.0.0.1:$PORT" -store memory: \
+  # GATEHOUSE_SERVER_BIN runs an already built server instead of building one.
+  BIN=${GATEHOUSE_SERVER_BIN:-}
+  if [[ -z "$BIN" ]]; then
+    BIN="${TMPDIR:-/tmp}/gatehouse-tutorial-server"
+    go build -o "$BIN" ./examples/server
+  fi
+  "$BIN" -addr "127.0.0.1:$PORT" -store memory: \
     -master-key "$MASTER_KEY" -account-domain "$ACCOUNT" >"$LOG" 2>&1 &
   SERVER_PID=$!
   trap 'kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; rm -f "$LOG"' EXIT
