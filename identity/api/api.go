@@ -31,8 +31,8 @@ type Options struct {
 	// service's logger).
 	Logger *slog.Logger
 	// Routes are extra route groups served with the same authentication,
-	// error format and helpers (the SSO connections endpoints, the JWT
-	// sample endpoint).
+	// error format and helpers (the SSO connections endpoints of package
+	// sso, for example).
 	Routes []RouteGroup
 }
 
@@ -200,9 +200,8 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// RouteGroup adds endpoints to a Handler through a Mux. The SSO
-// connections endpoints and the JWT sample endpoint are route groups
-// defined in other packages.
+// RouteGroup adds endpoints to a Handler through a Mux, as the SSO
+// connections endpoints (package sso) do.
 type RouteGroup interface {
 	Routes(m *Mux) error
 }
@@ -216,8 +215,7 @@ func (f RouteGroupFunc) Routes(m *Mux) error { return f(m) }
 // Mux registers endpoints of a Handler. Patterns are http.ServeMux
 // patterns with a method ("GET /api/v2/sso-connections/{idp_id}").
 type Mux struct {
-	h   *Handler
-	err error
+	h *Handler
 }
 
 func (m *Mux) register(g RouteGroup) (err error) {
@@ -227,10 +225,7 @@ func (m *Mux) register(g RouteGroup) (err error) {
 			err = fmt.Errorf("api: registering routes: %v", v)
 		}
 	}()
-	if err := g.Routes(m); err != nil {
-		return err
-	}
-	return m.err
+	return g.Routes(m)
 }
 
 // Handler returns the Handler the routes are added to.
