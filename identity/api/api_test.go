@@ -215,3 +215,23 @@ func TestNarrowedKeyTakesEffectAtOnce(t *testing.T) {
 	}
 	f.json(404, "GET", "/api/v2/org/misapret/users", tok, nil)
 }
+
+// A management token signed by another deployment's keys, or tampered
+// with, is refused.
+func TestForeignAndTamperedTokens(t *testing.T) {
+	f := newFixture(t)
+	other := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Misapret")
+	foreign := other.admin()
+	f.json(401, "GET", "/api/v2/organizations/misapret", foreign, nil)
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %s", tok)
+	}
+	sig := []byte(parts[2])
+	sig[len(sig)/2] ^= 1
+	f.json(401, "GET", "/api/v2/organizations/misapret", parts[0]+"."+parts[1]+"."+string(sig), nil)
+	f.json(401, "GET", "/api/v2/organizations/misapret", parts[0]+"."+parts[1]+".", nil)
+	f.json(200, "GET", "/api/v2/organizations/misapret", tok, nil)
+}
