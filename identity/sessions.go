@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Sessions and per-user secrets: tickets, persistent logins, verification
-// tokens and profile attachments. Each record is kept under the SHA-256 of
+// tokens and profile attachments (their metadata; blobs are below). Each record is kept under the SHA-256 of
 // its bearer secret (never the secret itself) in the transaction's
 // environment, with a per-user index entry so that a password change can
 // revoke every session of the user, and an expiry entry so SweepExpired
@@ -231,8 +232,10 @@ func (t *Txn) RevokeUserSessions(userID string, tokens bool) (int, error) {
 	return n, nil
 }
 
-// Attachments: metadata under (user, name), bytes in chunks under the
-// attachment id, so a large file never becomes one huge store value.
+// Attachments: metadata under (user, name). The bytes live in a blob
+// store chosen by the face (see package blob); the default keeps them in
+// this store, in chunks under the blob id (PutBlob), so a large file never
+// becomes one huge store value and can be read a chunk at a time.
 
 const blobChunk = 256 << 10
 
@@ -244,12 +247,25 @@ func attachmentPrefix(env Environment, userID string) []byte {
 	return append(Key(nsRecord, string(env), "attachment", userID), sep)
 }
 
+func blobEnv(env Environment) string {
+	if env == "" {
+		return globalEnv
+	}
+	return string(env)
+}
+
+// blobHeaderKey holds a blob's size and chunk count; it sorts outside the
+// chunk prefix (which ends with a separator).
+func blobHeaderKey(env Environment, id string) []byte {
+	return Key(nsRecord, blobEnv(env), "blob", id)
+}
+
 func blobKey(env Environment, id string, chunk int) []byte {
-	return Key(nsRecord, string(env), "blob", id, fmt.Sprintf("%08d", chunk))
+	return Key(nsRecord, blobEnv(env), "blob", id, fmt.Sprintf("%08d", chunk))
 }
 
 func blobPrefix(env Environment, id string) []byte {
-	return append(Key(nsRecord, string(env), "blob", id), sep)
+	return append(Key(nsRecord, blobEnv(env), "blob", id), sep)
 }
 
 // Attachments lists a user's attachments by name.
@@ -288,73 +304,157 @@ func (t *ReadTxn) Attachment(userID, name string) (*Attachment, error) {
 	return &a, nil
 }
 
-// AttachmentData returns the bytes of an attachment.
-func (t *ReadTxn) AttachmentData(a *Attachment) ([]byte, error) {
-	out := make([]byte, 0, a.Size)
-	err := t.tx.Scan(blobPrefix(t.s.env, a.ID), ScanOptions{}, func(_, v []byte) error {
-		out = append(out, v...)
-		return nil
-	})
-	return out, err
-}
-
-// PutAttachment stores a (replacing the user's attachment of the same
-// name, bytes included) with data.
-func (t *Txn) PutAttachment(a *Attachment, data []byte) error {
+// PutAttachment stores the metadata a, replacing the user's attachment of
+// the same name, and returns the replaced one (nil if none). The bytes are
+// the caller's: it stores the new blob and deletes the replaced one's.
+func (t *Txn) PutAttachment(a *Attachment) (*Attachment, error) {
 	if err := checkParts([]string{a.UserID, a.Name, a.ID}); err != nil {
-		return err
+		return nil, err
 	}
-	if old, err := t.Attachment(a.UserID, a.Name); err == nil {
-		if err := t.deleteBlob(old.ID); err != nil {
-			return err
-		}
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
+	old, err := t.Attachment(a.UserID, a.Name)
+	if errors.Is(err, ErrNotFound) {
+		old, err = nil, nil
 	}
-	for i := 0; i*blobChunk < len(data) || i == 0; i++ {
-		end := min((i+1)*blobChunk, len(data))
-		if err := t.w.Put(blobKey(t.s.env, a.ID, i), append([]byte{}, data[i*blobChunk:end]...)); err != nil {
-			return err
-		}
+	if err != nil {
+		return nil, err
 	}
 	raw, err := json.Marshal(a)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return t.w.Put(attachmentKey(t.s.env, a.UserID, a.Name), raw)
+	return old, t.w.Put(attachmentKey(t.s.env, a.UserID, a.Name), raw)
 }
 
-// DeleteAttachments removes every attachment of a user.
-func (t *Txn) DeleteAttachments(userID string) error {
+// DeleteAttachments removes the metadata of every attachment of a user and
+// returns what it removed; the caller deletes their blobs.
+func (t *Txn) DeleteAttachments(userID string) ([]Attachment, error) {
 	list, err := t.Attachments(userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range list {
+		if err := t.w.Delete(attachmentKey(t.s.env, a.UserID, a.Name)); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+// blobHeader is the value of a blob's header key.
+type blobHeader struct {
+	Size   int64 `json:"size"`
+	Chunks int   `json:"chunks"`
+}
+
+// PutBlob stores the bytes r yields (which must be exactly size) as the
+// blob id of env ("" for the account-wide space), in chunks of 256 KiB,
+// replacing any blob of that id. r is consumed: a caller whose transaction
+// may run again must hand each run a fresh reader.
+func PutBlob(tx Tx, env Environment, id string, r io.Reader, size int64) error {
+	if err := checkParts([]string{id}); err != nil || id == "" {
+		return Invalid("blob", "id must be non-empty, without control bytes 0x00 or 0x01")
+	}
+	if size < 0 {
+		return Invalid("blob", "size must not be negative")
+	}
+	if err := DeleteBlob(tx, env, id); err != nil {
+		return err
+	}
+	var n int64
+	chunks := 0
+	for {
+		buf := make([]byte, min(int64(blobChunk), size-n+1))
+		k, err := io.ReadFull(r, buf)
+		if k > 0 {
+			n += int64(k)
+			if n > size {
+				return fmt.Errorf("blob %s: reader yields more than %d bytes: %w", id, size, ErrInvalid)
+			}
+			if err := tx.Put(blobKey(env, id, chunks), buf[:k]); err != nil {
+				return err
+			}
+			chunks++
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("blob %s: read: %w", id, err)
+		}
+	}
+	if n != size {
+		return fmt.Errorf("blob %s: reader yields %d bytes, want %d: %w", id, n, size, ErrInvalid)
+	}
+	raw, err := json.Marshal(blobHeader{Size: n, Chunks: chunks})
 	if err != nil {
 		return err
 	}
-	for _, a := range list {
-		if err := t.deleteBlob(a.ID); err != nil {
-			return err
-		}
-		if err := t.w.Delete(attachmentKey(t.s.env, a.UserID, a.Name)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.Put(blobHeaderKey(env, id), raw)
 }
 
-func (t *Txn) deleteBlob(id string) error {
+// BlobSize returns the size and chunk count of a blob, or an error
+// wrapping ErrNotFound. Blobs written before headers existed are measured
+// by scanning their chunks.
+func BlobSize(tx ReadTx, env Environment, id string) (size int64, chunks int, err error) {
+	if checkParts([]string{id}) != nil || id == "" {
+		return 0, 0, fmt.Errorf("blob %w", ErrNotFound)
+	}
+	raw, err := tx.Get(blobHeaderKey(env, id))
+	if err == nil {
+		var h blobHeader
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return 0, 0, fmt.Errorf("decode blob header: %w", err)
+		}
+		return h.Size, h.Chunks, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return 0, 0, err
+	}
+	err = tx.Scan(blobPrefix(env, id), ScanOptions{}, func(_, v []byte) error {
+		size += int64(len(v))
+		chunks++
+		return nil
+	})
+	if err == nil && chunks == 0 {
+		err = fmt.Errorf("blob %w", ErrNotFound)
+	}
+	return size, chunks, err
+}
+
+// BlobChunk returns a copy of chunk i of a blob, or an error wrapping
+// ErrNotFound.
+func BlobChunk(tx ReadTx, env Environment, id string, i int) ([]byte, error) {
+	if checkParts([]string{id}) != nil || id == "" || i < 0 {
+		return nil, fmt.Errorf("blob chunk %w", ErrNotFound)
+	}
+	v, err := tx.Get(blobKey(env, id, i))
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("blob chunk %w", ErrNotFound)
+		}
+		return nil, err
+	}
+	return append([]byte(nil), v...), nil
+}
+
+// DeleteBlob removes a blob (silently if absent).
+func DeleteBlob(tx Tx, env Environment, id string) error {
+	if checkParts([]string{id}) != nil || id == "" {
+		return nil
+	}
 	var keys [][]byte
-	if err := t.tx.Scan(blobPrefix(t.s.env, id), ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
+	if err := tx.Scan(blobPrefix(env, id), ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
 		keys = append(keys, append([]byte(nil), k...))
 		return nil
 	}); err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if err := t.w.Delete(k); err != nil {
+		if err := tx.Delete(k); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Delete(blobHeaderKey(env, id))
 }
 
 // DeleteOrgIfEmpty deletes the organization orgID, with its tenant settings

@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -104,47 +105,118 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 	}
 }
 
-func TestAttachmentsChunked(t *testing.T) {
+func TestAttachmentsMetadata(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
 	o := mustOrg(t, s, "Files Org")
 	u, _ := s.CreateUser(ctx, o.Domain, identity.User{Email: "a@example.com"}, "")
+	a := &identity.Attachment{ID: "a1", UserID: u.ID, OrgID: o.ID, Name: "pic", ContentType: "image/png", Size: 10}
+	var old *identity.Attachment
+	if err := s.Update(ctx, func(tx *identity.Txn) (err error) { old, err = tx.PutAttachment(a); return }); err != nil || old != nil {
+		t.Fatalf("first put: replaced %v, %v", old, err)
+	}
+	b := &identity.Attachment{ID: "a2", UserID: u.ID, OrgID: o.ID, Name: "pic", Size: 3}
+	if err := s.Update(ctx, func(tx *identity.Txn) (err error) { old, err = tx.PutAttachment(b); return }); err != nil {
+		t.Fatal(err)
+	}
+	if old == nil || old.ID != "a1" {
+		t.Fatalf("replace returned %+v, want a1", old)
+	}
+	var gone []identity.Attachment
+	if err := s.Update(ctx, func(tx *identity.Txn) (err error) { gone, err = tx.DeleteAttachments(u.ID); return }); err != nil {
+		t.Fatal(err)
+	}
+	if len(gone) != 1 || gone[0].ID != "a2" {
+		t.Fatalf("deleted %+v, want a2 only", gone)
+	}
+	_ = s.View(ctx, func(tx *identity.ReadTxn) error {
+		if list, _ := tx.Attachments(u.ID); len(list) != 0 {
+			t.Fatalf("%d attachments left", len(list))
+		}
+		return nil
+	})
+}
+
+func TestBlobChunks(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	st := s.Store()
 	data := make([]byte, 600<<10) // three chunks
 	for i := range data {
-		data[i] = byte(i)
+		data[i] = byte(i * 7)
 	}
-	a := &identity.Attachment{ID: "a1", UserID: u.ID, OrgID: o.ID, Name: "pic", ContentType: "image/png", Size: int64(len(data))}
-	if err := s.Update(ctx, func(tx *identity.Txn) error { return tx.PutAttachment(a, data) }); err != nil {
+	put := func(id string, b []byte, size int64) error {
+		return st.Update(ctx, func(tx identity.Tx) error {
+			return identity.PutBlob(tx, identity.Production, id, bytes.NewReader(b), size)
+		})
+	}
+	read := func(id string) ([]byte, int64, error) {
+		var out []byte
+		var size int64
+		err := st.View(ctx, func(tx identity.ReadTx) error {
+			n, chunks, err := identity.BlobSize(tx, identity.Production, id)
+			if err != nil {
+				return err
+			}
+			size = n
+			for i := 0; i < chunks; i++ {
+				c, err := identity.BlobChunk(tx, identity.Production, id, i)
+				if err != nil {
+					return err
+				}
+				out = append(out, c...)
+			}
+			return nil
+		})
+		return out, size, err
+	}
+	if err := put("b1", data, int64(len(data))); err != nil {
 		t.Fatal(err)
 	}
-	_ = s.View(ctx, func(tx *identity.ReadTxn) error {
-		got, err := tx.Attachment(u.ID, "pic")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := tx.AttachmentData(got)
-		if err != nil || len(b) != len(data) || b[len(b)-1] != data[len(data)-1] {
-			t.Fatalf("data %d bytes, %v", len(b), err)
+	got, size, err := read("b1")
+	if err != nil || size != int64(len(data)) || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes (size %d), %v", len(got), size, err)
+	}
+	// Replacing with a smaller blob leaves no old chunk behind.
+	if err := put("b1", []byte("abc"), 3); err != nil {
+		t.Fatal(err)
+	}
+	if got, size, err := read("b1"); err != nil || string(got) != "abc" || size != 3 {
+		t.Fatalf("after replace: %q %d %v", got, size, err)
+	}
+	// The environment is part of the key.
+	_ = st.View(ctx, func(tx identity.ReadTx) error {
+		if _, _, err := identity.BlobSize(tx, identity.Sandbox, "b1"); !errors.Is(err, identity.ErrNotFound) {
+			t.Fatalf("sandbox sees the production blob: %v", err)
 		}
 		return nil
 	})
-	// Replacing with a smaller file leaves no old chunk behind.
-	small := &identity.Attachment{ID: "a2", UserID: u.ID, OrgID: o.ID, Name: "pic", Size: 3}
-	if err := s.Update(ctx, func(tx *identity.Txn) error { return tx.PutAttachment(small, []byte("abc")) }); err != nil {
+	// A reader yielding another size than announced writes nothing.
+	for _, size := range []int64{2, 4, -1} {
+		if err := put("b2", []byte("abc"), size); !errors.Is(err, identity.ErrInvalid) {
+			t.Fatalf("size %d: %v, want ErrInvalid", size, err)
+		}
+		if _, _, err := read("b2"); !errors.Is(err, identity.ErrNotFound) {
+			t.Fatalf("size %d: blob written anyway (%v)", size, err)
+		}
+	}
+	// Empty blobs exist.
+	if err := put("empty", nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	_ = s.View(ctx, func(tx *identity.ReadTxn) error {
-		list, _ := tx.Attachments(u.ID)
-		b, _ := tx.AttachmentData(&list[0])
-		if len(list) != 1 || string(b) != "abc" {
-			t.Fatalf("after replace: %d attachments, %q", len(list), b)
-		}
-		old, _ := tx.AttachmentData(a)
-		if len(old) != 0 {
-			t.Fatal("old chunks left")
-		}
-		return nil
-	})
+	if got, size, err := read("empty"); err != nil || len(got) != 0 || size != 0 {
+		t.Fatalf("empty blob: %q %d %v", got, size, err)
+	}
+	if err := st.Update(ctx, func(tx identity.Tx) error { return identity.DeleteBlob(tx, identity.Production, "b1") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := read("b1"); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("deleted blob: %v", err)
+	}
+	// Bad ids are refused or not found, never a key outside the layout.
+	if err := put("a\x00b", []byte("x"), 1); !errors.Is(err, identity.ErrInvalid) {
+		t.Fatalf("id with NUL: %v", err)
+	}
 }
 
 func TestDeleteOrgIfEmpty(t *testing.T) {

@@ -40,23 +40,89 @@ func plural(n int, unit string) string {
 	return fmt.Sprintf("%d %ss", n, unit)
 }
 
-// locked reports whether u is locked at now: the lock starts with the
-// LockAfter-th consecutive failure and lasts LockFor from the latest
-// recorded one.
-func (s *Service) locked(u *identity.User, now time.Time) bool {
-	return u.FailedLogins >= s.opts.LockAfter && u.LastFailedLogin != nil &&
-		now.Before(u.LastFailedLogin.Add(s.opts.LockFor))
+// lockedAt reports whether an account (known or not) with failures
+// consecutive failures, the latest at last, is locked at now: the lock
+// starts with the LockAfter-th failure and lasts LockFor from the latest.
+func (s *Service) lockedAt(failures int, last *time.Time, now time.Time) bool {
+	return failures >= s.opts.LockAfter && last != nil && now.Before(last.Add(s.opts.LockFor))
+}
+
+// forgotten reports whether failures whose latest was at last are past
+// FailureWindow and count as none.
+func (s *Service) forgotten(last *time.Time, now time.Time) bool {
+	return last != nil && !now.Before(last.Add(s.opts.FailureWindow))
+}
+
+// unknownLogin counts the failures of a username that has no profile, so
+// that it is answered exactly as an existing one would be.
+type unknownLogin struct {
+	Failures int       `json:"failures"`
+	Last     time.Time `json:"last"`
+}
+
+func unknownRecs(env identity.Environment) identity.Records[unknownLogin] {
+	return identity.Records[unknownLogin]{Env: env, Kind: "profile-unknown-login"}
+}
+
+// unknownKey is the record id of (tenant, username): a hash, so the store
+// never holds the names people mistype (sometimes their passwords).
+func unknownKey(orgID, username string) string {
+	return identity.HashSecret(orgID + "\x00" + username)
+}
+
+// reserveUnknown counts one failure for a username without a profile and
+// returns the new count, or the lockout answer. The record expires
+// FailureWindow after the latest failure (SweepExpired reclaims it), so
+// the table holds at most the names tried within that window.
+func (s *Service) reserveUnknown(tx *identity.Txn, orgID, username string, now time.Time) (int, error) {
+	recs := unknownRecs(tx.Env())
+	id := unknownKey(orgID, username)
+	raw := tx.RawTx()
+	rec, err := recs.Get(raw, id)
+	exists := err == nil
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return 0, err
+	}
+	if exists && s.forgotten(&rec.Last, now) {
+		rec.Failures = 0
+	}
+	if exists && s.lockedAt(rec.Failures, &rec.Last, now) {
+		return 0, s.lockedErr()
+	}
+	if exists {
+		if err := identity.CancelExpiry(raw, rec.Last.Add(s.opts.FailureWindow), recs.Key(id)); err != nil {
+			return 0, err
+		}
+	}
+	rec.Failures++
+	rec.Last = now
+	if err := recs.Put(raw, id, rec); err != nil {
+		return 0, err
+	}
+	return rec.Failures, identity.ScheduleExpiry(raw, now.Add(s.opts.FailureWindow), recs.Key(id))
 }
 
 // Authenticate checks a username and password and opens a ticket (§6.5).
 //
-// Unknown usernames spend a dummy password check, so they cost what a
-// wrong password costs. Before the password is checked, one failure is
-// reserved on the profile's counter in its own transaction: N parallel
-// guesses count N failures before any of them is verified, so no burst can
-// get more than LockAfter guesses. A success clears the counter. After
-// DelayAfter failures a wrong password is answered after FailureDelay; a
-// locked account answers 403 even to the right password.
+// Before the password is checked, one failure is reserved on the
+// profile's counter in its own transaction: N parallel guesses count N
+// failures before any of them is verified, so no burst can get more than
+// LockAfter guesses. A success clears the counter. After DelayAfter
+// failures a wrong password is answered after FailureDelay; from the
+// LockAfter-th, the account is locked for LockFor and answers 403 even to
+// the right password. Failures are forgotten FailureWindow after the
+// latest (Crafter kept them until a success).
+//
+// A username without a profile is answered like an existing one with a
+// wrong password, so neither the answers nor their timing tell whether an
+// account exists: its failures are counted too (per environment, tenant
+// and username, under a hash, expiring after FailureWindow), with the same
+// delay and the same lockout answer (a design decision: an attacker sees
+// a "locked" account whether or not it exists); the password costs a
+// dummy hash; and the failure is audited (reason unknown_username, the
+// name not recorded) in a second transaction, as a wrong password is.
+// Only a disabled profile answers differently (403 DISABLED_PROFILE), as
+// in Crafter.
 func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tenant, username, pw string) (*Ticket, error) {
 	if err := check(c, tenant, ActionManageTickets, ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
@@ -70,81 +136,80 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 	d := s.dir(c)
 	var user *identity.User
 	var org *identity.Organization
+	failures := 0
 	// Reserve one failure atomically.
 	err := d.Update(ctx, func(tx *identity.Txn) error {
-		user, org = nil, nil
+		user, org, failures = nil, nil, 0
 		o, _, err := loadTenant(&tx.ReadTxn, tenant)
 		if err != nil {
 			return err
 		}
+		org = o
+		now := s.base.Now()
 		u, err := tx.UserByUsername(o.ID, username)
 		if errors.Is(err, identity.ErrNotFound) {
-			return nil
+			failures, err = s.reserveUnknown(tx, o.ID, username, now)
+			return err
 		}
 		if err != nil {
 			return err
 		}
-		org = o
 		if !u.Enabled {
 			return disabled(u, tenant)
 		}
-		now := s.base.Now()
-		if s.locked(u, now) {
+		n := identity.CloneUser(u)
+		if s.forgotten(n.LastFailedLogin, now) {
+			n.FailedLogins = 0
+		}
+		if s.lockedAt(n.FailedLogins, n.LastFailedLogin, now) {
 			return s.lockedErr()
 		}
-		n := identity.CloneUser(u)
 		n.FailedLogins++
+		n.LastFailedLogin = &now
 		if n.FailedLogins >= s.opts.LockAfter {
-			n.LastFailedLogin = &now
 			lu := now.Add(s.opts.LockFor)
 			n.LockedUntil = &lu
 		}
 		if err := tx.ReplaceUser(u, n); err != nil {
 			return err
 		}
-		user = n
+		user, failures = n, n.FailedLogins
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if user == nil {
-		if dv, ok := s.hasher.(dummyVerifier); ok {
-			if err := dv.DummyVerify(ctx, pw); err != nil {
-				return nil, err
-			}
-		}
-		return nil, badCredentials()
-	}
 	ok, rehash := false, false
-	if user.PasswordHash != "" {
+	switch {
+	case user != nil && user.PasswordHash != "":
 		ok, rehash, err = s.hasher.Verify(ctx, pw, user.PasswordHash)
 		if err != nil && !errors.Is(err, identity.ErrBusy) && !errors.Is(err, context.Canceled) {
 			// A corrupt stored hash is a failed login, not a 500.
 			s.log.Error("profile: verifying a stored password hash", "user", user.ID, "err", err)
 			ok, err = false, nil
 		}
-		if err != nil {
-			// The check did not happen (hasher busy, request gone): give
-			// the reserved attempt back.
-			s.unreserve(context.WithoutCancel(ctx), d, org.ID, username)
-			return nil, err
-		}
-	} else if dv, isDV := s.hasher.(dummyVerifier); isDV {
-		if err := dv.DummyVerify(ctx, pw); err != nil {
-			return nil, err
+	default:
+		if dv, isDV := s.hasher.(dummyVerifier); isDV {
+			err = dv.DummyVerify(ctx, pw)
 		}
 	}
+	if err != nil {
+		// The check did not happen (hasher busy, request gone): give the
+		// reserved attempt back.
+		s.unreserve(context.WithoutCancel(ctx), d, org.ID, username, user != nil)
+		return nil, err
+	}
 	if !ok {
-		err := d.Update(ctx, func(tx *identity.Txn) error {
-			return tx.Log(&identity.Event{Code: identity.EventPasswordLoginFailed, OrgID: org.ID, Email: user.Email,
-				ResourceOwnerID: user.ID, ActorID: c.ID, Data: map[string]any{"reason": "bad_password",
-					"failed_attempts": user.FailedLogins}})
-		})
-		if err != nil {
+		ev := &identity.Event{Code: identity.EventPasswordLoginFailed, OrgID: org.ID, ActorID: c.ID,
+			Data: map[string]any{"reason": "unknown_username", "failed_attempts": failures}}
+		if user != nil {
+			ev.Email, ev.ResourceOwnerID = user.Email, user.ID
+			ev.Data["reason"] = "bad_password"
+		}
+		if err := d.Update(ctx, func(tx *identity.Txn) error { return tx.Log(ev) }); err != nil {
 			return nil, err
 		}
-		if user.FailedLogins > s.opts.DelayAfter {
+		if failures > s.opts.DelayAfter {
 			if err := s.opts.Sleep(ctx, s.opts.FailureDelay); err != nil {
 				return nil, err
 			}
@@ -469,9 +534,23 @@ func (s *Service) DeletePersistentLogin(ctx context.Context, c *identity.Credent
 }
 
 // unreserve returns a failure reserved by Authenticate whose password was
-// never checked.
-func (s *Service) unreserve(ctx context.Context, d *identity.Service, orgID, username string) {
+// never checked, on the profile's counter (known) or the unknown
+// username's.
+func (s *Service) unreserve(ctx context.Context, d *identity.Service, orgID, username string, known bool) {
 	err := d.Update(ctx, func(tx *identity.Txn) error {
+		if !known {
+			recs := unknownRecs(tx.Env())
+			id := unknownKey(orgID, username)
+			rec, err := recs.Get(tx.RawTx(), id)
+			if errors.Is(err, identity.ErrNotFound) || err == nil && rec.Failures == 0 {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			rec.Failures--
+			return recs.Put(tx.RawTx(), id, rec)
+		}
 		u, err := tx.UserByUsername(orgID, username)
 		if err != nil || u.FailedLogins == 0 {
 			return err

@@ -70,7 +70,8 @@ type empty struct{}
 
 // raw is a binary answer.
 type raw struct {
-	data        []byte
+	body        io.ReadCloser // streamed, then closed
+	size        int64
 	contentType string
 	name        string
 }
@@ -213,9 +214,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
+		defer v.body.Close()
 		hd := w.Header()
 		hd.Set("Content-Type", v.contentType)
-		hd.Set("Content-Length", strconv.Itoa(len(v.data)))
+		hd.Set("Content-Length", strconv.FormatInt(v.size, 10))
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
 		disp := "inline"
 		if v.contentType == "image/svg+xml" {
@@ -226,7 +228,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": v.name}))
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			_, _ = w.Write(v.data)
+			if _, err := io.Copy(w, v.body); err != nil {
+				// The status is sent: the client sees a body shorter than
+				// its Content-Length.
+				h.s.log.Warn("profile: streaming an attachment", "path", r.URL.Path, "err", err)
+			}
 		}
 	default:
 		writeJSON(w, http.StatusOK, v)
@@ -885,21 +891,18 @@ func (h *handler) attachmentDetails(k *call) (any, error) {
 }
 
 func (h *handler) downloadAttachment(k *call) (any, error) {
-	data, typ, found, err := h.s.AttachmentContent(k.r.Context(), k.c, k.args[0], k.args[1])
+	f, err := h.s.OpenAttachment(k.r.Context(), k.c, k.args[0], k.args[1])
 	if err != nil {
 		return nil, err
 	}
-	if !found {
+	if f == nil {
 		return empty{}, nil
 	}
-	name := k.args[1]
-	for ext, t := range allowedTypes {
-		if t == typ {
-			name += ext
-			break
-		}
+	name := f.FileName
+	if name == "" {
+		name = k.args[1]
 	}
-	return &raw{data: data, contentType: typ, name: name}, nil
+	return &raw{body: f, size: f.Size, contentType: f.ContentType, name: name}, nil
 }
 
 // ---- authentication ----

@@ -52,8 +52,9 @@ func (c *clock) add(d time.Duration) {
 }
 
 type mailbox struct {
-	mu   sync.Mutex
-	msgs []mail.Message
+	mu    sync.Mutex
+	msgs  []mail.Message
+	flush func() // waits for the service's mail queue
 }
 
 func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
@@ -64,6 +65,9 @@ func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
 }
 
 func (m *mailbox) last() mail.Message {
+	if m.flush != nil {
+		m.flush()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.msgs) == 0 {
@@ -105,6 +109,8 @@ func newEnvOn(t testing.TB, st identity.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = e.svc.Close() })
+	e.mail.flush = e.svc.mailq.wait
 	e.h = e.svc.Handler()
 	e.master = e.token(identity.Credential{Application: "profile-admin", Master: true,
 		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}})

@@ -490,7 +490,10 @@ func (s *Service) RemoveAttributes(ctx context.Context, c *identity.Credential, 
 // DeleteProfile deletes a profile, silently if absent. Its sessions,
 // tokens and attachments go with it.
 func (s *Service) DeleteProfile(ctx context.Context, c *identity.Credential, id string) error {
-	return s.dir(c).Update(ctx, func(tx *identity.Txn) error {
+	d := s.dir(c)
+	var reap []string
+	err := d.Update(ctx, func(tx *identity.Txn) error {
+		reap = reap[:0]
 		v, err := loadProfile(&tx.ReadTxn, c, id)
 		var ae *Error
 		if errors.As(err, &ae) && ae.Code == CodeNoSuchProfile {
@@ -499,8 +502,12 @@ func (s *Service) DeleteProfile(ctx context.Context, c *identity.Credential, id 
 		if err != nil {
 			return err
 		}
-		return deleteUser(tx, v.u)
+		return s.deleteUser(tx, v.u, &reap)
 	})
+	if err == nil {
+		s.reapBlobs(context.WithoutCancel(ctx), d.Environment(), reap)
+	}
+	return err
 }
 
 // GetProfile returns a profile by its Crafter id.

@@ -42,6 +42,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/blob"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/mail"
@@ -74,7 +75,29 @@ type Options struct {
 	// spend the time of a password check.
 	Hasher identity.PasswordHasher
 	// Mailer sends verification and reset emails (default: a LogMailer).
+	// Messages go through a bounded queue served by MailWorkers
+	// goroutines, so a slow mail server never delays a request; when the
+	// queue is full a message is dropped and logged (the token it carries
+	// exists either way, and the caller may ask for another). Close stops
+	// the workers.
 	Mailer mail.Mailer
+	// MailWorkers is the number of goroutines sending mail (default 2).
+	MailWorkers int
+	// MailQueue is how many messages may wait for a worker (default 256).
+	MailQueue int
+	// SyncMail sends mail inside the request instead (no queue, no
+	// workers): for tests and one-shot tools.
+	SyncMail bool
+	// Blobs stores attachment bytes (default: blob.NewKV over Identity's
+	// store, written in the transaction that writes the attachment's
+	// metadata). Another backend (blob.Dir, an object store) is written
+	// before the metadata and journaled so Sweep deletes orphans; see
+	// AddAttachment.
+	Blobs blob.Store
+	// BlobGrace is how long an upload to a Blobs backend outside the
+	// identity store may take before Sweep treats its blob as an orphan
+	// (default 1 h).
+	BlobGrace time.Duration
 	// MailFrom is the sender of emails (default "noreply@example.com").
 	MailFrom string
 	// MonitoringToken guards /api/1/monitoring; empty (and no
@@ -99,6 +122,7 @@ type Options struct {
 	LockFor             time.Duration // 10 min
 	DelayAfter          int           // 2 failures
 	FailureDelay        time.Duration // 1 s
+	FailureWindow       time.Duration // 24 h (at least LockFor): failures are forgotten this long after the latest
 	MaxAttachmentBytes  int64         // 5 MiB
 	TicketTouchInterval time.Duration // 1 s: a read within this of the last one does not rewrite the ticket
 }
@@ -114,6 +138,9 @@ type Service struct {
 	log     *slog.Logger
 	started time.Time
 	ids     *idCache
+	blobs   blob.Store
+	blobTx  blob.TxStore // blobs, when it can join the identity store's transactions
+	mailq   *mailQueue   // nil with SyncMail
 }
 
 // dummyVerifier is implemented by password.Hasher.
@@ -121,7 +148,8 @@ type dummyVerifier interface {
 	DummyVerify(ctx context.Context, password string) error
 }
 
-// New returns a Service.
+// New returns a Service and starts its mail workers (unless
+// Options.SyncMail); Close stops them.
 func New(opts Options) (*Service, error) {
 	if opts.Identity == nil {
 		return nil, errors.New("profile: Options.Identity is required")
@@ -177,6 +205,9 @@ func New(opts Options) (*Service, error) {
 	def(&o.LockFor, 10*time.Minute)
 	def(&o.FailureDelay, time.Second)
 	def(&o.TicketTouchInterval, time.Second)
+	def(&o.FailureWindow, 24*time.Hour)
+	o.FailureWindow = max(o.FailureWindow, o.LockFor)
+	def(&o.BlobGrace, time.Hour)
 	if o.LockAfter <= 0 {
 		o.LockAfter = 10
 	}
@@ -186,8 +217,56 @@ func New(opts Options) (*Service, error) {
 	if o.MaxAttachmentBytes <= 0 {
 		o.MaxAttachmentBytes = 5 << 20
 	}
+	s.blobs = opts.Blobs
+	if s.blobs == nil {
+		s.blobs = blob.NewKV(s.base.Store())
+	}
+	if ts, ok := s.blobs.(blob.TxStore); ok && ts.IdentityStore() == s.base.Store() {
+		s.blobTx = ts
+	}
+	if o.MailWorkers <= 0 {
+		o.MailWorkers = 2
+	}
+	if o.MailQueue <= 0 {
+		o.MailQueue = 256
+	}
+	if !o.SyncMail {
+		s.mailq = newMailQueue(s.mailer, o.MailWorkers, o.MailQueue, s.log.Warn)
+	}
 	s.started = s.base.Now()
 	return s, nil
+}
+
+// Close stops the mail workers at once: a message being sent is cancelled
+// and queued ones are dropped (each logged). Use Shutdown to deliver the
+// queue first. Mail sent after Close is dropped. Close is idempotent.
+func (s *Service) Close() error {
+	if s.mailq != nil {
+		return s.mailq.close(context.Background(), false)
+	}
+	return nil
+}
+
+// Shutdown stops accepting mail and lets the workers deliver the queue
+// until ctx ends; then it acts as Close and returns ctx's error.
+func (s *Service) Shutdown(ctx context.Context) error {
+	if s.mailq != nil {
+		return s.mailq.close(ctx, true)
+	}
+	return nil
+}
+
+// send delivers m through the queue, or at once with SyncMail. Delivery
+// failures are logged, not returned (as in Crafter): the token a message
+// carries exists and the caller may ask for another.
+func (s *Service) send(ctx context.Context, m mail.Message) {
+	if s.mailq != nil {
+		s.mailq.enqueue(m)
+		return
+	}
+	if err := s.mailer.Send(context.WithoutCancel(ctx), m); err != nil {
+		s.log.Warn("profile: sending email failed", "subject", m.Subject, "err", err)
+	}
 }
 
 // dir returns the identity service of the caller's environment.
@@ -401,10 +480,18 @@ func (s *Service) DeleteAccessToken(ctx context.Context, c *identity.Credential,
 	return s.base.DeleteCredential(ctx, tok.ID)
 }
 
-// Sweep removes expired tickets, persistent logins and verification
-// tokens (and anything else scheduled in the store's expiry index).
+// Sweep removes expired tickets, persistent logins, verification tokens
+// and unknown-username failure counters (and anything else scheduled in
+// the store's expiry index), and deletes orphaned attachment blobs of a
+// Blobs backend outside the identity store. It returns how many records
+// and blobs it removed.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	return identity.SweepExpired(ctx, s.base.Store(), s.base.Now(), 500)
+	n, err := identity.SweepExpired(ctx, s.base.Store(), s.base.Now(), 500)
+	if err != nil {
+		return n, err
+	}
+	b, err := s.sweepBlobs(ctx, 500)
+	return n + b, err
 }
 
 // RunSweeper calls Sweep every interval until ctx ends (Crafter's cleaners

@@ -466,7 +466,10 @@ func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name
 	if err := check(c, name, ActionDeleteTenant); err != nil {
 		return err
 	}
-	return s.dir(c).Update(ctx, func(tx *identity.Txn) error {
+	d := s.dir(c)
+	var reap []string
+	err := d.Update(ctx, func(tx *identity.Txn) error {
+		reap = reap[:0]
 		o, tn, err := loadTenant(&tx.ReadTxn, name)
 		var ae *Error
 		if errors.As(err, &ae) && ae.Code == CodeNoSuchTenant {
@@ -475,7 +478,7 @@ func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name
 		if err != nil {
 			return err
 		}
-		if err := tx.EachOrgUser(o.ID, func(u *identity.User) error { return deleteUser(tx, u) }); err != nil {
+		if err := tx.EachOrgUser(o.ID, func(u *identity.User) error { return s.deleteUser(tx, u, &reap) }); err != nil {
 			return err
 		}
 		gone, err := tx.DeleteOrgIfEmpty(o.ID)
@@ -486,13 +489,19 @@ func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name
 		tn.AvailableRoles, tn.AttributeDefinitions = []string{}, []identity.AttributeDefinition{}
 		return tx.PutTenant(tn)
 	})
+	if err == nil {
+		s.reapBlobs(context.WithoutCancel(ctx), d.Environment(), reap)
+	}
+	return err
 }
 
-func deleteUser(tx *identity.Txn, u *identity.User) error {
+// deleteUser deletes u with its sessions, tokens and attachments; blob ids
+// to delete once tx commits are appended to reap.
+func (s *Service) deleteUser(tx *identity.Txn, u *identity.User, reap *[]string) error {
 	if _, err := tx.RevokeUserSessions(u.ID, true); err != nil {
 		return err
 	}
-	if err := tx.DeleteAttachments(u.ID); err != nil {
+	if err := s.dropAttachments(tx, u.ID, reap); err != nil {
 		return err
 	}
 	return tx.DeleteUser(u)

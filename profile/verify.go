@@ -44,15 +44,11 @@ func linkWith(base, token string) string {
 	return base + sep + "tokenId=" + url.QueryEscape(token)
 }
 
-// sendLink emails a link. As in Crafter, delivery failures are logged, not
-// returned: the token exists and the caller may ask for another.
+// sendLink emails a link (see send).
 func (s *Service) sendLink(ctx context.Context, to, subject, intro, link string) {
-	m := mail.Message{From: s.opts.MailFrom, To: []string{to}, Subject: subject,
+	s.send(ctx, mail.Message{From: s.opts.MailFrom, To: []string{to}, Subject: subject,
 		Text: intro + "\n\n" + link + "\n",
-		HTML: "<p>" + htmlEscape(intro) + "</p><p><a href=\"" + htmlEscape(link) + "\">" + htmlEscape(link) + "</a></p>"}
-	if err := s.mailer.Send(context.WithoutCancel(ctx), m); err != nil {
-		s.log.Warn("profile: sending email failed", "subject", subject, "err", err)
-	}
+		HTML: "<p>" + htmlEscape(intro) + "</p><p><a href=\"" + htmlEscape(link) + "\">" + htmlEscape(link) + "</a></p>"})
 }
 
 func htmlEscape(s string) string { return escape(s) }
@@ -269,10 +265,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *identity.Credential, to
 	if err != nil {
 		return nil, err
 	}
-	m := mail.Message{From: s.opts.MailFrom, To: []string{email}, Subject: "Password changed",
-		Text: "The password of your account was changed. If you did not do this, reset your password now.\n"}
-	if err := s.mailer.Send(context.WithoutCancel(ctx), m); err != nil {
-		s.log.Warn("profile: sending email failed", "subject", m.Subject, "err", err)
-	}
+	s.send(ctx, mail.Message{From: s.opts.MailFrom, To: []string{email}, Subject: "Password changed",
+		Text: "The password of your account was changed. If you did not do this, reset your password now.\n"})
 	return out, nil
 }
