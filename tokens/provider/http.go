@@ -163,6 +163,10 @@ func clientCredentials(r *http.Request, ps *params) (id, secret string, basic bo
 		if b := ps.get("client_id"); b != "" && b != id {
 			return "", "", true, badRequest("client_id differs from the authenticated client")
 		}
+		if _, ok := ps.body["client_secret"]; ok {
+			// RFC 6749 §2.3: one authentication method per request.
+			return "", "", true, badRequest("use either HTTP Basic or client_secret, not both")
+		}
 		return id, sec, true, nil
 	}
 	return ps.get("client_id"), ps.body["client_secret"], false, nil

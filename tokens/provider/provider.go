@@ -33,6 +33,40 @@
 // answers the same whether or not the email is known (mail is sent in the
 // background), and sends are rate-limited per email and per client address.
 //
+// # Endpoints
+//
+// Per organization issuer {BaseURL}/t/{domain}:
+//
+//	GET  /.well-known/openid-configuration   discovery
+//	GET  /.well-known, /.well-known/jwks     JWKS (Cryptr reads the first)
+//	GET|POST /authorize                      authorization (code flow)
+//	POST /oauth/token                        token (authorization_code, refresh_token, client_credentials)
+//	POST /oauth/revoke                       RFC 7009 revocation
+//	POST /oauth/introspect                   RFC 7662 introspection
+//	GET|POST /userinfo                       userinfo (also Cryptr's ?client_id=)
+//	GET|POST /logout                         end-session
+//	POST /login                              the hosted login page's forms
+//
+// Cryptr's URLs: /t/{domain}/{locale}/{state}/{signin|signup|invite}/new,
+// the gateways /t/{domain}/, /a/{domain}/ and / (organization, domain or
+// org_domain; email; idp_id; client_state or state), the token URLs
+// /api/v1/tenants/{domain}/{client_id}/{state}/oauth/{sign_type}/client/{authorization_id}/token,
+// /api/v1/tenants/{domain}/{client_id}/{state}/oauth/client/token (refresh),
+// /org/{domain}/oauth2/token and /oauth/token, the revoke URLs
+// /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke and /oauth/revoke
+// (an unknown token is 422 {"error":"Access token doesn't exist"}), and
+// /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token.
+// Magic links are /magic-link/verify/{token}. Patterns lists them all;
+// APIRoutes adds POST /api/v2/magic-link-challenge to the management API.
+//
+// Cryptr-flavored requests (its URLs) get Cryptr's callback parameters
+// (state, code, authorization_code, authorization_id, organization_domain,
+// request_id), the default scope "openid email profile" merged in, ID tokens
+// whose aud is the application's origin, and token answers with nonce,
+// expires_at, refresh_token_expires_at, refresh_leeway and refresh_retry.
+// Standard requests get code, state and iss, and ID tokens whose aud is the
+// client_id.
+//
 // # Browser sessions
 //
 // A successful sign-in opens a browser session (an HttpOnly, SameSite=Lax

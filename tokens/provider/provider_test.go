@@ -404,6 +404,10 @@ func TestPKCEDowngrade(t *testing.T) {
 	if ok.status != http.StatusOK {
 		t.Fatalf("client_secret_post: %s", ok.body)
 	}
+	// Two authentication methods at once are refused.
+	both := e.postForm(http.DefaultClient, e.issuer()+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
+		"code": {"x"}, "client_secret": {e.webSecret}}, "Authorization", basic(e.web.ClientID, e.webSecret))
+	oauthErr(t, both, 400, errInvalidRequest)
 	// client_secret_basic on a fresh code.
 	loc = e.magicLogin(e.newBrowser(), e.issuer()+"/authorize?"+q.Encode(), userEmail)
 	form = url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {webRedirect}}
