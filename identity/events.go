@@ -51,6 +51,7 @@ const (
 	EventRefreshReuseDetected = "REFRESH_TOKEN_REUSE_DETECTED"
 	EventCodeReuseDetected    = "AUTHORIZATION_CODE_REUSE_DETECTED"
 	EventAPIKeyTokenIssued    = "API_KEY_TOKEN_ISSUED"
+	EventAPIKeyAuthFailed     = "API_KEY_AUTHENTICATION_FAILED"
 	EventLogout               = "LOGOUT"
 
 	// Enterprise SSO.
@@ -80,7 +81,7 @@ func EventCodes() []string {
 		EventPasswordLoginSuccess, EventPasswordLoginFailed, EventTicketCreated, EventTicketInvalidated,
 		EventPersistentLoginUsed, EventMagicLinkSent, EventMagicLinkSuccess, EventMagicLinkFailed,
 		EventTokenIssued, EventTokenRefreshed, EventTokenRevoked, EventRefreshReuseDetected,
-		EventCodeReuseDetected, EventAPIKeyTokenIssued, EventLogout,
+		EventCodeReuseDetected, EventAPIKeyTokenIssued, EventAPIKeyAuthFailed, EventLogout,
 		EventSSOConnectionCreated, EventSSOConnectionUpdated, EventSSOConnectionActive, EventSSOConnectionDisabled,
 		EventSSOOnboardingSent, EventSSOOnboardingUpdated, EventSSOMetadataUploaded,
 		EventSSOSAMLStarted, EventSSOSAMLSuccess, EventSSOSAMLFailed, EventSSOAdminTestSuccess, EventSSOAdminTestFailed,

@@ -204,6 +204,10 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, identity.ErrUnauthenticated) || errors.Is(err, identity.ErrExpired) || errors.Is(err, identity.ErrNotFound) {
 			logger(w).WarnContext(r.Context(), "management token refused",
 				"client_id", truncateID(id), "reason", err.Error())
+			if lerr := svc.LogEvent(r.Context(), &identity.Event{Code: identity.EventAPIKeyAuthFailed,
+				ActorID: truncateID(id), Data: map[string]any{"reason": authFailureReason(err)}}); lerr != nil {
+				return lerr
+			}
 			return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
 		}
 		return err
@@ -228,6 +232,17 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 		ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second), ExpiresAt: exp.Unix(),
 		Scope: strings.Join(cred.Permissions, " ")})
 	return nil
+}
+
+// authFailureReason names why a credential was refused, for the audit log.
+func authFailureReason(err error) string {
+	switch {
+	case errors.Is(err, identity.ErrExpired):
+		return "expired"
+	case errors.Is(err, identity.ErrNotFound):
+		return "unknown"
+	}
+	return "bad_credentials"
 }
 
 func truncateID(s string) string {
