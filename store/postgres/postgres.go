@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -408,7 +409,6 @@ type tx struct {
 	writable bool
 	pending  []stmt
 	sent     bool  // BEGIN went to the server
-	done     bool  // COMMIT succeeded
 	err      error // first database error; the transaction is dead after it
 	inCommit bool
 	lane     bool // take the retry lane before BEGIN
@@ -528,7 +528,9 @@ func (t *tx) fail(err error, sent bool) error {
 		return err
 	}
 	if unavailable(err) {
-		t.err = &unavailableError{err: err, unknown: t.inCommit && sent}
+		// The outcome of a COMMIT is unknown once its batch may have
+		// reached the server; pgconn knows when nothing was written.
+		t.err = &unavailableError{err: err, unknown: t.inCommit && sent && !pgconn.SafeToRetry(err)}
 		return t.err
 	}
 	t.err = err
@@ -545,9 +547,6 @@ func (t *tx) commit() error {
 	t.inCommit = true
 	err := t.roundTrip(&stmt{sql: "COMMIT"}, nil)
 	t.inCommit = false
-	if err == nil {
-		t.done = true
-	}
 	return err
 }
 
