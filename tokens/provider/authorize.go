@@ -43,6 +43,7 @@ type rawAuth struct {
 	flavor       string
 	idpID        string
 	email        string
+	era1         bool
 }
 
 // authorizeStandard is the OIDC authorization endpoint (GET or form POST).
@@ -69,7 +70,7 @@ func (p *Provider) authorizeEra1(w http.ResponseWriter, r *http.Request) {
 	}
 	ps := &params{r: r, body: map[string]string{}}
 	ra := rawAuth{domain: r.PathValue("domain"), flavor: flavorCryptr, responseType: "code", signType: st,
-		locale: r.PathValue("locale")}
+		locale: r.PathValue("locale"), era1: true}
 	ra.fill(ps)
 	ra.state = r.PathValue("state")
 	p.authorize(w, r, ra)
@@ -241,7 +242,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	req := &authRequest{Env: env, OrgDomain: ra.domain, ClientID: app.ClientID, RedirectURI: redirect, Scopes: scopes,
 		State: ra.state, Nonce: ra.nonce, Challenge: ra.challenge, Prompt: ra.prompt, MaxAge: maxAge,
 		LoginHint: ra.loginHint, Locale: locale, SignType: ra.signType, Flavor: ra.flavor, IdPID: ra.idpID,
-		RequestID: requestID, ExpiresAt: p.now().Add(DefaultAuthRequestTTL)}
+		RequestID: requestID, Era1: ra.era1, ExpiresAt: p.now().Add(DefaultAuthRequestTTL)}
 	if req.LoginHint == "" {
 		req.LoginHint = ra.email
 	}
@@ -427,7 +428,9 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 		q.Set("authorization_id", authzID)
 		q.Set("authorization_code", code)
 		q.Set("organization_domain", req.OrgDomain)
-		q.Set("request_id", req.RequestID)
+		if !req.Era1 {
+			q.Set("request_id", req.RequestID)
+		}
 	}
 	status := http.StatusFound
 	if r.Method == http.MethodPost {

@@ -53,6 +53,10 @@ type authRequest struct {
 	Locale        string               `json:"locale"`
 	SignType      string               `json:"sign_type,omitempty"`
 	Flavor        string               `json:"flavor"`
+	// Era1 marks Cryptr's era-1 sign-in pages, whose clients redeem the
+	// code at the era-1 token URL: their callback has no request_id (a
+	// request_id sends Cryptr's SPA to the universal token URL).
+	Era1 bool `json:"era1,omitempty"`
 	IdPID         string               `json:"idp_id,omitempty"`
 	RequestID     string               `json:"request_id"`
 	FindOrCreate  bool                 `json:"find_or_create,omitempty"`
