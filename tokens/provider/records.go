@@ -39,33 +39,33 @@ const (
 // authRequest is a pending authorization request, validated, waiting for
 // the user to authenticate.
 type authRequest struct {
-	Env           identity.Environment `json:"env"`
-	OrgDomain     string               `json:"org_domain,omitempty"`
-	ClientID      string               `json:"client_id"`
-	RedirectURI   string               `json:"redirect_uri"`
-	Scopes        []string             `json:"scopes,omitempty"`
-	State         string               `json:"state,omitempty"`
-	Nonce         string               `json:"nonce,omitempty"`
-	Challenge     string               `json:"code_challenge,omitempty"`
-	Prompt        string               `json:"prompt,omitempty"`
-	MaxAge        int                  `json:"max_age"`
-	LoginHint     string               `json:"login_hint,omitempty"`
-	Locale        string               `json:"locale"`
-	SignType      string               `json:"sign_type,omitempty"`
-	Flavor        string               `json:"flavor"`
+	Env         identity.Environment `json:"env"`
+	OrgDomain   string               `json:"org_domain,omitempty"`
+	ClientID    string               `json:"client_id"`
+	RedirectURI string               `json:"redirect_uri"`
+	Scopes      []string             `json:"scopes,omitempty"`
+	State       string               `json:"state,omitempty"`
+	Nonce       string               `json:"nonce,omitempty"`
+	Challenge   string               `json:"code_challenge,omitempty"`
+	Prompt      string               `json:"prompt,omitempty"`
+	MaxAge      int                  `json:"max_age"`
+	LoginHint   string               `json:"login_hint,omitempty"`
+	Locale      string               `json:"locale"`
+	SignType    string               `json:"sign_type,omitempty"`
+	Flavor      string               `json:"flavor"`
 	// Era1 marks Cryptr's era-1 sign-in pages, whose clients redeem the
 	// code at the era-1 token URL: their callback has no request_id (a
 	// request_id sends Cryptr's SPA to the universal token URL).
-	Era1 bool `json:"era1,omitempty"`
-	IdPID         string               `json:"idp_id,omitempty"`
-	RequestID     string               `json:"request_id"`
-	FindOrCreate  bool                 `json:"find_or_create,omitempty"`
-	MagicEmail    string               `json:"magic_email,omitempty"`
-	MagicCodeHash string               `json:"magic_code_hash,omitempty"`
-	MagicExpires  time.Time            `json:"magic_expires,omitempty"`
-	MagicAttempts int                  `json:"magic_attempts,omitempty"`
-	Done          bool                 `json:"done,omitempty"`
-	ExpiresAt     time.Time            `json:"expires_at"`
+	Era1          bool      `json:"era1,omitempty"`
+	IdPID         string    `json:"idp_id,omitempty"`
+	RequestID     string    `json:"request_id"`
+	FindOrCreate  bool      `json:"find_or_create,omitempty"`
+	MagicEmail    string    `json:"magic_email,omitempty"`
+	MagicCodeHash string    `json:"magic_code_hash,omitempty"`
+	MagicExpires  time.Time `json:"magic_expires,omitempty"`
+	MagicAttempts int       `json:"magic_attempts,omitempty"`
+	Done          bool      `json:"done,omitempty"`
+	ExpiresAt     time.Time `json:"expires_at"`
 }
 
 // codeRecord is an issued authorization code.
