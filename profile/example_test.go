@@ -3,11 +3,14 @@ package profile_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/blob"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/profile"
@@ -46,4 +49,53 @@ func ExampleNewHandler() {
 	// 200
 	// 200
 	// 200
+}
+
+// A host that keeps attachments in a directory instead of the identity
+// store passes a blob.Dir, runs the sweeper (which also deletes orphaned
+// blobs), and closes the service on the way out.
+func ExampleNew() {
+	ctx := context.Background()
+	id, _ := identity.NewService(identity.Options{Store: memory.New()})
+	dir, _ := os.MkdirTemp("", "attachments")
+	defer os.RemoveAll(dir)
+	blobs, err := blob.NewDir(dir)
+	if err != nil {
+		panic(err)
+	}
+	defer blobs.Close()
+	svc, err := profile.New(profile.Options{Identity: id, Hasher: password.New(), Blobs: blobs,
+		MailWorkers: 2, MailQueue: 100})
+	if err != nil {
+		panic(err)
+	}
+	defer svc.Close()
+	sweepCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go svc.RunSweeper(sweepCtx, 0)
+
+	master, _ := svc.Authorize(ctx, mustToken(ctx, id))
+	_, _ = svc.CreateTenant(ctx, master, profile.TenantInput{Name: "acme"})
+	p, _ := svc.CreateProfile(ctx, master, profile.NewProfile{Tenant: "acme", Username: "alice",
+		Email: "alice@example.com", Enabled: true})
+	gif := []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+	if _, err := svc.AddAttachment(ctx, master, p.ID, "avatar.gif", gif); err != nil {
+		panic(err)
+	}
+	f, _ := svc.OpenAttachment(ctx, master, p.ID, "avatar")
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	fmt.Println(f.FileName, f.ContentType, len(b))
+	// Output:
+	// avatar.gif image/gif 14
+}
+
+func mustToken(ctx context.Context, id *identity.Service) string {
+	_, token, err := id.CreateCredential(ctx, identity.Credential{Application: "admin", Master: true,
+		Environment:       identity.Production,
+		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}}, "")
+	if err != nil {
+		panic(err)
+	}
+	return token
 }

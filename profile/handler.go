@@ -23,7 +23,9 @@ const BasePath = "/api/1"
 const maxBody = 1 << 20
 
 // NewHandler returns the http.Handler of the Crafter Profile API for
-// opts, serving every path under /api/1 (mount it at "/api/1/").
+// opts, serving every path under /api/1 (mount it at "/api/1/"). Its mail
+// workers live as long as the process; use New and Service.Close to stop
+// them.
 func NewHandler(opts Options) (http.Handler, error) {
 	s, err := New(opts)
 	if err != nil {

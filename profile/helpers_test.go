@@ -91,7 +91,11 @@ type env struct {
 
 func newEnv(t testing.TB) *env { return newEnvOn(t, memory.New()) }
 
-func newEnvOn(t testing.TB, st identity.Store) *env {
+func newEnvOn(t testing.TB, st identity.Store) *env { return newEnvWith(t, st, nil) }
+
+// newEnvWith is newEnvOn with options changed by opt (if not nil) before
+// New.
+func newEnvWith(t testing.TB, st identity.Store, opt func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}, mail: &mailbox{}, hasher: &fakeHasher{}}
 	id, err := identity.NewService(identity.Options{Store: st, Clock: e.clock.now})
@@ -99,18 +103,24 @@ func newEnvOn(t testing.TB, st identity.Store) *env {
 		t.Fatal(err)
 	}
 	e.id = id
-	e.svc, err = New(Options{Identity: id, Hasher: e.hasher, Mailer: e.mail, MonitoringToken: "monitor-secret-123",
+	opts := Options{Identity: id, Hasher: e.hasher, Mailer: e.mail, MonitoringToken: "monitor-secret-123",
 		Sleep: func(_ context.Context, d time.Duration) error {
 			e.sleepM.Lock()
 			e.sleeps = append(e.sleeps, d)
 			e.sleepM.Unlock()
 			return nil
-		}})
+		}}
+	if opt != nil {
+		opt(&opts)
+	}
+	e.svc, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.svc.Close() })
-	e.mail.flush = e.svc.mailq.wait
+	if e.svc.mailq != nil {
+		e.mail.flush = e.svc.mailq.wait
+	}
 	e.h = e.svc.Handler()
 	e.master = e.token(identity.Credential{Application: "profile-admin", Master: true,
 		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}})

@@ -27,11 +27,37 @@
 // error code OTHER (Crafter's clients only parse the codes of its enum);
 // a full password hasher is 429; sorting or querying on an attribute the
 // caller may not read is 400 INVALID_QUERY; deleting a profile deletes its
-// sessions, tokens and attachments.
+// sessions, tokens and attachments; failed logins are forgotten
+// FailureWindow (24 h) after the latest one (Crafter kept them until a
+// success).
 //
-// Use: NewHandler (or New and Service.Handler) and mount the handler at
-// "/api/1/". Expired tickets, logins and tokens are refused when read; run
-// Service.RunSweeper (or identity.SweepExpired) to reclaim their storage.
+// Account enumeration: a username without a profile is answered like an
+// existing one with a wrong password. Its failures are counted per
+// environment, tenant and username (stored under a hash, expiring after
+// FailureWindow), it gets the same delay after DelayAfter failures and the
+// same 403 "locked" answer after LockAfter, its password costs a dummy
+// argon2id check, and the failure is audited in a second transaction, so
+// neither the answers nor their timing tell whether the account exists.
+// Only a disabled profile answers differently (403 DISABLED_PROFILE).
+//
+// Attachments: the bytes go to Options.Blobs (package blob). The default,
+// blob.KV over the identity store, writes them in the transaction that
+// writes the metadata; other backends (blob.Dir) are written first and
+// journaled, so a failure leaves at worst an orphan that Sweep deletes.
+// Downloads stream from the backend.
+//
+// Mail (verification, reset, password changed) goes through a bounded
+// queue served by a fixed number of workers, so a slow mail server never
+// holds a request; a full queue drops the message and logs it (the token
+// it carries exists; the caller may ask again). Options.SyncMail sends
+// inside the request instead.
+//
+// Use: New, then mount Service.Handler at "/api/1/" and Close the Service
+// (or Shutdown, to deliver queued mail first) when done. NewHandler is the
+// short form for a handler that lives as long as the process. Expired
+// tickets, logins, tokens and counters are refused when read; run
+// Service.RunSweeper (or Sweep) to reclaim their storage and orphaned
+// blobs.
 package profile
 
 import (
