@@ -2,15 +2,14 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/postgres"
 )
 
-// openPostgres opens a postgres:// or postgresql:// URL. This file is the
-// one place the PostgreSQL backend plugs into Open: until it does, such
-// URLs fail with ErrUnsupported (a host can still pass WithOpener).
-func openPostgres(_ context.Context, url string, _ *options) (identity.Store, error) {
-	return nil, fmt.Errorf("store %q: the PostgreSQL backend is not part of this build; use bolt:PATH or memory:, or pass store.WithOpener(\"postgres\", ...): %w",
-		redact(url), ErrUnsupported)
+// openPostgres opens a postgres:// or postgresql:// URL with the PostgreSQL
+// backend (store/postgres): pool settings come from the URL's parameters
+// (pool_max_conns, ...), and migrations run on open.
+func openPostgres(ctx context.Context, url string, _ *options) (identity.Store, error) {
+	return postgres.OpenStore(ctx, url)
 }

@@ -4,7 +4,7 @@
 //	memory:          an in-memory store (tests, demos; lost on exit)
 //	bolt:PATH        a bbolt file (the default backend)
 //	PATH             a bare path is a bbolt file too
-//	postgres://...   PostgreSQL, when the backend is built in or given with WithOpener
+//	postgres://...   PostgreSQL (store/postgres), for many instances on one database
 //
 // Backends are chosen by a switch in this package, never by a registry filled
 // at init time; a host may add or replace one for a call with WithOpener.

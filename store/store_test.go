@@ -30,8 +30,10 @@ func TestOpen(t *testing.T) {
 		{url: filepath.Join(dir, "c.db"), want: "*bolt.Store"},
 		{url: "bolt:", errIs: store.ErrUnsupported, errText: "file path"},
 		{url: "memory:x", errIs: store.ErrUnsupported},
-		{url: "postgres://gh:s3cret@db/gatehouse", errIs: store.ErrUnsupported, errText: "PostgreSQL backend is not part of this build"},
-		{url: "postgresql://db/gatehouse", errIs: store.ErrUnsupported},
+		// PostgreSQL is selected; nothing listens on port 1, so it fails fast
+		// with a retryable error that does not repeat the password.
+		{url: "postgres://gh:s3cret@127.0.0.1:1/gatehouse?connect_timeout=2", errIs: identity.ErrBusy, errText: "127.0.0.1"},
+		{url: "postgresql://127.0.0.1:1/gatehouse?connect_timeout=2", errIs: identity.ErrBusy},
 		{url: "redis://h:p@x", errIs: store.ErrUnsupported, errText: "unknown scheme"},
 	}
 	for _, tc := range tests {
