@@ -42,11 +42,17 @@ func noenv(string) string { return "" }
 // startServer runs the server until the test ends and waits for /healthz.
 func startServer(t *testing.T, args ...string) (base string, stdout *syncBuffer, stop func() error) {
 	t.Helper()
+	return startServerLogs(t, io.Discard, args...)
+}
+
+// startServerLogs is startServer with the server's log written to stderr.
+func startServerLogs(t *testing.T, stderr io.Writer, args ...string) (base string, stdout *syncBuffer, stop func() error) {
+	t.Helper()
 	addr := freeAddr(t)
 	stdout = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", addr}, args...), noenv, stdout, io.Discard) }()
+	go func() { done <- run(ctx, append([]string{"-addr", addr}, args...), noenv, stdout, stderr) }()
 	base = "http://" + addr
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// fuzzBodies are the body kinds the seeds combine with every route.
+var fuzzBodies = []struct{ ct, body string }{
+	{"", ""},
+	{"application/json", `{"name":"x","email":"a@acme.test","profile":{"email":"b@acme.test"},"grant_type":"client_credentials"}`},
+	{"application/json", `[{"name":1},null,{"a":{"b":[true]}}]`},
+	{"application/x-www-form-urlencoded", "grant_type=authorization_code&code=x&client_id=y&redirect_uri=https%3A%2F%2Fspa.acme.test%2Fcb&code_verifier=z"},
+	{"application/x-www-form-urlencoded", "tenantName=acme&username=bob&password=p&email=%ff&attributes=%7B%22a%22%3A%5B%5D%7D&role[]=x"},
+	{"multipart/form-data; boundary=XX", "--XX\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\r\n--XX--\r\n"},
+	{"multipart/form-data; boundary=", "--\r\n"},
+	{"text/plain", "\x00\xff\xfe garbage {"},
+	{"application/json", `{"profile":{"address":{"city":{"x":1}}},"allowed_redirect_urls":"nope","page":1e99}`},
+	{"application/xml", `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>`},
+}
+
+// FuzzServer throws random requests at the whole assembled server (every
+// face on one mux): no answer may be a 5xx or a recovered panic; answers on
+// /api/v2 are JSON, Crafter errors on /api/1 are {"errorCode","message"},
+// and HTML pages carry the security headers.
+func FuzzServer(f *testing.F) {
+	hx := newHarness(f, "memory:")
+	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+	for i, p := range hx.routes() {
+		for j, b := range fuzzBodies {
+			if (i+j)%3 != 0 && j != 0 {
+				continue
+			}
+			m := methods[(i+j)%len(methods)]
+			f.Add(m, p, "accessTokenId="+hMasterSecret+"&tenantName="+hx.org+"&client_id="+hx.spaID, b.ct, []byte(b.body), uint8(i+j), "Origin: https://spa.acme.test")
+		}
+		f.Add("GET", p, "", "", []byte(nil), uint8(1), "")
+		f.Add("POST", p, "", "application/json", []byte(`{}`), uint8(2), "Cookie: gh_csrf=x; gh_session=y")
+	}
+	f.Fuzz(func(t *testing.T, method, path, query, ct string, body []byte, auth uint8, headers string) {
+		if !fuzzMethod(method) || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#?") ||
+			strings.ContainsAny(query, " \r\n\t#") || strings.ContainsAny(ct, "\r\n") || len(body) > 1<<16 {
+			return
+		}
+		target := "http://gatehouse.test" + path
+		if query != "" {
+			target += "?" + query
+		}
+		r, err := http.NewRequest(method, target, strings.NewReader(string(body)))
+		if err != nil {
+			return
+		}
+		r.RequestURI = strings.TrimPrefix(target, "http://gatehouse.test")
+		r.RemoteAddr = "192.0.2.1:1234"
+		if ct != "" {
+			r.Header.Set("Content-Type", ct)
+		}
+		for _, line := range strings.Split(headers, "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && fuzzToken(k) && !strings.ContainsAny(v, "\r\x00") {
+				r.Header.Add(k, strings.TrimSpace(v))
+			}
+		}
+		switch auth % 6 {
+		case 1:
+			r.Header.Set("Authorization", "Bearer "+hx.mgmt)
+		case 2:
+			setQuery(r, "accessTokenId", hMasterSecret)
+		case 3:
+			setQuery(r, "accessTokenId", hx.appToken)
+		case 4:
+			r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(hx.webID+":"+hx.webSecr)))
+		case 5:
+			r.Header.Set("Authorization", "Bearer eyJhbGciOiJub25lIn0.e30.")
+		}
+		before := hx.logs.Len()
+		w := httptest.NewRecorder()
+		hx.h.ServeHTTP(w, r)
+		checkAnswer(t, r, w)
+		if logs := hx.logs.String()[before:]; strings.Contains(logs, "panic") {
+			t.Fatalf("%s %s: a panic was recovered: %s", method, r.RequestURI, logs)
+		}
+	})
+}
+
+// checkAnswer holds every answer of the server to the product's rules.
+func checkAnswer(t *testing.T, r *http.Request, w *httptest.ResponseRecorder) {
+	t.Helper()
+	what := r.Method + " " + r.RequestURI
+	if w.Code >= 500 {
+		t.Fatalf("%s (%s): %d %s", what, r.Header.Get("Content-Type"), w.Code, w.Body)
+	}
+	if r.Method == http.MethodHead || (w.Code >= 300 && w.Code < 400) {
+		return
+	}
+	ctype := w.Header().Get("Content-Type")
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/api/v2/"):
+		if !strings.HasPrefix(ctype, "application/json") || !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("%s: %d answered %q, not JSON: %.200s", what, w.Code, ctype, w.Body)
+		}
+	case strings.HasPrefix(p, "/api/1/") && w.Code >= 400:
+		var e struct {
+			Code    *string `json:"errorCode"`
+			Message *string `json:"message"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Code == nil || e.Message == nil {
+			t.Fatalf("%s: %d is not a Crafter error (%q): %.200s", what, w.Code, ctype, w.Body)
+		}
+	}
+	if strings.HasPrefix(ctype, "text/html") {
+		checkPageHeaders(t, what, w.Header())
+	}
+}
+
+// checkPageHeaders asserts the security headers of an HTML page.
+func checkPageHeaders(t testing.TB, what string, h http.Header) {
+	t.Helper()
+	csp := h.Get("Content-Security-Policy")
+	if csp == "" || !strings.Contains(csp, "default-src") {
+		t.Errorf("%s: HTML without a Content-Security-Policy (%q)", what, csp)
+	}
+	if !strings.Contains(csp, "frame-ancestors 'none'") && h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("%s: HTML can be framed", what)
+	}
+	if h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("%s: X-Frame-Options %q", what, h.Get("X-Frame-Options"))
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("%s: X-Content-Type-Options %q", what, h.Get("X-Content-Type-Options"))
+	}
+	if h.Get("Referrer-Policy") == "" {
+		t.Errorf("%s: no Referrer-Policy", what)
+	}
+}
+
+func setQuery(r *http.Request, k, v string) {
+	q := r.URL.Query()
+	q.Set(k, v)
+	r.URL.RawQuery = q.Encode()
+	r.RequestURI = r.URL.RequestURI()
+}
+
+func fuzzMethod(m string) bool {
+	return m != "" && len(m) <= 16 && fuzzToken(m) && strings.ToUpper(m) == m
+}
+
+func fuzzToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
