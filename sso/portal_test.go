@@ -36,13 +36,41 @@ func (f *fixture) onboarding(idp string) *sso.Onboarding {
 	return o
 }
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("no CSRF token in %s", page)
 	}
 	return m[1]
+}
+
+// redeem opens a setup link the way a browser does: the start page, then
+// its form with the page's CSRF token.
+func (b *browser) redeem(link string) *http.Response {
+	b.f.t.Helper()
+	return b.postForm(link, url.Values{"csrf": {csrfOf(b.f.t, body(b.get(link)))}})
+}
+
+// TestSetupLinkNeedsTheStartPageToken: a foreign page cannot post the start
+// form (login CSRF into the attacker's setup session), and a refused post
+// consumes nothing.
+func TestSetupLinkNeedsTheStartPageToken(t *testing.T) {
+	f := newFixture(t)
+	idp, link := f.invite()
+	victim := f.browser()
+	body(victim.get(link)) // the victim has a start cookie of their own
+	for _, form := range []url.Values{nil, {"csrf": {""}}, {"csrf": {"forged"}}} {
+		if r := victim.postForm(link, form); r.StatusCode != http.StatusForbidden || r.Header.Get("X-Frame-Options") != "DENY" {
+			t.Fatalf("start form with csrf %v: %d", form, r.StatusCode)
+		}
+	}
+	if o := f.onboarding(idp); o.State == sso.OnboardingStarted {
+		t.Fatal("a refused start form consumed the link")
+	}
+	if r := f.browser().redeem(link); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the link no longer works after refused posts: %d", r.StatusCode)
+	}
 }
 
 func TestOnboardingPortal(t *testing.T) {
@@ -59,7 +87,7 @@ func TestOnboardingPortal(t *testing.T) {
 			t.Fatalf("start page %d %v", resp.StatusCode, resp.Header)
 		}
 	}
-	resp := b.postForm(link, nil)
+	resp := b.redeem(link)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("redeem: %d %s", resp.StatusCode, body(resp))
 	}
@@ -67,7 +95,7 @@ func TestOnboardingPortal(t *testing.T) {
 		t.Fatalf("state after opening the link: %s", o.State)
 	}
 	// Single use.
-	if resp := f.browser().postForm(link, nil); resp.StatusCode != http.StatusGone {
+	if resp := f.browser().redeem(link); resp.StatusCode != http.StatusGone {
 		t.Fatalf("second use: %d", resp.StatusCode)
 	}
 
@@ -164,7 +192,7 @@ func TestOnboardingPortalTestFailureShowsReason(t *testing.T) {
 	f := newFixture(t)
 	idp, link := f.invite()
 	b := f.browser()
-	b.postForm(link+"?lang=fr", nil)
+	b.redeem(link+"?lang=fr")
 	page := body(b.get(baseURL + "/enterprise-setup/metadata?lang=fr"))
 	if !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Envoyez les métadonnées") {
 		t.Fatalf("French page %s", page)
@@ -200,13 +228,13 @@ func TestSetupLinkExpiryAndSessions(t *testing.T) {
 	f := newFixture(t)
 	_, link := f.invite()
 	f.clock.Add(sso.DefaultSetupLinkTTL + time.Minute)
-	if r := f.browser().postForm(link, nil); r.StatusCode != http.StatusGone {
+	if r := f.browser().redeem(link); r.StatusCode != http.StatusGone {
 		t.Fatalf("expired link: %d", r.StatusCode)
 	}
 	f.token = f.key(identity.Production, []string{"*"})
 	_, link = f.invite()
 	b := f.browser()
-	b.postForm(link, nil)
+	b.redeem(link)
 	if r := b.get(baseURL + "/enterprise-setup/provider"); r.StatusCode != 200 {
 		t.Fatalf("session: %d", r.StatusCode)
 	}
@@ -217,7 +245,7 @@ func TestSetupLinkExpiryAndSessions(t *testing.T) {
 	if r := f.browser().get(baseURL + "/enterprise-setup/provider"); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no session: %d", r.StatusCode)
 	}
-	if r := f.browser().postForm(baseURL+"/enterprise-setup/not-a-real-token", nil); r.StatusCode != http.StatusGone {
+	if r := f.browser().redeem(baseURL+"/enterprise-setup/not-a-real-token"); r.StatusCode != http.StatusGone {
 		t.Fatalf("unknown link: %d", r.StatusCode)
 	}
 }
@@ -227,7 +255,7 @@ func TestMetadataFileUpload(t *testing.T) {
 	f := newFixture(t)
 	idp, link := f.invite()
 	b := f.browser()
-	b.postForm(link, nil)
+	b.redeem(link)
 	tok := csrfOf(t, body(b.get(baseURL+"/enterprise-setup/metadata")))
 	upload := func(content string) *http.Response {
 		var buf bytes.Buffer

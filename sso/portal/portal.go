@@ -20,6 +20,7 @@
 package portal
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -38,6 +39,10 @@ import (
 const (
 	sessionCookie = "gh_sso_setup"
 	csrfCookie    = "gh_sso_csrf"
+	// startCookie is the double-submit CSRF token of the start page, so a
+	// foreign page cannot sign a browser into the attacker's setup session.
+	startCookie   = "gh_sso_start"
+	startTokenTTL = 3600
 	prefix        = "/enterprise-setup"
 	// maxUpload bounds a metadata upload (the form and the file).
 	maxUpload = saml.MaxMetadataBytes + 64<<10
@@ -192,11 +197,21 @@ func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge in
 func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(r, "start_title")
 	d.Action = prefix + "/" + url.PathEscape(r.PathValue("token")) + "?lang=" + d.Lang
+	d.CSRF = rand.Text()
+	h.setCookie(w, startCookie, d.CSRF, startTokenTTL)
 	h.render(w, http.StatusOK, "start", d)
 }
 
 // startPost consumes the link and opens the portal session.
 func (h *Handler) startPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ck, err := r.Cookie(startCookie)
+	if err != nil || r.ParseForm() != nil || ck.Value == "" ||
+		subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) != 1 {
+		h.message(w, r, http.StatusForbidden, "start_title", "csrf")
+		return
+	}
+	h.setCookie(w, startCookie, "", -1)
 	secret, csrfTok, ps, err := h.svc.RedeemSetupLink(r.Context(), r.PathValue("token"))
 	if err != nil {
 		if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
