@@ -530,3 +530,43 @@ func TestRevokedFamilySurvivesSweeps(t *testing.T) {
 		t.Fatal("revoked refresh token active after a sweep")
 	}
 }
+
+// TestOtherOrganizationURLs: an organization's URLs never redeem, refresh,
+// revoke or introspect another organization's grants.
+func TestOtherOrganizationURLs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	name := "Other Org"
+	other, err := e.ids.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherIss := e.base + "/t/" + other.Domain
+	code, v := e.spaCode(e.newBrowser())
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {v},
+		"client_id": {e.spa.ClientID}, "redirect_uri": {spaRedirect}}
+	oauthErr(t, e.postForm(http.DefaultClient, otherIss+"/oauth/token", form), 400, errInvalidGrant)
+	r := e.exchange(code, v)
+	if r.status != 200 {
+		t.Fatalf("own organization: %s", r.body)
+	}
+	tr := r.json(t)
+	rt := tr["refresh_token"].(string)
+	oauthErr(t, e.postForm(http.DefaultClient, otherIss+"/oauth/token", url.Values{"grant_type": {"refresh_token"},
+		"refresh_token": {rt}, "client_id": {e.spa.ClientID}}), 400, errInvalidGrant)
+	for _, tok := range []string{rt, tr["access_token"].(string)} {
+		in := e.postForm(http.DefaultClient, otherIss+"/oauth/introspect", url.Values{"token": {tok}, "client_id": {e.spa.ClientID}})
+		if in.json(t)["active"] != false {
+			t.Fatalf("introspected at another organization: %s", in.body)
+		}
+		e.postForm(http.DefaultClient, otherIss+"/oauth/revoke", url.Values{"token": {tok}, "client_id": {e.spa.ClientID}})
+		if e.introspect(tok)["active"] != true {
+			t.Fatal("revoked through another organization's URL")
+		}
+	}
+	cr := e.postJSON(http.DefaultClient, e.base+"/api/v1/tenants/"+other.Domain+"/"+e.spa.ClientID+"/oauth/token/revoke",
+		map[string]string{"token": rt})
+	if cr.status != http.StatusUnprocessableEntity {
+		t.Fatalf("Cryptr revoke at another organization: %d", cr.status)
+	}
+}

@@ -56,7 +56,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 			if err != nil {
 				return err
 			}
-			if rec.ClientID != app.ClientID || rec.Env != env {
+			if rec.ClientID != app.ClientID || rec.Env != env || !sameOrg(r, rec.OrgDomain) {
 				return nil
 			}
 			found, kind, orgDomain, userID = true, "refresh_token", rec.OrgDomain, rec.UserID
@@ -68,7 +68,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 		}
 	}
 	if !found {
-		if c, verr := p.verifier.Verify(r.Context(), token); verr == nil && c.ClientID == app.ClientID {
+		if c, verr := p.verifier.Verify(r.Context(), token); verr == nil && c.ClientID == app.ClientID && sameOrg(r, c.Tenant) {
 			err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
 				return revokeAccess(tx.RawTx(), c.ID, app.ClientID, c.ExpiresAt())
 			})
@@ -155,7 +155,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		out = inactive
-		if rec.ClientID != app.ClientID || rec.Env != env || !now.Before(rec.ExpiresAt) ||
+		if rec.ClientID != app.ClientID || rec.Env != env || !sameOrg(r, rec.OrgDomain) || !now.Before(rec.ExpiresAt) ||
 			(rec.UsedAt != nil && now.Sub(*rec.UsedAt) > p.opts.RefreshGrace) {
 			return nil
 		}
@@ -177,7 +177,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := p.verifier.Verify(r.Context(), token)
-	if err != nil || c.ClientID != app.ClientID {
+	if err != nil || c.ClientID != app.ClientID || !sameOrg(r, c.Tenant) {
 		writeJSON(w, http.StatusOK, inactive)
 		return
 	}

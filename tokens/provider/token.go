@@ -165,7 +165,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 		if err != nil {
 			return err
 		}
-		if c.Env != env || (app != nil && c.ClientID != app.ClientID) ||
+		if c.Env != env || (app != nil && c.ClientID != app.ClientID) || !sameOrg(r, c.OrgDomain) ||
 			(cred != nil && (c.Flavor != flavorHeadless || !cred.Manages(c.OrgDomain))) {
 			return badGrant("invalid authorization code")
 		}
@@ -249,6 +249,13 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	}
 	res.authzID = rec.AuthorizationID
 	return res, nil
+}
+
+// sameOrg reports whether a grant for organization domain may be redeemed
+// at r's URL: URLs that name an organization serve only its own.
+func sameOrg(r *http.Request, domain string) bool {
+	d := r.PathValue("domain")
+	return d == "" || d == domain
 }
 
 // managementCaller verifies a management (API-key) token and returns its
@@ -449,7 +456,6 @@ var errRotatedMeanwhile = errors.New("refresh token rotated concurrently")
 // grantRefresh rotates a refresh token (RFC 6749 §6), with a grace window
 // for concurrent refreshes and family revocation on later reuse.
 func (p *Provider) grantRefresh(w http.ResponseWriter, r *http.Request, ps *params, cryptr bool) (*grantResult, error) {
-	ctx := r.Context()
 	raw := ps.get("refresh_token")
 	if raw == "" && cryptr {
 		raw = ps.get("token") // era 3
@@ -465,7 +471,7 @@ func (p *Provider) grantRefresh(w http.ResponseWriter, r *http.Request, ps *para
 		return nil, badGrant("invalid refresh token")
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		res, err := p.refreshOnce(ctx, app, env, raw, ps)
+		res, err := p.refreshOnce(r, app, env, raw, ps)
 		if errors.Is(err, errRotatedMeanwhile) {
 			continue
 		}
@@ -474,7 +480,8 @@ func (p *Provider) grantRefresh(w http.ResponseWriter, r *http.Request, ps *para
 	return nil, badGrant("invalid refresh token")
 }
 
-func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, env identity.Environment, raw string, ps *params) (*grantResult, error) {
+func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env identity.Environment, raw string, ps *params) (*grantResult, error) {
+	ctx := r.Context()
 	hash := identity.HashSecret(raw)
 	now := p.now()
 	var rec refreshRecord
@@ -491,7 +498,7 @@ func (p *Provider) refreshOnce(ctx context.Context, app *identity.Application, e
 		if err != nil {
 			return err
 		}
-		if rec.ClientID != app.ClientID || rec.Env != env {
+		if rec.ClientID != app.ClientID || rec.Env != env || !sameOrg(r, rec.OrgDomain) {
 			return badGrant("invalid refresh token")
 		}
 		fam, err := families.Get(tx2, rec.FamilyID)
