@@ -266,7 +266,7 @@ func TestRealHasher(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := password.New()
-	svc, err := New(Options{Identity: id, Hasher: h})
+	svc, err := New(Options{SyncMail: true, Identity: id, Hasher: h})
 	if err != nil {
 		t.Fatal(err)
 	}

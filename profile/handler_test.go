@@ -179,7 +179,7 @@ func TestMonitoring(t *testing.T) {
 		t.Fatalf("memory %+v", m)
 	}
 	// Unconfigured token: refused.
-	s2, _ := New(Options{Identity: e.id})
+	s2, _ := New(Options{SyncMail: true, Identity: e.id})
 	w := httptest.NewRecorder()
 	s2.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/api/1/monitoring/status?token=", nil))
 	if w.Code != 400 {
@@ -192,7 +192,7 @@ func TestMonitoring(t *testing.T) {
 	}
 	// A host that keeps only the token's hash.
 	hash := identity.HashSecret("hashed-token")
-	s3, _ := New(Options{Identity: e.id, MonitoringAuth: func(_ context.Context, tok string) bool {
+	s3, _ := New(Options{SyncMail: true, Identity: e.id, MonitoringAuth: func(_ context.Context, tok string) bool {
 		return identity.SecretMatches(tok, hash)
 	}})
 	for tok, want := range map[string]int{"hashed-token": 200, "other": 401} {
