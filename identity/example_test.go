@@ -37,9 +37,9 @@ func ExampleService_ListEvents() {
 	_, _ = svc.CreateUser(ctx, org.Domain, identity.User{Email: "a@example.com"}, "")
 	page, _ := svc.ListEvents(ctx, org.Domain, identity.EventFilter{}, identity.PageRequest{})
 	for _, e := range page.Items {
-		fmt.Println(e.ID, e.Code, e.TenantDomain)
+		fmt.Println(e.Code, e.TenantDomain)
 	}
 	// Output:
-	// 2 USER_CREATED shark-academy
-	// 1 ORGANIZATION_CREATED shark-academy
+	// USER_CREATED shark-academy
+	// ORGANIZATION_CREATED shark-academy
 }

@@ -56,6 +56,7 @@ type Service struct {
 	log     *slog.Logger
 	account string
 	ids     *idSource
+	events  *eventIDs
 }
 
 // NewService returns a Service for opts.Environment.
@@ -75,6 +76,7 @@ func NewService(opts Options) (*Service, error) {
 		s.now = time.Now
 	}
 	s.ids = &idSource{}
+	s.events = &eventIDs{}
 	if s.rand == nil {
 		s.rand = DefaultRand()
 	}

@@ -216,9 +216,10 @@ func (f *fixture) eventCount(env identity.Environment) int64 {
 	f.t.Helper()
 	var n int64
 	err := f.svc.Store().View(context.Background(), func(tx identity.ReadTx) error {
-		var err error
-		n, err = identity.Counter{Env: env, Name: "event"}.Value(tx)
-		return err
+		return identity.Records[identity.Event]{Env: env, Kind: "event"}.Scan(tx, func(string, identity.Event) error {
+			n++
+			return nil
+		})
 	})
 	if err != nil {
 		f.t.Fatal(err)
