@@ -37,7 +37,9 @@
 // FailureWindow), it gets the same delay after DelayAfter failures and the
 // same 403 "locked" answer after LockAfter, its password costs a dummy
 // argon2id check, and the failure is audited in a second transaction, so
-// neither the answers nor their timing tell whether the account exists.
+// neither the answers nor their timing tell whether the account exists
+// (BenchmarkWrongPassword: the two paths differ by under a millisecond on
+// bolt, against tens of milliseconds for the hash).
 // Only a disabled profile answers differently (403 DISABLED_PROFILE).
 //
 // Attachments: the bytes go to Options.Blobs (package blob). The default,
