@@ -127,7 +127,7 @@ func page(t *testing.T, what string, a *answer) string {
 	}
 	checkPageHeaders(t, what, a.header)
 	body := string(a.body)
-	if forms, tokens := strings.Count(body, "<form"), len(reCSRFField.FindAllString(body, -1)); forms != tokens {
+	if forms, tokens := strings.Count(body, "<form"), len(reCSRFField.FindAllString(body, -1)); forms > tokens {
 		t.Errorf("%s: %d forms, %d CSRF tokens: %s", what, forms, tokens, body)
 	}
 	return body

@@ -46,16 +46,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	app, err := build(ctx, cfg, logger, stdout)
-	if err != nil {
-		return err
-	}
-	defer app.Close()
-
+	// Listen first: a busy port must not leave a bootstrapped store behind
+	// whose generated secrets were printed by a run that then failed.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
+	app, err := build(ctx, cfg, logger, stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer app.Close()
+
 	srv := &http.Server{
 		Handler:           app.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -116,9 +118,16 @@ func TestServerRefusesBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	err = run(context.Background(), []string{"-addr", ln.Addr().String(), "-store", "memory:"}, noenv, io.Discard, io.Discard)
+	db := filepath.Join(t.TempDir(), "g.db")
+	out := &syncBuffer{}
+	err = run(context.Background(), []string{"-addr", ln.Addr().String(), "-store", "bolt:" + db}, noenv, out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "cannot listen") {
 		t.Fatalf("busy port: %v", err)
+	}
+	// Nothing was bootstrapped: no store written, no secret printed for a
+	// run that could not serve.
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) || out.String() != "" {
+		t.Fatalf("a failed start bootstrapped the store (%v) or printed %q", err, out.String())
 	}
 }
 
