@@ -138,12 +138,19 @@ call POST "/profile/$ALICE/reset_password.json" --data-urlencode "accessTokenId=
 	--data-urlencode "resetPasswordUrl=https://app.example.com/reset"
 RESET=""
 if [ -n "${MAIL_DIR:-}" ] && [ -d "$MAIL_DIR" ]; then
-	sleep 0.2
-	EML=$(ls -t "$MAIL_DIR"/*.eml | head -1)
-	echo "mail: $EML"
-	# The body is quoted-printable: join soft line breaks, decode =3D.
-	RESET=$(sed -e ':a' -e '/=\r\?$/{N;s/=\r\?\n//;ba}' "$EML" | sed 's/=3D/=/g' |
-		grep -o 'tokenId=[A-Za-z0-9_-]*' | head -1 | cut -d= -f2)
+	# Mail goes out in the background: wait (up to 5 s) for the message
+	# that names Alice's reset link.
+	for _ in $(seq 50); do
+		EML=$(grep -l -i 'Reset Password' "$MAIL_DIR"/*.eml 2>/dev/null | xargs -r ls -t 2>/dev/null | head -1 || true)
+		[ -n "$EML" ] && break
+		sleep 0.1
+	done
+	if [ -n "$EML" ]; then
+		echo "mail: $EML"
+		# The body is quoted-printable: join soft line breaks, decode =3D.
+		RESET=$(sed -e ':a' -e '/=\r\?$/{N;s/=\r\?\n//;ba}' "$EML" | sed 's/=3D/=/g' |
+			grep -o 'tokenId=[A-Za-z0-9_-]*' | head -1 | cut -d= -f2)
+	fi
 fi
 if [ -z "$RESET" ]; then
 	echo "(no MAIL_DIR: creating a token through the API instead, as apps that send their own mail do)"

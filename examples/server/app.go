@@ -38,8 +38,10 @@ type app struct {
 	store  identity.Store
 	envs   map[identity.Environment]*identity.Service
 	tokens *tokens.Service
-	mux    *http.ServeMux
-	closer []func() error
+	// crafter is the Crafter Profile face, which also sweeps expired records.
+	crafter *profile.Service
+	mux     *http.ServeMux
+	closer  []func() error
 }
 
 func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writer) (*app, error) {
@@ -116,7 +118,10 @@ func (a *app) Start(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				n, err := identity.SweepExpired(ctx, a.store, time.Now(), 500)
+				// The Crafter face's sweep covers the store's expiry index
+				// (tickets, tokens, codes, replay cache, rate limits) and
+				// its orphaned attachment blobs.
+				n, err := a.crafter.Sweep(ctx)
 				if err != nil && ctx.Err() == nil {
 					a.log.Warn("expiry sweep failed", "err", err)
 				} else if n > 0 {
@@ -171,6 +176,13 @@ func (a *app) routes(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("crafter face: %w", err)
 	}
+	a.crafter = crafter
+	// Deliver queued mail (bounded) before the store closes.
+	a.closer = append(a.closer, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return crafter.Shutdown(sctx)
+	})
 	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
 	if created, err := crafter.EnsureDefaultTenant(ctx, env); err != nil {
 		return fmt.Errorf("default tenant: %w", err)
