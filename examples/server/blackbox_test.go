@@ -215,7 +215,7 @@ func journey(t *testing.T, store string) {
 	auth := []string{"Authorization", "Bearer " + mgmt}
 	c.json(401, "GET", "/api/v2/organizations", "")
 	c.form(401, "/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {masterID},
-		"client_secret": {"wrong-secret-0123456789"}, "domain": {"gatehouse"}})
+		"client_secret": {c.secret("mistyped client secret", "wrong-secret-0123456789")}, "domain": {"gatehouse"}})
 
 	// 2. An organization, a user and a single-page application (Cryptr face).
 	org := c.json(201, "POST", "/api/v2/organizations", `{"name":"Journey Co","allowed_email_domains":["journey.test"]}`, auth...)
@@ -387,6 +387,22 @@ func journey(t *testing.T, store string) {
 		t.Fatalf("userinfo: %v", ui)
 	}
 
+	// Tenant isolation on the OIDC side: another organization's issuer
+	// knows neither the application nor the tokens.
+	otherIssuer := base + "/t/" + other
+	c.expect(401, "GET", otherIssuer+"/userinfo", "", "", "Authorization", "Bearer "+access)
+	if a := c.do("POST", otherIssuer+"/oauth/token", "application/x-www-form-urlencoded", url.Values{"grant_type": {"refresh_token"},
+		"refresh_token": {refresh}, "client_id": {spaID}}.Encode()); a.status < 400 || a.obj(t)["access_token"] != nil {
+		t.Fatalf("refresh at another issuer: %d %s", a.status, a.body)
+	}
+	if oi := c.form(200, otherIssuer+"/oauth/introspect", url.Values{"token": {access}, "client_id": {spaID}}); oi["active"] == true {
+		t.Fatalf("introspection at another issuer: %v", oi)
+	}
+	foreign := c.do("GET", otherIssuer+"/authorize?"+strings.SplitN(authURL, "?", 2)[1], "", "")
+	if loc := foreign.header.Get("Location"); foreign.status < 400 && strings.Contains(loc, "code=") {
+		t.Fatalf("another organization's issuer authorized the application: %d %s", foreign.status, loc)
+	}
+
 	// 10. Refresh rotates; revocation ends the family.
 	rot := c.form(200, tokenURL, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {spaID}})
 	refresh2 := c.secret("rotated refresh token", str(t, rot, "refresh_token"))
@@ -432,8 +448,11 @@ func journey(t *testing.T, store string) {
 			t.Errorf("audit log lacks %s: %v", want, codes)
 		}
 	}
-	if bytes.Contains(c.expect(200, "GET", "/api/v2/org/"+domain+"/log-events?per_page=100", "", "", auth...).body, []byte(bobPassword)) {
-		t.Error("the audit log holds a password")
+	evBody := c.expect(200, "GET", "/api/v2/org/"+domain+"/log-events?per_page=100", "", "", auth...).body
+	for sec, what := range c.secrets {
+		if bytes.Contains(evBody, []byte(sec)) {
+			t.Errorf("the audit log holds the %s", what)
+		}
 	}
 
 	// 12. Nothing secret reached the server's log.

@@ -160,3 +160,43 @@ func fuzzToken(s string) bool {
 	}
 	return true
 }
+
+// TestRouteSweep sends every method, with and without each kind of
+// credential and with empty and malformed bodies, to every route of every
+// face, and holds each answer to the rules of checkAnswer.
+func TestRouteSweep(t *testing.T) {
+	hx := newHarness(t, "memory:")
+	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"}
+	bodies := []struct{ ct, body string }{{"", ""}, {"application/json", `{"a":`}, {"application/x-www-form-urlencoded", "%zz=%"},
+		{"multipart/form-data", "--x"}}
+	n := 0
+	for _, p := range hx.routes() {
+		for _, m := range methods {
+			for auth := range 4 {
+				for _, b := range bodies {
+					r := httptest.NewRequest(m, "http://gatehouse.test"+p, strings.NewReader(b.body))
+					if b.ct != "" {
+						r.Header.Set("Content-Type", b.ct)
+					}
+					switch auth {
+					case 1:
+						r.Header.Set("Authorization", "Bearer "+hx.mgmt)
+					case 2:
+						setQuery(r, "accessTokenId", hMasterSecret)
+					case 3:
+						r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(hx.webID+":"+hx.webSecr)))
+					}
+					before := hx.logs.Len()
+					w := httptest.NewRecorder()
+					hx.h.ServeHTTP(w, r)
+					checkAnswer(t, r, w)
+					if strings.Contains(hx.logs.String()[before:], "panic") {
+						t.Fatalf("%s %s: a panic was recovered", m, p)
+					}
+					n++
+				}
+			}
+		}
+	}
+	t.Logf("%d requests", n)
+}
