@@ -387,6 +387,33 @@ func journey(t *testing.T, store string) {
 		t.Fatalf("userinfo: %v", ui)
 	}
 
+	// The profile created through the Crafter face signs in with its
+	// password on the hosted login page; a wrong password issues nothing.
+	bobBrowser := newClient(t, base)
+	bobVerifier, bobChallenge := pkcePair("bob")
+	bobAuth := strings.Replace(authURL, "code_challenge="+challenge, "code_challenge="+bobChallenge, 1)
+	action, csrf, request = formFields(t, page(t, "login page", bobBrowser.expect(200, "GET", bobAuth, "", "")))
+	bad := bobBrowser.do("POST", action, "application/x-www-form-urlencoded", url.Values{"csrf_token": {csrf},
+		"request": {request}, "action": {"password"}, "email": {"bob@journey.test"}, "password": {"not bob's password"}}.Encode())
+	if bad.status < 400 || bad.status >= 500 || bad.header.Get("Location") != "" {
+		t.Fatalf("wrong password on the hosted login: %d %s", bad.status, bad.header.Get("Location"))
+	}
+	action, csrf, request = formFields(t, page(t, "login page after a failure", bad))
+	good := bobBrowser.expect(303, "POST", action, "application/x-www-form-urlencoded", url.Values{"csrf_token": {csrf},
+		"request": {request}, "action": {"password"}, "email": {"bob@journey.test"}, "password": {bobPassword}}.Encode())
+	bobCB, _ := url.Parse(good.header.Get("Location"))
+	bobToks := c.form(200, tokenURL, url.Values{"grant_type": {"authorization_code"}, "code": {c.secret("code", bobCB.Query().Get("code"))},
+		"client_id": {spaID}, "redirect_uri": {spaRedirect}, "code_verifier": {bobVerifier}})
+	bobIDT, err := op.Verifier(&oidc.Config{ClientID: spaID}).Verify(ctx, c.secret("id token", str(t, bobToks, "id_token")))
+	c.secret("access token", str(t, bobToks, "access_token"))
+	c.secret("refresh token", str(t, bobToks, "refresh_token"))
+	var bobClaims struct {
+		Email string `json:"email"`
+	}
+	if err != nil || bobIDT.Claims(&bobClaims) != nil || bobClaims.Email != "bob@journey.test" || bobIDT.Subject == idt.Subject {
+		t.Fatalf("Crafter profile's ID token: %v %+v", err, bobClaims)
+	}
+
 	// Tenant isolation on the OIDC side: another organization's issuer
 	// knows neither the application nor the tokens.
 	otherIssuer := base + "/t/" + other
