@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -145,6 +146,10 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	// Refresh token?
 	var out map[string]any
+	var owner struct {
+		env                      identity.Environment
+		domain, userID, clientID string
+	}
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) error {
 		raw := tx.Raw()
 		rec, err := refreshes.Get(raw, identity.HashSecret(token))
@@ -163,6 +168,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		if err != nil || fam.RevokedAt != nil {
 			return nil
 		}
+		owner.env, owner.domain, owner.userID, owner.clientID = rec.Env, rec.OrgDomain, rec.UserID, rec.ClientID
 		out = map[string]any{"active": true, "token_type": "refresh_token", "client_id": rec.ClientID,
 			"sub": rec.UserID, "scope": strings.Join(rec.Scopes, " "), "exp": rec.ExpiresAt.Unix(),
 			"iss": p.Issuer(rec.OrgDomain)}
@@ -173,6 +179,16 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if out != nil {
+		if out["active"] == true {
+			ok, err := p.ownerActive(r.Context(), owner.env, owner.domain, owner.userID, owner.clientID)
+			if err != nil {
+				p.writeOAuthError(w, r, err)
+				return
+			}
+			if !ok {
+				out = inactive
+			}
+		}
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
@@ -190,6 +206,16 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.writeOAuthError(w, r, err)
 		return
 	}
+	if active {
+		env, err := c.Environment()
+		if err == nil {
+			active, err = p.ownerActive(r.Context(), env, c.Tenant, c.Subject, c.ClientID)
+		}
+		if err != nil {
+			p.writeOAuthError(w, r, err)
+			return
+		}
+	}
 	if !active {
 		writeJSON(w, http.StatusOK, inactive)
 		return
@@ -205,6 +231,28 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		res["username"] = c.Email
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// ownerActive reports whether the user a token was issued to still exists
+// and is enabled, as userinfo and the refresh grant require, so that
+// introspection does not vouch for a disabled or deleted user's tokens.
+// Machine tokens (sub = client_id) have no user.
+func (p *Provider) ownerActive(ctx context.Context, env identity.Environment, domain, userID, clientID string) (bool, error) {
+	if userID == clientID {
+		return true, nil
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return false, err
+	}
+	u, err := svc.GetUser(ctx, domain, userID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return u.Enabled, nil
 }
 
 // userinfo is the OIDC userinfo endpoint (GET and POST, OIDC Core §5.3),
