@@ -414,6 +414,28 @@ func journey(t *testing.T, store string) {
 		t.Fatalf("Crafter profile's ID token: %v %+v", err, bobClaims)
 	}
 
+	// Disabling, then deleting, the profile through the Crafter face ends
+	// its OIDC tokens: refresh, userinfo and introspection all refuse them.
+	bobRefresh, bobAccess := str(t, bobToks, "refresh_token"), str(t, bobToks, "access_token")
+	ended := func(state string) {
+		t.Helper()
+		if r := c.do("POST", tokenURL, "application/x-www-form-urlencoded", url.Values{"grant_type": {"refresh_token"},
+			"refresh_token": {bobRefresh}, "client_id": {spaID}}.Encode()); r.status != 400 || r.obj(t)["error"] != "invalid_grant" {
+			t.Fatalf("%s: refresh: %d %s", state, r.status, r.body)
+		}
+		c.expect(401, "GET", issuer+"/userinfo", "", "", "Authorization", "Bearer "+bobAccess)
+		for _, tok := range []string{bobAccess, bobRefresh} {
+			if in := c.form(200, issuer+"/oauth/introspect", url.Values{"token": {tok}, "client_id": {spaID}}); in["active"] != false {
+				t.Fatalf("%s: introspection: %v", state, in)
+			}
+		}
+	}
+	c.expect(200, "POST", "/api/1/profile/"+bobID+"/disable.json?"+app, "application/x-www-form-urlencoded", "")
+	ended("disabled")
+	c.expect(200, "POST", "/api/1/profile/"+bobID+"/delete.json?"+app, "application/x-www-form-urlencoded", "")
+	ended("deleted")
+	c.json(404, "GET", "/api/v2/org/"+domain+"/user-by-email/bob@journey.test", "", auth...)
+
 	// Tenant isolation on the OIDC side: another organization's issuer
 	// knows neither the application nor the tokens.
 	otherIssuer := base + "/t/" + other
