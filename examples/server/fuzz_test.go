@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -199,4 +202,71 @@ func TestRouteSweep(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests", n)
+	// Credentials sent every way, valid or not, never reach the log (at
+	// debug level).
+	logs := hx.logs.String()
+	for what, secret := range map[string]string{"master secret": hMasterSecret, "monitoring token": hMonitoring,
+		"management token": hx.mgmt, "application access token": hx.appToken, "client secret": hx.webSecr} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds the %s", what)
+		}
+	}
+}
+
+var (
+	fuzzCSRF    = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	fuzzRequest = regexp.MustCompile(`name="request" value="([^"]+)"`)
+)
+
+// FuzzLoginForm fills the hosted login page's form with random values,
+// past its CSRF check (a fresh authorization request each time): no 5xx,
+// every page with its security headers, and never a code for the
+// application without a proven identity.
+func FuzzLoginForm(f *testing.F) {
+	hx := newHarness(f, "memory:")
+	for _, s := range [][5]string{
+		{"magic", "jane@acme.test", "", "", ""},
+		{"password", "jane@acme.test", "guess", "", ""},
+		{"password", "bob@acme.test", "correct horse battery staple", "", ""},
+		{"code", "", "", "123456", ""},
+		{"code", "", "", "\x00\xff", "code=1&code=2"},
+		{"sso", "it@acme.test", "", "", "locale=fr"},
+		{"", "", "", "", "action=password&action=magic"},
+		{"magic", strings.Repeat("a", 300) + "@acme.test", "", "", ""},
+		{"password", "Jane@ACME.test ", strings.Repeat("p", 5000), "", "request=other"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3], s[4])
+	}
+	authz := "/t/" + hx.org + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {hx.spaID},
+		"redirect_uri": {"https://spa.acme.test/cb"}, "scope": {"openid email"}, "state": {"s"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+	f.Fuzz(func(t *testing.T, action, email, password, code, extra string) {
+		page := hx.do("GET", authz, "", nil)
+		csrf, req := fuzzCSRF.FindStringSubmatch(page.Body.String()), fuzzRequest.FindStringSubmatch(page.Body.String())
+		if page.Code != 200 || csrf == nil || req == nil {
+			t.Fatalf("login page: %d %s", page.Code, page.Body)
+		}
+		form := url.Values{"csrf_token": {csrf[1]}, "request": {html.UnescapeString(req[1])}, "action": {action},
+			"email": {email}, "password": {password}, "code": {code}}
+		body := form.Encode()
+		if extra != "" {
+			body += "&" + extra
+		}
+		r := httptest.NewRequest("POST", "http://gatehouse.test/t/"+hx.org+"/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.RemoteAddr = "192.0.2.7:1"
+		for _, ck := range page.Result().Cookies() {
+			r.AddCookie(ck)
+		}
+		before := hx.logs.Len()
+		w := httptest.NewRecorder()
+		hx.h.ServeHTTP(w, r)
+		checkAnswer(t, r, w)
+		if loc := w.Header().Get("Location"); strings.Contains(loc, "code=") || strings.HasPrefix(loc, "https://spa.acme.test") {
+			t.Fatalf("%q %q %q %q %q: redirected to the application: %s", action, email, password, code, extra, loc)
+		}
+		if strings.Contains(hx.logs.String()[before:], "panic") {
+			t.Fatalf("a panic was recovered: %s", hx.logs.String()[before:])
+		}
+	})
 }
