@@ -209,7 +209,7 @@ func journey(t *testing.T, store string) {
 	tok := c.json(200, "POST", "/api/v2/oauth/token", `{"grant_type":"client_credentials","client_id":"`+masterID+
 		`","client_secret":"`+masterSecret+`","domain":"gatehouse"}`)
 	mgmt := c.secret("management token", str(t, tok, "access_token"))
-	if strings.Count(mgmt, ".") != 2 || !strings.EqualFold(str(t, tok, "token_type"), "bearer") {
+	if _, ok := tok["expires_in"].(float64); !ok || strings.Count(mgmt, ".") != 2 || !strings.EqualFold(str(t, tok, "token_type"), "bearer") {
 		t.Fatalf("management token answer: %v", tok)
 	}
 	auth := []string{"Authorization", "Bearer " + mgmt}
@@ -277,9 +277,26 @@ func journey(t *testing.T, store string) {
 	ticket := c.form(200, "/api/1/authentication/authenticate.json?"+app, url.Values{"tenantName": {domain},
 		"username": {"bob"}, "password": {bobPassword}})
 	ticketID := c.secret("ticket", str(t, ticket, "id"))
-	if ticket["profileId"] != bobID {
-		t.Fatalf("ticket: %v", ticket)
+	if _, ok := ticket["lastRequestTime"].(float64); !ok || ticket["profileId"] != bobID || ticket["tenant"] != domain {
+		t.Fatalf("ticket (want {id, tenant, profileId, lastRequestTime}): %v", ticket)
 	}
+	// Crafter's wire format of a profile (crafter-profile-rest.md).
+	for _, k := range []string{"id", "username", "email", "verified", "enabled", "createdOn", "lastModified", "tenant", "roles", "attributes"} {
+		if _, ok := bob[k]; !ok {
+			t.Errorf("Crafter profile lacks %s: %v", k, bob)
+		}
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(bobID) {
+		t.Errorf("Crafter profile id %q is not an ObjectId", bobID)
+	}
+	if e := c.expect(400, "GET", "/api/1/profile/by_ticket.json?"+app+"&ticketId=nope", "", "").obj(t); e["errorCode"] != "NO_SUCH_TICKET" {
+		t.Errorf("unknown ticket: %v", e)
+	}
+	mon := c.expect(200, "GET", "/api/1/monitoring/status.json?token="+url.QueryEscape(monitoring), "", "").obj(t)
+	if len(mon) == 0 {
+		t.Error("empty monitoring status")
+	}
+	crafterErr(t, c.expect(401, "GET", "/api/1/monitoring/status.json?token=wrong-token", "", ""))
 	byTicket := c.expect(200, "GET", "/api/1/profile/by_ticket.json?"+app+"&ticketId="+url.QueryEscape(ticketID), "", "").obj(t)
 	if byTicket["id"] != bobID {
 		t.Fatalf("profile by ticket: %v", byTicket)
@@ -483,6 +500,9 @@ func journey(t *testing.T, store string) {
 
 	// 11. The audit log shows each step.
 	events := c.json(200, "GET", "/api/v2/org/"+domain+"/log-events?per_page=100", "", auth...)
+	if _, ok := events["paginate"].(map[string]any); !ok || events["total_count"] == nil {
+		t.Errorf("log events page (want data, paginate, total_count): %v", events)
+	}
 	var codes []string
 	data, _ := events["data"].([]any)
 	for _, e := range data {
