@@ -241,3 +241,57 @@ func waitHealthyProc(t *testing.T, base string, exited <-chan error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestServerCutsOffRequestsAfterShutdownTimeout: a request that outlives
+// -shutdown-timeout is cut off (its connection closed) rather than left
+// running against a closing store, and run reports it.
+func TestServerCutsOffRequestsAfterShutdownTimeout(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", addr, "-store", "memory:", "-shutdown-timeout", "100ms"}, noenv, io.Discard, io.Discard)
+	}()
+	base := "http://" + addr
+	waitHealthy(t, base, done)
+	// A raw client: headers announcing a body it never sends, once the
+	// handler has asked for it (100 Continue).
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _ = io.WriteString(conn, "POST /api/v2/oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"Content-Length: 100\r\nExpect: 100-continue\r\n\r\n")
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	buf := make([]byte, 64)
+	if n, err := conn.Read(buf); err != nil || !strings.Contains(string(buf[:n]), "100 Continue") {
+		t.Fatalf("no 100 Continue: %q %v", buf[:n], err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(conn)
+		res <- err
+	}()
+	cancel()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after the shutdown timeout")
+	}
+	if err == nil || !strings.Contains(err.Error(), "cut off") {
+		t.Fatalf("run: %v", err)
+	}
+	// The stuck request's connection was closed: its client sees an
+	// error now, not after the server's 60-second read timeout.
+	select {
+	case err := <-res:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("the stuck request's connection was left open")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stuck request's connection was left open")
+	}
+}

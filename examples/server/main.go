@@ -85,7 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown: %w", err)
+		// Requests still running after the timeout are cut off before the
+		// store closes under them.
+		_ = srv.Close()
+		return fmt.Errorf("graceful shutdown: requests still running after %s were cut off: %w", cfg.ShutdownTimeout, err)
 	}
 	return nil
 }
