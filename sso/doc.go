@@ -65,6 +65,24 @@
 // Reason, or one of this package's Reason* constants) and data.detail.
 // Sign-ins log SSO_END_USER_SAML_STARTED and SSO_END_USER_SAML_SUCCESS.
 //
+// # Service provider keys
+//
+// Each connection has its own RSA-2048 key pair and self-signed certificate,
+// generated when the connection is created (or, for a connection made before
+// connections had keys, the first time its service provider is built). The SP
+// metadata publishes the certificate for signing and for encryption: IdPs may
+// encrypt assertions to it (the ACS decrypts them) and verify our signed
+// logout messages with it. AuthnRequests are signed when the IdP metadata has
+// WantAuthnRequestsSigned (the metadata then says AuthnRequestsSigned="true");
+// otherwise they go unsigned, because some IdPs' login forms drop the
+// HTTP-Redirect binding's detached signature. The private key is stored as
+// PKCS#8 in {env}/sso-sp-keys/{idp_id}, sealed with AES-256-GCM
+// (tokens.Seal) when Options.KeyEncryptionKey is set; give it the same key as
+// the tokens service. The certificate is valid for 20 years and is never
+// rotated: rotating an SP key (publishing the next certificate next to the
+// current one, then switching) is not supported; a compromised key means a new
+// connection.
+//
 // # Users
 //
 // Users are keyed by (connection, NameID) (identity.User.SSOIdentities),

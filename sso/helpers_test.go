@@ -178,6 +178,9 @@ type fixture struct {
 	idp     *csaml.IdentityProvider
 	session *csaml.Session
 	logs    *bytes.Buffer
+	// plainAssertions makes the IdP ignore our encryption certificate, so
+	// its assertions travel in the clear (to tamper with them).
+	plainAssertions bool
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -314,6 +317,17 @@ func (f *fixture) setupIdP() {
 			var ed csaml.EntityDescriptor
 			if err := xml.Unmarshal(rec.Body.Bytes(), &ed); err != nil {
 				return nil, err
+			}
+			if f.plainAssertions {
+				for i := range ed.SPSSODescriptors {
+					kds := ed.SPSSODescriptors[i].KeyDescriptors[:0]
+					for _, kd := range ed.SPSSODescriptors[i].KeyDescriptors {
+						if kd.Use != "encryption" {
+							kds = append(kds, kd)
+						}
+					}
+					ed.SPSSODescriptors[i].KeyDescriptors = kds
+				}
 			}
 			return &ed, nil
 		}),

@@ -192,7 +192,7 @@ func TestOnboardingPortalTestFailureShowsReason(t *testing.T) {
 	f := newFixture(t)
 	idp, link := f.invite()
 	b := f.browser()
-	b.redeem(link+"?lang=fr")
+	b.redeem(link + "?lang=fr")
 	page := body(b.get(baseURL + "/enterprise-setup/metadata?lang=fr"))
 	if !strings.Contains(page, `<html lang="fr">`) || !strings.Contains(page, "Envoyez les métadonnées") {
 		t.Fatalf("French page %s", page)
@@ -245,7 +245,7 @@ func TestSetupLinkExpiryAndSessions(t *testing.T) {
 	if r := f.browser().get(baseURL + "/enterprise-setup/provider"); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no session: %d", r.StatusCode)
 	}
-	if r := f.browser().redeem(baseURL+"/enterprise-setup/not-a-real-token"); r.StatusCode != http.StatusGone {
+	if r := f.browser().redeem(baseURL + "/enterprise-setup/not-a-real-token"); r.StatusCode != http.StatusGone {
 		t.Fatalf("unknown link: %d", r.StatusCode)
 	}
 }

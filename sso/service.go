@@ -48,6 +48,12 @@ type Options struct {
 	AuthnRequestTTL  time.Duration
 	// Logger receives operational logs (default: the identity service's).
 	Logger *slog.Logger
+	// KeyEncryptionKey, when set, must be 32 bytes: the private key of
+	// each connection's service provider is sealed with AES-256-GCM under
+	// it (tokens.Seal, the format of the tokens package's signing keys;
+	// give both the same key). Keys stored before it was set stay
+	// readable; a sealed key cannot be used without it.
+	KeyEncryptionKey []byte
 }
 
 // ErrNoMailer is returned when an invitation is sent without a Mailer.
@@ -62,6 +68,8 @@ type Service struct {
 	envs map[identity.Environment]*identity.Service
 	log  *slog.Logger
 	sps  spCache
+	// spKeys caches the parsed SP key pair of each connection.
+	spKeys spKeyCache
 
 	placeholderOnce sync.Once
 	placeholder     *saml.IdPMetadata
@@ -76,6 +84,12 @@ func New(opts Options) (*Service, error) {
 	u, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("sso: Options.BaseURL %q must be an absolute http(s) URL", opts.BaseURL)
+	}
+	if opts.KeyEncryptionKey != nil {
+		if len(opts.KeyEncryptionKey) != 32 {
+			return nil, errors.New("sso: Options.KeyEncryptionKey must be 32 bytes (AES-256)")
+		}
+		opts.KeyEncryptionKey = append([]byte(nil), opts.KeyEncryptionKey...)
 	}
 	if opts.SetupLinkTTL <= 0 {
 		opts.SetupLinkTTL = DefaultSetupLinkTTL
@@ -257,6 +271,10 @@ func (s *Service) CreateConnection(ctx context.Context, id *identity.Service, in
 		return nil, err
 	}
 	env := id.Environment()
+	spKey, spCert, err := s.newSPKey()
+	if err != nil {
+		return nil, err
+	}
 	var out *Details
 	err = id.Update(ctx, func(tx *identity.Txn) error {
 		org, err := findOrg(&tx.ReadTxn, in.OrgDomain, in.OrgID)
@@ -288,6 +306,13 @@ func (s *Service) CreateConnection(ctx context.Context, id *identity.Service, in
 			return err
 		}
 		if err := connections(env).Put(tx.RawTx(), c.ID, c); err != nil {
+			return err
+		}
+		keyRec, err := s.spKeyRecordFor(env, c.ID, spKey, spCert)
+		if err != nil {
+			return err
+		}
+		if err := spKeys(env).Put(tx.RawTx(), c.ID, keyRec); err != nil {
 			return err
 		}
 		if err := redirections(env).Put(tx.RawTx(), r.ID, r); err != nil {

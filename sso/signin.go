@@ -68,51 +68,74 @@ type spCache struct {
 }
 
 type spEntry struct {
-	key string // what the SP is built from: metadata hash, IdP-initiated flag
+	key string // what the SP is built from: metadata hash, IdP-initiated flag, SP key
 	sp  *saml.ServiceProvider
+	md  *saml.IdPMetadata
 }
 
-// ServiceProvider returns the SAML service provider of a connection. A
-// connection without valid metadata is a *refusal with
-// ReasonNotConfigured.
-func (s *Service) ServiceProvider(c Connection) (*saml.ServiceProvider, error) {
-	key := fmt.Sprintf("%t/%s", c.AllowIdPInitiated, identity.HashSecret(c.Metadata))
+// ServiceProvider returns the SAML service provider of a connection,
+// with the connection's SP key pair: AuthnRequests and logout messages are
+// signed (which IdPs whose metadata has WantAuthnRequestsSigned require),
+// encrypted assertions are decrypted, and the SP metadata publishes the
+// certificate for signing and encryption. A connection without valid
+// metadata is a *refusal with ReasonNotConfigured.
+func (s *Service) ServiceProvider(ctx context.Context, c Connection) (*saml.ServiceProvider, error) {
+	sp, _, err := s.serviceProvider(ctx, c)
+	return sp, err
+}
+
+// serviceProvider also returns the parsed IdP metadata.
+func (s *Service) serviceProvider(ctx context.Context, c Connection) (*saml.ServiceProvider, *saml.IdPMetadata, error) {
+	env, err := s.ConnectionEnvironment(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	kp, err := s.connectionSPKey(ctx, env, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := fmt.Sprintf("%t/%s/%s", c.AllowIdPInitiated, identity.HashSecret(c.Metadata), kp.fingerprint())
 	s.sps.mu.Lock()
 	e, ok := s.sps.m[c.ID]
 	s.sps.mu.Unlock()
 	if ok && e.key == key {
-		return e.sp, nil
+		return e.sp, e.md, nil
 	}
 	if c.Metadata == "" {
-		return nil, refuse(ReasonNotConfigured, "no IdP metadata uploaded")
+		return nil, nil, refuse(ReasonNotConfigured, "no IdP metadata uploaded")
 	}
 	md, err := saml.ParseIdPMetadata([]byte(c.Metadata), s.now())
 	if err != nil {
-		return nil, refuse(ReasonNotConfigured, err.Error())
+		return nil, nil, refuse(ReasonNotConfigured, err.Error())
 	}
 	sp, err := saml.New(saml.Config{
 		ConnectionID: c.ID, EntityID: s.EntityID(c.ID), ACSURL: s.ACSURL(c.ID),
 		MetadataURL: s.MetadataURL(c.ID), SLOURL: s.SLOURL(c.ID), IdP: md,
+		SPKey: kp.key, SPCert: kp.cert, UnsignedAuthnRequests: true,
 		AllowIdPInitiated: c.AllowIdPInitiated, Clock: s.opts.Identity.Now,
 		ReplayCache: s.opts.ReplayCache,
 	})
 	if err != nil {
-		return nil, refuse(ReasonNotConfigured, err.Error())
+		return nil, nil, refuse(ReasonNotConfigured, err.Error())
 	}
 	s.sps.mu.Lock()
 	if s.sps.m == nil {
 		s.sps.m = map[string]spEntry{}
 	}
-	s.sps.m[c.ID] = spEntry{key: key, sp: sp}
+	s.sps.m[c.ID] = spEntry{key: key, sp: sp, md: md}
 	s.sps.mu.Unlock()
-	return sp, nil
+	return sp, md, nil
 }
 
 // spMetadata returns the SP metadata of a connection, whether or not the
 // IdP metadata has been uploaded yet.
-func (s *Service) spMetadata(c Connection) ([]byte, error) {
-	if sp, err := s.ServiceProvider(c); err == nil {
+func (s *Service) spMetadata(ctx context.Context, c Connection) ([]byte, error) {
+	sp, err := s.ServiceProvider(ctx, c)
+	if err == nil {
 		return sp.Metadata()
+	}
+	if _, ok := asRefusal(err); !ok {
+		return nil, err
 	}
 	// Without IdP metadata, describe the SP with a placeholder IdP: the
 	// SP's own metadata does not depend on it.
@@ -120,8 +143,16 @@ func (s *Service) spMetadata(c Connection) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp, err := saml.New(saml.Config{ConnectionID: c.ID, EntityID: s.EntityID(c.ID), ACSURL: s.ACSURL(c.ID),
-		MetadataURL: s.MetadataURL(c.ID), SLOURL: s.SLOURL(c.ID), IdP: ph,
+	env, err := s.ConnectionEnvironment(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := s.connectionSPKey(ctx, env, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	sp, err = saml.New(saml.Config{ConnectionID: c.ID, EntityID: s.EntityID(c.ID), ACSURL: s.ACSURL(c.ID),
+		MetadataURL: s.MetadataURL(c.ID), SLOURL: s.SLOURL(c.ID), IdP: ph, SPKey: kp.key, SPCert: kp.cert, UnsignedAuthnRequests: true,
 		ReplayCache: s.opts.ReplayCache})
 	if err != nil {
 		return nil, err
@@ -182,7 +213,7 @@ func (s *Service) serveMetadata(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusNotFound, "not_found")
 		return
 	}
-	xml, err := s.spMetadata(c)
+	xml, err := s.spMetadata(r.Context(), c)
 	if err != nil {
 		s.log.Error("sso: SP metadata", "idp_id", c.ID, "err", err)
 		s.page(w, r, http.StatusServiceUnavailable, "unavailable")
@@ -250,7 +281,7 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request) {
 // startAuthn sends the browser to the IdP with a new AuthnRequest whose id
 // is stored and bound to the browser by a cookie.
 func (s *Service) startAuthn(ctx context.Context, w http.ResponseWriter, r *http.Request, c Connection, id *identity.Service, pending string, adminTest bool) error {
-	sp, err := s.ServiceProvider(c)
+	sp, err := s.ServiceProvider(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -337,7 +368,7 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 		failed(ReasonConnectionDisabled, "response received for a disabled connection")
 		return
 	}
-	sp, err := s.ServiceProvider(c)
+	sp, err := s.ServiceProvider(ctx, c)
 	if err != nil {
 		if rf, ok := asRefusal(err); ok {
 			failed(rf.reason, rf.detail)
@@ -495,7 +526,7 @@ func (s *Service) serveSLO(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusNotFound, "not_found")
 		return
 	}
-	sp, err := s.ServiceProvider(c)
+	sp, err := s.ServiceProvider(ctx, c)
 	if err != nil {
 		s.page(w, r, http.StatusForbidden, "failed")
 		return

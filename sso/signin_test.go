@@ -217,6 +217,7 @@ func TestSignInRefusals(t *testing.T) {
 			return b.acs(idp, resp)
 		}},
 		{"tampered response", "invalid_signature", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			f.plainAssertions = true
 			resp := b.startLogin(idp, oauthQuery())
 			raw, _ := base64.StdEncoding.DecodeString(resp)
 			raw = []byte(strings.Replace(string(raw), "jane@acme.test", "joan@acme.test", 1))

@@ -15,6 +15,7 @@ import (
 //	records  {env}/sso-connections/{idp_id}          Connection
 //	records  {env}/sso-onboardings/{id}              Onboarding
 //	records  {env}/sso-redirections/{id}             Redirection
+//	records  {env}/sso-sp-keys/{idp_id}             the connection's SP key pair (private key sealed)
 //	set      {env}/sso-connections                   every connection (list)
 //	set      {env}/sso-org-connections/{org id}      an organization's connections
 //	set      {env}/sso-connection-users/{idp_id}     users linked to a connection (seats)

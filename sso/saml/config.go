@@ -53,6 +53,15 @@ type Config struct {
 	SPKey  crypto.Signer
 	SPCert *x509.Certificate
 
+	// UnsignedAuthnRequests sends AuthnRequests unsigned, and leaves
+	// AuthnRequestsSigned="true" out of the metadata, unless the IdP
+	// metadata has WantAuthnRequestsSigned; logout messages are still
+	// signed with SPKey, and encrypted assertions still decrypted. Some
+	// IdPs lose the HTTP-Redirect binding's detached signature when their
+	// login form posts the request back to themselves, then refuse the
+	// request as unsigned because the SP metadata promised signatures.
+	UnsignedAuthnRequests bool
+
 	// NameIDFormat is requested in AuthnRequests and listed in the
 	// metadata; default urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified.
 	NameIDFormat string

@@ -143,7 +143,7 @@ func ParseIdPMetadata(data []byte, now time.Time) (*IdPMetadata, error) {
 	for _, d := range ed.IDPSSODescriptors {
 		if d.WantAuthnRequestsSigned != nil && *d.WantAuthnRequestsSigned {
 			md.WantAuthnRequestsSigned = true
-			md.Warnings = append(md.Warnings, "the IdP requires signed AuthnRequests (WantAuthnRequestsSigned): configure an SP signing key for this connection")
+			md.Warnings = append(md.Warnings, "the IdP requires signed AuthnRequests (WantAuthnRequestsSigned): they are signed with the connection's SP key, whose certificate is in the SP metadata")
 		}
 	}
 	if md.SLOURL == "" {
@@ -180,15 +180,21 @@ func parseCertificate(data string) (*x509.Certificate, error) {
 // EntityDescriptor) to give to the IdP administrator: entity id, the
 // HTTP-POST AssertionConsumerService, the SingleLogoutService (HTTP-Redirect
 // and HTTP-POST) when Config.SLOURL is set, the NameIDFormat,
-// WantAssertionsSigned="true", and AuthnRequestsSigned="true" with the
-// signing (and encryption, for RSA keys) certificate when Config.SPKey is
-// set.
+// WantAssertionsSigned="true", and the signing (and encryption, for RSA
+// keys) certificate when Config.SPKey is set, with AuthnRequestsSigned="true"
+// unless Config.UnsignedAuthnRequests applies.
 func (p *ServiceProvider) Metadata() ([]byte, error) {
 	sp := p.newCrewjam(p.now())
 	ed := sp.Metadata()
 	if p.cfg.SLOURL == "" {
 		for i := range ed.SPSSODescriptors {
 			ed.SPSSODescriptors[i].SingleLogoutServices = nil
+		}
+	}
+	if p.cfg.SPKey != nil && !p.signsAuthnRequests() {
+		no := false
+		for i := range ed.SPSSODescriptors {
+			ed.SPSSODescriptors[i].AuthnRequestsSigned = &no
 		}
 	}
 	out, err := xml.MarshalIndent(ed, "", "  ")
