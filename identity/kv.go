@@ -66,7 +66,8 @@ func checkParts(parts []string) error {
 }
 
 // Records is a typed view of one kind of record in one environment (or the
-// account-wide space when env is empty). Values are stored as JSON.
+// account-wide space when env is empty). Values are stored as the JSON
+// that encoding/json writes (see codec.go for how they are read back).
 type Records[T any] struct {
 	Env  Environment
 	Kind string
@@ -95,7 +96,7 @@ func (r Records[T]) Get(tx ReadTx, id string) (T, error) {
 		}
 		return v, err
 	}
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := decodeRecord(raw, &v); err != nil {
 		return v, fmt.Errorf("decode %s %s: %w", r.Kind, id, err)
 	}
 	return v, nil
@@ -115,7 +116,7 @@ func (r Records[T]) Put(tx Tx, id string, v T) error {
 	if err := checkParts([]string{id}); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(v)
+	raw, err := encodeRecord(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", r.Kind, err)
 	}
@@ -131,7 +132,7 @@ func (r Records[T]) Scan(tx ReadTx, fn func(id string, v T) error) error {
 	prefix := append(Key(nsRecord, r.env(), r.Kind), sep)
 	return tx.Scan(prefix, ScanOptions{}, func(k, raw []byte) error {
 		var v T
-		if err := json.Unmarshal(raw, &v); err != nil {
+		if err := decodeRecord(raw, &v); err != nil {
 			return fmt.Errorf("decode %s: %w", r.Kind, err)
 		}
 		return fn(string(k[len(prefix):]), v)
@@ -215,20 +216,35 @@ type Set struct {
 	Parts []string
 }
 
-func (s Set) parts() []string {
+// key builds the set's key in namespace ns, with room for extra more
+// bytes, in one allocation.
+func (s Set) key(ns byte, extra int) []byte {
 	env := string(s.Env)
 	if env == "" {
 		env = globalEnv
 	}
-	return append([]string{env}, s.Parts...)
+	n := 2 + len(env) + extra
+	for _, p := range s.Parts {
+		n += 1 + len(p)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, ns, sep)
+	b = append(b, env...)
+	for _, p := range s.Parts {
+		b = append(b, sep)
+		b = append(b, p...)
+	}
+	return b
 }
 
 // prefix ends the set's name with memberSep, so a set whose parts extend
 // another set's parts ({"events", org, "code", c} and {"events", org}) never
 // shows up in the shorter one's scans.
-func (s Set) prefix() []byte         { return append(Key(nsSet, s.parts()...), memberSep) }
-func (s Set) countKey() []byte       { return Key(nsCount, s.parts()...) }
-func (s Set) member(m string) []byte { return append(s.prefix(), m...) }
+func (s Set) prefix() []byte   { return append(s.key(nsSet, 1), memberSep) }
+func (s Set) countKey() []byte { return s.key(nsCount, 0) }
+func (s Set) member(m string) []byte {
+	return append(append(s.key(nsSet, 1+len(m)), memberSep), m...)
+}
 
 // Add inserts member with an optional value; adding an existing member only
 // replaces its value.
@@ -293,7 +309,7 @@ func (s Set) After(tx ReadTx, after string, reverse bool, limit int) ([]string, 
 
 func (s Set) collect(tx ReadTx, opts ScanOptions) ([]string, error) {
 	p := s.prefix()
-	var out []string
+	out := make([]string, 0, min(max(opts.Limit, 0), 1024))
 	err := tx.Scan(p, opts, func(k, _ []byte) error {
 		out = append(out, string(k[len(p):]))
 		return nil

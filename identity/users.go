@@ -175,10 +175,22 @@ func (t *Txn) InsertUser(u *User) error {
 	if err := CheckUser(u); err != nil {
 		return err
 	}
-	if _, err := t.OrgByID(u.OrgID); err != nil {
+	if ok, err := t.s.orgs().Exists(t.tx, u.OrgID); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("organization %w", ErrNotFound)
+	}
+	tn, err := t.Tenant(u.OrgID)
+	if err != nil {
 		return err
 	}
-	if err := t.indexUser(nil, u); err != nil {
+	return t.insertUser(tn, u)
+}
+
+// insertUser is InsertUser for a checked user of an existing organization
+// whose tenant settings tn the caller has read in this transaction.
+func (t *Txn) insertUser(tn *Tenant, u *User) error {
+	if err := t.indexUser(u, t.keysOf(tn, u), nil); err != nil {
 		return err
 	}
 	if err := users(t.s.env).Put(t.w, u.ID, *u); err != nil {
@@ -198,10 +210,15 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 		return err
 	}
 	u.UpdatedAt = t.s.Now()
-	if err := t.unindexUser(old, u); err != nil {
+	tn, err := t.Tenant(u.OrgID)
+	if err != nil {
 		return err
 	}
-	if err := t.indexUser(old, u); err != nil {
+	ok, nk := t.keysOf(tn, old), t.keysOf(tn, u)
+	if err := t.unindexUser(old, ok, nk); err != nil {
+		return err
+	}
+	if err := t.indexUser(u, nk, ok); err != nil {
 		return err
 	}
 	return users(t.s.env).Put(t.w, u.ID, *u)
@@ -209,7 +226,11 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 
 // DeleteUser removes a user and its index entries, and logs USER_DELETED.
 func (t *Txn) DeleteUser(u *User) error {
-	if err := t.unindexUser(u, nil); err != nil {
+	tn, err := t.Tenant(u.OrgID)
+	if err != nil {
+		return err
+	}
+	if err := t.unindexUser(u, t.keysOf(tn, u), nil); err != nil {
 		return err
 	}
 	if err := users(t.s.env).Delete(t.w, u.ID); err != nil {
@@ -225,18 +246,15 @@ type userKeys struct {
 	sso                  map[SSOIdentity]bool
 }
 
-func (t *Txn) keysOf(u *User) (userKeys, error) {
-	k := userKeys{email: NormalizeEmail(u.Email), username: u.Username, oid: u.ObjectID,
-		roles: map[string]bool{}, attrs: map[string]Set{}, sso: map[SSOIdentity]bool{}}
+// keysOf lists the index entries of u under the tenant settings tn.
+func (t *Txn) keysOf(tn *Tenant, u *User) *userKeys {
+	k := &userKeys{email: NormalizeEmail(u.Email), username: u.Username, oid: u.ObjectID,
+		roles: make(map[string]bool, len(u.Roles)), sso: make(map[SSOIdentity]bool, len(u.SSOIdentities))}
 	for _, r := range u.Roles {
 		k.roles[r] = true
 	}
 	for _, s := range u.SSOIdentities {
 		k.sso[s] = true
-	}
-	tn, err := t.Tenant(u.OrgID)
-	if err != nil {
-		return k, err
 	}
 	for _, d := range tn.AttributeDefinitions {
 		if !d.Indexed {
@@ -248,37 +266,35 @@ func (t *Txn) keysOf(u *User) (userKeys, error) {
 		}
 		for _, e := range indexedValues(v) {
 			if set, ok := AttributeUsers(t.s.env, u.OrgID, d.Name, e); ok {
+				if k.attrs == nil {
+					k.attrs = map[string]Set{}
+				}
 				k.attrs[string(set.prefix())] = set
 			}
 		}
 	}
-	return k, nil
+	return k
 }
 
-// indexUser claims u's index entries that old (nil for a new user) lacks.
-func (t *Txn) indexUser(old, u *User) error {
-	nk, err := t.keysOf(u)
-	if err != nil {
-		return err
-	}
-	var ok userKeys
-	if old != nil {
-		if ok, err = t.keysOf(old); err != nil {
-			return err
-		}
+// indexUser claims u's index entries nk that the entries ok of its
+// previous version lack (ok is nil for a new user).
+func (t *Txn) indexUser(u *User, nk, ok *userKeys) error {
+	isNew := ok == nil
+	if isNew {
+		ok = &userKeys{}
 	}
 	env := t.s.env
-	if old == nil || ok.email != nk.email {
+	if isNew || ok.email != nk.email {
 		if err := userEmails(env).Claim(t.w, u.OrgID, nk.email, u.ID); err != nil {
 			return &conflictField{field: "email", err: err}
 		}
 	}
-	if old == nil || ok.username != nk.username {
+	if isNew || ok.username != nk.username {
 		if err := userNames(env).Claim(t.w, u.OrgID, nk.username, u.ID); err != nil {
 			return &conflictField{field: "username", err: err}
 		}
 	}
-	if old == nil {
+	if isNew {
 		if err := userOIDs(env).Claim(t.w, "", nk.oid, u.ID); err != nil {
 			return err
 		}
@@ -310,31 +326,25 @@ func (t *Txn) indexUser(old, u *User) error {
 	return nil
 }
 
-// unindexUser releases old's index entries that u (nil when deleting)
-// no longer has.
-func (t *Txn) unindexUser(old, u *User) error {
-	okk, err := t.keysOf(old)
-	if err != nil {
-		return err
-	}
-	var nk userKeys
-	if u != nil {
-		if nk, err = t.keysOf(u); err != nil {
-			return err
-		}
+// unindexUser releases old's index entries okk that the entries nk of its
+// new version no longer have (nk is nil when deleting).
+func (t *Txn) unindexUser(old *User, okk, nk *userKeys) error {
+	deleting := nk == nil
+	if deleting {
+		nk = &userKeys{}
 	}
 	env := t.s.env
-	if u == nil || okk.email != nk.email {
+	if deleting || okk.email != nk.email {
 		if err := userEmails(env).Release(t.w, old.OrgID, okk.email, old.ID); err != nil {
 			return err
 		}
 	}
-	if u == nil || okk.username != nk.username {
+	if deleting || okk.username != nk.username {
 		if err := userNames(env).Release(t.w, old.OrgID, okk.username, old.ID); err != nil {
 			return err
 		}
 	}
-	if u == nil {
+	if deleting {
 		if err := userOIDs(env).Release(t.w, "", okk.oid, old.ID); err != nil {
 			return err
 		}
@@ -423,11 +433,11 @@ func (s *Service) CreateUser(ctx context.Context, orgDomain string, in User, pas
 	}
 	var out *User
 	err = s.Update(ctx, func(tx *Txn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		u, err := s.NewUser(o.ID)
+		u, err := s.NewUser(orgID)
 		if err != nil {
 			return err
 		}
@@ -446,7 +456,7 @@ func (s *Service) CreateUser(ctx context.Context, orgDomain string, in User, pas
 		if hash != "" {
 			u.PasswordHash = hash
 		}
-		tn, err := tx.Tenant(o.ID)
+		tn, err := tx.Tenant(orgID)
 		if err != nil {
 			return err
 		}
@@ -469,7 +479,10 @@ func (s *Service) CreateUser(ctx context.Context, orgDomain string, in User, pas
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if err := tx.InsertUser(u); err != nil {
+		if err := CheckUser(u); err != nil {
+			return err
+		}
+		if err := tx.insertUser(tn, u); err != nil {
 			return err
 		}
 		out = u
@@ -593,11 +606,11 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 func (s *Service) UpdateUser(ctx context.Context, orgDomain, id string, fn func(u *User) error) (*User, error) {
 	var out *User
 	err := s.Update(ctx, func(tx *Txn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		old, err := tx.OrgUser(o.ID, id)
+		old, err := tx.OrgUser(orgID, id)
 		if err != nil {
 			return err
 		}
@@ -609,7 +622,7 @@ func (s *Service) UpdateUser(ctx context.Context, orgDomain, id string, fn func(
 			return err
 		}
 		out = u
-		return tx.Log(&Event{Code: EventUserUpdated, OrgID: o.ID, Email: u.Email, ResourceOwnerID: u.ID})
+		return tx.Log(&Event{Code: EventUserUpdated, OrgID: orgID, Email: u.Email, ResourceOwnerID: u.ID})
 	})
 	return out, err
 }
@@ -625,11 +638,11 @@ func (s *Service) SetPassword(ctx context.Context, orgDomain, id, password strin
 	}
 	var out *User
 	err = s.Update(ctx, func(tx *Txn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		old, err := tx.OrgUser(o.ID, id)
+		old, err := tx.OrgUser(orgID, id)
 		if err != nil {
 			return err
 		}
@@ -641,7 +654,7 @@ func (s *Service) SetPassword(ctx context.Context, orgDomain, id, password strin
 			return err
 		}
 		out = u
-		return tx.Log(&Event{Code: EventUserPasswordChanged, OrgID: o.ID, Email: u.Email, ResourceOwnerID: u.ID})
+		return tx.Log(&Event{Code: EventUserPasswordChanged, OrgID: orgID, Email: u.Email, ResourceOwnerID: u.ID})
 	})
 	return out, err
 }
@@ -650,11 +663,11 @@ func (s *Service) SetPassword(ctx context.Context, orgDomain, id, password strin
 func (s *Service) DeleteUser(ctx context.Context, orgDomain, id string) (*User, error) {
 	var out *User
 	err := s.Update(ctx, func(tx *Txn) error {
-		o, err := tx.Org(orgDomain)
+		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
 		}
-		u, err := tx.OrgUser(o.ID, id)
+		u, err := tx.OrgUser(orgID, id)
 		if err != nil {
 			return err
 		}

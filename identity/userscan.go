@@ -8,8 +8,9 @@ import (
 // EachOrgUserRaw calls fn with the id and the stored JSON encoding of
 // every user of orgID, in creation order, without decoding them, so a
 // caller scanning a large directory can skip most users with a cheap test
-// on the bytes before decoding the few it keeps (json.Unmarshal into a
-// User). raw is valid only during the call. Return ErrStopScan to stop.
+// on the bytes before decoding the few it keeps (DecodeUser, or
+// json.Unmarshal into a User). raw is valid only during the call. Return
+// ErrStopScan to stop.
 func (t *ReadTxn) EachOrgUserRaw(orgID string, fn func(id string, raw []byte) error) error {
 	recs := users(t.s.env)
 	err := OrgUsers(t.s.env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
@@ -27,3 +28,7 @@ func (t *ReadTxn) EachOrgUserRaw(orgID string, fn func(id string, raw []byte) er
 	}
 	return err
 }
+
+// UserKey returns the store key of the record of user id in env, for tools
+// and benchmarks that read the engine directly.
+func UserKey(env Environment, id string) []byte { return users(env).Key(id) }

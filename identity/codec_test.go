@@ -1,0 +1,140 @@
+package identity
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// fill sets every field reachable from v (a pointer) to a non-zero value
+// derived from seed, so that a round trip exercises every field.
+func fill(t *testing.T, v reflect.Value, seed int) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem(), seed)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Date(2026, 3, 4, 5, 6, 7, 890123000+seed, time.UTC)))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(t, v.Field(i), seed+i+1)
+			}
+		}
+	case reflect.String:
+		v.SetString("s\u00e9\"<&>\\" + string(rune('a'+seed%26)))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(int64(1000003 * (seed + 1)))
+	case reflect.Float64:
+		v.SetFloat(float64(seed) + 0.25)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := range 2 {
+			fill(t, s.Index(i), seed+i)
+		}
+		v.Set(s)
+	case reflect.Array:
+		for i := range v.Len() {
+			fill(t, v.Index(i), seed+i)
+		}
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		for i := range 2 {
+			k := reflect.New(v.Type().Key()).Elem()
+			fill(t, k, seed+i)
+			e := reflect.New(v.Type().Elem()).Elem()
+			fill(t, e, seed+i)
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(map[string]any{"n": 1.5, "list": []any{"x", true, nil}, "s": "v"}))
+	default:
+		t.Fatalf("fill: unhandled kind %s (%s): extend the test", v.Kind(), v.Type())
+	}
+}
+
+// roundTrip checks that decodeRecord reads what encoding/json writes
+// exactly as encoding/json reads it.
+func roundTrip[T any](t *testing.T, name string) {
+	t.Run(name, func(t *testing.T) {
+		var full T
+		fill(t, reflect.ValueOf(&full).Elem(), 0)
+		for _, in := range []T{full, *new(T)} {
+			raw, err := encodeRecord(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got T
+			if err := json.Unmarshal(raw, &want); err != nil {
+				t.Fatal(err)
+			}
+			if err := decodeRecord(raw, &got); err != nil {
+				t.Fatalf("decodeRecord(%s): %v", raw, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decodeRecord(%s)\n got  %#v\n want %#v", raw, got, want)
+			}
+		}
+	})
+}
+
+// TestCoreRecordsDecodeLikeEncodingJSON guards the fast decoding of this
+// package's record types (codec.go): a field added to one of them that the
+// v2 defaults would read differently fails here.
+func TestCoreRecordsDecodeLikeEncodingJSON(t *testing.T) {
+	roundTrip[User](t, "User")
+	roundTrip[Organization](t, "Organization")
+	roundTrip[Tenant](t, "Tenant")
+	roundTrip[Application](t, "Application")
+	roundTrip[Credential](t, "Credential")
+	roundTrip[Event](t, "Event")
+}
+
+// TestForeignRecordsDecodeLikeEncodingJSON checks the legacy configuration
+// on shapes v2 reads differently by default: a duration, a fixed array and
+// a ",string" field.
+func TestForeignRecordsDecodeLikeEncodingJSON(t *testing.T) {
+	type foreign struct {
+		TTL   time.Duration `json:"ttl"`
+		Pair  [2]int        `json:"pair"`
+		Count int           `json:"count,string"`
+		Name  string        `json:"name,string"`
+		Any   any           `json:"any"`
+	}
+	roundTrip[foreign](t, "foreign")
+	var got, want foreign
+	raw := []byte(`{"TTL":5,"pair":[1,2,3],"NAME":"\"x\""}`) // case-insensitive names, a longer array
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeRecord(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("decodeRecord(%s) = %+v, want %+v", raw, got, want)
+	}
+}
+
+func TestDecodeUser(t *testing.T) {
+	u := User{ID: "u1", Email: "a@example.com", Roles: []string{}, Attributes: map[string]any{"n": 2.0}}
+	raw, err := encodeRecord(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeUser(raw)
+	if err != nil || !reflect.DeepEqual(*got, u) {
+		t.Errorf("DecodeUser = %+v, %v; want %+v", got, err, u)
+	}
+	for _, bad := range []string{``, `{`, `{"id":1}`, `[]`, `{"attributes":[]}`} {
+		if _, err := DecodeUser([]byte(bad)); err == nil {
+			t.Errorf("DecodeUser(%q) succeeded", bad)
+		}
+	}
+}
