@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"html"
 	"net/url"
 	"sync"
 	"testing"
@@ -53,5 +54,47 @@ func TestConcurrentCreatesAcrossFaces(t *testing.T) {
 		if got, want := count(), fmt.Sprint(start+round+1); got != want {
 			t.Errorf("round %d: %s profiles, want %s", round, got, want)
 		}
+	}
+}
+
+// TestLockoutIsSharedAcrossFaces: wrong passwords on the Crafter face lock
+// the account on the hosted login page too (one counter per user).
+func TestLockoutIsSharedAcrossFaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes a dozen passwords with failure delays")
+	}
+	hx := newHarness(t, "memory:")
+	authz := "/t/" + hx.org + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {hx.spaID},
+		"redirect_uri": {"https://spa.acme.test/cb"}, "scope": {"openid email"}, "state": {"s"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+	hosted := func(pw string) (int, string) {
+		page := hx.do("GET", authz, "", nil)
+		csrf, req := fuzzCSRF.FindStringSubmatch(page.Body.String()), fuzzRequest.FindStringSubmatch(page.Body.String())
+		if csrf == nil || req == nil {
+			t.Fatalf("login page: %d", page.Code)
+		}
+		cookie := ""
+		for _, ck := range page.Result().Cookies() {
+			cookie += ck.Name + "=" + ck.Value + "; "
+		}
+		w := hx.do("POST", "/t/"+hx.org+"/login", "application/x-www-form-urlencoded", []byte(url.Values{"csrf_token": {csrf[1]},
+			"request": {html.UnescapeString(req[1])}, "action": {"password"}, "email": {"bob@acme.test"}, "password": {pw}}.Encode()),
+			"Cookie", cookie)
+		return w.Code, w.Header().Get("Location")
+	}
+	crafter := func(pw string) int {
+		return hx.do("POST", "/api/1/authentication/authenticate.json?accessTokenId="+hx.appToken, "application/x-www-form-urlencoded",
+			[]byte(url.Values{"tenantName": {hx.org}, "username": {"bob"}, "password": {pw}}.Encode())).Code
+	}
+	for range 11 {
+		if c := crafter("wrong password"); c != 401 && c != 403 {
+			t.Fatalf("wrong password: %d", c)
+		}
+	}
+	if c := crafter(bobPassword); c != 403 {
+		t.Fatalf("Crafter face after the lock: %d", c)
+	}
+	if c, loc := hosted(bobPassword); c < 400 || loc != "" {
+		t.Fatalf("hosted login after the Crafter face locked the account: %d %s", c, loc)
 	}
 }

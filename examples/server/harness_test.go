@@ -19,6 +19,7 @@ const (
 	hMasterID     = "master"
 	hMasterSecret = "harness-master-secret-0123456789"
 	hMonitoring   = "harness-monitoring-token-0123456789"
+	bobPassword   = "correct horse battery"
 )
 
 // lockedBuffer collects the server's slog output.
@@ -126,7 +127,7 @@ func (hx *harness) setup() {
 	hx.appToken = at["id"].(string)
 	p := hx.must(200, "POST", "/api/1/profile/create.json", "application/x-www-form-urlencoded",
 		url.Values{"accessTokenId": {hx.appToken}, "tenantName": {hx.org}, "username": {"bob"},
-			"password": {"correct horse battery"}, "email": {"bob@acme.test"}, "enabled": {"true"}}.Encode())
+			"password": {bobPassword}, "email": {"bob@acme.test"}, "enabled": {"true"}}.Encode())
 	hx.profile = p["id"].(string)
 }
 
