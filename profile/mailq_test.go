@@ -104,7 +104,12 @@ func TestMailDoesNotBlockRequests(t *testing.T) {
 	if sent != 3 {
 		t.Fatalf("%d messages sent, want 3 (one dropped)", sent)
 	}
-	// Close: a new stuck send is cancelled, the workers exit.
+	// Close: a new stuck send is cancelled, the workers exit. Forget the
+	// start signals of the messages already sent, so the wait below is for
+	// the new one.
+	for len(g.started) > 0 {
+		<-g.started
+	}
 	g.release = make(chan struct{})
 	e.mustOK(resetReq(e, p.ID))
 	<-g.started
