@@ -43,6 +43,10 @@ func FuzzServer(f *testing.F) {
 		}
 		f.Add("GET", p, "", "", []byte(nil), uint8(1), "")
 		f.Add("POST", p, "", "application/json", []byte(`{}`), uint8(2), "Cookie: gh_csrf=x; gh_session=y")
+		if strings.HasPrefix(p, "/enterprise") {
+			f.Add("POST", p, "lang=fr", "application/x-www-form-urlencoded",
+				[]byte("csrf="+url.QueryEscape(hx.portalTk)+"&provider_type=okta&metadata=%3CEntityDescriptor%2F%3E"), uint8(6), "")
+		}
 	}
 	f.Fuzz(func(t *testing.T, method, path, query, ct string, body []byte, auth uint8, headers string) {
 		if !fuzzMethod(method) || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#?") ||
@@ -68,7 +72,9 @@ func FuzzServer(f *testing.F) {
 				r.Header.Add(k, strings.TrimSpace(v))
 			}
 		}
-		switch auth % 6 {
+		switch auth % 7 {
+		case 6:
+			r.Header.Set("Cookie", hx.portal)
 		case 1:
 			r.Header.Set("Authorization", "Bearer "+hx.mgmt)
 		case 2:
@@ -175,9 +181,13 @@ func TestRouteSweep(t *testing.T) {
 	n := 0
 	for _, p := range hx.routes() {
 		for _, m := range methods {
-			for auth := range 4 {
+			for auth := range 5 {
 				for _, b := range bodies {
-					r := httptest.NewRequest(m, "http://gatehouse.test"+p, strings.NewReader(b.body))
+					body := b.body
+					if auth == 4 && b.ct == "application/x-www-form-urlencoded" {
+						body += "&csrf=" + url.QueryEscape(hx.portalTk) + "&provider_type=okta&metadata=%3Cx%3E"
+					}
+					r := httptest.NewRequest(m, "http://gatehouse.test"+p, strings.NewReader(body))
 					if b.ct != "" {
 						r.Header.Set("Content-Type", b.ct)
 					}
@@ -188,6 +198,8 @@ func TestRouteSweep(t *testing.T) {
 						setQuery(r, "accessTokenId", hMasterSecret)
 					case 3:
 						r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(hx.webID+":"+hx.webSecr)))
+					case 4:
+						r.Header.Set("Cookie", hx.portal)
 					}
 					before := hx.logs.Len()
 					w := httptest.NewRecorder()

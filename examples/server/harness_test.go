@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Fixed bootstrap secrets of the in-process harness.
@@ -53,6 +58,9 @@ type harness struct {
 	spaID    string // public application
 	profile  string // Crafter profile id
 	appToken string // Crafter application access token
+	idp      string // SSO connection id, being onboarded
+	portal   string // Cookie header of an open SSO portal session
+	portalTk string // its CSRF token (form field csrf)
 }
 
 func newHarness(t testing.TB, store string) *harness {
@@ -129,6 +137,64 @@ func (hx *harness) setup() {
 		url.Values{"accessTokenId": {hx.appToken}, "tenantName": {hx.org}, "username": {"bob"},
 			"password": {bobPassword}, "email": {"bob@acme.test"}, "enabled": {"true"}}.Encode())
 	hx.profile = p["id"].(string)
+	conn := hx.must(201, "POST", "/api/v2/sso-connections", "application/json", `{"organization_id":"`+org["id"].(string)+
+		`","application_id":"`+hx.webID+`","sso_admin_email":"it@acme.test","send_email":true}`, bearer...)
+	hx.idp = conn["id"].(string)
+	hx.openPortal()
+}
+
+var (
+	reSetupLink = regexp.MustCompile(`https?://[^\s"<>]+/enterprise-setup/[A-Za-z0-9_-]{43}`)
+	rePortalTok = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+)
+
+// openPortal follows the invitation's setup link like a browser and keeps
+// the portal session's cookies and CSRF token.
+func (hx *harness) openPortal() {
+	hx.t.Helper()
+	var link string
+	for deadline := time.Now().Add(10 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		names, _ := filepath.Glob(filepath.Join(hx.mailDir, "*.eml"))
+		for _, n := range names {
+			raw, _ := os.ReadFile(n)
+			dec, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+			if err != nil {
+				dec = raw
+			}
+			if m := reSetupLink.FindString(string(dec)); m != "" {
+				link = m
+			}
+		}
+	}
+	if link == "" {
+		hx.t.Fatal("no invitation mail")
+	}
+	path := link[strings.Index(link, "/enterprise-setup/"):]
+	start := hx.do("GET", path, "", nil)
+	m := rePortalTok.FindStringSubmatch(start.Body.String())
+	if m == nil {
+		hx.t.Fatalf("start page: %d %s", start.Code, start.Body)
+	}
+	cookies := func(w *httptest.ResponseRecorder) string {
+		var c []string
+		for _, ck := range w.Result().Cookies() {
+			if ck.MaxAge >= 0 {
+				c = append(c, ck.Name+"="+ck.Value)
+			}
+		}
+		return strings.Join(c, "; ")
+	}
+	open := hx.do("POST", path, "application/x-www-form-urlencoded", []byte("csrf="+url.QueryEscape(m[1])), "Cookie", cookies(start))
+	if open.Code != http.StatusSeeOther {
+		hx.t.Fatalf("opening the portal: %d %s", open.Code, open.Body)
+	}
+	hx.portal = cookies(open)
+	page := hx.do("GET", "/enterprise-setup/provider", "", nil, "Cookie", hx.portal)
+	tok := rePortalTok.FindStringSubmatch(page.Body.String())
+	if page.Code != 200 || tok == nil {
+		hx.t.Fatalf("portal: %d %s", page.Code, page.Body)
+	}
+	hx.portalTk = tok[1]
 }
 
 // routes returns a concrete path for every route pattern of every face.
@@ -186,7 +252,7 @@ func (hx *harness) routes() []string {
 		out = append(out, "/api/1/"+c+".json", "/api/1/"+c)
 	}
 	r := strings.NewReplacer("{domain}", hx.org, "{user_id}", hx.userID, "{client_id}", hx.spaID,
-		"{idp_id}", hx.org+"_idp", "{profile}", hx.profile, "{token}", hx.appToken)
+		"{idp_id}", hx.idp, "{profile}", hx.profile, "{token}", hx.appToken)
 	for i := range out {
 		out[i] = r.Replace(out[i])
 	}
