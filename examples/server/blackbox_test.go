@@ -255,6 +255,12 @@ func journey(t *testing.T, store string) {
 		"&username="+url.QueryEscape("alice@journey.test"), "", ""))
 	c.json(404, "GET", "/api/v2/org/"+other+"/users/"+aliceID, "", auth...)
 
+	// A tenant created by the Crafter face is a Cryptr organization.
+	c.json(200, "POST", "/api/1/tenant/create.json?"+master, `{"name":"crafted-tenant","verifyNewProfiles":false,"availableRoles":["USER"]}`)
+	if o := c.json(200, "GET", "/api/v2/organizations/crafted-tenant", "", auth...); o["domain"] != "crafted-tenant" {
+		t.Fatalf("Crafter tenant seen by Cryptr: %v", o)
+	}
+
 	// 4. A profile created by the Crafter face is a Cryptr user.
 	appTok := c.json(200, "POST", "/api/1/access_token/create.json?"+master,
 		`{"application":"journey-app","master":false,"tenantPermissions":[{"tenant":"`+domain+`","allowedActions":["*"]}]}`)
