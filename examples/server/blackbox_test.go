@@ -348,6 +348,8 @@ func journey(t *testing.T, store string) {
 		t.Fatalf("no magic link in mail: %s", mailText)
 	}
 	c.secret("magic link", link[strings.LastIndex(link, "/")+1:])
+	// A GET never consumes the link (mail scanners follow links).
+	page(t, "magic link confirmation", newClient(t, base).expect(200, "GET", link, "", ""))
 	confirm := page(t, "magic link confirmation", browser.expect(200, "GET", link, "", ""))
 	_, csrf2, _ := formFields(t, confirm)
 	done := browser.expect(303, "POST", link, "application/x-www-form-urlencoded", url.Values{"csrf_token": {csrf2}}.Encode())
@@ -362,6 +364,30 @@ func journey(t *testing.T, store string) {
 	// A magic link is single use.
 	if a := browser.do("POST", link, "application/x-www-form-urlencoded", url.Values{"csrf_token": {csrf2}}.Encode()); a.status == 303 {
 		t.Fatal("magic link used twice")
+	}
+
+	// On another device, the mail's 6-digit code signs in instead of the link.
+	device := newClient(t, base)
+	action, csrf, request = formFields(t, page(t, "login page", device.expect(200, "GET", authURL, "", "")))
+	codePage := device.expect(200, "POST", action, "application/x-www-form-urlencoded", url.Values{"csrf_token": {csrf},
+		"request": {request}, "action": {"magic"}, "email": {"alice@journey.test"}}.Encode())
+	action, csrf, request = formFields(t, page(t, "code page", codePage))
+	digits := regexp.MustCompile(`:\s+(\d{6})\s`).FindStringSubmatch(waitMail(t, mailDir, "alice@journey.test", seen))
+	if digits == nil {
+		t.Fatal("no 6-digit code in the mail")
+	}
+	wrong := "000000"
+	if digits[1] == wrong {
+		wrong = "111111"
+	}
+	if a := device.do("POST", action, "application/x-www-form-urlencoded", url.Values{"csrf_token": {csrf}, "request": {request},
+		"action": {"code"}, "code": {wrong}}.Encode()); a.status < 400 || a.header.Get("Location") != "" {
+		t.Fatalf("wrong code: %d %s", a.status, a.header.Get("Location"))
+	}
+	byCode := device.expect(303, "POST", action, "application/x-www-form-urlencoded", url.Values{"csrf_token": {csrf},
+		"request": {request}, "action": {"code"}, "code": {digits[1]}}.Encode())
+	if loc := byCode.header.Get("Location"); !strings.HasPrefix(loc, spaRedirect+"?") || !strings.Contains(loc, "code=") {
+		t.Fatalf("sign-in by code: %s", loc)
 	}
 
 	// 8. The code is exchanged with the verifier; CORS answers only the
