@@ -231,6 +231,7 @@ func pageOf[T any](tx ReadTx, set Set, req PageRequest, load func(id string) (T,
 	if err != nil {
 		return out, err
 	}
+	out.Items = make([]T, 0, len(ids))
 	for _, id := range ids {
 		v, err := load(id)
 		if err != nil {

@@ -555,12 +555,9 @@ func (s *Service) ListUsers(ctx context.Context, orgDomain string, req PageReque
 		if err != nil {
 			return err
 		}
+		recs := users(s.env)
 		p, err = pageOf(tx.tx, OrgUsers(s.env, orgID), req, func(id string) (User, error) {
-			u, err := tx.User(id)
-			if err != nil {
-				return User{}, err
-			}
-			return *u, nil
+			return recs.Get(tx.tx, id)
 		})
 		return err
 	})
@@ -585,12 +582,16 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 		if err != nil {
 			return err
 		}
+		recs := users(s.env)
+		if len(ids) > 0 {
+			out = make([]User, 0, len(ids))
+		}
 		for _, id := range ids {
-			u, err := tx.User(id)
+			u, err := recs.Get(tx.tx, id)
 			if err != nil {
 				return err
 			}
-			out = append(out, *u)
+			out = append(out, u)
 		}
 		if len(ids) == limit {
 			next = ids[len(ids)-1]
