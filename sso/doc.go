@@ -53,7 +53,7 @@
 //	GET  /enterprise/{idp_id}/metadata  SP metadata (the entity id is this URL)
 //	GET  /enterprise/{idp_id}/login     SP-initiated sign-in (AuthnRequest, HTTP-Redirect)
 //	POST /enterprise/{idp_id}/acs       assertion consumer service (HTTP-POST)
-//	GET, POST /enterprise/{idp_id}/slo  IdP-initiated single logout
+//	GET, POST /enterprise/{idp_id}/slo  single logout (the IdP's LogoutRequest, or its LogoutResponse to ours)
 //
 // The AuthnRequest id is stored and bound to the browser by an HttpOnly
 // cookie (SameSite=None; Secure under https, because the IdP's POST is
@@ -64,6 +64,18 @@
 // failed" and logs SSO_END_USER_SAML_FAILED with data.reason (a sso/saml
 // Reason, or one of this package's Reason* constants) and data.detail.
 // Sign-ins log SSO_END_USER_SAML_STARTED and SSO_END_USER_SAML_SUCCESS.
+//
+// # Single logout
+//
+// A signed LogoutRequest from the IdP ends the provider sessions that the
+// connection opened for the user (SessionEnder, which ssooidc.Bridge
+// implements), whatever their SessionIndex, then answers with a signed
+// LogoutResponse. StartLogout is SP-initiated logout: the provider calls it
+// (ssooidc.Logout) when a session opened by SSO ends, and the browser goes
+// to the IdP's SingleLogoutService with a signed LogoutRequest whose
+// RelayState is a single-use secret keying the stored request; the IdP's
+// LogoutResponse, verified, sends it on to the application's logout URL.
+// An IdP without a SingleLogoutService is skipped.
 //
 // # Service provider keys
 //

@@ -183,7 +183,8 @@ func (s *Service) loadConnection(ctx context.Context, idpID string) (Connection,
 //	GET  /enterprise/{idp_id}/metadata  SP metadata (XML; ?download=1 as a file)
 //	GET  /enterprise/{idp_id}/login     SP-initiated sign-in (AuthnRequest, HTTP-Redirect)
 //	POST /enterprise/{idp_id}/acs       assertion consumer service (HTTP-POST)
-//	GET, POST /enterprise/{idp_id}/slo  IdP-initiated single logout
+//	GET, POST /enterprise/{idp_id}/slo  single logout: the IdP's LogoutRequest, or its
+//	                                    LogoutResponse to ours (StartLogout)
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /enterprise/{idp_id}/metadata", s.serveMetadata)
@@ -532,6 +533,14 @@ func (s *Service) serveSLO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, int64(sp.MaxEncodedBytes()+acsBodySlack))
+	// A form that cannot be read is refused by the SAML layer below, with
+	// its reason; here only the kind of message matters.
+	_ = r.ParseForm()
+	if sloParam(r, "SAMLResponse") != "" {
+		// The IdP's answer to our LogoutRequest (SP-initiated).
+		s.serveLogoutResponse(w, r, c, id, sp)
+		return
+	}
 	lr, err := sp.ParseLogoutRequest(ctx, r, s.SLOURL(c.ID))
 	if err != nil {
 		reason, detail := string(saml.ReasonInvalid), err.Error()
@@ -561,6 +570,15 @@ func (s *Service) serveSLO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// sloParam reads a parameter of a single logout message (HTTP-POST form
+// or HTTP-Redirect query).
+func sloParam(r *http.Request, name string) string {
+	if v := r.PostForm.Get(name); v != "" {
+		return v
+	}
+	return r.URL.Query().Get(name)
 }
 
 // SessionEnder is optionally implemented by Authorizations: an

@@ -15,7 +15,7 @@ import (
 //	records  {env}/sso-connections/{idp_id}          Connection
 //	records  {env}/sso-onboardings/{id}              Onboarding
 //	records  {env}/sso-redirections/{id}             Redirection
-//	records  {env}/sso-sp-keys/{idp_id}             the connection's SP key pair (private key sealed)
+//	records  {env}/sso-sp-keys/{idp_id}              the connection's SP key pair (private key sealed)
 //	set      {env}/sso-connections                   every connection (list)
 //	set      {env}/sso-org-connections/{org id}      an organization's connections
 //	set      {env}/sso-connection-users/{idp_id}     users linked to a connection (seats)
@@ -23,6 +23,7 @@ import (
 //	records  -/sso-setup-links/{sha256}              single-use setup links (expiring)
 //	records  -/sso-portal-sessions/{sha256}          onboarding portal sessions (expiring)
 //	records  -/sso-authn-requests/{sha256}           AuthnRequests bound to a browser (expiring)
+//	records  -/sso-logout-requests/{sha256}          SP-initiated LogoutRequests, by RelayState (expiring)
 //	records  -/sso-saml-replay/{sha256}              consumed assertion ids (expiring)
 func connections(env identity.Environment) identity.Records[Connection] {
 	return identity.Records[Connection]{Env: env, Kind: "sso-connections"}

@@ -8,17 +8,20 @@
 //
 //	bridge := ssooidc.NewBridge(baseURL)
 //	ssoSvc, _ := sso.New(sso.Options{..., Authorizations: bridge})
-//	prov, _ := provider.New(provider.Options{..., SSORouter: ssooidc.Router(ssoSvc)})
+//	prov, _ := provider.New(provider.Options{..., SSORouter: ssooidc.Router(ssoSvc),
+//		SSOLogout: ssooidc.Logout(ssoSvc)})
 //	bridge.Bind(prov)
 package ssooidc
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 
+	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
@@ -65,19 +68,55 @@ func (b *Bridge) Resume(w http.ResponseWriter, r *http.Request, requestID string
 		http.Error(w, "authentication failed", http.StatusServiceUnavailable)
 		return
 	}
-	p.Resume(w, r, requestID, provider.Authenticated{User: in.User, IdentityProvider: in.ProviderType,
-		SSOConnectionID: in.ConnectionID})
+	p.Resume(w, r, requestID, authenticated(in))
 }
 
 // ResumeDefault implements sso.Authorizations for sign-ins no application
 // started (IdP-initiated): the provider has no pending request to complete,
-// so the browser goes to the default redirection's URI, where the
-// application starts its own sign-in; the SAML round trip that follows is
-// silent because the IdP session is open. (When the provider offers a way
-// to open its browser session for an authenticated user, use it here so
-// that the application's sign-in needs no second SAML exchange.)
-func (b *Bridge) ResumeDefault(w http.ResponseWriter, r *http.Request, _, redirectURI string, _ sso.SignIn) {
+// so it opens its browser session for the user (provider.OpenSession) and
+// the browser goes to the default redirection's URI, where the
+// application's own authorization request completes silently (prompt=none
+// works, and no second SAML exchange happens).
+func (b *Bridge) ResumeDefault(w http.ResponseWriter, r *http.Request, _, redirectURI string, in sso.SignIn) {
+	p := b.p.Load()
+	if p == nil {
+		http.Error(w, "authentication failed", http.StatusServiceUnavailable)
+		return
+	}
+	if err := p.OpenSession(w, r, in.Env, in.OrgDomain, authenticated(in)); err != nil {
+		http.Error(w, "authentication failed", http.StatusServiceUnavailable)
+		return
+	}
 	http.Redirect(w, r, redirectURI, http.StatusSeeOther)
 }
 
-var _ sso.Authorizations = (*Bridge)(nil)
+// EndSSOSessions implements sso.SessionEnder: a logout request from the
+// IdP ends the provider's browser sessions that the connection opened for
+// the user.
+func (b *Bridge) EndSSOSessions(ctx context.Context, env identity.Environment, userID, idpID string) error {
+	p := b.p.Load()
+	if p == nil {
+		return errors.New("ssooidc: no provider bound")
+	}
+	return p.EndSSOSessions(ctx, env, userID, idpID)
+}
+
+func authenticated(in sso.SignIn) provider.Authenticated {
+	return provider.Authenticated{User: in.User, IdentityProvider: in.ProviderType, SSOConnectionID: in.ConnectionID,
+		SSONameID: in.NameID, SSOSessionIndex: in.SessionIndex}
+}
+
+// Logout adapts sso.Service.StartLogout to the provider's SSOLogout, so
+// that ending a browser session opened by an SSO sign-in (end-session,
+// Cryptr's slo-after-revoke-token) logs the user out of the IdP too.
+func Logout(s *sso.Service) provider.SSOLogout {
+	return provider.SSOLogoutFunc(func(ctx context.Context, req provider.SSOLogoutRequest) (string, bool, error) {
+		return s.StartLogout(ctx, sso.LogoutStart{Env: req.Env, IdPID: req.IdPID, UserID: req.UserID,
+			NameID: req.NameID, SessionIndex: req.SessionIndex, ReturnTo: req.ReturnTo})
+	})
+}
+
+var (
+	_ sso.Authorizations = (*Bridge)(nil)
+	_ sso.SessionEnder   = (*Bridge)(nil)
+)

@@ -96,7 +96,8 @@ func newStack(t testing.TB) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := provider.New(provider.Options{Identity: s.id, Tokens: ts, Logger: log, SSORouter: ssooidc.Router(s.sso)})
+	prov, err := provider.New(provider.Options{Identity: s.id, Tokens: ts, Logger: log, SSORouter: ssooidc.Router(s.sso),
+		SSOLogout: ssooidc.Logout(s.sso)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -345,7 +345,9 @@ func appendQuery(u string, q url.Values) string {
 // authn describes how the user authenticated.
 type authn struct {
 	ips, sci string
-	authTime time.Time
+	// ssoNameID and ssoSessionIndex name the IdP session (SSO sign-ins).
+	ssoNameID, ssoSessionIndex string
+	authTime                   time.Time
 	// reuse: the browser session was reused (no new session is opened).
 	reuse bool
 }
@@ -398,8 +400,9 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 		}
 		if sessCookie != "" {
 			s := sessionRecord{Env: req.Env, OrgDomain: req.OrgDomain, UserID: user.ID, AuthTime: a.authTime,
-				IPS: a.ips, SCI: a.sci, ExpiresAt: now.Add(p.opts.SessionTTL)}
-			if err := put(raw, sessions, identity.HashSecret(sessCookie), s, s.ExpiresAt); err != nil {
+				IPS: a.ips, SCI: a.sci, SSONameID: a.ssoNameID, SSOSessionIndex: a.ssoSessionIndex,
+				ExpiresAt: now.Add(p.opts.SessionTTL)}
+			if err := putSession(raw, identity.HashSecret(sessCookie), s); err != nil {
 				return err
 			}
 		}

@@ -676,6 +676,11 @@ type Authenticated struct {
 	IdentityProvider string
 	// SSOConnectionID is the sci claim (the connection's idp_id).
 	SSOConnectionID string
+	// SSONameID and SSOSessionIndex are the IdP's NameID and
+	// SessionIndex for the user. The browser session keeps them, so that
+	// ending it can log the user out of the IdP too (Options.SSOLogout).
+	SSONameID       string
+	SSOSessionIndex string
 }
 
 // Resume completes the pending authorization request requestID (the
@@ -703,7 +708,8 @@ func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID stri
 			return
 		}
 	}
-	p.complete(w, r, req, requestID, a.User, authn{ips: a.IdentityProvider, sci: a.SSOConnectionID})
+	p.complete(w, r, req, requestID, a.User, authn{ips: a.IdentityProvider, sci: a.SSOConnectionID,
+		ssoNameID: a.SSONameID, ssoSessionIndex: a.SSOSessionIndex})
 }
 
 // OpenSession opens the provider's browser session for a user that
@@ -725,9 +731,10 @@ func (p *Provider) OpenSession(w http.ResponseWriter, r *http.Request, env ident
 		ips = "cryptr"
 	}
 	s := sessionRecord{Env: env, OrgDomain: orgDomain, UserID: a.User.ID, AuthTime: now, IPS: ips,
-		SCI: a.SSOConnectionID, ExpiresAt: now.Add(p.opts.SessionTTL)}
+		SCI: a.SSOConnectionID, SSONameID: a.SSONameID, SSOSessionIndex: a.SSOSessionIndex,
+		ExpiresAt: now.Add(p.opts.SessionTTL)}
 	err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
-		return put(tx.RawTx(), sessions, identity.HashSecret(value), s, s.ExpiresAt)
+		return putSession(tx.RawTx(), identity.HashSecret(value), s)
 	})
 	if err != nil {
 		return err

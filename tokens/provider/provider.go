@@ -74,6 +74,15 @@
 // answers prompt=none and max_age. Every HTML form carries a CSRF token
 // (double-submit cookie) and every page is served with a restrictive
 // Content-Security-Policy, X-Frame-Options: DENY and Referrer-Policy.
+//
+// A session opened by enterprise SSO (Resume, or OpenSession after an
+// IdP-initiated sign-in) keeps the IdP's NameID and SessionIndex and is
+// indexed by user and connection. Ending it (end-session, Cryptr's
+// slo-after-revoke-token) also logs the user out of the IdP when
+// Options.SSOLogout is set and the IdP has a single logout endpoint: the
+// browser goes to the IdP with a LogoutRequest and comes back to the
+// allowed logout URL through the SSO package. A logout request from the IdP
+// ends every session the connection opened for the user (EndSSOSessions).
 package provider
 
 import (
@@ -158,6 +167,10 @@ type Options struct {
 	MailFrom string
 	// SSORouter, when set, enables "continue with SSO".
 	SSORouter SSORouter
+	// SSOLogout, when set, extends the end of a browser session opened by
+	// an SSO sign-in (end-session, Cryptr's slo-after-revoke-token) to
+	// the identity provider: single logout.
+	SSOLogout SSOLogout
 	// Logger receives operational logs (default: the identity service's).
 	Logger *slog.Logger
 	// Clock returns the current time (default: Identity.Now).

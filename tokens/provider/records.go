@@ -142,7 +142,11 @@ type sessionRecord struct {
 	AuthTime  time.Time            `json:"auth_time"`
 	IPS       string               `json:"ips,omitempty"`
 	SCI       string               `json:"sci,omitempty"`
-	ExpiresAt time.Time            `json:"expires_at"`
+	// SSONameID and SSOSessionIndex name the IdP session of an SSO
+	// sign-in, for single logout.
+	SSONameID       string    `json:"sso_name_id,omitempty"`
+	SSOSessionIndex string    `json:"sso_session_index,omitempty"`
+	ExpiresAt       time.Time `json:"expires_at"`
 }
 
 // magicLinkRecord is an unused magic link.

@@ -327,14 +327,19 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	locale := pickLocale(r, ps.get("ui_locales"))
+	var sess sessionRecord
 	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) < 200 {
-		var sess sessionRecord
 		err := p.ids.Update(r.Context(), func(tx *identity.Txn) error {
 			s, err := sessions.Get(tx.RawTx(), identity.HashSecret(ck.Value))
 			if err != nil {
 				return nil
 			}
 			sess = s
+			if s.SCI != "" {
+				if err := ssoSessions(s.Env, s.SCI, s.UserID).Remove(tx.RawTx(), identity.HashSecret(ck.Value)); err != nil {
+					return err
+				}
+			}
 			return sessions.Delete(tx.RawTx(), identity.HashSecret(ck.Value))
 		})
 		if err != nil {
@@ -350,15 +355,35 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	if clientID == "" {
 		clientID = hintClientID(ps.get("id_token_hint"))
 	}
+	allowed := false
 	if target != "" && clientID != "" {
 		app, _, err := p.appByClientID(r.Context(), clientID)
 		if err == nil && slices.Contains(app.AllowedLogoutURLs, target) {
+			allowed = true
 			if st := ps.get("state"); st != "" {
 				target = appendQuery(target, map[string][]string{"state": {st}})
 			}
-			http.Redirect(w, r, target, http.StatusFound)
+		}
+	}
+	if !allowed {
+		target = ""
+	}
+	// A session opened by an SSO sign-in also ends at the IdP (single
+	// logout), which then sends the browser on to target.
+	if sess.SCI != "" && sess.SSONameID != "" && p.opts.SSOLogout != nil {
+		to, ok, err := p.opts.SSOLogout.StartLogout(r.Context(), SSOLogoutRequest{Env: sess.Env, OrgDomain: sess.OrgDomain,
+			UserID: sess.UserID, IdPID: sess.SCI, NameID: sess.SSONameID, SessionIndex: sess.SSOSessionIndex,
+			ReturnTo: target, Locale: locale})
+		if err != nil {
+			p.log.Warn("provider: single logout at the identity provider", "idp_id", sess.SCI, "err", err)
+		} else if ok {
+			http.Redirect(w, r, to, http.StatusFound)
 			return
 		}
+	}
+	if target != "" {
+		http.Redirect(w, r, target, http.StatusFound)
+		return
 	}
 	p.messagePage(w, r, locale, http.StatusOK, "signed_out")
 }
