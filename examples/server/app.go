@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -190,10 +191,48 @@ func (a *app) routes(ctx context.Context) error {
 		a.log.Info("created the default tenant", "environment", env)
 	}
 	a.mux.Handle(profile.BasePath+"/", crafter.Handler())
+	// The provider's JSON endpoints answer a method they do not serve with
+	// an OAuth-style JSON 405, not the mux's plain-text one.
+	allowed := map[string][]string{}
 	for _, pattern := range prov.Patterns() {
 		a.mux.Handle(pattern, prov)
+		if method, path, ok := strings.Cut(pattern, " "); ok && jsonEndpoint(path) {
+			allowed[path] = append(allowed[path], method)
+		}
+	}
+	for path, methods := range allowed {
+		a.mux.Handle(path, methodNotAllowed(methods))
 	}
 	return nil
+}
+
+// jsonEndpoint reports whether a provider path is a JSON API (token,
+// revocation, introspection, userinfo, keys, discovery, Cryptr's era-1 URLs)
+// rather than a browser page.
+func jsonEndpoint(path string) bool {
+	if strings.HasSuffix(path, "/slo-after-revoke-token") { // a browser hop
+		return false
+	}
+	return strings.HasPrefix(path, "/api/") || strings.Contains(path, "/oauth") ||
+		strings.HasSuffix(path, "/userinfo") || strings.Contains(path, "/.well-known")
+}
+
+// methodNotAllowed answers 405 in the OAuth error format, with Allow.
+func methodNotAllowed(methods []string) http.Handler {
+	allow := append([]string(nil), methods...)
+	if slices.Contains(allow, http.MethodGet) && !slices.Contains(allow, http.MethodHead) {
+		allow = append(allow, http.MethodHead)
+	}
+	slices.Sort(allow)
+	allowHeader := strings.Join(allow, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allowHeader)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request",
+			"error_description": "method not allowed; use " + allowHeader})
+	})
 }
 
 // mailer is the development mailer (-mail-dir), else SMTP (-smtp-host),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -65,5 +66,29 @@ func TestHostileBodies(t *testing.T) {
 				t.Errorf("%s %s with %s: a panic was recovered", tg.method, tg.path, b.name)
 			}
 		}
+	}
+}
+
+// TestWrongMethodOnOAuthEndpoints: the OAuth JSON endpoints answer a wrong
+// method with a JSON 405 naming the allowed ones, as their clients expect.
+func TestWrongMethodOnOAuthEndpoints(t *testing.T) {
+	hx := newHarness(t, "memory:")
+	for _, c := range []struct{ method, path, allow string }{
+		{"GET", "/t/" + hx.org + "/oauth/token", "POST"},
+		{"PUT", "/oauth/token", "POST"},
+		{"DELETE", "/t/" + hx.org + "/userinfo", "GET"},
+		{"POST", "/t/" + hx.org + "/.well-known/openid-configuration", "GET"},
+		{"GET", "/api/v1/tenants/" + hx.org + "/" + hx.spaID + "/oauth/token/revoke", "POST"},
+	} {
+		w := hx.do(c.method, c.path, "", nil)
+		var e map[string]string
+		if w.Code != 405 || json.Unmarshal(w.Body.Bytes(), &e) != nil || e["error"] == "" ||
+			!strings.Contains(w.Header().Get("Allow"), c.allow) {
+			t.Errorf("%s %s: %d Allow %q %s", c.method, c.path, w.Code, w.Header().Get("Allow"), w.Body)
+		}
+	}
+	// Browser pages keep the mux's behaviour; a served method is unaffected.
+	if w := hx.do("GET", "/t/"+hx.org+"/.well-known/openid-configuration", "", nil); w.Code != 200 {
+		t.Errorf("discovery: %d", w.Code)
 	}
 }
