@@ -275,7 +275,18 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 		return
 	}
 	// 4. A new sign-in: keep the request and show the login page (or go
-	// straight to SSO when the client named a connection).
+	// straight to SSO when the client named a connection). Stored requests
+	// are bounded per client address, so that a loop of GETs cannot fill
+	// the store.
+	if ok, err := p.allow(ctx, "authz-addr", clientAddress(r), p.opts.AuthorizeRequestLimit); err != nil {
+		p.log.Error("provider: authorization rate limit", "err", err)
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	} else if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter()))
+		p.errorPage(w, r, locale, http.StatusTooManyRequests, "too_many_requests")
+		return
+	}
 	reqID, err := p.newSecret()
 	if err == nil {
 		err = p.ids.Update(ctx, func(tx *identity.Txn) error {

@@ -1,11 +1,26 @@
 package provider
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
+
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
+// DiscoveryMaxAge is the Cache-Control max-age of the discovery document
+// (seconds): it changes only with the configuration (base URL, code), so
+// relying parties may cache it for a few minutes.
+const DiscoveryMaxAge = 300
+
 // discovery serves the OpenID Provider metadata of an organization
-// (OpenID Connect Discovery 1.0 §3).
+// (OpenID Connect Discovery 1.0 §3), listing exactly what the provider
+// does: the code flow only (query response mode), PKCE S256 only, the
+// client authentication methods authenticateClient accepts (HTTP Basic,
+// form post, none for public clients) at the token, revocation and
+// introspection endpoints, the scopes tokens.ProfileClaims reads, and the
+// claims ID tokens and userinfo carry. It is served with
+// Cache-Control: public, max-age=DiscoveryMaxAge.
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	domain := r.PathValue("domain")
 	if !p.orgExists(r.Context(), domain) {
@@ -26,8 +41,8 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"response_modes_supported":                      []string{"query"},
 		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":                       []string{"public"},
-		"id_token_signing_alg_values_supported":         []string{"RS256", "ES256", "EdDSA"},
-		"scopes_supported":                              []string{"openid", "email", "profile", "phone", "address", "offline_access"},
+		"id_token_signing_alg_values_supported":         tokens.Algorithms(),
+		"scopes_supported":                              []string{"openid", "email", "profile", "phone", "address"},
 		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
@@ -44,6 +59,16 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"request_uri_parameter_supported":                false,
 		"authorization_response_iss_parameter_supported": true,
 	}
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	writeJSON(w, http.StatusOK, doc)
+	body, err := json.Marshal(doc)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(DiscoveryMaxAge))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }

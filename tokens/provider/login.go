@@ -769,6 +769,13 @@ func (p *Provider) allow(ctx context.Context, kind, key string, limit int) (bool
 	return ok, err
 }
 
+// retryAfter is the number of seconds until the current rate window ends.
+func (p *Provider) retryAfter() int {
+	now := p.now()
+	left := now.Truncate(p.opts.RateWindow).Add(p.opts.RateWindow).Sub(now)
+	return int(left/time.Second) + 1
+}
+
 // orgName returns the display name of an organization (its domain when
 // unknown).
 func (p *Provider) orgName(ctx context.Context, domain string) string {

@@ -109,13 +109,16 @@ const (
 	DefaultRefreshGrace     = 30 * time.Second
 	DefaultMagicLinkTTL     = 10 * time.Minute
 	DefaultSessionTTL       = 12 * time.Hour
-	DefaultAuthRequestTTL   = 30 * time.Minute
+	DefaultAuthRequestTTL   = 15 * time.Minute
 	DefaultMaxCodeAttempts  = 5
 	DefaultEmailSendLimit   = 5
 	DefaultAddressSendLimit = 30
-	DefaultRateWindow       = 10 * time.Minute
-	DefaultLockAfter        = 10
-	DefaultLockFor          = 15 * time.Minute
+	// DefaultAuthorizeRequestLimit bounds the authorization requests
+	// stored per client address within RateWindow.
+	DefaultAuthorizeRequestLimit = 300
+	DefaultRateWindow            = 10 * time.Minute
+	DefaultLockAfter             = 10
+	DefaultLockFor               = 15 * time.Minute
 )
 
 // SSORequest describes a sign-in that the hosted page hands to enterprise
@@ -197,7 +200,13 @@ type Options struct {
 	// email address and per client address within RateWindow.
 	EmailSendLimit   int
 	AddressSendLimit int
-	RateWindow       time.Duration
+	// AuthorizeRequestLimit bounds the authorization requests stored
+	// (each one a record kept DefaultAuthRequestTTL) per client address
+	// within RateWindow (default 300); beyond it the authorization
+	// endpoint answers 429 with an error page. Requests answered from a
+	// browser session or with an error store nothing and are not counted.
+	AuthorizeRequestLimit int
+	RateWindow            time.Duration
 	// LockAfter consecutive wrong passwords lock an account for LockFor.
 	LockAfter int
 	LockFor   time.Duration
@@ -268,6 +277,7 @@ func New(opts Options) (*Provider, error) {
 	defInt(&opts.MaxCodeAttempts, DefaultMaxCodeAttempts)
 	defInt(&opts.EmailSendLimit, DefaultEmailSendLimit)
 	defInt(&opts.AddressSendLimit, DefaultAddressSendLimit)
+	defInt(&opts.AuthorizeRequestLimit, DefaultAuthorizeRequestLimit)
 	defInt(&opts.LockAfter, DefaultLockAfter)
 	v, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true,
 		TokenTypes: []string{tokens.TypeAccess}})
