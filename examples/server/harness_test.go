@@ -156,6 +156,9 @@ func (hx *harness) openPortal() {
 	for deadline := time.Now().Add(10 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		names, _ := filepath.Glob(filepath.Join(hx.mailDir, "*.eml"))
 		for _, n := range names {
+			if strings.HasPrefix(filepath.Base(n), ".") { // the mailer's temporary file
+				continue
+			}
 			raw, _ := os.ReadFile(n)
 			dec, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
 			if err != nil {
