@@ -7,7 +7,10 @@
 //   2. an end user's SSO sign-in started by the application at
 //      /enterprise/{idp_id}/login, ending at the application with a code
 //      that the token endpoint exchanges for an ID token;
-//   3. home-realm discovery: "continue with SSO" on the hosted login page.
+//   3. home-realm discovery: "continue with SSO" on the hosted login page;
+//   4. an IdP-initiated sign-in (samlidp's shortcut) that lands on the
+//      connection's default redirection with a provider session, so the
+//      application's prompt=none authorization completes silently.
 // Screenshots are kept in tmp/artifacts/sso (or $SSO_ARTIFACTS).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -225,4 +228,43 @@ test('home-realm discovery sends an email of the organization to its IdP', async
   assert.equal(back.searchParams.get('state'), 'hrd');
   assert.equal((await exchange(back.searchParams.get('code'), verifier)).email, user.email);
   await ctx.close();
+});
+
+test('an IdP-initiated sign-in opens a provider session (prompt=none is silent)', async () => {
+  await srv.api('PUT', `/api/v2/sso-connections/${conn.id}`, { allow_idp_initiated: true });
+  const sc = await fetch(`${idp.base}/shortcuts/app`, {
+    method: 'PUT', body: JSON.stringify({ name: 'app', service_provider: `${srv.base}/enterprise/${conn.id}/metadata` }),
+  });
+  assert.ok(sc.status < 300, `shortcut: ${sc.status}`);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  // Open the IdP session, then start the sign-in at the IdP.
+  await page.goto(`${idp.base}/login`);
+  await signInAtIdP(page);
+  await page.waitForLoadState();
+  await page.goto(`${idp.base}/login/app`);
+  await page.waitForURL((u) => u.href === `${appOrigin}/callback`);
+  await shot(page, '11-idp-initiated-landing');
+
+  const { verifier, challenge } = pkce();
+  const q = new URLSearchParams({ response_type: 'code', client_id: app.client_id, redirect_uri: `${appOrigin}/callback`,
+    scope: 'openid email', state: 'silent', nonce: 'n-silent', prompt: 'none', code_challenge: challenge,
+    code_challenge_method: 'S256' });
+  await page.goto(`${srv.base}/t/${org.domain}/authorize?${q}`);
+  await page.waitForURL((u) => u.href.startsWith(`${appOrigin}/callback?`));
+  const back = new URL(page.url());
+  assert.equal(back.searchParams.get('error'), null, page.url());
+  assert.equal(back.searchParams.get('state'), 'silent');
+  const claims = await exchange(back.searchParams.get('code'), verifier);
+  assert.equal(claims.email, user.email);
+  assert.equal(claims.sci, conn.id);
+  await ctx.close();
+
+  // Control: a browser that did not sign in gets login_required.
+  const other = await browser.newContext();
+  const p2 = await other.newPage();
+  await p2.goto(`${srv.base}/t/${org.domain}/authorize?${q}`);
+  await p2.waitForURL((u) => u.href.startsWith(`${appOrigin}/callback?`));
+  assert.equal(new URL(p2.url()).searchParams.get('error'), 'login_required');
+  await other.close();
 });
