@@ -432,6 +432,14 @@ func journey(t *testing.T, store string) {
 	if err := idt.VerifyAccessToken(access); err != nil && toks["id_token"] != nil {
 		t.Logf("at_hash: %v", err)
 	}
+	// An end user's tokens are no management credential, and a management
+	// token is no end-user token.
+	for _, tok := range []string{access, idToken} {
+		if a := c.do("GET", "/api/v2/org/"+domain+"/users", "", "", "Authorization", "Bearer "+tok); a.status != 401 && a.status != 403 {
+			t.Fatalf("end-user token on the management API: %d %s", a.status, a.body)
+		}
+	}
+	c.expect(401, "GET", str(t, disc, "userinfo_endpoint"), "", "", "Authorization", "Bearer "+mgmt)
 	ui := c.expect(200, "GET", str(t, disc, "userinfo_endpoint"), "", "", "Authorization", "Bearer "+access).obj(t)
 	if ui["email"] != "alice@journey.test" || ui["sub"] != idt.Subject {
 		t.Fatalf("userinfo: %v", ui)

@@ -115,3 +115,20 @@ func TestCORSOnOAuthEndpoints(t *testing.T) {
 		t.Errorf("registered origin refused: %v", w.Header())
 	}
 }
+
+// TestRedirectURIExactMatch: an authorization request whose redirect_uri
+// differs from the registered one in any way gets an error page, never a
+// redirect.
+func TestRedirectURIExactMatch(t *testing.T) {
+	hx := newHarness(t, "memory:")
+	for _, ru := range []string{"https://spa.acme.test/cb/", "https://spa.acme.test/cb?x=1", "https://spa.acme.test/CB",
+		"https://SPA.acme.test/cb", "http://spa.acme.test/cb", "https://spa.acme.test:443/cb", "https://spa.acme.test/cb/../cb",
+		"https://spa.acme.test.evil.test/cb", "https://spa.acme.test@evil.test/cb", "https://spa.acme.test/cb%23", "//evil.test/cb", ""} {
+		q := url.Values{"response_type": {"code"}, "client_id": {hx.spaID}, "redirect_uri": {ru}, "scope": {"openid"},
+			"state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
+		w := hx.do("GET", "/t/"+hx.org+"/authorize?"+q.Encode(), "", nil)
+		if loc := w.Header().Get("Location"); loc != "" || w.Code < 400 || w.Code >= 500 {
+			t.Errorf("redirect_uri %q: %d Location %q", ru, w.Code, loc)
+		}
+	}
+}
