@@ -63,11 +63,12 @@ type harness struct {
 	portalTk string // its CSRF token (form field csrf)
 }
 
-func newHarness(t testing.TB, store string) *harness {
+// newHarness builds the server on store; extra flags override the defaults.
+func newHarness(t testing.TB, store string, extra ...string) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := parseConfig([]string{"-store", store, "-addr", "127.0.0.1:1", "-base-url", "http://gatehouse.test",
-		"-master-key", hMasterID + ":" + hMasterSecret, "-monitoring-token", hMonitoring, "-mail-dir", dir}, noenv, io.Discard)
+	cfg, err := parseConfig(append([]string{"-store", store, "-addr", "127.0.0.1:1", "-base-url", "http://gatehouse.test",
+		"-master-key", hMasterID + ":" + hMasterSecret, "-monitoring-token", hMonitoring, "-mail-dir", dir}, extra...), noenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

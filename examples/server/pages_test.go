@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -130,5 +131,27 @@ func TestRedirectURIExactMatch(t *testing.T) {
 		if loc := w.Header().Get("Location"); loc != "" || w.Code < 400 || w.Code >= 500 {
 			t.Errorf("redirect_uri %q: %d Location %q", ru, w.Code, loc)
 		}
+	}
+}
+
+// TestCookiesUnderHTTPS: behind an https base URL every cookie the pages
+// set is Secure and HttpOnly, with a SameSite policy.
+func TestCookiesUnderHTTPS(t *testing.T) {
+	hx := newHarness(t, "memory:", "-base-url", "https://gatehouse.test")
+	q := url.Values{"response_type": {"code"}, "client_id": {hx.spaID}, "redirect_uri": {"https://spa.acme.test/cb"},
+		"scope": {"openid"}, "state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+		"code_challenge_method": {"S256"}}
+	n := 0
+	for _, p := range []string{"/t/" + hx.org + "/authorize?" + q.Encode(), "/enterprise-setup/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+		w := hx.do("GET", p, "", nil)
+		for _, ck := range w.Result().Cookies() {
+			n++
+			if !ck.Secure || !ck.HttpOnly || ck.SameSite == http.SameSiteDefaultMode {
+				t.Errorf("GET %s: cookie %s: Secure %v HttpOnly %v SameSite %v", p, ck.Name, ck.Secure, ck.HttpOnly, ck.SameSite)
+			}
+		}
+	}
+	if hx.portal == "" || n < 2 {
+		t.Fatalf("%d cookies seen", n)
 	}
 }
