@@ -177,7 +177,12 @@ func fuzzToken(s string) bool {
 // credential and with empty and malformed bodies, to every route of every
 // face, and holds each answer to the rules of checkAnswer.
 func TestRouteSweep(t *testing.T) {
-	hx := newHarness(t, "memory:")
+	for _, env := range []string{"production", "sandbox"} {
+		t.Run(env, func(t *testing.T) { routeSweep(t, newHarness(t, "memory:", "-master-env", env)) })
+	}
+}
+
+func routeSweep(t *testing.T, hx *harness) {
 	methods := []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"}
 	bodies := []struct{ ct, body string }{{"", ""}, {"application/json", `{"a":`}, {"application/x-www-form-urlencoded", "%zz=%"},
 		{"multipart/form-data", "--x"}}
