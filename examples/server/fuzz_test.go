@@ -96,6 +96,9 @@ func FuzzServer(f *testing.F) {
 	})
 }
 
+// oauthJSONPath matches an issuer's JSON endpoints.
+var oauthJSONPath = regexp.MustCompile(`^/t/[^/]+/(oauth/(token|revoke|introspect)|userinfo|\.well-known(/jwks|/openid-configuration)?)$`)
+
 // checkAnswer holds every answer of the server to the product's rules.
 func checkAnswer(t *testing.T, r *http.Request, w *httptest.ResponseRecorder) {
 	t.Helper()
@@ -108,9 +111,8 @@ func checkAnswer(t *testing.T, r *http.Request, w *httptest.ResponseRecorder) {
 	}
 	ctype := w.Header().Get("Content-Type")
 	switch p := r.URL.Path; {
-	case strings.HasPrefix(p, "/api/v2/"), strings.HasPrefix(p, "/api/v1/tenants/") && !strings.HasSuffix(p, "/slo-after-revoke-token"), p == "/oauth/token", p == "/oauth/revoke",
-		strings.HasPrefix(p, "/t/") && (strings.HasSuffix(p, "/oauth/token") || strings.HasSuffix(p, "/oauth/revoke") ||
-			strings.HasSuffix(p, "/oauth/introspect") || strings.HasSuffix(p, "/userinfo") || strings.Contains(p, "/.well-known")):
+	case strings.HasPrefix(p, "/api/v2/"), strings.HasPrefix(p, "/api/v1/tenants/") && !strings.HasSuffix(p, "/slo-after-revoke-token"),
+		p == "/oauth/token", p == "/oauth/revoke", oauthJSONPath.MatchString(p):
 		// The JSON APIs: management, and the OAuth endpoints.
 		if !strings.HasPrefix(ctype, "application/json") || !json.Valid(w.Body.Bytes()) {
 			t.Fatalf("%s: %d answered %q, not JSON: %.200s", what, w.Code, ctype, w.Body)
