@@ -55,7 +55,9 @@
 //	POST /enterprise/{idp_id}/acs       assertion consumer service (HTTP-POST)
 //	GET, POST /enterprise/{idp_id}/slo  single logout (the IdP's LogoutRequest, or its LogoutResponse to ours)
 //
-// The AuthnRequest id is stored and bound to the browser by an HttpOnly
+// AuthnRequests stored per client address are limited
+// (Options.AuthnRequestLimit within AuthnRequestTTL; 429 beyond). The
+// AuthnRequest id is stored and bound to the browser by an HttpOnly
 // cookie (SameSite=None; Secure under https, because the IdP's POST is
 // cross-site) holding a secret whose SHA-256 keys the stored request; the
 // ACS consumes it once. Every SAML check is sso/saml's; the replay cache

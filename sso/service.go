@@ -46,6 +46,11 @@ type Options struct {
 	SetupLinkTTL     time.Duration
 	PortalSessionTTL time.Duration
 	AuthnRequestTTL  time.Duration
+	// AuthnRequestLimit bounds the AuthnRequests stored (each a record
+	// kept AuthnRequestTTL) per client address within AuthnRequestTTL
+	// (default DefaultAuthnRequestLimit); beyond it /enterprise/{idp_id}/login
+	// answers 429 with an error page.
+	AuthnRequestLimit int
 	// Logger receives operational logs (default: the identity service's).
 	Logger *slog.Logger
 	// KeyEncryptionKey, when set, must be 32 bytes: the private key of
@@ -99,6 +104,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.AuthnRequestTTL <= 0 {
 		opts.AuthnRequestTTL = DefaultAuthnRequestTTL
+	}
+	if opts.AuthnRequestLimit <= 0 {
+		opts.AuthnRequestLimit = DefaultAuthnRequestLimit
 	}
 	s := &Service{opts: opts, base: u, envs: map[identity.Environment]*identity.Service{}}
 	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {

@@ -268,6 +268,14 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusBadRequest, "bad_request")
 		return
 	}
+	if ok, retry, err := s.allowAuthnRequest(ctx, r); err != nil {
+		s.log.Error("sso: AuthnRequest rate limit", "idp_id", c.ID, "err", err)
+		s.page(w, r, http.StatusServiceUnavailable, "unavailable")
+		return
+	} else if !ok {
+		s.tooManyRequests(w, r, retry)
+		return
+	}
 	if err := s.startAuthn(ctx, w, r, c, id, pending, false); err != nil {
 		if rf, ok := asRefusal(err); ok {
 			s.fail(ctx, id, c, nil, rf.reason, rf.detail)
@@ -608,6 +616,8 @@ var pages = map[string]pageText{
 	"unavailable": {"Service unavailable", "Please try again in a moment.", "Service indisponible", "Réessayez dans un instant."},
 	"signed_in":   {"Signed in", "You are signed in.", "Connecté", "Vous êtes connecté."},
 	"signed_out":  {"Signed out", "You are signed out.", "Déconnecté", "Vous êtes déconnecté."},
+	"too_many_requests": {"Too many requests", "Too many sign-in requests came from your network. Wait a few minutes and try again.",
+		"Trop de demandes", "Trop de demandes de connexion proviennent de votre réseau. Patientez quelques minutes et réessayez."},
 }
 
 func (s *Service) page(w http.ResponseWriter, _ *http.Request, status int, name string) {

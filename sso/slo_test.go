@@ -104,3 +104,38 @@ func TestStartLogout(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthnRequestLimit: AuthnRequests stored per client address are
+// bounded within AuthnRequestTTL; over the limit /login answers 429.
+func TestAuthnRequestLimit(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	svc, err := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL, AuthnRequestLimit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := svc.Handler()
+	login := func(addr string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, baseURL+"/enterprise/"+idp+"/login", nil)
+		r.RemoteAddr = addr
+		h.ServeHTTP(rec, r)
+		return rec
+	}
+	for i := 0; i < 2; i++ {
+		if rec := login("192.0.2.7:1000"); rec.Code != http.StatusFound {
+			t.Fatalf("login %d: %d", i+1, rec.Code)
+		}
+	}
+	rec := login("192.0.2.7:1001")
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Too many") {
+		t.Fatalf("over the limit: %d %v", rec.Code, rec.Header())
+	}
+	if rec := login("192.0.2.8:1000"); rec.Code != http.StatusFound {
+		t.Fatalf("another address: %d", rec.Code)
+	}
+	f.clock.Add(sso.DefaultAuthnRequestTTL)
+	if rec := login("192.0.2.7:1000"); rec.Code != http.StatusFound {
+		t.Fatalf("next window: %d", rec.Code)
+	}
+}

@@ -24,6 +24,7 @@ import (
 //	records  -/sso-portal-sessions/{sha256}          onboarding portal sessions (expiring)
 //	records  -/sso-authn-requests/{sha256}           AuthnRequests bound to a browser (expiring)
 //	records  -/sso-logout-requests/{sha256}          SP-initiated LogoutRequests, by RelayState (expiring)
+//	records  -/sso-rate/{sha256}                     AuthnRequests per client address and window (expiring)
 //	records  -/sso-saml-replay/{sha256}              consumed assertion ids (expiring)
 func connections(env identity.Environment) identity.Records[Connection] {
 	return identity.Records[Connection]{Env: env, Kind: "sso-connections"}
