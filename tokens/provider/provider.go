@@ -24,6 +24,11 @@
 // is revoked. Revoking a refresh token revokes its family, and introspection
 // then reports the family's access tokens inactive.
 //
+// An authorization request that needs a sign-in is stored for
+// DefaultAuthRequestTTL (15 minutes, longer than a magic link); at most
+// Options.AuthorizeRequestLimit of them per client address and RateWindow,
+// beyond which the endpoint answers 429 with an error page.
+//
 // # Magic links
 //
 // A magic-link mail holds a single-use link (256 random bits, stored hashed,
@@ -37,7 +42,7 @@
 //
 // Per organization issuer {BaseURL}/t/{domain}:
 //
-//	GET  /.well-known/openid-configuration   discovery
+//	GET  /.well-known/openid-configuration   discovery (Cache-Control: public, max-age=300)
 //	GET  /.well-known, /.well-known/jwks     JWKS (Cryptr reads the first)
 //	GET|POST /authorize                      authorization (code flow)
 //	POST /oauth/token                        token (authorization_code, refresh_token, client_credentials)
