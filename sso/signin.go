@@ -86,11 +86,7 @@ func (s *Service) ServiceProvider(ctx context.Context, c Connection) (*saml.Serv
 
 // serviceProvider also returns the parsed IdP metadata.
 func (s *Service) serviceProvider(ctx context.Context, c Connection) (*saml.ServiceProvider, *saml.IdPMetadata, error) {
-	env, err := s.ConnectionEnvironment(ctx, c.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	kp, err := s.connectionSPKey(ctx, env, c.ID)
+	kp, err := s.spKeyOf(ctx, c.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -143,11 +139,7 @@ func (s *Service) spMetadata(ctx context.Context, c Connection) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	env, err := s.ConnectionEnvironment(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	kp, err := s.connectionSPKey(ctx, env, c.ID)
+	kp, err := s.spKeyOf(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}

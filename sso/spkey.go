@@ -128,6 +128,22 @@ func (s *Service) parseSPKey(env identity.Environment, idpID string, rec spKeyRe
 	return &spKeyPair{key: signer, cert: cert}, nil
 }
 
+// spKeyOf returns the SP key pair of connection idpID, from the cache
+// when it is there (a connection's key never changes).
+func (s *Service) spKeyOf(ctx context.Context, idpID string) (*spKeyPair, error) {
+	s.spKeys.mu.Lock()
+	k, ok := s.spKeys.m[idpID]
+	s.spKeys.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	env, err := s.ConnectionEnvironment(ctx, idpID)
+	if err != nil {
+		return nil, err
+	}
+	return s.connectionSPKey(ctx, env, idpID)
+}
+
 // connectionSPKey returns the SP key pair of a connection, creating it
 // for a connection made before connections had one (the key is generated
 // outside the transaction and stored only if no other instance stored one
