@@ -57,6 +57,9 @@ type Authorizations interface {
 	// ResumeDefault answers a sign-in that no application started
 	// (IdP-initiated, or /login without OAuth parameters): the connection's
 	// default redirection names the application clientID and redirectURI.
+	// The provider opens its browser session for the user before
+	// redirecting, so the application's own authorization request that
+	// follows completes without another SAML exchange.
 	ResumeDefault(w http.ResponseWriter, r *http.Request, clientID, redirectURI string, in SignIn)
 }
 
