@@ -203,6 +203,14 @@ func (a *app) routes(ctx context.Context) error {
 	for path, methods := range allowed {
 		a.mux.Handle(path, methodNotAllowed(methods))
 	}
+	// Unknown URLs in the API namespace (/api/v1 era-1 URLs, typos) are
+	// JSON 404s, like the faces' own.
+	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "not_found", "error_description": "no such API endpoint"})
+	})
 	return nil
 }
 

@@ -111,7 +111,7 @@ func checkAnswer(t *testing.T, r *http.Request, w *httptest.ResponseRecorder) {
 	}
 	ctype := w.Header().Get("Content-Type")
 	switch p := r.URL.Path; {
-	case strings.HasPrefix(p, "/api/v2/"), strings.HasPrefix(p, "/api/v1/tenants/") && !strings.HasSuffix(p, "/slo-after-revoke-token"),
+	case strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/api/1/") && !strings.HasSuffix(p, "/slo-after-revoke-token"),
 		p == "/oauth/token", p == "/oauth/revoke", oauthJSONPath.MatchString(p):
 		// The JSON APIs: management, and the OAuth endpoints.
 		if !strings.HasPrefix(ctype, "application/json") || !json.Valid(w.Body.Bytes()) {

@@ -87,6 +87,12 @@ func TestWrongMethodOnOAuthEndpoints(t *testing.T) {
 			t.Errorf("%s %s: %d Allow %q %s", c.method, c.path, w.Code, w.Header().Get("Allow"), w.Body)
 		}
 	}
+	// Unknown URLs in the API namespace are JSON 404s.
+	for _, p := range []string{"/api/v1/tenants/", "/api/v3/organizations", "/api/v1/nope"} {
+		if w := hx.do("GET", p, "", nil); w.Code != 404 || !json.Valid(w.Body.Bytes()) {
+			t.Errorf("GET %s: %d %q", p, w.Code, w.Body)
+		}
+	}
 	// Browser pages keep the mux's behaviour; a served method is unaffected.
 	if w := hx.do("GET", "/t/"+hx.org+"/.well-known/openid-configuration", "", nil); w.Code != 200 {
 		t.Errorf("discovery: %d", w.Code)
