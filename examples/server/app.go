@@ -39,6 +39,8 @@ type app struct {
 	store  identity.Store
 	envs   map[identity.Environment]*identity.Service
 	tokens *tokens.Service
+	// kek seals private keys at rest (token signing keys, SAML SP keys).
+	kek []byte
 	// crafter is the Crafter Profile face, which also sweeps expired records.
 	crafter *profile.Service
 	mux     *http.ServeMux
@@ -79,6 +81,7 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		a.Close()
 		return nil, err
 	}
+	a.kek = kek
 	a.tokens, err = tokens.New(tokens.Options{Identity: base, BaseURL: cfg.BaseURL, KeyEncryptionKey: kek})
 	if err != nil {
 		a.Close()
@@ -149,12 +152,14 @@ func (a *app) routes(ctx context.Context) error {
 	// bound once both exist.
 	bridge := ssooidc.NewBridge(a.cfg.BaseURL)
 	ssoSvc, err := sso.New(sso.Options{Identity: a.envs[identity.Production], BaseURL: a.cfg.BaseURL,
-		Authorizations: bridge, Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log})
+		Authorizations: bridge, Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log,
+		KeyEncryptionKey: a.kek})
 	if err != nil {
 		return fmt.Errorf("sso: %w", err)
 	}
 	prov, err := provider.New(provider.Options{Identity: a.envs[identity.Production], Tokens: a.tokens,
-		Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log, SSORouter: ssooidc.Router(ssoSvc)})
+		Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log, SSORouter: ssooidc.Router(ssoSvc),
+		SSOLogout: ssooidc.Logout(ssoSvc)})
 	if err != nil {
 		return fmt.Errorf("oidc provider: %w", err)
 	}
