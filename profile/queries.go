@@ -3,7 +3,6 @@ package profile
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -253,11 +252,11 @@ func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*
 			if !hasNeedle(raw, s.needles) {
 				return nil
 			}
-			var u identity.User
-			if err := json.Unmarshal(raw, &u); err != nil {
+			u, err := identity.DecodeUser(raw)
+			if err != nil {
 				return fmt.Errorf("decode user %s: %w", id, err)
 			}
-			return visit(&u)
+			return visit(u)
 		})
 		if err != nil && !errors.Is(err, identity.ErrStopScan) {
 			return nil, err

@@ -210,17 +210,17 @@ func userView(r *http.Request, p *Principal, find func(tx *identity.ReadTxn, org
 	var u *identity.User
 	var tn *identity.Tenant
 	err := p.Service.View(r.Context(), func(tx *identity.ReadTxn) error {
-		o, err := tx.Org(r.PathValue("domain"))
+		orgID, err := tx.OrgID(r.PathValue("domain"))
 		if err != nil {
 			return err
 		}
-		if u, err = find(tx, o.ID); err != nil {
+		if u, err = find(tx, orgID); err != nil {
 			return err
 		}
 		if len(u.Attributes) == 0 {
 			return nil // no MetaData to render
 		}
-		tn, err = tx.Tenant(o.ID)
+		tn, err = tx.Tenant(orgID)
 		return err
 	})
 	return u, tn, err
