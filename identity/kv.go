@@ -296,6 +296,30 @@ func (s Set) Page(tx ReadTx, reverse bool, skip, limit int) ([]string, error) {
 	return s.collect(tx, ScanOptions{Reverse: reverse, Skip: skip, Limit: limit, KeysOnly: true})
 }
 
+// NewestFirst returns up to limit members in reverse order after skipping
+// skip, given the set's count. A page in the older half is read from the
+// other end of the set, so the last page costs what the first does.
+func (s Set) NewestFirst(tx ReadTx, count, skip, limit int) ([]string, error) {
+	if skip <= count/2 || limit <= 0 {
+		return s.Page(tx, true, skip, limit)
+	}
+	n := limit
+	if rest := count - skip; rest < n {
+		n = rest
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	ids, err := s.Page(tx, false, count-skip-n, n)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+		ids[i], ids[j] = ids[j], ids[i]
+	}
+	return ids, nil
+}
+
 // After returns up to limit members that follow the cursor member after (in
 // the scan direction); an empty cursor starts at the beginning. Its cost does
 // not grow with the depth of the cursor.

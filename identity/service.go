@@ -57,6 +57,7 @@ type Service struct {
 	account string
 	ids     *idSource
 	events  *eventIDs
+	hooks   *hooks
 }
 
 // NewService returns a Service for opts.Environment.
@@ -77,6 +78,7 @@ func NewService(opts Options) (*Service, error) {
 	}
 	s.ids = &idSource{}
 	s.events = &eventIDs{}
+	s.hooks = &hooks{}
 	if s.rand == nil {
 		s.rand = DefaultRand()
 	}
@@ -227,7 +229,7 @@ func pageOf[T any](tx ReadTx, set Set, req PageRequest, load func(id string) (T,
 	if req.Offset() >= total {
 		return out, nil
 	}
-	ids, err := set.Page(tx, true, req.Offset(), req.PerPage)
+	ids, err := set.NewestFirst(tx, total, req.Offset(), req.PerPage)
 	if err != nil {
 		return out, err
 	}

@@ -545,3 +545,38 @@ func TestValidators(t *testing.T) {
 		}
 	}
 }
+
+func TestDeepPagesMatchFromBothEnds(t *testing.T) {
+	s, c := newService(t)
+	ctx := context.Background()
+	o := mustOrg(t, s, "Alpha")
+	var ids []string
+	for i := 0; i < 29; i++ {
+		c.Advance(time.Millisecond)
+		u, err := s.CreateUser(ctx, o.Domain, identity.User{Email: fmt.Sprintf("d%02d@example.com", i)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	// Newest first: page p of size 4 holds ids[28-4(p-1)] down to ...
+	for page := 1; page <= 8; page++ {
+		p, err := s.ListUsers(ctx, o.Domain, identity.PageRequest{Page: page, PerPage: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := 28 - 4*(page-1)
+		want := 4
+		if first+1 < 4 {
+			want = first + 1
+		}
+		if len(p.Items) != want {
+			t.Fatalf("page %d: %d items, want %d", page, len(p.Items), want)
+		}
+		for i, u := range p.Items {
+			if u.ID != ids[first-i] {
+				t.Fatalf("page %d item %d: got %s want %s", page, i, u.Email, ids[first-i])
+			}
+		}
+	}
+}

@@ -224,8 +224,17 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 	return users(t.s.env).Put(t.w, u.ID, *u)
 }
 
-// DeleteUser removes a user and its index entries, and logs USER_DELETED.
+// DeleteUser removes a user, its index entries, its sessions and tokens and
+// what UserDeleteHooks remove, and logs USER_DELETED.
 func (t *Txn) DeleteUser(u *User) error {
+	// Sessions, remember-me logins and verification tokens go with the user,
+	// then whatever other packages keep about it (their hooks).
+	if _, err := t.RevokeUserSessions(u.ID, true); err != nil {
+		return err
+	}
+	if err := t.runUserDeleteHooks(u); err != nil {
+		return err
+	}
 	tn, err := t.Tenant(u.OrgID)
 	if err != nil {
 		return err

@@ -262,6 +262,13 @@ func New(opts Options) (*Service, error) {
 		s.mailq = newMailQueue(s.mailer, o.MailWorkers, o.MailQueue, s.log.Warn)
 	}
 	s.started = s.base.Now()
+	// A user deleted through any face (the Cryptr API, SSO) loses its
+	// attachments in the same transaction. Blobs outside the identity store
+	// are recorded as due and removed by Sweep.
+	s.base.OnUserDelete(func(tx *identity.Txn, u *identity.User) error {
+		var reap []string
+		return s.dropAttachments(tx, u.ID, &reap)
+	})
 	return s, nil
 }
 
