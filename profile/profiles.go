@@ -45,6 +45,12 @@ func loadProfile(tx *identity.ReadTxn, c *identity.Credential, id string) (*view
 	if err != nil {
 		return nil, err
 	}
+	// Tenant isolation: a token with no permission entry for the profile's
+	// tenant learns nothing about it (404, as for a missing id), instead of
+	// Crafter's 403 naming the tenant.
+	if !reaches(c, o.Domain) {
+		return nil, noProfile(id)
+	}
 	if err := check(c, o.Domain, ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
 	}

@@ -358,6 +358,17 @@ func allowed(c *identity.Credential, tenant, action string) bool {
 	return false
 }
 
+// reaches reports whether any tenant permission of c names tenant (or
+// "*"), whatever its actions: the tokens for which the tenant exists.
+func reaches(c *identity.Credential, tenant string) bool {
+	for _, p := range c.TenantPermissions {
+		if p.Tenant == "" || p.Tenant == "*" || p.Tenant == tenant {
+			return true
+		}
+	}
+	return false
+}
+
 // allowedGlobal checks a global action: only an entry for tenant "*" can
 // grant it.
 func allowedGlobal(c *identity.Credential, action string) bool {

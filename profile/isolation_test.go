@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -55,5 +56,36 @@ func TestDeleteThroughCoreRemovesAttachmentsAndSessions(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A token without any permission on a tenant gets 404 for its profiles, as
+// for a missing id (tenant isolation); a token that reaches the tenant but
+// lacks the action still gets Crafter's 403.
+func TestOtherTenantsProfileIsNotFound(t *testing.T) {
+	e := newEnvWith(t, memory.New(), nil)
+	e.tenant("acme")
+	e.tenant("globex")
+	p := e.profile("globex", "bob", nil)
+	onlyAcme := e.token(identity.Credential{Application: "app",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "acme", AllowedActions: []string{"*"}}}})
+	readOnly := e.token(identity.Credential{Application: "app",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "globex", AllowedActions: []string{"READ_TENANT"}}}})
+	for _, tc := range []struct {
+		tok    string
+		status int
+		code   string
+	}{
+		{onlyAcme, 404, CodeNoSuchProfile},
+		{readOnly, 403, CodeActionDenied},
+		{e.master, 200, ""},
+	} {
+		r := e.do("GET", "/api/1/profile/"+p.ID+".json", tc.tok, nil)
+		if r.status != tc.status || (tc.code != "" && !strings.Contains(string(r.body), tc.code)) {
+			t.Errorf("status %d body %s, want %d %s", r.status, r.body, tc.status, tc.code)
+		}
+		if tc.status == 404 && strings.Contains(string(r.body), "globex") {
+			t.Errorf("404 names the other tenant: %s", r.body)
+		}
 	}
 }
