@@ -134,14 +134,22 @@ func ExampleService_JWKSHandler() {
 	mux.Handle("GET /t/{domain}/.well-known", jwks)
 	mux.Handle("GET /t/{domain}/.well-known/jwks", jwks)
 
-	// Keys are created when the issuer first signs.
+	// An organization's keys exist from the first JWKS request or the
+	// first signature, whichever comes first: the active and the next key
+	// of each environment are published.
 	if _, err := svc.IssueAccessToken(context.Background(), &tokens.TokenRequest{OrgDomain: org.Domain, User: user, App: app}); err != nil {
 		panic(err)
 	}
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/t/shark-academy/.well-known/jwks", nil))
 	fmt.Println(w.Code, w.Header().Get("Cache-Control"), strings.Count(w.Body.String(), `"kid"`))
-	// Output: 200 public, max-age=3600 2
+	// An unknown domain has no keys, and none are made for it.
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/t/no-such-org/.well-known/jwks", nil))
+	fmt.Println(w.Code, strings.Count(w.Body.String(), `"kid"`))
+	// Output:
+	// 200 public, max-age=3600 4
+	// 200 0
 }
 
 func ExampleNewRemoteVerifier() {

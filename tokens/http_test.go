@@ -47,7 +47,7 @@ func TestJWKSHandler(t *testing.T) {
 		_, _ = io_copy(&buf, resp)
 		return resp, []byte(buf.String())
 	}
-	resp, body := get("/t/" + f.org.Domain + "/.well-known")
+	resp, body := get("/t/no-such-org/.well-known")
 	if resp.StatusCode != 200 || string(body) != `{"keys":[]}` || resp.Header.Get("Cache-Control") != "public, max-age=60" {
 		t.Fatalf("empty set: %d %s %q", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
 	}

@@ -56,12 +56,32 @@ func jwksOf(sets ...*loadedSet) ([]byte, error) {
 	return b, nil
 }
 
-// setFor returns the loaded key set of (env, domain) without creating keys.
+// setFor returns the loaded key set of (env, domain). It creates the
+// default RS256 keys of a known issuer (an organization, or the account)
+// that has none yet, so the JWKS is never empty for a real issuer and a
+// client that caches it does not miss the first key; it creates nothing for
+// unknown domains.
 func (s *Service) setFor(ctx context.Context, env identity.Environment, domain string) (*loadedSet, error) {
-	if ls := s.keys.get(setKey{env, domain}); ls != nil && s.now().Before(ls.validUntil) {
+	ls := s.keys.get(setKey{env, domain})
+	if ls == nil || !s.now().Before(ls.validUntil) {
+		var err error
+		if ls, err = s.load(ctx, env, domain, ""); err != nil {
+			return nil, err
+		}
+	}
+	if len(ls.info) > 0 || !s.knownIssuer(ctx, domain) {
 		return ls, nil
 	}
-	return s.load(ctx, env, domain, "")
+	return s.load(ctx, env, domain, RS256)
+}
+
+// knownIssuer reports whether domain is the account's or an organization's.
+func (s *Service) knownIssuer(ctx context.Context, domain string) bool {
+	if domain == s.opts.Identity.AccountDomain() {
+		return true
+	}
+	_, err := s.opts.Identity.GetOrganization(ctx, domain)
+	return err == nil
 }
 
 // JWKS renders the JSON Web Key Set of the issuer domain in env:

@@ -54,16 +54,22 @@ func TestRotationSchedule(t *testing.T) {
 	domain := f.org.Domain
 	v := f.verifier(t, func(c *VerifierConfig) { c.CacheSize = -1 })
 
-	if got := jwksKids(t, f.svc, domain); len(got) != 0 {
-		t.Fatalf("keys exist before first use: %v", got)
+	// The first JWKS request of a known issuer creates its keys: the active
+	// one and the next one are published before anything is signed.
+	before := jwksKids(t, f.svc, domain)
+	if len(before) != 2 {
+		t.Fatalf("keys published before first use: %v, want the active and the next key", before)
+	}
+	if got := jwksKids(t, f.svc, "no-such-org"); len(got) != 0 {
+		t.Fatalf("keys made for an unknown issuer: %v", got)
 	}
 	first, err := f.svc.IssueAccessToken(ctx, f.req())
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := states(t, f.svc, domain)
-	if len(st["active"]) != 1 || len(st["next"]) != 1 || st["active"][0] != first.KeyID {
-		t.Fatalf("after first use: %v", st)
+	if len(st["active"]) != 1 || len(st["next"]) != 1 || st["active"][0] != first.KeyID || !before[first.KeyID] {
+		t.Fatalf("after first use: %v (published before: %v)", st, before)
 	}
 	published := jwksKids(t, f.svc, domain)
 	next := st["next"][0]
