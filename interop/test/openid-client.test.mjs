@@ -3,8 +3,12 @@
 // RP-initiated logout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Issuer, generators, errors } from 'openid-client';
+import { Issuer, generators, errors, custom } from 'openid-client';
 import { startServer, setupOrg, magicLogin, Browser } from '../lib/server.mjs';
+
+// openid-client gives up after 3.5 s by default; on a loaded CI machine the
+// first RSA key generation of an organization can take longer than that.
+custom.setHttpOptionsDefaults({ timeout: 30000 });
 
 let srv; let org; let user;
 const seen = new Set();
