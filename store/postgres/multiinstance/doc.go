@@ -3,7 +3,8 @@
 // instances of the host program on one database (separate postgres.Open
 // pools, each with its own identity.Service and the feature's own service
 // on top) and races them: key rotation (tokens), refresh-token rotation and
-// authorization-code redemption (tokens/provider), lockout counters and
+// authorization-code redemption, magic links, email-code attempts and
+// send limits (tokens/provider), lockout counters and
 // single-use verification and reset tokens (profile), and the SAML
 // assertion-replay cache (sso).
 //

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,11 +14,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/tokens"
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
@@ -44,6 +47,9 @@ type oidc struct {
 	org    *identity.Organization
 	spa    *identity.Application
 	served [2]atomic.Int64
+	provs  [2]*provider.Provider
+	mu     sync.Mutex
+	mails  []mail.Message
 }
 
 func newOIDC(t *testing.T) *oidc {
@@ -52,13 +58,19 @@ func newOIDC(t *testing.T) *oidc {
 	o.insts = pair(t, o.clock, setup{hasher: newCountingHasher()})
 	srv := httptest.NewUnstartedServer(nil)
 	o.base = "http://" + srv.Listener.Addr().String()
-	var provs [2]*provider.Provider
+	provs := &o.provs
 	for i, in := range o.insts {
 		tok, err := tokens.New(tokens.Options{Identity: in.ids, BaseURL: o.base})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := provider.New(provider.Options{Identity: in.ids, Tokens: tok, RefreshGrace: refreshTTL})
+		p, err := provider.New(provider.Options{Identity: in.ids, Tokens: tok, RefreshGrace: refreshTTL,
+			MailFrom: "login@acme.test", Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
+				o.mu.Lock()
+				o.mails = append(o.mails, m)
+				o.mu.Unlock()
+				return nil
+			})})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,28 +163,72 @@ var (
 	reAction  = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
 )
 
+// authQuery returns the SPA's authorization request with PKCE, and its
+// code verifier.
+func (o *oidc) authQuery(seed string) (url.Values, string) {
+	verifier := base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat(seed, 40)))[:50]
+	sum := sha256.Sum256([]byte(verifier))
+	return url.Values{"response_type": {"code"}, "client_id": {o.spa.ClientID}, "redirect_uri": {spaRedirect},
+		"scope": {"openid email profile"}, "state": {"st-" + seed}, "nonce": {"n-" + seed},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}, verifier
+}
+
+// takeMail waits for the mails both providers send in the background and
+// returns the last one.
+func (o *oidc) takeMail() mail.Message {
+	o.t.Helper()
+	for _, p := range o.provs {
+		_ = p.Close()
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.mails) == 0 {
+		o.t.Fatal("no mail sent")
+	}
+	return o.mails[len(o.mails)-1]
+}
+
 // signIn opens the SPA's authorization request on instance 0, signs in
 // with the password on instance 1 and returns the code and PKCE verifier.
 func (o *oidc) signIn(seed string) (code, verifier string) {
 	o.t.Helper()
-	verifier = base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat(seed, 40)))[:50]
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"response_type": {"code"}, "client_id": {o.spa.ClientID}, "redirect_uri": {spaRedirect},
-		"scope": {"openid email profile"}, "state": {"st-" + seed}, "nonce": {"n-" + seed},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	q, verifier := o.authQuery(seed)
+	lp := o.openLogin(q)
+	done := o.send(lp.c, 1, http.MethodPost, lp.action, lp.form(url.Values{"action": {"password"}, "email": {userEmail},
+		"password": {userPass}}))
+	loc, err := url.Parse(done.header.Get("Location"))
+	if done.status != http.StatusSeeOther || err != nil || loc.Query().Get("code") == "" {
+		o.t.Fatalf("password sign-in: %d %s %s", done.status, done.header.Get("Location"), done.body)
+	}
+	return loc.Query().Get("code"), verifier
+}
+
+// loginPage is an open hosted login page in a browser.
+type loginPage struct {
+	c                     *http.Client
+	action, csrf, request string
+}
+
+// form returns the page's hidden fields with extra.
+func (lp loginPage) form(extra url.Values) url.Values {
+	f := url.Values{"csrf_token": {lp.csrf}, "request": {lp.request}}
+	for k, v := range extra {
+		f[k] = v
+	}
+	return f
+}
+
+// openLogin opens the login page of authorization request q on instance 0
+// in a new browser.
+func (o *oidc) openLogin(q url.Values) loginPage {
+	o.t.Helper()
 	c := browser()
 	page := o.send(c, 0, http.MethodGet, o.base+"/t/"+o.org.Domain+"/authorize?"+q.Encode(), nil)
 	action, csrf, request := reAction.FindStringSubmatch(page.body), reCSRF.FindStringSubmatch(page.body), reRequest.FindStringSubmatch(page.body)
 	if page.status != http.StatusOK || action == nil || csrf == nil || request == nil {
 		o.t.Fatalf("login page: %d %s", page.status, page.body)
 	}
-	done := o.send(c, 1, http.MethodPost, o.base+action[1], url.Values{"csrf_token": {csrf[1]}, "request": {request[1]},
-		"action": {"password"}, "email": {userEmail}, "password": {userPass}})
-	loc, err := url.Parse(done.header.Get("Location"))
-	if done.status != http.StatusSeeOther || err != nil || loc.Query().Get("code") == "" {
-		o.t.Fatalf("password sign-in: %d %s %s", done.status, done.header.Get("Location"), done.body)
-	}
-	return loc.Query().Get("code"), verifier
+	return loginPage{c: c, action: o.base + action[1], csrf: csrf[1], request: request[1]}
 }
 
 func (o *oidc) tokenURL() string { return o.base + "/t/" + o.org.Domain + "/oauth/token" }
@@ -296,5 +352,117 @@ func TestRefreshRotationNoDoubleSpend(t *testing.T) {
 		if a := o.refresh(inst, rt2); !invalidGrant(a) {
 			t.Fatalf("newest token of a revoked family works on instance %d: %d %s", inst, a.status, a.body)
 		}
+	}
+}
+
+var (
+	reLink   = regexp.MustCompile(`http://[^\s]+/magic-link/verify/[A-Za-z0-9_-]{43}`)
+	reDigits = regexp.MustCompile(`: (\d{6})\n`)
+)
+
+// sendMagic asks for a magic link on a new login page and returns the page,
+// the link and the 6-digit code of the mail.
+func (o *oidc) sendMagic(seed string) (lp loginPage, link, digits string) {
+	o.t.Helper()
+	q, _ := o.authQuery(seed)
+	lp = o.openLogin(q)
+	if a := o.send(lp.c, 1, http.MethodPost, lp.action, lp.form(url.Values{"action": {"magic"}, "email": {userEmail}})); a.status != http.StatusOK {
+		o.t.Fatalf("send magic link: %d %s", a.status, a.body)
+	}
+	m := o.takeMail()
+	link, d := reLink.FindString(m.Text), reDigits.FindStringSubmatch(m.Text)
+	if link == "" || d == nil {
+		o.t.Fatalf("no link or code in mail: %s", m.Text)
+	}
+	return lp, link, d[1]
+}
+
+// signedIn reports whether a is the redirect to the application with a code.
+func signedIn(a answer) bool {
+	loc, err := url.Parse(a.header.Get("Location"))
+	return a.status == http.StatusSeeOther && err == nil && strings.HasPrefix(loc.String(), spaRedirect) && loc.Query().Get("code") != ""
+}
+
+func TestMagicLinkAndEmailCodeAcrossInstances(t *testing.T) {
+	o := newOIDC(t)
+	const racers = 8
+
+	t.Run("link consumed once", func(t *testing.T) {
+		lp, link, _ := o.sendMagic("m")
+		confirm := o.send(lp.c, 0, http.MethodGet, link, nil)
+		csrf := reCSRF.FindStringSubmatch(confirm.body)
+		if confirm.status != http.StatusOK || csrf == nil {
+			t.Fatalf("confirmation page: %d %s", confirm.status, confirm.body)
+		}
+		answers := make([]answer, racers)
+		race(racers, func(inst, i int) {
+			answers[i] = o.send(lp.c, inst, http.MethodPost, link, url.Values{"csrf_token": {csrf[1]}})
+		})
+		wins := 0
+		for i, a := range answers {
+			switch {
+			case signedIn(a):
+				wins++
+			case a.status != http.StatusBadRequest || a.header.Get("Location") != "":
+				t.Errorf("consumer %d (instance %d): %d %s, want the sign-in or 400", i, i%2, a.status, a.header.Get("Location"))
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("one magic link signed in %d times over two instances, want once", wins)
+		}
+	})
+
+	// MaxCodeAttempts (5) tries of the 6-digit code, counted over both
+	// instances: n-1 concurrent wrong codes leave the right one usable, n
+	// use them all up.
+	for _, tc := range []struct {
+		wrong int
+		want  bool
+	}{{provider.DefaultMaxCodeAttempts - 1, true}, {provider.DefaultMaxCodeAttempts, false}} {
+		t.Run(fmt.Sprintf("%d wrong codes", tc.wrong), func(t *testing.T) {
+			lp, _, digits := o.sendMagic(fmt.Sprintf("c%d", tc.wrong))
+			wrong := "000000"
+			if digits == wrong {
+				wrong = "111111"
+			}
+			answers := make([]answer, tc.wrong)
+			race(tc.wrong, func(inst, i int) {
+				answers[i] = o.send(lp.c, inst, http.MethodPost, lp.action, lp.form(url.Values{"action": {"code"}, "code": {wrong}}))
+			})
+			for i, a := range answers {
+				if a.status != http.StatusBadRequest {
+					t.Fatalf("wrong code %d (instance %d): %d", i, i%2, a.status)
+				}
+			}
+			right := o.send(lp.c, 1, http.MethodPost, lp.action, lp.form(url.Values{"action": {"code"}, "code": {digits}}))
+			if signedIn(right) != tc.want {
+				t.Fatalf("right code after %d concurrent wrong ones: %d %s, signed in = %v, want %v",
+					tc.wrong, right.status, right.header.Get("Location"), signedIn(right), tc.want)
+			}
+		})
+	}
+}
+
+func TestMagicLinkSendLimitAcrossInstances(t *testing.T) {
+	o := newOIDC(t)
+	q, _ := o.authQuery("s")
+	lp := o.openLogin(q)
+	const n = 12
+	statuses := make([]int, n)
+	race(n, func(inst, i int) {
+		statuses[i] = o.send(lp.c, inst, http.MethodPost, lp.action, lp.form(url.Values{"action": {"magic"}, "email": {userEmail}})).status
+	})
+	got := map[int]int{}
+	for _, s := range statuses {
+		got[s]++
+	}
+	if got[http.StatusOK] != provider.DefaultEmailSendLimit || got[http.StatusTooManyRequests] != n-provider.DefaultEmailSendLimit {
+		t.Fatalf("answers %v to %d concurrent sends over two instances, want %d × 200 and the rest 429", got, n, provider.DefaultEmailSendLimit)
+	}
+	o.takeMail()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.mails) != provider.DefaultEmailSendLimit {
+		t.Fatalf("%d mails sent, want %d", len(o.mails), provider.DefaultEmailSendLimit)
 	}
 }
