@@ -365,6 +365,20 @@ func (p params) required(k string) (string, error) {
 	return v, nil
 }
 
+// requiredAll returns the values of several required parameters, in order;
+// the first missing one is the error.
+func (p params) requiredAll(keys ...string) ([]string, error) {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		v, err := p.required(k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // list returns a multi-valued parameter: repeated keys and/or values
 // separated by commas. Empty items are dropped.
 func (p params) list(keys ...string) []string {
@@ -783,11 +797,7 @@ func (h *handler) rangeProfiles(k *call) (any, error) {
 }
 
 func (h *handler) byRole(k *call) (any, error) {
-	tenant, err := k.p.required("tenantName")
-	if err != nil {
-		return nil, err
-	}
-	role, err := k.p.required("role")
+	v, err := k.p.requiredAll("tenantName", "role")
 	if err != nil {
 		return nil, err
 	}
@@ -795,15 +805,11 @@ func (h *handler) byRole(k *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.s.ProfilesByRole(k.r.Context(), k.c, tenant, role, so, k.p.attrs())
+	return h.s.ProfilesByRole(k.r.Context(), k.c, v[0], v[1], so, k.p.attrs())
 }
 
 func (h *handler) byExistingAttribute(k *call) (any, error) {
-	tenant, err := k.p.required("tenantName")
-	if err != nil {
-		return nil, err
-	}
-	name, err := k.p.required("attributeName")
+	v, err := k.p.requiredAll("tenantName", "attributeName")
 	if err != nil {
 		return nil, err
 	}
@@ -811,18 +817,15 @@ func (h *handler) byExistingAttribute(k *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.s.ProfilesWithAttribute(k.r.Context(), k.c, tenant, name, so, k.p.attrs())
+	return h.s.ProfilesWithAttribute(k.r.Context(), k.c, v[0], v[1], so, k.p.attrs())
 }
 
 func (h *handler) byAttributeValue(k *call) (any, error) {
-	tenant, err := k.p.required("tenantName")
+	v, err := k.p.requiredAll("tenantName", "attributeName")
 	if err != nil {
 		return nil, err
 	}
-	name, err := k.p.required("attributeName")
-	if err != nil {
-		return nil, err
-	}
+	tenant, name := v[0], v[1]
 	if !k.p.has("attributeValue") {
 		return nil, missingParam("attributeValue")
 	}
