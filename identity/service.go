@@ -40,6 +40,10 @@ type Options struct {
 	// AccountDomain is the domain of the account that manages the
 	// organizations (Cryptr's __managed_by__).
 	AccountDomain string
+	// UserCacheSize bounds the cache of decoded users (default 10000
+	// entries; negative disables it). A cached user is reused only when the
+	// bytes a read returns are identical to those it was decoded from.
+	UserCacheSize int
 }
 
 // Service is the in-process API of the identity core for one environment:
@@ -58,6 +62,7 @@ type Service struct {
 	ids     *idSource
 	events  *eventIDs
 	hooks   *hooks
+	users   *userCache
 }
 
 // NewService returns a Service for opts.Environment.
@@ -79,6 +84,13 @@ func NewService(opts Options) (*Service, error) {
 	s.ids = &idSource{}
 	s.events = &eventIDs{}
 	s.hooks = &hooks{}
+	if opts.UserCacheSize >= 0 {
+		n := opts.UserCacheSize
+		if n == 0 {
+			n = 10000
+		}
+		s.users = newUserCache(n)
+	}
 	if s.rand == nil {
 		s.rand = DefaultRand()
 	}

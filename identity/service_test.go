@@ -580,3 +580,35 @@ func TestDeepPagesMatchFromBothEnds(t *testing.T) {
 		}
 	}
 }
+
+// Reads reuse decoded users only for identical stored bytes, and never hand
+// out memory that another read or the cache shares.
+func TestUserCacheNeverStaleNorShared(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	o := mustOrg(t, s, "Alpha")
+	u, err := s.CreateUser(ctx, o.Domain, identity.User{Email: "a@example.com",
+		Attributes: map[string]any{"tags": []any{"x"}, "nested": map[string]any{"k": "v"}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := s.GetUser(ctx, o.Domain, u.ID)
+	first.Attributes["tags"].([]any)[0] = "mutated"
+	first.Attributes["nested"].(map[string]any)["k"] = "mutated"
+	first.Roles = append(first.Roles, "mutated")
+	second, _ := s.GetUser(ctx, o.Domain, u.ID)
+	if second.Attributes["tags"].([]any)[0] != "x" || second.Attributes["nested"].(map[string]any)["k"] != "v" || len(second.Roles) != 0 {
+		t.Fatalf("a caller's mutation leaked into later reads: %+v", second)
+	}
+	if _, err := s.UpdateUser(ctx, o.Domain, u.ID, func(x *identity.User) error { x.Profile.GivenName = "New"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	third, _ := s.GetUser(ctx, o.Domain, u.ID)
+	if third.Profile.GivenName != "New" {
+		t.Fatalf("stale read after update: %+v", third.Profile)
+	}
+	p, _ := s.ListUsers(ctx, o.Domain, identity.PageRequest{})
+	if len(p.Items) != 1 || p.Items[0].Profile.GivenName != "New" {
+		t.Fatalf("stale list after update: %+v", p.Items)
+	}
+}

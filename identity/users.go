@@ -86,11 +86,7 @@ func indexedValues(v any) []any {
 // organization. Callers acting for one organization must check OrgID (the
 // Service's methods do, and answer ErrNotFound across organizations).
 func (t *ReadTxn) User(id string) (*User, error) {
-	u, err := users(t.s.env).Get(t.tx, id)
-	if err != nil {
-		return nil, err
-	}
-	return &u, nil
+	return t.readUser(t.s.env, id)
 }
 
 // OrgUser returns the user with id if it belongs to organization orgID.
@@ -564,9 +560,12 @@ func (s *Service) ListUsers(ctx context.Context, orgDomain string, req PageReque
 		if err != nil {
 			return err
 		}
-		recs := users(s.env)
 		p, err = pageOf(tx.tx, OrgUsers(s.env, orgID), req, func(id string) (User, error) {
-			return recs.Get(tx.tx, id)
+			u, err := tx.readUser(s.env, id)
+			if err != nil {
+				return User{}, err
+			}
+			return *u, nil
 		})
 		return err
 	})
@@ -591,16 +590,15 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 		if err != nil {
 			return err
 		}
-		recs := users(s.env)
 		if len(ids) > 0 {
 			out = make([]User, 0, len(ids))
 		}
 		for _, id := range ids {
-			u, err := recs.Get(tx.tx, id)
+			u, err := tx.readUser(s.env, id)
 			if err != nil {
 				return err
 			}
-			out = append(out, u)
+			out = append(out, *u)
 		}
 		if len(ids) == limit {
 			next = ids[len(ids)-1]
