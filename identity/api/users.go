@@ -241,9 +241,16 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	id := r.PathValue("user_id")
-	u, tn, err := userView(r, p, func(tx *identity.ReadTxn, orgID string) (*identity.User, error) {
+	return h.writeUserView(w, r, p, func(tx *identity.ReadTxn, orgID string) (*identity.User, error) {
 		return tx.OrgUser(orgID, id)
 	})
+}
+
+// writeUserView answers 200 with the user find reads in the caller's
+// organization.
+func (h *Handler) writeUserView(w http.ResponseWriter, r *http.Request, p *Principal,
+	find func(tx *identity.ReadTxn, orgID string) (*identity.User, error)) error {
+	u, tn, err := userView(r, p, find)
 	if err != nil {
 		return err
 	}
@@ -260,14 +267,9 @@ func (h *Handler) getUserByEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	email := r.PathValue("email")
-	u, tn, err := userView(r, p, func(tx *identity.ReadTxn, orgID string) (*identity.User, error) {
+	return h.writeUserView(w, r, p, func(tx *identity.ReadTxn, orgID string) (*identity.User, error) {
 		return tx.UserByEmail(orgID, email)
 	})
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, h.renderUser(p, r, u, tn))
-	return nil
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
