@@ -719,7 +719,7 @@ func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := newJoseSigner(priv, ak.Active.KID, alg, s.Issuer(ls.domain))
+	js, err := newJoseSigner(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain))
 	if err != nil {
 		return nil, fmt.Errorf("signer for key %s: %w", ak.Active.KID, err)
 	}
