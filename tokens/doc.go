@@ -38,7 +38,8 @@
 // the JWKS again on an unknown `kid`, so they pick it up.
 //
 // Private keys are stored as PKCS#8, sealed with AES-256-GCM when the host
-// supplies [Options.KeyEncryptionKey].
+// supplies [Options.KeyEncryptionKey]. Keys stored in clear before the host
+// set one are sealed by the first use of the store ([Service.SealKeys]).
 // Public keys are published with a self-signed `x5c` certificate, because
 // Cryptr's SDKs read `x5c[0]`.
 //

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -68,7 +69,8 @@ type Options struct {
 	// sandbox (IssuerURL). A trailing slash is removed.
 	BaseURL string
 	// KeyEncryptionKey, when set, must be 32 bytes: private keys are sealed
-	// with AES-256-GCM under it. Keys stored before it was set stay readable.
+	// with AES-256-GCM under it. Keys stored in clear before it was set are
+	// sealed on the service's first use of the store (see SealKeys).
 	KeyEncryptionKey []byte
 	// Clock returns the current time (default: Identity.Now).
 	Clock func() time.Time
@@ -112,6 +114,11 @@ type Service struct {
 
 	keys   keyCache
 	apiKey *Verifier
+
+	// sealMu and sealDone run SealKeys once, before the first read of the
+	// key sets (when a key-encryption key is set).
+	sealMu   sync.Mutex
+	sealDone atomic.Bool
 
 	sampleMu   sync.Mutex
 	sampleKeys map[string]*signingKey
