@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -348,4 +350,109 @@ func decodeJWT(t *testing.T, tok string) map[string]any {
 		t.Fatalf("bad payload: %v", err)
 	}
 	return m
+}
+
+// TestPendingStateStaysInItsTree: a pending request's login form, a magic
+// link and a headless code of the sandbox are unknown in the production
+// tree (and stay usable in their own), and SSO cannot complete a request
+// of another environment.
+func TestPendingStateStaysInItsTree(t *testing.T) {
+	e := newEnv(t)
+	sb := e.sandbox(t)
+	ctx := context.Background()
+	web, _, err := sb.svc.CreateApplication(ctx, e.org.Domain, identity.Application{Name: "sandbox web",
+		ApplicationType: identity.AppRegularWeb, AllowedRedirectURLs: []string{webRedirect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ch := pkce("p")
+
+	t.Run("login form", func(t *testing.T) {
+		c := e.newBrowser()
+		page := e.get(c, authorizeURL(e.sandboxIssuer(), sb.spa.ClientID, ch))
+		action, csrf, request := form(t, page.body)
+		if want := "/sandbox/t/" + e.org.Domain + "/login"; action != want {
+			t.Fatalf("form action %q, want %q", action, want)
+		}
+		for _, path := range []string{"/t/" + e.org.Domain + "/login", "/login"} {
+			r := e.postForm(c, e.base+path, url.Values{"csrf_token": {csrf}, "request": {request}, "action": {"magic"},
+				"email": {userEmail}})
+			if r.status != http.StatusBadRequest || e.mailCount() != 0 {
+				t.Fatalf("%s: %d (mails %d)", path, r.status, e.mailCount())
+			}
+		}
+	})
+
+	t.Run("SSO resume", func(t *testing.T) {
+		c := e.newBrowser()
+		page := e.get(c, authorizeURL(e.issuer(), e.spa.ClientID, ch))
+		_, _, request := form(t, page.body)
+		rec := httptest.NewRecorder()
+		e.prov.Resume(rec, httptest.NewRequest(http.MethodGet, e.base+"/enterprise/x/acs", nil), request,
+			Authenticated{Env: identity.Sandbox, User: sb.user, SSOConnectionID: "acme_sb"})
+		if rec.Code != http.StatusBadRequest || rec.Header().Get("Location") != "" {
+			t.Fatalf("a sandbox sign-in completed a production request: %d %s", rec.Code, rec.Header().Get("Location"))
+		}
+	})
+
+	t.Run("headless magic link", func(t *testing.T) {
+		cred, _, err := sb.svc.CreateCredential(ctx, identity.Credential{Name: "sandbox backend",
+			Permissions: []string{"*"}, ManagedOrgs: []string{"*"}, Environment: identity.Sandbox}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := e.tok.IssueAPIKeyToken(ctx, cred, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bearer := "Bearer " + tok
+		link := e.headlessChallenge(t, bearer, web.ClientID)
+		if !strings.HasPrefix(link, e.base+"/sandbox/magic-link/verify/") {
+			t.Fatalf("sandbox magic link %s", link)
+		}
+		prodLink := strings.Replace(link, "/sandbox/", "/", 1)
+		c := e.newBrowser()
+		if r := e.get(c, prodLink); r.status != http.StatusBadRequest {
+			t.Fatalf("sandbox link at production: %d", r.status)
+		}
+		confirm := e.get(c, link)
+		_, csrf, _ := form(t, confirm.body)
+		if r := e.postForm(c, prodLink, url.Values{"csrf_token": {csrf}}); r.status != http.StatusBadRequest {
+			t.Fatalf("sandbox link consumed at production: %d", r.status)
+		}
+		done := e.postForm(c, link, url.Values{"csrf_token": {csrf}})
+		if done.status != http.StatusSeeOther {
+			t.Fatalf("the link no longer works in the sandbox: %d %s", done.status, done.body)
+		}
+		code := done.location(t).Query().Get("code")
+		oauthErr(t, e.postForm(http.DefaultClient, e.base+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
+			"code": {code}}, "Authorization", bearer), http.StatusUnauthorized, errInvalidClient)
+		ok := e.postForm(http.DefaultClient, e.base+"/sandbox/oauth/token", url.Values{"grant_type": {"authorization_code"},
+			"code": {code}}, "Authorization", bearer)
+		if ok.status != http.StatusOK {
+			t.Fatalf("sandbox exchange: %d %s", ok.status, ok.body)
+		}
+		if cl := decodeJWT(t, ok.json(t)["access_token"].(string)); cl["iss"] != e.sandboxIssuer() {
+			t.Fatalf("iss %v", cl["iss"])
+		}
+	})
+}
+
+// headlessChallenge creates a magic-link challenge through the management
+// API with bearer and returns its link.
+func (e *env) headlessChallenge(t *testing.T, bearer, clientID string) string {
+	t.Helper()
+	h, err := api.New(api.Options{Service: e.ids, Tokens: api.Tokens(e.tok), Routes: []api.RouteGroup{e.prov.APIRoutes()},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmt := httptest.NewServer(h)
+	defer mgmt.Close()
+	r := e.postJSON(http.DefaultClient, mgmt.URL+"/api/v2/magic-link-challenge", map[string]any{"user_email": userEmail,
+		"redirect_uri": webRedirect, "client_id": clientID}, "Authorization", bearer)
+	if r.status != http.StatusCreated {
+		t.Fatalf("challenge: %d %s", r.status, r.body)
+	}
+	return r.json(t)["magic_link"].(string)
 }
