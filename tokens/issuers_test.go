@@ -205,3 +205,33 @@ func TestAPIKeyTokensBothEnvironments(t *testing.T) {
 		})
 	}
 }
+
+// TestMiddlewareDefaultsToProduction: Middleware over a default Verifier
+// answers 401 to a sandbox bearer token and lets a production one through.
+func TestMiddlewareDefaultsToProduction(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sb, err := f.svc.IssueAccessToken(ctx, f.sandboxReq())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := Middleware(f.verifier(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{sb.Value, http.StatusUnauthorized}, {pr.Value, http.StatusNoContent}} {
+		r := httptest.NewRequest(http.MethodGet, "/me", nil)
+		r.Header.Set("Authorization", "Bearer "+tc.token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("status %d, want %d", w.Code, tc.want)
+		}
+	}
+}
