@@ -118,7 +118,7 @@ type fakeAuthz struct {
 	defaults  []string
 }
 
-func (f *fakeAuthz) AuthorizeURL(org, idp string, q url.Values) string {
+func (f *fakeAuthz) AuthorizeURL(_ identity.Environment, org, idp string, q url.Values) string {
 	q = cloneValues(q)
 	q.Set("idp_id", idp)
 	q.Set("org", org)

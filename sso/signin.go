@@ -48,8 +48,9 @@ type Authorizations interface {
 	// provider's authorization endpoint for the organization, with the
 	// parameters and idp_id. The provider validates them, keeps the request
 	// pending, and routes it back to /enterprise/{idp_id}/login?request_id=
-	// through the SSO router.
-	AuthorizeURL(orgDomain, idpID string, params url.Values) string
+	// through the SSO router. env is the connection's environment: each
+	// environment is its own issuer.
+	AuthorizeURL(env identity.Environment, orgDomain, idpID string, params url.Values) string
 	// Resume completes the pending authorization request requestID for the
 	// signed-in user and writes the answer (a redirect to the application
 	// with a code, or an error page).
@@ -255,7 +256,7 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request) {
 		// Cryptr's era-1 URL: the provider validates the OAuth request
 		// and sends the browser back here with its request id.
 		q.Del("request_id")
-		http.Redirect(w, r, s.opts.Authorizations.AuthorizeURL(c.OrgDomain, c.ID, q), http.StatusFound)
+		http.Redirect(w, r, s.opts.Authorizations.AuthorizeURL(id.Environment(), c.OrgDomain, c.ID, q), http.StatusFound)
 		return
 	}
 	pending := q.Get("request_id")

@@ -12,8 +12,9 @@ import (
 // client_credentials grant of POST /api/v2/oauth/token): `jtt: api_key`,
 // `sub` = `cid` = the credential id, `scp` = its permissions joined by
 // spaces, `tnt` = the account domain, `dbs` = the credential's environment,
-// issued by {BaseURL}/t/{accountDomain} and signed with the account's RS256
-// key in that environment. It lives Options.APIKeyTokenTTL (15 minutes by
+// issued by the account's issuer in that environment ({BaseURL}/t/{account}
+// in production, {BaseURL}/sandbox/t/{account} in the sandbox) and signed
+// with the account's RS256 key there. It lives Options.APIKeyTokenTTL (15 minutes by
 // default), never beyond the credential's own expiry.
 func (s *Service) IssueAPIKeyToken(ctx context.Context, cred *identity.Credential, accountDomain string) (string, time.Time, error) {
 	if cred == nil || cred.ID == "" {
@@ -47,7 +48,7 @@ func (s *Service) IssueAPIKeyToken(ctx context.Context, cred *identity.Credentia
 		return "", time.Time{}, err
 	}
 	c := &Claims{
-		Issuer: s.Issuer(accountDomain), Subject: cred.ID, ClientID: cred.ID,
+		Issuer: s.Issuer(env, accountDomain), Subject: cred.ID, ClientID: cred.ID,
 		Tenant: accountDomain, Database: env.DBS(), ID: jti, Type: TypeAPIKey,
 		Version: Version, Scopes: cred.Permissions, IssuedAt: now.Unix(), Expiry: exp.Unix(),
 	}
@@ -58,8 +59,9 @@ func (s *Service) IssueAPIKeyToken(ctx context.Context, cred *identity.Credentia
 	return tok.Value, time.Unix(c.Expiry, 0), nil
 }
 
-// VerifyAPIKeyToken verifies a management token for an /api/v2 request:
-// signature by the account's key, `jtt: api_key`, ver, exp, and, when the
+// VerifyAPIKeyToken verifies a management token for an /api/v2 request, of
+// either environment: signature by the account's key of the environment its
+// issuer names (and `dbs` agrees), `jtt: api_key`, ver, exp, and, when the
 // identity service names an account domain, that `tnt` is it. It is meant
 // to run on every request: a token verified before is answered from a
 // bounded cache (keyed by its SHA-256, evicted when it expires) without a

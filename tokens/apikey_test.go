@@ -25,7 +25,7 @@ func TestAPIKeyToken(t *testing.T) {
 	c := decodePart(t, tok, 1)
 	want := map[string]any{
 		"cid": cred.ID, "sub": cred.ID, "jtt": "api_key", "dbs": "sandbox", "tnt": "acme-account",
-		"iss": testBase + "/t/acme-account", "ver": 1.0,
+		"iss": testBase + "/sandbox/t/acme-account", "ver": 1.0,
 		"scp": "read_many:sso_connections update:sso_connections",
 	}
 	for k, v := range want {

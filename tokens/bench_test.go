@@ -69,7 +69,7 @@ func BenchmarkIssue(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			signer, err := newJoseSigner(sk.priv, sk.kid, alg, f.svc.Issuer(f.org.Domain))
+			signer, err := newJoseSigner(sk.priv, sk.kid, alg, f.svc.Issuer(identity.Production, f.org.Domain))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -209,7 +209,7 @@ func BenchmarkPaired(b *testing.B) {
 			}
 		}
 		b.Run("issue/"+alg, func(b *testing.B) {
-			signer, err := newJoseSigner(sk.priv, sk.kid, alg, f.svc.Issuer(f.org.Domain))
+			signer, err := newJoseSigner(sk.priv, sk.kid, alg, f.svc.Issuer(identity.Production, f.org.Domain))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,10 +4,13 @@
 //
 // # Issuers and keys
 //
-// Every organization is its own issuer, `{BaseURL}/t/{org_domain}`; management
-// tokens are issued by the account, `{BaseURL}/t/{account_domain}`. Each
-// (environment, issuer domain) pair owns one signing key set, stored through
-// the identity core in the same store as everything else. A key set holds,
+// Every organization is its own issuer in each environment: production
+// tokens are issued by `{BaseURL}/t/{org_domain}` (Cryptr's issuer), sandbox
+// tokens by `{BaseURL}/sandbox/t/{org_domain}` ([IssuerURL]). Management
+// tokens are issued by the account, `{BaseURL}/t/{account_domain}` or
+// `{BaseURL}/sandbox/t/{account_domain}` after the API key's environment.
+// Each (environment, issuer domain) pair owns one signing key set, stored
+// through the identity core in the same store as everything else. A key set holds,
 // per algorithm (RS256 by default, ES256 or EdDSA when an application asks
 // for them):
 //
@@ -25,15 +28,20 @@
 // Rotation happens on schedule (lazily, at the first signature after it is
 // due, or through [Service.RotateDue]) and on demand ([Service.Rotate]).
 //
-// An issuer URL is the same for sandbox and production tokens (`dbs` tells
-// them apart), so [Service.JWKSHandler] serves both environments' keys at
-// it. The very first key of an issuer signs as soon as it is created (there
-// is nothing to publish it ahead of); verifiers fetch the JWKS again on an
-// unknown `kid`, so they pick it up.
+// The environments are separate issuers so that standard clients tell them
+// apart: go-oidc, openid-client or any OIDC library configured from the
+// production discovery document refuses a sandbox token (wrong `iss`, and a
+// `kid` its JWKS does not list), and the reverse; they ignore `dbs`. Each
+// issuer's JWKS ([Service.JWKS], [Service.JWKSHandler]) lists that
+// environment's keys only. The very first key of an issuer signs as soon as
+// it is created (there is nothing to publish it ahead of); verifiers fetch
+// the JWKS again on an unknown `kid`, so they pick it up.
 //
 // Private keys are stored as PKCS#8, sealed with AES-256-GCM when the host
-// supplies [Options.KeyEncryptionKey]. Public keys are published with a
-// self-signed `x5c` certificate, because Cryptr's SDKs read `x5c[0]`.
+// supplies [Options.KeyEncryptionKey]. Keys stored in clear before the host
+// set one are sealed by the first use of the store ([Service.SealKeys]).
+// Public keys are published with a self-signed `x5c` certificate, because
+// Cryptr's SDKs read `x5c[0]`.
 //
 // # Lifetimes
 //
@@ -57,7 +65,10 @@
 //
 // [Verifier] checks tokens against the local key sets with no HTTP;
 // [RemoteVerifier] fetches JWKS documents for services that run elsewhere.
-// Both accept only the algorithms in their allow-list (never `none`), check
+// Both accept production tokens only unless [VerifierConfig].Environments
+// lists the sandbox; a token's environment is the one its issuer names, its
+// keys are that environment's, and its `dbs` must agree. Both accept only
+// the algorithms in their allow-list (never `none`), check
 // `typ`, issuer, audience, token type and expiry with a small leeway, and
 // cache verified tokens (bounded in entries and in bytes, each entry dropped
 // once its token expires) so that a token presented again costs a map lookup

@@ -130,13 +130,14 @@ func ExampleService_JWKSHandler() {
 		panic(err)
 	}
 	mux := http.NewServeMux()
-	jwks := svc.JWKSHandler(func(r *http.Request) string { return r.PathValue("domain") })
+	jwks := svc.JWKSHandler(identity.Production, func(r *http.Request) string { return r.PathValue("domain") })
 	mux.Handle("GET /t/{domain}/.well-known", jwks)
 	mux.Handle("GET /t/{domain}/.well-known/jwks", jwks)
 
 	// An organization's keys exist from the first JWKS request or the
 	// first signature, whichever comes first: the active and the next key
-	// of each environment are published.
+	// are published. This is the production issuer's JWKS: the sandbox
+	// issuer, /sandbox/t/{domain}, publishes the sandbox keys.
 	if _, err := svc.IssueAccessToken(context.Background(), &tokens.TokenRequest{OrgDomain: org.Domain, User: user, App: app}); err != nil {
 		panic(err)
 	}
@@ -148,7 +149,7 @@ func ExampleService_JWKSHandler() {
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/t/no-such-org/.well-known/jwks", nil))
 	fmt.Println(w.Code, strings.Count(w.Body.String(), `"kid"`))
 	// Output:
-	// 200 public, max-age=3600 4
+	// 200 public, max-age=3600 2
 	// 200 0
 }
 
@@ -164,7 +165,7 @@ func ExampleNewRemoteVerifier() {
 	if err != nil {
 		panic(err)
 	}
-	mux.Handle("GET /t/{domain}/.well-known", svc.JWKSHandler(func(r *http.Request) string { return r.PathValue("domain") }))
+	mux.Handle("GET /t/{domain}/.well-known", svc.JWKSHandler(identity.Production, func(r *http.Request) string { return r.PathValue("domain") }))
 	tok, err := svc.IssueAccessToken(ctx, &tokens.TokenRequest{OrgDomain: org.Domain, User: user, App: app})
 	if err != nil {
 		panic(err)

@@ -25,9 +25,12 @@ import (
 func serve(t *testing.T, svc *Service) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
-	h := svc.JWKSHandler(func(r *http.Request) string { return r.PathValue("domain") })
+	h := svc.JWKSHandler(identity.Production, func(r *http.Request) string { return r.PathValue("domain") })
 	mux.Handle("/t/{domain}/.well-known", h)
 	mux.Handle("/t/{domain}/.well-known/jwks", h)
+	sb := svc.JWKSHandler(identity.Sandbox, func(r *http.Request) string { return r.PathValue("domain") })
+	mux.Handle("/sandbox/t/{domain}/.well-known", sb)
+	mux.Handle("/sandbox/t/{domain}/.well-known/jwks", sb)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -64,8 +67,11 @@ func TestJWKSHandler(t *testing.T) {
 	if _, err := f.svc.IssueAccessToken(ctx, f.req()); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/.well-known", "/.well-known/jwks"} {
-		resp, body = get("/t/" + f.org.Domain + path)
+	kids := map[string]string{}
+	for _, path := range []string{"/t/" + f.org.Domain + "/.well-known", "/t/" + f.org.Domain + "/.well-known/jwks",
+		"/sandbox/t/" + f.org.Domain + "/.well-known", "/sandbox/t/" + f.org.Domain + "/.well-known/jwks"} {
+		sandbox := strings.HasPrefix(path, "/sandbox/")
+		resp, body = get(path)
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" ||
 			resp.Header.Get("Cache-Control") != "public, max-age=3600" {
 			t.Fatalf("%s: %d %v", path, resp.StatusCode, resp.Header)
@@ -76,9 +82,21 @@ func TestJWKSHandler(t *testing.T) {
 		if err := json.Unmarshal(body, &doc); err != nil {
 			t.Fatal(err)
 		}
-		// Production RS256 (active, next), then sandbox RS256, ES256, EdDSA.
-		if len(doc.Keys) != 8 {
-			t.Fatalf("%d keys, want 8", len(doc.Keys))
+		// Each environment's issuer publishes its own keys only:
+		// production RS256 (active, next); sandbox RS256, ES256, EdDSA.
+		want := 2
+		if sandbox {
+			want = 6
+		}
+		if len(doc.Keys) != want {
+			t.Fatalf("%s: %d keys, want %d", path, len(doc.Keys), want)
+		}
+		for _, k := range doc.Keys {
+			kid, _ := k["kid"].(string)
+			if prev, ok := kids[kid]; ok && (prev == "sandbox") != sandbox {
+				t.Fatalf("key %s published by both environments", kid)
+			}
+			kids[kid] = map[bool]string{true: "sandbox", false: "production"}[sandbox]
 		}
 		fields := map[string][]string{
 			"RSA": {"alg", "e", "kid", "kty", "n", "use", "x5c"},
@@ -112,7 +130,7 @@ func TestJWKSHandler(t *testing.T) {
 			}
 		}
 		if doc.Keys[0]["kty"] != "RSA" {
-			t.Error("the production RS256 active key must come first")
+			t.Error("the RS256 active key must come first")
 		}
 	}
 	if resp, _ := get("/t/Not_A_Domain/.well-known"); resp.StatusCode != 404 {
@@ -150,7 +168,7 @@ func TestGoOIDCVerifiesIDTokens(t *testing.T) {
 	}
 	srv.Config.Handler = func() http.Handler {
 		mux := http.NewServeMux()
-		mux.Handle("/t/{domain}/.well-known", svc.JWKSHandler(func(r *http.Request) string { return r.PathValue("domain") }))
+		mux.Handle("/t/{domain}/.well-known", svc.JWKSHandler(identity.Production, func(r *http.Request) string { return r.PathValue("domain") }))
 		return mux
 	}()
 	for _, alg := range []string{RS256, ES256, EdDSA} {
@@ -163,7 +181,7 @@ func TestGoOIDCVerifiesIDTokens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			issuer := svc.Issuer(f.org.Domain)
+			issuer := svc.Issuer(identity.Production, f.org.Domain)
 			ctx := context.Background()
 			keys := oidc.NewRemoteKeySet(ctx, issuer+"/.well-known")
 			v := oidc.NewVerifier(issuer, keys, &oidc.Config{
@@ -198,7 +216,7 @@ func TestRemoteVerifier(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/t/{domain}/.well-known", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
-		svc.JWKSHandler(func(r *http.Request) string { return r.PathValue("domain") }).ServeHTTP(w, r)
+		svc.JWKSHandler(identity.Production, func(r *http.Request) string { return r.PathValue("domain") }).ServeHTTP(w, r)
 	}))
 	mux.HandleFunc("/huge/t/{domain}/.well-known", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"keys":[` + strings.Repeat(" ", 2<<20) + `]}`))

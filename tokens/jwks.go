@@ -36,16 +36,14 @@ func jwkOf(vk *verifyKey) jose.JSONWebKey {
 		Certificates: []*x509.Certificate{vk.cert}}
 }
 
-// jwksOf renders the JWKS document of loaded sets, in publication order
-// (active keys first).
-func jwksOf(sets ...*loadedSet) ([]byte, error) {
+// jwksOf renders the JWKS document of a loaded set (one issuer in one
+// environment), in publication order (active keys first).
+func jwksOf(ls *loadedSet) ([]byte, error) {
 	doc := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, state := range []string{"active", "next", "retired"} {
-		for _, ls := range sets {
-			for _, info := range ls.info {
-				if info.State == state {
-					doc.Keys = append(doc.Keys, jwkOf(ls.public[info.KID]))
-				}
+		for _, info := range ls.info {
+			if info.State == state {
+				doc.Keys = append(doc.Keys, jwkOf(ls.public[info.KID]))
 			}
 		}
 	}
@@ -84,7 +82,8 @@ func (s *Service) knownIssuer(ctx context.Context, domain string) bool {
 	return err == nil
 }
 
-// JWKS renders the JSON Web Key Set of the issuer domain in env:
+// JWKS renders the JSON Web Key Set of the issuer domain in env (only that
+// environment's keys: each environment is its own issuer, IssuerURL):
 // {"keys":[{kty,kid,use:"sig",alg,n,e|crv,x[,y],x5c:[...]}]}. It lists the
 // active keys first, then the next keys, then retired keys still within
 // their publication window. An issuer that has not signed yet has an empty
@@ -108,45 +107,20 @@ func (s *Service) JWKS(ctx context.Context, env identity.Environment, domain str
 	return ls.jwks, nil
 }
 
-// JWKSAll renders one document with the keys of the issuer domain in every
-// environment given (both when none is). An issuer URL, {BaseURL}/t/{domain},
-// is the same for sandbox and production tokens (`dbs` tells them apart), so
-// the JWKS served at that URL should list both environments' keys.
-func (s *Service) JWKSAll(ctx context.Context, domain string, envs ...identity.Environment) ([]byte, error) {
-	if len(envs) == 0 {
-		envs = []identity.Environment{identity.Production, identity.Sandbox}
-	}
-	if len(envs) == 1 {
-		return s.JWKS(ctx, envs[0], domain)
-	}
-	sets := make([]*loadedSet, 0, len(envs))
-	for _, env := range envs {
-		env, err := s.checkEnv(env)
-		if err != nil {
-			return nil, err
-		}
-		ls, err := s.setFor(ctx, env, domain)
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, ls)
-	}
-	return jwksOf(sets...)
-}
-
 // JWKSMaxAge is the Cache-Control max-age JWKSHandler sends for a non-empty
 // key set: min(1h, RotationPeriod/4).
 func (s *Service) JWKSMaxAge() time.Duration { return s.jwksMaxAge() }
 
-// JWKSHandler returns a handler that serves the JWKS of the issuer domain
-// that domain extracts from the request (for example r.PathValue("domain")),
-// with the keys of envs (both environments when none is given). It answers
-// GET and HEAD with `Content-Type: application/json` and
-// `Cache-Control: public, max-age=N` (JWKSMaxAge; one minute while the set
-// is empty), 405 to other methods, 404 to an empty domain and 500 only when
-// the store fails. Routing (/t/{domain}/.well-known and
-// /t/{domain}/.well-known/jwks) is the caller's.
-func (s *Service) JWKSHandler(domain func(r *http.Request) string, envs ...identity.Environment) http.Handler {
+// JWKSHandler returns a handler that serves the JWKS of env's issuer for
+// the domain that domain extracts from the request (for example
+// r.PathValue("domain")): the keys of env only ("" is the identity
+// service's environment). Mount the production handler at
+// /t/{domain}/.well-known and /t/{domain}/.well-known/jwks, the sandbox
+// one under /sandbox/t/{domain}/ (IssuerURL). It answers GET and HEAD with
+// `Content-Type: application/json` and `Cache-Control: public, max-age=N`
+// (JWKSMaxAge; one minute while the set is empty), 405 to other methods,
+// 404 to an empty domain and 500 only when the store fails.
+func (s *Service) JWKSHandler(env identity.Environment, domain func(r *http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -158,7 +132,7 @@ func (s *Service) JWKSHandler(domain func(r *http.Request) string, envs ...ident
 			http.NotFound(w, r)
 			return
 		}
-		body, err := s.JWKSAll(r.Context(), d, envs...)
+		body, err := s.JWKS(r.Context(), env, d)
 		if err != nil {
 			s.id.Logger().ErrorContext(r.Context(), "tokens: render JWKS", "domain", d, "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)

@@ -375,6 +375,9 @@ func (s *Service) buildSet(env identity.Environment, domain string, rec *keySetR
 
 // readRecord reads the key set of (env, domain); nil when there is none.
 func (s *Service) readRecord(ctx context.Context, env identity.Environment, domain string) (*keySetRecord, error) {
+	if err := s.ensureSealed(ctx); err != nil {
+		return nil, err
+	}
 	var rec *keySetRecord
 	err := s.id.View(ctx, func(tx *identity.ReadTxn) error {
 		r, err := records(env).Get(tx.Raw(), domain)
@@ -719,7 +722,7 @@ func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := newJoseSigner(priv, ak.Active.KID, alg, s.Issuer(ls.domain))
+	js, err := newJoseSigner(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain))
 	if err != nil {
 		return nil, fmt.Errorf("signer for key %s: %w", ak.Active.KID, err)
 	}
@@ -760,4 +763,110 @@ func (s *Service) publicKey(ctx context.Context, env identity.Environment, domai
 	ls.lastMiss = now
 	ls.mu.Unlock()
 	return nil, fmt.Errorf("%w: unknown key id", ErrInvalidToken)
+}
+
+// SealKeys seals under Options.KeyEncryptionKey every private key stored
+// in clear (written before the host configured a key-encryption key), in
+// both environments and for every issuer, and returns how many it sealed.
+// It is idempotent: sealed keys are left as they are, so a second call
+// seals nothing. Without a key-encryption key it does nothing. A Service
+// with a key-encryption key calls it by itself before its first read of
+// the key sets, so hosts need not; calling it at start-up surfaces a store
+// error early.
+func (s *Service) SealKeys(ctx context.Context) (int, error) {
+	if s.kek == nil {
+		return 0, nil
+	}
+	n := 0
+	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
+		err := s.id.Update(ctx, func(tx *identity.Txn) error {
+			raw := tx.RawTx()
+			r := records(env)
+			type pending struct {
+				domain string
+				rec    keySetRecord
+			}
+			var todo []pending
+			err := r.Scan(raw, func(domain string, rec keySetRecord) error {
+				for _, ak := range rec.Algs {
+					if ak == nil {
+						continue
+					}
+					for _, k := range append([]storedKey{ak.Active, ak.Next}, ak.Retired...) {
+						if k.KID != "" && !k.Sealed {
+							todo = append(todo, pending{domain, rec})
+							return nil
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			// Written after the scan: the store's cursors do not see
+			// writes made while they run.
+			sealed := 0
+			for _, p := range todo {
+				sealOne := func(k *storedKey) error {
+					if k.KID == "" || k.Sealed {
+						return nil
+					}
+					c, err := seal(s.kek, k.Private, keyAAD(env, p.domain, k.KID))
+					if err != nil {
+						return err
+					}
+					k.Private, k.Sealed = c, true
+					sealed++
+					return nil
+				}
+				for _, ak := range p.rec.Algs {
+					if ak == nil {
+						continue
+					}
+					if err := sealOne(&ak.Active); err != nil {
+						return err
+					}
+					if err := sealOne(&ak.Next); err != nil {
+						return err
+					}
+					for i := range ak.Retired {
+						if err := sealOne(&ak.Retired[i]); err != nil {
+							return err
+						}
+					}
+				}
+				if err := r.Put(raw, p.domain, p.rec); err != nil {
+					return err
+				}
+			}
+			n += sealed
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("tokens: seal signing keys of %s: %w", env, err)
+		}
+	}
+	if n > 0 {
+		s.id.Logger().InfoContext(ctx, "tokens: signing keys stored in clear are now sealed", "keys", n)
+	}
+	return n, nil
+}
+
+// ensureSealed runs SealKeys once per Service, before its first read of the
+// key sets (again after a failure).
+func (s *Service) ensureSealed(ctx context.Context) error {
+	if s.kek == nil || s.sealDone.Load() {
+		return nil
+	}
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
+	if s.sealDone.Load() {
+		return nil
+	}
+	if _, err := s.SealKeys(ctx); err != nil {
+		return err
+	}
+	s.sealDone.Store(true)
+	return nil
 }

@@ -149,7 +149,7 @@ func (s *Service) baseClaims(ctx context.Context, req *TokenRequest, typ string,
 		ips = IdentityProviderCryptr
 	}
 	c := &Claims{
-		Issuer: s.Issuer(req.OrgDomain), Subject: req.User.ID, Audience: aud,
+		Issuer: s.Issuer(env, req.OrgDomain), Subject: req.User.ID, Audience: aud,
 		ClientID: req.App.ClientID, Tenant: req.OrgDomain, Database: env.DBS(),
 		ID: jti, Type: typ, Version: Version, Scopes: req.Scopes, Email: req.User.Email,
 		IdentityProvider: ips, SSOConnectionID: req.SSOConnectionID,

@@ -32,7 +32,8 @@ const (
 
 // RemoteConfig configures a RemoteVerifier.
 type RemoteConfig struct {
-	// BaseURL is the Gatehouse service URL; issuers are BaseURL/t/{domain}.
+	// BaseURL is the Gatehouse service URL; issuers are BaseURL/t/{domain}
+	// in production and BaseURL/sandbox/t/{domain} in the sandbox.
 	BaseURL string
 	// JWKSURL maps an issuer to its JWKS URL (default issuer + "/.well-known",
 	// Cryptr's path).
@@ -49,12 +50,14 @@ type RemoteConfig struct {
 	MaxAge time.Duration
 	// MaxIssuers bounds how many issuers' key sets are kept (default 1000).
 	MaxIssuers int
-	// VerifierConfig holds the claim rules, as for Verifier.
+	// VerifierConfig holds the claim rules, as for Verifier: production
+	// tokens only unless Environments says otherwise.
 	VerifierConfig
 }
 
 // RemoteVerifier verifies Gatehouse tokens in another process: it fetches
-// each issuer's JWKS over HTTP, caches it, and fetches it again when a token
+// each issuer's JWKS over HTTP (the JWKS of the token's environment's
+// issuer, so a sandbox key never verifies a production token), caches it, and fetches it again when a token
 // names an unknown kid (at most once per Cooldown). It is safe for
 // concurrent use.
 type RemoteVerifier struct {
@@ -112,10 +115,10 @@ func (v *RemoteVerifier) Verify(ctx context.Context, token string) (*Claims, err
 	return v.c.verify(ctx, token)
 }
 
-func (v *RemoteVerifier) set(domain string) *remoteSet {
+func (v *RemoteVerifier) set(issuer string) *remoteSet {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	rs := v.issuers[domain]
+	rs := v.issuers[issuer]
 	if rs == nil {
 		if len(v.issuers) >= v.cfg.MaxIssuers {
 			for k := range v.issuers { // evict one at random (map order)
@@ -124,18 +127,19 @@ func (v *RemoteVerifier) set(domain string) *remoteSet {
 			}
 		}
 		rs = &remoteSet{}
-		v.issuers[domain] = rs
+		v.issuers[issuer] = rs
 	}
 	return rs
 }
 
-// lookup returns the key kid of the issuer domain (env does not matter: an
-// issuer's JWKS lists both environments' keys).
-func (v *RemoteVerifier) lookup(ctx context.Context, _ identity.Environment, domain, kid string) (*verifyKey, error) {
+// lookup returns the key kid of the issuer domain in env, from that
+// issuer's own JWKS (each environment's issuer publishes only its keys).
+func (v *RemoteVerifier) lookup(ctx context.Context, env identity.Environment, domain, kid string) (*verifyKey, error) {
 	if len(v.cfg.Domains) > 0 && !contains(v.cfg.Domains, domain) {
 		return nil, invalid("unexpected issuer")
 	}
-	rs := v.set(domain)
+	issuer := IssuerURL(v.base, env, domain)
+	rs := v.set(issuer)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	now := v.cfg.Clock()
@@ -150,7 +154,7 @@ func (v *RemoteVerifier) lookup(ctx context.Context, _ identity.Environment, dom
 		return nil, invalid("unknown key id")
 	}
 	rs.lastAttempt = now
-	keys, maxAge, err := v.fetch(ctx, v.base+"/t/"+domain)
+	keys, maxAge, err := v.fetch(ctx, issuer)
 	if err != nil {
 		if vk != nil {
 			return vk, nil

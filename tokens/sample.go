@@ -76,7 +76,7 @@ func (s *Service) JWTSample(ctx context.Context, req SampleRequest) (*JWTSample,
 	if err != nil {
 		return nil, err
 	}
-	sk, err := s.sampleKey(alg, req.OrgDomain)
+	sk, err := s.sampleKey(alg, env, req.OrgDomain)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Service) JWTSample(ctx context.Context, req SampleRequest) (*JWTSample,
 	if req.Expired {
 		exp = now.Add(-time.Second)
 	}
-	base := Claims{Issuer: s.Issuer(req.OrgDomain), Tenant: req.OrgDomain, Database: env.DBS(),
+	base := Claims{Issuer: s.Issuer(env, req.OrgDomain), Tenant: req.OrgDomain, Database: env.DBS(),
 		Version: Version, IssuedAt: now.Unix(), Expiry: exp.Unix(), ApplicationMetadata: map[string]any{}}
 	if req.App != nil {
 		base.ClientID = req.App.ClientID
@@ -200,10 +200,10 @@ func keysTree(c *Claims) ([]any, error) {
 }
 
 // sampleKey returns the unpublished in-memory key that signs samples.
-func (s *Service) sampleKey(alg, domain string) (*signingKey, error) {
+func (s *Service) sampleKey(alg string, env identity.Environment, domain string) (*signingKey, error) {
 	s.sampleMu.Lock()
 	defer s.sampleMu.Unlock()
-	k := alg + "\x00" + domain
+	k := alg + "\x00" + string(env) + "\x00" + domain
 	if sk := s.sampleKeys[k]; sk != nil {
 		return sk, nil
 	}
@@ -221,7 +221,7 @@ func (s *Service) sampleKey(alg, domain string) (*signingKey, error) {
 		gen = &signingKey{kid: stored.KID, alg: alg, priv: p}
 		s.sampleKeys[alg] = gen
 	}
-	js, err := newJoseSigner(gen.priv, gen.kid, alg, s.Issuer(domain))
+	js, err := newJoseSigner(gen.priv, gen.kid, alg, s.Issuer(env, domain))
 	if err != nil {
 		return nil, fmt.Errorf("sample signer: %w", err)
 	}

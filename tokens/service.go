@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -63,11 +64,13 @@ type Options struct {
 	// Identity is the identity core. Key sets are stored through it, in the
 	// environment each token belongs to.
 	Identity *identity.Service
-	// BaseURL is the public service URL; issuers are BaseURL + "/t/" + domain.
-	// A trailing slash is removed.
+	// BaseURL is the public service URL; issuers are BaseURL + "/t/" +
+	// domain in production and BaseURL + "/sandbox/t/" + domain in the
+	// sandbox (IssuerURL). A trailing slash is removed.
 	BaseURL string
 	// KeyEncryptionKey, when set, must be 32 bytes: private keys are sealed
-	// with AES-256-GCM under it. Keys stored before it was set stay readable.
+	// with AES-256-GCM under it. Keys stored in clear before it was set are
+	// sealed on the service's first use of the store (see SealKeys).
 	KeyEncryptionKey []byte
 	// Clock returns the current time (default: Identity.Now).
 	Clock func() time.Time
@@ -111,6 +114,11 @@ type Service struct {
 
 	keys   keyCache
 	apiKey *Verifier
+
+	// sealMu and sealDone run SealKeys once, before the first read of the
+	// key sets (when a key-encryption key is set).
+	sealMu   sync.Mutex
+	sealDone atomic.Bool
 
 	sampleMu   sync.Mutex
 	sampleKeys map[string]*signingKey
@@ -174,7 +182,10 @@ func New(opts Options) (*Service, error) {
 		s.envs[env] = es
 	}
 	s.keys.init()
-	apiCfg := VerifierConfig{TokenTypes: []string{TypeAPIKey}, SkipAudience: true, CacheSize: -1}
+	// Management tokens of both environments' API keys are accepted; each
+	// is checked against its own environment's issuer and keys.
+	apiCfg := VerifierConfig{TokenTypes: []string{TypeAPIKey}, SkipAudience: true, CacheSize: -1,
+		Environments: []identity.Environment{identity.Production, identity.Sandbox}}
 	if acct := opts.Identity.AccountDomain(); acct != "" {
 		apiCfg.Domains = []string{acct}
 	}
@@ -187,8 +198,33 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
-// Issuer returns the issuer URL of an organization (or account) domain.
-func (s *Service) Issuer(domain string) string { return s.base + "/t/" + domain }
+// SandboxPath is the path prefix of the sandbox: sandbox issuers are
+// {BaseURL}/sandbox/t/{domain}, production issuers {BaseURL}/t/{domain}.
+const SandboxPath = "/sandbox"
+
+// EnvironmentPath returns the path prefix under which env's issuers and
+// endpoints live: "" for production (and ""), SandboxPath for the sandbox.
+func EnvironmentPath(env identity.Environment) string {
+	if env == identity.Sandbox {
+		return SandboxPath
+	}
+	return ""
+}
+
+// IssuerURL returns the issuer of domain in env for a service at base:
+// base/t/{domain} in production (Cryptr's issuer), base/sandbox/t/{domain}
+// in the sandbox. Environments are separate issuers, each with its own
+// discovery document and JWKS, so that a client configured for one
+// environment refuses the other's tokens.
+func IssuerURL(base string, env identity.Environment, domain string) string {
+	return strings.TrimRight(base, "/") + EnvironmentPath(env) + "/t/" + domain
+}
+
+// Issuer returns the issuer URL of an organization (or account) domain in
+// env (default: the identity service's environment); see IssuerURL.
+func (s *Service) Issuer(env identity.Environment, domain string) string {
+	return IssuerURL(s.base, s.envOrDefault(env), domain)
+}
 
 // BaseURL returns the service URL issuers are built from.
 func (s *Service) BaseURL() string { return s.base }

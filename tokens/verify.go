@@ -37,7 +37,11 @@ type VerifierConfig struct {
 	ClientIDs []string
 	// Domains accepted in tnt (the issuer's domain); empty accepts any.
 	Domains []string
-	// Environments accepted in dbs; empty accepts both.
+	// Environments accepted; empty accepts production only. A token's
+	// environment is the one its issuer names ({BaseURL}/t/{domain} is
+	// production, {BaseURL}/sandbox/t/{domain} the sandbox), and its `dbs`
+	// must agree. List identity.Sandbox (alone, or with
+	// identity.Production) to accept sandbox tokens.
 	Environments []identity.Environment
 	// TokenTypes accepted in jtt; default access tokens only.
 	TokenTypes []string
@@ -63,12 +67,20 @@ type keyLookup func(ctx context.Context, env identity.Environment, domain, kid s
 
 // checker holds the rules common to every verifier.
 type checker struct {
-	cfg        VerifierConfig
-	algs       []jose.SignatureAlgorithm
-	issuerBase string // BaseURL + "/t/"
-	cache      *tokenCache[string]
-	hashed     *tokenCache[[32]byte] // API-key tokens: keyed by SHA-256
-	lookup     keyLookup
+	cfg  VerifierConfig
+	algs []jose.SignatureAlgorithm
+	// issuerBases are the issuer prefixes, BaseURL + EnvironmentPath(env)
+	// + "/t/", of the environments (sandbox first: its prefix is longer).
+	issuerBases []envBase
+	cache       *tokenCache[string]
+	hashed      *tokenCache[[32]byte] // API-key tokens: keyed by SHA-256
+	lookup      keyLookup
+}
+
+// envBase is the issuer prefix of one environment.
+type envBase struct {
+	env    identity.Environment
+	prefix string
 }
 
 func newChecker(cfg VerifierConfig, base string, lookup keyLookup) (*checker, error) {
@@ -81,7 +93,18 @@ func newChecker(cfg VerifierConfig, base string, lookup keyLookup) (*checker, er
 	if len(cfg.Algorithms) == 0 {
 		cfg.Algorithms = []string{RS256, ES256, EdDSA}
 	}
-	c := &checker{issuerBase: strings.TrimRight(base, "/") + "/t/", lookup: lookup}
+	if len(cfg.Environments) == 0 {
+		cfg.Environments = []identity.Environment{identity.Production}
+	}
+	for _, env := range cfg.Environments {
+		if !env.Valid() {
+			return nil, fmt.Errorf("tokens: VerifierConfig.Environments: %q: %w", env, identity.ErrInvalid)
+		}
+	}
+	c := &checker{lookup: lookup}
+	for _, env := range []identity.Environment{identity.Sandbox, identity.Production} {
+		c.issuerBases = append(c.issuerBases, envBase{env, IssuerURL(base, env, "")})
+	}
 	for _, a := range cfg.Algorithms {
 		if !validAlg(a) {
 			return nil, fmt.Errorf("tokens: %w: %q", ErrUnsupportedAlg, a)
@@ -189,25 +212,37 @@ func (c *checker) verify(ctx context.Context, token string) (*Claims, error) {
 	if err := cl.UnmarshalJSON(jws.UnsafePayloadWithoutVerification()); err != nil {
 		return nil, invalid("malformed claims")
 	}
-	if !strings.HasPrefix(cl.Issuer, c.issuerBase) {
+	// The issuer names the environment: {BaseURL}/sandbox/t/{domain} or
+	// {BaseURL}/t/{domain}.
+	var env identity.Environment
+	var domain string
+	for _, b := range c.issuerBases {
+		if d, ok := strings.CutPrefix(cl.Issuer, b.prefix); ok {
+			env, domain = b.env, d
+			break
+		}
+	}
+	if env == "" {
 		return nil, invalid("unknown issuer")
 	}
-	domain := cl.Issuer[len(c.issuerBase):]
 	if !validDomain(domain) || cl.Tenant != domain {
 		return nil, invalid("issuer and tnt disagree")
 	}
 	if hiss, ok := h.ExtraHeaders["iss"]; ok && hiss != cl.Issuer {
 		return nil, invalid("header iss and payload iss disagree")
 	}
-	env, err := identity.ParseEnvironment(cl.Database)
+	dbs, err := identity.ParseEnvironment(cl.Database)
 	if err != nil {
 		return nil, invalid("unknown dbs")
+	}
+	if dbs != env {
+		return nil, invalid("issuer and dbs disagree")
 	}
 	// Refuse unwanted issuers and environments before looking up keys.
 	if len(c.cfg.Domains) > 0 && !contains(c.cfg.Domains, domain) {
 		return nil, invalid("unexpected issuer")
 	}
-	if len(c.cfg.Environments) > 0 && !contains(c.cfg.Environments, env) {
+	if !contains(c.cfg.Environments, env) {
 		return nil, invalid("unexpected environment")
 	}
 	vk, err := c.lookup(ctx, env, domain, h.KeyID)
@@ -250,7 +285,7 @@ func (c *checker) checkClaims(cl *Claims, env identity.Environment, domain strin
 	if !contains(cfg.TokenTypes, cl.Type) {
 		return invalid("unexpected token type")
 	}
-	if len(cfg.Environments) > 0 && !contains(cfg.Environments, env) {
+	if !contains(cfg.Environments, env) {
 		return invalid("unexpected environment")
 	}
 	if len(cfg.Domains) > 0 && !contains(cfg.Domains, domain) {
@@ -287,7 +322,8 @@ func (c *checker) checkClaims(cl *Claims, env identity.Environment, domain strin
 }
 
 // Verifier verifies tokens issued by this process's Service against the
-// local key sets, with no HTTP. It is safe for concurrent use.
+// local key sets, with no HTTP. By default it accepts production tokens
+// only (VerifierConfig.Environments). It is safe for concurrent use.
 type Verifier struct {
 	c *checker
 }
@@ -305,9 +341,11 @@ func (s *Service) NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 }
 
 // Verify checks the token's signature against the issuer's published keys
-// (active, next and unexpired retired keys), its header (typ JWT, kid, an
-// allowed alg matching the key), and its claims (iss = {BaseURL}/t/{tnt},
-// ver 1, jtt, dbs, audience, client id, exp and iat with leeway). A token
+// (active, next and unexpired retired keys) in the environment the issuer
+// names, its header (typ JWT, kid, an allowed alg matching the key), and its
+// claims (iss = {BaseURL}/t/{tnt} in production or {BaseURL}/sandbox/t/{tnt}
+// in the sandbox, an accepted environment whose `dbs` agrees with the
+// issuer, ver 1, jtt, audience, client id, exp and iat with leeway). A token
 // verified before is answered from the cache until it expires. Errors wrap
 // ErrInvalidToken (ErrTokenExpired for expired tokens).
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {

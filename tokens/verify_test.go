@@ -64,7 +64,7 @@ func TestVerifyRejectsTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss := f.svc.Issuer(f.org.Domain)
+	iss := f.svc.Issuer(identity.Production, f.org.Domain)
 	hdr := map[string]any{"iss": iss}
 	claims := func(mod func(m map[string]any)) map[string]any {
 		m := validClaims(t, good)
@@ -106,7 +106,7 @@ func TestVerifyRejectsTampering(t *testing.T) {
 		{"no kid", forge(t, jose.RS256, sk.priv, "", hdr, claims(func(map[string]any) {})), ErrInvalidToken},
 		{"other org's key for this issuer", forge(t, jose.RS256, osk.priv, osk.kid, hdr, claims(func(map[string]any) {})), ErrInvalidToken},
 		{"wrong issuer host", forge(t, jose.RS256, sk.priv, sk.kid, map[string]any{}, claims(func(m map[string]any) { m["iss"] = "https://evil.example/t/shark-academy" })), ErrInvalidToken},
-		{"issuer and tnt disagree", forge(t, jose.RS256, osk.priv, osk.kid, map[string]any{}, claims(func(m map[string]any) { m["iss"] = f.svc.Issuer(other.Domain) })), ErrInvalidToken},
+		{"issuer and tnt disagree", forge(t, jose.RS256, osk.priv, osk.kid, map[string]any{}, claims(func(m map[string]any) { m["iss"] = f.svc.Issuer(identity.Production, other.Domain) })), ErrInvalidToken},
 		{"header iss disagrees", forge(t, jose.RS256, sk.priv, sk.kid, map[string]any{"iss": "https://evil.example/t/x"}, claims(func(map[string]any) {})), ErrInvalidToken},
 		{"wrong audience", forge(t, jose.RS256, sk.priv, sk.kid, hdr, claims(func(m map[string]any) { m["aud"] = "https://evil.example" })), ErrInvalidToken},
 		{"no audience", forge(t, jose.RS256, sk.priv, sk.kid, hdr, claims(func(m map[string]any) { m["aud"] = nil })), ErrInvalidToken},
@@ -217,13 +217,15 @@ func TestVerifierSandbox(t *testing.T) {
 	if tok.KeyID == prod.KeyID {
 		t.Fatal("sandbox and production must have their own key sets")
 	}
-	if _, err := f.verifier(t).Verify(ctx, tok.Value); err != nil {
+	if _, err := f.verifier(t, func(c *VerifierConfig) {
+		c.Environments = []identity.Environment{identity.Sandbox}
+	}).Verify(ctx, tok.Value); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.verifier(t, func(c *VerifierConfig) {
-		c.Environments = []identity.Environment{identity.Production}
-	}).Verify(ctx, tok.Value); err == nil {
-		t.Fatal("a production-only verifier accepted a sandbox token")
+	for name, envs := range map[string][]identity.Environment{"default": nil, "production": {identity.Production}} {
+		if _, err := f.verifier(t, func(c *VerifierConfig) { c.Environments = envs }).Verify(ctx, tok.Value); err == nil {
+			t.Fatalf("a %s verifier accepted a sandbox token", name)
+		}
 	}
 }
 

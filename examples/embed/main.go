@@ -74,9 +74,12 @@ func newHost(ctx context.Context, storeURL, baseURL string) (http.Handler, func(
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "host home page")
 	})
-	// Gatehouse's management API and an organization's JWKS.
+	// Gatehouse's management API and an organization's JWKS (production
+	// issuer; a sandbox issuer would serve identity.Sandbox's under
+	// /sandbox/t/{domain}/).
 	mux.Handle("/api/v2/", cryptr)
-	mux.Handle("GET /t/{domain}/.well-known/jwks", tok.JWKSHandler(func(r *http.Request) string { return r.PathValue("domain") }))
+	mux.Handle("GET /t/{domain}/.well-known/jwks", tok.JWKSHandler(identity.Production,
+		func(r *http.Request) string { return r.PathValue("domain") }))
 	// The host's own API, protected by Gatehouse access tokens.
 	mux.Handle("GET /me", tokens.Middleware(verifier)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := tokens.ClaimsFrom(r.Context())

@@ -35,7 +35,11 @@ async function waitHealthy(base, proc) {
   throw new Error('server did not become healthy');
 }
 
-export async function startServer() {
+// startServer starts a server; opts.store (default "memory:") and
+// opts.masterEnv ("production" or "sandbox", the environment of the
+// bootstrap master key) let a test reopen one bolt store with a key of
+// each environment.
+export async function startServer(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-interop-'));
   const bin = join(dir, 'gatehouse');
   execFileSync('go', ['build', '-o', bin, './examples/server'], { cwd: repo, stdio: 'inherit' });
@@ -44,8 +48,10 @@ export async function startServer() {
   const mailDir = join(dir, 'mail');
   const masterID = randomUUID();
   const masterSecret = randomBytes(32).toString('base64url');
-  const proc = spawn(bin, ['-addr', `127.0.0.1:${port}`, '-store', 'memory:', '-mail-dir', mailDir,
-    '-master-key', `${masterID}:${masterSecret}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-addr', `127.0.0.1:${port}`, '-store', opts.store || 'memory:', '-mail-dir', mailDir,
+    '-master-key', `${masterID}:${masterSecret}`];
+  if (opts.masterEnv) args.push('-master-env', opts.masterEnv);
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let logs = '';
   proc.stdout.on('data', (d) => { logs += d; });
   proc.stderr.on('data', (d) => { logs += d; });

@@ -26,7 +26,7 @@ func (s *stack) authorizeSilently(c *client) (*url.URL, string) {
 	q := url.Values{"response_type": {"code"}, "client_id": {s.app.ClientID}, "redirect_uri": {s.redirect},
 		"scope": {"openid email profile"}, "state": {"silent"}, "nonce": {"n-silent"}, "prompt": {"none"},
 		"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
-	resp, _ := c.get(s.base + "/t/" + s.org.Domain + "/authorize?" + q.Encode())
+	resp, _ := c.get(s.issuer() + "/authorize?" + q.Encode())
 	return resp.Request.URL, verifier
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/sso"
+	"github.com/gatehouse-id/gatehouse/tokens"
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
 
@@ -49,16 +50,17 @@ func NewBridge(baseURL string) *Bridge {
 // Bind sets the provider that completes sign-ins.
 func (b *Bridge) Bind(p *provider.Provider) { b.p.Store(p) }
 
-// AuthorizeURL implements sso.Authorizations: the organization's gateway
-// (GET /t/{domain}/), which accepts Cryptr's parameters and idp_id.
-func (b *Bridge) AuthorizeURL(orgDomain, idpID string, params url.Values) string {
+// AuthorizeURL implements sso.Authorizations: the organization's gateway in
+// the connection's environment (GET /t/{domain}/, or /sandbox/t/{domain}/
+// for a sandbox connection), which accepts Cryptr's parameters and idp_id.
+func (b *Bridge) AuthorizeURL(env identity.Environment, orgDomain, idpID string, params url.Values) string {
 	q := url.Values{}
 	for k, v := range params {
 		q[k] = append([]string(nil), v...)
 	}
 	q.Del("idp_ids[]")
 	q.Set("idp_id", idpID)
-	return b.base + "/t/" + url.PathEscape(orgDomain) + "/?" + q.Encode()
+	return b.base + tokens.EnvironmentPath(env) + "/t/" + url.PathEscape(orgDomain) + "/?" + q.Encode()
 }
 
 // Resume implements sso.Authorizations through provider.Provider.Resume.
@@ -73,7 +75,9 @@ func (b *Bridge) Resume(w http.ResponseWriter, r *http.Request, requestID string
 
 // ResumeDefault implements sso.Authorizations for sign-ins no application
 // started (IdP-initiated): the provider has no pending request to complete,
-// so it opens its browser session for the user (provider.OpenSession) and
+// so it opens its browser session for the user (provider.OpenSession) in
+// the connection's environment, which only that environment's issuer
+// serves, and
 // the browser goes to the default redirection's URI, where the
 // application's own authorization request completes silently (prompt=none
 // works, and no second SAML exchange happens).
@@ -102,8 +106,8 @@ func (b *Bridge) EndSSOSessions(ctx context.Context, env identity.Environment, u
 }
 
 func authenticated(in sso.SignIn) provider.Authenticated {
-	return provider.Authenticated{User: in.User, IdentityProvider: in.ProviderType, SSOConnectionID: in.ConnectionID,
-		SSONameID: in.NameID, SSOSessionIndex: in.SessionIndex}
+	return provider.Authenticated{Env: in.Env, User: in.User, IdentityProvider: in.ProviderType,
+		SSOConnectionID: in.ConnectionID, SSONameID: in.NameID, SSOSessionIndex: in.SessionIndex}
 }
 
 // Logout adapts sso.Service.StartLogout to the provider's SSOLogout, so

@@ -47,7 +47,8 @@ type stack struct {
 	t        testing.TB
 	base     string
 	idpURL   string
-	id       *identity.Service
+	env      identity.Environment // of the application and the connection
+	id       *identity.Service    // bound to env
 	sso      *sso.Service
 	org      *identity.Organization
 	app      *identity.Application
@@ -72,7 +73,9 @@ func listener(t testing.TB) (net.Listener, string) {
 	return l, "http://" + l.Addr().String()
 }
 
-func newStack(t testing.TB) *stack {
+// newStack builds the stack; the application and the connection are in
+// env (production unless given).
+func newStack(t testing.TB, env ...identity.Environment) *stack {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -148,6 +151,13 @@ func newStack(t testing.TB) *stack {
 	if s.org, err = s.id.CreateOrganization(ctx, identity.OrganizationInput{Name: &name, AllowedEmailDomains: &domains}); err != nil {
 		t.Fatal(err)
 	}
+	s.env = identity.Production
+	if len(env) > 0 && env[0] != identity.Production {
+		s.env = env[0]
+		if s.id, err = s.id.ForEnvironment(s.env); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.app, _, err = s.id.CreateApplication(ctx, s.org.Domain, identity.Application{Name: "front", ApplicationType: identity.AppReact,
 		AllowedRedirectURLs: []string{s.redirect}, AllowedOriginsCORS: []string{base}, AllowedWebOrigins: []string{base},
 		AllowedLogoutURLs: []string{base + "/"}})
@@ -164,6 +174,9 @@ func newStack(t testing.TB) *stack {
 	s.put(idpURL+"/services/gatehouse", s.get(s.sso.MetadataURL(s.idp)))
 	return s
 }
+
+// issuer is the organization's issuer in the stack's environment.
+func (s *stack) issuer() string { return tokens.IssuerURL(s.base, s.env, s.org.Domain) }
 
 // uploadMetadata stores the IdP metadata on the connection (what the
 // portal does).
@@ -308,7 +321,7 @@ func pkce() (string, string) {
 // the ID token's claims.
 func (s *stack) exchange(code, verifier string) map[string]any {
 	s.t.Helper()
-	resp, err := http.PostForm(s.base+"/t/"+s.org.Domain+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
+	resp, err := http.PostForm(s.issuer()+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
 		"code": {code}, "redirect_uri": {s.redirect}, "client_id": {s.app.ClientID}, "code_verifier": {verifier}})
 	if err != nil {
 		s.t.Fatal(err)

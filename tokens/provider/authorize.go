@@ -154,7 +154,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 		p.errorPage(w, r, locale, http.StatusNotFound, "unknown_org")
 		return
 	}
-	app, env, err := p.appByClientID(ctx, ra.clientID)
+	// The path tree names the environment; an application of the other
+	// environment is unknown here.
+	env := envOf(r)
+	app, err := p.appByClientID(ctx, env, ra.clientID)
 	if err != nil {
 		if !errors.Is(err, identity.ErrNotFound) {
 			p.log.Error("provider: application lookup", "err", err)
@@ -173,7 +176,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 		return
 	}
 	fail := func(code, desc string) {
-		p.redirectError(w, r, redirect, ra.flavor, ra.domain, ra.state, code, desc)
+		p.redirectError(w, r, redirect, env, ra.flavor, ra.domain, ra.state, code, desc)
 	}
 	// 2. Everything else is answered on the redirect URI (RFC 6749 §4.1.2.1).
 	if ra.responseType != "code" {
@@ -333,13 +336,14 @@ func mergeScopes(base, extra []string) []string {
 
 // redirectError sends the browser back to a registered redirect URI with an
 // RFC 6749 error.
-func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirect, flavor, domain, state, code, desc string) {
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirect string, env identity.Environment,
+	flavor, domain, state, code, desc string) {
 	q := url.Values{"error": {code}, "error_description": {desc}}
 	if state != "" {
 		q.Set("state", state)
 	}
 	if flavor == flavorOIDC && domain != "" {
-		q.Set("iss", p.Issuer(domain))
+		q.Set("iss", p.Issuer(env, domain))
 	}
 	http.Redirect(w, r, appendQuery(redirect, q), http.StatusFound)
 }
@@ -429,7 +433,7 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 		return
 	}
 	if sessCookie != "" {
-		p.setSessionCookie(w, r, sessCookie, now.Add(p.opts.SessionTTL))
+		p.setSessionCookie(w, r, req.Env, sessCookie, now.Add(p.opts.SessionTTL))
 	}
 	q := url.Values{"code": {code}}
 	if req.State != "" {
@@ -437,7 +441,7 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 	}
 	switch req.Flavor {
 	case flavorOIDC:
-		q.Set("iss", p.Issuer(req.OrgDomain))
+		q.Set("iss", p.Issuer(req.Env, req.OrgDomain))
 	case flavorCryptr, flavorHeadless:
 		q.Set("authorization_id", authzID)
 		q.Set("authorization_code", code)

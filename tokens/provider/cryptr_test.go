@@ -316,15 +316,23 @@ func TestSandboxApplication(t *testing.T) {
 	v, ch := pkce("s")
 	q := url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {"http://sb.test/cb"},
 		"scope": {"openid"}, "code_challenge": {ch}, "code_challenge_method": {"S256"}}
-	loc := e.magicLogin(e.newBrowser(), e.issuer()+"/authorize?"+q.Encode(), userEmail)
-	r := e.postForm(http.DefaultClient, e.issuer()+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
-		"code": {loc.Query().Get("code")}, "code_verifier": {v}, "client_id": {app.ClientID}, "redirect_uri": {"http://sb.test/cb"}})
+	// The sandbox application signs in at the sandbox issuer.
+	loc := e.magicLogin(e.newBrowser(), e.sandboxIssuer()+"/authorize?"+q.Encode(), userEmail)
+	code := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "code_verifier": {v},
+		"client_id": {app.ClientID}, "redirect_uri": {"http://sb.test/cb"}}
+	// Not redeemable at the production issuer: the client is unknown there.
+	oauthErr(t, e.postForm(http.DefaultClient, e.issuer()+"/oauth/token", code), http.StatusUnauthorized, "invalid_client")
+	r := e.postForm(http.DefaultClient, e.sandboxIssuer()+"/oauth/token", code)
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	ver, _ := e.tok.NewVerifier(tokens.VerifierConfig{SkipAudience: true})
+	ver, _ := e.tok.NewVerifier(tokens.VerifierConfig{SkipAudience: true, Environments: []identity.Environment{identity.Sandbox}})
 	c, err := ver.Verify(ctx, r.json(t)["access_token"].(string))
-	if err != nil || c.Database != "sandbox" {
+	if err != nil || c.Database != "sandbox" || c.Issuer != e.sandboxIssuer() {
 		t.Fatalf("claims %+v %v", c, err)
+	}
+	def, _ := e.tok.NewVerifier(tokens.VerifierConfig{SkipAudience: true})
+	if _, err := def.Verify(ctx, r.json(t)["access_token"].(string)); err == nil {
+		t.Fatal("a default verifier accepted a sandbox token")
 	}
 }

@@ -13,8 +13,10 @@ import (
 // relying parties may cache it for a few minutes.
 const DiscoveryMaxAge = 300
 
-// discovery serves the OpenID Provider metadata of an organization
-// (OpenID Connect Discovery 1.0 §3), listing exactly what the provider
+// discovery serves the OpenID Provider metadata of an organization's issuer
+// in the environment of the path (OpenID Connect Discovery 1.0 §3): the
+// sandbox document names the sandbox issuer and endpoints under it. It
+// lists exactly what the provider
 // does: the code flow only (query response mode), PKCE S256 only, the
 // client authentication methods authenticateClient accepts (HTTP Basic,
 // form post, none for public clients) at the token, revocation and
@@ -27,7 +29,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
 		return
 	}
-	iss := p.Issuer(domain)
+	iss := p.Issuer(envOf(r), domain)
 	doc := map[string]any{
 		"issuer":                                        iss,
 		"authorization_endpoint":                        iss + "/authorize",

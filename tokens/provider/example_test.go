@@ -39,9 +39,14 @@ func ExampleNew() {
 	for _, p := range prov.Patterns() {
 		mux.Handle(p, prov)
 	}
-	fmt.Println(prov.Issuer("shark-academy"))
+	// Each environment is its own issuer, with the whole route set under it.
+	fmt.Println(prov.Issuer(identity.Production, "shark-academy"))
+	fmt.Println(prov.Issuer(identity.Sandbox, "shark-academy"))
 	fmt.Println(prov.Patterns()[0])
+	fmt.Println(prov.Patterns()[1])
 	// Output:
 	// https://auth.example.com/t/shark-academy
+	// https://auth.example.com/sandbox/t/shark-academy
 	// GET /t/{domain}/.well-known/openid-configuration
+	// GET /sandbox/t/{domain}/.well-known/openid-configuration
 }

@@ -162,6 +162,6 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 	}
 	api.WriteJSON(w, http.StatusCreated, MagicLinkChallenge{Type: "MagicLinkChallenge", Domain: orgDomain,
 		Environment: string(env), EmailAddress: email, FindOrCreateUser: foc,
-		MagicLink: p.base + "/magic-link/verify/" + token, RequestID: requestID, ExpiredAt: exp.Unix()})
+		MagicLink: p.magicLinkURL(env, token), RequestID: requestID, ExpiredAt: exp.Unix()})
 	return nil
 }

@@ -172,10 +172,11 @@ func clientCredentials(r *http.Request, ps *params) (id, secret string, basic bo
 	return ps.get("client_id"), ps.body["client_secret"], false, nil
 }
 
-// authenticateClient finds the application the request is made for and
-// checks its credentials: confidential clients must present their secret,
-// public clients must not present one. The answer is invalid_client (401)
-// for an unknown client or bad credentials.
+// authenticateClient finds the application the request is made for, in the
+// environment of the request's path tree, and checks its credentials:
+// confidential clients must present their secret, public clients must not
+// present one. The answer is invalid_client (401) for an unknown client
+// (an application of the other environment included) or bad credentials.
 func (p *Provider) authenticateClient(r *http.Request, ps *params) (*identity.Application, identity.Environment, error) {
 	id, secret, basic, err := clientCredentials(r, ps)
 	if err != nil {
@@ -185,7 +186,8 @@ func (p *Provider) authenticateClient(r *http.Request, ps *params) (*identity.Ap
 	if id == "" {
 		return nil, "", fail
 	}
-	app, env, err := p.appByClientID(r.Context(), id)
+	env := envOf(r)
+	app, err := p.appByClientID(r.Context(), env, id)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, "", fail
 	}
@@ -264,7 +266,7 @@ func (p *Provider) preflight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id := r.PathValue("client_id"); id != "" {
-		app, _, err := p.appByClientID(r.Context(), id)
+		app, err := p.appByClientID(r.Context(), envOf(r), id)
 		if err != nil || !slices.Contains(app.AllowedOriginsCORS, origin) {
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -15,15 +15,27 @@ import (
 	"github.com/gatehouse-id/gatehouse/mail"
 )
 
-// Cookie names.
+// Cookie names. Each environment has its own browser session, so signing
+// in to the sandbox does not replace (or serve) the production session.
 const (
-	sessionCookie = "gatehouse_session"
-	csrfCookie    = "gatehouse_csrf"
+	sessionCookie        = "gatehouse_session"
+	sandboxSessionCookie = "gatehouse_sandbox_session"
+	csrfCookie           = "gatehouse_csrf"
 )
 
-// currentSession returns the browser session of r, if any and unexpired.
+// sessionCookieName returns the name of env's browser-session cookie.
+func sessionCookieName(env identity.Environment) string {
+	if env == identity.Sandbox {
+		return sandboxSessionCookie
+	}
+	return sessionCookie
+}
+
+// currentSession returns the browser session of r in the environment of
+// its path tree, if any and unexpired.
 func (p *Provider) currentSession(r *http.Request) *sessionRecord {
-	ck, err := r.Cookie(sessionCookie)
+	env := envOf(r)
+	ck, err := r.Cookie(sessionCookieName(env))
 	if err != nil || ck.Value == "" || len(ck.Value) > 200 {
 		return nil
 	}
@@ -32,7 +44,7 @@ func (p *Provider) currentSession(r *http.Request) *sessionRecord {
 		s, err = sessions.Get(tx.Raw(), identity.HashSecret(ck.Value))
 		return err
 	})
-	if err != nil || !p.now().Before(s.ExpiresAt) {
+	if err != nil || s.Env != env || !p.now().Before(s.ExpiresAt) {
 		return nil
 	}
 	return &s
@@ -43,12 +55,12 @@ func (p *Provider) cookie(r *http.Request, name, value string, exp time.Time) *h
 		Secure: p.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode}
 }
 
-func (p *Provider) setSessionCookie(w http.ResponseWriter, r *http.Request, value string, exp time.Time) {
-	http.SetCookie(w, p.cookie(r, sessionCookie, value, exp))
+func (p *Provider) setSessionCookie(w http.ResponseWriter, r *http.Request, env identity.Environment, value string, exp time.Time) {
+	http.SetCookie(w, p.cookie(r, sessionCookieName(env), value, exp))
 }
 
-func (p *Provider) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	c := p.cookie(r, sessionCookie, "", time.Unix(0, 0))
+func (p *Provider) clearSessionCookie(w http.ResponseWriter, r *http.Request, env identity.Environment) {
+	c := p.cookie(r, sessionCookieName(env), "", time.Unix(0, 0))
 	c.MaxAge = -1
 	http.SetCookie(w, c)
 }
@@ -124,6 +136,11 @@ func (p *Provider) loginPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if req.Env != envOf(r) {
+		// A request of the other environment is unknown in this tree.
+		p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
+		return
+	}
 	if !checkCSRF(r) {
 		p.errorPage(w, r, req.Locale, http.StatusForbidden, "csrf")
 		return
@@ -164,7 +181,7 @@ func (p *Provider) resolveOrg(ctx context.Context, req *authRequest, email strin
 	if err != nil {
 		return false, err
 	}
-	app, _, err := p.appByClientID(ctx, req.ClientID)
+	app, err := p.appByClientID(ctx, req.Env, req.ClientID)
 	if err != nil || !p.appServes(ctx, app, req.Env, org.Domain) {
 		return false, nil
 	}
@@ -277,7 +294,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	if mailable {
-		link := p.base + "/magic-link/verify/" + token
+		link := p.magicLinkURL(req.Env, token)
 		p.sendMail(req.Locale, email, p.orgName(ctx, req.OrgDomain), link, digits)
 	}
 	p.renderCode(w, r, reqID, req, "", http.StatusOK)
@@ -404,6 +421,9 @@ func (p *Provider) magicLinkConfirm(w http.ResponseWriter, r *http.Request) {
 	locale := pickLocale(r, "")
 	token := r.PathValue("token")
 	rec, req, err := p.lookupMagic(r.Context(), token)
+	if err == nil && req.Env != envOf(r) {
+		err = errRequestGone
+	}
 	if err != nil {
 		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
 		return
@@ -446,11 +466,17 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	}
 	hash := identity.HashSecret(token)
 	now := p.now()
+	env := envOf(r)
 	var rec magicLinkRecord
 	var req authRequest
 	err := p.ids.Update(r.Context(), func(tx *identity.Txn) (err error) {
 		raw := tx.RawTx()
 		if rec, err = magicLinks.Get(raw, hash); err != nil {
+			return errRequestGone
+		}
+		// A link of the other environment is unknown in this tree, and
+		// stays usable where it belongs.
+		if req, err = authRequests.Get(raw, rec.RequestHash); err == nil && req.Env != env {
 			return errRequestGone
 		}
 		if err := magicLinks.Delete(raw, hash); err != nil {
@@ -669,6 +695,9 @@ func (p *Provider) ssoLogin(w http.ResponseWriter, r *http.Request, reqID string
 // Authenticated describes a user that another component (enterprise SSO)
 // authenticated for a pending authorization request.
 type Authenticated struct {
+	// Env is the environment of the sign-in (the SSO connection's). When
+	// set, Resume refuses a pending request of another environment.
+	Env identity.Environment
 	// User is the signed-in user, in the request's organization and
 	// environment.
 	User *identity.User
@@ -686,9 +715,12 @@ type Authenticated struct {
 // Resume completes the pending authorization request requestID (the
 // SSORequest.RequestID the router received) for a user authenticated
 // elsewhere, and sends the browser back to the application with a code.
+// The code, the browser session and the tokens belong to the request's
+// environment (its issuer); a sign-in of another environment (a.Env) is
+// refused like an unknown request.
 func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID string, a Authenticated) {
 	req, err := p.loadRequest(r.Context(), requestID)
-	if err != nil || a.User == nil {
+	if err != nil || a.User == nil || (a.Env != "" && a.Env != req.Env) {
 		p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
 		return
 	}
@@ -712,14 +744,15 @@ func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID stri
 		ssoNameID: a.SSONameID, ssoSessionIndex: a.SSOSessionIndex})
 }
 
-// OpenSession opens the provider's browser session for a user that
+// OpenSession opens the provider's browser session in env for a user that
 // another component authenticated without a pending authorization request
 // (an IdP-initiated SSO sign-in): the application's next authorization
-// request then completes silently (prompt=none works). It sets the session
-// cookie on w; the caller redirects afterwards.
+// request at env's issuer then completes silently (prompt=none works); the
+// other environment's issuer does not see it. It sets env's session cookie
+// on w; the caller redirects afterwards.
 func (p *Provider) OpenSession(w http.ResponseWriter, r *http.Request, env identity.Environment, orgDomain string, a Authenticated) error {
-	if a.User == nil || orgDomain == "" {
-		return fmt.Errorf("provider: OpenSession needs a user and an organization: %w", identity.ErrInvalid)
+	if a.User == nil || orgDomain == "" || !env.Valid() || (a.Env != "" && a.Env != env) {
+		return fmt.Errorf("provider: OpenSession needs a user, an organization and one environment: %w", identity.ErrInvalid)
 	}
 	value, err := p.newSecret()
 	if err != nil {
@@ -739,7 +772,7 @@ func (p *Provider) OpenSession(w http.ResponseWriter, r *http.Request, env ident
 	if err != nil {
 		return err
 	}
-	p.setSessionCookie(w, r, value, s.ExpiresAt)
+	p.setSessionCookie(w, r, env, value, s.ExpiresAt)
 	return nil
 }
 

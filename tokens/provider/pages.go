@@ -9,6 +9,9 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 //go:embed templates/*.html
@@ -85,11 +88,20 @@ func (p *Provider) render(w http.ResponseWriter, r *http.Request, page string, s
 	_, _ = w.Write(buf.Bytes())
 }
 
+// loginAction is where the login page's forms post: in the tree of the
+// request's environment.
 func (p *Provider) loginAction(req *authRequest) string {
+	prefix := tokens.EnvironmentPath(req.Env)
 	if req.OrgDomain == "" {
-		return "/login"
+		return prefix + "/login"
 	}
-	return "/t/" + req.OrgDomain + "/login"
+	return prefix + "/t/" + req.OrgDomain + "/login"
+}
+
+// magicLinkURL is the link of a magic-link mail: in the tree of the
+// request's environment.
+func (p *Provider) magicLinkURL(env identity.Environment, token string) string {
+	return p.base + tokens.EnvironmentPath(env) + "/magic-link/verify/" + token
 }
 
 // renderLogin shows the login page of a pending request.

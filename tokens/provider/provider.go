@@ -1,11 +1,37 @@
 // Package provider is Gatehouse's OpenID Connect provider: one issuer per
-// organization, {BaseURL}/t/{domain}, with the standard endpoints (discovery,
+// organization and environment, with the standard endpoints (discovery,
 // JWKS, authorization, token, revocation, introspection, userinfo,
 // end-session), the hosted login page (magic link, 6-digit email code,
 // password, "continue with SSO"), and the URLs Cryptr's own front ends call
 // (era-1 sign-in pages and token URLs, the era-2 universal gateway and token
 // URL, era-3 /oauth/token and /oauth/revoke), so existing Cryptr SDKs work
 // unchanged.
+//
+// # Environments
+//
+// Production and sandbox are separate issuers, so that standard clients
+// (go-oidc, openid-client, any library configured from a discovery
+// document) tell them apart:
+//
+//	production  {BaseURL}/t/{domain}           Cryptr's issuer
+//	sandbox     {BaseURL}/sandbox/t/{domain}
+//
+// Each has its own discovery document and JWKS (its environment's keys
+// only), and the whole route set, Cryptr's URLs included, exists in both
+// trees: every path below is served as written for production and under
+// /sandbox for the sandbox (/sandbox/oauth/token, /sandbox/magic-link/...,
+// /sandbox/api/v1/tenants/...). A request's environment is the one of its
+// path tree, never the client's: an application (client_id) of the other
+// environment is unknown there, answered exactly like an unknown client
+// (an error page, never a redirect; invalid_client at the token, revoke
+// and introspection endpoints). Codes, refresh tokens, access tokens,
+// pending requests, magic links and browser sessions (one cookie per
+// environment) are only good in the tree of their environment. A Cryptr
+// SDK used with a sandbox application sets its base URL to
+// {BaseURL}/sandbox: its issuer ({base}/t/{domain}), JWKS and every URL it
+// builds then fall in the sandbox tree. This departs from Cryptr, whose
+// environments shared one issuer and differed only in `dbs`, a claim
+// standard clients ignore: a sandbox token passed as a production one.
 //
 // # Flows
 //
@@ -40,7 +66,7 @@
 //
 // # Endpoints
 //
-// Per organization issuer {BaseURL}/t/{domain}:
+// Per organization issuer {BaseURL}/t/{domain} (and {BaseURL}/sandbox/t/{domain}):
 //
 //	GET  /.well-known/openid-configuration   discovery (Cache-Control: public, max-age=300)
 //	GET  /.well-known, /.well-known/jwks     JWKS (Cryptr reads the first)
@@ -61,8 +87,10 @@
 // /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke and /oauth/revoke
 // (an unknown token is 422 {"error":"Access token doesn't exist"}), and
 // /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token.
-// Magic links are /magic-link/verify/{token}. Patterns lists them all;
-// APIRoutes adds POST /api/v2/magic-link-challenge to the management API.
+// Magic links are /magic-link/verify/{token}. Patterns lists them all, in
+// both trees; APIRoutes adds POST /api/v2/magic-link-challenge to the
+// management API (its links, and the code exchange with the management
+// token, are in the tree of the API key's environment).
 //
 // Cryptr-flavored requests (its URLs) get Cryptr's callback parameters
 // (state, code, authorization_code, authorization_id, organization_domain,
@@ -81,7 +109,9 @@
 // Content-Security-Policy, X-Frame-Options: DENY and Referrer-Policy.
 //
 // A session opened by enterprise SSO (Resume, or OpenSession after an
-// IdP-initiated sign-in) keeps the IdP's NameID and SessionIndex and is
+// IdP-initiated sign-in) belongs to the connection's environment, so only
+// that environment's issuer serves it; it keeps the IdP's NameID and
+// SessionIndex and is
 // indexed by user and connection. Ending it (end-session, Cryptr's
 // slo-after-revoke-token) also logs the user out of the IdP when
 // Options.SSOLogout is set and the IdP has a single logout endpoint: the
@@ -165,7 +195,8 @@ func (f SSORouterFunc) Route(ctx context.Context, req SSORequest) (string, bool,
 // Options configure a Provider. Identity and Tokens are required.
 type Options struct {
 	// Identity is the identity core (any environment: each request is
-	// served from the environment of its application).
+	// served from the environment of its path tree, production at the
+	// root and the sandbox under /sandbox).
 	Identity *identity.Service
 	// Tokens signs and verifies the tokens; its BaseURL is the service URL.
 	Tokens *tokens.Service
@@ -284,8 +315,10 @@ func New(opts Options) (*Provider, error) {
 	defInt(&opts.AddressSendLimit, DefaultAddressSendLimit)
 	defInt(&opts.AuthorizeRequestLimit, DefaultAuthorizeRequestLimit)
 	defInt(&opts.LockAfter, DefaultLockAfter)
+	// Both environments' access tokens verify; each endpoint then requires
+	// the token's environment to be the one of its path tree.
 	v, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true,
-		TokenTypes: []string{tokens.TypeAccess}})
+		TokenTypes: []string{tokens.TypeAccess}, Environments: []identity.Environment{identity.Production, identity.Sandbox}})
 	if err != nil {
 		return nil, fmt.Errorf("provider: verifier: %w", err)
 	}
@@ -325,26 +358,54 @@ func (p *Provider) Close() error {
 	return nil
 }
 
-// Issuer returns the issuer of an organization.
-func (p *Provider) Issuer(domain string) string { return p.tok.Issuer(domain) }
+// Issuer returns the issuer of an organization in env:
+// {BaseURL}/t/{domain} in production, {BaseURL}/sandbox/t/{domain} in the
+// sandbox (tokens.IssuerURL).
+func (p *Provider) Issuer(env identity.Environment, domain string) string {
+	return p.tok.Issuer(env, domain)
+}
 
 func (p *Provider) now() time.Time { return p.opts.Clock() }
 
+// envKey is the context key of the environment a request's path names.
+type envKey struct{}
+
+// envOf returns the environment of r's path tree: the sandbox under
+// /sandbox/, production everywhere else.
+func envOf(r *http.Request) identity.Environment {
+	if env, ok := r.Context().Value(envKey{}).(identity.Environment); ok {
+		return env
+	}
+	return identity.Production
+}
+
+// handle serves pattern in both environments' trees: as given for
+// production, under tokens.SandboxPath for the sandbox. The handler finds
+// the environment with envOf.
 func (p *Provider) handle(pattern string, h http.HandlerFunc) {
-	p.mux.HandleFunc(pattern, h)
-	p.patterns = append(p.patterns, pattern)
+	method, path, _ := strings.Cut(pattern, " ")
+	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
+		pat := method + " " + tokens.EnvironmentPath(env) + path
+		p.mux.HandleFunc(pat, func(w http.ResponseWriter, r *http.Request) {
+			h(w, r.WithContext(context.WithValue(r.Context(), envKey{}, env)))
+		})
+		p.patterns = append(p.patterns, pat)
+	}
 }
 
 func (p *Provider) routes() {
 	dom := func(r *http.Request) string { return r.PathValue("domain") }
-	jwks := p.tok.JWKSHandler(dom)
+	jwks := map[identity.Environment]http.Handler{
+		identity.Production: p.tok.JWKSHandler(identity.Production, dom),
+		identity.Sandbox:    p.tok.JWKSHandler(identity.Sandbox, dom),
+	}
 	wrapJWKS := func(w http.ResponseWriter, r *http.Request) {
 		if !p.orgExists(r.Context(), r.PathValue("domain")) {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
 			return
 		}
 		w.Header().Set("Access-Control-Allow-Origin", "*")
-		jwks.ServeHTTP(w, r)
+		jwks[envOf(r)].ServeHTTP(w, r)
 	}
 	// Discovery and keys.
 	p.handle("GET /t/{domain}/.well-known/openid-configuration", p.discovery)
@@ -403,25 +464,22 @@ func (p *Provider) envService(env identity.Environment) (*identity.Service, erro
 	return p.ids.ForEnvironment(env)
 }
 
-// appByClientID finds an application in either environment.
-func (p *Provider) appByClientID(ctx context.Context, clientID string) (*identity.Application, identity.Environment, error) {
+// appByClientID finds an application of env (the environment of the
+// request's path tree): an application of the other environment is
+// ErrNotFound, exactly like an unknown one.
+func (p *Provider) appByClientID(ctx context.Context, env identity.Environment, clientID string) (*identity.Application, error) {
 	if clientID == "" || len(clientID) > 200 {
-		return nil, "", identity.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
-	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
-		svc, err := p.envService(env)
-		if err != nil {
-			return nil, "", err
-		}
-		app, err := svc.ApplicationByClientID(ctx, clientID)
-		if err == nil {
-			return app, env, nil
-		}
-		if !errors.Is(err, identity.ErrNotFound) {
-			return nil, "", err
-		}
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, err
 	}
-	return nil, "", identity.ErrNotFound
+	app, err := svc.ApplicationByClientID(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return app, nil
 }
 
 // appServes reports whether app may sign users of organization domain in.

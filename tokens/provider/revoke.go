@@ -69,7 +69,8 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 		}
 	}
 	if !found {
-		if c, verr := p.verifier.Verify(r.Context(), token); verr == nil && c.ClientID == app.ClientID && sameOrg(r, c.Tenant) {
+		if c, verr := p.verifier.Verify(r.Context(), token); verr == nil && c.ClientID == app.ClientID && sameOrg(r, c.Tenant) &&
+			sameEnv(c, env) {
 			err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
 				return revokeAccess(tx.RawTx(), c.ID, app.ClientID, c.ExpiresAt())
 			})
@@ -93,6 +94,13 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"revoked_at": now.UTC().Format(time.RFC3339), "token_type": kind})
+}
+
+// sameEnv reports whether verified claims belong to env (the environment of
+// the request's path tree, or of the authenticated client).
+func sameEnv(c *tokens.Claims, env identity.Environment) bool {
+	e, err := c.Environment()
+	return err == nil && e == env
 }
 
 // accessActive reports whether an access token (by jti) is neither revoked
@@ -171,7 +179,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		owner.env, owner.domain, owner.userID, owner.clientID = rec.Env, rec.OrgDomain, rec.UserID, rec.ClientID
 		out = map[string]any{"active": true, "token_type": "refresh_token", "client_id": rec.ClientID,
 			"sub": rec.UserID, "scope": strings.Join(rec.Scopes, " "), "exp": rec.ExpiresAt.Unix(),
-			"iss": p.Issuer(rec.OrgDomain)}
+			"iss": p.Issuer(rec.Env, rec.OrgDomain)}
 		return nil
 	})
 	if err != nil {
@@ -193,7 +201,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := p.verifier.Verify(r.Context(), token)
-	if err != nil || c.ClientID != app.ClientID || !sameOrg(r, c.Tenant) {
+	if err != nil || c.ClientID != app.ClientID || !sameOrg(r, c.Tenant) || !sameEnv(c, env) {
 		writeJSON(w, http.StatusOK, inactive)
 		return
 	}
@@ -274,7 +282,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := p.verifier.Verify(r.Context(), token)
-	if err != nil || c.Tenant != r.PathValue("domain") {
+	if err != nil || c.Tenant != r.PathValue("domain") || !sameEnv(c, envOf(r)) {
 		p.writeOAuthError(w, r, unauthorized)
 		return
 	}
@@ -282,7 +290,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		p.writeOAuthError(w, r, unauthorized)
 		return
 	}
-	app, _, err := p.appByClientID(r.Context(), c.ClientID)
+	app, err := p.appByClientID(r.Context(), envOf(r), c.ClientID)
 	if err == nil {
 		allowCORS(w, app)
 	}
@@ -327,11 +335,12 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	locale := pickLocale(r, ps.get("ui_locales"))
+	env := envOf(r)
 	var sess sessionRecord
-	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) < 200 {
+	if ck, err := r.Cookie(sessionCookieName(env)); err == nil && ck.Value != "" && len(ck.Value) < 200 {
 		err := p.ids.Update(r.Context(), func(tx *identity.Txn) error {
 			s, err := sessions.Get(tx.RawTx(), identity.HashSecret(ck.Value))
-			if err != nil {
+			if err != nil || s.Env != env {
 				return nil
 			}
 			sess = s
@@ -349,7 +358,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 			p.audit(r.Context(), sess.Env, sess.OrgDomain, &identity.Event{Code: identity.EventLogout, ResourceOwnerID: sess.UserID})
 		}
 	}
-	p.clearSessionCookie(w, r)
+	p.clearSessionCookie(w, r, env)
 	target := ps.get("post_logout_redirect_uri")
 	clientID := ps.get("client_id")
 	if clientID == "" {
@@ -357,7 +366,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	}
 	allowed := false
 	if target != "" && clientID != "" {
-		app, _, err := p.appByClientID(r.Context(), clientID)
+		app, err := p.appByClientID(r.Context(), env, clientID)
 		if err == nil && slices.Contains(app.AllowedLogoutURLs, target) {
 			allowed = true
 			if st := ps.get("state"); st != "" {

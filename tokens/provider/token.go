@@ -142,7 +142,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	var cred *identity.Credential
 	if bearer := tokens.BearerToken(r); bearer != "" && ps.get("client_secret") == "" {
 		cred, env = p.managementCaller(ctx, bearer)
-		if cred == nil {
+		if cred == nil || env != envOf(r) {
 			return nil, &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient, Desc: "invalid management token"}
 		}
 	} else {
@@ -223,7 +223,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 		return nil, badGrant("authorization code already used; the tokens it issued are revoked")
 	}
 	if app == nil {
-		a, _, err := p.appByClientID(ctx, rec.ClientID)
+		a, err := p.appByClientID(ctx, rec.Env, rec.ClientID)
 		if err != nil {
 			return nil, badGrant("invalid authorization code")
 		}
