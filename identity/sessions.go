@@ -18,6 +18,7 @@ func ticketRecs(env Environment) Records[Ticket] { return Records[Ticket]{Env: e
 func ploginRecs(env Environment) Records[PersistentLogin] {
 	return Records[PersistentLogin]{Env: env, Kind: "persistent-login"}
 }
+
 // ploginRecord is the stored form of a persistent login: its token
 // sealed (ploginRecs reads the same records without it).
 type ploginRecord struct {
