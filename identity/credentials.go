@@ -73,8 +73,11 @@ func (c *Credential) Manages(domain string) bool {
 	return false
 }
 
-// CreateCredential stores a new credential of the service's environment
-// (an empty c.Environment means the service's; another one is invalid). If
+// CreateCredential stores a new credential of c.Environment (empty: the
+// service's). Provisioning belongs to production: a production-bound
+// service may create credentials of either environment, a sandbox-bound
+// one only sandbox credentials (another is an error wrapping
+// ErrForbidden). If
 // secret is empty a 256-bit one is generated. It returns the stored
 // credential and the secret, which is shown once. A credential whose
 // Secret is set keeps it, sealed (Crafter access tokens, whose API lists
@@ -85,11 +88,10 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 	if c.Environment == "" {
 		c.Environment = s.env
 	}
-	switch {
-	case !c.Environment.Valid():
+	if !c.Environment.Valid() {
 		v.Add("environment", "must be sandbox or production")
-	case c.Environment != s.env:
-		v.Add("environment", "must be the service's environment ("+string(s.env)+")")
+	} else if c.Environment != s.env && s.env != Production {
+		return nil, "", fmt.Errorf("a %s service cannot create a %s credential: %w", s.env, c.Environment, ErrForbidden)
 	}
 	if len(c.Name) > 255 {
 		v.Add("name", "must be at most 255 characters")

@@ -43,8 +43,9 @@
 // a Service by id (GetCredential, CredentialRecord, ListCredentials,
 // DeleteCredential, CredentialBySecret) sees only the credentials of the
 // service's environment: one of the other environment answers exactly
-// like an unknown id, and CreateCredential makes credentials of the
-// service's environment only. The two authentications that search both
+// like an unknown id; a sandbox-bound service creates sandbox credentials
+// only (provisioning credentials of either environment belongs to
+// production, as the bootstrap of a host does). The two authentications that search both
 // environments (AuthenticateSecret for a bearer secret such as a Crafter
 // accessTokenId, AuthenticateCredential for a Cryptr client_id and
 // client_secret) return the credential, whose Environment (and, for

@@ -71,7 +71,7 @@ func TestCredentialsSeeOnlyTheirEnvironment(t *testing.T) {
 		}
 		creds[env] = made{c, secret}
 	}
-	if _, _, err := sand.CreateCredential(ctx, identity.Credential{Environment: identity.Production}, ""); !errors.Is(err, identity.ErrInvalid) {
+	if _, _, err := sand.CreateCredential(ctx, identity.Credential{Environment: identity.Production}, ""); !errors.Is(err, identity.ErrForbidden) {
 		t.Fatalf("a sandbox service created a production credential: %v", err)
 	}
 	for _, tc := range []struct{ own, other identity.Environment }{
