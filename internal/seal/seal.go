@@ -1,9 +1,12 @@
 // Package seal protects secrets at rest under one key-encryption key (KEK).
 //
 // A deployment has one KEK of 32 random bytes, kept outside the store (a
-// file beside it, a flag, a secret manager). Nothing is sealed with the KEK
-// itself: each purpose derives its own subkey with HKDF-SHA256 ([Derive]),
-// so a key that seals values never doubles as a key that hashes them.
+// file beside it, a flag, a secret manager). Each purpose derives its own
+// subkey with HKDF-SHA256 ([Derive]), so a key that seals values never
+// doubles as a key that hashes them; package identity seals and hashes its
+// secrets under such subkeys. Private keys (token signing keys, SAML SP
+// keys) are sealed under the KEK itself, in the format package tokens has
+// always written, each bound by its additional data to its record.
 //
 //   - [Seal] and [Open] encrypt with AES-256-GCM and a random 96-bit nonce,
 //     stored as nonce || ciphertext || tag (the format package tokens has
