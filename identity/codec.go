@@ -31,7 +31,7 @@ func encodeRecord(v any) ([]byte, error) { return json.Marshal(v) }
 // decodeRecord decodes a stored record into v.
 func decodeRecord[T any](raw []byte, v *T) error {
 	switch any(v).(type) {
-	case *User, *Organization, *Tenant, *Application, *Credential, *Event:
+	case *User, *Organization, *Tenant, *Application, *Credential, *credentialRecord, *Event:
 		return jsonv2.Unmarshal(raw, v, coreDecoding)
 	}
 	return jsonv2.Unmarshal(raw, v, legacyDecoding)

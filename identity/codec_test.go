@@ -29,6 +29,8 @@ func fill(t *testing.T, v reflect.Value, seed int) {
 		v.SetString("s\u00e9\"<&>\\" + string(rune('a'+seed%26)))
 	case reflect.Bool:
 		v.SetBool(true)
+	case reflect.Uint8:
+		v.SetUint(uint64(seed % 256))
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		v.SetInt(int64(1000003 * (seed + 1)))
 	case reflect.Float64:
@@ -94,6 +96,7 @@ func TestCoreRecordsDecodeLikeEncodingJSON(t *testing.T) {
 	roundTrip[Tenant](t, "Tenant")
 	roundTrip[Application](t, "Application")
 	roundTrip[Credential](t, "Credential")
+	roundTrip[credentialRecord](t, "credentialRecord")
 	roundTrip[Event](t, "Event")
 }
 

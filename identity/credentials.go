@@ -2,16 +2,49 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
-func credentials() Records[Credential] { return Records[Credential]{Kind: "credential"} }
+// Credentials are account-wide records (an id is unique across both
+// environments, and a secret finds its credential whatever the
+// environment), listed per environment. Every read, list and delete by id
+// of a Service sees only the credentials of the service's environment: a
+// credential of the other one answers like an unknown id. Only the
+// authentications by secret (AuthenticateSecret, AuthenticateCredential)
+// search both environments, and the credential they return decides the
+// environment its caller acts in.
+
+func credentials() Records[credentialRecord] { return Records[credentialRecord]{Kind: "credential"} }
+
+// credentialList is the list of the credentials of one environment.
+func credentialList(env Environment) Set { return Set{Env: env, Parts: []string{"credentials"}} }
 
 var (
-	credentialSecrets = Unique{Name: "credential-secret"}
-	credentialList    = Set{Parts: []string{"credentials"}}
+	// credentialSecrets indexes credentials by the keyed hash of their
+	// secret (secretKeys.lookupMAC).
+	credentialSecrets = Unique{Name: "credential-secret-mac"}
+	// legacyCredentialSecrets is the index by bare SHA-256 of stores
+	// written before keyed hashes; openSecrets empties it.
+	legacyCredentialSecrets = Unique{Name: "credential-secret"}
 )
+
+// credentialRecord is the stored form of a Credential.
+type credentialRecord struct {
+	Credential
+	// SecretMAC is the keyed hash the credential is looked up by.
+	SecretMAC string `json:"secret_mac,omitempty"`
+	// SealedSecret is the sealed secret of a credential that keeps it
+	// (a Crafter access token).
+	SealedSecret []byte `json:"sealed_secret,omitempty"`
+	// LegacyHash and LegacySecret are the bare SHA-256 and the clear
+	// secret of stores written before sealing; openSecrets replaces them.
+	LegacyHash   string `json:"secret_hash,omitempty"`
+	LegacySecret string `json:"secret,omitempty"`
+}
 
 // PermAll is the Cryptr permission that grants every action on every
 // resource.
@@ -40,17 +73,36 @@ func (c *Credential) Manages(domain string) bool {
 	return false
 }
 
-// CreateCredential stores a new credential. If secret is empty a 256-bit
-// one is generated. It returns the stored credential and the secret, which
-// is shown once (Crafter access tokens keep it in Secret, because their API
-// lists them again). An id or secret already in use is a conflict.
+// CreateCredential stores a new credential of c.Environment (empty: the
+// service's). Provisioning belongs to production: a production-bound
+// service may create credentials of either environment, a sandbox-bound
+// one only sandbox credentials (another is an error wrapping
+// ErrForbidden). If
+// secret is empty a 256-bit one is generated. It returns the stored
+// credential and the secret, which is shown once. A credential whose
+// Secret is set keeps it, sealed (Crafter access tokens, whose API lists
+// them again); secret must then be empty or equal to it. An id or secret
+// already in use is a conflict.
 func (s *Service) CreateCredential(ctx context.Context, c Credential, secret string) (*Credential, string, error) {
 	var v Validation
+	if c.Environment == "" {
+		c.Environment = s.env
+	}
 	if !c.Environment.Valid() {
 		v.Add("environment", "must be sandbox or production")
+	} else if c.Environment != s.env && s.env != Production {
+		return nil, "", fmt.Errorf("a %s service cannot create a %s credential: %w", s.env, c.Environment, ErrForbidden)
 	}
 	if len(c.Name) > 255 {
 		v.Add("name", "must be at most 255 characters")
+	}
+	keep := c.Secret != ""
+	if keep {
+		if secret == "" {
+			secret = c.Secret
+		} else if secret != c.Secret {
+			v.Add("secret", "must equal the credential's Secret")
+		}
 	}
 	if secret != "" && (len(secret) < 16 || len(secret) > 512 || strings.IndexByte(secret, 0) >= 0) {
 		v.Add("secret", "must be 16 to 512 characters")
@@ -65,26 +117,41 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 			return nil, "", err
 		}
 	}
+	if err := checkParts([]string{c.ID}); err != nil {
+		return nil, "", err
+	}
 	if secret == "" {
 		if secret, err = NewSecret(s.rand); err != nil {
 			return nil, "", err
 		}
 	}
-	c.SecretHash = HashSecret(secret)
+	c.Secret = ""
 	c.CreatedAt = now
+	rec := credentialRecord{Credential: c, SecretMAC: s.secrets.lookupMAC(secret)}
+	if keep {
+		if rec.SealedSecret, err = s.secrets.sealString(secret, credentialAAD(c.Environment, c.ID)); err != nil {
+			return nil, "", err
+		}
+		c.Secret = secret
+	}
 	err = s.Update(ctx, func(tx *Txn) error {
 		if ok, err := credentials().Exists(tx.tx, c.ID); err != nil {
 			return err
 		} else if ok {
 			return fmt.Errorf("credential %q: %w", c.ID, ErrConflict)
 		}
-		if err := credentialSecrets.Claim(tx.w, "", c.SecretHash, c.ID); err != nil {
+		if s.secrets.legacy {
+			if _, err := legacyCredentialSecrets.Lookup(tx.tx, "", HashSecret(secret)); err == nil {
+				return fmt.Errorf("credential secret is taken: %w", ErrConflict)
+			}
+		}
+		if err := credentialSecrets.Claim(tx.w, "", rec.SecretMAC, c.ID); err != nil {
 			return err
 		}
-		if err := credentials().Put(tx.w, c.ID, c); err != nil {
+		if err := credentials().Put(tx.w, c.ID, rec); err != nil {
 			return err
 		}
-		if err := credentialList.Add(tx.w, c.ID, nil); err != nil {
+		if err := credentialList(c.Environment).Add(tx.w, c.ID, nil); err != nil {
 			return err
 		}
 		return tx.Log(&Event{Code: EventCredentialCreated, ActorID: c.ID})
@@ -95,89 +162,200 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 	return &c, secret, nil
 }
 
-// CredentialBySecret returns the unexpired credential whose secret is
-// secret (a Crafter accessTokenId). Unknown and expired secrets are
-// ErrUnauthenticated / ErrExpired.
-func (s *Service) CredentialBySecret(ctx context.Context, secret string) (*Credential, error) {
-	var c Credential
-	err := s.store.View(ctx, func(tx ReadTx) error {
-		id, err := credentialSecrets.Lookup(tx, "", HashSecret(secret))
+// credential returns the public form of a stored credential, its secret
+// opened when it keeps one. A secret that does not open (sealed under
+// another key-encryption key) is left empty and logged.
+func (s *Service) credential(id string, rec *credentialRecord) *Credential {
+	c := rec.Credential
+	switch {
+	case rec.SealedSecret != nil:
+		secret, err := s.secrets.openString(rec.SealedSecret, credentialAAD(rec.Environment, id))
 		if err != nil {
+			s.log.Warn("identity: a credential's sealed secret does not open", "credential", id, "err", err)
+		}
+		c.Secret = secret
+	case rec.LegacySecret != "":
+		c.Secret = rec.LegacySecret
+	}
+	return &c
+}
+
+// credentialBySecret finds the credential whose secret is secret, in
+// either environment.
+func (s *Service) credentialBySecret(tx ReadTx, secret string) (string, credentialRecord, error) {
+	id, err := credentialSecrets.Lookup(tx, "", s.secrets.lookupMAC(secret))
+	if errors.Is(err, ErrNotFound) && s.secrets.legacy {
+		id, err = legacyCredentialSecrets.Lookup(tx, "", HashSecret(secret))
+	}
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", credentialRecord{}, fmt.Errorf("credential: %w", ErrUnauthenticated)
+		}
+		return "", credentialRecord{}, err
+	}
+	rec, err := credentials().Get(tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return "", rec, fmt.Errorf("credential: %w", ErrUnauthenticated)
+	}
+	return id, rec, err
+}
+
+// AuthenticateSecret finds the credential whose secret is secret (a
+// Crafter accessTokenId) in either environment and returns it with the
+// Service bound to the credential's environment, which the caller must use
+// for everything the credential does. Unknown secrets are
+// ErrUnauthenticated; an expired credential is returned with its service
+// and an error wrapping ErrExpired.
+func (s *Service) AuthenticateSecret(ctx context.Context, secret string) (*Credential, *Service, error) {
+	var c *Credential
+	err := s.store.View(ctx, func(tx ReadTx) error {
+		id, rec, err := s.credentialBySecret(tx, secret)
+		if err != nil {
+			return err
+		}
+		c = s.credential(id, &rec)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := s.ForEnvironment(c.Environment)
+	if err != nil {
+		return nil, nil, fmt.Errorf("credential %s: %w", c.ID, ErrUnauthenticated)
+	}
+	if c.ExpiresAt != nil && !s.Now().Before(*c.ExpiresAt) {
+		return c, svc, fmt.Errorf("credential %s: %w", c.ID, ErrExpired)
+	}
+	return c, svc, nil
+}
+
+// CredentialBySecret returns the credential of the service's environment
+// whose secret is secret (a Crafter accessTokenId). Unknown secrets and
+// those of the other environment are ErrUnauthenticated; an expired
+// credential is returned with an error wrapping ErrExpired.
+func (s *Service) CredentialBySecret(ctx context.Context, secret string) (*Credential, error) {
+	var c *Credential
+	err := s.store.View(ctx, func(tx ReadTx) error {
+		id, rec, err := s.credentialBySecret(tx, secret)
+		if err != nil {
+			return err
+		}
+		if rec.Environment != s.env {
 			return fmt.Errorf("credential: %w", ErrUnauthenticated)
 		}
-		c, err = credentials().Get(tx, id)
-		return err
+		c = s.credential(id, &rec)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if c.ExpiresAt != nil && !s.Now().Before(*c.ExpiresAt) {
-		return &c, fmt.Errorf("credential %s: %w", c.ID, ErrExpired)
+		return c, fmt.Errorf("credential %s: %w", c.ID, ErrExpired)
 	}
-	return &c, nil
+	return c, nil
 }
 
 // AuthenticateCredential checks a Cryptr client_id and client_secret in
-// constant time and returns the credential.
+// constant time and returns the credential, whatever its environment: the
+// caller acts through the Service of the credential's Environment (see
+// ForEnvironment), never through its own.
 func (s *Service) AuthenticateCredential(ctx context.Context, id, secret string) (*Credential, error) {
-	c, err := s.GetCredential(ctx, id)
+	mac := s.secrets.lookupMAC(secret)
+	var rec credentialRecord
+	err := s.store.View(ctx, func(tx ReadTx) (err error) { rec, err = credentials().Get(tx, id); return })
 	if err != nil {
-		// Spend the same hash so unknown ids and wrong secrets look alike.
-		SecretMatches(secret, strings.Repeat("0", 64))
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("credential: %w", ErrUnauthenticated)
+		}
+		return nil, err
+	}
+	ok := seal.Equal(mac, rec.SecretMAC)
+	if rec.LegacyHash != "" {
+		ok = SecretMatches(secret, rec.LegacyHash)
+	}
+	if !ok {
 		return nil, fmt.Errorf("credential: %w", ErrUnauthenticated)
 	}
-	if !SecretMatches(secret, c.SecretHash) {
-		return nil, fmt.Errorf("credential: %w", ErrUnauthenticated)
-	}
+	c := s.credential(id, &rec)
 	if c.ExpiresAt != nil && !s.Now().Before(*c.ExpiresAt) {
 		return nil, fmt.Errorf("credential %s: %w", c.ID, ErrExpired)
 	}
 	return c, nil
 }
 
-// GetCredential returns the credential with id.
+// getCredential reads the credential with id of the service's
+// environment; one of the other environment is not found.
+func (s *Service) getCredential(tx ReadTx, id string) (credentialRecord, error) {
+	rec, err := credentials().Get(tx, id)
+	if err != nil {
+		return rec, err
+	}
+	if rec.Environment != s.env {
+		return credentialRecord{}, fmt.Errorf("credential %w", ErrNotFound)
+	}
+	return rec, nil
+}
+
+// GetCredential returns the credential with id of the service's
+// environment; an unknown id and one of the other environment are
+// ErrNotFound.
 func (s *Service) GetCredential(ctx context.Context, id string) (*Credential, error) {
-	var c Credential
-	err := s.store.View(ctx, func(tx ReadTx) (err error) { c, err = credentials().Get(tx, id); return })
+	var rec credentialRecord
+	err := s.store.View(ctx, func(tx ReadTx) (err error) { rec, err = s.getCredential(tx, id); return })
 	if err != nil {
 		return nil, err
 	}
-	return &c, nil
+	return s.credential(id, &rec), nil
 }
 
-// ListCredentials returns every credential, oldest first.
+// ListCredentials returns every credential of the service's environment,
+// oldest first.
 func (s *Service) ListCredentials(ctx context.Context) ([]Credential, error) {
 	out := []Credential{}
 	err := s.store.View(ctx, func(tx ReadTx) error {
-		return credentialList.Each(tx, false, func(id string, _ []byte) error {
-			c, err := credentials().Get(tx, id)
+		return credentialList(s.env).Each(tx, false, func(id string, _ []byte) error {
+			rec, err := s.getCredential(tx, id)
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
 			if err != nil {
 				return err
 			}
-			out = append(out, c)
+			out = append(out, *s.credential(id, &rec))
 			return nil
 		})
 	})
 	return out, err
 }
 
-// DeleteCredential deletes the credential with id; a missing one is not an
-// error (Crafter's rule).
+// DeleteCredential deletes the credential with id of the service's
+// environment; a missing one, or one of the other environment, is not an
+// error and changes nothing (Crafter's rule).
 func (s *Service) DeleteCredential(ctx context.Context, id string) error {
 	return s.Update(ctx, func(tx *Txn) error {
-		c, err := credentials().Get(tx.tx, id)
-		if err != nil {
+		rec, err := s.getCredential(tx.tx, id)
+		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
-		if err := credentialSecrets.Release(tx.w, "", c.SecretHash, c.ID); err != nil {
+		if err != nil {
 			return err
 		}
-		if err := credentialList.Remove(tx.w, c.ID); err != nil {
+		if rec.SecretMAC != "" {
+			if err := credentialSecrets.Release(tx.w, "", rec.SecretMAC, id); err != nil {
+				return err
+			}
+		}
+		if rec.LegacyHash != "" {
+			if err := legacyCredentialSecrets.Release(tx.w, "", rec.LegacyHash, id); err != nil {
+				return err
+			}
+		}
+		if err := credentialList(rec.Environment).Remove(tx.w, id); err != nil {
 			return err
 		}
-		if err := credentials().Delete(tx.w, c.ID); err != nil {
+		if err := credentials().Delete(tx.w, id); err != nil {
 			return err
 		}
-		return tx.Log(&Event{Code: EventCredentialDeleted, ActorID: c.ID})
+		return tx.Log(&Event{Code: EventCredentialDeleted, ActorID: id})
 	})
 }

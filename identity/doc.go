@@ -37,6 +37,48 @@
 // and IterateUsers offers cursor iteration whose cost does not grow with
 // depth.
 //
+// # Credentials and environments
+//
+// A Credential belongs to one environment. Every read, list and delete of
+// a Service by id (GetCredential, CredentialRecord, ListCredentials,
+// DeleteCredential, CredentialBySecret) sees only the credentials of the
+// service's environment: one of the other environment answers exactly
+// like an unknown id; a sandbox-bound service creates sandbox credentials
+// only (provisioning credentials of either environment belongs to
+// production, as the bootstrap of a host does). The two authentications that search both
+// environments (AuthenticateSecret for a bearer secret such as a Crafter
+// accessTokenId, AuthenticateCredential for a Cryptr client_id and
+// client_secret) return the credential, whose Environment (and, for
+// AuthenticateSecret, the Service returned with it) is the only one its
+// caller may act in.
+//
+// # Secrets at rest
+//
+// Options.KeyEncryptionKey (32 random bytes, kept outside the store and
+// shared by every instance of a deployment) protects the bearer secrets
+// the store keeps. Subkeys are derived from it with HKDF-SHA256 for
+// separate purposes:
+//
+//   - secrets that an API must return again, a Crafter access token's id
+//     (listed by GET /access_token/all) and a persistent login's token
+//     (returned by GET /persistent_login/{id}), are sealed with AES-256-GCM,
+//     bound to their environment and record;
+//   - credentials are looked up by a keyed hash (HMAC-SHA256 over the
+//     SHA-256 of the secret) and compared in constant time, so a copy of
+//     the store alone does not let anyone test guesses;
+//   - secrets never shown again (tickets, verification tokens, magic links)
+//     are stored as their SHA-256 only; they carry 256 random bits.
+//
+// Without a key, NewService generates an ephemeral one and logs a warning:
+// whatever it seals does not survive a restart. A store records a keyed
+// check value of the key that sealed it; opening it without that key, or
+// with another, fails with ErrKeyEncryptionKey instead of credentials that
+// silently stop working. Stores written before sealing existed (clear
+// access-token ids and persistent-login tokens, credentials indexed by
+// bare SHA-256) keep working without a key and are sealed and re-indexed,
+// in one idempotent transaction, the first time NewService opens them
+// with one; afterwards opening costs one read.
+//
 // # Enums
 //
 // Application types: react, vue, angular (Cryptr's single-page apps) and

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
 // PasswordHasher hashes and verifies passwords. Gatehouse's default is
@@ -44,6 +46,15 @@ type Options struct {
 	// entries; negative disables it). A cached user is reused only when the
 	// bytes a read returns are identical to those it was decoded from.
 	UserCacheSize int
+	// KeyEncryptionKey (32 random bytes) seals the bearer secrets that an
+	// API must return again (Crafter access-token ids, persistent-login
+	// tokens) and keys the hashes credentials are looked up by. Keep it
+	// outside the store and give every instance the same one; package
+	// tokens and sso take the same key for private keys. When it is nil an
+	// ephemeral key is generated and a warning logged: secrets sealed with
+	// it do not survive a restart. A store sealed with a key cannot be
+	// opened without it, nor with another one (ErrKeyEncryptionKey).
+	KeyEncryptionKey []byte
 }
 
 // Service is the in-process API of the identity core for one environment:
@@ -63,9 +74,14 @@ type Service struct {
 	events  *eventIDs
 	hooks   *hooks
 	users   *userCache
+	secrets *secretKeys
 }
 
-// NewService returns a Service for opts.Environment.
+// NewService returns a Service for opts.Environment. It checks the store
+// against opts.KeyEncryptionKey and, the first time a store is opened
+// with a key, seals the clear secrets and re-indexes the bare hashes that
+// older versions wrote (one transaction, idempotent; one read when there
+// is nothing to do).
 func NewService(opts Options) (*Service, error) {
 	if opts.Store == nil {
 		return nil, errors.New("identity: Options.Store is required")
@@ -96,6 +112,26 @@ func NewService(opts Options) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	kek := opts.KeyEncryptionKey
+	if kek == nil {
+		var err error
+		if kek, err = seal.NewKey(nil); err != nil {
+			return nil, err
+		}
+		s.log.Warn("identity: no Options.KeyEncryptionKey: secrets are sealed with an ephemeral key " +
+			"and will not survive a restart; set a persistent 32-byte key")
+	} else if len(kek) != seal.KeySize {
+		return nil, fmt.Errorf("%w: Options.KeyEncryptionKey must be 32 bytes (AES-256)", ErrKeyEncryptionKey)
+	}
+	keys, err := newSecretKeys(kek)
+	if err != nil {
+		return nil, err
+	}
+	keys.ephemeral = opts.KeyEncryptionKey == nil
+	s.secrets = keys
+	if err := s.openSecrets(context.Background()); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -481,7 +481,11 @@ func TestMetaKeysAndMetadata(t *testing.T) {
 }
 
 func TestCredentials(t *testing.T) {
-	s, c := newService(t)
+	prod, c := newService(t)
+	s, err := prod.ForEnvironment(identity.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	exp := c.Now().Add(time.Hour)
 	cred, secret, err := s.CreateCredential(ctx, identity.Credential{Name: "ci", Environment: identity.Sandbox,

@@ -18,6 +18,20 @@ func ticketRecs(env Environment) Records[Ticket] { return Records[Ticket]{Env: e
 func ploginRecs(env Environment) Records[PersistentLogin] {
 	return Records[PersistentLogin]{Env: env, Kind: "persistent-login"}
 }
+
+// ploginRecord is the stored form of a persistent login: its token
+// sealed (ploginRecs reads the same records without it).
+type ploginRecord struct {
+	PersistentLogin
+	SealedToken []byte `json:"sealed_token,omitempty"`
+	// LegacyToken is the clear token of stores written before sealing;
+	// openSecrets seals it.
+	LegacyToken string `json:"token,omitempty"`
+}
+
+func ploginStored(env Environment) Records[ploginRecord] {
+	return Records[ploginRecord]{Env: env, Kind: "persistent-login"}
+}
 func vtokenRecs(env Environment) Records[VerificationToken] {
 	return Records[VerificationToken]{Env: env, Kind: "verification-token"}
 }
@@ -84,9 +98,18 @@ func (t *Txn) DeleteTicket(tk *Ticket) error {
 // SHA-256 of its id (its ID field holds that hash). An expired one is
 // ErrExpired.
 func (t *ReadTxn) PersistentLoginByHash(hash string) (*PersistentLogin, error) {
-	pl, err := ploginRecs(t.s.env).Get(t.tx, hash)
+	rec, err := ploginStored(t.s.env).Get(t.tx, hash)
 	if err != nil {
 		return nil, err
+	}
+	pl := rec.PersistentLogin
+	switch {
+	case rec.SealedToken != nil:
+		if pl.Token, err = t.s.secrets.openString(rec.SealedToken, ploginAAD(t.s.env, hash)); err != nil {
+			return nil, fmt.Errorf("persistent login token: %w", err)
+		}
+	case rec.LegacyToken != "":
+		pl.Token = rec.LegacyToken
 	}
 	if !t.s.Now().Before(pl.ExpiresAt) {
 		return &pl, fmt.Errorf("persistent login %w", ErrExpired)
@@ -95,13 +118,21 @@ func (t *ReadTxn) PersistentLoginByHash(hash string) (*PersistentLogin, error) {
 }
 
 // PutPersistentLogin stores pl under pl.ID (the hash of the id the client
-// holds). Its expiry is absolute: it is scheduled once, when old is nil.
+// holds), its token sealed. Its expiry is absolute: it is scheduled once, when old is nil.
 func (t *Txn) PutPersistentLogin(old, pl *PersistentLogin) error {
 	env := t.s.env
 	if old != nil && (old.ID != pl.ID || !old.ExpiresAt.Equal(pl.ExpiresAt)) {
 		return fmt.Errorf("persistent login id and expiry are immutable: %w", ErrInvalid)
 	}
-	if err := ploginRecs(env).Put(t.w, pl.ID, *pl); err != nil {
+	rec := ploginRecord{PersistentLogin: *pl}
+	if pl.Token != "" {
+		sealed, err := t.s.secrets.sealString(pl.Token, ploginAAD(env, pl.ID))
+		if err != nil {
+			return err
+		}
+		rec.SealedToken = sealed
+	}
+	if err := ploginStored(env).Put(t.w, pl.ID, rec); err != nil {
 		return err
 	}
 	if old != nil {

@@ -273,11 +273,12 @@ type Event struct {
 // Crafter access token (the secret is its accessTokenId).
 type Credential struct {
 	ID string `json:"id"`
-	// SecretHash is the SHA-256 of the secret.
-	SecretHash string `json:"secret_hash"`
 	// Secret is kept only for Crafter access tokens, whose API lists them
-	// again (GET /access_token/all); empty for Cryptr API keys.
-	Secret string `json:"secret,omitempty"`
+	// again (GET /access_token/all); empty for Cryptr API keys. The store
+	// holds it sealed under the key-encryption key and finds the
+	// credential by a keyed hash of it (see Options.KeyEncryptionKey);
+	// it is never part of the credential's JSON.
+	Secret string `json:"-"`
 	Name   string `json:"name"`
 	// Application is the Crafter application name (attribute permissions).
 	Application string `json:"application,omitempty"`
@@ -316,12 +317,14 @@ type Ticket struct {
 
 // PersistentLogin is a remember-me login: an id the client keeps in a cookie
 // and a token that rotates at each use. Crafter clients compare the token
-// themselves, so the face returns it.
+// themselves, so the face returns it: the store keeps it sealed under the
+// key-encryption key (see Options.KeyEncryptionKey), and it is never part
+// of the login's JSON.
 type PersistentLogin struct {
 	ID        string    `json:"id"`
 	OrgID     string    `json:"org_id"`
 	UserID    string    `json:"user_id"`
-	Token     string    `json:"token"`
+	Token     string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }

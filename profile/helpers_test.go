@@ -138,7 +138,11 @@ func (e *env) token(c identity.Credential) string {
 		e.t.Fatal(err)
 	}
 	c.Secret = secret
-	if _, _, err := e.id.CreateCredential(context.Background(), c, secret); err != nil {
+	svc, err := e.id.ForEnvironment(c.Environment)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, _, err := svc.CreateCredential(context.Background(), c, secret); err != nil {
 		e.t.Fatal(err)
 	}
 	return secret

@@ -318,7 +318,9 @@ func (s *Service) Authorize(ctx context.Context, accessTokenID string) (*identit
 	if accessTokenID == "" {
 		return nil, apiErr(http.StatusForbidden, CodeAccessDenied, "Access token ID param missing from request")
 	}
-	c, err := s.base.CredentialBySecret(ctx, accessTokenID)
+	// The only lookup across environments: the token found decides the
+	// environment every later call acts in (dir).
+	c, _, err := s.base.AuthenticateSecret(ctx, accessTokenID)
 	switch {
 	case errors.Is(err, identity.ErrExpired):
 		exp := ""
@@ -458,7 +460,7 @@ func (s *Service) CreateAccessToken(ctx context.Context, c *identity.Credential,
 		}
 	}
 	cred.Secret = secret
-	out, _, err := s.base.CreateCredential(ctx, cred, secret)
+	out, _, err := s.dir(c).CreateCredential(ctx, cred, secret)
 	if errors.Is(err, identity.ErrConflict) {
 		return nil, apiErr(http.StatusConflict, CodeAccessTokenExists, "An access token with the given ID already exists")
 	}
@@ -470,12 +472,13 @@ func (s *Service) CreateAccessToken(ctx context.Context, c *identity.Credential,
 }
 
 // crafterToken finds an access token (a credential that keeps its secret)
-// by id.
-func (s *Service) crafterToken(ctx context.Context, id string) (*identity.Credential, error) {
+// of the caller's environment by id; one of the other environment is not
+// found, like an unknown id.
+func (s *Service) crafterToken(ctx context.Context, c *identity.Credential, id string) (*identity.Credential, error) {
 	if id == "" {
 		return nil, apiErr(http.StatusNotFound, CodeNoSuchAccessToken, "No access token found for the given ID")
 	}
-	tok, err := s.base.CredentialBySecret(ctx, id)
+	tok, err := s.dir(c).CredentialBySecret(ctx, id)
 	if tok == nil || (err != nil && !errors.Is(err, identity.ErrExpired)) || tok.Secret == "" {
 		return nil, apiErr(http.StatusNotFound, CodeNoSuchAccessToken, "No access token found for the given ID")
 	}
@@ -487,7 +490,7 @@ func (s *Service) GetAccessToken(ctx context.Context, c *identity.Credential, id
 	if err := masterOnly(c, "READ_TOKEN"); err != nil {
 		return nil, err
 	}
-	tok, err := s.crafterToken(ctx, id)
+	tok, err := s.crafterToken(ctx, c, id)
 	if err != nil {
 		return nil, err
 	}
@@ -495,12 +498,13 @@ func (s *Service) GetAccessToken(ctx context.Context, c *identity.Credential, id
 	return &t, nil
 }
 
-// AllAccessTokens lists the access tokens; master only.
+// AllAccessTokens lists the access tokens of the caller's environment;
+// master only.
 func (s *Service) AllAccessTokens(ctx context.Context, c *identity.Credential) ([]AccessToken, error) {
 	if err := masterOnly(c, "READ_TOKEN"); err != nil {
 		return nil, err
 	}
-	list, err := s.base.ListCredentials(ctx)
+	list, err := s.dir(c).ListCredentials(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -513,17 +517,17 @@ func (s *Service) AllAccessTokens(ctx context.Context, c *identity.Credential) (
 	return out, nil
 }
 
-// DeleteAccessToken deletes an access token (silently if absent); master
-// only.
+// DeleteAccessToken deletes an access token of the caller's environment
+// (silently if absent, or of the other environment); master only.
 func (s *Service) DeleteAccessToken(ctx context.Context, c *identity.Credential, id string) error {
 	if err := masterOnly(c, "DELETE_TOKEN"); err != nil {
 		return err
 	}
-	tok, err := s.crafterToken(ctx, id)
+	tok, err := s.crafterToken(ctx, c, id)
 	if err != nil {
 		return nil
 	}
-	return s.base.DeleteCredential(ctx, tok.ID)
+	return s.dir(c).DeleteCredential(ctx, tok.ID)
 }
 
 // Sweep removes expired tickets, persistent logins, verification tokens

@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -16,7 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/tokens"
+	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
 // SPKeyBits is the size of the RSA key each connection's service provider
@@ -31,8 +32,10 @@ const SPKeyBits = 2048
 const spKeyValidity = 20 * 365 * 24 * time.Hour
 
 // spKeyRecord is a connection's SP key pair, in {env}/sso-sp-keys/{idp_id}.
-// The private key is PKCS#8, sealed with tokens.Seal (AES-256-GCM) when the
-// service has a key-encryption key.
+// The private key is PKCS#8, sealed (AES-256-GCM under the key-encryption
+// key, bound to the environment and connection; the format of tokens.Seal)
+// when the service has a key-encryption key. A key stored in clear before
+// the service had one is sealed the first time it is used with a key.
 type spKeyRecord struct {
 	Cert      []byte    `json:"cert"`
 	Private   []byte    `json:"private"`
@@ -95,7 +98,7 @@ func (s *Service) spKeyRecordFor(env identity.Environment, idpID string, key *rs
 	}
 	rec := spKeyRecord{Cert: cert, Private: p8, CreatedAt: s.now()}
 	if s.opts.KeyEncryptionKey != nil {
-		sealed, err := tokens.Seal(s.opts.KeyEncryptionKey, p8, spKeyAAD(env, idpID))
+		sealed, err := seal.Seal(s.opts.KeyEncryptionKey, p8, spKeyAAD(env, idpID))
 		if err != nil {
 			return spKeyRecord{}, fmt.Errorf("sso: seal SP key: %w", err)
 		}
@@ -108,8 +111,11 @@ func (s *Service) spKeyRecordFor(env identity.Environment, idpID string, key *rs
 func (s *Service) parseSPKey(env identity.Environment, idpID string, rec spKeyRecord) (*spKeyPair, error) {
 	der := rec.Private
 	if rec.Sealed {
+		if s.opts.KeyEncryptionKey == nil {
+			return nil, fmt.Errorf("sso: SP key of %s is sealed and Options.KeyEncryptionKey is not set", idpID)
+		}
 		var err error
-		if der, err = tokens.Unseal(s.opts.KeyEncryptionKey, rec.Private, spKeyAAD(env, idpID)); err != nil {
+		if der, err = seal.Open(s.opts.KeyEncryptionKey, rec.Private, spKeyAAD(env, idpID)); err != nil {
 			return nil, fmt.Errorf("sso: SP key of %s: %w", idpID, err)
 		}
 	}
@@ -187,6 +193,9 @@ func (s *Service) connectionSPKey(ctx context.Context, env identity.Environment,
 			return spKeys(env).Put(tx.RawTx(), idpID, rec)
 		})
 	}
+	if err == nil && !rec.Sealed && s.opts.KeyEncryptionKey != nil {
+		rec, err = s.sealClearSPKey(ctx, id, env, idpID, rec)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +210,32 @@ func (s *Service) connectionSPKey(ctx context.Context, env identity.Environment,
 	s.spKeys.m[idpID] = k
 	s.spKeys.mu.Unlock()
 	return k, nil
+}
+
+// sealClearSPKey seals a key stored in clear (before the service had a
+// key-encryption key) and stores it in place of the clear one, unless
+// another instance sealed it meanwhile; it returns the stored record.
+func (s *Service) sealClearSPKey(ctx context.Context, id *identity.Service, env identity.Environment, idpID string, rec spKeyRecord) (spKeyRecord, error) {
+	sealed, err := seal.Seal(s.opts.KeyEncryptionKey, rec.Private, spKeyAAD(env, idpID))
+	if err != nil {
+		return rec, fmt.Errorf("sso: seal SP key: %w", err)
+	}
+	next := spKeyRecord{Cert: rec.Cert, Private: sealed, Sealed: true, CreatedAt: rec.CreatedAt}
+	err = id.Update(ctx, func(tx *identity.Txn) error {
+		cur, err := spKeys(env).Get(tx.RawTx(), idpID)
+		if err != nil {
+			return err
+		}
+		if cur.Sealed || !bytes.Equal(cur.Private, rec.Private) {
+			next = cur
+			return nil
+		}
+		return spKeys(env).Put(tx.RawTx(), idpID, next)
+	})
+	if err != nil {
+		return rec, err
+	}
+	return next, nil
 }
 
 // spKeyCache keeps parsed SP keys; a connection's key never changes.

@@ -160,3 +160,53 @@ func httptestGet(h http.Handler, u string) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", u, nil))
 	return rec
 }
+
+// TestClearSPKeySealedOnFirstUse guards breach 8 of issue 10 for SAML SP
+// keys: a key stored in clear by a service without a key-encryption key
+// is sealed the first time a service with one uses it, and stays the same
+// key pair (IdPs keep trusting its certificate).
+func TestClearSPKeySealedOnFirstUse(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection() // f.svc has no key-encryption key
+	stored := func() map[string]any {
+		t.Helper()
+		var rec map[string]any
+		if err := f.id.View(t.Context(), func(tx *identity.ReadTxn) (err error) {
+			rec, err = identity.Records[map[string]any]{Env: identity.Production, Kind: "sso-sp-keys"}.Get(tx.Raw(), idp)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	if rec := stored(); rec["sealed"] == true {
+		t.Fatal("a service without a key-encryption key sealed the SP key")
+	}
+	before := f.spMetadata(idp).SP.Keys[0].Cert
+
+	kek := bytes.Repeat([]byte{3}, 32)
+	svc, err := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL, KeyEncryptionKey: kek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := httptestGet(svc.Handler(), baseURL+"/enterprise/"+idp+"/metadata"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), before) {
+		t.Fatalf("metadata with the key: %d (same certificate: %v)", rec.Code, strings.Contains(rec.Body.String(), before))
+	}
+	rec := stored()
+	der, _ := base64.StdEncoding.DecodeString(rec["private"].(string))
+	if rec["sealed"] != true {
+		t.Fatal("the clear SP key was not sealed on first use")
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		t.Fatal("the stored private key is still plain PKCS#8")
+	}
+	// A second service with the same key opens it; one without cannot.
+	again, _ := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL, KeyEncryptionKey: kek})
+	if rec := httptestGet(again.Handler(), baseURL+"/enterprise/"+idp+"/metadata"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), before) {
+		t.Fatalf("metadata after sealing: %d", rec.Code)
+	}
+	bare, _ := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL})
+	if rec := httptestGet(bare.Handler(), baseURL+"/enterprise/"+idp+"/metadata"); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("metadata without the key: %d", rec.Code)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +39,8 @@ type app struct {
 	store  identity.Store
 	envs   map[identity.Environment]*identity.Service
 	tokens *tokens.Service
-	// kek seals private keys at rest (token signing keys, SAML SP keys).
+	// kek seals secrets at rest: access-token ids and persistent-login
+	// tokens (identity), token signing keys, SAML SP keys.
 	kek []byte
 	// crafter is the Crafter Profile face, which also sweeps expired records.
 	crafter *profile.Service
@@ -64,10 +65,29 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		a.Close()
 		return nil, fmt.Errorf("gazetteer: %w", err)
 	}
-	base, err := identity.NewService(identity.Options{Store: st, Environment: identity.Production, Places: places,
-		Hasher: password.New(), Logger: logger, AccountDomain: cfg.AccountDomain})
+	kek, err := resolveKEK(cfg, logger)
 	if err != nil {
 		a.Close()
+		return nil, err
+	}
+	a.kek = kek.key
+	base, err := identity.NewService(identity.Options{Store: st, Environment: identity.Production, Places: places,
+		Hasher: password.New(), Logger: logger, AccountDomain: cfg.AccountDomain, KeyEncryptionKey: kek.key})
+	if err != nil {
+		a.Close()
+		if errors.Is(err, identity.ErrKeyEncryptionKey) {
+			from := "-key-encryption-key"
+			if kek.file != "" {
+				from = "the key file " + kek.file
+			}
+			if kek.created {
+				// A key made by this start for a store sealed with
+				// another one is useless: do not leave it behind.
+				_ = os.Remove(kek.file)
+				from = "a new key (no key file was found)"
+			}
+			return nil, fmt.Errorf("store %s: wrong key-encryption key from %s: %w", redactStoreURL(cfg.Store), from, err)
+		}
 		return nil, err
 	}
 	sandbox, _ := base.ForEnvironment(identity.Sandbox)
@@ -76,13 +96,7 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		a.Close()
 		return nil, err
 	}
-	kek, err := decodeKEK(cfg.KeyEncryptionKey)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	a.kek = kek
-	a.tokens, err = tokens.New(tokens.Options{Identity: base, BaseURL: cfg.BaseURL, KeyEncryptionKey: kek})
+	a.tokens, err = tokens.New(tokens.Options{Identity: base, BaseURL: cfg.BaseURL, KeyEncryptionKey: a.kek})
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("tokens: %w", err)
@@ -92,21 +106,6 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		return nil, err
 	}
 	return a, nil
-}
-
-// decodeKEK reads the base64 key-encryption key (32 bytes) if one is set.
-func decodeKEK(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
-	}
-	k, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		k, err = base64.RawURLEncoding.DecodeString(s)
-	}
-	if err != nil || len(k) != 32 {
-		return nil, errors.New("-key-encryption-key must be 32 bytes, base64-encoded")
-	}
-	return k, nil
 }
 
 // Handler returns the root handler with panic recovery.

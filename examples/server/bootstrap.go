@@ -23,7 +23,8 @@ var bootstrapRecords = identity.Records[bootstrapState]{Kind: "bootstrap"}
 // Given on the command line they are installed (replacing a previous
 // secret); otherwise they are generated on the first start and printed once.
 func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
-	svc := a.envs[identity.Production]
+	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
+	svc := a.envs[env]
 	var st bootstrapState
 	err := a.store.View(ctx, func(tx identity.ReadTx) (err error) {
 		st, err = bootstrapRecords.Get(tx, "state")
@@ -32,7 +33,6 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return fmt.Errorf("read bootstrap state: %w", err)
 	}
-	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
 	master := identity.Credential{Name: "master", Application: "profile-admin", Master: true,
 		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}},
 		Permissions:       []string{identity.PermAll}, ManagedOrgs: []string{"*"}, Environment: env}
@@ -40,12 +40,13 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 	switch {
 	case a.cfg.MasterKey != "":
 		id, secret, _ := strings.Cut(a.cfg.MasterKey, ":")
-		cur, err := svc.GetCredential(ctx, id)
-		if err == nil && identity.SecretMatches(secret, cur.SecretHash) && cur.Environment == env {
+		cur, err := svc.AuthenticateCredential(ctx, id, secret)
+		if err == nil && cur.Environment == env && cur.Secret == secret {
 			break
 		}
-		if err == nil {
-			if err := svc.DeleteCredential(ctx, id); err != nil {
+		// Replace whatever holds the id, in either environment.
+		for _, s := range a.envs {
+			if err := s.DeleteCredential(ctx, id); err != nil {
 				return err
 			}
 		}

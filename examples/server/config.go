@@ -9,26 +9,29 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
 // config is the example server's configuration, from flags and their
 // GATEHOUSE_* environment equivalents (a flag given on the command line wins).
 type config struct {
-	Addr             string
-	Store            string
-	BaseURL          string
-	MasterKey        string
-	MasterEnv        string
-	MonitoringToken  string
-	MailDir          string
-	MailFrom         string
-	SMTPHost         string
-	SMTPPort         int
-	SMTPUsername     string
-	SMTPPassword     string
-	AccountDomain    string
-	KeyEncryptionKey string
-	ShutdownTimeout  time.Duration
+	Addr                 string
+	Store                string
+	BaseURL              string
+	MasterKey            string
+	MasterEnv            string
+	MonitoringToken      string
+	MailDir              string
+	MailFrom             string
+	SMTPHost             string
+	SMTPPort             int
+	SMTPUsername         string
+	SMTPPassword         string
+	AccountDomain        string
+	KeyEncryptionKey     string
+	KeyEncryptionKeyFile string
+	ShutdownTimeout      time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
@@ -51,7 +54,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	str(&c.SMTPUsername, "smtp-username", "GATEHOUSE_SMTP_USERNAME", "", "SMTP user name")
 	str(&c.SMTPPassword, "smtp-password", "GATEHOUSE_SMTP_PASSWORD", "", "SMTP password")
 	str(&c.AccountDomain, "account-domain", "GATEHOUSE_ACCOUNT_DOMAIN", "gatehouse", "domain of the account that manages the organizations (issuer of management tokens)")
-	str(&c.KeyEncryptionKey, "key-encryption-key", "GATEHOUSE_KEY_ENCRYPTION_KEY", "", "base64 AES-256 key that seals signing keys at rest")
+	str(&c.KeyEncryptionKey, "key-encryption-key", "GATEHOUSE_KEY_ENCRYPTION_KEY", "", "base64 32-byte key that seals secrets at rest (access-token ids, persistent logins, signing and SAML keys); default: the file PATH.kek beside a bolt store, created on first start")
+	str(&c.KeyEncryptionKeyFile, "key-encryption-key-file", "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", "", "file holding the base64 key-encryption key, created (mode 0600) if missing")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -90,6 +94,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		id, secret, ok := strings.Cut(c.MasterKey, ":")
 		if !ok || id == "" || len(secret) < 16 {
 			return nil, errors.New("-master-key must be ID:SECRET with a secret of at least 16 characters")
+		}
+	}
+	switch {
+	case c.KeyEncryptionKey != "" && c.KeyEncryptionKeyFile != "":
+		return nil, errors.New("give -key-encryption-key or -key-encryption-key-file, not both")
+	case c.KeyEncryptionKey != "":
+		if _, err := seal.ParseKey(c.KeyEncryptionKey); err != nil {
+			return nil, errors.New("-key-encryption-key must be 32 bytes, base64-encoded")
 		}
 	}
 	if c.MasterEnv != "production" && c.MasterEnv != "sandbox" {

@@ -32,8 +32,10 @@ func pair(t *testing.T) (a, b *postgres.Store, sa, sb *identity.Service) {
 		return s
 	}
 	a, b = open(), open()
+	// The instances of one deployment share its key-encryption key.
+	sharedKEK := make([]byte, 32)
 	svc := func(s identity.Store) *identity.Service {
-		v, err := identity.NewService(identity.Options{Store: s})
+		v, err := identity.NewService(identity.Options{Store: s, KeyEncryptionKey: sharedKEK})
 		if err != nil {
 			t.Fatal(err)
 		}

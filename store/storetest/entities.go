@@ -621,8 +621,19 @@ func testCredentials(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(secret) < 32 || c.SecretHash != identity.HashSecret(secret) || c.Secret != "" {
+	if len(secret) < 32 || c.Secret != "" {
 		t.Errorf("credential %+v with secret %q", c, secret)
+	}
+	// The other environment neither sees nor deletes it.
+	_, err = e.sand.GetCredential(ctx, c.ID)
+	wantErr(t, "GetCredential from the other environment", err, identity.ErrNotFound)
+	_, err = e.sand.CredentialBySecret(ctx, secret)
+	wantErr(t, "CredentialBySecret from the other environment", err, identity.ErrUnauthenticated)
+	if list, err := e.sand.ListCredentials(ctx); err != nil || len(list) != 0 {
+		t.Errorf("sandbox ListCredentials = %+v, %v", list, err)
+	}
+	if err := e.sand.DeleteCredential(ctx, c.ID); err != nil {
+		t.Errorf("sandbox DeleteCredential: %v", err)
 	}
 	if got, err := e.prod.AuthenticateCredential(ctx, c.ID, secret); err != nil || got.ID != c.ID {
 		t.Errorf("AuthenticateCredential = %v, %v", got, err)

@@ -1,6 +1,7 @@
 package multiinstance
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -135,6 +136,8 @@ func pair(t *testing.T, clk *clock, s setup) [2]*instance {
 		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	schema := fmt.Sprintf("mi%d", schemas.Add(1))
+	// The instances of one deployment share its key-encryption key.
+	kek := bytes.Repeat([]byte{0x5e}, 32)
 	var out [2]*instance
 	for i := range out {
 		st, err := postgres.Open(context.Background(), server.URL("postgres"), postgres.WithSchema(schema), postgres.WithMaxConns(8))
@@ -143,7 +146,7 @@ func pair(t *testing.T, clk *clock, s setup) [2]*instance {
 		}
 		t.Cleanup(func() { _ = st.Close() })
 		ids, err := identity.NewService(identity.Options{Store: st, Clock: clk.Now, Logger: s.logger,
-			Hasher: s.hasher, AccountDomain: "acme-account"})
+			Hasher: s.hasher, AccountDomain: "acme-account", KeyEncryptionKey: kek})
 		if err != nil {
 			t.Fatal(err)
 		}
