@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -239,4 +240,31 @@ func TestSandboxKeyCannotChangeOrganizations(t *testing.T) {
 	}
 	// The sandbox directory inside the organization stays writable.
 	sh.must(201, "POST", "/api/v2/org/"+sh.org+"/users", "application/json", `{"profile":{"email":"sand@acme.test"}}`, sandbox...)
+}
+
+// TestSandboxCrafterTokenCannotChangeOrganizations (issue 10, breach 3,
+// Crafter face): a sandbox master access token cannot create a tenant (an
+// organization record, shared with production) and deleting a tenant
+// empties only its sandbox directory: the organization stays.
+func TestSandboxCrafterTokenCannotChangeOrganizations(t *testing.T) {
+	hx := newHarness(t, "memory:", "-master-env", "sandbox")
+	ctx := context.Background()
+	w := hx.do("POST", "/api/1/tenant/create.json?accessTokenId="+hMasterSecret, "application/json", []byte(`{"name":"sandboxed"}`))
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "ACTION_DENIED") {
+		t.Errorf("tenant create with a sandbox token: %d %s", w.Code, w.Body)
+	}
+	if _, err := hx.prod.GetOrganization(ctx, "sandboxed"); err == nil {
+		t.Errorf("a sandbox token created an organization")
+	}
+	before, err := hx.prod.GetOrganization(ctx, hx.org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := hx.do("POST", "/api/1/tenant/"+hx.org+"/delete.json?accessTokenId="+hMasterSecret, "application/x-www-form-urlencoded", nil); w.Code >= 300 {
+		t.Fatalf("tenant delete with a sandbox token: %d %s", w.Code, w.Body)
+	}
+	after, err := hx.prod.GetOrganization(ctx, hx.org)
+	if err != nil || !reflect.DeepEqual(before, after) {
+		t.Errorf("a sandbox tenant delete changed the organization: %v %+v", err, after)
+	}
 }
