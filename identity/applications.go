@@ -210,10 +210,11 @@ func (s *Service) checkAppScope(a *Application) error {
 		return nil
 	}
 	var v Validation
-	if a.OrganizationScope != "" && !s.Manages(a.OrganizationScope) {
+	switch {
+	case a.OrganizationScope != "" && !s.Manages(a.OrganizationScope):
 		v.Add("organization_domain_scope", "must be an organization this credential manages")
-	}
-	if a.ServedOrgs == nil {
+	case a.OrganizationScope == "" && a.ServedOrgs == nil:
+		// It would serve every organization of the account.
 		v.Add("served_orgs", "must list the organizations the application serves")
 	}
 	for _, d := range a.ServedOrgs {

@@ -286,3 +286,30 @@ func TestScopePermissionsInTheCore(t *testing.T) {
 		t.Errorf("CreateOrganization by a scope limited to alpha: %v", err)
 	}
 }
+
+// TestScopedUpdateOfAnAppScopedToOneOrganization: an application scoped
+// to alpha (without ServedOrgs, as made before scopes) stays within an
+// alpha key's reach; clearing its organization_domain_scope, which would
+// make it serve every organization, is refused.
+func TestScopedUpdateOfAnAppScopedToOneOrganization(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	app, _, err := f.s.CreateApplication(ctx, "alpha", identity.Application{Name: "a", ApplicationType: identity.AppMachine,
+		OrganizationScope: "alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpha := f.scoped(identity.Production, all, "alpha")
+	if _, err := alpha.UpdateApplication(ctx, "alpha", app.ClientID, func(a *identity.Application) error {
+		a.Name = "renamed"
+		return nil
+	}); err != nil {
+		t.Errorf("rename: %v", err)
+	}
+	if _, err := alpha.UpdateApplication(ctx, "alpha", app.ClientID, func(a *identity.Application) error {
+		a.OrganizationScope = ""
+		return nil
+	}); !errors.Is(err, identity.ErrInvalid) {
+		t.Errorf("unscope: %v", err)
+	}
+}
