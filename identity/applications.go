@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -83,7 +84,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// App returns the application with client id (any organization).
+// App returns the application with client id (any organization). On a
+// Service scoped to some organizations, an application created under an
+// organization outside the scope is ErrNotFound, as an unknown one.
 func (t *ReadTxn) App(clientID string) (*Application, error) {
 	id, err := appClientIDs(t.s.env).Lookup(t.tx, "", clientID)
 	if err != nil {
@@ -92,6 +95,11 @@ func (t *ReadTxn) App(clientID string) (*Application, error) {
 	a, err := apps(t.s.env).Get(t.tx, id)
 	if err != nil {
 		return nil, err
+	}
+	if t.s.limited() {
+		if _, err := t.OrgByID(a.OrgID); err != nil {
+			return nil, fmt.Errorf("application %w", ErrNotFound)
+		}
 	}
 	return &a, nil
 }
@@ -130,8 +138,26 @@ func (t *Txn) PutApp(old, a *Application) error {
 // CreateApplication creates an application under the organization with
 // domain. Its client_id is a new UUID. Confidential clients (regular_web,
 // machine) get a client secret, returned once and stored as a hash.
+//
+// On a scoped Service: the organization must be in scope (else
+// ErrNotFound), the scope needs create:applications (else ErrForbidden),
+// OrganizationScope and ServedOrgs may only name organizations in scope
+// (else ErrInvalid), and a scope limited to some organizations makes an
+// application that serves only those (ServedOrgs defaults to them).
 func (s *Service) CreateApplication(ctx context.Context, orgDomain string, in Application) (*Application, string, error) {
+	if err := s.inScope(orgDomain); err != nil {
+		return nil, "", err
+	}
+	if err := s.require(ActionCreate, ResourceApplications); err != nil {
+		return nil, "", err
+	}
 	a := in
+	if s.limited() && a.ServedOrgs == nil {
+		a.ServedOrgs = s.scopeOrgs()
+	}
+	if err := s.checkAppScope(&a); err != nil {
+		return nil, "", err
+	}
 	now := s.Now()
 	var err error
 	if a.ID, err = s.newID(now); err != nil {
@@ -172,7 +198,37 @@ func normalizeApp(a *Application) {
 		}
 		*l = dedupe(*l)
 	}
+	if a.ServedOrgs != nil {
+		a.ServedOrgs = dedupe(a.ServedOrgs)
+	}
 }
+
+// checkAppScope refuses an application that would serve an organization
+// outside the service's scope.
+func (s *Service) checkAppScope(a *Application) error {
+	if !s.limited() {
+		return nil
+	}
+	var v Validation
+	switch {
+	case a.OrganizationScope != "" && !s.Manages(a.OrganizationScope):
+		v.Add("organization_domain_scope", "must be an organization this credential manages")
+	case a.OrganizationScope == "" && a.ServedOrgs == nil:
+		// It would serve every organization of the account.
+		v.Add("served_orgs", "must list the organizations the application serves")
+	}
+	for _, d := range a.ServedOrgs {
+		if !s.Manages(d) {
+			v.Add("served_orgs", "must be organizations this credential manages")
+			break
+		}
+	}
+	return v.Err()
+}
+
+// errAppOutOfScope refuses to change an application that serves more than
+// the scope.
+var errAppOutOfScope = fmt.Errorf("the application serves organizations this credential does not manage: %w", ErrForbidden)
 
 // GetApplication returns the application with client id of the
 // organization with domain.
@@ -215,8 +271,17 @@ func (s *Service) ListApplications(ctx context.Context, orgDomain string, req Pa
 }
 
 // UpdateApplication applies fn to the application (compare-and-swap in one
-// transaction). Its ids never change.
+// transaction). Its ids never change. On a scoped Service, the scope
+// needs update:applications, and may change only an application that
+// serves nothing outside it (else ErrForbidden); the changed application
+// must still serve only organizations in scope (else ErrInvalid).
 func (s *Service) UpdateApplication(ctx context.Context, orgDomain, clientID string, fn func(a *Application) error) (*Application, error) {
+	if err := s.inScope(orgDomain); err != nil {
+		return nil, err
+	}
+	if err := s.require(ActionUpdate, ResourceApplications); err != nil {
+		return nil, err
+	}
 	var out *Application
 	err := s.Update(ctx, func(tx *Txn) error {
 		o, err := tx.Org(orgDomain)
@@ -232,7 +297,14 @@ func (s *Service) UpdateApplication(ctx context.Context, orgDomain, clientID str
 		a.AllowedOriginsCORS = append([]string(nil), old.AllowedOriginsCORS...)
 		a.AllowedWebOrigins = append([]string(nil), old.AllowedWebOrigins...)
 		a.AllowedLogoutURLs = append([]string(nil), old.AllowedLogoutURLs...)
+		a.ServedOrgs = slices.Clone(old.ServedOrgs)
+		if !s.appWithinScope(old) {
+			return errAppOutOfScope
+		}
 		if err := fn(&a); err != nil {
+			return err
+		}
+		if err := s.checkAppScope(&a); err != nil {
 			return err
 		}
 		normalizeApp(&a)
@@ -246,8 +318,16 @@ func (s *Service) UpdateApplication(ctx context.Context, orgDomain, clientID str
 	return out, err
 }
 
-// DeleteApplication deletes an application.
+// DeleteApplication deletes an application. On a scoped Service, the
+// scope needs delete:applications, and may delete only an application
+// that serves nothing outside it (else ErrForbidden).
 func (s *Service) DeleteApplication(ctx context.Context, orgDomain, clientID string) (*Application, error) {
+	if err := s.inScope(orgDomain); err != nil {
+		return nil, err
+	}
+	if err := s.require(ActionDelete, ResourceApplications); err != nil {
+		return nil, err
+	}
 	var out *Application
 	err := s.Update(ctx, func(tx *Txn) error {
 		o, err := tx.Org(orgDomain)
@@ -257,6 +337,9 @@ func (s *Service) DeleteApplication(ctx context.Context, orgDomain, clientID str
 		a, err := tx.OrgApp(o.ID, clientID)
 		if err != nil {
 			return err
+		}
+		if !s.appWithinScope(a) {
+			return errAppOutOfScope
 		}
 		if err := appClientIDs(s.env).Release(tx.w, "", a.ClientID, a.ID); err != nil {
 			return err

@@ -54,23 +54,13 @@ const PermAll = "*"
 // on resource ("read:users", "create:organizations", ...). "*", "*:resource"
 // and "action:*" are wildcards.
 func (c *Credential) Allows(action, resource string) bool {
-	for _, p := range c.Permissions {
-		if p == PermAll || p == action+":"+resource || p == "*:"+resource || p == action+":*" {
-			return true
-		}
-	}
-	return false
+	return allows(c.Permissions, action, resource)
 }
 
 // Manages reports whether the credential may act on the organization with
 // domain.
 func (c *Credential) Manages(domain string) bool {
-	for _, d := range c.ManagedOrgs {
-		if d == "*" || d == domain {
-			return true
-		}
-	}
-	return false
+	return Scope{Orgs: c.ManagedOrgs}.Manages(domain)
 }
 
 // CreateCredential stores a new credential of c.Environment (empty: the

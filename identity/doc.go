@@ -20,6 +20,59 @@
 // Environment. A Service serves one environment; ForEnvironment gives the
 // other.
 //
+// Organizations are shared by both environments, so nothing a sandbox
+// credential does may change them: a sandbox-bound Service (scoped or not)
+// reads organizations and manages its own sandbox directory inside them
+// (users, tenant settings, applications, ...), but CreateOrganization,
+// UpdateOrganization, Txn.InsertOrg and Txn.PutOrg need a production-bound
+// Service and answer ErrForbidden on a sandbox one; Txn.DeleteOrgIfEmpty
+// never deletes the shared record from the sandbox (it reports false).
+//
+// # Scope
+//
+// A credential's reach is checked here, by the services, not by each face.
+// Service.Scoped (or For with a Scope) returns a Service bound to the
+// credential's environment that enforces its scope in every
+// organization-addressed method, so every face (the Cryptr API, the SSO
+// connections API, the OIDC provider, and what comes next) gets the same
+// rules by construction:
+//
+//   - Organizations. An organization outside the scope is ErrNotFound,
+//     exactly like an unknown one: Txn.Org, Txn.OrgID and Txn.OrgByID
+//     refuse it, so its users, MetaKeys, events, applications and SSO
+//     connections are unreachable too, and ListOrganizations lists only
+//     the scope. Only a scope over every organization (AllOrgs) may create
+//     one.
+//   - Applications. An application created under an organization outside
+//     the scope is not found, even by client id. An application serves
+//     only organizations its creator manages: a scope limited to some
+//     organizations records them in Application.ServedOrgs, and
+//     OrganizationScope and ServedOrgs may only name organizations in
+//     scope (ErrInvalid). Such a scope may change or delete only an
+//     application that serves nothing outside it (ErrForbidden otherwise),
+//     so it cannot repoint an account-wide application.
+//     Service.ApplicationServes is the one rule the OAuth endpoints and
+//     hosted pages ask before they serve an organization with an
+//     application (authorization, login, client_credentials at
+//     /t/{org}/oauth/token).
+//   - SSO redirections (package sso) go only to an application of the
+//     connection's own organization and environment; another
+//     organization's application and an unknown id are alike ErrNotFound,
+//     so the answer tells nothing about ids elsewhere.
+//   - Permissions. A scoped Service enforces the Cryptr "action:resource"
+//     permissions of the writes that change what is served: create and
+//     update of organizations, create, update and delete of applications
+//     (ErrForbidden). Reads, and the other resources, are checked by the
+//     Cryptr face's route table (identity/api routes.go) before it calls
+//     the core; reads stay unenforced here because other flows (headless
+//     magic links, for one) read applications on behalf of a key that
+//     holds only create:users.
+//
+// A Service without a scope (NewService, ForEnvironment) has full access:
+// it is what an embedder's own Go code calls, and what the OAuth endpoints
+// use on behalf of end users. A scoped Service cannot be widened or moved
+// to another environment (ErrForbidden).
+//
 // # Storage
 //
 // Store is a small ordered, transactional key-value interface that each

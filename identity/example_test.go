@@ -12,7 +12,7 @@ import (
 // with no HTTP at all.
 func Example() {
 	ctx := context.Background()
-	svc, err := identity.NewService(identity.Options{Store: memory.New(), Environment: identity.Sandbox})
+	svc, err := identity.NewService(identity.Options{Store: memory.New()})
 	if err != nil {
 		panic(err)
 	}

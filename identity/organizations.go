@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -32,8 +33,12 @@ type OrganizationInput struct {
 	AutocompleteAddress *string
 }
 
-// Org returns the organization with domain.
+// Org returns the organization with domain. On a scoped Service, an
+// organization outside the scope is ErrNotFound.
 func (t *ReadTxn) Org(domain string) (*Organization, error) {
+	if err := t.s.inScope(domain); err != nil {
+		return nil, err
+	}
 	id, err := orgDomains.Lookup(t.tx, "", domain)
 	if err != nil {
 		return nil, fmt.Errorf("organization %q: %w", domain, ErrNotFound)
@@ -43,8 +48,12 @@ func (t *ReadTxn) Org(domain string) (*Organization, error) {
 
 // OrgID returns the id of the organization with domain, reading only the
 // domain index (no record decoding): the tenancy check of every directory
-// call.
+// call. On a scoped Service, an organization outside the scope is
+// ErrNotFound.
 func (t *ReadTxn) OrgID(domain string) (string, error) {
+	if err := t.s.inScope(domain); err != nil {
+		return "", err
+	}
 	id, err := orgDomains.Lookup(t.tx, "", domain)
 	if err != nil {
 		return "", fmt.Errorf("organization %q: %w", domain, ErrNotFound)
@@ -52,11 +61,15 @@ func (t *ReadTxn) OrgID(domain string) (string, error) {
 	return id, nil
 }
 
-// OrgByID returns the organization with id.
+// OrgByID returns the organization with id. On a scoped Service, an
+// organization outside the scope is ErrNotFound.
 func (t *ReadTxn) OrgByID(id string) (*Organization, error) {
 	o, err := t.s.orgs().Get(t.tx, id)
 	if err != nil {
 		return nil, err
+	}
+	if !t.s.Manages(o.Domain) {
+		return nil, fmt.Errorf("organization %q: %w", id, ErrNotFound)
 	}
 	return &o, nil
 }
@@ -144,7 +157,19 @@ func (s *Service) applyOrg(ctx context.Context, o *Organization, in Organization
 
 // CreateOrganization creates an organization whose domain is the slug of
 // its name. A domain already taken is a conflict, never a silent rename.
+// It needs a production-bound Service (organizations are shared by both
+// environments) and, on a scoped one, a scope over every organization and
+// the create:organizations permission: else ErrForbidden.
 func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) (*Organization, error) {
+	if err := s.orgWritable(); err != nil {
+		return nil, err
+	}
+	if err := s.require(ActionCreate, ResourceOrganizations); err != nil {
+		return nil, err
+	}
+	if !s.ManagesAll() {
+		return nil, fmt.Errorf("only a credential that manages every organization may create one: %w", ErrForbidden)
+	}
 	var o Organization
 	if err := s.applyOrg(ctx, &o, in, true); err != nil {
 		return nil, err
@@ -170,8 +195,12 @@ func (s *Service) CreateOrganization(ctx context.Context, in OrganizationInput) 
 }
 
 // InsertOrg stores a new organization with its indexes, its tenant
-// settings in both environments and an audit event.
+// settings in both environments and an audit event. A sandbox-bound
+// transaction may not create organizations (ErrForbidden).
 func (t *Txn) InsertOrg(o *Organization) error {
+	if err := t.s.orgWritable(); err != nil {
+		return err
+	}
 	if err := orgDomains.Claim(t.w, "", o.Domain, o.ID); err != nil {
 		return fmt.Errorf("organization domain %q already exists: %w", o.Domain, ErrConflict)
 	}
@@ -201,8 +230,12 @@ func (s *Service) GetOrganization(ctx context.Context, domain string) (*Organiza
 	return o, err
 }
 
-// ListOrganizations lists organizations, most recent first.
+// ListOrganizations lists organizations, most recent first. A Service
+// scoped to some organizations lists only those.
 func (s *Service) ListOrganizations(ctx context.Context, req PageRequest) (Page[Organization], error) {
+	if s.limited() {
+		return s.listScopeOrgs(ctx, req)
+	}
 	var p Page[Organization]
 	err := s.View(ctx, func(tx *ReadTxn) (err error) {
 		p, err = pageOf(tx.tx, orgList, req, func(id string) (Organization, error) {
@@ -218,8 +251,19 @@ func (s *Service) ListOrganizations(ctx context.Context, req PageRequest) (Page[
 }
 
 // UpdateOrganization changes an organization's mutable fields. Its domain
-// never changes, even when the name does.
+// never changes, even when the name does. An organization outside the
+// scope is ErrNotFound; a sandbox-bound Service, or a scope without the
+// update:organizations permission, gets ErrForbidden.
 func (s *Service) UpdateOrganization(ctx context.Context, domain string, in OrganizationInput) (*Organization, error) {
+	if err := s.inScope(domain); err != nil {
+		return nil, err
+	}
+	if err := s.orgWritable(); err != nil {
+		return nil, err
+	}
+	if err := s.require(ActionUpdate, ResourceOrganizations); err != nil {
+		return nil, err
+	}
 	// Resolve the place outside the transaction: it may be slow.
 	var probe Organization
 	if err := s.applyOrg(ctx, &probe, in, false); err != nil {
@@ -278,8 +322,12 @@ func (t *ReadTxn) OrgForEmailDomain(domain string) (*Organization, error) {
 
 // PutOrg replaces an organization record, keeping the email-domain index
 // in step. An email domain already owned by another organization is a
-// conflict.
+// conflict. A sandbox-bound transaction may not change organizations
+// (ErrForbidden).
 func (t *Txn) PutOrg(old, o *Organization) error {
+	if err := t.s.orgWritable(); err != nil {
+		return err
+	}
 	if old != nil && (old.ID != o.ID || old.Domain != o.Domain) {
 		return fmt.Errorf("organization id and domain are immutable: %w", ErrInvalid)
 	}
@@ -301,4 +349,38 @@ func (t *Txn) PutOrg(old, o *Organization) error {
 		}
 	}
 	return t.s.orgs().Put(t.w, o.ID, *o)
+}
+
+// listScopeOrgs lists the organizations of a limited scope that exist,
+// most recent first.
+func (s *Service) listScopeOrgs(ctx context.Context, req PageRequest) (Page[Organization], error) {
+	req = req.Normalize()
+	var orgs []Organization
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		orgs = orgs[:0]
+		for _, d := range s.scopeOrgs() {
+			o, err := tx.Org(d)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			orgs = append(orgs, *o)
+		}
+		return nil
+	})
+	if err != nil {
+		return Page[Organization]{}, err
+	}
+	sort.Slice(orgs, func(i, j int) bool {
+		if !orgs[i].CreatedAt.Equal(orgs[j].CreatedAt) {
+			return orgs[i].CreatedAt.After(orgs[j].CreatedAt)
+		}
+		return orgs[i].ID > orgs[j].ID
+	})
+	p := Page[Organization]{Total: len(orgs), Page: req.Page, PerPage: req.PerPage, Items: []Organization{}}
+	if start := req.Offset(); start < len(orgs) {
+		p.Items = orgs[start:min(start+req.PerPage, len(orgs))]
+	}
+	return p, nil
 }

@@ -75,6 +75,8 @@ type Service struct {
 	hooks   *hooks
 	users   *userCache
 	secrets *secretKeys
+	// scope, when set, limits what the service reaches (see Scope).
+	scope *Scope
 }
 
 // NewService returns a Service for opts.Environment. It checks the store
@@ -136,10 +138,15 @@ func NewService(opts Options) (*Service, error) {
 	return s, nil
 }
 
-// ForEnvironment returns a Service with the same options for env.
+// ForEnvironment returns a Service with the same options for env. A
+// scoped Service (see For) keeps its scope and cannot change environment:
+// ForEnvironment on it with another environment is ErrForbidden.
 func (s *Service) ForEnvironment(env Environment) (*Service, error) {
 	if !env.Valid() {
 		return nil, Invalid("environment", "must be sandbox or production")
+	}
+	if s.scope != nil && env != s.env {
+		return nil, fmt.Errorf("a scoped service cannot change environment: %w", ErrForbidden)
 	}
 	c := *s
 	c.env = env

@@ -491,8 +491,13 @@ func DeleteBlob(tx Tx, env Environment, id string) error {
 // DeleteOrgIfEmpty deletes the organization orgID, with its tenant settings
 // in both environments and its unique claims, when it has no users and no
 // applications left in either environment. It reports whether it did.
-// The Crafter face calls it after deleting a tenant's profiles.
+// The Crafter face calls it after deleting a tenant's profiles. A
+// sandbox-bound transaction never deletes the organization record, which
+// both environments share: it reports false.
 func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
+	if t.s.orgWritable() != nil {
+		return false, nil
+	}
 	o, err := t.OrgByID(orgID)
 	if err != nil {
 		return false, err

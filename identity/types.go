@@ -215,9 +215,15 @@ type Application struct {
 	// to that organization domain; empty means every organization of the
 	// account (Cryptr's default).
 	OrganizationScope string `json:"organization_domain_scope,omitempty"`
-	Name              string `json:"name"`
-	Description       string `json:"description,omitempty"`
-	ApplicationType   string `json:"application_type"`
+	// ServedOrgs, when not nil, are the only organization domains the
+	// application serves: the organizations of the scope that created it
+	// (a credential limited to some organizations). Nil means no such
+	// limit (created by an unscoped Service or a credential that manages
+	// every organization). See Service.ApplicationServes.
+	ServedOrgs      []string `json:"served_orgs"`
+	Name            string   `json:"name"`
+	Description     string   `json:"description,omitempty"`
+	ApplicationType string   `json:"application_type"`
 	// Exact-match lists (absolute http(s) URLs without fragments).
 	AllowedRedirectURLs []string `json:"allowed_redirect_urls"`
 	AllowedOriginsCORS  []string `json:"allowed_origins_cors"`

@@ -540,16 +540,31 @@ func DefaultTenant() Tenant {
 // EnsureDefaultTenant creates the "default" tenant (DefaultTenant) in env
 // if no organization has that domain yet, and reports whether it did. The
 // example server calls it on first start.
+//
+// Organizations are shared by both environments and only production may
+// create them, so the tenant is created through production; for a sandbox
+// env its sandbox settings get the same roles and attribute definitions.
 func (s *Service) EnsureDefaultTenant(ctx context.Context, env identity.Environment) (bool, error) {
-	boot := &identity.Credential{ID: "bootstrap", Environment: env,
-		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{ActionCreateTenant}}}}
+	boot := func(env identity.Environment, action string) *identity.Credential {
+		return &identity.Credential{ID: "bootstrap", Environment: env,
+			TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{action, ActionReadTenant}}}}
+	}
 	d := DefaultTenant()
 	cleanse := true
-	_, err := s.CreateTenant(ctx, boot, TenantInput{Name: d.Name, AvailableRoles: d.AvailableRoles,
-		AttributeDefinitions: d.AttributeDefinitions, CleanseAttributes: &cleanse})
+	in := TenantInput{Name: d.Name, AvailableRoles: d.AvailableRoles,
+		AttributeDefinitions: d.AttributeDefinitions, CleanseAttributes: &cleanse}
+	_, err := s.CreateTenant(ctx, boot(identity.Production, ActionCreateTenant), in)
 	var ae *Error
 	if errors.As(err, &ae) && ae.Code == CodeTenantExists {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	if env != identity.Production {
+		if _, err := s.UpdateTenant(ctx, boot(env, ActionUpdateTenant), in); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }

@@ -211,8 +211,15 @@ func TestManagementAPIIsolationAndErrors(t *testing.T) {
 	if rec := f.do("PUT", "/api/v2/sso-connections/"+idp, readOnly, map[string]any{"seats_limit": 1}); rec.Code != http.StatusForbidden {
 		t.Fatalf("update with read permission: %d", rec.Code)
 	}
+	// Unknown organizations and applications are not found, as foreign
+	// ones are (no oracle on ids elsewhere).
+	for _, body := range []map[string]any{{"organization_id": f.org.ID, "application_id": "nope"},
+		{"organization_id": "nope", "application_id": f.app.ClientID}} {
+		if rec := f.do("POST", "/api/v2/sso-connections", f.token, body); rec.Code != http.StatusNotFound {
+			t.Errorf("create %v: %d %s", body, rec.Code, rec.Body)
+		}
+	}
 	for _, body := range []map[string]any{{"application_id": f.app.ClientID}, {"organization_id": f.org.ID},
-		{"organization_id": f.org.ID, "application_id": "nope"}, {"organization_id": "nope", "application_id": f.app.ClientID},
 		{"organization_id": f.org.ID, "application_id": f.app.ClientID, "send_email": true},
 		{"organization_id": f.org.ID, "application_id": f.app.ClientID, "provider_type": "myspace"}} {
 		if rec := f.do("POST", "/api/v2/sso-connections", f.token, body); rec.Code != http.StatusUnprocessableEntity {

@@ -137,12 +137,12 @@ func (s *Service) ResetOnboarding(ctx context.Context, id *identity.Service, idp
 // onboarding portal. It fails when the connection has no onboarding or the
 // onboarding no email.
 func (s *Service) SendInvitation(ctx context.Context, id *identity.Service, idpID string) (*Onboarding, error) {
-	if s.opts.Mailer == nil {
-		return nil, ErrNoMailer
-	}
 	o, err := s.Onboarding(ctx, id, idpID)
 	if err != nil {
 		return nil, err
+	}
+	if s.opts.Mailer == nil {
+		return nil, ErrNoMailer
 	}
 	if o.SSOAdminEmail == "" {
 		return nil, identity.Invalid("sso_admin_email", "the onboarding has no administrator email")
@@ -219,7 +219,7 @@ func (s *Service) NewSetupLink(ctx context.Context, id *identity.Service, idpID 
 	}
 	exp := s.now().Add(s.opts.SetupLinkTTL)
 	err = id.Update(ctx, func(tx *identity.Txn) error {
-		if _, err := connections(tx.Env()).Get(tx.Raw(), idpID); err != nil {
+		if _, err := connectionInScope(&tx.ReadTxn, idpID); err != nil {
 			return err
 		}
 		return putExpiring(tx.RawTx(), setupLinks, identity.HashSecret(secret), setupLink{

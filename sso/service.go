@@ -289,9 +289,9 @@ func (s *Service) CreateConnection(ctx context.Context, id *identity.Service, in
 		if err != nil {
 			return err
 		}
-		app, err := tx.App(in.ApplicationID)
+		app, err := orgApp(&tx.ReadTxn, org.ID, in.ApplicationID)
 		if err != nil {
-			return identity.Invalid("application_id", "is not an application of this environment")
+			return err
 		}
 		uri, err := redirectURIFor(app, in.RedirectURI)
 		if err != nil {
@@ -352,6 +352,9 @@ func (s *Service) CreateConnection(ctx context.Context, id *identity.Service, in
 	return out, nil
 }
 
+// findOrg finds the organization by id (or domain given as id) or domain.
+// Unknown organizations and those outside the scope of tx's service are
+// alike ErrNotFound.
 func findOrg(tx *identity.ReadTxn, domain, orgID string) (*identity.Organization, error) {
 	if orgID != "" {
 		o, err := tx.OrgByID(orgID)
@@ -361,7 +364,7 @@ func findOrg(tx *identity.ReadTxn, domain, orgID string) (*identity.Organization
 				if o2, err2 := tx.Org(orgID); err2 == nil {
 					o = o2
 				} else {
-					return nil, identity.Invalid("organization_id", "is not an organization")
+					return nil, notFound("organization")
 				}
 			} else {
 				return nil, err
@@ -373,6 +376,35 @@ func findOrg(tx *identity.ReadTxn, domain, orgID string) (*identity.Organization
 		return o, nil
 	}
 	return tx.Org(domain)
+}
+
+// connectionInScope loads a connection; one of an organization outside
+// the scope of tx's service is ErrNotFound, as an unknown one.
+func connectionInScope(tx *identity.ReadTxn, idpID string) (Connection, error) {
+	c, err := connections(tx.Env()).Get(tx.Raw(), idpID)
+	if err != nil {
+		return Connection{}, err
+	}
+	if !tx.Service().Manages(c.OrgDomain) {
+		return Connection{}, notFound("sso connection")
+	}
+	return c, nil
+}
+
+// orgApp returns the application clientID of the organization orgID in
+// tx's environment. A redirection goes only to an application of the
+// connection's organization: an unknown application and another
+// organization's answer alike (ErrNotFound), so the answer tells nothing
+// about ids elsewhere.
+func orgApp(tx *identity.ReadTxn, orgID, clientID string) (*identity.Application, error) {
+	app, err := tx.App(clientID)
+	if err != nil && !isNotFound(err) {
+		return nil, err
+	}
+	if err != nil || app.OrgID != orgID {
+		return nil, notFound("application")
+	}
+	return app, nil
 }
 
 func redirectURIFor(app *identity.Application, uri string) (string, error) {
@@ -402,7 +434,7 @@ func redirectURIFor(app *identity.Application, uri string) (string, error) {
 func (s *Service) GetConnection(ctx context.Context, id *identity.Service, idpID string) (*Details, error) {
 	var out *Details
 	err := id.View(ctx, func(tx *identity.ReadTxn) error {
-		c, err := connections(tx.Env()).Get(tx.Raw(), idpID)
+		c, err := connectionInScope(tx, idpID)
 		if err != nil {
 			return err
 		}
@@ -447,7 +479,7 @@ func (s *Service) ListConnections(ctx context.Context, id *identity.Service, org
 			if err != nil {
 				return err
 			}
-			if keep != nil && !keep(c.OrgDomain) {
+			if !id.Manages(c.OrgDomain) || (keep != nil && !keep(c.OrgDomain)) {
 				continue
 			}
 			d, err := loadDetails(tx, c)
@@ -573,7 +605,7 @@ func (s *Service) mutate(ctx context.Context, id *identity.Service, idpID string
 	var out *Details
 	err := id.Update(ctx, func(tx *identity.Txn) error {
 		env := tx.Env()
-		c, err := connections(env).Get(tx.Raw(), idpID)
+		c, err := connectionInScope(&tx.ReadTxn, idpID)
 		if err != nil {
 			return err
 		}
@@ -642,9 +674,9 @@ func (s *Service) SetDefaultRedirection(ctx context.Context, id *identity.Servic
 				return "", nil, identity.Invalid("application_id", "is required")
 			}
 		}
-		app, err := tx.App(clientID)
+		app, err := orgApp(&tx.ReadTxn, c.OrgID, clientID)
 		if err != nil {
-			return "", nil, identity.Invalid("application_id", "is not an application of this environment")
+			return "", nil, err
 		}
 		u, err := redirectURIFor(app, uri)
 		if err != nil {

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
 )
 
 // Fixed bootstrap secrets of the in-process harness.
@@ -61,6 +63,9 @@ type harness struct {
 	idp      string // SSO connection id, being onboarded
 	portal   string // Cookie header of an open SSO portal session
 	portalTk string // its CSRF token (form field csrf)
+	// prod creates the organization when the master key is a sandbox key
+	// (organizations change only through production); nil otherwise.
+	prod *identity.Service
 }
 
 // newHarness builds the server on store; extra flags override the defaults.
@@ -80,6 +85,9 @@ func newHarness(t testing.TB, store string, extra ...string) *harness {
 	}
 	t.Cleanup(func() { _ = a.Close() })
 	hx := &harness{t: t, h: a.Handler(), logs: logs, mailDir: dir}
+	if cfg.MasterEnv == string(identity.Sandbox) {
+		hx.prod = a.envs[identity.Production]
+	}
 	hx.setup()
 	return hx
 }
@@ -118,8 +126,19 @@ func (hx *harness) setup() {
 			"domain": {"gatehouse"}}.Encode())
 	hx.mgmt = tok["access_token"].(string)
 	bearer := []string{"Authorization", "Bearer " + hx.mgmt}
-	org := hx.must(201, "POST", "/api/v2/organizations", "application/json",
-		`{"name":"Acme","allowed_email_domains":["acme.test"]}`, bearer...)
+	var org map[string]any
+	if hx.prod != nil {
+		acme := "Acme"
+		o, err := hx.prod.CreateOrganization(context.Background(), identity.OrganizationInput{Name: &acme,
+			AllowedEmailDomains: &[]string{"acme.test"}})
+		if err != nil {
+			hx.t.Fatal(err)
+		}
+		org = map[string]any{"domain": o.Domain, "id": o.ID}
+	} else {
+		org = hx.must(201, "POST", "/api/v2/organizations", "application/json",
+			`{"name":"Acme","allowed_email_domains":["acme.test"]}`, bearer...)
+	}
 	hx.org = org["domain"].(string)
 	u := hx.must(201, "POST", "/api/v2/org/"+hx.org+"/users", "application/json",
 		`{"profile":{"email":"jane@acme.test","given_name":"Jane"}}`, bearer...)

@@ -50,7 +50,11 @@ type Principal struct {
 	Credential *identity.Credential
 	// Claims are the verified token's claims.
 	Claims TokenClaims
-	// Service is the identity service of the credential's environment.
+	// Service is the identity service scoped to the credential
+	// (identity.Service.Scoped): bound to its environment, it answers
+	// ErrNotFound for organizations the key does not manage and enforces
+	// the core's rules on what the key may change. Handlers call it and
+	// never re-check the scope.
 	Service *identity.Service
 }
 
@@ -66,19 +70,13 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 // Environment is the environment the caller reads and writes.
 func (p *Principal) Environment() identity.Environment { return p.Credential.Environment }
 
-// Manages reports whether the caller may act on the organization.
-func (p *Principal) Manages(domain string) bool { return p.Credential.Manages(domain) }
+// Manages reports whether the caller may act on the organization (the
+// scope of its Service).
+func (p *Principal) Manages(domain string) bool { return p.Service.Manages(domain) }
 
 // ManagesAll reports whether the caller manages every organization of the
 // account (and so may create organizations).
-func (p *Principal) ManagesAll() bool {
-	for _, s := range p.Credential.ManagedOrgs {
-		if s == "*" {
-			return true
-		}
-	}
-	return false
-}
+func (p *Principal) ManagesAll() bool { return p.Service.ManagesAll() }
 
 // Allows reports whether both the token and the stored credential grant
 // action on resource ("read:users"; wildcards as identity.Credential.Allows).
@@ -131,7 +129,11 @@ func (h *Handler) authenticate(r *http.Request) (*Principal, error) {
 	if cred.ExpiresAt != nil && !svc.Now().Before(*cred.ExpiresAt) {
 		return nil, Unauthorized("the API key has expired")
 	}
-	return &Principal{Credential: cred, Claims: *claims, Service: svc}, nil
+	scoped, err := svc.Scoped(cred)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{Credential: cred, Claims: *claims, Service: scoped}, nil
 }
 
 // tokenAnswer is the answer of POST /api/v2/oauth/token.

@@ -32,6 +32,14 @@
 // organizations shows only those the key manages. The stored key is read
 // on every request: deleting a key or narrowing it takes effect at once.
 //
+// These rules are the core's, not this face's: each request calls the
+// identity service scoped to its key (identity.Service.Scoped, see the
+// identity package's "Scope"), which also keeps an application made by a
+// key limited to some organizations from serving any other (its
+// organization_domain_scope must be one of them, else 422), and refuses
+// with 403 any change to an organization through a sandbox key
+// (organizations are shared by both environments).
+//
 // # Endpoints and permissions
 //
 // Each endpoint needs the permission action:resource ("*", "action:*" and

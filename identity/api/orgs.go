@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -44,47 +43,15 @@ func (h *Handler) listOrgs(w http.ResponseWriter, r *http.Request) error {
 	if err := rd.Err(); err != nil {
 		return err
 	}
-	svc := p.Service
-	if p.ManagesAll() {
-		page, err := svc.ListOrganizations(r.Context(), req)
-		if err != nil {
-			return err
-		}
-		out := make([]Organization, len(page.Items))
-		for i := range page.Items {
-			out[i] = NewOrganization(&page.Items[i], h.account)
-		}
-		WriteList(w, Pagination, out, req, page.Total)
-		return nil
+	page, err := p.Service.ListOrganizations(r.Context(), req)
+	if err != nil {
+		return err
 	}
-	// A key limited to some organizations lists only those.
-	seen := map[string]bool{}
-	var orgs []*identity.Organization
-	for _, d := range p.Credential.ManagedOrgs {
-		if seen[d] {
-			continue
-		}
-		seen[d] = true
-		o, err := svc.GetOrganization(r.Context(), d)
-		if errors.Is(err, identity.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		orgs = append(orgs, o)
+	out := make([]Organization, len(page.Items))
+	for i := range page.Items {
+		out[i] = NewOrganization(&page.Items[i], h.account)
 	}
-	sort.Slice(orgs, func(i, j int) bool {
-		if !orgs[i].CreatedAt.Equal(orgs[j].CreatedAt) {
-			return orgs[i].CreatedAt.After(orgs[j].CreatedAt)
-		}
-		return orgs[i].ID > orgs[j].ID
-	})
-	items, total := PageSlice(orgs, req)
-	out := make([]Organization, len(items))
-	for i, o := range items {
-		out[i] = NewOrganization(o, h.account)
-	}
-	WriteList(w, Pagination, out, req, total)
+	WriteList(w, Pagination, out, req, page.Total)
 	return nil
 }
 
@@ -92,9 +59,6 @@ func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request) error {
 	p, err := caller(r)
 	if err != nil {
 		return err
-	}
-	if !p.ManagesAll() {
-		return Forbidden("only an API key that manages all organizations may create one")
 	}
 	rd, err := params(r, p)
 	if err != nil {

@@ -96,17 +96,11 @@ func (h *handler) begin(r *http.Request) (*request, error) {
 	return &request{p: p, rd: rd}, nil
 }
 
-// connection loads the connection of the path, answering 404 for one of an
-// organization the caller does not manage.
+// connection loads the connection of the path through the caller's scoped
+// service (one of an organization the caller does not manage is not
+// found).
 func (h *handler) connection(r *http.Request, q *request) (*sso.Details, error) {
-	d, err := h.svc.GetConnection(r.Context(), q.p.Service, r.PathValue("idp_id"))
-	if err != nil {
-		return nil, err
-	}
-	if !q.p.Manages(d.Connection.OrgDomain) {
-		return nil, api.NotFound()
-	}
-	return d, nil
+	return h.svc.GetConnection(r.Context(), q.p.Service, r.PathValue("idp_id"))
 }
 
 // preload reads preload_associations (a list, or a comma-separated string).
@@ -136,12 +130,9 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
 	if domain == "" {
 		if s := q.rd.String("org_domain"); s != nil && *s != "" {
 			domain = *s
-			if !q.p.Manages(domain) {
-				return api.NotFound()
-			}
 		}
 	}
-	page, err := h.svc.ListConnections(r.Context(), q.p.Service, domain, q.p.Manages, req)
+	page, err := h.svc.ListConnections(r.Context(), q.p.Service, domain, nil, req)
 	if err != nil {
 		return err
 	}
@@ -190,29 +181,6 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := q.rd.Err(); err != nil {
 		return err
-	}
-	// The organization must be one the caller manages.
-	if in.OrgDomain != "" && !q.p.Manages(in.OrgDomain) {
-		return api.NotFound()
-	}
-	if in.OrgID != "" {
-		var dom string
-		err := q.p.Service.View(r.Context(), func(tx *identity.ReadTxn) error {
-			o, err := tx.OrgByID(in.OrgID)
-			if err != nil {
-				o, err = tx.Org(in.OrgID)
-			}
-			if err == nil {
-				dom = o.Domain
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if dom != "" && !q.p.Manages(dom) {
-			return api.NotFound()
-		}
 	}
 	d, err := h.svc.CreateConnection(r.Context(), q.p.Service, in)
 	if err != nil {
@@ -266,9 +234,6 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
 	if err := q.rd.Err(); err != nil {
 		return err
 	}
-	if _, err := h.connection(r, q); err != nil {
-		return err
-	}
 	d, err := h.svc.UpdateConnection(r.Context(), q.p.Service, r.PathValue("idp_id"), u)
 	if err != nil {
 		return err
@@ -281,9 +246,6 @@ func (h *handler) activate(active bool) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q, err := h.begin(r)
 		if err != nil {
-			return err
-		}
-		if _, err := h.connection(r, q); err != nil {
 			return err
 		}
 		d, err := h.svc.SetActive(r.Context(), q.p.Service, r.PathValue("idp_id"), active)
@@ -345,9 +307,6 @@ func (h *handler) onboarding(w http.ResponseWriter, r *http.Request, status int,
 	if err := q.rd.Err(); err != nil {
 		return err
 	}
-	if _, err := h.connection(r, q); err != nil {
-		return err
-	}
 	o, err := fn(q, in)
 	if err != nil {
 		return err
@@ -393,9 +352,6 @@ func (h *handler) setRedirection(w http.ResponseWriter, r *http.Request) error {
 	if err := q.rd.Err(); err != nil {
 		return err
 	}
-	if _, err := h.connection(r, q); err != nil {
-		return err
-	}
 	rd, err := h.svc.SetDefaultRedirection(r.Context(), q.p.Service, r.PathValue("idp_id"), app, org, uri)
 	if err != nil {
 		return err
@@ -415,9 +371,6 @@ func (h *handler) userPolicy(w http.ResponseWriter, r *http.Request) error {
 		q.rd.Invalid("user_security_type", "is required")
 	}
 	if err := q.rd.Err(); err != nil {
-		return err
-	}
-	if _, err := h.connection(r, q); err != nil {
 		return err
 	}
 	d, err := h.svc.UpdateConnection(r.Context(), q.p.Service, r.PathValue("idp_id"), sso.Update{UserSecurityType: t, SeatsLimit: seats})

@@ -482,21 +482,13 @@ func (p *Provider) appByClientID(ctx context.Context, env identity.Environment, 
 	return app, nil
 }
 
-// appServes reports whether app may sign users of organization domain in.
+// appServes reports whether app may sign users of organization domain in
+// (the core's rule: identity.Service.ApplicationServes).
 func (p *Provider) appServes(ctx context.Context, app *identity.Application, env identity.Environment, domain string) bool {
-	if app.OrganizationScope != "" {
-		return app.OrganizationScope == domain
-	}
 	svc, err := p.envService(env)
 	if err != nil {
 		return false
 	}
-	org, err := svc.GetOrganization(ctx, domain)
-	if err != nil {
-		return false
-	}
-	// An unscoped application serves every organization of the account
-	// (Cryptr's default): the one it was created under, and the ones the
-	// same account manages.
-	return org.ID == app.OrgID || org.ManagedBy == "" || org.ManagedBy == p.ids.AccountDomain()
+	ok, err := svc.ApplicationServes(ctx, app, domain)
+	return err == nil && ok
 }

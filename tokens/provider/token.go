@@ -655,7 +655,7 @@ func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request
 	}
 	domain := org.Domain
 	if d := r.PathValue("domain"); d != "" && d != domain {
-		if app.OrganizationScope != "" || !p.orgExists(r.Context(), d) {
+		if !p.appServes(r.Context(), app, env, d) {
 			return nil, oerr(http.StatusBadRequest, errUnauthorizedClient, "the application does not serve this organization")
 		}
 		domain = d

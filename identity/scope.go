@@ -1,0 +1,221 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// AllOrgs, as an entry of Scope.Orgs (or Credential.ManagedOrgs), stands
+// for every organization of the account.
+const AllOrgs = "*"
+
+// Actions and resources of Cryptr's "action:resource" permissions that the
+// core itself enforces on a scoped Service (see Scope).
+const (
+	ActionRead     = "read"
+	ActionReadMany = "read_many"
+	ActionCreate   = "create"
+	ActionUpdate   = "update"
+	ActionDelete   = "delete"
+
+	ResourceOrganizations = "organizations"
+	ResourceApplications  = "applications"
+)
+
+// Scope is what a credential may reach: one environment, some
+// organizations and some actions. A Service made with Service.For (or
+// Service.Scoped) enforces it in every organization-addressed method:
+//
+//   - an organization outside Orgs is ErrNotFound, exactly as an unknown
+//     one (and so are its users, applications, MetaKeys, events and SSO
+//     connections);
+//   - writes to organizations and applications need the matching
+//     permission ("create:applications", ...), else ErrForbidden;
+//   - applications serve only organizations in Orgs (see
+//     Application.ServedOrgs).
+//
+// A Service without a scope (the one NewService returns, and those derived
+// with ForEnvironment) has full access: it is what an embedder's Go code
+// calls.
+type Scope struct {
+	// Environment is the environment the scoped Service reads and writes.
+	Environment Environment
+	// Orgs are the domains of the organizations in scope; AllOrgs ("*")
+	// means every organization of the account. Empty means none.
+	Orgs []string
+	// Permissions are Cryptr "action:resource" strings (PermAll, and the
+	// "*:resource" and "action:*" wildcards, as Credential.Allows). Empty
+	// means none.
+	Permissions []string
+}
+
+// ScopeOf returns the scope of a Cryptr API key: its environment, its
+// managed organizations and its permissions.
+func ScopeOf(c *Credential) Scope {
+	return Scope{Environment: c.Environment, Orgs: slices.Clone(c.ManagedOrgs), Permissions: slices.Clone(c.Permissions)}
+}
+
+// Manages reports whether the organization with domain is in scope.
+func (sc Scope) Manages(domain string) bool {
+	for _, d := range sc.Orgs {
+		if d == AllOrgs || d == domain {
+			return true
+		}
+	}
+	return false
+}
+
+// ManagesAll reports whether every organization is in scope.
+func (sc Scope) ManagesAll() bool { return slices.Contains(sc.Orgs, AllOrgs) }
+
+// Allows reports whether the permissions grant action on resource.
+func (sc Scope) Allows(action, resource string) bool {
+	return allows(sc.Permissions, action, resource)
+}
+
+func allows(perms []string, action, resource string) bool {
+	for _, p := range perms {
+		if p == PermAll || p == action+":"+resource || p == "*:"+resource || p == action+":*" {
+			return true
+		}
+	}
+	return false
+}
+
+// For returns a Service bound to sc.Environment that enforces sc (see
+// Scope). It shares the store, clock and hooks of s. A Service that is
+// already scoped cannot be widened: For on it is ErrForbidden.
+func (s *Service) For(sc Scope) (*Service, error) {
+	if !sc.Environment.Valid() {
+		return nil, Invalid("environment", "must be sandbox or production")
+	}
+	if s.scope != nil {
+		return nil, fmt.Errorf("a scoped service cannot be scoped again: %w", ErrForbidden)
+	}
+	c := *s
+	c.env = sc.Environment
+	sc.Orgs, sc.Permissions = slices.Clone(sc.Orgs), slices.Clone(sc.Permissions)
+	c.scope = &sc
+	return &c, nil
+}
+
+// Scoped returns the Service for a Cryptr API key: For(ScopeOf(c)).
+func (s *Service) Scoped(c *Credential) (*Service, error) { return s.For(ScopeOf(c)) }
+
+// Scope returns the service's scope; ok is false for an unscoped Service
+// (full access).
+func (s *Service) Scope() (sc Scope, ok bool) {
+	if s.scope == nil {
+		return Scope{Environment: s.env, Orgs: []string{AllOrgs}, Permissions: []string{PermAll}}, false
+	}
+	sc = *s.scope
+	sc.Orgs, sc.Permissions = slices.Clone(sc.Orgs), slices.Clone(sc.Permissions)
+	return sc, true
+}
+
+// Manages reports whether the organization with domain is in the
+// service's scope (always true for an unscoped Service).
+func (s *Service) Manages(domain string) bool { return s.scope == nil || s.scope.Manages(domain) }
+
+// ManagesAll reports whether every organization is in the service's scope.
+func (s *Service) ManagesAll() bool { return s.scope == nil || s.scope.ManagesAll() }
+
+// Allows reports whether the service's scope grants action on resource
+// (always true for an unscoped Service).
+func (s *Service) Allows(action, resource string) bool {
+	return s.scope == nil || s.scope.Allows(action, resource)
+}
+
+// limited reports whether the service is scoped to some organizations
+// only.
+func (s *Service) limited() bool { return s.scope != nil && !s.scope.ManagesAll() }
+
+// require is ErrForbidden unless the scope grants action on resource.
+func (s *Service) require(action, resource string) error {
+	if !s.Allows(action, resource) {
+		return fmt.Errorf("the credential lacks the permission %s:%s: %w", action, resource, ErrForbidden)
+	}
+	return nil
+}
+
+// inScope is ErrNotFound for an organization outside the scope, worded as
+// for an unknown one.
+func (s *Service) inScope(domain string) error {
+	if !s.Manages(domain) {
+		return fmt.Errorf("organization %q: %w", domain, ErrNotFound)
+	}
+	return nil
+}
+
+// orgWritable is ErrForbidden on a sandbox-bound Service: organizations
+// are shared by both environments, so only production may create, change
+// or delete them.
+func (s *Service) orgWritable() error {
+	if s.env != Production {
+		return fmt.Errorf("organizations are shared by both environments and change only through production: %w", ErrForbidden)
+	}
+	return nil
+}
+
+// scopeOrgs returns the sorted, deduplicated organizations of a limited
+// scope.
+func (s *Service) scopeOrgs() []string {
+	out := slices.Clone(s.scope.Orgs)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// appWithinScope reports whether everything the application serves is in
+// the service's scope, so that the scope may change or delete it.
+func (s *Service) appWithinScope(a *Application) bool {
+	if !s.limited() {
+		return true
+	}
+	if a.OrganizationScope != "" && s.Manages(a.OrganizationScope) {
+		return true
+	}
+	if a.ServedOrgs == nil {
+		return false
+	}
+	for _, d := range a.ServedOrgs {
+		if !s.Manages(d) {
+			return false
+		}
+	}
+	return true
+}
+
+// ApplicationServes reports whether app may sign users of the
+// organization with domain in, or get tokens for it: the OAuth endpoints
+// and hosted pages (authorization, login, client_credentials) ask it
+// before serving an organization. An application serves
+//
+//   - only its OrganizationScope, when set;
+//   - only its ServedOrgs, when set (the organizations of the scope that
+//     created it);
+//   - otherwise the organization it was created under and every
+//     organization of the account.
+//
+// An organization unknown to (or outside the scope of) s is not served.
+func (s *Service) ApplicationServes(ctx context.Context, app *Application, domain string) (bool, error) {
+	if app == nil || domain == "" {
+		return false, nil
+	}
+	if app.OrganizationScope != "" && app.OrganizationScope != domain {
+		return false, nil
+	}
+	if app.ServedOrgs != nil && !slices.Contains(app.ServedOrgs, domain) {
+		return false, nil
+	}
+	o, err := s.GetOrganization(ctx, domain)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return o.ID == app.OrgID || o.ManagedBy == "" || o.ManagedBy == s.account, nil
+}

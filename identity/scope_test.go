@@ -1,0 +1,315 @@
+package identity_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+)
+
+// scopeFixture has three organizations (alpha, beta, gamma), an
+// application of beta made by the unscoped service, and a way to scope
+// services.
+type scopeFixture struct {
+	t       *testing.T
+	s       *identity.Service
+	betaApp *identity.Application
+}
+
+func newScopeFixture(t *testing.T) *scopeFixture {
+	t.Helper()
+	s, _ := newService(t)
+	for _, n := range []string{"alpha", "beta", "gamma"} {
+		mustOrg(t, s, n)
+	}
+	a, _, err := s.CreateApplication(context.Background(), "beta", identity.Application{Name: "beta web",
+		ApplicationType: identity.AppRegularWeb, AllowedRedirectURLs: []string{"https://private.beta.test/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &scopeFixture{t: t, s: s, betaApp: a}
+}
+
+func (f *scopeFixture) scoped(env identity.Environment, perms []string, orgs ...string) *identity.Service {
+	f.t.Helper()
+	svc, err := f.s.For(identity.Scope{Environment: env, Orgs: orgs, Permissions: perms})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return svc
+}
+
+// state is what an unscoped production reader sees of the organizations
+// and applications: a refused call must leave it unchanged.
+func (f *scopeFixture) state() any {
+	f.t.Helper()
+	ctx := context.Background()
+	orgs, err := f.s.ListOrganizations(ctx, identity.PageRequest{PerPage: 100})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := []any{orgs}
+	for _, d := range []string{"alpha", "beta", "gamma"} {
+		apps, err := f.s.ListApplications(ctx, d, identity.PageRequest{PerPage: 100})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		out = append(out, apps)
+	}
+	return out
+}
+
+var all = []string{identity.PermAll}
+
+// TestScopedServiceHidesOtherOrganizations: an organization outside the
+// scope is not found, exactly as an unknown one, on every
+// organization-addressed method; listing shows only the scope.
+func TestScopedServiceHidesOtherOrganizations(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	alpha := f.scoped(identity.Production, all, "alpha")
+	for _, d := range []string{"beta", "nope"} {
+		if _, err := alpha.GetOrganization(ctx, d); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("GetOrganization(%s): %v", d, err)
+		}
+		if _, err := alpha.ListUsers(ctx, d, identity.PageRequest{}); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("ListUsers(%s): %v", d, err)
+		}
+		if _, err := alpha.UpdateOrganization(ctx, d, identity.OrganizationInput{Name: ptr("x")}); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("UpdateOrganization(%s): %v", d, err)
+		}
+		if _, _, err := alpha.CreateApplication(ctx, d, identity.Application{Name: "m", ApplicationType: identity.AppMachine}); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("CreateApplication(%s): %v", d, err)
+		}
+	}
+	// Ids of another organization's records answer as unknown ones.
+	if _, err := alpha.ApplicationByClientID(ctx, f.betaApp.ClientID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("ApplicationByClientID(beta's app): %v", err)
+	}
+	page, err := alpha.ListOrganizations(ctx, identity.PageRequest{})
+	if err != nil || page.Total != 1 || len(page.Items) != 1 || page.Items[0].Domain != "alpha" {
+		t.Errorf("ListOrganizations: %+v %v", page, err)
+	}
+	if _, err := alpha.For(identity.Scope{Environment: identity.Production, Orgs: []string{"*"}, Permissions: all}); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("widening a scoped service: %v", err)
+	}
+	if _, err := alpha.ForEnvironment(identity.Sandbox); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("moving a scoped service to the sandbox: %v", err)
+	}
+	// The unscoped service keeps full access.
+	if _, err := f.s.GetOrganization(ctx, "beta"); err != nil {
+		t.Errorf("unscoped: %v", err)
+	}
+}
+
+// TestScopedAppServesOnlyTheScope (issue 10, breach 2a): an application
+// made through a service scoped to alpha serves alpha only; one made by a
+// scope over alpha and beta serves both; an unscoped one serves every
+// organization of the account.
+func TestScopedAppServesOnlyTheScope(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		svc    *identity.Service
+		serves map[string]bool
+	}{
+		{"alpha key", f.scoped(identity.Production, all, "alpha"), map[string]bool{"alpha": true}},
+		{"alpha+beta key", f.scoped(identity.Production, all, "alpha", "beta"), map[string]bool{"alpha": true, "beta": true}},
+		{"all-organizations key", f.scoped(identity.Production, all, "*"), map[string]bool{"alpha": true, "beta": true, "gamma": true}},
+		{"unscoped", f.s, map[string]bool{"alpha": true, "beta": true, "gamma": true}},
+	}
+	for _, c := range cases {
+		app, _, err := c.svc.CreateApplication(ctx, "alpha", identity.Application{Name: "m", ApplicationType: identity.AppMachine})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, d := range []string{"alpha", "beta", "gamma", "nope"} {
+			ok, err := f.s.ApplicationServes(ctx, app, d)
+			if err != nil || ok != c.serves[d] {
+				t.Errorf("%s: app serves %s = %v (%v), want %v", c.name, d, ok, err, c.serves[d])
+			}
+		}
+	}
+}
+
+// TestScopedAppCannotNameOtherOrganizations (issue 10, breach 2b):
+// organization_domain_scope (and ServedOrgs) may only name organizations
+// in scope, on create and on update; nothing changes when refused.
+func TestScopedAppCannotNameOtherOrganizations(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	alpha := f.scoped(identity.Production, all, "alpha")
+	before := f.state()
+	evil := identity.Application{Name: "evil", ApplicationType: identity.AppRegularWeb,
+		AllowedRedirectURLs: []string{"https://evil.test/cb"}, OrganizationScope: "beta"}
+	if _, _, err := alpha.CreateApplication(ctx, "alpha", evil); !errors.Is(err, identity.ErrInvalid) || !fieldsOf(err)["organization_domain_scope"] {
+		t.Errorf("create scoped to beta: %v", err)
+	}
+	evil.OrganizationScope, evil.ServedOrgs = "", []string{"alpha", "beta"}
+	if _, _, err := alpha.CreateApplication(ctx, "alpha", evil); !errors.Is(err, identity.ErrInvalid) || !fieldsOf(err)["served_orgs"] {
+		t.Errorf("create serving beta: %v", err)
+	}
+	if after := f.state(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused create changed state")
+	}
+	evil.ServedOrgs = nil
+	app, _, err := alpha.CreateApplication(ctx, "alpha", evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = f.state()
+	for name, fn := range map[string]func(a *identity.Application) error{
+		"scope to beta": func(a *identity.Application) error { a.OrganizationScope = "beta"; return nil },
+		"serve beta":    func(a *identity.Application) error { a.ServedOrgs = append(a.ServedOrgs, "beta"); return nil },
+		"serve all":     func(a *identity.Application) error { a.ServedOrgs = nil; return nil },
+	} {
+		if _, err := alpha.UpdateApplication(ctx, "alpha", app.ClientID, fn); !errors.Is(err, identity.ErrInvalid) {
+			t.Errorf("update %s: %v", name, err)
+		}
+	}
+	if after := f.state(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused update changed state")
+	}
+	// An application of alpha that serves more than alpha (made by the
+	// unscoped service) is out of the alpha key's reach.
+	wide, _, err := f.s.CreateApplication(ctx, "alpha", identity.Application{Name: "wide", ApplicationType: identity.AppMachine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = f.state()
+	if _, err := alpha.UpdateApplication(ctx, "alpha", wide.ClientID, func(a *identity.Application) error {
+		a.Name = "mine"
+		return nil
+	}); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("update an app serving every organization: %v", err)
+	}
+	if _, err := alpha.DeleteApplication(ctx, "alpha", wide.ClientID); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("delete an app serving every organization: %v", err)
+	}
+	if after := f.state(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused update changed state")
+	}
+	// Legitimate: a scope over alpha and beta scopes its app to beta.
+	both := f.scoped(identity.Production, all, "alpha", "beta")
+	evil.OrganizationScope = "beta"
+	a2, _, err := both.CreateApplication(ctx, "alpha", evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := f.s.ApplicationServes(ctx, a2, "beta"); !ok {
+		t.Errorf("an alpha+beta app scoped to beta does not serve beta")
+	}
+	if _, err := alpha.UpdateApplication(ctx, "alpha", app.ClientID, func(a *identity.Application) error {
+		a.Name = "renamed"
+		return nil
+	}); err != nil {
+		t.Errorf("the alpha key renames its own app: %v", err)
+	}
+}
+
+// TestSandboxServiceCannotChangeOrganizations (issue 10, breach 3): a
+// sandbox-bound service, scoped or not, reads organizations but cannot
+// create or change them; it still manages its own directory inside them.
+func TestSandboxServiceCannotChangeOrganizations(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	plain, err := f.s.ForEnvironment(identity.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sb := range map[string]*identity.Service{"unscoped": plain, "scoped": f.scoped(identity.Sandbox, all, "*")} {
+		before := f.state()
+		if _, err := sb.UpdateOrganization(ctx, "alpha", identity.OrganizationInput{AllowedEmailDomains: &[]string{"evil.test"}}); !errors.Is(err, identity.ErrForbidden) {
+			t.Errorf("%s: UpdateOrganization: %v", name, err)
+		}
+		if _, err := sb.CreateOrganization(ctx, identity.OrganizationInput{Name: ptr("Sandboxed")}); !errors.Is(err, identity.ErrForbidden) {
+			t.Errorf("%s: CreateOrganization: %v", name, err)
+		}
+		o, err := sb.GetOrganization(ctx, "alpha")
+		if err != nil {
+			t.Fatalf("%s: GetOrganization: %v", name, err)
+		}
+		err = sb.Update(ctx, func(tx *identity.Txn) error {
+			changed := *o
+			changed.Name = "owned"
+			return tx.PutOrg(o, &changed)
+		})
+		if !errors.Is(err, identity.ErrForbidden) {
+			t.Errorf("%s: PutOrg: %v", name, err)
+		}
+		var gone bool
+		if err := sb.Update(ctx, func(tx *identity.Txn) (err error) { gone, err = tx.DeleteOrgIfEmpty(o.ID); return }); err != nil || gone {
+			t.Errorf("%s: DeleteOrgIfEmpty: %v %v", name, gone, err)
+		}
+		if after := f.state(); !reflect.DeepEqual(before, after) {
+			t.Errorf("%s: a sandbox service changed organizations", name)
+		}
+		if _, err := sb.CreateUser(ctx, "alpha", identity.User{Email: name + "@alpha.test", Enabled: true}, ""); err != nil {
+			t.Errorf("%s: sandbox user: %v", name, err)
+		}
+	}
+}
+
+// TestScopePermissionsInTheCore: a scoped service refuses organization
+// and application writes its permissions do not grant.
+func TestScopePermissionsInTheCore(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	ro := f.scoped(identity.Production, []string{"read:*", "read_many:*"}, "*")
+	before := f.state()
+	if _, err := ro.CreateOrganization(ctx, identity.OrganizationInput{Name: ptr("x")}); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("CreateOrganization: %v", err)
+	}
+	if _, err := ro.UpdateOrganization(ctx, "alpha", identity.OrganizationInput{Name: ptr("x")}); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("UpdateOrganization: %v", err)
+	}
+	if _, _, err := ro.CreateApplication(ctx, "alpha", identity.Application{Name: "m", ApplicationType: identity.AppMachine}); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("CreateApplication: %v", err)
+	}
+	if _, err := ro.UpdateApplication(ctx, "beta", f.betaApp.ClientID, func(*identity.Application) error { return nil }); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("UpdateApplication: %v", err)
+	}
+	if _, err := ro.DeleteApplication(ctx, "beta", f.betaApp.ClientID); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("DeleteApplication: %v", err)
+	}
+	if after := f.state(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused write changed state")
+	}
+	if _, err := ro.GetApplication(ctx, "beta", f.betaApp.ClientID); err != nil {
+		t.Errorf("read: %v", err)
+	}
+	limited := f.scoped(identity.Production, all, "alpha")
+	if _, err := limited.CreateOrganization(ctx, identity.OrganizationInput{Name: ptr("x")}); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("CreateOrganization by a scope limited to alpha: %v", err)
+	}
+}
+
+// TestScopedUpdateOfAnAppScopedToOneOrganization: an application scoped
+// to alpha (without ServedOrgs, as made before scopes) stays within an
+// alpha key's reach; clearing its organization_domain_scope, which would
+// make it serve every organization, is refused.
+func TestScopedUpdateOfAnAppScopedToOneOrganization(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	app, _, err := f.s.CreateApplication(ctx, "alpha", identity.Application{Name: "a", ApplicationType: identity.AppMachine,
+		OrganizationScope: "alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpha := f.scoped(identity.Production, all, "alpha")
+	if _, err := alpha.UpdateApplication(ctx, "alpha", app.ClientID, func(a *identity.Application) error {
+		a.Name = "renamed"
+		return nil
+	}); err != nil {
+		t.Errorf("rename: %v", err)
+	}
+	if _, err := alpha.UpdateApplication(ctx, "alpha", app.ClientID, func(a *identity.Application) error {
+		a.OrganizationScope = ""
+		return nil
+	}); !errors.Is(err, identity.ErrInvalid) {
+		t.Errorf("unscope: %v", err)
+	}
+}
