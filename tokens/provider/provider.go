@@ -234,6 +234,10 @@ type Provider struct {
 	patterns []string
 	pages    *pages
 	mailWG   sync.WaitGroup
+	// afterCodeMarked, when set (tests only), runs after a code redemption
+	// has marked the code used and before the tokens it issues are
+	// stored, so a test can interleave a second redemption there.
+	afterCodeMarked func()
 }
 
 // New returns a Provider for opts.
