@@ -41,6 +41,12 @@ func TestProfileUserRule(t *testing.T) {
 			t.Errorf("%s: %d %s", c.name, r.status, r.body)
 		}
 	}
+	// The username follows the core's text rule too (the face used to
+	// refuse only NUL and 0x01).
+	if r := e.do("POST", "/api/1/profile/create.json", e.master, url.Values{"tenantName": {"acme"},
+		"username": {"esc\x1bape"}, "email": {"esc@example.com"}, "enabled": {"true"}}); r.status != http.StatusBadRequest || r.code() != CodeOther || !strings.Contains(string(r.body), "username") {
+		t.Errorf("username with a control character: %d %s", r.status, r.body)
+	}
 	e.mustOK(create("typed", `{"age":42}`))
 	// A required MetaKey: a profile without it is refused, as through the
 	// Cryptr face.
