@@ -13,6 +13,21 @@
 // are attribute definitions with InToken set; MetaData values are attributes.
 // A Cryptr API key and a Crafter access token are the same Credential.
 //
+// # One user rule
+//
+// Txn.InsertUser and Txn.ReplaceUser run ValidateUser whoever calls them
+// (the Cryptr and Crafter faces, SSO just-in-time provisioning, the hosted
+// sign-up, an embedder's own transaction): email and username rules, the
+// OIDC claims (CheckProfile), no NUL or control characters in any string
+// (line breaks only in multi-line fields), MetaKey values of the key's
+// type, and every required MetaKey given a value. Its errors are an
+// *InvalidError whose fields each face renders in its own format
+// ("metadata.<name>" for MetaKeys). A replace is refused only for what it
+// breaks: a problem the stored user already had (a MetaKey made required
+// after the user was created) does not block other changes to the user,
+// but a required value, once given, cannot be removed; deleting the
+// MetaKey itself removes its values.
+//
 // # Environments
 //
 // Organizations are account-wide; everything in their directories (users,

@@ -22,6 +22,10 @@ import (
 //	n/env/name               a named counter (the event sequence)
 //	x/expiry-ns/key          an expiry entry; value lists the keys to delete
 //
+// Every kind, index, set and counter name, whichever package uses it, is
+// listed once with its owner in kinds.go; a test holds the code to that
+// list, so two packages never share a name.
+//
 // Backends keep their own metadata (the schema version) outside this
 // layout.
 //

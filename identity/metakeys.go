@@ -143,6 +143,14 @@ func (s *Service) DeleteMetaKey(ctx context.Context, orgDomain, name string) (*A
 			return fmt.Errorf("metakey %q: %w", name, ErrNotFound)
 		}
 		removed := *d
+		if d.Required {
+			// The values go before the key: a required key would refuse
+			// their removal, so it stops being required first.
+			d.Required = false
+			if err := tx.PutTenant(tn); err != nil {
+				return err
+			}
+		}
 		if err := tx.UnsetAttribute(o.ID, name); err != nil {
 			return err
 		}

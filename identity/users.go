@@ -9,7 +9,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 func users(env Environment) Records[User] { return Records[User]{Env: env, Kind: "user"} }
@@ -137,40 +136,66 @@ func (t *ReadTxn) UserBySSOIdentity(connectionID, nameID string) (*User, error) 
 	return t.User(id)
 }
 
-// CheckUser validates a user's fields.
+// CheckUser validates a user's own fields (the rules of ValidateUser
+// that need no directory settings): email, username, roles, attribute
+// names and values, OIDC claims, SSO identities, and no NUL or control
+// characters in any string.
 func CheckUser(u *User) error {
 	var v Validation
-	if r := CheckEmail(u.Email); r != "" {
+	if r := textReason(u.Email, false); r != "" {
+		v.Add("email", r)
+	} else if r := CheckEmail(u.Email); r != "" {
 		v.Add("email", r)
 	}
 	if u.Username == "" {
 		v.Add("username", "is required")
-	} else if len(u.Username) > 255 || !utf8.ValidString(u.Username) || strings.IndexByte(u.Username, 0) >= 0 {
+	} else if len(u.Username) > 255 {
 		v.Add("username", "must be at most 255 characters of text")
+	} else {
+		checkText(&v, "username", u.Username, false)
 	}
 	for _, r := range u.Roles {
-		if r == "" || len(r) > 255 || strings.IndexByte(r, 0) >= 0 {
+		if r == "" || len(r) > 255 {
 			v.Add("roles", "must be non-empty names of at most 255 characters")
 			break
 		}
-	}
-	for k := range u.Attributes {
-		if k == "" || len(k) > 255 || strings.IndexByte(k, 0) >= 0 {
-			v.Add("attributes", "names must be non-empty and at most 255 characters")
+		if reason := textReason(r, false); reason != "" {
+			v.Add("roles", reason)
 			break
 		}
 	}
+	for k, val := range u.Attributes {
+		if k == "" || len(k) > 255 {
+			v.Add("attributes", "names must be non-empty and at most 255 characters")
+			continue
+		}
+		if r := textReason(k, false); r != "" {
+			v.Add("attributes", "names "+r)
+			continue
+		}
+		checkValueText(&v, "attributes."+k, val, 0)
+	}
+	for _, sid := range u.SSOIdentities {
+		if sid.ConnectionID == "" || sid.NameID == "" {
+			v.Add("sso_identities", "need a connection and a NameID")
+			break
+		}
+		if r := textReason(sid.ConnectionID+sid.NameID, false); r != "" {
+			v.Add("sso_identities", r)
+			break
+		}
+	}
+	checkText(&v, "avatar_hexa_color", u.AvatarHexColor, false)
+	checkText(&v, "password_hash", u.PasswordHash, false)
 	v.Merge("profile", CheckProfile(&u.Profile))
 	return v.Err()
 }
 
-// InsertUser stores a new user with its indexes, checking that the email
-// (case-insensitively) and the username are free in its organization, and
-// logs USER_CREATED.
+// InsertUser stores a new user with its indexes, checking it with
+// ValidateUser (its fields and its organization's MetaKeys) and that the
+// email (case-insensitively) and the username are free in its
+// organization, and logs USER_CREATED.
 func (t *Txn) InsertUser(u *User) error {
-	if err := CheckUser(u); err != nil {
-		return err
-	}
 	if ok, err := t.s.orgs().Exists(t.tx, u.OrgID); err != nil {
 		return err
 	} else if !ok {
@@ -183,9 +208,13 @@ func (t *Txn) InsertUser(u *User) error {
 	return t.insertUser(tn, u)
 }
 
-// insertUser is InsertUser for a checked user of an existing organization
-// whose tenant settings tn the caller has read in this transaction.
+// insertUser is InsertUser for a user of an existing organization whose
+// tenant settings tn the caller has read in this transaction. It runs
+// ValidateUser.
 func (t *Txn) insertUser(tn *Tenant, u *User) error {
+	if err := ValidateUser(tn, u); err != nil {
+		return err
+	}
 	if err := t.indexUser(u, t.keysOf(tn, u), nil); err != nil {
 		return err
 	}
@@ -196,20 +225,21 @@ func (t *Txn) insertUser(tn *Tenant, u *User) error {
 }
 
 // ReplaceUser writes u over old (the same user as read in this
-// transaction), keeping every index in step. It logs nothing: callers log
-// the event that names the change.
+// transaction), keeping every index in step. u is checked with
+// ValidateUser; a problem old already had does not block the replace. It
+// logs nothing: callers log the event that names the change.
 func (t *Txn) ReplaceUser(old, u *User) error {
 	if old.ID != u.ID || old.OrgID != u.OrgID || old.ObjectID != u.ObjectID {
 		return fmt.Errorf("user id, organization and object id are immutable: %w", ErrInvalid)
 	}
-	if err := CheckUser(u); err != nil {
-		return err
-	}
-	u.UpdatedAt = t.s.Now()
 	tn, err := t.Tenant(u.OrgID)
 	if err != nil {
 		return err
 	}
+	if err := validateReplace(tn, old, u); err != nil {
+		return err
+	}
+	u.UpdatedAt = t.s.Now()
 	ok, nk := t.keysOf(tn, old), t.keysOf(tn, u)
 	if err := t.unindexUser(old, ok, nk); err != nil {
 		return err
@@ -472,20 +502,6 @@ func (s *Service) CreateUser(ctx context.Context, orgDomain string, in User, pas
 		}
 		for k, v := range in.Attributes {
 			u.Attributes[k] = v
-		}
-		var v Validation
-		for _, d := range tn.AttributeDefinitions {
-			if d.Required {
-				if _, ok := u.Attributes[d.Name]; !ok {
-					v.Add("metadata."+d.Name, "is required")
-				}
-			}
-		}
-		if err := v.Err(); err != nil {
-			return err
-		}
-		if err := CheckUser(u); err != nil {
-			return err
 		}
 		if err := tx.insertUser(tn, u); err != nil {
 			return err

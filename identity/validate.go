@@ -185,7 +185,9 @@ func CheckEmailDomain(s string) string {
 	return ""
 }
 
-// CheckProfile validates OIDC standard claims.
+// CheckProfile validates OIDC standard claims: their formats and lengths,
+// and no NUL or control characters (line breaks are allowed in
+// address.formatted and address.street_address).
 func CheckProfile(p *Profile) error {
 	var v Validation
 	check := func(field, value string, fn func(string) string) {
@@ -201,25 +203,45 @@ func CheckProfile(p *Profile) error {
 			v.Addf(field, "must be at most %d characters", n)
 		}
 	}
+	text := func(field, value string, multiline bool) bool {
+		if r := textReason(value, multiline); r != "" {
+			v.Add(field, r)
+			return false
+		}
+		return true
+	}
 	for f, val := range map[string]string{"name": p.Name, "given_name": p.GivenName, "family_name": p.FamilyName,
 		"middle_name": p.MiddleName, "nickname": p.Nickname, "preferred_username": p.PreferredUsername} {
-		maxLen(f, val, 255)
+		if text(f, val, false) {
+			maxLen(f, val, 255)
+		}
 	}
-	check("profile", p.ProfileURL, CheckURL)
-	check("picture", p.Picture, CheckURL)
-	check("website", p.Website, CheckURL)
-	check("gender", p.Gender, CheckGender)
-	check("birthdate", p.Birthdate, CheckBirthdate)
-	check("zoneinfo", p.Zoneinfo, CheckZoneinfo)
-	check("locale", p.Locale, CheckLocale)
-	check("phone_number", p.PhoneNumber, CheckPhone)
+	for _, c := range []struct {
+		field, value string
+		fn           func(string) string
+	}{{"profile", p.ProfileURL, CheckURL}, {"picture", p.Picture, CheckURL}, {"website", p.Website, CheckURL},
+		{"gender", p.Gender, CheckGender}, {"birthdate", p.Birthdate, CheckBirthdate},
+		{"zoneinfo", p.Zoneinfo, CheckZoneinfo}, {"locale", p.Locale, CheckLocale},
+		{"phone_number", p.PhoneNumber, CheckPhone}} {
+		if text(c.field, c.value, false) {
+			check(c.field, c.value, c.fn)
+		}
+	}
 	if a := p.Address; a != nil {
-		check("address.country", a.Country, CheckCountry)
-		maxLen("address.formatted", a.Formatted, 1024)
-		maxLen("address.street_address", a.StreetAddress, 512)
-		maxLen("address.locality", a.Locality, 255)
-		maxLen("address.region", a.Region, 255)
-		maxLen("address.postal_code", a.PostalCode, 32)
+		if text("address.country", a.Country, false) {
+			check("address.country", a.Country, CheckCountry)
+		}
+		for _, f := range []struct {
+			field, value string
+			max          int
+			multiline    bool
+		}{{"address.formatted", a.Formatted, 1024, true}, {"address.street_address", a.StreetAddress, 512, true},
+			{"address.locality", a.Locality, 255, false}, {"address.region", a.Region, 255, false},
+			{"address.postal_code", a.PostalCode, 32, false}} {
+			if text(f.field, f.value, f.multiline) {
+				maxLen(f.field, f.value, f.max)
+			}
+		}
 	}
 	return v.Err()
 }

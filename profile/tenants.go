@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 )
@@ -203,6 +204,9 @@ type cascade struct {
 // of attributes that stop being indexed, the new settings, entries of
 // attributes that start being indexed, and finally default back-fill.
 func applyCascade(tx *identity.Txn, orgID string, old, nw *identity.Tenant, cas cascade) error {
+	if err := relaxRemovedRequired(tx, old, cas); err != nil {
+		return err
+	}
 	if len(cas.roles) > 0 || len(cas.attrs) > 0 {
 		err := tx.EachOrgUser(orgID, func(u *identity.User) error {
 			n := identity.CloneUser(u)
@@ -272,6 +276,24 @@ func applyCascade(tx *identity.Txn, orgID string, old, nw *identity.Tenant, cas 
 		}
 		return tx.ReplaceUser(u, n)
 	})
+}
+
+// relaxRemovedRequired stores old with the definitions being removed no
+// longer required, so that the core lets the cascade remove their values
+// (it refuses to remove a required MetaKey's value).
+func relaxRemovedRequired(tx *identity.Txn, old *identity.Tenant, cas cascade) error {
+	relaxed := *old
+	relaxed.AttributeDefinitions = slices.Clone(old.AttributeDefinitions)
+	changed := false
+	for i := range relaxed.AttributeDefinitions {
+		if d := &relaxed.AttributeDefinitions[i]; d.Required && cas.attrs[d.Name] {
+			d.Required, changed = false, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return tx.PutTenant(&relaxed)
 }
 
 func indexedNames(tn *identity.Tenant) map[string]bool {

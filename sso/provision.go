@@ -24,6 +24,7 @@ const (
 	ReasonNoRequest             = "no_request_bound_to_browser" // a response arrived with no AuthnRequest cookie (and IdP-initiated is off)
 	ReasonAuthorization         = "authorization_failed"        // the OIDC provider refused to complete the authorization
 	ReasonStoreError            = "store_error"                 // the store failed while provisioning
+	ReasonUserInvalid           = "user_invalid"                // the directory's user rules refuse the asserted user (a required MetaKey, a control character)
 )
 
 // refusal is a sign-in refused after the SAML checks, with its reason.
@@ -190,7 +191,7 @@ func (s *Service) provision(tx *identity.Txn, c Connection, a *saml.Assertion) (
 				return nil, false, err
 			}
 			if err := tx.InsertUser(nu); err != nil {
-				return nil, false, err
+				return nil, false, userRefusal(err)
 			}
 			if err := connectionUsers(env, c.ID).Add(tx.RawTx(), nu.ID, nil); err != nil {
 				return nil, false, err
@@ -216,12 +217,21 @@ func (s *Service) provision(tx *identity.Txn, c Connection, a *saml.Assertion) (
 		return nil, false, err
 	}
 	if err := tx.ReplaceUser(u, nu); err != nil {
-		return nil, false, err
+		return nil, false, userRefusal(err)
 	}
 	if err := connectionUsers(env, c.ID).Add(tx.RawTx(), nu.ID, nil); err != nil {
 		return nil, false, err
 	}
 	return nu, created, nil
+}
+
+// userRefusal maps the core's refusal of the user to ReasonUserInvalid,
+// with the offending fields as detail for the audit log.
+func userRefusal(err error) error {
+	if errors.Is(err, identity.ErrInvalid) {
+		return refuse(ReasonUserInvalid, err.Error())
+	}
+	return err
 }
 
 func domainAllowed(org *identity.Organization, email string) bool {

@@ -184,6 +184,12 @@ func TestSignInRefusals(t *testing.T) {
 			f.session.NameID, f.session.UserEmail = "opaque-123", "ceo@other.test"
 			return b.acs(idp, b.startLogin(idp, oauthQuery()))
 		}},
+		{"JIT without a required MetaKey (the core's user rule)", sso.ReasonUserInvalid, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
+			if _, err := f.id.CreateMetaKey(context.Background(), f.org.Domain, "badge", identity.MetaString, true); err != nil {
+				t.Fatal(err)
+			}
+			return b.acs(idp, b.startLogin(idp, oauthQuery()))
+		}},
 		{"user_registered policy, unknown user", sso.ReasonUserNotRegistered, func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
 			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp+"/sso-user-policy", f.token, map[string]any{"user_security_type": "user_registered"}), http.StatusOK)
 			return b.acs(idp, b.startLogin(idp, oauthQuery()))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -107,10 +108,10 @@ func readUser(rd *Reader, tn *identity.Tenant) *userPatch {
 	up := &userPatch{}
 	up.readProfile(rd)
 	if raw, ok := rd.Raw("profile"); ok {
-		switch raw.(type) {
+		switch x := raw.(type) {
 		case string:
-			s := rd.String("profile")
-			v := strings.TrimSpace(*s)
+			// The profile URL claim; the core checks its text.
+			v := strings.TrimSpace(x)
 			up.profile = append(up.profile, func(p *identity.Profile) { p.ProfileURL = v })
 		default:
 			pr := rd.Object("profile")
@@ -141,8 +142,8 @@ func scalarString(v any) (string, bool) {
 	return "", false
 }
 
-// readMetadata reads and checks the "metadata" field against the
-// organization's MetaKeys.
+// readMetadata reads the "metadata" field: its names must be MetaKeys of
+// the organization (the core checks the values against their types).
 func readMetadata(rd *Reader, tn *identity.Tenant) map[string]string {
 	raw, ok := rd.Raw("metadata")
 	if !ok || raw == nil {
@@ -189,15 +190,10 @@ func readMetadata(rd *Reader, tn *identity.Tenant) map[string]string {
 		rd.Invalid("metadata", "must be an object or a list")
 		return nil
 	}
-	for k, v := range vals {
+	for k := range vals {
 		d, ok := tn.Definition(k)
 		if !ok || !d.InToken {
 			rd.Invalid("metadata."+k, "is not a MetaKey of this organization")
-			delete(vals, k)
-			continue
-		}
-		if reason := identity.CheckMetaValue(d.Type, v); reason != "" {
-			rd.Invalid("metadata."+k, reason)
 			delete(vals, k)
 		}
 	}
@@ -323,15 +319,14 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	var in identity.User
 	up.apply(&in)
 	in.Enabled = true
-	// Check what the core checks too, so that every field error is named
-	// in one answer.
-	if err := identity.CheckProfile(&in.Profile); err != nil {
-		rd.Merge("", prefixed("profile", err))
-	}
-	if in.Email != "" {
-		if reason := identity.CheckEmail(in.Email); reason != "" {
-			rd.Invalid("email", reason)
+	if rd.Err() != nil {
+		// Name every field error in one answer: what the core's user rule
+		// says about the fields that did parse too.
+		cand := in
+		if cand.Username == "" {
+			cand.Username = cand.Email
 		}
+		mergeNew(rd, identity.CheckUser(&cand))
 	}
 	if err := rd.Err(); err != nil {
 		return err
@@ -344,11 +339,24 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// prefixed returns err's field errors with prefix.
-func prefixed(prefix string, err error) error {
-	var v identity.Validation
-	v.Merge(prefix, err)
-	return v.Err()
+// mergeNew records err's field errors on the fields rd has not named yet.
+func mergeNew(rd *Reader, err error) {
+	var inv *identity.InvalidError
+	if !errors.As(err, &inv) {
+		return
+	}
+	named := map[string]bool{}
+	var have *identity.InvalidError
+	if errors.As(rd.Err(), &have) {
+		for _, f := range have.Fields {
+			named[f.Field] = true
+		}
+	}
+	for _, f := range inv.Fields {
+		if !named[f.Field] {
+			rd.Invalid(f.Field, f.Reason)
+		}
+	}
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {

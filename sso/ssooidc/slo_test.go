@@ -103,7 +103,8 @@ func (s *stack) signedInClient() *client {
 }
 
 // TestSPInitiatedSingleLogout: the application's logout (end-session, and
-// Cryptr's slo-after-revoke-token) ends the provider session, sends a
+// Cryptr's slo-after-revoke-token), once the user confirms it, ends the
+// provider session, sends a
 // signed LogoutRequest to the IdP, whose LogoutResponse we verify at
 // /enterprise/{idp_id}/slo before going on to the allowed logout URL; the
 // IdP session is over too.
@@ -131,6 +132,13 @@ func TestSPInitiatedSingleLogout(t *testing.T) {
 				return nil
 			}
 			resp, page := c.get(logout.url())
+			// Without an ID token hint or a slo_code, the provider asks
+			// the user to confirm; the form posts the request back.
+			if !strings.Contains(page, `name="csrf_token"`) {
+				t.Fatalf("no logout confirmation: %d %s", resp.StatusCode, page)
+			}
+			u, _ := url.Parse(logout.url())
+			resp, page = c.submit(page, u.Query())
 			resp, _ = c.postSAMLForms(resp, page)
 			c.hc.CheckRedirect = nil
 			if got := resp.Request.URL; got.Path != "/" || got.Host != strings.TrimPrefix(s.base, "http://") {

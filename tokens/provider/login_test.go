@@ -373,10 +373,22 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Logout to an unlisted URL: no redirect, session ended.
-	r = e.get(c, e.issuer()+"/logout?"+url.Values{"client_id": {e.spa.ClientID}, "post_logout_redirect_uri": {"https://evil.test/"}}.Encode())
+	// Logout without an ID token hint: a confirmation page, and the
+	// session lives until its form is posted; then no redirect to an
+	// unlisted URL, session ended.
+	q := url.Values{"client_id": {e.spa.ClientID}, "post_logout_redirect_uri": {"https://evil.test/"}}
+	r = e.get(c, e.issuer()+"/logout?"+q.Encode())
 	if r.status != http.StatusOK || r.header.Get("Location") != "" {
 		t.Fatalf("logout to unlisted URL: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := silent(url.Values{"prompt": {"none"}}); r.location(t).Query().Get("code") == "" {
+		t.Fatal("a logout link without a hint ended the session")
+	}
+	action, csrf, _ := form(t, r.body)
+	q.Set("csrf_token", csrf)
+	r = e.postForm(c, e.base+action, q)
+	if r.status != http.StatusOK || r.header.Get("Location") != "" {
+		t.Fatalf("confirmed logout to unlisted URL: %d %s", r.status, r.header.Get("Location"))
 	}
 	if r := silent(url.Values{"prompt": {"none"}}); r.location(t).Query().Get("error") != errLoginRequired {
 		t.Fatal("session survived logout")

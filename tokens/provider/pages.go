@@ -29,7 +29,7 @@ func newPages() (*pages, error) {
 		return nil, fmt.Errorf("provider: templates: %w", err)
 	}
 	pg := &pages{sets: map[string]*template.Template{}}
-	for _, name := range []string{"login", "code", "confirm", "message"} {
+	for _, name := range []string{"login", "code", "confirm", "message", "logout"} {
 		t, err := layout.Clone()
 		if err == nil {
 			t, err = t.ParseFS(templateFS, "templates/"+name+".html")
@@ -59,6 +59,7 @@ type pageData struct {
 	Email    string
 	SSO      bool
 	Password bool
+	Hidden   []hiddenField // the logout confirmation's parameters
 	T        map[string]string
 }
 

@@ -86,7 +86,8 @@
 // /org/{domain}/oauth2/token and /oauth/token, the revoke URLs
 // /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke and /oauth/revoke
 // (an unknown token is 422 {"error":"Access token doesn't exist"}), and
-// /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token.
+// /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token
+// (GET, and POST for its confirmation form).
 // Magic links are /magic-link/verify/{token}. Patterns lists them all, in
 // both trees; APIRoutes adds POST /api/v2/magic-link-challenge to the
 // management API (its links, and the code exchange with the management
@@ -107,6 +108,17 @@
 // answers prompt=none and max_age. Every HTML form carries a CSRF token
 // (double-submit cookie) and every page is served with a restrictive
 // Content-Security-Policy, X-Frame-Options: DENY and Referrer-Policy.
+//
+// Logout follows OIDC RP-Initiated Logout: end-session ends the session at
+// once only for an id_token_hint that we signed for the organization and
+// whose subject is the session's user (Cryptr's slo-after-revoke-token:
+// for the slo_code that Cryptr's revoke URL returns when it revokes the
+// refresh token of an SSO session, single use, SLOCodeTTL). Otherwise a
+// browser with a session gets a confirmation page whose form (CSRF token,
+// same origin) ends it, so a cross-site link cannot sign anyone out. The
+// browser then goes only to a post_logout_redirect_uri (target_url) listed
+// in allowed_logout_urls of the application the hint (or client_id)
+// names, when that application serves the organization.
 //
 // A session opened by enterprise SSO (Resume, or OpenSession after an
 // IdP-initiated sign-in) belongs to the connection's environment, so only
@@ -258,6 +270,7 @@ type Provider struct {
 	ids      *identity.Service
 	tok      *tokens.Service
 	verifier *tokens.Verifier
+	hints    *tokens.Verifier // ID tokens presented as id_token_hint
 	log      *slog.Logger
 	base     string
 	secure   bool
@@ -265,6 +278,10 @@ type Provider struct {
 	patterns []string
 	pages    *pages
 	mailWG   sync.WaitGroup
+	// afterCodeMarked, when set (tests only), runs after a code redemption
+	// has marked the code used and before the tokens it issues are
+	// stored, so a test can interleave a second redemption there.
+	afterCodeMarked func()
 }
 
 // New returns a Provider for opts.
@@ -322,12 +339,17 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider: verifier: %w", err)
 	}
+	hints, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true, TokenTypes: []string{tokens.TypeID},
+		Environments: []identity.Environment{identity.Production, identity.Sandbox}})
+	if err != nil {
+		return nil, fmt.Errorf("provider: hint verifier: %w", err)
+	}
 	pg, err := newPages()
 	if err != nil {
 		return nil, err
 	}
 	base := strings.TrimRight(opts.Tokens.BaseURL(), "/")
-	p := &Provider{opts: opts, ids: opts.Identity, tok: opts.Tokens, verifier: v, log: opts.Logger,
+	p := &Provider{opts: opts, ids: opts.Identity, tok: opts.Tokens, verifier: v, hints: hints, log: opts.Logger,
 		base: base, secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
 		mux: http.NewServeMux(), pages: pg}
 	p.routes()
@@ -439,6 +461,7 @@ func (p *Provider) routes() {
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke", p.cors(p.revokeCryptr))
 	p.handle("POST /oauth/revoke", p.cors(p.revokeCryptr))
 	p.handle("GET /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token", p.sloAfterRevoke)
+	p.handle("POST /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token", p.sloAfterRevoke)
 	// Preflights of every CORS endpoint.
 	for _, pat := range []string{"/t/{domain}/oauth/token", "/t/{domain}/oauth/revoke", "/t/{domain}/oauth/introspect",
 		"/t/{domain}/userinfo", "/api/v1/tenants/{domain}/{client_id}/{state}/oauth/{sign_type}/client/{authorization_id}/token",

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -569,4 +570,44 @@ func TestOtherOrganizationURLs(t *testing.T) {
 	if cr.status != http.StatusUnprocessableEntity {
 		t.Fatalf("Cryptr revoke at another organization: %d", cr.status)
 	}
+}
+
+// TestCodeReuseInterleaved: a second redemption that arrives after the
+// first has marked the code used but before it stored its tokens still
+// revokes them, whatever the interleaving (breach 9). Both redemptions run
+// in the test goroutine (ServeHTTP), the second from the hook.
+func TestCodeReuseInterleaved(t *testing.T) {
+	e := newEnv(t)
+	code, v := e.spaCode(e.client)
+	exchange := func() *resp {
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {v},
+			"client_id": {e.spa.ClientID}, "redirect_uri": {spaRedirect}}
+		req := httptest.NewRequest(http.MethodPost, e.issuer()+"/oauth/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		e.prov.ServeHTTP(rec, req)
+		return &resp{status: rec.Code, header: rec.Header(), body: rec.Body.String()}
+	}
+	var second *resp
+	e.prov.afterCodeMarked = func() {
+		e.prov.afterCodeMarked = nil
+		second = exchange()
+	}
+	first := exchange()
+	if second == nil {
+		t.Fatal("the hook did not run")
+	}
+	oauthErr(t, second, http.StatusBadRequest, errInvalidGrant)
+	if first.status == http.StatusOK {
+		// Whatever the first redemption received must be dead.
+		tr := first.json(t)
+		if e.introspect(tr["access_token"].(string))["active"] != false {
+			t.Fatal("access token of a reused code still active")
+		}
+		oauthErr(t, e.refresh(tr["refresh_token"].(string)), http.StatusBadRequest, errInvalidGrant)
+	} else {
+		oauthErr(t, first, http.StatusBadRequest, errInvalidGrant)
+	}
+	// A third redemption is refused too.
+	oauthErr(t, e.exchange(code, v), http.StatusBadRequest, errInvalidGrant)
 }

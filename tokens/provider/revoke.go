@@ -2,11 +2,8 @@ package provider
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +40,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 	}
 	now := p.now()
 	found, kind := false, ""
-	var orgDomain, userID string
+	var orgDomain, userID, sci string
 	// token_type_hint may be ignored (RFC 7009 §2.1): a refresh token is a
 	// cheap hash lookup, tried first.
 	if len(token) <= maxParamLen {
@@ -60,7 +57,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 			if rec.ClientID != app.ClientID || rec.Env != env || !sameOrg(r, rec.OrgDomain) {
 				return nil
 			}
-			found, kind, orgDomain, userID = true, "refresh_token", rec.OrgDomain, rec.UserID
+			found, kind, orgDomain, userID, sci = true, "refresh_token", rec.OrgDomain, rec.UserID, rec.SCI
 			return revokeFamily(raw, rec.FamilyID, now, "revoked")
 		})
 		if err != nil {
@@ -93,7 +90,19 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "Access token doesn't exist"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"revoked_at": now.UTC().Format(time.RFC3339), "token_type": kind})
+	out := map[string]any{"revoked_at": now.UTC().Format(time.RFC3339), "token_type": kind}
+	if sci != "" {
+		// An SSO session's refresh token: Cryptr's SDKs take the browser
+		// to slo-after-revoke-token with this code, which ends the
+		// provider session (and the IdP's) without a confirmation.
+		code, err := p.newSLOCode(r.Context(), sloRecord{Env: env, OrgDomain: orgDomain, ClientID: app.ClientID, UserID: userID})
+		if err != nil {
+			p.writeOAuthError(w, r, err)
+			return
+		}
+		out["slo_code"], out["refresh_token"] = code, token
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // sameEnv reports whether verified claims belong to env (the environment of
@@ -324,117 +333,4 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	out["sub"] = u.ID
 	writeJSON(w, http.StatusOK, out)
-}
-
-// endSession is OIDC RP-initiated logout: it ends the browser session and
-// redirects only to one of the application's allowed_logout_urls.
-func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
-	ps, err := readParams(w, r)
-	if err != nil {
-		p.errorPage(w, r, "", http.StatusBadRequest, "bad_request")
-		return
-	}
-	locale := pickLocale(r, ps.get("ui_locales"))
-	env := envOf(r)
-	var sess sessionRecord
-	if ck, err := r.Cookie(sessionCookieName(env)); err == nil && ck.Value != "" && len(ck.Value) < 200 {
-		err := p.ids.Update(r.Context(), func(tx *identity.Txn) error {
-			s, err := sessions.Get(tx.RawTx(), identity.HashSecret(ck.Value))
-			if err != nil || s.Env != env {
-				return nil
-			}
-			sess = s
-			if s.SCI != "" {
-				if err := ssoSessions(s.Env, s.SCI, s.UserID).Remove(tx.RawTx(), identity.HashSecret(ck.Value)); err != nil {
-					return err
-				}
-			}
-			return sessions.Delete(tx.RawTx(), identity.HashSecret(ck.Value))
-		})
-		if err != nil {
-			p.log.Warn("provider: ending session", "err", err)
-		}
-		if sess.UserID != "" {
-			p.audit(r.Context(), sess.Env, sess.OrgDomain, &identity.Event{Code: identity.EventLogout, ResourceOwnerID: sess.UserID})
-		}
-	}
-	p.clearSessionCookie(w, r, env)
-	target := ps.get("post_logout_redirect_uri")
-	clientID := ps.get("client_id")
-	if clientID == "" {
-		clientID = hintClientID(ps.get("id_token_hint"))
-	}
-	allowed := false
-	if target != "" && clientID != "" {
-		app, err := p.appByClientID(r.Context(), env, clientID)
-		if err == nil && slices.Contains(app.AllowedLogoutURLs, target) {
-			allowed = true
-			if st := ps.get("state"); st != "" {
-				target = appendQuery(target, map[string][]string{"state": {st}})
-			}
-		}
-	}
-	if !allowed {
-		target = ""
-	}
-	// A session opened by an SSO sign-in also ends at the IdP (single
-	// logout), which then sends the browser on to target.
-	if sess.SCI != "" && sess.SSONameID != "" && p.opts.SSOLogout != nil {
-		to, ok, err := p.opts.SSOLogout.StartLogout(r.Context(), SSOLogoutRequest{Env: sess.Env, OrgDomain: sess.OrgDomain,
-			UserID: sess.UserID, IdPID: sess.SCI, NameID: sess.SSONameID, SessionIndex: sess.SSOSessionIndex,
-			ReturnTo: target, Locale: locale})
-		if err != nil {
-			p.log.Warn("provider: single logout at the identity provider", "idp_id", sess.SCI, "err", err)
-		} else if ok {
-			http.Redirect(w, r, to, http.StatusFound)
-			return
-		}
-	}
-	if target != "" {
-		http.Redirect(w, r, target, http.StatusFound)
-		return
-	}
-	p.messagePage(w, r, locale, http.StatusOK, "signed_out")
-}
-
-// sloAfterRevoke is Cryptr's logout hop after a revocation
-// (/api/v1/tenants/{org}/{client_id}/oauth/token/slo-after-revoke-token):
-// it ends the browser session and goes to target_url only when the
-// application lists it in allowed_logout_urls.
-func (p *Provider) sloAfterRevoke(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	q.Set("client_id", r.PathValue("client_id"))
-	q.Set("post_logout_redirect_uri", q.Get("target_url"))
-	q.Del("state")
-	r.URL.RawQuery = q.Encode()
-	p.endSession(w, r)
-}
-
-// hintClientID reads cid (or a single aud) from an ID token hint without
-// verifying it: it only selects whose allowed_logout_urls apply, exactly
-// like the unauthenticated client_id parameter would.
-func hintClientID(hint string) string {
-	parts := strings.Split(hint, ".")
-	if len(parts) != 3 || len(parts[1]) > 16<<10 {
-		return ""
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		CID string          `json:"cid"`
-		Aud json.RawMessage `json:"aud"`
-	}
-	if json.Unmarshal(b, &c) != nil {
-		return ""
-	}
-	if c.CID != "" {
-		return c.CID
-	}
-	var aud string
-	if json.Unmarshal(c.Aud, &aud) == nil {
-		return aud
-	}
-	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -91,13 +92,25 @@ func TestEndSessionStartsSSOLogout(t *testing.T) {
 			return "https://idp.example.test/slo?SAMLRequest=x", offer, nil
 		})
 	})
+	// logout asks for the logout without a hint and confirms it on the
+	// page it gets.
 	logout := func(c *http.Cookie, target string) *resp {
-		req, _ := http.NewRequest(http.MethodGet, e.issuer()+"/logout?"+url.Values{"client_id": {e.spa.ClientID},
-			"post_logout_redirect_uri": {target}, "state": {"s"}}.Encode(), nil)
+		b := e.newBrowser()
+		q := url.Values{"client_id": {e.spa.ClientID}, "post_logout_redirect_uri": {target}, "state": {"s"}}
+		req, _ := http.NewRequest(http.MethodGet, e.issuer()+"/logout?"+q.Encode(), nil)
 		if c != nil {
 			req.AddCookie(c)
 		}
-		return do(t, e.newBrowser(), req)
+		r := do(t, b, req)
+		if c == nil || r.status != http.StatusOK {
+			return r
+		}
+		action, csrf, _ := form(t, r.body)
+		q.Set("csrf_token", csrf)
+		req, _ = http.NewRequest(http.MethodPost, e.base+action, strings.NewReader(q.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(c)
+		return do(t, b, req)
 	}
 	r := logout(e.openSSOSession(t, e.user, "acme_a"), logoutURL)
 	if r.status != http.StatusFound || r.header.Get("Location") != "https://idp.example.test/slo?SAMLRequest=x" || len(got) != 1 {

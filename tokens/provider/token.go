@@ -154,9 +154,16 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	hash := identity.HashSecret(code)
 	verifier := ps.get("code_verifier")
 	now := p.now()
+	// The refresh family of the tokens this redemption issues is named
+	// now and recorded in the transaction that marks the code used, so a
+	// reuse arriving before the tokens are stored still revokes them.
+	family, err := p.newUUID()
+	if err != nil {
+		return nil, err
+	}
 	var rec codeRecord
 	var reused bool
-	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.RawTx()
 		c, err := codes.Get(raw, hash)
 		if errors.Is(err, identity.ErrNotFound) {
@@ -173,7 +180,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 			// Reuse: revoke what the code issued (RFC 6749 §4.1.2).
 			reused, rec = true, c
 			if c.FamilyID != "" {
-				if err := revokeFamily(raw, c.FamilyID, now, "code_reuse"); err != nil {
+				if err := revokeCodeFamily(raw, c.FamilyID, now); err != nil {
 					return err
 				}
 			}
@@ -210,7 +217,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 			subtle.ConstantTimeCompare([]byte(pkceS256(verifier)), []byte(c.Challenge)) != 1):
 			return badGrant("code_verifier does not match the code_challenge")
 		}
-		c.Used = true
+		c.Used, c.FamilyID = true, family
 		rec = c
 		return codes.Put(raw, hash, c)
 	})
@@ -221,6 +228,9 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 		p.audit(ctx, rec.Env, rec.OrgDomain, &identity.Event{Code: identity.EventCodeReuseDetected, ClientID: rec.ClientID,
 			ResourceOwnerID: rec.UserID})
 		return nil, badGrant("authorization code already used; the tokens it issued are revoked")
+	}
+	if p.afterCodeMarked != nil {
+		p.afterCodeMarked()
 	}
 	if app == nil {
 		a, err := p.appByClientID(ctx, rec.Env, rec.ClientID)
@@ -243,7 +253,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	}
 	res, err := p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: rec.Scopes,
 		nonce: nonce, code: code, state: rec.State, redirect: rec.RedirectURI, authTime: rec.AuthTime, ips: rec.IPS,
-		sci: rec.SCI, cryptr: rec.Flavor != flavorOIDC, codeHash: hash})
+		sci: rec.SCI, cryptr: rec.Flavor != flavorOIDC, codeHash: hash, family: rec.FamilyID})
 	if err != nil {
 		return nil, err
 	}
@@ -314,9 +324,11 @@ type issueParams struct {
 	ips, sci string
 	cryptr   bool
 	// codeHash, when set, links the issued tokens to the code for reuse
-	// revocation.
+	// revocation; family is then the family named when the code was
+	// marked used, created here unless a reuse revoked it meanwhile.
 	codeHash string
-	// family continues an existing refresh family (refresh grant).
+	// family continues an existing refresh family (refresh grant), or
+	// names the new family of a code redemption.
 	family string
 	// parent is the hash of the refresh token being rotated, and parentRaw
 	// its value (the successor is sealed under it).
@@ -381,12 +393,15 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 		raw := tx.RawTx()
 		fam, err := families.Get(raw, family)
 		switch {
-		case errors.Is(err, identity.ErrNotFound) && ip.family == "":
+		case errors.Is(err, identity.ErrNotFound) && (ip.family == "" || ip.codeHash != ""):
 			fam = familyRecord{ClientID: ip.app.ClientID, UserID: ip.user.ID}
 		case errors.Is(err, identity.ErrNotFound):
 			return badGrant("invalid refresh token")
 		case err != nil:
 			return err
+		case fam.RevokedAt != nil && ip.codeHash != "":
+			// The code was reused meanwhile: its family is revoked.
+			return badGrant("authorization code already used")
 		case fam.RevokedAt != nil:
 			return badGrant("refresh token revoked")
 		}
@@ -406,11 +421,10 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 			if err != nil {
 				return err
 			}
-			if c.FamilyID != "" {
-				// The code was reused meanwhile and already revoked.
+			if c.FamilyID != family || c.AccessJTI != "" {
 				return badGrant("authorization code already used")
 			}
-			c.FamilyID, c.AccessJTI = family, access.Claims.ID
+			c.AccessJTI = access.Claims.ID
 			if err := codes.Put(raw, ip.codeHash, c); err != nil {
 				return err
 			}
@@ -615,6 +629,22 @@ func revokeFamily(tx identity.Tx, id string, now time.Time, reason string) error
 	}
 	fam.RevokedAt, fam.Reason = &now, reason
 	return families.Put(tx, id, fam)
+}
+
+// revokeCodeFamily revokes the family a reused code issued. The family may
+// not be stored yet (the first redemption is between marking the code used
+// and storing its tokens): a revoked record then takes its place, so that
+// redemption stores nothing.
+func revokeCodeFamily(tx identity.Tx, id string, now time.Time) error {
+	_, err := families.Get(tx, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		exp := now.Add(24 * time.Hour)
+		return put(tx, families, id, familyRecord{ExpiresAt: exp, RevokedAt: &now, Reason: "code_reuse"}, exp)
+	}
+	if err != nil {
+		return err
+	}
+	return revokeFamily(tx, id, now, "code_reuse")
 }
 
 // revokeAccess marks one access token revoked until exp.

@@ -255,6 +255,11 @@ func invalidGrant(a answer) bool {
 	return !at && !rt
 }
 
+// TestAuthorizationCodeRedeemedOnce: racing redemptions of one code across
+// two instances issue tokens at most once, and since every redemption
+// after the first is a reuse, whatever was issued ends up revoked (a
+// reuse that lands before the first redemption stored its tokens makes
+// that redemption fail too).
 func TestAuthorizationCodeRedeemedOnce(t *testing.T) {
 	o := newOIDC(t)
 	code, verifier := o.signIn("a")
@@ -272,19 +277,21 @@ func TestAuthorizationCodeRedeemedOnce(t *testing.T) {
 			t.Errorf("redeemer %d (instance %d): %d %s, want 200 or invalid_grant", i, i%2, a.status, a.body)
 		}
 	}
-	if wins != 1 || refresh == "" {
-		t.Fatalf("%d redemptions of one code succeeded across two instances (refresh token %q), want exactly 1", wins, refresh)
+	if wins > 1 || (wins == 1 && refresh == "") {
+		t.Fatalf("%d redemptions of one code succeeded across two instances (refresh token %q), want at most 1", wins, refresh)
 	}
-	// The code presented again (after the race, on either instance)
-	// revokes what it issued, as on one instance.
+	// The code presented again (after the race, on either instance) is
+	// refused, and what it issued is revoked, as on one instance.
 	for inst := range 2 {
 		if a := o.redeem(inst, code, verifier); !invalidGrant(a) {
 			t.Fatalf("used code on instance %d: %d %s", inst, a.status, a.body)
 		}
 	}
-	for inst := range 2 {
-		if a := o.refresh(inst, refresh); !invalidGrant(a) {
-			t.Fatalf("refresh token of a reused code still works on instance %d: %d %s", inst, a.status, a.body)
+	if refresh != "" {
+		for inst := range 2 {
+			if a := o.refresh(inst, refresh); !invalidGrant(a) {
+				t.Fatalf("refresh token of a reused code still works on instance %d: %d %s", inst, a.status, a.body)
+			}
 		}
 	}
 	if o.served[0].Load() == 0 || o.served[1].Load() == 0 {
