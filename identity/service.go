@@ -44,6 +44,19 @@ type Options struct {
 	// entries; negative disables it). A cached user is reused only when the
 	// bytes a read returns are identical to those it was decoded from.
 	UserCacheSize int
+	// LockAfter, LockFor and FailureWindow are the password lockout
+	// policy of every face (see PasswordLogin): LockAfter consecutive
+	// failures (default 10) lock an identifier for LockFor (default 10
+	// min); failures are forgotten FailureWindow (default 24 h, at least
+	// LockFor) after the latest.
+	LockAfter     int
+	LockFor       time.Duration
+	FailureWindow time.Duration
+	// KeepSessionsOnPasswordChange restores Crafter Profile's rule
+	// (§6.2: changing a password leaves tickets and persistent logins
+	// alive) for every kind of session. By default (false) a password
+	// change or reset ends the user's sessions (see EndUserSessions).
+	KeepSessionsOnPasswordChange bool
 }
 
 // Service is the in-process API of the identity core for one environment:
@@ -63,6 +76,9 @@ type Service struct {
 	events  *eventIDs
 	hooks   *hooks
 	users   *userCache
+	lockout LockoutPolicy
+	// keepSessions is Options.KeepSessionsOnPasswordChange.
+	keepSessions bool
 }
 
 // NewService returns a Service for opts.Environment.
@@ -81,6 +97,18 @@ func NewService(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.lockout = LockoutPolicy{LockAfter: opts.LockAfter, LockFor: opts.LockFor, FailureWindow: opts.FailureWindow}
+	if s.lockout.LockAfter <= 0 {
+		s.lockout.LockAfter = DefaultLockAfter
+	}
+	if s.lockout.LockFor <= 0 {
+		s.lockout.LockFor = DefaultLockFor
+	}
+	if s.lockout.FailureWindow <= 0 {
+		s.lockout.FailureWindow = DefaultFailureWindow
+	}
+	s.lockout.FailureWindow = max(s.lockout.FailureWindow, s.lockout.LockFor)
+	s.keepSessions = opts.KeepSessionsOnPasswordChange
 	s.ids = &idSource{}
 	s.events = &eventIDs{}
 	s.hooks = &hooks{}
@@ -108,6 +136,15 @@ func (s *Service) ForEnvironment(env Environment) (*Service, error) {
 	c := *s
 	c.env = env
 	return &c, nil
+}
+
+// WithHasher returns a Service with the same options, state and hooks
+// that hashes and checks passwords with h (a face that was given its own
+// hasher).
+func (s *Service) WithHasher(h PasswordHasher) *Service {
+	c := *s
+	c.hasher = h
+	return &c
 }
 
 // Environment returns the service's environment.

@@ -506,19 +506,14 @@ func (p *Provider) finishMagicByHash(w http.ResponseWriter, r *http.Request, req
 	p.complete(w, r, req, "", user, authn{ips: "cryptr"})
 }
 
-// dummyVerifier is implemented by password.Hasher.
-type dummyVerifier interface {
-	DummyVerify(ctx context.Context, password string) error
-}
-
-// passwordLogin checks a password. One failure is reserved on the user's
-// counter before the hash is checked, so parallel guesses cannot exceed
-// LockAfter; unknown users cost a dummy hash.
+// passwordLogin checks a password through the identity core's password
+// login (one lockout policy for every face; unknown addresses, users
+// without a password and disabled users are counted and answered like a
+// wrong password, so the page never tells whether an account exists).
 func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
 	ctx := r.Context()
-	hasher := p.ids.Hasher()
 	pw := r.PostFormValue("password")
-	if hasher == nil || email == "" || pw == "" {
+	if p.ids.Hasher() == nil || email == "" || pw == "" {
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusBadRequest)
 		return
 	}
@@ -526,8 +521,7 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
 		return
 	}
-	known, err := p.resolveOrg(ctx, req, email)
-	if err != nil {
+	if _, err := p.resolveOrg(ctx, req, email); err != nil {
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
@@ -536,102 +530,20 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	var user *identity.User
-	var locked bool
-	now := p.now()
-	if known {
-		err = svc.Update(ctx, func(tx *identity.Txn) error {
-			user, locked = nil, false
-			org, err := tx.Org(req.OrgDomain)
-			if err != nil {
-				return err
-			}
-			u, err := tx.UserByEmail(org.ID, email)
-			if errors.Is(err, identity.ErrNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if !u.Enabled || u.PasswordHash == "" {
-				return nil
-			}
-			if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-				locked = true
-				return nil
-			}
-			n := identity.CloneUser(u)
-			n.FailedLogins++
-			n.LastFailedLogin = &now
-			if n.FailedLogins >= p.opts.LockAfter {
-				lu := now.Add(p.opts.LockFor)
-				n.LockedUntil = &lu
-				if err := tx.Log(&identity.Event{Code: identity.EventUserLocked, OrgID: org.ID, Email: n.Email,
-					ResourceOwnerID: n.ID}); err != nil {
-					return err
-				}
-			}
-			if err := tx.ReplaceUser(u, n); err != nil {
-				return err
-			}
-			user = n
-			return nil
-		})
-		if err != nil {
-			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-			return
-		}
-	}
-	if locked {
+	user, err := svc.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: req.OrgDomain, Email: email, Password: pw,
+		ClientID: req.ClientID})
+	switch {
+	case errors.Is(err, identity.ErrLocked):
 		p.renderLogin(w, r, reqID, req, "locked", http.StatusForbidden)
 		return
-	}
-	ok, rehash := false, false
-	if user == nil {
-		if dv, isDV := hasher.(dummyVerifier); isDV {
-			err = dv.DummyVerify(ctx, pw)
-		}
-	} else {
-		ok, rehash, err = hasher.Verify(ctx, pw, user.PasswordHash)
-	}
-	if errors.Is(err, identity.ErrBusy) {
+	case errors.Is(err, identity.ErrBusy):
 		p.renderLogin(w, r, reqID, req, "busy", http.StatusTooManyRequests)
 		return
-	}
-	if !ok {
-		if user != nil {
-			p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventPasswordLoginFailed, ClientID: req.ClientID,
-				Email: user.Email, ResourceOwnerID: user.ID, Data: map[string]any{"failed_attempts": user.FailedLogins}})
-		}
+	case errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, identity.ErrDisabled), errors.Is(err, identity.ErrInvalid):
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusUnauthorized)
 		return
-	}
-	// A hash in a legacy format or with old parameters is replaced now that
-	// the password is known.
-	newHash := ""
-	if rehash {
-		if h, err := hasher.Hash(ctx, pw); err == nil {
-			newHash = h
-		}
-	}
-	err = svc.Update(ctx, func(tx *identity.Txn) error {
-		u, err := tx.User(user.ID)
-		if err != nil {
-			return err
-		}
-		n := identity.CloneUser(u)
-		n.FailedLogins, n.LockedUntil, n.LastFailedLogin = 0, nil, nil
-		if newHash != "" && u.PasswordHash == user.PasswordHash {
-			n.PasswordHash = newHash
-		}
-		if err := tx.ReplaceUser(u, n); err != nil {
-			return err
-		}
-		user = n
-		return tx.Log(&identity.Event{Code: identity.EventPasswordLoginSuccess, OrgID: n.OrgID, TenantDomain: req.OrgDomain,
-			ClientID: req.ClientID, Email: n.Email, ResourceOwnerID: n.ID})
-	})
-	if err != nil {
+	case err != nil:
+		p.log.Error("provider: password login", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}

@@ -122,8 +122,6 @@ const (
 	// stored per client address within RateWindow.
 	DefaultAuthorizeRequestLimit = 300
 	DefaultRateWindow            = 10 * time.Minute
-	DefaultLockAfter             = 10
-	DefaultLockFor               = 15 * time.Minute
 )
 
 // SSORequest describes a sign-in that the hosted page hands to enterprise
@@ -212,9 +210,6 @@ type Options struct {
 	// browser session or with an error store nothing and are not counted.
 	AuthorizeRequestLimit int
 	RateWindow            time.Duration
-	// LockAfter consecutive wrong passwords lock an account for LockFor.
-	LockAfter int
-	LockFor   time.Duration
 	// SecureCookies forces the Secure attribute on cookies; by default it
 	// is set when the base URL is https.
 	SecureCookies bool
@@ -273,7 +268,6 @@ func New(opts Options) (*Provider, error) {
 	}
 	def(&opts.SessionTTL, DefaultSessionTTL)
 	def(&opts.RateWindow, DefaultRateWindow)
-	def(&opts.LockFor, DefaultLockFor)
 	defInt := func(d *int, v int) {
 		if *d <= 0 {
 			*d = v
@@ -283,7 +277,6 @@ func New(opts Options) (*Provider, error) {
 	defInt(&opts.EmailSendLimit, DefaultEmailSendLimit)
 	defInt(&opts.AddressSendLimit, DefaultAddressSendLimit)
 	defInt(&opts.AuthorizeRequestLimit, DefaultAuthorizeRequestLimit)
-	defInt(&opts.LockAfter, DefaultLockAfter)
 	v, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true,
 		TokenTypes: []string{tokens.TypeAccess}})
 	if err != nil {
