@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -125,4 +127,116 @@ func TestBothFacesLockAtTheSameCount(t *testing.T) {
 			}
 		}
 	})
+}
+
+// browserSignIn signs bob in with his password on the hosted page as a
+// browser keeping its cookies; it returns the Cookie header and the code.
+func (hx *harness) browserSignIn(pw, challenge string) (cookie, code string) {
+	hx.t.Helper()
+	jar := map[string]string{}
+	keep := func(w *httptest.ResponseRecorder) {
+		for _, ck := range w.Result().Cookies() {
+			jar[ck.Name] = ck.Value
+		}
+	}
+	header := func() string {
+		h := ""
+		for k, v := range jar {
+			h += k + "=" + v + "; "
+		}
+		return h
+	}
+	authz := "/t/" + hx.org + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {hx.spaID},
+		"redirect_uri": {"https://spa.acme.test/cb"}, "scope": {"openid email"}, "state": {"s"},
+		"code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode()
+	page := hx.do("GET", authz, "", nil)
+	keep(page)
+	csrf, req := fuzzCSRF.FindStringSubmatch(page.Body.String()), fuzzRequest.FindStringSubmatch(page.Body.String())
+	if csrf == nil || req == nil {
+		hx.t.Fatalf("login page: %d", page.Code)
+	}
+	w := hx.do("POST", "/t/"+hx.org+"/login", "application/x-www-form-urlencoded", []byte(url.Values{"csrf_token": {csrf[1]},
+		"request": {html.UnescapeString(req[1])}, "action": {"password"}, "email": {"bob@acme.test"}, "password": {pw}}.Encode()),
+		"Cookie", header())
+	keep(w)
+	loc, err := url.Parse(w.Header().Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		hx.t.Fatalf("password sign-in: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	return header(), loc.Query().Get("code")
+}
+
+// TestCrafterResetEndsEverySession guards breach 4: after Crafter's
+// reset_password + change_password (the recovery path), the attacker who
+// knew the old password loses every session: the OIDC refresh token is
+// refused, prompt=none needs a new sign-in, and the Crafter ticket and
+// persistent login are gone.
+func TestCrafterResetEndsEverySession(t *testing.T) {
+	hx := newHarness(t, "memory:")
+	// The attacker signs in on the hosted page and through Crafter.
+	verifier, challenge := pkcePair("attacker")
+	cookie, code := hx.browserSignIn(bobPassword, challenge)
+	tr := hx.must(200, "POST", "/t/"+hx.org+"/oauth/token", "application/x-www-form-urlencoded", url.Values{
+		"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}, "client_id": {hx.spaID},
+		"redirect_uri": {"https://spa.acme.test/cb"}}.Encode())
+	refresh, _ := tr["refresh_token"].(string)
+	if refresh == "" {
+		t.Fatalf("no refresh token: %v", tr)
+	}
+	crafter := func(method, path string, v url.Values) *httptest.ResponseRecorder {
+		v.Set("accessTokenId", hx.appToken)
+		if method == "GET" {
+			return hx.do("GET", "/api/1/"+path+"?"+v.Encode(), "", nil)
+		}
+		return hx.do("POST", "/api/1/"+path, "application/x-www-form-urlencoded", []byte(v.Encode()))
+	}
+	var tk, pl struct {
+		ID string `json:"id"`
+	}
+	for _, x := range []struct {
+		path string
+		v    url.Values
+		out  any
+	}{
+		{"authentication/authenticate.json", url.Values{"tenantName": {hx.org}, "username": {"bob"}, "password": {bobPassword}}, &tk},
+		{"authentication/persistent_login/create", url.Values{"profileId": {hx.profile}}, &pl},
+	} {
+		w := crafter("POST", x.path, x.v)
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), x.out) != nil {
+			t.Fatalf("%s: %d %s", x.path, w.Code, w.Body)
+		}
+	}
+	// The owner recovers the account.
+	if w := crafter("POST", "profile/"+hx.profile+"/reset_password", url.Values{"resetPasswordUrl": {"https://app.acme.test/reset"}}); w.Code != 200 {
+		t.Fatalf("reset_password: %d %s", w.Code, w.Body)
+	}
+	m := regexp.MustCompile(`tokenId=([A-Za-z0-9_-]{43})`).FindStringSubmatch(waitMail(t, hx.mailDir, "bob@acme.test", map[string]bool{}))
+	if m == nil {
+		t.Fatal("no reset link in the mail")
+	}
+	if w := crafter("POST", "profile/change_password", url.Values{"resetTokenId": {m[1]}, "newPassword": {"a brand new passphrase"}}); w.Code != 200 {
+		t.Fatalf("change_password: %d %s", w.Code, w.Body)
+	}
+	// Every session of the attacker is gone.
+	if w := hx.do("POST", "/t/"+hx.org+"/oauth/token", "application/x-www-form-urlencoded", []byte(url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {hx.spaID}}.Encode())); w.Code != 400 {
+		t.Errorf("refresh after the reset: %d", w.Code)
+	}
+	authz := "/t/" + hx.org + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {hx.spaID},
+		"redirect_uri": {"https://spa.acme.test/cb"}, "scope": {"openid email"}, "state": {"s"}, "prompt": {"none"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+	if loc, _ := url.Parse(hx.do("GET", authz, "", nil, "Cookie", cookie).Header().Get("Location")); loc == nil ||
+		loc.Query().Get("error") != "login_required" {
+		t.Errorf("prompt=none after the reset: %v", loc)
+	}
+	if w := crafter("GET", "authentication/ticket/"+tk.ID, url.Values{}); w.Code != 404 {
+		t.Errorf("ticket after the reset: %d", w.Code)
+	}
+	if w := crafter("GET", "authentication/persistent_login/"+pl.ID, url.Values{}); w.Code != 404 {
+		t.Errorf("persistent login after the reset: %d", w.Code)
+	}
+	// The owner signs in with the new password.
+	if c := hx.crafterAuthenticate("bob", "a brand new passphrase"); c != 200 {
+		t.Errorf("new password: %d", c)
+	}
 }

@@ -80,6 +80,14 @@
 // (double-submit cookie) and every page is served with a restrictive
 // Content-Security-Policy, X-Frame-Options: DENY and Referrer-Policy.
 //
+// A password change or reset through any face (identity.Service
+// SetPassword or ChangePassword, Crafter's change_password) ends the
+// user's refresh-token families, browser sessions and unredeemed codes in
+// the same transaction: New registers the provider with
+// identity.Service.OnSessionsEnd, and every such grant is indexed by user.
+// Password login on the hosted page is the identity core's
+// (identity.Service.PasswordLogin), with its one lockout policy.
+//
 // A session opened by enterprise SSO (Resume, or OpenSession after an
 // IdP-initiated sign-in) keeps the IdP's NameID and SessionIndex and is
 // indexed by user and connection. Ending it (end-session, Cryptr's
@@ -291,6 +299,9 @@ func New(opts Options) (*Provider, error) {
 		base: base, secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
 		mux: http.NewServeMux(), pages: pg}
 	p.routes()
+	// A password change or reset, through any face, ends the refresh
+	// families, browser sessions and codes of the user.
+	opts.Identity.OnSessionsEnd(identity.SessionRevokerFunc(p.endUserSessions))
 	return p, nil
 }
 

@@ -383,6 +383,9 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 		switch {
 		case errors.Is(err, identity.ErrNotFound) && ip.family == "":
 			fam = familyRecord{ClientID: ip.app.ClientID, UserID: ip.user.ID}
+			if err := indexGrant(raw, ip.env, ip.user.ID, "f:"+family); err != nil {
+				return err
+			}
 		case errors.Is(err, identity.ErrNotFound):
 			return badGrant("invalid refresh token")
 		case err != nil:
