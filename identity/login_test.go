@@ -24,7 +24,9 @@ type countingHasher struct {
 	busy            bool
 }
 
-func (h *countingHasher) Hash(_ context.Context, pw string) (string, error) { return "plain:" + pw, nil }
+func (h *countingHasher) Hash(_ context.Context, pw string) (string, error) {
+	return "plain:" + pw, nil
+}
 
 func (h *countingHasher) Verify(_ context.Context, pw, enc string) (bool, bool, error) {
 	h.mu.Lock()
