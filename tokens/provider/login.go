@@ -216,9 +216,21 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 			user = nil
 		}
 	}
-	// Who gets a mail: an enabled user, or anybody when the request signs
-	// up (sign_type=signup or a find-or-create challenge).
-	mailable := known && (user != nil || req.SignType == "signup" || req.FindOrCreate)
+	// Who gets a mail: an enabled user, or, when the request signs up
+	// (sign_type=signup or a find-or-create challenge), an address the
+	// organization's sign-up policy admits (identity.Service.MaySignUp).
+	// A refused sign-up gets the same page as an unknown account.
+	mailable := known && user != nil
+	if known && user == nil && req.signsUp() {
+		svc, err := p.envService(req.Env)
+		if err == nil {
+			mailable, err = svc.MaySignUp(ctx, req.OrgDomain, email)
+		}
+		if err != nil {
+			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+	}
 	token, err := p.newSecret()
 	var digits string
 	if err == nil {
@@ -370,30 +382,23 @@ func (p *Provider) finishMagic(w http.ResponseWriter, r *http.Request, reqID str
 
 var errNoAccount = errors.New("no enabled account")
 
-// magicUser finds the user of a proven email, creating it when the request
-// signs up, and marks the address verified.
+// signsUp reports whether the request may create the user it signs in
+// (sign_type=signup or a find-or-create challenge), subject to the
+// organization's sign-up policy.
+func (req *authRequest) signsUp() bool { return req.SignType == "signup" || req.FindOrCreate }
+
+// magicUser finds the user of a proven email through the identity core,
+// which creates it when the request signs up and the organization's
+// sign-up policy allows it, and marks the address verified. Every refusal
+// is errNoAccount, answered with one page.
 func (p *Provider) magicUser(ctx context.Context, req *authRequest, email string) (*identity.User, error) {
 	svc, err := p.envService(req.Env)
 	if err != nil {
 		return nil, err
 	}
-	u, err := svc.GetUserByEmail(ctx, req.OrgDomain, email)
-	if errors.Is(err, identity.ErrNotFound) && (req.SignType == "signup" || req.FindOrCreate) {
-		u, err = svc.CreateUser(ctx, req.OrgDomain, identity.User{Email: email, Enabled: true, Verified: true}, "")
-		if errors.Is(err, identity.ErrConflict) {
-			u, err = svc.GetUserByEmail(ctx, req.OrgDomain, email)
-		}
-	}
+	u, err := svc.SignInWithEmail(ctx, req.OrgDomain, email, req.signsUp())
 	if err != nil {
 		return nil, errNoAccount
-	}
-	if !u.Enabled {
-		return nil, errNoAccount
-	}
-	if !u.Verified {
-		if v, err := svc.UpdateUser(ctx, req.OrgDomain, u.ID, func(x *identity.User) error { x.Verified = true; return nil }); err == nil {
-			u = v
-		}
 	}
 	return u, nil
 }

@@ -38,6 +38,13 @@
 // answers the same whether or not the email is known (mail is sent in the
 // background), and sends are rate-limited per email and per client address.
 //
+// A sign-up (sign_type=signup, or a find_or_create_user challenge) creates
+// the user only when the identity core's sign-up policy admits the
+// address: one of the organization's allowed_email_domains, or any address
+// when the organization has open_signup on (identity.Service.MaySignUp and
+// SignInWithEmail). A refused sign-up gets the page of an unknown account
+// and no mail.
+//
 // # Endpoints
 //
 // Per organization issuer {BaseURL}/t/{domain}:
