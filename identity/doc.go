@@ -80,6 +80,24 @@
 // sessions must not outlive it. Options.KeepSessionsOnPasswordChange
 // restores Crafter's rule for hosts that need it.
 //
+// # Sign-up and email codes
+//
+// A person who proves an email address (magic link, email code) may
+// create their own account only in an organization that owns the
+// address's domain (AllowedEmailDomains) or that has OpenSignup on, a
+// Gatehouse extension off by default (Organization.SignupAllowed,
+// SignInWithEmail); a refusal looks like an unknown account. Users an
+// administrator creates are not subject to it.
+//
+// Email codes have a guess budget per (organization, email): at most
+// Options.CodeGuessLimit wrong codes (10) within any CodeGuessWindow (1
+// h), not reset by resends; once spent, no code for the address works
+// until the window passes (Txn.CheckEmailCode). Sends have a budget per
+// address too: a burst (5 per 10 minutes), then one per client address
+// and CodeSendCooldown (1 minute), so a flood never stops the owner's mail
+// for longer than the cooldown, and links already sent stay usable
+// (Service.AllowCodeSend).
+//
 // # Errors
 //
 // ErrNotFound (also for another organization's or environment's resource),

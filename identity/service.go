@@ -57,6 +57,17 @@ type Options struct {
 	// alive) for every kind of session. By default (false) a password
 	// change or reset ends the user's sessions (see EndUserSessions).
 	KeepSessionsOnPasswordChange bool
+	// CodeGuessLimit wrong email codes per address (organization and
+	// email) within any CodeGuessWindow (defaults 10 and 1 h) spend the
+	// address's guess budget; resends do not reset it (see CheckEmailCode).
+	CodeGuessLimit  int
+	CodeGuessWindow time.Duration
+	// CodeSendBurst mails per address within any CodeSendWindow (defaults
+	// 5 and 10 min) go at once; beyond that one per client address and
+	// CodeSendCooldown (default 1 min) (see AllowCodeSend).
+	CodeSendBurst    int
+	CodeSendWindow   time.Duration
+	CodeSendCooldown time.Duration
 }
 
 // Service is the in-process API of the identity core for one environment:
@@ -79,6 +90,7 @@ type Service struct {
 	lockout LockoutPolicy
 	// keepSessions is Options.KeepSessionsOnPasswordChange.
 	keepSessions bool
+	codes        CodePolicy
 }
 
 // NewService returns a Service for opts.Environment.
@@ -109,6 +121,23 @@ func NewService(opts Options) (*Service, error) {
 	}
 	s.lockout.FailureWindow = max(s.lockout.FailureWindow, s.lockout.LockFor)
 	s.keepSessions = opts.KeepSessionsOnPasswordChange
+	s.codes = CodePolicy{GuessLimit: opts.CodeGuessLimit, GuessWindow: opts.CodeGuessWindow, SendBurst: opts.CodeSendBurst,
+		SendWindow: opts.CodeSendWindow, SendCooldown: opts.CodeSendCooldown}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt(&s.codes.GuessLimit, DefaultCodeGuessLimit)
+	defDur(&s.codes.GuessWindow, DefaultCodeGuessWindow)
+	defInt(&s.codes.SendBurst, DefaultCodeSendBurst)
+	defDur(&s.codes.SendWindow, DefaultCodeSendWindow)
+	defDur(&s.codes.SendCooldown, DefaultCodeSendCooldown)
 	s.ids = &idSource{}
 	s.events = &eventIDs{}
 	s.hooks = &hooks{}

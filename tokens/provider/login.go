@@ -181,11 +181,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		p.renderLogin(w, r, reqID, req, "bad_email", http.StatusBadRequest)
 		return
 	}
-	norm := identity.NormalizeEmail(email)
-	ok, err := p.allow(ctx, "ml-email", norm, p.opts.EmailSendLimit)
-	if err == nil && ok {
-		ok, err = p.allow(ctx, "ml-addr", clientAddress(r), p.opts.AddressSendLimit)
-	}
+	ok, err := p.allow(ctx, "ml-addr", clientAddress(r), p.opts.AddressSendLimit)
 	if err != nil {
 		p.log.Error("provider: rate limit", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
@@ -197,6 +193,20 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	}
 	known, err := p.resolveOrg(ctx, req, email)
 	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	// The send budget of the address is the identity core's (per
+	// organization and email, with a bounded cooldown per client address,
+	// so that nobody can stop another person's mail for long).
+	if svc, err := p.envService(req.Env); err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	} else if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, clientAddress(r)); errors.Is(err, identity.ErrBusy) {
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
+	} else if err != nil {
+		p.log.Error("provider: code send budget", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
@@ -325,7 +335,12 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 	now := p.now()
 	var ok, exhausted bool
 	var email string
-	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.RawTx()
 		ok, exhausted = false, false
 		stored, err := authRequests.Get(raw, reqHash)
@@ -336,8 +351,20 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 			exhausted = true
 			return nil
 		}
+		// The guess budget of the address (identity core: at most
+		// CodeGuessLimit wrong codes per hour, whatever the resends) is
+		// spent in this transaction; once it is gone, no code works.
+		right := len(digits) == 6 && identity.SecretMatches(reqHash+":"+digits, stored.MagicCodeHash)
+		accepted, err := tx.CheckEmailCode(stored.OrgDomain, stored.MagicEmail, right)
+		if errors.Is(err, identity.ErrLocked) {
+			exhausted = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		stored.MagicAttempts++
-		if len(digits) == 6 && identity.SecretMatches(reqHash+":"+digits, stored.MagicCodeHash) {
+		if accepted {
 			ok, email = true, stored.MagicEmail
 			stored.MagicCodeHash = ""
 		}

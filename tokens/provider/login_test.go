@@ -219,15 +219,18 @@ func TestEmailCodeAttempts(t *testing.T) {
 }
 
 func TestMagicLinkRateLimits(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.EmailSendLimit = 2; o.AddressSendLimit = 3 })
+	burst := identity.DefaultCodeSendBurst
+	e := newEnv(t, func(o *Options) { o.AddressSendLimit = burst + 2 })
 	send := func(email string) int {
 		c := e.newBrowser()
 		action, csrf, request, _ := e.openLogin(c, nil)
 		return e.postForm(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request}, "action": {"magic"},
 			"email": {email}}).status
 	}
-	if send(userEmail) != 200 || send(userEmail) != 200 {
-		t.Fatal("first sends refused")
+	for i := 0; i < burst; i++ {
+		if s := send(userEmail); s != 200 {
+			t.Fatalf("send %d refused: %d", i+1, s)
+		}
 	}
 	if s := send(userEmail); s != http.StatusTooManyRequests {
 		t.Fatalf("per-email limit: %d", s)
@@ -235,8 +238,7 @@ func TestMagicLinkRateLimits(t *testing.T) {
 	if send("a@acme.test") != 200 {
 		t.Fatal("other address refused")
 	}
-	// The client address reached its limit (3 counted: the refused send
-	// stopped at the per-email counter).
+	// The client address reached its limit (every attempt counts).
 	if s := send("b@acme.test"); s != http.StatusTooManyRequests {
 		t.Fatalf("per-address limit: %d", s)
 	}

@@ -36,7 +36,13 @@
 // (MaxCodeAttempts tries). Opening the link shows a confirmation page: only
 // its POST consumes the token, because mail scanners follow links. The page
 // answers the same whether or not the email is known (mail is sent in the
-// background), and sends are rate-limited per email and per client address.
+// background). Sends are limited per client address (AddressSendLimit) and
+// by the identity core's per-address budgets: at most 10 wrong codes an
+// hour for one address, not reset by resends, after which no code for it
+// works until the hour has passed; and up to 5 mails per 10 minutes, then
+// one per client address and minute, so a flood from elsewhere never stops
+// the owner's own mail for more than a minute, and a link already sent
+// stays usable (identity.Txn.CheckEmailCode, identity.Service.AllowCodeSend).
 //
 // A sign-up (sign_type=signup, or a find_or_create_user challenge) creates
 // the user only when the identity core's sign-up policy admits the
@@ -131,7 +137,6 @@ const (
 	DefaultSessionTTL       = 12 * time.Hour
 	DefaultAuthRequestTTL   = 15 * time.Minute
 	DefaultMaxCodeAttempts  = 5
-	DefaultEmailSendLimit   = 5
 	DefaultAddressSendLimit = 30
 	// DefaultAuthorizeRequestLimit bounds the authorization requests
 	// stored per client address within RateWindow.
@@ -212,11 +217,15 @@ type Options struct {
 	MagicLinkTTL time.Duration
 	// SessionTTL is the lifetime of browser sessions (default 12 h).
 	SessionTTL time.Duration
-	// MaxCodeAttempts bounds the tries of a 6-digit email code (default 5).
+	// MaxCodeAttempts bounds the tries of one request's 6-digit email code
+	// (default 5). Across requests and resends, the identity core's guess
+	// budget bounds the wrong codes per address (identity.Options
+	// CodeGuessLimit: 10 an hour).
 	MaxCodeAttempts int
-	// EmailSendLimit and AddressSendLimit bound the magic links sent per
-	// email address and per client address within RateWindow.
-	EmailSendLimit   int
+	// AddressSendLimit bounds the magic links sent per client address
+	// within RateWindow (default 30). The sends per email address are the
+	// identity core's send budget (identity.Options CodeSendBurst,
+	// CodeSendWindow, CodeSendCooldown).
 	AddressSendLimit int
 	// AuthorizeRequestLimit bounds the authorization requests stored
 	// (each one a record kept DefaultAuthRequestTTL) per client address
@@ -289,7 +298,6 @@ func New(opts Options) (*Provider, error) {
 		}
 	}
 	defInt(&opts.MaxCodeAttempts, DefaultMaxCodeAttempts)
-	defInt(&opts.EmailSendLimit, DefaultEmailSendLimit)
 	defInt(&opts.AddressSendLimit, DefaultAddressSendLimit)
 	defInt(&opts.AuthorizeRequestLimit, DefaultAuthorizeRequestLimit)
 	v, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true,
