@@ -196,13 +196,15 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
 	// The send budget of the address is the identity core's (per
 	// organization and email, with a bounded cooldown per client address,
 	// so that nobody can stop another person's mail for long).
-	if svc, err := p.envService(req.Env); err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	} else if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, clientAddress(r)); errors.Is(err, identity.ErrBusy) {
+	if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, clientAddress(r)); errors.Is(err, identity.ErrBusy) {
 		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
 		return
 	} else if err != nil {
@@ -212,11 +214,6 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	}
 	var user *identity.User
 	if known {
-		svc, err := p.envService(req.Env)
-		if err != nil {
-			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-			return
-		}
 		user, err = svc.GetUserByEmail(ctx, req.OrgDomain, email)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
@@ -232,11 +229,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	// A refused sign-up gets the same page as an unknown account.
 	mailable := known && user != nil
 	if known && user == nil && req.signsUp() {
-		svc, err := p.envService(req.Env)
-		if err == nil {
-			mailable, err = svc.MaySignUp(ctx, req.OrgDomain, email)
-		}
-		if err != nil {
+		if mailable, err = svc.MaySignUp(ctx, req.OrgDomain, email); err != nil {
 			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 			return
 		}
@@ -253,11 +246,6 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	now := p.now()
 	exp := now.Add(p.opts.MagicLinkTTL)
 	reqHash := identity.HashSecret(reqID)
-	svc, err := p.envService(req.Env)
-	if err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	}
 	// One transaction either way: the request update, and for a mailable
 	// address the link and its audit event.
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
