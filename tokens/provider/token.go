@@ -553,6 +553,11 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 	if err != nil {
 		return nil, err
 	}
+	if stale, err := p.predatesPasswordChange(ctx, rec.Env, user, "f:"+rec.FamilyID, rec.AuthTime); err != nil {
+		return nil, err
+	} else if stale {
+		return nil, badGrant("refresh token revoked")
+	}
 	nonce := ps.get("nonce")
 	if successor != "" {
 		// Within the grace window: the same successor, a fresh access token

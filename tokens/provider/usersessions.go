@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 )
@@ -163,4 +165,23 @@ func (p *Provider) endUserSessions(tx *identity.Txn, u *identity.User, keep iden
 		}
 	}
 	return n, nil
+}
+
+// predatesPasswordChange reports whether a grant (an index member) whose
+// sign-in was at authTime was made before the user's latest password
+// change and is not in the user's index: a grant made before grants were
+// indexed (an older version of Gatehouse), which endUserSessions could not
+// reach. Such a grant is refused as if it had been revoked. Indexed grants
+// that outlived a change were kept on purpose (PasswordChange.Keep).
+func (p *Provider) predatesPasswordChange(ctx context.Context, env identity.Environment, u *identity.User, member string,
+	authTime time.Time) (bool, error) {
+	if u.PasswordChangedAt == nil || !authTime.Before(*u.PasswordChangedAt) {
+		return false, nil
+	}
+	indexed := false
+	err := p.ids.View(ctx, func(tx *identity.ReadTxn) (err error) {
+		indexed, err = userGrants(env, u.ID).Has(tx.Raw(), member)
+		return err
+	})
+	return !indexed, err
 }

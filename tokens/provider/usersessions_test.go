@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 )
@@ -103,5 +104,31 @@ func TestPasswordChangeEndsProviderSessions(t *testing.T) {
 				t.Fatalf("kept session: refresh %v (want %v), prompt=none %v (want %v)", r, tc.victimRefreshes, s, tc.victimHasSession)
 			}
 		})
+	}
+}
+
+// TestPasswordChangeEndsUnindexedFamilies: a refresh family made before
+// grants were indexed by user (an older store) is refused after the next
+// password change too.
+func TestPasswordChangeEndsUnindexedFamilies(t *testing.T) {
+	e := newEnv(t)
+	s := e.signIn("o")
+	ctx := context.Background()
+	if err := e.ids.Update(ctx, func(tx *identity.Txn) error {
+		return userGrants(identity.Production, e.user.ID).Clear(tx.RawTx())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	if _, err := e.ids.SetPassword(ctx, e.org.Domain, e.user.ID, "a new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.refresh(s.refresh); r.status != http.StatusBadRequest {
+		t.Fatalf("unindexed family after the change: %d", r.status)
+	}
+	// A sign-in after the change refreshes.
+	e.clock.Advance(time.Second)
+	if r := e.refresh(e.signIn("n").refresh); r.status != http.StatusOK {
+		t.Fatalf("new sign-in: %d %s", r.status, r.body)
 	}
 }
