@@ -22,18 +22,27 @@ const (
 )
 
 // currentSession returns the browser session of r, if any and unexpired.
+// A session opened before sessions were indexed by user (an older store)
+// and before the user's latest password change is ignored, as the change
+// would have ended it.
 func (p *Provider) currentSession(r *http.Request) *sessionRecord {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" || len(ck.Value) > 200 {
 		return nil
 	}
 	var s sessionRecord
+	hash := identity.HashSecret(ck.Value)
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
-		s, err = sessions.Get(tx.Raw(), identity.HashSecret(ck.Value))
+		s, err = sessions.Get(tx.Raw(), hash)
 		return err
 	})
 	if err != nil || !p.now().Before(s.ExpiresAt) {
 		return nil
+	}
+	if u, err := p.userOf(r.Context(), s.Env, s.OrgDomain, s.UserID); err == nil {
+		if stale, err := p.predatesPasswordChange(r.Context(), s.Env, u, "s:"+hash, s.AuthTime); err != nil || stale {
+			return nil
+		}
 	}
 	return &s
 }

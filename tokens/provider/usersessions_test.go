@@ -107,9 +107,9 @@ func TestPasswordChangeEndsProviderSessions(t *testing.T) {
 	}
 }
 
-// TestPasswordChangeEndsUnindexedFamilies: a refresh family made before
-// grants were indexed by user (an older store) is refused after the next
-// password change too.
+// TestPasswordChangeEndsUnindexedFamilies: a refresh family or browser
+// session made before grants were indexed by user (an older store) is
+// refused after the next password change too.
 func TestPasswordChangeEndsUnindexedFamilies(t *testing.T) {
 	e := newEnv(t)
 	s := e.signIn("o")
@@ -125,6 +125,10 @@ func TestPasswordChangeEndsUnindexedFamilies(t *testing.T) {
 	}
 	if r := e.refresh(s.refresh); r.status != http.StatusBadRequest {
 		t.Fatalf("unindexed family after the change: %d", r.status)
+	}
+	_, ch := pkce("z")
+	if q := e.get(s.browser, e.spaAuthorize(ch, url.Values{"prompt": {"none"}})).location(t).Query(); q.Get("error") != errLoginRequired {
+		t.Fatalf("unindexed browser session after the change: %v", q)
 	}
 	// A sign-in after the change refreshes.
 	e.clock.Advance(time.Second)
