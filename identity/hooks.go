@@ -92,6 +92,9 @@ func (s *Service) OnSessionsEnd(r SessionRevoker) {
 	s.hooks.revokers = append(s.hooks.revokers, r)
 }
 
+// KeepsSessionsOnPasswordChange reports Options.KeepSessionsOnPasswordChange.
+func (s *Service) KeepsSessionsOnPasswordChange() bool { return s.keepSessions }
+
 // EndUserSessions ends every session of u, of every kind, except keep:
 // its tickets and persistent logins, its pending verification and reset
 // tokens, and what every registered SessionRevoker keeps (OIDC refresh

@@ -175,7 +175,7 @@ func (p *Provider) endUserSessions(tx *identity.Txn, u *identity.User, keep iden
 // that outlived a change were kept on purpose (PasswordChange.Keep).
 func (p *Provider) predatesPasswordChange(ctx context.Context, env identity.Environment, u *identity.User, member string,
 	authTime time.Time) (bool, error) {
-	if u.PasswordChangedAt == nil || !authTime.Before(*u.PasswordChangedAt) {
+	if u.PasswordChangedAt == nil || !authTime.Before(*u.PasswordChangedAt) || p.ids.KeepsSessionsOnPasswordChange() {
 		return false, nil
 	}
 	indexed := false
