@@ -158,6 +158,56 @@
 // MetaKey and credential changes; password, magic-link and SSO outcomes;
 // token issuance, refresh, revocation and reuse detection).
 //
+// # Password login
+//
+// Service.PasswordLogin is the one password sign-in of every face (the
+// hosted login page by email, Crafter's authenticate by username, a
+// host's own form), with one lockout policy (Options.LockAfter, LockFor,
+// FailureWindow; defaults 10 failures, 10 minutes, 24 hours). The counter
+// is reserved atomically before the password is checked, so parallel
+// guesses cannot pass the limit. An unknown identifier, a user without a
+// password and a disabled user are counted, timed (a dummy hash) and
+// locked exactly like an existing user, so the outcome never tells
+// whether an account exists; a disabled user hears ErrDisabled only with
+// the right password. Outcomes are a *LoginError wrapping
+// ErrUnauthenticated, ErrLocked (with LockedUntil) or ErrDisabled; faces
+// map them to their own answers.
+//
+// # Password change and sessions
+//
+// Changing a password (SetPassword, ChangePassword, or a face's change
+// inside its own transaction through Txn.SetPasswordHash) ends, in the
+// same transaction, every session of the user of every kind: Crafter
+// tickets and persistent logins, pending verification and reset tokens,
+// and what other packages register with OnSessionsEnd (the OIDC
+// provider's refresh-token families, browser sessions and unredeemed
+// codes). A reset through the recovery path and an administrator's change
+// end them all; a user who changes the password while signed in names
+// that session in PasswordChange.Keep and keeps it, and every other one
+// ends. Crafter Profile (§6.2) kept tickets and persistent logins on a
+// password change; Gatehouse departs from it because a reset exists for
+// an account whose password someone else may know, and that someone's
+// sessions must not outlive it. Options.KeepSessionsOnPasswordChange
+// restores Crafter's rule for hosts that need it.
+//
+// # Sign-up and email codes
+//
+// A person who proves an email address (magic link, email code) may
+// create their own account only in an organization that owns the
+// address's domain (AllowedEmailDomains) or that has OpenSignup on, a
+// Gatehouse extension off by default (Organization.SignupAllowed,
+// SignInWithEmail); a refusal looks like an unknown account. Users an
+// administrator creates are not subject to it.
+//
+// Email codes have a guess budget per (organization, email): at most
+// Options.CodeGuessLimit wrong codes (10) within any CodeGuessWindow (1
+// h), not reset by resends; once spent, no code for the address works
+// until the window passes (Txn.CheckEmailCode). Sends have a budget per
+// address too: a burst (5 per 10 minutes), then one per client address
+// and CodeSendCooldown (1 minute), so a flood never stops the owner's mail
+// for longer than the cooldown, and links already sent stay usable
+// (Service.AllowCodeSend).
+//
 // # Errors
 //
 // ErrNotFound (also for another organization's or environment's resource),

@@ -44,6 +44,10 @@ func registeredKinds() []kindEntry {
 		{nsSet, "apps", "identity"},
 		{nsRecord, "credential", "identity"},
 		{nsUnique, "credential-secret", "identity"},
+		{nsUnique, "credential-secret-mac", "identity"},
+		{nsRecord, "secrets-state", "identity"},
+		{nsRecord, "login-failures", "identity"},
+		{nsRecord, "email-code-budget", "identity"},
 		{nsSet, "credentials", "identity"},
 		{nsRecord, "event", "identity"},
 		{nsSet, "events", "identity"},
@@ -56,12 +60,12 @@ func registeredKinds() []kindEntry {
 
 		// profile: the Crafter face's own bookkeeping.
 		{nsRecord, "profile-blob-gc", "profile"},
-		{nsRecord, "profile-unknown-login", "profile"},
 
 		// tokens: signing keys.
 		{nsRecord, "tokens-signing-keys", "tokens"},
 
 		// tokens/provider: OIDC flows and browser sessions.
+		{nsSet, "oidc-user-grants", "tokens/provider"},
 		{nsRecord, "oidc-authreq", "tokens/provider"},
 		{nsRecord, "oidc-code", "tokens/provider"},
 		{nsRecord, "oidc-refresh", "tokens/provider"},

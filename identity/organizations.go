@@ -28,6 +28,8 @@ type OrganizationInput struct {
 	PrivacyPolicyURL    *string
 	TermsOfServiceURL   *string
 	AllowedEmailDomains *[]string
+	// OpenSignup sets Organization.OpenSignup (a Gatehouse extension).
+	OpenSignup *bool
 	// AutocompleteAddress fills Locality, State and CountryName from a
 	// place name through the PlaceResolver.
 	AutocompleteAddress *string
@@ -151,6 +153,9 @@ func (s *Service) applyOrg(ctx context.Context, o *Organization, in Organization
 			}
 		}
 		o.AllowedEmailDomains = list
+	}
+	if in.OpenSignup != nil {
+		o.OpenSignup = *in.OpenSignup
 	}
 	return v.Err()
 }

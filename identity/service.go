@@ -55,6 +55,30 @@ type Options struct {
 	// it do not survive a restart. A store sealed with a key cannot be
 	// opened without it, nor with another one (ErrKeyEncryptionKey).
 	KeyEncryptionKey []byte
+	// LockAfter, LockFor and FailureWindow are the password lockout
+	// policy of every face (see PasswordLogin): LockAfter consecutive
+	// failures (default 10) lock an identifier for LockFor (default 10
+	// min); failures are forgotten FailureWindow (default 24 h, at least
+	// LockFor) after the latest.
+	LockAfter     int
+	LockFor       time.Duration
+	FailureWindow time.Duration
+	// KeepSessionsOnPasswordChange restores Crafter Profile's rule
+	// (§6.2: changing a password leaves tickets and persistent logins
+	// alive) for every kind of session. By default (false) a password
+	// change or reset ends the user's sessions (see EndUserSessions).
+	KeepSessionsOnPasswordChange bool
+	// CodeGuessLimit wrong email codes per address (organization and
+	// email) within any CodeGuessWindow (defaults 10 and 1 h) spend the
+	// address's guess budget; resends do not reset it (see CheckEmailCode).
+	CodeGuessLimit  int
+	CodeGuessWindow time.Duration
+	// CodeSendBurst mails per address within any CodeSendWindow (defaults
+	// 5 and 10 min) go at once; beyond that one per client address and
+	// CodeSendCooldown (default 1 min) (see AllowCodeSend).
+	CodeSendBurst    int
+	CodeSendWindow   time.Duration
+	CodeSendCooldown time.Duration
 }
 
 // Service is the in-process API of the identity core for one environment:
@@ -76,7 +100,11 @@ type Service struct {
 	users   *userCache
 	secrets *secretKeys
 	// scope, when set, limits what the service reaches (see Scope).
-	scope *Scope
+	scope   *Scope
+	lockout LockoutPolicy
+	// keepSessions is Options.KeepSessionsOnPasswordChange.
+	keepSessions bool
+	codes        CodePolicy
 }
 
 // NewService returns a Service for opts.Environment. It checks the store
@@ -99,6 +127,35 @@ func NewService(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.lockout = LockoutPolicy{LockAfter: opts.LockAfter, LockFor: opts.LockFor, FailureWindow: opts.FailureWindow}
+	if s.lockout.LockAfter <= 0 {
+		s.lockout.LockAfter = DefaultLockAfter
+	}
+	if s.lockout.LockFor <= 0 {
+		s.lockout.LockFor = DefaultLockFor
+	}
+	if s.lockout.FailureWindow <= 0 {
+		s.lockout.FailureWindow = DefaultFailureWindow
+	}
+	s.lockout.FailureWindow = max(s.lockout.FailureWindow, s.lockout.LockFor)
+	s.keepSessions = opts.KeepSessionsOnPasswordChange
+	s.codes = CodePolicy{GuessLimit: opts.CodeGuessLimit, GuessWindow: opts.CodeGuessWindow, SendBurst: opts.CodeSendBurst,
+		SendWindow: opts.CodeSendWindow, SendCooldown: opts.CodeSendCooldown}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt(&s.codes.GuessLimit, DefaultCodeGuessLimit)
+	defDur(&s.codes.GuessWindow, DefaultCodeGuessWindow)
+	defInt(&s.codes.SendBurst, DefaultCodeSendBurst)
+	defDur(&s.codes.SendWindow, DefaultCodeSendWindow)
+	defDur(&s.codes.SendCooldown, DefaultCodeSendCooldown)
 	s.ids = &idSource{}
 	s.events = &eventIDs{}
 	s.hooks = &hooks{}
@@ -151,6 +208,15 @@ func (s *Service) ForEnvironment(env Environment) (*Service, error) {
 	c := *s
 	c.env = env
 	return &c, nil
+}
+
+// WithHasher returns a Service with the same options, state and hooks
+// that hashes and checks passwords with h (a face that was given its own
+// hasher).
+func (s *Service) WithHasher(h PasswordHasher) *Service {
+	c := *s
+	c.hasher = h
+	return &c
 }
 
 // Environment returns the service's environment.

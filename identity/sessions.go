@@ -199,9 +199,14 @@ func (t *Txn) DeleteVerificationToken(vt *VerificationToken) error {
 }
 
 // RevokeUserSessions deletes every ticket and persistent login of the user
-// (a password change, a deletion) and, when tokens is set, its pending
-// verification and reset tokens too. It returns how many it deleted.
+// (a deletion) and, when tokens is set, its pending verification and reset
+// tokens too. It returns how many it deleted. It ends only the sessions
+// the core keeps; EndUserSessions ends those of every kind.
 func (t *Txn) RevokeUserSessions(userID string, tokens bool) (int, error) {
+	return t.revokeUserSessions(userID, tokens, SessionRef{})
+}
+
+func (t *Txn) revokeUserSessions(userID string, tokens bool, keep SessionRef) (int, error) {
 	env := t.s.env
 	type ent struct{ kind, hash string }
 	var list []ent
@@ -223,6 +228,9 @@ func (t *Txn) RevokeUserSessions(userID string, tokens bool) (int, error) {
 	for _, e := range list {
 		switch e.kind {
 		case "ticket":
+			if keep.Is(SessionTicket, e.hash) {
+				continue
+			}
 			tk, err := ticketRecs(env).Get(t.tx, e.hash)
 			if errors.Is(err, ErrNotFound) {
 				err = t.w.Delete(userSessionKey(env, userID, e.kind, e.hash))
@@ -234,6 +242,9 @@ func (t *Txn) RevokeUserSessions(userID string, tokens bool) (int, error) {
 				return n, err
 			}
 		case "plogin":
+			if keep.Is(SessionPersistentLogin, e.hash) {
+				continue
+			}
 			pl, err := ploginRecs(env).Get(t.tx, e.hash)
 			if errors.Is(err, ErrNotFound) {
 				err = t.w.Delete(userSessionKey(env, userID, e.kind, e.hash))

@@ -22,6 +22,11 @@ type Organization struct {
 	// AllowedEmailDomains are the email domains the organization owns:
 	// home-realm discovery and SSO just-in-time provisioning use only these.
 	AllowedEmailDomains []string `json:"allowed_email_domains,omitempty"`
+	// OpenSignup (a Gatehouse extension, off by default) lets anybody who
+	// proves an email address create an account in the organization by
+	// magic link or email code; without it only addresses in
+	// AllowedEmailDomains may (see SignupAllowed).
+	OpenSignup bool `json:"open_signup,omitempty"`
 	// ManagedBy is the domain of the account that manages the organization.
 	ManagedBy string    `json:"managed_by,omitempty"`
 	CreatedAt time.Time `json:"inserted_at"`

@@ -651,36 +651,79 @@ func (s *Service) UpdateUser(ctx context.Context, orgDomain, id string, fn func(
 	return out, err
 }
 
-// SetPassword hashes password (outside the transaction) and sets it.
-func (s *Service) SetPassword(ctx context.Context, orgDomain, id, password string) (*User, error) {
-	if password == "" {
+// PasswordChange sets a user's password (see ChangePassword).
+type PasswordChange struct {
+	// OrgDomain and UserID name the user.
+	OrgDomain string
+	UserID    string
+	// Password is the new password.
+	Password string
+	// Keep names the session of a user who changes the password while
+	// signed in: it stays open and every other one ends. Leave it zero for
+	// a reset through the recovery path or an administrator's change:
+	// then every session ends.
+	Keep SessionRef
+	// ActorID is recorded in the audit event.
+	ActorID string
+}
+
+// ChangePassword hashes the new password (outside the transaction), sets
+// it, clears the lockout and, in the same transaction, ends the user's
+// sessions of every kind except in.Keep (see SetPasswordHash).
+func (s *Service) ChangePassword(ctx context.Context, in PasswordChange) (*User, error) {
+	if in.Password == "" {
 		return nil, Invalid("password", "is required")
 	}
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
 	var out *User
 	err = s.Update(ctx, func(tx *Txn) error {
-		orgID, err := tx.OrgID(orgDomain)
+		orgID, err := tx.OrgID(in.OrgDomain)
 		if err != nil {
 			return err
 		}
-		old, err := tx.OrgUser(orgID, id)
+		old, err := tx.OrgUser(orgID, in.UserID)
 		if err != nil {
 			return err
 		}
 		u := cloneUser(old)
-		now := s.Now()
-		u.PasswordHash, u.PasswordChangedAt = hash, &now
-		u.FailedLogins, u.LastFailedLogin, u.LockedUntil = 0, nil, nil
+		if err := tx.SetPasswordHash(u, hash, in.Keep); err != nil {
+			return err
+		}
 		if err := tx.ReplaceUser(old, u); err != nil {
 			return err
 		}
 		out = u
-		return tx.Log(&Event{Code: EventUserPasswordChanged, OrgID: orgID, Email: u.Email, ResourceOwnerID: u.ID})
+		return tx.Log(&Event{Code: EventUserPasswordChanged, OrgID: orgID, TenantDomain: in.OrgDomain, Email: u.Email,
+			ResourceOwnerID: u.ID, ActorID: in.ActorID})
 	})
 	return out, err
+}
+
+// SetPassword sets a user's password and ends every one of the user's
+// sessions (ChangePassword with no session kept): what a host calls after
+// its own reset flow or for an administrator.
+func (s *Service) SetPassword(ctx context.Context, orgDomain, id, password string) (*User, error) {
+	return s.ChangePassword(ctx, PasswordChange{OrgDomain: orgDomain, UserID: id, Password: password})
+}
+
+// SetPasswordHash is the one rule of a password change, for a face that
+// changes a password inside its own transaction (u is the caller's copy,
+// which the caller then writes with ReplaceUser): it stores hash, clears
+// the lockout and ends the user's sessions of every kind except keep, with
+// its pending verification and reset tokens (EndUserSessions), unless
+// Options.KeepSessionsOnPasswordChange restores Crafter's rule.
+func (t *Txn) SetPasswordHash(u *User, hash string, keep SessionRef) error {
+	now := t.s.Now()
+	u.PasswordHash, u.PasswordChangedAt = hash, &now
+	u.FailedLogins, u.LastFailedLogin, u.LockedUntil = 0, nil, nil
+	if t.s.keepSessions {
+		return nil
+	}
+	_, err := t.EndUserSessions(u, keep)
+	return err
 }
 
 // DeleteUser deletes the user and returns what was deleted.

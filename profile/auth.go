@@ -18,9 +18,11 @@ func disabled(u *identity.User, tenant string) *Error {
 	return apiErr(http.StatusForbidden, CodeDisabledProfile, "Profile %q of tenant %q is disabled", u.ObjectID, tenant)
 }
 
-func (s *Service) lockedErr() *Error {
+// lockedErr is the answer to a locked account, with the core's lock
+// duration.
+func (s *Service) lockedErr(d *identity.Service) *Error {
 	return apiErr(http.StatusForbidden, CodeOther,
-		"Current account is locked for %s due to many failed attempts.", humanDuration(s.opts.LockFor))
+		"Current account is locked for %s due to many failed attempts.", humanDuration(d.Lockout().LockFor))
 }
 
 func humanDuration(d time.Duration) string {
@@ -40,89 +42,17 @@ func plural(n int, unit string) string {
 	return fmt.Sprintf("%d %ss", n, unit)
 }
 
-// lockedAt reports whether an account (known or not) with failures
-// consecutive failures, the latest at last, is locked at now: the lock
-// starts with the LockAfter-th failure and lasts LockFor from the latest.
-func (s *Service) lockedAt(failures int, last *time.Time, now time.Time) bool {
-	return failures >= s.opts.LockAfter && last != nil && now.Before(last.Add(s.opts.LockFor))
-}
-
-// forgotten reports whether failures whose latest was at last are past
-// FailureWindow and count as none.
-func (s *Service) forgotten(last *time.Time, now time.Time) bool {
-	return last != nil && !now.Before(last.Add(s.opts.FailureWindow))
-}
-
-// unknownLogin counts the failures of a username that has no profile, so
-// that it is answered exactly as an existing one would be.
-type unknownLogin struct {
-	Failures int       `json:"failures"`
-	Last     time.Time `json:"last"`
-}
-
-func unknownRecs(env identity.Environment) identity.Records[unknownLogin] {
-	return identity.Records[unknownLogin]{Env: env, Kind: "profile-unknown-login"}
-}
-
-// unknownKey is the record id of (tenant, username): a hash, so the store
-// never holds the names people mistype (sometimes their passwords).
-func unknownKey(orgID, username string) string {
-	return identity.HashSecret(orgID + "\x00" + username)
-}
-
-// reserveUnknown counts one failure for a username without a profile and
-// returns the new count, or the lockout answer. The record expires
-// FailureWindow after the latest failure (SweepExpired reclaims it), so
-// the table holds at most the names tried within that window.
-func (s *Service) reserveUnknown(tx *identity.Txn, orgID, username string, now time.Time) (int, error) {
-	recs := unknownRecs(tx.Env())
-	id := unknownKey(orgID, username)
-	raw := tx.RawTx()
-	rec, err := recs.Get(raw, id)
-	exists := err == nil
-	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		return 0, err
-	}
-	if exists && s.forgotten(&rec.Last, now) {
-		rec.Failures = 0
-	}
-	if exists && s.lockedAt(rec.Failures, &rec.Last, now) {
-		return 0, s.lockedErr()
-	}
-	if exists {
-		if err := identity.CancelExpiry(raw, rec.Last.Add(s.opts.FailureWindow), recs.Key(id)); err != nil {
-			return 0, err
-		}
-	}
-	rec.Failures++
-	rec.Last = now
-	if err := recs.Put(raw, id, rec); err != nil {
-		return 0, err
-	}
-	return rec.Failures, identity.ScheduleExpiry(raw, now.Add(s.opts.FailureWindow), recs.Key(id))
-}
-
 // Authenticate checks a username and password and opens a ticket (§6.5).
-//
-// Before the password is checked, one failure is reserved on the
-// profile's counter in its own transaction: N parallel guesses count N
-// failures before any of them is verified, so no burst can get more than
-// LockAfter guesses. A success clears the counter. After DelayAfter
-// failures a wrong password is answered after FailureDelay; from the
-// LockAfter-th, the account is locked for LockFor and answers 403 even to
-// the right password. Failures are forgotten FailureWindow after the
-// latest (Crafter kept them until a success).
-//
-// A username without a profile is answered like an existing one with a
-// wrong password, so neither the answers nor their timing tell whether an
-// account exists: its failures are counted too (per environment, tenant
-// and username, under a hash, expiring after FailureWindow), with the same
-// delay and the same lockout answer (a design decision: an attacker sees
-// a "locked" account whether or not it exists); the password costs a
-// dummy hash; and the failure is audited (reason unknown_username, the
-// name not recorded) in a second transaction, as a wrong password is.
-// Only a disabled profile answers differently (403 DISABLED_PROFILE), as
-// in Crafter.
+// The rule is the identity core's password login (identity.PasswordLogin:
+// one lockout policy for every face, unknown usernames counted and timed
+// like existing ones, parallel guesses capped); this face maps its
+// outcome to Crafter's answers: a wrong password or unknown username is
+// 401 BAD_CREDENTIALS, answered after FailureDelay from the
+// (DelayAfter+1)-th consecutive failure; a locked account is 403 with the
+// formatted message "Current account is locked for ..." (Crafter answered
+// 500); a disabled profile is 403 DISABLED_PROFILE, told only to the
+// right password (Crafter told it to any password, which revealed the
+// profile); a full hasher is 429.
 func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tenant, username, pw string) (*Ticket, error) {
 	if err := check(c, tenant, ActionManageTickets, ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
@@ -134,113 +64,39 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 		return nil, missingParam("password")
 	}
 	d := s.dir(c)
-	var user *identity.User
-	var org *identity.Organization
-	failures := 0
-	// Reserve one failure atomically.
-	err := d.Update(ctx, func(tx *identity.Txn) error {
-		user, org, failures = nil, nil, 0
-		o, _, err := loadTenant(&tx.ReadTxn, tenant)
-		if err != nil {
-			return err
-		}
-		org = o
-		now := s.base.Now()
-		u, err := tx.UserByUsername(o.ID, username)
-		if errors.Is(err, identity.ErrNotFound) {
-			failures, err = s.reserveUnknown(tx, o.ID, username, now)
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		if !u.Enabled {
-			return disabled(u, tenant)
-		}
-		n := identity.CloneUser(u)
-		if s.forgotten(n.LastFailedLogin, now) {
-			n.FailedLogins = 0
-		}
-		if s.lockedAt(n.FailedLogins, n.LastFailedLogin, now) {
-			return s.lockedErr()
-		}
-		n.FailedLogins++
-		n.LastFailedLogin = &now
-		if n.FailedLogins >= s.opts.LockAfter {
-			lu := now.Add(s.opts.LockFor)
-			n.LockedUntil = &lu
-		}
-		if err := tx.ReplaceUser(u, n); err != nil {
-			return err
-		}
-		user, failures = n, n.FailedLogins
-		return nil
-	})
-	if err != nil {
+	if err := d.View(ctx, func(tx *identity.ReadTxn) error {
+		_, _, err := loadTenant(tx, tenant)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	ok, rehash := false, false
+	user, err := d.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: tenant, Username: username, Password: pw,
+		ActorID: c.ID})
+	var le *identity.LoginError
 	switch {
-	case user != nil && user.PasswordHash != "":
-		ok, rehash, err = s.hasher.Verify(ctx, pw, user.PasswordHash)
-		if err != nil && !errors.Is(err, identity.ErrBusy) && !errors.Is(err, context.Canceled) {
-			// A corrupt stored hash is a failed login, not a 500.
-			s.log.Error("profile: verifying a stored password hash", "user", user.ID, "err", err)
-			ok, err = false, nil
-		}
-	default:
-		if dv, isDV := s.hasher.(dummyVerifier); isDV {
-			err = dv.DummyVerify(ctx, pw)
-		}
-	}
-	if err != nil {
-		// The check did not happen (hasher busy, request gone): give the
-		// reserved attempt back.
-		s.unreserve(context.WithoutCancel(ctx), d, org.ID, username, user != nil)
-		return nil, err
-	}
-	if !ok {
-		ev := &identity.Event{Code: identity.EventPasswordLoginFailed, OrgID: org.ID, ActorID: c.ID,
-			Data: map[string]any{"reason": "unknown_username", "failed_attempts": failures}}
-		if user != nil {
-			ev.Email, ev.ResourceOwnerID = user.Email, user.ID
-			ev.Data["reason"] = "bad_password"
-		}
-		if err := d.Update(ctx, func(tx *identity.Txn) error { return tx.Log(ev) }); err != nil {
-			return nil, err
-		}
-		if failures > s.opts.DelayAfter {
+	case errors.As(err, &le) && errors.Is(err, identity.ErrLocked):
+		return nil, s.lockedErr(d)
+	case errors.As(err, &le) && errors.Is(err, identity.ErrDisabled):
+		return nil, disabled(le.User, tenant)
+	case errors.As(err, &le):
+		if le.Failures > s.opts.DelayAfter {
 			if err := s.opts.Sleep(ctx, s.opts.FailureDelay); err != nil {
 				return nil, err
 			}
 		}
 		return nil, badCredentials()
-	}
-	newHash := ""
-	if rehash {
-		if h, err := s.hasher.Hash(ctx, pw); err == nil {
-			newHash = h
-		}
+	case errors.Is(err, identity.ErrInvalid):
+		return nil, badCredentials()
+	case err != nil:
+		return nil, err
 	}
 	var out *Ticket
 	err = d.Update(ctx, func(tx *identity.Txn) error {
-		u, err := tx.UserByUsername(org.ID, username)
+		u, err := tx.User(user.ID)
 		if err != nil {
 			return badCredentials()
 		}
-		n := identity.CloneUser(u)
-		n.FailedLogins, n.LockedUntil = 0, nil
-		if newHash != "" && u.PasswordHash == user.PasswordHash {
-			n.PasswordHash = newHash
-		}
-		if err := tx.ReplaceUser(u, n); err != nil {
-			return err
-		}
-		if err := tx.Log(&identity.Event{Code: identity.EventPasswordLoginSuccess, OrgID: org.ID, Email: n.Email,
-			ResourceOwnerID: n.ID, ActorID: c.ID}); err != nil {
-			return err
-		}
-		out, err = s.openTicket(tx, n, org.Domain, c, false)
+		out, err = s.openTicket(tx, u, tenant, c, false)
 		return err
 	})
 	return out, err
@@ -531,38 +387,4 @@ func (s *Service) DeletePersistentLogin(ctx context.Context, c *identity.Credent
 		}
 		return tx.DeletePersistentLogin(pl)
 	})
-}
-
-// unreserve returns a failure reserved by Authenticate whose password was
-// never checked, on the profile's counter (known) or the unknown
-// username's.
-func (s *Service) unreserve(ctx context.Context, d *identity.Service, orgID, username string, known bool) {
-	err := d.Update(ctx, func(tx *identity.Txn) error {
-		if !known {
-			recs := unknownRecs(tx.Env())
-			id := unknownKey(orgID, username)
-			rec, err := recs.Get(tx.RawTx(), id)
-			if errors.Is(err, identity.ErrNotFound) || err == nil && rec.Failures == 0 {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			rec.Failures--
-			return recs.Put(tx.RawTx(), id, rec)
-		}
-		u, err := tx.UserByUsername(orgID, username)
-		if err != nil || u.FailedLogins == 0 {
-			return err
-		}
-		n := identity.CloneUser(u)
-		n.FailedLogins--
-		if n.FailedLogins < s.opts.LockAfter {
-			n.LockedUntil = nil
-		}
-		return tx.ReplaceUser(u, n)
-	})
-	if err != nil {
-		s.log.Warn("profile: releasing a login attempt", "err", err)
-	}
 }

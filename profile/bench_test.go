@@ -267,8 +267,8 @@ func BenchmarkWrongPassword(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	id, _ := identity.NewService(identity.Options{Store: st})
-	svc, _ := New(Options{SyncMail: true, Identity: id, Hasher: &fakeHasher{}, LockAfter: 1 << 30,
+	id, _ := identity.NewService(identity.Options{Store: st, LockAfter: 1 << 30})
+	svc, _ := New(Options{SyncMail: true, Identity: id, Hasher: &fakeHasher{},
 		Sleep: func(context.Context, time.Duration) error { return nil }})
 	ctx := context.Background()
 	svc.CreateTenant(ctx, superCred, TenantInput{Name: "acme"})

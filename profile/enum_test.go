@@ -99,54 +99,6 @@ func TestUnknownUsernameIndistinguishable(t *testing.T) {
 	}
 }
 
-func TestUnknownUsernameCounters(t *testing.T) {
-	e := newEnv(t)
-	e.tenant("acme")
-	ctx := context.Background()
-	records := func() (n int, names []string) {
-		_ = e.id.View(ctx, func(tx *identity.ReadTxn) error {
-			return unknownRecs(identity.Production).Scan(tx.Raw(), func(id string, r unknownLogin) error {
-				n++
-				names = append(names, id)
-				return nil
-			})
-		})
-		return
-	}
-	for _, u := range []string{"ghost1", "ghost2", "ghost3"} {
-		e.observe("acme", u)
-	}
-	n, names := records()
-	if n != 3 {
-		t.Fatalf("%d unknown-username records, want 3", n)
-	}
-	for _, id := range names {
-		if len(id) != 64 || id == "ghost1" {
-			t.Fatalf("record id %q is not a hash", id)
-		}
-	}
-	if storeContains(t, e, "ghost1") {
-		t.Fatal("an unknown username is stored in clear")
-	}
-	// Records expire FailureWindow after the latest failure.
-	e.clock.add(23 * time.Hour)
-	e.observe("acme", "ghost1")
-	e.clock.add(time.Hour)
-	if _, err := e.svc.Sweep(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := records(); n != 1 {
-		t.Fatalf("%d records after the window, want 1 (ghost1 failed again)", n)
-	}
-	e.clock.add(24 * time.Hour)
-	if _, err := e.svc.Sweep(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := records(); n != 0 {
-		t.Fatalf("%d records left after every window ended", n)
-	}
-}
-
 // TestUnknownUsernameBurst: parallel guesses at a missing username are
 // capped like those at an existing one.
 func TestUnknownUsernameBurst(t *testing.T) {

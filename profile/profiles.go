@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
@@ -329,8 +328,8 @@ func (s *Service) mutate(ctx context.Context, c *identity.Credential, id string,
 	return out, err
 }
 
-// UpdateProfile changes the given fields (§2.3). A new password revokes
-// the profile's tickets and persistent logins.
+// UpdateProfile changes the given fields (§2.3). A new password ends the
+// profile's sessions of every kind (see setPassword).
 func (s *Service) UpdateProfile(ctx context.Context, c *identity.Credential, id string, in ProfileUpdate, attrs []string) (*Profile, error) {
 	if in.Email != "" {
 		if err := checkEmail(in.Email); err != nil {
@@ -386,7 +385,7 @@ func (s *Service) UpdateProfile(ctx context.Context, c *identity.Credential, id 
 			}
 		}
 		if hash != "" {
-			if err := setPassword(tx, u, hash, s.base.Now()); err != nil {
+			if err := setPassword(tx, u, hash); err != nil {
 				return "", err
 			}
 			return identity.EventUserPasswordChanged, nil
@@ -395,14 +394,13 @@ func (s *Service) UpdateProfile(ctx context.Context, c *identity.Credential, id 
 	})
 }
 
-// setPassword stores a new hash, clears the lockout and revokes the
-// user's tickets and persistent logins.
-func setPassword(tx *identity.Txn, u *identity.User, hash string, now time.Time) error {
-	u.PasswordHash = hash
-	u.PasswordChangedAt = &now
-	u.FailedLogins, u.LastFailedLogin, u.LockedUntil = 0, nil, nil
-	_, err := tx.RevokeUserSessions(u.ID, false)
-	return err
+// setPassword is the core's password change (identity.Txn.SetPasswordHash):
+// it stores a new hash, clears the lockout and ends the user's sessions of
+// every kind (tickets, persistent logins, OIDC refresh families, browser
+// sessions) and pending reset tokens. An API call acts for no session of
+// the user, so none is kept.
+func setPassword(tx *identity.Txn, u *identity.User, hash string) error {
+	return tx.SetPasswordHash(u, hash, identity.SessionRef{})
 }
 
 // SetEnabled enables or disables a profile.

@@ -6,12 +6,14 @@
 //
 // The rules are Crafter's (crafter-profile-rest.md §5 and §6), with its
 // bugs fixed where the design says so: an account lockout answers 403
-// (with a formatted message) instead of 500; the lockout counter is
-// reserved atomically before the password is checked, so parallel attempts
-// cannot exceed the limit; ticket expiry is checked when a ticket is read;
+// (with a formatted message) instead of 500; password login and its
+// lockout are the identity core's (identity.Service.PasswordLogin, one
+// policy shared with the hosted login page: the counter is reserved
+// atomically before the password is checked, so parallel attempts cannot
+// exceed the limit); ticket expiry is checked when a ticket is read;
 // the attachment list uses the path id; an upload is checked by extension
-// and by content; a password change revokes the profile's tickets and
-// persistent logins.
+// and by content; a password change or reset ends the profile's sessions
+// of every kind (see ChangePassword).
 //
 // Secrets: tickets, persistent logins (id and token) and verification
 // tokens are 256-bit random values, base64url-encoded (43 characters).
@@ -28,19 +30,18 @@
 // a full password hasher is 429; sorting or querying on an attribute the
 // caller may not read is 400 INVALID_QUERY; deleting a profile deletes its
 // sessions, tokens and attachments; failed logins are forgotten
-// FailureWindow (24 h) after the latest one (Crafter kept them until a
+// identity.Options.FailureWindow (24 h) after the latest one (Crafter kept them until a
 // success).
 //
 // Account enumeration: a username without a profile is answered like an
-// existing one with a wrong password. Its failures are counted per
-// environment, tenant and username (stored under a hash, expiring after
-// FailureWindow), it gets the same delay after DelayAfter failures and the
-// same 403 "locked" answer after LockAfter, its password costs a dummy
-// argon2id check, and the failure is audited in a second transaction, so
-// neither the answers nor their timing tell whether the account exists
-// (BenchmarkWrongPassword: the two paths differ by under a millisecond on
-// bolt, against tens of milliseconds for the hash).
-// Only a disabled profile answers differently (403 DISABLED_PROFILE).
+// existing one with a wrong password (identity.PasswordLogin counts it
+// the same way, under a hash, and spends a dummy argon2id check on it); it
+// gets the same delay after DelayAfter failures and the same 403 "locked"
+// answer, so neither the answers nor their timing tell whether the
+// account exists (BenchmarkWrongPassword: the two paths differ by under a
+// millisecond on bolt, against tens of milliseconds for the hash). A
+// disabled profile answers 403 DISABLED_PROFILE to its right password
+// only.
 //
 // Attachments: the bytes go to Options.Blobs (package blob). The default,
 // blob.KV over the identity store, writes them in the transaction that
@@ -143,14 +144,13 @@ type Options struct {
 	// Logger receives operational logs (default: Identity's logger).
 	Logger *slog.Logger
 	// Limits; zero values take Crafter's defaults.
-	TicketIdle          time.Duration // 15 min, sliding
-	PersistentLoginTTL  time.Duration // 15 days, absolute
-	VerificationTTL     time.Duration // 24 h
-	LockAfter           int           // 10 failures
-	LockFor             time.Duration // 10 min
-	DelayAfter          int           // 2 failures
+	TicketIdle         time.Duration // 15 min, sliding
+	PersistentLoginTTL time.Duration // 15 days, absolute
+	VerificationTTL    time.Duration // 24 h
+	// The lockout policy is the identity core's (identity.Options
+	// LockAfter, LockFor, FailureWindow), shared with every face.
+	DelayAfter          int           // 2 failures: later wrong passwords are answered after FailureDelay
 	FailureDelay        time.Duration // 1 s
-	FailureWindow       time.Duration // 24 h (at least LockFor): failures are forgotten this long after the latest
 	MaxAttachmentBytes  int64         // 5 MiB
 	TicketTouchInterval time.Duration // 1 s: a read within this of the last one does not rewrite the ticket
 }
@@ -169,11 +169,6 @@ type Service struct {
 	blobs   blob.Store
 	blobTx  blob.TxStore // blobs, when it can join the identity store's transactions
 	mailq   *mailQueue   // nil with SyncMail
-}
-
-// dummyVerifier is implemented by password.Hasher.
-type dummyVerifier interface {
-	DummyVerify(ctx context.Context, password string) error
 }
 
 // New returns a Service and starts its mail workers (unless
@@ -197,6 +192,10 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.hasher == nil {
 		s.hasher = password.New()
+	}
+	// The core checks passwords (login, lockout) with this face's hasher.
+	for env, e := range s.envs {
+		s.envs[env] = e.WithHasher(s.hasher)
 	}
 	s.mailer = opts.Mailer
 	s.log = opts.Logger
@@ -230,15 +229,9 @@ func New(opts Options) (*Service, error) {
 	def(&o.TicketIdle, 15*time.Minute)
 	def(&o.PersistentLoginTTL, 15*24*time.Hour)
 	def(&o.VerificationTTL, 24*time.Hour)
-	def(&o.LockFor, 10*time.Minute)
 	def(&o.FailureDelay, time.Second)
 	def(&o.TicketTouchInterval, time.Second)
-	def(&o.FailureWindow, 24*time.Hour)
-	o.FailureWindow = max(o.FailureWindow, o.LockFor)
 	def(&o.BlobGrace, time.Hour)
-	if o.LockAfter <= 0 {
-		o.LockAfter = 10
-	}
 	if o.DelayAfter <= 0 {
 		o.DelayAfter = 2
 	}

@@ -18,6 +18,7 @@ func orgInput(rd *Reader) identity.OrganizationInput {
 		PrivacyPolicyURL:    rd.String("privacy_policy_url"),
 		TermsOfServiceURL:   rd.String("terms_of_service_url"),
 		AllowedEmailDomains: rd.Strings("allowed_email_domains"),
+		OpenSignup:          rd.Bool("open_signup"),
 		AutocompleteAddress: rd.String("autocomplete_address"),
 	}
 }

@@ -37,6 +37,8 @@ type Organization struct {
 	State               *string  `json:"state"`
 	TermsOfServiceURL   *string  `json:"terms_of_service_url"`
 	UpdatedAt           Time     `json:"updated_at"`
+	// OpenSignup is a Gatehouse extension, shown only when on.
+	OpenSignup bool `json:"open_signup,omitempty"`
 }
 
 // NewOrganization renders an organization; account is used when the
@@ -59,6 +61,7 @@ func NewOrganization(o *identity.Organization, account string) Organization {
 		State:               nullable(o.State),
 		TermsOfServiceURL:   nullable(o.TermsOfServiceURL),
 		UpdatedAt:           Time(o.UpdatedAt),
+		OpenSignup:          o.OpenSignup,
 	}
 }
 

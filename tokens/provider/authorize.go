@@ -421,7 +421,10 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 				return err
 			}
 		}
-		return put(raw, codes, identity.HashSecret(code), rec, rec.ExpiresAt.Add(MaxCodeTTL))
+		if err := put(raw, codes, identity.HashSecret(code), rec, rec.ExpiresAt.Add(MaxCodeTTL)); err != nil {
+			return err
+		}
+		return indexGrant(raw, req.Env, user.ID, "c:"+identity.HashSecret(code))
 	})
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")

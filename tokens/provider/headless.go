@@ -114,13 +114,22 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 	if !p.appServes(ctx, app, env, orgDomain) {
 		return api.InvalidParams("org_domain", "the application does not serve this organization")
 	}
-	if !foc {
-		u, err := svc.GetUserByEmail(ctx, orgDomain, email)
-		if errors.Is(err, identity.ErrNotFound) || (err == nil && !u.Enabled) {
-			return api.InvalidParams("user_email", "no enabled user has this email; set find_or_create_user to create one")
-		}
+	u, err := svc.GetUserByEmail(ctx, orgDomain, email)
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
+		return err
+	}
+	if !foc && (u == nil || !u.Enabled) {
+		return api.InvalidParams("user_email", "no enabled user has this email; set find_or_create_user to create one")
+	}
+	if foc && u == nil {
+		// The organization's sign-up policy applies to a user the link
+		// would create (identity.Service.SignInWithEmail checks it again).
+		ok, err := svc.MaySignUp(ctx, orgDomain, email)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			return api.InvalidParams("user_email", "is outside the organization's allowed email domains and it has no open sign-up")
 		}
 	}
 	reqID, err := p.newSecret()

@@ -32,7 +32,9 @@ func sessionCookieName(env identity.Environment) string {
 }
 
 // currentSession returns the browser session of r in the environment of
-// its path tree, if any and unexpired.
+// its path tree, if any and unexpired. A session opened before sessions were indexed by user (an older store)
+// and before the user's latest password change is ignored, as the change
+// would have ended it.
 func (p *Provider) currentSession(r *http.Request) *sessionRecord {
 	env := envOf(r)
 	ck, err := r.Cookie(sessionCookieName(env))
@@ -40,12 +42,18 @@ func (p *Provider) currentSession(r *http.Request) *sessionRecord {
 		return nil
 	}
 	var s sessionRecord
+	hash := identity.HashSecret(ck.Value)
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
-		s, err = sessions.Get(tx.Raw(), identity.HashSecret(ck.Value))
+		s, err = sessions.Get(tx.Raw(), hash)
 		return err
 	})
 	if err != nil || s.Env != env || !p.now().Before(s.ExpiresAt) {
 		return nil
+	}
+	if u, err := p.userOf(r.Context(), s.Env, s.OrgDomain, s.UserID); err == nil {
+		if stale, err := p.predatesPasswordChange(r.Context(), s.Env, u, "s:"+hash, s.AuthTime); err != nil || stale {
+			return nil
+		}
 	}
 	return &s
 }
@@ -198,11 +206,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		p.renderLogin(w, r, reqID, req, "bad_email", http.StatusBadRequest)
 		return
 	}
-	norm := identity.NormalizeEmail(email)
-	ok, err := p.allow(ctx, "ml-email", norm, p.opts.EmailSendLimit)
-	if err == nil && ok {
-		ok, err = p.allow(ctx, "ml-addr", clientAddress(r), p.opts.AddressSendLimit)
-	}
+	ok, err := p.allow(ctx, "ml-addr", clientAddress(r), p.opts.AddressSendLimit)
 	if err != nil {
 		p.log.Error("provider: rate limit", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
@@ -217,13 +221,24 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	// The send budget of the address is the identity core's (per
+	// organization and email, with a bounded cooldown per client address,
+	// so that nobody can stop another person's mail for long).
+	if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, clientAddress(r)); errors.Is(err, identity.ErrBusy) {
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
+	} else if err != nil {
+		p.log.Error("provider: code send budget", "err", err)
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
 	var user *identity.User
 	if known {
-		svc, err := p.envService(req.Env)
-		if err != nil {
-			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-			return
-		}
 		user, err = svc.GetUserByEmail(ctx, req.OrgDomain, email)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
@@ -233,9 +248,17 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 			user = nil
 		}
 	}
-	// Who gets a mail: an enabled user, or anybody when the request signs
-	// up (sign_type=signup or a find-or-create challenge).
-	mailable := known && (user != nil || req.SignType == "signup" || req.FindOrCreate)
+	// Who gets a mail: an enabled user, or, when the request signs up
+	// (sign_type=signup or a find-or-create challenge), an address the
+	// organization's sign-up policy admits (identity.Service.MaySignUp).
+	// A refused sign-up gets the same page as an unknown account.
+	mailable := known && user != nil
+	if known && user == nil && req.signsUp() {
+		if mailable, err = svc.MaySignUp(ctx, req.OrgDomain, email); err != nil {
+			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+			return
+		}
+	}
 	token, err := p.newSecret()
 	var digits string
 	if err == nil {
@@ -248,11 +271,6 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	now := p.now()
 	exp := now.Add(p.opts.MagicLinkTTL)
 	reqHash := identity.HashSecret(reqID)
-	svc, err := p.envService(req.Env)
-	if err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	}
 	// One transaction either way: the request update, and for a mailable
 	// address the link and its audit event.
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
@@ -330,7 +348,12 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 	now := p.now()
 	var ok, exhausted bool
 	var email string
-	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+	svc, err := p.envService(req.Env)
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.RawTx()
 		ok, exhausted = false, false
 		stored, err := authRequests.Get(raw, reqHash)
@@ -341,8 +364,20 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 			exhausted = true
 			return nil
 		}
+		// The guess budget of the address (identity core: at most
+		// CodeGuessLimit wrong codes per hour, whatever the resends) is
+		// spent in this transaction; once it is gone, no code works.
+		right := len(digits) == 6 && identity.SecretMatches(reqHash+":"+digits, stored.MagicCodeHash)
+		accepted, err := tx.CheckEmailCode(stored.OrgDomain, stored.MagicEmail, right)
+		if errors.Is(err, identity.ErrLocked) {
+			exhausted = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		stored.MagicAttempts++
-		if len(digits) == 6 && identity.SecretMatches(reqHash+":"+digits, stored.MagicCodeHash) {
+		if accepted {
 			ok, email = true, stored.MagicEmail
 			stored.MagicCodeHash = ""
 		}
@@ -387,30 +422,23 @@ func (p *Provider) finishMagic(w http.ResponseWriter, r *http.Request, reqID str
 
 var errNoAccount = errors.New("no enabled account")
 
-// magicUser finds the user of a proven email, creating it when the request
-// signs up, and marks the address verified.
+// signsUp reports whether the request may create the user it signs in
+// (sign_type=signup or a find-or-create challenge), subject to the
+// organization's sign-up policy.
+func (req *authRequest) signsUp() bool { return req.SignType == "signup" || req.FindOrCreate }
+
+// magicUser finds the user of a proven email through the identity core,
+// which creates it when the request signs up and the organization's
+// sign-up policy allows it, and marks the address verified. Every refusal
+// is errNoAccount, answered with one page.
 func (p *Provider) magicUser(ctx context.Context, req *authRequest, email string) (*identity.User, error) {
 	svc, err := p.envService(req.Env)
 	if err != nil {
 		return nil, err
 	}
-	u, err := svc.GetUserByEmail(ctx, req.OrgDomain, email)
-	if errors.Is(err, identity.ErrNotFound) && (req.SignType == "signup" || req.FindOrCreate) {
-		u, err = svc.CreateUser(ctx, req.OrgDomain, identity.User{Email: email, Enabled: true, Verified: true}, "")
-		if errors.Is(err, identity.ErrConflict) {
-			u, err = svc.GetUserByEmail(ctx, req.OrgDomain, email)
-		}
-	}
+	u, err := svc.SignInWithEmail(ctx, req.OrgDomain, email, req.signsUp())
 	if err != nil {
 		return nil, errNoAccount
-	}
-	if !u.Enabled {
-		return nil, errNoAccount
-	}
-	if !u.Verified {
-		if v, err := svc.UpdateUser(ctx, req.OrgDomain, u.ID, func(x *identity.User) error { x.Verified = true; return nil }); err == nil {
-			u = v
-		}
 	}
 	return u, nil
 }
@@ -532,19 +560,14 @@ func (p *Provider) finishMagicByHash(w http.ResponseWriter, r *http.Request, req
 	p.complete(w, r, req, "", user, authn{ips: "cryptr"})
 }
 
-// dummyVerifier is implemented by password.Hasher.
-type dummyVerifier interface {
-	DummyVerify(ctx context.Context, password string) error
-}
-
-// passwordLogin checks a password. One failure is reserved on the user's
-// counter before the hash is checked, so parallel guesses cannot exceed
-// LockAfter; unknown users cost a dummy hash.
+// passwordLogin checks a password through the identity core's password
+// login (one lockout policy for every face; unknown addresses, users
+// without a password and disabled users are counted and answered like a
+// wrong password, so the page never tells whether an account exists).
 func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
 	ctx := r.Context()
-	hasher := p.ids.Hasher()
 	pw := r.PostFormValue("password")
-	if hasher == nil || email == "" || pw == "" {
+	if p.ids.Hasher() == nil || email == "" || pw == "" {
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusBadRequest)
 		return
 	}
@@ -552,8 +575,7 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
 		return
 	}
-	known, err := p.resolveOrg(ctx, req, email)
-	if err != nil {
+	if _, err := p.resolveOrg(ctx, req, email); err != nil {
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
@@ -562,102 +584,20 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	var user *identity.User
-	var locked bool
-	now := p.now()
-	if known {
-		err = svc.Update(ctx, func(tx *identity.Txn) error {
-			user, locked = nil, false
-			org, err := tx.Org(req.OrgDomain)
-			if err != nil {
-				return err
-			}
-			u, err := tx.UserByEmail(org.ID, email)
-			if errors.Is(err, identity.ErrNotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if !u.Enabled || u.PasswordHash == "" {
-				return nil
-			}
-			if u.LockedUntil != nil && now.Before(*u.LockedUntil) {
-				locked = true
-				return nil
-			}
-			n := identity.CloneUser(u)
-			n.FailedLogins++
-			n.LastFailedLogin = &now
-			if n.FailedLogins >= p.opts.LockAfter {
-				lu := now.Add(p.opts.LockFor)
-				n.LockedUntil = &lu
-				if err := tx.Log(&identity.Event{Code: identity.EventUserLocked, OrgID: org.ID, Email: n.Email,
-					ResourceOwnerID: n.ID}); err != nil {
-					return err
-				}
-			}
-			if err := tx.ReplaceUser(u, n); err != nil {
-				return err
-			}
-			user = n
-			return nil
-		})
-		if err != nil {
-			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-			return
-		}
-	}
-	if locked {
+	user, err := svc.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: req.OrgDomain, Email: email, Password: pw,
+		ClientID: req.ClientID})
+	switch {
+	case errors.Is(err, identity.ErrLocked):
 		p.renderLogin(w, r, reqID, req, "locked", http.StatusForbidden)
 		return
-	}
-	ok, rehash := false, false
-	if user == nil {
-		if dv, isDV := hasher.(dummyVerifier); isDV {
-			err = dv.DummyVerify(ctx, pw)
-		}
-	} else {
-		ok, rehash, err = hasher.Verify(ctx, pw, user.PasswordHash)
-	}
-	if errors.Is(err, identity.ErrBusy) {
+	case errors.Is(err, identity.ErrBusy):
 		p.renderLogin(w, r, reqID, req, "busy", http.StatusTooManyRequests)
 		return
-	}
-	if !ok {
-		if user != nil {
-			p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventPasswordLoginFailed, ClientID: req.ClientID,
-				Email: user.Email, ResourceOwnerID: user.ID, Data: map[string]any{"failed_attempts": user.FailedLogins}})
-		}
+	case errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, identity.ErrDisabled), errors.Is(err, identity.ErrInvalid):
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusUnauthorized)
 		return
-	}
-	// A hash in a legacy format or with old parameters is replaced now that
-	// the password is known.
-	newHash := ""
-	if rehash {
-		if h, err := hasher.Hash(ctx, pw); err == nil {
-			newHash = h
-		}
-	}
-	err = svc.Update(ctx, func(tx *identity.Txn) error {
-		u, err := tx.User(user.ID)
-		if err != nil {
-			return err
-		}
-		n := identity.CloneUser(u)
-		n.FailedLogins, n.LockedUntil, n.LastFailedLogin = 0, nil, nil
-		if newHash != "" && u.PasswordHash == user.PasswordHash {
-			n.PasswordHash = newHash
-		}
-		if err := tx.ReplaceUser(u, n); err != nil {
-			return err
-		}
-		user = n
-		return tx.Log(&identity.Event{Code: identity.EventPasswordLoginSuccess, OrgID: n.OrgID, TenantDomain: req.OrgDomain,
-			ClientID: req.ClientID, Email: n.Email, ResourceOwnerID: n.ID})
-	})
-	if err != nil {
+	case err != nil:
+		p.log.Error("provider: password login", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}

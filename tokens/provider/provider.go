@@ -62,7 +62,20 @@
 // (MaxCodeAttempts tries). Opening the link shows a confirmation page: only
 // its POST consumes the token, because mail scanners follow links. The page
 // answers the same whether or not the email is known (mail is sent in the
-// background), and sends are rate-limited per email and per client address.
+// background). Sends are limited per client address (AddressSendLimit) and
+// by the identity core's per-address budgets: at most 10 wrong codes an
+// hour for one address, not reset by resends, after which no code for it
+// works until the hour has passed; and up to 5 mails per 10 minutes, then
+// one per client address and minute, so a flood from elsewhere never stops
+// the owner's own mail for more than a minute, and a link already sent
+// stays usable (identity.Txn.CheckEmailCode, identity.Service.AllowCodeSend).
+//
+// A sign-up (sign_type=signup, or a find_or_create_user challenge) creates
+// the user only when the identity core's sign-up policy admits the
+// address: one of the organization's allowed_email_domains, or any address
+// when the organization has open_signup on (identity.Service.MaySignUp and
+// SignInWithEmail). A refused sign-up gets the page of an unknown account
+// and no mail.
 //
 // # Endpoints
 //
@@ -119,6 +132,13 @@
 // browser then goes only to a post_logout_redirect_uri (target_url) listed
 // in allowed_logout_urls of the application the hint (or client_id)
 // names, when that application serves the organization.
+// A password change or reset through any face (identity.Service
+// SetPassword or ChangePassword, Crafter's change_password) ends the
+// user's refresh-token families, browser sessions and unredeemed codes in
+// the same transaction: New registers the provider with
+// identity.Service.OnSessionsEnd, and every such grant is indexed by user.
+// Password login on the hosted page is the identity core's
+// (identity.Service.PasswordLogin), with its one lockout policy.
 //
 // A session opened by enterprise SSO (Resume, or OpenSession after an
 // IdP-initiated sign-in) belongs to the connection's environment, so only
@@ -158,14 +178,11 @@ const (
 	DefaultSessionTTL       = 12 * time.Hour
 	DefaultAuthRequestTTL   = 15 * time.Minute
 	DefaultMaxCodeAttempts  = 5
-	DefaultEmailSendLimit   = 5
 	DefaultAddressSendLimit = 30
 	// DefaultAuthorizeRequestLimit bounds the authorization requests
 	// stored per client address within RateWindow.
 	DefaultAuthorizeRequestLimit = 300
 	DefaultRateWindow            = 10 * time.Minute
-	DefaultLockAfter             = 10
-	DefaultLockFor               = 15 * time.Minute
 )
 
 // SSORequest describes a sign-in that the hosted page hands to enterprise
@@ -242,11 +259,15 @@ type Options struct {
 	MagicLinkTTL time.Duration
 	// SessionTTL is the lifetime of browser sessions (default 12 h).
 	SessionTTL time.Duration
-	// MaxCodeAttempts bounds the tries of a 6-digit email code (default 5).
+	// MaxCodeAttempts bounds the tries of one request's 6-digit email code
+	// (default 5). Across requests and resends, the identity core's guess
+	// budget bounds the wrong codes per address (identity.Options
+	// CodeGuessLimit: 10 an hour).
 	MaxCodeAttempts int
-	// EmailSendLimit and AddressSendLimit bound the magic links sent per
-	// email address and per client address within RateWindow.
-	EmailSendLimit   int
+	// AddressSendLimit bounds the magic links sent per client address
+	// within RateWindow (default 30). The sends per email address are the
+	// identity core's send budget (identity.Options CodeSendBurst,
+	// CodeSendWindow, CodeSendCooldown).
 	AddressSendLimit int
 	// AuthorizeRequestLimit bounds the authorization requests stored
 	// (each one a record kept DefaultAuthRequestTTL) per client address
@@ -255,9 +276,6 @@ type Options struct {
 	// browser session or with an error store nothing and are not counted.
 	AuthorizeRequestLimit int
 	RateWindow            time.Duration
-	// LockAfter consecutive wrong passwords lock an account for LockFor.
-	LockAfter int
-	LockFor   time.Duration
 	// SecureCookies forces the Secure attribute on cookies; by default it
 	// is set when the base URL is https.
 	SecureCookies bool
@@ -321,19 +339,14 @@ func New(opts Options) (*Provider, error) {
 	}
 	def(&opts.SessionTTL, DefaultSessionTTL)
 	def(&opts.RateWindow, DefaultRateWindow)
-	def(&opts.LockFor, DefaultLockFor)
 	defInt := func(d *int, v int) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
 	defInt(&opts.MaxCodeAttempts, DefaultMaxCodeAttempts)
-	defInt(&opts.EmailSendLimit, DefaultEmailSendLimit)
 	defInt(&opts.AddressSendLimit, DefaultAddressSendLimit)
 	defInt(&opts.AuthorizeRequestLimit, DefaultAuthorizeRequestLimit)
-	defInt(&opts.LockAfter, DefaultLockAfter)
-	// Both environments' access tokens verify; each endpoint then requires
-	// the token's environment to be the one of its path tree.
 	v, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true,
 		TokenTypes: []string{tokens.TypeAccess}, Environments: []identity.Environment{identity.Production, identity.Sandbox}})
 	if err != nil {
@@ -353,6 +366,9 @@ func New(opts Options) (*Provider, error) {
 		base: base, secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
 		mux: http.NewServeMux(), pages: pg}
 	p.routes()
+	// A password change or reset, through any face, ends the refresh
+	// families, browser sessions and codes of the user.
+	opts.Identity.OnSessionsEnd(identity.SessionRevokerFunc(p.endUserSessions))
 	return p, nil
 }
 

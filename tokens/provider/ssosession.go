@@ -61,6 +61,9 @@ func putSession(tx identity.Tx, hash string, s sessionRecord) error {
 	if err := put(tx, sessions, hash, s, s.ExpiresAt); err != nil {
 		return err
 	}
+	if err := indexGrant(tx, s.Env, s.UserID, "s:"+hash); err != nil {
+		return err
+	}
 	if s.SCI == "" {
 		return nil
 	}

@@ -395,6 +395,9 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 		switch {
 		case errors.Is(err, identity.ErrNotFound) && (ip.family == "" || ip.codeHash != ""):
 			fam = familyRecord{ClientID: ip.app.ClientID, UserID: ip.user.ID}
+			if err := indexGrant(raw, ip.env, ip.user.ID, "f:"+family); err != nil {
+				return err
+			}
 		case errors.Is(err, identity.ErrNotFound):
 			return badGrant("invalid refresh token")
 		case err != nil:
@@ -563,6 +566,11 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 	user, err := p.userOf(ctx, rec.Env, rec.OrgDomain, rec.UserID)
 	if err != nil {
 		return nil, err
+	}
+	if stale, err := p.predatesPasswordChange(ctx, rec.Env, user, "f:"+rec.FamilyID, rec.AuthTime); err != nil {
+		return nil, err
+	} else if stale {
+		return nil, badGrant("refresh token revoked")
 	}
 	nonce := ps.get("nonce")
 	if successor != "" {

@@ -16,7 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/profile"
 )
 
-const lockAfter = 10
+const lockAfter = identity.DefaultLockAfter
 
 // crafter is two Crafter Profile services on one database.
 type crafter struct {
@@ -34,7 +34,7 @@ func newCrafter(t *testing.T) *crafter {
 	c.insts = pair(t, newClock(), setup{hasher: c.hasher})
 	ctx := context.Background()
 	for i, in := range c.insts {
-		svc, err := profile.New(profile.Options{Identity: in.ids, Hasher: c.hasher, SyncMail: true, LockAfter: lockAfter,
+		svc, err := profile.New(profile.Options{Identity: in.ids, Hasher: c.hasher, SyncMail: true,
 			Sleep: func(context.Context, time.Duration) error { return nil },
 			Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
 				c.mu.Lock()

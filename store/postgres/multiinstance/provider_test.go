@@ -463,13 +463,13 @@ func TestMagicLinkSendLimitAcrossInstances(t *testing.T) {
 	for _, s := range statuses {
 		got[s]++
 	}
-	if got[http.StatusOK] != provider.DefaultEmailSendLimit || got[http.StatusTooManyRequests] != n-provider.DefaultEmailSendLimit {
-		t.Fatalf("answers %v to %d concurrent sends over two instances, want %d × 200 and the rest 429", got, n, provider.DefaultEmailSendLimit)
+	if got[http.StatusOK] != identity.DefaultCodeSendBurst || got[http.StatusTooManyRequests] != n-identity.DefaultCodeSendBurst {
+		t.Fatalf("answers %v to %d concurrent sends over two instances, want %d × 200 and the rest 429", got, n, identity.DefaultCodeSendBurst)
 	}
 	o.takeMail()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.mails) != provider.DefaultEmailSendLimit {
-		t.Fatalf("%d mails sent, want %d", len(o.mails), provider.DefaultEmailSendLimit)
+	if len(o.mails) != identity.DefaultCodeSendBurst {
+		t.Fatalf("%d mails sent, want %d", len(o.mails), identity.DefaultCodeSendBurst)
 	}
 }
