@@ -52,6 +52,7 @@ const (
 	otherOrg = "other-org"
 	sandbox  = "sandbox"
 	limited  = "limited"
+	oneAct   = "one-action" // a Cryptr key of beta granted read:users only
 	public   = "anonymous"
 )
 
@@ -144,6 +145,7 @@ const (
 	sboxSecret = "sandbox-master-secret-0123456789abcdef"
 	otherSec   = "alpha-only-key-secret-0123456789abcdef"
 	readSec    = "read-only-key-secret-0123456789abcdef"
+	oneSec     = "read-users-key-secret-0123456789abcdef"
 )
 
 func newMatrix(t *testing.T) *matrix {
@@ -400,6 +402,10 @@ func (m *matrix) setup() {
 	l.machine = appCred{id: l.keyID, secret: l.keySec}                      // an API key is no OAuth client
 	l.toks = userToks{access: l.mgmt}
 	m.att[limited] = l
+	one := &actor{kind: oneAct, org: "beta", orgID: m.beta.orgID, keyID: "beta-read-users", keySec: oneSec}
+	m.key(identity.Production, one.keyID, one.keySec, []string{"beta"}, []string{"read:users"}, false, nil)
+	one.mgmt = m.mgmtToken(one.keyID, one.keySec)
+	m.att[oneAct] = one
 
 	// What each attacker must never receive. The organization record is
 	// shared by both environments, and the limited key may read beta.
@@ -414,6 +420,7 @@ func (m *matrix) setup() {
 	s.markers = slices.Concat(secrets, directory)
 	l.markers = slices.Clone(secrets[:2])
 	l.markers = append(l.markers, m.beta.toks.access, m.beta.toks.refresh, m.beta.ticket, m.beta.plogin)
+	one.markers = l.markers
 }
 
 // state is the victim-relevant content of the store: every production and
@@ -653,6 +660,11 @@ func cryptrWant(pattern, kind string) []int {
 			return nil
 		}
 		return want403
+	case oneAct:
+		if path == "/api/v2/org/{domain}/users/{user_id}" && read || path == "/api/v2/org/{domain}/user-by-email/{email}" {
+			return nil // read:users is what it holds
+		}
+		return want403
 	}
 	return nil
 }
@@ -663,7 +675,7 @@ func (m *matrix) cryptrCases(patterns []string) []*mcase {
 	var out []*mcase
 	for _, p := range patterns {
 		method, path, _ := strings.Cut(p, " ")
-		for _, kind := range []string{otherOrg, sandbox, limited} {
+		for _, kind := range []string{otherOrg, sandbox, limited, oneAct} {
 			a := m.att[kind]
 			c := &mcase{face: "cryptr", route: p, attacker: kind, method: method, path: r.Replace(path),
 				hdr: bearer(a.mgmt), want: cryptrWant(p, kind)}
