@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
@@ -18,18 +19,22 @@ import (
 // search both environments, and the credential they return decides the
 // environment its caller acts in.
 
-func credentials() Records[credentialRecord] { return Records[credentialRecord]{Kind: "credential"} }
+func credentials() kv.Records[credentialRecord] {
+	return kv.Records[credentialRecord]{Kind: "credential", V2: true}
+}
 
 // credentialList is the list of the credentials of one environment.
-func credentialList(env Environment) Set { return Set{Env: env, Parts: []string{"credentials"}} }
+func credentialList(env Environment) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"credentials"}}
+}
 
 var (
 	// credentialSecrets indexes credentials by the keyed hash of their
 	// secret (secretKeys.lookupMAC).
-	credentialSecrets = Unique{Name: "credential-secret-mac"}
+	credentialSecrets = kv.Unique{Name: "credential-secret-mac"}
 	// legacyCredentialSecrets is the index by bare SHA-256 of stores
 	// written before keyed hashes; openSecrets empties it.
-	legacyCredentialSecrets = Unique{Name: "credential-secret"}
+	legacyCredentialSecrets = kv.Unique{Name: "credential-secret"}
 )
 
 // credentialRecord is the stored form of a Credential.
@@ -107,7 +112,7 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 			return nil, "", err
 		}
 	}
-	if err := checkParts([]string{c.ID}); err != nil {
+	if err := kv.CheckParts(c.ID); err != nil {
 		return nil, "", err
 	}
 	if secret == "" {

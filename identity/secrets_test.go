@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -188,19 +189,19 @@ func writeLegacyStore(t *testing.T, st identity.Store, now time.Time) {
 				secret = "legacy-api-key-secret-0123456789"
 			}
 			c.SecretHash, c.CreatedAt = identity.HashSecret(secret), now
-			if err := (identity.Records[legacyCredential]{Kind: "credential"}).Put(tx, c.ID, c); err != nil {
+			if err := (kv.Records[legacyCredential]{Kind: "credential"}).Put(tx, c.ID, c); err != nil {
 				return err
 			}
-			if err := (identity.Unique{Name: "credential-secret"}).Claim(tx, "", c.SecretHash, c.ID); err != nil {
+			if err := (kv.Unique{Name: "credential-secret"}).Claim(tx, "", c.SecretHash, c.ID); err != nil {
 				return err
 			}
-			if err := (identity.Set{Parts: []string{"credentials"}}).Add(tx, c.ID, nil); err != nil {
+			if err := (kv.Set{Parts: []string{"credentials"}}).Add(tx, c.ID, nil); err != nil {
 				return err
 			}
 		}
 		pl := legacyLogin{ID: identity.HashSecret("legacy-login-id"), OrgID: "o1", UserID: "u1",
 			Token: "legacy-login-token-0123456789", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		return identity.Records[legacyLogin]{Env: identity.Production, Kind: "persistent-login"}.Put(tx, pl.ID, pl)
+		return kv.Records[legacyLogin]{Env: string(identity.Production), Kind: "persistent-login"}.Put(tx, pl.ID, pl)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 // ErrStopScan to stop.
 func (t *ReadTxn) EachOrgUserRaw(orgID string, fn func(id string, raw []byte) error) error {
 	recs := users(t.s.env)
-	err := OrgUsers(t.s.env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
+	err := orgUsers(t.s.env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
 		raw, err := t.tx.Get(recs.Key(id))
 		if errors.Is(err, ErrNotFound) {
 			return nil

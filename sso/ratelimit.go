@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // DefaultAuthnRequestLimit bounds the AuthnRequests stored per client
@@ -20,7 +21,7 @@ type rateCounter struct {
 	N int `json:"n"`
 }
 
-var rateCounters = identity.Records[rateCounter]{Kind: "sso-rate"}
+var rateCounters = kv.Records[rateCounter]{Kind: "sso-rate"}
 
 // clientAddress is the remote IP of r (proxies' headers are not trusted).
 func clientAddress(r *http.Request) string {
@@ -40,7 +41,7 @@ func (s *Service) allowAuthnRequest(ctx context.Context, r *http.Request) (bool,
 	start := now.Truncate(window)
 	id := identity.HashSecret("authn-addr\x00" + clientAddress(r) + "\x00" + start.Format(time.RFC3339))
 	ok := false
-	err := s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) error {
+	err := s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
 		rec, err := rateCounters.Get(tx, id)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -13,7 +14,7 @@ func Example() {
 	s := memory.New()
 	defer s.Close()
 
-	users := identity.Set{Env: identity.Production, Parts: []string{"users"}}
+	users := kv.Set{Env: string(identity.Production), Parts: []string{"users"}}
 	_ = s.Update(ctx, func(tx identity.Tx) error {
 		for _, id := range []string{"u1", "u2", "u3"} {
 			if err := users.Add(tx, id, nil); err != nil {

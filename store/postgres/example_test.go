@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 )
 
@@ -66,7 +67,7 @@ func ExampleStore_sweep() {
 	}
 	defer st.Close()
 	for range time.Tick(time.Minute) {
-		if _, err := identity.SweepExpired(ctx, st, time.Now(), 200); err != nil {
+		if _, err := kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), st), time.Now(), 200); err != nil {
 			log.Print(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // users is a service with one organization and its users, for benchmarks.
@@ -150,7 +151,7 @@ func benchUsers(b *testing.B, fresh func() identity.Store, fixture func(b *testi
 func paired(b *testing.B, f *users, op func(i int) string) {
 	b.Helper()
 	ctx := context.Background()
-	store := f.svc.Store()
+	store := f.svc.Backend(kv.Inside())
 	var opTime, getTime time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
