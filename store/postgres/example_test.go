@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 )
 
@@ -66,8 +65,12 @@ func ExampleStore_sweep() {
 		log.Fatal(err)
 	}
 	defer st.Close()
+	svc, err := identity.NewService(identity.Options{Store: st})
+	if err != nil {
+		log.Fatal(err)
+	}
 	for range time.Tick(time.Minute) {
-		if _, err := kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), st), time.Now(), 200); err != nil {
+		if _, err := svc.SweepExpired(ctx, 200); err != nil {
 			log.Print(err)
 		}
 	}

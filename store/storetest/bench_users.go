@@ -160,7 +160,7 @@ func paired(b *testing.B, f *users, op func(i int) string) {
 		id := op(i)
 		t1 := time.Now()
 		if err := store.View(ctx, func(tx identity.ReadTx) error {
-			_, err := tx.Get(identity.UserKey(f.svc.Environment(), id))
+			_, err := tx.Get(identity.UserKey(kv.Inside(), f.svc.Environment(), id))
 			return err
 		}); err != nil {
 			b.Fatalf("engine get of user %s: %v", id, err)
