@@ -27,8 +27,8 @@ type TxStore interface {
 	DeleteTx(tx identity.Tx, key string) error
 }
 
-// KV keeps blobs in an identity store (identity.PutBlob's chunked layout).
-// A key whose first segment is an environment ("sandbox", "production")
+// KV keeps blobs in an identity store, in the chunked layout of the core's
+// blobs. A key whose first segment is an environment ("sandbox", "production")
 // is stored in that environment's space, as the identity core keeps its
 // per-environment data; other keys go to the account-wide space.
 //

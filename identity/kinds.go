@@ -3,10 +3,11 @@ package identity
 import "github.com/gatehouse-id/gatehouse/internal/kv"
 
 // The registry of every name data is stored under in the key-value layout
-// (see kv.go): record kinds (Records.Kind, and the kind part of the raw
-// record keys of sessions, attachments and blobs), unique indexes
-// (Unique.Name), sets and their counts (the first of Set.Parts) and
-// counters (Counter.Name), each with the package that owns it. Two owners
+// of internal/kv: record kinds (kv.Records.Kind, and the kind part of the
+// raw kv.Key record keys of sessions, attachments and blobs), unique indexes
+// (kv.Unique.Name), sets and their counts (the first of kv.Set.Parts) and
+// counters (kv.Counter.Name), each with the package (directory) that owns
+// it. Two owners
 // sharing a name would read and overwrite each other's data, so a name is
 // listed once per key space, and only its owner uses it.
 //
