@@ -10,7 +10,7 @@ import (
 // packages only. Each takes a kv.Access, which only packages of this module
 // can obtain (kv.Inside): code outside the module cannot import an internal
 // package, so it cannot call these methods and reaches the data through the
-// services alone. A test (TestNoPublicStorageDoor in the module root) keeps
+// services alone. A test (TestNoPublicStorageDoor, publicapi_test.go) keeps
 // every other exported signature free of the store and its transactions.
 
 // KVStore returns the service's store as the typed layer sees it, for
