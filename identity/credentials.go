@@ -112,7 +112,7 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 			return nil, "", err
 		}
 	}
-	if err := kv.CheckParts(c.ID); err != nil {
+	if err := checkParts(c.ID); err != nil {
 		return nil, "", err
 	}
 	if secret == "" {

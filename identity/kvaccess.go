@@ -103,3 +103,12 @@ func KVStoreOf(a kv.Access, st Store) kv.Store {
 	a.Check()
 	return kvStore{st}
 }
+
+// checkParts refuses key parts that contain a separator byte, as the
+// field error "key" that this package's callers render.
+func checkParts(parts ...string) error {
+	if kv.CheckParts(parts...) != nil {
+		return Invalid("key", "must not contain control bytes 0x00 or 0x01")
+	}
+	return nil
+}

@@ -330,7 +330,7 @@ func (t *ReadTxn) Attachment(userID, name string) (*Attachment, error) {
 // the same name, and returns the replaced one (nil if none). The bytes are
 // the caller's: it stores the new blob and deletes the replaced one's.
 func (t *Txn) PutAttachment(a *Attachment) (*Attachment, error) {
-	if err := kv.CheckParts(a.UserID, a.Name, a.ID); err != nil {
+	if err := checkParts(a.UserID, a.Name, a.ID); err != nil {
 		return nil, err
 	}
 	old, err := t.Attachment(a.UserID, a.Name)
