@@ -270,6 +270,10 @@ type Options struct {
 	// identity core's send budget (identity.Options CodeSendBurst,
 	// CodeSendWindow, CodeSendCooldown).
 	AddressSendLimit int
+	// The client address of these limits is the connection's peer
+	// (RemoteAddr): proxy headers are not trusted, so behind a reverse
+	// proxy the host sets RemoteAddr from its trusted proxy.
+	//
 	// AuthorizeRequestLimit bounds the authorization requests stored
 	// (each one a record kept DefaultAuthRequestTTL) per client address
 	// within RateWindow (default 300); beyond it the authorization
