@@ -268,12 +268,11 @@ type Options struct {
 	// AddressSendLimit bounds the magic links sent per client address
 	// within RateWindow (default 30). The sends per email address are the
 	// identity core's send budget (identity.Options CodeSendBurst,
-	// CodeSendWindow, CodeSendCooldown).
+	// CodeSendWindow, CodeSendCooldown). The client address of this limit
+	// and AuthorizeRequestLimit is the connection's peer (RemoteAddr):
+	// proxy headers are not trusted, so behind a reverse proxy the host
+	// sets RemoteAddr from its trusted proxy.
 	AddressSendLimit int
-	// The client address of these limits is the connection's peer
-	// (RemoteAddr): proxy headers are not trusted, so behind a reverse
-	// proxy the host sets RemoteAddr from its trusted proxy.
-	//
 	// AuthorizeRequestLimit bounds the authorization requests stored
 	// (each one a record kept DefaultAuthRequestTTL) per client address
 	// within RateWindow (default 300); beyond it the authorization
