@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // defaultScope is what Cryptr's SDKs request and what a Cryptr-flavored
@@ -281,7 +282,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	// straight to SSO when the client named a connection). Stored requests
 	// are bounded per client address, so that a loop of GETs cannot fill
 	// the store.
-	if ok, err := p.allow(ctx, "authz-addr", clientAddress(r), p.opts.AuthorizeRequestLimit); err != nil {
+	if ok, err := p.allow(ctx, "authz-addr", httpx.ClientAddress(r), p.opts.AuthorizeRequestLimit); err != nil {
 		p.log.Error("provider: authorization rate limit", "err", err)
 		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
 		return
