@@ -398,3 +398,45 @@ func TestLayout1StoreMovesKeyedHashIndex(t *testing.T) {
 		t.Errorf("a new sandbox credential wrote %d account-wide index entries", n)
 	}
 }
+
+// persistentStore hides the memory store's VolatileStore method, as a
+// persistent backend would.
+type persistentStore struct{ identity.Store }
+
+// TestEphemeralKeyWarning: without Options.KeyEncryptionKey, NewService
+// warns once on a persistent store, and the Services derived from it
+// (ForEnvironment, For, WithHasher) add nothing; on a volatile store
+// (store/memory) it does not warn at all.
+func TestEphemeralKeyWarning(t *testing.T) {
+	tests := []struct {
+		name  string
+		store identity.Store
+		kek   []byte
+		want  int
+	}{
+		{"memory store", memory.New(), nil, 0},
+		{"persistent store", persistentStore{memory.New()}, nil, 1},
+		{"persistent store with a key", persistentStore{memory.New()}, kekOf(6), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&buf, nil))
+			svc, err := identity.NewService(identity.Options{Store: tc.store, Logger: log, KeyEncryptionKey: tc.kek})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sbx, err := svc.ForEnvironment(identity.Sandbox)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sbx.For(identity.Scope{Environment: identity.Sandbox, Orgs: []string{"*"}}); err != nil {
+				t.Fatal(err)
+			}
+			_ = svc.WithHasher(nil)
+			if n := strings.Count(buf.String(), "no Options.KeyEncryptionKey"); n != tc.want {
+				t.Errorf("%d warnings, want %d: %s", n, tc.want, buf.String())
+			}
+		})
+	}
+}
