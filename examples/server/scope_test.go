@@ -257,8 +257,9 @@ func TestSandboxKeyCannotChangeOrganizations(t *testing.T) {
 
 // TestSandboxCrafterTokenCannotChangeOrganizations (issue 10, breach 3,
 // Crafter face): a sandbox master access token cannot create a tenant (an
-// organization record, shared with production) and deleting a tenant
-// empties only its sandbox directory: the organization stays.
+// organization record, shared with production) nor delete one (which
+// deletes the organization record): both are 403 ACTION_DENIED and
+// nothing changes.
 func TestSandboxCrafterTokenCannotChangeOrganizations(t *testing.T) {
 	hx := newHarness(t, "memory:", "-master-env", "sandbox")
 	ctx := context.Background()
@@ -273,8 +274,8 @@ func TestSandboxCrafterTokenCannotChangeOrganizations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := hx.do("POST", "/api/1/tenant/"+hx.org+"/delete.json?accessTokenId="+hMasterSecret, "application/x-www-form-urlencoded", nil); w.Code >= 300 {
-		t.Fatalf("tenant delete with a sandbox token: %d %s", w.Code, w.Body)
+	if w := hx.do("POST", "/api/1/tenant/"+hx.org+"/delete.json?accessTokenId="+hMasterSecret, "application/x-www-form-urlencoded", nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "ACTION_DENIED") {
+		t.Errorf("tenant delete with a sandbox token: %d %s", w.Code, w.Body)
 	}
 	after, err := hx.prod.GetOrganization(ctx, hx.org)
 	if err != nil || !reflect.DeepEqual(before, after) {
