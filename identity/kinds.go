@@ -45,6 +45,7 @@ func registeredKinds() []kindEntry {
 		{nsRecord, "credential", "identity"},
 		{nsUnique, "credential-secret", "identity"},
 		{nsUnique, "credential-secret-mac", "identity"},
+		{nsUnique, "credential-mac", "identity"},
 		{nsRecord, "secrets-state", "identity"},
 		{nsRecord, "login-failures", "identity"},
 		{nsRecord, "email-code-budget", "identity"},

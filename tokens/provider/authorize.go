@@ -158,7 +158,13 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	// The path tree names the environment; an application of the other
 	// environment is unknown here.
 	env := envOf(r)
-	app, err := p.appByClientID(ctx, env, ra.clientID)
+	// An application that does not serve the organization is unknown at
+	// its issuer (identity.Service.ApplicationFor): the same page, never
+	// a redirect.
+	app, err := p.appFor(ctx, env, ra.clientID, ra.domain)
+	if err == nil && ra.domain == "" && app.OrganizationScope != "" && !p.appServes(ctx, app, env, app.OrganizationScope) {
+		err = identity.ErrNotFound
+	}
 	if err != nil {
 		if !errors.Is(err, identity.ErrNotFound) {
 			p.log.Error("provider: application lookup", "err", err)
@@ -195,10 +201,6 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	if ra.domain == "" && app.OrganizationScope != "" {
 		// An application of one organization needs no home-realm discovery.
 		ra.domain = app.OrganizationScope
-	}
-	if ra.domain != "" && !p.appServes(ctx, app, env, ra.domain) {
-		fail(errUnauthorizedClient, "the application does not serve this organization")
-		return
 	}
 	switch {
 	case ra.challenge == "" && ra.method != "":

@@ -92,9 +92,14 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 	}
 	var app *identity.Application
 	if clientID != "" {
-		a, err := svc.ApplicationByClientID(ctx, clientID)
-		if err != nil {
+		// An application that does not serve the organization is unknown
+		// here, exactly like a client id that does not exist.
+		a, err := svc.ApplicationFor(ctx, clientID, orgDomain)
+		if errors.Is(err, identity.ErrNotFound) {
 			return cryptrhttp.InvalidParams("client_id", "unknown application")
+		}
+		if err != nil {
+			return err
 		}
 		app = a
 	} else {
@@ -103,7 +108,7 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		for i := range page.Items {
-			if slices.Contains(page.Items[i].AllowedRedirectURLs, redirect) {
+			if slices.Contains(page.Items[i].AllowedRedirectURLs, redirect) && p.appServes(ctx, &page.Items[i], env, orgDomain) {
 				app = &page.Items[i]
 				break
 			}
@@ -111,9 +116,6 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 	}
 	if app == nil || !slices.Contains(app.AllowedRedirectURLs, redirect) {
 		return cryptrhttp.InvalidParams("redirect_uri", "is not an allowed redirect URL of an application of the organization")
-	}
-	if !p.appServes(ctx, app, env, orgDomain) {
-		return cryptrhttp.InvalidParams("org_domain", "the application does not serve this organization")
 	}
 	u, err := svc.GetUserByEmail(ctx, orgDomain, email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {

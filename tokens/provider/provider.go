@@ -521,6 +521,24 @@ func (p *Provider) appByClientID(ctx context.Context, env identity.Environment, 
 	return app, nil
 }
 
+// appFor finds an application of env as the issuer of organization
+// domain sees it (identity.Service.ApplicationFor): one that does not serve
+// the organization is ErrNotFound, exactly like an unknown client. With no
+// domain it is appByClientID.
+func (p *Provider) appFor(ctx context.Context, env identity.Environment, clientID, domain string) (*identity.Application, error) {
+	if domain == "" {
+		return p.appByClientID(ctx, env, clientID)
+	}
+	if clientID == "" || len(clientID) > 200 {
+		return nil, identity.ErrNotFound
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, err
+	}
+	return svc.ApplicationFor(ctx, clientID, domain)
+}
+
 // appServes reports whether app may sign users of organization domain in
 // (the core's rule: identity.Service.ApplicationServes).
 func (p *Provider) appServes(ctx context.Context, app *identity.Application, env identity.Environment, domain string) bool {
