@@ -28,14 +28,27 @@ func credentialList(env Environment) kv.Set {
 	return kv.Set{Env: string(env), Parts: []string{"credentials"}}
 }
 
+// credentialMACs indexes the credentials of one environment by the keyed
+// hash of their secret (secretKeys.lookupMAC). The index is per
+// environment, so that creating a sandbox credential writes nothing
+// production reads; a secret is still unique across both (CreateCredential
+// checks the other environment's index), so it finds one credential.
+func credentialMACs(env Environment) kv.Unique {
+	return kv.Unique{Env: string(env), Name: "credential-mac"}
+}
+
 var (
-	// credentialSecrets indexes credentials by the keyed hash of their
-	// secret (secretKeys.lookupMAC).
-	credentialSecrets = kv.Unique{Name: "credential-secret-mac"}
+	// legacyCredentialMACs is the account-wide keyed-hash index of stores
+	// written at layout 1; openSecrets moves it to credentialMACs.
+	legacyCredentialMACs = kv.Unique{Name: "credential-secret-mac"}
 	// legacyCredentialSecrets is the index by bare SHA-256 of stores
 	// written before keyed hashes; openSecrets empties it.
 	legacyCredentialSecrets = kv.Unique{Name: "credential-secret"}
 )
+
+// credentialEnvs are the environments a secret is looked up in, always
+// both and in this order (production first).
+var credentialEnvs = [...]Environment{Production, Sandbox}
 
 // credentialRecord is the stored form of a Credential.
 type credentialRecord struct {
@@ -140,7 +153,20 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 				return fmt.Errorf("credential secret is taken: %w", ErrConflict)
 			}
 		}
-		if err := credentialSecrets.Claim(tx.w, "", rec.SecretMAC, c.ID); err != nil {
+		// A secret finds one credential: the other environment's index is
+		// read (never written). The conflict tells the caller nothing that
+		// authenticating with the secret would not.
+		for _, env := range credentialEnvs {
+			if env == c.Environment {
+				continue
+			}
+			if _, err := credentialMACs(env).Lookup(tx.tx, "", rec.SecretMAC); err == nil {
+				return fmt.Errorf("credential secret is taken: %w", ErrConflict)
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		if err := credentialMACs(c.Environment).Claim(tx.w, "", rec.SecretMAC, c.ID); err != nil {
 			return err
 		}
 		if err := credentials().Put(tx.w, c.ID, rec); err != nil {
@@ -176,9 +202,21 @@ func (s *Service) credential(id string, rec *credentialRecord) *Credential {
 }
 
 // credentialBySecret finds the credential whose secret is secret, in
-// either environment.
+// either environment. Both environments' indexes are always read, so the
+// work (and its timing) does not depend on where the secret is; should
+// both hold it (CreateCredential prevents it), production's wins.
 func (s *Service) credentialBySecret(tx ReadTx, secret string) (string, credentialRecord, error) {
-	id, err := credentialSecrets.Lookup(tx, "", s.secrets.lookupMAC(secret))
+	mac := s.secrets.lookupMAC(secret)
+	id, err := "", error(fmt.Errorf("credential: %w", ErrNotFound))
+	for _, env := range credentialEnvs {
+		got, lerr := credentialMACs(env).Lookup(tx, "", mac)
+		if lerr != nil && !errors.Is(lerr, ErrNotFound) {
+			return "", credentialRecord{}, lerr
+		}
+		if lerr == nil && id == "" {
+			id, err = got, nil
+		}
+	}
 	if errors.Is(err, ErrNotFound) && s.secrets.legacy {
 		id, err = legacyCredentialSecrets.Lookup(tx, "", HashSecret(secret))
 	}
@@ -336,7 +374,7 @@ func (s *Service) DeleteCredential(ctx context.Context, id string) error {
 			return err
 		}
 		if rec.SecretMAC != "" {
-			if err := credentialSecrets.Release(tx.w, "", rec.SecretMAC, id); err != nil {
+			if err := credentialMACs(rec.Environment).Release(tx.w, "", rec.SecretMAC, id); err != nil {
 				return err
 			}
 		}

@@ -40,8 +40,9 @@
 // reads organizations and manages its own sandbox directory inside them
 // (users, tenant settings, applications, ...), but CreateOrganization,
 // UpdateOrganization, Txn.InsertOrg and Txn.PutOrg need a production-bound
-// Service and answer ErrForbidden on a sandbox one; Txn.DeleteOrgIfEmpty
-// never deletes the shared record from the sandbox (it reports false).
+// Service and answer ErrForbidden on a sandbox one, and so does
+// Txn.DeleteOrgIfEmpty (deleting a Crafter tenant deletes the shared
+// record: a sandbox token may not).
 //
 // # Scope
 //

@@ -48,6 +48,7 @@ func registeredKinds() []kindEntry {
 		{kv.NSRecord, "credential", "identity"},
 		{kv.NSUnique, "credential-secret", "identity"},
 		{kv.NSUnique, "credential-secret-mac", "identity"},
+		{kv.NSUnique, "credential-mac", "identity"},
 		{kv.NSRecord, "secrets-state", "identity"},
 		{kv.NSRecord, "login-failures", "identity"},
 		{kv.NSRecord, "email-code-budget", "identity"},

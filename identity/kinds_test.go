@@ -56,7 +56,7 @@ func TestKindScannerFindsEveryForm(t *testing.T) {
 import "github.com/gatehouse-id/gatehouse/internal/kv"
 const k = "pkg-b"
 var a = kv.Records[int]{Kind: "pkg-a"}
-func f(env string) kv.Records[string] { return kv.Records[string]{Env: env, Kind: k} }`,
+func f(env string) kv.Records[string] { return kv.Records[string]{Env: string(env), Kind: k} }`,
 			[]string{"r:pkg-a", "r:pkg-b"}, false},
 		{"unique, counter, sets under another import name", "pkg", `package pkg
 import store "github.com/gatehouse-id/gatehouse/internal/kv"

@@ -219,3 +219,25 @@ func (s *Service) ApplicationServes(ctx context.Context, app *Application, domai
 	}
 	return o.ID == app.OrgID || o.ManagedBy == "" || o.ManagedBy == s.account, nil
 }
+
+// ApplicationFor returns the application with clientID as the issuer of
+// the organization with domain sees it: an application that does not
+// serve that organization (see ApplicationServes) is ErrNotFound, exactly
+// like an unknown client id, so an organization's OAuth endpoints and
+// hosted pages answer another organization's client as they answer a
+// client that does not exist. Every endpoint that takes a client id for
+// an organization looks the client up with it.
+func (s *Service) ApplicationFor(ctx context.Context, clientID, domain string) (*Application, error) {
+	a, err := s.ApplicationByClientID(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.ApplicationServes(ctx, a, domain)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("application %q: %w", clientID, ErrNotFound)
+	}
+	return a, nil
+}

@@ -131,6 +131,15 @@ func TestScopedAppServesOnlyTheScope(t *testing.T) {
 			if err != nil || ok != c.serves[d] {
 				t.Errorf("%s: app serves %s = %v (%v), want %v", c.name, d, ok, err, c.serves[d])
 			}
+			// At the issuer of an organization it does not serve, the
+			// application is not found, as an unknown client id.
+			got, err := f.s.ApplicationFor(ctx, app.ClientID, d)
+			switch {
+			case c.serves[d] && (err != nil || got.ClientID != app.ClientID):
+				t.Errorf("%s: ApplicationFor %s = %v, %v", c.name, d, got, err)
+			case !c.serves[d] && !errors.Is(err, identity.ErrNotFound):
+				t.Errorf("%s: ApplicationFor %s = %v, want ErrNotFound", c.name, d, err)
+			}
 		}
 	}
 }
@@ -241,7 +250,7 @@ func TestSandboxServiceCannotChangeOrganizations(t *testing.T) {
 			t.Errorf("%s: PutOrg: %v", name, err)
 		}
 		var gone bool
-		if err := sb.Update(ctx, func(tx *identity.Txn) (err error) { gone, err = tx.DeleteOrgIfEmpty(o.ID); return }); err != nil || gone {
+		if err := sb.Update(ctx, func(tx *identity.Txn) (err error) { gone, err = tx.DeleteOrgIfEmpty(o.ID); return }); !errors.Is(err, identity.ErrForbidden) || gone {
 			t.Errorf("%s: DeleteOrgIfEmpty: %v %v", name, gone, err)
 		}
 		if after := f.state(); !reflect.DeepEqual(before, after) {

@@ -94,7 +94,8 @@ func ploginAAD(env Environment, hash string) []byte {
 // secretsState is the account-wide marker of how the store keeps secrets.
 type secretsState struct {
 	// Layout is the version of the credential indexes: 1 keeps one list
-	// of credentials per environment.
+	// of credentials per environment; 2 also keeps one keyed-hash index
+	// per environment (credentialMACs).
 	Layout int `json:"layout"`
 	// KEKCheck is a keyed check value of the key-encryption key that
 	// sealed the store's secrets; empty until a service opened the store
@@ -102,7 +103,7 @@ type secretsState struct {
 	KEKCheck string `json:"kek_check,omitempty"`
 }
 
-const secretsLayout = 1
+const secretsLayout = 2
 
 func secretsStates() kv.Records[secretsState] { return kv.Records[secretsState]{Kind: "secrets-state"} }
 
@@ -112,9 +113,10 @@ type upgradeReport struct {
 }
 
 // openSecrets checks the store against the service's key-encryption key
-// and upgrades it when needed: credentials move to per-environment lists,
-// clear secrets are sealed and bare SHA-256 lookups re-indexed under keyed
-// hashes. Everything runs in one transaction and is idempotent; when
+// and upgrades it when needed: credentials move to per-environment lists
+// (layout 1), the account-wide keyed-hash index moves to one index per
+// environment (layout 2), clear secrets are sealed and bare SHA-256
+// lookups re-indexed under keyed hashes. Everything runs in one transaction and is idempotent; when
 // nothing needs upgrading it costs one read.
 func (s *Service) openSecrets(ctx context.Context) error {
 	k := s.secrets
@@ -148,6 +150,12 @@ func (s *Service) openSecrets(ctx context.Context) error {
 				return err
 			}
 			cur.Layout = 1
+		}
+		if cur.Layout < 2 {
+			if err := moveCredentialMACs(tx); err != nil {
+				return err
+			}
+			cur.Layout = 2
 		}
 		if !k.ephemeral && cur.KEKCheck == "" {
 			if err := s.sealLegacySecrets(tx, &rep); err != nil {
@@ -212,6 +220,31 @@ func moveCredentialLists(tx Tx) error {
 	return legacy.Clear(tx)
 }
 
+// moveCredentialMACs moves the keyed-hash index of stores written at
+// layout 1 (one account-wide index) to one index per environment.
+func moveCredentialMACs(tx Tx) error {
+	type entry struct{ id, env, mac string }
+	var list []entry
+	err := credentials().Scan(tx, func(id string, rec credentialRecord) error {
+		if rec.SecretMAC != "" {
+			list = append(list, entry{id, string(rec.Environment), rec.SecretMAC})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		if err := legacyCredentialMACs.Release(tx, "", e.mac, e.id); err != nil {
+			return err
+		}
+		if err := credentialMACs(Environment(e.env)).Claim(tx, "", e.mac, e.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sealLegacySecrets seals clear credential secrets and persistent-login
 // tokens and re-indexes credentials under keyed hashes.
 func (s *Service) sealLegacySecrets(tx Tx, rep *upgradeReport) error {
@@ -253,7 +286,7 @@ func (s *Service) sealLegacySecrets(tx Tx, rep *upgradeReport) error {
 				return err
 			}
 			c.rec.LegacyHash = ""
-			if err := credentialSecrets.Claim(tx, "", c.rec.SecretMAC, c.id); err != nil {
+			if err := credentialMACs(c.rec.Environment).Claim(tx, "", c.rec.SecretMAC, c.id); err != nil {
 				return err
 			}
 		}

@@ -263,6 +263,16 @@ func TestLegacyStoreUpgradesOnOpen(t *testing.T) {
 				t.Fatalf("open %d: the listed secret is %q", i, c.Secret)
 			}
 		}
+		// The keyed-hash index is per environment: nothing account-wide.
+		for env, want := range map[string]int{"-": 0, string(identity.Production): 2, string(identity.Sandbox): 1} {
+			name := "credential-mac"
+			if env == "-" {
+				name = "credential-secret-mac"
+			}
+			if n := countKeys(t, st, kv.Key('u', env, name, "")); n != want {
+				t.Errorf("open %d: %d entries in the %s keyed-hash index %q, want %d", i, n, env, name, want)
+			}
+		}
 		var pl *identity.PersistentLogin
 		if err := svc.View(ctx, func(tx *identity.ReadTxn) (err error) {
 			pl, err = tx.PersistentLoginByHash(identity.HashSecret("legacy-login-id"))
@@ -280,5 +290,154 @@ func TestLegacyStoreUpgradesOnOpen(t *testing.T) {
 	}
 	if _, err := identity.NewService(identity.Options{Store: st, Logger: quiet(), KeyEncryptionKey: []byte("short")}); !errors.Is(err, identity.ErrKeyEncryptionKey) {
 		t.Errorf("a short key: %v", err)
+	}
+}
+
+// countKeys counts the keys of the store under prefix.
+func countKeys(t *testing.T, st identity.Store, prefix []byte) int {
+	t.Helper()
+	n := 0
+	err := st.View(context.Background(), func(tx identity.ReadTx) error {
+		return tx.Scan(prefix, identity.ScanOptions{KeysOnly: true}, func(_, _ []byte) error { n++; return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestLayout1StoreMovesKeyedHashIndex: a store written at layout 1 keeps
+// its keyed-hash index account-wide ("credential-secret-mac", no
+// environment in the key). Opening it moves every entry to the index of
+// the credential's environment, the credentials of both environments keep
+// authenticating (each with its own environment), a second open changes
+// nothing, and creating a sandbox credential then writes no account-wide
+// index entry.
+func TestLayout1StoreMovesKeyedHashIndex(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	kek := kekOf(5)
+	svc, err := identity.NewService(identity.Options{Store: st, Logger: quiet(), KeyEncryptionKey: kek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbx, err := svc.ForEnvironment(identity.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[identity.Environment]string{identity.Production: "layout1-production-secret-0123456789",
+		identity.Sandbox: "layout1-sandbox-secret-0123456789"}
+	for env, s := range secrets {
+		if _, _, err := svc.CreateCredential(ctx, identity.Credential{ID: "c-" + string(env), Environment: env, Secret: s}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rewrite the store as layout 1 wrote it: the per-environment entries
+	// become account-wide ones.
+	global := kv.Key('u', "-", "credential-secret-mac", "")
+	err = st.Update(ctx, func(tx identity.Tx) error {
+		type entry struct{ k, v []byte }
+		var moved []entry
+		for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
+			prefix := kv.Key('u', string(env), "credential-mac", "")
+			if err := tx.Scan(prefix, identity.ScanOptions{}, func(k, v []byte) error {
+				moved = append(moved, entry{bytes.Clone(k), bytes.Clone(v)})
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if len(moved) != 2 {
+			t.Fatalf("per-environment index entries: %d, want 2", len(moved))
+		}
+		for _, e := range moved {
+			mac := e.k[bytes.LastIndexByte(e.k, 0)+1:]
+			if err := tx.Delete(e.k); err != nil {
+				return err
+			}
+			if err := tx.Put(kv.Key('u', "-", "credential-secret-mac", "", string(mac)), e.v); err != nil {
+				return err
+			}
+		}
+		raw, err := tx.Get(kv.Key('r', "-", "secrets-state", "state"))
+		if err != nil {
+			return err
+		}
+		return tx.Put(kv.Key('r', "-", "secrets-state", "state"), bytes.Replace(raw, []byte(`"layout":2`), []byte(`"layout":1`), 1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	countGlobal := func() int { return countKeys(t, st, global) }
+	if countGlobal() != 2 {
+		t.Fatalf("the layout-1 store has %d account-wide entries, want 2", countGlobal())
+	}
+	for i := range 2 {
+		svc, err := identity.NewService(identity.Options{Store: st, Logger: quiet(), KeyEncryptionKey: kek})
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		if n := countGlobal(); n != 0 {
+			t.Errorf("open %d: %d account-wide index entries left", i, n)
+		}
+		for env, s := range secrets {
+			c, envSvc, err := svc.AuthenticateSecret(ctx, s)
+			if err != nil || c.ID != "c-"+string(env) || envSvc.Environment() != env {
+				t.Errorf("open %d: %s secret: %+v, %v", i, env, c, err)
+			}
+		}
+		// A secret stays unique across the environments.
+		if _, _, err := sbx.CreateCredential(ctx, identity.Credential{Environment: identity.Sandbox,
+			Secret: secrets[identity.Production]}, ""); !errors.Is(err, identity.ErrConflict) {
+			t.Errorf("open %d: a sandbox credential with a production secret: %v", i, err)
+		}
+	}
+	if _, _, err := sbx.CreateCredential(ctx, identity.Credential{Environment: identity.Sandbox}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := countGlobal(); n != 0 {
+		t.Errorf("a new sandbox credential wrote %d account-wide index entries", n)
+	}
+}
+
+// persistentStore hides the memory store's VolatileStore method, as a
+// persistent backend would.
+type persistentStore struct{ identity.Store }
+
+// TestEphemeralKeyWarning: without Options.KeyEncryptionKey, NewService
+// warns once on a persistent store, and the Services derived from it
+// (ForEnvironment, For, WithHasher) add nothing; on a volatile store
+// (store/memory) it does not warn at all.
+func TestEphemeralKeyWarning(t *testing.T) {
+	tests := []struct {
+		name  string
+		store identity.Store
+		kek   []byte
+		want  int
+	}{
+		{"memory store", memory.New(), nil, 0},
+		{"persistent store", persistentStore{memory.New()}, nil, 1},
+		{"persistent store with a key", persistentStore{memory.New()}, kekOf(6), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&buf, nil))
+			svc, err := identity.NewService(identity.Options{Store: tc.store, Logger: log, KeyEncryptionKey: tc.kek})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sbx, err := svc.ForEnvironment(identity.Sandbox)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sbx.For(identity.Scope{Environment: identity.Sandbox, Orgs: []string{"*"}}); err != nil {
+				t.Fatal(err)
+			}
+			_ = svc.WithHasher(nil)
+			if n := strings.Count(buf.String(), "no Options.KeyEncryptionKey"); n != tc.want {
+				t.Errorf("%d warnings, want %d: %s", n, tc.want, buf.String())
+			}
+		})
 	}
 }

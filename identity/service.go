@@ -52,8 +52,10 @@ type Options struct {
 	// tokens) and keys the hashes credentials are looked up by. Keep it
 	// outside the store and give every instance the same one; package
 	// tokens and sso take the same key for private keys. When it is nil an
-	// ephemeral key is generated and a warning logged: secrets sealed with
-	// it do not survive a restart. A store sealed with a key cannot be
+	// ephemeral key is generated and a warning logged once, by NewService
+	// (not by the Services derived from it), unless the store is volatile
+	// (VolatileStore, as store/memory): secrets sealed with it do not
+	// survive a restart. A store sealed with a key cannot be
 	// opened without it, nor with another one (ErrKeyEncryptionKey).
 	KeyEncryptionKey []byte
 	// LockAfter, LockFor and FailureWindow are the password lockout
@@ -179,8 +181,13 @@ func NewService(opts Options) (*Service, error) {
 		if kek, err = seal.NewKey(nil); err != nil {
 			return nil, err
 		}
-		s.log.Warn("identity: no Options.KeyEncryptionKey: secrets are sealed with an ephemeral key " +
-			"and will not survive a restart; set a persistent 32-byte key")
+		// Once per store: the Services derived from this one (ForEnvironment,
+		// For, Scoped, WithHasher) share its key and never log; a volatile
+		// store (VolatileStore) loses its data with the key anyway.
+		if v, ok := s.store.(VolatileStore); !ok || !v.Volatile() {
+			s.log.Warn("identity: no Options.KeyEncryptionKey: secrets are sealed with an ephemeral key " +
+				"and will not survive a restart; set a persistent 32-byte key")
+		}
 	} else if len(kek) != seal.KeySize {
 		return nil, fmt.Errorf("%w: Options.KeyEncryptionKey must be 32 bytes (AES-256)", ErrKeyEncryptionKey)
 	}

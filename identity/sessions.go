@@ -365,12 +365,14 @@ func (t *Txn) DeleteAttachments(userID string) ([]Attachment, error) {
 // DeleteOrgIfEmpty deletes the organization orgID, with its tenant settings
 // in both environments and its unique claims, when it has no users and no
 // applications left in either environment. It reports whether it did.
-// The Crafter face calls it after deleting a tenant's profiles. A
-// sandbox-bound transaction never deletes the organization record, which
-// both environments share: it reports false.
+// The Crafter face calls it after deleting a tenant's profiles, in the
+// same transaction. Deleting a tenant may delete the organization record,
+// which both environments share, so only production may: on a
+// sandbox-bound transaction it is an error wrapping ErrForbidden, and the
+// caller's transaction (with whatever it deleted before) is rolled back.
 func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
-	if t.s.orgWritable() != nil {
-		return false, nil
+	if err := t.s.orgWritable(); err != nil {
+		return false, err
 	}
 	o, err := t.OrgByID(orgID)
 	if err != nil {

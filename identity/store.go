@@ -20,6 +20,10 @@ import (
 // consistent snapshot and its writes commit all together or not at all. A
 // backend may run fn more than once (bbolt batches, PostgreSQL retries a
 // serialization failure), so fn must have no side effects outside tx.
+//
+// A backend whose data lives only as long as the process (store/memory)
+// also implements VolatileStore, so that the core does not warn about
+// what cannot outlive the process anyway.
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(tx ReadTx) error) error
@@ -28,6 +32,17 @@ type Store interface {
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Close releases the store. Calls after Close fail.
 	Close() error
+}
+
+// VolatileStore is an optional interface of a Store. A store whose
+// Volatile method reports true keeps nothing past the process (store/memory
+// does): NewService on it does not warn about a missing
+// Options.KeyEncryptionKey, since nothing sealed with the ephemeral key
+// could outlive the key. Persistent backends do not implement it.
+type VolatileStore interface {
+	Store
+	// Volatile reports whether the store's data dies with the process.
+	Volatile() bool
 }
 
 // ReadTx is a consistent read view of the store.

@@ -145,7 +145,9 @@ func (s *Service) CreateTicket(ctx context.Context, c *identity.Credential, prof
 	return out, err
 }
 
-// touchTicket reads a live ticket, checks MANAGE_TICKETS on its tenant and
+// touchTicket reads a live ticket (one of a tenant the caller has no
+// permission entry for is notFound: ownerTenant), checks MANAGE_TICKETS on
+// its tenant and
 // slides its idle expiry. Reads within TicketTouchInterval of the last
 // one do not rewrite it (the expiry moves by at most that much less).
 func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id string, notFound *Error,
@@ -165,9 +167,9 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 		if err != nil {
 			return nil, "", err
 		}
-		domain, err := s.orgDomain(tx, tk.OrgID)
+		domain, err := s.ownerDomain(tx, c, tk.OrgID, notFound)
 		if err != nil {
-			return nil, "", notFound
+			return nil, "", err
 		}
 		if err := check(c, domain, ActionManageTickets); err != nil {
 			return nil, "", err
@@ -246,7 +248,8 @@ func (s *Service) ProfileByTicket(ctx context.Context, c *identity.Credential, i
 	return out, nil
 }
 
-// InvalidateTicket deletes a ticket, silently if absent.
+// InvalidateTicket deletes a ticket, silently if absent (or of a tenant
+// the caller has no permission entry for: ownerTenant).
 func (s *Service) InvalidateTicket(ctx context.Context, c *identity.Credential, id string) error {
 	if id == "" {
 		return nil
@@ -259,11 +262,16 @@ func (s *Service) InvalidateTicket(ctx context.Context, c *identity.Credential, 
 			}
 			return err
 		}
-		o, err := tx.OrgByID(tk.OrgID)
-		if err == nil {
-			if err := check(c, o.Domain, ActionManageTickets); err != nil {
-				return err
-			}
+		absent := apiErr(http.StatusNotFound, CodeNoSuchTicket, "No ticket found for the given ID")
+		o, err := ownerTenant(&tx.ReadTxn, c, tk.OrgID, absent)
+		if errors.Is(err, absent) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := check(c, o.Domain, ActionManageTickets); err != nil {
+			return err
 		}
 		if err := tx.DeleteTicket(tk); err != nil {
 			return err
@@ -324,9 +332,9 @@ func (s *Service) loadLogin(tx *identity.ReadTxn, c *identity.Credential, id str
 	if err != nil {
 		return nil, nil, err
 	}
-	o, err := tx.OrgByID(pl.OrgID)
+	o, err := ownerTenant(tx, c, pl.OrgID, noLogin())
 	if err != nil {
-		return nil, nil, noLogin()
+		return nil, nil, err
 	}
 	if err := check(c, o.Domain, ActionManageTickets); err != nil {
 		return nil, nil, err

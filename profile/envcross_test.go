@@ -75,3 +75,34 @@ func listed(list []AccessToken, id string) bool {
 	}
 	return false
 }
+
+// TestSandboxCannotDeleteATenant (issue 10, matrix): a tenant is an
+// organization, which both environments share, so a sandbox master gets
+// 403 ACTION_DENIED for tenant/{name}/delete and nothing changes: the
+// organization, its production profiles and the sandbox's own profiles
+// are all still there. A production master may delete it.
+func TestSandboxCannotDeleteATenant(t *testing.T) {
+	e := newEnv(t)
+	master := []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}
+	sandbox := e.token(identity.Credential{Application: "sandbox-admin", Master: true, TenantPermissions: master,
+		Environment: identity.Sandbox})
+	e.tenant("acme")
+	prod := e.profile("acme", "alice", nil)
+	r := e.do("POST", "/api/1/profile/create.json", sandbox, url.Values{"tenantName": {"acme"}, "username": {"sam"},
+		"email": {"sam@acme.test"}, "password": {"sandbox sam's password"}, "enabled": {"true"}})
+	e.mustOK(r)
+	var sam Profile
+	r.json(t, &sam)
+
+	if r := e.do("POST", "/api/1/tenant/acme/delete.json", sandbox, nil); r.status != 403 || r.code() != CodeActionDenied {
+		t.Fatalf("a sandbox master deleting a tenant: %d %s, want 403 %s", r.status, r.body, CodeActionDenied)
+	}
+	e.mustOK(e.do("GET", "/api/1/tenant/acme.json", e.master, nil))
+	e.mustOK(e.do("GET", "/api/1/profile/"+prod.ID+".json", e.master, nil))
+	e.mustOK(e.do("GET", "/api/1/profile/"+sam.ID+".json", sandbox, nil))
+
+	e.mustOK(e.do("POST", "/api/1/tenant/acme/delete.json", e.master, nil))
+	if r := e.do("GET", "/api/1/profile/"+prod.ID+".json", e.master, nil); r.status != 404 {
+		t.Errorf("a production master's tenant delete left its profile: %d %s", r.status, r.body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // BasePath is where the API lives; Handler also serves paths relative to
@@ -37,7 +38,18 @@ func NewHandler(opts Options) (http.Handler, error) {
 // Handler returns the http.Handler serving s under /api/1, with and
 // without the .json suffix, parameters from the query string and the form
 // body alike.
-func (s *Service) Handler() http.Handler { return &handler{s: s} }
+// A panic is logged and answered with a Crafter 500 (recovery is the
+// last line: no input may produce one).
+func (s *Service) Handler() http.Handler {
+	h := &handler{s: s}
+	return httpx.Recover(s.log, "profile: panic serving request", h, writeInternalError)
+}
+
+// writeInternalError is the answer to a request whose handler panicked.
+func writeInternalError(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, &Error{Status: http.StatusInternalServerError, Code: CodeOther,
+		Message: "Internal error while processing the request"})
+}
 
 type handler struct{ s *Service }
 
@@ -184,16 +196,6 @@ func match(method string, segs []string) (rt *route, args []string, pathOK bool)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.s.log.Error("profile: panic serving request", "path", r.URL.Path, "panic", v)
-			writeError(w, &Error{Status: http.StatusInternalServerError, Code: CodeOther,
-				Message: "Internal error while processing the request"})
-		}
-	}()
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	out, err := h.serve(w, r)

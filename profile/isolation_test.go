@@ -89,3 +89,99 @@ func TestOtherTenantsProfileIsNotFound(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignIDsAnswerAsUnknown (issue 10, matrix): a token with no
+// permission on the tenant that owns a verification token, ticket or
+// persistent login gets exactly the answer of an unknown id (status and
+// body) on every route that takes such an id, and its deletes and
+// invalidations change nothing; a token that reaches the tenant without
+// the action still gets Crafter's 403.
+func TestForeignIDsAnswerAsUnknown(t *testing.T) {
+	e := newEnvWith(t, memory.New(), nil)
+	e.tenant("acme")
+	e.tenant("globex")
+	p := e.profile("globex", "bob", nil)
+	onlyAcme := e.token(identity.Credential{Application: "app",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "acme", AllowedActions: []string{"*"}}}})
+	readOnly := e.token(identity.Credential{Application: "app",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "globex", AllowedActions: []string{"READ_TENANT"}}}})
+	var vt, tk, pl struct {
+		ID string `json:"id"`
+	}
+	e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/verification_token/create.json", e.master, nil)).json(t, &vt)
+	e.mustOK(e.do("POST", "/api/1/authentication/ticket/create.json", e.master, url.Values{"profileId": {p.ID}})).json(t, &tk)
+	e.mustOK(e.do("POST", "/api/1/authentication/persistent_login/create.json", e.master, url.Values{"profileId": {p.ID}})).json(t, &pl)
+	const unknown = "unknownIdAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	type req struct {
+		method, path string
+		form         url.Values
+	}
+	cases := []struct {
+		name string
+		mk   func(id string) req
+	}{
+		{"verify", func(id string) req {
+			return req{"POST", "/api/1/profile/verify.json", url.Values{"verificationTokenId": {id}}}
+		}},
+		{"change_password", func(id string) req {
+			return req{"POST", "/api/1/profile/change_password.json", url.Values{"resetTokenId": {id}, "newPassword": {"owned password 123"}}}
+		}},
+		{"get verification token", func(id string) req {
+			return req{"GET", "/api/1/profile/verification_token/" + id + ".json", nil}
+		}},
+		{"delete verification token", func(id string) req {
+			return req{"POST", "/api/1/profile/verification_token/" + id + "/delete.json", nil}
+		}},
+		{"by_ticket", func(id string) req { return req{"GET", "/api/1/profile/by_ticket.json", url.Values{"ticketId": {id}}} }},
+		{"get ticket", func(id string) req { return req{"GET", "/api/1/authentication/ticket/" + id + ".json", nil} }},
+		{"invalidate ticket", func(id string) req {
+			return req{"POST", "/api/1/authentication/ticket/" + id + "/invalidate.json", nil}
+		}},
+		{"get persistent login", func(id string) req {
+			return req{"GET", "/api/1/authentication/persistent_login/" + id + ".json", nil}
+		}},
+		{"refresh persistent login", func(id string) req {
+			return req{"POST", "/api/1/authentication/persistent_login/" + id + "/refresh_token.json", nil}
+		}},
+		{"delete persistent login", func(id string) req {
+			return req{"POST", "/api/1/authentication/persistent_login/" + id + "/delete.json", nil}
+		}},
+	}
+	idOf := map[string]string{"verify": vt.ID, "change_password": vt.ID, "get verification token": vt.ID,
+		"delete verification token": vt.ID, "by_ticket": tk.ID, "get ticket": tk.ID, "invalidate ticket": tk.ID,
+		"get persistent login": pl.ID, "refresh persistent login": pl.ID, "delete persistent login": pl.ID}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			send := func(tok, id string) resp {
+				r := tc.mk(id)
+				form := url.Values{"tenantName": {"globex"}}
+				for k, v := range r.form {
+					form[k] = v
+				}
+				return e.do(r.method, r.path, tok, form)
+			}
+			u := send(onlyAcme, unknown)
+			f := send(onlyAcme, idOf[tc.name])
+			if f.status != u.status || strings.ReplaceAll(string(f.body), idOf[tc.name], unknown) != string(u.body) {
+				t.Errorf("foreign id: %d %s; unknown id: %d %s", f.status, f.body, u.status, u.body)
+			}
+			if strings.Contains(string(f.body), "globex") {
+				t.Errorf("the answer names the other tenant: %s", f.body)
+			}
+			if r := send(readOnly, idOf[tc.name]); r.status != 403 || r.code() != CodeActionDenied {
+				t.Errorf("a token reaching the tenant without the action: %d %s, want 403 %s", r.status, r.body, CodeActionDenied)
+			}
+		})
+	}
+	// Nothing changed: the victim's token, ticket and login still work
+	// for the master, and the password is unchanged.
+	e.mustOK(e.do("GET", "/api/1/profile/verification_token/"+vt.ID+".json", e.master, nil))
+	e.mustOK(e.do("GET", "/api/1/authentication/ticket/"+tk.ID+".json", e.master, nil))
+	var got struct {
+		Token string `json:"token"`
+	}
+	e.mustOK(e.do("GET", "/api/1/authentication/persistent_login/"+pl.ID+".json", e.master, nil)).json(t, &got)
+	if p2 := e.get(p.ID); p2.Verified {
+		t.Errorf("the profile was verified by a foreign token: %+v", p2)
+	}
+}

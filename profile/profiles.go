@@ -35,7 +35,7 @@ func loadProfile(tx *identity.ReadTxn, c *identity.Credential, id string) (*view
 	if err != nil {
 		return nil, err
 	}
-	o, err := tx.OrgByID(u.OrgID)
+	o, err := ownerTenant(tx, c, u.OrgID, noProfile(id))
 	if err != nil {
 		return nil, err
 	}
@@ -43,16 +43,49 @@ func loadProfile(tx *identity.ReadTxn, c *identity.Credential, id string) (*view
 	if err != nil {
 		return nil, err
 	}
-	// Tenant isolation: a token with no permission entry for the profile's
-	// tenant learns nothing about it (404, as for a missing id), instead of
-	// Crafter's 403 naming the tenant.
-	if !reaches(c, o.Domain) {
-		return nil, noProfile(id)
-	}
 	if err := check(c, o.Domain, ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
 	}
 	return &view{u: u, o: o, tn: tn}, nil
+}
+
+// ownerTenant returns the organization (tenant) that owns an object of
+// the caller's environment (a profile, verification token, ticket or
+// persistent login) and applies tenant isolation, the one rule of every
+// lookup by id: when the token has no permission entry for that tenant,
+// the object answers notFound, exactly as an unknown id (same status,
+// same body), instead of Crafter's 403 naming the tenant. A write to such
+// an object (delete, invalidate) is then the no-op of an unknown id. A
+// token that reaches the tenant but lacks the action still gets Crafter's
+// 403 from check.
+func ownerTenant(tx *identity.ReadTxn, c *identity.Credential, orgID string, notFound *Error) (*identity.Organization, error) {
+	o, err := tx.OrgByID(orgID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !reaches(c, o.Domain) {
+		return nil, notFound
+	}
+	return o, nil
+}
+
+// ownerDomain is ownerTenant for hot paths (ticket reads): the owner's
+// domain from the id cache, with the same rule.
+func (s *Service) ownerDomain(tx *identity.ReadTxn, c *identity.Credential, orgID string, notFound *Error) (string, error) {
+	d, err := s.orgDomain(tx, orgID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return "", notFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if !reaches(c, d) {
+		return "", notFound
+	}
+	return d, nil
 }
 
 // render builds the profile JSON: attributes projected on attrs ($none:

@@ -29,7 +29,12 @@
 // error code OTHER (Crafter's clients only parse the codes of its enum);
 // a full password hasher is 429; sorting or querying on an attribute the
 // caller may not read is 400 INVALID_QUERY; deleting a profile deletes its
-// sessions, tokens and attachments; failed logins are forgotten
+// sessions, tokens and attachments; a profile, verification token,
+// ticket or persistent login of a tenant the access token has no
+// permission entry for answers exactly as an unknown id (Crafter answered
+// 403 naming the tenant), so its deletes and invalidations are the
+// no-op of an unknown id (ownerTenant, the rule of every lookup by id);
+// failed logins are forgotten
 // identity.Options.FailureWindow (24 h) after the latest one (Crafter kept them until a
 // success).
 //

@@ -485,6 +485,9 @@ func (s *Service) RemoveAttributeDefinitions(ctx context.Context, c *identity.Cr
 // and attachments), then the tenant; silent if absent. The organization
 // itself is deleted when nothing else (the other environment's users,
 // applications) still belongs to it; otherwise its settings are reset.
+// A tenant is an organization, which both environments share: a sandbox
+// token gets 403 ACTION_DENIED for an existing tenant and nothing changes
+// (identity.Txn.DeleteOrgIfEmpty).
 func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name string) error {
 	if err := check(c, name, ActionDeleteTenant); err != nil {
 		return err
@@ -504,6 +507,10 @@ func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name
 		if err := tx.EachOrgUser(o.ID, func(u *identity.User) error { return s.deleteUser(tx, u, &reap) }); err != nil {
 			return err
 		}
+		// A sandbox token may not delete a tenant: the organization
+		// record is shared by both environments. DeleteOrgIfEmpty is
+		// ErrForbidden there (403 ACTION_DENIED) and the transaction,
+		// with the deletes above, is rolled back.
 		gone, err := tx.DeleteOrgIfEmpty(o.ID)
 		if err != nil || gone {
 			return err

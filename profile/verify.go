@@ -62,7 +62,8 @@ func noToken() *Error {
 }
 
 // loadToken reads an unexpired token with its user, org and tenant and
-// checks MANAGE_PROFILES on the token's tenant.
+// checks MANAGE_PROFILES on the token's tenant; a token of a tenant the
+// caller has no permission entry for is unknown (ownerTenant).
 func loadToken(tx *identity.ReadTxn, c *identity.Credential, id string) (*identity.VerificationToken, *view, error) {
 	if id == "" {
 		return nil, nil, noToken()
@@ -74,9 +75,9 @@ func loadToken(tx *identity.ReadTxn, c *identity.Credential, id string) (*identi
 	if err != nil {
 		return nil, nil, err
 	}
-	o, err := tx.OrgByID(vt.OrgID)
+	o, err := ownerTenant(tx, c, vt.OrgID, noToken())
 	if err != nil {
-		return nil, nil, noToken()
+		return nil, nil, err
 	}
 	if err := check(c, o.Domain, ActionManageProfiles); err != nil {
 		return nil, nil, err

@@ -68,7 +68,7 @@ func TestManagementAPI(t *testing.T) {
 	}
 
 	// List: paginate shape.
-	f.clock.Add(time.Second)
+	f.clock.Advance(time.Second)
 	f.json(f.do("POST", "/api/v2/org/acme-company/sso-connections", f.token, map[string]any{"application_id": f.app.ClientID}), http.StatusCreated)
 	list := f.json(f.do("GET", "/api/v2/sso-connections?per_page=1", f.token, nil), http.StatusOK)
 	if list["__type__"] != "List" || list["total_count"] != 2.0 || len(list["data"].([]any)) != 1 {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/api"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/sso/portal"
@@ -44,19 +45,6 @@ const (
 	idpBase = "https://idp.test"
 	appURI  = "https://app.acme.test/callback"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 type keyPair struct {
 	key  *rsa.PrivateKey
@@ -165,7 +153,7 @@ func cloneValues(q url.Values) url.Values {
 // memory store, with a real crewjam/saml IdP in process.
 type fixture struct {
 	t       testing.TB
-	clock   *clock
+	clock   *testkit.Clock
 	id      *identity.Service
 	svc     *sso.Service
 	api     *api.Handler
@@ -185,7 +173,7 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{t: t, clock: &clock{now: time.Now().UTC().Truncate(time.Second)}, mails: &mails{}, authz: &fakeAuthz{},
+	f := &fixture{t: t, clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), mails: &mails{}, authz: &fakeAuthz{},
 		logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var err error

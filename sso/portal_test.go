@@ -227,7 +227,7 @@ func TestOnboardingPortalTestFailureShowsReason(t *testing.T) {
 func TestSetupLinkExpiryAndSessions(t *testing.T) {
 	f := newFixture(t)
 	_, link := f.invite()
-	f.clock.Add(sso.DefaultSetupLinkTTL + time.Minute)
+	f.clock.Advance(sso.DefaultSetupLinkTTL + time.Minute)
 	if r := f.browser().redeem(link); r.StatusCode != http.StatusGone {
 		t.Fatalf("expired link: %d", r.StatusCode)
 	}
@@ -238,7 +238,7 @@ func TestSetupLinkExpiryAndSessions(t *testing.T) {
 	if r := b.get(baseURL + "/enterprise-setup/provider"); r.StatusCode != 200 {
 		t.Fatalf("session: %d", r.StatusCode)
 	}
-	f.clock.Add(sso.DefaultPortalSessionTTL + time.Minute)
+	f.clock.Advance(sso.DefaultPortalSessionTTL + time.Minute)
 	if r := b.get(baseURL + "/enterprise-setup/provider"); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("expired session: %d", r.StatusCode)
 	}

@@ -3,12 +3,12 @@ package sso
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
@@ -23,15 +23,6 @@ type rateCounter struct {
 
 var rateCounters = kv.Records[rateCounter]{Kind: "sso-rate"}
 
-// clientAddress is the remote IP of r (proxies' headers are not trusted).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // allowAuthnRequest counts one stored AuthnRequest for the client address
 // of r in the current window and reports whether the limit still holds,
 // with the seconds left in the window.
@@ -39,7 +30,7 @@ func (s *Service) allowAuthnRequest(ctx context.Context, r *http.Request) (bool,
 	now := s.now()
 	window := s.opts.AuthnRequestTTL
 	start := now.Truncate(window)
-	id := identity.HashSecret("authn-addr\x00" + clientAddress(r) + "\x00" + start.Format(time.RFC3339))
+	id := identity.HashSecret("authn-addr\x00" + httpx.ClientAddress(r) + "\x00" + start.Format(time.RFC3339))
 	ok := false
 	err := s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
 		rec, err := rateCounters.Get(tx, id)

@@ -50,7 +50,8 @@ type Options struct {
 	// AuthnRequestLimit bounds the AuthnRequests stored (each a record
 	// kept AuthnRequestTTL) per client address within AuthnRequestTTL
 	// (default DefaultAuthnRequestLimit); beyond it /enterprise/{idp_id}/login
-	// answers 429 with an error page.
+	// answers 429 with an error page. The client address is the
+	// connection's peer (RemoteAddr): proxy headers are not trusted.
 	AuthnRequestLimit int
 	// Logger receives operational logs (default: the identity service's).
 	Logger *slog.Logger

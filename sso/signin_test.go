@@ -214,13 +214,13 @@ func TestSignInRefusals(t *testing.T) {
 		{"expired response", "expired", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
 			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
 			resp := f.idpInitiated(idp)
-			f.clock.Add(10 * time.Minute)
+			f.clock.Advance(10 * time.Minute)
 			return b.acs(idp, resp)
 		}},
 		{"not yet valid response", "not_yet_valid", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {
 			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
 			resp := f.idpInitiated(idp)
-			f.clock.Add(-10 * time.Minute)
+			f.clock.Advance(-10 * time.Minute)
 			return b.acs(idp, resp)
 		}},
 		{"tampered response", "invalid_signature", func(t *testing.T, f *fixture, idp string, b *browser) *http.Response {

@@ -134,7 +134,7 @@ func TestAuthnRequestLimit(t *testing.T) {
 	if rec := login("192.0.2.8:1000"); rec.Code != http.StatusFound {
 		t.Fatalf("another address: %d", rec.Code)
 	}
-	f.clock.Add(sso.DefaultAuthnRequestTTL)
+	f.clock.Advance(sso.DefaultAuthnRequestTTL)
 	if rec := login("192.0.2.7:1000"); rec.Code != http.StatusFound {
 		t.Fatalf("next window: %d", rec.Code)
 	}

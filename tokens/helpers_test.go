@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,28 +11,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
-// fakeClock is a settable clock shared by the identity and tokens services.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock returns the clock shared by the identity and tokens services.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 const testBase = "https://auth.example.com"
 
@@ -49,7 +32,7 @@ func (c *countingStore) View(ctx context.Context, fn func(tx identity.ReadTx) er
 }
 
 type fixture struct {
-	clock *fakeClock
+	clock *testkit.Clock
 	store *countingStore
 	id    *identity.Service
 	svc   *Service

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/sso"
@@ -109,7 +110,9 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 }
 
 // Handler returns the root handler with panic recovery.
-func (a *app) Handler() http.Handler { return recoverer(a.log, a.mux) }
+func (a *app) Handler() http.Handler {
+	return httpx.Recover(a.log, "panic serving request", a.mux, writeInternalError)
+}
 
 // Start launches background work (the expiry sweeper) until ctx is done.
 func (a *app) Start(ctx context.Context) {
@@ -278,21 +281,10 @@ func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 }
 
-// recoverer turns a panic in a handler into a logged 500 for that request
-// only, instead of a crashed process.
-func recoverer(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-				http.Error(w, `{"error":"internal_error"}`, http.StatusInternalServerError)
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
+// writeInternalError is the answer to a request whose handler panicked
+// outside the faces (which answer in their own format).
+func writeInternalError(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, `{"error":"internal_error"}`, http.StatusInternalServerError)
 }
 
 // redactStoreURL hides a password in a store URL before it is logged.

@@ -744,6 +744,11 @@ func crafterWant(pattern, kind string) []int {
 			return want403 // not a master token
 		case path == "access_token/create" || path == "access_token/all":
 			return nil // its own environment's tokens only (the leak check holds the rest)
+		case path == "access_token/*/delete":
+			// Deleting a missing token is silent (crafter-profile-rest
+			// §2.1): a production token answers as an unknown id (the
+			// case compares them) and the digest shows nothing changed.
+			return nil
 		}
 		return wantNotFound // a production token is unknown to a sandbox master
 	case path == "tenant/create", path == "tenant/*/delete":
@@ -958,6 +963,9 @@ func inactive(t *testing.T, w *httptest.ResponseRecorder) {
 	}
 }
 
+// unknownClient is a client id no application has.
+const unknownClient = "00000000-0000-0000-0000-000000000000"
+
 func (m *matrix) oidcCases(patterns []string) []*mcase {
 	var out []*mcase
 	form := "application/x-www-form-urlencoded"
@@ -986,9 +994,23 @@ func (m *matrix) oidcCases(patterns []string) []*mcase {
 				}
 				c := &mcase{attacker: kind, path: cpath, want: wantRefused,
 					detail: "its own client at beta's issuer"}
+				// A client that does not serve beta is unknown at its
+				// issuer: the answer of an unknown client id.
+				uq := url.Values{}
+				for k, v := range q {
+					uq[k] = v
+				}
+				uq.Set("client_id", unknownClient)
+				own := kind == sandbox && strings.HasPrefix(path, "/sandbox/")
 				if method == "POST" {
 					c.ct, c.body = form, q.Encode()
+					if !own {
+						c.unknownPath, c.unknownBody = c.path, uq.Encode()
+					}
 				} else {
+					if !own {
+						c.unknownPath = c.path + "?" + uq.Encode()
+					}
 					c.path += "?" + q.Encode()
 				}
 				add(c)
@@ -1026,6 +1048,13 @@ func (m *matrix) oidcCases(patterns []string) []*mcase {
 				if !strings.Contains(path, "{domain}") {
 					// The organization comes from the client: its own is fine.
 					c.want, c.check, c.detail = nil, notForBeta, "client_credentials with its own client, domain=beta"
+				} else if !(kind == sandbox && strings.HasPrefix(path, "/sandbox/")) && a.machine.id != "" {
+					uv := url.Values{}
+					for k, x := range v {
+						uv[k] = x
+					}
+					uv.Set("client_id", unknownClient)
+					c.unknownPath, c.unknownBody = cpath, uv.Encode()
 				}
 				add(c)
 			case strings.HasSuffix(path, "/revoke"):

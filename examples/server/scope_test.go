@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -100,9 +101,13 @@ func TestLimitedKeyMachineAppServesOnlyItsOrganizations(t *testing.T) {
 	if code, _ := clientCredentials(sh, "alpha", id, secret); code != 200 {
 		t.Fatalf("token for alpha: %d", code)
 	}
+	// At another organization's issuer the client is unknown: the same
+	// answer as a client id that does not exist.
 	for _, org := range []string{"beta", sh.org} {
-		if code, body := clientCredentials(sh, org, id, secret); code != 400 || body["error"] != "unauthorized_client" {
-			t.Errorf("client_credentials at /t/%s with an alpha key's app: %d %v", org, code, body)
+		code, body := clientCredentials(sh, org, id, secret)
+		ucode, ubody := clientCredentials(sh, org, "00000000-0000-0000-0000-000000000000", secret)
+		if code != 401 || body["error"] != "invalid_client" || code != ucode || !reflect.DeepEqual(body, ubody) {
+			t.Errorf("client_credentials at /t/%s with an alpha key's app: %d %v; unknown client: %d %v", org, code, body, ucode, ubody)
 		}
 	}
 	// Legitimate: a key that manages alpha and beta makes an app that
@@ -114,7 +119,7 @@ func TestLimitedKeyMachineAppServesOnlyItsOrganizations(t *testing.T) {
 			t.Errorf("token for %s with an alpha+beta key's app: %d %v", org, code, body)
 		}
 	}
-	if code, _ := clientCredentials(sh, sh.org, m["client_id"].(string), m["client_secret"].(string)); code != 400 {
+	if code, _ := clientCredentials(sh, sh.org, m["client_id"].(string), m["client_secret"].(string)); code != 401 {
 		t.Errorf("token for %s with an alpha+beta key's app: %d", sh.org, code)
 	}
 }
@@ -149,9 +154,17 @@ func TestLimitedKeyCannotScopeAnAppToAnotherOrganization(t *testing.T) {
 	// Beta's hosted login refuses the alpha key's app.
 	q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {"https://evil.test/cb"}, "scope": {"openid"},
 		"state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
+	// The app is unknown at beta's issuer: the error page of an unknown
+	// client id, never a redirect to the app.
 	w := sh.do("GET", "/t/beta/authorize?"+q.Encode(), "", nil)
-	if loc := w.Header().Get("Location"); w.Code < 400 && !strings.Contains(loc, "error=unauthorized_client") {
-		t.Errorf("beta's authorize with an alpha key's app: %d Location %q %.300s", w.Code, loc, w.Body)
+	uq := url.Values{}
+	for k, v := range q {
+		uq[k] = v
+	}
+	uq.Set("client_id", "00000000-0000-0000-0000-000000000000")
+	uw := sh.do("GET", "/t/beta/authorize?"+uq.Encode(), "", nil)
+	if loc := w.Header().Get("Location"); w.Code != 400 || loc != "" || w.Code != uw.Code || !samePage(w.Body.String(), uw.Body.String()) {
+		t.Errorf("beta's authorize with an alpha key's app: %d Location %q %.300s; unknown client: %d %.300s", w.Code, loc, w.Body, uw.Code, uw.Body)
 	}
 	if w := sh.do("GET", "/t/alpha/authorize?"+q.Encode(), "", nil); w.Code >= 400 || strings.Contains(w.Header().Get("Location"), "error=") {
 		t.Errorf("alpha's authorize with its own app: %d %s", w.Code, w.Header().Get("Location"))
@@ -244,8 +257,9 @@ func TestSandboxKeyCannotChangeOrganizations(t *testing.T) {
 
 // TestSandboxCrafterTokenCannotChangeOrganizations (issue 10, breach 3,
 // Crafter face): a sandbox master access token cannot create a tenant (an
-// organization record, shared with production) and deleting a tenant
-// empties only its sandbox directory: the organization stays.
+// organization record, shared with production) nor delete one (which
+// deletes the organization record): both are 403 ACTION_DENIED and
+// nothing changes.
 func TestSandboxCrafterTokenCannotChangeOrganizations(t *testing.T) {
 	hx := newHarness(t, "memory:", "-master-env", "sandbox")
 	ctx := context.Background()
@@ -260,11 +274,20 @@ func TestSandboxCrafterTokenCannotChangeOrganizations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := hx.do("POST", "/api/1/tenant/"+hx.org+"/delete.json?accessTokenId="+hMasterSecret, "application/x-www-form-urlencoded", nil); w.Code >= 300 {
-		t.Fatalf("tenant delete with a sandbox token: %d %s", w.Code, w.Body)
+	if w := hx.do("POST", "/api/1/tenant/"+hx.org+"/delete.json?accessTokenId="+hMasterSecret, "application/x-www-form-urlencoded", nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "ACTION_DENIED") {
+		t.Errorf("tenant delete with a sandbox token: %d %s", w.Code, w.Body)
 	}
 	after, err := hx.prod.GetOrganization(ctx, hx.org)
 	if err != nil || !reflect.DeepEqual(before, after) {
 		t.Errorf("a sandbox tenant delete changed the organization: %v %+v", err, after)
 	}
+}
+
+// pageNonce matches the per-answer CSP nonce of a hosted page.
+var pageNonce = regexp.MustCompile(`nonce="[^"]*"`)
+
+// samePage reports whether two hosted pages are the same but for their
+// CSP nonces.
+func samePage(a, b string) bool {
+	return pageNonce.ReplaceAllString(a, "") == pageNonce.ReplaceAllString(b, "")
 }

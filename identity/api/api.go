@@ -1,16 +1,16 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
-	"runtime/debug"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -41,7 +41,8 @@ type Options struct {
 // It is safe for concurrent use.
 type Handler struct {
 	mux      *http.ServeMux
-	patterns []string
+	routes   *cryptrhttp.Mux
+	serve    http.Handler
 	services map[identity.Environment]*identity.Service
 	tokens   ManagementTokens
 	creds    credCache
@@ -72,10 +73,13 @@ func New(opts Options) (*Handler, error) {
 		}
 		h.services[env] = s
 	}
-	m := &Mux{h: h}
+	h.serve = httpx.Recover(h.log, "management API handler panicked", http.HandlerFunc(h.serveHTTP),
+		cryptrhttp.WriteInternalError)
+	m := cryptrhttp.NewMux(h.mux, h.account, h.authenticate)
+	h.routes = m
 	h.mux.HandleFunc("/", h.notFound)
 	m.HandlePublic("POST /api/v2/oauth/token", HandlerFunc(h.token))
-	h.routes(m)
+	h.register(m)
 	if opts.TokenService != nil {
 		m.Handle("GET /api/v2/org/{domain}/token-customization/sample", ActionRead, ResourceJWTSamples,
 			HandlerFunc(sampleHandler(h, opts.TokenService)))
@@ -84,7 +88,7 @@ func New(opts Options) (*Handler, error) {
 		if g == nil {
 			continue
 		}
-		if err := m.register(g); err != nil {
+		if err := m.Register(g); err != nil {
 			return nil, err
 		}
 	}
@@ -95,27 +99,16 @@ func New(opts Options) (*Handler, error) {
 // with a JSON 500; unknown paths get a JSON 404 and wrong methods a JSON
 // 405.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rw := &trackingWriter{ResponseWriter: w, log: h.log}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			h.log.LogAttrs(r.Context(), slog.LevelError, "management API handler panicked",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			if !rw.wrote {
-				WriteJSON(rw, http.StatusInternalServerError, errorBody{Error: "internal_error",
-					Description: "the request failed"})
-			}
-		}
-	}()
+	h.serve.ServeHTTP(w, r.WithContext(cryptrhttp.WithLogger(r.Context(), h.log)))
+}
+
+func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
 		// http.ServeMux would redirect to the cleaned path in HTML.
-		h.notFound(rw, r)
+		h.notFound(w, r)
 		return
 	}
-	h.mux.ServeHTTP(rw, r)
+	h.mux.ServeHTTP(w, r)
 }
 
 // notFound answers requests no pattern matches: a JSON 405 with an Allow
@@ -143,7 +136,7 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 
 // Patterns returns the patterns of every endpoint, in registration order
 // ("GET /api/v2/org/{domain}/users", ...).
-func (h *Handler) Patterns() []string { return append([]string(nil), h.patterns...) }
+func (h *Handler) Patterns() []string { return h.routes.Patterns() }
 
 // Service returns the identity service of env.
 func (h *Handler) Service(env identity.Environment) (*identity.Service, error) {
@@ -157,109 +150,3 @@ func (h *Handler) Service(env identity.Environment) (*identity.Service, error) {
 // AccountDomain returns the domain of the account that manages the
 // organizations (the __managed_by__ of records).
 func (h *Handler) AccountDomain() string { return h.account }
-
-// logger returns the Handler's logger when w is (or wraps) the writer the
-// Handler passed on, else slog.Default().
-func logger(w http.ResponseWriter) *slog.Logger {
-	for w != nil {
-		if t, ok := w.(*trackingWriter); ok {
-			return t.log
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			break
-		}
-		w = u.Unwrap()
-	}
-	return slog.Default()
-}
-
-// trackingWriter records whether the answer has started, so a recovered
-// panic does not write a second header.
-type trackingWriter struct {
-	http.ResponseWriter
-	wrote bool
-	log   *slog.Logger
-}
-
-func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
-func (t *trackingWriter) Write(b []byte) (int, error) {
-	t.wrote = true
-	return t.ResponseWriter.Write(b)
-}
-func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
-
-// HandlerFunc is an endpoint that returns an error instead of writing it:
-// a non-nil error is written with WriteError (if nothing was written yet).
-type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
-
-// ServeHTTP calls f and writes its error.
-func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := f(w, r); err != nil {
-		WriteError(w, r, err)
-	}
-}
-
-// RouteGroup adds endpoints to a Handler through a Mux, as the SSO
-// connections endpoints (package sso) do.
-type RouteGroup interface {
-	Routes(m *Mux) error
-}
-
-// RouteGroupFunc adapts a function to RouteGroup.
-type RouteGroupFunc func(m *Mux) error
-
-// Routes calls f.
-func (f RouteGroupFunc) Routes(m *Mux) error { return f(m) }
-
-// Mux registers endpoints of a Handler. Patterns are http.ServeMux
-// patterns with a method ("GET /api/v2/sso-connections/{idp_id}").
-type Mux struct {
-	h *Handler
-}
-
-func (m *Mux) register(g RouteGroup) (err error) {
-	defer func() {
-		// http.ServeMux panics on conflicting patterns.
-		if v := recover(); v != nil {
-			err = fmt.Errorf("api: registering routes: %v", v)
-		}
-	}()
-	return g.Routes(m)
-}
-
-// Handler returns the Handler the routes are added to.
-func (m *Mux) Handler() *Handler { return m.h }
-
-// HandlePublic registers an endpoint that needs no management token.
-func (m *Mux) HandlePublic(pattern string, h http.Handler) {
-	m.h.mux.Handle(pattern, h)
-	m.h.patterns = append(m.h.patterns, pattern)
-}
-
-// Handle registers an endpoint behind the management authentication.
-// The request needs a valid Bearer management token (else 401) whose
-// credential grants action on resource (else 403). When the pattern has a
-// {domain} wildcard, the credential must also manage that organization:
-// else the answer is 404, as for an organization that does not exist
-// (tenant isolation). The handler finds the caller with PrincipalFrom.
-func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
-	checkDomain := strings.Contains(pattern, "{domain}")
-	m.h.patterns = append(m.h.patterns, pattern)
-	m.h.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.h.authenticate(r)
-		if err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		if checkDomain && !p.Manages(r.PathValue("domain")) {
-			WriteError(w, r, NotFound())
-			return
-		}
-		if !p.Allows(action, resource) {
-			WriteError(w, r, Forbidden("the API key lacks the permission "+action+":"+resource))
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	}))
-}

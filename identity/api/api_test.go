@@ -113,7 +113,7 @@ func TestAuthentication(t *testing.T) {
 		})
 	}
 	t.Run("expired token", func(t *testing.T) {
-		f.clock.Add(16 * 60e9)
+		f.clock.Advance(16 * 60e9)
 		f.json(401, "GET", "/api/v2/organizations/misapret", tok, nil)
 	})
 	t.Run("deleted key", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
 )
 
 // ManagementTokens issues and verifies the short-lived management JWTs
@@ -25,76 +26,6 @@ type ManagementTokens interface {
 	// VerifyManagementToken checks a token and returns its claims; an
 	// invalid or expired token is an error.
 	VerifyManagementToken(ctx context.Context, token string) (*TokenClaims, error)
-}
-
-// TokenClaims are what a verified management token says.
-type TokenClaims struct {
-	// CredentialID is the API key (its client_id; the token's sub and cid).
-	CredentialID string
-	// AccountDomain is the account the token was issued by (tnt).
-	AccountDomain string
-	// Environment is the credential's environment (dbs).
-	Environment identity.Environment
-	// Permissions are the token's "action:resource" permissions (scp).
-	Permissions []string
-	// ExpiresAt is the token's expiry (exp).
-	ExpiresAt time.Time
-}
-
-// Principal is the authenticated caller of a management request.
-type Principal struct {
-	// Credential is the API key as currently stored: a deleted key stops
-	// working at once, and narrowing its permissions or organizations
-	// takes effect on tokens already issued. It is shared with a cache:
-	// treat it as read-only.
-	Credential *identity.Credential
-	// Claims are the verified token's claims.
-	Claims TokenClaims
-	// Service is the identity service scoped to the credential
-	// (identity.Service.Scoped): bound to its environment, it answers
-	// ErrNotFound for organizations the key does not manage and enforces
-	// the core's rules on what the key may change. Handlers call it and
-	// never re-check the scope.
-	Service *identity.Service
-}
-
-type principalKey struct{}
-
-// PrincipalFrom returns the caller of an authenticated request (set by
-// the routes registered with Mux.Handle).
-func PrincipalFrom(ctx context.Context) (*Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(*Principal)
-	return p, ok && p != nil
-}
-
-// Environment is the environment the caller reads and writes.
-func (p *Principal) Environment() identity.Environment { return p.Credential.Environment }
-
-// Manages reports whether the caller may act on the organization (the
-// scope of its Service).
-func (p *Principal) Manages(domain string) bool { return p.Service.Manages(domain) }
-
-// ManagesAll reports whether the caller manages every organization of the
-// account (and so may create organizations).
-func (p *Principal) ManagesAll() bool { return p.Service.ManagesAll() }
-
-// Allows reports whether both the token and the stored credential grant
-// action on resource ("read:users"; wildcards as identity.Credential.Allows).
-func (p *Principal) Allows(action, resource string) bool {
-	tok := identity.Credential{Permissions: p.Claims.Permissions}
-	return tok.Allows(action, resource) && p.Credential.Allows(action, resource)
-}
-
-// Authorize checks that the caller manages the organization (else a 404
-// *Error, tenant isolation) and holds the permission (else a 403).
-func (p *Principal) Authorize(domain, action, resource string) error {
-	if !p.Manages(domain) {
-		return NotFound()
-	}
-	if !p.Allows(action, resource) {
-		return Forbidden("the API key lacks the permission " + action + ":" + resource)
-	}
-	return nil
 }
 
 // authenticate checks the Bearer token of r.
@@ -204,7 +135,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	cred, err := svc.AuthenticateCredential(r.Context(), id, secret)
 	if err != nil {
 		if errors.Is(err, identity.ErrUnauthenticated) || errors.Is(err, identity.ErrExpired) || errors.Is(err, identity.ErrNotFound) {
-			logger(w).WarnContext(r.Context(), "management token refused",
+			cryptrhttp.Logger(r.Context()).WarnContext(r.Context(), "management token refused",
 				"client_id", truncateID(id), "reason", err.Error())
 			if lerr := svc.LogEvent(r.Context(), &identity.Event{Code: identity.EventAPIKeyAuthFailed,
 				ActorID: truncateID(id), Data: map[string]any{"reason": authFailureReason(err)}}); lerr != nil {

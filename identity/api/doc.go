@@ -69,7 +69,12 @@
 // The JWT sample endpoint is mounted when Options.TokenService is set.
 // Other packages add endpoints with the same authentication, errors and
 // helpers through Options.Routes (RouteGroup, Mux.Handle): the SSO
-// connections endpoints of the document are such a group.
+// connections endpoints of the document (sso/ssoapi) and the provider's
+// magic-link challenge (tokens/provider) are such groups. The route
+// framework and wire format live in an internal package that those
+// packages share with this one, so no face imports another; Mux,
+// RouteGroup, HandlerFunc, Principal, Error, Params and the rendering
+// helpers here are aliases of it.
 //
 // # Parameters
 //

@@ -18,31 +18,19 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 const account = "your-domain"
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // fixture is a handler over a fresh memory store.
 type fixture struct {
 	t     testing.TB
 	svc   *identity.Service
 	h     *api.Handler
-	clock *clock
+	clock *testkit.Clock
 	logs  *bytes.Buffer
 }
 
@@ -67,7 +55,7 @@ func places(t testing.TB) identity.PlaceResolver {
 
 func newFixture(t testing.TB, opts ...fixtureOpts) *fixture {
 	t.Helper()
-	c := &clock{now: time.Date(2022, 3, 10, 8, 15, 16, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2022, 3, 10, 8, 15, 16, 0, time.UTC))
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
 	svc, err := identity.NewService(identity.Options{Store: memory.New(), Clock: c.Now, AccountDomain: account,

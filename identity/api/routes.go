@@ -4,29 +4,30 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
 )
 
 // Resources named in permissions ("action:resource"). Actions are read,
 // read_many, create, update and delete.
 const (
-	ResourceOrganizations = "organizations"
-	ResourceUsers         = "users"
-	ResourceApplications  = "applications"
-	ResourceUserMetaKeys  = "user_metakeys"
-	ResourceLogEvents     = "log_events"
-	ResourceJWTSamples    = "jwt_samples"
+	ResourceOrganizations = cryptrhttp.ResourceOrganizations
+	ResourceUsers         = cryptrhttp.ResourceUsers
+	ResourceApplications  = cryptrhttp.ResourceApplications
+	ResourceUserMetaKeys  = cryptrhttp.ResourceUserMetaKeys
+	ResourceLogEvents     = cryptrhttp.ResourceLogEvents
+	ResourceJWTSamples    = cryptrhttp.ResourceJWTSamples
 )
 
 // Actions named in permissions.
 const (
-	ActionRead     = "read"
-	ActionReadMany = "read_many"
-	ActionCreate   = "create"
-	ActionUpdate   = "update"
-	ActionDelete   = "delete"
+	ActionRead     = cryptrhttp.ActionRead
+	ActionReadMany = cryptrhttp.ActionReadMany
+	ActionCreate   = cryptrhttp.ActionCreate
+	ActionUpdate   = cryptrhttp.ActionUpdate
+	ActionDelete   = cryptrhttp.ActionDelete
 )
 
-func (h *Handler) routes(m *Mux) {
+func (h *Handler) register(m *Mux) {
 	handle := func(pattern, action, resource string, f HandlerFunc) { m.Handle(pattern, action, resource, f) }
 
 	handle("GET /api/v2/organizations", ActionReadMany, ResourceOrganizations, h.listOrgs)

@@ -2,7 +2,7 @@ package ssoapi
 
 import (
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
+	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
 	"github.com/gatehouse-id/gatehouse/sso"
 )
 
@@ -10,20 +10,20 @@ import (
 // "SsoConnection"). DefaultRedirection and Onboarding are ids, or the
 // nested objects when preloaded.
 type Connection struct {
-	api.Envelope
-	Active             bool       `json:"active"`
-	AllowIdPInitiated  bool       `json:"allow_idp_initiated"`
-	DefaultRedirection any        `json:"default_redirection"`
-	ID                 string     `json:"id"`
-	InsertedAt         api.Time   `json:"inserted_at"`
-	Metadata           *string    `json:"metadata"`
-	Onboarding         any        `json:"onboarding"`
-	ProviderType       string     `json:"provider_type"`
-	SAMLConfig         SAMLConfig `json:"saml_config"`
-	SeatsLimit         int        `json:"seats_limit"`
-	SPID               string     `json:"sp_id"`
-	UpdatedAt          api.Time   `json:"updated_at"`
-	UserSecurityType   string     `json:"user_security_type"`
+	cryptrhttp.Envelope
+	Active             bool            `json:"active"`
+	AllowIdPInitiated  bool            `json:"allow_idp_initiated"`
+	DefaultRedirection any             `json:"default_redirection"`
+	ID                 string          `json:"id"`
+	InsertedAt         cryptrhttp.Time `json:"inserted_at"`
+	Metadata           *string         `json:"metadata"`
+	Onboarding         any             `json:"onboarding"`
+	ProviderType       string          `json:"provider_type"`
+	SAMLConfig         SAMLConfig      `json:"saml_config"`
+	SeatsLimit         int             `json:"seats_limit"`
+	SPID               string          `json:"sp_id"`
+	UpdatedAt          cryptrhttp.Time `json:"updated_at"`
+	UserSecurityType   string          `json:"user_security_type"`
 }
 
 // SAMLConfig are the service provider values to give the IdP.
@@ -38,23 +38,23 @@ type SAMLConfig struct {
 // Onboarding is the wire form of an onboarding (__type__
 // "EnterpriseConnectionOnboarding").
 type Onboarding struct {
-	api.Envelope
-	ID               string    `json:"id"`
-	IdPID            string    `json:"idp_id"`
-	InsertedAt       api.Time  `json:"inserted_at"`
-	InvitationSentAt *api.Time `json:"invitation_sent_at"`
-	OnboardingType   string    `json:"onboarding_type"`
-	ProviderType     *string   `json:"provider_type"`
-	SSOAdminEmail    *string   `json:"sso_admin_email"`
-	State            string    `json:"state"`
-	TutorialStep     int       `json:"tutorial_step"`
-	UpdatedAt        api.Time  `json:"updated_at"`
+	cryptrhttp.Envelope
+	ID               string           `json:"id"`
+	IdPID            string           `json:"idp_id"`
+	InsertedAt       cryptrhttp.Time  `json:"inserted_at"`
+	InvitationSentAt *cryptrhttp.Time `json:"invitation_sent_at"`
+	OnboardingType   string           `json:"onboarding_type"`
+	ProviderType     *string          `json:"provider_type"`
+	SSOAdminEmail    *string          `json:"sso_admin_email"`
+	State            string           `json:"state"`
+	TutorialStep     int              `json:"tutorial_step"`
+	UpdatedAt        cryptrhttp.Time  `json:"updated_at"`
 }
 
 // Redirection is the wire form of a default redirection (__type__
 // "Redirection").
 type Redirection struct {
-	api.Envelope
+	cryptrhttp.Envelope
 	AppID string `json:"app_id"`
 	ID    string `json:"id"`
 	IdPID string `json:"idp_id"`
@@ -62,19 +62,19 @@ type Redirection struct {
 	URI   string `json:"uri"`
 }
 
-func (h *handler) accountEnvelope(typ string, env identity.Environment) api.Envelope {
-	return api.Envelope{Access: api.AllOrganizationsOf(h.account), Domain: h.account, ManagedBy: h.account,
+func (h *handler) accountEnvelope(typ string, env identity.Environment) cryptrhttp.Envelope {
+	return cryptrhttp.Envelope{Access: cryptrhttp.AllOrganizationsOf(h.account), Domain: h.account, ManagedBy: h.account,
 		Environment: string(env), Type: typ}
 }
 
 func (h *handler) render(d *sso.Details, pre map[string]bool, env identity.Environment) Connection {
 	c := d.Connection
 	out := Connection{
-		Envelope: api.Envelope{Access: api.LimitedTo(c.OrgDomain), Domain: c.OrgDomain, ManagedBy: h.account,
+		Envelope: cryptrhttp.Envelope{Access: cryptrhttp.LimitedTo(c.OrgDomain), Domain: c.OrgDomain, ManagedBy: h.account,
 			Environment: string(env), Type: "SsoConnection"},
 		Active: c.Active, AllowIdPInitiated: c.AllowIdPInitiated, ID: c.ID,
-		InsertedAt: api.Time(c.CreatedAt), ProviderType: c.ProviderType, SeatsLimit: c.SeatsLimit,
-		SPID: c.SPID, UpdatedAt: api.Time(c.UpdatedAt), UserSecurityType: c.UserSecurityType,
+		InsertedAt: cryptrhttp.Time(c.CreatedAt), ProviderType: c.ProviderType, SeatsLimit: c.SeatsLimit,
+		SPID: c.SPID, UpdatedAt: cryptrhttp.Time(c.UpdatedAt), UserSecurityType: c.UserSecurityType,
 		SAMLConfig: SAMLConfig{ACSURL: h.svc.ACSURL(c.ID), EntityID: h.svc.EntityID(c.ID), LoginURL: h.svc.LoginURL(c.ID),
 			MetadataURL: h.svc.MetadataURL(c.ID), SLOURL: h.svc.SLOURL(c.ID)},
 	}
@@ -101,8 +101,8 @@ func (h *handler) render(d *sso.Details, pre map[string]bool, env identity.Envir
 
 func (h *handler) renderOnboarding(o *sso.Onboarding, env identity.Environment) Onboarding {
 	out := Onboarding{Envelope: h.accountEnvelope("EnterpriseConnectionOnboarding", env), ID: o.ID, IdPID: o.ConnectionID,
-		InsertedAt: api.Time(o.CreatedAt), OnboardingType: sso.OnboardingType, State: o.State,
-		TutorialStep: o.TutorialStep, UpdatedAt: api.Time(o.UpdatedAt)}
+		InsertedAt: cryptrhttp.Time(o.CreatedAt), OnboardingType: sso.OnboardingType, State: o.State,
+		TutorialStep: o.TutorialStep, UpdatedAt: cryptrhttp.Time(o.UpdatedAt)}
 	if o.ProviderType != "" {
 		p := o.ProviderType
 		out.ProviderType = &p
@@ -112,7 +112,7 @@ func (h *handler) renderOnboarding(o *sso.Onboarding, env identity.Environment) 
 		out.SSOAdminEmail = &e
 	}
 	if o.InvitationSentAt != nil {
-		t := api.Time(*o.InvitationSentAt)
+		t := cryptrhttp.Time(*o.InvitationSentAt)
 		out.InvitationSentAt = &t
 	}
 	return out

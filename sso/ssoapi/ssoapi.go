@@ -1,6 +1,8 @@
 // Package ssoapi serves the SSO connections endpoints of Cryptr's management
-// API 2.0 as an api.RouteGroup, so they share the management face's
-// authentication, tenant isolation, error format and parameter parsing.
+// API 2.0 as a route group for identity/api (api.Options.Routes), so they
+// share the management face's authentication, tenant isolation, error
+// format and parameter parsing (the /api/v2 route framework, which lives in
+// an internal package: this package does not import identity/api).
 //
 // Endpoints (permissions are "action:sso_connections"):
 //
@@ -30,7 +32,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
+	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
 	"github.com/gatehouse-id/gatehouse/sso"
 )
 
@@ -39,27 +41,27 @@ const Resource = "sso_connections"
 
 // Routes returns the route group of the SSO connection endpoints backed by
 // svc.
-func Routes(svc *sso.Service) api.RouteGroup {
-	return api.RouteGroupFunc(func(m *api.Mux) error {
-		h := &handler{svc: svc, account: m.Handler().AccountDomain()}
-		handle := func(pattern, action string, f api.HandlerFunc) { m.Handle(pattern, action, Resource, f) }
-		handle("GET /api/v2/sso-connections", api.ActionReadMany, h.list)
-		handle("GET /api/v2/org/{domain}/sso-connections", api.ActionReadMany, h.list)
-		handle("POST /api/v2/sso-connections", api.ActionCreate, h.create)
-		handle("POST /api/v2/org/{domain}/sso-connections", api.ActionCreate, h.create)
-		handle("GET /api/v2/sso-connections/{idp_id}", api.ActionRead, h.get)
-		handle("PUT /api/v2/sso-connections/{idp_id}", api.ActionUpdate, h.update)
-		handle("PATCH /api/v2/sso-connections/{idp_id}", api.ActionUpdate, h.update)
-		handle("PATCH /api/v2/sso-connections/{idp_id}/activate", api.ActionUpdate, h.activate(true))
-		handle("PATCH /api/v2/sso-connections/{idp_id}/disable", api.ActionUpdate, h.activate(false))
-		handle("POST /api/v2/sso-connections/{idp_id}/admin-onboarding", api.ActionUpdate, h.createOnboarding)
-		handle("PUT /api/v2/sso-connections/{idp_id}/admin-onboarding", api.ActionUpdate, h.updateOnboarding)
-		handle("PATCH /api/v2/sso-connections/{idp_id}/admin-onboarding", api.ActionUpdate, h.updateOnboarding)
-		handle("PATCH /api/v2/sso-connections/{idp_id}/reset-onboarding", api.ActionUpdate, h.resetOnboarding)
-		handle("POST /api/v2/sso-connections/{idp_id}/invite-admin", api.ActionUpdate, h.invite)
-		handle("GET /api/v2/sso-connections/{idp_id}/default-redirection", api.ActionRead, h.getRedirection)
-		handle("POST /api/v2/sso-connections/{idp_id}/default-redirection", api.ActionUpdate, h.setRedirection)
-		handle("PUT /api/v2/sso-connections/{idp_id}/sso-user-policy", api.ActionUpdate, h.userPolicy)
+func Routes(svc *sso.Service) cryptrhttp.RouteGroup {
+	return cryptrhttp.RouteGroupFunc(func(m *cryptrhttp.Mux) error {
+		h := &handler{svc: svc, account: m.AccountDomain()}
+		handle := func(pattern, action string, f cryptrhttp.HandlerFunc) { m.Handle(pattern, action, Resource, f) }
+		handle("GET /api/v2/sso-connections", cryptrhttp.ActionReadMany, h.list)
+		handle("GET /api/v2/org/{domain}/sso-connections", cryptrhttp.ActionReadMany, h.list)
+		handle("POST /api/v2/sso-connections", cryptrhttp.ActionCreate, h.create)
+		handle("POST /api/v2/org/{domain}/sso-connections", cryptrhttp.ActionCreate, h.create)
+		handle("GET /api/v2/sso-connections/{idp_id}", cryptrhttp.ActionRead, h.get)
+		handle("PUT /api/v2/sso-connections/{idp_id}", cryptrhttp.ActionUpdate, h.update)
+		handle("PATCH /api/v2/sso-connections/{idp_id}", cryptrhttp.ActionUpdate, h.update)
+		handle("PATCH /api/v2/sso-connections/{idp_id}/activate", cryptrhttp.ActionUpdate, h.activate(true))
+		handle("PATCH /api/v2/sso-connections/{idp_id}/disable", cryptrhttp.ActionUpdate, h.activate(false))
+		handle("POST /api/v2/sso-connections/{idp_id}/admin-onboarding", cryptrhttp.ActionUpdate, h.createOnboarding)
+		handle("PUT /api/v2/sso-connections/{idp_id}/admin-onboarding", cryptrhttp.ActionUpdate, h.updateOnboarding)
+		handle("PATCH /api/v2/sso-connections/{idp_id}/admin-onboarding", cryptrhttp.ActionUpdate, h.updateOnboarding)
+		handle("PATCH /api/v2/sso-connections/{idp_id}/reset-onboarding", cryptrhttp.ActionUpdate, h.resetOnboarding)
+		handle("POST /api/v2/sso-connections/{idp_id}/invite-admin", cryptrhttp.ActionUpdate, h.invite)
+		handle("GET /api/v2/sso-connections/{idp_id}/default-redirection", cryptrhttp.ActionRead, h.getRedirection)
+		handle("POST /api/v2/sso-connections/{idp_id}/default-redirection", cryptrhttp.ActionUpdate, h.setRedirection)
+		handle("PUT /api/v2/sso-connections/{idp_id}/sso-user-policy", cryptrhttp.ActionUpdate, h.userPolicy)
 		return nil
 	})
 }
@@ -71,16 +73,16 @@ type handler struct {
 
 // request is an authenticated call with its parameters.
 type request struct {
-	p  *api.Principal
-	rd *api.Reader
+	p  *cryptrhttp.Principal
+	rd *cryptrhttp.Reader
 }
 
 func (h *handler) begin(r *http.Request) (*request, error) {
-	p, ok := api.PrincipalFrom(r.Context())
+	p, ok := cryptrhttp.PrincipalFrom(r.Context())
 	if !ok {
-		return nil, api.Unauthorized("authentication required")
+		return nil, cryptrhttp.Unauthorized("authentication required")
 	}
-	ps, err := api.DecodeParams(r)
+	ps, err := cryptrhttp.DecodeParams(r)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +92,7 @@ func (h *handler) begin(r *http.Request) (*request, error) {
 		if err != nil {
 			rd.Invalid("environment", "must be sandbox or production")
 		} else if env != p.Environment() {
-			return nil, api.Forbidden("this API key belongs to the " + string(p.Environment()) + " environment")
+			return nil, cryptrhttp.Forbidden("this API key belongs to the " + string(p.Environment()) + " environment")
 		}
 	}
 	return &request{p: p, rd: rd}, nil
@@ -104,7 +106,7 @@ func (h *handler) connection(r *http.Request, q *request) (*sso.Details, error) 
 }
 
 // preload reads preload_associations (a list, or a comma-separated string).
-func preload(rd *api.Reader) map[string]bool {
+func preload(rd *cryptrhttp.Reader) map[string]bool {
 	out := map[string]bool{}
 	if l := rd.Strings("preload_associations"); l != nil {
 		for _, v := range *l {
@@ -140,7 +142,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
 	for i := range page.Items {
 		items = append(items, h.render(&page.Items[i], pre, q.p.Environment()))
 	}
-	api.WriteList(w, api.Paginate, items, identity.PageRequest{Page: page.Page, PerPage: page.PerPage}, page.Total)
+	cryptrhttp.WriteList(w, cryptrhttp.Paginate, items, identity.PageRequest{Page: page.Page, PerPage: page.PerPage}, page.Total)
 	return nil
 }
 
@@ -188,9 +190,9 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		// Created, but the invitation failed: report it.
-		return api.Errorf(http.StatusBadGateway, "invitation_not_sent", "the connection %s was created but the invitation could not be sent", d.Connection.ID)
+		return cryptrhttp.Errorf(http.StatusBadGateway, "invitation_not_sent", "the connection %s was created but the invitation could not be sent", d.Connection.ID)
 	}
-	api.WriteJSON(w, http.StatusCreated, h.render(d, map[string]bool{"default_redirection": true, "onboarding": true}, q.p.Environment()))
+	cryptrhttp.WriteJSON(w, http.StatusCreated, h.render(d, map[string]bool{"default_redirection": true, "onboarding": true}, q.p.Environment()))
 	return nil
 }
 
@@ -207,7 +209,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, h.render(d, pre, q.p.Environment()))
+	cryptrhttp.WriteJSON(w, http.StatusOK, h.render(d, pre, q.p.Environment()))
 	return nil
 }
 
@@ -238,11 +240,11 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, h.render(d, pre, q.p.Environment()))
+	cryptrhttp.WriteJSON(w, http.StatusOK, h.render(d, pre, q.p.Environment()))
 	return nil
 }
 
-func (h *handler) activate(active bool) api.HandlerFunc {
+func (h *handler) activate(active bool) cryptrhttp.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		q, err := h.begin(r)
 		if err != nil {
@@ -252,12 +254,12 @@ func (h *handler) activate(active bool) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		api.WriteJSON(w, http.StatusOK, h.render(d, preload(q.rd), q.p.Environment()))
+		cryptrhttp.WriteJSON(w, http.StatusOK, h.render(d, preload(q.rd), q.p.Environment()))
 		return nil
 	}
 }
 
-func onboardingInput(rd *api.Reader) sso.OnboardingInput {
+func onboardingInput(rd *cryptrhttp.Reader) sso.OnboardingInput {
 	var in sso.OnboardingInput
 	in.SSOAdminEmail = rd.String("sso_admin_email")
 	if in.SSOAdminEmail == nil {
@@ -291,8 +293,8 @@ func (h *handler) resetOnboarding(w http.ResponseWriter, r *http.Request) error 
 func (h *handler) invite(w http.ResponseWriter, r *http.Request) error {
 	return h.onboarding(w, r, http.StatusCreated, func(q *request, _ sso.OnboardingInput) (*sso.Onboarding, error) {
 		o, err := h.svc.SendInvitation(r.Context(), q.p.Service, r.PathValue("idp_id"))
-		if _, ok := api.AsError(err); err != nil && !ok {
-			return nil, api.Errorf(http.StatusBadGateway, "invitation_not_sent", "the invitation could not be sent")
+		if _, ok := cryptrhttp.AsError(err); err != nil && !ok {
+			return nil, cryptrhttp.Errorf(http.StatusBadGateway, "invitation_not_sent", "the invitation could not be sent")
 		}
 		return o, err
 	})
@@ -311,7 +313,7 @@ func (h *handler) onboarding(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, status, h.renderOnboarding(o, q.p.Environment()))
+	cryptrhttp.WriteJSON(w, status, h.renderOnboarding(o, q.p.Environment()))
 	return nil
 }
 
@@ -325,9 +327,9 @@ func (h *handler) getRedirection(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if d.Redirection == nil {
-		return api.NotFound()
+		return cryptrhttp.NotFound()
 	}
-	api.WriteJSON(w, http.StatusOK, h.renderRedirection(d.Redirection, q.p.Environment()))
+	cryptrhttp.WriteJSON(w, http.StatusOK, h.renderRedirection(d.Redirection, q.p.Environment()))
 	return nil
 }
 
@@ -356,7 +358,7 @@ func (h *handler) setRedirection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusCreated, h.renderRedirection(rd, q.p.Environment()))
+	cryptrhttp.WriteJSON(w, http.StatusCreated, h.renderRedirection(rd, q.p.Environment()))
 	return nil
 }
 
@@ -377,6 +379,6 @@ func (h *handler) userPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, h.render(d, preload(q.rd), q.p.Environment()))
+	cryptrhttp.WriteJSON(w, http.StatusOK, h.render(d, preload(q.rd), q.p.Environment()))
 	return nil
 }

@@ -80,6 +80,11 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 	return nil
 }
 
+// Volatile reports true: the data lives only as long as the process
+// (identity.VolatileStore), so the identity core does not warn about an
+// ephemeral key-encryption key on it.
+func (s *Store) Volatile() bool { return true }
+
 // Close releases the data; later calls to View and Update fail with ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
@@ -158,7 +159,13 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	// The path tree names the environment; an application of the other
 	// environment is unknown here.
 	env := envOf(r)
-	app, err := p.appByClientID(ctx, env, ra.clientID)
+	// An application that does not serve the organization is unknown at
+	// its issuer (identity.Service.ApplicationFor): the same page, never
+	// a redirect.
+	app, err := p.appFor(ctx, env, ra.clientID, ra.domain)
+	if err == nil && ra.domain == "" && app.OrganizationScope != "" && !p.appServes(ctx, app, env, app.OrganizationScope) {
+		err = identity.ErrNotFound
+	}
 	if err != nil {
 		if !errors.Is(err, identity.ErrNotFound) {
 			p.log.Error("provider: application lookup", "err", err)
@@ -195,10 +202,6 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	if ra.domain == "" && app.OrganizationScope != "" {
 		// An application of one organization needs no home-realm discovery.
 		ra.domain = app.OrganizationScope
-	}
-	if ra.domain != "" && !p.appServes(ctx, app, env, ra.domain) {
-		fail(errUnauthorizedClient, "the application does not serve this organization")
-		return
 	}
 	switch {
 	case ra.challenge == "" && ra.method != "":
@@ -282,7 +285,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	// straight to SSO when the client named a connection). Stored requests
 	// are bounded per client address, so that a loop of GETs cannot fill
 	// the store.
-	if ok, err := p.allow(ctx, "authz-addr", clientAddress(r), p.opts.AuthorizeRequestLimit); err != nil {
+	if ok, err := p.allow(ctx, "authz-addr", httpx.ClientAddress(r), p.opts.AuthorizeRequestLimit); err != nil {
 		p.log.Error("provider: authorization rate limit", "err", err)
 		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
 		return

@@ -6,16 +6,17 @@ import (
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
+	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // APIRoutes returns the management endpoints of the provider, to pass in
-// api.Options.Routes: POST /api/v2/magic-link-challenge (cryptr-details §6),
-// which needs a management token with create:users on the organization.
-func (p *Provider) APIRoutes() api.RouteGroup {
-	return api.RouteGroupFunc(func(m *api.Mux) error {
-		m.Handle("POST /api/v2/magic-link-challenge", api.ActionCreate, api.ResourceUsers, api.HandlerFunc(p.magicChallenge))
+// api.Options.Routes (package identity/api): POST
+// /api/v2/magic-link-challenge (cryptr-details §6), which needs a
+// management token with create:users on the organization.
+func (p *Provider) APIRoutes() cryptrhttp.RouteGroup {
+	return cryptrhttp.RouteGroupFunc(func(m *cryptrhttp.Mux) error {
+		m.Handle("POST /api/v2/magic-link-challenge", cryptrhttp.ActionCreate, cryptrhttp.ResourceUsers, cryptrhttp.HandlerFunc(p.magicChallenge))
 		return nil
 	})
 }
@@ -37,11 +38,11 @@ type MagicLinkChallenge struct {
 // it; opening it and confirming redirects to redirect_uri with a code that
 // the backend exchanges at /oauth/token with its management token.
 func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error {
-	pr, ok := api.PrincipalFrom(r.Context())
+	pr, ok := cryptrhttp.PrincipalFrom(r.Context())
 	if !ok {
-		return api.Unauthorized("a management token is required")
+		return cryptrhttp.Unauthorized("a management token is required")
 	}
-	ps, err := api.DecodeParams(r)
+	ps, err := cryptrhttp.DecodeParams(r)
 	if err != nil {
 		return err
 	}
@@ -70,31 +71,36 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if msg := identity.CheckEmail(email); email == "" || msg != "" {
-		return api.InvalidParams("user_email", "must be a valid email address")
+		return cryptrhttp.InvalidParams("user_email", "must be a valid email address")
 	}
 	if redirect == "" {
-		return api.InvalidParams("redirect_uri", "is required")
+		return cryptrhttp.InvalidParams("redirect_uri", "is required")
 	}
 	svc, env := pr.Service, pr.Environment()
 	ctx := r.Context()
 	if orgDomain == "" {
 		org, err := svc.OrgForEmailDomain(ctx, identity.EmailDomain(email))
 		if errors.Is(err, identity.ErrNotFound) {
-			return api.InvalidParams("org_domain", "is required: no organization owns this email domain")
+			return cryptrhttp.InvalidParams("org_domain", "is required: no organization owns this email domain")
 		}
 		if err != nil {
 			return err
 		}
 		orgDomain = org.Domain
 	}
-	if err := pr.Authorize(orgDomain, api.ActionCreate, api.ResourceUsers); err != nil {
+	if err := pr.Authorize(orgDomain, cryptrhttp.ActionCreate, cryptrhttp.ResourceUsers); err != nil {
 		return err
 	}
 	var app *identity.Application
 	if clientID != "" {
-		a, err := svc.ApplicationByClientID(ctx, clientID)
+		// An application that does not serve the organization is unknown
+		// here, exactly like a client id that does not exist.
+		a, err := svc.ApplicationFor(ctx, clientID, orgDomain)
+		if errors.Is(err, identity.ErrNotFound) {
+			return cryptrhttp.InvalidParams("client_id", "unknown application")
+		}
 		if err != nil {
-			return api.InvalidParams("client_id", "unknown application")
+			return err
 		}
 		app = a
 	} else {
@@ -103,24 +109,21 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		for i := range page.Items {
-			if slices.Contains(page.Items[i].AllowedRedirectURLs, redirect) {
+			if slices.Contains(page.Items[i].AllowedRedirectURLs, redirect) && p.appServes(ctx, &page.Items[i], env, orgDomain) {
 				app = &page.Items[i]
 				break
 			}
 		}
 	}
 	if app == nil || !slices.Contains(app.AllowedRedirectURLs, redirect) {
-		return api.InvalidParams("redirect_uri", "is not an allowed redirect URL of an application of the organization")
-	}
-	if !p.appServes(ctx, app, env, orgDomain) {
-		return api.InvalidParams("org_domain", "the application does not serve this organization")
+		return cryptrhttp.InvalidParams("redirect_uri", "is not an allowed redirect URL of an application of the organization")
 	}
 	u, err := svc.GetUserByEmail(ctx, orgDomain, email)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return err
 	}
 	if !foc && (u == nil || !u.Enabled) {
-		return api.InvalidParams("user_email", "no enabled user has this email; set find_or_create_user to create one")
+		return cryptrhttp.InvalidParams("user_email", "no enabled user has this email; set find_or_create_user to create one")
 	}
 	if foc && u == nil {
 		// The organization's sign-up policy applies to a user the link
@@ -130,7 +133,7 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		if !ok {
-			return api.InvalidParams("user_email", "is outside the organization's allowed email domains and it has no open sign-up")
+			return cryptrhttp.InvalidParams("user_email", "is outside the organization's allowed email domains and it has no open sign-up")
 		}
 	}
 	reqID, err := p.newSecret()
@@ -170,7 +173,7 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusCreated, MagicLinkChallenge{Type: "MagicLinkChallenge", Domain: orgDomain,
+	cryptrhttp.WriteJSON(w, http.StatusCreated, MagicLinkChallenge{Type: "MagicLinkChallenge", Domain: orgDomain,
 		Environment: string(env), EmailAddress: email, FindOrCreateUser: foc,
 		MagicLink: p.magicLinkURL(env, token), RequestID: requestID, ExpiredAt: exp.Unix()})
 	return nil

@@ -20,28 +20,11 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
-
-// clock is a settable clock shared by every service of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 const (
 	spaOrigin   = "http://spa.example.test"
@@ -55,7 +38,7 @@ const (
 // (public SPA, confidential web app, machine app) and one user.
 type env struct {
 	t         testing.TB
-	clock     *clock
+	clock     *testkit.Clock
 	ids       *identity.Service
 	tok       *tokens.Service
 	prov      *Provider
@@ -75,7 +58,7 @@ type env struct {
 
 func newEnv(t testing.TB, mod ...func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	e := &env{t: t, clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second))}
 	srv := httptest.NewUnstartedServer(nil)
 	e.base = "http://" + srv.Listener.Addr().String()
 	ids, err := identity.NewService(identity.Options{Store: memory.New(), Clock: e.clock.Now, AccountDomain: "acme-account",

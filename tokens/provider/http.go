@@ -176,7 +176,8 @@ func clientCredentials(r *http.Request, ps *params) (id, secret string, basic bo
 // environment of the request's path tree, and checks its credentials:
 // confidential clients must present their secret, public clients must not
 // present one. The answer is invalid_client (401) for an unknown client
-// (an application of the other environment included) or bad credentials.
+// (an application of the other environment, or one that does not serve
+// the organization the URL names, included) or bad credentials.
 func (p *Provider) authenticateClient(r *http.Request, ps *params) (*identity.Application, identity.Environment, error) {
 	id, secret, basic, err := clientCredentials(r, ps)
 	if err != nil {
@@ -187,7 +188,9 @@ func (p *Provider) authenticateClient(r *http.Request, ps *params) (*identity.Ap
 		return nil, "", fail
 	}
 	env := envOf(r)
-	app, err := p.appByClientID(r.Context(), env, id)
+	// At an organization's URLs, a client that does not serve it is
+	// unknown (identity.Service.ApplicationFor).
+	app, err := p.appFor(r.Context(), env, id, r.PathValue("domain"))
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, "", fail
 	}
@@ -266,7 +269,7 @@ func (p *Provider) preflight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id := r.PathValue("client_id"); id != "" {
-		app, err := p.appByClientID(r.Context(), envOf(r), id)
+		app, err := p.appFor(r.Context(), envOf(r), id, r.PathValue("domain"))
 		if err != nil || !slices.Contains(app.AllowedOriginsCORS, origin) {
 			w.WriteHeader(http.StatusNoContent)
 			return

@@ -5,13 +5,13 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/mail"
 )
@@ -97,15 +97,6 @@ func checkCSRF(r *http.Request) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf_token"))) == 1
-}
-
-// clientAddress is the remote IP of r (proxies' headers are not trusted).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // loadRequest reads a pending authorization request by its id.
@@ -207,7 +198,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		p.renderLogin(w, r, reqID, req, "bad_email", http.StatusBadRequest)
 		return
 	}
-	ok, err := p.allow(ctx, "ml-addr", clientAddress(r), p.opts.AddressSendLimit)
+	ok, err := p.allow(ctx, "ml-addr", httpx.ClientAddress(r), p.opts.AddressSendLimit)
 	if err != nil {
 		p.log.Error("provider: rate limit", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
@@ -230,7 +221,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	// The send budget of the address is the identity core's (per
 	// organization and email, with a bounded cooldown per client address,
 	// so that nobody can stop another person's mail for long).
-	if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, clientAddress(r)); errors.Is(err, identity.ErrBusy) {
+	if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, httpx.ClientAddress(r)); errors.Is(err, identity.ErrBusy) {
 		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
 		return
 	} else if err != nil {
@@ -572,7 +563,7 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusBadRequest)
 		return
 	}
-	if ok, err := p.allow(ctx, "pw-addr", clientAddress(r), p.opts.AddressSendLimit); err != nil || !ok {
+	if ok, err := p.allow(ctx, "pw-addr", httpx.ClientAddress(r), p.opts.AddressSendLimit); err != nil || !ok {
 		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
 		return
 	}

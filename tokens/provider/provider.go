@@ -164,6 +164,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
@@ -267,7 +268,10 @@ type Options struct {
 	// AddressSendLimit bounds the magic links sent per client address
 	// within RateWindow (default 30). The sends per email address are the
 	// identity core's send budget (identity.Options CodeSendBurst,
-	// CodeSendWindow, CodeSendCooldown).
+	// CodeSendWindow, CodeSendCooldown). The client address of this limit
+	// and AuthorizeRequestLimit is the connection's peer (RemoteAddr):
+	// proxy headers are not trusted, so behind a reverse proxy the host
+	// sets RemoteAddr from its trusted proxy.
 	AddressSendLimit int
 	// AuthorizeRequestLimit bounds the authorization requests stored
 	// (each one a record kept DefaultAuthRequestTTL) per client address
@@ -293,6 +297,7 @@ type Provider struct {
 	base     string
 	secure   bool
 	mux      *http.ServeMux
+	serve    http.Handler // mux behind the panic recovery
 	patterns []string
 	pages    *pages
 	mailWG   sync.WaitGroup
@@ -366,6 +371,7 @@ func New(opts Options) (*Provider, error) {
 		base: base, secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
 		mux: http.NewServeMux(), pages: pg}
 	p.routes()
+	p.serve = httpx.Recover(p.log, "provider: panic serving request", p.mux, writeServerError)
 	// A password change or reset, through any face, ends the refresh
 	// families, browser sessions and codes of the user.
 	opts.Identity.OnSessionsEnd(identity.SessionRevokerFunc(p.endUserSessions))
@@ -373,17 +379,11 @@ func New(opts Options) (*Provider, error) {
 }
 
 // ServeHTTP serves one request. A panic is recovered and answered with 500.
-func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			p.log.Error("provider: panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-			http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
-		}
-	}()
-	p.mux.ServeHTTP(w, r)
+func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.serve.ServeHTTP(w, r) }
+
+// writeServerError is the answer to a request whose handler panicked.
+func writeServerError(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 }
 
 // Patterns returns the http.ServeMux patterns the provider serves, so a
@@ -519,6 +519,24 @@ func (p *Provider) appByClientID(ctx context.Context, env identity.Environment, 
 		return nil, err
 	}
 	return app, nil
+}
+
+// appFor finds an application of env as the issuer of organization
+// domain sees it (identity.Service.ApplicationFor): one that does not serve
+// the organization is ErrNotFound, exactly like an unknown client. With no
+// domain it is appByClientID.
+func (p *Provider) appFor(ctx context.Context, env identity.Environment, clientID, domain string) (*identity.Application, error) {
+	if domain == "" {
+		return p.appByClientID(ctx, env, clientID)
+	}
+	if clientID == "" || len(clientID) > 200 {
+		return nil, identity.ErrNotFound
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, err
+	}
+	return svc.ApplicationFor(ctx, clientID, domain)
 }
 
 // appServes reports whether app may sign users of organization domain in

@@ -300,7 +300,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		p.writeOAuthError(w, r, unauthorized)
 		return
 	}
-	app, err := p.appByClientID(r.Context(), envOf(r), c.ClientID)
+	app, err := p.appFor(r.Context(), envOf(r), c.ClientID, r.PathValue("domain"))
 	if err == nil {
 		allowCORS(w, app)
 	}

@@ -1,4 +1,4 @@
-package api
+package cryptrhttp
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package api
+package cryptrhttp
 
 import (
 	"context"
@@ -133,12 +133,12 @@ func AsError(err error) (e *Error, ok bool) {
 }
 
 // WriteError writes err as a JSON error answer (see Error and AsError).
-// Errors that are not client errors are logged with the Handler's logger
-// (slog.Default() when w is not the writer the Handler passed on).
+// Errors that are not client errors are logged with the logger of the
+// request's context (WithLogger; slog.Default() when there is none).
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := AsError(err)
 	if !ok {
-		logger(w).LogAttrs(r.Context(), slog.LevelError, "management API request failed",
+		Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "management API request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
 	}
 	for k, vs := range e.Header {

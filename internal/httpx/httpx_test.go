@@ -1,0 +1,130 @@
+package httpx
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestClientAddress(t *testing.T) {
+	tests := []struct {
+		name, remote string
+		header       http.Header
+		want         string
+	}{
+		{name: "ipv4 with port", remote: "192.0.2.1:1234", want: "192.0.2.1"},
+		{name: "ipv6 with port", remote: "[2001:db8::1]:443", want: "2001:db8::1"},
+		{name: "no port", remote: "192.0.2.7", want: "192.0.2.7"},
+		{name: "empty", remote: "", want: ""},
+		{name: "proxy headers ignored", remote: "192.0.2.1:1234", want: "192.0.2.1",
+			header: http.Header{"X-Forwarded-For": {"198.51.100.9"}, "X-Real-Ip": {"198.51.100.9"},
+				"Forwarded": {"for=198.51.100.9"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			for k, v := range tt.header {
+				r.Header[k] = v
+			}
+			if got := ClientAddress(r); got != tt.want {
+				t.Errorf("ClientAddress(%q) = %q, want %q", tt.remote, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecover(t *testing.T) {
+	answer := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error":"face_format"}`))
+	}
+	tests := []struct {
+		name       string
+		handler    http.HandlerFunc
+		wantStatus int
+		wantBody   string
+		wantLog    bool
+	}{
+		{name: "no panic", handler: func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) },
+			wantStatus: http.StatusOK, wantBody: "ok"},
+		{name: "panic before writing gets the face's answer",
+			handler:    func(http.ResponseWriter, *http.Request) { panic("boom") },
+			wantStatus: http.StatusInternalServerError, wantBody: `{"error":"face_format"}`, wantLog: true},
+		{name: "panic after writing adds nothing",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusAccepted)
+				_, _ = w.Write([]byte("partial"))
+				panic("boom")
+			},
+			wantStatus: http.StatusAccepted, wantBody: "partial", wantLog: true},
+		{name: "panic after a header only adds nothing",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusNoContent)
+				panic("boom")
+			},
+			wantStatus: http.StatusNoContent, wantLog: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, nil))
+			h := Recover(log, "face panicked", tt.handler, answer)
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("POST", "/api/x?client_secret=hunter2", nil)
+			req.Header.Set("Authorization", "Bearer s3cr3t")
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus || rec.Body.String() != tt.wantBody {
+				t.Errorf("answer %d %q, want %d %q", rec.Code, rec.Body.String(), tt.wantStatus, tt.wantBody)
+			}
+			out := logs.String()
+			if !tt.wantLog {
+				if out != "" {
+					t.Errorf("unexpected log %q", out)
+				}
+				return
+			}
+			for _, want := range []string{"face panicked", "method=POST", "path=/api/x", "panic=boom", "stack=", "httpx_test.go"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("log lacks %q: %s", want, out)
+				}
+			}
+			for _, secret := range []string{"hunter2", "s3cr3t"} {
+				if strings.Contains(out, secret) {
+					t.Errorf("log leaks %q: %s", secret, out)
+				}
+			}
+		})
+	}
+}
+
+func TestRecoverAbortHandler(t *testing.T) {
+	h := Recover(slog.New(slog.DiscardHandler), "x",
+		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }),
+		func(http.ResponseWriter, *http.Request) { t.Error("answer called for ErrAbortHandler") })
+	defer func() {
+		if v := recover(); v != http.ErrAbortHandler {
+			t.Errorf("recovered %v, want http.ErrAbortHandler re-panicked", v)
+		}
+	}()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+}
+
+func TestRecoverResponseController(t *testing.T) {
+	// The wrapped writer stays reachable, so http.ResponseController
+	// features (Flush) keep working behind Recover.
+	h := Recover(nil, "x", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("Flush: %v", err)
+		}
+	}), func(http.ResponseWriter, *http.Request) {})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if !rec.Flushed {
+		t.Error("not flushed")
+	}
+}

@@ -1,0 +1,159 @@
+package provider
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/api"
+)
+
+// TestForeignClientIsUnknownAtTheIssuer (issue 10, matrix): at an
+// organization's issuer, an application that does not serve the
+// organization (identity.Service.ApplicationServes) is answered exactly as
+// an unknown client id: the same error page at the authorization endpoint
+// and the hosted sign-in URLs (never a redirect to the application's
+// redirect URI), and the same invalid_client at the token, revocation and
+// introspection endpoints. It still works at its own organization.
+func TestForeignClientIsUnknownAtTheIssuer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	name := "Beta Corp"
+	beta, err := e.ids.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := e.org.Domain
+	spa, _, err := e.ids.CreateApplication(ctx, own, identity.Application{Name: "own spa", ApplicationType: identity.AppReact,
+		AllowedRedirectURLs: []string{spaRedirect}, OrganizationScope: own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, webSecret, err := e.ids.CreateApplication(ctx, own, identity.Application{Name: "own web",
+		ApplicationType: identity.AppRegularWeb, AllowedRedirectURLs: []string{webRedirect}, OrganizationScope: own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine, macSecret, err := e.ids.CreateApplication(ctx, own, identity.Application{Name: "own cron",
+		ApplicationType: identity.AppMachine, OrganizationScope: own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const unknown = "00000000-0000-0000-0000-000000000000"
+	betaIss := e.base + "/t/" + beta.Domain
+	_, ch := pkce("f")
+	page := func(u string) (int, string) {
+		r := e.get(e.newBrowser(), u)
+		if loc := r.header.Get("Location"); loc != "" {
+			t.Fatalf("%s redirected to %s", u, loc)
+		}
+		return r.status, reNonce.ReplaceAllString(r.body, "")
+	}
+	pageQuery := func(id string) url.Values {
+		return url.Values{"client_id": {id}, "redirect_uri": {spaRedirect}, "code_challenge": {ch}, "code_challenge_method": {"S256"},
+			"response_type": {"code"}, "scope": {"openid"}, "state": {"st-1"}}
+	}
+	for _, tc := range []struct {
+		name string
+		url  func(id string) string
+	}{
+		{"authorize", func(id string) string { return authorizeURL(betaIss, id, ch) }},
+		{"era-1 sign-in", func(id string) string {
+			return betaIss + "/en/st-1/signin/new?" + pageQuery(id).Encode()
+		}},
+		{"gateway /t", func(id string) string { return betaIss + "/?" + pageQuery(id).Encode() }},
+		{"gateway /a", func(id string) string { return e.base + "/a/" + beta.Domain + "/?" + pageQuery(id).Encode() }},
+		{"gateway root", func(id string) string {
+			q := pageQuery(id)
+			q.Set("org_domain", beta.Domain)
+			return e.base + "/?" + q.Encode()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := page(tc.url(spa.ClientID))
+			ust, ubody := page(tc.url(unknown))
+			if st != http.StatusBadRequest || st != ust || body != ubody {
+				t.Fatalf("foreign client: %d; unknown client: %d; bodies equal: %v", st, ust, body == ubody)
+			}
+		})
+	}
+	// The authorization endpoint by POST answers the same page.
+	postPage := func(id string) (int, string) {
+		q := pageQuery(id)
+		r := e.postForm(e.newBrowser(), betaIss+"/authorize", q)
+		if loc := r.header.Get("Location"); loc != "" {
+			t.Fatalf("POST authorize redirected to %s", loc)
+		}
+		return r.status, reNonce.ReplaceAllString(r.body, "")
+	}
+	if st, body := postPage(spa.ClientID); st != http.StatusBadRequest {
+		t.Errorf("POST authorize with a foreign client: %d", st)
+	} else if ust, ubody := postPage(unknown); st != ust || body != ubody {
+		t.Errorf("POST authorize: foreign %d, unknown %d", st, ust)
+	}
+	for _, tc := range []struct {
+		name, path string
+		form       func(id, secret string) url.Values
+		secret     string
+	}{
+		{"client_credentials", "/oauth/token", func(id, secret string) url.Values {
+			return url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+		}, macSecret},
+		{"revoke", "/oauth/revoke", func(id, secret string) url.Values {
+			return url.Values{"token": {"some-token"}, "client_id": {id}, "client_secret": {secret}}
+		}, webSecret},
+		{"introspect", "/oauth/introspect", func(id, secret string) url.Values {
+			return url.Values{"token": {"some-token"}, "client_id": {id}, "client_secret": {secret}}
+		}, webSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := web.ClientID
+			if tc.name == "client_credentials" {
+				id = machine.ClientID
+			}
+			r := e.postForm(http.DefaultClient, betaIss+tc.path, tc.form(id, tc.secret))
+			oauthErr(t, r, http.StatusUnauthorized, "invalid_client")
+			u := e.postForm(http.DefaultClient, betaIss+tc.path, tc.form(unknown, tc.secret))
+			if u.status != r.status || u.body != r.body {
+				t.Fatalf("foreign client: %s; unknown client: %s", r.body, u.body)
+			}
+			// At its own organization, the client is known.
+			if o := e.postForm(http.DefaultClient, e.issuer()+tc.path, tc.form(id, tc.secret)); o.status != http.StatusOK {
+				t.Fatalf("at its own issuer: %d %s", o.status, o.body)
+			}
+		})
+	}
+	// The magic-link challenge answers a client that does not serve the
+	// organization as an unknown client id.
+	t.Run("magic-link challenge", func(t *testing.T) {
+		h, err := api.New(api.Options{Service: e.ids, Tokens: api.Tokens(e.tok), Routes: []api.RouteGroup{e.prov.APIRoutes()},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred, secret, err := e.ids.CreateCredential(ctx, identity.Credential{Name: "backend", Permissions: []string{"*"},
+			ManagedOrgs: []string{"*"}, Environment: identity.Production}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mgmt := httptest.NewServer(h)
+		defer mgmt.Close()
+		tr := e.postForm(http.DefaultClient, mgmt.URL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
+			"client_id": {cred.ID}, "client_secret": {secret}})
+		bearer := "Bearer " + tr.json(t)["access_token"].(string)
+		ch := func(id string) *resp {
+			return e.postJSON(http.DefaultClient, mgmt.URL+"/api/v2/magic-link-challenge", map[string]any{
+				"user_email": "someone@beta.test", "redirect_uri": webRedirect, "org_domain": beta.Domain, "client_id": id,
+				"find_or_create_user": true}, "Authorization", bearer)
+		}
+		r, u := ch(web.ClientID), ch(unknown)
+		if r.status != http.StatusUnprocessableEntity || r.status != u.status || r.body != u.body {
+			t.Fatalf("foreign client: %d %s; unknown client: %d %s", r.status, r.body, u.status, u.body)
+		}
+	})
+}
