@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // DefaultAuthnRequestLimit bounds the AuthnRequests stored per client
@@ -20,7 +21,7 @@ type rateCounter struct {
 	N int `json:"n"`
 }
 
-var rateCounters = identity.Records[rateCounter]{Kind: "sso-rate"}
+var rateCounters = kv.Records[rateCounter]{Kind: "sso-rate"}
 
 // allowAuthnRequest counts one stored AuthnRequest for the client address
 // of r in the current window and reports whether the limit still holds,
@@ -31,7 +32,7 @@ func (s *Service) allowAuthnRequest(ctx context.Context, r *http.Request) (bool,
 	start := now.Truncate(window)
 	id := identity.HashSecret("authn-addr\x00" + httpx.ClientAddress(r) + "\x00" + start.Format(time.RFC3339))
 	ok := false
-	err := s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) error {
+	err := s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
 		rec, err := rateCounters.Get(tx, id)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			return err
