@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -45,8 +46,18 @@ func attributeUsers(env Environment, orgID, name string, value any) (kv.Set, boo
 }
 
 // AttributeValueKey is the index form of a scalar attribute value: strings,
-// numbers and booleans; other values are not indexed.
+// numbers and booleans; other values are not indexed. A number's key is
+// its nearest float64, whatever its type or text (json.Number("1.0"),
+// int64(1) and 1.0 share one key), so numbers beyond 2^53 may share a key:
+// an index lookup gives candidates that the caller matches exactly.
 func AttributeValueKey(v any) (string, bool) {
+	if n, ok := v.(json.Number); ok {
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil {
+			return "", false
+		}
+		v = f
+	}
 	switch x := v.(type) {
 	case string:
 		return "s:" + hashIfNeeded(x), true

@@ -243,6 +243,49 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ExtensionsParam is the query (or form) parameter with which a caller
+// asks for Gatehouse's extensions in Crafter-shaped answers
+// (gatehouseExtensions=true): today the "indexed" flag of attribute
+// definitions. Without it answers carry Crafter's fields only, since
+// Crafter's Java client refuses unknown properties.
+const ExtensionsParam = "gatehouseExtensions"
+
+// wantsExtensions tells whether the parameters ask for Gatehouse's
+// extensions.
+func (p params) wantsExtensions() bool {
+	b, err := parseBool(ExtensionsParam, p.get(ExtensionsParam))
+	return err == nil && b
+}
+
+// withoutExtensions returns v without Gatehouse's extensions: the
+// attribute definitions of tenants lose their indexed flag (copies; v is
+// not changed).
+func withoutExtensions(v any) any {
+	plain := func(t Tenant) Tenant {
+		defs := make([]AttributeDefinition, len(t.AttributeDefinitions))
+		for i, d := range t.AttributeDefinitions {
+			d.Indexed = false
+			defs[i] = d
+		}
+		t.AttributeDefinitions = defs
+		return t
+	}
+	switch x := v.(type) {
+	case *Tenant:
+		if x != nil {
+			t := plain(*x)
+			return &t
+		}
+	case []Tenant:
+		out := make([]Tenant, len(x))
+		for i, t := range x {
+			out[i] = plain(t)
+		}
+		return out
+	}
+	return v
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -291,7 +334,11 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		k.c = c
 	}
-	return rt.fn(h, k)
+	out, err := rt.fn(h, k)
+	if err == nil && !k.p.wantsExtensions() {
+		out = withoutExtensions(out)
+	}
+	return out, err
 }
 
 // parse reads the parameters (query string plus form fields) and, for
@@ -455,8 +502,12 @@ func (p params) sort(paged bool) (Sort, error) {
 	return so, nil
 }
 
+// decodeJSON decodes a JSON body into v. Numbers inside any values
+// (attributes, default values, metadata) are kept as json.Number, the
+// text the client sent, and are stored and answered as such.
 func decodeJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return badRequest("Malformed JSON body: %s", jsonErrText(err))
 	}
@@ -487,7 +538,9 @@ func attributesParam(p params) (map[string]any, error) {
 		return nil, nil
 	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
 		return nil, apiErr(http.StatusBadRequest, CodeParamDeserialization,
 			"Unable to deserialize parameter 'attributes' as a JSON object")
 	}

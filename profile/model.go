@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -51,13 +52,38 @@ type TenantInput struct {
 
 // AttributeDefinition is a tenant's attribute definition. Indexed is a
 // Gatehouse extension: lookups by value of an indexed attribute do not
-// scan the tenant.
+// scan the tenant. Answers carry it only to a caller that asks
+// (ExtensionsParam); a definition decoded from JSON without "indexed"
+// keeps the stored flag when it updates an existing definition (so a
+// Crafter client writing back what it read does not drop an index).
 type AttributeDefinition struct {
 	Name         string                `json:"name"`
 	Metadata     map[string]any        `json:"metadata"`
 	DefaultValue any                   `json:"defaultValue"`
 	Permissions  []AttributePermission `json:"permissions"`
 	Indexed      bool                  `json:"indexed,omitempty"`
+
+	// indexedAbsent is set by UnmarshalJSON when "indexed" is missing.
+	indexedAbsent bool
+}
+
+// UnmarshalJSON decodes a definition, numbers in its metadata and default
+// value as json.Number (the text sent), and notes whether "indexed" was
+// given.
+func (d *AttributeDefinition) UnmarshalJSON(b []byte) error {
+	type plain AttributeDefinition
+	var x struct {
+		plain
+		Indexed *bool `json:"indexed"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&x); err != nil {
+		return err
+	}
+	*d = AttributeDefinition(x.plain)
+	d.Indexed, d.indexedAbsent = x.Indexed != nil && *x.Indexed, x.Indexed == nil
+	return nil
 }
 
 // AttributePermission grants attribute actions to an application ("*" = any).
@@ -207,6 +233,9 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 		for _, od := range old {
 			if od.Name == d.Name {
 				nd.ID, nd.Type, nd.Required, nd.InToken, nd.CreatedAt = od.ID, od.Type, od.Required, od.InToken, od.CreatedAt
+				if d.indexedAbsent {
+					nd.Indexed = od.Indexed
+				}
 			}
 		}
 		for _, p := range d.Permissions {
