@@ -324,6 +324,11 @@ type Ticket struct {
 	CreatedAt     time.Time `json:"created_at"`
 	LastRequestAt time.Time `json:"last_request_at"`
 	ExpiresAt     time.Time `json:"expires_at"`
+	// UserDeleted marks the tombstone a ticket becomes when its user is
+	// deleted: it is kept until ExpiresAt so a reader can tell "the profile
+	// is gone" (Crafter answers 404 NO_SUCH_PROFILE) from "no such ticket",
+	// and it authenticates nothing (TicketByHash refuses it).
+	UserDeleted bool `json:"user_deleted,omitempty"`
 }
 
 // PersistentLogin is a remember-me login: an id the client keeps in a cookie

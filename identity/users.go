@@ -270,9 +270,10 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 // DeleteUser removes a user, its index entries, its sessions and tokens and
 // what UserDeleteHooks remove, and logs USER_DELETED.
 func (t *Txn) DeleteUser(u *User) error {
-	// Sessions, remember-me logins and verification tokens go with the user,
+	// Sessions, remember-me logins and verification tokens go with the user
+	// (tickets leave a tombstone until they would expire: TicketByHash),
 	// then whatever other packages keep about it (their hooks).
-	if _, err := t.RevokeUserSessions(u.ID, true); err != nil {
+	if _, err := t.revokeUserSessions(u.ID, true, SessionRef{}, true); err != nil {
 		return err
 	}
 	if err := t.runUserDeleteHooks(u); err != nil {

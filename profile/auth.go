@@ -147,10 +147,17 @@ func (s *Service) CreateTicket(ctx context.Context, c *identity.Credential, prof
 
 // touchTicket reads a live ticket (one of a tenant the caller has no
 // permission entry for is notFound: ownerTenant), checks MANAGE_TICKETS on
-// its tenant and
-// slides its idle expiry. Reads within TicketTouchInterval of the last
-// one do not rewrite it (the expiry moves by at most that much less).
-func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id string, notFound *Error,
+// its tenant and slides its idle expiry. The tombstone of a ticket whose
+// profile was deleted is ownerGone when not nil (after the same checks),
+// else notFound.
+//
+// Every read moves lastRequestTime: the answer carries the time of this
+// read, as Crafter's does. The store is rewritten only when the stored
+// time is TicketTouchInterval old or more, so reads under load are
+// coalesced into one write per interval; no reader sees the coalescing
+// (each sees its own time, nothing shows the stored one), and the idle
+// expiry lags the latest read by less than the interval.
+func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id string, notFound, ownerGone *Error,
 	then func(tx *identity.ReadTxn, domain string, tk *identity.Ticket) error) (*Ticket, error) {
 	if id == "" {
 		return nil, notFound
@@ -161,10 +168,11 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 	var needTouch bool
 	read := func(tx *identity.ReadTxn) (*identity.Ticket, string, error) {
 		tk, err := tx.TicketByHash(hash)
-		if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
+		gone := errors.Is(err, identity.ErrOwnerDeleted)
+		if !gone && (errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired)) {
 			return nil, "", notFound
 		}
-		if err != nil {
+		if err != nil && !gone {
 			return nil, "", err
 		}
 		domain, err := s.ownerDomain(tx, c, tk.OrgID, notFound)
@@ -173,6 +181,12 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 		}
 		if err := check(c, domain, ActionManageTickets); err != nil {
 			return nil, "", err
+		}
+		if gone {
+			if ownerGone != nil {
+				return nil, "", ownerGone
+			}
+			return nil, "", notFound
 		}
 		return tk, domain, nil
 	}
@@ -188,11 +202,7 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 				return err
 			}
 		}
-		last := tk.LastRequestAt
-		if needTouch {
-			last = now
-		}
-		out = &Ticket{ID: id, Tenant: domain, ProfileID: s.userObjectID(tx, tk.UserID), LastRequestTime: ms(last)}
+		out = &Ticket{ID: id, Tenant: domain, ProfileID: s.userObjectID(tx, tk.UserID), LastRequestTime: ms(now)}
 		return nil
 	})
 	if err != nil || !needTouch {
@@ -212,14 +222,17 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 
 // GetTicket returns a live ticket and slides its expiry.
 func (s *Service) GetTicket(ctx context.Context, c *identity.Credential, id string) (*Ticket, error) {
-	return s.touchTicket(ctx, c, id, apiErr(http.StatusNotFound, CodeNoSuchTicket, "No ticket found for the given ID"), nil)
+	return s.touchTicket(ctx, c, id, apiErr(http.StatusNotFound, CodeNoSuchTicket, "No ticket found for the given ID"), nil, nil)
 }
 
 // ProfileByTicket returns the profile of a live ticket (unknown or expired:
-// 400 NO_SUCH_TICKET, as Crafter answers) and slides its expiry.
+// 400 NO_SUCH_TICKET, as Crafter answers; a ticket of a deleted profile:
+// 404 NO_SUCH_PROFILE, as Crafter documents, which its client reads as
+// null) and slides its expiry.
 func (s *Service) ProfileByTicket(ctx context.Context, c *identity.Credential, id string, attrs []string) (*Profile, error) {
 	var out *Profile
 	_, err := s.touchTicket(ctx, c, id, apiErr(http.StatusBadRequest, CodeNoSuchTicket, "No ticket found for the given ID"),
+		apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile found for the ticket"),
 		func(tx *identity.ReadTxn, _ string, tk *identity.Ticket) error {
 			o, err := tx.OrgByID(tk.OrgID)
 			if err != nil {

@@ -1,11 +1,20 @@
 package profile
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
 )
 
 // allPerm lets every application do everything with an attribute.
@@ -132,5 +141,155 @@ func TestExtensionsOnlyWhenAsked(t *testing.T) {
 		[]any{map[string]any{"name": "dept", "indexed": false, "permissions": allPerm}}, url.Values{ExtensionsParam: {"true"}}))
 	if indexed() {
 		t.Fatalf("indexed:false ignored: %s", r.body)
+	}
+}
+
+// TestTicketOfDeletedProfile pins Crafter's documented answer: by_ticket
+// for a ticket whose profile was deleted is 404 NO_SUCH_PROFILE (the Java
+// client reads it as null), while the ticket itself is gone (404
+// NO_SUCH_TICKET) and a caller without rights on the tenant learns
+// nothing (400 NO_SUCH_TICKET, as for an unknown ticket).
+func TestTicketOfDeletedProfile(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	e.tenant("beta")
+	p := e.profile("acme", "alice", nil)
+	var tk Ticket
+	e.mustOK(e.login("alice", "pw-alice")).json(t, &tk)
+	e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/delete", e.master, nil))
+	byTicket := func(tok string) resp {
+		return e.do("GET", "/api/1/profile/by_ticket.json", tok, url.Values{"ticketId": {tk.ID}})
+	}
+	if r := byTicket(e.master); r.status != 404 || r.code() != CodeNoSuchProfile {
+		t.Fatalf("by_ticket of a deleted profile: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/1/authentication/ticket/"+tk.ID+".json", e.master, nil); r.status != 404 || r.code() != CodeNoSuchTicket {
+		t.Fatalf("ticket of a deleted profile: %d %s", r.status, r.body)
+	}
+	other := e.token(identity.Credential{Application: "beta-app",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "beta", AllowedActions: []string{"*"}}}})
+	if r := byTicket(other); r.status != 400 || r.code() != CodeNoSuchTicket {
+		t.Fatalf("by_ticket from another tenant's token: %d %s", r.status, r.body)
+	}
+	// The tombstone goes when the ticket would have expired.
+	e.clock.add(15*time.Minute + time.Second)
+	if r := byTicket(e.master); r.status != 400 || r.code() != CodeNoSuchTicket {
+		t.Fatalf("by_ticket after expiry: %d %s", r.status, r.body)
+	}
+}
+
+// TestLastRequestTimeMovesOnEveryRead pins that each read of a ticket
+// (ticket/{id} and by_ticket) answers the time of that read, even under a
+// second after the last one (Crafter's integration test reads it right
+// after authenticating), while the store is rewritten at most once per
+// TicketTouchInterval and the expiry still slides.
+func TestLastRequestTimeMovesOnEveryRead(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	e.profile("acme", "alice", nil)
+	var tk Ticket
+	e.mustOK(e.login("alice", "pw-alice")).json(t, &tk)
+	last := tk.LastRequestTime
+	for i := 0; i < 5; i++ {
+		e.clock.add(100 * time.Millisecond)
+		var got Ticket
+		e.mustOK(e.do("GET", "/api/1/authentication/ticket/"+tk.ID+".json", e.master, nil)).json(t, &got)
+		if got.LastRequestTime != e.clock.now().UnixMilli() || got.LastRequestTime <= last {
+			t.Fatalf("read %d: lastRequestTime %d, want %d", i, got.LastRequestTime, e.clock.now().UnixMilli())
+		}
+		last = got.LastRequestTime
+	}
+	// Reads 14 minutes apart keep the ticket alive.
+	for i := 0; i < 3; i++ {
+		e.clock.add(14 * time.Minute)
+		e.mustOK(e.do("GET", "/api/1/profile/by_ticket.json", e.master, url.Values{"ticketId": {tk.ID}}))
+	}
+}
+
+// TestJavaClientBasePath pins that the Java client's default base path
+// (/crafter-profile/api/1) is served like /api/1.
+func TestJavaClientBasePath(t *testing.T) {
+	e := newEnv(t)
+	for _, base := range []string{BasePath, JavaClientBasePath} {
+		name := "t" + strings.ToLower(strings.ReplaceAll(base, "/", "-"))
+		e.mustOK(e.doJSON(base+"/tenant/create.json", e.master, map[string]any{"name": name}, nil))
+		var p Profile
+		e.mustOK(e.do("POST", base+"/profile/create.json", e.master, url.Values{"tenantName": {name},
+			"username": {"u"}, "password": {"pw-u"}, "email": {"u@example.com"}, "enabled": {"true"}})).json(t, &p)
+		for _, b := range []string{BasePath, JavaClientBasePath} {
+			var got Profile
+			e.mustOK(e.do("GET", b+"/profile/"+p.ID+".json", e.master, nil)).json(t, &got)
+			if got.ID != p.ID || got.Tenant != name {
+				t.Fatalf("%s: %+v", b, got)
+			}
+		}
+	}
+}
+
+// rawRequest sends one request line as is to srv and returns the answer.
+func rawRequest(t *testing.T, srv *httptest.Server, method, target, body string) (int, string, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := method + " " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	if body != "" {
+		req += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	}
+	if _, err := io.WriteString(c, req+"\r\n"+body); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Content-Type"), string(b)
+}
+
+// TestRawRequestsAnswerJSON sends requests as Crafter's Java client and
+// curl write them, over a real connection to Intercept in front of a
+// ServeMux (the example server's mount): a raw ';' in a query string or
+// form body is part of the value; a doubled slash, a dot segment or a
+// malformed escape in the query is the API's JSON error, never a
+// redirect or plain text.
+func TestRawRequestsAnswerJSON(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme", AttributeDefinition{Name: "code", Permissions: allPerm}, AttributeDefinition{Name: "note", Permissions: allPerm})
+	p := e.profile("acme", "alice", url.Values{"attributes": {`{"code":"a;b"}`}})
+	mux := http.NewServeMux()
+	mux.Handle(BasePath+"/", e.svc.Handler())
+	mux.Handle(JavaClientBasePath+"/", e.svc.Handler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "other", http.StatusTeapot) })
+	srv := httptest.NewServer(e.svc.Intercept(mux))
+	defer srv.Close()
+	tok := "accessTokenId=" + url.QueryEscape(e.master)
+	for _, base := range []string{BasePath, JavaClientBasePath} {
+		for _, tc := range []struct {
+			name, method, target, body string
+			status                     int
+			want                       string // in the body
+		}{
+			{"raw ; in the query", "GET", "/profile/by_attribute_value.json?" + tok + "&tenantName=acme&attributeName=code&attributeValue=a;b", "", 200, p.ID},
+			{"raw ; in a form body", "POST", "/profile/" + p.ID + "/update.json?" + tok, "attributes={\"note\":\"c;d\"}", 200, `"note":"c;d"`},
+			{"doubled slash", "GET", "/profile//attributes.json?" + tok, "", 404, `"errorCode":"OTHER"`},
+			{"dot segment", "GET", "/profile/../tenant/acme.json?" + tok, "", 404, `"errorCode":"OTHER"`},
+			{"malformed escape in the query", "GET", "/tenant/acme.json?" + tok + "&x=%zz", "", 400, `"errorCode":"OTHER"`},
+			{"malformed escape in a form body", "POST", "/profile/" + p.ID + "/update.json?" + tok, "email=%zz", 400, `"errorCode":"OTHER"`},
+		} {
+			t.Run(base+" "+tc.name, func(t *testing.T) {
+				status, ctype, body := rawRequest(t, srv, tc.method, base+tc.target, tc.body)
+				if status != tc.status || !strings.HasPrefix(ctype, "application/json") || !strings.Contains(body, tc.want) {
+					t.Fatalf("%d %s %s; want %d with %s", status, ctype, body, tc.status, tc.want)
+				}
+			})
+		}
+	}
+	// Other paths still reach the mux.
+	if status, _, _ := rawRequest(t, srv, "GET", "/elsewhere", ""); status != http.StatusTeapot {
+		t.Fatalf("other path: %d", status)
 	}
 }

@@ -20,6 +20,38 @@ import (
 // it (when mounted with http.StripPrefix).
 const BasePath = "/api/1"
 
+// JavaClientBasePath is the base path Crafter's Java client uses by
+// default (crafter.profile.rest.client.url ends in /crafter-profile);
+// Handler serves it like BasePath.
+const JavaClientBasePath = "/crafter-profile" + BasePath
+
+// Intercept returns a handler that serves every path under BasePath and
+// JavaClientBasePath with s.Handler() and passes any other request to
+// next. Mount it in front of an http.ServeMux: the mux would answer a
+// path such as /api/1/profile//attributes with a redirect to its cleaned
+// form, where this API answers its own JSON error.
+func (s *Service) Intercept(next http.Handler) http.Handler {
+	h := s.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if underBase(r.URL.EscapedPath()) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// underBase tells whether the escaped path p is under one of the base
+// paths.
+func underBase(p string) bool {
+	for _, b := range []string{BasePath, JavaClientBasePath} {
+		if p == b || strings.HasPrefix(p, b+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 // maxBody bounds JSON and form bodies (attachments have their own limit).
 const maxBody = 1 << 20
 
@@ -303,8 +335,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	p := r.URL.EscapedPath()
-	if strings.HasPrefix(p, BasePath+"/") {
-		p = p[len(BasePath):]
+	for _, b := range []string{BasePath, JavaClientBasePath} {
+		if p == b || strings.HasPrefix(p, b+"/") {
+			p = p[len(b):]
+			break
+		}
 	}
 	p = strings.TrimSuffix(p, ".json")
 	p = strings.Trim(p, "/")
@@ -345,7 +380,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 // JSON routes, the body.
 func (k *call) parse(kind bodyKind, maxUpload int64) error {
 	r := k.r
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, err := parseParams(r.URL.RawQuery)
 	if err != nil {
 		return badRequest("Malformed query string")
 	}
@@ -366,6 +401,9 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 			return apiErr(http.StatusUnsupportedMediaType, CodeOther, "Content type '%s' not supported; send multipart/form-data", ctype)
 		}
 		r.Body = http.MaxBytesReader(k.w, r.Body, maxUpload+64<<10)
+		// The query string is parsed above (parseParams): a non-nil Form
+		// keeps net/http from parsing it again and refusing a raw ';'.
+		r.Form = url.Values{}
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -382,7 +420,7 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 			if err != nil {
 				return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
 			}
-			f, err := url.ParseQuery(string(b))
+			f, err := parseParams(string(b))
 			if err != nil {
 				return badRequest("Malformed form body")
 			}
@@ -392,6 +430,33 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 		}
 	}
 	return nil
+}
+
+// parseParams parses a query string or form body as Crafter's servlet
+// container does: pairs are separated by '&' only, so a raw ';' (which
+// Crafter's Java client does not encode, and net/url refuses since Go
+// 1.17) is a literal part of a name or value. A malformed escape is an
+// error.
+func parseParams(s string) (url.Values, error) {
+	v := url.Values{}
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		key, val, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(key)
+		if err != nil {
+			return nil, err
+		}
+		x, err := url.QueryUnescape(val)
+		if err != nil {
+			return nil, err
+		}
+		v[k] = append(v[k], x)
+	}
+	return v, nil
 }
 
 // params are the merged query and form parameters.

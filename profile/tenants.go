@@ -528,9 +528,6 @@ func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name
 // deleteUser deletes u with its sessions, tokens and attachments; blob ids
 // to delete once tx commits are appended to reap.
 func (s *Service) deleteUser(tx *identity.Txn, u *identity.User, reap *[]string) error {
-	if _, err := tx.RevokeUserSessions(u.ID, true); err != nil {
-		return err
-	}
 	if err := s.dropAttachments(tx, u.ID, reap); err != nil {
 		return err
 	}

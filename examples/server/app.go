@@ -111,7 +111,9 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 
 // Handler returns the root handler with panic recovery.
 func (a *app) Handler() http.Handler {
-	return httpx.Recover(a.log, "panic serving request", a.mux, writeInternalError)
+	// The Crafter face serves its paths (both base paths) ahead of the mux,
+	// which would redirect an uncleaned path instead of its JSON error.
+	return httpx.Recover(a.log, "panic serving request", a.crafter.Intercept(a.mux), writeInternalError)
 }
 
 // Start launches background work (the expiry sweeper) until ctx is done.
@@ -198,6 +200,7 @@ func (a *app) routes(ctx context.Context) error {
 		a.log.Info("created the default tenant", "environment", env)
 	}
 	a.mux.Handle(profile.BasePath+"/", crafter.Handler())
+	a.mux.Handle(profile.JavaClientBasePath+"/", crafter.Handler())
 	// The provider's JSON endpoints answer a method they do not serve with
 	// an OAuth-style JSON 405, not the mux's plain-text one.
 	allowed := map[string][]string{}
