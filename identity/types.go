@@ -374,4 +374,17 @@ type Attachment struct {
 	Size        int64     `json:"size"`
 	SHA256      string    `json:"sha256"`
 	CreatedAt   time.Time `json:"created_at"`
+	// BlobID names the attachment's bytes in the blob store; empty means
+	// ID (records written before an attachment kept its ID when replaced).
+	// A replacement under the same Name keeps ID and gets a new BlobID, so
+	// the old bytes stay readable until the new metadata commits.
+	BlobID string `json:"blob_id,omitempty"`
+}
+
+// Blob returns the id of the attachment's bytes in the blob store.
+func (a *Attachment) Blob() string {
+	if a.BlobID != "" {
+		return a.BlobID
+	}
+	return a.ID
 }

@@ -3,18 +3,23 @@ package profile
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/blob"
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
 // allPerm lets every application do everything with an attribute.
@@ -291,5 +296,77 @@ func TestRawRequestsAnswerJSON(t *testing.T) {
 	// Other paths still reach the mux.
 	if status, _, _ := rawRequest(t, srv, "GET", "/elsewhere", ""); status != http.StatusTeapot {
 		t.Fatalf("other path: %d", status)
+	}
+}
+
+// TestReadableSize pins Crafter's fileSize format (DecimalFormat
+// "#,##0.#", 1024 steps, half-even rounding).
+func TestReadableSize(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{
+		{0, "0"}, {1, "1 B"}, {108, "108 B"}, {1000, "1,000 B"}, {1023, "1,023 B"},
+		{1024, "1 KB"}, {1280, "1.2 KB"}, {1331, "1.3 KB"}, {23193, "22.6 KB"},
+		{1048575, "1,024 KB"}, {1048576, "1 MB"}, {5 << 20, "5 MB"}, {1536 << 20, "1.5 GB"},
+		{3 << 40, "3 TB"}, {2000 << 40, "2,000 TB"},
+	} {
+		if got := readableSize(tc.n); got != tc.want {
+			t.Errorf("readableSize(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestReuploadKeepsID pins that uploading an attachment again under the
+// same name keeps its id (and serves the new bytes), with the default
+// blob store and with a directory store.
+func TestReuploadKeepsID(t *testing.T) {
+	root := t.TempDir()
+	dir, err := blob.NewDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, e := range map[string]*env{"kv": newEnv(t), "dir": newEnvWith(t, memory.New(), func(o *Options) { o.Blobs = dir })} {
+		t.Run(name, func(t *testing.T) {
+			e.tenant("acme")
+			p := e.profile("acme", "alice", nil)
+			var first, second ProfileAttachment
+			e.mustOK(e.upload(p.ID, "attachment", "me.png", pngBytes, nil)).json(t, &first)
+			bigger := append(append([]byte{}, pngBytes...), make([]byte, 900)...)
+			e.mustOK(e.upload(p.ID, "attachment", "me.png", bigger, nil)).json(t, &second)
+			if first.ID == nil || second.ID == nil || *first.ID != *second.ID {
+				t.Fatalf("re-upload changed the id: %v -> %v", first.ID, second.ID)
+			}
+			if *second.FileSize != "1,008 B" || second.FileSizeBytes != int64(len(bigger)) {
+				t.Fatalf("second upload %+v", second)
+			}
+			r := e.mustOK(e.do("GET", "/api/1/profile/"+p.ID+"/attachment/me", e.master, nil))
+			if !bytes.Equal(r.body, bigger) {
+				t.Fatalf("download: %d bytes, want %d", len(r.body), len(bigger))
+			}
+			var list []ProfileAttachment
+			e.mustOK(e.do("GET", "/api/1/profile/"+p.ID+"/attachments.json", e.master, nil)).json(t, &list)
+			if len(list) != 1 || *list[0].ID != *first.ID {
+				t.Fatalf("list %+v", list)
+			}
+			// The replaced bytes are reclaimed; deleting the profile takes the rest.
+			if _, err := e.svc.Sweep(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/delete", e.master, nil))
+			if _, err := e.svc.Sweep(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	files := 0
+	_ = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files++
+		}
+		return nil
+	})
+	if files > 0 {
+		t.Errorf("files left in the directory store: %d", files)
 	}
 }

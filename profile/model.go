@@ -3,7 +3,8 @@ package profile
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -283,21 +284,35 @@ func checkRoles(roles []string) error {
 	return nil
 }
 
-// readableSize formats a size like Crafter's FileUtils.readableFileSize.
+// readableSize formats a size like Crafter's FileUtils.readableFileSize:
+// the size in the largest unit of B, KB, MB, GB, TB (1024 steps) it
+// reaches, in java.text.DecimalFormat("#,##0.#") (thousands grouped with
+// ',', at most one decimal rounded half-even), then a space and the unit:
+// "1,000 B", "22.6 KB", "1,023.9 KB", "1 MB"; "0" for an empty file.
 func readableSize(n int64) string {
 	if n <= 0 {
 		return "0"
 	}
 	units := []string{"B", "KB", "MB", "GB", "TB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
+	i, div := 0, int64(1)
+	for i < len(units)-1 && n/div >= 1024 {
+		div *= 1024
 		i++
 	}
-	s := fmt.Sprintf("%.1f", f)
-	if len(s) > 2 && s[len(s)-2:] == ".0" {
-		s = s[:len(s)-2]
+	// FormatFloat rounds the exact binary value half-even, as DecimalFormat
+	// does.
+	s := strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0")
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for j, r := range whole {
+		if j > 0 && (len(whole)-j)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
 	}
-	return s + " " + units[i]
+	if frac != "" {
+		b.WriteString("." + frac)
+	}
+	return b.String() + " " + units[i]
 }
