@@ -64,13 +64,17 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 		return nil, missingParam("password")
 	}
 	d := s.dir(c)
+	var domain string
 	if err := d.View(ctx, func(tx *identity.ReadTxn) error {
-		_, _, err := loadTenant(tx, tenant)
+		o, _, err := loadTenant(tx, tenant)
+		if err == nil {
+			domain = o.Domain
+		}
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	user, err := d.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: tenant, Username: username, Password: pw,
+	user, err := d.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: domain, Username: username, Password: pw,
 		ActorID: c.ID})
 	var le *identity.LoginError
 	switch {
@@ -133,13 +137,13 @@ func (s *Service) CreateTicket(ctx context.Context, c *identity.Credential, prof
 		if err != nil {
 			return err
 		}
-		if err := check(c, v.o.Domain, ActionManageTickets); err != nil {
+		if err := check(c, tenantOf(v.o), ActionManageTickets); err != nil {
 			return err
 		}
 		if !v.u.Enabled {
-			return disabled(v.u, v.o.Domain)
+			return disabled(v.u, tenantOf(v.o))
 		}
-		out, err = s.openTicket(tx, v.u, v.o.Domain, c, true)
+		out, err = s.openTicket(tx, v.u, tenantOf(v.o), c, true)
 		return err
 	})
 	return out, err
@@ -245,7 +249,7 @@ func (s *Service) ProfileByTicket(ctx context.Context, c *identity.Credential, i
 			if err != nil {
 				return err
 			}
-			if err := check(c, o.Domain, ActionManageProfiles, ActionReadTenant); err != nil {
+			if err := check(c, tenantOf(o), ActionManageProfiles, ActionReadTenant); err != nil {
 				return err
 			}
 			tn, err := tx.Tenant(o.ID)
@@ -283,7 +287,7 @@ func (s *Service) InvalidateTicket(ctx context.Context, c *identity.Credential, 
 		if err != nil {
 			return err
 		}
-		if err := check(c, o.Domain, ActionManageTickets); err != nil {
+		if err := check(c, tenantOf(o), ActionManageTickets); err != nil {
 			return err
 		}
 		if err := tx.DeleteTicket(tk); err != nil {
@@ -316,11 +320,11 @@ func (s *Service) CreatePersistentLogin(ctx context.Context, c *identity.Credent
 		if err != nil {
 			return err
 		}
-		if err := check(c, v.o.Domain, ActionManageTickets); err != nil {
+		if err := check(c, tenantOf(v.o), ActionManageTickets); err != nil {
 			return err
 		}
 		if !v.u.Enabled {
-			return disabled(v.u, v.o.Domain)
+			return disabled(v.u, tenantOf(v.o))
 		}
 		now := s.base.Now()
 		pl := &identity.PersistentLogin{ID: identity.HashSecret(id), OrgID: v.u.OrgID, UserID: v.u.ID, Token: token,
@@ -328,7 +332,7 @@ func (s *Service) CreatePersistentLogin(ctx context.Context, c *identity.Credent
 		if err := tx.PutPersistentLogin(nil, pl); err != nil {
 			return err
 		}
-		out = &PersistentLogin{ID: id, Tenant: v.o.Domain, ProfileID: v.u.ObjectID, Token: token, Timestamp: ms(now)}
+		out = &PersistentLogin{ID: id, Tenant: tenantOf(v.o), ProfileID: v.u.ObjectID, Token: token, Timestamp: ms(now)}
 		return nil
 	})
 	return out, err
@@ -349,10 +353,10 @@ func (s *Service) loadLogin(tx *identity.ReadTxn, c *identity.Credential, id str
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := check(c, o.Domain, ActionManageTickets); err != nil {
+	if err := check(c, tenantOf(o), ActionManageTickets); err != nil {
 		return nil, nil, err
 	}
-	out := &PersistentLogin{ID: id, Tenant: o.Domain, Token: pl.Token, Timestamp: ms(pl.CreatedAt)}
+	out := &PersistentLogin{ID: id, Tenant: tenantOf(o), Token: pl.Token, Timestamp: ms(pl.CreatedAt)}
 	if u, err := tx.User(pl.UserID); err == nil {
 		out.ProfileID = u.ObjectID
 	}

@@ -162,7 +162,7 @@ func tokenJSON(c *identity.Credential) AccessToken {
 }
 
 func tenantJSON(o *identity.Organization, tn *identity.Tenant) Tenant {
-	out := Tenant{ID: o.ObjectID, Name: o.Domain, VerifyNewProfiles: tn.VerifyNewProfiles,
+	out := Tenant{ID: o.ObjectID, Name: tenantOf(o), VerifyNewProfiles: tn.VerifyNewProfiles,
 		AvailableRoles: append([]string{}, tn.AvailableRoles...), SSOEnabled: tn.SSOEnabled,
 		AttributeDefinitions: []AttributeDefinition{}, CleanseAttributes: tn.CleanseAttributes}
 	for _, d := range tn.AttributeDefinitions {
