@@ -269,7 +269,9 @@ func TestRawRequestsAnswerJSON(t *testing.T) {
 	mux.Handle(BasePath+"/", e.svc.Handler())
 	mux.Handle(JavaClientBasePath+"/", e.svc.Handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "other", http.StatusTeapot) })
-	srv := httptest.NewServer(e.svc.Intercept(mux))
+	srv := httptest.NewUnstartedServer(e.svc.Intercept(mux))
+	srv.Listener = Listener(srv.Listener)
+	srv.Start()
 	defer srv.Close()
 	tok := "accessTokenId=" + url.QueryEscape(e.master)
 	for _, base := range []string{BasePath, JavaClientBasePath} {
@@ -282,20 +284,48 @@ func TestRawRequestsAnswerJSON(t *testing.T) {
 			{"raw ; in a form body", "POST", "/profile/" + p.ID + "/update.json?" + tok, "attributes={\"note\":\"c;d\"}", 200, `"note":"c;d"`},
 			{"doubled slash", "GET", "/profile//attributes.json?" + tok, "", 404, `"errorCode":"OTHER"`},
 			{"dot segment", "GET", "/profile/../tenant/acme.json?" + tok, "", 404, `"errorCode":"OTHER"`},
+			{"malformed escape in the path", "GET", "/profile/%zz.json?" + tok, "", 400, `"message":"Malformed path"`},
+			{"malformed escape in the path, absolute form", "GET", "", "", 400, `"message":"Malformed path"`},
 			{"malformed escape in the query", "GET", "/tenant/acme.json?" + tok + "&x=%zz", "", 400, `"errorCode":"OTHER"`},
 			{"malformed escape in a form body", "POST", "/profile/" + p.ID + "/update.json?" + tok, "email=%zz", 400, `"errorCode":"OTHER"`},
 		} {
 			t.Run(base+" "+tc.name, func(t *testing.T) {
-				status, ctype, body := rawRequest(t, srv, tc.method, base+tc.target, tc.body)
+				target := base + tc.target
+				if tc.target == "" {
+					target = "http://x" + base + "/tenant/%zz"
+				}
+				status, ctype, body := rawRequest(t, srv, tc.method, target, tc.body)
 				if status != tc.status || !strings.HasPrefix(ctype, "application/json") || !strings.Contains(body, tc.want) {
 					t.Fatalf("%d %s %s; want %d with %s", status, ctype, body, tc.status, tc.want)
 				}
 			})
 		}
 	}
-	// Other paths still reach the mux.
+	// Other paths still reach the mux, and keep net/http's answer to a
+	// malformed target.
 	if status, _, _ := rawRequest(t, srv, "GET", "/elsewhere", ""); status != http.StatusTeapot {
 		t.Fatalf("other path: %d", status)
+	}
+	if status, ctype, _ := rawRequest(t, srv, "GET", "/elsewhere/%zz", ""); status != 400 || !strings.HasPrefix(ctype, "text/plain") {
+		t.Fatalf("malformed target elsewhere: %d %s", status, ctype)
+	}
+	// A malformed request after a good one on the same connection.
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /api/1/tenant/acme.json?"+tok+" HTTP/1.1\r\nHost: x\r\n\r\nGET /api/1/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	for i, want := range []int{200, 400} {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("pipelined answer %d: %d %s", i, res.StatusCode, b)
+		}
 	}
 }
 

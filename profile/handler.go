@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,35 @@ func (s *Service) Intercept(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Listener wraps l, the listener an http.Server serves the API from, so
+// that a request under BasePath or JavaClientBasePath whose target
+// net/http refuses before any handler runs (a malformed escape such as
+// "%zz" in the path, which net/http answers with a plain-text 400) gets
+// this API's JSON 400 instead (MalformedTarget). Other requests are not
+// touched. Wrap after any TLS layer.
+func Listener(l net.Listener) net.Listener { return httpx.AnswerMalformedTargets(l, MalformedTarget) }
+
+// MalformedTarget is the answer to a request line whose target does not
+// parse: for a target under one of the base paths, 400 with the error
+// JSON; any other is left to the caller (ok=false).
+func MalformedTarget(target string) (status int, contentType string, body []byte, ok bool) {
+	if i := strings.Index(target, "://"); i >= 0 { // absolute form
+		rest := target[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			target = rest[j:]
+		}
+	}
+	path, _, _ := strings.Cut(target, "?")
+	if !underBase(path) {
+		return 0, "", nil, false
+	}
+	body, err := json.Marshal(badRequest("Malformed path"))
+	if err != nil {
+		return 0, "", nil, false
+	}
+	return http.StatusBadRequest, "application/json;charset=UTF-8", body, true
 }
 
 // underBase tells whether the escaped path p is under one of the base
