@@ -48,3 +48,25 @@ func TestCrafterPathsAnswerJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestCrafterNumbersThroughCryptr sets numeric attributes through the
+// Crafter face, reads them back as sent, and reads the same (shared)
+// user through the Cryptr face, which still answers it (its metadata
+// shows token MetaKeys only; identity/api's TestMetadataKeepsNumbers pins
+// how it renders a stored number).
+func TestCrafterNumbersThroughCryptr(t *testing.T) {
+	hx := newHarness(t, "memory:")
+	hx.must(200, "POST", "/api/1/tenant/"+hx.org+"/attribute_definitions/add.json?accessTokenId="+hx.appToken, "application/json",
+		`[{"name":"big","metadata":{},"permissions":[{"application":"*","allowedActions":["*"]}]},`+
+			`{"name":"one","metadata":{},"permissions":[{"application":"*","allowedActions":["*"]}]}]`)
+	hx.must(200, "POST", "/api/1/profile/"+hx.profile+"/attributes/update.json?accessTokenId="+hx.appToken, "application/json",
+		`{"big":12345678901234567,"one":1.0}`)
+	w := hx.do("GET", "/api/1/profile/"+hx.profile+".json?accessTokenId="+hx.appToken, "", nil)
+	if !strings.Contains(w.Body.String(), `"big":12345678901234567`) || !strings.Contains(w.Body.String(), `"one":1.0`) {
+		t.Fatalf("Crafter face: %s", w.Body)
+	}
+	w = hx.do("GET", "/api/v2/org/"+hx.org+"/user-by-email/bob@acme.test", "", nil, "Authorization", "Bearer "+hx.mgmt)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"email":"bob@acme.test"`) {
+		t.Fatalf("Cryptr face: %d %s", w.Code, w.Body)
+	}
+}
