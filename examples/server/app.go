@@ -113,7 +113,11 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 func (a *app) Handler() http.Handler {
 	// The Crafter face serves its paths (both base paths) ahead of the mux,
 	// which would redirect an uncleaned path instead of its JSON error.
-	return httpx.Recover(a.log, "panic serving request", a.crafter.Intercept(a.mux), writeInternalError)
+	var h http.Handler = a.mux
+	if a.crafter != nil {
+		h = a.crafter.Intercept(a.mux)
+	}
+	return httpx.Recover(a.log, "panic serving request", h, writeInternalError)
 }
 
 // Start launches background work (the expiry sweeper) until ctx is done.
