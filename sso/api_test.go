@@ -29,10 +29,14 @@ func TestManagementAPI(t *testing.T) {
 		t.Fatalf("sp_id %q", sp)
 	}
 	for k, want := range map[string]any{"__type__": "SsoConnection", "__domain__": "acme-company", "__access__": "limited_to:acme-company",
-		"__managed_by__": account, "active": true, "provider_type": "unset", "user_security_type": "none", "seats_limit": 0.0, "metadata": nil} {
+		"__managed_by__": account, "active": true, "provider_type": "unset", "user_security_type": "none", "seats_limit": 0.0} {
 		if created[k] != want {
 			t.Errorf("%s = %#v, want %#v", k, created[k], want)
 		}
+	}
+	// Every sample of the document shows "metadata": [ ] before any upload.
+	if md, ok := created["metadata"].([]any); !ok || len(md) != 0 {
+		t.Errorf("metadata = %#v, want []", created["metadata"])
 	}
 	redir, ok := created["default_redirection"].(map[string]any)
 	if !ok || redir["app_id"] != f.app.ClientID || redir["uri"] != appURI || redir["__type__"] != "Redirection" || redir["idp_id"] != idp {
@@ -103,8 +107,8 @@ func TestManagementAPI(t *testing.T) {
 		t.Fatalf("metadata error does not name the field: %s", rec.Body)
 	}
 	md := f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"metadata": f.idpMetadata()}), http.StatusOK)
-	if md["metadata"] == nil {
-		t.Fatal("metadata not stored")
+	if s, _ := md["metadata"].(string); s == "" {
+		t.Fatalf("metadata not stored: %#v", md["metadata"])
 	}
 
 	// Activate / disable.
