@@ -236,3 +236,32 @@ func TestManagementAPIIsolationAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionSampleShapes pins what the document's SSO connection
+// samples show: "metadata": [ ] before any upload, next_page 0 and
+// prev_page 0 on the only page of the list ("paginate"), and an update
+// sent by POST (curl -d) applied like PUT and PATCH.
+func TestConnectionSampleShapes(t *testing.T) {
+	f := newFixture(t)
+	created := f.json(f.do("POST", "/api/v2/sso-connections", f.token, map[string]any{
+		"organization_id": f.org.ID, "application_id": f.app.ClientID}), http.StatusCreated)
+	idp := created["id"].(string)
+	rec := f.do("GET", "/api/v2/sso-connections/"+idp, f.token, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"metadata":[]`) {
+		t.Fatalf("metadata is not [] before upload: %d %s", rec.Code, rec.Body)
+	}
+	list := f.json(f.do("GET", "/api/v2/sso-connections", f.token, nil), http.StatusOK)
+	pg := list["paginate"].(map[string]any)
+	if pg["next_page"] != 0.0 || pg["prev_page"] != 0.0 || pg["total_pages"] != 1.0 || pg["current_page"] != 1.0 {
+		t.Fatalf("paginate %v", pg)
+	}
+	for i, method := range []string{"POST", "PUT", "PATCH"} {
+		got := f.json(f.do(method, "/api/v2/sso-connections/"+idp, f.token, map[string]any{"seats_limit": 1 + i}), http.StatusOK)
+		if got["seats_limit"] != float64(1+i) {
+			t.Fatalf("%s update: %v", method, got)
+		}
+	}
+	for _, method := range []string{"POST", "PUT", "PATCH"} {
+		f.json(f.do(method, "/api/v2/sso-connections/"+idp+"/sso-user-policy", f.token, map[string]any{"user_security_type": "user_registered"}), http.StatusOK)
+	}
+}

@@ -131,11 +131,34 @@
 // Deletes answer {"deleted": true, "resource": …, "type": "__Deleted__"}.
 // Creations answer 201 with the created resource.
 //
-// Where the document's samples contradict its own text, the text wins:
-// creating or retrieving an application answers the Application (the
-// samples show a List); listing and creating MetaKeys answer a List of
-// MetaKeys and the MetaKey (the samples show a User); updating a user
-// answers 200 (the sample says 204 with a body).
+// # Departures from the document
+//
+// The document's request samples are replayed as curl sends them
+// (TestDocumentCurlSamples) and its response samples compared field by
+// field (the golden tests). What remains different, and why:
+//
+//   - Where the samples contradict the document's own text, the text
+//     wins: creating or retrieving an application answers the Application
+//     (the samples show a List); listing and creating MetaKeys answer a
+//     List of MetaKeys and the MetaKey (the samples show a User); updating
+//     a user answers 200 (the sample says 204 with a body).
+//   - The list-MetaKeys sample sends the body '{ { "name": … } }', which is
+//     not JSON: it is refused with 400 rather than ignored (no request is
+//     answered 2xx having ignored its body).
+//   - A form body must be name=value pairs: a pair without "=" or without
+//     a name is a 400, where a lenient parser would read a field nobody
+//     sent (a broken JSON text labelled as a form, for example).
+//   - The set-user-metadata sample writes the profile's __type__ in lower
+//     case and the address locality as "city"; answers follow the User and
+//     Address samples ("Profile", "locality").
+//   - Cryptr's live lists write null for a missing previous or next page;
+//     the document's samples write 0 (and next_page 1 on the only page of
+//     a "pagination" list), which is what this package serves.
+//   - A path that is not canonical (/api/v2/org/../x, /api/v2//users) is a
+//     JSON 404, never served as the path it cleans to. Mounted on an
+//     http.ServeMux, such a path is redirected by the mux before the
+//     handler sees it: a host that wants JSON there serves the API prefix
+//     with the handler before the mux, as examples/server does.
 //
 // # Errors
 //

@@ -24,7 +24,11 @@
 //
 // Nested default_redirection and onboarding are ids unless listed in
 // preload_associations (create always expands them). A connection of an
-// organization the API key does not manage answers 404.
+// organization the API key does not manage answers 404. "metadata" is []
+// until the IdP's XML metadata is uploaded, as every sample of the
+// document shows it, and then that XML, a string as the document's type
+// table says (no sample shows an uploaded one). Updates take PUT, PATCH
+// and POST alike (curl sends POST for -d).
 package ssoapi
 
 import (
