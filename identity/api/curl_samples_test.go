@@ -2,168 +2,36 @@ package api_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
-// The document's request samples, replayed exactly as curl sends them:
-// its method (POST for -d without -X), its headers (Accept: */*, and
-// Content-Type: application/x-www-form-urlencoded for -d/--data-raw
-// unless -H sets one) and its body, byte for byte. Each command is the
-// document's text, as its rendered form flattens it (" \ " is a line
-// continuation), with the placeholders filled in.
-
-// curlCall is what curl sends for a command line.
-type curlCall struct {
-	method, url, body string
-	header            http.Header
-}
-
-// shellWords splits a command line as a POSIX shell does for the quoting
-// the samples use: '…', "…" (with \" \\ \$ escapes), backslash escapes
-// outside quotes, and a backslash before a space or a newline (a line
-// continuation) dropped.
-func shellWords(t *testing.T, line string) []string {
-	t.Helper()
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == '\\' && i+1 < len(line) && (line[i+1] == ' ' || line[i+1] == '\n'):
-			i++
-		case c == ' ' || c == '\t' || c == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case c == '\'':
-			j := strings.IndexByte(line[i+1:], '\'')
-			if j < 0 {
-				t.Fatalf("unterminated ' in %q", line)
-			}
-			cur.WriteString(line[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == '"':
-			i++
-			for ; i < len(line) && line[i] != '"'; i++ {
-				if line[i] == '\\' && i+1 < len(line) && strings.IndexByte(`"\$`, line[i+1]) >= 0 {
-					i++
-				}
-				cur.WriteByte(line[i])
-			}
-			if i >= len(line) {
-				t.Fatalf("unterminated \" in %q", line)
-			}
-			inWord = true
-		case c == '\\' && i+1 < len(line):
-			i++
-			cur.WriteByte(line[i])
-			inWord = true
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words
-}
-
-// parseCurl returns what curl (8.x) sends for a command line.
-func parseCurl(t *testing.T, line string) curlCall {
-	t.Helper()
-	words := shellWords(t, line)
-	if len(words) == 0 || words[0] != "curl" {
-		t.Fatalf("not a curl command: %q", line)
-	}
-	c := curlCall{header: http.Header{"User-Agent": {"curl/8.5.0"}, "Accept": {"*/*"}}}
-	var data []string
-	sawData := false
-	for i := 1; i < len(words); i++ {
-		w := words[i]
-		next := func() string {
-			i++
-			if i >= len(words) {
-				t.Fatalf("%s without a value in %q", w, line)
-			}
-			return words[i]
-		}
-		switch w {
-		case "-X", "--request":
-			c.method = next()
-		case "-H", "--header":
-			name, value, ok := strings.Cut(next(), ":")
-			if !ok {
-				t.Fatalf("bad header in %q", line)
-			}
-			c.header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
-		case "-d", "--data", "--data-raw", "--data-ascii", "--data-binary":
-			data = append(data, next())
-			sawData = true
-		case "--location", "-L", "-g", "--globoff", "-v", "-s":
-		default:
-			if strings.HasPrefix(w, "-") {
-				t.Fatalf("option %s not emulated (%q)", w, line)
-			}
-			c.url = w
-		}
-	}
-	if sawData {
-		c.body = strings.Join(data, "&")
-		if c.header.Get("Content-Type") == "" {
-			c.header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-	}
-	if c.method == "" {
-		c.method = "GET"
-		if sawData {
-			c.method = "POST"
-		}
-	}
-	return c
-}
+// The document's request samples, replayed exactly as curl sends them
+// (testkit.ParseCurl): its method (POST for -d without -X), its headers
+// (Accept: */*, and Content-Type: application/x-www-form-urlencoded for
+// -d/--data-raw unless -H sets one) and its body, byte for byte. Each
+// command is the document's text, as its rendered form flattens it
+// (" \ " is a line continuation), with the placeholders filled in.
 
 // replay sends a curl command to the handler: the service URL is the
 // handler's, and a sample without an Authorization header gets tok's.
 func (f *fixture) replay(t *testing.T, line, tok string) *httptest.ResponseRecorder {
 	t.Helper()
-	c := parseCurl(t, line)
-	i := strings.Index(c.url, "/api/v2/")
-	if i < 0 {
-		t.Fatalf("no /api/v2/ in %q", c.url)
+	c, err := testkit.ParseCurl(line)
+	if err != nil {
+		t.Fatalf("%q: %v", line, err)
 	}
-	var body *strings.Reader
-	if c.body != "" {
-		body = strings.NewReader(c.body)
-	} else {
-		body = strings.NewReader("")
+	r, err := c.Request("/api/v2/")
+	if err != nil {
+		t.Fatal(err)
 	}
-	r := httptest.NewRequest(c.method, "http://gatehouse.test"+c.url[i:], body)
-	r.Header = c.header
 	if r.Header.Get("Authorization") == "" {
 		r.Header.Set("Authorization", "Bearer "+tok)
 	}
-	rec := httptest.NewRecorder()
-	f.h.ServeHTTP(rec, r)
-	return rec
-}
-
-func TestCurlWords(t *testing.T) {
-	got := parseCurl(t, `curl 'https://x/api/v2/a' \ --request PUT \ --data-raw '{ "a": "b c" }' -d x="y z" -H "Accept: application/json"`)
-	if got.method != "PUT" || got.url != "https://x/api/v2/a" || got.body != `{ "a": "b c" }&x=y z` ||
-		got.header.Get("Content-Type") != "application/x-www-form-urlencoded" || got.header.Get("Accept") != "application/json" {
-		t.Fatalf("%+v", got)
-	}
-	if got := parseCurl(t, `curl https://x/api/v2/a -d a=1`); got.method != "POST" {
-		t.Fatalf("-d without -X: %s", got.method)
-	}
+	return serve(f, r)
 }
 
 // TestDocumentCurlSamples replays the document's request samples that

@@ -138,6 +138,22 @@ func DecodeParams(r *http.Request) (Params, error) {
 	return p, nil
 }
 
+// decodeKeepingBody decodes r's parameters (DecodeParams) and leaves r's
+// body readable again from its start, for a handler that reads it itself.
+func decodeKeepingBody(r *http.Request) (Params, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return DecodeParams(r)
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, BadRequest("the request body could not be read")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	p, err := DecodeParams(r)
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return p, err
+}
+
 // parseFormBody parses a form body: "&"-separated "name=value" pairs.
 // Unlike a query string, a pair without "=" or without a name is not
 // accepted, so a body that is not a form (a broken JSON text, free text)

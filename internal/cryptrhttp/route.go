@@ -109,7 +109,8 @@ func (m *Mux) HandlePublic(pattern string, h http.Handler) {
 // (tenant isolation). The parameters are then decoded (DecodeParams): a
 // body that cannot be parsed is refused with 400 before the handler runs,
 // whether or not the handler reads parameters. The handler finds the
-// caller with PrincipalFrom and the parameters with DecodeParams.
+// caller with PrincipalFrom and the parameters with DecodeParams; the body
+// stays readable for an endpoint that reads it itself.
 func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
 	checkDomain := strings.Contains(pattern, "{domain}")
 	m.patterns = append(m.patterns, pattern)
@@ -129,7 +130,7 @@ func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
 		}
 		// The parameters are read here, so that no endpoint answers
 		// having ignored a body it cannot parse.
-		ps, err := DecodeParams(r)
+		ps, err := decodeKeepingBody(r)
 		if err != nil {
 			WriteError(w, r, err)
 			return
