@@ -109,26 +109,6 @@ func TestUpdateMethods(t *testing.T) {
 	}
 }
 
-// TestUnsetProfileClaimsAbsent pins the samples' user shape: a profile
-// claim that is not set, and an unset address, are left out (no sample
-// writes null in a profile); metadata is [].
-func TestUnsetProfileClaimsAbsent(t *testing.T) {
-	f := newFixture(t)
-	tok := f.admin()
-	f.mustOrg(tok, "Misapret")
-	u := f.json(201, "POST", "/api/v2/org/misapret/users", tok, map[string]any{"profile": map[string]any{"email": "min@misapret.com"}})
-	got := f.json(200, "GET", "/api/v2/org/misapret/users/"+u["id"].(string), tok, nil)
-	p := got["profile"].(map[string]any)
-	for k := range p {
-		if !strings.HasPrefix(k, "__") && k != "email" {
-			t.Errorf("unset profile field %q present: %v", k, p[k])
-		}
-	}
-	if md, ok := got["metadata"].([]any); !ok || len(md) != 0 {
-		t.Errorf("metadata %#v, want []", got["metadata"])
-	}
-}
-
 // TestSinglePageNextPage pins next_page on a list's only page for every
 // "pagination" list (the organization and application samples show 1);
 // the "paginate" lists (log events here, SSO connections in package sso)
