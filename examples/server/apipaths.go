@@ -7,37 +7,44 @@ import (
 	"strings"
 )
 
-// apiPaths keeps http.ServeMux's path cleaning away from the API
-// namespace. The mux answers a path that is not canonical ("..", "." or
-// empty segments: /api/v2/org/../x, /api/v2//organizations) and a subtree
-// root without its slash (/api/v2) with an HTML redirect; an API client
+// apiPaths keeps http.ServeMux's redirects away from the API namespace.
+// The mux answers a path that is not canonical ("..", "." or empty
+// segments: /api/v2/org/../x, /api/v2//organizations) and a subtree root
+// without its slash (/api, /api/v2) with an HTML redirect; an API client
 // must get JSON instead. Such a path under /api/ is served, as it is, by
 // the face whose prefix it starts with (faces maps "/api/v2" to the
 // Cryptr face, which answers it with a JSON 404), else by notFound; it is
 // never served as the path it cleans to. Every other request goes to mux.
-func apiPaths(mux http.Handler, faces map[string]http.Handler, notFound http.Handler) http.Handler {
+func apiPaths(mux *http.ServeMux, faces map[string]http.Handler, notFound http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p != "/api" && !strings.HasPrefix(p, "/api/") {
+		if (p != "/api" && !strings.HasPrefix(p, "/api/")) || (canonical(p) && !slashRedirect(mux, r)) {
 			mux.ServeHTTP(w, r)
 			return
 		}
-		root, isRoot := faces[p]
-		switch {
-		case isRoot:
-			root.ServeHTTP(w, r)
-		case canonical(p):
-			mux.ServeHTTP(w, r)
-		default:
-			for prefix, face := range faces {
-				if strings.HasPrefix(p, prefix+"/") {
-					face.ServeHTTP(w, r)
-					return
-				}
+		for prefix, face := range faces {
+			if p == prefix || strings.HasPrefix(p, prefix+"/") {
+				face.ServeHTTP(w, r)
+				return
 			}
-			notFound.ServeHTTP(w, r)
 		}
+		notFound.ServeHTTP(w, r)
 	})
+}
+
+// slashRedirect reports whether mux would redirect r's path (which has
+// no trailing slash) to the same path with one: the pattern mux picks is
+// that path with a slash.
+func slashRedirect(mux *http.ServeMux, r *http.Request) bool {
+	p := r.URL.Path
+	if strings.HasSuffix(p, "/") {
+		return false
+	}
+	_, pattern := mux.Handler(r)
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		pattern = pattern[i:]
+	}
+	return pattern == p+"/"
 }
 
 // canonical reports whether http.ServeMux would serve p without
