@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/blob"
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -175,12 +176,12 @@ func TestDirStaysInsideRoot(t *testing.T) {
 func TestKVStreamsAndJoinsTransactions(t *testing.T) {
 	ctx := context.Background()
 	st := memory.New()
-	kv := blob.NewKV(st)
+	kvs := blob.NewKV(st)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 48<<10) // 768 KiB: three chunks
 	// PutTx commits with the transaction, or not at all.
 	boom := errors.New("metadata refused")
 	err := st.Update(ctx, func(tx identity.Tx) error {
-		if err := kv.PutTx(tx, "production/x", bytes.NewReader(data), int64(len(data))); err != nil {
+		if err := kvs.PutTx(tx, "production/x", bytes.NewReader(data), int64(len(data))); err != nil {
 			return err
 		}
 		return boom
@@ -188,24 +189,24 @@ func TestKVStreamsAndJoinsTransactions(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatal(err)
 	}
-	if _, _, err := kv.Get(ctx, "production/x"); !errors.Is(err, blob.ErrNotFound) {
+	if _, _, err := kvs.Get(ctx, "production/x"); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("blob of a rolled-back transaction: %v", err)
 	}
 	if err := st.Update(ctx, func(tx identity.Tx) error {
-		return kv.PutTx(tx, "production/x", bytes.NewReader(data), int64(len(data)))
+		return kvs.PutTx(tx, "production/x", bytes.NewReader(data), int64(len(data)))
 	}); err != nil {
 		t.Fatal(err)
 	}
 	// The environment prefix selects the identity core's space.
 	_ = st.View(ctx, func(tx identity.ReadTx) error {
-		if n, chunks, err := identity.BlobSize(tx, identity.Production, "x"); err != nil || n != int64(len(data)) || chunks != 3 {
+		if n, chunks, err := kv.BlobSize(tx, string(identity.Production), "x"); err != nil || n != int64(len(data)) || chunks != 3 {
 			t.Fatalf("identity layout: %d bytes in %d chunks, %v", n, chunks, err)
 		}
 		return nil
 	})
 	// Reads stream: a blob deleted after the first chunk fails the read
 	// instead of returning a short body as complete.
-	rc, size, err := kv.Get(ctx, "production/x")
+	rc, size, err := kvs.Get(ctx, "production/x")
 	if err != nil || size != int64(len(data)) {
 		t.Fatal(size, err)
 	}
@@ -213,14 +214,14 @@ func TestKVStreamsAndJoinsTransactions(t *testing.T) {
 	if _, err := io.ReadFull(rc, first); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Update(ctx, func(tx identity.Tx) error { return kv.DeleteTx(tx, "production/x") }); err != nil {
+	if err := st.Update(ctx, func(tx identity.Tx) error { return kvs.DeleteTx(tx, "production/x") }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := io.ReadAll(rc); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("read of a deleted blob: %v, want ErrUnexpectedEOF", err)
 	}
 	rc.Close()
-	if kv.IdentityStore() != st {
+	if kvs.IdentityStore() != st {
 		t.Fatal("IdentityStore is not the store given")
 	}
 }

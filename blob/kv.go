@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // TxStore is a Store kept in an identity store, whose writes can join a
@@ -26,8 +27,8 @@ type TxStore interface {
 	DeleteTx(tx identity.Tx, key string) error
 }
 
-// KV keeps blobs in an identity store (identity.PutBlob's chunked layout).
-// A key whose first segment is an environment ("sandbox", "production")
+// KV keeps blobs in an identity store, in the chunked layout of the core's
+// blobs. A key whose first segment is an environment ("sandbox", "production")
 // is stored in that environment's space, as the identity core keeps its
 // per-environment data; other keys go to the account-wide space.
 //
@@ -80,7 +81,7 @@ func (k *KV) PutTx(tx identity.Tx, key string, r io.Reader, size int64) error {
 	if size < 0 {
 		return fmt.Errorf("%w: negative size %d", ErrSize, size)
 	}
-	return kvErr(key, identity.PutBlob(tx, env, id, r, size))
+	return kvErr(key, kv.PutBlob(tx, string(env), id, r, size))
 }
 
 // DeleteTx deletes a blob inside tx.
@@ -89,7 +90,7 @@ func (k *KV) DeleteTx(tx identity.Tx, key string) error {
 	if err != nil {
 		return err
 	}
-	return identity.DeleteBlob(tx, env, id)
+	return kv.DeleteBlob(tx, string(env), id)
 }
 
 // Put stores a blob in one transaction. A reader that is not an
@@ -132,7 +133,7 @@ func (k *KV) Get(ctx context.Context, key string) (io.ReadCloser, int64, error) 
 	var size int64
 	var chunks int
 	err = k.st.View(ctx, func(tx identity.ReadTx) (err error) {
-		size, chunks, err = identity.BlobSize(tx, env, id)
+		size, chunks, err = kv.BlobSize(tx, string(env), id)
 		return err
 	})
 	if err != nil {
@@ -147,7 +148,7 @@ func (k *KV) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	return k.st.Update(ctx, func(tx identity.Tx) error { return identity.DeleteBlob(tx, env, id) })
+	return k.st.Update(ctx, func(tx identity.Tx) error { return kv.DeleteBlob(tx, string(env), id) })
 }
 
 type kvReader struct {
@@ -175,7 +176,7 @@ func (r *kvReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		err := r.st.View(r.ctx, func(tx identity.ReadTx) (err error) {
-			r.buf, err = identity.BlobChunk(tx, r.env, r.id, r.next)
+			r.buf, err = kv.BlobChunk(tx, string(r.env), r.id, r.next)
 			return err
 		})
 		if errors.Is(err, identity.ErrNotFound) {

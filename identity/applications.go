@@ -5,15 +5,21 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
-func apps(env Environment) Records[Application] { return Records[Application]{Env: env, Kind: "app"} }
+func apps(env Environment) kv.Records[Application] {
+	return kv.Records[Application]{Env: string(env), Kind: "app", V2: true}
+}
 
-func appClientIDs(env Environment) Unique { return Unique{Env: env, Name: "app-client-id"} }
+func appClientIDs(env Environment) kv.Unique {
+	return kv.Unique{Env: string(env), Name: "app-client-id"}
+}
 
-// OrgApps is the sorted set of applications created under an organization.
-func OrgApps(env Environment, orgID string) Set {
-	return Set{Env: env, Parts: []string{"apps", orgID}}
+// orgApps is the sorted set of applications created under an organization.
+func orgApps(env Environment, orgID string) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"apps", orgID}}
 }
 
 // CheckApplication validates an application's fields.
@@ -128,7 +134,7 @@ func (t *Txn) PutApp(old, a *Application) error {
 		if err := appClientIDs(t.s.env).Claim(t.w, "", a.ClientID, a.ID); err != nil {
 			return err
 		}
-		if err := OrgApps(t.s.env, a.OrgID).Add(t.w, a.ID, nil); err != nil {
+		if err := orgApps(t.s.env, a.OrgID).Add(t.w, a.ID, nil); err != nil {
 			return err
 		}
 	}
@@ -262,7 +268,7 @@ func (s *Service) ListApplications(ctx context.Context, orgDomain string, req Pa
 		if err != nil {
 			return err
 		}
-		p, err = pageOf(tx.tx, OrgApps(s.env, o.ID), req, func(id string) (Application, error) {
+		p, err = pageOf(tx.tx, orgApps(s.env, o.ID), req, func(id string) (Application, error) {
 			return apps(s.env).Get(tx.tx, id)
 		})
 		return err
@@ -344,7 +350,7 @@ func (s *Service) DeleteApplication(ctx context.Context, orgDomain, clientID str
 		if err := appClientIDs(s.env).Release(tx.w, "", a.ClientID, a.ID); err != nil {
 			return err
 		}
-		if err := OrgApps(s.env, o.ID).Remove(tx.w, a.ID); err != nil {
+		if err := orgApps(s.env, o.ID).Remove(tx.w, a.ID); err != nil {
 			return err
 		}
 		if err := apps(s.env).Delete(tx.w, a.ID); err != nil {

@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
-func events(env Environment) Records[Event] { return Records[Event]{Env: env, Kind: "event"} }
+func events(env Environment) kv.Records[Event] {
+	return kv.Records[Event]{Env: string(env), Kind: "event", V2: true}
+}
 
 func eventSeq(id int64) string { return fmt.Sprintf("%016x", id) }
 
 // event indexes: all events of an organization, and by each filter.
-func eventSet(env Environment, orgID string, filter ...string) Set {
-	return Set{Env: env, Parts: append([]string{"events", orgID}, filter...)}
+func eventSet(env Environment, orgID string, filter ...string) kv.Set {
+	return kv.Set{Env: string(env), Parts: append([]string{"events", orgID}, filter...)}
 }
 
 // eventEpoch is the origin of event ids' time part.
@@ -88,7 +92,7 @@ func (t *Txn) Log(e *Event) error {
 	if org == "" {
 		org = "-"
 	}
-	sets := []Set{eventSet(t.s.env, org)}
+	sets := []kv.Set{eventSet(t.s.env, org)}
 	if e.Code != "" {
 		sets = append(sets, eventSet(t.s.env, org, "code", e.Code))
 	}
@@ -125,7 +129,7 @@ func (s *Service) ListEvents(ctx context.Context, orgDomain string, f EventFilte
 			return err
 		}
 		type cand struct {
-			set   Set
+			set   kv.Set
 			check func(*Event) bool
 		}
 		var cs []cand

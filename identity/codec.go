@@ -1,40 +1,24 @@
 package identity
 
-import (
-	"encoding/json"
+import "github.com/gatehouse-id/gatehouse/internal/kv"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	jsonv1 "github.com/go-json-experiment/json/v1"
-)
-
-// Records are stored as the JSON that encoding/json writes, and read back
-// with the engine of encoding/json/v2 (github.com/go-json-experiment/json,
-// which aliases the standard library's package once the toolchain ships
-// it): it decodes the same bytes two to three times faster, and reading is
-// on every hot path (get, list, authenticate).
-//
-// Two configurations of that engine are used:
-//   - record types declared in this package, whose every field a test
-//     round-trips against encoding/json (TestCoreRecordsDecodeLikeEncodingJSON),
-//     use the v2 defaults, with durations as integer nanoseconds as
-//     encoding/json writes them;
-//   - record types declared elsewhere (Records[T] is exported) use the
-//     engine with encoding/json's exact semantics.
-var (
-	coreDecoding   = jsonv1.FormatDurationAsNano(true)
-	legacyDecoding = jsonv1.DefaultOptionsV1()
-)
+// Records are stored as the JSON that encoding/json writes and read back
+// with the engine of encoding/json/v2 (see internal/kv's codec.go). The
+// record types of this package listed in decodeRecord, whose every field
+// TestCoreRecordsDecodeLikeEncodingJSON round-trips against encoding/json,
+// use the v2 defaults (their Records set V2); every other type uses
+// encoding/json's exact semantics.
 
 // encodeRecord is the stored form of a record.
-func encodeRecord(v any) ([]byte, error) { return json.Marshal(v) }
+func encodeRecord(v any) ([]byte, error) { return kv.Encode(v) }
 
 // decodeRecord decodes a stored record into v.
 func decodeRecord[T any](raw []byte, v *T) error {
 	switch any(v).(type) {
 	case *User, *Organization, *Tenant, *Application, *Credential, *credentialRecord, *Event:
-		return jsonv2.Unmarshal(raw, v, coreDecoding)
+		return kv.DecodeV2(raw, v)
 	}
-	return jsonv2.Unmarshal(raw, v, legacyDecoding)
+	return kv.Decode(raw, v)
 }
 
 // DecodeUser decodes the stored form of a user, as EachOrgUserRaw passes

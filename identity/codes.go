@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // Email codes and magic links: the budgets that bound them, per
@@ -74,8 +76,8 @@ type codeSendAt struct {
 	Addr string    `json:"addr"`
 }
 
-func codeBudgets(env Environment) Records[codeBudget] {
-	return Records[codeBudget]{Env: env, Kind: "email-code-budget"}
+func codeBudgets(env Environment) kv.Records[codeBudget] {
+	return kv.Records[codeBudget]{Env: string(env), Kind: "email-code-budget"}
 }
 
 // budgetKey is the record id of an address: a hash, so the store never
@@ -97,7 +99,7 @@ func (t *Txn) loadBudget(orgDomain, email string) (codeBudget, string, error) {
 func (t *Txn) saveBudget(id string, old, b codeBudget, now time.Time) error {
 	recs := codeBudgets(t.s.env)
 	if !old.Expires.IsZero() {
-		if err := CancelExpiry(t.w, old.Expires, recs.Key(id)); err != nil {
+		if err := kv.CancelExpiry(t.w, old.Expires, recs.Key(id)); err != nil {
 			return err
 		}
 	}
@@ -105,7 +107,7 @@ func (t *Txn) saveBudget(id string, old, b codeBudget, now time.Time) error {
 	if err := recs.Put(t.w, id, b); err != nil {
 		return err
 	}
-	return ScheduleExpiry(t.w, b.Expires, recs.Key(id))
+	return kv.ScheduleExpiry(t.w, b.Expires, recs.Key(id))
 }
 
 // CodePolicy is the service's email-code budget policy.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
@@ -18,25 +19,31 @@ import (
 // search both environments, and the credential they return decides the
 // environment its caller acts in.
 
-func credentials() Records[credentialRecord] { return Records[credentialRecord]{Kind: "credential"} }
+func credentials() kv.Records[credentialRecord] {
+	return kv.Records[credentialRecord]{Kind: "credential", V2: true}
+}
 
 // credentialList is the list of the credentials of one environment.
-func credentialList(env Environment) Set { return Set{Env: env, Parts: []string{"credentials"}} }
+func credentialList(env Environment) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"credentials"}}
+}
 
 // credentialMACs indexes the credentials of one environment by the keyed
 // hash of their secret (secretKeys.lookupMAC). The index is per
 // environment, so that creating a sandbox credential writes nothing
 // production reads; a secret is still unique across both (CreateCredential
 // checks the other environment's index), so it finds one credential.
-func credentialMACs(env Environment) Unique { return Unique{Env: env, Name: "credential-mac"} }
+func credentialMACs(env Environment) kv.Unique {
+	return kv.Unique{Env: string(env), Name: "credential-mac"}
+}
 
 var (
 	// legacyCredentialMACs is the account-wide keyed-hash index of stores
 	// written at layout 1; openSecrets moves it to credentialMACs.
-	legacyCredentialMACs = Unique{Name: "credential-secret-mac"}
+	legacyCredentialMACs = kv.Unique{Name: "credential-secret-mac"}
 	// legacyCredentialSecrets is the index by bare SHA-256 of stores
 	// written before keyed hashes; openSecrets empties it.
-	legacyCredentialSecrets = Unique{Name: "credential-secret"}
+	legacyCredentialSecrets = kv.Unique{Name: "credential-secret"}
 )
 
 // credentialEnvs are the environments a secret is looked up in, always
@@ -118,7 +125,7 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 			return nil, "", err
 		}
 	}
-	if err := checkParts([]string{c.ID}); err != nil {
+	if err := checkParts(c.ID); err != nil {
 		return nil, "", err
 	}
 	if secret == "" {

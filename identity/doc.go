@@ -92,14 +92,26 @@
 // # Storage
 //
 // Store is a small ordered, transactional key-value interface that each
-// backend implements (store/memory, store/bolt, store/postgres). On top of
-// it, this package keeps JSON records (Records), unique indexes (Unique),
-// sorted sets with maintained counts (Set: lists, role and attribute
-// indexes), counters (Counter: the event sequence) and an expiry index
-// (ScheduleExpiry, SweepExpired). Service.Update runs a function in one
+// backend implements (store/memory, store/bolt, store/postgres). It is the
+// public backend contract: Store, ReadTx, Tx, ScanOptions, ErrStopScan and
+// PrefixEnd, with store/storetest as its conformance suite, so a third
+// party can write a backend.
+//
+// Everything above it is internal to Gatehouse (internal/kv): JSON records,
+// unique indexes, sorted sets with maintained counts (lists, role and
+// attribute indexes), counters (the event sequence), the expiry index, the
+// record codec and blob chunking, and the key layout they share (one
+// convention for the environment in a key: "sandbox", "production", or "-"
+// for account-wide records; every name data is stored under is registered
+// once, with its owner, in kinds.go). Service.Update runs a function in one
 // transaction with the domain operations of Txn, which keep every index,
-// count and audit event consistent with the records; other packages
-// (tokens, sso, profile) keep their own records in the same transactions.
+// count and audit event consistent with the records. Gatehouse's other
+// packages (tokens, sso, profile, blob) keep their own records in the same
+// transactions through methods that take a kv.Access (ReadTxn.KV,
+// Txn.KVTx, Service.KVStore, Service.Backend): code outside the module
+// cannot obtain one, so an embedder or a face reaches data through
+// services only, never through raw keys. Service.SweepExpired reclaims
+// expired records.
 //
 // IDs are UUID v7 (time-ordered), so "most recent first" is a reverse scan of
 // a set; offset pages skip index keys without decoding the records skipped,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // Sentinel errors of the core. Every error a service or store returns wraps
@@ -13,12 +15,12 @@ import (
 var (
 	// ErrNotFound: the resource does not exist, or belongs to another
 	// organization or environment (tenant isolation answers "not found").
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = kv.ErrNotFound
 	// ErrConflict: a unique constraint (domain, email, username, id) is taken,
 	// or a compare-and-swap lost the race.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = kv.ErrConflict
 	// ErrInvalid: the input is invalid. Use *InvalidError for field details.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = kv.ErrInvalid
 	// ErrForbidden: the caller may not perform the action.
 	ErrForbidden = errors.New("forbidden")
 	// ErrExpired: a token, ticket, code or link has expired.

@@ -1,10 +1,13 @@
 package identity
 
+import "github.com/gatehouse-id/gatehouse/internal/kv"
+
 // The registry of every name data is stored under in the key-value layout
-// (see kv.go): record kinds (Records.Kind, and the kind part of the raw
-// record keys of sessions, attachments and blobs), unique indexes
-// (Unique.Name), sets and their counts (the first of Set.Parts) and
-// counters (Counter.Name), each with the package that owns it. Two owners
+// of internal/kv: record kinds (kv.Records.Kind, and the kind part of the
+// raw kv.Key record keys of sessions, attachments and blobs), unique indexes
+// (kv.Unique.Name), sets and their counts (the first of kv.Set.Parts) and
+// counters (kv.Counter.Name), each with the package (directory) that owns
+// it. Two owners
 // sharing a name would read and overwrite each other's data, so a name is
 // listed once per key space, and only its owner uses it.
 //
@@ -16,7 +19,7 @@ package identity
 
 // kindEntry registers one name in one key space.
 type kindEntry struct {
-	space byte   // nsRecord, nsUnique, nsSet (with its count) or nsCounter
+	space byte   // kv.NSRecord, kv.NSUnique, kv.NSSet (with its count) or kv.NSCounter
 	name  string // the kind, index, set or counter name
 	owner string // the owning package's directory in the module
 }
@@ -25,76 +28,76 @@ type kindEntry struct {
 func registeredKinds() []kindEntry {
 	return []kindEntry{
 		// identity: the directory.
-		{nsRecord, "org", "identity"},
-		{nsUnique, "org-domain", "identity"},
-		{nsUnique, "org-oid", "identity"},
-		{nsUnique, "org-email-domain", "identity"},
-		{nsSet, "orgs", "identity"},
-		{nsRecord, "tenant", "identity"},
-		{nsRecord, "user", "identity"},
-		{nsUnique, "user-email", "identity"},
-		{nsUnique, "user-name", "identity"},
-		{nsUnique, "user-oid", "identity"},
-		{nsUnique, "sso-identity", "identity"},
-		{nsSet, "users", "identity"},
-		{nsSet, "user-role", "identity"},
-		{nsSet, "user-attr", "identity"},
-		{nsRecord, "app", "identity"},
-		{nsUnique, "app-client-id", "identity"},
-		{nsSet, "apps", "identity"},
-		{nsRecord, "credential", "identity"},
-		{nsUnique, "credential-secret", "identity"},
-		{nsUnique, "credential-secret-mac", "identity"},
-		{nsUnique, "credential-mac", "identity"},
-		{nsRecord, "secrets-state", "identity"},
-		{nsRecord, "login-failures", "identity"},
-		{nsRecord, "email-code-budget", "identity"},
-		{nsSet, "credentials", "identity"},
-		{nsRecord, "event", "identity"},
-		{nsSet, "events", "identity"},
-		{nsRecord, "ticket", "identity"},
-		{nsRecord, "persistent-login", "identity"},
-		{nsRecord, "verification-token", "identity"},
-		{nsRecord, "user-session", "identity"},
-		{nsRecord, "attachment", "identity"},
-		{nsRecord, "blob", "identity"},
+		{kv.NSRecord, "org", "identity"},
+		{kv.NSUnique, "org-domain", "identity"},
+		{kv.NSUnique, "org-oid", "identity"},
+		{kv.NSUnique, "org-email-domain", "identity"},
+		{kv.NSSet, "orgs", "identity"},
+		{kv.NSRecord, "tenant", "identity"},
+		{kv.NSRecord, "user", "identity"},
+		{kv.NSUnique, "user-email", "identity"},
+		{kv.NSUnique, "user-name", "identity"},
+		{kv.NSUnique, "user-oid", "identity"},
+		{kv.NSUnique, "sso-identity", "identity"},
+		{kv.NSSet, "users", "identity"},
+		{kv.NSSet, "user-role", "identity"},
+		{kv.NSSet, "user-attr", "identity"},
+		{kv.NSRecord, "app", "identity"},
+		{kv.NSUnique, "app-client-id", "identity"},
+		{kv.NSSet, "apps", "identity"},
+		{kv.NSRecord, "credential", "identity"},
+		{kv.NSUnique, "credential-secret", "identity"},
+		{kv.NSUnique, "credential-secret-mac", "identity"},
+		{kv.NSUnique, "credential-mac", "identity"},
+		{kv.NSRecord, "secrets-state", "identity"},
+		{kv.NSRecord, "login-failures", "identity"},
+		{kv.NSRecord, "email-code-budget", "identity"},
+		{kv.NSSet, "credentials", "identity"},
+		{kv.NSRecord, "event", "identity"},
+		{kv.NSSet, "events", "identity"},
+		{kv.NSRecord, "ticket", "identity"},
+		{kv.NSRecord, "persistent-login", "identity"},
+		{kv.NSRecord, "verification-token", "identity"},
+		{kv.NSRecord, "user-session", "identity"},
+		{kv.NSRecord, "attachment", "identity"},
+		{kv.NSRecord, "blob", "internal/kv"},
 
 		// profile: the Crafter face's own bookkeeping.
-		{nsRecord, "profile-blob-gc", "profile"},
+		{kv.NSRecord, "profile-blob-gc", "profile"},
 
 		// tokens: signing keys.
-		{nsRecord, "tokens-signing-keys", "tokens"},
+		{kv.NSRecord, "tokens-signing-keys", "tokens"},
 
 		// tokens/provider: OIDC flows and browser sessions.
-		{nsSet, "oidc-user-grants", "tokens/provider"},
-		{nsRecord, "oidc-authreq", "tokens/provider"},
-		{nsRecord, "oidc-code", "tokens/provider"},
-		{nsRecord, "oidc-refresh", "tokens/provider"},
-		{nsRecord, "oidc-family", "tokens/provider"},
-		{nsRecord, "oidc-access", "tokens/provider"},
-		{nsRecord, "oidc-session", "tokens/provider"},
-		{nsRecord, "oidc-magiclink", "tokens/provider"},
-		{nsRecord, "oidc-rate", "tokens/provider"},
-		{nsRecord, "oidc-slo-code", "tokens/provider"},
-		{nsSet, "oidc-sso-sessions", "tokens/provider"},
+		{kv.NSSet, "oidc-user-grants", "tokens/provider"},
+		{kv.NSRecord, "oidc-authreq", "tokens/provider"},
+		{kv.NSRecord, "oidc-code", "tokens/provider"},
+		{kv.NSRecord, "oidc-refresh", "tokens/provider"},
+		{kv.NSRecord, "oidc-family", "tokens/provider"},
+		{kv.NSRecord, "oidc-access", "tokens/provider"},
+		{kv.NSRecord, "oidc-session", "tokens/provider"},
+		{kv.NSRecord, "oidc-magiclink", "tokens/provider"},
+		{kv.NSRecord, "oidc-rate", "tokens/provider"},
+		{kv.NSRecord, "oidc-slo-code", "tokens/provider"},
+		{kv.NSSet, "oidc-sso-sessions", "tokens/provider"},
 
 		// sso: enterprise connections and SAML.
-		{nsRecord, "sso-connections", "sso"},
-		{nsSet, "sso-connections", "sso"},
-		{nsSet, "sso-org-connections", "sso"},
-		{nsSet, "sso-connection-users", "sso"},
-		{nsUnique, "sso-idp-env", "sso"},
-		{nsRecord, "sso-onboardings", "sso"},
-		{nsRecord, "sso-redirections", "sso"},
-		{nsRecord, "sso-setup-links", "sso"},
-		{nsRecord, "sso-portal-sessions", "sso"},
-		{nsRecord, "sso-authn-requests", "sso"},
-		{nsRecord, "sso-saml-replay", "sso"},
-		{nsRecord, "sso-logout-requests", "sso"},
-		{nsRecord, "sso-rate", "sso"},
-		{nsRecord, "sso-sp-keys", "sso"},
+		{kv.NSRecord, "sso-connections", "sso"},
+		{kv.NSSet, "sso-connections", "sso"},
+		{kv.NSSet, "sso-org-connections", "sso"},
+		{kv.NSSet, "sso-connection-users", "sso"},
+		{kv.NSUnique, "sso-idp-env", "sso"},
+		{kv.NSRecord, "sso-onboardings", "sso"},
+		{kv.NSRecord, "sso-redirections", "sso"},
+		{kv.NSRecord, "sso-setup-links", "sso"},
+		{kv.NSRecord, "sso-portal-sessions", "sso"},
+		{kv.NSRecord, "sso-authn-requests", "sso"},
+		{kv.NSRecord, "sso-saml-replay", "sso"},
+		{kv.NSRecord, "sso-logout-requests", "sso"},
+		{kv.NSRecord, "sso-rate", "sso"},
+		{kv.NSRecord, "sso-sp-keys", "sso"},
 
 		// examples/server: the example server's bootstrap state.
-		{nsRecord, "bootstrap", "examples/server"},
+		{kv.NSRecord, "bootstrap", "examples/server"},
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // kindUse is a name the code stores data under, found by kindUses.
@@ -27,10 +29,10 @@ type kindUse struct {
 func TestKindRegistryHasNoCollisions(t *testing.T) {
 	seen := map[[2]string]string{}
 	for _, k := range registeredKinds() {
-		if !slices.Contains([]byte{nsRecord, nsUnique, nsSet, nsCounter}, k.space) {
+		if !slices.Contains([]byte{kv.NSRecord, kv.NSUnique, kv.NSSet, kv.NSCounter}, k.space) {
 			t.Errorf("%q: unknown key space %q", k.name, k.space)
 		}
-		if k.name == "" || k.owner == "" || checkParts([]string{k.name}) != nil {
+		if k.name == "" || k.owner == "" || kv.CheckParts(k.name) != nil {
 			t.Errorf("bad entry %+v", k)
 		}
 		id := [2]string{string(k.space), k.name}
@@ -51,33 +53,42 @@ func TestKindScannerFindsEveryForm(t *testing.T) {
 		fails          bool
 	}{
 		{"records with a literal and a constant", "pkg", `package pkg
-import "github.com/gatehouse-id/gatehouse/identity"
+import "github.com/gatehouse-id/gatehouse/internal/kv"
 const k = "pkg-b"
-var a = identity.Records[int]{Kind: "pkg-a"}
-func f(env identity.Environment) identity.Records[string] { return identity.Records[string]{Env: env, Kind: k} }`,
+var a = kv.Records[int]{Kind: "pkg-a"}
+func f(env string) kv.Records[string] { return kv.Records[string]{Env: string(env), Kind: k} }`,
 			[]string{"r:pkg-a", "r:pkg-b"}, false},
-		{"unique, counter, sets", "pkg", `package pkg
-import id "github.com/gatehouse-id/gatehouse/identity"
-var u = id.Unique{Name: "pkg-u"}
-var c = id.Counter{Name: "pkg-c"}
-func s(x string, more ...string) id.Set { return id.Set{Parts: append([]string{"pkg-s", x}, more...)} }
-var t = id.Set{Parts: []string{"pkg-t"}}`,
+		{"unique, counter, sets under another import name", "pkg", `package pkg
+import store "github.com/gatehouse-id/gatehouse/internal/kv"
+var u = store.Unique{Name: "pkg-u"}
+var c = store.Counter{Name: "pkg-c"}
+func s(x string, more ...string) store.Set { return store.Set{Parts: append([]string{"pkg-s", x}, more...)} }
+var t = store.Set{Parts: []string{"pkg-t"}}`,
 			[]string{"u:pkg-u", "n:pkg-c", "s:pkg-s", "s:pkg-t"}, false},
-		{"raw keys and bare types in package identity", "identity", `package identity
-func k(env string) []byte { return Key(nsRecord, env, "raw", "x") }
-func g(r Records[int]) []byte { return Key(nsRecord, "-", r.Kind, "x") }
-var z = Set{}
+		{"raw keys in any package", "identity", `package identity
+import "github.com/gatehouse-id/gatehouse/internal/kv"
+func k(env string) []byte { return kv.Key(kv.NSRecord, env, "raw", "x") }
+func g(r kv.Records[int]) []byte { return kv.Key(kv.NSRecord, "-", r.Kind, "x") }
+var z = kv.Set{}
+var w = kv.Unique{Name: "idx"}`,
+			[]string{"r:raw", "u:idx"}, false},
+		{"bare types and raw keys in package kv", "internal/kv", `package kv
+func k(env string) []byte { return Key(NSRecord, env, "raw", "x") }
+func g(r Records[int]) []byte { return Key(NSRecord, "-", r.Kind, "x") }
 var w = Unique{Name: "idx"}`,
 			[]string{"r:raw", "u:idx"}, false},
 		{"other packages' types are not ours", "pkg", `package pkg
 import "other/kv"
+import "github.com/gatehouse-id/gatehouse/identity"
 var a = kv.Records[int]{Kind: "nope"}
+var c = identity.Set{Parts: []string{"nope"}}
 type Set struct{ Parts []string }
-var b = Set{Parts: []string{"nope"}}`,
+var b = Set{Parts: []string{"nope"}}
+func k() []byte { return kv.Key(kv.NSRecord, "-", "nope") }`,
 			nil, false},
 		{"a name that is not a constant", "pkg", `package pkg
-import "github.com/gatehouse-id/gatehouse/identity"
-func f(kind string) identity.Records[int] { return identity.Records[int]{Kind: kind} }`,
+import "github.com/gatehouse-id/gatehouse/internal/kv"
+func f(kind string) kv.Records[int] { return kv.Records[int]{Kind: kind} }`,
 			nil, true},
 	}
 	for _, c := range cases {
@@ -107,9 +118,10 @@ func f(kind string) identity.Records[int] { return identity.Records[int]{Kind: k
 // TestKindRegistryCoversTheCode: every record kind, unique index, set and
 // counter name that the module's code stores data under is registered, by
 // the package that uses it, and every registered name is used. The code is
-// read with go/parser: composite literals of Records (Kind), Unique and
-// Counter (Name) and Set (the first of Parts), and raw Key(ns, env, kind,
-// ...) calls in package identity. Test files and store/storetest (which
+// read with go/parser: composite literals of internal/kv's Records (Kind),
+// Unique and Counter (Name) and Set (the first of Parts), and raw
+// kv.Key(ns, env, kind, ...) calls, in every package (and bare, inside
+// internal/kv). Test files and store/storetest (which
 // runs on throwaway stores) are left out.
 func TestKindRegistryCoversTheCode(t *testing.T) {
 	root, err := moduleRoot()
@@ -148,13 +160,13 @@ func TestKindRegistryCoversTheCode(t *testing.T) {
 
 func spaceName(b byte) string {
 	switch b {
-	case nsRecord:
+	case kv.NSRecord:
 		return "record kind"
-	case nsUnique:
+	case kv.NSUnique:
 		return "unique index"
-	case nsSet:
+	case kv.NSSet:
 		return "set"
-	case nsCounter:
+	case kv.NSCounter:
 		return "counter"
 	}
 	return fmt.Sprintf("space %q", b)
@@ -253,28 +265,22 @@ func collectConsts(f *ast.File, consts map[string]string) {
 
 // fileKindUses finds the uses in one file of package directory dir.
 func fileKindUses(fset *token.FileSet, f *ast.File, dir string, consts map[string]string) ([]kindUse, error) {
-	inIdentity := dir == "identity"
+	inKV := dir == "internal/kv"
 	alias := ""
 	for _, im := range f.Imports {
-		if p, _ := strconv.Unquote(im.Path.Value); p == modulePath+"/identity" {
-			alias = "identity"
+		if p, _ := strconv.Unquote(im.Path.Value); p == modulePath+"/internal/kv" {
+			alias = "kv"
 			if im.Name != nil {
 				alias = im.Name.Name
 			}
 		}
 	}
-	// typeName returns Records, Unique, Set or Counter when e names that
-	// type of package identity.
-	typeName := func(e ast.Expr) string {
-		switch x := e.(type) {
-		case *ast.IndexExpr:
-			e = x.X
-		case *ast.IndexListExpr:
-			e = x.X
-		}
+	// kvName returns the name e refers to in package internal/kv (a
+	// selector of its import, or a bare name inside the package), or "".
+	kvName := func(e ast.Expr) string {
 		switch x := e.(type) {
 		case *ast.Ident:
-			if inIdentity {
+			if inKV {
 				return x.Name
 			}
 		case *ast.SelectorExpr:
@@ -283,6 +289,17 @@ func fileKindUses(fset *token.FileSet, f *ast.File, dir string, consts map[strin
 			}
 		}
 		return ""
+	}
+	// typeName returns Records, Unique, Set or Counter when e names that
+	// type of package internal/kv.
+	typeName := func(e ast.Expr) string {
+		switch x := e.(type) {
+		case *ast.IndexExpr:
+			e = x.X
+		case *ast.IndexListExpr:
+			e = x.X
+		}
+		return kvName(e)
 	}
 	str := func(e ast.Expr) (string, bool) {
 		switch x := e.(type) {
@@ -302,6 +319,11 @@ func fileKindUses(fset *token.FileSet, f *ast.File, dir string, consts map[strin
 	add := func(space byte, e ast.Expr, at token.Pos) {
 		pos := fset.Position(at).String()
 		name, ok := str(e)
+		if !ok && dir == "internal/kv" {
+			// kv's own generic helpers (Window) take the name from their
+			// caller, whose literal is checked where it is written.
+			return
+		}
 		if !ok {
 			if bad == nil {
 				bad = fmt.Errorf("%s: the name is not a string constant; use one so it can be registered", pos)
@@ -313,39 +335,34 @@ func fileKindUses(fset *token.FileSet, f *ast.File, dir string, consts map[strin
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch x := n.(type) {
 		case *ast.CompositeLit:
-			field := map[string]string{"Records": "Kind", "Unique": "Name", "Counter": "Name", "Set": "Parts"}
-			space := map[string]byte{"Records": nsRecord, "Unique": nsUnique, "Counter": nsCounter, "Set": nsSet}
+			field := map[string]string{"Records": "Kind", "Window": "Kind", "Unique": "Name", "Counter": "Name", "Set": "Parts"}
+			space := map[string]byte{"Records": kv.NSRecord, "Window": kv.NSRecord, "Unique": kv.NSUnique, "Counter": kv.NSCounter, "Set": kv.NSSet}
 			tn := typeName(x.Type)
 			want, ok := field[tn]
 			if !ok {
 				return true
 			}
 			for _, el := range x.Elts {
-				kv, ok := el.(*ast.KeyValueExpr)
-				if !ok || kv.Key.(*ast.Ident).Name != want {
+				pair, ok := el.(*ast.KeyValueExpr)
+				if !ok || pair.Key.(*ast.Ident).Name != want {
 					continue
 				}
-				v := kv.Value
+				v := pair.Value
 				if tn == "Set" {
 					v = firstPart(v)
 				}
-				add(space[tn], v, kv.Pos())
+				add(space[tn], v, pair.Pos())
 			}
 		case *ast.CallExpr:
-			// Raw record keys in package identity: Key(nsRecord, env, kind, ...).
-			id, ok := x.Fun.(*ast.Ident)
-			if !inIdentity || !ok || id.Name != "Key" || len(x.Args) < 3 {
+			// Raw keys: kv.Key(kv.NSRecord, env, kind, ...).
+			if kvName(x.Fun) != "Key" || len(x.Args) < 3 {
 				return true
 			}
-			ns, ok := x.Args[0].(*ast.Ident)
-			if !ok {
-				return true
-			}
-			space := map[string]byte{"nsRecord": nsRecord, "nsUnique": nsUnique, "nsSet": nsSet, "nsCounter": nsCounter}[ns.Name]
+			space := map[string]byte{"NSRecord": kv.NSRecord, "NSUnique": kv.NSUnique, "NSSet": kv.NSSet, "NSCounter": kv.NSCounter}[kvName(x.Args[0])]
 			if space == 0 {
 				return true
 			}
-			if _, ok := str(x.Args[2]); ok { // kv.go's generic helpers pass a field
+			if _, ok := str(x.Args[2]); ok { // kv's generic helpers pass a field
 				add(space, x.Args[2], x.Args[2].Pos())
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // Password login: one rule for every face (the hosted login page, the
@@ -112,8 +114,8 @@ type loginCounter struct {
 	Last     time.Time `json:"last"`
 }
 
-func loginCounters(env Environment) Records[loginCounter] {
-	return Records[loginCounter]{Env: env, Kind: "login-failures"}
+func loginCounters(env Environment) kv.Records[loginCounter] {
+	return kv.Records[loginCounter]{Env: string(env), Kind: "login-failures"}
 }
 
 // counterKey is the record id of an identifier without a user: a hash, so
@@ -311,7 +313,7 @@ func (s *Service) reserveUnknown(tx *Txn, id string, now time.Time) (int, error)
 		if end := s.lockout.lockEnd(rec.Failures, &rec.Last, nil, now); !end.IsZero() {
 			return 0, &LoginError{Err: ErrLocked, Failures: rec.Failures, LockedUntil: end}
 		}
-		if err := CancelExpiry(tx.w, rec.Last.Add(s.lockout.FailureWindow), recs.Key(id)); err != nil {
+		if err := kv.CancelExpiry(tx.w, rec.Last.Add(s.lockout.FailureWindow), recs.Key(id)); err != nil {
 			return 0, err
 		}
 	}
@@ -320,7 +322,7 @@ func (s *Service) reserveUnknown(tx *Txn, id string, now time.Time) (int, error)
 	if err := recs.Put(tx.w, id, rec); err != nil {
 		return 0, err
 	}
-	return rec.Failures, ScheduleExpiry(tx.w, now.Add(s.lockout.FailureWindow), recs.Key(id))
+	return rec.Failures, kv.ScheduleExpiry(tx.w, now.Add(s.lockout.FailureWindow), recs.Key(id))
 }
 
 // releaseFailure gives back a failure reserved for an attempt whose

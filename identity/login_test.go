@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
@@ -301,7 +302,7 @@ func TestPasswordLoginDetails(t *testing.T) {
 		}
 		before := storeSize(t, st)
 		clk.Advance(identity.DefaultFailureWindow)
-		if _, err := identity.SweepExpired(ctx, st, clk.Now(), 0); err != nil {
+		if _, err := kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), st), clk.Now(), 0); err != nil {
 			t.Fatal(err)
 		}
 		if after := storeSize(t, st); after >= before {

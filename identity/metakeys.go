@@ -187,7 +187,7 @@ func (t *Txn) UnsetAttribute(orgID, name string) error {
 // fn may replace the users it is given.
 func (t *Txn) EachOrgUser(orgID string, fn func(u *User) error) error {
 	var ids []string
-	if err := OrgUsers(t.s.env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
+	if err := orgUsers(t.s.env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
 		ids = append(ids, id)
 		return nil
 	}); err != nil {

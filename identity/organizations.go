@@ -6,16 +6,20 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
-func (s *Service) orgs() Records[Organization] { return Records[Organization]{Kind: "org"} }
+func (s *Service) orgs() kv.Records[Organization] {
+	return kv.Records[Organization]{Kind: "org", V2: true}
+}
 
 var (
-	orgDomains   = Unique{Name: "org-domain"}
-	orgObjectIDs = Unique{Name: "org-oid"}
-	orgList      = Set{Parts: []string{"orgs"}}
+	orgDomains   = kv.Unique{Name: "org-domain"}
+	orgObjectIDs = kv.Unique{Name: "org-oid"}
+	orgList      = kv.Set{Parts: []string{"orgs"}}
 	// orgEmailDomains maps an email domain to the one organization that owns it.
-	orgEmailDomains = Unique{Name: "org-email-domain"}
+	orgEmailDomains = kv.Unique{Name: "org-email-domain"}
 )
 
 // OrganizationInput is what a caller may set on an organization. On

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
@@ -104,7 +105,7 @@ type secretsState struct {
 
 const secretsLayout = 2
 
-func secretsStates() Records[secretsState] { return Records[secretsState]{Kind: "secrets-state"} }
+func secretsStates() kv.Records[secretsState] { return kv.Records[secretsState]{Kind: "secrets-state"} }
 
 // upgradeReport is what an upgrade did, logged after its transaction.
 type upgradeReport struct {
@@ -196,7 +197,7 @@ func (k *secretKeys) matches(st secretsState) error {
 // moveCredentialLists splits the account-wide list of credentials of
 // stores written before layout 1 into one list per environment.
 func moveCredentialLists(tx Tx) error {
-	legacy := Set{Parts: []string{"credentials"}}
+	legacy := kv.Set{Parts: []string{"credentials"}}
 	var ids []string
 	if err := legacy.Each(tx, false, func(id string, _ []byte) error {
 		ids = append(ids, id)

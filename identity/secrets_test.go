@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -188,19 +189,19 @@ func writeLegacyStore(t *testing.T, st identity.Store, now time.Time) {
 				secret = "legacy-api-key-secret-0123456789"
 			}
 			c.SecretHash, c.CreatedAt = identity.HashSecret(secret), now
-			if err := (identity.Records[legacyCredential]{Kind: "credential"}).Put(tx, c.ID, c); err != nil {
+			if err := (kv.Records[legacyCredential]{Kind: "credential"}).Put(tx, c.ID, c); err != nil {
 				return err
 			}
-			if err := (identity.Unique{Name: "credential-secret"}).Claim(tx, "", c.SecretHash, c.ID); err != nil {
+			if err := (kv.Unique{Name: "credential-secret"}).Claim(tx, "", c.SecretHash, c.ID); err != nil {
 				return err
 			}
-			if err := (identity.Set{Parts: []string{"credentials"}}).Add(tx, c.ID, nil); err != nil {
+			if err := (kv.Set{Parts: []string{"credentials"}}).Add(tx, c.ID, nil); err != nil {
 				return err
 			}
 		}
 		pl := legacyLogin{ID: identity.HashSecret("legacy-login-id"), OrgID: "o1", UserID: "u1",
 			Token: "legacy-login-token-0123456789", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		return identity.Records[legacyLogin]{Env: identity.Production, Kind: "persistent-login"}.Put(tx, pl.ID, pl)
+		return kv.Records[legacyLogin]{Env: string(identity.Production), Kind: "persistent-login"}.Put(tx, pl.ID, pl)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +269,7 @@ func TestLegacyStoreUpgradesOnOpen(t *testing.T) {
 			if env == "-" {
 				name = "credential-secret-mac"
 			}
-			if n := countKeys(t, st, identity.Key('u', env, name, "")); n != want {
+			if n := countKeys(t, st, kv.Key('u', env, name, "")); n != want {
 				t.Errorf("open %d: %d entries in the %s keyed-hash index %q, want %d", i, n, env, name, want)
 			}
 		}
@@ -333,14 +334,14 @@ func TestLayout1StoreMovesKeyedHashIndex(t *testing.T) {
 	}
 	// Rewrite the store as layout 1 wrote it: the per-environment entries
 	// become account-wide ones.
-	global := identity.Key('u', "-", "credential-secret-mac", "")
+	global := kv.Key('u', "-", "credential-secret-mac", "")
 	err = st.Update(ctx, func(tx identity.Tx) error {
-		type kv struct{ k, v []byte }
-		var moved []kv
+		type entry struct{ k, v []byte }
+		var moved []entry
 		for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
-			prefix := identity.Key('u', string(env), "credential-mac", "")
+			prefix := kv.Key('u', string(env), "credential-mac", "")
 			if err := tx.Scan(prefix, identity.ScanOptions{}, func(k, v []byte) error {
-				moved = append(moved, kv{bytes.Clone(k), bytes.Clone(v)})
+				moved = append(moved, entry{bytes.Clone(k), bytes.Clone(v)})
 				return nil
 			}); err != nil {
 				return err
@@ -354,15 +355,15 @@ func TestLayout1StoreMovesKeyedHashIndex(t *testing.T) {
 			if err := tx.Delete(e.k); err != nil {
 				return err
 			}
-			if err := tx.Put(identity.Key('u', "-", "credential-secret-mac", "", string(mac)), e.v); err != nil {
+			if err := tx.Put(kv.Key('u', "-", "credential-secret-mac", "", string(mac)), e.v); err != nil {
 				return err
 			}
 		}
-		raw, err := tx.Get(identity.Key('r', "-", "secrets-state", "state"))
+		raw, err := tx.Get(kv.Key('r', "-", "secrets-state", "state"))
 		if err != nil {
 			return err
 		}
-		return tx.Put(identity.Key('r', "-", "secrets-state", "state"), bytes.Replace(raw, []byte(`"layout":2`), []byte(`"layout":1`), 1))
+		return tx.Put(kv.Key('r', "-", "secrets-state", "state"), bytes.Replace(raw, []byte(`"layout":2`), []byte(`"layout":1`), 1))
 	})
 	if err != nil {
 		t.Fatal(err)

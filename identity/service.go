@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
@@ -229,10 +230,6 @@ func (s *Service) WithHasher(h PasswordHasher) *Service {
 // Environment returns the service's environment.
 func (s *Service) Environment() Environment { return s.env }
 
-// Store returns the underlying store, for packages that keep their own
-// records in the same transactions (tokens, sso, profile).
-func (s *Service) Store() Store { return s.store }
-
 // Now returns the current time of the injected clock, truncated to
 // microseconds so it survives every backend unchanged.
 func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -281,10 +278,6 @@ type ReadTxn struct {
 	tx ReadTx
 }
 
-// Raw returns the engine transaction, for packages that keep their own
-// records next to the core's.
-func (t *ReadTxn) Raw() ReadTx { return t.tx }
-
 // Service returns the service the transaction belongs to.
 func (t *ReadTxn) Service() *Service { return t.s }
 
@@ -297,9 +290,6 @@ type Txn struct {
 	ReadTxn
 	w Tx
 }
-
-// RawTx returns the writable engine transaction.
-func (t *Txn) RawTx() Tx { return t.w }
 
 // PageRequest asks for one page of a list. Pages count from 1.
 type PageRequest struct {
@@ -347,7 +337,7 @@ func (p Page[T]) TotalPages() int {
 }
 
 // pageOf lists one page of a set, newest first, loading items with load.
-func pageOf[T any](tx ReadTx, set Set, req PageRequest, load func(id string) (T, error)) (Page[T], error) {
+func pageOf[T any](tx ReadTx, set kv.Set, req PageRequest, load func(id string) (T, error)) (Page[T], error) {
 	req = req.Normalize()
 	total, err := set.Count(tx)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -317,7 +318,7 @@ func TestUpdateUserKeepsIndexesAndRejectsInvalid(t *testing.T) {
 	}
 	err = s.View(ctx, func(tx *identity.ReadTxn) error {
 		for role, want := range map[string]int{"admin": 0, "editor": 1} {
-			n, err := identity.RoleUsers(identity.Production, o.ID, role).Count(tx.Raw())
+			n, err := identity.RoleUsers(kv.Inside(), identity.Production, o.ID, role).Count(tx.KV(kv.Inside()))
 			if err != nil || n != want {
 				return fmt.Errorf("role %s count %d want %d (%v)", role, n, want, err)
 			}

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // Sessions and per-user secrets: tickets, persistent logins, verification
@@ -14,9 +15,11 @@ import (
 // revoke every session of the user, and an expiry entry so SweepExpired
 // reclaims it. Readers check expiry themselves: the sweeper runs late.
 
-func ticketRecs(env Environment) Records[Ticket] { return Records[Ticket]{Env: env, Kind: "ticket"} }
-func ploginRecs(env Environment) Records[PersistentLogin] {
-	return Records[PersistentLogin]{Env: env, Kind: "persistent-login"}
+func ticketRecs(env Environment) kv.Records[Ticket] {
+	return kv.Records[Ticket]{Env: string(env), Kind: "ticket"}
+}
+func ploginRecs(env Environment) kv.Records[PersistentLogin] {
+	return kv.Records[PersistentLogin]{Env: string(env), Kind: "persistent-login"}
 }
 
 // ploginRecord is the stored form of a persistent login: its token
@@ -29,20 +32,20 @@ type ploginRecord struct {
 	LegacyToken string `json:"token,omitempty"`
 }
 
-func ploginStored(env Environment) Records[ploginRecord] {
-	return Records[ploginRecord]{Env: env, Kind: "persistent-login"}
+func ploginStored(env Environment) kv.Records[ploginRecord] {
+	return kv.Records[ploginRecord]{Env: string(env), Kind: "persistent-login"}
 }
-func vtokenRecs(env Environment) Records[VerificationToken] {
-	return Records[VerificationToken]{Env: env, Kind: "verification-token"}
+func vtokenRecs(env Environment) kv.Records[VerificationToken] {
+	return kv.Records[VerificationToken]{Env: string(env), Kind: "verification-token"}
 }
 
 // userSessionKey is the index entry of one session of a user.
 func userSessionKey(env Environment, userID, kind, hash string) []byte {
-	return Key(nsRecord, string(env), "user-session", userID, kind, hash)
+	return kv.Key(kv.NSRecord, kv.EnvPart(string(env)), "user-session", userID, kind, hash)
 }
 
 func userSessionPrefix(env Environment, userID string) []byte {
-	return append(Key(nsRecord, string(env), "user-session", userID), sep)
+	return append(kv.Key(kv.NSRecord, kv.EnvPart(string(env)), "user-session", userID), kv.Sep)
 }
 
 // TicketByHash returns the ticket stored under the SHA-256 hash of its id
@@ -65,7 +68,7 @@ func (t *Txn) PutTicket(old, tk *Ticket) error {
 	env := t.s.env
 	rk := ticketRecs(env).Key(tk.IDHash)
 	if old != nil {
-		if err := CancelExpiry(t.w, old.ExpiresAt, rk); err != nil {
+		if err := kv.CancelExpiry(t.w, old.ExpiresAt, rk); err != nil {
 			return err
 		}
 	}
@@ -78,14 +81,14 @@ func (t *Txn) PutTicket(old, tk *Ticket) error {
 			return err
 		}
 	}
-	return ScheduleExpiry(t.w, tk.ExpiresAt, rk, ik)
+	return kv.ScheduleExpiry(t.w, tk.ExpiresAt, rk, ik)
 }
 
 // DeleteTicket removes a ticket with its index and expiry entries.
 func (t *Txn) DeleteTicket(tk *Ticket) error {
 	env := t.s.env
 	rk := ticketRecs(env).Key(tk.IDHash)
-	if err := CancelExpiry(t.w, tk.ExpiresAt, rk); err != nil {
+	if err := kv.CancelExpiry(t.w, tk.ExpiresAt, rk); err != nil {
 		return err
 	}
 	if err := t.w.Delete(userSessionKey(env, tk.UserID, "ticket", tk.IDHash)); err != nil {
@@ -142,7 +145,7 @@ func (t *Txn) PutPersistentLogin(old, pl *PersistentLogin) error {
 	if err := t.w.Put(ik, []byte{}); err != nil {
 		return err
 	}
-	return ScheduleExpiry(t.w, pl.ExpiresAt, ploginRecs(env).Key(pl.ID), ik)
+	return kv.ScheduleExpiry(t.w, pl.ExpiresAt, ploginRecs(env).Key(pl.ID), ik)
 }
 
 // DeletePersistentLogin removes a persistent login with its index and
@@ -150,7 +153,7 @@ func (t *Txn) PutPersistentLogin(old, pl *PersistentLogin) error {
 func (t *Txn) DeletePersistentLogin(pl *PersistentLogin) error {
 	env := t.s.env
 	rk := ploginRecs(env).Key(pl.ID)
-	if err := CancelExpiry(t.w, pl.ExpiresAt, rk); err != nil {
+	if err := kv.CancelExpiry(t.w, pl.ExpiresAt, rk); err != nil {
 		return err
 	}
 	if err := t.w.Delete(userSessionKey(env, pl.UserID, "plogin", pl.ID)); err != nil {
@@ -182,14 +185,14 @@ func (t *Txn) PutVerificationToken(vt *VerificationToken) error {
 	if err := t.w.Put(ik, []byte{}); err != nil {
 		return err
 	}
-	return ScheduleExpiry(t.w, vt.ExpiresAt, vtokenRecs(env).Key(vt.IDHash), ik)
+	return kv.ScheduleExpiry(t.w, vt.ExpiresAt, vtokenRecs(env).Key(vt.IDHash), ik)
 }
 
 // DeleteVerificationToken removes a token (consuming it).
 func (t *Txn) DeleteVerificationToken(vt *VerificationToken) error {
 	env := t.s.env
 	rk := vtokenRecs(env).Key(vt.IDHash)
-	if err := CancelExpiry(t.w, vt.ExpiresAt, rk); err != nil {
+	if err := kv.CancelExpiry(t.w, vt.ExpiresAt, rk); err != nil {
 		return err
 	}
 	if err := t.w.Delete(userSessionKey(env, vt.UserID, "vtoken", vt.IDHash)); err != nil {
@@ -214,7 +217,7 @@ func (t *Txn) revokeUserSessions(userID string, tokens bool, keep SessionRef) (i
 	err := t.tx.Scan(p, ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
 		rest := k[len(p):]
 		for i, b := range rest {
-			if b == sep {
+			if b == kv.Sep {
 				list = append(list, ent{string(rest[:i]), string(rest[i+1:])})
 				return nil
 			}
@@ -279,41 +282,18 @@ func (t *Txn) revokeUserSessions(userID string, tokens bool, keep SessionRef) (i
 // this store, in chunks under the blob id (PutBlob), so a large file never
 // becomes one huge store value and can be read a chunk at a time.
 
-const blobChunk = 256 << 10
-
 func attachmentKey(env Environment, userID, name string) []byte {
-	return Key(nsRecord, string(env), "attachment", userID, name)
+	return kv.Key(kv.NSRecord, kv.EnvPart(string(env)), "attachment", userID, name)
 }
 
 func attachmentPrefix(env Environment, userID string) []byte {
-	return append(Key(nsRecord, string(env), "attachment", userID), sep)
-}
-
-func blobEnv(env Environment) string {
-	if env == "" {
-		return globalEnv
-	}
-	return string(env)
-}
-
-// blobHeaderKey holds a blob's size and chunk count; it sorts outside the
-// chunk prefix (which ends with a separator).
-func blobHeaderKey(env Environment, id string) []byte {
-	return Key(nsRecord, blobEnv(env), "blob", id)
-}
-
-func blobKey(env Environment, id string, chunk int) []byte {
-	return Key(nsRecord, blobEnv(env), "blob", id, fmt.Sprintf("%08d", chunk))
-}
-
-func blobPrefix(env Environment, id string) []byte {
-	return append(Key(nsRecord, blobEnv(env), "blob", id), sep)
+	return append(kv.Key(kv.NSRecord, kv.EnvPart(string(env)), "attachment", userID), kv.Sep)
 }
 
 // Attachments lists a user's attachments by name.
 func (t *ReadTxn) Attachments(userID string) ([]Attachment, error) {
 	out := []Attachment{}
-	if checkParts([]string{userID}) != nil {
+	if kv.CheckParts(userID) != nil {
 		return out, nil
 	}
 	err := t.tx.Scan(attachmentPrefix(t.s.env, userID), ScanOptions{}, func(_, v []byte) error {
@@ -329,7 +309,7 @@ func (t *ReadTxn) Attachments(userID string) ([]Attachment, error) {
 
 // Attachment returns the user's attachment with the stored name.
 func (t *ReadTxn) Attachment(userID, name string) (*Attachment, error) {
-	if checkParts([]string{userID, name}) != nil {
+	if kv.CheckParts(userID, name) != nil {
 		return nil, fmt.Errorf("attachment %w", ErrNotFound)
 	}
 	raw, err := t.tx.Get(attachmentKey(t.s.env, userID, name))
@@ -350,7 +330,7 @@ func (t *ReadTxn) Attachment(userID, name string) (*Attachment, error) {
 // the same name, and returns the replaced one (nil if none). The bytes are
 // the caller's: it stores the new blob and deletes the replaced one's.
 func (t *Txn) PutAttachment(a *Attachment) (*Attachment, error) {
-	if err := checkParts([]string{a.UserID, a.Name, a.ID}); err != nil {
+	if err := checkParts(a.UserID, a.Name, a.ID); err != nil {
 		return nil, err
 	}
 	old, err := t.Attachment(a.UserID, a.Name)
@@ -382,123 +362,6 @@ func (t *Txn) DeleteAttachments(userID string) ([]Attachment, error) {
 	return list, nil
 }
 
-// blobHeader is the value of a blob's header key.
-type blobHeader struct {
-	Size   int64 `json:"size"`
-	Chunks int   `json:"chunks"`
-}
-
-// PutBlob stores the bytes r yields (which must be exactly size) as the
-// blob id of env ("" for the account-wide space), in chunks of 256 KiB,
-// replacing any blob of that id. r is consumed: a caller whose transaction
-// may run again must hand each run a fresh reader.
-func PutBlob(tx Tx, env Environment, id string, r io.Reader, size int64) error {
-	if err := checkParts([]string{id}); err != nil || id == "" {
-		return Invalid("blob", "id must be non-empty, without control bytes 0x00 or 0x01")
-	}
-	if size < 0 {
-		return Invalid("blob", "size must not be negative")
-	}
-	if err := DeleteBlob(tx, env, id); err != nil {
-		return err
-	}
-	var n int64
-	chunks := 0
-	for {
-		buf := make([]byte, min(int64(blobChunk), size-n+1))
-		k, err := io.ReadFull(r, buf)
-		if k > 0 {
-			n += int64(k)
-			if n > size {
-				return fmt.Errorf("blob %s: reader yields more than %d bytes: %w", id, size, ErrInvalid)
-			}
-			if err := tx.Put(blobKey(env, id, chunks), buf[:k]); err != nil {
-				return err
-			}
-			chunks++
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("blob %s: read: %w", id, err)
-		}
-	}
-	if n != size {
-		return fmt.Errorf("blob %s: reader yields %d bytes, want %d: %w", id, n, size, ErrInvalid)
-	}
-	raw, err := json.Marshal(blobHeader{Size: n, Chunks: chunks})
-	if err != nil {
-		return err
-	}
-	return tx.Put(blobHeaderKey(env, id), raw)
-}
-
-// BlobSize returns the size and chunk count of a blob, or an error
-// wrapping ErrNotFound. Blobs written before headers existed are measured
-// by scanning their chunks.
-func BlobSize(tx ReadTx, env Environment, id string) (size int64, chunks int, err error) {
-	if checkParts([]string{id}) != nil || id == "" {
-		return 0, 0, fmt.Errorf("blob %w", ErrNotFound)
-	}
-	raw, err := tx.Get(blobHeaderKey(env, id))
-	if err == nil {
-		var h blobHeader
-		if err := json.Unmarshal(raw, &h); err != nil {
-			return 0, 0, fmt.Errorf("decode blob header: %w", err)
-		}
-		return h.Size, h.Chunks, nil
-	}
-	if !errors.Is(err, ErrNotFound) {
-		return 0, 0, err
-	}
-	err = tx.Scan(blobPrefix(env, id), ScanOptions{}, func(_, v []byte) error {
-		size += int64(len(v))
-		chunks++
-		return nil
-	})
-	if err == nil && chunks == 0 {
-		err = fmt.Errorf("blob %w", ErrNotFound)
-	}
-	return size, chunks, err
-}
-
-// BlobChunk returns a copy of chunk i of a blob, or an error wrapping
-// ErrNotFound.
-func BlobChunk(tx ReadTx, env Environment, id string, i int) ([]byte, error) {
-	if checkParts([]string{id}) != nil || id == "" || i < 0 {
-		return nil, fmt.Errorf("blob chunk %w", ErrNotFound)
-	}
-	v, err := tx.Get(blobKey(env, id, i))
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("blob chunk %w", ErrNotFound)
-		}
-		return nil, err
-	}
-	return append([]byte(nil), v...), nil
-}
-
-// DeleteBlob removes a blob (silently if absent).
-func DeleteBlob(tx Tx, env Environment, id string) error {
-	if checkParts([]string{id}) != nil || id == "" {
-		return nil
-	}
-	var keys [][]byte
-	if err := tx.Scan(blobPrefix(env, id), ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
-		keys = append(keys, append([]byte(nil), k...))
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := tx.Delete(k); err != nil {
-			return err
-		}
-	}
-	return tx.Delete(blobHeaderKey(env, id))
-}
-
 // DeleteOrgIfEmpty deletes the organization orgID, with its tenant settings
 // in both environments and its unique claims, when it has no users and no
 // applications left in either environment. It reports whether it did.
@@ -516,7 +379,7 @@ func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
 		return false, err
 	}
 	for _, env := range []Environment{Sandbox, Production} {
-		for _, set := range []Set{OrgUsers(env, orgID), OrgApps(env, orgID)} {
+		for _, set := range []kv.Set{orgUsers(env, orgID), orgApps(env, orgID)} {
 			n, err := set.Count(t.tx)
 			if err != nil {
 				return false, err

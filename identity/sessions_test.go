@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 func TestSessionsExpireAndRevoke(t *testing.T) {
@@ -52,7 +53,7 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Advance(10 * time.Minute) // 20 min after creation, 10 after the touch
-	if n, err := identity.SweepExpired(ctx, s.Store(), s.Now(), 10); err != nil || n != 0 {
+	if n, err := kv.SweepExpired(ctx, s.KVStore(kv.Inside()), s.Now(), 10); err != nil || n != 0 {
 		t.Fatalf("sweep removed %d (%v) entries; the touched ticket's old expiry must be cancelled", n, err)
 	}
 	_ = s.View(ctx, func(tx *identity.ReadTxn) error {
@@ -68,7 +69,7 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 		}
 		return nil
 	})
-	if n, err := identity.SweepExpired(ctx, s.Store(), s.Now(), 10); err != nil || n != 1 {
+	if n, err := kv.SweepExpired(ctx, s.KVStore(kv.Inside()), s.Now(), 10); err != nil || n != 1 {
 		t.Fatalf("sweep: %d %v, want 1", n, err)
 	}
 	// Revoke the rest: the login always, tokens on request.
@@ -100,7 +101,7 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 	})
 	// Nothing is left to sweep: deletions cancelled their expiry entries.
 	c.Advance(48 * time.Hour)
-	if n, _ := identity.SweepExpired(ctx, s.Store(), s.Now(), 10); n != 0 {
+	if n, _ := kv.SweepExpired(ctx, s.KVStore(kv.Inside()), s.Now(), 10); n != 0 {
 		t.Fatalf("%d stale expiry entries", n)
 	}
 }
@@ -140,27 +141,27 @@ func TestAttachmentsMetadata(t *testing.T) {
 func TestBlobChunks(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
-	st := s.Store()
+	st := s.Backend(kv.Inside())
 	data := make([]byte, 600<<10) // three chunks
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
 	put := func(id string, b []byte, size int64) error {
 		return st.Update(ctx, func(tx identity.Tx) error {
-			return identity.PutBlob(tx, identity.Production, id, bytes.NewReader(b), size)
+			return kv.PutBlob(tx, string(identity.Production), id, bytes.NewReader(b), size)
 		})
 	}
 	read := func(id string) ([]byte, int64, error) {
 		var out []byte
 		var size int64
 		err := st.View(ctx, func(tx identity.ReadTx) error {
-			n, chunks, err := identity.BlobSize(tx, identity.Production, id)
+			n, chunks, err := kv.BlobSize(tx, string(identity.Production), id)
 			if err != nil {
 				return err
 			}
 			size = n
 			for i := 0; i < chunks; i++ {
-				c, err := identity.BlobChunk(tx, identity.Production, id, i)
+				c, err := kv.BlobChunk(tx, string(identity.Production), id, i)
 				if err != nil {
 					return err
 				}
@@ -186,7 +187,7 @@ func TestBlobChunks(t *testing.T) {
 	}
 	// The environment is part of the key.
 	_ = st.View(ctx, func(tx identity.ReadTx) error {
-		if _, _, err := identity.BlobSize(tx, identity.Sandbox, "b1"); !errors.Is(err, identity.ErrNotFound) {
+		if _, _, err := kv.BlobSize(tx, string(identity.Sandbox), "b1"); !errors.Is(err, identity.ErrNotFound) {
 			t.Fatalf("sandbox sees the production blob: %v", err)
 		}
 		return nil
@@ -207,7 +208,7 @@ func TestBlobChunks(t *testing.T) {
 	if got, size, err := read("empty"); err != nil || len(got) != 0 || size != 0 {
 		t.Fatalf("empty blob: %q %d %v", got, size, err)
 	}
-	if err := st.Update(ctx, func(tx identity.Tx) error { return identity.DeleteBlob(tx, identity.Production, "b1") }); err != nil {
+	if err := st.Update(ctx, func(tx identity.Tx) error { return kv.DeleteBlob(tx, string(identity.Production), "b1") }); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := read("b1"); !errors.Is(err, identity.ErrNotFound) {

@@ -2,14 +2,19 @@ package identity
 
 import (
 	"context"
-	"errors"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // Store is the transactional, ordered key-value engine that every backend
-// implements (store/memory, store/bolt, store/postgres). The identity core
-// keeps its records, unique indexes, sorted sets, counters and expiry index
-// on top of it (see kv.go), so every backend gets every entity, every unique
-// constraint and every invariant by implementing these few methods.
+// implements (store/memory, store/bolt, store/postgres); store/storetest is
+// its conformance suite. This contract is public so that a third party can
+// write a backend. The identity core keeps its records, unique indexes,
+// sorted sets, counters and expiry index on top of it, in Gatehouse's
+// internal typed layer (internal/kv), so every backend gets every entity,
+// every unique constraint and every invariant by implementing these few
+// methods, and code outside Gatehouse never reads or writes keys: it calls
+// services.
 //
 // Transactions are serializable: the function passed to Update sees a
 // consistent snapshot and its writes commit all together or not at all. A
@@ -61,24 +66,20 @@ type Tx interface {
 	Delete(key []byte) error
 }
 
-// ScanOptions select the part of a prefix that Scan visits.
-type ScanOptions struct {
-	// Reverse visits keys from the greatest to the smallest.
-	Reverse bool
-	// After, when set, resumes strictly after this key in the scan
-	// direction (a cursor). It must start with the prefix.
-	After []byte
-	// Skip passes over this many keys before the first visited one,
-	// without reading their values (offset pagination).
-	Skip int
-	// Limit visits at most this many keys; zero means no limit.
-	Limit int
-	// KeysOnly lets the backend pass nil values to fn.
-	KeysOnly bool
-}
+// ScanOptions select the part of a prefix that Scan visits: Reverse visits
+// keys from the greatest to the smallest; After, when set, resumes strictly
+// after that key in the scan direction (a cursor; it must start with the
+// prefix); Skip passes over that many keys before the first visited one
+// without reading their values (offset pagination); Limit visits at most
+// that many keys (zero: no limit); KeysOnly lets the backend pass nil
+// values to fn.
+//
+// It is declared in Gatehouse's internal typed layer (internal/kv), which
+// shares it with this contract; a backend uses it as identity.ScanOptions.
+type ScanOptions = kv.ScanOptions
 
 // ErrStopScan, returned by a Scan callback, ends the scan early without error.
-var ErrStopScan = errors.New("stop scan")
+var ErrStopScan = kv.ErrStopScan
 
 // PrefixEnd returns the smallest key greater than every key that starts with
 // prefix, or nil when there is none (prefix is all 0xff bytes).

@@ -3,9 +3,13 @@ package identity
 import (
 	"context"
 	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
-func tenants(env Environment) Records[Tenant] { return Records[Tenant]{Env: env, Kind: "tenant"} }
+func tenants(env Environment) kv.Records[Tenant] {
+	return kv.Records[Tenant]{Env: string(env), Kind: "tenant", V2: true}
+}
 
 // Tenant returns an organization's directory settings in the transaction's
 // environment.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // userCache keeps recently decoded users, each with the exact stored bytes
@@ -64,7 +66,7 @@ func (c *userCache) decode(key string, raw []byte) (*User, error) {
 
 // readUser reads and decodes the user with id in env through the cache.
 func (t *ReadTxn) readUser(env Environment, id string) (*User, error) {
-	if checkParts([]string{id}) != nil {
+	if kv.CheckParts(id) != nil {
 		return nil, fmt.Errorf("user %w", ErrNotFound)
 	}
 	key := users(env).Key(id)

@@ -9,33 +9,39 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
-func users(env Environment) Records[User] { return Records[User]{Env: env, Kind: "user"} }
-
-func userEmails(env Environment) Unique    { return Unique{Env: env, Name: "user-email"} }
-func userNames(env Environment) Unique     { return Unique{Env: env, Name: "user-name"} }
-func userOIDs(env Environment) Unique      { return Unique{Env: env, Name: "user-oid"} }
-func ssoIdentities(env Environment) Unique { return Unique{Env: env, Name: "sso-identity"} }
-
-// OrgUsers is the sorted set of an organization's user ids (time-ordered).
-func OrgUsers(env Environment, orgID string) Set {
-	return Set{Env: env, Parts: []string{"users", orgID}}
+func users(env Environment) kv.Records[User] {
+	return kv.Records[User]{Env: string(env), Kind: "user", V2: true}
 }
 
-// RoleUsers is the index of an organization's users that have role.
-func RoleUsers(env Environment, orgID, role string) Set {
-	return Set{Env: env, Parts: []string{"user-role", orgID, role}}
+func userEmails(env Environment) kv.Unique { return kv.Unique{Env: string(env), Name: "user-email"} }
+func userNames(env Environment) kv.Unique  { return kv.Unique{Env: string(env), Name: "user-name"} }
+func userOIDs(env Environment) kv.Unique   { return kv.Unique{Env: string(env), Name: "user-oid"} }
+func ssoIdentities(env Environment) kv.Unique {
+	return kv.Unique{Env: string(env), Name: "sso-identity"}
 }
 
-// AttributeUsers is the index of an organization's users whose indexed
+// orgUsers is the sorted set of an organization's user ids (time-ordered).
+func orgUsers(env Environment, orgID string) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"users", orgID}}
+}
+
+// roleUsers is the index of an organization's users that have role.
+func roleUsers(env Environment, orgID, role string) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"user-role", orgID, role}}
+}
+
+// attributeUsers is the index of an organization's users whose indexed
 // attribute name has the scalar value (or a list containing it).
-func AttributeUsers(env Environment, orgID, name string, value any) (Set, bool) {
+func attributeUsers(env Environment, orgID, name string, value any) (kv.Set, bool) {
 	vk, ok := AttributeValueKey(value)
 	if !ok {
-		return Set{}, false
+		return kv.Set{}, false
 	}
-	return Set{Env: env, Parts: []string{"user-attr", orgID, hashIfNeeded(name), vk}}, true
+	return kv.Set{Env: string(env), Parts: []string{"user-attr", orgID, hashIfNeeded(name), vk}}, true
 }
 
 // AttributeValueKey is the index form of a scalar attribute value: strings,
@@ -277,7 +283,7 @@ func (t *Txn) DeleteUser(u *User) error {
 type userKeys struct {
 	email, username, oid string
 	roles                map[string]bool
-	attrs                map[string]Set
+	attrs                map[string]kv.Set
 	sso                  map[SSOIdentity]bool
 }
 
@@ -300,11 +306,11 @@ func (t *Txn) keysOf(tn *Tenant, u *User) *userKeys {
 			continue
 		}
 		for _, e := range indexedValues(v) {
-			if set, ok := AttributeUsers(t.s.env, u.OrgID, d.Name, e); ok {
+			if set, ok := attributeUsers(t.s.env, u.OrgID, d.Name, e); ok {
 				if k.attrs == nil {
-					k.attrs = map[string]Set{}
+					k.attrs = map[string]kv.Set{}
 				}
-				k.attrs[string(set.prefix())] = set
+				k.attrs[string(set.Prefix())] = set
 			}
 		}
 	}
@@ -333,13 +339,13 @@ func (t *Txn) indexUser(u *User, nk, ok *userKeys) error {
 		if err := userOIDs(env).Claim(t.w, "", nk.oid, u.ID); err != nil {
 			return err
 		}
-		if err := OrgUsers(env, u.OrgID).Add(t.w, u.ID, nil); err != nil {
+		if err := orgUsers(env, u.OrgID).Add(t.w, u.ID, nil); err != nil {
 			return err
 		}
 	}
 	for r := range nk.roles {
 		if !ok.roles[r] {
-			if err := RoleUsers(env, u.OrgID, r).Add(t.w, u.ID, nil); err != nil {
+			if err := roleUsers(env, u.OrgID, r).Add(t.w, u.ID, nil); err != nil {
 				return err
 			}
 		}
@@ -383,13 +389,13 @@ func (t *Txn) unindexUser(old *User, okk, nk *userKeys) error {
 		if err := userOIDs(env).Release(t.w, "", okk.oid, old.ID); err != nil {
 			return err
 		}
-		if err := OrgUsers(env, old.OrgID).Remove(t.w, old.ID); err != nil {
+		if err := orgUsers(env, old.OrgID).Remove(t.w, old.ID); err != nil {
 			return err
 		}
 	}
 	for r := range okk.roles {
 		if !nk.roles[r] {
-			if err := RoleUsers(env, old.OrgID, r).Remove(t.w, old.ID); err != nil {
+			if err := roleUsers(env, old.OrgID, r).Remove(t.w, old.ID); err != nil {
 				return err
 			}
 		}
@@ -576,7 +582,7 @@ func (s *Service) ListUsers(ctx context.Context, orgDomain string, req PageReque
 		if err != nil {
 			return err
 		}
-		p, err = pageOf(tx.tx, OrgUsers(s.env, orgID), req, func(id string) (User, error) {
+		p, err = pageOf(tx.tx, orgUsers(s.env, orgID), req, func(id string) (User, error) {
 			u, err := tx.readUser(s.env, id)
 			if err != nil {
 				return User{}, err
@@ -602,7 +608,7 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 		if err != nil {
 			return err
 		}
-		ids, err := OrgUsers(s.env, orgID).After(tx.tx, after, true, limit)
+		ids, err := orgUsers(s.env, orgID).After(tx.tx, after, true, limit)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package identity
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // EachOrgUserRaw calls fn with the id and the stored JSON encoding of
@@ -13,7 +15,7 @@ import (
 // ErrStopScan to stop.
 func (t *ReadTxn) EachOrgUserRaw(orgID string, fn func(id string, raw []byte) error) error {
 	recs := users(t.s.env)
-	err := OrgUsers(t.s.env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
+	err := orgUsers(t.s.env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
 		raw, err := t.tx.Get(recs.Key(id))
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -29,6 +31,9 @@ func (t *ReadTxn) EachOrgUserRaw(orgID string, fn func(id string, raw []byte) er
 	return err
 }
 
-// UserKey returns the store key of the record of user id in env, for tools
-// and benchmarks that read the engine directly.
-func UserKey(env Environment, id string) []byte { return users(env).Key(id) }
+// UserKey returns the store key of the record of user id in env, for
+// Gatehouse's own tools and benchmarks that read the engine directly.
+func UserKey(a kv.Access, env Environment, id string) []byte {
+	a.Check()
+	return users(env).Key(id)
+}

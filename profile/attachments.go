@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/blob"
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // allowedTypes maps the permitted file extensions to their MIME types
@@ -108,8 +109,8 @@ type blobGC struct {
 	Due time.Time `json:"due"`
 }
 
-func gcRecs(env identity.Environment) identity.Records[blobGC] {
-	return identity.Records[blobGC]{Env: env, Kind: "profile-blob-gc"}
+func gcRecs(env identity.Environment) kv.Records[blobGC] {
+	return kv.Records[blobGC]{Env: string(env), Kind: "profile-blob-gc"}
 }
 
 func blobKeyOf(env identity.Environment, id string) string { return string(env) + "/" + id }
@@ -156,11 +157,11 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 			if err != nil {
 				return err
 			}
-			if err := s.blobTx.PutTx(tx.RawTx(), key, bytes.NewReader(data), size); err != nil {
+			if err := s.blobTx.PutTx(tx.KVTx(kv.Inside()), key, bytes.NewReader(data), size); err != nil {
 				return err
 			}
 			if old != nil && old.ID != a.ID {
-				if err := s.blobTx.DeleteTx(tx.RawTx(), blobKeyOf(env, old.ID)); err != nil {
+				if err := s.blobTx.DeleteTx(tx.KVTx(kv.Inside()), blobKeyOf(env, old.ID)); err != nil {
 					return err
 				}
 			}
@@ -174,7 +175,7 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 		if _, err := loadProfile(&tx.ReadTxn, c, profileID); err != nil {
 			return err
 		}
-		return gcRecs(env).Put(tx.RawTx(), id, blobGC{Key: key, Due: s.base.Now().Add(s.opts.BlobGrace)})
+		return gcRecs(env).Put(tx.KVTx(kv.Inside()), id, blobGC{Key: key, Due: s.base.Now().Add(s.opts.BlobGrace)})
 	}); err != nil {
 		return nil, err
 	}
@@ -192,7 +193,7 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 			return err
 		}
 		now := s.base.Now()
-		rec, err := gcRecs(env).Get(tx.RawTx(), id)
+		rec, err := gcRecs(env).Get(tx.KVTx(kv.Inside()), id)
 		if errors.Is(err, identity.ErrNotFound) || err == nil && !now.Before(rec.Due) {
 			return apiErr(http.StatusServiceUnavailable, CodeOther, "Storing the attachment took too long; try again")
 		}
@@ -204,12 +205,12 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 		if err != nil {
 			return err
 		}
-		if err := gcRecs(env).Delete(tx.RawTx(), id); err != nil {
+		if err := gcRecs(env).Delete(tx.KVTx(kv.Inside()), id); err != nil {
 			return err
 		}
 		if old != nil && old.ID != a.ID {
 			replaced = old.ID
-			if err := gcRecs(env).Put(tx.RawTx(), old.ID, blobGC{Key: blobKeyOf(env, old.ID), Due: now}); err != nil {
+			if err := gcRecs(env).Put(tx.KVTx(kv.Inside()), old.ID, blobGC{Key: blobKeyOf(env, old.ID), Due: now}); err != nil {
 				return err
 			}
 		}
@@ -241,9 +242,9 @@ func (s *Service) dropAttachments(tx *identity.Txn, userID string, reap *[]strin
 	for _, a := range list {
 		key := blobKeyOf(env, a.ID)
 		if s.blobTx != nil {
-			err = s.blobTx.DeleteTx(tx.RawTx(), key)
+			err = s.blobTx.DeleteTx(tx.KVTx(kv.Inside()), key)
 		} else {
-			err = gcRecs(env).Put(tx.RawTx(), a.ID, blobGC{Key: key, Due: now})
+			err = gcRecs(env).Put(tx.KVTx(kv.Inside()), a.ID, blobGC{Key: key, Due: now})
 			*reap = append(*reap, a.ID)
 		}
 		if err != nil {
@@ -264,7 +265,7 @@ func (s *Service) reapBlobs(ctx context.Context, env identity.Environment, ids [
 			s.log.Warn("profile: deleting an attachment blob; the sweeper will retry", "key", key, "err", err)
 			continue
 		}
-		if err := d.Update(ctx, func(tx *identity.Txn) error { return gcRecs(env).Delete(tx.RawTx(), id) }); err != nil {
+		if err := d.Update(ctx, func(tx *identity.Txn) error { return gcRecs(env).Delete(tx.KVTx(kv.Inside()), id) }); err != nil {
 			s.log.Warn("profile: dropping a blob journal record", "key", key, "err", err)
 		}
 	}
@@ -283,7 +284,7 @@ func (s *Service) sweepBlobs(ctx context.Context, batch int) (int, error) {
 		now := s.base.Now()
 		err := d.View(ctx, func(tx *identity.ReadTxn) error {
 			due = due[:0]
-			return gcRecs(env).Scan(tx.Raw(), func(id string, r blobGC) error {
+			return gcRecs(env).Scan(tx.KV(kv.Inside()), func(id string, r blobGC) error {
 				if !now.Before(r.Due) {
 					due = append(due, id)
 				}
@@ -302,7 +303,7 @@ func (s *Service) sweepBlobs(ctx context.Context, batch int) (int, error) {
 			// is still journaled and due.
 			still := false
 			err := d.Update(ctx, func(tx *identity.Txn) error {
-				r, err := gcRecs(env).Get(tx.RawTx(), id)
+				r, err := gcRecs(env).Get(tx.KVTx(kv.Inside()), id)
 				if errors.Is(err, identity.ErrNotFound) {
 					still = false
 					return nil
@@ -320,7 +321,7 @@ func (s *Service) sweepBlobs(ctx context.Context, batch int) (int, error) {
 			if err := s.blobs.Delete(ctx, key); err != nil {
 				return total, fmt.Errorf("profile: deleting orphan blob %s: %w", key, err)
 			}
-			if err := d.Update(ctx, func(tx *identity.Txn) error { return gcRecs(env).Delete(tx.RawTx(), id) }); err != nil {
+			if err := d.Update(ctx, func(tx *identity.Txn) error { return gcRecs(env).Delete(tx.KVTx(kv.Inside()), id) }); err != nil {
 				return total, err
 			}
 			total++

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
@@ -244,7 +245,7 @@ func TestResetAndChangePassword(t *testing.T) {
 
 func storeContains(t *testing.T, e *env, secret string) bool {
 	found := false
-	err := e.id.Store().View(context.Background(), func(tx identity.ReadTx) error {
+	err := e.id.Backend(kv.Inside()).View(context.Background(), func(tx identity.ReadTx) error {
 		return tx.Scan(nil, identity.ScanOptions{}, func(k, v []byte) error {
 			if bytes.Contains(k, []byte(secret)) || bytes.Contains(v, []byte(secret)) {
 				found = true

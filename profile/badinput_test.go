@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // snapshot returns every key and value of the store.
 func snapshot(t *testing.T, e *env) []string {
 	var out []string
-	err := e.id.Store().View(context.Background(), func(tx identity.ReadTx) error {
+	err := e.id.Backend(kv.Inside()).View(context.Background(), func(tx identity.ReadTx) error {
 		return tx.Scan(nil, identity.ScanOptions{}, func(k, v []byte) error {
 			out = append(out, string(k)+"="+string(v))
 			return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/blob"
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -109,7 +110,7 @@ func gcCount(t *testing.T, e *env) int {
 	t.Helper()
 	n := 0
 	_ = e.id.View(context.Background(), func(tx *identity.ReadTxn) error {
-		return gcRecs(identity.Production).Scan(tx.Raw(), func(string, blobGC) error { n++; return nil })
+		return gcRecs(identity.Production).Scan(tx.KV(kv.Inside()), func(string, blobGC) error { n++; return nil })
 	})
 	return n
 }
@@ -205,7 +206,7 @@ func TestAttachmentBlobFailures(t *testing.T) {
 	e.mustOK(e.upload(p.ID, "attachment", "keep.png", pngBytes, nil)).json(t, &a)
 	orphan := "0190aaaaaaaaaaaaaaaaaaaa"
 	if err := e.id.Update(ctx, func(tx *identity.Txn) error {
-		return gcRecs(identity.Production).Put(tx.RawTx(), orphan, blobGC{Key: "production/" + orphan, Due: e.clock.now().Add(time.Hour)})
+		return gcRecs(identity.Production).Put(tx.KVTx(kv.Inside()), orphan, blobGC{Key: "production/" + orphan, Due: e.clock.now().Add(time.Hour)})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 var pngBytes = append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...)
@@ -106,8 +107,8 @@ func TestAttachments(t *testing.T) {
 
 func countBlobs(t *testing.T, e *env) int {
 	n := 0
-	_ = e.id.Store().View(t.Context(), func(tx identity.ReadTx) error {
-		return tx.Scan(identity.Key('r', "production", "blob"), identity.ScanOptions{KeysOnly: true}, func(_, _ []byte) error {
+	_ = e.id.Backend(kv.Inside()).View(t.Context(), func(tx identity.ReadTx) error {
+		return tx.Scan(kv.Key('r', "production", "blob"), identity.ScanOptions{KeysOnly: true}, func(_, _ []byte) error {
 			n++
 			return nil
 		})

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/profile/query"
 )
 
@@ -135,7 +136,7 @@ func hintIDs(tx *identity.ReadTxn, orgID string, tn *identity.Tenant, path strin
 	case path == "roles":
 		for _, v := range values {
 			if s, ok := v.(string); ok {
-				if err := identity.RoleUsers(env, orgID, s).Each(tx.Raw(), false, func(m string, _ []byte) error {
+				if err := identity.RoleUsers(kv.Inside(), env, orgID, s).Each(tx.KV(kv.Inside()), false, func(m string, _ []byte) error {
 					ids = append(ids, m)
 					return nil
 				}); err != nil {
@@ -150,11 +151,11 @@ func hintIDs(tx *identity.ReadTxn, orgID string, tn *identity.Tenant, path strin
 			return nil, false, nil
 		}
 		for _, v := range values {
-			set, ok := identity.AttributeUsers(env, orgID, name, v)
+			set, ok := identity.AttributeUsers(kv.Inside(), env, orgID, name, v)
 			if !ok {
 				return nil, false, nil
 			}
-			if err := set.Each(tx.Raw(), false, func(m string, _ []byte) error {
+			if err := set.Each(tx.KV(kv.Inside()), false, func(m string, _ []byte) error {
 				ids = append(ids, m)
 				return nil
 			}); err != nil {
@@ -413,7 +414,7 @@ func (s *Service) CountProfiles(ctx context.Context, c *identity.Credential, ten
 		if err != nil {
 			return err
 		}
-		n, err = identity.OrgUsers(tx.Env(), o.ID).Count(tx.Raw())
+		n, err = identity.OrgUsers(kv.Inside(), tx.Env(), o.ID).Count(tx.KV(kv.Inside()))
 		return err
 	})
 	return n, err

@@ -79,6 +79,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/blob"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/mail"
 )
 
@@ -245,9 +246,9 @@ func New(opts Options) (*Service, error) {
 	}
 	s.blobs = opts.Blobs
 	if s.blobs == nil {
-		s.blobs = blob.NewKV(s.base.Store())
+		s.blobs = blob.NewKV(s.base.Backend(kv.Inside()))
 	}
-	if ts, ok := s.blobs.(blob.TxStore); ok && ts.IdentityStore() == s.base.Store() {
+	if ts, ok := s.blobs.(blob.TxStore); ok && ts.IdentityStore() == s.base.Backend(kv.Inside()) {
 		s.blobTx = ts
 	}
 	if o.MailWorkers <= 0 {
@@ -534,7 +535,7 @@ func (s *Service) DeleteAccessToken(ctx context.Context, c *identity.Credential,
 // Blobs backend outside the identity store. It returns how many records
 // and blobs it removed.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	n, err := identity.SweepExpired(ctx, s.base.Store(), s.base.Now(), 500)
+	n, err := kv.SweepExpired(ctx, s.base.KVStore(kv.Inside()), s.base.Now(), 500)
 	if err != nil {
 		return n, err
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // loadTenant reads the organization and tenant settings named name.
@@ -323,15 +324,15 @@ func reindex(tx *identity.Txn, orgID string, names []string, add bool) error {
 				vals = list
 			}
 			for _, e := range vals {
-				set, ok := identity.AttributeUsers(tx.Env(), orgID, name, e)
+				set, ok := identity.AttributeUsers(kv.Inside(), tx.Env(), orgID, name, e)
 				if !ok {
 					continue
 				}
 				var err error
 				if add {
-					err = set.Add(tx.RawTx(), u.ID, nil)
+					err = set.Add(tx.KVTx(kv.Inside()), u.ID, nil)
 				} else {
-					err = set.Remove(tx.RawTx(), u.ID)
+					err = set.Remove(tx.KVTx(kv.Inside()), u.ID)
 				}
 				if err != nil {
 					return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 var all = []AttributePermission{{Application: "*", AllowedActions: []string{"*"}}}
@@ -296,9 +297,9 @@ func TestIndexFollowsDefinitions(t *testing.T) {
 	var orgID string
 	_ = e.id.View(t.Context(), func(tx *identity.ReadTxn) error { o, err := tx.Org("acme"); orgID = o.ID; return err })
 	count := func(v string) int {
-		set, _ := identity.AttributeUsers(identity.Production, orgID, "dept", v)
+		set, _ := identity.AttributeUsers(kv.Inside(), identity.Production, orgID, "dept", v)
 		n := 0
-		_ = e.id.View(t.Context(), func(tx *identity.ReadTxn) (err error) { n, err = set.Count(tx.Raw()); return })
+		_ = e.id.View(t.Context(), func(tx *identity.ReadTxn) (err error) { n, err = set.Count(tx.KV(kv.Inside())); return })
 		return n
 	}
 	setIndexed := func(on bool) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 )
@@ -73,7 +74,7 @@ func (s *Service) saveOnboarding(ctx context.Context, id *identity.Service, idpI
 	_, err := s.mutate(ctx, id, idpID, func(tx *identity.Txn, c *Connection) (string, map[string]any, error) {
 		env := tx.Env()
 		var o *Onboarding
-		if cur, err := onboardings(env).Get(tx.Raw(), c.OnboardingID); err == nil {
+		if cur, err := onboardings(env).Get(tx.KV(kv.Inside()), c.OnboardingID); err == nil {
 			o = &cur
 		} else if !isNotFound(err) {
 			return "", nil, err
@@ -97,7 +98,7 @@ func (s *Service) saveOnboarding(ctx context.Context, id *identity.Service, idpI
 			}
 		}
 		o.UpdatedAt = s.now()
-		if err := onboardings(env).Put(tx.RawTx(), o.ID, *o); err != nil {
+		if err := onboardings(env).Put(tx.KVTx(kv.Inside()), o.ID, *o); err != nil {
 			return "", nil, err
 		}
 		out = o
@@ -118,13 +119,13 @@ func (s *Service) saveOnboarding(ctx context.Context, id *identity.Service, idpI
 func (s *Service) ResetOnboarding(ctx context.Context, id *identity.Service, idpID string) (*Onboarding, error) {
 	var out *Onboarding
 	_, err := s.mutate(ctx, id, idpID, func(tx *identity.Txn, c *Connection) (string, map[string]any, error) {
-		o, err := onboardings(tx.Env()).Get(tx.Raw(), c.OnboardingID)
+		o, err := onboardings(tx.Env()).Get(tx.KV(kv.Inside()), c.OnboardingID)
 		if err != nil {
 			return "", nil, err
 		}
 		o.ProviderType, o.State, o.TutorialStep, o.LastTestError = "", OnboardingNotInitialized, StepChooseProvider, ""
 		o.UpdatedAt = s.now()
-		if err := onboardings(tx.Env()).Put(tx.RawTx(), o.ID, o); err != nil {
+		if err := onboardings(tx.Env()).Put(tx.KVTx(kv.Inside()), o.ID, o); err != nil {
 			return "", nil, err
 		}
 		out = &o
@@ -161,7 +162,7 @@ func (s *Service) SendInvitation(ctx context.Context, id *identity.Service, idpI
 	}
 	var out *Onboarding
 	_, err = s.mutate(ctx, id, idpID, func(tx *identity.Txn, c *Connection) (string, map[string]any, error) {
-		cur, err := onboardings(tx.Env()).Get(tx.Raw(), c.OnboardingID)
+		cur, err := onboardings(tx.Env()).Get(tx.KV(kv.Inside()), c.OnboardingID)
 		if err != nil {
 			return "", nil, err
 		}
@@ -171,7 +172,7 @@ func (s *Service) SendInvitation(ctx context.Context, id *identity.Service, idpI
 			cur.State = OnboardingInvitationSent
 		}
 		cur.UpdatedAt = now
-		if err := onboardings(tx.Env()).Put(tx.RawTx(), cur.ID, cur); err != nil {
+		if err := onboardings(tx.Env()).Put(tx.KVTx(kv.Inside()), cur.ID, cur); err != nil {
 			return "", nil, err
 		}
 		out = &cur
@@ -222,7 +223,7 @@ func (s *Service) NewSetupLink(ctx context.Context, id *identity.Service, idpID 
 		if _, err := connectionInScope(&tx.ReadTxn, idpID); err != nil {
 			return err
 		}
-		return putExpiring(tx.RawTx(), setupLinks, identity.HashSecret(secret), setupLink{
+		return putExpiring(tx.KVTx(kv.Inside()), setupLinks, identity.HashSecret(secret), setupLink{
 			ConnectionID: idpID, Env: tx.Env(), ExpiresAt: exp}, exp)
 	})
 	if err != nil {
@@ -257,7 +258,7 @@ func (s *Service) RedeemSetupLink(ctx context.Context, secret string) (sessionSe
 		return "", "", nil, err
 	}
 	now := s.now()
-	err = s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) error {
+	err = s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
 		l, err := takeRecord(tx, setupLinks, identity.HashSecret(secret))
 		if err != nil {
 			return err
@@ -286,7 +287,7 @@ func (s *Service) PortalSession(ctx context.Context, sessionSecret string) (*Por
 		return nil, notFound("portal session")
 	}
 	var ps portalSession
-	err := s.opts.Identity.Store().View(ctx, func(tx identity.ReadTx) (err error) {
+	err := s.opts.Identity.Backend(kv.Inside()).View(ctx, func(tx identity.ReadTx) (err error) {
 		ps, err = portalSessions.Get(tx, identity.HashSecret(sessionSecret))
 		return err
 	})
@@ -301,7 +302,7 @@ func (s *Service) PortalSession(ctx context.Context, sessionSecret string) (*Por
 
 // EndPortalSession deletes a portal session.
 func (s *Service) EndPortalSession(ctx context.Context, sessionSecret string) error {
-	return s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) error {
+	return s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
 		return portalSessions.Delete(tx, identity.HashSecret(sessionSecret))
 	})
 }
@@ -331,7 +332,7 @@ func (s *Service) advanceOnboarding(ctx context.Context, id *identity.Service, i
 func (s *Service) advanceOnboardingTest(ctx context.Context, id *identity.Service, idpID, state string, step int, testErr, testOK string) (*Onboarding, error) {
 	var out *Onboarding
 	_, err := s.mutate(ctx, id, idpID, func(tx *identity.Txn, c *Connection) (string, map[string]any, error) {
-		o, err := onboardings(tx.Env()).Get(tx.Raw(), c.OnboardingID)
+		o, err := onboardings(tx.Env()).Get(tx.KV(kv.Inside()), c.OnboardingID)
 		if err != nil {
 			return "", nil, err
 		}
@@ -351,7 +352,7 @@ func (s *Service) advanceOnboardingTest(ctx context.Context, id *identity.Servic
 			o.TutorialStep = step
 		}
 		o.UpdatedAt = s.now()
-		if err := onboardings(tx.Env()).Put(tx.RawTx(), o.ID, o); err != nil {
+		if err := onboardings(tx.Env()).Put(tx.KVTx(kv.Inside()), o.ID, o); err != nil {
 			return "", nil, err
 		}
 		out = &o

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 )
 
@@ -193,7 +194,7 @@ func (s *Service) provision(tx *identity.Txn, c Connection, a *saml.Assertion) (
 			if err := tx.InsertUser(nu); err != nil {
 				return nil, false, userRefusal(err)
 			}
-			if err := connectionUsers(env, c.ID).Add(tx.RawTx(), nu.ID, nil); err != nil {
+			if err := connectionUsers(env, c.ID).Add(tx.KVTx(kv.Inside()), nu.ID, nil); err != nil {
 				return nil, false, err
 			}
 			return nu, true, nil
@@ -219,7 +220,7 @@ func (s *Service) provision(tx *identity.Txn, c Connection, a *saml.Assertion) (
 	if err := tx.ReplaceUser(u, nu); err != nil {
 		return nil, false, userRefusal(err)
 	}
-	if err := connectionUsers(env, c.ID).Add(tx.RawTx(), nu.ID, nil); err != nil {
+	if err := connectionUsers(env, c.ID).Add(tx.KVTx(kv.Inside()), nu.ID, nil); err != nil {
 		return nil, false, err
 	}
 	return nu, created, nil
@@ -251,7 +252,7 @@ func (s *Service) checkSeats(tx *identity.Txn, c Connection) error {
 		return nil
 	}
 	set := connectionUsers(tx.Env(), c.ID)
-	n, err := set.Count(tx.Raw())
+	n, err := set.Count(tx.KV(kv.Inside()))
 	if err != nil {
 		return err
 	}
@@ -259,7 +260,7 @@ func (s *Service) checkSeats(tx *identity.Txn, c Connection) error {
 		return nil
 	}
 	var stale []string
-	if err := set.Each(tx.Raw(), false, func(uid string, _ []byte) error {
+	if err := set.Each(tx.KV(kv.Inside()), false, func(uid string, _ []byte) error {
 		u, err := tx.User(uid)
 		if isNotFound(err) {
 			stale = append(stale, uid)
@@ -280,7 +281,7 @@ func (s *Service) checkSeats(tx *identity.Txn, c Connection) error {
 	}
 	if n-len(stale) < c.SeatsLimit {
 		for _, uid := range stale {
-			if err := set.Remove(tx.RawTx(), uid); err != nil {
+			if err := set.Remove(tx.KVTx(kv.Inside()), uid); err != nil {
 				return err
 			}
 		}

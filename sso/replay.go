@@ -10,7 +10,7 @@ import (
 // StoreReplayCache is the production saml.ReplayCache: consumed assertion
 // ids are records in the identity store, so every server instance that uses
 // the same store shares them. Each entry is scheduled for deletion at the
-// assertion's expiry (identity.SweepExpired reclaims it). Claim is atomic
+// assertion's expiry (identity.Service.SweepExpired reclaims it). Claim is atomic
 // because it reads and writes in one serializable transaction.
 type StoreReplayCache struct {
 	store identity.Store

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // RouteRequest asks which connection should sign a user in (home-realm
@@ -39,7 +40,7 @@ func (s *Service) Route(ctx context.Context, req RouteRequest) (string, bool, er
 			return c.Active && c.Metadata != "" && (req.OrgDomain == "" || c.OrgDomain == req.OrgDomain)
 		}
 		if req.IdPID != "" {
-			c, err := connections(env).Get(tx.Raw(), req.IdPID)
+			c, err := connections(env).Get(tx.KV(kv.Inside()), req.IdPID)
 			if isNotFound(err) {
 				return nil
 			}
@@ -63,8 +64,8 @@ func (s *Service) Route(ctx context.Context, req RouteRequest) (string, bool, er
 			return err
 		}
 		var best *Connection
-		err = orgConnections(env, org.ID).Each(tx.Raw(), false, func(cid string, _ []byte) error {
-			c, err := connections(env).Get(tx.Raw(), cid)
+		err = orgConnections(env, org.ID).Each(tx.KV(kv.Inside()), false, func(cid string, _ []byte) error {
+			c, err := connections(env).Get(tx.KV(kv.Inside()), cid)
 			if err != nil {
 				return err
 			}

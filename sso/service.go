@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 )
@@ -56,7 +57,7 @@ type Options struct {
 	Logger *slog.Logger
 	// KeyEncryptionKey, when set, must be 32 bytes: the private key of
 	// each connection's service provider is sealed with AES-256-GCM under
-	// it (tokens.Seal, the format of the tokens package's signing keys;
+	// it (internal/seal, the format of the tokens package's signing keys;
 	// give both the same key). Keys stored before it was set stay
 	// readable; a sealed key cannot be used without it.
 	KeyEncryptionKey []byte
@@ -122,7 +123,7 @@ func New(opts Options) (*Service, error) {
 		s.log = opts.Identity.Logger()
 	}
 	if s.opts.ReplayCache == nil {
-		s.opts.ReplayCache = NewStoreReplayCache(opts.Identity.Store(), opts.Identity.Now)
+		s.opts.ReplayCache = NewStoreReplayCache(opts.Identity.Backend(kv.Inside()), opts.Identity.Now)
 	}
 	return s, nil
 }
@@ -171,7 +172,7 @@ func (s *Service) ConnectionEnvironment(ctx context.Context, idpID string) (iden
 		return "", notFound("sso connection")
 	}
 	var env string
-	err := s.opts.Identity.Store().View(ctx, func(tx identity.ReadTx) (err error) {
+	err := s.opts.Identity.Backend(kv.Inside()).View(ctx, func(tx identity.ReadTx) (err error) {
 		env, err = idpEnvironments.Lookup(tx, "", idpID)
 		return err
 	})
@@ -195,7 +196,7 @@ func loadDetails(tx *identity.ReadTxn, c Connection) (*Details, error) {
 	d := &Details{Connection: c}
 	env := tx.Env()
 	if c.OnboardingID != "" {
-		o, err := onboardings(env).Get(tx.Raw(), c.OnboardingID)
+		o, err := onboardings(env).Get(tx.KV(kv.Inside()), c.OnboardingID)
 		if err != nil && !isNotFound(err) {
 			return nil, err
 		}
@@ -204,7 +205,7 @@ func loadDetails(tx *identity.ReadTxn, c Connection) (*Details, error) {
 		}
 	}
 	if c.DefaultRedirectionID != "" {
-		r, err := redirections(env).Get(tx.Raw(), c.DefaultRedirectionID)
+		r, err := redirections(env).Get(tx.KV(kv.Inside()), c.DefaultRedirectionID)
 		if err != nil && !isNotFound(err) {
 			return nil, err
 		}
@@ -311,29 +312,29 @@ func (s *Service) CreateConnection(ctx context.Context, id *identity.Service, in
 		if in.ProviderType != ProviderUnset {
 			o.ProviderType = in.ProviderType
 		}
-		if err := idpEnvironments.Claim(tx.RawTx(), "", c.ID, string(env)); err != nil {
+		if err := idpEnvironments.Claim(tx.KVTx(kv.Inside()), "", c.ID, string(env)); err != nil {
 			return err
 		}
-		if err := connections(env).Put(tx.RawTx(), c.ID, c); err != nil {
+		if err := connections(env).Put(tx.KVTx(kv.Inside()), c.ID, c); err != nil {
 			return err
 		}
 		keyRec, err := s.spKeyRecordFor(env, c.ID, spKey, spCert)
 		if err != nil {
 			return err
 		}
-		if err := spKeys(env).Put(tx.RawTx(), c.ID, keyRec); err != nil {
+		if err := spKeys(env).Put(tx.KVTx(kv.Inside()), c.ID, keyRec); err != nil {
 			return err
 		}
-		if err := redirections(env).Put(tx.RawTx(), r.ID, r); err != nil {
+		if err := redirections(env).Put(tx.KVTx(kv.Inside()), r.ID, r); err != nil {
 			return err
 		}
-		if err := onboardings(env).Put(tx.RawTx(), o.ID, o); err != nil {
+		if err := onboardings(env).Put(tx.KVTx(kv.Inside()), o.ID, o); err != nil {
 			return err
 		}
-		if err := allConnections(env).Add(tx.RawTx(), c.CreatedAt.UTC().Format(time.RFC3339Nano)+"|"+c.ID, nil); err != nil {
+		if err := allConnections(env).Add(tx.KVTx(kv.Inside()), c.CreatedAt.UTC().Format(time.RFC3339Nano)+"|"+c.ID, nil); err != nil {
 			return err
 		}
-		if err := orgConnections(env, org.ID).Add(tx.RawTx(), c.ID, nil); err != nil {
+		if err := orgConnections(env, org.ID).Add(tx.KVTx(kv.Inside()), c.ID, nil); err != nil {
 			return err
 		}
 		out = &Details{Connection: c, Onboarding: &o, Redirection: &r}
@@ -382,7 +383,7 @@ func findOrg(tx *identity.ReadTxn, domain, orgID string) (*identity.Organization
 // connectionInScope loads a connection; one of an organization outside
 // the scope of tx's service is ErrNotFound, as an unknown one.
 func connectionInScope(tx *identity.ReadTxn, idpID string) (Connection, error) {
-	c, err := connections(tx.Env()).Get(tx.Raw(), idpID)
+	c, err := connections(tx.Env()).Get(tx.KV(kv.Inside()), idpID)
 	if err != nil {
 		return Connection{}, err
 	}
@@ -459,14 +460,14 @@ func (s *Service) ListConnections(ctx context.Context, id *identity.Service, org
 			if err != nil {
 				return err
 			}
-			if err := orgConnections(env, org.ID).Each(tx.Raw(), false, func(m string, _ []byte) error {
+			if err := orgConnections(env, org.ID).Each(tx.KV(kv.Inside()), false, func(m string, _ []byte) error {
 				ids = append(ids, m)
 				return nil
 			}); err != nil {
 				return err
 			}
 		} else {
-			if err := allConnections(env).Each(tx.Raw(), false, func(m string, _ []byte) error {
+			if err := allConnections(env).Each(tx.KV(kv.Inside()), false, func(m string, _ []byte) error {
 				if i := strings.LastIndexByte(m, '|'); i >= 0 {
 					ids = append(ids, m[i+1:])
 				}
@@ -476,7 +477,7 @@ func (s *Service) ListConnections(ctx context.Context, id *identity.Service, org
 			}
 		}
 		for _, cid := range ids {
-			c, err := connections(env).Get(tx.Raw(), cid)
+			c, err := connections(env).Get(tx.KV(kv.Inside()), cid)
 			if err != nil {
 				return err
 			}
@@ -566,7 +567,7 @@ func (s *Service) UpdateConnection(ctx context.Context, id *identity.Service, id
 			}
 		}
 		if u.DefaultRedirectionID != nil && *u.DefaultRedirectionID != c.DefaultRedirectionID {
-			r, err := redirections(tx.Env()).Get(tx.Raw(), *u.DefaultRedirectionID)
+			r, err := redirections(tx.Env()).Get(tx.KV(kv.Inside()), *u.DefaultRedirectionID)
 			if err != nil || r.ConnectionID != c.ID {
 				return "", nil, identity.Invalid("default_redirection_id", "is not a redirection of this connection")
 			}
@@ -615,7 +616,7 @@ func (s *Service) mutate(ctx context.Context, id *identity.Service, idpID string
 			return err
 		}
 		c.UpdatedAt = s.now()
-		if err := connections(env).Put(tx.RawTx(), c.ID, c); err != nil {
+		if err := connections(env).Put(tx.KVTx(kv.Inside()), c.ID, c); err != nil {
 			return err
 		}
 		if code != "" {
@@ -669,7 +670,7 @@ func (s *Service) SetDefaultRedirection(ctx context.Context, id *identity.Servic
 			return "", nil, identity.Invalid("organization_id", "is not the connection's organization")
 		}
 		if clientID == "" {
-			if cur, err := redirections(tx.Env()).Get(tx.Raw(), c.DefaultRedirectionID); err == nil {
+			if cur, err := redirections(tx.Env()).Get(tx.KV(kv.Inside()), c.DefaultRedirectionID); err == nil {
 				clientID = cur.AppID
 			} else {
 				return "", nil, identity.Invalid("application_id", "is required")
@@ -685,7 +686,7 @@ func (s *Service) SetDefaultRedirection(ctx context.Context, id *identity.Servic
 		}
 		r := Redirection{ID: rid, AppID: app.ClientID, ConnectionID: c.ID, SPID: c.SPID, OrgID: c.OrgID,
 			URI: u, CreatedAt: s.now()}
-		if err := redirections(tx.Env()).Put(tx.RawTx(), r.ID, r); err != nil {
+		if err := redirections(tx.Env()).Put(tx.KVTx(kv.Inside()), r.ID, r); err != nil {
 			return "", nil, err
 		}
 		c.DefaultRedirectionID = r.ID

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 )
 
@@ -168,7 +169,7 @@ func (s *Service) loadConnection(ctx context.Context, idpID string) (Connection,
 	}
 	var c Connection
 	err = id.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		c, err = connections(env).Get(tx.Raw(), idpID)
+		c, err = connections(env).Get(tx.KV(kv.Inside()), idpID)
 		return err
 	})
 	return c, id, err
@@ -299,7 +300,7 @@ func (s *Service) startAuthn(ctx context.Context, w http.ResponseWriter, r *http
 		return err
 	}
 	exp := s.now().Add(s.opts.AuthnRequestTTL)
-	err = s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) error {
+	err = s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
 		return putExpiring(tx, authnRequests, identity.HashSecret(secret), authnRequest{
 			RequestID: req.ID, ConnectionID: c.ID, Env: id.Environment(), Pending: pending,
 			AdminTest: adminTest, ExpiresAt: exp}, exp)
@@ -325,7 +326,7 @@ func (s *Service) takeAuthnRequest(ctx context.Context, r *http.Request, idpID s
 		return nil, nil
 	}
 	var ar authnRequest
-	err = s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) (err error) {
+	err = s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) (err error) {
 		ar, err = takeRecord(tx, authnRequests, identity.HashSecret(ck.Value))
 		return err
 	})
@@ -511,7 +512,7 @@ func (s *Service) StartAdminTest(ctx context.Context, w http.ResponseWriter, r *
 	}
 	var c Connection
 	if err := id.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		c, err = connections(ps.Env).Get(tx.Raw(), ps.ConnectionID)
+		c, err = connections(ps.Env).Get(tx.KV(kv.Inside()), ps.ConnectionID)
 		return err
 	}); err != nil {
 		return err

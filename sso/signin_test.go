@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso"
 )
 
@@ -290,7 +291,7 @@ func TestSPMetadataEndpoint(t *testing.T) {
 
 func TestStoreReplayCache(t *testing.T) {
 	f := newFixture(t)
-	c := sso.NewStoreReplayCache(f.id.Store(), f.clock.Now)
+	c := sso.NewStoreReplayCache(f.id.Backend(kv.Inside()), f.clock.Now)
 	ctx := context.Background()
 	until := f.clock.Now().Add(time.Hour)
 	ok, err := c.Claim(ctx, "conn", "id-1", until)
@@ -298,7 +299,7 @@ func TestStoreReplayCache(t *testing.T) {
 		t.Fatalf("first claim %v %v", ok, err)
 	}
 	// A second instance over the same store sees it.
-	c2 := sso.NewStoreReplayCache(f.id.Store(), f.clock.Now)
+	c2 := sso.NewStoreReplayCache(f.id.Backend(kv.Inside()), f.clock.Now)
 	if ok, _ := c2.Claim(ctx, "conn", "id-1", until); ok {
 		t.Fatal("replay accepted by another instance")
 	}
@@ -320,7 +321,7 @@ func TestStoreReplayCache(t *testing.T) {
 		t.Fatalf("%d concurrent claims won", n)
 	}
 	// Swept after expiry.
-	if _, err := identity.SweepExpired(ctx, f.id.Store(), until.Add(time.Minute), 100); err != nil {
+	if _, err := kv.SweepExpired(ctx, f.id.KVStore(kv.Inside()), until.Add(time.Minute), 100); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := c.Claim(ctx, "conn", "id-1", until.Add(2*time.Hour)); !ok {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 )
 
@@ -44,7 +45,7 @@ type logoutRequest struct {
 	ExpiresAt    time.Time            `json:"expires_at"`
 }
 
-var logoutRequests = identity.Records[logoutRequest]{Kind: "sso-logout-requests"}
+var logoutRequests = kv.Records[logoutRequest]{Kind: "sso-logout-requests"}
 
 // StartLogout returns the URL that logs a user out of the connection's IdP:
 // its single logout endpoint with a signed LogoutRequest (HTTP-Redirect)
@@ -86,7 +87,7 @@ func (s *Service) StartLogout(ctx context.Context, in LogoutStart) (string, bool
 		return "", false, fmt.Errorf("sso: LogoutRequest: %w", err)
 	}
 	exp := s.now().Add(s.opts.AuthnRequestTTL)
-	err = s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) error {
+	err = s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
 		return putExpiring(tx, logoutRequests, identity.HashSecret(relay), logoutRequest{RequestID: out.ID,
 			ConnectionID: c.ID, Env: in.Env, UserID: in.UserID, ReturnTo: in.ReturnTo, ExpiresAt: exp}, exp)
 	})
@@ -105,7 +106,7 @@ func (s *Service) serveLogoutResponse(w http.ResponseWriter, r *http.Request, c 
 	var lr logoutRequest
 	var err error
 	if relay != "" && len(relay) <= 128 {
-		err = s.opts.Identity.Store().Update(ctx, func(tx identity.Tx) (err error) {
+		err = s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) (err error) {
 			lr, err = takeRecord(tx, logoutRequests, identity.HashSecret(relay))
 			return err
 		})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
@@ -33,7 +34,7 @@ const spKeyValidity = 20 * 365 * 24 * time.Hour
 
 // spKeyRecord is a connection's SP key pair, in {env}/sso-sp-keys/{idp_id}.
 // The private key is PKCS#8, sealed (AES-256-GCM under the key-encryption
-// key, bound to the environment and connection; the format of tokens.Seal)
+// key, bound to the environment and connection; the format of internal/seal)
 // when the service has a key-encryption key. A key stored in clear before
 // the service had one is sealed the first time it is used with a key.
 type spKeyRecord struct {
@@ -43,8 +44,8 @@ type spKeyRecord struct {
 	CreatedAt time.Time `json:"inserted_at"`
 }
 
-func spKeys(env identity.Environment) identity.Records[spKeyRecord] {
-	return identity.Records[spKeyRecord]{Env: env, Kind: "sso-sp-keys"}
+func spKeys(env identity.Environment) kv.Records[spKeyRecord] {
+	return kv.Records[spKeyRecord]{Env: string(env), Kind: "sso-sp-keys"}
 }
 
 // spKeyPair is a parsed SP key pair.
@@ -167,7 +168,7 @@ func (s *Service) connectionSPKey(ctx context.Context, env identity.Environment,
 	}
 	var rec spKeyRecord
 	err = id.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		rec, err = spKeys(env).Get(tx.Raw(), idpID)
+		rec, err = spKeys(env).Get(tx.KV(kv.Inside()), idpID)
 		return err
 	})
 	if errors.Is(err, identity.ErrNotFound) {
@@ -179,7 +180,7 @@ func (s *Service) connectionSPKey(ctx context.Context, env identity.Environment,
 			return nil, err
 		}
 		err = id.Update(ctx, func(tx *identity.Txn) error {
-			existing, err := spKeys(env).Get(tx.RawTx(), idpID)
+			existing, err := spKeys(env).Get(tx.KVTx(kv.Inside()), idpID)
 			if err == nil {
 				rec = existing
 				return nil
@@ -187,10 +188,10 @@ func (s *Service) connectionSPKey(ctx context.Context, env identity.Environment,
 			if !errors.Is(err, identity.ErrNotFound) {
 				return err
 			}
-			if _, err := connections(env).Get(tx.RawTx(), idpID); err != nil {
+			if _, err := connections(env).Get(tx.KVTx(kv.Inside()), idpID); err != nil {
 				return err
 			}
-			return spKeys(env).Put(tx.RawTx(), idpID, rec)
+			return spKeys(env).Put(tx.KVTx(kv.Inside()), idpID, rec)
 		})
 	}
 	if err == nil && !rec.Sealed && s.opts.KeyEncryptionKey != nil {
@@ -222,7 +223,7 @@ func (s *Service) sealClearSPKey(ctx context.Context, id *identity.Service, env 
 	}
 	next := spKeyRecord{Cert: rec.Cert, Private: sealed, Sealed: true, CreatedAt: rec.CreatedAt}
 	err = id.Update(ctx, func(tx *identity.Txn) error {
-		cur, err := spKeys(env).Get(tx.RawTx(), idpID)
+		cur, err := spKeys(env).Get(tx.KVTx(kv.Inside()), idpID)
 		if err != nil {
 			return err
 		}
@@ -230,7 +231,7 @@ func (s *Service) sealClearSPKey(ctx context.Context, id *identity.Service, env 
 			next = cur
 			return nil
 		}
-		return spKeys(env).Put(tx.RawTx(), idpID, next)
+		return spKeys(env).Put(tx.KVTx(kv.Inside()), idpID, next)
 	})
 	if err != nil {
 		return rec, err

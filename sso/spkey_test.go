@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso"
 )
 
@@ -120,7 +121,7 @@ func TestSPKeySealed(t *testing.T) {
 	idp := d.Connection.ID
 	var rec map[string]any
 	err = f.id.View(t.Context(), func(tx *identity.ReadTxn) (err error) {
-		rec, err = identity.Records[map[string]any]{Env: identity.Production, Kind: "sso-sp-keys"}.Get(tx.Raw(), idp)
+		rec, err = kv.Records[map[string]any]{Env: string(identity.Production), Kind: "sso-sp-keys"}.Get(tx.KV(kv.Inside()), idp)
 		return err
 	})
 	if err != nil || rec["sealed"] != true || rec["private"] == "" {
@@ -172,7 +173,7 @@ func TestClearSPKeySealedOnFirstUse(t *testing.T) {
 		t.Helper()
 		var rec map[string]any
 		if err := f.id.View(t.Context(), func(tx *identity.ReadTxn) (err error) {
-			rec, err = identity.Records[map[string]any]{Env: identity.Production, Kind: "sso-sp-keys"}.Get(tx.Raw(), idp)
+			rec, err = kv.Records[map[string]any]{Env: string(identity.Production), Kind: "sso-sp-keys"}.Get(tx.KV(kv.Inside()), idp)
 			return err
 		}); err != nil {
 			t.Fatal(err)

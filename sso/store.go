@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // Storage layout, through the identity core's records, sets and unique
@@ -26,31 +27,31 @@ import (
 //	records  -/sso-logout-requests/{sha256}          SP-initiated LogoutRequests, by RelayState (expiring)
 //	records  -/sso-rate/{sha256}                     AuthnRequests per client address and window (expiring)
 //	records  -/sso-saml-replay/{sha256}              consumed assertion ids (expiring)
-func connections(env identity.Environment) identity.Records[Connection] {
-	return identity.Records[Connection]{Env: env, Kind: "sso-connections"}
+func connections(env identity.Environment) kv.Records[Connection] {
+	return kv.Records[Connection]{Env: string(env), Kind: "sso-connections"}
 }
 
-func onboardings(env identity.Environment) identity.Records[Onboarding] {
-	return identity.Records[Onboarding]{Env: env, Kind: "sso-onboardings"}
+func onboardings(env identity.Environment) kv.Records[Onboarding] {
+	return kv.Records[Onboarding]{Env: string(env), Kind: "sso-onboardings"}
 }
 
-func redirections(env identity.Environment) identity.Records[Redirection] {
-	return identity.Records[Redirection]{Env: env, Kind: "sso-redirections"}
+func redirections(env identity.Environment) kv.Records[Redirection] {
+	return kv.Records[Redirection]{Env: string(env), Kind: "sso-redirections"}
 }
 
-func allConnections(env identity.Environment) identity.Set {
-	return identity.Set{Env: env, Parts: []string{"sso-connections"}}
+func allConnections(env identity.Environment) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"sso-connections"}}
 }
 
-func orgConnections(env identity.Environment, orgID string) identity.Set {
-	return identity.Set{Env: env, Parts: []string{"sso-org-connections", orgID}}
+func orgConnections(env identity.Environment, orgID string) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"sso-org-connections", orgID}}
 }
 
-func connectionUsers(env identity.Environment, idpID string) identity.Set {
-	return identity.Set{Env: env, Parts: []string{"sso-connection-users", idpID}}
+func connectionUsers(env identity.Environment, idpID string) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"sso-connection-users", idpID}}
 }
 
-var idpEnvironments = identity.Unique{Name: "sso-idp-env"}
+var idpEnvironments = kv.Unique{Name: "sso-idp-env"}
 
 // setupLink is a mailed, single-use link to the onboarding portal.
 type setupLink struct {
@@ -87,22 +88,22 @@ type replayEntry struct {
 }
 
 var (
-	setupLinks     = identity.Records[setupLink]{Kind: "sso-setup-links"}
-	portalSessions = identity.Records[portalSession]{Kind: "sso-portal-sessions"}
-	authnRequests  = identity.Records[authnRequest]{Kind: "sso-authn-requests"}
-	replayEntries  = identity.Records[replayEntry]{Kind: "sso-saml-replay"}
+	setupLinks     = kv.Records[setupLink]{Kind: "sso-setup-links"}
+	portalSessions = kv.Records[portalSession]{Kind: "sso-portal-sessions"}
+	authnRequests  = kv.Records[authnRequest]{Kind: "sso-authn-requests"}
+	replayEntries  = kv.Records[replayEntry]{Kind: "sso-saml-replay"}
 )
 
 // putExpiring writes an account-wide record and schedules its deletion.
-func putExpiring[T any](tx identity.Tx, r identity.Records[T], id string, v T, at time.Time) error {
+func putExpiring[T any](tx identity.Tx, r kv.Records[T], id string, v T, at time.Time) error {
 	if err := r.Put(tx, id, v); err != nil {
 		return err
 	}
-	return identity.ScheduleExpiry(tx, at, r.Key(id))
+	return kv.ScheduleExpiry(tx, at, r.Key(id))
 }
 
 // takeRecord reads and deletes a record (single use).
-func takeRecord[T any](tx identity.Tx, r identity.Records[T], id string) (T, error) {
+func takeRecord[T any](tx identity.Tx, r kv.Records[T], id string) (T, error) {
 	v, err := r.Get(tx, id)
 	if err != nil {
 		return v, err

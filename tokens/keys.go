@@ -3,8 +3,6 @@ package tokens
 import (
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -15,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"math/big"
 	"sync"
 	"time"
@@ -24,6 +21,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
+	sealpkg "github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
 // keyKind is the identity record kind of key sets (one record per
@@ -72,8 +71,8 @@ type KeyInfo struct {
 	ExpiresAt time.Time // zero unless retired
 }
 
-func records(env identity.Environment) identity.Records[keySetRecord] {
-	return identity.Records[keySetRecord]{Env: env, Kind: keyKind}
+func records(env identity.Environment) kv.Records[keySetRecord] {
+	return kv.Records[keySetRecord]{Env: string(env), Kind: keyKind}
 }
 
 func validAlg(alg string) bool { return alg == RS256 || alg == ES256 || alg == EdDSA }
@@ -148,43 +147,26 @@ func keyAAD(env identity.Environment, domain, kid string) []byte {
 	return []byte("gatehouse/tokens/v1\x00" + string(env) + "\x00" + domain + "\x00" + kid)
 }
 
-// seal encrypts plain with AES-256-GCM: nonce || ciphertext.
+// seal encrypts plain under kek (internal/seal: AES-256-GCM, nonce ||
+// ciphertext, the format every sealed value of a deployment shares).
 func seal(kek, plain, aad []byte) ([]byte, error) {
-	block, err := aes.NewCipher(kek)
+	out, err := sealpkg.Seal(kek, plain, aad)
 	if err != nil {
 		return nil, fmt.Errorf("key encryption key: %w", err)
 	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption key: %w", err)
-	}
-	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(plain)+gcm.Overhead())
-	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
-		return nil, fmt.Errorf("seal nonce: %w", err)
-	}
-	return gcm.Seal(nonce, nonce, plain, aad), nil
+	return out, nil
 }
 
 // ErrSealedKey: a stored private key is sealed and no (or another)
 // key-encryption key was configured.
 var ErrSealedKey = errors.New("tokens: cannot unseal signing key (missing or wrong KeyEncryptionKey)")
 
+// unseal opens a value sealed by seal; any failure is ErrSealedKey.
 func unseal(kek, sealed, aad []byte) ([]byte, error) {
 	if kek == nil {
 		return nil, ErrSealedKey
 	}
-	block, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption key: %w", err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption key: %w", err)
-	}
-	if len(sealed) < gcm.NonceSize()+gcm.Overhead() {
-		return nil, ErrSealedKey
-	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
+	plain, err := sealpkg.Open(kek, sealed, aad)
 	if err != nil {
 		return nil, ErrSealedKey
 	}
@@ -380,7 +362,7 @@ func (s *Service) readRecord(ctx context.Context, env identity.Environment, doma
 	}
 	var rec *keySetRecord
 	err := s.id.View(ctx, func(tx *identity.ReadTxn) error {
-		r, err := records(env).Get(tx.Raw(), domain)
+		r, err := records(env).Get(tx.KV(kv.Inside()), domain)
 		if errors.Is(err, identity.ErrNotFound) {
 			return nil
 		}
@@ -463,7 +445,7 @@ func (s *Service) createAlg(ctx context.Context, env identity.Environment, domai
 	var out keySetRecord
 	err = s.id.Update(ctx, func(tx *identity.Txn) error {
 		r := records(env)
-		rec, err := r.Get(tx.RawTx(), domain)
+		rec, err := r.Get(tx.KVTx(kv.Inside()), domain)
 		if errors.Is(err, identity.ErrNotFound) {
 			rec, err = keySetRecord{Domain: domain}, nil
 		}
@@ -476,7 +458,7 @@ func (s *Service) createAlg(ctx context.Context, env identity.Environment, domai
 		if rec.Algs[alg] == nil { // re-check: still missing
 			rec.Algs[alg] = &algKeys{Active: active, Next: next, RotatedAt: now,
 				NextRotation: now.Add(s.opts.RotationPeriod)}
-			if err := r.Put(tx.RawTx(), domain, rec); err != nil {
+			if err := r.Put(tx.KVTx(kv.Inside()), domain, rec); err != nil {
 				return err
 			}
 		}
@@ -513,7 +495,7 @@ func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, 
 		var out keySetRecord
 		err := s.id.Update(ctx, func(tx *identity.Txn) error {
 			r := records(env)
-			rec, err := r.Get(tx.RawTx(), domain)
+			rec, err := r.Get(tx.KVTx(kv.Inside()), domain)
 			if err != nil {
 				return err
 			}
@@ -526,7 +508,7 @@ func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, 
 				a.NextRotation = ready
 			}
 			out = rec
-			return r.Put(tx.RawTx(), domain, rec)
+			return r.Put(tx.KVTx(kv.Inside()), domain, rec)
 		})
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("schedule rotation of %s/%s: %w", env, domain, err)
@@ -540,7 +522,7 @@ func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, 
 	var out keySetRecord
 	err = s.id.Update(ctx, func(tx *identity.Txn) error {
 		r := records(env)
-		rec, err := r.Get(tx.RawTx(), domain)
+		rec, err := r.Get(tx.KVTx(kv.Inside()), domain)
 		if err != nil {
 			return err
 		}
@@ -565,7 +547,7 @@ func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, 
 		a.Active, a.Next = a.Next, fresh
 		a.RotatedAt, a.NextRotation = now, now.Add(s.opts.RotationPeriod)
 		out = rec
-		return r.Put(tx.RawTx(), domain, rec)
+		return r.Put(tx.KVTx(kv.Inside()), domain, rec)
 	})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("rotate %s keys of %s/%s: %w", alg, env, domain, err)
@@ -630,7 +612,7 @@ func (s *Service) RotateDue(ctx context.Context) (int, error) {
 	now := s.now()
 	err := s.id.View(ctx, func(tx *identity.ReadTxn) error {
 		for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
-			err := records(env).Scan(tx.Raw(), func(id string, rec keySetRecord) error {
+			err := records(env).Scan(tx.KV(kv.Inside()), func(id string, rec keySetRecord) error {
 				for _, ak := range rec.Algs {
 					if !now.Before(ak.NextRotation) {
 						list = append(list, due{env, id})
@@ -780,7 +762,7 @@ func (s *Service) SealKeys(ctx context.Context) (int, error) {
 	n := 0
 	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
 		err := s.id.Update(ctx, func(tx *identity.Txn) error {
-			raw := tx.RawTx()
+			raw := tx.KVTx(kv.Inside())
 			r := records(env)
 			type pending struct {
 				domain string

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 func jwksKids(t *testing.T, svc *Service, domain string) map[string]bool {
@@ -285,7 +286,7 @@ func rawRecord(t *testing.T, f *fixture, domain string) keySetRecord {
 	var rec keySetRecord
 	err := f.id.View(context.Background(), func(tx *identity.ReadTxn) error {
 		var err error
-		rec, err = records(identity.Production).Get(tx.Raw(), domain)
+		rec, err = records(identity.Production).Get(tx.KV(kv.Inside()), domain)
 		return err
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // rawRecordIn reads the stored key set of domain in env.
@@ -17,7 +18,7 @@ func rawRecordIn(t *testing.T, f *fixture, env identity.Environment, domain stri
 	var rec keySetRecord
 	err := f.id.View(context.Background(), func(tx *identity.ReadTxn) error {
 		var err error
-		rec, err = records(env).Get(tx.Raw(), domain)
+		rec, err = records(env).Get(tx.KV(kv.Inside()), domain)
 		return err
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
@@ -73,7 +74,7 @@ func seed(t *testing.T, path string) (org string, ids []string) {
 		ids = append(ids, u.ID)
 	}
 	if err := s.Update(ctx, func(tx identity.Tx) error {
-		return identity.ScheduleExpiry(tx, time.Now().Add(time.Hour), []byte("r\x00-\x00code\x00c1"))
+		return kv.ScheduleExpiry(tx, time.Now().Add(time.Hour), []byte("r\x00-\x00code\x00c1"))
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // bootstrapState records, in the store, what the first start generated, so
@@ -17,7 +18,7 @@ type bootstrapState struct {
 	MonitoringTokenHash string `json:"monitoring_token_hash"`
 }
 
-var bootstrapRecords = identity.Records[bootstrapState]{Kind: "bootstrap"}
+var bootstrapRecords = kv.Records[bootstrapState]{Kind: "bootstrap"}
 
 // bootstrap makes sure a master credential and a monitoring token exist.
 // Given on the command line they are installed (replacing a previous

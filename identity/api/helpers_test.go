@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
@@ -203,8 +204,8 @@ func fieldErrors(t testing.TB, body map[string]any) map[string]any {
 func (f *fixture) eventCount(env identity.Environment) int64 {
 	f.t.Helper()
 	var n int64
-	err := f.svc.Store().View(context.Background(), func(tx identity.ReadTx) error {
-		return identity.Records[identity.Event]{Env: env, Kind: "event"}.Scan(tx, func(string, identity.Event) error {
+	err := f.svc.Backend(kv.Inside()).View(context.Background(), func(tx identity.ReadTx) error {
+		return kv.Records[identity.Event]{Env: string(env), Kind: "event"}.Scan(tx, func(string, identity.Event) error {
 			n++
 			return nil
 		})

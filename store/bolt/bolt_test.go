@@ -19,6 +19,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
 )
@@ -46,7 +47,7 @@ func TestDataSurvivesReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "g.db")
 	ctx := context.Background()
 	s := openT(t, path)
-	set := identity.Set{Env: identity.Production, Parts: []string{"users"}}
+	set := kv.Set{Env: string(identity.Production), Parts: []string{"users"}}
 	if err := s.Update(ctx, func(tx identity.Tx) error {
 		if err := tx.Put([]byte("k"), []byte("v")); err != nil {
 			return err

@@ -13,20 +13,22 @@ func Example() {
 	s := memory.New()
 	defer s.Close()
 
-	users := identity.Set{Env: identity.Production, Parts: []string{"users"}}
 	_ = s.Update(ctx, func(tx identity.Tx) error {
-		for _, id := range []string{"u1", "u2", "u3"} {
-			if err := users.Add(tx, id, nil); err != nil {
+		for _, k := range []string{"a/1", "a/2", "a/3", "b/1"} {
+			if err := tx.Put([]byte(k), []byte("v")); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	_ = s.View(ctx, func(tx identity.ReadTx) error {
-		n, _ := users.Count(tx)
-		newest, _ := users.Page(tx, true, 0, 2)
-		fmt.Println(n, newest)
+		var newest []string
+		_ = tx.Scan([]byte("a/"), identity.ScanOptions{Reverse: true, Limit: 2, KeysOnly: true}, func(k, _ []byte) error {
+			newest = append(newest, string(k))
+			return nil
+		})
+		fmt.Println(newest)
 		return nil
 	})
-	// Output: 3 [u3 u2]
+	// Output: [a/3 a/2]
 }

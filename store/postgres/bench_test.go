@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
@@ -44,7 +45,7 @@ func BenchmarkStore(b *testing.B) {
 // of transactions conflicts, and PostgreSQL serializes them by retries).
 func BenchmarkInstances(b *testing.B) {
 	value := make([]byte, 200)
-	set := identity.Set{Env: identity.Production, Parts: []string{"bench-shared"}}
+	set := kv.Set{Env: string(identity.Production), Parts: []string{"bench-shared"}}
 	workloads := []struct {
 		name string
 		fn   func(tx identity.Tx, n int64) error

@@ -65,8 +65,12 @@ func ExampleStore_sweep() {
 		log.Fatal(err)
 	}
 	defer st.Close()
+	svc, err := identity.NewService(identity.Options{Store: st})
+	if err != nil {
+		log.Fatal(err)
+	}
 	for range time.Tick(time.Minute) {
-		if _, err := identity.SweepExpired(ctx, st, time.Now(), 200); err != nil {
+		if _, err := svc.SweepExpired(ctx, 200); err != nil {
 			log.Print(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 )
@@ -40,7 +41,7 @@ func TestServerKilledMidLoad(t *testing.T) {
 	}
 	defer s.Close()
 
-	seq := identity.Counter{Env: identity.Production, Name: "writes"}
+	seq := kv.Counter{Env: string(identity.Production), Name: "writes"}
 	const writers = 4
 	var (
 		acked      [writers][]string

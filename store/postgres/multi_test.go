@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 )
 
@@ -134,7 +135,7 @@ func TestTwoInstancesSingleUseTokens(t *testing.T) {
 	a, b, _, _ := pair(t)
 	ctx := context.Background()
 	stores := []identity.Store{a, b}
-	tokens := identity.Records[token]{Env: identity.Production, Kind: "magic-link"}
+	tokens := kv.Records[token]{Env: string(identity.Production), Kind: "magic-link"}
 	const n = 40
 	if err := a.Update(ctx, func(tx identity.Tx) error {
 		for i := 0; i < n; i++ {
@@ -174,7 +175,7 @@ func TestTwoInstancesAssertionReplayCache(t *testing.T) {
 	a, b, _, _ := pair(t)
 	ctx := context.Background()
 	stores := []identity.Store{a, b}
-	seen := identity.Unique{Env: identity.Production, Name: "saml-assertion"}
+	seen := kv.Unique{Env: string(identity.Production), Name: "saml-assertion"}
 	const assertions, replays = 10, 8
 	var accepted [assertions]atomic.Int32
 	race(assertions*replays, func(inst, i int) {
@@ -185,8 +186,8 @@ func TestTwoInstancesAssertionReplayCache(t *testing.T) {
 			if err := seen.Claim(tx, "idp-1", id, fmt.Sprintf("presentation-%d", i)); err != nil {
 				return err
 			}
-			k := identity.Key('u', "production", "saml-assertion", "idp-1", id)
-			return identity.ScheduleExpiry(tx, time.Now().Add(time.Hour), k)
+			k := kv.Key('u', "production", "saml-assertion", "idp-1", id)
+			return kv.ScheduleExpiry(tx, time.Now().Add(time.Hour), k)
 		})
 		switch {
 		case err == nil:
@@ -205,7 +206,7 @@ func TestTwoInstancesAssertionReplayCache(t *testing.T) {
 // rotate spends refresh token old of family and issues new, or fails with
 // ErrConflict when old was already spent (a replayed refresh token).
 func rotate(ctx context.Context, s identity.Store, family, old, next string) error {
-	fams := identity.Records[token]{Env: identity.Production, Kind: "refresh-family"}
+	fams := kv.Records[token]{Env: string(identity.Production), Kind: "refresh-family"}
 	return s.Update(ctx, func(tx identity.Tx) error {
 		f, err := fams.Get(tx, family)
 		if err != nil {
@@ -223,7 +224,7 @@ func TestTwoInstancesRefreshRotation(t *testing.T) {
 	a, b, _, _ := pair(t)
 	ctx := context.Background()
 	stores := []identity.Store{a, b}
-	fams := identity.Records[token]{Env: identity.Production, Kind: "refresh-family"}
+	fams := kv.Records[token]{Env: string(identity.Production), Kind: "refresh-family"}
 	if err := a.Update(ctx, func(tx identity.Tx) error {
 		return fams.Put(tx, "fam", token{Subject: "u1", Current: "r0"})
 	}); err != nil {
@@ -266,7 +267,7 @@ func TestTwoInstancesCountersExact(t *testing.T) {
 	a, b, sa, sb := pair(t)
 	ctx := context.Background()
 	stores := []identity.Store{a, b}
-	seq := identity.Counter{Env: identity.Production, Name: "events"}
+	seq := kv.Counter{Env: string(identity.Production), Name: "events"}
 	const workers, each = 16, 25
 	got := make([][]int64, workers)
 	race(workers, func(inst, i int) {
@@ -350,7 +351,7 @@ func TestTwoInstancesKeyRotationOnce(t *testing.T) {
 	a, b, _, _ := pair(t)
 	ctx := context.Background()
 	stores := []identity.Store{a, b}
-	keys := identity.Records[token]{Env: identity.Production, Kind: "signing-key"}
+	keys := kv.Records[token]{Env: string(identity.Production), Kind: "signing-key"}
 	if err := a.Update(ctx, func(tx identity.Tx) error {
 		return keys.Put(tx, "current", token{Current: "k1", Version: 1})
 	}); err != nil {
@@ -388,7 +389,7 @@ func TestTwoInstancesKeyRotationOnce(t *testing.T) {
 func TestTwoInstancesSweepConcurrently(t *testing.T) {
 	a, b, _, _ := pair(t)
 	ctx := context.Background()
-	recs := identity.Records[string]{Env: identity.Production, Kind: "code"}
+	recs := kv.Records[string]{Env: string(identity.Production), Kind: "code"}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const expired, live = 600, 50
 	if err := a.Update(ctx, func(tx identity.Tx) error {
@@ -401,7 +402,7 @@ func TestTwoInstancesSweepConcurrently(t *testing.T) {
 			if i >= expired {
 				at = t0.Add(24 * time.Hour)
 			}
-			if err := identity.ScheduleExpiry(tx, at, recs.Key(id)); err != nil {
+			if err := kv.ScheduleExpiry(tx, at, recs.Key(id)); err != nil {
 				return err
 			}
 		}
@@ -417,7 +418,7 @@ func TestTwoInstancesSweepConcurrently(t *testing.T) {
 		if inst == 1 {
 			s = b
 		}
-		swept[i], errs[i] = identity.SweepExpired(ctx, s, now, 25)
+		swept[i], errs[i] = kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), s), now, 25)
 	})
 	total := 0
 	for i := range swept {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 )
 
@@ -108,7 +109,7 @@ func TestRoundTripsAndPushdown(t *testing.T) {
 
 	tr.reset()
 	if err := s.Update(ctx, func(tx identity.Tx) error {
-		c := identity.Counter{Name: "n"}
+		c := kv.Counter{Name: "n"}
 		for i := 0; i < 5; i++ {
 			if _, err := c.Next(tx); err != nil {
 				return err

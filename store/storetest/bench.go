@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // FixtureSize is the number of set members (and users) in the deep-page
@@ -62,7 +63,7 @@ func lazy[T any](build func() (T, error)) func(b *testing.B) T {
 	}
 }
 
-var benchSet = identity.Set{Env: identity.Production, Parts: []string{"bench"}}
+var benchSet = kv.Set{Env: string(identity.Production), Parts: []string{"bench"}}
 
 func member(i int) string { return fmt.Sprintf("m%09d", i) }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // users is a service with one organization and its users, for benchmarks.
@@ -150,7 +151,7 @@ func benchUsers(b *testing.B, fresh func() identity.Store, fixture func(b *testi
 func paired(b *testing.B, f *users, op func(i int) string) {
 	b.Helper()
 	ctx := context.Background()
-	store := f.svc.Store()
+	store := f.svc.Backend(kv.Inside())
 	var opTime, getTime time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -159,7 +160,7 @@ func paired(b *testing.B, f *users, op func(i int) string) {
 		id := op(i)
 		t1 := time.Now()
 		if err := store.View(ctx, func(tx identity.ReadTx) error {
-			_, err := tx.Get(identity.UserKey(f.svc.Environment(), id))
+			_, err := tx.Get(identity.UserKey(kv.Inside(), f.svc.Environment(), id))
 			return err
 		}); err != nil {
 			b.Fatalf("engine get of user %s: %v", id, err)

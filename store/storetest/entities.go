@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // clock is an injected clock that tests move by hand.
@@ -365,7 +366,7 @@ func testUserCompareAndSwap(t *testing.T, e *env) {
 		t.Errorf("%d roles after 64 concurrent updates, want 64", len(got.Roles))
 	}
 	if err := e.prod.View(ctx, func(tx *identity.ReadTxn) error {
-		n, err := identity.RoleUsers(identity.Production, u.OrgID, "role-33").Count(tx.Raw())
+		n, err := identity.RoleUsers(kv.Inside(), identity.Production, u.OrgID, "role-33").Count(tx.KV(kv.Inside()))
 		if err == nil && n != 1 {
 			err = fmt.Errorf("role index count %d, want 1", n)
 		}
@@ -782,7 +783,7 @@ func testTicketExpiry(t *testing.T, e *env) {
 		t.Errorf("renewed ticket c: %v", err)
 	}
 	// The sweeper only removes what expired by the injected clock.
-	n, err := identity.SweepExpired(ctx, e.prod.Store(), e.clock.Now(), 0)
+	n, err := kv.SweepExpired(ctx, e.prod.KVStore(kv.Inside()), e.clock.Now(), 0)
 	if err != nil || n != 1 {
 		t.Fatalf("SweepExpired = %d, %v; want 1", n, err)
 	}
@@ -798,7 +799,7 @@ func testTicketExpiry(t *testing.T, e *env) {
 		t.Errorf("RevokeUserSessions = %d, want 2 (b and c; a was swept with its index entry)", revoked)
 	}
 	wantErr(t, "revoked ticket", lookup(b), identity.ErrNotFound)
-	if n, err := identity.SweepExpired(ctx, e.prod.Store(), e.clock.Now().Add(24*time.Hour), 0); err != nil || n != 0 {
+	if n, err := kv.SweepExpired(ctx, e.prod.KVStore(kv.Inside()), e.clock.Now().Add(24*time.Hour), 0); err != nil || n != 0 {
 		t.Errorf("sweep after revocation = %d, %v; want 0 (revocation removes expiry entries)", n, err)
 	}
 }

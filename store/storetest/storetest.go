@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // Run runs the whole conformance suite against the stores that open returns,
@@ -500,8 +501,8 @@ func testAtomicity(t *testing.T, s identity.Store) {
 		t.Errorf("failed Update left %d keys", len(got))
 	}
 	// A failing unique claim rolls back the record written before it.
-	u := identity.Unique{Env: identity.Sandbox, Name: "email"}
-	recs := identity.Records[map[string]string]{Env: identity.Sandbox, Kind: "user"}
+	u := kv.Unique{Env: string(identity.Sandbox), Name: "email"}
+	recs := kv.Records[map[string]string]{Env: string(identity.Sandbox), Kind: "user"}
 	if err := s.Update(context.Background(), func(tx identity.Tx) error {
 		return u.Claim(tx, "org", "a@example.com", "u1")
 	}); err != nil {
@@ -686,7 +687,7 @@ func parallel(n int, fn func(i int)) {
 }
 
 func testUniqueRace(t *testing.T, s identity.Store) {
-	u := identity.Unique{Env: identity.Production, Name: "email"}
+	u := kv.Unique{Env: string(identity.Production), Name: "email"}
 	errs := make([]error, 64)
 	parallel(64, func(i int) {
 		errs[i] = s.Update(context.Background(), func(tx identity.Tx) error {
@@ -719,7 +720,7 @@ func testUniqueRace(t *testing.T, s identity.Store) {
 }
 
 func testSetConcurrentAdd(t *testing.T, s identity.Store) {
-	set := identity.Set{Env: identity.Sandbox, Parts: []string{"org-users", "org-1"}}
+	set := kv.Set{Env: string(identity.Sandbox), Parts: []string{"org-users", "org-1"}}
 	// 64 goroutines add 4 members each; every member is added twice overall.
 	errs := make([]error, 64)
 	parallel(64, func(i int) {
@@ -768,8 +769,8 @@ func testSetConcurrentAdd(t *testing.T, s identity.Store) {
 
 func testSetPages(t *testing.T, s identity.Store) {
 	ctx := context.Background()
-	set := identity.Set{Env: identity.Production, Parts: []string{"list"}}
-	other := identity.Set{Env: identity.Sandbox, Parts: []string{"list"}}
+	set := kv.Set{Env: string(identity.Production), Parts: []string{"list"}}
+	other := kv.Set{Env: string(identity.Sandbox), Parts: []string{"list"}}
 	if err := s.Update(ctx, func(tx identity.Tx) error {
 		for i := 0; i < 25; i++ {
 			if err := set.Add(tx, fmt.Sprintf("%03d", i), nil); err != nil {
@@ -820,7 +821,7 @@ func testSetPages(t *testing.T, s identity.Store) {
 }
 
 func testCounterConcurrent(t *testing.T, s identity.Store) {
-	c := identity.Counter{Env: identity.Production, Name: "events"}
+	c := kv.Counter{Env: string(identity.Production), Name: "events"}
 	got := make([][]int64, 64)
 	errs := make([]error, 64)
 	parallel(64, func(i int) {
@@ -874,8 +875,8 @@ type record struct {
 
 func testRecordsRoundTrip(t *testing.T, s identity.Store) {
 	ctx := context.Background()
-	prod := identity.Records[record]{Env: identity.Production, Kind: "user"}
-	sand := identity.Records[record]{Env: identity.Sandbox, Kind: "user"}
+	prod := kv.Records[record]{Env: string(identity.Production), Kind: "user"}
+	sand := kv.Records[record]{Env: string(identity.Sandbox), Kind: "user"}
 	created := time.Date(2026, 11, 26, 12, 0, 0, 123456789, time.UTC)
 	want := record{
 		ID: "u1", Email: "ada@example.com", Roles: []string{"admin", "dev"},
@@ -951,8 +952,8 @@ func testRecordsRoundTrip(t *testing.T, s identity.Store) {
 func testSweepExpired(t *testing.T, s identity.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tickets := identity.Records[string]{Env: identity.Production, Kind: "ticket"}
-	idx := identity.Unique{Env: identity.Production, Name: "ticket-hash"}
+	tickets := kv.Records[string]{Env: string(identity.Production), Kind: "ticket"}
+	idx := kv.Unique{Env: string(identity.Production), Name: "ticket-hash"}
 	if err := s.Update(ctx, func(tx identity.Tx) error {
 		for i := 0; i < 7; i++ {
 			id := fmt.Sprintf("t%d", i)
@@ -963,18 +964,18 @@ func testSweepExpired(t *testing.T, s identity.Store) {
 				return err
 			}
 			at := t0.Add(time.Duration(i) * time.Hour)
-			if err := identity.ScheduleExpiry(tx, at, tickets.Key(id), []byte("u\x00production\x00ticket-hash\x00\x00hash-"+id)); err != nil {
+			if err := kv.ScheduleExpiry(tx, at, tickets.Key(id), []byte("u\x00production\x00ticket-hash\x00\x00hash-"+id)); err != nil {
 				return err
 			}
 		}
 		// t6 is renewed: its expiry entry is cancelled.
-		return identity.CancelExpiry(tx, t0.Add(6*time.Hour), tickets.Key("t6"))
+		return kv.CancelExpiry(tx, t0.Add(6*time.Hour), tickets.Key("t6"))
 	}); err != nil {
 		t.Fatal(err)
 	}
 	// Expiry is inclusive: t0..t4 expire at or before t0+4h. A batch of 2
 	// makes the sweep take several transactions.
-	n, err := identity.SweepExpired(ctx, s, t0.Add(4*time.Hour), 2)
+	n, err := kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), s), t0.Add(4*time.Hour), 2)
 	if err != nil || n != 5 {
 		t.Fatalf("SweepExpired = %d, %v; want 5", n, err)
 	}
@@ -995,10 +996,10 @@ func testSweepExpired(t *testing.T, s identity.Store) {
 	if err != nil {
 		t.Error(err)
 	}
-	if n, err := identity.SweepExpired(ctx, s, t0.Add(4*time.Hour), 2); err != nil || n != 0 {
+	if n, err := kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), s), t0.Add(4*time.Hour), 2); err != nil || n != 0 {
 		t.Errorf("second sweep = %d, %v; want 0", n, err)
 	}
-	if n, err := identity.SweepExpired(ctx, s, t0.Add(100*time.Hour), 0); err != nil || n != 1 {
+	if n, err := kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), s), t0.Add(100*time.Hour), 0); err != nil || n != 1 {
 		t.Errorf("late sweep = %d, %v; want 1 (t5; t6 was cancelled)", n, err)
 	}
 	if _, ok := get(t, s, string(tickets.Key("t6"))); !ok {
@@ -1025,7 +1026,7 @@ func testContextCanceled(t *testing.T, s identity.Store) {
 	if _, ok := get(t, s, "k"); ok {
 		t.Error("a canceled Update wrote")
 	}
-	if _, err := identity.SweepExpired(ctx, s, time.Now(), 10); !errors.Is(err, context.Canceled) {
+	if _, err := kv.SweepExpired(ctx, identity.KVStoreOf(kv.Inside(), s), time.Now(), 10); !errors.Is(err, context.Canceled) {
 		t.Errorf("SweepExpired with a canceled context = %v", err)
 	}
 }

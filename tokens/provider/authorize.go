@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // defaultScope is what Cryptr's SDKs request and what a Cryptr-flavored
@@ -296,7 +297,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	reqID, err := p.newSecret()
 	if err == nil {
 		err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-			return put(tx.RawTx(), authRequests, identity.HashSecret(reqID), *req, req.ExpiresAt)
+			return put(tx.KVTx(kv.Inside()), authRequests, identity.HashSecret(reqID), *req, req.ExpiresAt)
 		})
 	}
 	if err != nil {
@@ -405,7 +406,7 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 		RequestID: req.RequestID, Flavor: req.Flavor, UserID: user.ID, AuthTime: a.authTime, IPS: a.ips, SCI: a.sci,
 		ExpiresAt: now.Add(p.opts.CodeTTL)}
 	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		if reqID != "" {
 			stored, err := authRequests.Get(raw, identity.HashSecret(reqID))
 			if err != nil || stored.Done {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // TestAuthorizeRequestLimit: stored authorization requests are limited per
@@ -46,11 +47,11 @@ func TestAuthorizeRequestLimit(t *testing.T) {
 	}
 }
 
-func countRecords[T any](t *testing.T, e *env, recs identity.Records[T]) int {
+func countRecords[T any](t *testing.T, e *env, recs kv.Records[T]) int {
 	t.Helper()
 	n := 0
 	err := e.ids.View(t.Context(), func(tx *identity.ReadTxn) error {
-		return recs.Scan(tx.Raw(), func(string, T) error { n++; return nil })
+		return recs.Scan(tx.KV(kv.Inside()), func(string, T) error { n++; return nil })
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // APIRoutes returns the management endpoints of the provider, to pass in
@@ -154,7 +155,7 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 		RequestID: requestID, FindOrCreate: foc, ExpiresAt: exp}
 	reqHash := identity.HashSecret(reqID)
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		if err := put(raw, authRequests, reqHash, req, exp); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/mail"
 )
 
@@ -44,7 +45,7 @@ func (p *Provider) currentSession(r *http.Request) *sessionRecord {
 	var s sessionRecord
 	hash := identity.HashSecret(ck.Value)
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
-		s, err = sessions.Get(tx.Raw(), hash)
+		s, err = sessions.Get(tx.KV(kv.Inside()), hash)
 		return err
 	})
 	if err != nil || s.Env != env || !p.now().Before(s.ExpiresAt) {
@@ -105,7 +106,7 @@ func (p *Provider) loadRequest(ctx context.Context, reqID string) (*authRequest,
 	}
 	var req authRequest
 	err := p.ids.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		req, err = authRequests.Get(tx.Raw(), identity.HashSecret(reqID))
+		req, err = authRequests.Get(tx.KV(kv.Inside()), identity.HashSecret(reqID))
 		return err
 	})
 	if errors.Is(err, identity.ErrNotFound) || (err == nil && (req.Done || !p.now().Before(req.ExpiresAt))) {
@@ -265,7 +266,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	// One transaction either way: the request update, and for a mailable
 	// address the link and its audit event.
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		stored, err := authRequests.Get(raw, reqHash)
 		if err != nil || stored.Done {
 			return errRequestGone
@@ -345,7 +346,7 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		ok, exhausted = false, false
 		stored, err := authRequests.Get(raw, reqHash)
 		if err != nil || stored.Done {
@@ -457,10 +458,10 @@ func (p *Provider) lookupMagic(ctx context.Context, token string) (*magicLinkRec
 	var rec magicLinkRecord
 	var req authRequest
 	err := p.ids.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		if rec, err = magicLinks.Get(tx.Raw(), identity.HashSecret(token)); err != nil {
+		if rec, err = magicLinks.Get(tx.KV(kv.Inside()), identity.HashSecret(token)); err != nil {
 			return err
 		}
-		req, err = authRequests.Get(tx.Raw(), rec.RequestHash)
+		req, err = authRequests.Get(tx.KV(kv.Inside()), rec.RequestHash)
 		return err
 	})
 	if err != nil || !p.now().Before(rec.ExpiresAt) || req.Done {
@@ -489,7 +490,7 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	var rec magicLinkRecord
 	var req authRequest
 	err := p.ids.Update(r.Context(), func(tx *identity.Txn) (err error) {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		if rec, err = magicLinks.Get(raw, hash); err != nil {
 			return errRequestGone
 		}
@@ -535,12 +536,12 @@ func (p *Provider) finishMagicByHash(w http.ResponseWriter, r *http.Request, req
 	// Mark the request done first: a second consumer (the code on another
 	// device) then finds it gone.
 	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		stored, err := authRequests.Get(tx.RawTx(), reqHash)
+		stored, err := authRequests.Get(tx.KVTx(kv.Inside()), reqHash)
 		if err != nil || stored.Done {
 			return errRequestGone
 		}
 		stored.Done = true
-		return authRequests.Put(tx.RawTx(), reqHash, stored)
+		return authRequests.Put(tx.KVTx(kv.Inside()), reqHash, stored)
 	})
 	if err != nil {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "link_gone")
@@ -698,7 +699,7 @@ func (p *Provider) OpenSession(w http.ResponseWriter, r *http.Request, env ident
 		SCI: a.SSOConnectionID, SSONameID: a.SSONameID, SSOSessionIndex: a.SSOSessionIndex,
 		ExpiresAt: now.Add(p.opts.SessionTTL)}
 	err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
-		return putSession(tx.RawTx(), identity.HashSecret(value), s)
+		return putSession(tx.KVTx(kv.Inside()), identity.HashSecret(value), s)
 	})
 	if err != nil {
 		return err
@@ -707,37 +708,24 @@ func (p *Provider) OpenSession(w http.ResponseWriter, r *http.Request, env ident
 	return nil
 }
 
-// allow counts one event for key in the current window and reports
-// whether the limit still holds.
+// allow counts one event of kind for key (a client address) in the
+// current RateWindow and reports whether it stays within limit.
 func (p *Provider) allow(ctx context.Context, kind, key string, limit int) (bool, error) {
-	now := p.now()
-	win := now.Truncate(p.opts.RateWindow)
-	id := identity.HashSecret(kind + "\x00" + key + "\x00" + win.Format(time.RFC3339))
 	ok := false
-	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		rec, err := rateCounters.Get(tx.RawTx(), id)
-		if err != nil && !errors.Is(err, identity.ErrNotFound) {
-			return err
-		}
-		if rec.N >= limit {
-			ok = false
-			return nil
-		}
-		ok = true
-		rec.N++
-		if rec.N == 1 {
-			return put(tx.RawTx(), rateCounters, id, rec, win.Add(p.opts.RateWindow))
-		}
-		return rateCounters.Put(tx.RawTx(), id, rec)
+	err := p.ids.Update(ctx, func(tx *identity.Txn) (err error) {
+		ok, _, err = p.rate().Take(tx.KVTx(kv.Inside()), kind+"\x00"+key, limit, p.now())
+		return err
 	})
 	return ok, err
 }
 
+// rate is the provider's per-address counter (kind oidc-rate).
+func (p *Provider) rate() kv.Window { return kv.Window{Kind: rateKind, Size: p.opts.RateWindow} }
+
 // retryAfter is the number of seconds until the current rate window ends.
 func (p *Provider) retryAfter() int {
 	now := p.now()
-	left := now.Truncate(p.opts.RateWindow).Add(p.opts.RateWindow).Sub(now)
-	return int(left/time.Second) + 1
+	return kv.RetryAfter(now, now.Truncate(p.opts.RateWindow).Add(p.opts.RateWindow))
 }
 
 // orgName returns the display name of an organization (its domain when

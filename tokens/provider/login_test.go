@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -368,10 +369,10 @@ func TestSessions(t *testing.T) {
 	}
 	// The session store keeps only a hash of the cookie.
 	err := e.ids.View(context.Background(), func(tx *identity.ReadTxn) error {
-		if _, err := sessions.Get(tx.Raw(), sessCookie); err == nil {
+		if _, err := sessions.Get(tx.KV(kv.Inside()), sessCookie); err == nil {
 			t.Error("session stored under the raw cookie value")
 		}
-		_, err := sessions.Get(tx.Raw(), identity.HashSecret(sessCookie))
+		_, err := sessions.Get(tx.KV(kv.Inside()), identity.HashSecret(sessCookie))
 		return err
 	})
 	if err != nil {

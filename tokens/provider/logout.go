@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -40,7 +41,7 @@ type sloRecord struct {
 	ExpiresAt time.Time            `json:"expires_at"`
 }
 
-var sloCodes = identity.Records[sloRecord]{Kind: "oidc-slo-code"}
+var sloCodes = kv.Records[sloRecord]{Kind: "oidc-slo-code"}
 
 // logoutRequest is a parsed end-session request.
 type logoutRequest struct {
@@ -130,17 +131,17 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request, lr *logoutRequ
 		key := identity.HashSecret(ck.Value)
 		var ended sessionRecord
 		err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-			s, err := sessions.Get(tx.RawTx(), key)
+			s, err := sessions.Get(tx.KVTx(kv.Inside()), key)
 			if err != nil || s.Env != lr.env {
 				return nil
 			}
 			ended = s
 			if s.SCI != "" {
-				if err := ssoSessions(s.Env, s.SCI, s.UserID).Remove(tx.RawTx(), key); err != nil {
+				if err := ssoSessions(s.Env, s.SCI, s.UserID).Remove(tx.KVTx(kv.Inside()), key); err != nil {
 					return err
 				}
 			}
-			return sessions.Delete(tx.RawTx(), key)
+			return sessions.Delete(tx.KVTx(kv.Inside()), key)
 		})
 		if err != nil {
 			p.log.Warn("provider: ending session", "err", err)
@@ -260,7 +261,7 @@ func (p *Provider) newSLOCode(ctx context.Context, rec sloRecord) (string, error
 	}
 	rec.ExpiresAt = p.now().Add(SLOCodeTTL)
 	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		return put(tx.RawTx(), sloCodes, identity.HashSecret(code), rec, rec.ExpiresAt)
+		return put(tx.KVTx(kv.Inside()), sloCodes, identity.HashSecret(code), rec, rec.ExpiresAt)
 	})
 	if err != nil {
 		return "", err
@@ -275,7 +276,7 @@ func (p *Provider) consumeSLOCode(ctx context.Context, code string, env identity
 	ok := false
 	key := identity.HashSecret(code)
 	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		rec, err := sloCodes.Get(tx.RawTx(), key)
+		rec, err := sloCodes.Get(tx.KVTx(kv.Inside()), key)
 		if errors.Is(err, identity.ErrNotFound) {
 			return nil
 		}
@@ -285,7 +286,7 @@ func (p *Provider) consumeSLOCode(ctx context.Context, code string, env identity
 		if rec.Env != env || rec.OrgDomain != domain || rec.ClientID != clientID {
 			return nil
 		}
-		if err := sloCodes.Delete(tx.RawTx(), key); err != nil {
+		if err := sloCodes.Delete(tx.KVTx(kv.Inside()), key); err != nil {
 			return err
 		}
 		out, ok = rec, p.now().Before(rec.ExpiresAt)

@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -523,7 +524,7 @@ func TestRevokedFamilySurvivesSweeps(t *testing.T) {
 		t.Fatal(r.body)
 	}
 	e.clock.Advance(48 * time.Hour)
-	if _, err := identity.SweepExpired(ctx, e.ids.Store(), e.clock.Now(), 1000); err != nil {
+	if _, err := kv.SweepExpired(ctx, e.ids.KVStore(kv.Inside()), e.clock.Now(), 1000); err != nil {
 		t.Fatal(err)
 	}
 	oauthErr(t, e.refresh(rt2), http.StatusBadRequest, errInvalidGrant)

@@ -13,20 +13,20 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // The provider's records live in the account-wide space of the store (each
 // carries its environment) and are found by the SHA-256 of the secret that
 // names them; raw secrets are never stored.
 var (
-	authRequests = identity.Records[authRequest]{Kind: "oidc-authreq"}
-	codes        = identity.Records[codeRecord]{Kind: "oidc-code"}
-	refreshes    = identity.Records[refreshRecord]{Kind: "oidc-refresh"}
-	families     = identity.Records[familyRecord]{Kind: "oidc-family"}
-	accessRecs   = identity.Records[accessRecord]{Kind: "oidc-access"}
-	sessions     = identity.Records[sessionRecord]{Kind: "oidc-session"}
-	magicLinks   = identity.Records[magicLinkRecord]{Kind: "oidc-magiclink"}
-	rateCounters = identity.Records[rateRecord]{Kind: "oidc-rate"}
+	authRequests = kv.Records[authRequest]{Kind: "oidc-authreq"}
+	codes        = kv.Records[codeRecord]{Kind: "oidc-code"}
+	refreshes    = kv.Records[refreshRecord]{Kind: "oidc-refresh"}
+	families     = kv.Records[familyRecord]{Kind: "oidc-family"}
+	accessRecs   = kv.Records[accessRecord]{Kind: "oidc-access"}
+	sessions     = kv.Records[sessionRecord]{Kind: "oidc-session"}
+	magicLinks   = kv.Records[magicLinkRecord]{Kind: "oidc-magiclink"}
 )
 
 // Flavors of authorization requests: they decide the callback parameters.
@@ -156,17 +156,12 @@ type magicLinkRecord struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 }
 
-// rateRecord is a fixed-window counter.
-type rateRecord struct {
-	N int `json:"n"`
-}
-
 // put stores v and schedules its removal at exp.
-func put[T any](tx identity.Tx, recs identity.Records[T], id string, v T, exp time.Time) error {
+func put[T any](tx identity.Tx, recs kv.Records[T], id string, v T, exp time.Time) error {
 	if err := recs.Put(tx, id, v); err != nil {
 		return err
 	}
-	return identity.ScheduleExpiry(tx, exp, recs.Key(id))
+	return kv.ScheduleExpiry(tx, exp, recs.Key(id))
 }
 
 // newSecret returns 256 random bits, base64url.
@@ -235,3 +230,7 @@ func pkceS256(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// rateKind is the record kind of the provider's per-address rate
+// counters (kv.Window).
+const rateKind = "oidc-rate"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -46,7 +47,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 	if len(token) <= maxParamLen {
 		hash := identity.HashSecret(token)
 		err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
-			raw := tx.RawTx()
+			raw := tx.KVTx(kv.Inside())
 			rec, err := refreshes.Get(raw, hash)
 			if errors.Is(err, identity.ErrNotFound) {
 				return nil
@@ -69,7 +70,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 		if c, verr := p.verifier.Verify(r.Context(), token); verr == nil && c.ClientID == app.ClientID && sameOrg(r, c.Tenant) &&
 			sameEnv(c, env) {
 			err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
-				return revokeAccess(tx.RawTx(), c.ID, app.ClientID, c.ExpiresAt())
+				return revokeAccess(tx.KVTx(kv.Inside()), c.ID, app.ClientID, c.ExpiresAt())
 			})
 			if err != nil {
 				p.writeOAuthError(w, r, err)
@@ -168,7 +169,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		domain, userID, clientID string
 	}
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) error {
-		raw := tx.Raw()
+		raw := tx.KV(kv.Inside())
 		rec, err := refreshes.Get(raw, identity.HashSecret(token))
 		if errors.Is(err, identity.ErrNotFound) {
 			return nil
@@ -216,7 +217,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	active := false
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
-		active, err = accessActive(tx.Raw(), c.ID)
+		active, err = accessActive(tx.KV(kv.Inside()), c.ID)
 		return err
 	})
 	if err != nil {
@@ -305,7 +306,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	active := false
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) (err error) {
-		active, err = accessActive(tx.Raw(), c.ID)
+		active, err = accessActive(tx.KV(kv.Inside()), c.ID)
 		return err
 	})
 	if err != nil {

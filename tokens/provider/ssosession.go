@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // SSOLogoutRequest asks enterprise SSO to log a user out of the identity
@@ -49,8 +50,8 @@ func (f SSOLogoutFunc) StartLogout(ctx context.Context, req SSOLogoutRequest) (s
 // ssoSessions indexes the browser sessions (by the SHA-256 of their
 // cookie) that an SSO connection opened for a user, so that a logout
 // request from the IdP ends them all.
-func ssoSessions(env identity.Environment, idpID, userID string) identity.Set {
-	return identity.Set{Env: env, Parts: []string{"oidc-sso-sessions", idpID, userID}}
+func ssoSessions(env identity.Environment, idpID, userID string) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"oidc-sso-sessions", idpID, userID}}
 }
 
 // putSession stores a browser session; one opened by an SSO sign-in is
@@ -99,7 +100,7 @@ func (p *Provider) EndSSOSessions(ctx context.Context, env identity.Environment,
 	set := ssoSessions(env, idpID, userID)
 	ended, orgDomain := 0, ""
 	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		ended, orgDomain = 0, ""
 		var members []string
 		if err := set.Each(raw, false, func(member string, _ []byte) error {

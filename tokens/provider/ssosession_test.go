@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // openSSOSession opens a browser session for u through OpenSession and
@@ -71,7 +72,7 @@ func TestEndSSOSessions(t *testing.T) {
 	e.openSSOSession(t, e.user, "acme_a")
 	n := 0
 	_ = e.ids.View(t.Context(), func(tx *identity.ReadTxn) error {
-		n, _ = ssoSessions(identity.Production, "acme_a", e.user.ID).Count(tx.Raw())
+		n, _ = ssoSessions(identity.Production, "acme_a", e.user.ID).Count(tx.KV(kv.Inside()))
 		return nil
 	})
 	if n != 1 {

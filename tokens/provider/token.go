@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -164,7 +165,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	var rec codeRecord
 	var reused bool
 	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		c, err := codes.Get(raw, hash)
 		if errors.Is(err, identity.ErrNotFound) {
 			return badGrant("invalid authorization code")
@@ -390,7 +391,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 		return nil, err
 	}
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.RawTx()
+		raw := tx.KVTx(kv.Inside())
 		fam, err := families.Get(raw, family)
 		switch {
 		case errors.Is(err, identity.ErrNotFound) && (ip.family == "" || ip.codeHash != ""):
@@ -413,7 +414,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 		// revoked family while its newest token still lives).
 		if res.rexp.After(fam.ExpiresAt) {
 			if !fam.ExpiresAt.IsZero() {
-				if err := identity.CancelExpiry(raw, fam.ExpiresAt, families.Key(family)); err != nil {
+				if err := kv.CancelExpiry(raw, fam.ExpiresAt, families.Key(family)); err != nil {
 					return err
 				}
 			}
@@ -505,7 +506,7 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 	var successor string
 	var reuse bool
 	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		tx2 := tx.RawTx()
+		tx2 := tx.KVTx(kv.Inside())
 		successor, reuse = "", false
 		var err error
 		rec, err = refreshes.Get(tx2, hash)
@@ -594,13 +595,13 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 			}
 		}
 		err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-			sr, err := refreshes.Get(tx.RawTx(), identity.HashSecret(successor))
+			sr, err := refreshes.Get(tx.KVTx(kv.Inside()), identity.HashSecret(successor))
 			if err != nil {
 				return err
 			}
 			res.rexp = sr.ExpiresAt
 			ar := accessRecord{FamilyID: rec.FamilyID, ClientID: app.ClientID, ExpiresAt: access.ExpiresAt}
-			return put(tx.RawTx(), accessRecs, access.Claims.ID, ar, access.ExpiresAt.Add(time.Minute))
+			return put(tx.KVTx(kv.Inside()), accessRecs, access.Claims.ID, ar, access.ExpiresAt.Add(time.Minute))
 		})
 		if err != nil {
 			return nil, err

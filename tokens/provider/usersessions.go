@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // What the provider keeps for a user (refresh-token families, browser
@@ -21,8 +22,8 @@ import (
 // the user's live grants.
 
 // userGrants is the index of one user's grants in env.
-func userGrants(env identity.Environment, userID string) identity.Set {
-	return identity.Set{Env: env, Parts: []string{"oidc-user-grants", userID}}
+func userGrants(env identity.Environment, userID string) kv.Set {
+	return kv.Set{Env: string(env), Parts: []string{"oidc-user-grants", userID}}
 }
 
 // grantExists reports whether the record an index member names exists.
@@ -75,7 +76,7 @@ func indexGrant(tx identity.Tx, env identity.Environment, userID, member string)
 // deletes its unredeemed codes. keep may name a refresh token (its family
 // stays) or a browser session (it stays).
 func (p *Provider) endUserSessions(tx *identity.Txn, u *identity.User, keep identity.SessionRef) (int, error) {
-	raw := tx.RawTx()
+	raw := tx.KVTx(kv.Inside())
 	env := tx.Env()
 	keepFamily := ""
 	if keep.Kind == identity.SessionRefreshToken && keep.Hash != "" {
@@ -180,7 +181,7 @@ func (p *Provider) predatesPasswordChange(ctx context.Context, env identity.Envi
 	}
 	indexed := false
 	err := p.ids.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		indexed, err = userGrants(env, u.ID).Has(tx.Raw(), member)
+		indexed, err = userGrants(env, u.ID).Has(tx.KV(kv.Inside()), member)
 		return err
 	})
 	return !indexed, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // signedIn is one browser that signed the user in through the SPA.
@@ -115,7 +116,7 @@ func TestPasswordChangeEndsUnindexedFamilies(t *testing.T) {
 	s := e.signIn("o")
 	ctx := context.Background()
 	if err := e.ids.Update(ctx, func(tx *identity.Txn) error {
-		return userGrants(identity.Production, e.user.ID).Clear(tx.RawTx())
+		return userGrants(identity.Production, e.user.ID).Clear(tx.KVTx(kv.Inside()))
 	}); err != nil {
 		t.Fatal(err)
 	}

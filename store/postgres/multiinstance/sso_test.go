@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso"
 )
 
@@ -16,8 +16,8 @@ func TestAssertionReplayCacheShared(t *testing.T) {
 	insts := pair(t, clk, setup{})
 	ctx := context.Background()
 	caches := [2]*sso.StoreReplayCache{
-		sso.NewStoreReplayCache(insts[0].ids.Store(), clk.Now),
-		sso.NewStoreReplayCache(insts[1].ids.Store(), clk.Now),
+		sso.NewStoreReplayCache(insts[0].ids.Backend(kv.Inside()), clk.Now),
+		sso.NewStoreReplayCache(insts[1].ids.Backend(kv.Inside()), clk.Now),
 	}
 	until := clk.Now().Add(5 * time.Minute)
 	const assertions, presentations = 10, 8
@@ -58,13 +58,13 @@ func TestAssertionReplayCacheShared(t *testing.T) {
 		})
 	}
 	// Entries live until the assertion expires, whichever instance sweeps.
-	if _, err := identity.SweepExpired(ctx, insts[1].ids.Store(), until.Add(-time.Second), 1000); err != nil {
+	if _, err := kv.SweepExpired(ctx, insts[1].ids.KVStore(kv.Inside()), until.Add(-time.Second), 1000); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := caches[0].Claim(ctx, "acme_BS8RohkywSxjoDnE2SEygL", "_one connection-0", until); ok || err != nil {
 		t.Fatalf("replay accepted after a sweep before the expiry: %v %v", ok, err)
 	}
-	if _, err := identity.SweepExpired(ctx, insts[1].ids.Store(), until.Add(time.Minute), 1000); err != nil {
+	if _, err := kv.SweepExpired(ctx, insts[1].ids.KVStore(kv.Inside()), until.Add(time.Minute), 1000); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := caches[0].Claim(ctx, "acme_BS8RohkywSxjoDnE2SEygL", "_one connection-0", until.Add(time.Hour)); !ok || err != nil {

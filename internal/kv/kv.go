@@ -1,4 +1,4 @@
-package identity
+package kv
 
 import (
 	"bytes"
@@ -13,7 +13,8 @@ import (
 
 // Key layout. Every key starts with a one-byte namespace and a separator,
 // then 0x00-separated parts; the first part after the namespace is the
-// environment ("sandbox", "production") or "-" for account-wide records.
+// environment's part (EnvPart: "sandbox", "production", or "-" for
+// account-wide records).
 //
 //	r/env/kind/id            a record (JSON)
 //	u/env/index/scope/value  a unique index entry; value is the owner's id
@@ -23,74 +24,106 @@ import (
 //	x/expiry-ns/key          an expiry entry; value lists the keys to delete
 //
 // Every kind, index, set and counter name, whichever package uses it, is
-// listed once with its owner in kinds.go; a test holds the code to that
-// list, so two packages never share a name.
+// listed once with its owner in identity/kinds.go; a test holds the code to
+// that list, so two packages never share a name.
 //
 // Backends keep their own metadata (the schema version) outside this
 // layout.
 //
 // Parts must not contain 0x00; the helpers below check it.
 const (
-	nsRecord  = 'r'
-	nsUnique  = 'u'
-	nsSet     = 's'
-	nsCount   = 'c'
-	nsExpiry  = 'x'
-	nsCounter = 'n'
-	sep       = 0x00
-	memberSep = 0x01 // ends a set's name; members follow
-	globalEnv = "-"
+	// NSRecord is the namespace of records.
+	NSRecord = 'r'
+	// NSUnique is the namespace of unique index entries.
+	NSUnique = 'u'
+	// NSSet is the namespace of sorted-set members.
+	NSSet = 's'
+	// NSCount is the namespace of the sets' maintained counts.
+	NSCount = 'c'
+	// NSExpiry is the namespace of the expiry index.
+	NSExpiry = 'x'
+	// NSCounter is the namespace of named counters.
+	NSCounter = 'n'
+	// Sep separates the parts of a key.
+	Sep = 0x00
+	// MemberSep ends a set's name; members follow.
+	MemberSep = 0x01
+	// GlobalEnv is the environment part of account-wide keys.
+	GlobalEnv = "-"
 )
 
-// Key builds a key in namespace ns from parts, separated by 0x00. Helpers in
-// this file build keys for you; Key is exported for backends and tools.
+// EnvPart is the one convention for the environment in a key: the
+// environment's name ("sandbox", "production"), or GlobalEnv ("-") for the
+// account-wide space (env ""). Every key this package builds starts with it.
+func EnvPart(env string) string {
+	if env == "" {
+		return GlobalEnv
+	}
+	return env
+}
+
+// Key builds a key in namespace ns from parts, separated by 0x00. The types
+// of this package build keys for you.
 func Key(ns byte, parts ...string) []byte {
 	n := 2
 	for _, p := range parts {
 		n += len(p) + 1
 	}
 	b := make([]byte, 0, n)
-	b = append(b, ns, sep)
+	b = append(b, ns, Sep)
 	for i, p := range parts {
 		if i > 0 {
-			b = append(b, sep)
+			b = append(b, Sep)
 		}
 		b = append(b, p...)
 	}
 	return b
 }
 
-func checkParts(parts []string) error {
+// PartError refuses a key part that contains a separator byte. It matches
+// ErrInvalid with errors.Is.
+type PartError struct{}
+
+// Error says what is wrong.
+func (PartError) Error() string { return "invalid: key must not contain control bytes 0x00 or 0x01" }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (PartError) Is(target error) bool { return target == ErrInvalid }
+
+// CheckParts returns a PartError when a part contains 0x00 or 0x01, which
+// would let it pose as another key.
+func CheckParts(parts ...string) error {
 	for _, p := range parts {
-		if strings.IndexByte(p, sep) >= 0 || strings.IndexByte(p, memberSep) >= 0 {
-			return Invalid("key", "must not contain control bytes 0x00 or 0x01")
+		if strings.IndexByte(p, Sep) >= 0 || strings.IndexByte(p, MemberSep) >= 0 {
+			return PartError{}
 		}
 	}
 	return nil
 }
 
 // Records is a typed view of one kind of record in one environment (or the
-// account-wide space when env is empty). Values are stored as the JSON
+// account-wide space when Env is empty). Values are stored as the JSON
 // that encoding/json writes (see codec.go for how they are read back).
 type Records[T any] struct {
-	Env  Environment
+	// Env is the environment's name ("sandbox", "production"), or "" for
+	// the account-wide space.
+	Env  string
 	Kind string
+	// V2 decodes with the encoding/json/v2 defaults (see codec.go): only
+	// for record types whose every field a test round-trips against
+	// encoding/json.
+	V2 bool
 }
 
-func (r Records[T]) env() string {
-	if r.Env == "" {
-		return globalEnv
-	}
-	return string(r.Env)
-}
+func (r Records[T]) env() string { return EnvPart(r.Env) }
 
 // Key returns the store key of the record with id.
-func (r Records[T]) Key(id string) []byte { return Key(nsRecord, r.env(), r.Kind, id) }
+func (r Records[T]) Key(id string) []byte { return Key(NSRecord, r.env(), r.Kind, id) }
 
 // Get reads the record with id; a missing one is an error wrapping ErrNotFound.
 func (r Records[T]) Get(tx ReadTx, id string) (T, error) {
 	var v T
-	if err := checkParts([]string{id}); err != nil {
+	if err := CheckParts(id); err != nil {
 		return v, fmt.Errorf("%s %w", r.Kind, ErrNotFound)
 	}
 	raw, err := tx.Get(r.Key(id))
@@ -100,7 +133,7 @@ func (r Records[T]) Get(tx ReadTx, id string) (T, error) {
 		}
 		return v, err
 	}
-	if err := decodeRecord(raw, &v); err != nil {
+	if err := r.decode(raw, &v); err != nil {
 		return v, fmt.Errorf("decode %s %s: %w", r.Kind, id, err)
 	}
 	return v, nil
@@ -117,10 +150,10 @@ func (r Records[T]) Exists(tx ReadTx, id string) (bool, error) {
 
 // Put writes the record with id, replacing any previous value.
 func (r Records[T]) Put(tx Tx, id string, v T) error {
-	if err := checkParts([]string{id}); err != nil {
+	if err := CheckParts(id); err != nil {
 		return err
 	}
-	raw, err := encodeRecord(v)
+	raw, err := Encode(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", r.Kind, err)
 	}
@@ -133,10 +166,10 @@ func (r Records[T]) Delete(tx Tx, id string) error { return tx.Delete(r.Key(id))
 // Scan visits every record of the kind in key (id) order. Return ErrStopScan
 // to stop. Meant for sweeps and migrations; lists use sorted sets.
 func (r Records[T]) Scan(tx ReadTx, fn func(id string, v T) error) error {
-	prefix := append(Key(nsRecord, r.env(), r.Kind), sep)
+	prefix := append(Key(NSRecord, r.env(), r.Kind), Sep)
 	return tx.Scan(prefix, ScanOptions{}, func(k, raw []byte) error {
 		var v T
-		if err := decodeRecord(raw, &v); err != nil {
+		if err := r.decode(raw, &v); err != nil {
 			return fmt.Errorf("decode %s: %w", r.Kind, err)
 		}
 		return fn(string(k[len(prefix):]), v)
@@ -146,23 +179,20 @@ func (r Records[T]) Scan(tx ReadTx, fn func(id string, v T) error) error {
 // Unique is a unique index: value -> owner id, within a scope (for example
 // emails within an organization).
 type Unique struct {
-	Env  Environment
+	// Env is the environment's name, or "" for the account-wide space.
+	Env  string
 	Name string
 }
 
 func (u Unique) key(scope, value string) []byte {
-	env := string(u.Env)
-	if env == "" {
-		env = globalEnv
-	}
-	return Key(nsUnique, env, u.Name, scope, value)
+	return Key(NSUnique, EnvPart(u.Env), u.Name, scope, value)
 }
 
 // Claim makes value in scope belong to id. It fails with an error wrapping
 // ErrConflict when another id holds it; claiming one's own value again is a
 // no-op.
 func (u Unique) Claim(tx Tx, scope, value, id string) error {
-	if err := checkParts([]string{scope, value, id}); err != nil {
+	if err := CheckParts(scope, value, id); err != nil {
 		return err
 	}
 	k := u.key(scope, value)
@@ -181,7 +211,7 @@ func (u Unique) Claim(tx Tx, scope, value, id string) error {
 
 // Lookup returns the id that holds value in scope, or ErrNotFound.
 func (u Unique) Lookup(tx ReadTx, scope, value string) (string, error) {
-	if checkParts([]string{scope, value}) != nil {
+	if CheckParts(scope, value) != nil {
 		return "", fmt.Errorf("%s %w", u.Name, ErrNotFound)
 	}
 	v, err := tx.Get(u.key(scope, value))
@@ -215,7 +245,8 @@ func (u Unique) Release(tx Tx, scope, value, id string) error {
 // non-unique indexes ("profiles with role R"). Members of time-ordered ids
 // (UUID v7) list in creation order.
 type Set struct {
-	Env Environment
+	// Env is the environment's name, or "" for the account-wide space.
+	Env string
 	// Parts name the set, e.g. {"org-users", orgID}.
 	Parts []string
 }
@@ -223,37 +254,34 @@ type Set struct {
 // key builds the set's key in namespace ns, with room for extra more
 // bytes, in one allocation.
 func (s Set) key(ns byte, extra int) []byte {
-	env := string(s.Env)
-	if env == "" {
-		env = globalEnv
-	}
+	env := EnvPart(s.Env)
 	n := 2 + len(env) + extra
 	for _, p := range s.Parts {
 		n += 1 + len(p)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, ns, sep)
+	b = append(b, ns, Sep)
 	b = append(b, env...)
 	for _, p := range s.Parts {
-		b = append(b, sep)
+		b = append(b, Sep)
 		b = append(b, p...)
 	}
 	return b
 }
 
-// prefix ends the set's name with memberSep, so a set whose parts extend
+// prefix ends the set's name with MemberSep, so a set whose parts extend
 // another set's parts ({"events", org, "code", c} and {"events", org}) never
 // shows up in the shorter one's scans.
-func (s Set) prefix() []byte   { return append(s.key(nsSet, 1), memberSep) }
-func (s Set) countKey() []byte { return s.key(nsCount, 0) }
+func (s Set) prefix() []byte   { return append(s.key(NSSet, 1), MemberSep) }
+func (s Set) countKey() []byte { return s.key(NSCount, 0) }
 func (s Set) member(m string) []byte {
-	return append(append(s.key(nsSet, 1+len(m)), memberSep), m...)
+	return append(append(s.key(NSSet, 1+len(m)), MemberSep), m...)
 }
 
 // Add inserts member with an optional value; adding an existing member only
 // replaces its value.
 func (s Set) Add(tx Tx, member string, value []byte) error {
-	if err := checkParts(s.Parts); err != nil {
+	if err := CheckParts(s.Parts...); err != nil {
 		return err
 	}
 	k := s.member(member)
@@ -373,16 +401,13 @@ func (s Set) Clear(tx Tx) error {
 
 // Counter is a named 64-bit counter (for example the event sequence).
 type Counter struct {
-	Env  Environment
+	// Env is the environment's name, or "" for the account-wide space.
+	Env  string
 	Name string
 }
 
 func (c Counter) key() []byte {
-	env := string(c.Env)
-	if env == "" {
-		env = globalEnv
-	}
-	return Key(nsCounter, env, c.Name)
+	return Key(NSCounter, EnvPart(c.Env), c.Name)
 }
 
 // Next increments the counter and returns its new value.
@@ -447,9 +472,9 @@ func expiryKey(at time.Time, owner []byte) []byte {
 	}
 	binary.BigEndian.PutUint64(ts[:], uint64(ns))
 	k := make([]byte, 0, 2+8+1+len(owner))
-	k = append(k, nsExpiry, sep)
+	k = append(k, NSExpiry, Sep)
 	k = append(k, ts[:]...)
-	k = append(k, sep)
+	k = append(k, Sep)
 	return append(k, owner...)
 }
 
@@ -493,7 +518,7 @@ func SweepExpired(ctx context.Context, store Store, now time.Time, batch int) (i
 			n = 0
 			var entries [][]byte
 			var lists [][]byte
-			err := tx.Scan([]byte{nsExpiry, sep}, ScanOptions{Limit: batch}, func(k, v []byte) error {
+			err := tx.Scan([]byte{NSExpiry, Sep}, ScanOptions{Limit: batch}, func(k, v []byte) error {
 				if len(k) < len(limit) || bytes.Compare(k[:len(limit)], limit) > 0 {
 					return ErrStopScan
 				}
@@ -530,3 +555,7 @@ func SweepExpired(ctx context.Context, store Store, now time.Time, batch int) (i
 		}
 	}
 }
+
+// Prefix returns the key prefix of the set's members, which identifies the
+// set among all others.
+func (s Set) Prefix() []byte { return s.prefix() }

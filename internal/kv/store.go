@@ -1,0 +1,109 @@
+// Package kv is Gatehouse's typed storage layer: records, unique indexes,
+// sorted sets with maintained counts, counters, the expiry index, the record
+// codec and blob chunking, all over the ordered transactional key-value
+// engine that every backend implements.
+//
+// The layering:
+//
+//   - The backend contract is public, in package identity (identity.Store,
+//     identity.ReadTx, identity.Tx, identity.ScanOptions, identity.ErrStopScan,
+//     identity.PrefixEnd), with store/storetest as its conformance suite, so
+//     a third party can write a backend.
+//   - Everything above it lives here, under internal/, so only Gatehouse's
+//     own packages can name it. Code outside the module calls services and
+//     never reads or writes keys.
+//
+// This package cannot import identity (identity uses it), so it declares
+// the few things the contract and the typed layer share: ScanOptions,
+// ErrStopScan and the sentinel errors ErrNotFound, ErrConflict and
+// ErrInvalid (package identity re-exports each of them as the same value or
+// type), and its own ReadTx and Tx interfaces, whose method sets equal
+// identity's, so every identity.Tx is a kv.Tx.
+//
+// Gatehouse's packages reach the raw transaction of an identity.Service
+// through methods that take an Access (see Inside), which code outside the
+// module cannot obtain.
+package kv
+
+import (
+	"context"
+	"errors"
+)
+
+// The sentinel errors the typed layer and the backends share; package
+// identity exports the same values (identity.ErrNotFound is ErrNotFound).
+var (
+	// ErrNotFound: the key or record does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique value is taken.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the input is invalid.
+	ErrInvalid = errors.New("invalid")
+)
+
+// ErrStopScan, returned by a Scan callback, ends the scan early without
+// error. identity.ErrStopScan is this value.
+var ErrStopScan = errors.New("stop scan")
+
+// ScanOptions select the part of a prefix that Scan visits.
+// identity.ScanOptions is this type.
+type ScanOptions struct {
+	// Reverse visits keys from the greatest to the smallest.
+	Reverse bool
+	// After, when set, resumes strictly after this key in the scan
+	// direction (a cursor). It must start with the prefix.
+	After []byte
+	// Skip passes over this many keys before the first visited one,
+	// without reading their values (offset pagination).
+	Skip int
+	// Limit visits at most this many keys; zero means no limit.
+	Limit int
+	// KeysOnly lets the backend pass nil values to fn.
+	KeysOnly bool
+}
+
+// ReadTx is a consistent read view of the store; every identity.ReadTx is
+// one (see identity.ReadTx for the contract).
+type ReadTx interface {
+	// Get returns the value stored at key, or an error wrapping ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	// Scan calls fn for each key that starts with prefix, as opts select.
+	Scan(prefix []byte, opts ScanOptions, fn func(key, value []byte) error) error
+}
+
+// Tx is a read-write transaction; every identity.Tx is one.
+type Tx interface {
+	ReadTx
+	// Put stores value at key, replacing any previous value.
+	Put(key, value []byte) error
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(key []byte) error
+}
+
+// Store runs transactions. identity.Service.KVStore adapts the service's
+// backend (an identity.Store) to it.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(tx ReadTx) error) error
+	// Update runs fn in a read-write transaction; it may run fn more than
+	// once, so fn must have no side effects outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Access is the token that Gatehouse's own packages pass to the methods of
+// package identity that hand out raw transactions (ReadTxn.KV, Txn.KVTx,
+// Service.KVStore). Code outside the module cannot import this package, so
+// it cannot name Access or call Inside; the zero Access, which generic type
+// inference or reflection could still produce, is refused by Check.
+type Access struct{ granted bool }
+
+// Inside returns the Access of Gatehouse's own packages.
+func Inside() Access { return Access{granted: true} }
+
+// Check panics unless a came from Inside: a zero Access is a misuse of the
+// API by code outside the module, never a result of input.
+func (a Access) Check() {
+	if !a.granted {
+		panic("kv: raw storage access is for Gatehouse's own packages")
+	}
+}
