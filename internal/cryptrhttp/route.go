@@ -106,7 +106,11 @@ func (m *Mux) HandlePublic(pattern string, h http.Handler) {
 // credential grants action on resource (else 403). When the pattern has a
 // {domain} wildcard, the credential must also manage that organization:
 // else the answer is 404, as for an organization that does not exist
-// (tenant isolation). The handler finds the caller with PrincipalFrom.
+// (tenant isolation). The parameters are then decoded (DecodeParams): a
+// body that cannot be parsed is refused with 400 before the handler runs,
+// whether or not the handler reads parameters. The handler finds the
+// caller with PrincipalFrom and the parameters with DecodeParams; the body
+// stays readable for an endpoint that reads it itself.
 func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
 	checkDomain := strings.Contains(pattern, "{domain}")
 	m.patterns = append(m.patterns, pattern)
@@ -124,7 +128,15 @@ func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
 			WriteError(w, r, Forbidden("the API key lacks the permission "+action+":"+resource))
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		// The parameters are read here, so that no endpoint answers
+		// having ignored a body it cannot parse.
+		ps, err := decodeKeepingBody(r)
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		ctx := withParams(context.WithValue(r.Context(), principalKey{}, p), ps)
+		h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 }
 
