@@ -136,8 +136,9 @@ func (p *Provider) loginPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if req.Env != envOf(r) {
-		// A request of the other environment is unknown in this tree.
+	if req.Env != envOf(r) || req.SSOChallenge {
+		// A request of the other environment is unknown in this tree; a
+		// headless SSO challenge completes only through its connection.
 		p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
 		return
 	}
@@ -652,7 +653,8 @@ type Authenticated struct {
 // refused like an unknown request.
 func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID string, a Authenticated) {
 	req, err := p.loadRequest(r.Context(), requestID)
-	if err != nil || a.User == nil || (a.Env != "" && a.Env != req.Env) {
+	if err != nil || a.User == nil || (a.Env != "" && a.Env != req.Env) ||
+		(req.SSOChallenge && (a.SSOConnectionID == "" || a.SSOConnectionID != req.IdPID)) {
 		p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
 		return
 	}

@@ -473,6 +473,9 @@ func (p *Provider) routes() {
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/{state}/oauth/{sign_type}/client/{authorization_id}/token", p.cors(p.tokenCryptr))
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/{state}/oauth/client/token", p.cors(p.tokenCryptr))
 	p.handle("POST /org/{domain}/oauth2/token", p.cors(p.tokenCryptr))
+	// Authorization URLs of headless SSO challenges.
+	p.handle("GET /org/{domain}/oauth2/saml", p.ssoChallengeStart)
+	p.handle("GET /org/{domain}/oauth2/oauth", p.ssoChallengeStart)
 	p.handle("POST /oauth/token", p.cors(p.tokenCryptr))
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke", p.cors(p.revokeCryptr))
 	p.handle("POST /oauth/revoke", p.cors(p.revokeCryptr))
