@@ -298,3 +298,41 @@ func TestHeadlessSSOChallengeOnlyThroughItsConnection(t *testing.T) {
 	// Its own connection still completes it.
 	s.signInThrough(au.String())
 }
+
+// TestHeadlessSSOChallengeInput: bad input is a 422 naming the field, and
+// the JSON body of Cryptr's samples is read like the Kotlin SDK's form.
+func TestHeadlessSSOChallengeInput(t *testing.T) {
+	s := newStack(t)
+	s.uploadMetadata()
+	bearer := s.apiKey(s.id, []string{"create:users"}, []string{s.org.Domain})
+	for _, tc := range []struct {
+		name  string
+		form  url.Values
+		field string
+	}{
+		{"no redirect_uri", url.Values{"org_domain": {s.org.Domain}}, "redirect_uri"},
+		{"nothing named", url.Values{"redirect_uri": {s.redirect}}, "org_domain"},
+		{"two named", url.Values{"redirect_uri": {s.redirect}, "org_domain": {s.org.Domain}, "user_email": {userEmail}}, "org_domain"},
+		{"bad email", url.Values{"redirect_uri": {s.redirect}, "user_email": {"not an email"}}, "user_email"},
+		{"redirect not allowed", url.Values{"redirect_uri": {"https://evil.test/cb"}, "org_domain": {s.org.Domain}}, "redirect_uri"},
+		{"unknown client", url.Values{"redirect_uri": {s.redirect}, "org_domain": {s.org.Domain}, "client_id": {"nope"}}, "client_id"},
+	} {
+		status, out := s.call(bearer, s.base+"/api/v2/sso-saml-challenges", tc.form)
+		errs, _ := out["errors"].(map[string]any)
+		if status != http.StatusUnprocessableEntity || errs[tc.field] == nil {
+			t.Errorf("%s: %d %v", tc.name, status, out)
+		}
+	}
+	body := `{"redirect_uri":"` + s.redirect + `","org_domain":"` + s.org.Domain + `","client_id":"` + s.app.ClientID + `"}`
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v2/sso-saml-challenges", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", bearer)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("JSON body: %d", resp.StatusCode)
+	}
+}

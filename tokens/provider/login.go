@@ -650,7 +650,8 @@ type Authenticated struct {
 // elsewhere, and sends the browser back to the application with a code.
 // The code, the browser session and the tokens belong to the request's
 // environment (its issuer); a sign-in of another environment (a.Env) is
-// refused like an unknown request.
+// refused like an unknown request, and so is a sign-in through another
+// connection than the one a headless SSO challenge names.
 func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID string, a Authenticated) {
 	req, err := p.loadRequest(r.Context(), requestID)
 	if err != nil || a.User == nil || (a.Env != "" && a.Env != req.Env) ||
