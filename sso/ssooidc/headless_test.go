@@ -336,3 +336,29 @@ func TestHeadlessSSOChallengeInput(t *testing.T) {
 		t.Fatalf("JSON body: %d", resp.StatusCode)
 	}
 }
+
+// TestHeadlessSSOChallengeSandbox: a sandbox key's challenge runs in the
+// sandbox tree (its authorization URL, its connection, the sandbox issuer)
+// and its code is exchanged at the one management URL; production's tree
+// does not start it.
+func TestHeadlessSSOChallengeSandbox(t *testing.T) {
+	s := newStack(t, identity.Sandbox)
+	s.uploadMetadata()
+	bearer := s.apiKey(s.id, []string{"create:users"}, []string{"*"})
+	ch := s.challenge(bearer, "saml", url.Values{"redirect_uri": {s.redirect}, "idp_id": {s.idp}})
+	au := ch["authorization_url"].(string)
+	if ch["database"] != "sandbox" || !strings.HasPrefix(au, s.base+"/sandbox/org/"+s.org.Domain+"/oauth2/saml?") {
+		t.Fatalf("challenge %v", ch)
+	}
+	if resp, _ := s.client().get(strings.Replace(au, "/sandbox/", "/", 1)); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a sandbox challenge started in production's tree: %d", resp.StatusCode)
+	}
+	code := s.signInThrough(au)
+	status, out := s.call(bearer, s.base+"/api/v2/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}})
+	if status != http.StatusOK {
+		t.Fatalf("exchange: %d %v", status, out)
+	}
+	if cl := jwtClaims(t, out["access_token"].(string)); cl["iss"] != s.issuer() || cl["dbs"] != "sandbox" {
+		t.Fatalf("claims %v", cl)
+	}
+}
