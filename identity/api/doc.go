@@ -72,12 +72,55 @@
 // The JWT sample endpoint is mounted when Options.TokenService is set.
 // Other packages add endpoints with the same authentication, errors and
 // helpers through Options.Routes (RouteGroup, Mux.Handle): the SSO
-// connections endpoints of the document (sso/ssoapi) and the provider's
-// magic-link challenge (tokens/provider) are such groups. The route
+// connections endpoints of the document (sso/ssoapi) and the headless
+// flows of Cryptr's backend SDKs (tokens/provider, below) are such
+// groups; a group may also add a grant to POST /api/v2/oauth/token
+// (Mux.HandleGrant), served for a Bearer management token. The route
 // framework and wire format live in an internal package that those
 // packages share with this one, so no face imports another; Mux,
 // RouteGroup, HandlerFunc, Principal, Error, Params and the rendering
 // helpers here are aliases of it.
+//
+// # Headless flows
+//
+// Provider.APIRoutes (package tokens/provider) adds the headless flows that
+// Cryptr's backend SDKs call (the Kotlin SDK's createSsoChallenge,
+// validateSsoChallenge and createMagicLinkChallenge), each for a key with
+// create:users on the organization:
+//
+//	POST /api/v2/sso-saml-challenges    create:users   a headless SSO challenge
+//	POST /api/v2/sso-oauth-challenges   create:users   the same (Gatehouse's enterprise connections are SAML)
+//	POST /api/v2/magic-link-challenge   create:users   a headless magic link
+//	POST /api/v2/oauth/token  grant_type=authorization_code, Bearer management token: a challenge's code
+//
+// An SSO challenge takes redirect_uri (an allowed redirect URL of an
+// application of the organization; client_id picks the application) and
+// exactly one of user_email (the organization owning its domain),
+// org_domain and idp_id; state is optional. It answers 201
+// {"api_key_id", "authorization_url", "database", "expired_at",
+// "redirect_uri", "request_id", "saml_idp_id"}. The authorization URL
+// ({base}/org/{domain}/oauth2/saml?request_id=…, under /sandbox for a
+// sandbox key) starts the sign-in at the connection saml_idp_id, which
+// alone can complete it; the browser then goes to redirect_uri with code,
+// request_id and organization_domain. The backend exchanges the code with
+// its management token here, or at the provider's /oauth/token
+// (grant_type may be left out there, as the Kotlin SDK does; the URL's
+// environment must be the key's), and gets the user's access, ID and
+// refresh tokens; scope is a JSON array in this answer, as the Kotlin
+// SDK's ChallengeResponse reads it.
+//
+// The challenge and the code are single use and bound, through the scoped
+// identity service, to the key's organizations and environment: a key of
+// another organization or of the other environment gets 404 for the
+// challenge and invalid_grant for the code, exactly as for an unknown
+// organization, connection or code, and its attempt leaves the code
+// usable. A key without create:users gets 403 (challenge) and
+// invalid_client (code).
+//
+// Departures from Cryptr: the request_id in the authorization URL is a
+// secret distinct from the answer's request_id (which the callback
+// echoes), so that the public id cannot start the sign-in; the database
+// of a production challenge is "default", as in dbs.
 //
 // # Parameters
 //

@@ -68,7 +68,37 @@ type Mux struct {
 	patterns []string
 	account  string
 	auth     Authenticator
+	grants   map[string]GrantFunc
 }
+
+// GrantFunc serves one grant_type of POST /api/v2/oauth/token for a caller
+// authenticated by its management token (p): ps are the request's decoded
+// parameters. It writes the answer, or returns an error that the token
+// endpoint renders in the OAuth error format.
+type GrantFunc func(w http.ResponseWriter, r *http.Request, p *Principal, ps Params) error
+
+// HandleGrant adds a grant_type to POST /api/v2/oauth/token, served for a
+// Bearer management token (the API key's own client_credentials grant
+// stays with the token endpoint). Registering a grant twice is an error.
+func (m *Mux) HandleGrant(grantType string, f GrantFunc) {
+	if m.grants == nil {
+		m.grants = map[string]GrantFunc{}
+	}
+	if _, dup := m.grants[grantType]; dup || grantType == "" || f == nil {
+		panic("cryptrhttp: grant " + grantType + " registered twice or empty")
+	}
+	m.grants[grantType] = f
+}
+
+// Grant returns the GrantFunc registered for grantType.
+func (m *Mux) Grant(grantType string) (GrantFunc, bool) {
+	f, ok := m.grants[grantType]
+	return f, ok
+}
+
+// Authenticate checks the management token of r (the Mux's
+// Authenticator), for endpoints that authenticate only some requests.
+func (m *Mux) Authenticate(r *http.Request) (*Principal, error) { return m.auth(r) }
 
 // NewMux returns a Mux that registers on mux, authenticates with auth,
 // and tells route groups the account domain that manages the
