@@ -42,8 +42,11 @@ const FileSuffix = ".kek"
 // Resolve returns the key-encryption key for the store at storeURL (see
 // the package doc): key is a base64 key, keyFile a key file; at most one
 // of them may be set. log receives a warning when a key file is created
-// or readable by other users.
+// or readable by other users (nil: no log).
 func Resolve(storeURL, key, keyFile string, log *slog.Logger) (*Source, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	switch {
 	case key != "" && keyFile != "":
 		return nil, errors.New("give -key-encryption-key or -key-encryption-key-file, not both")
