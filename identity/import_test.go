@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -142,5 +143,22 @@ func TestImportUsersUnknownOrgAndScope(t *testing.T) {
 	}
 	if p, err := s.ListUsers(ctx, "acme", identity.PageRequest{}); err != nil || p.Total != 0 {
 		t.Fatalf("production sees the sandbox import: %+v, %v", p, err)
+	}
+}
+
+// TestAttributeValueKeyOfImportedNumbers: a number ImportUsers stores
+// with its exact digits (json.Number) has the index key of the float64
+// it reads back as.
+func TestAttributeValueKeyOfImportedNumbers(t *testing.T) {
+	for _, n := range []string{"12", "1.0", "12345678901234567", "-0.5"} {
+		f, _ := json.Number(n).Float64()
+		got, ok := identity.AttributeValueKey(json.Number(n))
+		want, _ := identity.AttributeValueKey(f)
+		if !ok || got != want {
+			t.Errorf("%s: %q, want %q", n, got, want)
+		}
+	}
+	if _, ok := identity.AttributeValueKey(json.Number("x")); ok {
+		t.Error("a malformed number is indexed")
 	}
 }

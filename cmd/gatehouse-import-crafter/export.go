@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/profile"
 )
 
@@ -71,9 +73,14 @@ func readExport(cfg *config) (*export, error) {
 			doc, err := decodeDoc(raw)
 			id := where
 			if err == nil {
-				id, err = f.add(doc)
-				if id == "" {
-					id = where
+				var docid string
+				docid, err = f.add(doc)
+				switch {
+				case docid == "":
+				case f.coll == collToken:
+					id = tokenName(docid) // its id is a secret
+				default:
+					id = docid
 				}
 			}
 			if err != nil {
@@ -239,6 +246,9 @@ func (e *export) addProfile(doc map[string]any) (string, error) {
 		Verified:     f.boolean("verified", false),
 		Enabled:      f.boolean("enabled", false),
 		Roles:        f.strings("roles"),
+	}
+	if h := u.PasswordHash; h != "" && !password.IsCrafterHash(h) && !strings.HasPrefix(h, "$argon2id$") {
+		return id, errors.New("password is not a Crafter Profile hash (base64(hash)|base64(salt))")
 	}
 	tenant := f.str("tenant")
 	if t := f.date("createdOn"); t != nil {

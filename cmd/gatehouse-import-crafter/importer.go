@@ -165,9 +165,6 @@ func tokenName(id string) string {
 
 func (imp *importer) importAll(ctx context.Context, exp *export) error {
 	for _, p := range exp.problems {
-		if p.coll == collToken {
-			p.id = "(" + p.id + ")"
-		}
 		imp.counts[p.coll].rejected++
 		imp.report(p)
 	}
@@ -297,6 +294,14 @@ func (imp *importer) importProfiles(ctx context.Context, recs []profileRec) erro
 			}
 			continue
 		}
+		if d == imp.scratch {
+			// A dry run of a tenant the store lacks: the scratch store
+			// cannot see an ObjectId held in the target by another
+			// tenant's user.
+			if idx, err = imp.takenIDs(ctx, recs, idx); err != nil {
+				return err
+			}
+		}
 		users := make([]identity.User, len(idx))
 		for j, i := range idx {
 			users[j] = recs[i].user
@@ -322,6 +327,28 @@ func (imp *importer) importProfiles(ctx context.Context, recs []profileRec) erro
 		}
 	}
 	return nil
+}
+
+// takenIDs reports the profiles of idx whose ObjectId a user of the
+// target already has and returns the others.
+func (imp *importer) takenIDs(ctx context.Context, recs []profileRec, idx []int) ([]int, error) {
+	keep := idx[:0:0]
+	err := imp.target.env.View(ctx, func(tx *identity.ReadTxn) error {
+		for _, i := range idx {
+			_, err := tx.UserByObjectID(recs[i].user.ObjectID)
+			switch {
+			case err == nil:
+				imp.counts[collProfile].rejected++
+				imp.report(problem{collProfile, recs[i].id, string(identity.ImportDuplicate), "the _id is already used by another profile"})
+			case errors.Is(err, identity.ErrNotFound):
+				keep = append(keep, i)
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	return keep, err
 }
 
 // tenantDirectory is the directory that holds tenant name: the one the

@@ -85,6 +85,7 @@ var wantProblems = []string{
 	"profile 5e1c9b2a8f1d2c0001b00006: invalid: email",
 	`profile 5e1c9b2a8f1d2c0001b00005: unknown tenant: unknown tenant "gone"`,
 	`profile 5e1c9b2a8f1d2c0001b00007: skipped: tenant "Bad Name"`,
+	"profile 5e1c9b2a8f1d2c0001b0000a: invalid: password is not a Crafter Profile hash",
 }
 
 func checkReport(t *testing.T, report string, summary ...string) {
@@ -109,9 +110,9 @@ func TestImportFixture(t *testing.T) {
 	checkReport(t, report,
 		"tenant:      2 created, 0 existing, 2 rejected",
 		"accesstoken: 2 created, 0 existing, 1 rejected",
-		"profile:     3 created, 0 existing, 8 rejected",
+		"profile:     3 created, 0 existing, 9 rejected",
 		`profile 5e1c9b2a8f1d2c0001b00001: duplicate: the _id is already used`,
-		"problems:    11")
+		"problems:    12")
 	ctx := context.Background()
 	d := openTarget(t, target)
 
@@ -242,7 +243,7 @@ func TestImportTwice(t *testing.T) {
 	checkReport(t, report,
 		"tenant:      0 created, 2 existing, 2 rejected",
 		"accesstoken: 0 created, 2 existing, 1 rejected",
-		"profile:     0 created, 4 existing, 7 rejected",
+		"profile:     0 created, 4 existing, 8 rejected",
 		"profile 5e1c9b2a8f1d2c0001b00002: exists")
 	if after := digest(t, url); after != before {
 		t.Fatal("the second import changed the store")
@@ -260,7 +261,7 @@ func TestDryRun(t *testing.T) {
 	checkReport(t, report, "would import (dry run",
 		"tenant:      2 created, 0 existing, 2 rejected",
 		"accesstoken: 2 created, 0 existing, 1 rejected",
-		"profile:     3 created, 0 existing, 8 rejected")
+		"profile:     3 created, 0 existing, 9 rejected")
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("a dry run wrote %v", entries)
 	}
@@ -270,13 +271,42 @@ func TestDryRun(t *testing.T) {
 	checkReport(t, report,
 		"tenant:      0 created, 2 existing, 2 rejected",
 		"accesstoken: 0 created, 2 existing, 1 rejected",
-		"profile:     0 created, 4 existing, 7 rejected")
+		"profile:     0 created, 4 existing, 8 rejected")
 	if digest(t, url) != before {
 		t.Fatal("a dry run changed the store")
 	}
 }
 
-// TestJSONArrayAndCanonicalForms: an export written with --jsonArray
+// TestImportSandbox: with -environment sandbox, profiles and access
+// tokens land in the sandbox directory only; production serves nothing
+// new (organizations are shared by both environments).
+func TestImportSandbox(t *testing.T) {
+	target := "bolt:" + filepath.Join(t.TempDir(), "g.db")
+	report := importRun(t, "-store", target, "-dir", fixture, "-environment", "sandbox")
+	if !strings.Contains(report, "profile:     3 created") {
+		t.Fatalf("report:\n%s", report)
+	}
+	ctx := context.Background()
+	d := openTarget(t, target)
+	if p, err := d.base.ListUsers(ctx, "default", identity.PageRequest{}); err != nil || p.Total != 0 {
+		t.Fatalf("production users: %+v, %v", p, err)
+	}
+	sb, err := d.base.ForEnvironment(identity.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := sb.ListUsers(ctx, "default", identity.PageRequest{}); err != nil || p.Total != 2 {
+		t.Fatalf("sandbox users: %+v, %v", p, err)
+	}
+	if _, err := d.base.CredentialBySecret(ctx, masterToken); err == nil {
+		t.Fatal("the imported token authenticates in production")
+	}
+	if c, _, err := d.base.AuthenticateSecret(ctx, masterToken); err != nil || c.Environment != identity.Sandbox {
+		t.Fatalf("token: %+v, %v", c, err)
+	}
+}
+
+// TestJSONArray: an export written with --jsonArray
 // imports the same way.
 func TestJSONArray(t *testing.T) {
 	dir := t.TempDir()
