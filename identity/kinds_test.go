@@ -319,6 +319,11 @@ func fileKindUses(fset *token.FileSet, f *ast.File, dir string, consts map[strin
 	add := func(space byte, e ast.Expr, at token.Pos) {
 		pos := fset.Position(at).String()
 		name, ok := str(e)
+		if !ok && dir == "internal/kv" {
+			// kv's own generic helpers (Window) take the name from their
+			// caller, whose literal is checked where it is written.
+			return
+		}
 		if !ok {
 			if bad == nil {
 				bad = fmt.Errorf("%s: the name is not a string constant; use one so it can be registered", pos)
@@ -330,8 +335,8 @@ func fileKindUses(fset *token.FileSet, f *ast.File, dir string, consts map[strin
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch x := n.(type) {
 		case *ast.CompositeLit:
-			field := map[string]string{"Records": "Kind", "Unique": "Name", "Counter": "Name", "Set": "Parts"}
-			space := map[string]byte{"Records": kv.NSRecord, "Unique": kv.NSUnique, "Counter": kv.NSCounter, "Set": kv.NSSet}
+			field := map[string]string{"Records": "Kind", "Window": "Kind", "Unique": "Name", "Counter": "Name", "Set": "Parts"}
+			space := map[string]byte{"Records": kv.NSRecord, "Window": kv.NSRecord, "Unique": kv.NSUnique, "Counter": kv.NSCounter, "Set": kv.NSSet}
 			tn := typeName(x.Type)
 			want, ok := field[tn]
 			if !ok {

@@ -91,7 +91,7 @@
 // otherwise they go unsigned, because some IdPs' login forms drop the
 // HTTP-Redirect binding's detached signature. The private key is stored as
 // PKCS#8 in {env}/sso-sp-keys/{idp_id}, sealed with AES-256-GCM
-// (tokens.Seal) when Options.KeyEncryptionKey is set; give it the same key as
+// (internal/seal, the format of the tokens package's signing keys) when Options.KeyEncryptionKey is set; give it the same key as
 // the tokens service. The certificate is valid for 20 years and is never
 // rotated: rotating an SP key (publishing the next certificate next to the
 // current one, then switching) is not supported; a compromised key means a new

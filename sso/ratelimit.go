@@ -2,10 +2,8 @@ package sso
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
@@ -16,37 +14,18 @@ import (
 // address within AuthnRequestTTL (Options.AuthnRequestLimit).
 const DefaultAuthnRequestLimit = 300
 
-// rateCounter is a fixed-window counter, in -/sso-rate/{sha256}.
-type rateCounter struct {
-	N int `json:"n"`
-}
-
-var rateCounters = kv.Records[rateCounter]{Kind: "sso-rate"}
-
 // allowAuthnRequest counts one stored AuthnRequest for the client address
-// of r in the current window and reports whether the limit still holds,
-// with the seconds left in the window.
+// of r in the current window (kind sso-rate) and reports whether the limit
+// still holds, with the seconds left in the window.
 func (s *Service) allowAuthnRequest(ctx context.Context, r *http.Request) (bool, int, error) {
 	now := s.now()
-	window := s.opts.AuthnRequestTTL
-	start := now.Truncate(window)
-	id := identity.HashSecret("authn-addr\x00" + httpx.ClientAddress(r) + "\x00" + start.Format(time.RFC3339))
-	ok := false
-	err := s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
-		rec, err := rateCounters.Get(tx, id)
-		if err != nil && !errors.Is(err, identity.ErrNotFound) {
-			return err
-		}
-		if ok = rec.N < s.opts.AuthnRequestLimit; !ok {
-			return nil
-		}
-		rec.N++
-		if rec.N == 1 {
-			return putExpiring(tx, rateCounters, id, rec, start.Add(window))
-		}
-		return rateCounters.Put(tx, id, rec)
+	w := kv.Window{Kind: "sso-rate", Size: s.opts.AuthnRequestTTL}
+	ok, end := false, now
+	err := s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) (err error) {
+		ok, end, err = w.Take(tx, "authn-addr\x00"+httpx.ClientAddress(r), s.opts.AuthnRequestLimit, now)
+		return err
 	})
-	return ok, int(start.Add(window).Sub(now)/time.Second) + 1, err
+	return ok, kv.RetryAfter(now, end), err
 }
 
 // tooManyRequests answers a client over the limit.

@@ -57,7 +57,7 @@ type Options struct {
 	Logger *slog.Logger
 	// KeyEncryptionKey, when set, must be 32 bytes: the private key of
 	// each connection's service provider is sealed with AES-256-GCM under
-	// it (tokens.Seal, the format of the tokens package's signing keys;
+	// it (internal/seal, the format of the tokens package's signing keys;
 	// give both the same key). Keys stored before it was set stay
 	// readable; a sealed key cannot be used without it.
 	KeyEncryptionKey []byte

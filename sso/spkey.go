@@ -34,7 +34,7 @@ const spKeyValidity = 20 * 365 * 24 * time.Hour
 
 // spKeyRecord is a connection's SP key pair, in {env}/sso-sp-keys/{idp_id}.
 // The private key is PKCS#8, sealed (AES-256-GCM under the key-encryption
-// key, bound to the environment and connection; the format of tokens.Seal)
+// key, bound to the environment and connection; the format of internal/seal)
 // when the service has a key-encryption key. A key stored in clear before
 // the service had one is sealed the first time it is used with a key.
 type spKeyRecord struct {

@@ -3,8 +3,6 @@ package tokens
 import (
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -15,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"math/big"
 	"sync"
 	"time"
@@ -25,6 +22,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	sealpkg "github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
 // keyKind is the identity record kind of key sets (one record per
@@ -149,43 +147,26 @@ func keyAAD(env identity.Environment, domain, kid string) []byte {
 	return []byte("gatehouse/tokens/v1\x00" + string(env) + "\x00" + domain + "\x00" + kid)
 }
 
-// seal encrypts plain with AES-256-GCM: nonce || ciphertext.
+// seal encrypts plain under kek (internal/seal: AES-256-GCM, nonce ||
+// ciphertext, the format every sealed value of a deployment shares).
 func seal(kek, plain, aad []byte) ([]byte, error) {
-	block, err := aes.NewCipher(kek)
+	out, err := sealpkg.Seal(kek, plain, aad)
 	if err != nil {
 		return nil, fmt.Errorf("key encryption key: %w", err)
 	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption key: %w", err)
-	}
-	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(plain)+gcm.Overhead())
-	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
-		return nil, fmt.Errorf("seal nonce: %w", err)
-	}
-	return gcm.Seal(nonce, nonce, plain, aad), nil
+	return out, nil
 }
 
 // ErrSealedKey: a stored private key is sealed and no (or another)
 // key-encryption key was configured.
 var ErrSealedKey = errors.New("tokens: cannot unseal signing key (missing or wrong KeyEncryptionKey)")
 
+// unseal opens a value sealed by seal; any failure is ErrSealedKey.
 func unseal(kek, sealed, aad []byte) ([]byte, error) {
 	if kek == nil {
 		return nil, ErrSealedKey
 	}
-	block, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption key: %w", err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption key: %w", err)
-	}
-	if len(sealed) < gcm.NonceSize()+gcm.Overhead() {
-		return nil, ErrSealedKey
-	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
+	plain, err := sealpkg.Open(kek, sealed, aad)
 	if err != nil {
 		return nil, ErrSealedKey
 	}

@@ -708,37 +708,24 @@ func (p *Provider) OpenSession(w http.ResponseWriter, r *http.Request, env ident
 	return nil
 }
 
-// allow counts one event for key in the current window and reports
-// whether the limit still holds.
+// allow counts one event of kind for key (a client address) in the
+// current RateWindow and reports whether it stays within limit.
 func (p *Provider) allow(ctx context.Context, kind, key string, limit int) (bool, error) {
-	now := p.now()
-	win := now.Truncate(p.opts.RateWindow)
-	id := identity.HashSecret(kind + "\x00" + key + "\x00" + win.Format(time.RFC3339))
 	ok := false
-	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		rec, err := rateCounters.Get(tx.KVTx(kv.Inside()), id)
-		if err != nil && !errors.Is(err, identity.ErrNotFound) {
-			return err
-		}
-		if rec.N >= limit {
-			ok = false
-			return nil
-		}
-		ok = true
-		rec.N++
-		if rec.N == 1 {
-			return put(tx.KVTx(kv.Inside()), rateCounters, id, rec, win.Add(p.opts.RateWindow))
-		}
-		return rateCounters.Put(tx.KVTx(kv.Inside()), id, rec)
+	err := p.ids.Update(ctx, func(tx *identity.Txn) (err error) {
+		ok, _, err = p.rate().Take(tx.KVTx(kv.Inside()), kind+"\x00"+key, limit, p.now())
+		return err
 	})
 	return ok, err
 }
 
+// rate is the provider's per-address counter (kind oidc-rate).
+func (p *Provider) rate() kv.Window { return kv.Window{Kind: rateKind, Size: p.opts.RateWindow} }
+
 // retryAfter is the number of seconds until the current rate window ends.
 func (p *Provider) retryAfter() int {
 	now := p.now()
-	left := now.Truncate(p.opts.RateWindow).Add(p.opts.RateWindow).Sub(now)
-	return int(left/time.Second) + 1
+	return kv.RetryAfter(now, now.Truncate(p.opts.RateWindow).Add(p.opts.RateWindow))
 }
 
 // orgName returns the display name of an organization (its domain when

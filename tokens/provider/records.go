@@ -27,7 +27,6 @@ var (
 	accessRecs   = kv.Records[accessRecord]{Kind: "oidc-access"}
 	sessions     = kv.Records[sessionRecord]{Kind: "oidc-session"}
 	magicLinks   = kv.Records[magicLinkRecord]{Kind: "oidc-magiclink"}
-	rateCounters = kv.Records[rateRecord]{Kind: "oidc-rate"}
 )
 
 // Flavors of authorization requests: they decide the callback parameters.
@@ -157,11 +156,6 @@ type magicLinkRecord struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 }
 
-// rateRecord is a fixed-window counter.
-type rateRecord struct {
-	N int `json:"n"`
-}
-
 // put stores v and schedules its removal at exp.
 func put[T any](tx identity.Tx, recs kv.Records[T], id string, v T, exp time.Time) error {
 	if err := recs.Put(tx, id, v); err != nil {
@@ -236,3 +230,7 @@ func pkceS256(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// rateKind is the record kind of the provider's per-address rate
+// counters (kv.Window).
+const rateKind = "oidc-rate"

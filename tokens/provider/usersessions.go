@@ -18,8 +18,9 @@ import (
 //
 // Index members are "f:"+family id, "s:"+SHA-256 of a session cookie and
 // "c:"+SHA-256 of a code. Members whose record is gone (expired, ended,
-// swept) are pruned whenever one is added, so the index stays as small as
-// the user's live grants.
+// swept) are pruned a few at a time as members are added (indexGrant), so
+// the index stays near the size of the user's live grants at a bounded
+// cost per sign-in.
 
 // userGrants is the index of one user's grants in env.
 func userGrants(env identity.Environment, userID string) kv.Set {
@@ -43,27 +44,41 @@ func grantExists(tx identity.ReadTx, member string) (bool, error) {
 	return false, nil
 }
 
-// indexGrant adds member to the user's index, pruning members whose record
-// is gone.
+// pruneSample is how many index members of each kind indexGrant checks
+// per addition.
+const pruneSample = 2
+
+// indexGrant adds member to the user's index and prunes members whose
+// record is gone among the pruneSample members of each kind (family,
+// session, code) that follow the new member's id: a bounded cost per
+// sign-in however many grants the user holds, while stale members, sampled
+// from random points (ids are random), are removed about as fast as they
+// appear. endUserSessions skips a member whose record is gone, so a stale
+// one left for a while is harmless.
 func indexGrant(tx identity.Tx, env identity.Environment, userID, member string) error {
 	if userID == "" {
 		return nil
 	}
 	set := userGrants(env, userID)
-	var gone []string
-	err := set.Each(tx, false, func(m string, _ []byte) error {
-		ok, err := grantExists(tx, m)
-		if err == nil && !ok {
-			gone = append(gone, m)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, m := range gone {
-		if err := set.Remove(tx, m); err != nil {
+	_, id, _ := strings.Cut(member, ":")
+	for _, kind := range []string{"c:", "f:", "s:"} {
+		sample, err := set.After(tx, kind+id, false, pruneSample)
+		if err != nil {
 			return err
+		}
+		for _, m := range sample {
+			if m == member || !strings.HasPrefix(m, kind) {
+				continue
+			}
+			ok, err := grantExists(tx, m)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if err := set.Remove(tx, m); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return set.Add(tx, member, nil)
