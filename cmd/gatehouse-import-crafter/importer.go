@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/internal/kek"
+	"github.com/gatehouse-id/gatehouse/internal/seal"
 	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -96,11 +97,24 @@ func openImporter(ctx context.Context, cfg *config, log *slog.Logger, out io.Wri
 	imp := &importer{cfg: cfg, out: out, env: identity.Environment(cfg.environment),
 		tenants: map[string]*directory{}, notLoaded: map[string]string{},
 		counts: map[string]*count{collTenant: {}, collProfile: {}, collToken: {}}}
-	url := cfg.store
-	if cfg.dryRun && boltMissing(url) {
-		url = "memory:" // a dry run creates no store: an empty one is what it would find
+	url, key, keyFile := cfg.store, cfg.key, cfg.keyFile
+	if cfg.dryRun {
+		// A dry run creates neither a store nor a key file: an empty
+		// store is what it would find, and a key file that does not exist
+		// yet would hold a new key.
+		if boltMissing(url) {
+			url = "memory:"
+		}
+		if file := keyFilePath(url, key, keyFile); file != "" {
+			if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+				if key, err = ephemeralKey(); err != nil {
+					return nil, err
+				}
+				keyFile = ""
+			}
+		}
 	}
-	src, err := kek.Resolve(url, cfg.key, cfg.keyFile, log)
+	src, err := kek.Resolve(url, key, keyFile, log)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +135,30 @@ func openImporter(ctx context.Context, cfg *config, log *slog.Logger, out io.Wri
 		}
 	}
 	return imp, nil
+}
+
+// keyFilePath is the key file kek.Resolve would read or create ("" for
+// none).
+func keyFilePath(url, key, keyFile string) string {
+	switch {
+	case key != "":
+		return ""
+	case keyFile != "":
+		return keyFile
+	}
+	if scheme, rest := kek.StoreScheme(url); (scheme == "bolt" || scheme == "") && rest != "" {
+		return strings.TrimPrefix(rest, "//") + kek.FileSuffix
+	}
+	return ""
+}
+
+// ephemeralKey is a new key in the form -key-encryption-key takes.
+func ephemeralKey() (string, error) {
+	k, err := seal.NewKey(nil)
+	if err != nil {
+		return "", err
+	}
+	return seal.EncodeKey(k), nil
 }
 
 // boltMissing reports whether url names a bolt file that does not exist.

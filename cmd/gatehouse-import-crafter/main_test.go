@@ -265,6 +265,11 @@ func TestDryRun(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("a dry run wrote %v", entries)
 	}
+	keyFile := filepath.Join(dir, "other.kek")
+	importRun(t, "-store", url, "-dir", fixture, "-dry-run", "-key-encryption-key-file", keyFile)
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a dry run with a key file wrote %v", entries)
+	}
 	importRun(t, "-store", url, "-dir", fixture)
 	before := digest(t, url)
 	report = importRun(t, "-store", url, "-dir", fixture, "-dry-run")
