@@ -54,11 +54,16 @@
 //	profile 5f0c...: duplicate: email "ann@example.com" is held by another profile of tenant "default"
 //	profile 5f0d...: unknown tenant "gone"
 //	tenant 5f0a...: invalid: Tenant name "My Site" must be a domain slug ...
+//	accesstoken sha256:3f2a9c...: invalid: Access token id must be 16 to 512 characters
+//
+// An access token is named by the start of the SHA-256 of its _id, never
+// by its _id, which is the secret its clients send. A line that is not a
+// document is named by its line number.
 //
 // A record already imported (same tenant name, same profile ObjectId in
 // its tenant, same access-token id) is counted as existing and left
-// unchanged, so an import can run again after a partial failure. A summary
-// ends the report. The exit status is 0 when every other record was
+// unchanged, so an import can run again after a partial failure (-v lists
+// them too). A summary ends the report. The exit status is 0 when every other record was
 // imported, even if some were reported; non-zero only for a file, store or
 // key error (or a canceled run).
 //
