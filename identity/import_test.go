@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -160,5 +161,37 @@ func TestAttributeValueKeyOfImportedNumbers(t *testing.T) {
 	}
 	if _, ok := identity.AttributeValueKey(json.Number("x")); ok {
 		t.Error("a malformed number is indexed")
+	}
+}
+
+// TestImportUsersNumbers: numbers that could not be stored and read back
+// (infinite, NaN, out of float64's range) are invalid users, not a failed
+// batch; exact digits are kept.
+func TestImportUsersNumbers(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	mustOrg(t, s, "Acme")
+	in := []identity.User{
+		importUser("", "a", "a@x.test"), importUser("", "b", "b@x.test"), importUser("", "c", "c@x.test"),
+		importUser("", "d", "d@x.test"), importUser("", "e", "e@x.test"),
+	}
+	in[0].Attributes = map[string]any{"n": json.Number("12345678901234567")}
+	in[1].Attributes = map[string]any{"n": json.Number("1e400")}
+	in[2].Attributes = map[string]any{"n": []any{math.Inf(1)}}
+	in[3].Attributes = map[string]any{"n": map[string]any{"x": math.NaN()}}
+	in[4].Attributes = map[string]any{"n": json.Number("0x10")}
+	res, err := s.ImportUsers(ctx, "acme", in, identity.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []identity.ImportStatus{identity.ImportCreated, identity.ImportInvalid, identity.ImportInvalid,
+		identity.ImportInvalid, identity.ImportInvalid} {
+		if res[i].Status != want {
+			t.Errorf("user %d: %+v, want %s", i, res[i], want)
+		}
+	}
+	u, err := s.GetUser(ctx, "acme", res[0].UserID)
+	if err != nil || u.Attributes["n"] == nil {
+		t.Fatalf("read back: %+v, %v", u, err)
 	}
 }

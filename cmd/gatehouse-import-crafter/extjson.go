@@ -44,7 +44,11 @@ func decodeDoc(raw []byte) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.(map[string]any), nil
+	out, ok := v.(map[string]any)
+	if !ok { // the whole document is one wrapper, such as {"$oid": ...}
+		return nil, fmt.Errorf("not a document but an extended JSON value")
+	}
+	return out, nil
 }
 
 // plain converts extended-JSON wrappers in v, recursively.
@@ -77,6 +81,11 @@ func plain(v any) (any, error) {
 			out[i] = c
 		}
 		return out, nil
+	case json.Number:
+		// Digits are kept; the value must still read back as a float64.
+		if f, err := strconv.ParseFloat(x.String(), 64); err != nil || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("number %s is out of range", x)
+		}
 	}
 	return v, nil
 }

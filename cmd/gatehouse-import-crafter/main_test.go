@@ -381,7 +381,10 @@ func TestDecodeDoc(t *testing.T) {
 		{"bad date", `{"v":{"$date":"yesterday"}}`, nil, "$date"},
 		{"binary", `{"v":{"$binary":{"base64":"AA==","subType":"00"}}}`, nil, "$binary"},
 		{"array", `[1]`, nil, "not a JSON document"},
+		{"whole wrapper", `{"$numberInt":"1"}`, nil, "not a document"},
 		{"two values", `{} {}`, nil, "more than one"},
+		{"huge number", `{"v":1e400}`, nil, "out of range"},
+		{"huge decimal", `{"v":{"$numberDecimal":"1e6000"}}`, nil, "finite"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc, err := decodeDoc([]byte(tc.doc))
@@ -401,4 +404,25 @@ func TestDecodeDoc(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecodeDoc: no document makes the decoder panic, and what it
+// accepts marshals back to JSON.
+func FuzzDecodeDoc(f *testing.F) {
+	for _, seed := range []string{
+		`{"_id":{"$oid":"5e1c9b2a8f1d2c0001b00001"},"createdOn":{"$date":{"$numberLong":"1"}}}`,
+		`{"a":[{"$numberDouble":"1.0"},{"$date":"2014-01-01T00:00:00Z"},{"$date":5}]}`,
+		`{"$oid":"x"}`, `{"v":{"$date":{"$numberLong":"x"}}}`, `{}`, `null`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		doc, err := decodeDoc(raw)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(attrValue(doc)); err != nil {
+			t.Fatalf("accepted %q but cannot marshal it: %v", raw, err)
+		}
+	})
 }
