@@ -31,7 +31,10 @@ type directory struct {
 
 func openDirectory(ctx context.Context, url string, key []byte, env identity.Environment, account string, log *slog.Logger) (*directory, error) {
 	st, err := store.Open(ctx, url)
-	if err != nil {
+	switch {
+	case errors.Is(err, identity.ErrStoreLocked):
+		return nil, fmt.Errorf("store %s is in use by another process: stop the Gatehouse server that uses it, then import: %w", redact(url), err)
+	case err != nil:
 		return nil, fmt.Errorf("cannot open store %s: %w", redact(url), err)
 	}
 	base, err := identity.NewService(identity.Options{Store: st, Environment: identity.Production,

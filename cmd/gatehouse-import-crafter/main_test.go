@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kek"
 	"github.com/gatehouse-id/gatehouse/profile"
+	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 )
 
 const (
@@ -334,6 +336,8 @@ func TestJSONArray(t *testing.T) {
 // (non-zero exit); problems in records never do.
 func TestFlagsAndStoreErrors(t *testing.T) {
 	dir := t.TempDir()
+	locked := "bolt:" + filepath.Join(dir, "locked.db")
+	openTarget(t, locked) // held open until the test ends, as a running server would
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -345,6 +349,7 @@ func TestFlagsAndStoreErrors(t *testing.T) {
 		{"missing file", []string{"-store", "memory:", "-profiles", filepath.Join(dir, "none.json")}, "none.json"},
 		{"postgres without key", []string{"-store", "postgres://u@127.0.0.1:1/db", "-dir", fixture}, "key-encryption-key"},
 		{"both keys", []string{"-store", "memory:", "-dir", fixture, "-key-encryption-key", "x", "-key-encryption-key-file", "y"}, "not both"},
+		{"locked store", []string{"-store", locked, "-dir", fixture}, "in use by another process"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errs bytes.Buffer
@@ -425,4 +430,44 @@ func FuzzDecodeDoc(f *testing.F) {
 			t.Fatalf("accepted %q but cannot marshal it: %v", raw, err)
 		}
 	})
+}
+
+// TestImportPostgres runs the import, and the import again, against a
+// throwaway PostgreSQL (skipped when none is installed): the store URL and
+// the key-encryption key are taken as the server takes them.
+func TestImportPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	c, err := pgtest.Start(ctx, pgtest.Options{})
+	cancel()
+	if errors.Is(err, pgtest.ErrNotInstalled) {
+		t.Skipf("%v (%s)", err, pgtest.InstallHint)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	key, err := ephemeralKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := c.URL("postgres")
+	report := importRun(t, "-store", target, "-key-encryption-key", key, "-dir", fixture)
+	checkReport(t, report,
+		"tenant:      2 created, 0 existing, 2 rejected",
+		"accesstoken: 2 created, 0 existing, 1 rejected",
+		"profile:     3 created, 0 existing, 9 rejected")
+	report = importRun(t, "-store", target, "-key-encryption-key", key, "-dir", fixture)
+	checkReport(t, report,
+		"tenant:      0 created, 2 existing, 2 rejected",
+		"accesstoken: 0 created, 2 existing, 1 rejected",
+		"profile:     0 created, 4 existing, 8 rejected")
+	var out, errs bytes.Buffer
+	other, _ := ephemeralKey()
+	if err := run(context.Background(), []string{"-store", target, "-key-encryption-key", other, "-dir", fixture},
+		noenv, &out, &errs); err == nil || !strings.Contains(err.Error(), "key-encryption key") {
+		t.Fatalf("another key: %v", err)
+	}
 }
