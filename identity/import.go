@@ -98,9 +98,13 @@ func (s *Service) ImportUsers(ctx context.Context, orgDomain string, in []User, 
 	prepared := make([]*User, len(in))
 	for i := range in {
 		u, err := s.importable(&in[i])
-		if err != nil {
+		var invalid *InvalidError
+		switch {
+		case errors.As(err, &invalid):
 			out[i] = ImportResult{Index: i, ObjectID: in[i].ObjectID, Status: ImportInvalid, Err: err}
 			continue
+		case err != nil: // the random source
+			return nil, err
 		}
 		prepared[i] = u
 	}
