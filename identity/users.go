@@ -72,6 +72,12 @@ func AttributeValueKey(v any) (string, bool) {
 		return "n:" + strconv.FormatFloat(float64(x), 'g', -1, 64), true
 	case int64:
 		return "n:" + strconv.FormatFloat(float64(x), 'g', -1, 64), true
+	case json.Number: // an imported number (ImportUsers), read back as float64
+		f, err := x.Float64()
+		if err != nil {
+			return "", false
+		}
+		return AttributeValueKey(f)
 	}
 	return "", false
 }

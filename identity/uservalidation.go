@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -134,6 +135,7 @@ const (
 	reasonControl   = "must not contain control characters"
 	maxValueDepth   = 32
 	reasonTooDeeply = "is nested too deeply"
+	reasonNotFinite = "must be a finite number"
 )
 
 // textReason returns why s is not acceptable text, or "". multiline allows
@@ -172,6 +174,14 @@ func checkValueText(v *Validation, field string, val any, depth int) {
 	switch x := val.(type) {
 	case string:
 		checkText(v, field, x, true)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			v.Add(field, reasonNotFinite)
+		}
+	case json.Number: // exact digits (an import): must read back as a float64
+		if f, err := strconv.ParseFloat(string(x), 64); err != nil || math.IsInf(f, 0) || !json.Valid([]byte(x)) {
+			v.Add(field, reasonNotFinite)
+		}
 	case []any:
 		for _, e := range x {
 			n := len(v.fields)

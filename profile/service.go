@@ -38,6 +38,15 @@
 // identity.Options.FailureWindow (24 h) after the latest one (Crafter kept them until a
 // success).
 //
+// Emails unique per tenant: Crafter Profile keeps only (tenant, username)
+// unique, so its databases may hold two profiles of a tenant with one
+// email. Gatehouse cannot (the Cryptr face, SSO and email sign-in find a
+// user by email, case-insensitively): creating or updating a profile with
+// an email another profile of the tenant has is 409 PROFILE_EXISTS, and
+// cmd/gatehouse-import-crafter, which imports a Crafter Profile MongoDB
+// export, reports each such profile (with its _id) instead of importing
+// it, so the operator can merge or rename them and run the import again.
+//
 // Account enumeration: a username without a profile is answered like an
 // existing one with a wrong password (identity.PasswordLogin counts it
 // the same way, under a hash, and spends a dummy argon2id check on it); it

@@ -29,10 +29,14 @@ func TestManagementAPI(t *testing.T) {
 		t.Fatalf("sp_id %q", sp)
 	}
 	for k, want := range map[string]any{"__type__": "SsoConnection", "__domain__": "acme-company", "__access__": "limited_to:acme-company",
-		"__managed_by__": account, "active": true, "provider_type": "unset", "user_security_type": "none", "seats_limit": 0.0, "metadata": nil} {
+		"__managed_by__": account, "active": true, "provider_type": "unset", "user_security_type": "none", "seats_limit": 0.0} {
 		if created[k] != want {
 			t.Errorf("%s = %#v, want %#v", k, created[k], want)
 		}
+	}
+	// Every sample of the document shows "metadata": [ ] before any upload.
+	if md, ok := created["metadata"].([]any); !ok || len(md) != 0 {
+		t.Errorf("metadata = %#v, want []", created["metadata"])
 	}
 	redir, ok := created["default_redirection"].(map[string]any)
 	if !ok || redir["app_id"] != f.app.ClientID || redir["uri"] != appURI || redir["__type__"] != "Redirection" || redir["idp_id"] != idp {
@@ -103,8 +107,8 @@ func TestManagementAPI(t *testing.T) {
 		t.Fatalf("metadata error does not name the field: %s", rec.Body)
 	}
 	md := f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"metadata": f.idpMetadata()}), http.StatusOK)
-	if md["metadata"] == nil {
-		t.Fatal("metadata not stored")
+	if s, _ := md["metadata"].(string); s == "" {
+		t.Fatalf("metadata not stored: %#v", md["metadata"])
 	}
 
 	// Activate / disable.
@@ -230,5 +234,34 @@ func TestManagementAPIIsolationAndErrors(t *testing.T) {
 		if rec := f.do("GET", "/api/v2/sso-connections/"+bad, f.token, nil); rec.Code != http.StatusNotFound {
 			t.Errorf("GET %s: %d", bad, rec.Code)
 		}
+	}
+}
+
+// TestConnectionSampleShapes pins what the document's SSO connection
+// samples show: "metadata": [ ] before any upload, next_page 0 and
+// prev_page 0 on the only page of the list ("paginate"), and an update
+// sent by POST (curl -d) applied like PUT and PATCH.
+func TestConnectionSampleShapes(t *testing.T) {
+	f := newFixture(t)
+	created := f.json(f.do("POST", "/api/v2/sso-connections", f.token, map[string]any{
+		"organization_id": f.org.ID, "application_id": f.app.ClientID}), http.StatusCreated)
+	idp := created["id"].(string)
+	rec := f.do("GET", "/api/v2/sso-connections/"+idp, f.token, nil)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"metadata":[]`) {
+		t.Fatalf("metadata is not [] before upload: %d %s", rec.Code, rec.Body)
+	}
+	list := f.json(f.do("GET", "/api/v2/sso-connections", f.token, nil), http.StatusOK)
+	pg := list["paginate"].(map[string]any)
+	if pg["next_page"] != 0.0 || pg["prev_page"] != 0.0 || pg["total_pages"] != 1.0 || pg["current_page"] != 1.0 {
+		t.Fatalf("paginate %v", pg)
+	}
+	for i, method := range []string{"POST", "PUT", "PATCH"} {
+		got := f.json(f.do(method, "/api/v2/sso-connections/"+idp, f.token, map[string]any{"seats_limit": 1 + i}), http.StatusOK)
+		if got["seats_limit"] != float64(1+i) {
+			t.Fatalf("%s update: %v", method, got)
+		}
+	}
+	for _, method := range []string{"POST", "PUT", "PATCH"} {
+		f.json(f.do(method, "/api/v2/sso-connections/"+idp+"/sso-user-policy", f.token, map[string]any{"user_security_type": "user_registered"}), http.StatusOK)
 	}
 }

@@ -24,14 +24,35 @@ type RouteRequest struct {
 	RequestID string
 }
 
+// Target is the connection a sign-in would use (see Service.Resolve).
+type Target struct {
+	// IdPID is the connection's id (Cryptr's idp_id).
+	IdPID string
+	// OrgDomain is the domain of the organization the connection signs
+	// users into.
+	OrgDomain string
+	// URL starts the SAML sign-in (LoginURL, with request_id when the
+	// request named one).
+	URL string
+}
+
 // Route returns the URL that starts the SAML sign-in for a request, or
 // ok=false when no active, configured connection applies: the connection
 // named by IdPID, else one of the organization that owns the email's domain
-// (its allowed_email_domains).
+// (its allowed_email_domains), else, without an email, one of OrgDomain.
+// The most recently updated usable connection of an organization wins.
 func (s *Service) Route(ctx context.Context, req RouteRequest) (string, bool, error) {
+	t, ok, err := s.Resolve(ctx, req)
+	return t.URL, ok, err
+}
+
+// Resolve is Route with the chosen connection named: the headless SSO
+// challenges of the management API report it (saml_idp_id) and bind the
+// challenge to it. Only a connection of req.Env is ever chosen.
+func (s *Service) Resolve(ctx context.Context, req RouteRequest) (Target, bool, error) {
 	id, err := s.Identity(req.Env)
 	if err != nil {
-		return "", false, nil
+		return Target{}, false, nil
 	}
 	var chosen *Connection
 	err = id.View(ctx, func(tx *identity.ReadTxn) error {
@@ -52,11 +73,16 @@ func (s *Service) Route(ctx context.Context, req RouteRequest) (string, bool, er
 			}
 			return nil
 		}
-		domain := identity.EmailDomain(strings.TrimSpace(req.Email))
-		if domain == "" {
+		var org *identity.Organization
+		var err error
+		switch domain := identity.EmailDomain(strings.TrimSpace(req.Email)); {
+		case domain != "":
+			org, err = tx.OrgForEmailDomain(domain)
+		case strings.TrimSpace(req.Email) == "" && req.OrgDomain != "":
+			org, err = tx.Org(req.OrgDomain)
+		default:
 			return nil
 		}
-		org, err := tx.OrgForEmailDomain(domain)
 		if isNotFound(err) {
 			return nil
 		}
@@ -79,11 +105,11 @@ func (s *Service) Route(ctx context.Context, req RouteRequest) (string, bool, er
 		return err
 	})
 	if err != nil || chosen == nil {
-		return "", false, err
+		return Target{}, false, err
 	}
 	u := s.LoginURL(chosen.ID)
 	if req.RequestID != "" {
 		u += "?" + url.Values{"request_id": {req.RequestID}}.Encode()
 	}
-	return u, true, nil
+	return Target{IdPID: chosen.ID, OrgDomain: chosen.OrgDomain, URL: u}, true, nil
 }

@@ -8,7 +8,8 @@
 #
 # It starts `go run ./examples/server` on a free port with an in-memory store
 # and a known master API key, walks through the whole API, checks every
-# answer, and stops the server. To drive a server you started yourself, set
+# answer, and stops the server. Its last step starts a throwaway SAML IdP
+# (examples/sso/idp) for the headless SSO challenge. To drive a server you started yourself, set
 # GATEHOUSE_URL and GATEHOUSE_MASTER_KEY (ID:SECRET) instead; to run a server
 # binary you built, set GATEHOUSE_SERVER_BIN.
 #
@@ -231,6 +232,67 @@ call GET /organizations/nope; show -c .
 expect 404
 call GET /org/shark-academy/users/"$USER_ID"; show -c .
 expect 404
+
+# --- 9. Headless SSO challenge ---------------------------------------------------
+step "9. Headless SSO: your backend signs a user in through the organization's SAML IdP"
+# A throwaway SAML IdP (examples/sso/idp: crewjam/saml's samlidp, not
+# Gatehouse code) plays the customer's identity provider, with one user.
+IDP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 19090)
+IDP="http://127.0.0.1:$IDP_PORT"
+IDP_BIN="${TMPDIR:-/tmp}/gatehouse-tutorial-idp"
+go build -o "$IDP_BIN" ./examples/sso/idp
+"$IDP_BIN" -addr "127.0.0.1:$IDP_PORT" -user 'alice:secret:alice@acme.test:Alice:Liddell' >/dev/null 2>&1 &
+IDP_PID=$!
+JAR=$(mktemp)
+trap 'kill "$IDP_PID" 2>/dev/null; wait "$IDP_PID" 2>/dev/null; rm -f "$JAR"; [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; rm -f "$LOG"; }' EXIT
+for _ in $(seq 1 100); do curl -fsS "$IDP/metadata" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# The organization owns acme.test; its application lists the backend's
+# callback; its SSO connection gets the IdP's metadata, and the IdP
+# registers ours.
+call POST /organizations -d name="Acme Tutorial" -d 'allowed_email_domains[]=acme.test'; expect 201
+ACME=$(echo "$BODY" | jq -r .domain)
+call POST "/org/$ACME/applications" -d name="Acme backend" -d application_type=regular_web \
+  -d 'allowed_redirect_urls[]=http://localhost:3000/callback'; expect 201
+call POST "/org/$ACME/sso-connections" -d sso_admin_email=it@acme.test -d send_email=false \
+  -d application_id="$(echo "$BODY" | jq -r .client_id)"; expect 201
+IDP_ID=$(echo "$BODY" | jq -r .id)
+curl -sS "$GATEHOUSE_URL/enterprise/$IDP_ID/metadata" | curl -sS -X PUT --data-binary @- "$IDP/services/gatehouse" >/dev/null
+call PUT "/sso-connections/$IDP_ID" --data-urlencode metadata="$(curl -sS "$IDP/metadata")" -d active=true; expect 200
+
+step "Create the challenge for a user's email (or org_domain, or idp_id): Cryptr's SDK shape"
+call POST /sso-saml-challenges -d user_email=alice@acme.test -d redirect_uri=http://localhost:3000/callback
+expect 201
+show '{api_key_id, database, saml_idp_id, redirect_uri, request_id, expired_at, authorization_url}'
+AUTH_URL=$(echo "$BODY" | jq -r .authorization_url)
+
+step "The user opens authorization_url and signs in at the IdP (a browser, played by curl)"
+# hidden NAME: the value of a hidden field of the last page, HTML unescaped.
+hidden() {
+  grep -o "name=\"$1\" value=\"[^\"]*\"" <<<"$PAGE" | head -1 | sed -e 's/.*value="//' -e 's/"$//' \
+    -e 's/&#43;/+/g' -e 's/&#61;/=/g' -e 's/&#34;/"/g' -e "s/&#39;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
+}
+action() { grep -o '<form[^>]*action="[^"]*"' <<<"$PAGE" | head -1 | sed -e 's/.*action="//' -e 's/"$//' -e 's/&amp;/\&/g'; }
+PAGE=$(curl -sS -L -b "$JAR" -c "$JAR" "$AUTH_URL")     # challenge -> connection -> IdP login form
+PAGE=$(curl -sS -b "$JAR" -c "$JAR" "$(action)" --data-urlencode user=alice --data-urlencode password=secret \
+  --data-urlencode SAMLRequest="$(hidden SAMLRequest)" --data-urlencode RelayState="$(hidden RelayState)")
+# The IdP's answer posts the SAMLResponse to Gatehouse's ACS, which sends the
+# browser to redirect_uri with a single-use code:
+CALLBACK=$(curl -sS -o /dev/null -w '%{redirect_url}' -b "$JAR" -c "$JAR" "$(action)" \
+  --data-urlencode SAMLResponse="$(hidden SAMLResponse)" --data-urlencode RelayState="$(hidden RelayState)")
+echo "callback: ${CALLBACK%%\?*}?code=...&request_id=..."
+CODE=$(sed -e 's/.*[?&]code=\([^&]*\).*/\1/' <<<"$CALLBACK")
+[[ -n "$CODE" && "$CODE" != "$CALLBACK" ]] || { echo "no code in $CALLBACK" >&2; exit 1; }
+
+step "Your backend exchanges the code with its management token, once"
+# The code belongs to the API key's organizations and environment; a key of
+# another organization or environment gets invalid_grant, as for an unknown code.
+call POST /oauth/token -d grant_type=authorization_code -d code="$CODE"
+expect 200
+show '{token_type, scope, expires_in, has_id_token: (.id_token != null), has_refresh_token: (.refresh_token != null)}'
+echo "$BODY" | jq -r .access_token | cut -d. -f2 | tr '_-' '/+' | { read -r p; printf '%s' "$p"; printf '%*s' $(( (4 - ${#p} % 4) % 4 )) '' | tr ' ' '='; } | base64 -d 2>/dev/null | jq -c '{tnt, sci, ips, email}'
+call POST /oauth/token -d grant_type=authorization_code -d code="$CODE"; show -c .
+expect 400
 
 echo
 echo "Tutorial complete: every step answered as expected."

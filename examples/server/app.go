@@ -46,7 +46,10 @@ type app struct {
 	// crafter is the Crafter Profile face, which also sweeps expired records.
 	crafter *profile.Service
 	mux     *http.ServeMux
-	closer  []func() error
+	// apiFaces are the faces under /api/ by path prefix: they answer the
+	// paths the mux would redirect (apiPaths).
+	apiFaces map[string]http.Handler
+	closer   []func() error
 }
 
 func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writer) (*app, error) {
@@ -111,11 +114,12 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 
 // Handler returns the root handler with panic recovery.
 func (a *app) Handler() http.Handler {
-	// The Crafter face serves its paths (both base paths) ahead of the mux,
-	// which would redirect an uncleaned path instead of its JSON error.
-	var h http.Handler = a.mux
+	// apiPaths keeps the mux's redirects away from /api/; the Crafter face
+	// also serves its Java client's base path (/crafter-profile/api/1), so
+	// it takes both its base paths ahead of everything (Intercept).
+	h := apiPaths(a.mux, a.apiFaces, http.HandlerFunc(apiNotFound))
 	if a.crafter != nil {
-		h = a.crafter.Intercept(a.mux)
+		h = a.crafter.Intercept(h)
 	}
 	return httpx.Recover(a.log, "panic serving request", h, writeInternalError)
 }
@@ -219,12 +223,8 @@ func (a *app) routes(ctx context.Context) error {
 	}
 	// Unknown URLs in the API namespace (/api/v1 era-1 URLs, typos) are
 	// JSON 404s, like the faces' own.
-	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusNotFound)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "not_found", "error_description": "no such API endpoint"})
-	})
+	a.mux.HandleFunc("/api/", apiNotFound)
+	a.apiFaces = map[string]http.Handler{"/api/v2": cryptr, profile.BasePath: crafter.Handler()}
 	return nil
 }
 

@@ -608,6 +608,8 @@ func (m *matrix) cryptrBody(pattern string) string {
 	case strings.Contains(pattern, "magic-link-challenge"):
 		return `{"user_email":"` + m.beta.email + `","org_domain":"beta","redirect_uri":"` + m.beta.web.redirect +
 			`","client_id":"` + m.beta.web.id + `","find_or_create_user":true}`
+	case strings.HasPrefix(pattern, "/api/v2/sso-") && strings.HasSuffix(pattern, "-challenges"):
+		return `{"org_domain":"beta","redirect_uri":"` + m.beta.web.redirect + `","client_id":"` + m.beta.web.id + `"}`
 	case strings.HasSuffix(pattern, "sso-connections"):
 		return `{"organization_id":"` + m.beta.orgID + `","application_id":"` + m.beta.web.id + `","sso_admin_email":"mallory@evil.example","send_email":true}`
 	case strings.HasSuffix(pattern, "default-redirection"):
@@ -651,6 +653,8 @@ func cryptrWant(pattern, kind string) []int {
 			return want404 // production ids do not exist in the sandbox
 		case path == "/api/v2/magic-link-challenge":
 			return []int{403, 404, 422} // beta's production user and application are unknown to the sandbox
+		case strings.HasPrefix(path, "/api/v2/sso-") && strings.HasSuffix(path, "-challenges"):
+			return want404 // beta's connection is production's
 		case strings.HasPrefix(path, "/api/v2/sso-connections") && !read:
 			return want404 // names beta's production application
 		}
@@ -1102,6 +1106,11 @@ func (m *matrix) oidcCases(patterns []string) []*mcase {
 					return ""
 				}
 				add(c)
+			case strings.Contains(path, "/oauth2/saml") || strings.Contains(path, "/oauth2/oauth"):
+				// The authorization URL of a headless SSO challenge: a
+				// forged request id starts nothing.
+				add(&mcase{attacker: kind, path: cpath + "?request_id=" + strings.Repeat("A", 43), want: []int{400},
+					detail: "a forged challenge id at beta's authorization URL"})
 			default:
 				add(&mcase{attacker: kind, path: cpath, detail: "unclassified route"})
 			}

@@ -104,8 +104,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
-		// http.ServeMux would redirect to the cleaned path in HTML.
-		h.notFound(w, r)
+		// http.ServeMux would redirect to the cleaned path in HTML; the
+		// path is not served as the one it cleans to, under any method.
+		WriteError(w, r, noSuchEndpoint())
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -131,7 +132,12 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
 			Header:  http.Header{"Allow": {strings.Join(allow, ", ")}}})
 		return
 	}
-	WriteError(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"})
+	WriteError(w, r, noSuchEndpoint())
+}
+
+// noSuchEndpoint is the answer for a path no endpoint serves.
+func noSuchEndpoint() *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint"}
 }
 
 // Patterns returns the patterns of every endpoint, in registration order

@@ -115,6 +115,24 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	if rd.Err() != nil {
 		return oauthError(http.StatusBadRequest, "invalid_request", rd.Err().Error())
 	}
+	if grant == "" && str("code") != "" && r.Header.Get("Authorization") != "" {
+		// Cryptr's Kotlin SDK (validateSsoChallenge) sends a headless
+		// code with the management token and no grant_type.
+		grant = "authorization_code"
+	}
+	if f, ok := h.routes.Grant(grant); ok && grant != "client_credentials" {
+		// Grants of route groups (the headless code exchange) are served
+		// for a management token, in its environment and scope.
+		pr, err := h.authenticate(r)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Status == http.StatusUnauthorized {
+				return oauthError(http.StatusUnauthorized, "invalid_client", e.Message)
+			}
+			return err
+		}
+		return f(w, r, pr, p)
+	}
 	if bid, bsecret, ok := r.BasicAuth(); ok {
 		if id != "" && id != bid {
 			return oauthError(http.StatusBadRequest, "invalid_request", "client_id differs from the Basic credentials")
@@ -125,7 +143,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	case grant == "":
 		return oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required")
 	case grant != "client_credentials":
-		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
+		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials"+h.grantNames())
 	case id == "" || secret == "":
 		return oauthError(http.StatusUnauthorized, "invalid_client", "client_id and client_secret are required")
 	case len(id) > 256 || len(secret) > 1024:
@@ -165,6 +183,14 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 		ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second), ExpiresAt: exp.Unix(),
 		Scope: strings.Join(cred.Permissions, " ")})
 	return nil
+}
+
+// grantNames lists the grants of route groups for an error message.
+func (h *Handler) grantNames() string {
+	if _, ok := h.routes.Grant("authorization_code"); ok {
+		return " (or authorization_code with a management token)"
+	}
+	return ""
 }
 
 // authFailureReason names why a credential was refused, for the audit log.

@@ -52,36 +52,88 @@
 //	GET    /api/v2/org/{domain}/users                             read_many:users
 //	POST   /api/v2/org/{domain}/users                             create:users
 //	GET    /api/v2/org/{domain}/users/{user_id}                   read:users
-//	PUT|PATCH /api/v2/org/{domain}/users/{user_id}                update:users
+//	PUT|PATCH|POST /api/v2/org/{domain}/users/{user_id}           update:users
 //	DELETE /api/v2/org/{domain}/users/{user_id}                   delete:users
 //	GET    /api/v2/org/{domain}/user-by-email/{email}             read:users
 //	GET    /api/v2/org/{domain}/applications                      read_many:applications
 //	POST   /api/v2/org/{domain}/applications                      create:applications
 //	GET    /api/v2/org/{domain}/applications/{client_id}          read:applications
-//	PUT|PATCH /api/v2/org/{domain}/applications/{client_id}       update:applications
+//	PUT|PATCH|POST /api/v2/org/{domain}/applications/{client_id}  update:applications
 //	GET    /api/v2/org/{domain}/token-customization/user-metakey  read_many:user_metakeys
 //	POST   /api/v2/org/{domain}/token-customization/user-metakey  create:user_metakeys
 //	DELETE /api/v2/org/{domain}/token-customization/user-metakey  delete:user_metakeys
-//	PATCH|PUT /api/v2/org/{domain}/token-customization/set-user-metadata  update:users
+//	PATCH|PUT|POST /api/v2/org/{domain}/token-customization/set-user-metadata  update:users
 //	GET    /api/v2/org/{domain}/token-customization/sample        read:jwt_samples
 //	GET    /api/v2/org/{domain}/log-events                        read_many:log_events
+//
+// Every update takes PUT, PATCH and POST alike: curl sends POST for the
+// document's "-d" samples (its update-user sample among them).
 //
 // The JWT sample endpoint is mounted when Options.TokenService is set.
 // Other packages add endpoints with the same authentication, errors and
 // helpers through Options.Routes (RouteGroup, Mux.Handle): the SSO
-// connections endpoints of the document (sso/ssoapi) and the provider's
-// magic-link challenge (tokens/provider) are such groups. The route
+// connections endpoints of the document (sso/ssoapi) and the headless
+// flows of Cryptr's backend SDKs (tokens/provider, below) are such
+// groups; a group may also add a grant to POST /api/v2/oauth/token
+// (Mux.HandleGrant), served for a Bearer management token. The route
 // framework and wire format live in an internal package that those
 // packages share with this one, so no face imports another; Mux,
 // RouteGroup, HandlerFunc, Principal, Error, Params and the rendering
 // helpers here are aliases of it.
 //
+// # Headless flows
+//
+// Provider.APIRoutes (package tokens/provider) adds the headless flows that
+// Cryptr's backend SDKs call (the Kotlin SDK's createSsoChallenge,
+// validateSsoChallenge and createMagicLinkChallenge), each for a key with
+// create:users on the organization:
+//
+//	POST /api/v2/sso-saml-challenges    create:users   a headless SSO challenge
+//	POST /api/v2/sso-oauth-challenges   create:users   the same (Gatehouse's enterprise connections are SAML)
+//	POST /api/v2/magic-link-challenge   create:users   a headless magic link
+//	POST /api/v2/oauth/token  grant_type=authorization_code, Bearer management token: a challenge's code
+//
+// An SSO challenge takes redirect_uri (an allowed redirect URL of an
+// application of the organization; client_id picks the application) and
+// exactly one of user_email (the organization owning its domain),
+// org_domain and idp_id; state is optional. It answers 201
+// {"api_key_id", "authorization_url", "database", "expired_at",
+// "redirect_uri", "request_id", "saml_idp_id"}. The authorization URL
+// ({base}/org/{domain}/oauth2/saml?request_id=…, under /sandbox for a
+// sandbox key) starts the sign-in at the connection saml_idp_id, which
+// alone can complete it; the browser then goes to redirect_uri with code,
+// request_id and organization_domain. The backend exchanges the code with
+// its management token here, or at the provider's /oauth/token
+// (grant_type may be left out there, as the Kotlin SDK does; the URL's
+// environment must be the key's), and gets the user's access, ID and
+// refresh tokens; scope is a JSON array in this answer, as the Kotlin
+// SDK's ChallengeResponse reads it.
+//
+// The challenge and the code are single use and bound, through the scoped
+// identity service, to the key's organizations and environment: a key of
+// another organization or of the other environment gets 404 for the
+// challenge and invalid_grant for the code, exactly as for an unknown
+// organization, connection or code, and its attempt leaves the code
+// usable. A key without create:users gets 403 (challenge) and
+// invalid_client (code).
+//
+// Departures from Cryptr: the request_id in the authorization URL is a
+// secret distinct from the answer's request_id (which the callback
+// echoes), so that the public id cannot start the sign-in; the database
+// of a production challenge is "default", as in dbs.
+//
 // # Parameters
 //
 // Parameters come from the query string and the body, as JSON or as a form
 // (DecodeParams): "profile[given_name]=Jane" is a nested object and
-// "allowed_redirect_urls[]=…" a list. Unknown fields are ignored; a value
-// of the wrong type is a 422 naming the field. Lists take "page" (or
+// "allowed_redirect_urls[]=…" a list. A body that is a JSON object is read
+// as JSON whatever its Content-Type label (curl's --data-raw '{…}' labels
+// it a form, as in the document's create-user and update-application
+// samples), and a form sent under a JSON label is read as a form (the
+// document's update-user sample). A body is never ignored: one that is
+// neither a JSON object nor a form of name=value pairs is a 400, on every
+// endpoint, whether or not it takes parameters. Unknown fields are
+// ignored; a value of the wrong type is a 422 naming the field. Lists take "page" (or
 // "current_page") and "per_page" (default 8, at most 100).
 //
 // Users take their OpenID Connect claims at the top level or in a "profile"
@@ -105,20 +157,51 @@
 // "all_organizations_of:{account}" for an application not scoped to one
 // organization), __managed_by__ (the account domain) and __environment__
 // (__database__, "sandbox" or "default", on applications). Times are UTC
-// without zone ("2021-10-18T10:02:31"); unset optional fields are null.
+// without zone ("2021-10-18T10:02:31"). Unset optional fields of
+// organizations, applications and events are null (their type tables say
+// "url or null"); unset claims of a user's profile, and an unset address,
+// are left out, as the user samples leave them out (there is no null in
+// any of them), and a user's metadata is [] when it has none.
 // Lists are {"__type__": "List", "data", <pagination>, <total>}, with each
 // endpoint's keys as the document shows them (ListShape): "pagination" and
 // "total" for organizations, users and MetaKeys, "pagination" and
 // "total_count" for applications, "paginate" and "total_count" for log
-// events (and SSO connections); a missing previous or next page is 0.
+// events (and SSO connections). prev_page is 0 on the first page;
+// next_page never points past the last page, where it is the last page
+// itself for "pagination" lists and 0 for "paginate" ones, as the samples
+// show (next_page 1 on the only page of the organization and application
+// lists, 0 on that of the SSO connection and log event lists).
 // Deletes answer {"deleted": true, "resource": …, "type": "__Deleted__"}.
 // Creations answer 201 with the created resource.
 //
-// Where the document's samples contradict its own text, the text wins:
-// creating or retrieving an application answers the Application (the
-// samples show a List); listing and creating MetaKeys answer a List of
-// MetaKeys and the MetaKey (the samples show a User); updating a user
-// answers 200 (the sample says 204 with a body).
+// # Departures from the document
+//
+// The document's request samples are replayed as curl sends them
+// (TestDocumentCurlSamples) and its response samples compared field by
+// field (the golden tests). What remains different, and why:
+//
+//   - Where the samples contradict the document's own text, the text
+//     wins: creating or retrieving an application answers the Application
+//     (the samples show a List); listing and creating MetaKeys answer a
+//     List of MetaKeys and the MetaKey (the samples show a User); updating
+//     a user answers 200 (the sample says 204 with a body).
+//   - The list-MetaKeys sample sends the body '{ { "name": … } }', which is
+//     not JSON: it is refused with 400 rather than ignored (no request is
+//     answered 2xx having ignored its body).
+//   - A form body must be name=value pairs: a pair without "=" or without
+//     a name is a 400, where a lenient parser would read a field nobody
+//     sent (a broken JSON text labelled as a form, for example).
+//   - The set-user-metadata sample writes the profile's __type__ in lower
+//     case and the address locality as "city"; answers follow the User and
+//     Address samples ("Profile", "locality").
+//   - Cryptr's live lists write null for a missing previous or next page;
+//     the document's samples write 0 (and next_page 1 on the only page of
+//     a "pagination" list), which is what this package serves.
+//   - A path that is not canonical (/api/v2/org/../x, /api/v2//users) is a
+//     JSON 404, never served as the path it cleans to. Mounted on an
+//     http.ServeMux, such a path is redirected by the mux before the
+//     handler sees it: a host that wants JSON there serves the API prefix
+//     with the handler before the mux, as examples/server does.
 //
 // # Errors
 //

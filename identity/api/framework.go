@@ -62,6 +62,10 @@ type Mux = cryptrhttp.Mux
 // Principal is the authenticated caller of a management request.
 type Principal = cryptrhttp.Principal
 
+// GrantFunc serves a grant_type that a route group adds to POST
+// /api/v2/oauth/token (Mux.HandleGrant).
+type GrantFunc = cryptrhttp.GrantFunc
+
 // TokenClaims are what a verified management token says.
 type TokenClaims = cryptrhttp.TokenClaims
 

@@ -171,9 +171,7 @@ func TestGoldenOrganizations(t *testing.T) {
 	created := f.json(201, "POST", "/api/v2/organizations", tok, "name=Misapret&locality=Lille&state=Nord&country_name=FR")
 	checkGolden(t, "org_create", created, nil)
 	checkGolden(t, "org_get", f.json(200, "GET", "/api/v2/organizations/misapret", tok, nil), nil)
-	checkGolden(t, "org_list", f.json(200, "GET", "/api/v2/organizations", tok, nil), map[string]string{
-		"$.pagination.next_page": "the sample shows next_page 1 on its only page; the log-event and SSO samples show 0 there, which we follow",
-	})
+	checkGolden(t, "org_list", f.json(200, "GET", "/api/v2/organizations", tok, nil), nil)
 	updated := f.json(200, "PUT", "/api/v2/organizations/misapret", tok,
 		"locality=San+Francisco&state=Californie&country_name=US")
 	checkGolden(t, "org_update", updated, nil)
@@ -201,9 +199,48 @@ func TestGoldenUsers(t *testing.T) {
 				got = f.json(200, "PUT", "/api/v2/org/misapret/users/"+id, tok, map[string]any{"profile": map[string]any{"locale": "fr"}})
 			}
 			checkGolden(t, name, got, nil)
+			// No user sample writes null: an unset claim is left out.
+			noNulls(t, name+" $", got)
 			f.json(200, "DELETE", "/api/v2/org/misapret/users/"+id, tok, nil)
 		})
 	}
+}
+
+// noNulls fails on any null in v: the user samples leave unset fields
+// out rather than writing null.
+func noNulls(t *testing.T, path string, v any) {
+	t.Helper()
+	switch x := v.(type) {
+	case nil:
+		t.Errorf("%s is null; the samples leave unset fields out", path)
+	case map[string]any:
+		for k, e := range x {
+			noNulls(t, path+"."+k, e)
+		}
+	case []any:
+		for i, e := range x {
+			noNulls(t, fmt.Sprintf("%s[%d]", path, i), e)
+		}
+	}
+}
+
+// TestGoldenUserUnsetClaims: a user with only an email is the sample's
+// shape with every unset claim left out (no null, no empty address).
+func TestGoldenUserUnsetClaims(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Misapret")
+	created := f.json(201, "POST", "/api/v2/org/misapret/users", tok, map[string]any{"profile": map[string]any{"email": "janis.joplin@example.com"}})
+	got := f.json(200, "GET", "/api/v2/org/misapret/users/"+created["id"].(string), tok, nil)
+	noNulls(t, "$", got)
+	sample := loadGolden(t, "user_get").(map[string]any)
+	skip := map[string]string{}
+	for k := range sample["profile"].(map[string]any) {
+		if !strings.HasPrefix(k, "__") && k != "email" {
+			skip["$.profile."+k] = "not set on this user: left out, as the samples leave out what a user lacks"
+		}
+	}
+	checkGolden(t, "user_get", got, skip)
 }
 
 func TestGoldenSetUserMetadata(t *testing.T) {
@@ -233,9 +270,7 @@ func TestGoldenApplications(t *testing.T) {
 		"allowed_redirect_urls": []string{"http://localhost:3000"}, "allowed_web_origins": []string{"http://localhost:3000"},
 		"application_type": "react", "name": "App of Misapret", "description": "Everything to deal with bank",
 		"organization_domain_scope": "misapret"})
-	checkGolden(t, "app_list", f.json(200, "GET", "/api/v2/org/misapret/applications", tok, nil), map[string]string{
-		"$.pagination.next_page": "the sample shows next_page 1 on its only page; the log-event and SSO samples show 0 there, which we follow",
-	})
+	checkGolden(t, "app_list", f.json(200, "GET", "/api/v2/org/misapret/applications", tok, nil), nil)
 	up := f.json(200, "PUT", "/api/v2/org/misapret/applications/"+a["client_id"].(string), tok, map[string]any{"application_type": "angular"})
 	checkGolden(t, "app_update", up, nil)
 }

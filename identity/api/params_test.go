@@ -38,6 +38,28 @@ func TestDecodeParams(t *testing.T) {
 		{name: "form too deep", ct: "application/x-www-form-urlencoded", body: "a" + strings.Repeat("[b]", 20) + "=1", status: 400},
 		{name: "bad form", ct: "application/x-www-form-urlencoded", body: "a=%zz", status: 400},
 		{name: "xml", ct: "application/xml", body: "<a/>", status: 415},
+		// curl --data-raw '{…}' labels JSON as a form: it is JSON.
+		{name: "json labelled form", ct: "application/x-www-form-urlencoded", body: ` {"a":{"b":"c"}}`,
+			want: api.Params{"a": api.Params{"b": "c"}}},
+		{name: "json labelled text", ct: "text/plain", body: `{"a":"b"}`, want: api.Params{"a": "b"}},
+		{name: "json under another label", ct: "application/octet-stream", body: `{"a":"b"}`, want: api.Params{"a": "b"}},
+		// curl -H 'Content-Type: application/json' -d a=b sends a form.
+		{name: "form labelled json", ct: "application/json", body: `profile=https://franksinatra.com`,
+			want: api.Params{"profile": "https://franksinatra.com"}},
+		{name: "form with spaces", ct: "application/x-www-form-urlencoded", body: `locality=San Francisco&x=`,
+			want: api.Params{"locality": "San Francisco", "x": ""}},
+		{name: "broken json labelled form", ct: "application/x-www-form-urlencoded", body: `{ { "name": "x" } }`, status: 400},
+		{name: "words labelled form", ct: "application/x-www-form-urlencoded", body: `hello world`, status: 400},
+		{name: "nameless pair", ct: "application/x-www-form-urlencoded", body: `a=1&=2`, status: 400},
+		{name: "words without label", body: `hello`, status: 400},
+		{name: "json scalar", ct: "application/json", body: `"a"`, status: 400},
+		{name: "neither json nor form", ct: "application/json", body: `{a}`, status: 400},
+		{name: "words labelled json", ct: "application/json", body: `hello`, status: 400},
+		{name: "semicolon form", ct: "application/x-www-form-urlencoded", body: `a=1;b=2`, status: 400},
+		{name: "multipart file", ct: "multipart/form-data; boundary=b",
+			body: "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\nx\r\n--b--\r\n", status: 400},
+		{name: "multipart fields", ct: "multipart/form-data; boundary=b",
+			body: "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--\r\n", want: api.Params{"a": "x"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

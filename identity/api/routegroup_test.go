@@ -63,3 +63,57 @@ func mustParams(r *http.Request) api.Params {
 	}
 	return p
 }
+
+// TestRouteGroupGrant: a grant a route group adds to POST
+// /api/v2/oauth/token is served only for a valid management token, whose
+// caller (environment, scope) it receives; without the group the grant is
+// unsupported, and client_credentials stays the endpoint's own.
+func TestRouteGroupGrant(t *testing.T) {
+	var got *api.Principal
+	group := api.RouteGroupFunc(func(m *api.Mux) error {
+		m.HandleGrant("authorization_code", func(w http.ResponseWriter, r *http.Request, p *api.Principal, ps api.Params) error {
+			got = p
+			code, _ := ps["code"].(string)
+			api.WriteJSON(w, http.StatusOK, map[string]string{"code": code, "env": string(p.Environment())})
+			return nil
+		})
+		return nil
+	})
+	bare := newFixture(t)
+	out := bare.json(400, "POST", "/api/v2/oauth/token", bare.admin(), "grant_type=authorization_code&code=c")
+	if out["error"] != "unsupported_grant_type" {
+		t.Fatalf("without the group: %v", out)
+	}
+
+	f := newFixture(t, fixtureOpts{routes: []api.RouteGroup{group}})
+	for _, tc := range []struct {
+		name, token, body string
+		status            int
+		err               string
+	}{
+		{"no token", "", "grant_type=authorization_code&code=c", 401, "invalid_client"},
+		{"bad token", "not-a-token", "grant_type=authorization_code&code=c", 401, "invalid_client"},
+		{"unsupported", f.admin(), "grant_type=password&code=c", 400, "unsupported_grant_type"},
+	} {
+		got = nil
+		out := f.json(tc.status, "POST", "/api/v2/oauth/token", tc.token, tc.body)
+		if out["error"] != tc.err || got != nil {
+			t.Errorf("%s: %v (grant called: %v)", tc.name, out, got != nil)
+		}
+	}
+	sandbox := f.key(identity.Sandbox, []string{"*"})
+	out = f.json(200, "POST", "/api/v2/oauth/token", sandbox, "grant_type=authorization_code&code=c1")
+	if out["code"] != "c1" || out["env"] != "sandbox" || got == nil || got.Service.Environment() != identity.Sandbox {
+		t.Fatalf("grant: %v", out)
+	}
+	// The Kotlin SDK's validateSsoChallenge sends the code without grant_type.
+	out = f.json(200, "POST", "/api/v2/oauth/token", f.admin(), "code=c2")
+	if out["code"] != "c2" || out["env"] != "production" {
+		t.Fatalf("grant without grant_type: %v", out)
+	}
+	// A grant registered twice is an error, not a panic.
+	_, err := api.New(api.Options{Service: f.svc, Tokens: api.Tokens(nil), Routes: []api.RouteGroup{group, group}})
+	if err == nil {
+		t.Fatal("a grant registered twice was accepted")
+	}
+}

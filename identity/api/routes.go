@@ -27,35 +27,42 @@ const (
 	ActionDelete   = cryptrhttp.ActionDelete
 )
 
+// updateMethods are the methods of every update endpoint: PUT and PATCH,
+// and POST, which curl sends for the document's "-d" samples.
+func updateMethods() []string { return []string{"PUT", "PATCH", "POST"} }
+
 func (h *Handler) register(m *Mux) {
 	handle := func(pattern, action, resource string, f HandlerFunc) { m.Handle(pattern, action, resource, f) }
 
 	handle("GET /api/v2/organizations", ActionReadMany, ResourceOrganizations, h.listOrgs)
 	handle("POST /api/v2/organizations", ActionCreate, ResourceOrganizations, h.createOrg)
 	handle("GET /api/v2/organizations/{domain}", ActionRead, ResourceOrganizations, h.getOrg)
-	for _, method := range []string{"PUT", "PATCH", "POST"} {
+	for _, method := range updateMethods() {
 		handle(method+" /api/v2/organizations/{domain}", ActionUpdate, ResourceOrganizations, h.updateOrg)
 	}
 
 	handle("GET /api/v2/org/{domain}/users", ActionReadMany, ResourceUsers, h.listUsers)
 	handle("POST /api/v2/org/{domain}/users", ActionCreate, ResourceUsers, h.createUser)
 	handle("GET /api/v2/org/{domain}/users/{user_id}", ActionRead, ResourceUsers, h.getUser)
-	handle("PUT /api/v2/org/{domain}/users/{user_id}", ActionUpdate, ResourceUsers, h.updateUser)
-	handle("PATCH /api/v2/org/{domain}/users/{user_id}", ActionUpdate, ResourceUsers, h.updateUser)
+	for _, method := range updateMethods() {
+		handle(method+" /api/v2/org/{domain}/users/{user_id}", ActionUpdate, ResourceUsers, h.updateUser)
+	}
 	handle("DELETE /api/v2/org/{domain}/users/{user_id}", ActionDelete, ResourceUsers, h.deleteUser)
 	handle("GET /api/v2/org/{domain}/user-by-email/{email}", ActionRead, ResourceUsers, h.getUserByEmail)
 
 	handle("GET /api/v2/org/{domain}/applications", ActionReadMany, ResourceApplications, h.listApps)
 	handle("POST /api/v2/org/{domain}/applications", ActionCreate, ResourceApplications, h.createApp)
 	handle("GET /api/v2/org/{domain}/applications/{client_id}", ActionRead, ResourceApplications, h.getApp)
-	handle("PUT /api/v2/org/{domain}/applications/{client_id}", ActionUpdate, ResourceApplications, h.updateApp)
-	handle("PATCH /api/v2/org/{domain}/applications/{client_id}", ActionUpdate, ResourceApplications, h.updateApp)
+	for _, method := range updateMethods() {
+		handle(method+" /api/v2/org/{domain}/applications/{client_id}", ActionUpdate, ResourceApplications, h.updateApp)
+	}
 
 	handle("GET /api/v2/org/{domain}/token-customization/user-metakey", ActionReadMany, ResourceUserMetaKeys, h.listMetaKeys)
 	handle("POST /api/v2/org/{domain}/token-customization/user-metakey", ActionCreate, ResourceUserMetaKeys, h.createMetaKey)
 	handle("DELETE /api/v2/org/{domain}/token-customization/user-metakey", ActionDelete, ResourceUserMetaKeys, h.deleteMetaKey)
-	handle("PATCH /api/v2/org/{domain}/token-customization/set-user-metadata", ActionUpdate, ResourceUsers, h.setUserMetadata)
-	handle("PUT /api/v2/org/{domain}/token-customization/set-user-metadata", ActionUpdate, ResourceUsers, h.setUserMetadata)
+	for _, method := range updateMethods() {
+		handle(method+" /api/v2/org/{domain}/token-customization/set-user-metadata", ActionUpdate, ResourceUsers, h.setUserMetadata)
+	}
 
 	handle("GET /api/v2/org/{domain}/log-events", ActionReadMany, ResourceLogEvents, h.listEvents)
 }

@@ -2,6 +2,7 @@ package cryptrhttp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -25,22 +26,46 @@ const maxDepth = 8
 // body, the body winning. Values are string, bool, json.Number, nil,
 // []any or Params (nested objects), whatever the source:
 //
-//   - a JSON object body (Content-Type application/json, or no content
-//     type and a body starting with "{");
-//   - a form body (application/x-www-form-urlencoded or multipart/form-data
-//     without files), where "profile[given_name]=Jane" is the nested object
-//     {"profile": {"given_name": "Jane"}} and "allowed_redirect_urls[]=a"
-//     appends to a list; a key repeated without brackets becomes a list;
+//   - a JSON object body, whatever its Content-Type label: curl's
+//     --data-raw '{...}' labels it application/x-www-form-urlencoded, and
+//     Cryptr's server reads it as JSON all the same;
+//   - a form body (application/x-www-form-urlencoded, multipart/form-data
+//     without files, or a form sent under a JSON label, as the document's
+//     update-user sample does with -H "Content-Type: application/json"
+//     -d profile=...), where "profile[given_name]=Jane" is the nested
+//     object {"profile": {"given_name": "Jane"}} and
+//     "allowed_redirect_urls[]=a" appends to a list; a key repeated without
+//     brackets becomes a list;
 //   - the query string, parsed like a form.
+//
+// A body is never ignored: one that is neither a JSON object nor a form
+// of "key=value" pairs is refused (see DecodeParams).
 //
 // Read them with a Reader, which checks types and names the offending
 // fields.
 type Params map[string]any
 
-// DecodeParams reads the query string and the body of r. A malformed JSON
-// or form body is a 400 *Error, a body over MaxBodyBytes a 413, an
-// unsupported content type a 415.
+type paramsKey struct{}
+
+// withParams returns ctx carrying the decoded parameters of its request,
+// which DecodeParams then returns instead of reading the (consumed) body
+// again.
+func withParams(ctx context.Context, p Params) context.Context {
+	return context.WithValue(ctx, paramsKey{}, p)
+}
+
+// DecodeParams reads the query string and the body of r. A body starting
+// with "{" must be a JSON object, whatever its label; otherwise a body
+// labelled JSON may be JSON null or a form, and a body labelled as a form
+// (or text/plain, or not labelled) must be a form whose every pair has a
+// name and "=". Anything else is a 400 *Error (a body is never silently
+// ignored), a body over MaxBodyBytes a 413, a body of another content
+// type a 415. On the routes of Mux.Handle the parameters are decoded once,
+// before the handler runs, and DecodeParams returns them.
 func DecodeParams(r *http.Request) (Params, error) {
+	if p, ok := r.Context().Value(paramsKey{}).(Params); ok {
+		return p, nil
+	}
 	p := Params{}
 	if r.URL.RawQuery != "" {
 		q, err := url.ParseQuery(r.URL.RawQuery)
@@ -62,28 +87,13 @@ func DecodeParams(r *http.Request) (Params, error) {
 		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
 			Message: "the request body is larger than 1 MiB"}
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return p, nil
 	}
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	jsonLabel := ct == "application/json" || strings.HasSuffix(ct, "+json")
 	switch {
-	case ct == "application/json" || strings.HasSuffix(ct, "+json") ||
-		(ct == "" && bytes.TrimSpace(body)[0] == '{'):
-		obj, err := decodeJSONObject(body)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range obj {
-			p[k] = v
-		}
-	case ct == "application/x-www-form-urlencoded" || ct == "" || ct == "text/plain":
-		f, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, BadRequest("malformed form body")
-		}
-		if err := p.mergeForm(f); err != nil {
-			return nil, err
-		}
 	case ct == "multipart/form-data":
 		mr := multipartReader(body, ctParams["boundary"])
 		if mr == nil {
@@ -94,7 +104,31 @@ func DecodeParams(r *http.Request) (Params, error) {
 			return nil, BadRequest("malformed multipart body")
 		}
 		defer form.RemoveAll()
+		if len(form.File) > 0 {
+			return nil, BadRequest("malformed multipart body: file parts are not accepted")
+		}
 		if err := p.mergeForm(form.Value); err != nil {
+			return nil, err
+		}
+	case trimmed[0] == '{', jsonLabel && json.Valid(trimmed):
+		// A JSON object whatever the label; under a JSON label, any other
+		// JSON value is refused (null is an empty object).
+		obj, err := decodeJSONObject(body)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range obj {
+			p[k] = v
+		}
+	case jsonLabel, ct == "application/x-www-form-urlencoded", ct == "", ct == "text/plain":
+		f, err := parseFormBody(string(trimmed))
+		if err != nil {
+			if jsonLabel {
+				return nil, BadRequest("malformed JSON body: the body is neither a JSON object nor a form")
+			}
+			return nil, err
+		}
+		if err := p.mergeForm(f); err != nil {
 			return nil, err
 		}
 	default:
@@ -102,6 +136,42 @@ func DecodeParams(r *http.Request) (Params, error) {
 			Message: "send application/json or application/x-www-form-urlencoded"}
 	}
 	return p, nil
+}
+
+// decodeKeepingBody decodes r's parameters (DecodeParams) and leaves r's
+// body readable again from its start, for a handler that reads it itself.
+func decodeKeepingBody(r *http.Request) (Params, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return DecodeParams(r)
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, BadRequest("the request body could not be read")
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	p, err := DecodeParams(r)
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return p, err
+}
+
+// parseFormBody parses a form body: "&"-separated "name=value" pairs.
+// Unlike a query string, a pair without "=" or without a name is not
+// accepted, so a body that is not a form (a broken JSON text, free text)
+// is refused rather than read as a field nobody asked for.
+func parseFormBody(body string) (url.Values, error) {
+	for _, pair := range strings.Split(body, "&") {
+		if pair == "" {
+			continue
+		}
+		if i := strings.IndexByte(pair, '='); i <= 0 {
+			return nil, BadRequest("malformed form body: " + truncate(pair) + " is not a name=value pair")
+		}
+	}
+	f, err := url.ParseQuery(body)
+	if err != nil {
+		return nil, BadRequest("malformed form body")
+	}
+	return f, nil
 }
 
 // decodeJSONObject decodes a JSON object, numbers as json.Number, nested

@@ -114,9 +114,9 @@ const (
 	Paginate
 )
 
-// PageInfo is the pagination object of a list answer. A page that does
-// not exist (prev_page of the first page, next_page of the last) is 0,
-// as in the document's samples.
+// PageInfo is the pagination object of a list answer. prev_page of the
+// first page is 0; next_page of the last page depends on the endpoint, as
+// in the document's samples (see ListShape.PageInfo).
 type PageInfo struct {
 	CurrentPage int `json:"current_page"`
 	NextPage    int `json:"next_page"`
@@ -125,7 +125,9 @@ type PageInfo struct {
 	TotalPages  int `json:"total_pages"`
 }
 
-// NewPageInfo computes the pagination of page req over total items.
+// NewPageInfo computes the pagination of page req over total items, a
+// missing next page being 0 (the Paginate shape's rule; see
+// ListShape.PageInfo).
 func NewPageInfo(req identity.PageRequest, total int) PageInfo {
 	req = req.Normalize()
 	pages := 1
@@ -138,6 +140,21 @@ func NewPageInfo(req identity.PageRequest, total int) PageInfo {
 	}
 	if req.Page > 1 {
 		pi.PrevPage = min(req.Page-1, pages)
+	}
+	return pi
+}
+
+// PageInfo computes the pagination of page req over total items as the
+// document's samples of the shape write it. prev_page of the first page is
+// 0 in every shape. next_page never points past the last page: on the
+// last page it is 0 for Paginate (the SSO connection and log event
+// samples) and the last page itself for Pagination and
+// PaginationTotalCount (the organization and application samples show
+// next_page 1 on their only page).
+func (s ListShape) PageInfo(req identity.PageRequest, total int) PageInfo {
+	pi := NewPageInfo(req, total)
+	if s != Paginate && pi.NextPage == 0 {
+		pi.NextPage = pi.TotalPages
 	}
 	return pi
 }
@@ -169,7 +186,7 @@ func WriteList[T any](w http.ResponseWriter, shape ListShape, items []T, req ide
 	if items == nil {
 		items = []T{}
 	}
-	pi := NewPageInfo(req, total)
+	pi := shape.PageInfo(req, total)
 	switch shape {
 	case PaginationTotalCount:
 		WriteJSON(w, http.StatusOK, listPaginationCount[T]{"List", items, pi, total})

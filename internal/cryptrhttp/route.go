@@ -68,7 +68,37 @@ type Mux struct {
 	patterns []string
 	account  string
 	auth     Authenticator
+	grants   map[string]GrantFunc
 }
+
+// GrantFunc serves one grant_type of POST /api/v2/oauth/token for a caller
+// authenticated by its management token (p): ps are the request's decoded
+// parameters. It writes the answer, or returns an error that the token
+// endpoint renders in the OAuth error format.
+type GrantFunc func(w http.ResponseWriter, r *http.Request, p *Principal, ps Params) error
+
+// HandleGrant adds a grant_type to POST /api/v2/oauth/token, served for a
+// Bearer management token (the API key's own client_credentials grant
+// stays with the token endpoint). Registering a grant twice is an error.
+func (m *Mux) HandleGrant(grantType string, f GrantFunc) {
+	if m.grants == nil {
+		m.grants = map[string]GrantFunc{}
+	}
+	if _, dup := m.grants[grantType]; dup || grantType == "" || f == nil {
+		panic("cryptrhttp: grant " + grantType + " registered twice or empty")
+	}
+	m.grants[grantType] = f
+}
+
+// Grant returns the GrantFunc registered for grantType.
+func (m *Mux) Grant(grantType string) (GrantFunc, bool) {
+	f, ok := m.grants[grantType]
+	return f, ok
+}
+
+// Authenticate checks the management token of r (the Mux's
+// Authenticator), for endpoints that authenticate only some requests.
+func (m *Mux) Authenticate(r *http.Request) (*Principal, error) { return m.auth(r) }
 
 // NewMux returns a Mux that registers on mux, authenticates with auth,
 // and tells route groups the account domain that manages the
@@ -106,7 +136,11 @@ func (m *Mux) HandlePublic(pattern string, h http.Handler) {
 // credential grants action on resource (else 403). When the pattern has a
 // {domain} wildcard, the credential must also manage that organization:
 // else the answer is 404, as for an organization that does not exist
-// (tenant isolation). The handler finds the caller with PrincipalFrom.
+// (tenant isolation). The parameters are then decoded (DecodeParams): a
+// body that cannot be parsed is refused with 400 before the handler runs,
+// whether or not the handler reads parameters. The handler finds the
+// caller with PrincipalFrom and the parameters with DecodeParams; the body
+// stays readable for an endpoint that reads it itself.
 func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
 	checkDomain := strings.Contains(pattern, "{domain}")
 	m.patterns = append(m.patterns, pattern)
@@ -124,7 +158,15 @@ func (m *Mux) Handle(pattern, action, resource string, h http.Handler) {
 			WriteError(w, r, Forbidden("the API key lacks the permission "+action+":"+resource))
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		// The parameters are read here, so that no endpoint answers
+		// having ignored a body it cannot parse.
+		ps, err := decodeKeepingBody(r)
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		ctx := withParams(context.WithValue(r.Context(), principalKey{}, p), ps)
+		h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 }
 

@@ -3,11 +3,14 @@ package cryptrhttp
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
 )
 
 // WriteError logs an internal failure on the request's logger (WithLogger)
@@ -61,5 +64,52 @@ func TestMuxAuthenticates(t *testing.T) {
 	}
 	if got := m.Patterns(); len(got) != 1 || got[0] != "GET /api/v2/org/{domain}/x" || m.AccountDomain() != "acme" {
 		t.Fatalf("patterns %v, account %q", got, m.AccountDomain())
+	}
+}
+
+// A Mux decodes the parameters before the endpoint: a body it cannot
+// parse is a 400 and the endpoint is not reached, whether or not it reads
+// parameters; a parsed body is what DecodeParams returns, and the body
+// stays readable for an endpoint that reads it itself.
+func TestMuxDecodesBodyFirst(t *testing.T) {
+	mux := http.NewServeMux()
+	cred := &identity.Credential{Permissions: []string{"*"}}
+	m := NewMux(mux, "acme", func(*http.Request) (*Principal, error) {
+		return &Principal{Credential: cred, Claims: TokenClaims{Permissions: []string{"*"}}}, nil
+	})
+	reached := 0
+	m.Handle("GET /api/v2/quiet", ActionRead, ResourceUsers, HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		reached++
+		WriteJSON(w, http.StatusOK, map[string]string{})
+		return nil
+	}))
+	m.Handle("POST /api/v2/echo", ActionCreate, ResourceUsers, HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := DecodeParams(r)
+		if err != nil {
+			return err
+		}
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, map[string]any{"params": p, "raw": string(raw)})
+		return nil
+	}))
+	send := func(method, path, ct, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, r)
+		return rec
+	}
+	if rec := send("GET", "/api/v2/quiet", "application/x-www-form-urlencoded", `{"broken": `); rec.Code != http.StatusBadRequest || reached != 0 {
+		t.Fatalf("unparseable body: %d %s (endpoint reached %d times)", rec.Code, rec.Body, reached)
+	}
+	if rec := send("GET", "/api/v2/quiet", "application/x-www-form-urlencoded", `a=1`); rec.Code != http.StatusOK || reached != 1 {
+		t.Fatalf("form body: %d %s", rec.Code, rec.Body)
+	}
+	rec := send("POST", "/api/v2/echo", "application/x-www-form-urlencoded", `{"a": "b"}`)
+	if want := `{"params":{"a":"b"},"raw":"{\"a\": \"b\"}"}` + "\n"; rec.Code != http.StatusOK || rec.Body.String() != want {
+		t.Fatalf("echo: %d %s", rec.Code, rec.Body)
 	}
 }

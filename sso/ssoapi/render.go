@@ -8,7 +8,9 @@ import (
 
 // Connection is the wire form of an SSO connection (__type__
 // "SsoConnection"). DefaultRedirection and Onboarding are ids, or the
-// nested objects when preloaded.
+// nested objects when preloaded. Metadata is the IdP's XML metadata (a
+// string, as the document's type table says) once uploaded, and [] before,
+// as every sample of the document shows it.
 type Connection struct {
 	cryptrhttp.Envelope
 	Active             bool            `json:"active"`
@@ -16,7 +18,7 @@ type Connection struct {
 	DefaultRedirection any             `json:"default_redirection"`
 	ID                 string          `json:"id"`
 	InsertedAt         cryptrhttp.Time `json:"inserted_at"`
-	Metadata           *string         `json:"metadata"`
+	Metadata           any             `json:"metadata"`
 	Onboarding         any             `json:"onboarding"`
 	ProviderType       string          `json:"provider_type"`
 	SAMLConfig         SAMLConfig      `json:"saml_config"`
@@ -74,13 +76,12 @@ func (h *handler) render(d *sso.Details, pre map[string]bool, env identity.Envir
 			Environment: string(env), Type: "SsoConnection"},
 		Active: c.Active, AllowIdPInitiated: c.AllowIdPInitiated, ID: c.ID,
 		InsertedAt: cryptrhttp.Time(c.CreatedAt), ProviderType: c.ProviderType, SeatsLimit: c.SeatsLimit,
-		SPID: c.SPID, UpdatedAt: cryptrhttp.Time(c.UpdatedAt), UserSecurityType: c.UserSecurityType,
+		SPID: c.SPID, UpdatedAt: cryptrhttp.Time(c.UpdatedAt), UserSecurityType: c.UserSecurityType, Metadata: []string{},
 		SAMLConfig: SAMLConfig{ACSURL: h.svc.ACSURL(c.ID), EntityID: h.svc.EntityID(c.ID), LoginURL: h.svc.LoginURL(c.ID),
 			MetadataURL: h.svc.MetadataURL(c.ID), SLOURL: h.svc.SLOURL(c.ID)},
 	}
 	if c.Metadata != "" {
-		md := c.Metadata
-		out.Metadata = &md
+		out.Metadata = c.Metadata
 	}
 	if d.Redirection != nil {
 		if pre["default_redirection"] {

@@ -11,7 +11,7 @@
 //	POST  /api/v2/sso-connections                          create                    create
 //	POST  /api/v2/org/{domain}/sso-connections             create                    create
 //	GET   /api/v2/sso-connections/{idp_id}                 retrieve                  read
-//	PUT   /api/v2/sso-connections/{idp_id}                 update (also PATCH)       update
+//	PUT   /api/v2/sso-connections/{idp_id}                 update (also PATCH, POST) update
 //	PATCH /api/v2/sso-connections/{idp_id}/activate        activate                  update
 //	PATCH /api/v2/sso-connections/{idp_id}/disable         disable                   update
 //	POST  /api/v2/sso-connections/{idp_id}/admin-onboarding   create the onboarding  update
@@ -20,11 +20,15 @@
 //	POST  /api/v2/sso-connections/{idp_id}/invite-admin       send the invitation    update
 //	GET   /api/v2/sso-connections/{idp_id}/default-redirection  retrieve             read
 //	POST  /api/v2/sso-connections/{idp_id}/default-redirection  set                  update
-//	PUT   /api/v2/sso-connections/{idp_id}/sso-user-policy      user policy          update
+//	PUT   /api/v2/sso-connections/{idp_id}/sso-user-policy      user policy (also PATCH, POST)  update
 //
 // Nested default_redirection and onboarding are ids unless listed in
 // preload_associations (create always expands them). A connection of an
-// organization the API key does not manage answers 404.
+// organization the API key does not manage answers 404. "metadata" is []
+// until the IdP's XML metadata is uploaded, as every sample of the
+// document shows it, and then that XML, a string as the document's type
+// table says (no sample shows an uploaded one). Updates take PUT, PATCH
+// and POST alike (curl sends POST for -d).
 package ssoapi
 
 import (
@@ -50,8 +54,10 @@ func Routes(svc *sso.Service) cryptrhttp.RouteGroup {
 		handle("POST /api/v2/sso-connections", cryptrhttp.ActionCreate, h.create)
 		handle("POST /api/v2/org/{domain}/sso-connections", cryptrhttp.ActionCreate, h.create)
 		handle("GET /api/v2/sso-connections/{idp_id}", cryptrhttp.ActionRead, h.get)
-		handle("PUT /api/v2/sso-connections/{idp_id}", cryptrhttp.ActionUpdate, h.update)
-		handle("PATCH /api/v2/sso-connections/{idp_id}", cryptrhttp.ActionUpdate, h.update)
+		// Updates take PUT, PATCH and POST alike (what curl sends for -d).
+		for _, method := range []string{"PUT", "PATCH", "POST"} {
+			handle(method+" /api/v2/sso-connections/{idp_id}", cryptrhttp.ActionUpdate, h.update)
+		}
 		handle("PATCH /api/v2/sso-connections/{idp_id}/activate", cryptrhttp.ActionUpdate, h.activate(true))
 		handle("PATCH /api/v2/sso-connections/{idp_id}/disable", cryptrhttp.ActionUpdate, h.activate(false))
 		handle("POST /api/v2/sso-connections/{idp_id}/admin-onboarding", cryptrhttp.ActionUpdate, h.createOnboarding)
@@ -61,7 +67,9 @@ func Routes(svc *sso.Service) cryptrhttp.RouteGroup {
 		handle("POST /api/v2/sso-connections/{idp_id}/invite-admin", cryptrhttp.ActionUpdate, h.invite)
 		handle("GET /api/v2/sso-connections/{idp_id}/default-redirection", cryptrhttp.ActionRead, h.getRedirection)
 		handle("POST /api/v2/sso-connections/{idp_id}/default-redirection", cryptrhttp.ActionUpdate, h.setRedirection)
-		handle("PUT /api/v2/sso-connections/{idp_id}/sso-user-policy", cryptrhttp.ActionUpdate, h.userPolicy)
+		for _, method := range []string{"PUT", "PATCH", "POST"} {
+			handle(method+" /api/v2/sso-connections/{idp_id}/sso-user-policy", cryptrhttp.ActionUpdate, h.userPolicy)
+		}
 		return nil
 	})
 }

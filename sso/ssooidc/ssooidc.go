@@ -27,12 +27,27 @@ import (
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
 
-// Router adapts sso.Service.Route to the provider's SSORouter.
-func Router(s *sso.Service) provider.SSORouter {
-	return provider.SSORouterFunc(func(ctx context.Context, req provider.SSORequest) (string, bool, error) {
-		return s.Route(ctx, sso.RouteRequest{Env: req.Env, OrgDomain: req.OrgDomain, Email: req.Email,
-			IdPID: req.IdPID, RequestID: req.RequestID})
-	})
+// Router adapts sso.Service.Route to the provider's SSORouter. It is also
+// a provider.SSOResolver (sso.Service.Resolve), which the headless SSO
+// challenges of the management API need.
+func Router(s *sso.Service) provider.SSORouter { return router{s} }
+
+type router struct{ s *sso.Service }
+
+func routeRequest(req provider.SSORequest) sso.RouteRequest {
+	return sso.RouteRequest{Env: req.Env, OrgDomain: req.OrgDomain, Email: req.Email, IdPID: req.IdPID,
+		RequestID: req.RequestID}
+}
+
+// Route implements provider.SSORouter.
+func (r router) Route(ctx context.Context, req provider.SSORequest) (string, bool, error) {
+	return r.s.Route(ctx, routeRequest(req))
+}
+
+// Resolve implements provider.SSOResolver.
+func (r router) Resolve(ctx context.Context, req provider.SSORequest) (provider.SSOTarget, bool, error) {
+	t, ok, err := r.s.Resolve(ctx, routeRequest(req))
+	return provider.SSOTarget{IdPID: t.IdPID, OrgDomain: t.OrgDomain}, ok, err
 }
 
 // Bridge implements sso.Authorizations with a provider.Provider bound
@@ -121,6 +136,7 @@ func Logout(s *sso.Service) provider.SSOLogout {
 }
 
 var (
-	_ sso.Authorizations = (*Bridge)(nil)
-	_ sso.SessionEnder   = (*Bridge)(nil)
+	_ provider.SSOResolver = router{}
+	_ sso.Authorizations   = (*Bridge)(nil)
+	_ sso.SessionEnder     = (*Bridge)(nil)
 )

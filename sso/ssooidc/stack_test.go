@@ -50,6 +50,7 @@ type stack struct {
 	env      identity.Environment // of the application and the connection
 	id       *identity.Service    // bound to env
 	sso      *sso.Service
+	prov     *provider.Provider
 	org      *identity.Organization
 	app      *identity.Application
 	idp      string // the connection's idp_id
@@ -106,11 +107,12 @@ func newStack(t testing.TB, env ...identity.Environment) *stack {
 	}
 	t.Cleanup(func() { _ = prov.Close() })
 	bridge.Bind(prov)
+	s.prov = prov
 	pt, err := portal.New(s.sso)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgmt, err := api.New(api.Options{Service: s.id, TokenService: ts, Logger: log, Routes: []api.RouteGroup{ssoapi.Routes(s.sso)}})
+	mgmt, err := api.New(api.Options{Service: s.id, TokenService: ts, Logger: log, Routes: []api.RouteGroup{ssoapi.Routes(s.sso), prov.APIRoutes()}})
 	if err != nil {
 		t.Fatal(err)
 	}

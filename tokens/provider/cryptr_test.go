@@ -2,17 +2,13 @@ package provider
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -210,28 +206,11 @@ func TestCORS(t *testing.T) {
 func TestHeadlessMagicLinkChallenge(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	h, err := api.New(api.Options{Service: e.ids, Tokens: api.Tokens(e.tok), Routes: []api.RouteGroup{e.prov.APIRoutes()},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, secret, err := e.ids.CreateCredential(ctx, identity.Credential{Name: "backend", Permissions: []string{"*"},
-		ManagedOrgs: []string{"*"}, Environment: identity.Production}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmt := httptest.NewServer(h)
-	defer mgmt.Close()
-	tr := e.postForm(http.DefaultClient, mgmt.URL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {cred.ID}, "client_secret": {secret}})
-	if tr.status != 200 {
-		t.Fatalf("management token: %d %s", tr.status, tr.body)
-	}
-	bearer := "Bearer " + tr.json(t)["access_token"].(string)
+	mgmtURL, bearer := e.managementAPI(t)
 	ch := func(body map[string]any) *resp {
-		return e.postJSON(http.DefaultClient, mgmt.URL+"/api/v2/magic-link-challenge", body, "Authorization", bearer)
+		return e.postJSON(http.DefaultClient, mgmtURL+"/api/v2/magic-link-challenge", body, "Authorization", bearer)
 	}
-	if r := e.postJSON(http.DefaultClient, mgmt.URL+"/api/v2/magic-link-challenge", map[string]any{"user_email": userEmail}); r.status != 401 {
+	if r := e.postJSON(http.DefaultClient, mgmtURL+"/api/v2/magic-link-challenge", map[string]any{"user_email": userEmail}); r.status != 401 {
 		t.Fatalf("no token: %d", r.status)
 	}
 	if r := ch(map[string]any{"user_email": userEmail, "redirect_uri": "https://evil.test/cb"}); r.status != 422 {
@@ -268,7 +247,7 @@ func TestHeadlessMagicLinkChallenge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otr := e.postForm(http.DefaultClient, mgmt.URL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
+	otr := e.postForm(http.DefaultClient, mgmtURL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
 		"client_id": {other.ID}, "client_secret": {otherSecret}})
 	oauthErr(t, e.postForm(http.DefaultClient, e.base+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
 		"code": {code}}, "Authorization", "Bearer "+otr.json(t)["access_token"].(string)), 400, errInvalidGrant)

@@ -2,15 +2,11 @@ package provider
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
 )
 
 // TestForeignClientIsUnknownAtTheIssuer (issue 10, matrix): at an
@@ -131,23 +127,9 @@ func TestForeignClientIsUnknownAtTheIssuer(t *testing.T) {
 	// The magic-link challenge answers a client that does not serve the
 	// organization as an unknown client id.
 	t.Run("magic-link challenge", func(t *testing.T) {
-		h, err := api.New(api.Options{Service: e.ids, Tokens: api.Tokens(e.tok), Routes: []api.RouteGroup{e.prov.APIRoutes()},
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cred, secret, err := e.ids.CreateCredential(ctx, identity.Credential{Name: "backend", Permissions: []string{"*"},
-			ManagedOrgs: []string{"*"}, Environment: identity.Production}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mgmt := httptest.NewServer(h)
-		defer mgmt.Close()
-		tr := e.postForm(http.DefaultClient, mgmt.URL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
-			"client_id": {cred.ID}, "client_secret": {secret}})
-		bearer := "Bearer " + tr.json(t)["access_token"].(string)
+		mgmtURL, bearer := e.managementAPI(t)
 		ch := func(id string) *resp {
-			return e.postJSON(http.DefaultClient, mgmt.URL+"/api/v2/magic-link-challenge", map[string]any{
+			return e.postJSON(http.DefaultClient, mgmtURL+"/api/v2/magic-link-challenge", map[string]any{
 				"user_email": "someone@beta.test", "redirect_uri": webRedirect, "org_domain": beta.Domain, "client_id": id,
 				"find_or_create_user": true}, "Authorization", bearer)
 		}

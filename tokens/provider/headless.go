@@ -11,12 +11,22 @@ import (
 )
 
 // APIRoutes returns the management endpoints of the provider, to pass in
-// api.Options.Routes (package identity/api): POST
-// /api/v2/magic-link-challenge (cryptr-details §6), which needs a
-// management token with create:users on the organization.
+// api.Options.Routes (package identity/api), each for a management token
+// with create:users on the organization:
+//
+//   - POST /api/v2/magic-link-challenge, a headless magic link;
+//   - POST /api/v2/sso-saml-challenges and /api/v2/sso-oauth-challenges,
+//     a headless SSO challenge (see CreateSSOChallenge);
+//   - grant_type=authorization_code at POST /api/v2/oauth/token: the code
+//     of a headless challenge, exchanged with the management token in the
+//     key's environment (the provider's /oauth/token takes it too, in the
+//     environment of its URL: /sandbox/oauth/token for a sandbox key).
 func (p *Provider) APIRoutes() cryptrhttp.RouteGroup {
 	return cryptrhttp.RouteGroupFunc(func(m *cryptrhttp.Mux) error {
 		m.Handle("POST /api/v2/magic-link-challenge", cryptrhttp.ActionCreate, cryptrhttp.ResourceUsers, cryptrhttp.HandlerFunc(p.magicChallenge))
+		m.Handle("POST /api/v2/sso-saml-challenges", cryptrhttp.ActionCreate, cryptrhttp.ResourceUsers, p.ssoChallenge("saml"))
+		m.Handle("POST /api/v2/sso-oauth-challenges", cryptrhttp.ActionCreate, cryptrhttp.ResourceUsers, p.ssoChallenge("oauth"))
+		m.HandleGrant("authorization_code", p.headlessGrant)
 		return nil
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/mail"
@@ -356,3 +357,28 @@ func (s oauth2TokenSource) Token() (*oauth2.Token, error) {
 }
 
 func httptestRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// managementAPI serves the Cryptr management API with the provider's route
+// group (the headless challenges) and returns its URL and the Bearer
+// header of a production API key over every organization.
+func (e *env) managementAPI(t *testing.T) (base, bearer string) {
+	t.Helper()
+	h, err := api.New(api.Options{Service: e.ids, Tokens: api.Tokens(e.tok), Routes: []api.RouteGroup{e.prov.APIRoutes()},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, secret, err := e.ids.CreateCredential(context.Background(), identity.Credential{Name: "backend",
+		Permissions: []string{"*"}, ManagedOrgs: []string{"*"}, Environment: identity.Production}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmt := httptest.NewServer(h)
+	t.Cleanup(mgmt.Close)
+	tr := e.postForm(http.DefaultClient, mgmt.URL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {cred.ID}, "client_secret": {secret}})
+	if tr.status != 200 {
+		t.Fatalf("management token: %d %s", tr.status, tr.body)
+	}
+	return mgmt.URL, "Bearer " + tr.json(t)["access_token"].(string)
+}

@@ -136,8 +136,9 @@ func (p *Provider) loginPost(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if req.Env != envOf(r) {
-		// A request of the other environment is unknown in this tree.
+	if req.Env != envOf(r) || req.SSOChallenge {
+		// A request of the other environment is unknown in this tree; a
+		// headless SSO challenge completes only through its connection.
 		p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
 		return
 	}
@@ -649,10 +650,12 @@ type Authenticated struct {
 // elsewhere, and sends the browser back to the application with a code.
 // The code, the browser session and the tokens belong to the request's
 // environment (its issuer); a sign-in of another environment (a.Env) is
-// refused like an unknown request.
+// refused like an unknown request, and so is a sign-in through another
+// connection than the one a headless SSO challenge names.
 func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, requestID string, a Authenticated) {
 	req, err := p.loadRequest(r.Context(), requestID)
-	if err != nil || a.User == nil || (a.Env != "" && a.Env != req.Env) {
+	if err != nil || a.User == nil || (a.Env != "" && a.Env != req.Env) ||
+		(req.SSOChallenge && (a.SSOConnectionID == "" || a.SSOConnectionID != req.IdPID)) {
 		p.errorPage(w, r, pickLocale(r, ""), http.StatusBadRequest, "request_gone")
 		return
 	}

@@ -101,10 +101,16 @@
 // (an unknown token is 422 {"error":"Access token doesn't exist"}), and
 // /api/v1/tenants/{domain}/{client_id}/oauth/token/slo-after-revoke-token
 // (GET, and POST for its confirmation form).
-// Magic links are /magic-link/verify/{token}. Patterns lists them all, in
-// both trees; APIRoutes adds POST /api/v2/magic-link-challenge to the
-// management API (its links, and the code exchange with the management
-// token, are in the tree of the API key's environment).
+// Magic links are /magic-link/verify/{token}; the authorization URLs of
+// headless SSO challenges are /org/{domain}/oauth2/saml (and .../oauth)
+// ?request_id=. Patterns lists them all, in both trees; APIRoutes adds the
+// headless challenges (POST /api/v2/magic-link-challenge,
+// /api/v2/sso-saml-challenges, /api/v2/sso-oauth-challenges) and their
+// code exchange (grant_type=authorization_code at /api/v2/oauth/token) to
+// the management API. Their links and URLs are in the tree of the API
+// key's environment; at /oauth/token, a headless code is exchanged with
+// the management token in the URL's environment only, and grant_type may
+// be left out (Cryptr's Kotlin SDK sends just the code).
 //
 // Cryptr-flavored requests (its URLs) get Cryptr's callback parameters
 // (state, code, authorization_code, authorization_id, organization_domain,
@@ -473,6 +479,9 @@ func (p *Provider) routes() {
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/{state}/oauth/{sign_type}/client/{authorization_id}/token", p.cors(p.tokenCryptr))
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/{state}/oauth/client/token", p.cors(p.tokenCryptr))
 	p.handle("POST /org/{domain}/oauth2/token", p.cors(p.tokenCryptr))
+	// Authorization URLs of headless SSO challenges.
+	p.handle("GET /org/{domain}/oauth2/saml", p.ssoChallengeStart)
+	p.handle("GET /org/{domain}/oauth2/oauth", p.ssoChallengeStart)
 	p.handle("POST /oauth/token", p.cors(p.tokenCryptr))
 	p.handle("POST /api/v1/tenants/{domain}/{client_id}/oauth/token/revoke", p.cors(p.revokeCryptr))
 	p.handle("POST /oauth/revoke", p.cors(p.revokeCryptr))

@@ -33,7 +33,7 @@ var (
 const (
 	flavorOIDC     = "oidc"     // standard OIDC client
 	flavorCryptr   = "cryptr"   // Cryptr era-1 / gateway front ends
-	flavorHeadless = "headless" // POST /api/v2/magic-link-challenge
+	flavorHeadless = "headless" // POST /api/v2/magic-link-challenge, /api/v2/sso-*-challenges
 )
 
 // authRequest is a pending authorization request, validated, waiting for
@@ -56,8 +56,12 @@ type authRequest struct {
 	// Era1 marks Cryptr's era-1 sign-in pages, whose clients redeem the
 	// code at the era-1 token URL: their callback has no request_id (a
 	// request_id sends Cryptr's SPA to the universal token URL).
-	Era1          bool      `json:"era1,omitempty"`
-	IdPID         string    `json:"idp_id,omitempty"`
+	Era1  bool   `json:"era1,omitempty"`
+	IdPID string `json:"idp_id,omitempty"`
+	// SSOChallenge marks a headless SSO challenge (POST
+	// /api/v2/sso-saml-challenges): only a sign-in through the
+	// connection IdPID completes it, never the hosted login page.
+	SSOChallenge  bool      `json:"sso_challenge,omitempty"`
 	RequestID     string    `json:"request_id"`
 	FindOrCreate  bool      `json:"find_or_create,omitempty"`
 	MagicEmail    string    `json:"magic_email,omitempty"`

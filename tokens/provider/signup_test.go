@@ -3,17 +3,13 @@ package provider
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
 )
 
 // volatile matches what differs between two renderings of one page.
@@ -94,23 +90,9 @@ func ptrTo[T any](v T) *T { return &v }
 func TestHeadlessSignupPolicy(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	h, err := api.New(api.Options{Service: e.ids, Tokens: api.Tokens(e.tok), Routes: []api.RouteGroup{e.prov.APIRoutes()},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, secret, err := e.ids.CreateCredential(ctx, identity.Credential{Name: "backend", Permissions: []string{"*"},
-		ManagedOrgs: []string{"*"}, Environment: identity.Production}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmt := httptest.NewServer(h)
-	defer mgmt.Close()
-	tr := e.postForm(http.DefaultClient, mgmt.URL+"/api/v2/oauth/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {cred.ID}, "client_secret": {secret}})
-	bearer := "Bearer " + tr.json(t)["access_token"].(string)
+	mgmtURL, bearer := e.managementAPI(t)
 	ch := func(email string) *resp {
-		return e.postJSON(http.DefaultClient, mgmt.URL+"/api/v2/magic-link-challenge", map[string]any{"user_email": email,
+		return e.postJSON(http.DefaultClient, mgmtURL+"/api/v2/magic-link-challenge", map[string]any{"user_email": email,
 			"redirect_uri": webRedirect, "org_domain": e.org.Domain, "find_or_create_user": true}, "Authorization", bearer)
 	}
 	if r := ch("mallory@evil.test"); r.status != http.StatusUnprocessableEntity {

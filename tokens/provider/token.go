@@ -3,13 +3,16 @@ package provider
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
@@ -43,6 +46,8 @@ type grantResult struct {
 	nonce   string
 	authzID string
 	userID  string
+	// headless: a code exchanged with a management token.
+	headless bool
 }
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
@@ -52,7 +57,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
 		return
 	}
 	var res *grantResult
-	switch gt := ps.get("grant_type"); gt {
+	gt := ps.get("grant_type")
+	if gt == "" && cryptr && ps.get("code") != "" && tokens.BearerToken(r) != "" {
+		// Cryptr's Kotlin SDK (validateSsoChallenge) sends a headless code
+		// with the management token and no grant_type.
+		gt = "authorization_code"
+	}
+	switch gt {
 	case "authorization_code":
 		res, err = p.grantCode(w, r, ps, cryptr)
 	case "refresh_token":
@@ -68,6 +79,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
 		p.writeOAuthError(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, p.tokenAnswer(res, ps, cryptr))
+}
+
+// tokenAnswer renders the answer of a grant. A code exchanged with a
+// management token (headless) writes scope as a JSON array, the way the
+// Kotlin SDK's ChallengeResponse reads it.
+func (p *Provider) tokenAnswer(res *grantResult, ps *params, cryptr bool) map[string]any {
 	out := map[string]any{
 		"access_token": res.access.Value,
 		"token_type":   "Bearer",
@@ -106,7 +124,10 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
 			out["oauth_authorization_id"] = res.authzID
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	if res.headless {
+		headlessScopeAnswer(out, res.scopes)
+	}
+	return out
 }
 
 // clientForGrant authenticates the client; for Cryptr paths that carry the
@@ -124,7 +145,25 @@ func (p *Provider) clientForGrant(w http.ResponseWriter, r *http.Request, ps *pa
 }
 
 // grantCode exchanges an authorization code (RFC 6749 §4.1.3, RFC 7636).
+// Headless codes (magic-link and SSO challenges) may be exchanged by the
+// backend with its management token instead of client credentials, in the
+// environment of the URL.
 func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params, cryptr bool) (*grantResult, error) {
+	if bearer := tokens.BearerToken(r); bearer != "" && ps.get("client_secret") == "" {
+		mc := p.managementCaller(r.Context(), bearer)
+		if mc == nil || mc.Environment() != envOf(r) {
+			return nil, &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient, Desc: "invalid management token"}
+		}
+		return p.redeemCode(w, r, ps, cryptr, mc)
+	}
+	return p.redeemCode(w, r, ps, cryptr, nil)
+}
+
+// redeemCode redeems a code for the client that authenticates (mc nil) or
+// for the API key whose scoped service mc is: a headless code of an
+// organization the key manages, in its environment. Any other code is
+// invalid_grant, exactly like an unknown one, and stays unused.
+func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params, cryptr bool, mc *identity.Service) (*grantResult, error) {
 	ctx := r.Context()
 	code := ps.get("code")
 	if code == "" {
@@ -136,16 +175,10 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 	if len(code) > maxParamLen {
 		return nil, badGrant("invalid authorization code")
 	}
-	// Headless codes (magic-link challenge) may be exchanged by the backend
-	// with its management token instead of client credentials.
 	var app *identity.Application
 	var env identity.Environment
-	var cred *identity.Credential
-	if bearer := tokens.BearerToken(r); bearer != "" && ps.get("client_secret") == "" {
-		cred, env = p.managementCaller(ctx, bearer)
-		if cred == nil || env != envOf(r) {
-			return nil, &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient, Desc: "invalid management token"}
-		}
+	if mc != nil {
+		env = mc.Environment()
 	} else {
 		var err error
 		if app, env, err = p.clientForGrant(w, r, ps); err != nil {
@@ -174,7 +207,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 			return err
 		}
 		if c.Env != env || (app != nil && c.ClientID != app.ClientID) || !sameOrg(r, c.OrgDomain) ||
-			(cred != nil && (c.Flavor != flavorHeadless || !cred.Manages(c.OrgDomain))) {
+			(mc != nil && (c.Flavor != flavorHeadless || !mc.Manages(c.OrgDomain))) {
 			return badGrant("invalid authorization code")
 		}
 		if c.Used {
@@ -259,6 +292,7 @@ func (p *Provider) grantCode(w http.ResponseWriter, r *http.Request, ps *params,
 		return nil, err
 	}
 	res.authzID = rec.AuthorizationID
+	res.headless = mc != nil
 	return res, nil
 }
 
@@ -269,27 +303,63 @@ func sameOrg(r *http.Request, domain string) bool {
 	return d == "" || d == domain
 }
 
-// managementCaller verifies a management (API-key) token and returns its
-// credential as currently stored, with the environment it belongs to; nil
-// when the token is invalid or the credential is gone.
-func (p *Provider) managementCaller(ctx context.Context, bearer string) (*identity.Credential, identity.Environment) {
+// managementCaller verifies a management (API-key) token and returns the
+// identity service scoped to its credential as currently stored
+// (identity.Service.Scoped: its environment, organizations and
+// permissions); nil when the token is invalid, the credential is gone or
+// expired, or the token or the key lacks create:users.
+func (p *Provider) managementCaller(ctx context.Context, bearer string) *identity.Service {
 	c, err := p.tok.VerifyAPIKeyToken(ctx, bearer)
 	if err != nil {
-		return nil, ""
+		return nil
 	}
 	env, err := c.Environment()
 	if err != nil {
-		return nil, ""
+		return nil
 	}
 	svc, err := p.envService(env)
 	if err != nil {
-		return nil, ""
+		return nil
 	}
 	cred, err := svc.GetCredential(ctx, c.Subject)
-	if err != nil || cred.Environment != env || !cred.Allows("create", "users") {
-		return nil, ""
+	if err != nil || cred.Environment != env || (cred.ExpiresAt != nil && !p.now().Before(*cred.ExpiresAt)) ||
+		!(&identity.Credential{Permissions: c.Scopes}).Allows(identity.ActionCreate, "users") {
+		return nil
 	}
-	return cred, env
+	scoped, err := svc.Scoped(cred)
+	if err != nil || !scoped.Allows(identity.ActionCreate, "users") {
+		return nil
+	}
+	return scoped
+}
+
+// headlessGrant serves grant_type=authorization_code at POST
+// /api/v2/oauth/token (see APIRoutes): the code of a headless challenge,
+// exchanged with the management token in the key's environment.
+func (p *Provider) headlessGrant(w http.ResponseWriter, r *http.Request, pr *cryptrhttp.Principal, in cryptrhttp.Params) error {
+	ps := &params{r: r, body: map[string]string{}}
+	for k, v := range in {
+		switch x := v.(type) {
+		case string:
+			ps.body[k] = x
+		case float64, bool, json.Number:
+			ps.body[k] = fmt.Sprint(x)
+		}
+	}
+	var res *grantResult
+	var err error
+	if !pr.Allows(identity.ActionCreate, "users") {
+		err = &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient,
+			Desc: "the API key lacks the permission create:users"}
+	} else {
+		res, err = p.redeemCode(w, r, ps, true, pr.Service)
+	}
+	if err != nil {
+		p.writeOAuthError(w, r, err)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, p.tokenAnswer(res, ps, true))
+	return nil
 }
 
 // userOf loads an enabled user; a missing or disabled user is invalid_grant.
