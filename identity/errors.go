@@ -23,6 +23,10 @@ var (
 	ErrInvalid = kv.ErrInvalid
 	// ErrForbidden: the caller may not perform the action.
 	ErrForbidden = errors.New("forbidden")
+	// ErrOwnerDeleted: a session (a ticket) outlived its user, which was
+	// deleted. An error carrying it also wraps ErrNotFound, so a caller
+	// that does not look for it treats the session as absent.
+	ErrOwnerDeleted = errors.New("its user was deleted")
 	// ErrExpired: a token, ticket, code or link has expired.
 	ErrExpired = errors.New("expired")
 	// ErrLocked: the account is locked after too many failed attempts.

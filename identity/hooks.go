@@ -100,7 +100,7 @@ func (s *Service) KeepsSessionsOnPasswordChange() bool { return s.keepSessions }
 // tokens, and what every registered SessionRevoker keeps (OIDC refresh
 // families, browser sessions). It returns how many it ended.
 func (t *Txn) EndUserSessions(u *User, keep SessionRef) (int, error) {
-	n, err := t.revokeUserSessions(u.ID, true, keep)
+	n, err := t.revokeUserSessions(u.ID, true, keep, false)
 	if err != nil {
 		return n, err
 	}

@@ -50,7 +50,10 @@ func userSessionPrefix(env Environment, userID string) []byte {
 
 // TicketByHash returns the ticket stored under the SHA-256 hash of its id
 // (see HashSecret). A ticket whose ExpiresAt has passed is ErrExpired even
-// if the sweeper has not removed it yet.
+// if the sweeper has not removed it yet; the tombstone of a ticket whose
+// user was deleted (Ticket.UserDeleted) is an error wrapping both
+// ErrOwnerDeleted and ErrNotFound, returned with the tombstone (its
+// OrgID tells which tenant may learn that).
 func (t *ReadTxn) TicketByHash(hash string) (*Ticket, error) {
 	tk, err := ticketRecs(t.s.env).Get(t.tx, hash)
 	if err != nil {
@@ -58,6 +61,9 @@ func (t *ReadTxn) TicketByHash(hash string) (*Ticket, error) {
 	}
 	if !t.s.Now().Before(tk.ExpiresAt) {
 		return &tk, fmt.Errorf("ticket %w", ErrExpired)
+	}
+	if tk.UserDeleted {
+		return &tk, fmt.Errorf("ticket: %w, %w", ErrOwnerDeleted, ErrNotFound)
 	}
 	return &tk, nil
 }
@@ -206,10 +212,13 @@ func (t *Txn) DeleteVerificationToken(vt *VerificationToken) error {
 // tokens too. It returns how many it deleted. It ends only the sessions
 // the core keeps; EndUserSessions ends those of every kind.
 func (t *Txn) RevokeUserSessions(userID string, tokens bool) (int, error) {
-	return t.revokeUserSessions(userID, tokens, SessionRef{})
+	return t.revokeUserSessions(userID, tokens, SessionRef{}, false)
 }
 
-func (t *Txn) revokeUserSessions(userID string, tokens bool, keep SessionRef) (int, error) {
+// revokeUserSessions is RevokeUserSessions keeping the session keep; when
+// userDeleted, tickets become tombstones (Ticket.UserDeleted) until their
+// expiry instead of disappearing.
+func (t *Txn) revokeUserSessions(userID string, tokens bool, keep SessionRef, userDeleted bool) (int, error) {
 	env := t.s.env
 	type ent struct{ kind, hash string }
 	var list []ent
@@ -235,9 +244,16 @@ func (t *Txn) revokeUserSessions(userID string, tokens bool, keep SessionRef) (i
 				continue
 			}
 			tk, err := ticketRecs(env).Get(t.tx, e.hash)
-			if errors.Is(err, ErrNotFound) {
+			switch {
+			case errors.Is(err, ErrNotFound):
 				err = t.w.Delete(userSessionKey(env, userID, e.kind, e.hash))
-			} else if err == nil {
+			case err == nil && tk.UserDeleted:
+			case err == nil && userDeleted:
+				tomb := tk
+				tomb.UserDeleted = true
+				err = t.PutTicket(&tk, &tomb)
+				n++
+			case err == nil:
 				err = t.DeleteTicket(&tk)
 				n++
 			}

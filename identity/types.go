@@ -324,6 +324,11 @@ type Ticket struct {
 	CreatedAt     time.Time `json:"created_at"`
 	LastRequestAt time.Time `json:"last_request_at"`
 	ExpiresAt     time.Time `json:"expires_at"`
+	// UserDeleted marks the tombstone a ticket becomes when its user is
+	// deleted: it is kept until ExpiresAt so a reader can tell "the profile
+	// is gone" (Crafter answers 404 NO_SUCH_PROFILE) from "no such ticket",
+	// and it authenticates nothing (TicketByHash refuses it).
+	UserDeleted bool `json:"user_deleted,omitempty"`
 }
 
 // PersistentLogin is a remember-me login: an id the client keeps in a cookie
@@ -369,4 +374,17 @@ type Attachment struct {
 	Size        int64     `json:"size"`
 	SHA256      string    `json:"sha256"`
 	CreatedAt   time.Time `json:"created_at"`
+	// BlobID names the attachment's bytes in the blob store; empty means
+	// ID (records written before an attachment kept its ID when replaced).
+	// A replacement under the same Name keeps ID and gets a new BlobID, so
+	// the old bytes stay readable until the new metadata commits.
+	BlobID string `json:"blob_id,omitempty"`
+}
+
+// Blob returns the id of the attachment's bytes in the blob store.
+func (a *Attachment) Blob() string {
+	if a.BlobID != "" {
+		return a.BlobID
+	}
+	return a.ID
 }

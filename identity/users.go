@@ -46,8 +46,18 @@ func attributeUsers(env Environment, orgID, name string, value any) (kv.Set, boo
 }
 
 // AttributeValueKey is the index form of a scalar attribute value: strings,
-// numbers and booleans; other values are not indexed.
+// numbers and booleans; other values are not indexed. A number's key is
+// its nearest float64, whatever its type or text (json.Number("1.0"),
+// int64(1) and 1.0 share one key), so numbers beyond 2^53 may share a key:
+// an index lookup gives candidates that the caller matches exactly.
 func AttributeValueKey(v any) (string, bool) {
+	if n, ok := v.(json.Number); ok {
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil {
+			return "", false
+		}
+		v = f
+	}
 	switch x := v.(type) {
 	case string:
 		return "s:" + hashIfNeeded(x), true
@@ -266,9 +276,10 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 // DeleteUser removes a user, its index entries, its sessions and tokens and
 // what UserDeleteHooks remove, and logs USER_DELETED.
 func (t *Txn) DeleteUser(u *User) error {
-	// Sessions, remember-me logins and verification tokens go with the user,
+	// Sessions, remember-me logins and verification tokens go with the user
+	// (tickets leave a tombstone until they would expire: TicketByHash),
 	// then whatever other packages keep about it (their hooks).
-	if _, err := t.RevokeUserSessions(u.ID, true); err != nil {
+	if _, err := t.revokeUserSessions(u.ID, true, SessionRef{}, true); err != nil {
 		return err
 	}
 	if err := t.runUserDeleteHooks(u); err != nil {

@@ -117,7 +117,8 @@ func blobKeyOf(env identity.Environment, id string) string { return string(env) 
 
 // AddAttachment stores an image attached to a profile. The type must be
 // allowed by the file extension and confirmed by the content; the same
-// base name replaces the previous file.
+// base name replaces the previous file and keeps its id (as Crafter's
+// clients expect: the id a page holds still names the attachment).
 func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, profileID, fileName string, data []byte) (*ProfileAttachment, error) {
 	if int64(len(data)) > s.opts.MaxAttachmentBytes {
 		return nil, apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Attachment is larger than %d bytes", s.opts.MaxAttachmentBytes)
@@ -141,9 +142,18 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 	}
 	key := blobKeyOf(env, id)
 	size := int64(len(data))
-	meta := func(u *identity.User) *identity.Attachment {
-		return &identity.Attachment{ID: id, UserID: u.ID, OrgID: u.OrgID, Name: base, FileName: base + ext,
+	// meta is the new metadata: the bytes under id, the public id of the
+	// attachment it replaces if any.
+	meta := func(tx *identity.ReadTxn, u *identity.User) (*identity.Attachment, error) {
+		a := &identity.Attachment{ID: id, BlobID: id, UserID: u.ID, OrgID: u.OrgID, Name: base, FileName: base + ext,
 			ContentType: typ, Size: size, SHA256: identity.HashSecret(string(data)), CreatedAt: d.Now()}
+		prev, err := tx.Attachment(u.ID, base)
+		if err == nil {
+			a.ID = prev.ID
+		} else if !errors.Is(err, identity.ErrNotFound) {
+			return nil, err
+		}
+		return a, nil
 	}
 	var out *ProfileAttachment
 	if s.blobTx != nil {
@@ -152,7 +162,10 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 			if err != nil {
 				return err
 			}
-			a := meta(v.u)
+			a, err := meta(&tx.ReadTxn, v.u)
+			if err != nil {
+				return err
+			}
 			old, err := tx.PutAttachment(a)
 			if err != nil {
 				return err
@@ -160,8 +173,8 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 			if err := s.blobTx.PutTx(tx.KVTx(kv.Inside()), key, bytes.NewReader(data), size); err != nil {
 				return err
 			}
-			if old != nil && old.ID != a.ID {
-				if err := s.blobTx.DeleteTx(tx.KVTx(kv.Inside()), blobKeyOf(env, old.ID)); err != nil {
+			if old != nil && old.Blob() != a.Blob() {
+				if err := s.blobTx.DeleteTx(tx.KVTx(kv.Inside()), blobKeyOf(env, old.Blob())); err != nil {
 					return err
 				}
 			}
@@ -200,7 +213,10 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 		if err != nil {
 			return err
 		}
-		a := meta(v.u)
+		a, err := meta(&tx.ReadTxn, v.u)
+		if err != nil {
+			return err
+		}
 		old, err := tx.PutAttachment(a)
 		if err != nil {
 			return err
@@ -208,9 +224,9 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 		if err := gcRecs(env).Delete(tx.KVTx(kv.Inside()), id); err != nil {
 			return err
 		}
-		if old != nil && old.ID != a.ID {
-			replaced = old.ID
-			if err := gcRecs(env).Put(tx.KVTx(kv.Inside()), old.ID, blobGC{Key: blobKeyOf(env, old.ID), Due: now}); err != nil {
+		if old != nil && old.Blob() != a.Blob() {
+			replaced = old.Blob()
+			if err := gcRecs(env).Put(tx.KVTx(kv.Inside()), replaced, blobGC{Key: blobKeyOf(env, replaced), Due: now}); err != nil {
 				return err
 			}
 		}
@@ -240,12 +256,12 @@ func (s *Service) dropAttachments(tx *identity.Txn, userID string, reap *[]strin
 	env := tx.Env()
 	now := s.base.Now()
 	for _, a := range list {
-		key := blobKeyOf(env, a.ID)
+		key := blobKeyOf(env, a.Blob())
 		if s.blobTx != nil {
 			err = s.blobTx.DeleteTx(tx.KVTx(kv.Inside()), key)
 		} else {
-			err = gcRecs(env).Put(tx.KVTx(kv.Inside()), a.ID, blobGC{Key: key, Due: now})
-			*reap = append(*reap, a.ID)
+			err = gcRecs(env).Put(tx.KVTx(kv.Inside()), a.Blob(), blobGC{Key: key, Due: now})
+			*reap = append(*reap, a.Blob())
 		}
 		if err != nil {
 			return err
@@ -394,7 +410,7 @@ func (s *Service) OpenAttachment(ctx context.Context, c *identity.Credential, pr
 	if err != nil || a == nil {
 		return nil, err
 	}
-	key := blobKeyOf(d.Environment(), a.ID)
+	key := blobKeyOf(d.Environment(), a.Blob())
 	rc, size, err := s.blobs.Get(ctx, key)
 	if errors.Is(err, blob.ErrNotFound) {
 		// Metadata without bytes: another blob store than the one that

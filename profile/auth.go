@@ -64,13 +64,17 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 		return nil, missingParam("password")
 	}
 	d := s.dir(c)
+	var domain string
 	if err := d.View(ctx, func(tx *identity.ReadTxn) error {
-		_, _, err := loadTenant(tx, tenant)
+		o, _, err := loadTenant(tx, tenant)
+		if err == nil {
+			domain = o.Domain
+		}
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	user, err := d.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: tenant, Username: username, Password: pw,
+	user, err := d.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: domain, Username: username, Password: pw,
 		ActorID: c.ID})
 	var le *identity.LoginError
 	switch {
@@ -133,13 +137,13 @@ func (s *Service) CreateTicket(ctx context.Context, c *identity.Credential, prof
 		if err != nil {
 			return err
 		}
-		if err := check(c, v.o.Domain, ActionManageTickets); err != nil {
+		if err := check(c, tenantOf(v.o), ActionManageTickets); err != nil {
 			return err
 		}
 		if !v.u.Enabled {
-			return disabled(v.u, v.o.Domain)
+			return disabled(v.u, tenantOf(v.o))
 		}
-		out, err = s.openTicket(tx, v.u, v.o.Domain, c, true)
+		out, err = s.openTicket(tx, v.u, tenantOf(v.o), c, true)
 		return err
 	})
 	return out, err
@@ -147,10 +151,17 @@ func (s *Service) CreateTicket(ctx context.Context, c *identity.Credential, prof
 
 // touchTicket reads a live ticket (one of a tenant the caller has no
 // permission entry for is notFound: ownerTenant), checks MANAGE_TICKETS on
-// its tenant and
-// slides its idle expiry. Reads within TicketTouchInterval of the last
-// one do not rewrite it (the expiry moves by at most that much less).
-func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id string, notFound *Error,
+// its tenant and slides its idle expiry. The tombstone of a ticket whose
+// profile was deleted is ownerGone when not nil (after the same checks),
+// else notFound.
+//
+// Every read moves lastRequestTime: the answer carries the time of this
+// read, as Crafter's does. The store is rewritten only when the stored
+// time is TicketTouchInterval old or more, so reads under load are
+// coalesced into one write per interval; no reader sees the coalescing
+// (each sees its own time, nothing shows the stored one), and the idle
+// expiry lags the latest read by less than the interval.
+func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id string, notFound, ownerGone *Error,
 	then func(tx *identity.ReadTxn, domain string, tk *identity.Ticket) error) (*Ticket, error) {
 	if id == "" {
 		return nil, notFound
@@ -161,10 +172,11 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 	var needTouch bool
 	read := func(tx *identity.ReadTxn) (*identity.Ticket, string, error) {
 		tk, err := tx.TicketByHash(hash)
-		if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
+		gone := errors.Is(err, identity.ErrOwnerDeleted)
+		if !gone && (errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired)) {
 			return nil, "", notFound
 		}
-		if err != nil {
+		if err != nil && !gone {
 			return nil, "", err
 		}
 		domain, err := s.ownerDomain(tx, c, tk.OrgID, notFound)
@@ -173,6 +185,12 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 		}
 		if err := check(c, domain, ActionManageTickets); err != nil {
 			return nil, "", err
+		}
+		if gone {
+			if ownerGone != nil {
+				return nil, "", ownerGone
+			}
+			return nil, "", notFound
 		}
 		return tk, domain, nil
 	}
@@ -188,11 +206,7 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 				return err
 			}
 		}
-		last := tk.LastRequestAt
-		if needTouch {
-			last = now
-		}
-		out = &Ticket{ID: id, Tenant: domain, ProfileID: s.userObjectID(tx, tk.UserID), LastRequestTime: ms(last)}
+		out = &Ticket{ID: id, Tenant: domain, ProfileID: s.userObjectID(tx, tk.UserID), LastRequestTime: ms(now)}
 		return nil
 	})
 	if err != nil || !needTouch {
@@ -212,14 +226,17 @@ func (s *Service) touchTicket(ctx context.Context, c *identity.Credential, id st
 
 // GetTicket returns a live ticket and slides its expiry.
 func (s *Service) GetTicket(ctx context.Context, c *identity.Credential, id string) (*Ticket, error) {
-	return s.touchTicket(ctx, c, id, apiErr(http.StatusNotFound, CodeNoSuchTicket, "No ticket found for the given ID"), nil)
+	return s.touchTicket(ctx, c, id, apiErr(http.StatusNotFound, CodeNoSuchTicket, "No ticket found for the given ID"), nil, nil)
 }
 
 // ProfileByTicket returns the profile of a live ticket (unknown or expired:
-// 400 NO_SUCH_TICKET, as Crafter answers) and slides its expiry.
+// 400 NO_SUCH_TICKET, as Crafter answers; a ticket of a deleted profile:
+// 404 NO_SUCH_PROFILE, as Crafter documents, which its client reads as
+// null) and slides its expiry.
 func (s *Service) ProfileByTicket(ctx context.Context, c *identity.Credential, id string, attrs []string) (*Profile, error) {
 	var out *Profile
 	_, err := s.touchTicket(ctx, c, id, apiErr(http.StatusBadRequest, CodeNoSuchTicket, "No ticket found for the given ID"),
+		apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile found for the ticket"),
 		func(tx *identity.ReadTxn, _ string, tk *identity.Ticket) error {
 			o, err := tx.OrgByID(tk.OrgID)
 			if err != nil {
@@ -232,7 +249,7 @@ func (s *Service) ProfileByTicket(ctx context.Context, c *identity.Credential, i
 			if err != nil {
 				return err
 			}
-			if err := check(c, o.Domain, ActionManageProfiles, ActionReadTenant); err != nil {
+			if err := check(c, tenantOf(o), ActionManageProfiles, ActionReadTenant); err != nil {
 				return err
 			}
 			tn, err := tx.Tenant(o.ID)
@@ -270,7 +287,7 @@ func (s *Service) InvalidateTicket(ctx context.Context, c *identity.Credential, 
 		if err != nil {
 			return err
 		}
-		if err := check(c, o.Domain, ActionManageTickets); err != nil {
+		if err := check(c, tenantOf(o), ActionManageTickets); err != nil {
 			return err
 		}
 		if err := tx.DeleteTicket(tk); err != nil {
@@ -303,11 +320,11 @@ func (s *Service) CreatePersistentLogin(ctx context.Context, c *identity.Credent
 		if err != nil {
 			return err
 		}
-		if err := check(c, v.o.Domain, ActionManageTickets); err != nil {
+		if err := check(c, tenantOf(v.o), ActionManageTickets); err != nil {
 			return err
 		}
 		if !v.u.Enabled {
-			return disabled(v.u, v.o.Domain)
+			return disabled(v.u, tenantOf(v.o))
 		}
 		now := s.base.Now()
 		pl := &identity.PersistentLogin{ID: identity.HashSecret(id), OrgID: v.u.OrgID, UserID: v.u.ID, Token: token,
@@ -315,7 +332,7 @@ func (s *Service) CreatePersistentLogin(ctx context.Context, c *identity.Credent
 		if err := tx.PutPersistentLogin(nil, pl); err != nil {
 			return err
 		}
-		out = &PersistentLogin{ID: id, Tenant: v.o.Domain, ProfileID: v.u.ObjectID, Token: token, Timestamp: ms(now)}
+		out = &PersistentLogin{ID: id, Tenant: tenantOf(v.o), ProfileID: v.u.ObjectID, Token: token, Timestamp: ms(now)}
 		return nil
 	})
 	return out, err
@@ -336,10 +353,10 @@ func (s *Service) loadLogin(tx *identity.ReadTxn, c *identity.Credential, id str
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := check(c, o.Domain, ActionManageTickets); err != nil {
+	if err := check(c, tenantOf(o), ActionManageTickets); err != nil {
 		return nil, nil, err
 	}
-	out := &PersistentLogin{ID: id, Tenant: o.Domain, Token: pl.Token, Timestamp: ms(pl.CreatedAt)}
+	out := &PersistentLogin{ID: id, Tenant: tenantOf(o), Token: pl.Token, Timestamp: ms(pl.CreatedAt)}
 	if u, err := tx.User(pl.UserID); err == nil {
 		out.ProfileID = u.ObjectID
 	}

@@ -150,11 +150,12 @@ func TestAttachmentsInDir(t *testing.T) {
 	if fb.maxRead >= len(big) || fb.readsSeen < 2 {
 		t.Fatalf("download read %d bytes at once in %d reads: not streamed", fb.maxRead, fb.readsSeen)
 	}
-	// Replacing deletes the old file; no journal record is left.
+	// Replacing keeps the id, writes a new file and deletes the old one; no
+	// journal record is left.
 	var a2 ProfileAttachment
 	e.mustOK(e.upload(p.ID, "attachment", "me.png", pngBytes, nil)).json(t, &a2)
-	if got := files(t, dir); len(got) != 1 || got[0] != filepath.Join("production", *a2.ID) || gcCount(t, e) != 0 {
-		t.Fatalf("after replace: files %v, %d journal records", got, gcCount(t, e))
+	if got := files(t, dir); len(got) != 1 || got[0] == filepath.Join("production", *a.ID) || *a2.ID != *a.ID || gcCount(t, e) != 0 {
+		t.Fatalf("after replace: files %v, id %s (was %s), %d journal records", got, *a2.ID, *a.ID, gcCount(t, e))
 	}
 	// Deleting the profile deletes its files.
 	e.upload(p.ID, "attachment", "other.png", pngBytes, nil)

@@ -35,7 +35,8 @@ func (c *idCache) put(k, v string) {
 	c.mu.Unlock()
 }
 
-// orgDomain returns the domain of the organization orgID.
+// orgDomain returns the tenant name (TenantName of the domain) of the
+// organization orgID.
 func (s *Service) orgDomain(tx *identity.ReadTxn, orgID string) (string, error) {
 	key := string(tx.Env()) + "/o/" + orgID
 	if d, ok := s.ids.get(key); ok {
@@ -45,8 +46,9 @@ func (s *Service) orgDomain(tx *identity.ReadTxn, orgID string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	s.ids.put(key, o.Domain)
-	return o.Domain, nil
+	name := tenantOf(o)
+	s.ids.put(key, name)
+	return name, nil
 }
 
 // userObjectID returns the Crafter id of user userID ("" if it is gone).

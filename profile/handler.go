@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +20,67 @@ import (
 // BasePath is where the API lives; Handler also serves paths relative to
 // it (when mounted with http.StripPrefix).
 const BasePath = "/api/1"
+
+// JavaClientBasePath is the base path Crafter's Java client uses by
+// default (crafter.profile.rest.client.url ends in /crafter-profile);
+// Handler serves it like BasePath.
+const JavaClientBasePath = "/crafter-profile" + BasePath
+
+// Intercept returns a handler that serves every path under BasePath and
+// JavaClientBasePath with s.Handler() and passes any other request to
+// next. Mount it in front of an http.ServeMux: the mux would answer a
+// path such as /api/1/profile//attributes with a redirect to its cleaned
+// form, where this API answers its own JSON error.
+func (s *Service) Intercept(next http.Handler) http.Handler {
+	h := s.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if underBase(r.URL.EscapedPath()) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Listener wraps l, the listener an http.Server serves the API from, so
+// that a request under BasePath or JavaClientBasePath whose target
+// net/http refuses before any handler runs (a malformed escape such as
+// "%zz" in the path, which net/http answers with a plain-text 400) gets
+// this API's JSON 400 instead (MalformedTarget). Other requests are not
+// touched. Wrap after any TLS layer.
+func Listener(l net.Listener) net.Listener { return httpx.AnswerMalformedTargets(l, MalformedTarget) }
+
+// MalformedTarget is the answer to a request line whose target does not
+// parse: for a target under one of the base paths, 400 with the error
+// JSON; any other is left to the caller (ok=false).
+func MalformedTarget(target string) (status int, contentType string, body []byte, ok bool) {
+	if i := strings.Index(target, "://"); i >= 0 { // absolute form
+		rest := target[i+3:]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			target = rest[j:]
+		}
+	}
+	path, _, _ := strings.Cut(target, "?")
+	if !underBase(path) {
+		return 0, "", nil, false
+	}
+	body, err := json.Marshal(badRequest("Malformed path"))
+	if err != nil {
+		return 0, "", nil, false
+	}
+	return http.StatusBadRequest, "application/json;charset=UTF-8", body, true
+}
+
+// underBase tells whether the escaped path p is under one of the base
+// paths.
+func underBase(p string) bool {
+	for _, b := range []string{BasePath, JavaClientBasePath} {
+		if p == b || strings.HasPrefix(p, b+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // maxBody bounds JSON and form bodies (attachments have their own limit).
 const maxBody = 1 << 20
@@ -243,6 +305,49 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ExtensionsParam is the query (or form) parameter with which a caller
+// asks for Gatehouse's extensions in Crafter-shaped answers
+// (gatehouseExtensions=true): today the "indexed" flag of attribute
+// definitions. Without it answers carry Crafter's fields only, since
+// Crafter's Java client refuses unknown properties.
+const ExtensionsParam = "gatehouseExtensions"
+
+// wantsExtensions tells whether the parameters ask for Gatehouse's
+// extensions.
+func (p params) wantsExtensions() bool {
+	b, err := parseBool(ExtensionsParam, p.get(ExtensionsParam))
+	return err == nil && b
+}
+
+// withoutExtensions returns v without Gatehouse's extensions: the
+// attribute definitions of tenants lose their indexed flag (copies; v is
+// not changed).
+func withoutExtensions(v any) any {
+	plain := func(t Tenant) Tenant {
+		defs := make([]AttributeDefinition, len(t.AttributeDefinitions))
+		for i, d := range t.AttributeDefinitions {
+			d.Indexed = false
+			defs[i] = d
+		}
+		t.AttributeDefinitions = defs
+		return t
+	}
+	switch x := v.(type) {
+	case *Tenant:
+		if x != nil {
+			t := plain(*x)
+			return &t
+		}
+	case []Tenant:
+		out := make([]Tenant, len(x))
+		for i, t := range x {
+			out[i] = plain(t)
+		}
+		return out
+	}
+	return v
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -260,8 +365,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	p := r.URL.EscapedPath()
-	if strings.HasPrefix(p, BasePath+"/") {
-		p = p[len(BasePath):]
+	for _, b := range []string{BasePath, JavaClientBasePath} {
+		if p == b || strings.HasPrefix(p, b+"/") {
+			p = p[len(b):]
+			break
+		}
 	}
 	p = strings.TrimSuffix(p, ".json")
 	p = strings.Trim(p, "/")
@@ -291,14 +399,18 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		k.c = c
 	}
-	return rt.fn(h, k)
+	out, err := rt.fn(h, k)
+	if err == nil && !k.p.wantsExtensions() {
+		out = withoutExtensions(out)
+	}
+	return out, err
 }
 
 // parse reads the parameters (query string plus form fields) and, for
 // JSON routes, the body.
 func (k *call) parse(kind bodyKind, maxUpload int64) error {
 	r := k.r
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	q, err := parseParams(r.URL.RawQuery)
 	if err != nil {
 		return badRequest("Malformed query string")
 	}
@@ -319,6 +431,9 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 			return apiErr(http.StatusUnsupportedMediaType, CodeOther, "Content type '%s' not supported; send multipart/form-data", ctype)
 		}
 		r.Body = http.MaxBytesReader(k.w, r.Body, maxUpload+64<<10)
+		// The query string is parsed above (parseParams): a non-nil Form
+		// keeps net/http from parsing it again and refusing a raw ';'.
+		r.Form = url.Values{}
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -335,7 +450,7 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 			if err != nil {
 				return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
 			}
-			f, err := url.ParseQuery(string(b))
+			f, err := parseParams(string(b))
 			if err != nil {
 				return badRequest("Malformed form body")
 			}
@@ -345,6 +460,33 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 		}
 	}
 	return nil
+}
+
+// parseParams parses a query string or form body as Crafter's servlet
+// container does: pairs are separated by '&' only, so a raw ';' (which
+// Crafter's Java client does not encode, and net/url refuses since Go
+// 1.17) is a literal part of a name or value. A malformed escape is an
+// error.
+func parseParams(s string) (url.Values, error) {
+	v := url.Values{}
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		key, val, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(key)
+		if err != nil {
+			return nil, err
+		}
+		x, err := url.QueryUnescape(val)
+		if err != nil {
+			return nil, err
+		}
+		v[k] = append(v[k], x)
+	}
+	return v, nil
 }
 
 // params are the merged query and form parameters.
@@ -455,8 +597,12 @@ func (p params) sort(paged bool) (Sort, error) {
 	return so, nil
 }
 
+// decodeJSON decodes a JSON body into v. Numbers inside any values
+// (attributes, default values, metadata) are kept as json.Number, the
+// text the client sent, and are stored and answered as such.
 func decodeJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		return badRequest("Malformed JSON body: %s", jsonErrText(err))
 	}
@@ -487,7 +633,9 @@ func attributesParam(p params) (map[string]any, error) {
 		return nil, nil
 	}
 	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
 		return nil, apiErr(http.StatusBadRequest, CodeParamDeserialization,
 			"Unable to deserialize parameter 'attributes' as a JSON object")
 	}

@@ -1,8 +1,10 @@
 package profile
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -51,13 +53,38 @@ type TenantInput struct {
 
 // AttributeDefinition is a tenant's attribute definition. Indexed is a
 // Gatehouse extension: lookups by value of an indexed attribute do not
-// scan the tenant.
+// scan the tenant. Answers carry it only to a caller that asks
+// (ExtensionsParam); a definition decoded from JSON without "indexed"
+// keeps the stored flag when it updates an existing definition (so a
+// Crafter client writing back what it read does not drop an index).
 type AttributeDefinition struct {
 	Name         string                `json:"name"`
 	Metadata     map[string]any        `json:"metadata"`
 	DefaultValue any                   `json:"defaultValue"`
 	Permissions  []AttributePermission `json:"permissions"`
 	Indexed      bool                  `json:"indexed,omitempty"`
+
+	// indexedAbsent is set by UnmarshalJSON when "indexed" is missing.
+	indexedAbsent bool
+}
+
+// UnmarshalJSON decodes a definition, numbers in its metadata and default
+// value as json.Number (the text sent), and notes whether "indexed" was
+// given.
+func (d *AttributeDefinition) UnmarshalJSON(b []byte) error {
+	type plain AttributeDefinition
+	var x struct {
+		plain
+		Indexed *bool `json:"indexed"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&x); err != nil {
+		return err
+	}
+	*d = AttributeDefinition(x.plain)
+	d.Indexed, d.indexedAbsent = x.Indexed != nil && *x.Indexed, x.Indexed == nil
+	return nil
 }
 
 // AttributePermission grants attribute actions to an application ("*" = any).
@@ -135,7 +162,7 @@ func tokenJSON(c *identity.Credential) AccessToken {
 }
 
 func tenantJSON(o *identity.Organization, tn *identity.Tenant) Tenant {
-	out := Tenant{ID: o.ObjectID, Name: o.Domain, VerifyNewProfiles: tn.VerifyNewProfiles,
+	out := Tenant{ID: o.ObjectID, Name: tenantOf(o), VerifyNewProfiles: tn.VerifyNewProfiles,
 		AvailableRoles: append([]string{}, tn.AvailableRoles...), SSOEnabled: tn.SSOEnabled,
 		AttributeDefinitions: []AttributeDefinition{}, CleanseAttributes: tn.CleanseAttributes}
 	for _, d := range tn.AttributeDefinitions {
@@ -207,6 +234,9 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 		for _, od := range old {
 			if od.Name == d.Name {
 				nd.ID, nd.Type, nd.Required, nd.InToken, nd.CreatedAt = od.ID, od.Type, od.Required, od.InToken, od.CreatedAt
+				if d.indexedAbsent {
+					nd.Indexed = od.Indexed
+				}
 			}
 		}
 		for _, p := range d.Permissions {
@@ -254,21 +284,35 @@ func checkRoles(roles []string) error {
 	return nil
 }
 
-// readableSize formats a size like Crafter's FileUtils.readableFileSize.
+// readableSize formats a size like Crafter's FileUtils.readableFileSize:
+// the size in the largest unit of B, KB, MB, GB, TB (1024 steps) it
+// reaches, in java.text.DecimalFormat("#,##0.#") (thousands grouped with
+// ',', at most one decimal rounded half-even), then a space and the unit:
+// "1,000 B", "22.6 KB", "1,023.9 KB", "1 MB"; "0" for an empty file.
 func readableSize(n int64) string {
 	if n <= 0 {
 		return "0"
 	}
 	units := []string{"B", "KB", "MB", "GB", "TB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
+	i, div := 0, int64(1)
+	for i < len(units)-1 && n/div >= 1024 {
+		div *= 1024
 		i++
 	}
-	s := fmt.Sprintf("%.1f", f)
-	if len(s) > 2 && s[len(s)-2:] == ".0" {
-		s = s[:len(s)-2]
+	// FormatFloat rounds the exact binary value half-even, as DecimalFormat
+	// does.
+	s := strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0")
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for j, r := range whole {
+		if j > 0 && (len(whole)-j)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
 	}
-	return s + " " + units[i]
+	if frac != "" {
+		b.WriteString("." + frac)
+	}
+	return b.String() + " " + units[i]
 }

@@ -43,7 +43,7 @@ func loadProfile(tx *identity.ReadTxn, c *identity.Credential, id string) (*view
 	if err != nil {
 		return nil, err
 	}
-	if err := check(c, o.Domain, ActionManageProfiles, ActionReadTenant); err != nil {
+	if err := check(c, tenantOf(o), ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
 	}
 	return &view{u: u, o: o, tn: tn}, nil
@@ -66,7 +66,7 @@ func ownerTenant(tx *identity.ReadTxn, c *identity.Credential, orgID string, not
 	if err != nil {
 		return nil, err
 	}
-	if !reaches(c, o.Domain) {
+	if !reaches(c, tenantOf(o)) {
 		return nil, notFound
 	}
 	return o, nil
@@ -92,7 +92,7 @@ func (s *Service) ownerDomain(tx *identity.ReadTxn, c *identity.Credential, orgI
 // none; empty: all), then filtered by readability. A stored attribute
 // without a definition fails the request (§5.4).
 func render(c *identity.Credential, v *view, attrs []string, filter bool) (*Profile, error) {
-	p := profileJSON(v.u, v.o.Domain)
+	p := profileJSON(v.u, tenantOf(v.o))
 	if len(attrs) > 0 {
 		keep := map[string]bool{}
 		for _, a := range attrs {
@@ -115,7 +115,7 @@ func render(c *identity.Credential, v *view, attrs []string, filter bool) (*Prof
 	for k := range p.Attributes {
 		d, ok := v.tn.Definition(k)
 		if !ok {
-			return nil, notDefined(k, v.o.Domain)
+			return nil, notDefined(k, tenantOf(v.o))
 		}
 		if !attrAllowed(d, c.Application, ActionReadAttribute) {
 			delete(p.Attributes, k)
@@ -502,7 +502,7 @@ func (s *Service) RemoveAttributes(ctx context.Context, c *identity.Credential, 
 		for _, k := range names {
 			d, ok := v.tn.Definition(k)
 			if !ok {
-				return "", notDefined(k, v.o.Domain)
+				return "", notDefined(k, tenantOf(v.o))
 			}
 			if !attrAllowed(d, c.Application, ActionRemoveAttribute) {
 				return "", deniedAttr(ActionRemoveAttribute, k)

@@ -233,7 +233,7 @@ func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*
 	}
 	early := so.By == "" // natural order: stop as soon as the page is full
 	visit := func(u *identity.User) error {
-		if u.OrgID != o.ID || !s.match(u, doc(u, o.Domain)) {
+		if u.OrgID != o.ID || !s.match(u, doc(u, tenantOf(o))) {
 			return nil
 		}
 		if early {
@@ -282,7 +282,7 @@ func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*
 	if early {
 		return out, nil
 	}
-	query.SortFunc(out, func(u *identity.User) map[string]any { return doc(u, o.Domain) }, so.By, so.Asc)
+	query.SortFunc(out, func(u *identity.User) map[string]any { return doc(u, tenantOf(o)) }, so.By, so.Asc)
 	if skip >= len(out) {
 		return []*identity.User{}, nil
 	}
@@ -532,7 +532,7 @@ func (s *Service) ProfilesByIDs(ctx context.Context, c *identity.Credential, ids
 			}
 		}
 		if so.By != "" {
-			query.SortFunc(views, func(v *view) map[string]any { return doc(v.u, v.o.Domain) }, so.By, so.Asc)
+			query.SortFunc(views, func(v *view) map[string]any { return doc(v.u, tenantOf(v.o)) }, so.By, so.Asc)
 		}
 		for _, v := range views {
 			p, err := render(c, v, attrs, true)

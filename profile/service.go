@@ -1,6 +1,6 @@
 // Package profile serves the Crafter Profile 4.5 REST API (/api/1) over
-// Gatehouse's identity core: a tenant is an organization (its name is the
-// organization's domain), a profile is a user, an access token is an API
+// Gatehouse's identity core: a tenant is an organization (its name maps to
+// the organization's domain: TenantDomain), a profile is a user, an access token is an API
 // credential. Whatever is created here is visible through the Cryptr face
 // and the reverse.
 //
@@ -69,8 +69,54 @@
 // it carries exists; the caller may ask again). Options.SyncMail sends
 // inside the request instead.
 //
-// Use: New, then mount Service.Handler at "/api/1/" and Close the Service
-// (or Shutdown, to deliver queued mail first) when done. NewHandler is the
+// Wire exactness (what Crafter's Java client notices):
+//   - Attribute numbers are kept as sent, through storage, indexes and
+//     queries: 12345678901234567 and 1.0 come back as written (they are
+//     json.Number values in Go; queries compare them numerically, exactly
+//     for integers).
+//   - Answers carry Crafter's fields only. Gatehouse's extensions (today
+//     the "indexed" flag of attribute definitions) are answered to a
+//     caller that passes gatehouseExtensions=true (ExtensionsParam); a
+//     definition written without "indexed" keeps its stored flag.
+//   - The API is served under BasePath (/api/1) and JavaClientBasePath
+//     (/crafter-profile/api/1, the Java client's default).
+//   - A raw ';' in a query string or form body is part of the value (as in
+//     Tomcat); pairs are separated by '&' only.
+//   - Every answer under the base paths is the error JSON of §4: mount
+//     Intercept in front of an http.ServeMux (which would redirect
+//     /api/1/profile//attributes) and serve from Listener (net/http
+//     answers a malformed escape in a path, such as %zz, in plain text
+//     before any handler runs).
+//   - by_ticket for a ticket whose profile was deleted is 404
+//     NO_SUCH_PROFILE, as documented (the ticket itself is gone: the core
+//     keeps a tombstone until it would have expired).
+//   - Every ticket read answers the time of that read as lastRequestTime.
+//     The store is rewritten at most once per Options.TicketTouchInterval
+//     (1 s) under load; nothing shows the stored time, so no reader sees
+//     the coalescing, and the idle expiry lags the latest read by less
+//     than that interval.
+//   - fileSize is Crafter's "#,##0.#" with 1024 steps ("1,000 B",
+//     "22.6 KB"); uploading an attachment again under the same name keeps
+//     its id.
+//   - Tenant names: a tenant is the organization whose domain is
+//     TenantDomain(name). Domains are slugs; names may also be Studio
+//     site ids with '_' and repeated '-', which map one-to-one to encoded
+//     slugs ("my_site" is "x0-my-u-site"), see tenantname.go.
+//
+// Remaining departures from Crafter: a tenant name must start and end
+// with a lower-case letter or digit and map to a domain of at most 63
+// characters (Crafter takes any string; Studio site ids fit); a slug
+// name starting with "x0-" that decodes is itself encoded; a host that
+// mounts Handler on a ServeMux without Intercept, or serves without
+// Listener, keeps net/http's redirects and plain-text 400s for those
+// paths; tickets, logins and tokens of a deleted or re-passworded
+// profile end with it (Crafter kept them); the md5 of an attachment is
+// null (as Crafter's current code leaves it).
+//
+// Use: New, then mount Service.Handler at "/api/1/" and
+// "/crafter-profile/api/1/" (or put Service.Intercept in front of the
+// host's mux), serve from Listener(l), and Close the Service (or
+// Shutdown, to deliver queued mail first) when done. NewHandler is the
 // short form for a handler that lives as long as the process. Expired
 // tickets, logins, tokens and counters are refused when read; run
 // Service.RunSweeper (or Sweep) to reclaim their storage and orphaned

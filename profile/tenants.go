@@ -15,7 +15,11 @@ func loadTenant(tx *identity.ReadTxn, name string) (*identity.Organization, *ide
 	if name == "" {
 		return nil, nil, noTenant(name)
 	}
-	o, err := tx.Org(name)
+	domain, ok := TenantDomain(name)
+	if !ok {
+		return nil, nil, noTenant(name)
+	}
+	o, err := tx.Org(domain)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, noTenant(name)
 	}
@@ -29,9 +33,10 @@ func loadTenant(tx *identity.ReadTxn, name string) (*identity.Organization, *ide
 	return o, tn, err
 }
 
-// CreateTenant creates a tenant: an organization whose domain is the
-// tenant's name. A name that is not already a domain slug (lower-case
-// letters, digits and dashes) is refused rather than silently renamed.
+// CreateTenant creates a tenant: an organization whose domain is
+// TenantDomain of the tenant's name (the name itself when it is a slug).
+// A name outside the rule (lower-case letters and digits, with runs of '-'
+// and '_' between them) is refused rather than silently renamed.
 func (s *Service) CreateTenant(ctx context.Context, c *identity.Credential, in TenantInput) (*Tenant, error) {
 	if !allowedGlobal(c, ActionCreateTenant) {
 		return nil, deniedGlobal(ActionCreateTenant)
@@ -39,9 +44,10 @@ func (s *Service) CreateTenant(ctx context.Context, c *identity.Credential, in T
 	if in.Name == "" {
 		return nil, badRequest("Tenant name is required")
 	}
-	if identity.Slug(in.Name) != in.Name || identity.CheckDomain(in.Name) != "" {
-		return nil, badRequest("Tenant name %q must be a domain slug: lower-case letters, digits and dashes (for example %q)",
-			in.Name, identity.Slug(in.Name))
+	domain, ok := TenantDomain(in.Name)
+	if !ok {
+		return nil, badRequest("Tenant name %q must be lower-case letters and digits, with dashes or underscores between them, "+
+			"and map to an organization domain of at most 63 characters (for example %q)", in.Name, identity.Slug(in.Name))
 	}
 	if err := checkRoles(in.AvailableRoles); err != nil {
 		return nil, err
@@ -52,7 +58,7 @@ func (s *Service) CreateTenant(ctx context.Context, c *identity.Credential, in T
 	if err != nil {
 		return nil, err
 	}
-	o := &identity.Organization{Name: in.Name, Domain: in.Name, ManagedBy: d.AccountDomain(), CreatedAt: now, UpdatedAt: now}
+	o := &identity.Organization{Name: in.Name, Domain: domain, ManagedBy: d.AccountDomain(), CreatedAt: now, UpdatedAt: now}
 	if o.ID, err = identity.NewID(d.Rand(), now); err != nil {
 		return nil, err
 	}
@@ -528,9 +534,6 @@ func (s *Service) DeleteTenant(ctx context.Context, c *identity.Credential, name
 // deleteUser deletes u with its sessions, tokens and attachments; blob ids
 // to delete once tx commits are appended to reap.
 func (s *Service) deleteUser(tx *identity.Txn, u *identity.User, reap *[]string) error {
-	if _, err := tx.RevokeUserSessions(u.ID, true); err != nil {
-		return err
-	}
 	if err := s.dropAttachments(tx, u.ID, reap); err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func loadToken(tx *identity.ReadTxn, c *identity.Credential, id string) (*identi
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := check(c, o.Domain, ActionManageProfiles); err != nil {
+	if err := check(c, tenantOf(o), ActionManageProfiles); err != nil {
 		return nil, nil, err
 	}
 	u, err := tx.User(vt.UserID)
@@ -110,7 +110,7 @@ func (s *Service) CreateVerificationToken(ctx context.Context, c *identity.Crede
 		if err != nil {
 			return err
 		}
-		out = vtokenJSON(id, vt, v.o.Domain, v.u.ObjectID)
+		out = vtokenJSON(id, vt, tenantOf(v.o), v.u.ObjectID)
 		return nil
 	})
 	return out, err
@@ -124,7 +124,7 @@ func (s *Service) GetVerificationToken(ctx context.Context, c *identity.Credenti
 		if err != nil {
 			return err
 		}
-		out = vtokenJSON(id, vt, v.o.Domain, v.u.ObjectID)
+		out = vtokenJSON(id, vt, tenantOf(v.o), v.u.ObjectID)
 		return nil
 	})
 	return out, err
@@ -154,7 +154,7 @@ func (s *Service) VerifyProfile(ctx context.Context, c *identity.Credential, tok
 		if err != nil {
 			return err
 		}
-		if err := check(c, v.o.Domain, ActionReadTenant); err != nil {
+		if err := check(c, tenantOf(v.o), ActionReadTenant); err != nil {
 			return err
 		}
 		if err := tx.DeleteVerificationToken(vt); err != nil {

@@ -114,8 +114,14 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 
 // Handler returns the root handler with panic recovery.
 func (a *app) Handler() http.Handler {
-	return httpx.Recover(a.log, "panic serving request",
-		apiPaths(a.mux, a.apiFaces, http.HandlerFunc(apiNotFound)), writeInternalError)
+	// apiPaths keeps the mux's redirects away from /api/; the Crafter face
+	// also serves its Java client's base path (/crafter-profile/api/1), so
+	// it takes both its base paths ahead of everything (Intercept).
+	h := apiPaths(a.mux, a.apiFaces, http.HandlerFunc(apiNotFound))
+	if a.crafter != nil {
+		h = a.crafter.Intercept(h)
+	}
+	return httpx.Recover(a.log, "panic serving request", h, writeInternalError)
 }
 
 // Start launches background work (the expiry sweeper) until ctx is done.
@@ -202,6 +208,7 @@ func (a *app) routes(ctx context.Context) error {
 		a.log.Info("created the default tenant", "environment", env)
 	}
 	a.mux.Handle(profile.BasePath+"/", crafter.Handler())
+	a.mux.Handle(profile.JavaClientBasePath+"/", crafter.Handler())
 	// The provider's JSON endpoints answer a method they do not serve with
 	// an OAuth-style JSON 405, not the mux's plain-text one.
 	allowed := map[string][]string{}

@@ -23,6 +23,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/profile"
 )
 
 // version is reported by the Crafter monitoring endpoint; release builds
@@ -52,6 +54,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
+	// A request under the Crafter face's paths that net/http refuses before
+	// any handler (a malformed escape in its path) gets the face's JSON 400.
+	ln = profile.Listener(ln)
 	app, err := build(ctx, cfg, logger, stdout)
 	if err != nil {
 		ln.Close()

@@ -1,5 +1,6 @@
 // Package httpx holds the HTTP plumbing every face shares: the client
-// address that rate limits are keyed by (ClientAddress) and the panic
-// recovery middleware (Recover). It knows no wire format: each face passes
-// its own error writer.
+// address that rate limits are keyed by (ClientAddress), the panic
+// recovery middleware (Recover) and the listener that lets a face answer
+// requests net/http refuses before any handler (AnswerMalformedTargets).
+// It knows no wire format: each face passes its own error writer.
 package httpx

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
@@ -20,10 +21,84 @@ import (
 //     nanoseconds as encoding/json writes them (DecodeV2);
 //   - every other record type uses the engine with encoding/json's exact
 //     semantics (Decode).
+//
+// Both read a JSON number held by an `any` (a custom attribute, a
+// definition's default value, event data) as an encoding/json Number
+// carrying the stored text, as encoding/json's Decoder.UseNumber does:
+// 12345678901234567 stays 12345678901234567 and 1.0 stays 1.0 (a float64
+// would round the first and print the second as 1). Since encoding/json
+// writes a Number's text as is, such a value goes through storage
+// unchanged.
 var (
-	coreDecoding   = jsonv1.FormatDurationAsNano(true)
-	legacyDecoding = jsonv1.DefaultOptionsV1()
+	coreDecoding   = jsonv2.JoinOptions(jsonv1.FormatDurationAsNano(true), exactNumbers)
+	legacyDecoding = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), exactNumbers)
+	exactNumbers   = jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *any) error {
+		x, err := decodeAny(dec)
+		if err != nil {
+			return err
+		}
+		*v = x
+		return nil
+	}))
 )
+
+// decodeAny reads the next JSON value as encoding/json with UseNumber
+// would into an any: objects as map[string]any, arrays as []any, numbers
+// as json.Number, strings, booleans and null.
+func decodeAny(dec *jsontext.Decoder) (any, error) {
+	switch dec.PeekKind() {
+	case '{':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		m := map[string]any{}
+		for dec.PeekKind() != '}' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			name := tok.String() // before the next call voids tok
+			e, err := decodeAny(dec)
+			if err != nil {
+				return nil, err
+			}
+			m[name] = e
+		}
+		_, err := dec.ReadToken()
+		return m, err
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		l := []any{}
+		for dec.PeekKind() != ']' {
+			e, err := decodeAny(dec)
+			if err != nil {
+				return nil, err
+			}
+			l = append(l, e)
+		}
+		_, err := dec.ReadToken()
+		return l, err
+	case '0':
+		val, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		return json.Number(string(val)), nil
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case 't', 'f':
+		return tok.Bool(), nil
+	case '"':
+		return tok.String(), nil
+	}
+	return nil, nil
+}
 
 // Encode returns the stored form of a record.
 func Encode(v any) ([]byte, error) { return json.Marshal(v) }

@@ -2,6 +2,8 @@ package kv
 
 import (
 	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -69,6 +71,37 @@ func TestKeysOfEachEnvironmentAreUnchanged(t *testing.T) {
 			if !bytes.Equal(c.got, []byte(c.want)) {
 				t.Errorf("%s key in %q = %q, want %q", c.name, env, c.got, c.want)
 			}
+		}
+	}
+}
+
+// TestDecodeKeepsNumbers pins that numbers inside any values come back
+// exactly as stored (as encoding/json's UseNumber reads them), in both
+// configurations: a float64 would turn 12345678901234567 into
+// 12345678901234568 and 1.0 into 1.
+func TestDecodeKeepsNumbers(t *testing.T) {
+	type rec struct {
+		A map[string]any `json:"a"`
+		X any            `json:"x"`
+	}
+	raw := []byte(`{"a":{"big":12345678901234567,"one":1.0,"exp":1e400,"list":[1.50,{"n":-0.0}],"s":"t","b":true,"z":null},"x":[]}`)
+	for name, dec := range map[string]func([]byte, *rec) error{"Decode": Decode[rec], "DecodeV2": DecodeV2[rec]} {
+		var got rec
+		if err := dec(raw, &got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var want rec
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", name, got, want)
+		}
+		out, err := Encode(got)
+		if err != nil || string(out) != `{"a":{"b":true,"big":12345678901234567,"exp":1e400,"list":[1.50,{"n":-0.0}],"one":1.0,"s":"t","z":null},"x":[]}` {
+			t.Errorf("%s: Encode = %s, %v", name, out, err)
 		}
 	}
 }
