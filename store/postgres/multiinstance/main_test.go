@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 )
@@ -54,26 +55,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// clock is a settable clock shared by every service of both instances, as
-// synchronized machine clocks would be.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock returns a settable clock shared by every service of both
+// instances, as synchronized machine clocks would be.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Now().UTC().Truncate(time.Second)) }
 
 // logCounter is a slog handler that counts the records with a given
 // message, across both instances.
@@ -127,7 +111,7 @@ type setup struct {
 }
 
 // pair opens two instances on a fresh schema of the shared cluster.
-func pair(t *testing.T, clk *clock, s setup) [2]*instance {
+func pair(t *testing.T, clk *testkit.Clock, s setup) [2]*instance {
 	t.Helper()
 	if server == nil {
 		t.Skipf("PostgreSQL server not installed; run %s to include these tests", pgtest.InstallHint)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/tokens"
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
@@ -41,7 +42,7 @@ const (
 // X-Test-Instance header names (0 when absent).
 type oidc struct {
 	t      *testing.T
-	clock  *clock
+	clock  *testkit.Clock
 	insts  [2]*instance
 	base   string
 	org    *identity.Organization
