@@ -30,6 +30,8 @@ func TestCrafterPathsAnswerJSON(t *testing.T) {
 		{"/api/1/profile/../tenant/x", 404, `"errorCode":"OTHER"`},
 		{"/api/1/profile/%zz", 400, `"message":"Malformed path"`},
 		{"/crafter-profile/api/1/profile/%zz/attributes", 400, `"message":"Malformed path"`},
+		{"/api/v2/org/%zz/users", 400, `"error":"bad_request"`},
+		{"/api/v2/%zz", 400, `"error_description":"malformed path"`},
 	} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {

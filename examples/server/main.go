@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/profile"
 )
 
@@ -54,9 +55,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
-	// A request under the Crafter face's paths that net/http refuses before
-	// any handler (a malformed escape in its path) gets the face's JSON 400.
-	ln = profile.Listener(ln)
+	// A request under a face's paths that net/http refuses before any
+	// handler (a malformed escape in its path) gets that face's JSON 400.
+	ln = api.Listener(profile.Listener(ln))
 	app, err := build(ctx, cfg, logger, stdout)
 	if err != nil {
 		ln.Close()
