@@ -32,6 +32,10 @@ type config struct {
 	KeyEncryptionKey     string
 	KeyEncryptionKeyFile string
 	ShutdownTimeout      time.Duration
+	// Demo seeds an organization, a user and the example client and serves
+	// that client on DemoClientAddr (see demo.go).
+	Demo           bool
+	DemoClientAddr string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
@@ -57,6 +61,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	str(&c.KeyEncryptionKey, "key-encryption-key", "GATEHOUSE_KEY_ENCRYPTION_KEY", "", "base64 32-byte key that seals secrets at rest (access-token ids, persistent logins, signing and SAML keys); default: the file PATH.kek beside a bolt store, created on first start")
 	str(&c.KeyEncryptionKeyFile, "key-encryption-key-file", "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", "", "file holding the base64 key-encryption key, created (mode 0600) if missing")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests")
+	fs.BoolVar(&c.Demo, "demo", false, "demo: an in-memory store (unless -store is given) with an organization, a user with a printed password, a temporary mail directory and the example client served on -demo-client-addr; prints one URL to open (env GATEHOUSE_DEMO)")
+	str(&c.DemoClientAddr, "demo-client-addr", "GATEHOUSE_DEMO_CLIENT_ADDR", "127.0.0.1:8081", "with -demo, where the example client (examples/client) is served")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -80,6 +86,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if c.Demo && !set["store"] && getenv("GATEHOUSE_STORE") == "" {
+		c.Store = "memory:"
+	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
@@ -89,6 +98,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, fmt.Errorf("-addr %q must be host:port: %w", c.Addr, err)
+	}
+	if c.Demo {
+		if _, _, err := net.SplitHostPort(c.DemoClientAddr); err != nil {
+			return nil, fmt.Errorf("-demo-client-addr %q must be host:port: %w", c.DemoClientAddr, err)
+		}
+		if c.DemoClientAddr == c.Addr {
+			return nil, errors.New("-demo-client-addr must differ from -addr")
+		}
 	}
 	if c.MasterKey != "" {
 		id, secret, ok := strings.Cut(c.MasterKey, ":")
