@@ -124,6 +124,10 @@ func pagesOf(redirectURL string) (base, prefix string, u *url.URL, err error) {
 		return "", "", nil, fmt.Errorf("rp: redirect URL %q must be an absolute http(s) URL with a path (e.g. /callback) and no query", redirectURL)
 	}
 	prefix = strings.TrimSuffix(u.JoinPath("..").Path, "/")
+	switch strings.TrimPrefix(u.Path, prefix) {
+	case "/login", "/logout", "/signed-out":
+		return "", "", nil, fmt.Errorf("rp: redirect URL %q takes the path of one of the app's pages", redirectURL)
+	}
 	return u.Scheme + "://" + u.Host + prefix, prefix, u, nil
 }
 
