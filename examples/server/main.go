@@ -5,6 +5,11 @@
 //
 //	go run ./examples/server -addr 127.0.0.1:8080 -store bolt:gatehouse.db
 //
+// With -demo (GATEHOUSE_DEMO) it seeds an organization, a user with a
+// printed password and the example client (examples/client), serves that
+// client in-process on -demo-client-addr, and prints one URL that opens the
+// sign-in in a browser (see demo.go).
+//
 // Every flag has a GATEHOUSE_* environment equivalent (-mail-dir is
 // GATEHOUSE_MAIL_DIR). The server logs with log/slog, answers GET /healthz,
 // shuts down gracefully on SIGINT or SIGTERM, and exits non-zero with a
