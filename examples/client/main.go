@@ -40,10 +40,6 @@ func main() {
 	}
 }
 
-// envOf maps each flag to its environment variable.
-var envOf = map[string]string{"issuer": "GATEHOUSE_CLIENT_ISSUER", "client-id": "GATEHOUSE_CLIENT_ID",
-	"client-secret": "GATEHOUSE_CLIENT_SECRET", "addr": "GATEHOUSE_CLIENT_ADDR", "redirect-url": "GATEHOUSE_CLIENT_REDIRECT_URL"}
-
 // run serves the app until ctx is done. The start URL goes to stdout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
@@ -56,6 +52,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Each flag's environment variable; a flag on the command line wins.
+	envOf := map[string]string{"issuer": "GATEHOUSE_CLIENT_ISSUER", "client-id": "GATEHOUSE_CLIENT_ID",
+		"client-secret": "GATEHOUSE_CLIENT_SECRET", "addr": "GATEHOUSE_CLIENT_ADDR", "redirect-url": "GATEHOUSE_CLIENT_REDIRECT_URL"}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	fs.VisitAll(func(f *flag.Flag) {
