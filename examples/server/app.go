@@ -160,6 +160,7 @@ func (a *app) Close() error {
 
 func (a *app) routes(ctx context.Context) error {
 	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /readyz", a.readyz)
 	// Enterprise SSO and the provider refer to each other: the bridge is
 	// bound once both exist.
 	bridge := ssooidc.NewBridge(a.cfg.BaseURL)
@@ -286,6 +287,35 @@ func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// readyTimeout bounds the store check of /readyz: a store that does not
+// answer a read within it is not ready.
+const readyTimeout = 2 * time.Second
+
+// readyz answers whether the server can serve requests now: the store
+// answers a read transaction within readyTimeout. It is 200
+// {"status":"ready"} or 503 {"status":"unavailable"}, for a load
+// balancer's or an orchestrator's readiness probe.
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	err := a.store.View(ctx, func(tx identity.ReadTx) error {
+		_, err := tx.Get([]byte("m\x00readyz"))
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		a.log.Warn("not ready: the store does not answer", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ready"})
 }
 
 // writeInternalError is the answer to a request whose handler panicked

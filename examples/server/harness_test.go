@@ -247,7 +247,7 @@ func (hx *harness) routes() []string {
 		"/api/v1/tenants/{domain}/{client_id}/st/oauth/signin/client/az/token",
 		"/enterprise/{idp_id}/metadata", "/enterprise/{idp_id}/login", "/enterprise/{idp_id}/acs", "/enterprise/{idp_id}/slo",
 		"/enterprise-setup/", "/enterprise-setup/provider", "/enterprise-setup/configure", "/enterprise-setup/metadata",
-		"/enterprise-setup/test", "/enterprise-setup/test-result", "/enterprise-setup/sometoken", "/healthz",
+		"/enterprise-setup/test", "/enterprise-setup/test-result", "/enterprise-setup/sometoken", "/healthz", "/readyz",
 	}
 	crafter := []string{
 		"access_token/create", "access_token/all", "access_token/{token}", "access_token/{token}/delete",

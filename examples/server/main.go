@@ -6,9 +6,10 @@
 //	go run ./examples/server -addr 127.0.0.1:8080 -store bolt:gatehouse.db
 //
 // Every flag has a GATEHOUSE_* environment equivalent (-mail-dir is
-// GATEHOUSE_MAIL_DIR). The server logs with log/slog, answers GET /healthz,
-// shuts down gracefully on SIGINT or SIGTERM, and exits non-zero with a
-// clear message when it cannot start.
+// GATEHOUSE_MAIL_DIR). The server logs with log/slog, answers GET /healthz
+// and GET /readyz (200 {"status":"ready"} when the store answers a read
+// within 2 seconds, 503 otherwise), shuts down gracefully on SIGINT or
+// SIGTERM, and exits non-zero with a clear message when it cannot start.
 package main
 
 import (
