@@ -109,6 +109,7 @@ func (t *Txn) Log(e *Event) error {
 			return err
 		}
 	}
+	t.logged = append(t.logged, *e)
 	return nil
 }
 

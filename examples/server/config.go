@@ -32,6 +32,9 @@ type config struct {
 	KeyEncryptionKey     string
 	KeyEncryptionKeyFile string
 	ShutdownTimeout      time.Duration
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
+	// listener of its own.
+	MetricsAddr string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
@@ -56,6 +59,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	str(&c.AccountDomain, "account-domain", "GATEHOUSE_ACCOUNT_DOMAIN", "gatehouse", "domain of the account that manages the organizations (issuer of management tokens)")
 	str(&c.KeyEncryptionKey, "key-encryption-key", "GATEHOUSE_KEY_ENCRYPTION_KEY", "", "base64 32-byte key that seals secrets at rest (access-token ids, persistent logins, signing and SAML keys); default: the file PATH.kek beside a bolt store, created on first start")
 	str(&c.KeyEncryptionKeyFile, "key-encryption-key-file", "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", "", "file holding the base64 key-encryption key, created (mode 0600) if missing")
+	str(&c.MetricsAddr, "metrics-addr", "GATEHOUSE_METRICS_ADDR", "", "serve Prometheus metrics at /metrics on this address (host:port; off when empty)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -89,6 +93,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, fmt.Errorf("-addr %q must be host:port: %w", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("-metrics-addr %q must be host:port: %w", c.MetricsAddr, err)
+		}
 	}
 	if c.MasterKey != "" {
 		id, secret, ok := strings.Cut(c.MasterKey, ":")

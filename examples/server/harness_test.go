@@ -49,6 +49,7 @@ func (l *lockedBuffer) Len() int { l.mu.Lock(); defer l.mu.Unlock(); return l.b.
 // organization, a user, applications and a Crafter profile to aim at.
 type harness struct {
 	t        testing.TB
+	a        *app
 	h        http.Handler
 	logs     *lockedBuffer
 	mailDir  string
@@ -84,7 +85,7 @@ func newHarness(t testing.TB, store string, extra ...string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
-	hx := &harness{t: t, h: a.Handler(), logs: logs, mailDir: dir}
+	hx := &harness{t: t, a: a, h: a.Handler(), logs: logs, mailDir: dir}
 	if cfg.MasterEnv == string(identity.Sandbox) {
 		hx.prod = a.envs[identity.Production]
 	}
