@@ -3,6 +3,7 @@ package identity_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -68,5 +69,41 @@ func TestPasswordLoginRefusalReasons(t *testing.T) {
 				t.Fatalf("log holds the password:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestOnEventSeesCommittedEvents: an event hook sees the events of a
+// committed transaction (also of a derived service), never those of a
+// rolled-back one.
+func TestOnEventSeesCommittedEvents(t *testing.T) {
+	ctx := context.Background()
+	s, err := identity.NewService(identity.Options{Store: memory.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	s.OnEvent(func(_ context.Context, e identity.Event) { seen = append(seen, e.Code+"/"+e.ActorID) })
+	sandbox, err := s.ForEnvironment(identity.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errBoom := errors.New("boom")
+	for _, c := range []struct {
+		svc *identity.Service
+		id  string
+		err error
+	}{{s, "committed", nil}, {s, "rolled-back", errBoom}, {sandbox, "sandbox", nil}} {
+		got := c.svc.Update(ctx, func(tx *identity.Txn) error {
+			if err := tx.Log(&identity.Event{Code: identity.EventLogout, ActorID: c.id}); err != nil {
+				return err
+			}
+			return c.err
+		})
+		if !errors.Is(got, c.err) {
+			t.Fatalf("%s: %v", c.id, got)
+		}
+	}
+	if want := []string{"LOGOUT/committed", "LOGOUT/sandbox"}; strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Fatalf("hook saw %v, want %v", seen, want)
 	}
 }
