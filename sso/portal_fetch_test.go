@@ -1,12 +1,15 @@
 package sso_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/sso/portal"
 )
 
@@ -98,5 +101,33 @@ func TestMetadataURLFetch(t *testing.T) {
 	}
 	if stored() != md {
 		t.Fatal("fetched metadata not stored")
+	}
+}
+
+// TestLogSetupLinks: with LogSetupLinks (development) an invitation's setup
+// link is logged and opens the portal; without it, no log line holds it.
+func TestLogSetupLinks(t *testing.T) {
+	f := newFixture(t)
+	idp, _ := f.invite()
+	for _, on := range []bool{false, true} {
+		var logs bytes.Buffer
+		svc, err := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL, Mailer: f.mails, MailFrom: "sso@gatehouse.test",
+			Authorizations: f.authz, Logger: slog.New(slog.NewTextHandler(&logs, nil)), LogSetupLinks: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.SendInvitation(t.Context(), f.id, idp); err != nil {
+			t.Fatal(err)
+		}
+		link := linkRE.FindString(f.mails.last(t).Text)
+		logged := strings.Contains(logs.String(), "setup_url="+link)
+		if logged != on || (!on && strings.Contains(logs.String(), "/enterprise-setup/")) {
+			t.Fatalf("LogSetupLinks=%v: link %s logged=%v:\n%s", on, link, logged, logs.String())
+		}
+		if on {
+			if r := f.browser().redeem(link); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("logged link does not open the portal: %d", r.StatusCode)
+			}
+		}
 	}
 }

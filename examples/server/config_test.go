@@ -5,9 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEveryFlagHasDocumentedEnv enumerates the server's flag set: every
@@ -114,5 +116,37 @@ func TestMasterKeyOnExistingStoreIsLogged(t *testing.T) {
 	_ = stop3()
 	if strings.Contains(logs3.String(), "master credential") {
 		t.Fatalf("an unchanged master key was logged again: %s", logs3)
+	}
+}
+
+// TestDevelopmentServerLogsSetupLink: without SMTP (the -mail-dir
+// development mailer) the server logs each SSO onboarding setup link, so
+// the portal can be opened without decoding the mail.
+func TestDevelopmentServerLogsSetupLink(t *testing.T) {
+	const masterID, masterSecret = "dev-admin", "dev-admin-secret-0123456789"
+	logs := &syncBuffer{}
+	base, _, _ := startServerLogs(t, logs, "-store", "memory:", "-master-key", masterID+":"+masterSecret,
+		"-mail-dir", t.TempDir())
+	c := newClient(t, base)
+	tok := c.json(200, "POST", "/api/v2/oauth/token", `{"grant_type":"client_credentials","client_id":"`+masterID+
+		`","client_secret":"`+masterSecret+`"}`)
+	auth := []string{"Authorization", "Bearer " + tok["access_token"].(string)}
+	org := c.json(201, "POST", "/api/v2/organizations", `{"name":"Dev Co","allowed_email_domains":["dev.test"]}`, auth...)
+	app := c.json(201, "POST", "/api/v2/org/"+org["domain"].(string)+"/applications",
+		`{"name":"web","application_type":"regular_web","allowed_redirect_urls":["https://web.dev.test/cb"]}`, auth...)
+	c.json(201, "POST", "/api/v2/sso-connections", `{"organization_id":"`+org["id"].(string)+`","application_id":"`+
+		app["client_id"].(string)+`","sso_admin_email":"it@dev.test","send_email":true}`, auth...)
+	re := regexp.MustCompile(`setup_url=(` + regexp.QuoteMeta(base) + `/enterprise-setup/[A-Za-z0-9_-]{43})`)
+	var link string
+	for deadline := time.Now().Add(5 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			link = m[1]
+		}
+	}
+	if link == "" {
+		t.Fatalf("no setup link in the development log:\n%s", logs)
+	}
+	if a := c.do("GET", link, "", ""); a.status != 200 {
+		t.Fatalf("logged setup link: %d", a.status)
 	}
 }
