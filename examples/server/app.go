@@ -196,7 +196,10 @@ func (a *app) routes(ctx context.Context) error {
 	bridge := ssooidc.NewBridge(a.cfg.BaseURL)
 	ssoSvc, err := sso.New(sso.Options{Identity: a.envs[identity.Production], BaseURL: a.cfg.BaseURL,
 		Authorizations: bridge, Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log,
-		KeyEncryptionKey: a.kek})
+		KeyEncryptionKey: a.kek,
+		// Development (no SMTP: the -mail-dir or log mailer): the log shows
+		// each onboarding setup link, so the portal is one click away.
+		LogSetupLinks: a.cfg.SMTPHost == ""})
 	if err != nil {
 		return fmt.Errorf("sso: %w", err)
 	}
