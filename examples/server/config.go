@@ -32,6 +32,9 @@ type config struct {
 	KeyEncryptionKey     string
 	KeyEncryptionKeyFile string
 	ShutdownTimeout      time.Duration
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
+	// listener of its own.
+	MetricsAddr string
 }
 
 // envName is the GATEHOUSE_* environment variable of a flag: -mail-dir is
@@ -63,6 +66,7 @@ func newFlagSet(c *config, stderr io.Writer) *flag.FlagSet {
 	str(&c.AccountDomain, "account-domain", "gatehouse", "domain of the account that manages the organizations (issuer of management tokens)")
 	str(&c.KeyEncryptionKey, "key-encryption-key", "", "base64 32-byte key that seals secrets at rest (access-token ids, persistent logins, signing and SAML keys); default: the file PATH.kek beside a bolt store, created on first start")
 	str(&c.KeyEncryptionKeyFile, "key-encryption-key-file", "", "file holding the base64 key-encryption key, created (mode 0600) if missing")
+	str(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (host:port; off when empty)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests (env "+envName("shutdown-timeout")+")")
 	return fs
 }
@@ -102,6 +106,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, fmt.Errorf("-addr %q must be host:port: %w", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("-metrics-addr %q must be host:port: %w", c.MetricsAddr, err)
+		}
 	}
 	if c.MasterKey != "" {
 		id, secret, ok := strings.Cut(c.MasterKey, ":")

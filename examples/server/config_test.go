@@ -41,6 +41,7 @@ func TestEveryFlagHasDocumentedEnv(t *testing.T) {
 		"account-domain":          {"acme-account", func(c *config) string { return c.AccountDomain }},
 		"key-encryption-key":      {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", func(c *config) string { return c.KeyEncryptionKey }},
 		"key-encryption-key-file": {"/etc/gh.kek", func(c *config) string { return c.KeyEncryptionKeyFile }},
+		"metrics-addr":            {"127.0.0.1:9100", func(c *config) string { return c.MetricsAddr }},
 		"shutdown-timeout":        {"42s", func(c *config) string { return c.ShutdownTimeout.String() }},
 	}
 	n := 0
