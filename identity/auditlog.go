@@ -2,7 +2,9 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -107,6 +109,7 @@ func (t *Txn) Log(e *Event) error {
 			return err
 		}
 	}
+	t.logged = append(t.logged, *e)
 	return nil
 }
 
@@ -186,7 +189,54 @@ func (s *Service) ListEvents(ctx context.Context, orgDomain string, f EventFilte
 }
 
 // LogEvent writes one event on its own (for outcomes that change nothing
-// else, such as a failed login).
+// else, such as a failed login). An event without OrgID but with a
+// TenantDomain belongs to the organization of that domain (an unknown
+// domain leaves it without organization). A refused sign-in (an event
+// whose Data holds a "reason") is also written to the service's log once
+// stored: the reason is private to the account, which reads it through its
+// audit log and its logs; the end user sees a generic refusal.
 func (s *Service) LogEvent(ctx context.Context, e *Event) error {
-	return s.Update(ctx, func(tx *Txn) error { return tx.Log(e) })
+	err := s.Update(ctx, func(tx *Txn) error {
+		if e.OrgID == "" && e.TenantDomain != "" {
+			org, err := tx.Org(e.TenantDomain)
+			switch {
+			case err == nil:
+				e.OrgID = org.ID
+			case errors.Is(err, ErrNotFound):
+				e.TenantDomain = ""
+			default:
+				return err
+			}
+		}
+		return tx.Log(e)
+	})
+	if err == nil {
+		s.logRefusal(ctx, e)
+	}
+	return err
+}
+
+// logRefusal writes a refused sign-in or credential to the service's log
+// with the field names every face uses: event, reason, org, client_id,
+// idp_id, user, env. Events without a reason are not logged.
+func (s *Service) logRefusal(ctx context.Context, e *Event) {
+	reason, _ := e.Data["reason"].(string)
+	if reason == "" {
+		return
+	}
+	attrs := []slog.Attr{slog.String("event", e.Code), slog.String("reason", reason),
+		slog.String("org", e.TenantDomain), slog.String("env", string(s.env))}
+	if e.ClientID != "" {
+		attrs = append(attrs, slog.String("client_id", e.ClientID))
+	}
+	if e.SAMLIdPID != "" {
+		attrs = append(attrs, slog.String("idp_id", e.SAMLIdPID))
+	}
+	if e.ResourceOwnerID != "" {
+		attrs = append(attrs, slog.String("user", e.ResourceOwnerID))
+	}
+	if d, ok := e.Data["detail"].(string); ok && d != "" {
+		attrs = append(attrs, slog.String("detail", d))
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "sign-in refused", attrs...)
 }

@@ -1,6 +1,9 @@
 package identity
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // UserDeleteHook runs inside the transaction that deletes a user, before
 // the user record goes, so a package that keeps records about users
@@ -12,6 +15,38 @@ type hooks struct {
 	mu         sync.RWMutex
 	userDelete []UserDeleteHook
 	revokers   []SessionRevoker
+	events     []EventHook
+}
+
+// EventHook observes an audit event once the transaction that wrote it
+// has committed (a rolled-back write shows nothing). It runs on the
+// writer's goroutine, so it must be quick and must not write to the
+// store; metrics count sign-ins and token issuance with it.
+type EventHook func(ctx context.Context, e Event)
+
+// OnEvent registers a hook that observes every audit event committed by
+// this service and by the services derived from it (ForEnvironment,
+// Scoped). Register hooks while setting up, before serving.
+func (s *Service) OnEvent(h EventHook) {
+	s.hooks.mu.Lock()
+	defer s.hooks.mu.Unlock()
+	s.hooks.events = append(s.hooks.events, h)
+}
+
+// runEventHooks hands the events a committed transaction logged to the
+// event hooks.
+func (s *Service) runEventHooks(ctx context.Context, logged []Event) {
+	if len(logged) == 0 {
+		return
+	}
+	s.hooks.mu.RLock()
+	hs := append([]EventHook(nil), s.hooks.events...)
+	s.hooks.mu.RUnlock()
+	for _, e := range logged {
+		for _, h := range hs {
+			h(ctx, e)
+		}
+	}
 }
 
 // OnUserDelete registers a hook run by every user deletion of this service

@@ -170,6 +170,11 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 		return nil, errors.New("identity: password login needs Options.Hasher")
 	}
 	tg, err := s.reserveFailure(ctx, in.OrgDomain, kind, ident)
+	if le := (*LoginError)(nil); errors.As(err, &le) && errors.Is(err, ErrLocked) {
+		if lerr := s.refusePassword(ctx, in, tg, kind, "locked"); lerr != nil {
+			return nil, lerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -192,21 +197,19 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 		return nil, err
 	}
 	if !ok {
-		ev := &Event{Code: EventPasswordLoginFailed, OrgID: tg.orgID, ClientID: in.ClientID, ActorID: in.ActorID,
-			Data: map[string]any{"reason": "unknown_" + kind, "failed_attempts": tg.failures}}
+		reason := "unknown_" + kind
 		if tg.user != nil {
-			ev.Email, ev.ResourceOwnerID = tg.user.Email, tg.user.ID
-			ev.Data["reason"] = "bad_password"
+			reason = "bad_password"
 		}
-		if tg.orgID != "" {
-			ev.TenantDomain = in.OrgDomain
-			if err := s.Update(ctx, func(tx *Txn) error { return tx.Log(ev) }); err != nil {
-				return nil, err
-			}
+		if err := s.refusePassword(ctx, in, tg, kind, reason); err != nil {
+			return nil, err
 		}
 		return nil, &LoginError{Err: ErrUnauthenticated, Failures: tg.failures}
 	}
 	if !tg.user.Enabled {
+		if err := s.refusePassword(ctx, in, tg, kind, "disabled"); err != nil {
+			return nil, err
+		}
 		return nil, &LoginError{Err: ErrDisabled, Failures: tg.failures, User: tg.user}
 	}
 	newHash := ""
@@ -243,8 +246,27 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 	return out, nil
 }
 
+// refusePassword audits a refused password login (PASSWORD_LOGIN_FAILED
+// with its private reason: unknown_email, unknown_username, bad_password,
+// disabled or locked) and logs it. An attempt on an unknown organization
+// has no audit log to write to; it is only logged.
+func (s *Service) refusePassword(ctx context.Context, in PasswordLogin, tg loginTarget, kind, reason string) error {
+	ev := &Event{Code: EventPasswordLoginFailed, OrgID: tg.orgID, ClientID: in.ClientID, ActorID: in.ActorID,
+		Data: map[string]any{"reason": reason, "failed_attempts": tg.failures}}
+	if tg.user != nil {
+		ev.Email, ev.ResourceOwnerID = tg.user.Email, tg.user.ID
+	}
+	ev.TenantDomain = in.OrgDomain
+	if tg.orgID == "" {
+		s.logRefusal(ctx, ev)
+		return nil
+	}
+	return s.LogEvent(context.WithoutCancel(ctx), ev)
+}
+
 // reserveFailure counts one failure for the identifier, atomically, or
-// returns the lockout refusal.
+// returns the lockout refusal (with the target known so far, for its
+// audit event).
 func (s *Service) reserveFailure(ctx context.Context, orgDomain, kind, ident string) (loginTarget, error) {
 	var tg loginTarget
 	err := s.Update(ctx, func(tx *Txn) error {
@@ -276,6 +298,7 @@ func (s *Service) reserveFailure(ctx context.Context, orgDomain, kind, ident str
 			n.FailedLogins, n.LockedUntil = 0, nil
 		}
 		if end := s.lockout.lockEnd(n.FailedLogins, n.LastFailedLogin, n.LockedUntil, now); !end.IsZero() {
+			tg.user, tg.failures = u, n.FailedLogins
 			return &LoginError{Err: ErrLocked, Failures: n.FailedLogins, LockedUntil: end}
 		}
 		n.FailedLogins++

@@ -260,9 +260,15 @@ func (s *Service) NewSecret() (string, error) { return NewSecret(s.rand) }
 // Txn. Nothing is written if fn returns an error. fn may run more than once
 // (see Store), so it must not have side effects outside the transaction.
 func (s *Service) Update(ctx context.Context, fn func(tx *Txn) error) error {
-	return s.store.Update(ctx, func(tx Tx) error {
-		return fn(&Txn{ReadTxn: ReadTxn{s: s, tx: tx}, w: tx})
+	var last *Txn // the attempt that committed, when the store retries
+	err := s.store.Update(ctx, func(tx Tx) error {
+		last = &Txn{ReadTxn: ReadTxn{s: s, tx: tx}, w: tx}
+		return fn(last)
 	})
+	if err == nil && last != nil {
+		s.runEventHooks(ctx, last.logged)
+	}
+	return err
 }
 
 // View runs fn in a read-only transaction.
@@ -289,6 +295,9 @@ func (t *ReadTxn) Env() Environment { return t.s.env }
 type Txn struct {
 	ReadTxn
 	w Tx
+	// logged holds the events this transaction wrote, for the event
+	// hooks once it commits.
+	logged []Event
 }
 
 // PageRequest asks for one page of a list. Pages count from 1.

@@ -158,6 +158,7 @@ type fixture struct {
 	svc     *sso.Service
 	api     *api.Handler
 	mux     *http.ServeMux
+	portal  *portal.Handler
 	mails   *mails
 	authz   *fakeAuthz
 	org     *identity.Organization
@@ -210,11 +211,12 @@ func newFixture(t testing.TB) *fixture {
 	f.mux.Handle("/api/v2/", f.api)
 	f.mux.Handle("/enterprise/", f.svc.Handler())
 	f.mux.HandleFunc("GET /authorize", f.authz.serveAuthorize)
-	pt, err := portal.New(f.svc)
+	f.portal, err = portal.New(f.svc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.mux.Handle("/enterprise-setup/", pt)
+	// A test may swap f.portal for one built with other options.
+	f.mux.HandleFunc("/enterprise-setup/", func(w http.ResponseWriter, r *http.Request) { f.portal.ServeHTTP(w, r) })
 	f.token = f.key(identity.Production, []string{"*"})
 	f.setupIdP()
 	return f

@@ -156,6 +156,10 @@ func (s *Service) SendInvitation(ctx context.Context, id *identity.Service, idpI
 	if err != nil {
 		return nil, err
 	}
+	if s.opts.LogSetupLinks {
+		s.log.InfoContext(ctx, "sso: onboarding setup link (development: LogSetupLinks)",
+			"env", string(id.Environment()), "org", d.Connection.OrgDomain, "idp_id", idpID, "setup_url", link)
+	}
 	msg := invitationMessage(s.opts.MailFrom, o.SSOAdminEmail, d.Connection.OrgDomain, link, s.opts.SetupLinkTTL)
 	if err := s.opts.Mailer.Send(ctx, msg); err != nil {
 		return nil, fmt.Errorf("send invitation: %w", err)

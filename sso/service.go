@@ -39,6 +39,11 @@ type Options struct {
 	// fail with ErrNoMailer). MailFrom is their sender.
 	Mailer   mail.Mailer
 	MailFrom string
+	// LogSetupLinks also writes each invitation's setup link to the log
+	// (info, "sso: onboarding setup link"). For development only: a setup
+	// link is a secret that opens the connection's configuration, so a
+	// deployment never sets it.
+	LogSetupLinks bool
 	// ReplayCache records consumed assertion ids; default a store-backed
 	// cache shared by every instance using the same store.
 	ReplayCache saml.ReplayCache

@@ -4,26 +4,37 @@
 # form bodies, JSON bodies (with accessTokenId in the query string) for
 # tenants, attribute definitions and access tokens.
 #
-# Start the server first, for example:
+# It takes the server's own GATEHOUSE_* variables, so one set of exports
+# drives both (the same as examples/cryptr/tutorial.sh):
 #
-#   go run ./examples/server -store memory: -mail-dir /tmp/gatehouse-mail \
-#       -master-key tutorial:$(head -c 24 /dev/urandom | base64 | tr '+/' '-_') \
-#       -monitoring-token $(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+#   export GATEHOUSE_MASTER_KEY=tutorial:$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+#   export GATEHOUSE_MONITORING_TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+#   export GATEHOUSE_MAIL_DIR=$(mktemp -d) GATEHOUSE_STORE=memory:
+#   go run ./examples/server &
+#   examples/crafter/tutorial.sh
 #
-# then run this script with the SECRET part of -master-key (the Crafter
-# accessTokenId of the master token):
-#
-#   ACCESS_TOKEN=<secret> MAIL_DIR=/tmp/gatehouse-mail MONITORING_TOKEN=<token> \
-#       examples/crafter/tutorial.sh
-#
-# Variables: GATEHOUSE_URL (default http://127.0.0.1:8080), ACCESS_TOKEN
-# (required), MAIL_DIR (optional: read the reset link from the .eml file),
-# MONITORING_TOKEN (optional). Needs curl and jq. Everything it creates is
-# deleted at the end.
+# Variables:
+#   GATEHOUSE_URL               the server (default http://127.0.0.1:8080)
+#   GATEHOUSE_MASTER_KEY        its master credential, ID:SECRET (-master-key);
+#                               SECRET is the master token's accessTokenId.
+#                               ACCESS_TOKEN=SECRET still works.
+#   GATEHOUSE_MAIL_DIR          optional (-mail-dir): read the reset link from
+#                               the .eml file (MAIL_DIR still works)
+#   GATEHOUSE_MONITORING_TOKEN  optional (-monitoring-token; MONITORING_TOKEN
+#                               still works)
+# Needs curl and jq. Its tenant and application names are unique to each
+# run and everything it creates is deleted at the end, so it can run any
+# number of times against one store.
 set -euo pipefail
 
 BASE="${GATEHOUSE_URL:-http://127.0.0.1:8080}/api/1"
-TOKEN="${ACCESS_TOKEN:?set ACCESS_TOKEN to the master accessTokenId (the SECRET of -master-key ID:SECRET)}"
+if [ -n "${GATEHOUSE_MASTER_KEY:-}" ]; then
+	TOKEN=${GATEHOUSE_MASTER_KEY#*:}
+else
+	TOKEN="${ACCESS_TOKEN:?set GATEHOUSE_MASTER_KEY to the master credential ID:SECRET of the server}"
+fi
+MAIL_DIR=${GATEHOUSE_MAIL_DIR:-${MAIL_DIR:-}}
+MONITORING_TOKEN=${GATEHOUSE_MONITORING_TOKEN:-${MONITORING_TOKEN:-}}
 command -v jq >/dev/null || { echo "this tutorial needs jq" >&2; exit 1; }
 
 BODY=$(mktemp)
@@ -58,11 +69,13 @@ expect() {
 
 json() { jq -r "$1" "$BODY"; }
 
-TENANT="tutorial-$(date +%s)"
+# A fresh suffix per run: the tutorial can run again on the same store.
+RUN=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TENANT="tutorial-$RUN"
 
 step "1. An access token for our application (master only; JSON body)"
 call POST "/access_token/create.json?accessTokenId=$TOKEN" -H 'Content-Type: application/json' \
-	--data-binary '{"application":"tutorial-app","master":false,
+	--data-binary '{"application":"tutorial-app-'"$RUN"'","master":false,
 	  "tenantPermissions":[{"tenant":"*","allowedActions":["READ_TENANT","MANAGE_PROFILES","MANAGE_TICKETS"]}]}'
 APP_TOKEN=$(json .id)
 echo "application token: ${APP_TOKEN:0:8}... (256 random bits)"
@@ -86,16 +99,16 @@ call POST "/tenant/$TENANT/attribute_definitions/add.json?accessTokenId=$TOKEN" 
 step "4. Profiles (form bodies; attributes is a JSON string)"
 call POST "/profile/create.json" --data-urlencode "accessTokenId=$APP_TOKEN" --data-urlencode "tenantName=$TENANT" \
 	--data-urlencode "username=alice" --data-urlencode "password=correct horse battery" \
-	--data-urlencode "email=alice@example.com" --data-urlencode "enabled=true" --data-urlencode "role=USER" \
+	--data-urlencode "email=alice-$RUN@example.com" --data-urlencode "enabled=true" --data-urlencode "role=USER" \
 	--data-urlencode 'attributes={"firstName":"Alice","department":"R&D"}'
 ALICE=$(json .id)
 call POST "/profile/create.json" --data-urlencode "accessTokenId=$APP_TOKEN" --data-urlencode "tenantName=$TENANT" \
 	--data-urlencode "username=bob" --data-urlencode "password=another good one" \
-	--data-urlencode "email=bob@example.com" --data-urlencode "enabled=true" --data-urlencode "role=USER" \
+	--data-urlencode "email=bob-$RUN@example.com" --data-urlencode "enabled=true" --data-urlencode "role=USER" \
 	--data-urlencode "role=ADMIN" --data-urlencode 'attributes={"firstName":"Bob","department":"Sales"}'
 BOB=$(json .id)
 expect 409 POST "/profile/create.json" --data-urlencode "accessTokenId=$APP_TOKEN" --data-urlencode "tenantName=$TENANT" \
-	--data-urlencode "username=alice" --data-urlencode "email=alice2@example.com" --data-urlencode "enabled=true"
+	--data-urlencode "username=alice" --data-urlencode "email=alice2-$RUN@example.com" --data-urlencode "enabled=true"
 
 step "5. Reads and queries (GET parameters in the query string)"
 call GET "/profile/$ALICE.json?accessTokenId=$APP_TOKEN&attributeToReturn=firstName"
@@ -139,9 +152,10 @@ call POST "/profile/$ALICE/reset_password.json" --data-urlencode "accessTokenId=
 RESET=""
 if [ -n "${MAIL_DIR:-}" ] && [ -d "$MAIL_DIR" ]; then
 	# Mail goes out in the background: wait (up to 5 s) for the message
-	# that names Alice's reset link.
+	# to this run's Alice that carries her reset link.
 	for _ in $(seq 50); do
-		EML=$(grep -l -i 'Reset Password' "$MAIL_DIR"/*.eml 2>/dev/null | xargs -r ls -t 2>/dev/null | head -1 || true)
+		EML=$(grep -l "^To: <alice-$RUN@example.com>" "$MAIL_DIR"/*.eml 2>/dev/null |
+			xargs -r grep -l -i 'Reset Password' 2>/dev/null | head -1 || true)
 		[ -n "$EML" ] && break
 		sleep 0.1
 	done

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
@@ -50,6 +52,9 @@ type app struct {
 	// paths the mux would redirect (apiPaths).
 	apiFaces map[string]http.Handler
 	closer   []func() error
+	// metrics, when -metrics-addr is set, counts requests, sign-ins,
+	// tokens, store transactions and mails; nil otherwise.
+	metrics *metrics
 }
 
 func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writer) (*app, error) {
@@ -64,6 +69,14 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		return nil, fmt.Errorf("cannot open store %s: %w", redactStoreURL(cfg.Store), err)
 	}
 	a := &app{cfg: cfg, log: logger, store: st, mux: http.NewServeMux(), closer: []func() error{st.Close}}
+	if cfg.MetricsAddr != "" {
+		if a.metrics, err = newMetrics(prometheus.NewRegistry()); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		st = timedStore{Store: st, m: a.metrics}
+		a.store = st
+	}
 	places, err := gazetteer.New()
 	if err != nil {
 		a.Close()
@@ -96,6 +109,10 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 	}
 	sandbox, _ := base.ForEnvironment(identity.Sandbox)
 	a.envs = map[identity.Environment]*identity.Service{identity.Production: base, identity.Sandbox: sandbox}
+	if a.metrics != nil {
+		// The sandbox service shares base's hooks.
+		base.OnEvent(a.metrics.observeEvent)
+	}
 	if err := a.bootstrap(ctx, stdout); err != nil {
 		a.Close()
 		return nil, err
@@ -121,7 +138,20 @@ func (a *app) Handler() http.Handler {
 	if a.crafter != nil {
 		h = a.crafter.Intercept(h)
 	}
-	return httpx.Recover(a.log, "panic serving request", h, writeInternalError)
+	h = httpx.Recover(a.log, "panic serving request", h, writeInternalError)
+	if a.metrics != nil {
+		h = a.metrics.instrument(h)
+	}
+	return h
+}
+
+// MetricsHandler serves the Prometheus metrics, or is nil when
+// -metrics-addr is not set.
+func (a *app) MetricsHandler() http.Handler {
+	if a.metrics == nil {
+		return nil
+	}
+	return a.metrics.Handler()
 }
 
 // Start launches background work (the expiry sweeper) until ctx is done.
@@ -160,12 +190,16 @@ func (a *app) Close() error {
 
 func (a *app) routes(ctx context.Context) error {
 	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /readyz", a.readyz)
 	// Enterprise SSO and the provider refer to each other: the bridge is
 	// bound once both exist.
 	bridge := ssooidc.NewBridge(a.cfg.BaseURL)
 	ssoSvc, err := sso.New(sso.Options{Identity: a.envs[identity.Production], BaseURL: a.cfg.BaseURL,
 		Authorizations: bridge, Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log,
-		KeyEncryptionKey: a.kek})
+		KeyEncryptionKey: a.kek,
+		// Development (no SMTP: the -mail-dir or log mailer): the log shows
+		// each onboarding setup link, so the portal is one click away.
+		LogSetupLinks: a.cfg.SMTPHost == ""})
 	if err != nil {
 		return fmt.Errorf("sso: %w", err)
 	}
@@ -260,14 +294,18 @@ func methodNotAllowed(methods []string) http.Handler {
 // mailer is the development mailer (-mail-dir), else SMTP (-smtp-host),
 // else a mailer that only logs.
 func (a *app) mailer() mail.Mailer {
+	var m mail.Mailer = mail.LogMailer{Logger: a.log}
 	switch {
 	case a.cfg.MailDir != "":
-		return &mail.DirMailer{Dir: a.cfg.MailDir}
+		m = &mail.DirMailer{Dir: a.cfg.MailDir}
 	case a.cfg.SMTPHost != "":
-		return &mail.SMTPMailer{Addr: net.JoinHostPort(a.cfg.SMTPHost, strconv.Itoa(a.cfg.SMTPPort)),
+		m = &mail.SMTPMailer{Addr: net.JoinHostPort(a.cfg.SMTPHost, strconv.Itoa(a.cfg.SMTPPort)),
 			Username: a.cfg.SMTPUsername, Password: a.cfg.SMTPPassword}
 	}
-	return mail.LogMailer{Logger: a.log}
+	if a.metrics != nil {
+		m = countedMailer{Mailer: m, m: a.metrics}
+	}
+	return m
 }
 
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
@@ -286,6 +324,35 @@ func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+}
+
+// readyTimeout bounds the store check of /readyz: a store that does not
+// answer a read within it is not ready.
+const readyTimeout = 2 * time.Second
+
+// readyz answers whether the server can serve requests now: the store
+// answers a read transaction within readyTimeout. It is 200
+// {"status":"ready"} or 503 {"status":"unavailable"}, for a load
+// balancer's or an orchestrator's readiness probe.
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	err := a.store.View(ctx, func(tx identity.ReadTx) error {
+		_, err := tx.Get([]byte("m\x00readyz"))
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		a.log.Warn("not ready: the store does not answer", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": "ready"})
 }
 
 // writeInternalError is the answer to a request whose handler panicked

@@ -23,6 +23,8 @@ var bootstrapRecords = kv.Records[bootstrapState]{Kind: "bootstrap"}
 // bootstrap makes sure a master credential and a monitoring token exist.
 // Given on the command line they are installed (replacing a previous
 // secret); otherwise they are generated on the first start and printed once.
+// Installing or generating a master credential is logged at info level
+// with its id and environment, never its secret.
 func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
 	svc := a.envs[env]
@@ -55,6 +57,9 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 		if _, _, err := svc.CreateCredential(ctx, master, secret); err != nil {
 			return fmt.Errorf("install master credential: %w", err)
 		}
+		a.log.Info("bootstrap: master credential installed from -master-key",
+			"credential_id", id, "environment", string(env),
+			"existing_store", st.MasterID != "", "previous_master_id", st.MasterID)
 		st.MasterID = id
 	case st.MasterID == "":
 		c, secret, err := svc.CreateCredential(ctx, master, "")
@@ -62,6 +67,8 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("create master credential: %w", err)
 		}
 		st.MasterID = c.ID
+		a.log.Info("bootstrap: master credential generated (its secret is printed once on stdout)",
+			"credential_id", c.ID, "environment", string(env))
 		fmt.Fprintf(out, "Generated master credential (shown once; pass it as -master-key to keep it):\n  -master-key %s:%s\n", c.ID, secret)
 	}
 

@@ -32,37 +32,54 @@ type config struct {
 	KeyEncryptionKey     string
 	KeyEncryptionKeyFile string
 	ShutdownTimeout      time.Duration
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
+	// listener of its own.
+	MetricsAddr string
 	// Demo seeds an organization, a user and the example client and serves
 	// that client on DemoClientAddr (see demo.go).
 	Demo           bool
 	DemoClientAddr string
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
-	c := &config{}
+// envName is the GATEHOUSE_* environment variable of a flag: -mail-dir is
+// GATEHOUSE_MAIL_DIR.
+func envName(flagName string) string {
+	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// newFlagSet declares every flag of the server into c. Each flag's usage
+// names its environment variable (envName); parseConfig reads them all.
+func newFlagSet(c *config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	str := func(p *string, name, env, def, usage string) {
-		fs.StringVar(p, name, def, usage+" (env "+env+")")
+	str := func(p *string, name, def, usage string) {
+		fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
-	str(&c.Addr, "addr", "GATEHOUSE_ADDR", "127.0.0.1:8080", "listen address")
-	str(&c.Store, "store", "GATEHOUSE_STORE", "bolt:gatehouse.db", "store URL: bolt:PATH, memory:, postgres://...")
-	str(&c.BaseURL, "base-url", "GATEHOUSE_BASE_URL", "", "public base URL used in issuers, links and SAML metadata (default http://ADDR)")
-	str(&c.MasterKey, "master-key", "GATEHOUSE_MASTER_KEY", "", "bootstrap master credential ID:SECRET (default: generated once and printed once)")
-	str(&c.MasterEnv, "master-env", "GATEHOUSE_MASTER_ENV", "production", "environment of the bootstrap master credential: production or sandbox")
-	str(&c.MonitoringToken, "monitoring-token", "GATEHOUSE_MONITORING_TOKEN", "", "Crafter monitoring token (default: generated once and printed once)")
-	str(&c.MailDir, "mail-dir", "GATEHOUSE_MAIL_DIR", "", "development mailer: write each message as an .eml file in this directory")
-	str(&c.MailFrom, "mail-from", "GATEHOUSE_MAIL_FROM", "noreply@gatehouse.invalid", "sender address of outgoing mail")
-	str(&c.SMTPHost, "smtp-host", "GATEHOUSE_SMTP_HOST", "", "SMTP server host (when no -mail-dir)")
-	fs.IntVar(&c.SMTPPort, "smtp-port", 587, "SMTP server port (env GATEHOUSE_SMTP_PORT)")
-	str(&c.SMTPUsername, "smtp-username", "GATEHOUSE_SMTP_USERNAME", "", "SMTP user name")
-	str(&c.SMTPPassword, "smtp-password", "GATEHOUSE_SMTP_PASSWORD", "", "SMTP password")
-	str(&c.AccountDomain, "account-domain", "GATEHOUSE_ACCOUNT_DOMAIN", "gatehouse", "domain of the account that manages the organizations (issuer of management tokens)")
-	str(&c.KeyEncryptionKey, "key-encryption-key", "GATEHOUSE_KEY_ENCRYPTION_KEY", "", "base64 32-byte key that seals secrets at rest (access-token ids, persistent logins, signing and SAML keys); default: the file PATH.kek beside a bolt store, created on first start")
-	str(&c.KeyEncryptionKeyFile, "key-encryption-key-file", "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", "", "file holding the base64 key-encryption key, created (mode 0600) if missing")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests")
-	fs.BoolVar(&c.Demo, "demo", false, "demo: an in-memory store (unless -store is given) with an organization, a user with a printed password, a temporary mail directory and the example client served on -demo-client-addr; prints one URL to open (env GATEHOUSE_DEMO)")
-	str(&c.DemoClientAddr, "demo-client-addr", "GATEHOUSE_DEMO_CLIENT_ADDR", "127.0.0.1:8081", "with -demo, where the example client (examples/client) is served")
+	str(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
+	str(&c.Store, "store", "bolt:gatehouse.db", "store URL: bolt:PATH, memory:, postgres://...")
+	str(&c.BaseURL, "base-url", "", "public base URL used in issuers, links and SAML metadata (default http://ADDR)")
+	str(&c.MasterKey, "master-key", "", "bootstrap master credential ID:SECRET (default: generated once and printed once)")
+	str(&c.MasterEnv, "master-env", "production", "environment of the bootstrap master credential: production or sandbox")
+	str(&c.MonitoringToken, "monitoring-token", "", "Crafter monitoring token (default: generated once and printed once)")
+	str(&c.MailDir, "mail-dir", "", "development mailer: write each message as an .eml file in this directory")
+	str(&c.MailFrom, "mail-from", "noreply@gatehouse.invalid", "sender address of outgoing mail")
+	str(&c.SMTPHost, "smtp-host", "", "SMTP server host (when no -mail-dir)")
+	fs.IntVar(&c.SMTPPort, "smtp-port", 587, "SMTP server port (env "+envName("smtp-port")+")")
+	str(&c.SMTPUsername, "smtp-username", "", "SMTP user name")
+	str(&c.SMTPPassword, "smtp-password", "", "SMTP password")
+	str(&c.AccountDomain, "account-domain", "gatehouse", "domain of the account that manages the organizations (issuer of management tokens)")
+	str(&c.KeyEncryptionKey, "key-encryption-key", "", "base64 32-byte key that seals secrets at rest (access-token ids, persistent logins, signing and SAML keys); default: the file PATH.kek beside a bolt store, created on first start")
+	str(&c.KeyEncryptionKeyFile, "key-encryption-key-file", "", "file holding the base64 key-encryption key, created (mode 0600) if missing")
+	str(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (host:port; off when empty)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests (env "+envName("shutdown-timeout")+")")
+	fs.BoolVar(&c.Demo, "demo", false, "demo: an in-memory store (unless -store is given) with an organization, a user with a printed password, a temporary mail directory and the example client served on -demo-client-addr; prints one URL to open (env "+envName("demo")+")")
+	str(&c.DemoClientAddr, "demo-client-addr", "127.0.0.1:8081", "with -demo, where the example client (examples/client) is served")
+	return fs
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := newFlagSet(c, stderr)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -76,7 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		if set[f.Name] {
 			return
 		}
-		env := "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		env := envName(f.Name)
 		if v := getenv(env); v != "" {
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", env, err))
@@ -105,6 +122,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		}
 		if c.DemoClientAddr == c.Addr {
 			return nil, errors.New("-demo-client-addr must differ from -addr")
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("-metrics-addr %q must be host:port: %w", c.MetricsAddr, err)
 		}
 	}
 	if c.MasterKey != "" {

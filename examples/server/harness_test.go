@@ -49,6 +49,7 @@ func (l *lockedBuffer) Len() int { l.mu.Lock(); defer l.mu.Unlock(); return l.b.
 // organization, a user, applications and a Crafter profile to aim at.
 type harness struct {
 	t        testing.TB
+	a        *app
 	h        http.Handler
 	logs     *lockedBuffer
 	mailDir  string
@@ -84,7 +85,7 @@ func newHarness(t testing.TB, store string, extra ...string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
-	hx := &harness{t: t, h: a.Handler(), logs: logs, mailDir: dir}
+	hx := &harness{t: t, a: a, h: a.Handler(), logs: logs, mailDir: dir}
 	if cfg.MasterEnv == string(identity.Sandbox) {
 		hx.prod = a.envs[identity.Production]
 	}
@@ -247,7 +248,7 @@ func (hx *harness) routes() []string {
 		"/api/v1/tenants/{domain}/{client_id}/st/oauth/signin/client/az/token",
 		"/enterprise/{idp_id}/metadata", "/enterprise/{idp_id}/login", "/enterprise/{idp_id}/acs", "/enterprise/{idp_id}/slo",
 		"/enterprise-setup/", "/enterprise-setup/provider", "/enterprise-setup/configure", "/enterprise-setup/metadata",
-		"/enterprise-setup/test", "/enterprise-setup/test-result", "/enterprise-setup/sometoken", "/healthz",
+		"/enterprise-setup/test", "/enterprise-setup/test-result", "/enterprise-setup/sometoken", "/healthz", "/readyz",
 	}
 	crafter := []string{
 		"access_token/create", "access_token/all", "access_token/{token}", "access_token/{token}/delete",

@@ -11,9 +11,14 @@
 // sign-in in a browser (see demo.go).
 //
 // Every flag has a GATEHOUSE_* environment equivalent (-mail-dir is
-// GATEHOUSE_MAIL_DIR). The server logs with log/slog, answers GET /healthz,
-// shuts down gracefully on SIGINT or SIGTERM, and exits non-zero with a
-// clear message when it cannot start.
+// GATEHOUSE_MAIL_DIR). The server logs with log/slog, answers GET /healthz
+// and GET /readyz (200 {"status":"ready"} when the store answers a read
+// within 2 seconds, 503 otherwise), shuts down gracefully on SIGINT or
+// SIGTERM, and exits non-zero with a clear message when it cannot start.
+// With -metrics-addr (GATEHOUSE_METRICS_ADDR) it serves Prometheus metrics
+// at GET /metrics on that separate address: requests by route pattern and
+// status, sign-ins by method and outcome, tokens issued, store
+// transaction latency and mails being sent.
 package main
 
 import (
@@ -103,7 +108,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if mh := app.MetricsHandler(); mh != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot listen on %s (-metrics-addr): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mh)
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics listener: %w", err)
+			}
+		}()
+		defer msrv.Close()
+		logger.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", redactStoreURL(cfg.Store))
 	app.Start(ctx)

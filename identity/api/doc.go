@@ -248,4 +248,14 @@
 //
 // Events about API keys (including API_KEY_TOKEN_ISSUED) belong to no
 // organization, so no organization's list shows them.
+//
+// An event with details carries them in "data", Gatehouse's extension
+// (absent otherwise, as in Cryptr's answers). A refused sign-in
+// (PASSWORD_LOGIN_FAILED, MAGIC_LINK_FAILED, SSO_END_USER_SAML_FAILED,
+// SSO_ADMIN_TEST_FAILED) holds its private reason in data.reason, for
+// example bad_password, unknown_email, disabled, locked, bad_code,
+// link_expired, or a SAML reason with data.detail; the end user's page
+// stays generic. The same refusal is written to the server log ("sign-in
+// refused" with the fields event, reason, org, env, client_id, idp_id,
+// user).
 package api

@@ -277,6 +277,10 @@ type Event struct {
 	ResourceOwnerID        *string `json:"resource_owner_id"`
 	SAMLIdentityProviderID *string `json:"saml_identity_provider_id"`
 	TenantDomain           string  `json:"tenant_domain"`
+	// Data is Gatehouse's extension: the event's details, such as a
+	// refused sign-in's private reason (data.reason) and failure detail.
+	// It is absent when the event has none, as in Cryptr's answers.
+	Data map[string]any `json:"data,omitempty"`
 }
 
 // NewEvent renders a log event of organization domain. Its database is
@@ -298,5 +302,6 @@ func NewEvent(e *identity.Event, domain, account string, env identity.Environmen
 		ResourceOwnerID:        nullable(e.ResourceOwnerID),
 		SAMLIdentityProviderID: nullable(e.SAMLIdPID),
 		TenantDomain:           td,
+		Data:                   e.Data,
 	}
 }

@@ -7,7 +7,7 @@
 //	GET  /enterprise-setup/             where the administrator left off
 //	GET, POST /enterprise-setup/provider   choose the identity provider product
 //	GET, POST /enterprise-setup/configure  SP values, metadata download, per-provider instructions
-//	GET, POST /enterprise-setup/metadata   upload or paste the IdP metadata (validated)
+//	GET, POST /enterprise-setup/metadata   upload or paste the IdP metadata, or give its https URL (validated)
 //	GET, POST /enterprise-setup/test       run a test sign-in
 //	GET  /enterprise-setup/test-result    the result: success, or the exact failure reason
 //
@@ -17,11 +17,18 @@
 // served with a restrictive Content-Security-Policy, X-Frame-Options: DENY,
 // nosniff and no-referrer. The onboarding's state and tutorial step follow
 // the administrator's progress.
+//
+// A metadata URL is fetched by the server, so it is held to what cannot
+// reach the server's own network: https only, at most 1 MiB and 10 seconds,
+// never a private, loopback or link-local address (every address the name
+// resolves to is checked, the checked address is dialed, and redirects are
+// checked the same way; see internal/safefetch).
 package portal
 
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"html/template"
@@ -29,8 +36,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/safefetch"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 	"github.com/gatehouse-id/gatehouse/sso/templates"
@@ -48,16 +57,38 @@ const (
 	maxUpload = saml.MaxMetadataBytes + 64<<10
 )
 
+// metadataFetchTimeout bounds the fetch of a metadata URL.
+const metadataFetchTimeout = 10 * time.Second
+
 // Handler serves the portal.
 type Handler struct {
-	svc   *sso.Service
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	svc     *sso.Service
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	fetcher *safefetch.Fetcher
+}
+
+// Option configures New.
+type Option func(*Handler)
+
+// AllowLoopbackMetadataURLsForTests lets the portal fetch metadata URLs from
+// loopback addresses, verified with roots (an httptest TLS server's
+// certificate). Every other non-public address is still refused. It exists
+// for tests only: a deployed portal must never use it.
+func AllowLoopbackMetadataURLsForTests(roots *x509.CertPool) Option {
+	return func(h *Handler) {
+		h.fetcher.AllowLoopbackForTests = true
+		h.fetcher.RootCAs = roots
+	}
 }
 
 // New returns the portal of svc.
-func New(svc *sso.Service) (*Handler, error) {
-	h := &Handler{svc: svc, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+func New(svc *sso.Service, opts ...Option) (*Handler, error) {
+	h := &Handler{svc: svc, pages: map[string]*template.Template{}, mux: http.NewServeMux(),
+		fetcher: &safefetch.Fetcher{MaxBytes: saml.MaxMetadataBytes, Timeout: metadataFetchTimeout}}
+	for _, o := range opts {
+		o(h)
+	}
 	funcs := template.FuncMap{"t": func(d *pageData, key string) string { return d.t(key) }}
 	for _, name := range []string{"start", "message", "provider", "configure", "metadata", "test"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, "layout.html", name+".html")
@@ -120,6 +151,7 @@ type pageData struct {
 	ProviderLabel                       string
 	Instructions                        []string
 	Metadata                            string
+	MetadataURL                         string
 	HasMetadata                         bool
 	Tested, TestOK                      bool
 	TestResult, TestError, TestHint     string
@@ -414,6 +446,31 @@ func (h *Handler) metadataPost(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	if len(strings.TrimSpace(string(xml))) == 0 {
 		xml = []byte(r.PostFormValue("metadata"))
+	}
+	// An https URL, in its own field or pasted instead of the XML, is
+	// fetched with safefetch's limits.
+	link := strings.TrimSpace(r.PostFormValue("metadata_url"))
+	if pasted := strings.TrimSpace(string(xml)); link == "" && strings.Contains(pasted, "://") &&
+		!strings.ContainsAny(pasted, "< \t\r\n") {
+		link, xml = pasted, nil
+	}
+	if len(strings.TrimSpace(string(xml))) == 0 && link != "" {
+		d.MetadataURL = link
+		var err error
+		if xml, err = h.fetcher.Get(r.Context(), link); err != nil {
+			// The reason stays generic: the answer must not tell what a
+			// name resolves to inside the server's network.
+			key := "metadata_url_failed"
+			switch {
+			case errors.Is(err, safefetch.ErrRefused):
+				key = "metadata_url_refused"
+			case errors.Is(err, safefetch.ErrTooLarge):
+				key = "too_large"
+			}
+			d.Error = d.t(key)
+			h.render(w, http.StatusUnprocessableEntity, "metadata", d)
+			return
+		}
 	}
 	if len(strings.TrimSpace(string(xml))) == 0 {
 		d.Error = d.t("metadata_empty")

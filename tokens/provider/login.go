@@ -490,7 +490,11 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	env := envOf(r)
 	var rec magicLinkRecord
 	var req authRequest
+	// refused is the private reason a known link of this environment is
+	// refused (audited; the page says only that the link is gone).
+	refused := ""
 	err := p.ids.Update(r.Context(), func(tx *identity.Txn) (err error) {
+		refused = ""
 		raw := tx.KVTx(kv.Inside())
 		if rec, err = magicLinks.Get(raw, hash); err != nil {
 			return errRequestGone
@@ -504,14 +508,20 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if !now.Before(rec.ExpiresAt) {
+			refused = "link_expired"
 			return errRequestGone
 		}
 		if req, err = authRequests.Get(raw, rec.RequestHash); err != nil || req.Done {
+			refused = "request_gone"
 			return errRequestGone
 		}
 		return nil
 	})
 	if errors.Is(err, errRequestGone) {
+		if refused != "" && req.Env == env && req.OrgDomain != "" {
+			p.audit(r.Context(), env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed,
+				ClientID: req.ClientID, Email: rec.Email, Data: map[string]any{"reason": refused}})
+		}
 		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
 		return
 	}

@@ -790,15 +790,10 @@ func (p *Provider) audit(ctx context.Context, env identity.Environment, domain s
 	if err != nil {
 		return
 	}
-	err = svc.Update(ctx, func(tx *identity.Txn) error {
-		if domain != "" {
-			if org, err := tx.Org(domain); err == nil {
-				e.OrgID, e.TenantDomain = org.ID, domain
-			}
-		}
-		return tx.Log(e)
-	})
-	if err != nil {
-		p.log.Warn("provider: audit event not written", "code", e.Code, "err", err)
+	if domain != "" {
+		e.OrgID, e.TenantDomain = "", domain
+	}
+	if err := svc.LogEvent(context.WithoutCancel(ctx), e); err != nil {
+		p.log.Warn("provider: audit event not written", "event", e.Code, "err", err)
 	}
 }
