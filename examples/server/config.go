@@ -35,6 +35,10 @@ type config struct {
 	// MetricsAddr, when set, serves Prometheus metrics at /metrics on a
 	// listener of its own.
 	MetricsAddr string
+	// Demo seeds an organization, a user and the example client and serves
+	// that client on DemoClientAddr (see demo.go).
+	Demo           bool
+	DemoClientAddr string
 }
 
 // envName is the GATEHOUSE_* environment variable of a flag: -mail-dir is
@@ -68,6 +72,8 @@ func newFlagSet(c *config, stderr io.Writer) *flag.FlagSet {
 	str(&c.KeyEncryptionKeyFile, "key-encryption-key-file", "", "file holding the base64 key-encryption key, created (mode 0600) if missing")
 	str(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (host:port; off when empty)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests (env "+envName("shutdown-timeout")+")")
+	fs.BoolVar(&c.Demo, "demo", false, "demo: an in-memory store (unless -store is given) with an organization, a user with a printed password, a temporary mail directory and the example client served on -demo-client-addr; prints one URL to open (env "+envName("demo")+")")
+	str(&c.DemoClientAddr, "demo-client-addr", "127.0.0.1:8081", "with -demo, where the example client (examples/client) is served")
 	return fs
 }
 
@@ -97,6 +103,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if c.Demo && !set["store"] && getenv("GATEHOUSE_STORE") == "" {
+		c.Store = "memory:"
+	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + c.Addr
 	}
@@ -106,6 +115,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return nil, fmt.Errorf("-addr %q must be host:port: %w", c.Addr, err)
+	}
+	if c.Demo {
+		if _, _, err := net.SplitHostPort(c.DemoClientAddr); err != nil {
+			return nil, fmt.Errorf("-demo-client-addr %q must be host:port: %w", c.DemoClientAddr, err)
+		}
+		if c.DemoClientAddr == c.Addr {
+			return nil, errors.New("-demo-client-addr must differ from -addr")
+		}
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -43,6 +43,8 @@ func TestEveryFlagHasDocumentedEnv(t *testing.T) {
 		"key-encryption-key-file": {"/etc/gh.kek", func(c *config) string { return c.KeyEncryptionKeyFile }},
 		"metrics-addr":            {"127.0.0.1:9100", func(c *config) string { return c.MetricsAddr }},
 		"shutdown-timeout":        {"42s", func(c *config) string { return c.ShutdownTimeout.String() }},
+		"demo":                    {"true", func(c *config) string { return strconv.FormatBool(c.Demo) }},
+		"demo-client-addr":        {"127.0.0.1:9292", func(c *config) string { return c.DemoClientAddr }},
 	}
 	n := 0
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) {

@@ -5,6 +5,11 @@
 //
 //	go run ./examples/server -addr 127.0.0.1:8080 -store bolt:gatehouse.db
 //
+// With -demo (GATEHOUSE_DEMO) it seeds an organization, a user with a
+// printed password and the example client (examples/client), serves that
+// client in-process on -demo-client-addr, and prints one URL that opens the
+// sign-in in a browser (see demo.go).
+//
 // Every flag has a GATEHOUSE_* environment equivalent (-mail-dir is
 // GATEHOUSE_MAIL_DIR). The server logs with log/slog, answers GET /healthz
 // and GET /readyz (200 {"status":"ready"} when the store answers a read
@@ -63,12 +68,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// A request under a face's paths that net/http refuses before any
 	// handler (a malformed escape in its path) gets that face's JSON 400.
 	ln = api.Listener(profile.Listener(ln))
+	var demoLn net.Listener
+	if cfg.Demo {
+		if demoLn, err = net.Listen("tcp", cfg.DemoClientAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("-demo: cannot listen on %s for the example client: %w", cfg.DemoClientAddr, err)
+		}
+		defer demoLn.Close()
+		if cfg.MailDir == "" {
+			// Magic-link mail of the demo goes to a fresh temporary
+			// directory, never into the source tree.
+			if cfg.MailDir, err = os.MkdirTemp("", "gatehouse-demo-mail-"); err != nil {
+				ln.Close()
+				return fmt.Errorf("-demo: mail directory: %w", err)
+			}
+			defer os.RemoveAll(cfg.MailDir)
+		}
+	}
 	app, err := build(ctx, cfg, logger, stdout)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer app.Close()
+	var dm *demo
+	if cfg.Demo {
+		if dm, err = app.seedDemo(ctx, cfg.DemoClientAddr, logger.With("component", "example-client")); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 
 	srv := &http.Server{
 		Handler:           app.Handler(),
@@ -101,6 +130,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", redactStoreURL(cfg.Store))
 	app.Start(ctx)
+	if dm != nil {
+		client := &http.Server{Handler: dm.client, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() { _ = client.Serve(demoLn) }()
+		defer client.Close()
+		dm.print(stdout, cfg.MailDir)
+	}
 
 	select {
 	case err := <-errc:
