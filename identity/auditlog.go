@@ -76,6 +76,9 @@ func (t *Txn) Log(e *Event) error {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = t.s.Now()
 	}
+	if e.ActorID == "" {
+		e.ActorID = t.actor
+	}
 	id, err := t.nextEventID(e.CreatedAt)
 	if err != nil {
 		return err
