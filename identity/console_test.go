@@ -238,7 +238,9 @@ func TestConsoleSessionTimeouts(t *testing.T) {
 			}
 			c.Advance(6 * time.Minute)
 		}, false},
-		{"signed out", func(s *identity.Service, _ *clock, _ *identity.ConsoleMember, tok string) { _ = s.EndConsoleSession(ctx, tok) }, false},
+		{"signed out", func(s *identity.Service, _ *clock, _ *identity.ConsoleMember, tok string) {
+			_ = s.EndConsoleSession(ctx, tok)
+		}, false},
 		{"role revoked", func(s *identity.Service, _ *clock, owner *identity.ConsoleMember, _ string) {
 			u, _ := s.CreateUser(ctx, "acme-account", identity.User{Email: "o2@acme.test", Enabled: true}, "")
 			if _, err := s.PutConsoleMember(ctx, identity.ConsoleMember{UserID: u.ID, Role: identity.ConsoleOwner}); err != nil {
@@ -448,5 +450,47 @@ func TestSearchOrganizations(t *testing.T) {
 	}
 	if p, _ := s.SearchOrganizations(ctx, identity.OrgSearch{Query: "Acme L"}); len(p.Orgs) != 1 {
 		t.Errorf("name search = %+v", p.Orgs)
+	}
+}
+
+func TestEventFilterActorAndTimeRange(t *testing.T) {
+	s, c := newService(t)
+	o := mustOrg(t, s, "audit")
+	start := c.Now()
+	for i, actor := range []string{"ann", "bob", "ann", "bob", "ann"} {
+		c.Advance(time.Hour)
+		ctx := identity.WithActor(context.Background(), actor)
+		if _, err := s.CreateUser(ctx, o.Domain, identity.User{Email: fmt.Sprintf("u%d@audit.test", i), Enabled: true}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		f    identity.EventFilter
+		want int
+	}{
+		{"actor", identity.EventFilter{ActorID: "ann"}, 3},
+		{"actor and code", identity.EventFilter{ActorID: "bob", Code: identity.EventUserCreated}, 2},
+		{"since", identity.EventFilter{Since: start.Add(3*time.Hour + time.Minute)}, 2},
+		{"until", identity.EventFilter{Until: start.Add(2*time.Hour + time.Minute)}, 3}, // the organization's creation, u0, u1
+		{"range and actor", identity.EventFilter{ActorID: "ann", Since: start.Add(2 * time.Hour), Until: start.Add(4 * time.Hour)}, 1},
+		{"nobody", identity.EventFilter{ActorID: "eve"}, 0},
+	}
+	for _, tc := range cases {
+		p, err := s.ListEvents(ctx, o.Domain, tc.f, identity.PageRequest{PerPage: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Total != tc.want {
+			t.Errorf("%s: total %d, want %d", tc.name, p.Total, tc.want)
+		}
+		n := 0
+		if err := s.ExportEvents(ctx, o.Domain, tc.f, func(*identity.Event) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("%s: export %d, want %d", tc.name, n, tc.want)
+		}
 	}
 }
