@@ -126,6 +126,12 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		a.Close()
 		return nil, err
 	}
+	if cfg.Admin {
+		if err := a.mountAdmin(ctx, stdout); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
