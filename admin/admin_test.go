@@ -162,18 +162,20 @@ func TestSecurityHeadersAndNonce(t *testing.T) {
 func postRoutes(h *harness) map[string]url.Values {
 	u := "/orgs/alpha/users/" + h.alphaU.ID
 	return map[string]url.Values{
-		"/orgs":                   {"name": {"Gamma"}},
-		"/orgs/alpha":             {"name": {"Alpha renamed"}},
-		"/orgs/alpha/users":       {"email": {"new@alpha.test"}},
-		u:                         {"name": {"Changed"}},
-		u + "/metadata":           {},
-		u + "/disable":            {},
-		u + "/unlock":             {},
-		u + "/end-sessions":       {},
-		u + "/delete":             {"confirm": {"yes"}},
-		"/env":                    {"env": {"sandbox"}},
-		"/logout":                 {},
-		"/orgs/alpha/users/x/nop": {},
+		"/orgs":                                  {"name": {"Gamma"}},
+		"/orgs/alpha":                            {"name": {"Alpha renamed"}},
+		"/orgs/alpha/users":                      {"email": {"new@alpha.test"}},
+		u:                                        {"name": {"Changed"}},
+		u + "/metadata":                          {},
+		u + "/disable":                           {},
+		u + "/unlock":                            {},
+		u + "/end-sessions":                      {},
+		u + "/delete":                            {"confirm": {"yes"}},
+		"/env":                                   {"env": {"sandbox"}},
+		"/members":                               {"email": {"jane@alpha.test"}, "role": {"owner"}},
+		"/members/" + h.owner.UserID + "/revoke": {},
+		"/logout":                                {},
+		"/orgs/alpha/users/x/nop":                {},
 	}
 }
 
@@ -606,5 +608,62 @@ func TestSetupLinkPage(t *testing.T) {
 	}
 	if r := b2.get("/orgs"); r.status != http.StatusOK || !strings.Contains(r.body, `href="/console/orgs/gatehouse"`) {
 		t.Errorf("orgs: %d %s", r.status, r.body)
+	}
+}
+
+func TestConsoleMembersPage(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	owner := h.signedIn(h.owner.UserID)
+	u, err := h.ids.CreateUser(ctx, account, identity.User{Email: "ann@gatehouse.test", Enabled: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.state()
+	for _, c := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"email": {"jane@alpha.test"}, "role": {"viewer"}}, "email"}, // not in the account's organization
+		{url.Values{"email": {"ann@gatehouse.test"}, "role": {"root"}}, "role"},
+		{url.Values{"email": {"ann@gatehouse.test"}, "role": {"admin"}, "orgs": {"Not A Domain"}}, "orgs"},
+	} {
+		r := owner.postCSRF("/members", c.form)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `href="#f-`+c.field+`"`) {
+			t.Errorf("grant %v: %d", c.form, r.status)
+		}
+	}
+	if m, _ := h.ids.ListConsoleMembers(ctx); len(m) != 1 || h.state() != before {
+		t.Fatalf("refused grants changed something: %+v", m)
+	}
+	if r := owner.postCSRF("/members/"+h.owner.UserID+"/revoke", nil); r.status != http.StatusConflict {
+		t.Errorf("revoke the last owner: %d", r.status)
+	}
+	if r := owner.postCSRF("/members", url.Values{"email": {"ann@gatehouse.test"}, "role": {"viewer"}, "orgs": {"alpha"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("grant: %d %s", r.status, r.body)
+	}
+	m, err := h.ids.ConsoleMember(ctx, u.ID)
+	if err != nil || m.Role != identity.ConsoleViewer || len(m.Orgs) != 1 || m.GrantedBy != h.owner.UserID {
+		t.Fatalf("member = %+v, %v", m, err)
+	}
+	viewer := h.signedIn(u.ID)
+	adminB, _ := h.member(identity.ConsoleAdmin)
+	limitedOwner, _ := h.member(identity.ConsoleOwner, "alpha")
+	for name, b := range map[string]*browser{"viewer": viewer, "admin": adminB, "limited owner": limitedOwner} {
+		if r := b.get("/members"); r.status != http.StatusForbidden {
+			t.Errorf("%s GET /members: %d", name, r.status)
+		}
+		if r := b.get("/orgs"); strings.Contains(r.body, "/members") {
+			t.Errorf("%s sees the members link", name)
+		}
+		if r := b.postCSRF("/members", url.Values{"email": {"ann@gatehouse.test"}, "role": {"owner"}}); r.status != http.StatusForbidden {
+			t.Errorf("%s grants: %d", name, r.status)
+		}
+	}
+	if r := owner.postCSRF("/members/"+u.ID+"/revoke", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.status)
+	}
+	if r := viewer.get("/orgs"); r.status != http.StatusSeeOther {
+		t.Errorf("a revoked member's session still works: %d", r.status)
 	}
 }

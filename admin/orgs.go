@@ -51,6 +51,10 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDelete))
 
+	m.HandleFunc("GET /members", c.signedIn(read, members, c.memberList))
+	m.HandleFunc("POST /members", c.signedIn(create, members, c.memberGrant))
+	m.HandleFunc("POST /members/{id}/revoke", c.signedIn(del, members, c.memberRevoke))
+
 	m.HandleFunc("GET /orgs/{org}/events", c.signedIn(read, events, c.eventList))
 	m.HandleFunc("GET /orgs/{org}/events.csv", c.signedIn(read, events, c.eventCSV))
 

@@ -53,7 +53,7 @@ func (r ConsoleRole) Valid() bool { return slices.Contains(ConsoleRoles(), r) }
 // "create", "update", "delete") on resource ("organizations", "users",
 // "applications", "api_keys", ...): an owner everything, an admin
 // everything but API keys and console roles, a viewer only reads, and
-// never API keys.
+// neither API keys nor console roles.
 func (r ConsoleRole) Allows(action, resource string) bool {
 	switch r {
 	case ConsoleOwner:
@@ -61,7 +61,8 @@ func (r ConsoleRole) Allows(action, resource string) bool {
 	case ConsoleAdmin:
 		return resource != ResourceAPIKeys && resource != ResourceConsoleMembers
 	case ConsoleViewer:
-		return (action == ActionRead || action == ActionReadMany) && resource != ResourceAPIKeys
+		return (action == ActionRead || action == ActionReadMany) && resource != ResourceAPIKeys &&
+			resource != ResourceConsoleMembers
 	}
 	return false
 }
@@ -118,7 +119,14 @@ func (m *ConsoleMember) Scope(env Environment) Scope {
 }
 
 // Allows reports whether the member's role grants action on resource.
-func (m *ConsoleMember) Allows(action, resource string) bool { return m.Role.Allows(action, resource) }
+// API keys and console roles reach every organization, so only a member
+// over every organization may manage them.
+func (m *ConsoleMember) Allows(action, resource string) bool {
+	if (resource == ResourceAPIKeys || resource == ResourceConsoleMembers) && !m.AllOrgs() {
+		return false
+	}
+	return m.Role.Allows(action, resource)
+}
 
 func consoleMembers() kv.Records[ConsoleMember] {
 	return kv.Records[ConsoleMember]{Kind: "console-member"}

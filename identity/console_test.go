@@ -49,12 +49,18 @@ func TestConsoleRoleAllows(t *testing.T) {
 		{identity.ConsoleViewer, "update", "users", false},
 		{identity.ConsoleViewer, "create", identity.ResourceOrganizations, false},
 		{identity.ConsoleViewer, "read", identity.ResourceAPIKeys, false},
+		{identity.ConsoleViewer, "read", identity.ResourceConsoleMembers, false},
 		{"root", "read", "users", false},
 	}
 	for _, c := range cases {
 		if got := c.role.Allows(c.action, c.resource); got != c.want {
 			t.Errorf("%s.Allows(%s, %s) = %v, want %v", c.role, c.action, c.resource, got, c.want)
 		}
+	}
+	limited := identity.ConsoleMember{Role: identity.ConsoleOwner, Orgs: []string{"alpha"}}
+	if limited.Allows("create", identity.ResourceConsoleMembers) || limited.Allows("read", identity.ResourceAPIKeys) ||
+		!limited.Allows("delete", "users") {
+		t.Error("an owner limited to some organizations manages roles or keys")
 	}
 }
 
