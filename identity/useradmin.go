@@ -131,7 +131,7 @@ type UserSearchPage struct {
 // SearchBudget bounds the users one page of a text search reads. When it
 // is spent before the page fills, the page ends early with a Next cursor,
 // so a page's cost stays bounded in any directory size.
-const SearchBudget = 20000
+const SearchBudget = 5000
 
 // SearchUsers searches an organization's directory (see UserSearch). Its
 // cost does not grow with the directory: an email search reads the index
