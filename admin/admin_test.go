@@ -161,7 +161,12 @@ func TestSecurityHeadersAndNonce(t *testing.T) {
 // viewer tests (users of alpha).
 func postRoutes(h *harness) map[string]url.Values {
 	u := "/orgs/alpha/users/" + h.alphaU.ID
+	a := "/orgs/alpha/apps/" + h.alphaApp.ClientID
 	return map[string]url.Values{
+		"/orgs/alpha/apps":                       {"name": {"New app"}, "application_type": {"machine"}},
+		a:                                        {"name": {"Renamed"}, "allowed_redirect_urls": {"https://alpha.test/cb"}},
+		a + "/rotate":                            {},
+		a + "/delete":                            {"confirm": {"yes"}},
 		"/orgs":                                  {"name": {"Gamma"}},
 		"/orgs/alpha":                            {"name": {"Alpha renamed"}},
 		"/orgs/alpha/users":                      {"email": {"new@alpha.test"}},
@@ -263,8 +268,11 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	bu := beta + "/users/" + h.betaU.ID
 	crossed := "/orgs/alpha/users/" + h.betaU.ID // beta's user through alpha's path
 	before := h.state()
+	ba := beta + "/apps/" + h.betaApp.ClientID
+	crossedApp := "/orgs/alpha/apps/" + h.betaApp.ClientID
 	for _, p := range []string{beta, beta + "/users", beta + "/users?q=jane", beta + "/users/new", bu, bu + "/delete",
-		beta + "/events", beta + "/events.csv", crossed, crossed + "/delete"} {
+		beta + "/events", beta + "/events.csv", crossed, crossed + "/delete", beta + "/apps", beta + "/apps/new", ba,
+		ba + "/delete", crossedApp, crossedApp + "/delete"} {
 		if r := a.get(p); r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d", p, r.status)
 		} else if strings.Contains(r.body, "jane@beta.test") {
@@ -275,6 +283,9 @@ func TestIsolationRouteByRoute(t *testing.T) {
 		beta: {"name": {"Owned"}}, beta + "/users": {"email": {"x@beta.test"}}, bu: {"name": {"Owned"}},
 		bu + "/metadata": {}, bu + "/disable": {}, bu + "/unlock": {}, bu + "/end-sessions": {}, bu + "/delete": {"confirm": {"yes"}},
 		crossed: {"name": {"Owned"}}, crossed + "/disable": {}, crossed + "/delete": {"confirm": {"yes"}},
+		beta + "/apps": {"name": {"Owned"}, "application_type": {"machine"}}, ba: {"name": {"Owned"}}, ba + "/rotate": {},
+		ba + "/delete": {"confirm": {"yes"}}, crossedApp: {"name": {"Owned"}}, crossedApp + "/rotate": {},
+		crossedApp + "/delete": {"confirm": {"yes"}},
 	} {
 		if r := a.postCSRF(p, form); r.status != http.StatusNotFound {
 			t.Errorf("POST %s: %d", p, r.status)
@@ -665,5 +676,78 @@ func TestConsoleMembersPage(t *testing.T) {
 	}
 	if r := viewer.get("/orgs"); r.status != http.StatusSeeOther {
 		t.Errorf("a revoked member's session still works: %d", r.status)
+	}
+}
+
+func TestApplicationsSecretShownOnce(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	b := h.signedIn(h.owner.UserID)
+	before := h.state()
+	for _, c := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"name": {"x"}, "application_type": {"regular_web"}, "allowed_redirect_urls": {"not a url"}}, "allowed_redirect_urls"},
+		{url.Values{"name": {""}, "application_type": {"regular_web"}}, "name"},
+		{url.Values{"name": {"x"}, "application_type": {"mainframe"}}, "application_type"},
+		{url.Values{"name": {"x"}, "application_type": {"machine"}, "signing_alg": {"none"}}, "signing_alg"},
+	} {
+		r := b.postCSRF("/orgs/alpha/apps", c.form)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `href="#f-`+c.field+`"`) {
+			t.Errorf("create %v: %d %s", c.form, r.status, r.body)
+		}
+	}
+	if r := b.postCSRF("/orgs/alpha/apps/"+h.alphaApp.ClientID, url.Values{"name": {"a"}, "allowed_web_origins": {"https://x.test/path"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("bad origin: %d", r.status)
+	}
+	if h.state() != before {
+		t.Fatal("refused application forms changed something")
+	}
+	reSecret := regexp.MustCompile(`id="secret" type="text" readonly value="([^"]+)"`)
+	r := b.postCSRF("/orgs/alpha/apps", url.Values{"name": {"Billing"}, "application_type": {"regular_web"},
+		"allowed_redirect_urls": {"https://billing.test/cb\nhttps://billing.test/cb2"}, "signing_alg": {"ES256"}})
+	m := reSecret.FindStringSubmatch(r.body)
+	if r.status != http.StatusCreated || m == nil {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	page, _ := h.ids.ListApplications(ctx, "alpha", identity.PageRequest{PerPage: 100})
+	var app identity.Application
+	for _, a := range page.Items {
+		if a.Name == "Billing" {
+			app = a
+		}
+	}
+	if !identity.SecretMatches(m[1], app.ClientSecretHash) || app.SigningAlg != "ES256" || len(app.AllowedRedirectURLs) != 2 {
+		t.Fatalf("stored application = %+v", app)
+	}
+	p := "/orgs/alpha/apps/" + app.ClientID
+	if r := b.get(p); strings.Contains(r.body, m[1]) || strings.Contains(r.body, `id="secret"`) {
+		t.Error("the secret is shown again")
+	}
+	r = b.postCSRF(p+"/rotate", nil)
+	m2 := reSecret.FindStringSubmatch(r.body)
+	if r.status != http.StatusOK || m2 == nil || m2[1] == m[1] {
+		t.Fatalf("rotate: %d %s", r.status, r.body)
+	}
+	got, _ := h.ids.GetApplication(ctx, "alpha", app.ClientID)
+	if !identity.SecretMatches(m2[1], got.ClientSecretHash) || identity.SecretMatches(m[1], got.ClientSecretHash) {
+		t.Error("rotation did not replace the secret")
+	}
+	ev, _ := h.ids.ListEvents(ctx, "alpha", identity.EventFilter{Code: identity.EventApplicationSecretRotated}, identity.PageRequest{})
+	if ev.Total != 1 || ev.Items[0].ActorID != h.owner.UserID {
+		t.Errorf("rotation events = %+v", ev.Items)
+	}
+	// A viewer sees no rotate, save or delete control.
+	v, _ := h.member(identity.ConsoleViewer)
+	if r := v.get(p); r.status != http.StatusOK || strings.Contains(r.body, "/rotate") || strings.Contains(r.body, "/delete") ||
+		strings.Contains(r.body, ">Save<") {
+		t.Errorf("viewer application page: %d", r.status)
+	}
+	if r := b.postCSRF(p+"/delete", url.Values{"confirm": {"yes"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", r.status)
+	}
+	if _, err := h.ids.GetApplication(ctx, "alpha", app.ClientID); err == nil {
+		t.Error("not deleted")
 	}
 }

@@ -42,6 +42,8 @@ type harness struct {
 	owner  *identity.ConsoleMember
 	alphaU *identity.User
 	betaU  *identity.User
+	// alphaApp and betaApp are confidential applications of each.
+	alphaApp, betaApp *identity.Application
 	// members counts the members made by member.
 	members int
 }
@@ -128,10 +130,15 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 			if err != nil {
 				t.Fatal(err)
 			}
+			app, _, err := ids.CreateApplication(ctx, org.Domain, identity.Application{Name: n + " web",
+				ApplicationType: identity.AppRegularWeb, AllowedRedirectURLs: []string{"https://" + n + ".test/cb"}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if n == "alpha" {
-				h.alphaU = u
+				h.alphaU, h.alphaApp = u, app
 			} else {
-				h.betaU = u
+				h.betaU, h.betaApp = u, app
 			}
 		}
 	}
@@ -266,6 +273,10 @@ func (h *harness) state() string {
 				for k, v := range u.Attributes {
 					sb.WriteString(k + "=" + metaStr(v))
 				}
+			}
+			apps, _ := s.ListApplications(ctx, o.Domain, identity.PageRequest{PerPage: 100})
+			for _, a := range apps.Items {
+				sb.WriteString("|" + a.ClientID + a.Name + a.ClientSecretHash + strings.Join(a.AllowedRedirectURLs, ","))
 			}
 			sb.WriteString("\n")
 		}

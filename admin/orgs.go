@@ -51,6 +51,15 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDelete))
 
+	m.HandleFunc("GET /orgs/{org}/apps", c.signedIn(read, apps, c.appList))
+	m.HandleFunc("GET /orgs/{org}/apps/new", c.signedIn(create, apps, c.appNew))
+	m.HandleFunc("POST /orgs/{org}/apps", c.signedIn(create, apps, c.appCreate))
+	m.HandleFunc("GET /orgs/{org}/apps/{client}", c.signedIn(read, apps, c.appShow))
+	m.HandleFunc("POST /orgs/{org}/apps/{client}", c.signedIn(update, apps, c.appUpdate))
+	m.HandleFunc("POST /orgs/{org}/apps/{client}/rotate", c.signedIn(update, apps, c.appRotate))
+	m.HandleFunc("GET /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDeleteConfirm))
+	m.HandleFunc("POST /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDelete))
+
 	m.HandleFunc("GET /members", c.signedIn(read, members, c.memberList))
 	m.HandleFunc("POST /members", c.signedIn(create, members, c.memberGrant))
 	m.HandleFunc("POST /members/{id}/revoke", c.signedIn(del, members, c.memberRevoke))

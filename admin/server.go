@@ -332,6 +332,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"add":  func(a, b int) int { return a + b },
 		"fld":  newField,
 		"ro":   func(b bool) readOnly { return readOnly(b) },
+		"list": func(s ...string) []string { return s },
 	}
 	out := map[string]*template.Template{}
 	for _, n := range names {

@@ -500,3 +500,40 @@ func TestEventFilterActorAndTimeRange(t *testing.T) {
 		}
 	}
 }
+
+func TestRotateApplicationSecret(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	o := mustOrg(t, s, "rot")
+	web, old, err := s.CreateApplication(ctx, o.Domain, identity.Application{Name: "web", ApplicationType: identity.AppRegularWeb,
+		AllowedRedirectURLs: []string{"https://rot.test/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spa, _, _ := s.CreateApplication(ctx, o.Domain, identity.Application{Name: "spa", ApplicationType: identity.AppReact,
+		AllowedRedirectURLs: []string{"https://rot.test/cb"}})
+	secret, err := s.RotateApplicationSecret(ctx, o.Domain, web.ClientID)
+	if err != nil || secret == "" || secret == old {
+		t.Fatalf("rotate = %q, %v", secret, err)
+	}
+	got, _ := s.GetApplication(ctx, o.Domain, web.ClientID)
+	if !identity.SecretMatches(secret, got.ClientSecretHash) || identity.SecretMatches(old, got.ClientSecretHash) {
+		t.Error("the stored hash is not the new secret's")
+	}
+	if _, err := s.RotateApplicationSecret(ctx, o.Domain, spa.ClientID); !fieldsOf(err)["application_type"] {
+		t.Errorf("public client: %v", err)
+	}
+	other := mustOrg(t, s, "other")
+	if _, err := s.RotateApplicationSecret(ctx, other.Domain, web.ClientID); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("through another organization: %v", err)
+	}
+	viewer := identity.ConsoleMember{Role: identity.ConsoleViewer}
+	vs, _ := s.For(viewer.Scope(identity.Production))
+	if _, err := vs.RotateApplicationSecret(ctx, o.Domain, web.ClientID); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("viewer: %v", err)
+	}
+	ev, _ := s.ListEvents(ctx, o.Domain, identity.EventFilter{Code: identity.EventApplicationSecretRotated}, identity.PageRequest{})
+	if ev.Total != 1 {
+		t.Errorf("rotation events: %d", ev.Total)
+	}
+}

@@ -69,8 +69,9 @@ const (
 	EventSSOAdminTestFailed    = "SSO_ADMIN_TEST_FAILED"
 
 	// Users, as an administrator changes them.
-	EventUserUnlocked      = "USER_UNLOCKED"
-	EventUserSessionsEnded = "USER_SESSIONS_ENDED"
+	EventUserUnlocked             = "USER_UNLOCKED"
+	EventApplicationSecretRotated = "APPLICATION_SECRET_ROTATED"
+	EventUserSessionsEnded        = "USER_SESSIONS_ENDED"
 
 	// The admin console.
 	EventConsoleRoleGranted  = "CONSOLE_ROLE_GRANTED"
@@ -96,7 +97,7 @@ func EventCodes() []string {
 		EventSSOConnectionCreated, EventSSOConnectionUpdated, EventSSOConnectionActive, EventSSOConnectionDisabled,
 		EventSSOOnboardingSent, EventSSOOnboardingUpdated, EventSSOMetadataUploaded,
 		EventSSOSAMLStarted, EventSSOSAMLSuccess, EventSSOSAMLFailed, EventSSOAdminTestSuccess, EventSSOAdminTestFailed,
-		EventUserUnlocked, EventUserSessionsEnded,
+		EventUserUnlocked, EventUserSessionsEnded, EventApplicationSecretRotated,
 		EventConsoleRoleGranted, EventConsoleRoleRevoked, EventConsoleSetupClaimed, EventConsoleSignedIn, EventConsoleSignedOut,
 	}
 }
