@@ -1,8 +1,9 @@
 // The admin console in headless Chromium: `examples/server -admin` prints a
 // one-time setup link; the first owner opens it, creates their account,
 // signs in through the provider's hosted login page, creates an
-// organization and a user, edits, disables and deletes the user, reads and
-// exports the audit log, switches environment and language, and grants a
+// organization and a user, edits, disables and deletes the user, creates an
+// application and rotates its secret (shown once), reads and exports the
+// audit log, switches environment and language, and grants a
 // viewer role. The viewer sees no buttons and a POST of theirs is refused
 // with 403; an administrator limited to one organization cannot reach
 // another's pages. axe-core reports no violation on any page, at 360 px
@@ -180,6 +181,30 @@ test('admin console: first owner, organizations, users, audit log, roles', async
   await audit(tab, 'delete user');
   await submit(tab, 'Delete the user');
   await tab.getByText('User deleted.').waitFor();
+
+  // An application: created with its secret shown once, then rotated.
+  await tab.goto(`${base}/admin/orgs/acme-corp/apps`);
+  await audit(tab, 'applications');
+  await tab.getByRole('link', { name: 'New application' }).click();
+  await audit(tab, 'new application');
+  await tab.getByLabel('Name', { exact: true }).fill('Billing');
+  await tab.getByLabel(/^Redirect URIs/).fill('not a url');
+  await submit(tab, 'Save');
+  assert.match(await tab.getByRole('alert').textContent(), /allowed_redirect_urls/);
+  await tab.getByLabel(/^Redirect URIs/).fill('https://billing.acme.test/callback');
+  await submit(tab, 'Save');
+  await tab.getByText('Application created.').waitFor();
+  const first = await tab.getByLabel('client_secret').inputValue();
+  assert.ok(first.length >= 43, first);
+  await audit(tab, 'application with its secret');
+  await submit(tab, 'Rotate the client secret');
+  const second = await tab.getByLabel('client_secret').inputValue();
+  assert.ok(second.length >= 43 && second !== first);
+  const clientID = (await tab.locator('dd code').first().textContent()).trim();
+  await tab.goto(`${base}/admin/orgs/acme-corp/apps/${clientID}`);
+  await tab.getByRole('heading', { name: 'Application' }).waitFor();
+  assert.equal(await tab.getByLabel('client_secret').count(), 0, 'the secret is shown again');
+  await audit(tab, 'application');
 
   // Audit log, filtered, and its CSV export.
   await tab.goto(`${base}/admin/orgs/acme-corp/events`);
