@@ -751,3 +751,79 @@ func TestApplicationsSecretShownOnce(t *testing.T) {
 		t.Error("not deleted")
 	}
 }
+
+func TestAPIKeysOwnerOnly(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	owner := h.signedIn(h.owner.UserID)
+	keysNow := func() []identity.Credential {
+		l, err := h.ids.ListCredentials(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	n0 := len(keysNow())
+	for _, c := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"name": {""}, "access": {"full"}}, "name"},
+		{url.Values{"name": {"x"}, "access": {"root"}}, "access"},
+		{url.Values{"name": {"x"}, "access": {"full"}, "orgs": {"alpha, Not A Domain"}}, "orgs"},
+	} {
+		if r := owner.postCSRF("/keys", c.form); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `href="#f-`+c.field+`"`) {
+			t.Errorf("create %v: %d", c.form, r.status)
+		}
+	}
+	if len(keysNow()) != n0 {
+		t.Fatal("refused keys were created")
+	}
+	r := owner.postCSRF("/keys", url.Values{"name": {"reporting"}, "access": {"readonly"}, "orgs": {"alpha"}})
+	m := regexp.MustCompile(`id="secret" type="text" readonly value="([^"]+)"`).FindStringSubmatch(r.body)
+	if r.status != http.StatusCreated || m == nil {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var key *identity.Credential
+	for _, k := range keysNow() {
+		if k.Name == "reporting" {
+			key = &k
+		}
+	}
+	if key == nil || key.Environment != identity.Production || len(key.ManagedOrgs) != 1 || key.ManagedOrgs[0] != "alpha" ||
+		key.Allows("create", "users") || !key.Allows("read", "users") {
+		t.Fatalf("key = %+v", key)
+	}
+	if c, err := h.ids.AuthenticateCredential(ctx, key.ID, m[1]); err != nil || c.ID != key.ID {
+		t.Fatalf("the shown secret does not authenticate: %v", err)
+	}
+	if r := owner.get("/keys"); strings.Contains(r.body, m[1]) {
+		t.Error("the secret is shown again")
+	}
+	adminB, _ := h.member(identity.ConsoleAdmin)
+	limited, _ := h.member(identity.ConsoleOwner, "alpha")
+	viewer, _ := h.member(identity.ConsoleViewer)
+	for name, b := range map[string]*browser{"admin": adminB, "limited owner": limited, "viewer": viewer} {
+		if r := b.get("/keys"); r.status != http.StatusForbidden {
+			t.Errorf("%s GET /keys: %d", name, r.status)
+		}
+		if r := b.postCSRF("/keys", url.Values{"name": {"x"}, "access": {"full"}}); r.status != http.StatusForbidden {
+			t.Errorf("%s creates a key: %d", name, r.status)
+		}
+		if r := b.postCSRF("/keys/"+key.ID+"/revoke", nil); r.status != http.StatusForbidden {
+			t.Errorf("%s revokes a key: %d", name, r.status)
+		}
+		if r := b.get("/orgs"); strings.Contains(r.body, `/keys"`) {
+			t.Errorf("%s sees the keys link", name)
+		}
+	}
+	if r := owner.postCSRF("/keys/nope/revoke", nil); r.status != http.StatusNotFound {
+		t.Errorf("revoke unknown: %d", r.status)
+	}
+	if r := owner.postCSRF("/keys/"+key.ID+"/revoke", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.status)
+	}
+	if _, err := h.ids.GetCredential(ctx, key.ID); err == nil {
+		t.Error("not revoked")
+	}
+}

@@ -60,6 +60,10 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDelete))
 
+	m.HandleFunc("GET /keys", c.signedIn(read, keys, c.keyList))
+	m.HandleFunc("POST /keys", c.signedIn(create, keys, c.keyCreate))
+	m.HandleFunc("POST /keys/{id}/revoke", c.signedIn(del, keys, c.keyRevoke))
+
 	m.HandleFunc("GET /members", c.signedIn(read, members, c.memberList))
 	m.HandleFunc("POST /members", c.signedIn(create, members, c.memberGrant))
 	m.HandleFunc("POST /members/{id}/revoke", c.signedIn(del, members, c.memberRevoke))

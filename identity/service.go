@@ -315,6 +315,16 @@ func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
 
+// actorOr returns the transaction's actor (WithActor), or def when it has
+// none: an event about a credential names the credential itself as actor
+// unless a person acts through a face that says who.
+func (t *Txn) actorOr(def string) string {
+	if t.actor != "" {
+		return t.actor
+	}
+	return def
+}
+
 // actorOf returns the actor WithActor put in ctx, or "".
 func actorOf(ctx context.Context) string {
 	a, _ := ctx.Value(actorKey{}).(string)
