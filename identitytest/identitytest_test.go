@@ -2,6 +2,8 @@ package identitytest_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -334,5 +336,56 @@ func TestHelpersFail(t *testing.T) {
 				t.Fatalf("failure %q, want it to mention %q", f.msg, tc.want)
 			}
 		})
+	}
+}
+
+// TestConcurrentUse guards "safe for concurrent use" under -race: tokens
+// (Expired ones included, which set the issuing clock back for their call)
+// are issued and verified from many goroutines, and each verifies as it
+// should.
+func TestConcurrentUse(t *testing.T) {
+	env := identitytest.New(t)
+	env.Token(env.User()) // create the key set once, outside the race
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			expired := i%2 == 0
+			var opts []identitytest.TokenOption
+			if expired {
+				opts = append(opts, identitytest.Expired())
+			}
+			_, err := env.Verifier().Verify(ctx, env.Token(env.User(), opts...))
+			if expired != errors.Is(err, tokens.ErrTokenExpired) || !expired && err != nil {
+				errs <- fmt.Errorf("token %d (expired %v): %v", i, expired, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestSigningAlg guards WithSigningAlg: the seeded application's tokens
+// are signed with it, in both environments, and the default verifier
+// accepts them.
+func TestSigningAlg(t *testing.T) {
+	env := identitytest.New(t, identitytest.WithSigningAlg(tokens.ES256))
+	if env.Application().SigningAlg != tokens.ES256 || env.SandboxApplication().SigningAlg != tokens.ES256 {
+		t.Fatalf("applications sign with %q and %q", env.Application().SigningAlg, env.SandboxApplication().SigningAlg)
+	}
+	tok := env.Token(env.User())
+	raw, err := base64.RawURLEncoding.DecodeString(tok[:strings.IndexByte(tok, '.')])
+	var hdr struct{ Alg string }
+	if err != nil || json.Unmarshal(raw, &hdr) != nil || hdr.Alg != tokens.ES256 {
+		t.Fatalf("token header %s (%v): not ES256", raw, err)
+	}
+	if code, _ := call(t, env.Middleware(), tok); code != http.StatusOK {
+		t.Fatalf("ES256 token refused: %d", code)
 	}
 }
