@@ -77,14 +77,15 @@ func TestTokenAccepted(t *testing.T) {
 		t.Fatalf("status %d, claims %v", code, c)
 	}
 	want := map[string][2]string{
-		"sub": {c.Subject, env.User().ID},
-		"tnt": {c.Tenant, "acme"},
-		"iss": {c.Issuer, identitytest.DefaultBaseURL + "/t/acme"},
-		"cid": {c.ClientID, env.Application().ClientID},
-		"jtt": {c.Type, tokens.TypeAccess},
-		"dbs": {c.Database, identity.Production.DBS()},
-		"scp": {strings.Join(c.Scopes, " "), "openid email profile"},
-		"aud": {strings.Join(c.Audience, " "), identitytest.DefaultOrigin},
+		"sub":    {c.Subject, env.User().ID},
+		"tnt":    {c.Tenant, "acme"},
+		"iss":    {c.Issuer, identitytest.DefaultBaseURL + "/t/acme"},
+		"Issuer": {env.Issuer("", "acme"), c.Issuer},
+		"cid":    {c.ClientID, env.Application().ClientID},
+		"jtt":    {c.Type, tokens.TypeAccess},
+		"dbs":    {c.Database, identity.Production.DBS()},
+		"scp":    {strings.Join(c.Scopes, " "), "openid email profile"},
+		"aud":    {strings.Join(c.Audience, " "), identitytest.DefaultOrigin},
 	}
 	for k, v := range want {
 		if v[0] != v[1] {
@@ -159,7 +160,7 @@ func TestSandboxVerifier(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sandbox token refused: %v", err)
 	}
-	if c.Issuer != identitytest.DefaultBaseURL+"/sandbox/t/acme" || c.Database != "sandbox" ||
+	if c.Issuer != identitytest.DefaultBaseURL+"/sandbox/t/acme" || c.Issuer != env.Issuer(identity.Sandbox, "acme") || c.Database != "sandbox" ||
 		c.ClientID != env.SandboxApplication().ClientID {
 		t.Fatalf("sandbox claims: iss %q dbs %q cid %q", c.Issuer, c.Database, c.ClientID)
 	}
@@ -387,5 +388,22 @@ func TestSigningAlg(t *testing.T) {
 	}
 	if code, _ := call(t, env.Middleware(), tok); code != http.StatusOK {
 		t.Fatalf("ES256 token refused: %d", code)
+	}
+}
+
+// TestAddApplication guards tokens of another application: its client id
+// and audience, accepted by a verifier of that audience and refused by the
+// seeded application's.
+func TestAddApplication(t *testing.T) {
+	env := identitytest.New(t, identitytest.WithSigningAlg(tokens.ES256))
+	admin := env.AddApplication("acme", identity.Application{Name: "Admin", ApplicationType: identity.AppReact,
+		AllowedOriginsCORS: []string{"https://admin.acme.test"}, SigningAlg: tokens.ES256})
+	tok := env.Token(env.User(), identitytest.Application(admin))
+	c, err := env.NewVerifier(tokens.VerifierConfig{Audiences: []string{"https://admin.acme.test"}}).Verify(context.Background(), tok)
+	if err != nil || c.ClientID != admin.ClientID {
+		t.Fatalf("admin token: %v, %v", c, err)
+	}
+	if code, _ := call(t, env.Middleware(), tok); code != http.StatusUnauthorized {
+		t.Fatalf("admin token under the seeded application's middleware: %d", code)
 	}
 }
