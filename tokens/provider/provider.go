@@ -165,6 +165,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -301,6 +302,10 @@ type Provider struct {
 	hints    *tokens.Verifier // ID tokens presented as id_token_hint
 	log      *slog.Logger
 	base     string
+	// path is the URL path of base ("" at the root, "/auth" for
+	// https://app.example/auth): every path the provider emits (form
+	// actions, cookie paths) starts with it.
+	path     string
 	secure   bool
 	mux      *http.ServeMux
 	serve    http.Handler // mux behind the panic recovery
@@ -373,8 +378,12 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	base := strings.TrimRight(opts.Tokens.BaseURL(), "/")
+	bu, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("provider: base URL: %w", err)
+	}
 	p := &Provider{opts: opts, ids: opts.Identity, tok: opts.Tokens, verifier: v, hints: hints, log: opts.Logger,
-		base: base, secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
+		base: base, path: strings.TrimRight(bu.EscapedPath(), "/"), secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
 		mux: http.NewServeMux(), pages: pg}
 	p.routes()
 	p.serve = httpx.Recover(p.log, "provider: panic serving request", p.mux, writeServerError)
