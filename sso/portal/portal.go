@@ -18,6 +18,12 @@
 // nosniff and no-referrer. The onboarding's state and tutorial step follow
 // the administrator's progress.
 //
+// The paths above are relative to the SSO service's base URL. When it
+// carries a path (https://app.example/auth), the portal's links, form
+// actions, redirects and cookie path (sso.Service.BasePath +
+// "/enterprise-setup/") carry it too, and a host strips it before calling
+// the portal, with mux.Handle("/auth/", http.StripPrefix("/auth", h)).
+//
 // A metadata URL is fetched by the server, so it is held to what cannot
 // reach the server's own network: https only, at most 1 MiB and 10 seconds,
 // never a private, loopback or link-local address (every address the name

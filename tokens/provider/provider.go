@@ -33,6 +33,17 @@
 // environments shared one issuer and differed only in `dbs`, a claim
 // standard clients ignore: a sandbox token passed as a production one.
 //
+// # Mounting under a path
+//
+// The base URL (tokens.Options.BaseURL) may carry a path:
+// https://app.example/auth. Issuers, discovery documents, JWKS URLs, mail
+// links, form actions, redirects and cookie paths (the base path + "/")
+// are all derived from it, while the provider routes on the paths listed
+// below, relative to the base. A host strips the base path before calling
+// it, with http.StripPrefix:
+//
+//	mux.Handle("/auth/", http.StripPrefix("/auth", prov))
+//
 // # Flows
 //
 // Only the authorization code flow exists. Public clients (single-page and
