@@ -312,7 +312,7 @@ func (c *Console) page(w http.ResponseWriter, q *request, status int, name strin
 	t := c.tmpl[name]
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		c.log.Error("admin console: render", "template", name, "err", err)
+		c.log.Error("admin console: render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
