@@ -261,6 +261,21 @@ test('admin console: first owner, organizations, users, audit log, roles', async
   await tab.getByText('Role granted.').waitFor();
   await audit(tab, 'members');
 
+  // An API key of the production environment, its secret shown once.
+  await tab.getByRole('link', { name: 'API keys' }).click();
+  await audit(tab, 'API keys');
+  await tab.getByLabel('Name', { exact: true }).fill('reporting');
+  await tab.getByRole('textbox', { name: /^Organizations/ }).fill('acme-corp');
+  await submit(tab, 'Create the key');
+  await tab.getByText('API key created.').waitFor();
+  const keySecret = await tab.getByLabel('client_secret').inputValue();
+  const keyID = (await tab.locator('.secret dd code').textContent()).trim();
+  await audit(tab, 'API keys with a secret');
+  const tok = await tab.request.post(`${base}/api/v2/oauth/token`, {
+    data: { grant_type: 'client_credentials', client_id: keyID, client_secret: keySecret },
+  });
+  assert.equal(tok.status(), 200, await tok.text());
+
   // The owner signs out.
   await submit(tab, 'Sign out');
   await tab.getByRole('heading', { name: 'Signed out' }).waitFor();
