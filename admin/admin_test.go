@@ -827,3 +827,32 @@ func TestAPIKeysOwnerOnly(t *testing.T) {
 		t.Error("not revoked")
 	}
 }
+
+type places map[string]identity.Place
+
+func (p places) ResolvePlace(_ context.Context, q string) (identity.Place, error) {
+	if pl, ok := p[strings.ToLower(q)]; ok {
+		return pl, nil
+	}
+	return identity.Place{}, identity.ErrNotFound
+}
+
+func TestOrganizationAddressAutocomplete(t *testing.T) {
+	h := newHarness(t, harnessOpt{prefix: "/admin", places: places{"lille": {Locality: "Lille", State: "Hauts-de-France", Country: "FR"}}})
+	b := h.signedIn(h.owner.UserID)
+	before := h.state()
+	if r := b.postCSRF("/orgs", url.Values{"name": {"Delta"}, "autocomplete_address": {"Atlantis"}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `href="#f-autocomplete_address"`) {
+		t.Fatalf("unknown place: %d %s", r.status, r.body)
+	}
+	if h.state() != before {
+		t.Fatal("an unknown place changed something")
+	}
+	if r := b.postCSRF("/orgs", url.Values{"name": {"Delta"}, "autocomplete_address": {"Lille"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	o, err := h.ids.GetOrganization(context.Background(), "delta")
+	if err != nil || o.Locality != "Lille" || o.State != "Hauts-de-France" || o.CountryName != "FR" {
+		t.Fatalf("organization = %+v, %v", o, err)
+	}
+}

@@ -54,6 +54,7 @@ type harnessOpt struct {
 	store           identity.Store
 	skipOrgs        bool
 	skipSetupClaims bool
+	places          identity.PlaceResolver
 }
 
 func fastHasher() *password.Hasher {
@@ -75,7 +76,7 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ids, err := identity.NewService(identity.Options{Store: st, Clock: h.clock.Now, AccountDomain: account,
-		Logger: logger, Hasher: fastHasher()})
+		Logger: logger, Hasher: fastHasher(), Places: o.places})
 	if err != nil {
 		t.Fatal(err)
 	}

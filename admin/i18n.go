@@ -43,6 +43,8 @@ func translate(lang, key string) string {
 // catalog holds every message of the console, in each language.
 var catalog = map[string]map[string]string{
 	"en": {
+		"field.place":                "Find the address from a city name",
+		"field.place.hint":           "For example Lille or San Francisco: fills the city, state and country below.",
 		"nav.keys":                   "API keys",
 		"keys.title":                 "API keys",
 		"keys.env":                   "Keys of the environment",
@@ -223,6 +225,8 @@ var catalog = map[string]map[string]string{
 		"no":                         "no",
 	},
 	"fr": {
+		"field.place":                "Trouver l'adresse d'après une ville",
+		"field.place.hint":           "Par exemple Lille ou San Francisco : remplit la ville, la région et le pays ci-dessous.",
 		"nav.keys":                   "Clés d'API",
 		"keys.title":                 "Clés d'API",
 		"keys.env":                   "Clés de l'environnement",

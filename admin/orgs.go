@@ -133,6 +133,11 @@ func orgInput(f url.Values, creating bool) identity.OrganizationInput {
 	if creating && f.Get("name") == "" {
 		in.Name = nil
 	}
+	if place := strings.TrimSpace(f.Get("autocomplete_address")); place != "" {
+		// The core fills city, state and country from the place name.
+		in.AutocompleteAddress = &place
+		in.Locality, in.State, in.CountryName = nil, nil, nil
+	}
 	return in
 }
 
