@@ -76,6 +76,13 @@
 //	/orgs/{domain}/users/{id}      profile, MetaData (typed), enable/disable,
 //	                               unlock, end sessions, delete (confirmed)
 //	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
+//	/orgs/{domain}/apps            applications: create each type, redirect URIs,
+//	                               origins, signing algorithm, delete; the client
+//	                               secret is shown once, at creation and rotation
+//	/keys                          API keys of the environment (owners over every
+//	                               organization): create, secret shown once, revoke
+//	/members                       console roles (owners over every organization):
+//	                               grant to a user of the account's organization, revoke
 //
 // The environment (production or sandbox) is shown in the header of every
 // page with a switch; organizations are shared by both and change only in
