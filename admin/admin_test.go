@@ -856,3 +856,33 @@ func TestOrganizationAddressAutocomplete(t *testing.T) {
 		t.Fatalf("organization = %+v, %v", o, err)
 	}
 }
+
+// TestMountAnywhere: at the root and under a deep prefix, every link, form
+// action, redirect and cookie path derives from the base URL's path.
+func TestMountAnywhere(t *testing.T) {
+	for _, prefix := range []string{"/", "/ops/console"} {
+		t.Run(prefix, func(t *testing.T) {
+			h := newHarness(t, harnessOpt{prefix: prefix})
+			p := h.prefix // "" at the root
+			b, r := signInThroughProvider(t, h, "owner@gatehouse.test", ownerPass)
+			if r.status != http.StatusSeeOther || r.header.Get("Location") != h.base+p+"/orgs/alpha?x=1" {
+				t.Fatalf("callback: %d %s", r.status, r.header.Get("Location"))
+			}
+			if !strings.Contains(strings.Join(r.header.Values("Set-Cookie"), "\n"), "Path="+p+"/;") {
+				t.Errorf("cookie path: %v", r.header.Values("Set-Cookie"))
+			}
+			page := b.get("/orgs/alpha/users/" + h.alphaU.ID)
+			if page.status != http.StatusOK {
+				t.Fatalf("user page: %d", page.status)
+			}
+			for _, m := range regexp.MustCompile(`(?:href|action)="([^"#]*)"`).FindAllStringSubmatch(page.body, -1) {
+				if !strings.HasPrefix(m[1], p+"/") {
+					t.Errorf("URL %q is outside %q", m[1], p+"/")
+				}
+			}
+			if r := b.postCSRF("/orgs/alpha/users/"+h.alphaU.ID+"/unlock", nil); r.header.Get("Location") != h.base+p+"/orgs/alpha/users/"+h.alphaU.ID+"?done=users.unlocked" {
+				t.Errorf("redirect: %s", r.header.Get("Location"))
+			}
+		})
+	}
+}

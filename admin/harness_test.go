@@ -66,6 +66,9 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 	o := harnessOpt{prefix: "/admin"}
 	if len(opt) > 0 {
 		o = opt[0]
+		if o.prefix == "/" {
+			o.prefix = ""
+		}
 	}
 	h := &harness{t: t, clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), prefix: o.prefix}
 	srv := httptest.NewUnstartedServer(nil)
@@ -100,7 +103,7 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 		mux.Handle(p, prov)
 	}
 	if o.prefix == "" {
-		mux.Handle("/admin-root/", h.con) // unused: the root mount is tested with its own mux
+		mux.Handle("/", h.con) // at the root, beside the provider's paths
 	} else {
 		mux.Handle(o.prefix+"/", http.StripPrefix(o.prefix, h.con))
 	}
