@@ -886,3 +886,48 @@ func TestMountAnywhere(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileInputNo5xx: odd paths, queries and forms get a 4xx or a page,
+// never a 5xx.
+func TestHostileInputNo5xx(t *testing.T) {
+	h := newHarness(t)
+	b := h.signedIn(h.owner.UserID)
+	long := strings.Repeat("a", 5000)
+	for _, p := range []string{
+		"/orgs/x%00y", "/orgs/x%00y/users", "/orgs/alpha/users/%00", "/orgs/alpha/users/..%2F..%2Fx",
+		"/orgs?q=" + long, "/orgs?q=%ff%fe", "/orgs?q=acme&after=%00", "/orgs?page=-5", "/orgs?page=99999999999999999999",
+		"/orgs/alpha/users?q=" + long, "/orgs/alpha/users?q=%ff", "/orgs/alpha/users?after=%00%01", "/orgs/alpha/users?q=a%40&after=%00",
+		"/orgs/alpha/users?q=jane&after=zzzz", "/orgs/alpha/events?since=9999-99-99", "/orgs/alpha/events?code=%ff&page=-1",
+		"/orgs/alpha/events.csv?actor=" + long, "/orgs/alpha/apps/%00", "/orgs/alpha/apps?page=-1", "/keys/%00/revoke",
+		"/login?next=%00", "/login?next=http://evil.test", "/callback", "/callback?state=%00&code=%00", "/setup?token=%00",
+		"/lang?l=%00&next=%0d%0aSet-Cookie:x=y",
+	} {
+		r := b.get(p)
+		if r.status >= 500 {
+			t.Errorf("GET %s: %d", p, r.status)
+		}
+		if strings.Contains(strings.Join(r.header.Values("Set-Cookie"), ";"), "x=y") {
+			t.Errorf("GET %s: header injection", p)
+		}
+	}
+	for p, form := range map[string]url.Values{
+		"/orgs":                 {"name": {long}, "allowed_email_domains": {long}},
+		"/orgs/alpha":           {"name": {"a\x00b"}, "privacy_policy_url": {"http://\x00"}},
+		"/orgs/alpha/users":     {"email": {"a@b.c\x00"}, "password": {long}},
+		"/orgs/alpha/users/%00": {"name": {"x"}},
+		"/orgs/alpha/apps":      {"name": {"x"}, "application_type": {"machine"}, "allowed_redirect_urls": {long}},
+		"/members":              {"email": {"\x00"}, "role": {"owner"}},
+		"/keys":                 {"name": {long}, "access": {"full"}, "orgs": {"*"}},
+		"/setup":                {"token": {"\x00"}},
+		"/env":                  {"env": {"\x00"}, "next": {"/\\evil.test"}},
+	} {
+		r := b.postCSRF(p, form)
+		if r.status >= 500 {
+			t.Errorf("POST %s: %d %s", p, r.status, r.body)
+		}
+	}
+	// A huge form body is refused, not read.
+	if r := b.post("/orgs", url.Values{"csrf": {b.csrf()}, "name": {strings.Repeat("x", 200<<10)}}); r.status != http.StatusBadRequest {
+		t.Errorf("huge form: %d", r.status)
+	}
+}
