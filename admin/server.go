@@ -256,43 +256,43 @@ type view struct {
 }
 
 // T translates a message key.
-func (v view) T(key string) string { return translate(v.q.lang, key) }
+func (v *view) T(key string) string { return translate(v.q.lang, key) }
 
 // U returns the host-relative URL of a console path.
-func (v view) U(p string) string { return v.c.path(p) }
+func (v *view) U(p string) string { return v.c.path(p) }
 
 // Nonce is the CSP nonce of the response.
-func (v view) Nonce() string { return v.q.nonce }
+func (v *view) Nonce() string { return v.q.nonce }
 
 // CSRF is the form token.
-func (v view) CSRF() string { return v.q.csrf }
+func (v *view) CSRF() string { return v.q.csrf }
 
 // Lang is the page's language.
-func (v view) Lang() string { return v.q.lang }
+func (v *view) Lang() string { return v.q.lang }
 
 // Env is the environment the console acts in.
-func (v view) Env() string { return string(v.q.env) }
+func (v *view) Env() string { return string(v.q.env) }
 
 // Sandbox reports whether the console acts in the sandbox.
-func (v view) Sandbox() bool { return v.q.env == identity.Sandbox }
+func (v *view) Sandbox() bool { return v.q.env == identity.Sandbox }
 
 // Member is the signed-in member (nil when signed out).
-func (v view) Member() *identity.ConsoleMember { return v.q.member }
+func (v *view) Member() *identity.ConsoleMember { return v.q.member }
 
 // Can reports whether the member may do action on resource: pages show
 // only the buttons of what the member may do.
-func (v view) Can(action, resource string) bool { return v.q.can(action, resource) }
+func (v *view) Can(action, resource string) bool { return v.q.can(action, resource) }
 
 // CanOrgs reports whether organizations may be changed here: a role that
 // allows it, in production (organizations are shared by both environments
 // and change only through production).
-func (v view) CanOrgs(action string) bool {
+func (v *view) CanOrgs(action string) bool {
 	return v.q.can(action, identity.ResourceOrganizations) && v.q.env == identity.Production &&
 		(action != identity.ActionCreate || v.q.member.AllOrgs())
 }
 
 // Here is the current path and query, for the language switch.
-func (v view) Here() string {
+func (v *view) Here() string {
 	p := v.q.r.URL.Path
 	if v.q.r.URL.RawQuery != "" {
 		p += "?" + v.q.r.URL.RawQuery
@@ -301,17 +301,17 @@ func (v view) Here() string {
 }
 
 // Err returns the message of a form field ("" if none).
-func (v view) Err(field string) string { return v.Errors[field] }
+func (v *view) Err(field string) string { return v.Errors[field] }
 
 // Val returns what was typed in a form field.
-func (v view) Val(field string) string { return v.Form.Get(field) }
+func (v *view) Val(field string) string { return v.Form.Get(field) }
 
 // page renders a template in the layout with status.
 func (c *Console) page(w http.ResponseWriter, q *request, status int, name string, v view) {
 	v.c, v.q = c, q
 	t := c.tmpl[name]
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", &v); err != nil {
 		c.log.Error("admin console: render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -371,7 +371,7 @@ type readOnly bool
 
 // fieldView is one labelled input of a form (the "input" template).
 type fieldView struct {
-	V                  view
+	V                  *view
 	Name, Label, Type  string
 	Auto, Hint         string
 	Optional, ReadOnly bool
@@ -379,7 +379,7 @@ type fieldView struct {
 
 // newField builds a fieldView: fld VIEW NAME LABEL TYPE AUTOCOMPLETE
 // [options], the options being "optional", "hint:KEY" and (ro BOOL).
-func newField(v view, name, label, typ, auto string, opts ...any) fieldView {
+func newField(v *view, name, label, typ, auto string, opts ...any) fieldView {
 	f := fieldView{V: v, Name: name, Label: label, Type: typ, Auto: auto}
 	for _, o := range opts {
 		switch x := o.(type) {
