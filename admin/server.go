@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // Cookie names. Each is scoped to the console's path.
@@ -69,7 +70,7 @@ func csrfFor(sessionToken string) string {
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
-			c.log.Error("admin console: panic serving request", "path", r.URL.Path, "panic", v)
+			c.log.Error("admin console: panic serving request", "path", httpx.LoggedPath(r), "panic", v)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 		}
 	}()
@@ -235,7 +236,7 @@ func (c *Console) fail(w http.ResponseWriter, q *request, err error) {
 	case errors.Is(err, identity.ErrInvalid):
 		c.page(w, q, http.StatusUnprocessableEntity, "message", view{Title: "error.bad", Message: "error.bad.text"})
 	default:
-		c.log.Error("admin console: request failed", "path", q.r.URL.Path, "err", err)
+		c.log.Error("admin console: request failed", "path", httpx.LoggedPath(q.r), "err", err)
 		c.page(w, q, http.StatusInternalServerError, "message", view{Title: "error.internal", Message: "error.internal.text"})
 	}
 }
