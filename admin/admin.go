@@ -71,6 +71,7 @@ type Console struct {
 	log      *slog.Logger
 	tmpl     map[string]*template.Template
 	mux      *http.ServeMux
+	patterns []string
 	clientID string
 
 	mu   sync.Mutex

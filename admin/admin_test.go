@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -270,9 +271,27 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	before := h.state()
 	ba := beta + "/apps/" + h.betaApp.ClientID
 	crossedApp := "/orgs/alpha/apps/" + h.betaApp.ClientID
+	// Every route of an organization must have a case below: the
+	// console's own route table says which were tried.
+	covered := map[string]bool{}
+	router := http.NewServeMux()
+	for _, pat := range h.con.Patterns() {
+		router.HandleFunc(pat, func(_ http.ResponseWriter, r *http.Request) { covered[r.Pattern] = true })
+	}
+	tried := func(method, p string) {
+		router.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, p, nil))
+	}
+	defer func() {
+		for _, pat := range h.con.Patterns() {
+			if strings.Contains(pat, "{org}") && !covered[pat] {
+				t.Errorf("route %q has no isolation case", pat)
+			}
+		}
+	}()
 	for _, p := range []string{beta, beta + "/users", beta + "/users?q=jane", beta + "/users/new", bu, bu + "/delete",
 		beta + "/events", beta + "/events.csv", crossed, crossed + "/delete", beta + "/apps", beta + "/apps/new", ba,
 		ba + "/delete", crossedApp, crossedApp + "/delete"} {
+		tried(http.MethodGet, p)
 		if r := a.get(p); r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d", p, r.status)
 		} else if strings.Contains(r.body, "jane@beta.test") {
@@ -281,12 +300,13 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	}
 	for p, form := range map[string]url.Values{
 		beta: {"name": {"Owned"}}, beta + "/users": {"email": {"x@beta.test"}}, bu: {"name": {"Owned"}},
-		bu + "/metadata": {}, bu + "/disable": {}, bu + "/unlock": {}, bu + "/end-sessions": {}, bu + "/delete": {"confirm": {"yes"}},
+		bu + "/metadata": {}, bu + "/disable": {}, bu + "/enable": {}, bu + "/unlock": {}, bu + "/end-sessions": {}, bu + "/delete": {"confirm": {"yes"}},
 		crossed: {"name": {"Owned"}}, crossed + "/disable": {}, crossed + "/delete": {"confirm": {"yes"}},
 		beta + "/apps": {"name": {"Owned"}, "application_type": {"machine"}}, ba: {"name": {"Owned"}}, ba + "/rotate": {},
 		ba + "/delete": {"confirm": {"yes"}}, crossedApp: {"name": {"Owned"}}, crossedApp + "/rotate": {},
 		crossedApp + "/delete": {"confirm": {"yes"}},
 	} {
+		tried(http.MethodPost, p)
 		if r := a.postCSRF(p, form); r.status != http.StatusNotFound {
 			t.Errorf("POST %s: %d", p, r.status)
 		}

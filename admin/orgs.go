@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,7 @@ const (
 )
 
 func (c *Console) routes() {
-	m := http.NewServeMux()
+	m := &patternMux{ServeMux: http.NewServeMux()}
 	m.HandleFunc("GET /{$}", c.signedIn(read, orgs, c.home))
 	m.HandleFunc("GET /login", c.public(c.login))
 	m.HandleFunc("GET /callback", c.public(c.callback))
@@ -75,8 +76,24 @@ func (c *Console) routes() {
 		c.page(w, q, http.StatusNotFound, "message", view{Title: "error.notfound", Message: "error.notfound.text"})
 		return nil
 	}))
-	c.mux = m
+	c.mux, c.patterns = m.ServeMux, m.patterns
 }
+
+// patternMux is a ServeMux that remembers its patterns (Patterns).
+type patternMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *patternMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// Patterns lists the console's routes ("GET /orgs/{org}/users", ...), as
+// they are matched after the host strips the console's prefix, so a test
+// can hold every route to a case.
+func (c *Console) Patterns() []string { return slices.Clone(c.patterns) }
 
 // orgListData is the organization list.
 type orgListData struct {
