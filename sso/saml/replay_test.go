@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/base64"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,5 +118,55 @@ func TestCompressionBombInput(t *testing.T) {
 	}
 	if _, err := inflateBounded([]byte("not deflate data \xff\xff"), 1024); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+// TestDecodeBase64Bounded: the line breaks, spaces and tabs IdPs put in the
+// encoded message are skipped; anything else that is not base64, an empty
+// message and one over the bound are refused.
+func TestDecodeBase64Bounded(t *testing.T) {
+	msg := []byte(strings.Repeat("<samlp:Response/>", 10))
+	enc := base64.StdEncoding.EncodeToString(msg)
+	wrap := func(sep string, every int) string {
+		var b strings.Builder
+		for i := 0; i < len(enc); i += every {
+			b.WriteString(enc[i:min(i+every, len(enc))])
+			b.WriteString(sep)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, in string
+		max      int
+		reason   Reason
+	}{
+		{"plain", enc, 1024, ""},
+		{"CRLF every 76", wrap("\r\n", 76), 1024, ""},
+		{"LF every 64", wrap("\n", 64), 1024, ""},
+		{"spaces and tabs", wrap(" \t", 10), 1024, ""},
+		{"leading and trailing blanks", " \r\n" + enc + "\t\n", 1024, ""},
+		{"empty", "", 1024, ReasonMalformed},
+		{"only line breaks", "\r\n\r\n", 1024, ReasonMalformed},
+		{"only blanks", " \t ", 1024, ReasonMalformed},
+		{"not base64", enc[:8] + "*" + enc[9:], 1024, ReasonMalformed},
+		{"URL alphabet", strings.NewReplacer("+", "-", "/", "_").Replace(base64.StdEncoding.EncodeToString([]byte{0xfb, 0xff, 0xfe})), 1024, ReasonMalformed},
+		{"decoded over the bound", enc, len(msg) - 1, ReasonTooLarge},
+		{"encoded over the bound", enc + strings.Repeat("\n", maxEncodedLen(len(msg))), len(msg), ReasonTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, ferr := decodeBase64Bounded(tc.in, tc.max)
+			if tc.reason != "" {
+				if ferr == nil || ferr.Reason != tc.reason {
+					t.Fatalf("got %v, want reason %q", ferr, tc.reason)
+				}
+				return
+			}
+			if ferr != nil {
+				t.Fatal(ferr.AuditString())
+			}
+			if !bytes.Equal(raw, msg) {
+				t.Fatalf("decoded %q", raw)
+			}
+		})
 	}
 }
