@@ -8,12 +8,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso"
+	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
 func oauthQuery() url.Values {
@@ -353,4 +355,90 @@ func TestReplayAcrossInstances(t *testing.T) {
 	if e := f.lastEvent(identity.EventSSOSAMLFailed); e == nil || e.Data["reason"] != "replayed" {
 		t.Fatalf("event %#v", e)
 	}
+}
+
+// countingStore counts the read-write transactions run on a store.
+type countingStore struct {
+	identity.Store
+	updates atomic.Int64
+}
+
+func (s *countingStore) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
+	s.updates.Add(1)
+	return s.Store.Update(ctx, fn)
+}
+
+func (s *countingStore) Volatile() bool { return true }
+
+// TestACSClaimsInTheProvisioningTransaction: with the default store-backed
+// replay cache, the ACS claims the assertion in the transaction that
+// provisions the user: one read-write transaction fewer than with a replay
+// cache of its own (an explicit Options.ReplayCache), and the claim still
+// refuses the replay on either instance.
+func TestACSClaimsInTheProvisioningTransaction(t *testing.T) {
+	store := &countingStore{Store: memory.New()}
+	f := newFixtureOn(t, store)
+	idp := f.connection()
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+	own, err := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL, Authorizations: f.authz,
+		ReplayCache: sso.NewStoreReplayCache(f.id.Backend(kv.Inside()), f.clock.Now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(h http.Handler, resp string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", baseURL+"/enterprise/"+idp+"/acs", strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// Both instances have signed the user in once (user created, SP
+	// parsed and cached).
+	for _, h := range []http.Handler{f.mux, own.Handler()} {
+		if code := post(h, f.idpInitiated(idp)); code != http.StatusSeeOther {
+			t.Fatalf("warm-up: %d", code)
+		}
+	}
+	commits := func(h http.Handler, resp string) int64 {
+		before := store.updates.Load()
+		if code := post(h, resp); code != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", code)
+		}
+		return store.updates.Load() - before
+	}
+	resp := f.idpInitiated(idp)
+	inTx := commits(f.mux, resp)
+	separate := commits(own.Handler(), f.idpInitiated(idp))
+	if inTx != separate-1 {
+		t.Fatalf("%d read-write transactions with the claim in the provisioning one, %d with a separate claim", inTx, separate)
+	}
+	for _, h := range []http.Handler{f.mux, own.Handler()} {
+		if code := post(h, resp); code != http.StatusForbidden {
+			t.Fatalf("replay accepted: %d", code)
+		}
+		if e := f.lastEvent(identity.EventSSOSAMLFailed); e == nil || e.Data["reason"] != "replayed" {
+			t.Fatalf("event %#v", e)
+		}
+	}
+}
+
+// TestRefusedAssertionStaysClaimed: an assertion that passed the SAML
+// checks but that the connection's rules refused is claimed all the same
+// (the refused provisioning transaction does not take the claim with it):
+// once the rule no longer refuses it, presenting it again is a replay.
+func TestRefusedAssertionStaysClaimed(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+	f.session.NameID, f.session.UserEmail = "joe@other.test", "joe@other.test"
+	resp := f.idpInitiated(idp)
+	assertFailed(t, f, f.browser().acs(idp, resp), sso.ReasonEmailDomainNotAllowed)
+	domains := []string{"acme.test", "other.test"}
+	if _, err := f.id.UpdateOrganization(context.Background(), f.org.Domain, identity.OrganizationInput{AllowedEmailDomains: &domains}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.browser().acs(idp, f.idpInitiated(idp)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a fresh assertion once the domain is allowed: %d", r.StatusCode)
+	}
+	assertFailed(t, f, f.browser().acs(idp, resp), "replayed")
 }

@@ -170,3 +170,60 @@ func TestDecodeBase64Bounded(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyResponseThenClaim: VerifyResponse makes the checks but leaves
+// the replay cache alone, with a ReplayUntil covering the assertion's
+// validity and the skew; Claim then claims once, and the response cannot
+// be used again by either path. A refused response is refused by
+// VerifyResponse as by ParseResponse.
+func TestVerifyResponseThenClaim(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	resp, reqID := e.spInitiated()
+	if _, err := e.sp.VerifyResponse(ctx, resp, spACS+"?x", []string{reqID}); reasonOf(t, err) != ReasonDestination {
+		t.Fatalf("received at another URL: %v", err)
+	}
+	if _, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{"id-other"}); reasonOf(t, err) != ReasonInResponseTo {
+		t.Fatalf("another request: %v", err)
+	}
+	a, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{reqID})
+	if err != nil {
+		t.Fatal(err.(*Error).AuditString())
+	}
+	if e.cache.Len() != 0 {
+		t.Fatal("VerifyResponse claimed the assertion")
+	}
+	if a.ReplayUntil.Before(a.NotOnOrAfter.Add(MaxAllowedSkew)) {
+		t.Fatalf("ReplayUntil %s is before NotOnOrAfter %s + skew", a.ReplayUntil, a.NotOnOrAfter)
+	}
+	// Verifying twice is allowed (nothing is consumed) ...
+	if _, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{reqID}); err != nil {
+		t.Fatal(err.(*Error).AuditString())
+	}
+	// ... claiming is not.
+	if err := e.sp.Claim(ctx, a); err != nil {
+		t.Fatal(err.(*Error).AuditString())
+	}
+	if err := e.sp.Claim(ctx, a); reasonOf(t, err) != ReasonReplay {
+		t.Fatalf("second claim: %v", err)
+	}
+	if _, err := e.sp.ParseResponse(ctx, resp, spACS, []string{reqID}); reasonOf(t, err) != ReasonReplay {
+		t.Fatalf("ParseResponse after Claim: %v", err)
+	}
+	// ParseResponse claims what it accepts, with the same deadline.
+	resp, reqID = e.spInitiated()
+	want, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{reqID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.sp.ParseResponse(ctx, resp, spACS, []string{reqID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ReplayUntil.Equal(want.ReplayUntil) || got.AssertionID != want.AssertionID {
+		t.Fatalf("ParseResponse %+v, VerifyResponse %+v", got, want)
+	}
+	if err := e.sp.Claim(ctx, got); reasonOf(t, err) != ReasonReplay {
+		t.Fatalf("claim after ParseResponse: %v", err)
+	}
+}

@@ -31,6 +31,9 @@ type Assertion struct {
 	IssueInstant         time.Time
 	NotOnOrAfter         time.Time // end of the assertion's validity (earliest of Conditions and SubjectConfirmationData)
 	InResponseTo         string    // the AuthnRequest ID it answers; "" for IdP-initiated
+	// ReplayUntil is how long AssertionID must stay claimed in the replay
+	// cache: past every moment at which the assertion could be accepted.
+	ReplayUntil time.Time
 }
 
 // maxEncodedLen is the longest base64 text whose decoded form can fit in
@@ -89,10 +92,55 @@ func decodeBase64Bounded(s string, max int) ([]byte, *Error) {
 // must still consume the matched request ID (Assertion.InResponseTo).
 func (p *ServiceProvider) ParseResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, error) {
 	a, err := p.parseResponse(ctx, samlResponse, receivedURL, possibleRequestIDs)
+	if err == nil {
+		err = p.claim(ctx, a)
+	}
 	if err != nil {
 		return nil, err // a non-nil *Error, never a typed nil
 	}
 	return a, nil
+}
+
+// VerifyResponse makes every check of ParseResponse but the last: it does
+// not claim the assertion in the replay cache. It is for a caller that
+// claims it in the same store transaction as the one that accepts the
+// sign-in (one commit instead of two): that transaction must record
+// (Config.ConnectionID, AssertionID) until ReplayUntil, atomically, and
+// refuse the sign-in (ReasonReplay) when the pair is already recorded; a
+// sign-in refused after VerifyResponse must still be claimed (Claim), so
+// that the assertion cannot be presented again. Any other caller uses
+// ParseResponse, which is VerifyResponse followed by Claim.
+func (p *ServiceProvider) VerifyResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, error) {
+	a, err := p.parseResponse(ctx, samlResponse, receivedURL, possibleRequestIDs)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Claim records a.AssertionID in Config.ReplayCache until a.ReplayUntil.
+// It fails with an *Error whose Reason is ReasonReplay when the assertion
+// was already claimed, ReasonReplayCacheError when the cache fails, and
+// ReasonCanceled when ctx is done.
+func (p *ServiceProvider) Claim(ctx context.Context, a *Assertion) error {
+	if err := p.claim(ctx, a); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (p *ServiceProvider) claim(ctx context.Context, a *Assertion) *Error {
+	if err := ctx.Err(); err != nil {
+		return fail(ReasonCanceled, "", err)
+	}
+	ok, err := p.cfg.ReplayCache.Claim(ctx, p.cfg.ConnectionID, a.AssertionID, a.ReplayUntil)
+	if err != nil {
+		return fail(ReasonReplayCacheError, "", err)
+	}
+	if !ok {
+		return fail(ReasonReplay, fmt.Sprintf("assertion %q was already used", a.AssertionID), nil)
+	}
+	return nil
 }
 
 func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, *Error) {
@@ -130,18 +178,9 @@ func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, recei
 	if ferr != nil {
 		return nil, ferr
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fail(ReasonCanceled, "", err)
-	}
-	// Last: claim the id, only for an otherwise valid assertion.
-	until := replayDeadline(ca)
-	ok, err := p.cfg.ReplayCache.Claim(ctx, p.cfg.ConnectionID, a.AssertionID, until)
-	if err != nil {
-		return nil, fail(ReasonReplayCacheError, "", err)
-	}
-	if !ok {
-		return nil, fail(ReasonReplay, fmt.Sprintf("assertion %q was already used", a.AssertionID), nil)
-	}
+	// Last (ParseResponse, Claim): claim the id, only for an otherwise
+	// valid assertion.
+	a.ReplayUntil = replayDeadline(ca)
 	return a, nil
 }
 
