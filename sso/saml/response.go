@@ -1,13 +1,16 @@
 package saml
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
-	"github.com/beevik/etree"
 	csaml "github.com/crewjam/saml"
 )
 
@@ -197,55 +200,109 @@ type responseShape struct {
 // samlp:Response root with exactly one saml:Assertion or
 // saml:EncryptedAssertion child and no other element of those names
 // anywhere (signature wrapping hides a second assertion in Extensions,
-// Object, Advice or inside the first one).
+// Object, Advice or inside the first one); no DTD, no processing
+// instruction but the XML declaration.
+//
+// It reads the document as github.com/beevik/etree (which crewjam/saml
+// parses it with) would, strictly, but in one pass over its tokens without
+// building the tree: the root element is the first element of the
+// document, an element's namespace is the one its prefix (or the default
+// namespace) is declared with on it or its parent, and of attributes
+// repeated with the same name the last value counts. The decisions are
+// those of the tree-walking version it replaced
+// (FuzzInspectResponseMatchesTree).
 func inspectResponse(raw []byte) (*responseShape, *Error) {
-	doc := etree.NewDocument()
-	doc.ReadSettings.Permissive = false
-	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, fail(ReasonMalformed, "not XML", err)
-	}
-	root := doc.Root()
-	if root == nil {
-		return nil, fail(ReasonMalformed, "no root element", nil)
-	}
-	if ferr := noDirectives(&doc.Element, true); ferr != nil {
-		return nil, ferr
-	}
-	if root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
-		return nil, fail(ReasonMalformed, fmt.Sprintf("root element is {%s}%s, not a samlp:Response", root.NamespaceURI(), root.Tag), nil)
-	}
-	shape := &responseShape{}
-	var err *Error
-	if shape.destination, err = uniqueAttr(root, "Destination"); err != nil {
-		return nil, err
-	}
-	if shape.issueInstant, err = uniqueAttr(root, "IssueInstant"); err != nil {
-		return nil, err
-	}
-	if shape.inResponseTo, err = uniqueAttr(root, "InResponseTo"); err != nil {
-		return nil, err
-	}
-	var found []*etree.Element
-	var walk func(el *etree.Element)
-	walk = func(el *etree.Element) {
-		for _, c := range el.ChildElements() {
-			if c.Tag == "Assertion" || c.Tag == "EncryptedAssertion" {
-				found = append(found, c)
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	dec.Strict = true
+	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+
+	var (
+		open      []xml.Name // the open elements, for end-tag matching
+		seenRoot  bool
+		inRoot    bool // the root element is open
+		rootName  xml.Name
+		rootAttrs []xml.Attr
+		directive *Error            // the first DTD or processing instruction, in document order
+		count     int               // Assertion/EncryptedAssertion elements under the root
+		first     *xml.StartElement // the first of them, if it is a child of the root
+		firstNS   string
+	)
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			if len(open) != 0 {
+				return nil, fail(ReasonMalformed, "not XML", errors.New("unexpected end of document"))
 			}
-			walk(c)
+			break
+		}
+		if err != nil {
+			return nil, fail(ReasonMalformed, "not XML", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(open) >= maxInspectDepth {
+				return nil, fail(ReasonMalformed, "not XML", errors.New("too deep"))
+			}
+			open = append(open, t.Name)
+			switch {
+			case len(open) == 1 && !seenRoot:
+				seenRoot, inRoot = true, true
+				rootName, rootAttrs = t.Name, mergeAttrs(t.Attr)
+			case inRoot && (t.Name.Local == "Assertion" || t.Name.Local == "EncryptedAssertion"):
+				count++
+				if count == 1 && len(open) == 2 {
+					el := xml.StartElement{Name: t.Name, Attr: mergeAttrs(t.Attr)}
+					first = &el
+					firstNS = namespaceURI(t.Name.Space, el.Attr, rootAttrs)
+				}
+			}
+		case xml.EndElement:
+			if len(open) == 0 || open[len(open)-1] != t.Name {
+				return nil, fail(ReasonMalformed, "not XML", errors.New("mismatched end element"))
+			}
+			open = open[:len(open)-1]
+			if len(open) == 0 {
+				inRoot = false
+			}
+		case xml.Directive:
+			if directive == nil {
+				directive = fail(ReasonMalformed, "XML directive (DTD) in the message", nil)
+			}
+		case xml.ProcInst:
+			if directive == nil && (t.Target != "xml" || len(open) > 0) {
+				directive = fail(ReasonMalformed, "XML processing instruction in the message", nil)
+			}
 		}
 	}
-	walk(root)
-	if len(found) != 1 {
-		return nil, fail(ReasonAssertionCount, fmt.Sprintf("%d Assertion/EncryptedAssertion elements, want exactly 1", len(found)), nil)
+	if !seenRoot {
+		return nil, fail(ReasonMalformed, "no root element", nil)
 	}
-	el := found[0]
-	if el.Parent() != root || el.NamespaceURI() != nsAssertion {
+	if directive != nil {
+		return nil, directive
+	}
+	if ns := namespaceURI(rootName.Space, rootAttrs, nil); rootName.Local != "Response" || ns != nsProtocol {
+		return nil, fail(ReasonMalformed, fmt.Sprintf("root element is {%s}%s, not a samlp:Response", ns, rootName.Local), nil)
+	}
+	shape := &responseShape{}
+	var ferr *Error
+	if shape.destination, ferr = uniqueAttr(rootAttrs, rootName.Local, "Destination"); ferr != nil {
+		return nil, ferr
+	}
+	if shape.issueInstant, ferr = uniqueAttr(rootAttrs, rootName.Local, "IssueInstant"); ferr != nil {
+		return nil, ferr
+	}
+	if shape.inResponseTo, ferr = uniqueAttr(rootAttrs, rootName.Local, "InResponseTo"); ferr != nil {
+		return nil, ferr
+	}
+	if count != 1 {
+		return nil, fail(ReasonAssertionCount, fmt.Sprintf("%d Assertion/EncryptedAssertion elements, want exactly 1", count), nil)
+	}
+	if first == nil || firstNS != nsAssertion {
 		return nil, fail(ReasonAssertionCount, "the assertion is not a saml:Assertion child of the Response", nil)
 	}
-	if el.Tag == "Assertion" {
-		if shape.assertionID, err = uniqueAttr(el, "ID"); err != nil {
-			return nil, err
+	if first.Name.Local == "Assertion" {
+		if shape.assertionID, ferr = uniqueAttr(first.Attr, first.Name.Local, "ID"); ferr != nil {
+			return nil, ferr
 		}
 		if shape.assertionID == "" {
 			return nil, fail(ReasonMissingElement, "Assertion has no ID", nil)
@@ -254,43 +311,59 @@ func inspectResponse(raw []byte) (*responseShape, *Error) {
 	return shape, nil
 }
 
-// noDirectives refuses DTDs (<!DOCTYPE ...>) and processing instructions
-// other than the XML declaration: SAML messages have no use for them.
-func noDirectives(el *etree.Element, document bool) *Error {
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Directive:
-			return fail(ReasonMalformed, "XML directive (DTD) in the message", nil)
-		case *etree.ProcInst:
-			if t.Target != "xml" || !document {
-				return fail(ReasonMalformed, "XML processing instruction in the message", nil)
+// maxInspectDepth is etree's default depth limit, which the tree-walking
+// version applied.
+const maxInspectDepth = 1024
+
+// mergeAttrs keeps one attribute per name, at its first position with its
+// last value, as etree does.
+func mergeAttrs(attrs []xml.Attr) []xml.Attr {
+	out := make([]xml.Attr, 0, len(attrs))
+next:
+	for _, a := range attrs {
+		for i := range out {
+			if out[i].Name == a.Name {
+				out[i].Value = a.Value
+				continue next
 			}
-		case *etree.Element:
-			if ferr := noDirectives(t, false); ferr != nil {
-				return ferr
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// namespaceURI resolves the prefix of an element with attributes attrs
+// whose parent has parentAttrs (nil for the root element): the declaration
+// on the element, else on its parent, else "".
+func namespaceURI(prefix string, attrs, parentAttrs []xml.Attr) string {
+	for _, list := range [][]xml.Attr{attrs, parentAttrs} {
+		for _, a := range list {
+			if (prefix == "" && a.Name.Space == "" && a.Name.Local == "xmlns") ||
+				(prefix != "" && a.Name.Space == "xmlns" && a.Name.Local == prefix) {
+				return a.Value
 			}
 		}
 	}
-	return nil
+	return ""
 }
 
-// uniqueAttr returns the value of the unqualified attribute key of el, ""
-// if absent, and refuses an element that carries it twice or also under a
+// uniqueAttr returns the value of the unqualified attribute key of element
+// tag, "" if absent, and refuses an element that also carries it under a
 // prefix (encoding/xml would read either).
-func uniqueAttr(el *etree.Element, key string) (string, *Error) {
+func uniqueAttr(attrs []xml.Attr, tag, key string) (string, *Error) {
 	var val string
 	n := 0
-	for _, a := range el.Attr {
-		if a.Key == key {
+	for _, a := range attrs {
+		if a.Name.Local == key {
 			n++
 			val = a.Value
-			if a.Space != "" {
-				return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s:%s on <%s>", a.Space, a.Key, el.Tag), nil)
+			if a.Name.Space != "" {
+				return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s:%s on <%s>", a.Name.Space, a.Name.Local, tag), nil)
 			}
 		}
 	}
 	if n > 1 {
-		return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s repeated on <%s>", key, el.Tag), nil)
+		return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s repeated on <%s>", key, tag), nil)
 	}
 	return val, nil
 }
