@@ -44,6 +44,8 @@
 //     "tighter configured skew applies").
 //   - Replay cache, claimed only after every other check: TestSPInitiatedFlow
 //     (second use refused), TestResponseChecks (refusals never claim),
+//     TestVerifyResponseThenClaim (VerifyResponse leaves the claim to a
+//     caller that claims in its own transaction, then Claim),
 //     TestMemoryReplayCache (atomic under concurrency),
 //     TestReplayCacheFailureAndCancel (a cache failure refuses).
 //   - Size bounded before and after base64 decoding and after inflating;

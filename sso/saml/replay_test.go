@@ -210,6 +210,11 @@ func TestVerifyResponseThenClaim(t *testing.T) {
 	if _, err := e.sp.ParseResponse(ctx, resp, spACS, []string{reqID}); reasonOf(t, err) != ReasonReplay {
 		t.Fatalf("ParseResponse after Claim: %v", err)
 	}
+	for _, bad := range []*Assertion{nil, {}} {
+		if err := e.sp.Claim(ctx, bad); reasonOf(t, err) != ReasonMissingElement {
+			t.Fatalf("claim of %v: %v", bad, err)
+		}
+	}
 	// ParseResponse claims what it accepts, with the same deadline.
 	resp, reqID = e.spInitiated()
 	want, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{reqID})

@@ -133,6 +133,9 @@ func (p *ServiceProvider) Claim(ctx context.Context, a *Assertion) error {
 }
 
 func (p *ServiceProvider) claim(ctx context.Context, a *Assertion) *Error {
+	if a == nil || a.AssertionID == "" {
+		return fail(ReasonMissingElement, "no assertion to claim", nil)
+	}
 	if err := ctx.Err(); err != nil {
 		return fail(ReasonCanceled, "", err)
 	}
