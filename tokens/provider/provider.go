@@ -172,6 +172,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -289,6 +290,15 @@ type Options struct {
 	// SecureCookies forces the Secure attribute on cookies; by default it
 	// is set when the base URL is https.
 	SecureCookies bool
+	// Branding is the look of the hosted pages and mails: product name
+	// (default "Gatehouse"), logo, colours and page overrides (see
+	// package pages). New refuses an invalid one with a
+	// *pages.BrandingError.
+	Branding pages.Branding
+	// PasswordResetTTL is the lifetime of the links of "forgot password"
+	// mails (default identity.DefaultPasswordResetTTL, 1 h; at most
+	// identity.MaxPasswordResetTTL, 24 h).
+	PasswordResetTTL time.Duration
 }
 
 // Provider is the OIDC provider and hosted login: an http.Handler serving
@@ -305,7 +315,7 @@ type Provider struct {
 	mux      *http.ServeMux
 	serve    http.Handler // mux behind the panic recovery
 	patterns []string
-	pages    *pages
+	pages    *pages.Set
 	mailWG   sync.WaitGroup
 	// afterCodeMarked, when set (tests only), runs after a code redemption
 	// has marked the code used and before the tokens it issues are
@@ -368,7 +378,7 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider: hint verifier: %w", err)
 	}
-	pg, err := newPages()
+	pg, err := newPages(opts.Branding)
 	if err != nil {
 		return nil, err
 	}
@@ -470,6 +480,8 @@ func (p *Provider) routes() {
 	p.handle("POST /login", p.loginPost)
 	p.handle("GET /magic-link/verify/{token}", p.magicLinkConfirm)
 	p.handle("POST /magic-link/verify/{token}", p.magicLinkConsume)
+	p.handle("GET /t/{domain}/password-reset/{token}", p.resetPage)
+	p.handle("POST /t/{domain}/password-reset/{token}", p.resetPost)
 	// Cryptr's sign-in URLs.
 	p.handle("GET /t/{domain}/{locale}/{state}/{sign_type}/new", p.authorizeEra1)
 	p.handle("GET /t/{domain}/{$}", p.authorizeGateway)
