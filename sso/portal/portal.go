@@ -14,8 +14,11 @@
 // Pages are server-rendered in English and French (?lang=en|fr, else the
 // Accept-Language header), need no JavaScript, carry a CSRF token in every
 // form (double-submit cookie checked against the session's hash), and are
-// served with a restrictive Content-Security-Policy, X-Frame-Options: DENY,
-// nosniff and no-referrer. The onboarding's state and tutorial step follow
+// served with a restrictive Content-Security-Policy (styles only through a
+// per-response nonce), X-Frame-Options: DENY, nosniff and no-referrer.
+// They share the hosted login pages' look (package pages), branded by
+// sso.Options.Branding or WithBranding, and name the organization by its
+// display name. The onboarding's state and tutorial step follow
 // the administrator's progress.
 //
 // A metadata URL is fetched by the server, so it is held to what cannot
