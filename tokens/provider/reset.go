@@ -97,8 +97,10 @@ func (p *Provider) sendReset(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	http.SetCookie(w, p.cookie(r, resetCookie, reqID, req.ExpiresAt))
+	// The same reads either way; only the background mail differs.
+	orgName := p.orgName(ctx, req.OrgDomain)
 	if reset.Token != "" {
-		p.sendResetMail(req.Locale, reset.User.Email, p.orgName(ctx, req.OrgDomain),
+		p.sendResetMail(req.Locale, reset.User.Email, orgName,
 			p.resetURL(req.Env, req.OrgDomain, reset.Token), reset.ExpiresAt.Sub(p.now()))
 	}
 	p.renderLoginPage(w, r, reqID, req, "", "reset_sent", http.StatusOK)
