@@ -38,7 +38,12 @@ func (p *Provider) passwordsOn(req *authRequest) bool {
 // resetURL is the link of a reset mail, built from the base URL, in the
 // tree of env.
 func (p *Provider) resetURL(env identity.Environment, domain, token string) string {
-	return p.base + tokens.EnvironmentPath(env) + "/t/" + url.PathEscape(domain) + "/password-reset/" + token
+	return p.base + resetPath(env, domain, token)
+}
+
+// resetPath is the path of a reset link below the base URL.
+func resetPath(env identity.Environment, domain, token string) string {
+	return tokens.EnvironmentPath(env) + "/t/" + url.PathEscape(domain) + "/password-reset/" + url.PathEscape(token)
 }
 
 // renderForgot shows the "forgot password" form of a pending request.
@@ -126,7 +131,7 @@ func (p *Provider) sendResetMail(locale, to, orgName, link string, ttl time.Dura
 func (p *Provider) renderReset(w http.ResponseWriter, r *http.Request, locale, domain, token, email, errKey string, status int) {
 	tr := translations(locale)
 	d := &pageData{Locale: locale, Title: tr["reset_title"], OrgName: p.orgName(r.Context(), domain), T: tr,
-		CSRF: p.csrfToken(w, r), Action: p.resetURL(envOf(r), domain, token), Email: email,
+		CSRF: p.csrfToken(w, r), Action: p.path + resetPath(envOf(r), domain, token), Email: email,
 		Message: fmt.Sprintf(tr["reset_intro"], email)}
 	if errKey != "" {
 		d.Error = tr["err_"+errKey]

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 var (
@@ -54,7 +55,7 @@ func (e *env) setPassword(c *http.Client, link, pw, again string) *resp {
 		return page
 	}
 	action, csrf, _ := form(e.t, page.body)
-	return e.postForm(c, action, url.Values{"csrf_token": {csrf}, "password": {pw}, "password2": {again}})
+	return e.postForm(c, e.base+action, url.Values{"csrf_token": {csrf}, "password": {pw}, "password2": {again}})
 }
 
 // TestForgotPassword: the whole path, from the login page's link to a
@@ -254,5 +255,66 @@ func TestForgotPasswordOnlyWithPasswords(t *testing.T) {
 	}
 	if n := e.mailCount(); n != 0 {
 		t.Fatalf("%d mails", n)
+	}
+}
+
+// TestForgotPasswordUnderPrefix: mounted under a path, the reset mail's
+// link, the forms and the cookies of the forgot-password path lie under
+// the base URL, and following them resets the password and continues the
+// sign-in, in both environments' trees.
+func TestForgotPasswordUnderPrefix(t *testing.T) {
+	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
+		t.Run(string(env), func(t *testing.T) {
+			e := newPrefixEnv(t, "/auth")
+			app := e.spa
+			if env == identity.Sandbox {
+				app = e.sbSPA
+			}
+			svc, err := e.ids.ForEnvironment(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u, err := svc.GetUserByEmail(context.Background(), e.org.Domain, userEmail); err != nil || !u.Enabled {
+				t.Fatalf("user in %s: %v", env, err)
+			}
+			_, challenge := pkce("r")
+			authURL := e.base + tokens.EnvironmentPath(env) + "/t/" + e.org.Domain + "/authorize?" + url.Values{
+				"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {spaRedirect}, "scope": {"openid"},
+				"code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode()
+			c := e.browser()
+			page := e.call(c, "GET", authURL, nil)
+			action, csrf, request := form(t, page.body)
+			sent := e.call(c, "POST", abs(t, authURL, action), url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"forgot_send"}, "email": {userEmail}})
+			if sent.status != http.StatusOK || !strings.Contains(sent.body, `id="notice"`) {
+				t.Fatalf("reset asked: %d %s", sent.status, sent.body)
+			}
+			_ = e.prov.Close()
+			e.mu.Lock()
+			link := ""
+			if len(e.mails) > 0 {
+				link = reResetLink.FindString(e.mails[len(e.mails)-1].Text)
+			}
+			e.mu.Unlock()
+			if want := e.base + tokens.EnvironmentPath(env) + "/t/" + e.org.Domain + "/password-reset/"; !strings.HasPrefix(link, want) {
+				t.Fatalf("reset link %q, want it under %s", link, want)
+			}
+			rp := e.call(c, "GET", link, nil)
+			raction, rcsrf, _ := form(t, rp.body)
+			if abs(t, link, raction) != link {
+				t.Errorf("reset form posts to %q, not to the link %q", raction, link)
+			}
+			done := e.call(c, "POST", abs(t, link, raction), url.Values{"csrf_token": {rcsrf}, "password": {"prefixed new password"},
+				"password2": {"prefixed new password"}})
+			if done.status != http.StatusOK || !strings.Contains(done.body, "Your password was changed. Sign in with it.") {
+				t.Fatalf("reset: %d %s", done.status, done.body)
+			}
+			action, csrf, request = form(t, done.body)
+			signed := e.call(c, "POST", abs(t, link, action), url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"password"}, "email": {userEmail}, "password": {"prefixed new password"}})
+			if signed.status != http.StatusSeeOther || signed.location(t).Query().Get("code") == "" {
+				t.Fatalf("sign-in after the reset: %d %s", signed.status, signed.body)
+			}
+		})
 	}
 }
