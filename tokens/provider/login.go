@@ -334,19 +334,19 @@ func (p *Provider) sendMail(locale, to, orgName, link, digits string) {
 	if err == nil {
 		m.HTML = html
 	}
-	p.deliver(m, "magic link")
+	p.deliver(m)
 }
 
 // deliver sends m in the background, so that the answer does not reveal
-// whether a mail was sent; what is the mail's kind, for the log.
-func (p *Provider) deliver(m mail.Message, what string) {
+// whether a mail was sent.
+func (p *Provider) deliver(m mail.Message) {
 	p.mailWG.Add(1)
 	go func() {
 		defer p.mailWG.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := p.opts.Mailer.Send(ctx, m); err != nil {
-			p.log.Error("provider: sending mail", "mail", what, "err", err)
+			p.log.Error("provider: sending mail", "mail_subject", m.Subject, "err", err)
 		}
 	}()
 }

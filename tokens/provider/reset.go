@@ -124,7 +124,7 @@ func (p *Provider) sendResetMail(locale, to, orgName, link string, ttl time.Dura
 	if err == nil {
 		m.HTML = html
 	}
-	p.deliver(m, "password reset")
+	p.deliver(m)
 }
 
 // renderReset shows the new-password form of a reset link.
