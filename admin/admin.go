@@ -56,6 +56,17 @@ type Options struct {
 	AbsoluteTimeout time.Duration
 	// Logger receives operational logs (default slog.Default()).
 	Logger *slog.Logger
+	// PasswordResets, when set, lets the console mail a user a password
+	// reset link (the OIDC provider, *provider.Provider, implements it);
+	// without it the user page offers no reset.
+	PasswordResets PasswordResets
+}
+
+// PasswordResets sends a user the link of the hosted page that sets a new
+// password. *provider.Provider (package tokens/provider) implements it
+// with the identity core's reset rule (identity.Service.RequestPasswordReset).
+type PasswordResets interface {
+	SendPasswordReset(ctx context.Context, env identity.Environment, orgDomain, email, locale, clientAddr string) error
 }
 
 // Console is the admin console: an http.Handler serving the pages under
@@ -72,6 +83,7 @@ type Console struct {
 	tmpl     map[string]*template.Template
 	mux      *http.ServeMux
 	patterns []string
+	resets   PasswordResets
 	clientID string
 
 	mu   sync.Mutex
@@ -107,7 +119,7 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 	}
 	c := &Console{svc: opts.Identity, base: base, basePath: strings.TrimSuffix(base.Path, "/"),
 		issuer: strings.TrimSuffix(prov.String(), "/") + "/t/" + opts.Identity.AccountDomain(),
-		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger,
+		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger, resets: opts.PasswordResets,
 		policy: identity.ConsoleSessionPolicy{Idle: opts.IdleTimeout, Absolute: opts.AbsoluteTimeout}}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Second}

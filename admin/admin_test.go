@@ -301,6 +301,7 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	for p, form := range map[string]url.Values{
 		beta: {"name": {"Owned"}}, beta + "/users": {"email": {"x@beta.test"}}, bu: {"name": {"Owned"}},
 		bu + "/metadata": {}, bu + "/disable": {}, bu + "/enable": {}, bu + "/unlock": {}, bu + "/end-sessions": {}, bu + "/delete": {"confirm": {"yes"}},
+		bu + "/reset-password": {}, crossed + "/reset-password": {},
 		crossed: {"name": {"Owned"}}, crossed + "/disable": {}, crossed + "/delete": {"confirm": {"yes"}},
 		beta + "/apps": {"name": {"Owned"}, "application_type": {"machine"}}, ba: {"name": {"Owned"}}, ba + "/rotate": {},
 		ba + "/delete": {"confirm": {"yes"}}, crossedApp: {"name": {"Owned"}}, crossedApp + "/rotate": {},
@@ -949,5 +950,36 @@ func TestHostileInputNo5xx(t *testing.T) {
 	// A huge form body is refused, not read.
 	if r := b.post("/orgs", url.Values{"csrf": {b.csrf()}, "name": {strings.Repeat("x", 200<<10)}}); r.status != http.StatusBadRequest {
 		t.Errorf("huge form: %d", r.status)
+	}
+}
+
+func TestPasswordResetMail(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	b, admin := h.member(identity.ConsoleAdmin, "alpha")
+	u := "/orgs/alpha/users/" + h.alphaU.ID
+	if r := b.get(u); !strings.Contains(r.body, u+"/reset-password") {
+		t.Fatal("no reset button")
+	}
+	r := b.postCSRF(u+"/reset-password", nil)
+	if r.status != http.StatusSeeOther || !strings.HasSuffix(r.header.Get("Location"), "?done=users.reset.sent") {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+	m := h.mailTo("jane@alpha.test")
+	if m == nil || !strings.Contains(m.Text, h.base+"/t/alpha/") {
+		t.Fatalf("mail = %+v", m)
+	}
+	ev, _ := h.ids.ListEvents(ctx, "alpha", identity.EventFilter{Code: identity.EventUserPasswordReset}, identity.PageRequest{})
+	if ev.Total != 1 || ev.Items[0].ActorID != admin.ID {
+		t.Errorf("reset events = %+v", ev.Items)
+	}
+	// Beta's user, through either path, gets nothing.
+	for _, p := range []string{"/orgs/beta/users/" + h.betaU.ID + "/reset-password", "/orgs/alpha/users/" + h.betaU.ID + "/reset-password"} {
+		if r := b.postCSRF(p, nil); r.status != http.StatusNotFound {
+			t.Errorf("POST %s: %d", p, r.status)
+		}
+	}
+	if h.mailTo("jane@beta.test") != nil {
+		t.Error("beta's user got a mail")
 	}
 }

@@ -74,7 +74,8 @@
 //	/orgs/{domain}/users           search by email prefix or name, pages by cursor
 //	/orgs/{domain}/users/new       create a user
 //	/orgs/{domain}/users/{id}      profile, MetaData (typed), enable/disable,
-//	                               unlock, end sessions, delete (confirmed)
+//	                               unlock, end sessions, mail a password reset
+//	                               link (Options.PasswordResets), delete (confirmed)
 //	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
 //	/orgs/{domain}/apps            applications: create each type, redirect URIs,
 //	                               origins, signing algorithm, delete; the client

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/internal/testkit"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
@@ -46,6 +48,26 @@ type harness struct {
 	alphaApp, betaApp *identity.Application
 	// members counts the members made by member.
 	members int
+	// mails are the messages the provider sent.
+	mu    sync.Mutex
+	mails []mail.Message
+}
+
+// mailTo waits for a mail to addr and returns it.
+func (h *harness) mailTo(addr string) *mail.Message {
+	h.t.Helper()
+	for i := 0; i < 200; i++ {
+		h.mu.Lock()
+		for _, m := range h.mails {
+			if len(m.To) == 1 && m.To[0] == addr {
+				h.mu.Unlock()
+				return &m
+			}
+		}
+		h.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
 }
 
 type harnessOpt struct {
@@ -88,13 +110,19 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := provider.New(provider.Options{Identity: ids, Tokens: tok, Logger: logger})
+	prov, err := provider.New(provider.Options{Identity: ids, Tokens: tok, Logger: logger, MailFrom: "id@gatehouse.test",
+		Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.mails = append(h.mails, m)
+			return nil
+		})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	h.con, err = admin.New(ctx, admin.Options{Identity: ids, BaseURL: h.base + o.prefix, ProviderURL: h.base,
-		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger})
+		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,10 @@ func translate(lang, key string) string {
 // catalog holds every message of the console, in each language.
 var catalog = map[string]map[string]string{
 	"en": {
+		"users.reset":                "Send a password reset link",
+		"users.reset.sent":           "A password reset link was mailed to the user (if the account is enabled).",
+		"users.reset.busy":           "Too many mails",
+		"users.reset.busy.text":      "This address received too many mails recently. Try again in a minute.",
 		"field.place":                "Find the address from a city name",
 		"field.place.hint":           "For example Lille or San Francisco: fills the city, state and country below.",
 		"nav.keys":                   "API keys",
@@ -225,6 +229,10 @@ var catalog = map[string]map[string]string{
 		"no":                         "no",
 	},
 	"fr": {
+		"users.reset":                "Envoyer un lien de réinitialisation du mot de passe",
+		"users.reset.sent":           "Un lien de réinitialisation a été envoyé à l'utilisateur (si son compte est actif).",
+		"users.reset.busy":           "Trop de messages",
+		"users.reset.busy.text":      "Cette adresse a reçu trop de messages récemment. Réessayez dans une minute.",
 		"field.place":                "Trouver l'adresse d'après une ville",
 		"field.place.hint":           "Par exemple Lille ou San Francisco : remplit la ville, la région et le pays ci-dessous.",
 		"nav.keys":                   "Clés d'API",

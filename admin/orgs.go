@@ -49,6 +49,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /orgs/{org}/users/{id}/disable", c.signedIn(update, users, c.userEnable(false)))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/unlock", c.signedIn(update, users, c.userUnlock))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/end-sessions", c.signedIn(update, users, c.userEndSessions))
+	m.HandleFunc("POST /orgs/{org}/users/{id}/reset-password", c.signedIn(update, users, c.userResetPassword))
 	m.HandleFunc("GET /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDelete))
 

@@ -292,6 +292,9 @@ func (v *view) CanOrgs(action string) bool {
 		(action != identity.ActionCreate || v.q.member.AllOrgs())
 }
 
+// Resets reports whether the console can mail password reset links.
+func (v *view) Resets() bool { return v.c.resets != nil }
+
 // Here is the current path and query, for the language switch.
 func (v *view) Here() string {
 	p := v.q.r.URL.Path

@@ -2,11 +2,13 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 func isConflict(err error) bool { return errors.Is(err, identity.ErrConflict) }
@@ -287,4 +289,26 @@ func (c *Console) userDelete(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	return c.redirect(w, q, "/orgs/"+url.PathEscape(dom)+"/users?done=users.deleted")
+}
+
+// userResetPassword mails the user a password reset link through
+// Options.PasswordResets, once the member's scoped service has found the
+// user (another organization's user is a 404 before anything is sent).
+func (c *Console) userResetPassword(w http.ResponseWriter, q *request) error {
+	if c.resets == nil {
+		return fmt.Errorf("password resets are not configured: %w", identity.ErrNotFound)
+	}
+	dom, id := q.r.PathValue("org"), q.r.PathValue("id")
+	u, err := q.svc.GetUser(q.ctx(), dom, id)
+	if err != nil {
+		return err
+	}
+	err = c.resets.SendPasswordReset(q.ctx(), q.env, dom, u.Email, q.lang, httpx.ClientAddress(q.r))
+	if errors.Is(err, identity.ErrBusy) {
+		c.page(w, q, http.StatusTooManyRequests, "message", view{Title: "users.reset.busy", Message: "users.reset.busy.text"})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return c.redirect(w, q, userPath(dom, id)+"?done=users.reset.sent")
 }

@@ -18,7 +18,8 @@ const adminPrefix = "/admin"
 // first one (a new link at every start until it is used).
 func (a *app) mountAdmin(ctx context.Context, out io.Writer) error {
 	con, err := admin.New(ctx, admin.Options{Identity: a.envs[identity.Production],
-		BaseURL: a.cfg.BaseURL + adminPrefix, ProviderURL: a.cfg.BaseURL, Logger: a.log.With("component", "admin")})
+		BaseURL: a.cfg.BaseURL + adminPrefix, ProviderURL: a.cfg.BaseURL, Logger: a.log.With("component", "admin"),
+		PasswordResets: a.prov})
 	if err != nil {
 		return fmt.Errorf("admin console: %w", err)
 	}

@@ -55,6 +55,9 @@ type app struct {
 	// metrics, when -metrics-addr is set, counts requests, sign-ins,
 	// tokens, store transactions and mails; nil otherwise.
 	metrics *metrics
+	// prov is the OIDC provider (the admin console mails reset links
+	// through it).
+	prov *provider.Provider
 }
 
 func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writer) (*app, error) {
@@ -216,6 +219,7 @@ func (a *app) routes(ctx context.Context) error {
 		return fmt.Errorf("oidc provider: %w", err)
 	}
 	bridge.Bind(prov)
+	a.prov = prov
 	a.closer = append(a.closer, prov.Close)
 	setup, err := portal.New(ssoSvc)
 	if err != nil {

@@ -1,7 +1,8 @@
 // The admin console in headless Chromium: `examples/server -admin` prints a
 // one-time setup link; the first owner opens it, creates their account,
 // signs in through the provider's hosted login page, creates an
-// organization and a user, edits, disables and deletes the user, creates an
+// organization and a user, edits, disables, mails a password reset link to
+// and deletes the user, creates an
 // application and rotates its secret (shown once), reads and exports the
 // audit log, switches environment and language, and grants a
 // viewer role. The viewer sees no buttons and a POST of theirs is refused
@@ -11,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -175,6 +176,17 @@ test('admin console: first owner, organizations, users, audit log, roles', async
   await tab.getByText('User disabled; their sessions ended.').waitFor();
   await submit(tab, 'Enable');
   await tab.getByText('User enabled.').waitFor();
+  await submit(tab, 'Send a password reset link');
+  await tab.getByText(/A password reset link was mailed/).waitFor();
+  let resetMail = '';
+  for (let i = 0; i < 100 && !resetMail; i++) {
+    for (const f of (existsSync(join(dir, 'mail')) ? readdirSync(join(dir, 'mail')) : [])) {
+      const text = readFileSync(join(dir, 'mail', f), 'utf8');
+      if (text.includes('ann@acme.test')) resetMail = text;
+    }
+    if (!resetMail) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(resetMail, /\/t\/acme-corp\//, 'the reset mail links to the hosted reset page');
   await tab.goto(`${base}/admin/orgs/acme-corp/users?q=smith`);
   await tab.getByRole('link', { name: 'ann@acme.test' }).click();
   await tab.getByRole('link', { name: 'Delete…' }).click();
