@@ -124,19 +124,19 @@ type Options struct {
 // core, tokens, the OIDC provider, SSO and both API faces, and the
 // handler that serves them. It is safe for concurrent use.
 type Gatehouse struct {
-	opts     Options
-	log      *slog.Logger
+	opts Options
+	log  *slog.Logger
 	// basePath and escapedBasePath are the path of BaseURL ("" at the
 	// root), decoded and escaped.
 	basePath, escapedBasePath string
-	envs     map[identity.Environment]*identity.Service
-	tokens   *tokens.Service
-	provider *provider.Provider
-	sso      *sso.Service
-	api      *api.Handler
-	crafter  *profile.Service
-	handler  http.Handler
-	closers  []func() error
+	envs                      map[identity.Environment]*identity.Service
+	tokens                    *tokens.Service
+	provider                  *provider.Provider
+	sso                       *sso.Service
+	api                       *api.Handler
+	crafter                   *profile.Service
+	handler                   http.Handler
+	closers                   []func() error
 }
 
 // New builds Gatehouse on opts.Store. The identity core's first use of a
