@@ -1,7 +1,12 @@
 // Command server is Gatehouse's example server and the project's main job:
 // it opens a store, bootstraps its master credential, and serves every face
-// (Cryptr /api/v2 and its OAuth endpoints, Crafter Profile /api/1, SSO,
-// OIDC) from one process.
+// (Cryptr /api/v2 and its OAuth endpoints with Cryptr's legacy root URLs,
+// Crafter Profile /api/1, SSO, OIDC) from one process. It is a thin command
+// over the root package gatehouse (see app.go): its own parts are the
+// flags, the key-encryption key file, the bootstrap secrets, -demo,
+// metrics and the probes. With a -base-url that has a path
+// (http://127.0.0.1:8080/auth), Gatehouse is served under that path and
+// /healthz and /readyz stay at the root.
 //
 //	go run ./examples/server -addr 127.0.0.1:8080 -store bolt:gatehouse.db
 //
