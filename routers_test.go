@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-id/gatehouse"
+	"github.com/gatehouse-id/gatehouse/internal/flowtest"
 )
 
 // routers mount Gatehouse's handler under /auth beside the host's own
@@ -44,7 +45,8 @@ var routers = []struct {
 // TestMountInRouters: in http.ServeMux, chi, echo and gin, Gatehouse
 // mounted under /auth beside the host's GET / mounts without a panic,
 // serves discovery, JWKS and the APIs under /auth, leaves the host's
-// routes alone.
+// routes alone, and a user signs in through the hosted page under /auth
+// (code flow with PKCE) with cookies scoped to /auth.
 func TestMountInRouters(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	for _, rt := range routers {
@@ -66,6 +68,22 @@ func TestMountInRouters(t *testing.T) {
 				if code, body := f.get(t, tc.path); code != tc.want || !strings.Contains(body, tc.has) {
 					t.Errorf("GET %s = %d %.200s, want %d with %q", tc.path, code, body, tc.want, tc.has)
 				}
+			}
+			res := flowtest.Run(t, flowtest.SignIn{Issuer: issuer, ClientID: f.clientID, RedirectURI: redirectURI,
+				Email: userEmail, Password: userPassword})
+			if !strings.HasPrefix(res.LoginAction, f.base+"/") {
+				t.Errorf("the login form posts to %s, outside %s", res.LoginAction, f.base)
+			}
+			if len(res.Cookies) == 0 {
+				t.Error("the sign-in set no cookie")
+			}
+			for _, c := range res.Cookies {
+				if c.Path != "/auth" && !strings.HasPrefix(c.Path, "/auth/") {
+					t.Errorf("cookie %s has path %q, outside /auth", c.Name, c.Path)
+				}
+			}
+			if res.CallbackIssuer != issuer {
+				t.Errorf("callback iss %q, want %q", res.CallbackIssuer, issuer)
 			}
 		})
 	}
