@@ -227,10 +227,10 @@ func TestServeChoosesTheFaces(t *testing.T) {
 		t.Fatalf("faces built: api %v, crafter %v, sso %v, provider %v", f.gh.API(), f.gh.Profile(), f.gh.SSO(), f.gh.Provider())
 	}
 	for path, want := range map[string]int{
-		"/api/v2/organizations":                   404,
-		"/api/1/tenant/count.json":                404,
-		"/enterprise-setup/x":                     404,
-		"/enterprise/x/metadata":                  404,
+		"/api/v2/organizations":                    404,
+		"/api/1/tenant/count.json":                 404,
+		"/enterprise-setup/x":                      404,
+		"/enterprise/x/metadata":                   404,
 		"/t/acme/.well-known/openid-configuration": 200,
 	} {
 		if code, body := f.get(t, path); code != want {
