@@ -112,6 +112,9 @@ type Options struct {
 	// New create Crafter's "default" tenant in that environment if no
 	// organization has that domain yet (Crafter Profile ships with it).
 	CrafterDefaultTenant identity.Environment
+	// SweepInterval is how often Start sweeps expired records (default
+	// 30 seconds).
+	SweepInterval time.Duration
 	// RouteMiddleware, when set, wraps Gatehouse's router inside the base
 	// path: it sees root-relative paths, and after calling next, the
 	// request's Pattern is the route that matched ("GET
@@ -365,12 +368,16 @@ func (g *Gatehouse) Middleware(cfg tokens.VerifierConfig) (func(http.Handler) ht
 	return tokens.Middleware(v), nil
 }
 
-// Start runs background work until ctx ends: every 30 seconds it sweeps
-// expired records (tickets, codes, sessions, rate limits, replay cache)
-// and orphaned attachment blobs. It returns at once.
+// Start runs background work until ctx ends: every Options.SweepInterval
+// (30 seconds) it sweeps expired records (tickets, codes, sessions, rate
+// limits, replay cache) and orphaned attachment blobs. It returns at once.
 func (g *Gatehouse) Start(ctx context.Context) {
+	interval := g.opts.SweepInterval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
 	go func() {
-		t := time.NewTicker(30 * time.Second)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {

@@ -1,6 +1,7 @@
 package gatehouse_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,7 +10,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -345,3 +348,56 @@ func TestIdentityAccessors(t *testing.T) {
 		t.Errorf("Tokens %v, BaseURL %q", f.gh.Tokens(), f.gh.BaseURL())
 	}
 }
+
+// TestStartSweepsExpiredRecords: Start sweeps the expiry index every
+// SweepInterval, with or without the Crafter face: a pending
+// authorization request (kept 15 minutes) is removed once the clock has
+// passed its expiry, and the sweeper stops with its context.
+func TestStartSweepsExpiredRecords(t *testing.T) {
+	for _, faces := range []gatehouse.Faces{gatehouse.DefaultFaces, gatehouse.HostedLogin} {
+		var mu sync.Mutex
+		now := time.Now()
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		logs := &syncBuffer{}
+		f := newFixture(t, "", gatehouse.Options{Serve: faces, Clock: clock, SweepInterval: 5 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+			func(gh *gatehouse.Gatehouse) http.Handler { return gh.Handler() })
+		code, _ := f.get(t, "/t/acme/authorize?"+url.Values{"response_type": {"code"}, "client_id": {f.clientID},
+			"redirect_uri": {redirectURI}, "scope": {"openid"}, "code_challenge": {strings.Repeat("a", 43)},
+			"code_challenge_method": {"S256"}}.Encode())
+		if code != 200 {
+			t.Fatalf("authorize: %d", code)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		f.gh.Start(ctx)
+		time.Sleep(50 * time.Millisecond)
+		if strings.Contains(logs.String(), "expired records swept") {
+			t.Fatalf("a record was swept before it expired:\n%s", logs)
+		}
+		mu.Lock()
+		now = now.Add(time.Hour)
+		mu.Unlock()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(logs.String(), "expired records swept") {
+			if time.Now().After(deadline) {
+				t.Fatalf("faces %b: nothing swept:\n%s", faces, logs)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
