@@ -58,6 +58,11 @@
 // its root, and only a deployment that replaces Cryptr for existing
 // front ends turns them on (examples/server does).
 //
+// A host that runs its own http.Server can serve it from
+// gh.Listener(l): a request under the base path whose target net/http
+// refuses before any handler (a malformed escape such as %zz) is then
+// answered by the API face it names, in that face's JSON.
+//
 // # Background work and shutdown
 //
 // Start runs the expiry sweeper (tickets, codes, sessions, rate limits,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
 	"github.com/gatehouse-id/gatehouse/identity/password"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/sso"
@@ -415,4 +417,47 @@ func (g *Gatehouse) Close() error {
 	}
 	g.closers = nil
 	return errors.Join(errs...)
+}
+
+// Listener wraps l, the listener the host's http.Server serves from (after
+// any TLS layer), so that a request under the base path whose target
+// net/http refuses before any handler runs (a malformed escape such as
+// "%zz" in the path) is answered by the API face it names, in that face's
+// error format (400), instead of net/http's plain text. Other targets
+// keep net/http's answer.
+func (g *Gatehouse) Listener(l net.Listener) net.Listener {
+	return httpx.AnswerMalformedTargets(l, g.malformedTarget)
+}
+
+// malformedTarget answers a request line whose target does not parse, for
+// the API faces served under the base path.
+func (g *Gatehouse) malformedTarget(target string) (int, string, []byte, bool) {
+	if i := strings.Index(target, "://"); i >= 0 { // absolute form
+		rest := target[i+3:]
+		j := strings.IndexByte(rest, '/')
+		if j < 0 {
+			return 0, "", nil, false
+		}
+		target = rest[j:]
+	}
+	p, query, hasQuery := strings.Cut(target, "?")
+	if base := g.escapedBasePath; base != "" && base != "/" {
+		rest, ok := cutBase(p, base)
+		if !ok {
+			return 0, "", nil, false
+		}
+		p = rest
+	}
+	if hasQuery {
+		p += "?" + query
+	}
+	if g.api != nil {
+		if status, ct, body, ok := api.MalformedTarget(p); ok {
+			return status, ct, body, true
+		}
+	}
+	if g.crafter != nil {
+		return profile.MalformedTarget(p)
+	}
+	return 0, "", nil, false
 }

@@ -1,11 +1,13 @@
 package gatehouse_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -401,3 +403,54 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestListenerAnswersMalformedTargetsUnderTheBase: served from
+// gh.Listener, a target under the base path that net/http refuses before
+// any handler (a malformed escape) is answered by the API face it names,
+// in its JSON; outside the base path, or outside the APIs, net/http's own
+// answer stays.
+func TestListenerAnswersMalformedTargetsUnderTheBase(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := gatehouse.New(context.Background(), gatehouse.Options{Store: memory.New(),
+		BaseURL: "http://" + ln.Addr().String() + "/auth", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gh.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", gh.Handler())
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(gh.Listener(ln)) }()
+	defer srv.Close()
+	for _, tc := range []struct {
+		target string
+		json   string // "" for net/http's plain-text answer
+	}{
+		{"/auth/api/v2/%zz", `"error_description":"malformed path"`},
+		{"/auth/api/1/profile/%zz", `"message":"Malformed path"`},
+		{"/auth/crafter-profile/api/1/profile/%zz", `"message":"Malformed path"`},
+		{"http://" + ln.Addr().String() + "/auth/api/v2/org/%zz/users?x=1", `"error":"bad_request"`},
+		{"/api/v2/%zz", ""},
+		{"/authx/api/v2/%zz", ""},
+		{"/auth/t/%zz/authorize", ""},
+	} {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(c, "GET "+tc.target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		c.Close()
+		isJSON := strings.HasPrefix(res.Header.Get("Content-Type"), "application/json")
+		if res.StatusCode != 400 || isJSON != (tc.json != "") || !strings.Contains(string(b), tc.json) {
+			t.Errorf("%s: %d %s %s; want 400 with %q", tc.target, res.StatusCode, res.Header.Get("Content-Type"), b, tc.json)
+		}
+	}
+}

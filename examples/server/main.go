@@ -38,9 +38,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
-	"github.com/gatehouse-id/gatehouse/identity/api"
-	"github.com/gatehouse-id/gatehouse/profile"
 )
 
 // version is reported by the Crafter monitoring endpoint; release builds
@@ -70,9 +67,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
-	// A request under a face's paths that net/http refuses before any
-	// handler (a malformed escape in its path) gets that face's JSON 400.
-	ln = api.Listener(profile.Listener(ln))
 	var demoLn net.Listener
 	if cfg.Demo {
 		if demoLn, err = net.Listen("tcp", cfg.DemoClientAddr); err != nil {
@@ -132,7 +126,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer msrv.Close()
 		logger.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	go func() { errc <- srv.Serve(ln) }()
+	// A request under a face's paths that net/http refuses before any
+	// handler (a malformed escape in its path) gets that face's JSON 400.
+	go func() { errc <- srv.Serve(app.gh.Listener(ln)) }()
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", redactStoreURL(cfg.Store))
 	app.Start(ctx)
 	if dm != nil {
