@@ -354,9 +354,11 @@ func (g *Gatehouse) Profile() *profile.Service { return g.crafter }
 // answers 401 (with WWW-Authenticate) unless the request carries an
 // access token that Gatehouse signed and cfg accepts, verified against
 // the local keys without a network call, and hands the token's claims
-// to the next handler (tokens.ClaimsFrom). Name the audiences or client
-// ids the route is for in cfg (or set SkipAudience); by default only
-// production tokens pass (cfg.Environments).
+// to the next handler (tokens.ClaimsFrom). Name what the route accepts
+// in cfg: Audiences (an access token's aud is its application's origin,
+// such as "https://app.example"), or ClientIDs (then the audience is not
+// checked as well), or set SkipAudience; by default only production
+// tokens pass (cfg.Environments).
 func (g *Gatehouse) Middleware(cfg tokens.VerifierConfig) (func(http.Handler) http.Handler, error) {
 	if len(cfg.Audiences) == 0 && len(cfg.ClientIDs) > 0 {
 		// The client ids name the tokens the route accepts: the audience
