@@ -11,15 +11,25 @@
 // Go calls:
 //
 //	gh, err := gatehouse.New(ctx, gatehouse.Options{
-//		Store:   st, // store.Open(ctx, "bolt:identity.db"), memory.New(), ...
-//		BaseURL: "https://app.example/auth",
-//		KeyEncryptionKey: kek, // 32 random bytes kept outside the store
+//		Store:            st,                         // store.Open(ctx, "bolt:identity.db"), memory.New(), ...
+//		BaseURL:          "https://app.example/auth", // everything is served under /auth
+//		KeyEncryptionKey: kek,                        // 32 random bytes kept outside the store
 //	})
-//	if err != nil { ... }
+//	if err != nil {
+//		return err
+//	}
 //	defer gh.Close()
+//	gh.Start(ctx) // expiry sweeps in the background
 //	mux.Handle("/auth/", gh.Handler())
-//	protect, err := gh.Middleware(tokens.VerifierConfig{ClientIDs: []string{clientID}})
-//	mux.Handle("GET /api/me", protect(me)) // tokens.ClaimsFrom(r.Context()) inside
+//	protect, err := gh.Middleware(tokens.VerifierConfig{Audiences: []string{"https://app.example"}})
+//	if err != nil {
+//		return err
+//	}
+//	mux.Handle("GET /api/me", protect(me)) // me reads tokens.ClaimsFrom(r.Context())
+//
+// examples/embed is a whole host in 30 lines, with a sign-in through the
+// hosted page in its test; the README's "See a sign-in first" runs one in
+// a browser.
 //
 // # Mounting
 //
@@ -35,6 +45,11 @@
 // beside the host's own routes. With a base URL without a path, mount it
 // on "/". Handler routes with a private mux: nothing is registered on the
 // host's, so no pattern of Gatehouse can collide with one of the host.
+//
+// A host that runs its own http.Server can serve it from
+// gh.Listener(l): a request under the base path whose target net/http
+// refuses before any handler (a malformed escape such as %zz) is then
+// answered by the API face it names, in that face's JSON.
 //
 // # What is served
 //
@@ -57,11 +72,6 @@
 // LegacyRootURLs is off by default: a host that embeds Gatehouse keeps
 // its root, and only a deployment that replaces Cryptr for existing
 // front ends turns them on (examples/server does).
-//
-// A host that runs its own http.Server can serve it from
-// gh.Listener(l): a request under the base path whose target net/http
-// refuses before any handler (a malformed escape such as %zz) is then
-// answered by the API face it names, in that face's JSON.
 //
 // # Background work and shutdown
 //
