@@ -290,7 +290,7 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 				return fmt.Errorf("gatehouse: crafter default tenant: %w", err)
 			}
 			if created {
-				g.log.Info("created the default tenant", "environment", env)
+				g.log.Info("created the default tenant", "env", env)
 			}
 		}
 	}

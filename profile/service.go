@@ -362,7 +362,7 @@ func (s *Service) send(ctx context.Context, m mail.Message) {
 		return
 	}
 	if err := s.mailer.Send(context.WithoutCancel(ctx), m); err != nil {
-		s.log.Warn("profile: sending email failed", "subject", m.Subject, "err", err)
+		s.log.Warn("profile: sending email failed", "mail_subject", m.Subject, "err", err)
 	}
 }
 
