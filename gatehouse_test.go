@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/flowtest"
+	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
@@ -454,3 +456,41 @@ func TestListenerAnswersMalformedTargetsUnderTheBase(t *testing.T) {
 		}
 	}
 }
+
+// TestSSOUnderAPath: mounted under /auth, a connection's SAML metadata
+// names its ACS and entity id under /auth, and its setup link opens the
+// onboarding portal under /auth, whose form stays there.
+func TestSSOUnderAPath(t *testing.T) {
+	f := newFixture(t, "/auth", gatehouse.Options{}, hostMux("/auth"))
+	ctx := context.Background()
+	conn, err := f.gh.SSO().CreateConnection(ctx, f.gh.Production(), sso.CreateInput{OrgDomain: "acme",
+		ApplicationID: f.clientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := f.get(t, "/auth/enterprise/"+conn.Connection.ID+"/metadata")
+	if code != 200 || !strings.Contains(body, `Location="`+f.base+`/enterprise/`+conn.Connection.ID+`/acs"`) {
+		t.Fatalf("metadata: %d %.600s", code, body)
+	}
+	if !strings.Contains(body, `entityID="`+f.base+`/enterprise/`+conn.Connection.ID+`/metadata"`) {
+		t.Errorf("entity id not under %s: %.600s", f.base, body)
+	}
+	if code, _ := f.get(t, "/enterprise/"+conn.Connection.ID+"/metadata"); code != 404 {
+		t.Errorf("metadata outside /auth: %d", code)
+	}
+	link, err := f.gh.SSO().NewSetupLink(ctx, f.gh.Production(), conn.Connection.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link, f.base+"/enterprise-setup/") {
+		t.Fatalf("setup link %s not under %s", link, f.base)
+	}
+	code, body = flowtest.Get(t, link, "")
+	action := reFormAction.FindStringSubmatch(body)
+	if code != 200 || action == nil || !strings.HasPrefix(action[1], f.base+"/enterprise-setup/") &&
+		!strings.HasPrefix(action[1], "/auth/enterprise-setup/") {
+		t.Fatalf("setup page: %d %v %.400s", code, action, body)
+	}
+}
+
+var reFormAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
