@@ -1109,6 +1109,18 @@ func (m *matrix) oidcCases(patterns []string) []*mcase {
 				// forged request id starts nothing.
 				add(&mcase{attacker: kind, path: cpath + "?request_id=" + strings.Repeat("A", 43), want: []int{400},
 					detail: "a forged challenge id at beta's authorization URL"})
+			case strings.Contains(path, "/password-reset/"):
+				// A reset link: beta's Crafter verification token is not a
+				// reset token, in either tree; nothing of beta's changes.
+				c := &mcase{attacker: kind, path: strings.Replace(cpath, strings.Repeat("A", 43), m.beta.vtoken, 1),
+					want: []int{400}, detail: "beta's verification token as a password-reset link"}
+				if method == "POST" {
+					csrf := strings.Repeat("c", 43)
+					c.ct, c.hdr = form, []string{"Cookie", "gatehouse_csrf=" + csrf}
+					c.body = url.Values{"csrf_token": {csrf}, "password": {"attacker's password"},
+						"password2": {"attacker's password"}}.Encode()
+				}
+				add(c)
 			default:
 				add(&mcase{attacker: kind, path: cpath, detail: "unclassified route"})
 			}
