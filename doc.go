@@ -71,7 +71,9 @@
 //
 // LegacyRootURLs is off by default: a host that embeds Gatehouse keeps
 // its root, and only a deployment that replaces Cryptr for existing
-// front ends turns them on (examples/server does).
+// front ends turns them on (examples/server does). Options.Branding
+// (package pages) gives the hosted pages the host's product name, logo,
+// colours and templates.
 //
 // # Background work and shutdown
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/sso/portal"
@@ -100,6 +101,12 @@ type Options struct {
 	AccountDomain string
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
+	// Branding is the look of the hosted pages (sign-in pages and mails,
+	// the SSO onboarding portal, the SSO end-user pages): product name,
+	// logo, colours and template overrides (package pages). The zero
+	// value is Gatehouse's own look; an invalid one fails New with a
+	// *pages.BrandingError.
+	Branding pages.Branding
 	// LogSSOSetupLinks also writes each SSO invitation's setup link to the
 	// log. For development only: a setup link is a secret.
 	LogSSOSetupLinks bool
@@ -232,14 +239,15 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 		bridge = ssooidc.NewBridge(o.BaseURL)
 		s, err := sso.New(sso.Options{Identity: prod, BaseURL: o.BaseURL, Authorizations: bridge,
 			Mailer: o.Mailer, MailFrom: o.MailFrom, Logger: g.log, KeyEncryptionKey: o.KeyEncryptionKey,
-			LogSetupLinks: o.LogSSOSetupLinks})
+			LogSetupLinks: o.LogSSOSetupLinks, Branding: o.Branding})
 		if err != nil {
 			return fmt.Errorf("gatehouse: sso: %w", err)
 		}
 		g.sso = s
 	}
 	if o.Serve&HostedLogin != 0 {
-		po := provider.Options{Identity: prod, Tokens: g.tokens, Mailer: o.Mailer, MailFrom: o.MailFrom, Logger: g.log}
+		po := provider.Options{Identity: prod, Tokens: g.tokens, Mailer: o.Mailer, MailFrom: o.MailFrom, Logger: g.log,
+			Branding: o.Branding}
 		if g.sso != nil {
 			po.SSORouter, po.SSOLogout = ssooidc.Router(g.sso), ssooidc.Logout(g.sso)
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/flowtest"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
@@ -494,3 +496,34 @@ func TestSSOUnderAPath(t *testing.T) {
 }
 
 var reFormAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+
+// TestBranding: Options.Branding reaches the hosted sign-in page and the
+// SSO onboarding portal; an invalid one fails New with a
+// *pages.BrandingError.
+func TestBranding(t *testing.T) {
+	f := newFixture(t, "/auth", gatehouse.Options{Branding: pages.Branding{ProductName: "Acme Identity"}}, hostMux("/auth"))
+	code, body := f.get(t, "/auth/t/acme/authorize?"+url.Values{"response_type": {"code"}, "client_id": {f.clientID},
+		"redirect_uri": {redirectURI}, "scope": {"openid"}, "code_challenge": {strings.Repeat("a", 43)},
+		"code_challenge_method": {"S256"}}.Encode())
+	if code != 200 || !strings.Contains(body, "Acme Identity") {
+		t.Errorf("hosted page: %d, product name missing: %.300s", code, body)
+	}
+	conn, err := f.gh.SSO().CreateConnection(context.Background(), f.gh.Production(), sso.CreateInput{OrgDomain: "acme",
+		ApplicationID: f.clientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := f.gh.SSO().NewSetupLink(context.Background(), f.gh.Production(), conn.Connection.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := flowtest.Get(t, link, ""); code != 200 || !strings.Contains(body, "Acme Identity") {
+		t.Errorf("portal: %d, product name missing: %.300s", code, body)
+	}
+	_, err = gatehouse.New(context.Background(), gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test",
+		Logger: slog.New(slog.DiscardHandler), Branding: pages.Branding{Colors: pages.Colors{Primary: "red; x"}}})
+	var be *pages.BrandingError
+	if !errors.As(err, &be) {
+		t.Errorf("an invalid branding: %v", err)
+	}
+}
