@@ -21,8 +21,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
-	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
 
 // The isolation matrix walks every route of every face (the Cryptr API
@@ -1193,17 +1191,11 @@ func (m *matrix) ssoCases() []*mcase {
 // nothing of beta's.
 func TestIsolationMatrix(t *testing.T) {
 	m := newMatrix(t)
-	probe := func(path string) http.Handler {
-		h, _ := m.a.mux.Handler(httptest.NewRequest("GET", mxBase+path, nil))
-		return h
-	}
-	cryptr, ok := probe("/api/v2/organizations").(*api.Handler)
-	if !ok {
-		t.Fatalf("/api/v2/ is not served by an *api.Handler")
-	}
-	prov, ok := probe("/t/beta/authorize").(*provider.Provider)
-	if !ok {
-		t.Fatalf("/t/{domain}/authorize is not served by a *provider.Provider")
+	// The faces Gatehouse serves (every route of each is walked below
+	// through the server's handler).
+	cryptr, prov := m.a.gh.API(), m.a.gh.Provider()
+	if cryptr == nil || prov == nil {
+		t.Fatalf("the server does not serve the Cryptr API (%v) or the OIDC provider (%v)", cryptr, prov)
 	}
 	// The provider goes first: a breach on the management faces (a sandbox
 	// key deleting beta's sandbox tenant, say) must not consume the

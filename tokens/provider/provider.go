@@ -455,8 +455,11 @@ func writeServerError(w http.ResponseWriter, _ *http.Request) {
 	http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 }
 
-// Patterns returns the http.ServeMux patterns the provider serves, so a
-// host can mount each of them on its own mux.
+// Patterns returns the http.ServeMux patterns the provider serves, for
+// route tables, tests and the root package's choice of routes. To mount
+// the provider, mount gatehouse.Handler (or the provider itself on a mux
+// of its own): registering these patterns on a host's mux collides with
+// the host's routes (GET /{$}).
 func (p *Provider) Patterns() []string { return append([]string(nil), p.patterns...) }
 
 // Close waits for magic-link mails still being sent in the background.
