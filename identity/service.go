@@ -100,6 +100,7 @@ type Service struct {
 	ids     *idSource
 	events  *eventIDs
 	hooks   *hooks
+	audit   *auditQueues
 	users   *userCache
 	secrets *secretKeys
 	// scope, when set, limits what the service reaches (see Scope).
@@ -162,6 +163,7 @@ func NewService(opts Options) (*Service, error) {
 	s.ids = &idSource{}
 	s.events = &eventIDs{}
 	s.hooks = &hooks{}
+	s.audit = &auditQueues{}
 	if opts.UserCacheSize >= 0 {
 		n := opts.UserCacheSize
 		if n == 0 {
