@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -173,12 +172,13 @@ func unseal(kek, sealed, aad []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// signingKey is a parsed private key, ready to sign for one issuer.
+// signingKey is a parsed private key, ready to sign for one issuer (see
+// newSigningKey): head is the encoded protected header and its dot.
 type signingKey struct {
-	kid    string
-	alg    string
-	signer jose.Signer
-	priv   crypto.Signer
+	kid  string
+	alg  string
+	head string
+	priv crypto.Signer
 }
 
 // verifyKey is a parsed public key.
@@ -206,14 +206,6 @@ func (s *Service) parsePrivate(env identity.Environment, domain string, k stored
 		return nil, fmt.Errorf("signing key %s: unexpected type %T", k.KID, key)
 	}
 	return signer, nil
-}
-
-func newJoseSigner(priv crypto.Signer, kid, alg, issuer string) (jose.Signer, error) {
-	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("iss", issuer)
-	return jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(alg),
-		Key:       jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg},
-	}, opts)
 }
 
 func parsePublic(k storedKey) (*verifyKey, error) {
@@ -704,11 +696,10 @@ func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := newJoseSigner(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain))
+	sk, err := newSigningKey(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain))
 	if err != nil {
 		return nil, fmt.Errorf("signer for key %s: %w", ak.Active.KID, err)
 	}
-	sk := &signingKey{kid: ak.Active.KID, alg: alg, signer: js, priv: priv}
 	ls.signers[alg] = sk
 	return sk, nil
 }

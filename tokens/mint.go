@@ -216,13 +216,9 @@ func signWith(sk *signingKey, c *Claims) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	jws, err := sk.signer.Sign(payload)
+	v, err := sk.compact(payload)
 	if err != nil {
-		return nil, fmt.Errorf("sign token: %w", err)
-	}
-	v, err := jws.CompactSerialize()
-	if err != nil {
-		return nil, fmt.Errorf("serialize token: %w", err)
+		return nil, err
 	}
 	return &Token{Value: v, Claims: c, ExpiresAt: time.Unix(c.Expiry, 0), KeyID: sk.kid}, nil
 }
