@@ -101,6 +101,7 @@ type Service struct {
 	events  *eventIDs
 	hooks   *hooks
 	audit   *auditQueues
+	cache   *recordCaches
 	users   *userCache
 	secrets *secretKeys
 	// scope, when set, limits what the service reaches (see Scope).
@@ -164,6 +165,7 @@ func NewService(opts Options) (*Service, error) {
 	s.events = &eventIDs{}
 	s.hooks = &hooks{}
 	s.audit = &auditQueues{}
+	s.cache = newRecordCaches()
 	if opts.UserCacheSize >= 0 {
 		n := opts.UserCacheSize
 		if n == 0 {
