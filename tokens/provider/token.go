@@ -82,10 +82,30 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
 	writeJSON(w, http.StatusOK, p.tokenAnswer(res, ps, cryptr))
 }
 
+// standardAnswer is the token answer at the standard URLs (RFC 6749
+// §5.1, OIDC Core §3.1.3.3): a struct, members in the order a map wrote
+// them, encoded without a map's sorting and boxing.
+type standardAnswer struct {
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	TokenType    string `json:"token_type"`
+}
+
 // tokenAnswer renders the answer of a grant. A code exchanged with a
 // management token (headless) writes scope as a JSON array, the way the
 // Kotlin SDK's ChallengeResponse reads it.
-func (p *Provider) tokenAnswer(res *grantResult, ps *params, cryptr bool) map[string]any {
+func (p *Provider) tokenAnswer(res *grantResult, ps *params, cryptr bool) any {
+	if !cryptr && !res.headless {
+		a := &standardAnswer{AccessToken: res.access.Value, TokenType: "Bearer", RefreshToken: res.refresh,
+			ExpiresIn: max(0, int64(res.access.ExpiresAt.Sub(p.now()).Seconds())), Scope: strings.Join(res.scopes, " ")}
+		if res.id != nil {
+			a.IDToken = res.id.Value
+		}
+		return a
+	}
 	out := map[string]any{
 		"access_token": res.access.Value,
 		"token_type":   "Bearer",
@@ -575,8 +595,11 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 	var rec refreshRecord
 	var successor string
 	var reuse bool
-	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		tx2 := tx.KVTx(kv.Inside())
+	// A read: the rotation itself (the parent marked used, its successor
+	// stored, the family moved on) is one write transaction, in issue,
+	// which checks again that the parent is unused and the family alive.
+	err := p.ids.View(ctx, func(tx *identity.ReadTxn) error {
+		tx2 := tx.KV(kv.Inside())
 		successor, reuse = "", false
 		var err error
 		rec, err = refreshes.Get(tx2, hash)
@@ -612,7 +635,6 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 				return nil
 			}
 			reuse = true
-			return revokeFamily(tx2, rec.FamilyID, now, "refresh_reuse")
 		}
 		return nil
 	})
@@ -620,6 +642,14 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 		return nil, err
 	}
 	if reuse {
+		// Used after the grace window: the whole family is revoked (a
+		// token once used stays used, so the read's verdict holds).
+		err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+			return revokeFamily(tx.KVTx(kv.Inside()), rec.FamilyID, now, "refresh_reuse")
+		})
+		if err != nil {
+			return nil, err
+		}
 		p.audit(ctx, rec.Env, rec.OrgDomain, &identity.Event{Code: identity.EventRefreshReuseDetected, ClientID: rec.ClientID,
 			ResourceOwnerID: rec.UserID})
 		return nil, badGrant("refresh token already used; the session is revoked")
