@@ -67,6 +67,7 @@ type config struct {
 	algs   []string
 	peer   string
 	server string
+	before string
 	repo   string
 	keep   bool
 }
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	algList := fs.String("algs", "ES256,RS256,EdDSA", "signing algorithms to measure")
 	fs.StringVar(&cfg.peer, "peer", "auto", "run oidc-provider beside Gatehouse: auto (when node and npm are present), on, off")
 	fs.StringVar(&cfg.server, "server", "", "example server binary (default: built from -repo into a temporary directory)")
+	fs.StringVar(&cfg.before, "before", "", "a second example server binary (an earlier build) measured in the same rounds, as \"before\"")
 	fs.StringVar(&cfg.repo, "repo", ".", "Gatehouse repository root (to build the server and find bench/issuance/node)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (store, logs, profiles)")
 	if err := fs.Parse(args); err != nil {
@@ -111,7 +113,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("build the example server: %w", err)
 		}
 	}
-	gh, err := startGatehouse(ctx, cfg, tmp)
+	gh, err := startGatehouse(ctx, cfg, cfg.server, filepath.Join(tmp, "after"))
 	if err != nil {
 		return err
 	}
@@ -120,6 +122,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	for _, alg := range cfg.algs {
 		targets = append(targets, &target{name: "gatehouse " + alg, alg: alg, url: gh.tokenURL,
 			id: gh.clients[alg].id, secret: gh.clients[alg].secret})
+	}
+	if cfg.before != "" {
+		old, err := startGatehouse(ctx, cfg, cfg.before, filepath.Join(tmp, "before"))
+		if err != nil {
+			return fmt.Errorf("-before: %w", err)
+		}
+		defer old.stop()
+		for _, alg := range cfg.algs {
+			targets = append(targets, &target{name: "before " + alg, alg: alg, url: old.tokenURL,
+				id: old.clients[alg].id, secret: old.clients[alg].secret})
+		}
 	}
 	var peer *process
 	if usePeer(cfg.peer) {
@@ -262,7 +275,10 @@ func randomSecret() string {
 // startGatehouse starts the example server on a fresh bolt store and
 // creates the organization and one machine application per algorithm
 // through the Cryptr API.
-func startGatehouse(ctx context.Context, cfg config, tmp string) (*gatehouse, error) {
+func startGatehouse(ctx context.Context, cfg config, binary, tmp string) (*gatehouse, error) {
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, err
+	}
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -272,9 +288,9 @@ func startGatehouse(ctx context.Context, cfg config, tmp string) (*gatehouse, er
 		"-master-key", "bench:" + secret, "-monitoring-token", randomSecret(), "-mail-dir", filepath.Join(tmp, "mail")}
 	g := &gatehouse{base: "http://" + addr, clients: map[string]client{}}
 	logPath := filepath.Join(tmp, "gatehouse.log")
-	p, err := startProcess(exec.CommandContext(ctx, cfg.server, args...), logPath)
+	p, err := startProcess(exec.CommandContext(ctx, binary, args...), logPath)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.server, err)
+		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
 	g.process = p
 	if err := waitHTTP(ctx, g.base+"/healthz", p, logPath); err != nil {
@@ -583,6 +599,12 @@ func report(out io.Writer, cfg config, targets []*target, bare map[string]*signR
 		fmt.Fprintf(out, "  gatehouse %-6s / bare %s signing (all cores): %.2f\n", alg, alg, g.rate/mean(bare[alg].all))
 		if p, ok := sums["oidc-provider "+alg]; ok && p.rate > 0 {
 			fmt.Fprintf(out, "  gatehouse %-6s / oidc-provider %-6s: %.2f\n", alg, alg, g.rate/p.rate)
+		}
+		if b, ok := sums["before "+alg]; ok && b.rate > 0 {
+			fmt.Fprintf(out, "  gatehouse %-6s / before %-6s: %.2f\n", alg, alg, g.rate/b.rate)
+			if p, ok := sums["oidc-provider "+alg]; ok && p.rate > 0 {
+				fmt.Fprintf(out, "  before %-6s / oidc-provider %-6s: %.2f\n", alg, alg, b.rate/p.rate)
+			}
 		}
 	}
 	if es, ok := sums["gatehouse ES256"]; ok && es.rate > 0 {
