@@ -82,6 +82,9 @@ type Service struct {
 	sps  spCache
 	// spKeys caches the parsed SP key pair of each connection.
 	spKeys spKeyCache
+	// replayInTx is the default replay cache, claimed in the ACS's
+	// provisioning transaction; nil when Options.ReplayCache is set.
+	replayInTx *StoreReplayCache
 
 	placeholderOnce sync.Once
 	placeholder     *saml.IdPMetadata
@@ -128,7 +131,11 @@ func New(opts Options) (*Service, error) {
 		s.log = opts.Identity.Logger()
 	}
 	if s.opts.ReplayCache == nil {
-		s.opts.ReplayCache = NewStoreReplayCache(opts.Identity.Backend(kv.Inside()), opts.Identity.Now)
+		// The default cache lives in the identity store that every
+		// environment's service shares: the ACS claims in the
+		// transaction that provisions the user.
+		s.replayInTx = NewStoreReplayCache(opts.Identity.Backend(kv.Inside()), opts.Identity.Now)
+		s.opts.ReplayCache = s.replayInTx
 	}
 	return s, nil
 }

@@ -342,6 +342,10 @@ func (s *Service) takeAuthnRequest(ctx context.Context, r *http.Request, idpID s
 	return &ar, nil
 }
 
+// errReplayed rolls back the provisioning transaction of an assertion
+// that was already claimed.
+var errReplayed = errors.New("sso: assertion already used")
+
 // acsBodySlack is what an ACS body may hold beyond the SAMLResponse value
 // (RelayState, field names).
 const acsBodySlack = 4096
@@ -392,8 +396,7 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 	if ar != nil {
 		ids = []string{ar.RequestID}
 	}
-	a, err := sp.ParseResponse(ctx, r.PostForm.Get("SAMLResponse"), s.ACSURL(c.ID), ids)
-	if err != nil {
+	samlFailed := func(err error) {
 		var se *saml.Error
 		if errors.As(err, &se) {
 			reason, detail := string(se.Reason), se.Detail
@@ -404,6 +407,17 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		failed(string(saml.ReasonInvalid), err.Error())
+	}
+	// Every check but the replay claim; the default store-backed cache
+	// claims in the provisioning transaction below (one commit), any other
+	// cache here.
+	a, err := sp.VerifyResponse(ctx, r.PostForm.Get("SAMLResponse"), s.ACSURL(c.ID), ids)
+	claimInTx := err == nil && s.replayInTx != nil && !adminTest
+	if err == nil && !claimInTx {
+		err = sp.Claim(ctx, a)
+	}
+	if err != nil {
+		samlFailed(err)
 		return
 	}
 	if adminTest {
@@ -412,8 +426,18 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u *identity.User
-	created := false
+	created, replayed := false, false
+	var claimErr error
 	err = id.Update(ctx, func(tx *identity.Txn) (err error) {
+		if claimInTx {
+			ok, err := s.replayInTx.claimIn(tx.KVTx(kv.Inside()), c.ID, a.AssertionID, a.ReplayUntil)
+			if claimErr = err; err != nil {
+				return err
+			}
+			if replayed = !ok; replayed {
+				return errReplayed
+			}
+		}
 		u, created, err = s.provision(tx, c, a)
 		if err != nil {
 			return err
@@ -422,8 +446,24 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 			Email: u.Email, ResourceOwnerID: u.ID, Data: map[string]any{"created": created}})
 	})
 	if err != nil {
+		if replayed {
+			failed(string(saml.ReasonReplay), fmt.Sprintf("assertion %q was already used", a.AssertionID))
+			return
+		}
+		if claimInTx {
+			// The refused sign-in rolled the claim back: claim on its own,
+			// so that the assertion cannot be presented again.
+			if cerr := sp.Claim(context.WithoutCancel(ctx), a); cerr != nil {
+				s.log.Warn("sso: claim a refused assertion", "idp_id", c.ID, "err", cerr)
+			}
+		}
 		if rf, ok := asRefusal(err); ok {
 			failed(rf.reason, rf.detail)
+			return
+		}
+		if claimErr != nil {
+			s.log.Error("sso: replay cache", "idp_id", c.ID, "err", err)
+			failed(string(saml.ReasonReplayCacheError), err.Error())
 			return
 		}
 		s.log.Error("sso: provisioning", "idp_id", c.ID, "err", err)
