@@ -68,6 +68,7 @@ type config struct {
 	peer   string
 	server string
 	before string
+	store  string
 	repo   string
 	keep   bool
 }
@@ -83,6 +84,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.peer, "peer", "auto", "run oidc-provider beside Gatehouse: auto (when node and npm are present), on, off")
 	fs.StringVar(&cfg.server, "server", "", "example server binary (default: built from -repo into a temporary directory)")
 	fs.StringVar(&cfg.before, "before", "", "a second example server binary (an earlier build) measured in the same rounds, as \"before\"")
+	fs.StringVar(&cfg.store, "store", "bolt", "Gatehouse's store: bolt (a durable file in the temporary directory) or memory (nothing durable, as oidc-provider: isolates the CPU path from the disk)")
 	fs.StringVar(&cfg.repo, "repo", ".", "Gatehouse repository root (to build the server and find bench/issuance/node)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (store, logs, profiles)")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +93,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cfg.algs = strings.Split(*algList, ",")
 	if cfg.conc < 1 || cfg.dur <= 0 || cfg.rounds < 1 {
 		return errors.New("-c, -d and -rounds must be positive")
+	}
+	if cfg.store != "bolt" && cfg.store != "memory" {
+		return errors.New("-store must be bolt or memory")
 	}
 	tmp, err := os.MkdirTemp("", "gatehouse-issuance-")
 	if err != nil {
@@ -153,8 +158,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, "oidc-provider not run (-peer off, or node/npm missing)")
 	}
 
-	fmt.Fprintf(out, "GOMAXPROCS %d, %d workers per target, %s per target and round, %d rounds\n",
-		runtime.GOMAXPROCS(0), cfg.conc, cfg.dur, cfg.rounds)
+	fmt.Fprintf(out, "GOMAXPROCS %d, %d workers per target, %s per target and round, %d rounds, Gatehouse on %s\n",
+		runtime.GOMAXPROCS(0), cfg.conc, cfg.dur, cfg.rounds, cfg.store)
 	for _, t := range targets {
 		if err := t.check(ctx); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
@@ -284,7 +289,11 @@ func startGatehouse(ctx context.Context, cfg config, binary, tmp string) (*gateh
 		return nil, err
 	}
 	secret := randomSecret()
-	args := []string{"-addr", addr, "-store", "bolt:" + filepath.Join(tmp, "gatehouse.db"),
+	store := "bolt:" + filepath.Join(tmp, "gatehouse.db")
+	if cfg.store == "memory" {
+		store = "memory:"
+	}
+	args := []string{"-addr", addr, "-store", store,
 		"-master-key", "bench:" + secret, "-monitoring-token", randomSecret(), "-mail-dir", filepath.Join(tmp, "mail")}
 	g := &gatehouse{base: "http://" + addr, clients: map[string]client{}}
 	logPath := filepath.Join(tmp, "gatehouse.log")

@@ -30,7 +30,7 @@ func TestPercentile(t *testing.T) {
 
 // TestBadFlags: the harness refuses nonsense before starting anything.
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, &out); err == nil {
 			t.Errorf("%s accepted", strings.Join(args, " "))
