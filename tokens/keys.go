@@ -15,6 +15,7 @@ import (
 	"hash/maphash"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -226,7 +227,10 @@ type loadedSet struct {
 	info       []KeyInfo             // published keys in publication order
 
 	mu       sync.Mutex
-	signers  map[string]*signingKey // active key by alg, parsed lazily
+	signers  map[string]*signingKey // active key by alg, parsed lazily (under mu)
+	// parsed holds the parsed active keys of RS256, ES256 and EdDSA once
+	// parsed, read without a lock by every signature.
+	parsed [3]atomic.Pointer[signingKey]
 	jwks     []byte
 	lastMiss time.Time
 }
@@ -684,8 +688,27 @@ func (s *Service) activeSigner(ctx context.Context, env identity.Environment, do
 	return ls.signer(s, alg)
 }
 
+// algIndex is alg's slot in loadedSet.parsed (-1: none).
+func algIndex(alg string) int {
+	switch alg {
+	case RS256:
+		return 0
+	case ES256:
+		return 1
+	case EdDSA:
+		return 2
+	}
+	return -1
+}
+
 // signer returns the parsed active key of alg, parsing it on first use.
 func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
+	i := algIndex(alg)
+	if i >= 0 {
+		if sk := ls.parsed[i].Load(); sk != nil {
+			return sk, nil
+		}
+	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if sk := ls.signers[alg]; sk != nil {
@@ -701,6 +724,9 @@ func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
 		return nil, fmt.Errorf("signer for key %s: %w", ak.Active.KID, err)
 	}
 	ls.signers[alg] = sk
+	if i >= 0 {
+		ls.parsed[i].Store(sk)
+	}
 	return sk, nil
 }
 

@@ -159,7 +159,12 @@ func (s *Service) baseClaims(ctx context.Context, req *TokenRequest, typ string,
 	return c, nil
 }
 
+// appMetadata copies the application's metadata for application_metadata;
+// none is nil (written {}), so most tokens allocate no map for it.
 func appMetadata(app *identity.Application) map[string]any {
+	if len(app.Metadata) == 0 {
+		return nil
+	}
 	md := make(map[string]any, len(app.Metadata))
 	for k, v := range app.Metadata {
 		md[k] = v
@@ -191,6 +196,9 @@ func (s *Service) ownerMetadata(ctx context.Context, req *TokenRequest) (map[str
 func (s *Service) runUpdater(ctx context.Context, req *TokenRequest, c *Claims) error {
 	if s.updater == nil {
 		return nil
+	}
+	if c.ApplicationMetadata == nil {
+		c.ApplicationMetadata = map[string]any{} // the hook may add to it
 	}
 	saved := *c
 	if err := s.updater.UpdateClaims(ctx, req, c); err != nil {
