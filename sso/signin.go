@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 )
 
@@ -633,20 +633,25 @@ type SessionEnder interface {
 	EndSSOSessions(ctx context.Context, env identity.Environment, userID, idpID string) error
 }
 
-// End-user pages: short, bilingual, never naming the reason.
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.En}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}h1{font-size:1.5rem}</style>
-</head><body><main>
-<h1>{{.En}}</h1><p>{{.EnText}}</p>
-<h2 lang="fr">{{.Fr}}</h2><p lang="fr">{{.FrText}}</p>
-</main></body></html>
-`))
+// End-user pages: short, bilingual, never naming the reason; rendered in
+// the shared look (pages.PageSSOMessage).
 
 type pageText struct{ En, EnText, Fr, FrText string }
 
-var pages = map[string]pageText{
+// endUserPage is what the end-user page receives (documented in package
+// pages for template overrides).
+type endUserPage struct {
+	pageText
+	// Nonce is the page's CSP nonce.
+	Nonce string
+}
+
+// Frame is what the shared layout reads.
+func (p *endUserPage) Frame() pages.Frame {
+	return pages.Frame{Lang: "en", Title: p.En, Nonce: p.Nonce, SkipLabel: "Skip to content"}
+}
+
+var endUserPages = map[string]pageText{
 	"failed":      {"Authentication failed", "Your sign-in could not be completed. Please try again or contact your administrator.", "Échec de l'authentification", "La connexion n'a pas pu aboutir. Réessayez ou contactez votre administrateur."},
 	"not_found":   {"Not found", "This sign-in link does not exist.", "Introuvable", "Ce lien de connexion n'existe pas."},
 	"bad_request": {"Invalid request", "The application sent an invalid sign-in request.", "Requête invalide", "L'application a envoyé une demande de connexion invalide."},
@@ -658,10 +663,10 @@ var pages = map[string]pageText{
 }
 
 func (s *Service) page(w http.ResponseWriter, _ *http.Request, status int, name string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := pageTmpl.Execute(w, pages[name]); err != nil {
-		s.log.Debug("sso: write page", "err", err)
+	d := &endUserPage{pageText: endUserPages[name], Nonce: pages.NewNonce()}
+	if err := s.pages.Render(w, status, pages.PageSSOMessage, d, ""); err != nil {
+		s.log.Error("sso: rendering page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
 	}
 }
 
