@@ -94,11 +94,20 @@ func contains(list []string, s string) bool {
 // Service scoped to some organizations, an application created under an
 // organization outside the scope is ErrNotFound, as an unknown one.
 func (t *ReadTxn) App(clientID string) (*Application, error) {
+	a, err := t.appByClientID(clientID)
+	if err != nil {
+		return nil, err
+	}
+	return cloneApp(a), nil
+}
+
+// appByClientID is App without the copy (shared: do not change it).
+func (t *ReadTxn) appByClientID(clientID string) (*Application, error) {
 	id, err := appClientIDs(t.s.env).Lookup(t.tx, "", clientID)
 	if err != nil {
 		return nil, fmt.Errorf("application %w", ErrNotFound)
 	}
-	a, err := apps(t.s.env).Get(t.tx, id)
+	a, err := t.app(id)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +116,7 @@ func (t *ReadTxn) App(clientID string) (*Application, error) {
 			return nil, fmt.Errorf("application %w", ErrNotFound)
 		}
 	}
-	return &a, nil
+	return a, nil
 }
 
 // OrgApp returns the application with client id created under orgID.

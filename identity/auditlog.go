@@ -273,27 +273,28 @@ func (s *Service) ExportEvents(ctx context.Context, orgDomain string, f EventFil
 }
 
 // LogEvent writes one event on its own (for outcomes that change nothing
-// else, such as a failed login). An event without OrgID but with a
-// TenantDomain belongs to the organization of that domain (an unknown
-// domain leaves it without organization). A refused sign-in (an event
-// whose Data holds a "reason") is also written to the service's log once
-// stored: the reason is private to the account, which reads it through its
-// audit log and its logs; the end user sees a generic refusal.
+// else, such as a failed login or a client_credentials token). An event
+// without OrgID but with a TenantDomain belongs to the organization of that
+// domain (an unknown domain leaves it without organization). A refused
+// sign-in (an event whose Data holds a "reason") is also written to the
+// service's log once stored: the reason is private to the account, which
+// reads it through its audit log and its logs; the end user sees a generic
+// refusal.
+//
+// LogEvent returns once the event is committed. Concurrent calls of one
+// environment are committed together, in one transaction (group commit):
+// under load, the events that arrive while one commit runs share the next
+// one, so each pays a share of one durable write rather than one each.
+// At most MaxPendingEvents wait per environment; beyond that a call waits
+// for room until ctx ends. On a scoped Service (see For) the event is
+// written in a transaction of its own.
 func (s *Service) LogEvent(ctx context.Context, e *Event) error {
-	err := s.Update(ctx, func(tx *Txn) error {
-		if e.OrgID == "" && e.TenantDomain != "" {
-			org, err := tx.Org(e.TenantDomain)
-			switch {
-			case err == nil:
-				e.OrgID = org.ID
-			case errors.Is(err, ErrNotFound):
-				e.TenantDomain = ""
-			default:
-				return err
-			}
-		}
-		return tx.Log(e)
-	})
+	var err error
+	if s.scope == nil {
+		err = s.logBatched(ctx, e)
+	} else {
+		err = s.Update(ctx, func(tx *Txn) error { return tx.logEvent(e) })
+	}
 	if err == nil {
 		s.logRefusal(ctx, e)
 	}

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -54,4 +55,38 @@ func ExampleConsoleMember_Scope() {
 	// Output:
 	// [acme] [read:* read_many:*]
 	// true false
+}
+
+// A token endpoint authenticates a client in one call; after a rotation
+// the old secret is refused at once.
+func ExampleService_AuthenticateClient() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Misapret"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	app, secret, _ := svc.CreateApplication(ctx, org.Domain, identity.Application{Name: "cron", ApplicationType: identity.AppMachine})
+	_, err := svc.AuthenticateClient(ctx, app.ClientID, secret, org.Domain)
+	fmt.Println(err == nil)
+	fresh, _ := svc.RotateApplicationSecret(ctx, org.Domain, app.ClientID)
+	_, err = svc.AuthenticateClient(ctx, app.ClientID, secret, org.Domain)
+	fmt.Println(errors.Is(err, identity.ErrUnauthenticated))
+	_, err = svc.AuthenticateClient(ctx, app.ClientID, fresh, org.Domain)
+	fmt.Println(err == nil)
+	// Output:
+	// true
+	// true
+	// true
+}
+
+// Concurrent LogEvent calls share their commits; each returns once its
+// event is stored.
+func ExampleService_LogEvent() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Misapret"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	err := svc.LogEvent(ctx, &identity.Event{Code: identity.EventTokenIssued, TenantDomain: org.Domain, ClientID: "cron"})
+	page, _ := svc.ListEvents(ctx, org.Domain, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{})
+	fmt.Println(err, page.Total, page.Items[0].ClientID)
+	// Output: <nil> 1 cron
 }

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -204,20 +203,9 @@ func (s *Service) ApplicationServes(ctx context.Context, app *Application, domai
 	if app == nil || domain == "" {
 		return false, nil
 	}
-	if app.OrganizationScope != "" && app.OrganizationScope != domain {
-		return false, nil
-	}
-	if app.ServedOrgs != nil && !slices.Contains(app.ServedOrgs, domain) {
-		return false, nil
-	}
-	o, err := s.GetOrganization(ctx, domain)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		return false, err
-	}
-	return o.ID == app.OrgID || o.ManagedBy == "" || o.ManagedBy == s.account, nil
+	var ok bool
+	err := s.View(ctx, func(tx *ReadTxn) (err error) { ok, err = tx.servedBy(app, domain); return })
+	return ok, err
 }
 
 // ApplicationFor returns the application with clientID as the issuer of
@@ -228,16 +216,21 @@ func (s *Service) ApplicationServes(ctx context.Context, app *Application, domai
 // client that does not exist. Every endpoint that takes a client id for
 // an organization looks the client up with it.
 func (s *Service) ApplicationFor(ctx context.Context, clientID, domain string) (*Application, error) {
-	a, err := s.ApplicationByClientID(ctx, clientID)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := s.ApplicationServes(ctx, a, domain)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("application %q: %w", clientID, ErrNotFound)
-	}
-	return a, nil
+	var out *Application
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		a, err := tx.appByClientID(clientID)
+		if err != nil {
+			return err
+		}
+		ok, err := tx.servedBy(a, domain)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("application %q: %w", clientID, ErrNotFound)
+		}
+		out = cloneApp(a)
+		return nil
+	})
+	return out, err
 }

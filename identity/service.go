@@ -100,6 +100,8 @@ type Service struct {
 	ids     *idSource
 	events  *eventIDs
 	hooks   *hooks
+	audit   *auditQueues
+	cache   *recordCaches
 	users   *userCache
 	secrets *secretKeys
 	// scope, when set, limits what the service reaches (see Scope).
@@ -162,6 +164,8 @@ func NewService(opts Options) (*Service, error) {
 	s.ids = &idSource{}
 	s.events = &eventIDs{}
 	s.hooks = &hooks{}
+	s.audit = &auditQueues{}
+	s.cache = newRecordCaches()
 	if opts.UserCacheSize >= 0 {
 		n := opts.UserCacheSize
 		if n == 0 {

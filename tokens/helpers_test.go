@@ -2,12 +2,14 @@ package tokens
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -99,6 +101,16 @@ func (f *fixture) verifier(t testing.TB, mod ...func(*VerifierConfig)) *Verifier
 func uuidParse(v any) (uuid.UUID, error) {
 	s, _ := v.(string)
 	return uuid.Parse(s)
+}
+
+// newJoseSigner is a go-jose signer with Gatehouse's headers: the reference
+// that tests and benchmarks compare the token writer (newSigningKey) with.
+func newJoseSigner(priv crypto.Signer, kid, alg, issuer string) (jose.Signer, error) {
+	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("iss", issuer)
+	return jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(alg),
+		Key:       jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg},
+	}, opts)
 }
 
 // forgeNoTest signs claims with a service key under Gatehouse's headers.

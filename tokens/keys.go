@@ -15,9 +15,9 @@ import (
 	"hash/maphash"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -173,12 +173,13 @@ func unseal(kek, sealed, aad []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// signingKey is a parsed private key, ready to sign for one issuer.
+// signingKey is a parsed private key, ready to sign for one issuer (see
+// newSigningKey): head is the encoded protected header and its dot.
 type signingKey struct {
-	kid    string
-	alg    string
-	signer jose.Signer
-	priv   crypto.Signer
+	kid  string
+	alg  string
+	head string
+	priv crypto.Signer
 }
 
 // verifyKey is a parsed public key.
@@ -208,14 +209,6 @@ func (s *Service) parsePrivate(env identity.Environment, domain string, k stored
 	return signer, nil
 }
 
-func newJoseSigner(priv crypto.Signer, kid, alg, issuer string) (jose.Signer, error) {
-	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader("iss", issuer)
-	return jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(alg),
-		Key:       jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: alg},
-	}, opts)
-}
-
 func parsePublic(k storedKey) (*verifyKey, error) {
 	cert, err := x509.ParseCertificate(k.Cert)
 	if err != nil {
@@ -234,7 +227,10 @@ type loadedSet struct {
 	info       []KeyInfo             // published keys in publication order
 
 	mu       sync.Mutex
-	signers  map[string]*signingKey // active key by alg, parsed lazily
+	signers  map[string]*signingKey // active key by alg, parsed lazily (under mu)
+	// parsed holds the parsed active keys of RS256, ES256 and EdDSA once
+	// parsed, read without a lock by every signature.
+	parsed [3]atomic.Pointer[signingKey]
 	jwks     []byte
 	lastMiss time.Time
 }
@@ -692,8 +688,27 @@ func (s *Service) activeSigner(ctx context.Context, env identity.Environment, do
 	return ls.signer(s, alg)
 }
 
+// algIndex is alg's slot in loadedSet.parsed (-1: none).
+func algIndex(alg string) int {
+	switch alg {
+	case RS256:
+		return 0
+	case ES256:
+		return 1
+	case EdDSA:
+		return 2
+	}
+	return -1
+}
+
 // signer returns the parsed active key of alg, parsing it on first use.
 func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
+	i := algIndex(alg)
+	if i >= 0 {
+		if sk := ls.parsed[i].Load(); sk != nil {
+			return sk, nil
+		}
+	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if sk := ls.signers[alg]; sk != nil {
@@ -704,12 +719,14 @@ func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := newJoseSigner(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain))
+	sk, err := newSigningKey(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain))
 	if err != nil {
 		return nil, fmt.Errorf("signer for key %s: %w", ak.Active.KID, err)
 	}
-	sk := &signingKey{kid: ak.Active.KID, alg: alg, signer: js, priv: priv}
 	ls.signers[alg] = sk
+	if i >= 0 {
+		ls.parsed[i].Store(sk)
+	}
 	return sk, nil
 }
 

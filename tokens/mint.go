@@ -159,7 +159,12 @@ func (s *Service) baseClaims(ctx context.Context, req *TokenRequest, typ string,
 	return c, nil
 }
 
+// appMetadata copies the application's metadata for application_metadata;
+// none is nil (written {}), so most tokens allocate no map for it.
 func appMetadata(app *identity.Application) map[string]any {
+	if len(app.Metadata) == 0 {
+		return nil
+	}
 	md := make(map[string]any, len(app.Metadata))
 	for k, v := range app.Metadata {
 		md[k] = v
@@ -192,6 +197,9 @@ func (s *Service) runUpdater(ctx context.Context, req *TokenRequest, c *Claims) 
 	if s.updater == nil {
 		return nil
 	}
+	if c.ApplicationMetadata == nil {
+		c.ApplicationMetadata = map[string]any{} // the hook may add to it
+	}
 	saved := *c
 	if err := s.updater.UpdateClaims(ctx, req, c); err != nil {
 		return fmt.Errorf("claims updater: %w", err)
@@ -216,13 +224,9 @@ func signWith(sk *signingKey, c *Claims) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	jws, err := sk.signer.Sign(payload)
+	v, err := sk.compact(payload)
 	if err != nil {
-		return nil, fmt.Errorf("sign token: %w", err)
-	}
-	v, err := jws.CompactSerialize()
-	if err != nil {
-		return nil, fmt.Errorf("serialize token: %w", err)
+		return nil, err
 	}
 	return &Token{Value: v, Claims: c, ExpiresAt: time.Unix(c.Expiry, 0), KeyID: sk.kid}, nil
 }

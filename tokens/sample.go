@@ -207,7 +207,6 @@ func (s *Service) sampleKey(alg string, env identity.Environment, domain string)
 	if sk := s.sampleKeys[k]; sk != nil {
 		return sk, nil
 	}
-	var priv *signingKey
 	gen := s.sampleKeys[alg]
 	if gen == nil {
 		stored, err := s.generateKey("", "", alg, s.now())
@@ -221,11 +220,10 @@ func (s *Service) sampleKey(alg string, env identity.Environment, domain string)
 		gen = &signingKey{kid: stored.KID, alg: alg, priv: p}
 		s.sampleKeys[alg] = gen
 	}
-	js, err := newJoseSigner(gen.priv, gen.kid, alg, s.Issuer(env, domain))
+	priv, err := newSigningKey(gen.priv, gen.kid, alg, s.Issuer(env, domain))
 	if err != nil {
 		return nil, fmt.Errorf("sample signer: %w", err)
 	}
-	priv = &signingKey{kid: gen.kid, alg: alg, signer: js, priv: gen.priv}
 	if len(s.sampleKeys) < 1024 {
 		s.sampleKeys[k] = priv
 	}

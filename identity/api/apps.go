@@ -36,6 +36,9 @@ func appPatch(rd *Reader) func(a *identity.Application) {
 	str("default_redirect_uri_after_login", func(a *identity.Application, v string) { a.DefaultRedirectURIAfterLogin = v })
 	str("default_redirect_uri_after_logout", func(a *identity.Application, v string) { a.DefaultRedirectURIAfterLogout = v })
 	str("organization_domain_scope", func(a *identity.Application, v string) { a.OrganizationScope = v })
+	// Gatehouse's extension: the JWT algorithm of the application's tokens
+	// (RS256, ES256 or EdDSA; "" or null goes back to the default, RS256).
+	str("signing_alg", func(a *identity.Application, v string) { a.SigningAlg = v })
 	list("allowed_redirect_urls", func(a *identity.Application, v []string) { a.AllowedRedirectURLs = v })
 	list("allowed_origins_cors", func(a *identity.Application, v []string) { a.AllowedOriginsCORS = v })
 	list("allowed_web_origins", func(a *identity.Application, v []string) { a.AllowedWebOrigins = v })

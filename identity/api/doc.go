@@ -272,4 +272,12 @@
 // stays generic. The same refusal is written to the server log ("sign-in
 // refused" with the fields event, reason, org, env, client_id, idp_id,
 // user).
+//
+// An application's signing algorithm is Gatehouse's extension field
+// "signing_alg" (RS256, the default, ES256 or EdDSA): it may be given at
+// creation and changed by an update (an empty string or null goes back
+// to RS256); any other value is 422 with the field named. The provider
+// signs the application's access and ID tokens with the organization's
+// key of that algorithm and publishes it in the organization's JWKS. The
+// field is absent from answers unless set, as in Cryptr's answers.
 package api

@@ -233,7 +233,11 @@ type Application struct {
 	InsertedAt                    Time     `json:"inserted_at"`
 	Name                          string   `json:"name"`
 	OrganizationDomainScope       *string  `json:"organization_domain_scope"`
-	UpdatedAt                     Time     `json:"updated_at"`
+	// SigningAlg is Gatehouse's extension: the JWT algorithm of the
+	// application's tokens (RS256, ES256 or EdDSA). It is absent unless
+	// set, so answers keep Cryptr's shape.
+	SigningAlg *string `json:"signing_alg,omitempty"`
+	UpdatedAt  Time    `json:"updated_at"`
 }
 
 // NewApplication renders an application created under organization
@@ -261,6 +265,7 @@ func NewApplication(a *identity.Application, domain, account string, env identit
 		InsertedAt:                    Time(a.CreatedAt),
 		Name:                          a.Name,
 		OrganizationDomainScope:       nullable(a.OrganizationScope),
+		SigningAlg:                    nullable(a.SigningAlg),
 		UpdatedAt:                     Time(a.UpdatedAt),
 	}
 }

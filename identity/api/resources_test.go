@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -402,4 +403,53 @@ func TestJWTSample(t *testing.T) {
 	f.json(422, "GET", "/api/v2/org/shark-academy/token-customization/sample?expired=maybe", tok, nil)
 	f.json(404, "GET", "/api/v2/org/shark-academy/token-customization/sample?user_id=nope", tok, nil)
 	f.json(404, "GET", "/api/v2/org/nope/token-customization/sample", tok, nil)
+}
+
+// TestApplicationSigningAlg: signing_alg is Gatehouse's extension field:
+// set at creation or by an update, validated (422 naming the field, and
+// nothing changes), and absent from answers unless set.
+func TestApplicationSigningAlg(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Misapret")
+	const path = "/api/v2/org/misapret/applications"
+	plain := f.json(201, "POST", path, tok, map[string]any{"name": "Plain", "application_type": "machine"})
+	if _, ok := plain["signing_alg"]; ok {
+		t.Fatalf("signing_alg present though never set: %v", plain)
+	}
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		a := f.json(201, "POST", path, tok, map[string]any{"name": "App " + alg, "application_type": "machine", "signing_alg": alg})
+		if a["signing_alg"] != alg {
+			t.Fatalf("create %s: %v", alg, a)
+		}
+		if g := f.json(200, "GET", path+"/"+a["client_id"].(string), tok, nil); g["signing_alg"] != alg {
+			t.Fatalf("read %s back: %v", alg, g)
+		}
+	}
+	before := f.json(200, "GET", path, tok, nil)["total_count"]
+	for _, bad := range []any{"HS256", "es256", "none", "RS512", 256, true} {
+		e := f.json(422, "POST", path, tok, map[string]any{"name": "Bad", "application_type": "machine", "signing_alg": bad})
+		if _, ok := fieldErrors(t, e)["signing_alg"]; !ok {
+			t.Errorf("422 for %v does not name signing_alg: %v", bad, e)
+		}
+	}
+	if after := f.json(200, "GET", path, tok, nil)["total_count"]; after != before {
+		t.Fatalf("a refused creation created something: %v then %v", before, after)
+	}
+	cid := plain["client_id"].(string)
+	if up := f.json(200, "PUT", path+"/"+cid, tok, map[string]any{"signing_alg": "EdDSA"}); up["signing_alg"] != "EdDSA" {
+		t.Fatalf("update to EdDSA: %v", up)
+	}
+	f.json(422, "PUT", path+"/"+cid, tok, map[string]any{"signing_alg": "HS256"})
+	if g := f.json(200, "GET", path+"/"+cid, tok, nil); g["signing_alg"] != "EdDSA" {
+		t.Fatalf("a refused update changed the algorithm: %v", g)
+	}
+	up := f.json(200, "PATCH", path+"/"+cid, tok, map[string]any{"signing_alg": nil})
+	if _, ok := up["signing_alg"]; ok {
+		t.Fatalf("null did not go back to the default: %v", up)
+	}
+	app, err := f.svc.GetApplication(context.Background(), "misapret", cid)
+	if err != nil || app.SigningAlg != "" {
+		t.Fatalf("stored algorithm after reset: %q %v", app.SigningAlg, err)
+	}
 }

@@ -110,6 +110,9 @@ func Decode[T any](raw []byte, v *T) error { return jsonv2.Unmarshal(raw, v, leg
 // types whose fields a test round-trips against encoding/json.
 func DecodeV2[T any](raw []byte, v *T) error { return jsonv2.Unmarshal(raw, v, coreDecoding) }
 
+// Decode decodes raw, a record of r's kind as Get reads it, into v.
+func (r Records[T]) Decode(raw []byte, v *T) error { return r.decode(raw, v) }
+
 func (r Records[T]) decode(raw []byte, v *T) error {
 	if r.V2 {
 		return DecodeV2(raw, v)

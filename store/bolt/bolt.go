@@ -5,10 +5,11 @@
 // the file, so that a newer Gatehouse can migrate an older file and an older
 // Gatehouse refuses a newer one instead of misreading it.
 //
-// Concurrent Updates are coalesced into shared transactions (bbolt's Batch),
-// so many writers share one fsync; a lone writer commits directly. Either way
-// an Update's fn may run more than once and must not have side effects
-// outside its transaction.
+// Concurrent Updates are coalesced into shared transactions (group
+// commit), so many writers share one fsync: a writer that finds no commit
+// running commits at once; writers arriving during a commit share the next
+// one, which starts as soon as it ends (no timer). An Update's fn may run
+// more than once and must not have side effects outside its transaction.
 package bolt
 
 import (
@@ -64,9 +65,10 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // use it only for tests and throwaway stores.
 func WithNoSync() Option { return func(o *options) { o.noSync = true } }
 
-// WithBatchDelay sets how long concurrent Updates wait to be coalesced into
-// one transaction (default 2ms). Longer delays group more writes per fsync
-// at the cost of latency.
+// WithBatchDelay makes concurrent Updates wait up to d to be coalesced
+// into one transaction (bbolt's Batch) instead of the default group
+// commit, which never waits on a timer. Longer delays group more writes
+// per fsync at the cost of latency.
 func WithBatchDelay(d time.Duration) Option { return func(o *options) { o.batchDelay = d } }
 
 // WithFileMode sets the permissions of a newly created file (default 0600).
@@ -78,6 +80,9 @@ type Store struct {
 	path     string
 	inflight atomic.Int64
 	closed   atomic.Bool
+	// timerBatch: WithBatchDelay was given (bbolt's Batch); otherwise gc.
+	timerBatch bool
+	gc         groupCommit
 }
 
 var _ identity.Store = (*Store)(nil)
@@ -90,7 +95,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o := options{timeout: DefaultTimeout, batchDelay: 2 * time.Millisecond, mode: 0o600}
+	o := options{timeout: DefaultTimeout, mode: 0o600}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -118,12 +123,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db.MaxBatchDelay = o.batchDelay
+	if o.batchDelay > 0 {
+		db.MaxBatchDelay = o.batchDelay
+	}
 	if err := prepare(db, path); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, timerBatch: o.batchDelay > 0, gc: groupCommit{maxBatch: 1000}}, nil
 }
 
 // prepare checks the schema version, creating the buckets of a fresh file
@@ -232,8 +239,9 @@ func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) err
 
 // Update runs fn in a read-write transaction. A lone writer commits with its
 // own transaction; concurrent writers are coalesced into one transaction
-// and one fsync. If fn fails, nothing it wrote is kept and its error is
-// returned unchanged; other writers of the same batch are unaffected.
+// and one fsync (group commit, see the package documentation). If fn
+// fails, nothing it wrote is kept and its error is returned unchanged;
+// other writers of the same batch are unaffected.
 func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -246,14 +254,18 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		return fn(&writeTx{readTx: readTx{b: btx.Bucket(dataBucket)}})
 	}
 	var err error
-	if s.inflight.Add(1) == 1 {
+	switch {
+	case !s.timerBatch:
+		err = s.gc.update(s.db, run)
+	case s.inflight.Add(1) == 1:
 		err = s.db.Update(run)
-	} else {
+		s.inflight.Add(-1)
+	default:
 		// Batch reruns a failing fn alone with db.Update, which returns
 		// fn's error as is.
 		err = s.db.Batch(run)
+		s.inflight.Add(-1)
 	}
-	s.inflight.Add(-1)
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}

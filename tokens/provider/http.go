@@ -189,21 +189,24 @@ func (p *Provider) authenticateClient(r *http.Request, ps *params) (*identity.Ap
 		return nil, "", fail
 	}
 	env := envOf(r)
-	// At an organization's URLs, a client that does not serve it is
-	// unknown (identity.Service.ApplicationFor).
-	app, err := p.appFor(r.Context(), env, id, r.PathValue("domain"))
-	if errors.Is(err, identity.ErrNotFound) {
+	if len(id) > 200 {
+		return nil, "", fail
+	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, "", err
+	}
+	// The core's rule (identity.Service.AuthenticateClient): a client that
+	// does not serve the organization the URL names is unknown;
+	// confidential clients present their current secret, public ones
+	// none. Cryptr's /oauth/token names no organization: the client is
+	// then found by its id alone.
+	app, err := svc.AuthenticateClient(r.Context(), id, secret, r.PathValue("domain"))
+	if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrUnauthenticated) {
 		return nil, "", fail
 	}
 	if err != nil {
 		return nil, "", err
-	}
-	if app.ClientSecretHash != "" || !app.Public() {
-		if secret == "" || app.ClientSecretHash == "" || !identity.SecretMatches(secret, app.ClientSecretHash) {
-			return nil, "", fail
-		}
-	} else if secret != "" {
-		return nil, "", fail
 	}
 	return app, env, nil
 }

@@ -367,8 +367,9 @@ type Provider struct {
 	pages    *pages.Set
 	mailWG   sync.WaitGroup
 	// afterCodeMarked, when set (tests only), runs after a code redemption
-	// has marked the code used and before the tokens it issues are
-	// stored, so a test can interleave a second redemption there.
+	// has checked the code (unused) in its read and before the write that
+	// marks it used and stores the tokens, so a test can interleave a
+	// second redemption there.
 	afterCodeMarked func()
 }
 

@@ -574,9 +574,11 @@ func TestOtherOrganizationURLs(t *testing.T) {
 }
 
 // TestCodeReuseInterleaved: a second redemption that arrives after the
-// first has marked the code used but before it stored its tokens still
-// revokes them, whatever the interleaving (breach 9). Both redemptions run
-// in the test goroutine (ServeHTTP), the second from the hook.
+// first has checked the code but before it marked it used and stored its
+// tokens: one of them gets tokens, the other is refused, and the tokens
+// handed out are revoked, whatever the interleaving (breach 9). Both
+// redemptions run in the test goroutine (ServeHTTP), the second from the
+// hook.
 func TestCodeReuseInterleaved(t *testing.T) {
 	e := newEnv(t)
 	code, v := e.spaCode(e.client)
@@ -598,16 +600,20 @@ func TestCodeReuseInterleaved(t *testing.T) {
 	if second == nil {
 		t.Fatal("the hook did not run")
 	}
-	oauthErr(t, second, http.StatusBadRequest, errInvalidGrant)
-	if first.status == http.StatusOK {
-		// Whatever the first redemption received must be dead.
-		tr := first.json(t)
+	winner, loser := first, second
+	if second.status == http.StatusOK {
+		winner, loser = second, first
+	}
+	oauthErr(t, loser, http.StatusBadRequest, errInvalidGrant)
+	if winner.status == http.StatusOK {
+		// Whatever the winning redemption received must be dead.
+		tr := winner.json(t)
 		if e.introspect(tr["access_token"].(string))["active"] != false {
 			t.Fatal("access token of a reused code still active")
 		}
 		oauthErr(t, e.refresh(tr["refresh_token"].(string)), http.StatusBadRequest, errInvalidGrant)
 	} else {
-		oauthErr(t, first, http.StatusBadRequest, errInvalidGrant)
+		oauthErr(t, winner, http.StatusBadRequest, errInvalidGrant)
 	}
 	// A third redemption is refused too.
 	oauthErr(t, e.exchange(code, v), http.StatusBadRequest, errInvalidGrant)

@@ -82,10 +82,30 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
 	writeJSON(w, http.StatusOK, p.tokenAnswer(res, ps, cryptr))
 }
 
+// standardAnswer is the token answer at the standard URLs (RFC 6749
+// §5.1, OIDC Core §3.1.3.3): a struct, members in the order a map wrote
+// them, encoded without a map's sorting and boxing.
+type standardAnswer struct {
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	TokenType    string `json:"token_type"`
+}
+
 // tokenAnswer renders the answer of a grant. A code exchanged with a
 // management token (headless) writes scope as a JSON array, the way the
 // Kotlin SDK's ChallengeResponse reads it.
-func (p *Provider) tokenAnswer(res *grantResult, ps *params, cryptr bool) map[string]any {
+func (p *Provider) tokenAnswer(res *grantResult, ps *params, cryptr bool) any {
+	if !cryptr && !res.headless {
+		a := &standardAnswer{AccessToken: res.access.Value, TokenType: "Bearer", RefreshToken: res.refresh,
+			ExpiresIn: max(0, int64(res.access.ExpiresAt.Sub(p.now()).Seconds())), Scope: strings.Join(res.scopes, " ")}
+		if res.id != nil {
+			a.IDToken = res.id.Value
+		}
+		return a
+	}
 	out := map[string]any{
 		"access_token": res.access.Value,
 		"token_type":   "Bearer",
@@ -188,17 +208,19 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 	hash := identity.HashSecret(code)
 	verifier := ps.get("code_verifier")
 	now := p.now()
-	// The refresh family of the tokens this redemption issues is named
-	// now and recorded in the transaction that marks the code used, so a
-	// reuse arriving before the tokens are stored still revokes them.
+	// The code is checked in a read; the tokens are signed outside any
+	// transaction; one write then marks the code used and stores what it
+	// issued (family, refresh token, access record, audit event), after
+	// checking again that the code is unused: of two redemptions of one
+	// code, the second to commit revokes what the first issued.
 	family, err := p.newUUID()
 	if err != nil {
 		return nil, err
 	}
 	var rec codeRecord
 	var reused bool
-	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.KVTx(kv.Inside())
+	err = p.ids.View(ctx, func(tx *identity.ReadTxn) error {
+		raw := tx.KV(kv.Inside())
 		c, err := codes.Get(raw, hash)
 		if errors.Is(err, identity.ErrNotFound) {
 			return badGrant("invalid authorization code")
@@ -211,18 +233,7 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 			return badGrant("invalid authorization code")
 		}
 		if c.Used {
-			// Reuse: revoke what the code issued (RFC 6749 §4.1.2).
 			reused, rec = true, c
-			if c.FamilyID != "" {
-				if err := revokeCodeFamily(raw, c.FamilyID, now); err != nil {
-					return err
-				}
-			}
-			if c.AccessJTI != "" {
-				if err := revokeAccess(raw, c.AccessJTI, c.ClientID, now.Add(24*time.Hour)); err != nil {
-					return err
-				}
-			}
 			return nil
 		}
 		if !now.Before(c.ExpiresAt) {
@@ -251,17 +262,15 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 			subtle.ConstantTimeCompare([]byte(pkceS256(verifier)), []byte(c.Challenge)) != 1):
 			return badGrant("code_verifier does not match the code_challenge")
 		}
-		c.Used, c.FamilyID = true, family
 		rec = c
-		return codes.Put(raw, hash, c)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if reused {
-		p.audit(ctx, rec.Env, rec.OrgDomain, &identity.Event{Code: identity.EventCodeReuseDetected, ClientID: rec.ClientID,
-			ResourceOwnerID: rec.UserID})
-		return nil, badGrant("authorization code already used; the tokens it issued are revoked")
+		// Reuse: revoke what the code issued (RFC 6749 §4.1.2).
+		return nil, p.codeReused(ctx, hash, now)
 	}
 	if p.afterCodeMarked != nil {
 		p.afterCodeMarked()
@@ -287,13 +296,53 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 	}
 	res, err := p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: rec.Scopes,
 		nonce: nonce, code: code, state: rec.State, redirect: rec.RedirectURI, authTime: rec.AuthTime, ips: rec.IPS,
-		sci: rec.SCI, cryptr: rec.Flavor != flavorOIDC, codeHash: hash, family: rec.FamilyID})
+		sci: rec.SCI, cryptr: rec.Flavor != flavorOIDC, codeHash: hash, family: family})
 	if err != nil {
 		return nil, err
 	}
 	res.authzID = rec.AuthorizationID
 	res.headless = mc != nil
 	return res, nil
+}
+
+// codeReused revokes what a used code issued (its refresh family, its
+// access token), audits the reuse and returns the refusal.
+func (p *Provider) codeReused(ctx context.Context, hash string, now time.Time) error {
+	var c codeRecord
+	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+		raw := tx.KVTx(kv.Inside())
+		var err error
+		if c, err = codes.Get(raw, hash); err != nil {
+			return err
+		}
+		return revokeCodeUse(raw, c, now)
+	})
+	if errors.Is(err, identity.ErrNotFound) {
+		return badGrant("invalid authorization code")
+	}
+	if err != nil {
+		return err
+	}
+	p.audit(ctx, c.Env, c.OrgDomain, &identity.Event{Code: identity.EventCodeReuseDetected, ClientID: c.ClientID,
+		ResourceOwnerID: c.UserID})
+	return errCodeReused
+}
+
+// errCodeReused answers the redemption of a used code.
+var errCodeReused = badGrant("authorization code already used; the tokens it issued are revoked")
+
+// revokeCodeUse revokes the refresh family and the access token that the
+// first redemption of a code issued.
+func revokeCodeUse(raw identity.Tx, c codeRecord, now time.Time) error {
+	if c.FamilyID != "" {
+		if err := revokeCodeFamily(raw, c.FamilyID, now); err != nil {
+			return err
+		}
+	}
+	if c.AccessJTI != "" {
+		return revokeAccess(raw, c.AccessJTI, c.ClientID, now.Add(24*time.Hour))
+	}
+	return nil
 }
 
 // sameOrg reports whether a grant for organization domain may be redeemed
@@ -460,8 +509,31 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 	if err != nil {
 		return nil, err
 	}
+	var reusedCode *codeRecord
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
+		reusedCode = nil
+		if ip.codeHash != "" {
+			// The code was checked unused in a read: check again, and mark
+			// it used with what it issued, in this transaction.
+			c, err := codes.Get(raw, ip.codeHash)
+			if errors.Is(err, identity.ErrNotFound) {
+				return badGrant("invalid authorization code")
+			}
+			if err != nil {
+				return err
+			}
+			if c.Used {
+				// Redeemed meanwhile: revoke what that redemption issued
+				// and store nothing of this one.
+				reusedCode = &c
+				return revokeCodeUse(raw, c, now)
+			}
+			c.Used, c.FamilyID, c.AccessJTI = true, family, access.Claims.ID
+			if err := codes.Put(raw, ip.codeHash, c); err != nil {
+				return err
+			}
+		}
 		fam, err := families.Get(raw, family)
 		switch {
 		case errors.Is(err, identity.ErrNotFound) && (ip.family == "" || ip.codeHash != ""):
@@ -489,19 +561,6 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 				}
 			}
 			fam.ExpiresAt = res.rexp
-		}
-		if ip.codeHash != "" {
-			c, err := codes.Get(raw, ip.codeHash)
-			if err != nil {
-				return err
-			}
-			if c.FamilyID != family || c.AccessJTI != "" {
-				return badGrant("authorization code already used")
-			}
-			c.AccessJTI = access.Claims.ID
-			if err := codes.Put(raw, ip.codeHash, c); err != nil {
-				return err
-			}
 		}
 		if ip.parent != "" {
 			old, err := refreshes.Get(raw, ip.parent)
@@ -535,6 +594,11 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if c := reusedCode; c != nil {
+		p.audit(ctx, c.Env, c.OrgDomain, &identity.Event{Code: identity.EventCodeReuseDetected, ClientID: c.ClientID,
+			ResourceOwnerID: c.UserID})
+		return nil, errCodeReused
 	}
 	return res, nil
 }
@@ -575,8 +639,11 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 	var rec refreshRecord
 	var successor string
 	var reuse bool
-	err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		tx2 := tx.KVTx(kv.Inside())
+	// A read: the rotation itself (the parent marked used, its successor
+	// stored, the family moved on) is one write transaction, in issue,
+	// which checks again that the parent is unused and the family alive.
+	err := p.ids.View(ctx, func(tx *identity.ReadTxn) error {
+		tx2 := tx.KV(kv.Inside())
 		successor, reuse = "", false
 		var err error
 		rec, err = refreshes.Get(tx2, hash)
@@ -612,7 +679,6 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 				return nil
 			}
 			reuse = true
-			return revokeFamily(tx2, rec.FamilyID, now, "refresh_reuse")
 		}
 		return nil
 	})
@@ -620,6 +686,14 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 		return nil, err
 	}
 	if reuse {
+		// Used after the grace window: the whole family is revoked (a
+		// token once used stays used, so the read's verdict holds).
+		err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+			return revokeFamily(tx.KVTx(kv.Inside()), rec.FamilyID, now, "refresh_reuse")
+		})
+		if err != nil {
+			return nil, err
+		}
 		p.audit(ctx, rec.Env, rec.OrgDomain, &identity.Event{Code: identity.EventRefreshReuseDetected, ClientID: rec.ClientID,
 			ResourceOwnerID: rec.UserID})
 		return nil, badGrant("refresh token already used; the session is revoked")
@@ -753,20 +827,22 @@ func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return nil, err
 	}
-	var org *identity.Organization
-	err = svc.View(r.Context(), func(tx *identity.ReadTxn) error {
-		var err error
-		org, err = tx.OrgByID(app.OrgID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	domain := org.Domain
-	if d := r.PathValue("domain"); d != "" {
-		// authenticateClient found the client as d's issuer sees it: it
-		// serves d.
-		domain = d
+	// authenticateClient found the client as the issuer of the URL's
+	// organization sees it: it serves that organization. Only Cryptr's
+	// /oauth/token names none; the token is then the application's own
+	// organization's.
+	domain := r.PathValue("domain")
+	if domain == "" {
+		err = svc.View(r.Context(), func(tx *identity.ReadTxn) error {
+			org, err := tx.OrgByID(app.OrgID)
+			if err == nil {
+				domain = org.Domain
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	scopes := strings.Fields(ps.get("scope"))
 	if len(scopes) > maxScopes {
@@ -778,8 +854,14 @@ func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return nil, err
 	}
-	p.audit(r.Context(), env, domain, &identity.Event{Code: identity.EventTokenIssued, ClientID: app.ClientID,
-		Data: map[string]any{"grant_type": "client_credentials"}})
+	// The issuance is audited before the token is handed out: a token
+	// whose event could not be stored is never answered. LogEvent commits
+	// concurrent events in shared transactions (group commit), so this
+	// costs a share of one durable write, not one per token.
+	if err := svc.LogEvent(r.Context(), &identity.Event{Code: identity.EventTokenIssued, ClientID: app.ClientID,
+		TenantDomain: domain, Data: map[string]any{"grant_type": "client_credentials"}}); err != nil {
+		return nil, fmt.Errorf("audit token issuance: %w", err)
+	}
 	return &grantResult{app: app, access: access, scopes: scopes}, nil
 }
 

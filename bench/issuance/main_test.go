@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPercentile: nearest-rank percentiles of sorted latencies.
+func TestPercentile(t *testing.T) {
+	lat := make([]time.Duration, 100)
+	for i := range lat {
+		lat[i] = time.Duration(i+1) * time.Millisecond
+	}
+	tests := []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {0, time.Millisecond}}
+	for _, tc := range tests {
+		if got := percentile(lat, tc.p); got != tc.want {
+			t.Errorf("p%v = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if percentile(nil, 50) != 0 {
+		t.Error("percentile of nothing")
+	}
+}
+
+// TestBadFlags: the harness refuses nonsense before starting anything.
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, &out); err == nil {
+			t.Errorf("%s accepted", strings.Join(args, " "))
+		}
+	}
+}

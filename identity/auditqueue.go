@@ -1,0 +1,146 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// MaxPendingEvents bounds the events of one environment that LogEvent
+// callers have handed over and that are not yet committed. A caller beyond
+// it waits for room (back-pressure) until its context ends.
+const MaxPendingEvents = 4096
+
+// auditQueues group-commit the events that LogEvent writes on their own:
+// concurrent callers of one environment share one store transaction, and
+// so one durable write, instead of paying one each. Each caller still
+// returns only once its event is committed (or failed), so an outcome it
+// acknowledges afterwards (a token handed out) is never ahead of its audit
+// record. There is no background goroutine and no timer: the first caller
+// to find the queue idle commits whatever has accumulated, including its
+// own event; callers arriving meanwhile queue up, and when the commit ends
+// the first of them takes over with everything that accumulated, so a
+// batch is what arrived during one commit.
+type auditQueues struct {
+	byEnv [2]auditQueue // Production, Sandbox
+}
+
+func (a *auditQueues) of(env Environment) *auditQueue {
+	if env == Sandbox {
+		return &a.byEnv[1]
+	}
+	return &a.byEnv[0]
+}
+
+type auditQueue struct {
+	once     sync.Once
+	room     chan struct{} // one token per pending event (bounded)
+	mu       sync.Mutex
+	pending  []*pendingEvent
+	flushing bool
+}
+
+// pendingEvent is one caller's event. wake is signalled once, either with
+// the outcome (done) or to make the caller commit the next batch.
+type pendingEvent struct {
+	e    *Event
+	wake chan struct{}
+	done bool
+	err  error
+}
+
+func (q *auditQueue) init() { q.once.Do(func() { q.room = make(chan struct{}, MaxPendingEvents) }) }
+
+// logBatched writes e in a transaction shared with the events other
+// callers are writing at the same time, and returns once it is committed.
+func (s *Service) logBatched(ctx context.Context, e *Event) error {
+	q := s.audit.of(s.env)
+	q.init()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case q.room <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	pe := &pendingEvent{e: e, wake: make(chan struct{}, 1)}
+	q.mu.Lock()
+	q.pending = append(q.pending, pe)
+	lead := !q.flushing
+	q.flushing = true
+	q.mu.Unlock()
+	if !lead {
+		// Committed by another caller, or handed the next batch. Waiting
+		// is bounded by one commit, so it does not watch ctx: the event
+		// may be committing already.
+		<-pe.wake
+		if pe.done {
+			return pe.err
+		}
+	}
+	q.flush(context.WithoutCancel(ctx), s)
+	return pe.err
+}
+
+// flush commits every pending event (its caller's among them), wakes their
+// callers, and hands the queue to the first caller that arrived meanwhile.
+func (q *auditQueue) flush(ctx context.Context, s *Service) {
+	q.mu.Lock()
+	batch := q.pending
+	q.pending = nil
+	q.mu.Unlock()
+	s.commitEvents(ctx, batch)
+	for _, pe := range batch {
+		<-q.room
+		pe.done = true
+		pe.wake <- struct{}{}
+	}
+	q.mu.Lock()
+	if len(q.pending) > 0 {
+		q.pending[0].wake <- struct{}{} // not done: it commits the next batch
+	} else {
+		q.flushing = false
+	}
+	q.mu.Unlock()
+}
+
+// commitEvents writes a batch in one transaction. If that transaction
+// fails, each event is written on its own, so one bad event fails alone.
+func (s *Service) commitEvents(ctx context.Context, batch []*pendingEvent) {
+	err := s.Update(ctx, func(tx *Txn) error {
+		for _, pe := range batch {
+			if err := tx.logEvent(pe.e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(batch) == 1 {
+		for _, pe := range batch {
+			pe.err = err
+		}
+		return
+	}
+	for _, pe := range batch {
+		pe.err = s.Update(ctx, func(tx *Txn) error { return tx.logEvent(pe.e) })
+	}
+}
+
+// logEvent is LogEvent's write: the event's organization is found by
+// TenantDomain when OrgID is unset (an unknown domain leaves it without
+// organization), then the event is logged.
+func (tx *Txn) logEvent(e *Event) error {
+	if e.OrgID == "" && e.TenantDomain != "" {
+		org, err := tx.Org(e.TenantDomain)
+		switch {
+		case err == nil:
+			e.OrgID = org.ID
+		case errors.Is(err, ErrNotFound):
+			e.TenantDomain = ""
+		default:
+			return err
+		}
+	}
+	return tx.Log(e)
+}

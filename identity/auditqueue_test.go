@@ -1,0 +1,122 @@
+package identity_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/memory"
+)
+
+// slowStore counts write transactions and makes each last a while, as a
+// durable commit (fsync) does, so concurrent writers overlap.
+type slowStore struct {
+	identity.Store
+	updates atomic.Int64
+}
+
+func (s *slowStore) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
+	s.updates.Add(1)
+	time.Sleep(2 * time.Millisecond)
+	return s.Store.Update(ctx, fn)
+}
+
+// TestLogEventGroupCommit: concurrent LogEvent calls share transactions
+// (far fewer commits than events), every call that returned nil has its
+// event stored with a unique id, and an event that cannot be written
+// fails alone without failing the others of its batch.
+func TestLogEventGroupCommit(t *testing.T) {
+	st := &slowStore{Store: memory.New()}
+	svc, err := identity.NewService(identity.Options{Store: st, AccountDomain: "acme-account"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	name := "Acme"
+	org, err := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		events int
+		bad    map[int]bool // events whose data cannot be encoded
+	}{
+		{name: "all good", events: 300},
+		{name: "one bad event in a batch", events: 100, bad: map[int]bool{37: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before, err := svc.ListEvents(ctx, org.Domain, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{PerPage: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			commits := st.updates.Load()
+			errs := make([]error, tc.events)
+			ids := make([]int64, tc.events)
+			var wg sync.WaitGroup
+			for i := range tc.events {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					e := &identity.Event{Code: identity.EventTokenIssued, TenantDomain: org.Domain, ClientID: "c"}
+					if tc.bad[i] {
+						e.Data = map[string]any{"unencodable": make(chan int)}
+					}
+					errs[i] = svc.LogEvent(ctx, e)
+					ids[i] = e.ID
+				}()
+			}
+			wg.Wait()
+			ok := 0
+			seen := map[int64]bool{}
+			for i, err := range errs {
+				switch {
+				case tc.bad[i] && err == nil:
+					t.Errorf("event %d with unencodable data was accepted", i)
+				case !tc.bad[i] && err != nil:
+					t.Errorf("event %d failed with its batch: %v", i, err)
+				case err == nil:
+					ok++
+					if seen[ids[i]] {
+						t.Errorf("event id %d given twice", ids[i])
+					}
+					seen[ids[i]] = true
+				}
+			}
+			after, err := svc.ListEvents(ctx, org.Domain, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{PerPage: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := after.Total - before.Total; got != ok {
+				t.Fatalf("%d events acknowledged, %d stored", ok, got)
+			}
+			if n := st.updates.Load() - commits; tc.bad == nil && n > int64(tc.events)/5 {
+				t.Fatalf("%d events took %d commits: not grouped", tc.events, n)
+			}
+		})
+	}
+}
+
+// TestLogEventCanceled: a caller whose context has ended before its event
+// is queued gets the context's error and writes nothing.
+func TestLogEventCanceled(t *testing.T) {
+	svc, _ := newService(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	name := "Acme"
+	org, err := svc.CreateOrganization(context.Background(), identity.OrganizationInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.LogEvent(ctx, &identity.Event{Code: identity.EventTokenIssued, TenantDomain: org.Domain}); err == nil {
+		t.Fatal("a canceled caller's event was written")
+	}
+	p, err := svc.ListEvents(context.Background(), org.Domain, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{})
+	if err != nil || p.Total != 0 {
+		t.Fatalf("events after a canceled call: %d %v", p.Total, err)
+	}
+}

@@ -1,0 +1,83 @@
+package bolt_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/bolt"
+)
+
+// TestGroupCommit: many concurrent Updates, some failing and one
+// panicking, share transactions; each failing one gets its own error and
+// leaves nothing, the panic reaches only its own caller, and every other
+// write is committed (and still there after the file is reopened).
+func TestGroupCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.db")
+	st := openT(t, path)
+	ctx := context.Background()
+	const n = 400
+	errBad := errors.New("bad write")
+	errs := make([]error, n)
+	panicked := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panicked[i] = recover() }()
+			errs[i] = st.Update(ctx, func(tx identity.Tx) error {
+				if err := tx.Put([]byte(fmt.Sprintf("k/%04d", i)), []byte("v")); err != nil {
+					return err
+				}
+				switch {
+				case i == 77:
+					panic("boom")
+				case i%10 == 3:
+					return fmt.Errorf("write %d: %w", i, errBad)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		switch {
+		case i == 77:
+			if panicked[i] != "boom" {
+				t.Errorf("the panic of write 77 reached its caller as %v", panicked[i])
+			}
+		case panicked[i] != nil:
+			t.Errorf("write %d got another caller's panic: %v", i, panicked[i])
+		case i%10 == 3 && !errors.Is(errs[i], errBad):
+			t.Errorf("write %d: %v, want its own error", i, errs[i])
+		case i%10 != 3 && errs[i] != nil:
+			t.Errorf("write %d failed with its batch: %v", i, errs[i])
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	err = st.View(ctx, func(tx identity.ReadTx) error {
+		for i := range n {
+			_, err := tx.Get([]byte(fmt.Sprintf("k/%04d", i)))
+			want := i != 77 && i%10 != 3
+			if got := err == nil; got != want {
+				t.Errorf("key %d stored: %v, want %v (%v)", i, got, want, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
