@@ -226,11 +226,11 @@ type loadedSet struct {
 	public     map[string]*verifyKey // published keys by kid
 	info       []KeyInfo             // published keys in publication order
 
-	mu       sync.Mutex
-	signers  map[string]*signingKey // active key by alg, parsed lazily (under mu)
+	mu      sync.Mutex
+	signers map[string]*signingKey // active key by alg, parsed lazily (under mu)
 	// parsed holds the parsed active keys of RS256, ES256 and EdDSA once
 	// parsed, read without a lock by every signature.
-	parsed [3]atomic.Pointer[signingKey]
+	parsed   [3]atomic.Pointer[signingKey]
 	jwks     []byte
 	lastMiss time.Time
 }
