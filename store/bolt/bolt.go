@@ -54,6 +54,7 @@ type options struct {
 	noSync     bool
 	batchDelay time.Duration
 	mode       os.FileMode
+	fill       float64
 }
 
 // WithTimeout sets how long Open waits for the file lock (default
@@ -69,12 +70,24 @@ func WithNoSync() Option { return func(o *options) { o.noSync = true } }
 // at the cost of latency.
 func WithBatchDelay(d time.Duration) Option { return func(o *options) { o.batchDelay = d } }
 
+// WithFillPercent sets how full bbolt fills the pages it splits when a
+// transaction commits (between 0.1 and 1; default DefaultFillPercent).
+// Gatehouse's keys mostly grow at the end of their ranges (time-ordered
+// ids, the audit log, bulk imports), where pages fuller than bbolt's own
+// default of one half make a smaller file; random inserts into a full
+// page split it sooner.
+func WithFillPercent(f float64) Option { return func(o *options) { o.fill = f } }
+
+// DefaultFillPercent is WithFillPercent's default.
+const DefaultFillPercent = 0.9
+
 // WithFileMode sets the permissions of a newly created file (default 0600).
 func WithFileMode(m os.FileMode) Option { return func(o *options) { o.mode = m } }
 
 // Store is a bbolt-backed identity.Store. It is safe for concurrent use.
 type Store struct {
 	db       *bbolt.DB
+	fill     float64
 	path     string
 	inflight atomic.Int64
 	closed   atomic.Bool
@@ -90,13 +103,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o := options{timeout: DefaultTimeout, batchDelay: 2 * time.Millisecond, mode: 0o600}
+	o := options{timeout: DefaultTimeout, batchDelay: 2 * time.Millisecond, mode: 0o600, fill: DefaultFillPercent}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.timeout <= 0 {
 		o.timeout = DefaultTimeout
 	}
+	o.fill = max(0.1, min(o.fill, 1.0)) // bbolt's bounds
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left < o.timeout {
 			if left <= 0 {
@@ -123,7 +137,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path, fill: o.fill}, nil
 }
 
 // prepare checks the schema version, creating the buckets of a fresh file
@@ -243,7 +257,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fn(&writeTx{readTx: readTx{b: btx.Bucket(dataBucket)}})
+		b := btx.Bucket(dataBucket)
+		b.FillPercent = s.fill
+		return fn(&writeTx{readTx: readTx{b: b}})
 	}
 	var err error
 	if s.inflight.Add(1) == 1 {
