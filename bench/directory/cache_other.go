@@ -2,7 +2,10 @@
 
 package main
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // dropCache is only implemented on Linux.
 func dropCache(path, mapped string) error {
@@ -11,3 +14,6 @@ func dropCache(path, mapped string) error {
 
 // resident is only implemented on Linux.
 func resident(path string) (float64, error) { return 0, nil }
+
+// cpuTime is only measured on Linux.
+func cpuTime() time.Duration { return 0 }

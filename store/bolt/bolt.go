@@ -55,6 +55,7 @@ type options struct {
 	batchDelay time.Duration
 	mode       os.FileMode
 	fill       float64
+	noFreelist bool
 }
 
 // WithTimeout sets how long Open waits for the file lock (default
@@ -77,6 +78,13 @@ func WithBatchDelay(d time.Duration) Option { return func(o *options) { o.batchD
 // default of one half make a smaller file; random inserts into a full
 // page split it sooner.
 func WithFillPercent(f float64) Option { return func(o *options) { o.fill = f } }
+
+// WithoutFreelistSync stops writing bbolt's list of free pages at each
+// commit: commits write a little less, but every Open rebuilds the list
+// by reading every page of the file (minutes for a file of gigabytes
+// that is not in the page cache). By default the list is written, and
+// Open reads only it.
+func WithoutFreelistSync() Option { return func(o *options) { o.noFreelist = true } }
 
 // DefaultFillPercent is WithFillPercent's default.
 const DefaultFillPercent = 0.9
@@ -122,7 +130,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	db, err := bbolt.Open(path, o.mode, &bbolt.Options{
 		Timeout:        o.timeout,
 		NoSync:         o.noSync,
-		NoFreelistSync: true,
+		NoFreelistSync: o.noFreelist,
 		FreelistType:   bbolt.FreelistMapType,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {

@@ -402,3 +402,46 @@ func TestFillPercent(t *testing.T) {
 		t.Errorf("clamped fills: %d (below 0.1) and %d (above 1) bytes, want >= %d and <= %d", low, high, half, def)
 	}
 }
+
+// TestFreelistIsWritten guards fast opens of large files: both meta pages
+// of a file written with the default options name a free-list page, so
+// Open reads it instead of walking every page; WithoutFreelistSync leaves
+// none (bbolt's marker, all ones).
+func TestFreelistIsWritten(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		opts   []bolt.Option
+		synced bool
+	}{{"default", nil, true}, {"without", []bolt.Option{bolt.WithoutFreelistSync()}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f.db")
+			s, err := bolt.Open(ctx, path, append(tc.opts, bolt.WithNoSync())...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if err := s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte(fmt.Sprint(i)), []byte("v")) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := os.Getpagesize()
+			for m := range 2 {
+				// meta page: 16-byte page header, magic, version, page
+				// size, flags (4 bytes each), root bucket (16), freelist.
+				off := m*page + 16 + 16 + 16
+				free := binary.LittleEndian.Uint64(raw[off : off+8])
+				if got := free != ^uint64(0); got != tc.synced {
+					t.Errorf("meta %d: freelist page %x, want written %v", m, free, tc.synced)
+				}
+			}
+		})
+	}
+}
