@@ -12,10 +12,13 @@
 // 40001, 40P01), with jittered exponential backoff, a bounded number of
 // times. Serializable isolation is what keeps unique emails, single-use
 // tokens, refresh-token rotation and counters exact across instances: no
-// process-local lock is involved. A transaction that lost a conflict runs
-// again in a retry lane (a session advisory lock taken before BEGIN), so
-// retried transactions queue instead of aborting each other over a hot
-// key. View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
+// process-local lock is involved. A transaction that lost two conflicts
+// runs again in a retry lane (a session advisory lock taken before BEGIN),
+// so retried transactions queue instead of aborting each other over a hot
+// key. Point reads and writes of a read-write transaction avoid the
+// B-tree's page-wide predicate locks where they can (a hash index, plain
+// INSERT and UPDATE for keys the transaction has seen), so that writers of
+// neighbouring keys do not abort each other. View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
 // snapshot that never conflicts with writers.
 //
 // Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
@@ -179,11 +182,12 @@ type Store struct {
 
 	updates, conflicts, reconnects atomic.Int64
 
-	sqlGet, sqlPut, sqlDelete string
+	sqlGet, sqlPut string
+	table          string // quoted, schema-qualified kv table
+	laneKey        int64  // advisory lock of the retry lane
+
 	// Point statements of read-write transactions (see Put and Get).
 	sqlGetPoint, sqlInsert, sqlUpdatePoint, sqlDeletePoint string
-	table                     string // quoted, schema-qualified kv table
-	laneKey                   int64  // advisory lock of the retry lane
 }
 
 var _ identity.Store = (*Store)(nil)
@@ -256,7 +260,6 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, o options) (*Store, error
 	s.sqlUpdatePoint = "UPDATE " + s.table + " SET v = $2 WHERE (k || ''::bytea) = $1"
 	s.sqlDeletePoint = "DELETE FROM " + s.table + " WHERE (k || ''::bytea) = $1"
 	s.sqlPut = "INSERT INTO " + s.table + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
-	s.sqlDelete = "DELETE FROM " + s.table + " WHERE k = $1"
 	return s, nil
 }
 
