@@ -233,7 +233,7 @@ func (s *Service) logRefusal(ctx context.Context, e *Event) {
 		attrs = append(attrs, slog.String("idp_id", e.SAMLIdPID))
 	}
 	if e.ResourceOwnerID != "" {
-		attrs = append(attrs, slog.String("user", e.ResourceOwnerID))
+		attrs = append(attrs, slog.String("user_id", e.ResourceOwnerID))
 	}
 	if d, ok := e.Data["detail"].(string); ok && d != "" {
 		attrs = append(attrs, slog.String("detail", d))

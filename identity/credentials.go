@@ -192,7 +192,7 @@ func (s *Service) credential(id string, rec *credentialRecord) *Credential {
 	case rec.SealedSecret != nil:
 		secret, err := s.secrets.openString(rec.SealedSecret, credentialAAD(rec.Environment, id))
 		if err != nil {
-			s.log.Warn("identity: a credential's sealed secret does not open", "credential", id, "err", err)
+			s.log.Warn("identity: a credential's sealed secret does not open", "credential_id", id, "err", err)
 		}
 		c.Secret = secret
 	case rec.LegacySecret != "":

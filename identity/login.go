@@ -183,7 +183,7 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 		ok, rehash, err = s.hasher.Verify(ctx, in.Password, tg.user.PasswordHash)
 		if err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
 			// A corrupt stored hash is a failed login, not an outage.
-			s.log.Error("identity: verifying a stored password hash", "user", tg.user.ID, "err", err)
+			s.log.Error("identity: verifying a stored password hash", "user_id", tg.user.ID, "err", err)
 			ok, err = false, nil
 		}
 	} else if dv, isDV := s.hasher.(dummyVerifier); isDV {

@@ -207,6 +207,6 @@ func (l LogMailer) Send(ctx context.Context, m Message) error {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	lg.InfoContext(ctx, "mail not delivered (log mailer)", "from", m.From, "to", m.To, "subject", m.Subject)
+	lg.InfoContext(ctx, "mail not delivered (log mailer)", "mail_from", m.From, "mail_to", m.To, "mail_subject", m.Subject)
 	return nil
 }

@@ -278,11 +278,11 @@ func (s *Service) reapBlobs(ctx context.Context, env identity.Environment, ids [
 	for _, id := range ids {
 		key := blobKeyOf(env, id)
 		if err := s.blobs.Delete(ctx, key); err != nil {
-			s.log.Warn("profile: deleting an attachment blob; the sweeper will retry", "key", key, "err", err)
+			s.log.Warn("profile: deleting an attachment blob; the sweeper will retry", "blob", key, "err", err)
 			continue
 		}
 		if err := d.Update(ctx, func(tx *identity.Txn) error { return gcRecs(env).Delete(tx.KVTx(kv.Inside()), id) }); err != nil {
-			s.log.Warn("profile: dropping a blob journal record", "key", key, "err", err)
+			s.log.Warn("profile: dropping a blob journal record", "blob", key, "err", err)
 		}
 	}
 }
@@ -415,7 +415,7 @@ func (s *Service) OpenAttachment(ctx context.Context, c *identity.Credential, pr
 	if errors.Is(err, blob.ErrNotFound) {
 		// Metadata without bytes: another blob store than the one that
 		// took the upload, or a blob deleted by hand.
-		s.log.Error("profile: attachment blob missing", "key", key)
+		s.log.Error("profile: attachment blob missing", "blob", key)
 		return nil, nil
 	}
 	if err != nil {

@@ -15,6 +15,14 @@
 // and by content; a password change or reset ends the profile's sessions
 // of every kind (see ChangePassword).
 //
+// Mounting under a path: the handler routes on BasePath and
+// JavaClientBasePath (and paths relative to BasePath); when Gatehouse
+// lives under a prefix (https://app.example/auth), a host strips it before
+// calling the handler, with
+// mux.Handle("/auth/", http.StripPrefix("/auth", h)). The face emits no
+// URL of its own: its mail links are built from the client's
+// verificationUrl and resetPasswordUrl.
+//
 // Secrets: tickets, persistent logins (id and token) and verification
 // tokens are 256-bit random values, base64url-encoded (43 characters).
 // Crafter used UUIDs; its clients treat these ids as opaque strings, so the
@@ -354,7 +362,7 @@ func (s *Service) send(ctx context.Context, m mail.Message) {
 		return
 	}
 	if err := s.mailer.Send(context.WithoutCancel(ctx), m); err != nil {
-		s.log.Warn("profile: sending email failed", "subject", m.Subject, "err", err)
+		s.log.Warn("profile: sending email failed", "mail_subject", m.Subject, "err", err)
 	}
 }
 

@@ -14,6 +14,18 @@
 //   - sso/portal and sso/templates: the IT administrator's onboarding portal.
 //   - sso/ssooidc: the bridge to the OIDC provider (tokens/provider).
 //
+// # Mounting under a path
+//
+// Options.BaseURL may carry a path (https://app.example/auth): the SAML
+// entity ids, ACS, SLO, login and metadata URLs, the setup links, the
+// portal's links, form actions and redirects, and the cookie paths
+// (BasePath + "/enterprise/{idp_id}/", BasePath + "/enterprise-setup/")
+// are derived from it, while Handler and the portal route on
+// /enterprise/... and /enterprise-setup/... relative to the base. A host
+// strips the base path before calling them, with http.StripPrefix:
+//
+//	mux.Handle("/auth/", http.StripPrefix("/auth", faces))
+//
 // # Connections
 //
 // A Connection's id (Cryptr's idp_id) is the organization domain with

@@ -48,3 +48,16 @@ func ExampleService_Route() {
 	fmt.Println(ok)
 	// Output: false
 }
+
+// Gatehouse under a path: the base URL carries it, the SAML URLs and the
+// cookie paths start with it, and the host strips it before the handlers
+// route (mux.Handle("/auth/", http.StripPrefix("/auth", faces))).
+func ExampleService_BasePath() {
+	id, _ := identity.NewService(identity.Options{Store: memory.New(), AccountDomain: "your-domain"})
+	svc, _ := sso.New(sso.Options{Identity: id, BaseURL: "https://app.example/auth/"})
+	fmt.Println(svc.BasePath())
+	fmt.Println(svc.ACSURL("{idp_id}"))
+	// Output:
+	// /auth
+	// https://app.example/auth/enterprise/{idp_id}/acs
+}

@@ -136,6 +136,12 @@ func New(opts Options) (*Service, error) {
 // BaseURL returns the public base URL, without a trailing slash.
 func (s *Service) BaseURL() string { return s.base.String() }
 
+// BasePath returns the path of the base URL without a trailing slash: ""
+// when Gatehouse is served at the root, "/auth" for
+// https://app.example/auth. Paths the SSO pages emit (cookie paths, the
+// portal's links and form actions) start with it.
+func (s *Service) BasePath() string { return strings.TrimRight(s.base.EscapedPath(), "/") }
+
 // Identity returns the identity service of env.
 func (s *Service) Identity(env identity.Environment) (*identity.Service, error) {
 	id, ok := s.envs[env]

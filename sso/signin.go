@@ -230,7 +230,7 @@ const authnCookie = "gh_saml_req"
 func (s *Service) secureCookies() bool { return s.base.Scheme == "https" }
 
 func (s *Service) setAuthnCookie(w http.ResponseWriter, idpID, value string, maxAge int) {
-	ck := &http.Cookie{Name: authnCookie, Value: value, Path: "/enterprise/" + idpID + "/", HttpOnly: true, MaxAge: maxAge}
+	ck := &http.Cookie{Name: authnCookie, Value: value, Path: s.BasePath() + "/enterprise/" + idpID + "/", HttpOnly: true, MaxAge: maxAge}
 	if s.secureCookies() {
 		// The ACS receives a cross-site POST from the IdP.
 		ck.Secure, ck.SameSite = true, http.SameSiteNoneMode

@@ -43,6 +43,10 @@
 // Public keys are published with a self-signed `x5c` certificate, because
 // Cryptr's SDKs read `x5c[0]`.
 //
+// The base URL may carry a path (https://app.example/auth): issuers are then
+// https://app.example/auth/t/{org_domain}, and the faces that serve them
+// are mounted under /auth with http.StripPrefix.
+//
 // # Lifetimes
 //
 // Defaults, each overridable per application (identity.Application

@@ -134,7 +134,7 @@ func (s *Service) JWKSHandler(env identity.Environment, domain func(r *http.Requ
 		}
 		body, err := s.JWKS(r.Context(), env, d)
 		if err != nil {
-			s.id.Logger().ErrorContext(r.Context(), "tokens: render JWKS", "domain", d, "err", err)
+			s.id.Logger().ErrorContext(r.Context(), "tokens: render JWKS", "org", d, "err", err)
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}

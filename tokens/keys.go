@@ -469,8 +469,8 @@ func (s *Service) createAlg(ctx context.Context, env identity.Environment, domai
 		return nil, fmt.Errorf("create %s keys of %s/%s: %w", alg, env, domain, err)
 	}
 	if a := out.Algs[alg]; a != nil && a.Active.KID == active.KID {
-		s.id.Logger().InfoContext(ctx, "tokens: signing keys created", "env", env, "domain", domain,
-			"alg", alg, "active", active.KID, "next", next.KID)
+		s.id.Logger().InfoContext(ctx, "tokens: signing keys created", "env", env, "org", domain,
+			"alg", alg, "kid", active.KID, "next_kid", next.KID)
 	}
 	return &out, nil
 }
@@ -553,8 +553,8 @@ func (s *Service) rotate(ctx context.Context, env identity.Environment, domain, 
 		return nil, time.Time{}, fmt.Errorf("rotate %s keys of %s/%s: %w", alg, env, domain, err)
 	}
 	if a := out.Algs[alg]; a != nil && a.Next.KID == fresh.KID {
-		s.id.Logger().InfoContext(ctx, "tokens: signing key rotated", "env", env, "domain", domain,
-			"alg", alg, "retired", observed, "active", a.Active.KID, "next", fresh.KID)
+		s.id.Logger().InfoContext(ctx, "tokens: signing key rotated", "env", env, "org", domain,
+			"alg", alg, "retired_kid", observed, "kid", a.Active.KID, "next_kid", fresh.KID)
 	}
 	return &out, now, nil
 }
@@ -830,7 +830,7 @@ func (s *Service) SealKeys(ctx context.Context) (int, error) {
 		}
 	}
 	if n > 0 {
-		s.id.Logger().InfoContext(ctx, "tokens: signing keys stored in clear are now sealed", "keys", n)
+		s.id.Logger().InfoContext(ctx, "tokens: signing keys stored in clear are now sealed", "count", n)
 	}
 	return n, nil
 }

@@ -239,7 +239,7 @@ func (a *app) routes(ctx context.Context) error {
 	if created, err := crafter.EnsureDefaultTenant(ctx, env); err != nil {
 		return fmt.Errorf("default tenant: %w", err)
 	} else if created {
-		a.log.Info("created the default tenant", "environment", env)
+		a.log.Info("created the default tenant", "env", env)
 	}
 	a.mux.Handle(profile.BasePath+"/", crafter.Handler())
 	a.mux.Handle(profile.JavaClientBasePath+"/", crafter.Handler())

@@ -58,8 +58,8 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("install master credential: %w", err)
 		}
 		a.log.Info("bootstrap: master credential installed from -master-key",
-			"credential_id", id, "environment", string(env),
-			"existing_store", st.MasterID != "", "previous_master_id", st.MasterID)
+			"credential_id", id, "env", string(env),
+			"existing_store", st.MasterID != "", "previous_credential_id", st.MasterID)
 		st.MasterID = id
 	case st.MasterID == "":
 		c, secret, err := svc.CreateCredential(ctx, master, "")
@@ -68,7 +68,7 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 		}
 		st.MasterID = c.ID
 		a.log.Info("bootstrap: master credential generated (its secret is printed once on stdout)",
-			"credential_id", c.ID, "environment", string(env))
+			"credential_id", c.ID, "env", string(env))
 		fmt.Fprintf(out, "Generated master credential (shown once; pass it as -master-key to keep it):\n  -master-key %s:%s\n", c.ID, secret)
 	}
 

@@ -154,7 +154,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		if errors.Is(err, identity.ErrUnauthenticated) || errors.Is(err, identity.ErrExpired) || errors.Is(err, identity.ErrNotFound) {
 			cryptrhttp.Logger(r.Context()).WarnContext(r.Context(), "management token refused",
-				"client_id", truncateID(id), "reason", err.Error())
+				"credential_id", truncateID(id), "reason", err.Error())
 			if lerr := svc.LogEvent(r.Context(), &identity.Event{Code: identity.EventAPIKeyAuthFailed,
 				ActorID: truncateID(id), Data: map[string]any{"reason": authFailureReason(err)}}); lerr != nil {
 				return lerr

@@ -7,6 +7,19 @@
 //	h, err := api.New(api.Options{Service: svc, TokenService: tokenService})
 //	mux.Handle("/api/v2/", h)
 //
+// # Mounting under a path
+//
+// The handler routes on /api/v2/... relative to Gatehouse's base URL. When
+// that URL carries a path (the tokens service's BaseURL
+// https://app.example/auth, so management tokens are issued by
+// https://app.example/auth/t/{account}), a host strips it before calling
+// the handler, with http.StripPrefix:
+//
+//	mux.Handle("/auth/api/v2/", http.StripPrefix("/auth", h))
+//
+// The URLs the API hands out (headless magic links and authorization
+// URLs, SSO setup links) come from the provider's and SSO's base URL.
+//
 // # Authentication
 //
 // POST /api/v2/oauth/token is the client_credentials grant of an API key

@@ -139,7 +139,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := AsError(err)
 	if !ok {
 		Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "management API request failed",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
 	for k, vs := range e.Header {
 		for _, v := range vs {

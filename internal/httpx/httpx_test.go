@@ -128,3 +128,24 @@ func TestRecoverResponseController(t *testing.T) {
 		t.Error("not flushed")
 	}
 }
+
+func TestLoggedPathHidesSecrets(t *testing.T) {
+	tests := []struct {
+		name, pattern, path, want string
+	}{
+		{"pattern wins", "GET /magic-link/verify/{token}", "/magic-link/verify/AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "GET /magic-link/verify/{token}"},
+		{"secret segment", "", "/t/acme/magic-link/verify/q8Yf0Zb3kTn2Vd9LxW1cRs7u", "/t/acme/magic-link/verify/{redacted}"},
+		{"uuid kept", "", "/api/v2/users/0192e4c1-7f3a-7b2e-9c41-5d6e7f8a9b0c", "/api/v2/users/0192e4c1-7f3a-7b2e-9c41-5d6e7f8a9b0c"},
+		{"short segments kept", "", "/t/acme/oauth/token", "/t/acme/oauth/token"},
+		{"setup link", "", "/auth/enterprise-setup/Zm9vYmFyYmF6cXV4cXV1eHF1dXg", "/auth/enterprise-setup/{redacted}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			r.Pattern = tt.pattern
+			if got := LoggedPath(r); got != tt.want {
+				t.Errorf("LoggedPath(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}

@@ -5,14 +5,19 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Recover returns a handler that serves next and turns a panic into a
 // logged 500 for that request only, instead of a crashed process.
 //
 // The panic is logged at error level on log with msg, the request's
-// method and path (never its query, headers or body, which may carry
-// secrets), the panic value and the stack. When nothing was written yet,
+// method and route (the mux pattern when one matched, else the path with
+// every segment that may be a secret redacted: see LoggedPath; never its
+// query, headers or body, which may carry secrets), the panic value and
+// the stack. When nothing was written yet,
 // answer writes the face's own 500 (Cryptr JSON, Crafter JSON, a page);
 // after a partial answer nothing more is written. http.ErrAbortHandler is
 // re-panicked, as net/http expects.
@@ -34,7 +39,7 @@ func Recover(log *slog.Logger, msg string, next http.Handler, answer func(w http
 				panic(v)
 			}
 			log.LogAttrs(r.Context(), slog.LevelError, msg,
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("method", r.Method), slog.String("path", LoggedPath(r)),
 				slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
 			if !tw.wrote {
 				answer(tw, r)
@@ -60,3 +65,25 @@ func (t *trackingWriter) Write(b []byte) (int, error) {
 
 // Unwrap returns the wrapped writer (for http.ResponseController).
 func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// LoggedPath is what a log line may say of r's path. One-time secrets
+// travel in paths (magic links, setup links, verification links), so it is
+// the matched route pattern when a mux set one, else the path with every
+// segment of 20 characters or more that is not a UUID replaced by
+// "{redacted}" (a 128-bit secret is at least 22 characters in base64url).
+func LoggedPath(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	segs := strings.Split(r.URL.Path, "/")
+	for i, s := range segs {
+		if len(s) < 20 {
+			continue
+		}
+		if _, err := uuid.Parse(s); err == nil && len(s) == 36 {
+			continue
+		}
+		segs[i] = "{redacted}"
+	}
+	return strings.Join(segs, "/")
+}

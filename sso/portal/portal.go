@@ -18,6 +18,12 @@
 // nosniff and no-referrer. The onboarding's state and tutorial step follow
 // the administrator's progress.
 //
+// The paths above are relative to the SSO service's base URL. When it
+// carries a path (https://app.example/auth), the portal's links, form
+// actions, redirects and cookie path (sso.Service.BasePath +
+// "/enterprise-setup/") carry it too, and a host strips it before calling
+// the portal, with mux.Handle("/auth/", http.StripPrefix("/auth", h)).
+//
 // A metadata URL is fetched by the server, so it is held to what cannot
 // reach the server's own network: https only, at most 1 MiB and 10 seconds,
 // never a private, loopback or link-local address (every address the name
@@ -202,7 +208,7 @@ func (h *Handler) newPage(r *http.Request, titleKey string) *pageData {
 	}
 	q := r.URL.Query()
 	q.Set("lang", d.OtherLang)
-	d.OtherLangURL = r.URL.Path + "?" + q.Encode()
+	d.OtherLangURL = h.svc.BasePath() + r.URL.EscapedPath() + "?" + q.Encode()
 	d.Title = d.t(titleKey)
 	return d
 }
@@ -219,8 +225,13 @@ func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, ti
 	h.render(w, status, "message", d)
 }
 
+// at returns the public path of the portal's page rest ("/configure?lang=en"):
+// under the base URL's path, which the host strips before the portal
+// routes a request.
+func (h *Handler) at(rest string) string { return h.svc.BasePath() + prefix + rest }
+
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
-	ck := &http.Cookie{Name: name, Value: value, Path: prefix + "/", HttpOnly: true, MaxAge: maxAge,
+	ck := &http.Cookie{Name: name, Value: value, Path: h.at("/"), HttpOnly: true, MaxAge: maxAge,
 		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(h.svc.BaseURL(), "https://")}
 	http.SetCookie(w, ck)
 }
@@ -228,7 +239,7 @@ func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge in
 // startPage is the landing page of a setup link: it consumes nothing.
 func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
 	d := h.newPage(r, "start_title")
-	d.Action = prefix + "/" + url.PathEscape(r.PathValue("token")) + "?lang=" + d.Lang
+	d.Action = h.at("/") + url.PathEscape(r.PathValue("token")) + "?lang=" + d.Lang
 	d.CSRF = rand.Text()
 	h.setCookie(w, startCookie, d.CSRF, startTokenTTL)
 	h.render(w, http.StatusOK, "start", d)
@@ -256,7 +267,7 @@ func (h *Handler) startPost(w http.ResponseWriter, r *http.Request) {
 	maxAge := int(ps.ExpiresAt.Sub(h.svc.Now()).Seconds())
 	h.setCookie(w, sessionCookie, secret, maxAge)
 	h.setCookie(w, csrfCookie, csrfTok, maxAge)
-	http.Redirect(w, r, prefix+"/?lang="+lang(r), http.StatusSeeOther)
+	http.Redirect(w, r, h.at("/?lang="+lang(r)), http.StatusSeeOther)
 }
 
 // sessionCtx is the state of an authenticated portal request.
@@ -345,7 +356,7 @@ func (h *Handler) sessionPage(r *http.Request, s *sessionCtx, titleKey string) *
 		prefix + "/metadata": "metadata", prefix + "/test": "test", prefix + "/test-result": "test"}[r.URL.Path]
 	for i, st := range []struct{ key, page string }{{"step_provider", "provider"}, {"step_configure", "configure"},
 		{"step_metadata", "metadata"}, {"step_test", "test"}} {
-		d.Steps = append(d.Steps, step{Label: d.t(st.key), URL: prefix + "/" + st.page + "?lang=" + d.Lang,
+		d.Steps = append(d.Steps, step{Label: d.t(st.key), URL: h.at("/" + st.page + "?lang=" + d.Lang),
 			Current: cur == st.page, Done: s.onb.TutorialStep > i})
 	}
 	return d
@@ -365,7 +376,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
 	if s.onb.ProviderType == "" {
 		page = "provider"
 	}
-	http.Redirect(w, r, prefix+"/"+page+"?lang="+lang(r), http.StatusSeeOther)
+	http.Redirect(w, r, h.at("/"+page+"?lang="+lang(r)), http.StatusSeeOther)
 }
 
 func (h *Handler) providerPage(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
@@ -396,7 +407,7 @@ func (h *Handler) providerPost(w http.ResponseWriter, r *http.Request, s *sessio
 		h.renderProvider(w, r, s, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	http.Redirect(w, r, prefix+"/configure?lang="+lang(r), http.StatusSeeOther)
+	http.Redirect(w, r, h.at("/configure?lang="+lang(r)), http.StatusSeeOther)
 }
 
 func (h *Handler) configurePage(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
@@ -415,7 +426,7 @@ func (h *Handler) configurePost(w http.ResponseWriter, r *http.Request, s *sessi
 		h.message(w, r, http.StatusServiceUnavailable, "configure_title", "unavailable")
 		return
 	}
-	http.Redirect(w, r, prefix+"/metadata?lang="+lang(r), http.StatusSeeOther)
+	http.Redirect(w, r, h.at("/metadata?lang="+lang(r)), http.StatusSeeOther)
 }
 
 func (h *Handler) metadataPage(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
@@ -533,6 +544,6 @@ func (h *Handler) testPage(w http.ResponseWriter, r *http.Request, s *sessionCtx
 
 func (h *Handler) testPost(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
 	if err := h.svc.StartAdminTest(r.Context(), w, r, s.ps); err != nil {
-		http.Redirect(w, r, prefix+"/test-result?lang="+lang(r), http.StatusSeeOther)
+		http.Redirect(w, r, h.at("/test-result?lang="+lang(r)), http.StatusSeeOther)
 	}
 }

@@ -45,7 +45,9 @@ import (
 // IdP (crewjam/saml samlidp) on another, as a browser sees them.
 type stack struct {
 	t        testing.TB
-	base     string
+	base     string // Gatehouse's base URL: origin + prefix
+	origin   string // scheme://host of the listener
+	prefix   string // the path Gatehouse is mounted under ("" at the root)
 	idpURL   string
 	env      identity.Environment // of the application and the connection
 	id       *identity.Service    // bound to env
@@ -78,11 +80,21 @@ func listener(t testing.TB) (net.Listener, string) {
 // env (production unless given).
 func newStack(t testing.TB, env ...identity.Environment) *stack {
 	t.Helper()
+	return newStackAt(t, "", env...)
+}
+
+// newStackAt builds the stack with Gatehouse mounted under prefix ("" at
+// the root, "/auth"): its base URL carries the prefix, and the host's mux
+// serves it with http.StripPrefix beside the host's own routes (the
+// application's redirect URI and GET /{$}).
+func newStackAt(t testing.TB, prefix string, env ...identity.Environment) *stack {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gl, base := listener(t)
+	gl, origin := listener(t)
 	il, idpURL := listener(t)
-	s := &stack{t: t, base: base, idpURL: idpURL, redirect: base + "/app/callback"}
+	base := origin + prefix
+	s := &stack{t: t, base: base, origin: origin, prefix: prefix, idpURL: idpURL, redirect: origin + "/app/callback"}
 
 	var err error
 	s.id, err = identity.NewService(identity.Options{Store: memory.New(), AccountDomain: "your-domain", Logger: log})
@@ -123,6 +135,12 @@ func newStack(t testing.TB, env ...identity.Environment) *stack {
 	for _, p := range prov.Patterns() {
 		mux.Handle(p, prov)
 	}
+	if prefix != "" {
+		host := http.NewServeMux()
+		host.Handle(prefix+"/", http.StripPrefix(prefix, mux))
+		host.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "host home") })
+		mux = host
+	}
 	mux.HandleFunc("GET /app/callback", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<!doctype html><html lang=en><title>App</title><h1>Signed in to the application</h1><p id=code>code=%s</p><p id=state>state=%s</p>",
@@ -161,8 +179,8 @@ func newStack(t testing.TB, env ...identity.Environment) *stack {
 		}
 	}
 	s.app, _, err = s.id.CreateApplication(ctx, s.org.Domain, identity.Application{Name: "front", ApplicationType: identity.AppReact,
-		AllowedRedirectURLs: []string{s.redirect}, AllowedOriginsCORS: []string{base}, AllowedWebOrigins: []string{base},
-		AllowedLogoutURLs: []string{base + "/"}})
+		AllowedRedirectURLs: []string{s.redirect}, AllowedOriginsCORS: []string{origin}, AllowedWebOrigins: []string{origin},
+		AllowedLogoutURLs: []string{origin + "/"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func (p *Provider) currentSession(r *http.Request) *sessionRecord {
 }
 
 func (p *Provider) cookie(r *http.Request, name, value string, exp time.Time) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/", Expires: exp, HttpOnly: true,
+	return &http.Cookie{Name: name, Value: value, Path: p.path + "/", Expires: exp, HttpOnly: true,
 		Secure: p.secure || r.TLS != nil, SameSite: http.SameSiteLaxMode}
 }
 

@@ -56,8 +56,10 @@ type logoutRequest struct {
 	proven   bool
 	provEnv  identity.Environment
 	provUser string
-	// form is what the confirmation form posts back to end-session.
-	form url.Values
+	// form is what the confirmation form posts back to end-session, at
+	// action (the request's own URL path, under the base URL's path).
+	form   url.Values
+	action string
 }
 
 // endSession is OIDC RP-initiated logout (GET or POST /t/{domain}/logout).
@@ -76,6 +78,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 			lr.clientID, lr.proven, lr.provEnv, lr.provUser = c.ClientID, true, env, c.Subject
 		}
 	}
+	lr.action = p.path + tokens.EnvironmentPath(lr.env) + "/t/" + url.PathEscape(lr.domain) + "/logout"
 	lr.form = url.Values{}
 	for k, v := range map[string]string{"client_id": lr.clientID, "post_logout_redirect_uri": lr.target,
 		"state": lr.state, "ui_locales": ps.get("ui_locales")} {
@@ -106,6 +109,8 @@ func (p *Provider) sloAfterRevoke(w http.ResponseWriter, r *http.Request) {
 			lr.proven, lr.provEnv, lr.provUser = true, rec.Env, rec.UserID
 		}
 	}
+	lr.action = p.path + tokens.EnvironmentPath(lr.env) + "/api/v1/tenants/" + url.PathEscape(lr.domain) + "/" +
+		url.PathEscape(lr.clientID) + "/oauth/token/slo-after-revoke-token"
 	lr.form = url.Values{}
 	if lr.target != "" {
 		lr.form.Set("target_url", lr.target)
@@ -227,7 +232,7 @@ func (p *Provider) renderLogout(w http.ResponseWriter, r *http.Request, lr *logo
 	tr := logoutTranslations(lr.locale)
 	org := p.orgName(r.Context(), lr.domain)
 	d := &pageData{Locale: lr.locale, Title: tr["logout_title"], OrgName: org, T: tr, CSRF: p.csrfToken(w, r),
-		Action: r.URL.Path, Message: tr["logout_text"]}
+		Action: lr.action, Message: tr["logout_text"]}
 	for _, k := range slices.Sorted(maps.Keys(lr.form)) {
 		d.Hidden = append(d.Hidden, hiddenField{Name: k, Value: lr.form.Get(k)})
 	}

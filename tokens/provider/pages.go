@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -90,9 +91,9 @@ func (p *Provider) render(w http.ResponseWriter, r *http.Request, page string, s
 }
 
 // loginAction is where the login page's forms post: in the tree of the
-// request's environment.
+// request's environment, under the base URL's path.
 func (p *Provider) loginAction(req *authRequest) string {
-	prefix := tokens.EnvironmentPath(req.Env)
+	prefix := p.path + tokens.EnvironmentPath(req.Env)
 	if req.OrgDomain == "" {
 		return prefix + "/login"
 	}
@@ -102,7 +103,12 @@ func (p *Provider) loginAction(req *authRequest) string {
 // magicLinkURL is the link of a magic-link mail: in the tree of the
 // request's environment.
 func (p *Provider) magicLinkURL(env identity.Environment, token string) string {
-	return p.base + tokens.EnvironmentPath(env) + "/magic-link/verify/" + token
+	return p.base + magicLinkPath(env, token)
+}
+
+// magicLinkPath is the path of a magic link below the base URL.
+func magicLinkPath(env identity.Environment, token string) string {
+	return tokens.EnvironmentPath(env) + "/magic-link/verify/" + url.PathEscape(token)
 }
 
 // renderLogin shows the login page of a pending request.
@@ -140,7 +146,7 @@ func (p *Provider) renderCode(w http.ResponseWriter, r *http.Request, reqID stri
 func (p *Provider) renderConfirm(w http.ResponseWriter, r *http.Request, locale, email, orgName string) {
 	tr := translations(locale)
 	d := &pageData{Locale: locale, Title: tr["confirm_title"], OrgName: orgName, T: tr, CSRF: p.csrfToken(w, r),
-		Action: r.URL.Path, Message: fmt.Sprintf(tr["confirm_text"], email)}
+		Action: p.path + magicLinkPath(envOf(r), r.PathValue("token")), Message: fmt.Sprintf(tr["confirm_text"], email)}
 	p.render(w, r, "confirm", http.StatusOK, d)
 }
 

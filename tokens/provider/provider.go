@@ -33,6 +33,17 @@
 // environments shared one issuer and differed only in `dbs`, a claim
 // standard clients ignore: a sandbox token passed as a production one.
 //
+// # Mounting under a path
+//
+// The base URL (tokens.Options.BaseURL) may carry a path:
+// https://app.example/auth. Issuers, discovery documents, JWKS URLs, mail
+// links, form actions, redirects and cookie paths (the base path + "/")
+// are all derived from it, while the provider routes on the paths listed
+// below, relative to the base. A host strips the base path before calling
+// it, with http.StripPrefix:
+//
+//	mux.Handle("/auth/", http.StripPrefix("/auth", prov))
+//
 // # Flows
 //
 // Only the authorization code flow exists. Public clients (single-page and
@@ -165,6 +176,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -301,6 +313,10 @@ type Provider struct {
 	hints    *tokens.Verifier // ID tokens presented as id_token_hint
 	log      *slog.Logger
 	base     string
+	// path is the URL path of base ("" at the root, "/auth" for
+	// https://app.example/auth): every path the provider emits (form
+	// actions, cookie paths) starts with it.
+	path     string
 	secure   bool
 	mux      *http.ServeMux
 	serve    http.Handler // mux behind the panic recovery
@@ -373,8 +389,12 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	base := strings.TrimRight(opts.Tokens.BaseURL(), "/")
+	bu, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("provider: base URL: %w", err)
+	}
 	p := &Provider{opts: opts, ids: opts.Identity, tok: opts.Tokens, verifier: v, hints: hints, log: opts.Logger,
-		base: base, secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
+		base: base, path: strings.TrimRight(bu.EscapedPath(), "/"), secure: opts.SecureCookies || strings.HasPrefix(base, "https://"),
 		mux: http.NewServeMux(), pages: pg}
 	p.routes()
 	p.serve = httpx.Recover(p.log, "provider: panic serving request", p.mux, writeServerError)

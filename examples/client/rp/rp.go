@@ -73,6 +73,7 @@ type App struct {
 	cfg       Config
 	log       *slog.Logger
 	base      string // scheme://host/prefix of the app, without trailing slash
+	prefix    string // the path prefix of the app's pages ("" at the root)
 	secure    bool
 	mux       *http.ServeMux
 	mu        sync.Mutex
@@ -105,7 +106,7 @@ func New(cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg, log: log, base: base, secure: u.Scheme == "https", mux: http.NewServeMux(),
+	a := &App{cfg: cfg, log: log, base: base, prefix: prefix, secure: u.Scheme == "https", mux: http.NewServeMux(),
 		sessions: map[string]*session{}}
 	a.mux.HandleFunc("GET "+prefix+"/{$}", a.home)
 	a.mux.HandleFunc("GET "+prefix+"/login", a.login)
@@ -229,7 +230,7 @@ func (a *App) current(r *http.Request) (string, *session) {
 
 // setCookie sets (value != "") or clears the session cookie.
 func (a *App) setCookie(w http.ResponseWriter, value string) {
-	c := &http.Cookie{Name: cookieName, Value: value, Path: "/", HttpOnly: true, Secure: a.secure,
+	c := &http.Cookie{Name: cookieName, Value: value, Path: a.prefix + "/", HttpOnly: true, Secure: a.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionTTL / time.Second)}
 	if value == "" {
 		c.MaxAge = -1
