@@ -71,6 +71,7 @@ type config struct {
 	path          string
 	keep, reuse   bool
 	skipCold      bool
+	prewarm       bool
 	progressEvery time.Duration
 	fill          float64
 	noFreelist    bool
@@ -91,6 +92,7 @@ func parse(args []string, out io.Writer) (*config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the file at the end")
 	fs.BoolVar(&c.reuse, "reuse", false, "measure an existing -file loaded by an earlier run with the same -n and -orgs")
 	fs.BoolVar(&c.skipCold, "skip-cold", false, "skip the cold measurements")
+	fs.BoolVar(&c.prewarm, "prewarm", true, "read the whole file once before the warm measurements, so that it is in the page cache")
 	fs.Float64Var(&c.fill, "fill", bolt.DefaultFillPercent, "bbolt fill percent of split pages (bolt.WithFillPercent)")
 	fs.BoolVar(&c.noFreelist, "no-freelist-sync", false, "open the file with bolt.WithoutFreelistSync")
 	fs.DurationVar(&c.progressEvery, "progress", 10*time.Second, "how often to print load progress (0: never)")
@@ -169,7 +171,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		st.close()
 		return err
 	}
-	fmt.Fprintln(out, "\nwarm (file in the page cache):")
+	if c.prewarm {
+		if err := readThrough(c.path); err != nil {
+			st.close()
+			return err
+		}
+	}
+	res, err := resident(c.path)
+	if err != nil {
+		st.close()
+		return err
+	}
+	fmt.Fprintf(out, "\nwarm (%.1f%% of the file in the page cache at start):\n", 100*res)
 	if err := measure(ctx, st, d, c.samples, c.writeSamples, out); err != nil {
 		st.close()
 		return err
@@ -182,6 +195,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "\ncold (page cache dropped before each operation; first samples after reopening):")
 	return cold(ctx, c, d, kek, out)
+}
+
+// readThrough reads the file at path once, which leaves it in the page
+// cache when memory allows.
+func readThrough(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
 }
 
 // stack is the services over one open store.
