@@ -151,35 +151,39 @@ func (t *Txn) CheckEmailCode(orgDomain, email string, right bool) (bool, error) 
 // *CodeBudgetError wrapping ErrBusy, with the time the client may retry.
 // Known and unknown addresses are counted alike.
 func (s *Service) AllowCodeSend(ctx context.Context, orgDomain, email, clientAddr string) error {
-	return s.Update(ctx, func(tx *Txn) error {
-		now := s.Now()
-		b, id, err := tx.loadBudget(orgDomain, email)
-		if err != nil {
-			return err
+	return s.Update(ctx, func(tx *Txn) error { return tx.spendSendBudget(orgDomain, email, clientAddr) })
+}
+
+// spendSendBudget is AllowCodeSend inside the caller's transaction.
+func (t *Txn) spendSendBudget(orgDomain, email, clientAddr string) error {
+	s := t.s
+	now := s.Now()
+	b, id, err := t.loadBudget(orgDomain, email)
+	if err != nil {
+		return err
+	}
+	old := b
+	from := now.Add(-s.codes.SendWindow)
+	kept := b.Sends[:0:0]
+	for _, x := range b.Sends {
+		if x.At.After(from) {
+			kept = append(kept, x)
 		}
-		old := b
-		from := now.Add(-s.codes.SendWindow)
-		kept := b.Sends[:0:0]
-		for _, x := range b.Sends {
-			if x.At.After(from) {
-				kept = append(kept, x)
+	}
+	b.Sends = kept
+	addr := HashSecret("addr\x00" + clientAddr)
+	if len(b.Sends) >= s.codes.SendBurst {
+		for i := len(b.Sends) - 1; i >= 0; i-- {
+			if b.Sends[i].Addr == addr && now.Before(b.Sends[i].At.Add(s.codes.SendCooldown)) {
+				return &CodeBudgetError{Err: ErrBusy, RetryAt: b.Sends[i].At.Add(s.codes.SendCooldown)}
 			}
 		}
-		b.Sends = kept
-		addr := HashSecret("addr\x00" + clientAddr)
-		if len(b.Sends) >= s.codes.SendBurst {
-			for i := len(b.Sends) - 1; i >= 0; i-- {
-				if b.Sends[i].Addr == addr && now.Before(b.Sends[i].At.Add(s.codes.SendCooldown)) {
-					return &CodeBudgetError{Err: ErrBusy, RetryAt: b.Sends[i].At.Add(s.codes.SendCooldown)}
-				}
-			}
-		}
-		b.Sends = append(b.Sends, codeSendAt{At: now, Addr: addr})
-		if n := len(b.Sends) - (s.codes.SendBurst + maxSendLog); n > 0 {
-			b.Sends = b.Sends[n:]
-		}
-		return tx.saveBudget(id, old, b, now)
-	})
+	}
+	b.Sends = append(b.Sends, codeSendAt{At: now, Addr: addr})
+	if n := len(b.Sends) - (s.codes.SendBurst + maxSendLog); n > 0 {
+		b.Sends = b.Sends[n:]
+	}
+	return t.saveBudget(id, old, b, now)
 }
 
 // keepAfter returns the times of ts after from (ts is in order).

@@ -203,6 +203,23 @@
 // sessions must not outlive it. Options.KeepSessionsOnPasswordChange
 // restores Crafter's rule for hosts that need it.
 //
+// # Password reset
+//
+// "Forgot password" is one rule for every face (RequestPasswordReset,
+// CheckPasswordReset, ResetPassword). A request spends the address's
+// email send budget (AllowCodeSend's, shared with magic links and codes)
+// and, for an enabled user of the organization, stores a single-use reset
+// token (256 random bits, kept as SHA-256, DefaultPasswordResetTTL of 1
+// hour, at most 24) with a USER_PASSWORD_RESET_REQUESTED event; an
+// unknown or disabled address runs the same transaction and gets the same
+// answer without a token, so the face answers alike and sends the mail in
+// the background. Reading a token consumes nothing (mail scanners open
+// links); using it consumes it, sets the password under the core's rules
+// and ends every session of the user, in one transaction that writes
+// USER_PASSWORD_CHANGED. Tokens of another purpose or organization are
+// unknown. The Crafter face's verification and reset tokens are issued by
+// the same Txn.IssueUserToken.
+//
 // # Sign-up and email codes
 //
 // A person who proves an email address (magic link, email code) may

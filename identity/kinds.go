@@ -97,7 +97,8 @@ func registeredKinds() []kindEntry {
 		{kv.NSRecord, "sso-rate", "sso"},
 		{kv.NSRecord, "sso-sp-keys", "sso"},
 
-		// examples/server: the example server's bootstrap state.
-		{kv.NSRecord, "bootstrap", "examples/server"},
+		// gatehouse (the root package): the bootstrap record (the master
+		// credential's id, the monitoring token's hash).
+		{kv.NSRecord, "bootstrap", "."},
 	}
 }

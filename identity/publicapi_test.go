@@ -39,6 +39,7 @@ func TestNoPublicStorageDoor(t *testing.T) {
 		"blob.TxStore.DeleteTx":   "the interface of blob.KV",
 		"sso.NewStoreReplayCache": "a replay cache in a backend the host opened itself",
 		"identity.Options.Store":  "the backend the host opened, given to New",
+		"gatehouse.Options.Store": "the backend the host opened, given to gatehouse.New",
 	}
 	// Returning the store a caller handed in is no door either.
 	returns := map[string]string{
@@ -72,6 +73,9 @@ func TestNoPublicStorageDoor(t *testing.T) {
 			return err
 		}
 		dir := filepath.ToSlash(filepath.Dir(rel))
+		if dir == "." {
+			dir = "gatehouse" // the root package
+		}
 		if strings.Contains(dir, "/internal/") || strings.HasSuffix(dir, "/internal") {
 			return nil
 		}

@@ -12,17 +12,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/mail"
 )
 
-// newVerificationToken stores a fresh 24-hour single-use token for u and
-// returns its id (shown once: only its hash is kept).
+// newVerificationToken stores a fresh single-use token for u living
+// VerificationTTL (24 hours by default) and returns its id (shown once:
+// only its hash is kept). The token rule is the core's
+// (identity.Txn.IssueUserToken), shared with the hosted pages' reset.
 func (s *Service) newVerificationToken(tx *identity.Txn, u *identity.User) (string, error) {
-	id, err := s.base.NewSecret()
-	if err != nil {
-		return "", err
-	}
-	now := s.base.Now()
-	vt := &identity.VerificationToken{IDHash: identity.HashSecret(id), OrgID: u.OrgID, UserID: u.ID,
-		Purpose: identity.PurposeVerify, CreatedAt: now, ExpiresAt: now.Add(s.opts.VerificationTTL)}
-	return id, tx.PutVerificationToken(vt)
+	return tx.IssueUserToken(u, identity.PurposeVerify, s.opts.VerificationTTL)
 }
 
 // checkLinkBase refuses link bases that are not absolute http(s) URLs, so

@@ -74,7 +74,10 @@
 // cross-site) holding a secret whose SHA-256 keys the stored request; the
 // ACS consumes it once. Every SAML check is sso/saml's; the replay cache
 // (StoreReplayCache) keeps consumed assertion ids in the store until they
-// expire, shared by every instance. Every refusal shows "Authentication
+// expire, shared by every instance. The default cache claims the assertion
+// in the transaction that provisions the user (one commit per sign-in
+// instead of two); an assertion refused after the SAML checks is claimed
+// all the same. Every refusal shows "Authentication
 // failed" and logs SSO_END_USER_SAML_FAILED with data.reason (a sso/saml
 // Reason, or one of this package's Reason* constants) and data.detail.
 // Sign-ins log SSO_END_USER_SAML_STARTED and SSO_END_USER_SAML_SUCCESS.

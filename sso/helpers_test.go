@@ -174,11 +174,17 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureOn(t, memory.New())
+}
+
+// newFixtureOn is newFixture on the given store.
+func newFixtureOn(t testing.TB, store identity.Store) *fixture {
+	t.Helper()
 	f := &fixture{t: t, clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), mails: &mails{}, authz: &fakeAuthz{},
 		logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var err error
-	f.id, err = identity.NewService(identity.Options{Store: memory.New(), Clock: f.clock.Now, AccountDomain: account, Logger: log})
+	f.id, err = identity.NewService(identity.Options{Store: store, Clock: f.clock.Now, AccountDomain: account, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

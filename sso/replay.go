@@ -33,22 +33,28 @@ const minReplayKeep = 5 * time.Minute
 
 // Claim implements saml.ReplayCache.
 func (c *StoreReplayCache) Claim(ctx context.Context, connectionID, assertionID string, until time.Time) (bool, error) {
-	key := identity.HashSecret(connectionID + "\x00" + assertionID)
-	if floor := c.clock().Add(minReplayKeep); until.Before(floor) {
-		until = floor
-	}
 	claimed := false
-	err := c.store.Update(ctx, func(tx identity.Tx) error {
-		claimed = false
-		ok, err := replayEntries.Exists(tx, key)
-		if err != nil || ok {
-			return err
-		}
-		claimed = true
-		return putExpiring(tx, replayEntries, key, replayEntry{Until: until}, until)
+	err := c.store.Update(ctx, func(tx identity.Tx) (err error) {
+		claimed, err = c.claimIn(tx, connectionID, assertionID, until)
+		return err
 	})
 	if err != nil {
 		return false, err
 	}
 	return claimed, nil
+}
+
+// claimIn is Claim inside the transaction tx of the cache's store: the ACS
+// claims in the transaction that provisions the user, so that the sign-in
+// and the claim commit together.
+func (c *StoreReplayCache) claimIn(tx identity.Tx, connectionID, assertionID string, until time.Time) (bool, error) {
+	key := identity.HashSecret(connectionID + "\x00" + assertionID)
+	if floor := c.clock().Add(minReplayKeep); until.Before(floor) {
+		until = floor
+	}
+	ok, err := replayEntries.Exists(tx, key)
+	if err != nil || ok {
+		return false, err
+	}
+	return true, putExpiring(tx, replayEntries, key, replayEntry{Until: until}, until)
 }

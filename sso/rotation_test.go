@@ -107,3 +107,41 @@ func TestUnknownAndMalformedRequests(t *testing.T) {
 		t.Fatal("a user was created")
 	}
 }
+
+// TestServiceProviderCacheIsPerConnection: the parsed service provider
+// (IdP metadata, certificates, SP key) of a connection is cached, and the
+// cache never lets one connection's trust reach another: with both caches
+// warm, a response signed by connection A's IdP key is refused by B, whose
+// metadata trusts another key, and the other way round; a response valid
+// at A is refused at B's ACS.
+func TestServiceProviderCacheIsPerConnection(t *testing.T) {
+	f := newFixture(t)
+	a := f.connection() // trusts testKeys()[0]
+	bConn := f.connection()
+	oldCert := base64.StdEncoding.EncodeToString(testKeys()[0].cert.Raw)
+	newCert := base64.StdEncoding.EncodeToString(testKeys()[1].cert.Raw)
+	mdB := strings.ReplaceAll(f.idpMetadata(), oldCert, newCert)
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+bConn, f.token, map[string]any{"metadata": mdB}), http.StatusOK)
+
+	useKey := func(i int) { f.idp.Key, f.idp.Certificate = testKeys()[i].key, testKeys()[i].cert }
+	br := f.browser()
+	// Warm both caches with a successful sign-in each.
+	useKey(0)
+	if r := br.acs(a, br.startLogin(a, oauthQuery())); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("A with its key: %d", r.StatusCode)
+	}
+	useKey(1)
+	if r := br.acs(bConn, br.startLogin(bConn, oauthQuery())); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("B with its key: %d", r.StatusCode)
+	}
+	// Each connection refuses the other's key.
+	assertFailed(t, f, br.acs(a, br.startLogin(a, oauthQuery())), "untrusted_certificate")
+	useKey(0)
+	assertFailed(t, f, br.acs(bConn, br.startLogin(bConn, oauthQuery())), "untrusted_certificate")
+	// A response A would accept is refused at B's ACS (it is addressed to A).
+	resp := br.startLogin(a, oauthQuery())
+	assertFailed(t, f, br.acs(bConn, resp), "destination_mismatch")
+	if r := br.acs(a, br.startLogin(a, oauthQuery())); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("A after the refusals: %d", r.StatusCode)
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
+	"github.com/gatehouse-id/gatehouse/sso/templates"
 )
 
 // Defaults of Options.
@@ -66,6 +68,12 @@ type Options struct {
 	// give both the same key). Keys stored before it was set stay
 	// readable; a sealed key cannot be used without it.
 	KeyEncryptionKey []byte
+	// Branding is the look of the end-user SSO pages and of the
+	// onboarding portal (package sso/portal), shared with the hosted
+	// login pages: product name (default "Gatehouse"), logo, colours and
+	// page overrides (see package pages). New refuses an invalid one with
+	// a *pages.BrandingError.
+	Branding pages.Branding
 }
 
 // ErrNoMailer is returned when an invitation is sent without a Mailer.
@@ -80,8 +88,14 @@ type Service struct {
 	envs map[identity.Environment]*identity.Service
 	log  *slog.Logger
 	sps  spCache
+	// look is the validated Options.Branding; pages its end-user pages.
+	look  *pages.Look
+	pages *pages.Set
 	// spKeys caches the parsed SP key pair of each connection.
 	spKeys spKeyCache
+	// replayInTx is the default replay cache, claimed in the ACS's
+	// provisioning transaction; nil when Options.ReplayCache is set.
+	replayInTx *StoreReplayCache
 
 	placeholderOnce sync.Once
 	placeholder     *saml.IdPMetadata
@@ -116,6 +130,12 @@ func New(opts Options) (*Service, error) {
 		opts.AuthnRequestLimit = DefaultAuthnRequestLimit
 	}
 	s := &Service{opts: opts, base: u, envs: map[identity.Environment]*identity.Service{}}
+	if s.look, err = pages.New(opts.Branding); err != nil {
+		return nil, fmt.Errorf("sso: %w", err)
+	}
+	if s.pages, err = s.look.Parse(templates.FS, nil, "", nil, pages.PageSSOMessage); err != nil {
+		return nil, fmt.Errorf("sso: %w", err)
+	}
 	for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
 		e, err := opts.Identity.ForEnvironment(env)
 		if err != nil {
@@ -128,10 +148,18 @@ func New(opts Options) (*Service, error) {
 		s.log = opts.Identity.Logger()
 	}
 	if s.opts.ReplayCache == nil {
-		s.opts.ReplayCache = NewStoreReplayCache(opts.Identity.Backend(kv.Inside()), opts.Identity.Now)
+		// The default cache lives in the identity store that every
+		// environment's service shares: the ACS claims in the
+		// transaction that provisions the user.
+		s.replayInTx = NewStoreReplayCache(opts.Identity.Backend(kv.Inside()), opts.Identity.Now)
+		s.opts.ReplayCache = s.replayInTx
 	}
 	return s, nil
 }
+
+// Look returns the validated Options.Branding: the look the onboarding
+// portal uses unless given its own.
+func (s *Service) Look() *pages.Look { return s.look }
 
 // BaseURL returns the public base URL, without a trailing slash.
 func (s *Service) BaseURL() string { return s.base.String() }

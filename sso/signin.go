@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 )
 
@@ -342,6 +342,10 @@ func (s *Service) takeAuthnRequest(ctx context.Context, r *http.Request, idpID s
 	return &ar, nil
 }
 
+// errReplayed rolls back the provisioning transaction of an assertion
+// that was already claimed.
+var errReplayed = errors.New("sso: assertion already used")
+
 // acsBodySlack is what an ACS body may hold beyond the SAMLResponse value
 // (RelayState, field names).
 const acsBodySlack = 4096
@@ -392,8 +396,7 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 	if ar != nil {
 		ids = []string{ar.RequestID}
 	}
-	a, err := sp.ParseResponse(ctx, r.PostForm.Get("SAMLResponse"), s.ACSURL(c.ID), ids)
-	if err != nil {
+	samlFailed := func(err error) {
 		var se *saml.Error
 		if errors.As(err, &se) {
 			reason, detail := string(se.Reason), se.Detail
@@ -404,6 +407,17 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		failed(string(saml.ReasonInvalid), err.Error())
+	}
+	// Every check but the replay claim; the default store-backed cache
+	// claims in the provisioning transaction below (one commit), any other
+	// cache here.
+	a, err := sp.VerifyResponse(ctx, r.PostForm.Get("SAMLResponse"), s.ACSURL(c.ID), ids)
+	claimInTx := err == nil && s.replayInTx != nil && !adminTest
+	if err == nil && !claimInTx {
+		err = sp.Claim(ctx, a)
+	}
+	if err != nil {
+		samlFailed(err)
 		return
 	}
 	if adminTest {
@@ -412,8 +426,18 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u *identity.User
-	created := false
+	created, replayed := false, false
+	var claimErr error
 	err = id.Update(ctx, func(tx *identity.Txn) (err error) {
+		if claimInTx {
+			ok, err := s.replayInTx.claimIn(tx.KVTx(kv.Inside()), c.ID, a.AssertionID, a.ReplayUntil)
+			if claimErr = err; err != nil {
+				return err
+			}
+			if replayed = !ok; replayed {
+				return errReplayed
+			}
+		}
 		u, created, err = s.provision(tx, c, a)
 		if err != nil {
 			return err
@@ -422,8 +446,24 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 			Email: u.Email, ResourceOwnerID: u.ID, Data: map[string]any{"created": created}})
 	})
 	if err != nil {
+		if replayed {
+			failed(string(saml.ReasonReplay), fmt.Sprintf("assertion %q was already used", a.AssertionID))
+			return
+		}
+		if claimInTx {
+			// The refused sign-in rolled the claim back: claim on its own,
+			// so that the assertion cannot be presented again.
+			if cerr := sp.Claim(context.WithoutCancel(ctx), a); cerr != nil {
+				s.log.Warn("sso: claim a refused assertion", "idp_id", c.ID, "err", cerr)
+			}
+		}
 		if rf, ok := asRefusal(err); ok {
 			failed(rf.reason, rf.detail)
+			return
+		}
+		if claimErr != nil {
+			s.log.Error("sso: replay cache", "idp_id", c.ID, "err", err)
+			failed(string(saml.ReasonReplayCacheError), err.Error())
 			return
 		}
 		s.log.Error("sso: provisioning", "idp_id", c.ID, "err", err)
@@ -593,20 +633,25 @@ type SessionEnder interface {
 	EndSSOSessions(ctx context.Context, env identity.Environment, userID, idpID string) error
 }
 
-// End-user pages: short, bilingual, never naming the reason.
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.En}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}h1{font-size:1.5rem}</style>
-</head><body><main>
-<h1>{{.En}}</h1><p>{{.EnText}}</p>
-<h2 lang="fr">{{.Fr}}</h2><p lang="fr">{{.FrText}}</p>
-</main></body></html>
-`))
+// End-user pages: short, bilingual, never naming the reason; rendered in
+// the shared look (pages.PageSSOMessage).
 
 type pageText struct{ En, EnText, Fr, FrText string }
 
-var pages = map[string]pageText{
+// endUserPage is what the end-user page receives (documented in package
+// pages for template overrides).
+type endUserPage struct {
+	pageText
+	// Nonce is the page's CSP nonce.
+	Nonce string
+}
+
+// Frame is what the shared layout reads.
+func (p *endUserPage) Frame() pages.Frame {
+	return pages.Frame{Lang: "en", Title: p.En, Nonce: p.Nonce, SkipLabel: "Skip to content"}
+}
+
+var endUserPages = map[string]pageText{
 	"failed":      {"Authentication failed", "Your sign-in could not be completed. Please try again or contact your administrator.", "Échec de l'authentification", "La connexion n'a pas pu aboutir. Réessayez ou contactez votre administrateur."},
 	"not_found":   {"Not found", "This sign-in link does not exist.", "Introuvable", "Ce lien de connexion n'existe pas."},
 	"bad_request": {"Invalid request", "The application sent an invalid sign-in request.", "Requête invalide", "L'application a envoyé une demande de connexion invalide."},
@@ -618,10 +663,10 @@ var pages = map[string]pageText{
 }
 
 func (s *Service) page(w http.ResponseWriter, _ *http.Request, status int, name string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := pageTmpl.Execute(w, pages[name]); err != nil {
-		s.log.Debug("sso: write page", "err", err)
+	d := &endUserPage{pageText: endUserPages[name], Nonce: pages.NewNonce()}
+	if err := s.pages.Render(w, status, pages.PageSSOMessage, d, ""); err != nil {
+		s.log.Error("sso: rendering page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
 	}
 }
 

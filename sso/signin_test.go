@@ -8,12 +8,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/sso"
+	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
 func oauthQuery() url.Values {
@@ -353,4 +355,137 @@ func TestReplayAcrossInstances(t *testing.T) {
 	if e := f.lastEvent(identity.EventSSOSAMLFailed); e == nil || e.Data["reason"] != "replayed" {
 		t.Fatalf("event %#v", e)
 	}
+}
+
+// recordingStore records, for each read-write transaction that commits,
+// the keys it wrote.
+type recordingStore struct {
+	identity.Store
+	mu      sync.Mutex
+	commits [][]string
+}
+
+type recordingTx struct {
+	identity.Tx
+	keys *[]string
+}
+
+func (t recordingTx) Put(k, v []byte) error {
+	*t.keys = append(*t.keys, string(k))
+	return t.Tx.Put(k, v)
+}
+
+func (s *recordingStore) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
+	var keys []string
+	err := s.Store.Update(ctx, func(tx identity.Tx) error {
+		keys = keys[:0]
+		return fn(recordingTx{tx, &keys})
+	})
+	if err == nil {
+		s.mu.Lock()
+		s.commits = append(s.commits, keys)
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *recordingStore) Volatile() bool { return true }
+
+// since returns the commits after the first n.
+func (s *recordingStore) since(n int) [][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]string(nil), s.commits[n:]...)
+}
+
+func (s *recordingStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.commits)
+}
+
+// TestACSClaimsInTheProvisioningTransaction: with the default store-backed
+// replay cache, the ACS claims the assertion in the transaction that
+// provisions the user (one commit holds the replay entry and the user);
+// with a replay cache of its own (an explicit Options.ReplayCache) the
+// claim is a commit of its own. Either way the claim refuses the replay on
+// both instances.
+func TestACSClaimsInTheProvisioningTransaction(t *testing.T) {
+	store := &recordingStore{Store: memory.New()}
+	f := newFixtureOn(t, store)
+	idp := f.connection()
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+	own, err := sso.New(sso.Options{Identity: f.id, BaseURL: baseURL, Authorizations: f.authz,
+		ReplayCache: sso.NewStoreReplayCache(f.id.Backend(kv.Inside()), f.clock.Now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(h http.Handler, resp string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", baseURL+"/enterprise/"+idp+"/acs", strings.NewReader(url.Values{"SAMLResponse": {resp}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// claimCommit signs in through h and returns what the commit that
+	// wrote the replay entry also wrote.
+	claimCommit := func(h http.Handler, resp string) (user bool) {
+		t.Helper()
+		n := store.count()
+		if code := post(h, resp); code != http.StatusSeeOther {
+			t.Fatalf("sign-in: %d", code)
+		}
+		found := 0
+		for _, keys := range store.since(n) {
+			replay, u := false, false
+			for _, k := range keys {
+				replay = replay || strings.Contains(k, "\x00sso-saml-replay\x00")
+				u = u || strings.Contains(k, "\x00user\x00")
+			}
+			if replay {
+				found++
+				user = u
+			}
+		}
+		if found != 1 {
+			t.Fatalf("%d commits wrote the replay entry", found)
+		}
+		return user
+	}
+	resp := f.idpInitiated(idp)
+	if !claimCommit(f.mux, resp) {
+		t.Fatal("the default cache claimed outside the provisioning transaction")
+	}
+	if claimCommit(own.Handler(), f.idpInitiated(idp)) {
+		t.Fatal("an explicit replay cache claimed inside the provisioning transaction")
+	}
+	for _, h := range []http.Handler{f.mux, own.Handler()} {
+		if code := post(h, resp); code != http.StatusForbidden {
+			t.Fatalf("replay accepted: %d", code)
+		}
+		if e := f.lastEvent(identity.EventSSOSAMLFailed); e == nil || e.Data["reason"] != "replayed" {
+			t.Fatalf("event %#v", e)
+		}
+	}
+}
+
+// TestRefusedAssertionStaysClaimed: an assertion that passed the SAML
+// checks but that the connection's rules refused is claimed all the same
+// (the refused provisioning transaction does not take the claim with it):
+// once the rule no longer refuses it, presenting it again is a replay.
+func TestRefusedAssertionStaysClaimed(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"allow_idp_initiated": true}), http.StatusOK)
+	f.session.NameID, f.session.UserEmail = "joe@other.test", "joe@other.test"
+	resp := f.idpInitiated(idp)
+	assertFailed(t, f, f.browser().acs(idp, resp), sso.ReasonEmailDomainNotAllowed)
+	domains := []string{"acme.test", "other.test"}
+	if _, err := f.id.UpdateOrganization(context.Background(), f.org.Domain, identity.OrganizationInput{AllowedEmailDomains: &domains}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.browser().acs(idp, f.idpInitiated(idp)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a fresh assertion once the domain is allowed: %d", r.StatusCode)
+	}
+	assertFailed(t, f, f.browser().acs(idp, resp), "replayed")
 }

@@ -1,90 +1,58 @@
-// Command embed shows Gatehouse inside a host program that already has its
-// own HTTP server: the host keeps its routes, mounts Gatehouse's Cryptr
-// management face under /api/v2 and the JWKS of its organization, and
-// protects its own API with Gatehouse's token middleware, which verifies
-// tokens against the local keys with no network call.
+// Command embed is a host program with Gatehouse inside: it mounts
+// Gatehouse under /auth beside its own routes and protects its own API
+// (GET /me) with Gatehouse's token middleware, which verifies access
+// tokens against the local keys without a network call. A user signs in
+// on Gatehouse's hosted page (authorization code flow with PKCE, as the
+// host's single-page application does) and calls /me with the access
+// token.
 //
-//	go run ./examples/embed -addr 127.0.0.1:8090
+//	go run ./examples/embed
+//
+// It keeps its directory in memory and seeds it on start: organization
+// acme, the user ada@acme.test (password "correct horse battery") and the
+// host's single-page application, redirected to /callback (a real host
+// opens a store, store.Open(ctx, "bolt:identity.db"), and manages its
+// directory through the APIs or Go calls). Its test signs the user in
+// through the hosted page and calls /me with and without the token; to
+// watch a sign-in in a browser, run the example server with -demo.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
-	"fmt"
-	"log"
 	"net/http"
-	"os"
-	"os/signal"
 
+	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
-	"github.com/gatehouse-id/gatehouse/store"
+	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
-	storeURL := flag.String("store", "memory:", "store URL")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	h, cleanup, err := newHost(ctx, *storeURL, "http://"+*addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cleanup()
-	srv := &http.Server{Addr: *addr, Handler: h}
-	go func() { <-ctx.Done(); _ = srv.Shutdown(context.Background()) }()
-	log.Printf("host listening on %s", *addr)
-	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
-		log.Fatal(err)
-	}
+const addr = "localhost:8090"
+
+func main() { h, _ := host(context.Background(), "http://"+addr); panic(http.ListenAndServe(addr, h)) }
+
+// host returns the host's router, served at origin (scheme://host:port),
+// and the client_id of its single-page application.
+func host(ctx context.Context, origin string) (http.Handler, string) {
+	gh := must(gatehouse.New(ctx, gatehouse.Options{Store: memory.New(), BaseURL: origin + "/auth"}))
+	// A directory to sign in to: an organization, a user and the host's single-page application.
+	org := must(gh.Production().CreateOrganization(ctx, identity.OrganizationInput{Name: new("Acme")}))
+	must(gh.Production().CreateUser(ctx, org.Domain, identity.User{Email: "ada@acme.test", Enabled: true}, "correct horse battery"))
+	app := must(gh.Production().CreateApplication(ctx, org.Domain, identity.Application{Name: "host", ApplicationType: identity.AppReact, AllowedRedirectURLs: []string{origin + "/callback"}}))
+	// The host's API accepts the access tokens issued to its origin's applications.
+	protect := must(gh.Middleware(tokens.VerifierConfig{Audiences: []string{origin}}))
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", gh.Handler())
+	mux.Handle("GET /me", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("signed in as " + must(tokens.ClaimsFrom(r.Context())).Email + "\n"))
+	})))
+	return mux, app.ClientID
 }
 
-// newHost assembles the host's mux with Gatehouse mounted into it.
-func newHost(ctx context.Context, storeURL, baseURL string) (http.Handler, func(), error) {
-	st, err := store.Open(ctx, storeURL)
-	if err != nil {
-		return nil, nil, err
+// must returns v, or panics when the last of rest is an error or false.
+func must[T any](v T, rest ...any) T {
+	if last := rest[len(rest)-1]; last != nil && last != true {
+		panic(last)
 	}
-	svc, err := identity.NewService(identity.Options{Store: st, AccountDomain: "host"})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	tok, err := tokens.New(tokens.Options{Identity: svc, BaseURL: baseURL})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	cryptr, err := api.New(api.Options{Service: svc, Tokens: api.Tokens(tok)})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	verifier, err := tok.NewVerifier(tokens.VerifierConfig{SkipAudience: true})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-
-	mux := http.NewServeMux()
-	// The host's own public route.
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "host home page")
-	})
-	// Gatehouse's management API and an organization's JWKS (production
-	// issuer; a sandbox issuer would serve identity.Sandbox's under
-	// /sandbox/t/{domain}/).
-	mux.Handle("/api/v2/", cryptr)
-	mux.Handle("GET /t/{domain}/.well-known/jwks", tok.JWKSHandler(identity.Production,
-		func(r *http.Request) string { return r.PathValue("domain") }))
-	// The host's own API, protected by Gatehouse access tokens.
-	mux.Handle("GET /me", tokens.Middleware(verifier)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := tokens.ClaimsFrom(r.Context())
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject, "email": c.Email, "org": c.Tenant})
-	})))
-	return mux, func() { st.Close() }, nil
+	return v
 }

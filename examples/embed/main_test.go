@@ -2,57 +2,41 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/flowtest"
 )
 
-// The host's protected route refuses anonymous calls and accepts none but
-// Gatehouse tokens; its own routes and the mounted face keep working.
-func TestHostMountsGatehouse(t *testing.T) {
-	h, cleanup, err := newHost(context.Background(), "memory:", "http://host.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cleanup()
-	srv := httptest.NewServer(h)
+// TestHostSignsInAndProtectsItsAPI runs the host as a browser and its
+// single-page application would: Gatehouse answers under /auth only, the
+// user signs in on the hosted page (authorization code with PKCE, the
+// login form, the code exchange), and the host's /me answers the
+// signed-in user with the access token and refuses a call without one or
+// with a garbled one.
+func TestHostSignsInAndProtectsItsAPI(t *testing.T) {
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	defer srv.Close()
+	h, clientID := host(context.Background(), srv.URL)
 
-	for _, tc := range []struct {
-		path, auth string
-		want       int
-	}{
-		{"/", "", 200},
-		{"/me", "", 401},
-		{"/me", "Bearer not-a-jwt", 401},
-		{"/api/v2/organizations", "", 401},
-	} {
-		req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
-		if tc.auth != "" {
-			req.Header.Set("Authorization", tc.auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("GET %s (%q) = %d, want %d", tc.path, tc.auth, resp.StatusCode, tc.want)
-		}
-		if tc.want == 401 && tc.path == "/me" && resp.Header.Get("WWW-Authenticate") == "" {
-			t.Errorf("401 without WWW-Authenticate")
-		}
+	if code, _ := flowtest.Get(t, srv.URL+"/t/acme/.well-known/openid-configuration", ""); code != 404 {
+		t.Errorf("Gatehouse answers outside /auth: %d", code)
 	}
-	resp, err := http.Get(srv.URL + "/t/some-org/.well-known/jwks")
-	if err != nil {
-		t.Fatal(err)
+	res := flowtest.Run(t, flowtest.SignIn{Issuer: srv.URL + "/auth/t/acme", ClientID: clientID,
+		RedirectURI: srv.URL + "/callback", Email: "ada@acme.test", Password: "correct horse battery"})
+	if !strings.HasPrefix(res.LoginAction, srv.URL+"/auth/") {
+		t.Errorf("the login form posts to %s, outside /auth", res.LoginAction)
 	}
-	defer resp.Body.Close()
-	var jwks struct {
-		Keys []map[string]any `json:"keys"`
+	if code, body := flowtest.Get(t, srv.URL+"/me", res.AccessToken); code != 200 || body != "signed in as ada@acme.test\n" {
+		t.Errorf("/me with the access token: %d %q", code, body)
 	}
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&jwks) != nil {
-		t.Fatalf("jwks: %d", resp.StatusCode)
+	for name, tok := range map[string]string{"no token": "", "a garbled token": res.AccessToken + "x",
+		"the ID token": res.IDToken} {
+		if code, _ := flowtest.Get(t, srv.URL+"/me", tok); code != 401 {
+			t.Errorf("/me with %s: %d, want 401", name, code)
+		}
 	}
 }

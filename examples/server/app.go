@@ -11,47 +11,35 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
-	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
-	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/profile"
-	"github.com/gatehouse-id/gatehouse/sso"
-	"github.com/gatehouse-id/gatehouse/sso/portal"
-	"github.com/gatehouse-id/gatehouse/sso/ssoapi"
-	"github.com/gatehouse-id/gatehouse/sso/ssooidc"
 	"github.com/gatehouse-id/gatehouse/store"
-	"github.com/gatehouse-id/gatehouse/tokens"
-	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
 
-// app is the assembled server: the store, the identity services of both
-// environments and every face's handler on one mux.
+// app is the assembled server: the store, Gatehouse over it (every face,
+// see package gatehouse) and the server's own routes (/healthz, /readyz).
 type app struct {
-	cfg    *config
-	log    *slog.Logger
-	store  identity.Store
-	envs   map[identity.Environment]*identity.Service
-	tokens *tokens.Service
-	// kek seals secrets at rest: access-token ids and persistent-login
-	// tokens (identity), token signing keys, SAML SP keys.
-	kek []byte
-	// crafter is the Crafter Profile face, which also sweeps expired records.
+	cfg   *config
+	log   *slog.Logger
+	store identity.Store
+	gh    *gatehouse.Gatehouse
+	// envs are the identity services of both environments (gh's).
+	envs map[identity.Environment]*identity.Service
+	// crafter is the Crafter Profile face (gh's).
 	crafter *profile.Service
-	mux     *http.ServeMux
-	// apiFaces are the faces under /api/ by path prefix: they answer the
-	// paths the mux would redirect (apiPaths).
-	apiFaces map[string]http.Handler
-	closer   []func() error
+	// mux holds the server's own routes, served at the root whatever the
+	// base URL's path; every other request goes to Gatehouse.
+	mux    *http.ServeMux
+	closer []func() error
 	// metrics, when -metrics-addr is set, counts requests, sign-ins,
 	// tokens, store transactions and mails; nil otherwise.
 	metrics *metrics
@@ -77,19 +65,24 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		st = timedStore{Store: st, m: a.metrics}
 		a.store = st
 	}
-	places, err := gazetteer.New()
-	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("gazetteer: %w", err)
-	}
 	kek, err := resolveKEK(cfg, logger)
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.kek = kek.key
-	base, err := identity.NewService(identity.Options{Store: st, Environment: identity.Production, Places: places,
-		Hasher: password.New(), Logger: logger, AccountDomain: cfg.AccountDomain, KeyEncryptionKey: kek.key})
+	env, _ := identity.ParseEnvironment(cfg.MasterEnv)
+	opts := gatehouse.Options{Store: st, BaseURL: cfg.BaseURL, KeyEncryptionKey: kek.key,
+		// The example server replaces Cryptr for existing front ends: it
+		// also serves Cryptr's URLs outside the issuer tree.
+		Serve:  gatehouse.DefaultFaces | gatehouse.LegacyRootURLs,
+		Mailer: a.mailer(), MailFrom: cfg.MailFrom, Logger: logger, AccountDomain: cfg.AccountDomain,
+		// Development (no SMTP: the -mail-dir or log mailer): the log shows
+		// each onboarding setup link, so the portal is one click away.
+		LogSSOSetupLinks: cfg.SMTPHost == "", Version: version, CrafterDefaultTenant: env}
+	if a.metrics != nil {
+		opts.RouteMiddleware = a.metrics.instrument
+	}
+	gh, err := gatehouse.New(ctx, opts)
 	if err != nil {
 		a.Close()
 		if errors.Is(err, identity.ErrKeyEncryptionKey) {
@@ -107,42 +100,44 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		}
 		return nil, err
 	}
-	sandbox, _ := base.ForEnvironment(identity.Sandbox)
-	a.envs = map[identity.Environment]*identity.Service{identity.Production: base, identity.Sandbox: sandbox}
+	a.gh, a.crafter = gh, gh.Profile()
+	a.closer = append(a.closer, gh.Close)
+	a.envs = map[identity.Environment]*identity.Service{identity.Production: gh.Production(), identity.Sandbox: gh.Sandbox()}
 	if a.metrics != nil {
-		// The sandbox service shares base's hooks.
-		base.OnEvent(a.metrics.observeEvent)
+		// The sandbox service shares production's hooks.
+		gh.Production().OnEvent(a.metrics.observeEvent)
 	}
 	if err := a.bootstrap(ctx, stdout); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.tokens, err = tokens.New(tokens.Options{Identity: base, BaseURL: cfg.BaseURL, KeyEncryptionKey: a.kek})
-	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	if err := a.routes(ctx); err != nil {
-		a.Close()
-		return nil, err
-	}
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /readyz", a.readyz)
 	return a, nil
 }
 
-// Handler returns the root handler with panic recovery.
+// Handler returns the root handler with panic recovery: the server's own
+// routes, and Gatehouse for everything else (under the base URL's path).
 func (a *app) Handler() http.Handler {
-	// apiPaths keeps the mux's redirects away from /api/; the Crafter face
-	// also serves its Java client's base path (/crafter-profile/api/1), so
-	// it takes both its base paths ahead of everything (Intercept).
-	h := apiPaths(a.mux, a.apiFaces, http.HandlerFunc(apiNotFound))
-	if a.crafter != nil {
-		h = a.crafter.Intercept(h)
-	}
-	h = httpx.Recover(a.log, "panic serving request", h, writeInternalError)
+	own := http.Handler(a.mux)
 	if a.metrics != nil {
-		h = a.metrics.instrument(h)
+		own = a.metrics.instrument(own)
 	}
-	return h
+	var gh http.Handler = http.NotFoundHandler()
+	if a.gh != nil {
+		gh = a.gh.Handler()
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only a route of the server's own goes to its mux: the mux would
+		// redirect paths that are not canonical, which Gatehouse answers
+		// in each face's format.
+		if _, pattern := a.mux.Handler(r); pattern != "" {
+			own.ServeHTTP(w, r)
+			return
+		}
+		gh.ServeHTTP(w, r)
+	})
+	return httpx.Recover(a.log, "panic serving request", h, writeInternalError)
 }
 
 // MetricsHandler serves the Prometheus metrics, or is nil when
@@ -155,28 +150,7 @@ func (a *app) MetricsHandler() http.Handler {
 }
 
 // Start launches background work (the expiry sweeper) until ctx is done.
-func (a *app) Start(ctx context.Context) {
-	go func() {
-		t := time.NewTicker(30 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				// The Crafter face's sweep covers the store's expiry index
-				// (tickets, tokens, codes, replay cache, rate limits) and
-				// its orphaned attachment blobs.
-				n, err := a.crafter.Sweep(ctx)
-				if err != nil && ctx.Err() == nil {
-					a.log.Warn("expiry sweep failed", "err", err)
-				} else if n > 0 {
-					a.log.Debug("expired records swept", "count", n)
-				}
-			}
-		}
-	}()
-}
+func (a *app) Start(ctx context.Context) { a.gh.Start(ctx) }
 
 // Close releases what build opened, in reverse order.
 func (a *app) Close() error {
@@ -186,109 +160,6 @@ func (a *app) Close() error {
 	}
 	a.closer = nil
 	return errors.Join(errs...)
-}
-
-func (a *app) routes(ctx context.Context) error {
-	a.mux.HandleFunc("GET /healthz", a.healthz)
-	a.mux.HandleFunc("GET /readyz", a.readyz)
-	// Enterprise SSO and the provider refer to each other: the bridge is
-	// bound once both exist.
-	bridge := ssooidc.NewBridge(a.cfg.BaseURL)
-	ssoSvc, err := sso.New(sso.Options{Identity: a.envs[identity.Production], BaseURL: a.cfg.BaseURL,
-		Authorizations: bridge, Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log,
-		KeyEncryptionKey: a.kek,
-		// Development (no SMTP: the -mail-dir or log mailer): the log shows
-		// each onboarding setup link, so the portal is one click away.
-		LogSetupLinks: a.cfg.SMTPHost == ""})
-	if err != nil {
-		return fmt.Errorf("sso: %w", err)
-	}
-	prov, err := provider.New(provider.Options{Identity: a.envs[identity.Production], Tokens: a.tokens,
-		Mailer: a.mailer(), MailFrom: a.cfg.MailFrom, Logger: a.log, SSORouter: ssooidc.Router(ssoSvc),
-		SSOLogout: ssooidc.Logout(ssoSvc)})
-	if err != nil {
-		return fmt.Errorf("oidc provider: %w", err)
-	}
-	bridge.Bind(prov)
-	a.closer = append(a.closer, prov.Close)
-	setup, err := portal.New(ssoSvc)
-	if err != nil {
-		return fmt.Errorf("sso portal: %w", err)
-	}
-	a.mux.Handle("/enterprise/", ssoSvc.Handler())
-	a.mux.Handle("/enterprise-setup/", setup)
-	cryptr, err := api.New(api.Options{Service: a.envs[identity.Production], TokenService: a.tokens, Logger: a.log,
-		Routes: []api.RouteGroup{prov.APIRoutes(), ssoapi.Routes(ssoSvc)}})
-	if err != nil {
-		return fmt.Errorf("cryptr face: %w", err)
-	}
-	a.mux.Handle("/api/v2/", cryptr)
-	crafter, err := profile.New(profile.Options{Identity: a.envs[identity.Production], Mailer: a.mailer(),
-		MailFrom: a.cfg.MailFrom, MonitoringAuth: a.monitoringTokenOK, Version: version, Logger: a.log})
-	if err != nil {
-		return fmt.Errorf("crafter face: %w", err)
-	}
-	a.crafter = crafter
-	// Deliver queued mail (bounded) before the store closes.
-	a.closer = append(a.closer, func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return crafter.Shutdown(sctx)
-	})
-	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
-	if created, err := crafter.EnsureDefaultTenant(ctx, env); err != nil {
-		return fmt.Errorf("default tenant: %w", err)
-	} else if created {
-		a.log.Info("created the default tenant", "env", env)
-	}
-	a.mux.Handle(profile.BasePath+"/", crafter.Handler())
-	a.mux.Handle(profile.JavaClientBasePath+"/", crafter.Handler())
-	// The provider's JSON endpoints answer a method they do not serve with
-	// an OAuth-style JSON 405, not the mux's plain-text one.
-	allowed := map[string][]string{}
-	for _, pattern := range prov.Patterns() {
-		a.mux.Handle(pattern, prov)
-		if method, path, ok := strings.Cut(pattern, " "); ok && jsonEndpoint(path) {
-			allowed[path] = append(allowed[path], method)
-		}
-	}
-	for path, methods := range allowed {
-		a.mux.Handle(path, methodNotAllowed(methods))
-	}
-	// Unknown URLs in the API namespace (/api/v1 era-1 URLs, typos) are
-	// JSON 404s, like the faces' own.
-	a.mux.HandleFunc("/api/", apiNotFound)
-	a.apiFaces = map[string]http.Handler{"/api/v2": cryptr, profile.BasePath: crafter.Handler()}
-	return nil
-}
-
-// jsonEndpoint reports whether a provider path is a JSON API (token,
-// revocation, introspection, userinfo, keys, discovery, Cryptr's era-1 URLs)
-// rather than a browser page.
-func jsonEndpoint(path string) bool {
-	if strings.HasSuffix(path, "/slo-after-revoke-token") { // a browser hop
-		return false
-	}
-	return strings.HasPrefix(path, "/api/") || strings.Contains(path, "/oauth") ||
-		strings.HasSuffix(path, "/userinfo") || strings.Contains(path, "/.well-known")
-}
-
-// methodNotAllowed answers 405 in the OAuth error format, with Allow.
-func methodNotAllowed(methods []string) http.Handler {
-	allow := append([]string(nil), methods...)
-	if slices.Contains(allow, http.MethodGet) && !slices.Contains(allow, http.MethodHead) {
-		allow = append(allow, http.MethodHead)
-	}
-	slices.Sort(allow)
-	allowHeader := strings.Join(allow, ", ")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allowHeader)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request",
-			"error_description": "method not allowed; use " + allowHeader})
-	})
 }
 
 // mailer is the development mailer (-mail-dir), else SMTP (-smtp-host),

@@ -2,23 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
-
-// bootstrapState records, in the store, what the first start generated, so
-// secrets are generated and printed once only.
-type bootstrapState struct {
-	MasterID            string `json:"master_id"`
-	MonitoringTokenHash string `json:"monitoring_token_hash"`
-}
-
-var bootstrapRecords = kv.Records[bootstrapState]{Kind: "bootstrap"}
 
 // bootstrap makes sure a master credential and a monitoring token exist.
 // Given on the command line they are installed (replacing a previous
@@ -28,13 +17,11 @@ var bootstrapRecords = kv.Records[bootstrapState]{Kind: "bootstrap"}
 func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 	env, _ := identity.ParseEnvironment(a.cfg.MasterEnv)
 	svc := a.envs[env]
-	var st bootstrapState
-	err := a.store.View(ctx, func(tx identity.ReadTx) (err error) {
-		st, err = bootstrapRecords.Get(tx, "state")
+	// The bootstrap record says what an earlier start generated, so
+	// secrets are generated and printed once only.
+	st, err := a.gh.Bootstrap(ctx)
+	if err != nil {
 		return err
-	})
-	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		return fmt.Errorf("read bootstrap state: %w", err)
 	}
 	master := identity.Credential{Name: "master", Application: "profile-admin", Master: true,
 		TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}},
@@ -83,17 +70,5 @@ func (a *app) bootstrap(ctx context.Context, out io.Writer) error {
 		st.MonitoringTokenHash = identity.HashSecret(tok)
 		fmt.Fprintf(out, "Generated monitoring token (shown once):\n  -monitoring-token %s\n", tok)
 	}
-	return a.store.Update(ctx, func(tx identity.Tx) error { return bootstrapRecords.Put(tx, "state", st) })
-}
-
-// monitoringTokenOK checks a presented monitoring token in constant time.
-func (a *app) monitoringTokenOK(ctx context.Context, token string) bool {
-	var st bootstrapState
-	if err := a.store.View(ctx, func(tx identity.ReadTx) (err error) {
-		st, err = bootstrapRecords.Get(tx, "state")
-		return err
-	}); err != nil {
-		return false
-	}
-	return token != "" && identity.SecretMatches(token, st.MonitoringTokenHash)
+	return a.gh.SetBootstrap(ctx, st)
 }

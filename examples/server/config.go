@@ -57,7 +57,7 @@ func newFlagSet(c *config, stderr io.Writer) *flag.FlagSet {
 	}
 	str(&c.Addr, "addr", "127.0.0.1:8080", "listen address")
 	str(&c.Store, "store", "bolt:gatehouse.db", "store URL: bolt:PATH, memory:, postgres://...")
-	str(&c.BaseURL, "base-url", "", "public base URL used in issuers, links and SAML metadata (default http://ADDR)")
+	str(&c.BaseURL, "base-url", "", "public base URL used in issuers, links and SAML metadata; with a path, Gatehouse is served under it (default http://ADDR)")
 	str(&c.MasterKey, "master-key", "", "bootstrap master credential ID:SECRET (default: generated once and printed once)")
 	str(&c.MasterEnv, "master-env", "production", "environment of the bootstrap master credential: production or sandbox")
 	str(&c.MonitoringToken, "monitoring-token", "", "Crafter monitoring token (default: generated once and printed once)")

@@ -21,8 +21,6 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/gatehouse-id/gatehouse/identity"
-	"github.com/gatehouse-id/gatehouse/identity/api"
-	"github.com/gatehouse-id/gatehouse/tokens/provider"
 )
 
 // The isolation matrix walks every route of every face (the Cryptr API
@@ -1111,6 +1109,18 @@ func (m *matrix) oidcCases(patterns []string) []*mcase {
 				// forged request id starts nothing.
 				add(&mcase{attacker: kind, path: cpath + "?request_id=" + strings.Repeat("A", 43), want: []int{400},
 					detail: "a forged challenge id at beta's authorization URL"})
+			case strings.Contains(path, "/password-reset/"):
+				// A reset link: beta's Crafter verification token is not a
+				// reset token, in either tree; nothing of beta's changes.
+				c := &mcase{attacker: kind, path: strings.Replace(cpath, strings.Repeat("A", 43), m.beta.vtoken, 1),
+					want: []int{400}, detail: "beta's verification token as a password-reset link"}
+				if method == "POST" {
+					csrf := strings.Repeat("c", 43)
+					c.ct, c.hdr = form, []string{"Cookie", "gatehouse_csrf=" + csrf}
+					c.body = url.Values{"csrf_token": {csrf}, "password": {"attacker's password"},
+						"password2": {"attacker's password"}}.Encode()
+				}
+				add(c)
 			default:
 				add(&mcase{attacker: kind, path: cpath, detail: "unclassified route"})
 			}
@@ -1181,17 +1191,11 @@ func (m *matrix) ssoCases() []*mcase {
 // nothing of beta's.
 func TestIsolationMatrix(t *testing.T) {
 	m := newMatrix(t)
-	probe := func(path string) http.Handler {
-		h, _ := m.a.mux.Handler(httptest.NewRequest("GET", mxBase+path, nil))
-		return h
-	}
-	cryptr, ok := probe("/api/v2/organizations").(*api.Handler)
-	if !ok {
-		t.Fatalf("/api/v2/ is not served by an *api.Handler")
-	}
-	prov, ok := probe("/t/beta/authorize").(*provider.Provider)
-	if !ok {
-		t.Fatalf("/t/{domain}/authorize is not served by a *provider.Provider")
+	// The faces Gatehouse serves (every route of each is walked below
+	// through the server's handler).
+	cryptr, prov := m.a.gh.API(), m.a.gh.Provider()
+	if cryptr == nil || prov == nil {
+		t.Fatalf("the server does not serve the Cryptr API (%v) or the OIDC provider (%v)", cryptr, prov)
 	}
 	// The provider goes first: a breach on the management faces (a sandbox
 	// key deleting beta's sandbox tenant, say) must not consume the

@@ -1,7 +1,12 @@
 // Command server is Gatehouse's example server and the project's main job:
 // it opens a store, bootstraps its master credential, and serves every face
-// (Cryptr /api/v2 and its OAuth endpoints, Crafter Profile /api/1, SSO,
-// OIDC) from one process.
+// (Cryptr /api/v2 and its OAuth endpoints with Cryptr's legacy root URLs,
+// Crafter Profile /api/1, SSO, OIDC) from one process. It is a thin command
+// over the root package gatehouse (see app.go): its own parts are the
+// flags, the key-encryption key file, the bootstrap secrets, -demo,
+// metrics and the probes. With a -base-url that has a path
+// (http://127.0.0.1:8080/auth), Gatehouse is served under that path and
+// /healthz and /readyz stay at the root.
 //
 //	go run ./examples/server -addr 127.0.0.1:8080 -store bolt:gatehouse.db
 //
@@ -33,9 +38,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
-	"github.com/gatehouse-id/gatehouse/identity/api"
-	"github.com/gatehouse-id/gatehouse/profile"
 )
 
 // version is reported by the Crafter monitoring endpoint; release builds
@@ -65,9 +67,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Addr, err)
 	}
-	// A request under a face's paths that net/http refuses before any
-	// handler (a malformed escape in its path) gets that face's JSON 400.
-	ln = api.Listener(profile.Listener(ln))
 	var demoLn net.Listener
 	if cfg.Demo {
 		if demoLn, err = net.Listen("tcp", cfg.DemoClientAddr); err != nil {
@@ -127,7 +126,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer msrv.Close()
 		logger.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	go func() { errc <- srv.Serve(ln) }()
+	// A request under a face's paths that net/http refuses before any
+	// handler (a malformed escape in its path) gets that face's JSON 400.
+	go func() { errc <- srv.Serve(app.gh.Listener(ln)) }()
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", redactStoreURL(cfg.Store))
 	app.Start(ctx)
 	if dm != nil {

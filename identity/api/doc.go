@@ -214,7 +214,8 @@
 //     JSON 404, never served as the path it cleans to. Mounted on an
 //     http.ServeMux, such a path is redirected by the mux before the
 //     handler sees it: a host that wants JSON there serves the API prefix
-//     with the handler before the mux, as examples/server does.
+//     with the handler before the mux, as the root package's
+//     gatehouse.Handler does.
 //   - A malformed escape in the path (/api/v2/%zz) is refused by net/http
 //     before any handler runs, with a plain-text 400; serving from
 //     Listener(l) answers it with the JSON 400 bad_request instead

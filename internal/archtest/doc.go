@@ -6,6 +6,6 @@
 // parse, call a service and render. A face never imports another face,
 // even indirectly: what two faces share lives in package identity (rules)
 // or under internal/ (plumbing such as the /api/v2 route framework).
-// Packages that wire several faces together (sso/ssooidc, the examples,
-// cmd) may import any of them.
+// Packages that wire several faces together (the root package gatehouse,
+// sso/ssooidc, the examples, cmd) may import any of them.
 package archtest

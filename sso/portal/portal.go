@@ -14,8 +14,11 @@
 // Pages are server-rendered in English and French (?lang=en|fr, else the
 // Accept-Language header), need no JavaScript, carry a CSRF token in every
 // form (double-submit cookie checked against the session's hash), and are
-// served with a restrictive Content-Security-Policy, X-Frame-Options: DENY,
-// nosniff and no-referrer. The onboarding's state and tutorial step follow
+// served with a restrictive Content-Security-Policy (styles only through a
+// per-response nonce), X-Frame-Options: DENY, nosniff and no-referrer.
+// They share the hosted login pages' look (package pages), branded by
+// sso.Options.Branding or WithBranding, and name the organization by its
+// display name. The onboarding's state and tutorial step follow
 // the administrator's progress.
 //
 // The paths above are relative to the SSO service's base URL. When it
@@ -46,6 +49,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/safefetch"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
 	"github.com/gatehouse-id/gatehouse/sso/templates"
@@ -68,10 +72,22 @@ const metadataFetchTimeout = 10 * time.Second
 
 // Handler serves the portal.
 type Handler struct {
-	svc     *sso.Service
-	pages   map[string]*template.Template
-	mux     *http.ServeMux
-	fetcher *safefetch.Fetcher
+	svc      *sso.Service
+	branding *pages.Branding
+	pages    *pages.Set
+	mux      *http.ServeMux
+	fetcher  *safefetch.Fetcher
+}
+
+// pageNames are the portal's pages; their override names (Branding
+// Templates) have the prefix "portal-".
+var pageNames = []string{"start", "message", "provider", "configure", "metadata", "test"}
+
+// WithBranding gives the portal its own look (by default, the SSO
+// service's: sso.Options.Branding). New refuses an invalid one with a
+// *pages.BrandingError.
+func WithBranding(b pages.Branding) Option {
+	return func(h *Handler) { h.branding = &b }
 }
 
 // Option configures New.
@@ -90,19 +106,24 @@ func AllowLoopbackMetadataURLsForTests(roots *x509.CertPool) Option {
 
 // New returns the portal of svc.
 func New(svc *sso.Service, opts ...Option) (*Handler, error) {
-	h := &Handler{svc: svc, pages: map[string]*template.Template{}, mux: http.NewServeMux(),
+	h := &Handler{svc: svc, mux: http.NewServeMux(),
 		fetcher: &safefetch.Fetcher{MaxBytes: saml.MaxMetadataBytes, Timeout: metadataFetchTimeout}}
 	for _, o := range opts {
 		o(h)
 	}
-	funcs := template.FuncMap{"t": func(d *pageData, key string) string { return d.t(key) }}
-	for _, name := range []string{"start", "message", "provider", "configure", "metadata", "test"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templates.FS, "layout.html", name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("portal: template %s: %w", name, err)
+	look := svc.Look()
+	if h.branding != nil {
+		var err error
+		if look, err = pages.New(*h.branding); err != nil {
+			return nil, fmt.Errorf("portal: %w", err)
 		}
-		h.pages[name] = t
 	}
+	funcs := template.FuncMap{"t": func(d *pageData, key string) string { return d.t(key) }}
+	set, err := look.Parse(templates.FS, funcs, "portal-", []string{"frame.html"}, pageNames...)
+	if err != nil {
+		return nil, fmt.Errorf("portal: %w", err)
+	}
+	h.pages = set
 	h.mux.HandleFunc("GET "+prefix+"/{$}", h.session(h.home))
 	h.mux.HandleFunc("GET "+prefix+"/provider", h.session(h.providerPage))
 	h.mux.HandleFunc("POST "+prefix+"/provider", h.session(h.csrf(h.providerPost)))
@@ -125,42 +146,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cache-Control", "no-store")
-	if hd.Get("Content-Security-Policy") == "" {
-		hd.Set("Content-Security-Policy", csp(""))
-	}
+	// Answers that are not pages (redirects) get the strictest policy;
+	// pages replace it with their own (pages.Look.CSP).
+	hd.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.mux.ServeHTTP(w, r)
 }
 
-// csp is the pages' policy; extraFormAction lets the test form's redirect
-// reach the IdP.
-func csp(extraFormAction string) string {
-	fa := "'self'"
-	if extraFormAction != "" {
-		fa += " " + extraFormAction
-	}
-	return "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action " + fa +
-		"; frame-ancestors 'none'; base-uri 'none'"
-}
-
-// pageData is what every template receives.
+// pageData is what every template receives (documented in package pages
+// for template overrides).
 type pageData struct {
 	Lang, OtherLang, OtherLangURL, Base string
 	Title, Error, Success, Message      string
-	Warnings                            []string
-	CSRF                                string
-	Action                              string
-	Conn                                *sso.Connection
-	Onboarding                          *sso.Onboarding
-	Steps                               []step
-	SP                                  spValues
-	Providers                           []providerChoice
-	ProviderLabel                       string
-	Instructions                        []string
-	Metadata                            string
-	MetadataURL                         string
-	HasMetadata                         bool
-	Tested, TestOK                      bool
-	TestResult, TestError, TestHint     string
+	// OrgName is the display name of the connection's organization.
+	OrgName                         string
+	Nonce                           string
+	Warnings                        []string
+	CSRF                            string
+	Action                          string
+	Conn                            *sso.Connection
+	Onboarding                      *sso.Onboarding
+	Steps                           []step
+	SP                              spValues
+	Providers                       []providerChoice
+	ProviderLabel                   string
+	Instructions                    []string
+	Metadata                        string
+	MetadataURL                     string
+	HasMetadata                     bool
+	Tested, TestOK                  bool
+	TestResult, TestError, TestHint string
+	// formAction is the page's CSP form-action: 'self', and the IdP on
+	// the test page (its form's redirect goes there).
+	formAction string
+}
+
+// Frame is what the shared layout reads.
+func (d *pageData) Frame() pages.Frame {
+	return pages.Frame{Lang: d.Lang, Title: d.Title, Subtitle: d.OrgName, Error: d.Error, Notice: d.Success,
+		Warnings: d.Warnings, Nonce: d.Nonce, SkipLabel: d.t("skip"), Wide: true}
 }
 
 type step struct {
@@ -214,9 +237,14 @@ func (h *Handler) newPage(r *http.Request, titleKey string) *pageData {
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, d *pageData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_ = h.pages[name].ExecuteTemplate(w, "layout", d)
+	d.Nonce = pages.NewNonce()
+	fa := "'self'"
+	if d.formAction != "" {
+		fa += " " + d.formAction
+	}
+	if err := h.pages.Render(w, status, "portal-"+name, d, fa); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
 }
 
 func (h *Handler) message(w http.ResponseWriter, r *http.Request, status int, titleKey, msgKey string) {
@@ -277,6 +305,9 @@ type sessionCtx struct {
 	conn *sso.Connection
 	onb  *sso.Onboarding
 	csrf string
+	// orgName is the organization's display name (its domain if it has
+	// none).
+	orgName string
 }
 
 type sessionHandler func(w http.ResponseWriter, r *http.Request, s *sessionCtx)
@@ -305,7 +336,10 @@ func (h *Handler) session(next sessionHandler) http.HandlerFunc {
 			h.message(w, r, http.StatusUnauthorized, "session_gone_title", "session_gone")
 			return
 		}
-		s := &sessionCtx{ps: ps, id: id, conn: &d.Connection, onb: d.Onboarding}
+		s := &sessionCtx{ps: ps, id: id, conn: &d.Connection, onb: d.Onboarding, orgName: d.Connection.OrgDomain}
+		if org, err := id.GetOrganization(r.Context(), d.Connection.OrgDomain); err == nil && org.Name != "" {
+			s.orgName = org.Name
+		}
 		if c, err := r.Cookie(csrfCookie); err == nil && identity.SecretMatches(c.Value, ps.CSRFHash) {
 			s.csrf = c.Value
 		}
@@ -347,7 +381,7 @@ func (h *Handler) csrf(next sessionHandler) sessionHandler {
 // sessionPage builds the common data of a session page.
 func (h *Handler) sessionPage(r *http.Request, s *sessionCtx, titleKey string) *pageData {
 	d := h.newPage(r, titleKey)
-	d.CSRF, d.Conn, d.Onboarding = s.csrf, s.conn, s.onb
+	d.CSRF, d.Conn, d.Onboarding, d.OrgName = s.csrf, s.conn, s.onb, s.orgName
 	d.HasMetadata = s.conn.Metadata != ""
 	idp := s.conn.ID
 	d.SP = spValues{EntityID: h.svc.EntityID(idp), ACSURL: h.svc.ACSURL(idp), MetadataURL: h.svc.MetadataURL(idp),
@@ -534,8 +568,9 @@ func (h *Handler) testPage(w http.ResponseWriter, r *http.Request, s *sessionCtx
 	}
 	if d.HasMetadata {
 		if md, err := saml.ParseIdPMetadata([]byte(s.conn.Metadata), h.svc.Now()); err == nil {
-			if u, err := url.Parse(md.SSOURL); err == nil {
-				w.Header().Set("Content-Security-Policy", csp(u.Scheme+"://"+u.Host))
+			if u, err := url.Parse(md.SSOURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") &&
+				!strings.ContainsAny(u.Host, " ;,'\"") {
+				d.formAction = u.Scheme + "://" + u.Host
 			}
 		}
 	}

@@ -101,3 +101,46 @@ func exampleIdP() (*csaml.IdentityProvider, *csaml.EntityDescriptor) {
 		ServiceProviderProvider: oneSP{spMeta},
 	}, spMeta
 }
+
+// ExampleServiceProvider_VerifyResponse verifies a response without
+// claiming it, then claims it where the sign-in is accepted (in production,
+// inside the store transaction that provisions the user), so that the two
+// commit together.
+func ExampleServiceProvider_VerifyResponse() {
+	ctx := context.Background()
+	base := "https://gatehouse.example/enterprise/acme_EFBpWGQRVBCUSagNu2Tp9S"
+	idp, spMeta := exampleIdP()
+	idpXML, _ := xml.Marshal(idp.Metadata())
+	md, _ := saml.ParseIdPMetadata(idpXML, time.Now())
+	sp, err := saml.New(saml.Config{ConnectionID: "acme_EFBpWGQRVBCUSagNu2Tp9S", ACSURL: base + "/acs",
+		MetadataURL: base + "/metadata", IdP: md, ReplayCache: saml.NewMemoryReplayCache(nil)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ourMD, _ := sp.Metadata()
+	_ = xml.Unmarshal(ourMD, spMeta)
+	req, _ := sp.NewAuthnRequest("")
+	rec := httptest.NewRecorder()
+	idp.ServeSSO(rec, httptest.NewRequest(http.MethodGet, req.URL, nil))
+	resp := html.UnescapeString(regexp.MustCompile(`name="SAMLResponse" value="([^"]*)"`).FindStringSubmatch(rec.Body.String())[1])
+
+	a, err := sp.VerifyResponse(ctx, resp, base+"/acs", []string{req.ID})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Inside the transaction that accepts the sign-in: claim, then provision.
+	if err := sp.Claim(ctx, a); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("signed in:", a.NameID)
+	fmt.Println("claimed until after the assertion expires:", a.ReplayUntil.After(a.NotOnOrAfter))
+	err = sp.Claim(ctx, a)
+	fmt.Println("claimed again:", err.(*saml.Error).Reason)
+	// Output:
+	// signed in: alice@example.com
+	// claimed until after the assertion expires: true
+	// claimed again: replayed
+}

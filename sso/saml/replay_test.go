@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"encoding/base64"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,5 +118,117 @@ func TestCompressionBombInput(t *testing.T) {
 	}
 	if _, err := inflateBounded([]byte("not deflate data \xff\xff"), 1024); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+// TestDecodeBase64Bounded: the line breaks, spaces and tabs IdPs put in the
+// encoded message are skipped; anything else that is not base64, an empty
+// message and one over the bound are refused.
+func TestDecodeBase64Bounded(t *testing.T) {
+	msg := []byte(strings.Repeat("<samlp:Response/>", 10))
+	enc := base64.StdEncoding.EncodeToString(msg)
+	wrap := func(sep string, every int) string {
+		var b strings.Builder
+		for i := 0; i < len(enc); i += every {
+			b.WriteString(enc[i:min(i+every, len(enc))])
+			b.WriteString(sep)
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, in string
+		max      int
+		reason   Reason
+	}{
+		{"plain", enc, 1024, ""},
+		{"CRLF every 76", wrap("\r\n", 76), 1024, ""},
+		{"LF every 64", wrap("\n", 64), 1024, ""},
+		{"spaces and tabs", wrap(" \t", 10), 1024, ""},
+		{"leading and trailing blanks", " \r\n" + enc + "\t\n", 1024, ""},
+		{"empty", "", 1024, ReasonMalformed},
+		{"only line breaks", "\r\n\r\n", 1024, ReasonMalformed},
+		{"only blanks", " \t ", 1024, ReasonMalformed},
+		{"not base64", enc[:8] + "*" + enc[9:], 1024, ReasonMalformed},
+		{"URL alphabet", strings.NewReplacer("+", "-", "/", "_").Replace(base64.StdEncoding.EncodeToString([]byte{0xfb, 0xff, 0xfe})), 1024, ReasonMalformed},
+		{"decoded over the bound", enc, len(msg) - 1, ReasonTooLarge},
+		{"encoded over the bound", enc + strings.Repeat("\n", maxEncodedLen(len(msg))), len(msg), ReasonTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, ferr := decodeBase64Bounded(tc.in, tc.max)
+			if tc.reason != "" {
+				if ferr == nil || ferr.Reason != tc.reason {
+					t.Fatalf("got %v, want reason %q", ferr, tc.reason)
+				}
+				return
+			}
+			if ferr != nil {
+				t.Fatal(ferr.AuditString())
+			}
+			if !bytes.Equal(raw, msg) {
+				t.Fatalf("decoded %q", raw)
+			}
+		})
+	}
+}
+
+// TestVerifyResponseThenClaim: VerifyResponse makes the checks but leaves
+// the replay cache alone, with a ReplayUntil covering the assertion's
+// validity and the skew; Claim then claims once, and the response cannot
+// be used again by either path. A refused response is refused by
+// VerifyResponse as by ParseResponse.
+func TestVerifyResponseThenClaim(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	resp, reqID := e.spInitiated()
+	if _, err := e.sp.VerifyResponse(ctx, resp, spACS+"?x", []string{reqID}); reasonOf(t, err) != ReasonDestination {
+		t.Fatalf("received at another URL: %v", err)
+	}
+	if _, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{"id-other"}); reasonOf(t, err) != ReasonInResponseTo {
+		t.Fatalf("another request: %v", err)
+	}
+	a, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{reqID})
+	if err != nil {
+		t.Fatal(err.(*Error).AuditString())
+	}
+	if e.cache.Len() != 0 {
+		t.Fatal("VerifyResponse claimed the assertion")
+	}
+	if a.ReplayUntil.Before(a.NotOnOrAfter.Add(MaxAllowedSkew)) {
+		t.Fatalf("ReplayUntil %s is before NotOnOrAfter %s + skew", a.ReplayUntil, a.NotOnOrAfter)
+	}
+	// Verifying twice is allowed (nothing is consumed) ...
+	if _, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{reqID}); err != nil {
+		t.Fatal(err.(*Error).AuditString())
+	}
+	// ... claiming is not.
+	if err := e.sp.Claim(ctx, a); err != nil {
+		t.Fatal(err.(*Error).AuditString())
+	}
+	if err := e.sp.Claim(ctx, a); reasonOf(t, err) != ReasonReplay {
+		t.Fatalf("second claim: %v", err)
+	}
+	if _, err := e.sp.ParseResponse(ctx, resp, spACS, []string{reqID}); reasonOf(t, err) != ReasonReplay {
+		t.Fatalf("ParseResponse after Claim: %v", err)
+	}
+	for _, bad := range []*Assertion{nil, {}} {
+		if err := e.sp.Claim(ctx, bad); reasonOf(t, err) != ReasonMissingElement {
+			t.Fatalf("claim of %v: %v", bad, err)
+		}
+	}
+	// ParseResponse claims what it accepts, with the same deadline.
+	resp, reqID = e.spInitiated()
+	want, err := e.sp.VerifyResponse(ctx, resp, spACS, []string{reqID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.sp.ParseResponse(ctx, resp, spACS, []string{reqID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.ReplayUntil.Equal(want.ReplayUntil) || got.AssertionID != want.AssertionID {
+		t.Fatalf("ParseResponse %+v, VerifyResponse %+v", got, want)
+	}
+	if err := e.sp.Claim(ctx, got); reasonOf(t, err) != ReasonReplay {
+		t.Fatalf("claim after ParseResponse: %v", err)
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
-	"github.com/beevik/etree"
 	csaml "github.com/crewjam/saml"
-	xrv "github.com/mattermost/xml-roundtrip-validator"
 )
 
 const (
@@ -33,6 +34,9 @@ type Assertion struct {
 	IssueInstant         time.Time
 	NotOnOrAfter         time.Time // end of the assertion's validity (earliest of Conditions and SubjectConfirmationData)
 	InResponseTo         string    // the AuthnRequest ID it answers; "" for IdP-initiated
+	// ReplayUntil is how long AssertionID must stay claimed in the replay
+	// cache: past every moment at which the assertion could be accepted.
+	ReplayUntil time.Time
 }
 
 // maxEncodedLen is the longest base64 text whose decoded form can fit in
@@ -53,14 +57,18 @@ func decodeBase64Bounded(s string, max int) ([]byte, *Error) {
 	if len(s) > maxEncodedLen(max) {
 		return nil, fail(ReasonTooLarge, fmt.Sprintf("encoded message is %d bytes, over %d", len(s), maxEncodedLen(max)), nil)
 	}
-	s = strings.Map(func(r rune) rune {
-		switch r {
-		case '\r', '\n', ' ', '\t':
-			return -1
-		}
-		return r
-	}, s)
-	if s == "" {
+	// The decoder skips CR and LF itself; spaces and tabs, which a few
+	// IdPs also put in, are removed first (a copy only when present).
+	if strings.ContainsAny(s, " \t") {
+		s = strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t':
+				return -1
+			}
+			return r
+		}, s)
+	}
+	if strings.Trim(s, "\r\n") == "" {
 		return nil, fail(ReasonMalformed, "empty message", nil)
 	}
 	raw, err := base64.StdEncoding.DecodeString(s)
@@ -87,10 +95,58 @@ func decodeBase64Bounded(s string, max int) ([]byte, *Error) {
 // must still consume the matched request ID (Assertion.InResponseTo).
 func (p *ServiceProvider) ParseResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, error) {
 	a, err := p.parseResponse(ctx, samlResponse, receivedURL, possibleRequestIDs)
+	if err == nil {
+		err = p.claim(ctx, a)
+	}
 	if err != nil {
 		return nil, err // a non-nil *Error, never a typed nil
 	}
 	return a, nil
+}
+
+// VerifyResponse makes every check of ParseResponse but the last: it does
+// not claim the assertion in the replay cache. It is for a caller that
+// claims it in the same store transaction as the one that accepts the
+// sign-in (one commit instead of two): that transaction must record
+// (Config.ConnectionID, AssertionID) until ReplayUntil, atomically, and
+// refuse the sign-in (ReasonReplay) when the pair is already recorded; a
+// sign-in refused after VerifyResponse must still be claimed (Claim), so
+// that the assertion cannot be presented again. Any other caller uses
+// ParseResponse, which is VerifyResponse followed by Claim.
+func (p *ServiceProvider) VerifyResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, error) {
+	a, err := p.parseResponse(ctx, samlResponse, receivedURL, possibleRequestIDs)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Claim records a.AssertionID in Config.ReplayCache until a.ReplayUntil.
+// It fails with an *Error whose Reason is ReasonReplay when the assertion
+// was already claimed, ReasonReplayCacheError when the cache fails, and
+// ReasonCanceled when ctx is done.
+func (p *ServiceProvider) Claim(ctx context.Context, a *Assertion) error {
+	if err := p.claim(ctx, a); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (p *ServiceProvider) claim(ctx context.Context, a *Assertion) *Error {
+	if a == nil || a.AssertionID == "" {
+		return fail(ReasonMissingElement, "no assertion to claim", nil)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(ReasonCanceled, "", err)
+	}
+	ok, err := p.cfg.ReplayCache.Claim(ctx, p.cfg.ConnectionID, a.AssertionID, a.ReplayUntil)
+	if err != nil {
+		return fail(ReasonReplayCacheError, "", err)
+	}
+	if !ok {
+		return fail(ReasonReplay, fmt.Sprintf("assertion %q was already used", a.AssertionID), nil)
+	}
+	return nil
 }
 
 func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, receivedURL string, possibleRequestIDs []string) (*Assertion, *Error) {
@@ -128,27 +184,9 @@ func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, recei
 	if ferr != nil {
 		return nil, ferr
 	}
-	// mattermost/xml-roundtrip-validator (CVE-2020-29509/29510/29511).
-	// crewjam/saml already ran its own port of the same check before
-	// parsing anything; this second, independent pass is a pure predicate
-	// on the input, so running it last gives the same decisions as running
-	// it first, while an unauthenticated sender cannot make us pay for it
-	// (it allocates ~150 bytes per input byte; see BenchmarkParseResponse).
-	if err := xrv.Validate(bytes.NewReader(raw)); err != nil {
-		return nil, fail(ReasonMalformed, "XML round-trip check", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fail(ReasonCanceled, "", err)
-	}
-	// Last: claim the id, only for an otherwise valid assertion.
-	until := replayDeadline(ca)
-	ok, err := p.cfg.ReplayCache.Claim(ctx, p.cfg.ConnectionID, a.AssertionID, until)
-	if err != nil {
-		return nil, fail(ReasonReplayCacheError, "", err)
-	}
-	if !ok {
-		return nil, fail(ReasonReplay, fmt.Sprintf("assertion %q was already used", a.AssertionID), nil)
-	}
+	// Last (ParseResponse, Claim): claim the id, only for an otherwise
+	// valid assertion.
+	a.ReplayUntil = replayDeadline(ca)
 	return a, nil
 }
 
@@ -165,55 +203,109 @@ type responseShape struct {
 // samlp:Response root with exactly one saml:Assertion or
 // saml:EncryptedAssertion child and no other element of those names
 // anywhere (signature wrapping hides a second assertion in Extensions,
-// Object, Advice or inside the first one).
+// Object, Advice or inside the first one); no DTD, no processing
+// instruction but the XML declaration.
+//
+// It reads the document as github.com/beevik/etree (which crewjam/saml
+// parses it with) would, strictly, but in one pass over its tokens without
+// building the tree: the root element is the first element of the
+// document, an element's namespace is the one its prefix (or the default
+// namespace) is declared with on it or its parent, and of attributes
+// repeated with the same name the last value counts. The decisions are
+// those of the tree-walking version it replaced
+// (FuzzInspectResponseMatchesTree).
 func inspectResponse(raw []byte) (*responseShape, *Error) {
-	doc := etree.NewDocument()
-	doc.ReadSettings.Permissive = false
-	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, fail(ReasonMalformed, "not XML", err)
-	}
-	root := doc.Root()
-	if root == nil {
-		return nil, fail(ReasonMalformed, "no root element", nil)
-	}
-	if ferr := noDirectives(&doc.Element, true); ferr != nil {
-		return nil, ferr
-	}
-	if root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
-		return nil, fail(ReasonMalformed, fmt.Sprintf("root element is {%s}%s, not a samlp:Response", root.NamespaceURI(), root.Tag), nil)
-	}
-	shape := &responseShape{}
-	var err *Error
-	if shape.destination, err = uniqueAttr(root, "Destination"); err != nil {
-		return nil, err
-	}
-	if shape.issueInstant, err = uniqueAttr(root, "IssueInstant"); err != nil {
-		return nil, err
-	}
-	if shape.inResponseTo, err = uniqueAttr(root, "InResponseTo"); err != nil {
-		return nil, err
-	}
-	var found []*etree.Element
-	var walk func(el *etree.Element)
-	walk = func(el *etree.Element) {
-		for _, c := range el.ChildElements() {
-			if c.Tag == "Assertion" || c.Tag == "EncryptedAssertion" {
-				found = append(found, c)
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	dec.Strict = true
+	dec.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil }
+
+	var (
+		open      []xml.Name // the open elements, for end-tag matching
+		seenRoot  bool
+		inRoot    bool // the root element is open
+		rootName  xml.Name
+		rootAttrs []xml.Attr
+		directive *Error            // the first DTD or processing instruction, in document order
+		count     int               // Assertion/EncryptedAssertion elements under the root
+		first     *xml.StartElement // the first of them, if it is a child of the root
+		firstNS   string
+	)
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			if len(open) != 0 {
+				return nil, fail(ReasonMalformed, "not XML", errors.New("unexpected end of document"))
 			}
-			walk(c)
+			break
+		}
+		if err != nil {
+			return nil, fail(ReasonMalformed, "not XML", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(open) >= maxInspectDepth {
+				return nil, fail(ReasonMalformed, "not XML", errors.New("too deep"))
+			}
+			open = append(open, t.Name)
+			switch {
+			case len(open) == 1 && !seenRoot:
+				seenRoot, inRoot = true, true
+				rootName, rootAttrs = t.Name, mergeAttrs(t.Attr)
+			case inRoot && (t.Name.Local == "Assertion" || t.Name.Local == "EncryptedAssertion"):
+				count++
+				if count == 1 && len(open) == 2 {
+					el := xml.StartElement{Name: t.Name, Attr: mergeAttrs(t.Attr)}
+					first = &el
+					firstNS = namespaceURI(t.Name.Space, el.Attr, rootAttrs)
+				}
+			}
+		case xml.EndElement:
+			if len(open) == 0 || open[len(open)-1] != t.Name {
+				return nil, fail(ReasonMalformed, "not XML", errors.New("mismatched end element"))
+			}
+			open = open[:len(open)-1]
+			if len(open) == 0 {
+				inRoot = false
+			}
+		case xml.Directive:
+			if directive == nil {
+				directive = fail(ReasonMalformed, "XML directive (DTD) in the message", nil)
+			}
+		case xml.ProcInst:
+			if directive == nil && (t.Target != "xml" || len(open) > 0) {
+				directive = fail(ReasonMalformed, "XML processing instruction in the message", nil)
+			}
 		}
 	}
-	walk(root)
-	if len(found) != 1 {
-		return nil, fail(ReasonAssertionCount, fmt.Sprintf("%d Assertion/EncryptedAssertion elements, want exactly 1", len(found)), nil)
+	if !seenRoot {
+		return nil, fail(ReasonMalformed, "no root element", nil)
 	}
-	el := found[0]
-	if el.Parent() != root || el.NamespaceURI() != nsAssertion {
+	if directive != nil {
+		return nil, directive
+	}
+	if ns := namespaceURI(rootName.Space, rootAttrs, nil); rootName.Local != "Response" || ns != nsProtocol {
+		return nil, fail(ReasonMalformed, fmt.Sprintf("root element is {%s}%s, not a samlp:Response", ns, rootName.Local), nil)
+	}
+	shape := &responseShape{}
+	var ferr *Error
+	if shape.destination, ferr = uniqueAttr(rootAttrs, rootName.Local, "Destination"); ferr != nil {
+		return nil, ferr
+	}
+	if shape.issueInstant, ferr = uniqueAttr(rootAttrs, rootName.Local, "IssueInstant"); ferr != nil {
+		return nil, ferr
+	}
+	if shape.inResponseTo, ferr = uniqueAttr(rootAttrs, rootName.Local, "InResponseTo"); ferr != nil {
+		return nil, ferr
+	}
+	if count != 1 {
+		return nil, fail(ReasonAssertionCount, fmt.Sprintf("%d Assertion/EncryptedAssertion elements, want exactly 1", count), nil)
+	}
+	if first == nil || firstNS != nsAssertion {
 		return nil, fail(ReasonAssertionCount, "the assertion is not a saml:Assertion child of the Response", nil)
 	}
-	if el.Tag == "Assertion" {
-		if shape.assertionID, err = uniqueAttr(el, "ID"); err != nil {
-			return nil, err
+	if first.Name.Local == "Assertion" {
+		if shape.assertionID, ferr = uniqueAttr(first.Attr, first.Name.Local, "ID"); ferr != nil {
+			return nil, ferr
 		}
 		if shape.assertionID == "" {
 			return nil, fail(ReasonMissingElement, "Assertion has no ID", nil)
@@ -222,43 +314,59 @@ func inspectResponse(raw []byte) (*responseShape, *Error) {
 	return shape, nil
 }
 
-// noDirectives refuses DTDs (<!DOCTYPE ...>) and processing instructions
-// other than the XML declaration: SAML messages have no use for them.
-func noDirectives(el *etree.Element, document bool) *Error {
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Directive:
-			return fail(ReasonMalformed, "XML directive (DTD) in the message", nil)
-		case *etree.ProcInst:
-			if t.Target != "xml" || !document {
-				return fail(ReasonMalformed, "XML processing instruction in the message", nil)
+// maxInspectDepth is etree's default depth limit, which the tree-walking
+// version applied.
+const maxInspectDepth = 1024
+
+// mergeAttrs keeps one attribute per name, at its first position with its
+// last value, as etree does.
+func mergeAttrs(attrs []xml.Attr) []xml.Attr {
+	out := make([]xml.Attr, 0, len(attrs))
+next:
+	for _, a := range attrs {
+		for i := range out {
+			if out[i].Name == a.Name {
+				out[i].Value = a.Value
+				continue next
 			}
-		case *etree.Element:
-			if ferr := noDirectives(t, false); ferr != nil {
-				return ferr
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// namespaceURI resolves the prefix of an element with attributes attrs
+// whose parent has parentAttrs (nil for the root element): the declaration
+// on the element, else on its parent, else "".
+func namespaceURI(prefix string, attrs, parentAttrs []xml.Attr) string {
+	for _, list := range [][]xml.Attr{attrs, parentAttrs} {
+		for _, a := range list {
+			if (prefix == "" && a.Name.Space == "" && a.Name.Local == "xmlns") ||
+				(prefix != "" && a.Name.Space == "xmlns" && a.Name.Local == prefix) {
+				return a.Value
 			}
 		}
 	}
-	return nil
+	return ""
 }
 
-// uniqueAttr returns the value of the unqualified attribute key of el, ""
-// if absent, and refuses an element that carries it twice or also under a
+// uniqueAttr returns the value of the unqualified attribute key of element
+// tag, "" if absent, and refuses an element that also carries it under a
 // prefix (encoding/xml would read either).
-func uniqueAttr(el *etree.Element, key string) (string, *Error) {
+func uniqueAttr(attrs []xml.Attr, tag, key string) (string, *Error) {
 	var val string
 	n := 0
-	for _, a := range el.Attr {
-		if a.Key == key {
+	for _, a := range attrs {
+		if a.Name.Local == key {
 			n++
 			val = a.Value
-			if a.Space != "" {
-				return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s:%s on <%s>", a.Space, a.Key, el.Tag), nil)
+			if a.Name.Space != "" {
+				return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s:%s on <%s>", a.Name.Space, a.Name.Local, tag), nil)
 			}
 		}
 	}
 	if n > 1 {
-		return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s repeated on <%s>", key, el.Tag), nil)
+		return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s repeated on <%s>", key, tag), nil)
 	}
 	return val, nil
 }

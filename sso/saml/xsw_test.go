@@ -12,7 +12,7 @@ const evilName = "ceo@example.com"
 
 // signedOnly returns the IdP's response with only the Response signed
 // (which == "response") or only the Assertion signed ("assertion").
-func signedOnly(t *testing.T, resp, which string) *etree.Document {
+func signedOnly(t testing.TB, resp, which string) *etree.Document {
 	doc := decodeDoc(t, resp)
 	root := doc.Root()
 	switch which {
@@ -56,93 +56,7 @@ func addObject(sig *etree.Element, content *etree.Element) {
 // ParseResponse nor crewjam/saml underneath it may ever yield the
 // attacker's NameID.
 func TestXMLSignatureWrapping(t *testing.T) {
-	type variant struct {
-		name  string
-		build func(t *testing.T, resp string) *etree.Document
-	}
-	variants := []variant{
-		{"XSW1 evil response, signed original inside its Signature/Object", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "response")
-			orig := doc.Root()
-			evil := orig.Copy()
-			evil.CreateAttr("ID", "id-evil-response")
-			evilAs := child(evil, "Assertion")
-			nameIDOf(evilAs).SetText(evilName)
-			addObject(child(evil, "Signature"), stripSig(orig))
-			return docWithRoot(evil)
-		}},
-		{"XSW2 evil response, signed original as a detached sibling before Signature", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "response")
-			orig := doc.Root()
-			evil := orig.Copy()
-			evil.CreateAttr("ID", "id-evil-response")
-			nameIDOf(child(evil, "Assertion")).SetText(evilName)
-			sig := child(evil, "Signature")
-			evil.InsertChildAt(sig.Index(), stripSig(orig))
-			return docWithRoot(evil)
-		}},
-		{"XSW3 evil assertion before the signed one", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "assertion")
-			orig := assertionOf(doc)
-			doc.Root().InsertChildAt(orig.Index(), evilAssertion(orig, "id-evil", false))
-			return doc
-		}},
-		{"XSW4 signed assertion wrapped inside the evil one", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "assertion")
-			orig := assertionOf(doc)
-			ev := evilAssertion(orig, "id-evil", false)
-			doc.Root().RemoveChild(orig)
-			ev.AddChild(orig)
-			doc.Root().AddChild(ev)
-			return doc
-		}},
-		{"XSW5 evil assertion carries the signature, unsigned original appended", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "assertion")
-			orig := assertionOf(doc)
-			ev := evilAssertion(orig, "id-evil", true)
-			doc.Root().RemoveChild(orig)
-			doc.Root().AddChild(ev)
-			doc.Root().AddChild(stripSig(orig))
-			return doc
-		}},
-		{"XSW6 evil assertion carries the signature, original inside its Signature/Object", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "assertion")
-			orig := assertionOf(doc)
-			ev := evilAssertion(orig, "id-evil", true)
-			addObject(child(ev, "Signature"), stripSig(orig))
-			doc.Root().RemoveChild(orig)
-			doc.Root().AddChild(ev)
-			return doc
-		}},
-		{"XSW7 original in Extensions, evil assertion in its place", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "assertion")
-			orig := assertionOf(doc)
-			ext := etree.NewElement("samlp:Extensions")
-			doc.Root().RemoveChild(orig)
-			ext.AddChild(orig)
-			doc.Root().InsertChildAt(1, ext)
-			doc.Root().AddChild(evilAssertion(orig, "", false))
-			return doc
-		}},
-		{"XSW8 evil assertion with the signature, original (unsigned) in Signature/Object", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "assertion")
-			orig := assertionOf(doc)
-			ev := evilAssertion(orig, "", true)
-			addObject(child(ev, "Signature"), stripSig(orig))
-			doc.Root().RemoveChild(orig)
-			doc.Root().AddChild(ev)
-			return doc
-		}},
-		{"single evil assertion whose copied signature references the original ID", func(t *testing.T, resp string) *etree.Document {
-			doc := signedOnly(t, resp, "assertion")
-			orig := assertionOf(doc)
-			ev := evilAssertion(orig, "id-evil", true)
-			doc.Root().RemoveChild(orig)
-			doc.Root().AddChild(ev)
-			return doc
-		}},
-	}
-	for _, v := range variants {
+	for _, v := range xswVariants() {
 		t.Run(v.name, func(t *testing.T) {
 			e := newEnv(t)
 			resp, reqID := e.spInitiated()
@@ -162,6 +76,99 @@ func TestXMLSignatureWrapping(t *testing.T) {
 				t.Fatalf("crewjam/saml alone accepted the attacker's NameID")
 			}
 		})
+	}
+}
+
+// xswVariant forges a wrapped response from the IdP's genuine one.
+type xswVariant struct {
+	name  string
+	build func(t testing.TB, resp string) *etree.Document
+}
+
+// xswVariants are the signature-wrapping attacks of
+// TestXMLSignatureWrapping.
+func xswVariants() []xswVariant {
+	return []xswVariant{
+		{"XSW1 evil response, signed original inside its Signature/Object", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "response")
+			orig := doc.Root()
+			evil := orig.Copy()
+			evil.CreateAttr("ID", "id-evil-response")
+			evilAs := child(evil, "Assertion")
+			nameIDOf(evilAs).SetText(evilName)
+			addObject(child(evil, "Signature"), stripSig(orig))
+			return docWithRoot(evil)
+		}},
+		{"XSW2 evil response, signed original as a detached sibling before Signature", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "response")
+			orig := doc.Root()
+			evil := orig.Copy()
+			evil.CreateAttr("ID", "id-evil-response")
+			nameIDOf(child(evil, "Assertion")).SetText(evilName)
+			sig := child(evil, "Signature")
+			evil.InsertChildAt(sig.Index(), stripSig(orig))
+			return docWithRoot(evil)
+		}},
+		{"XSW3 evil assertion before the signed one", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "assertion")
+			orig := assertionOf(doc)
+			doc.Root().InsertChildAt(orig.Index(), evilAssertion(orig, "id-evil", false))
+			return doc
+		}},
+		{"XSW4 signed assertion wrapped inside the evil one", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "assertion")
+			orig := assertionOf(doc)
+			ev := evilAssertion(orig, "id-evil", false)
+			doc.Root().RemoveChild(orig)
+			ev.AddChild(orig)
+			doc.Root().AddChild(ev)
+			return doc
+		}},
+		{"XSW5 evil assertion carries the signature, unsigned original appended", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "assertion")
+			orig := assertionOf(doc)
+			ev := evilAssertion(orig, "id-evil", true)
+			doc.Root().RemoveChild(orig)
+			doc.Root().AddChild(ev)
+			doc.Root().AddChild(stripSig(orig))
+			return doc
+		}},
+		{"XSW6 evil assertion carries the signature, original inside its Signature/Object", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "assertion")
+			orig := assertionOf(doc)
+			ev := evilAssertion(orig, "id-evil", true)
+			addObject(child(ev, "Signature"), stripSig(orig))
+			doc.Root().RemoveChild(orig)
+			doc.Root().AddChild(ev)
+			return doc
+		}},
+		{"XSW7 original in Extensions, evil assertion in its place", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "assertion")
+			orig := assertionOf(doc)
+			ext := etree.NewElement("samlp:Extensions")
+			doc.Root().RemoveChild(orig)
+			ext.AddChild(orig)
+			doc.Root().InsertChildAt(1, ext)
+			doc.Root().AddChild(evilAssertion(orig, "", false))
+			return doc
+		}},
+		{"XSW8 evil assertion with the signature, original (unsigned) in Signature/Object", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "assertion")
+			orig := assertionOf(doc)
+			ev := evilAssertion(orig, "", true)
+			addObject(child(ev, "Signature"), stripSig(orig))
+			doc.Root().RemoveChild(orig)
+			doc.Root().AddChild(ev)
+			return doc
+		}},
+		{"single evil assertion whose copied signature references the original ID", func(t testing.TB, resp string) *etree.Document {
+			doc := signedOnly(t, resp, "assertion")
+			orig := assertionOf(doc)
+			ev := evilAssertion(orig, "id-evil", true)
+			doc.Root().RemoveChild(orig)
+			doc.Root().AddChild(ev)
+			return doc
+		}},
 	}
 }
 

@@ -1,5 +1,7 @@
 // Package templates holds the server-rendered HTML of the SSO onboarding
-// portal (package sso/portal): one layout and one template per page.
+// portal (package sso/portal) and of the SSO end-user pages (package
+// sso): one template per page, rendered in the shared layout of package
+// pages, and frame.html, the portal's header and step navigation.
 package templates
 
 import "embed"

@@ -160,6 +160,16 @@ func (p *Provider) loginPost(w http.ResponseWriter, r *http.Request) {
 		p.passwordLogin(w, r, reqID, req, email)
 	case "sso":
 		p.ssoLogin(w, r, reqID, req, email)
+	case "forgot", "forgot_send", "back":
+		if !p.passwordsOn(req) {
+			p.renderLogin(w, r, reqID, req, "", http.StatusBadRequest)
+		} else if a := r.PostFormValue("action"); a == "forgot" {
+			p.renderForgot(w, r, reqID, req, "", http.StatusOK)
+		} else if a == "forgot_send" {
+			p.sendReset(w, r, reqID, req, email)
+		} else {
+			p.renderLogin(w, r, reqID, req, "", http.StatusOK)
+		}
 	default:
 		p.renderLogin(w, r, reqID, req, "", http.StatusBadRequest)
 	}
@@ -318,17 +328,25 @@ func (p *Provider) sendMail(locale, to, orgName, link, digits string) {
 	m := mail.Message{From: p.opts.MailFrom, To: []string{to},
 		Subject: fmt.Sprintf(tr["mail_subject"], orgName),
 		Text:    fmt.Sprintf(tr["mail_text"], orgName, link, digits, int(p.opts.MagicLinkTTL/time.Minute))}
-	html, err := p.pages.mailHTML(locale, orgName, link, digits, int(p.opts.MagicLinkTTL/time.Minute))
+	minutes := int(p.opts.MagicLinkTTL / time.Minute)
+	html, err := p.mailHTML(locale, fmt.Sprintf(tr["mail_intro"], orgName), link, tr["mail_button"], tr["mail_code"], digits,
+		fmt.Sprintf(tr["mail_footer"], minutes))
 	if err == nil {
 		m.HTML = html
 	}
+	p.deliver(m)
+}
+
+// deliver sends m in the background, so that the answer does not reveal
+// whether a mail was sent.
+func (p *Provider) deliver(m mail.Message) {
 	p.mailWG.Add(1)
 	go func() {
 		defer p.mailWG.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := p.opts.Mailer.Send(ctx, m); err != nil {
-			p.log.Error("provider: sending magic link", "err", err)
+			p.log.Error("provider: sending mail", "mail_subject", m.Subject, "err", err)
 		}
 	}()
 }

@@ -2,56 +2,51 @@ package provider
 
 import (
 	"bytes"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// pages holds the parsed templates, one set per page.
-type pages struct {
-	sets map[string]*template.Template
-	mail *template.Template
-}
+// pageNames are the provider's pages (pages.PageLogin, ...).
+var pageNames = []string{pages.PageLogin, pages.PageCode, pages.PageConfirm, pages.PageMessage, pages.PageLogout,
+	pages.PageForgot, pages.PageReset, pages.PageMail}
 
-func newPages() (*pages, error) {
-	layout, err := template.ParseFS(templateFS, "templates/layout.html")
+// newPages parses the provider's pages over the shared look of b.
+func newPages(b pages.Branding) (*pages.Set, error) {
+	look, err := pages.New(b)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	sub, err := fs.Sub(templateFS, "templates")
 	if err != nil {
 		return nil, fmt.Errorf("provider: templates: %w", err)
 	}
-	pg := &pages{sets: map[string]*template.Template{}}
-	for _, name := range []string{"login", "code", "confirm", "message", "logout"} {
-		t, err := layout.Clone()
-		if err == nil {
-			t, err = t.ParseFS(templateFS, "templates/"+name+".html")
-		}
-		if err != nil {
-			return nil, fmt.Errorf("provider: template %s: %w", name, err)
-		}
-		pg.sets[name] = t
+	set, err := look.Parse(sub, nil, "", nil, pageNames...)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
 	}
-	if pg.mail, err = template.ParseFS(templateFS, "templates/mail.html"); err != nil {
-		return nil, fmt.Errorf("provider: mail template: %w", err)
-	}
-	return pg, nil
+	return set, nil
 }
 
-// pageData is what every page template receives.
+// pageData is what every page template receives (documented in package
+// pages for template overrides).
 type pageData struct {
 	Locale   string
 	Title    string
 	OrgName  string
 	Error    string
+	Notice   string
 	Message  string
 	Nonce    string
 	CSRF     string
@@ -64,30 +59,25 @@ type pageData struct {
 	T        map[string]string
 }
 
+// Frame is what the shared layout reads.
+func (d *pageData) Frame() pages.Frame {
+	return pages.Frame{Lang: d.Locale, Title: d.Title, Subtitle: d.OrgName, Error: d.Error, Notice: d.Notice,
+		Nonce: d.Nonce, SkipLabel: d.T["skip"]}
+}
+
 // render writes a page with the security headers of every HTML answer.
 func (p *Provider) render(w http.ResponseWriter, r *http.Request, page string, status int, d *pageData) {
-	var nb [16]byte
-	_, _ = rand.Read(nb[:])
-	d.Nonce = base64.RawStdEncoding.EncodeToString(nb[:])
+	d.Nonce = pages.NewNonce()
 	if d.T == nil {
 		d.T = translations(d.Locale)
 	}
-	var buf bytes.Buffer
-	if err := p.pages.sets[page].ExecuteTemplate(&buf, "layout", d); err != nil {
+	if d.Locale == "" {
+		d.Locale = "en"
+	}
+	if err := p.pages.Render(w, status, page, d, ""); err != nil {
 		p.log.Error("provider: rendering page", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'; img-src 'self' data:; "+
-		"frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }
 
 // loginAction is where the login page's forms post: in the tree of the
@@ -113,6 +103,11 @@ func magicLinkPath(env identity.Environment, token string) string {
 
 // renderLogin shows the login page of a pending request.
 func (p *Provider) renderLogin(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, errKey string, status int) {
+	p.renderLoginPage(w, r, reqID, req, errKey, "", status)
+}
+
+// renderLoginPage is renderLogin with a notice (a translation key, or "").
+func (p *Provider) renderLoginPage(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, errKey, noticeKey string, status int) {
 	tr := translations(req.Locale)
 	title := tr["sign_in"]
 	if req.SignType == "signup" {
@@ -127,6 +122,9 @@ func (p *Provider) renderLogin(w http.ResponseWriter, r *http.Request, reqID str
 		SSO: p.opts.SSORouter != nil, Password: p.ids.Hasher() != nil && req.Flavor != flavorHeadless}
 	if errKey != "" {
 		d.Error = tr["err_"+errKey]
+	}
+	if noticeKey != "" {
+		d.Notice = tr[noticeKey]
 	}
 	p.render(w, r, "login", status, d)
 }
@@ -165,13 +163,29 @@ func (p *Provider) messagePage(w http.ResponseWriter, r *http.Request, locale st
 	p.render(w, r, "message", status, &pageData{Locale: locale, Title: tr[key+"_title"], T: tr, Message: tr[key]})
 }
 
-// mailHTML renders the HTML body of a magic-link mail.
-func (pg *pages) mailHTML(locale, orgName, link, code string, minutes int) (string, error) {
-	tr := translations(locale)
+// mailData is what the mail template receives (documented in package
+// pages for template overrides).
+type mailData struct {
+	Locale   string
+	Product  string
+	Intro    string
+	Link     template.URL
+	Button   string
+	CodeText string
+	Code     string
+	Footer   string
+	// Primary and OnPrimary are the branding's colours as #rrggbb.
+	Primary, OnPrimary string
+}
+
+// mailHTML renders the HTML body of a mail (a magic link with its code,
+// or a reset link without one).
+func (p *Provider) mailHTML(locale, intro, link, button, codeText, code, footer string) (string, error) {
+	primary, on := p.pages.Look().MailColors()
 	var buf bytes.Buffer
-	err := pg.mail.ExecuteTemplate(&buf, "mail", map[string]any{"Locale": locale,
-		"Intro": fmt.Sprintf(tr["mail_intro"], orgName), "Link": template.URL(link), "Button": tr["mail_button"],
-		"CodeText": tr["mail_code"], "Code": code, "Footer": fmt.Sprintf(tr["mail_footer"], minutes)})
+	err := p.pages.Execute(&buf, pages.PageMail, &mailData{Locale: locale, Product: p.pages.Look().ProductName(),
+		Intro: intro, Link: template.URL(link), Button: button, CodeText: codeText, Code: code, Footer: footer,
+		Primary: primary, OnPrimary: on})
 	return buf.String(), err
 }
 
@@ -214,28 +228,51 @@ func translations(locale string) map[string]string {
 }
 
 var messagesEN = map[string]string{
-	"sign_in":            "Sign in",
-	"sign_up":            "Create your account",
-	"email":              "Email address",
-	"send_link":          "Email me a sign-in link",
-	"continue_sso":       "Continue with SSO",
-	"password":           "Password",
-	"password_hint":      "Only if your account has a password.",
-	"sign_in_password":   "Sign in with password",
-	"check_email_title":  "Check your email",
-	"check_email":        "If this address can sign in, we sent it a link and a 6-digit code. Open the link, or type the code here.",
-	"code":               "6-digit code",
-	"verify_code":        "Verify the code",
-	"confirm_title":      "Confirm sign-in",
-	"confirm_text":       "Sign in as %s?",
-	"confirm_button":     "Sign in",
-	"error_title":        "Something went wrong",
-	"signed_out_title":   "Signed out",
-	"signed_out":         "You are signed out.",
-	"err_bad_request":    "The request is malformed.",
-	"err_not_found":      "This page does not exist.",
-	"err_unknown_org":    "This organization does not exist.",
-	"err_unknown_client": "The application is unknown. Go back to the application and try again.",
+	"forgot_link":              "Forgot your password?",
+	"forgot_title":             "Reset your password",
+	"forgot_intro":             "Enter the email address of your account. If it can sign in with a password, we will send it a link to choose a new one.",
+	"forgot_send":              "Email me a reset link",
+	"back_to_sign_in":          "Back to sign in",
+	"reset_sent":               "If this address has an account, we sent it a link to choose a new password. Open it, then sign in here.",
+	"reset_title":              "Choose a new password",
+	"reset_intro":              "Choose a new password for %s. Every session of this account will end.",
+	"new_password":             "New password",
+	"new_password_hint":        "Up to 1024 characters; a long passphrase is best.",
+	"new_password_again":       "New password, again",
+	"set_password":             "Set the password",
+	"password_changed_title":   "Password changed",
+	"password_changed":         "Your password was changed. Go back to the application and sign in with it.",
+	"password_changed_sign_in": "Your password was changed. Sign in with it.",
+	"err_passwords_differ":     "The two passwords differ.",
+	"err_bad_password":         "This password cannot be used. Choose another one.",
+	"reset_mail_subject":       "Reset your password for %s (%s)",
+	"reset_mail_text":          "Someone asked to reset the password of your %s account. To choose a new password, open this link:\n\n%s\n\nThe link expires in %d minutes and works once. If you did not ask, ignore this email: your password stays the same.\n",
+	"reset_mail_intro":         "Someone asked to reset the password of your %s account.",
+	"reset_mail_button":        "Choose a new password",
+	"reset_mail_footer":        "The link expires in %d minutes and works once. If you did not ask, ignore this email: your password stays the same.",
+	"skip":                     "Skip to content",
+	"sign_in":                  "Sign in",
+	"sign_up":                  "Create your account",
+	"email":                    "Email address",
+	"send_link":                "Email me a sign-in link",
+	"continue_sso":             "Continue with SSO",
+	"password":                 "Password",
+	"password_hint":            "Only if your account has a password.",
+	"sign_in_password":         "Sign in with password",
+	"check_email_title":        "Check your email",
+	"check_email":              "If this address can sign in, we sent it a link and a 6-digit code. Open the link, or type the code here.",
+	"code":                     "6-digit code",
+	"verify_code":              "Verify the code",
+	"confirm_title":            "Confirm sign-in",
+	"confirm_text":             "Sign in as %s?",
+	"confirm_button":           "Sign in",
+	"error_title":              "Something went wrong",
+	"signed_out_title":         "Signed out",
+	"signed_out":               "You are signed out.",
+	"err_bad_request":          "The request is malformed.",
+	"err_not_found":            "This page does not exist.",
+	"err_unknown_org":          "This organization does not exist.",
+	"err_unknown_client":       "The application is unknown. Go back to the application and try again.",
 	"err_bad_redirect_uri": "The application's return address is not registered; for your safety you will not be " +
 		"sent there.",
 	"err_unavailable":       "The service is unavailable. Try again in a moment.",
@@ -261,28 +298,51 @@ var messagesEN = map[string]string{
 }
 
 var messagesFR = map[string]string{
-	"sign_in":            "Connexion",
-	"sign_up":            "Créer votre compte",
-	"email":              "Adresse e-mail",
-	"send_link":          "Recevoir un lien de connexion",
-	"continue_sso":       "Continuer avec le SSO",
-	"password":           "Mot de passe",
-	"password_hint":      "Seulement si votre compte a un mot de passe.",
-	"sign_in_password":   "Se connecter avec le mot de passe",
-	"check_email_title":  "Consultez votre messagerie",
-	"check_email":        "Si cette adresse peut se connecter, nous lui avons envoyé un lien et un code à 6 chiffres. Ouvrez le lien ou saisissez le code ici.",
-	"code":               "Code à 6 chiffres",
-	"verify_code":        "Vérifier le code",
-	"confirm_title":      "Confirmer la connexion",
-	"confirm_text":       "Se connecter en tant que %s ?",
-	"confirm_button":     "Se connecter",
-	"error_title":        "Une erreur est survenue",
-	"signed_out_title":   "Déconnecté",
-	"signed_out":         "Vous êtes déconnecté.",
-	"err_bad_request":    "La requête est mal formée.",
-	"err_not_found":      "Cette page n'existe pas.",
-	"err_unknown_org":    "Cette organisation n'existe pas.",
-	"err_unknown_client": "L'application est inconnue. Revenez à l'application et réessayez.",
+	"forgot_link":              "Mot de passe oublié ?",
+	"forgot_title":             "Réinitialiser votre mot de passe",
+	"forgot_intro":             "Saisissez l'adresse e-mail de votre compte. S'il peut se connecter avec un mot de passe, nous lui enverrons un lien pour en choisir un nouveau.",
+	"forgot_send":              "Recevoir un lien de réinitialisation",
+	"back_to_sign_in":          "Retour à la connexion",
+	"reset_sent":               "Si cette adresse a un compte, nous lui avons envoyé un lien pour choisir un nouveau mot de passe. Ouvrez-le, puis connectez-vous ici.",
+	"reset_title":              "Choisir un nouveau mot de passe",
+	"reset_intro":              "Choisissez un nouveau mot de passe pour %s. Toutes les sessions de ce compte prendront fin.",
+	"new_password":             "Nouveau mot de passe",
+	"new_password_hint":        "Jusqu'à 1024 caractères ; une longue phrase de passe est idéale.",
+	"new_password_again":       "Nouveau mot de passe, à nouveau",
+	"set_password":             "Enregistrer le mot de passe",
+	"password_changed_title":   "Mot de passe modifié",
+	"password_changed":         "Votre mot de passe a été modifié. Revenez à l'application et connectez-vous avec.",
+	"password_changed_sign_in": "Votre mot de passe a été modifié. Connectez-vous avec.",
+	"err_passwords_differ":     "Les deux mots de passe diffèrent.",
+	"err_bad_password":         "Ce mot de passe ne peut pas être utilisé. Choisissez-en un autre.",
+	"reset_mail_subject":       "Réinitialisez votre mot de passe pour %s (%s)",
+	"reset_mail_text":          "Quelqu'un a demandé à réinitialiser le mot de passe de votre compte %s. Pour choisir un nouveau mot de passe, ouvrez ce lien :\n\n%s\n\nLe lien expire dans %d minutes et ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : votre mot de passe reste le même.\n",
+	"reset_mail_intro":         "Quelqu'un a demandé à réinitialiser le mot de passe de votre compte %s.",
+	"reset_mail_button":        "Choisir un nouveau mot de passe",
+	"reset_mail_footer":        "Le lien expire dans %d minutes et ne sert qu'une fois. Si vous n'avez rien demandé, ignorez ce message : votre mot de passe reste le même.",
+	"skip":                     "Aller au contenu",
+	"sign_in":                  "Connexion",
+	"sign_up":                  "Créer votre compte",
+	"email":                    "Adresse e-mail",
+	"send_link":                "Recevoir un lien de connexion",
+	"continue_sso":             "Continuer avec le SSO",
+	"password":                 "Mot de passe",
+	"password_hint":            "Seulement si votre compte a un mot de passe.",
+	"sign_in_password":         "Se connecter avec le mot de passe",
+	"check_email_title":        "Consultez votre messagerie",
+	"check_email":              "Si cette adresse peut se connecter, nous lui avons envoyé un lien et un code à 6 chiffres. Ouvrez le lien ou saisissez le code ici.",
+	"code":                     "Code à 6 chiffres",
+	"verify_code":              "Vérifier le code",
+	"confirm_title":            "Confirmer la connexion",
+	"confirm_text":             "Se connecter en tant que %s ?",
+	"confirm_button":           "Se connecter",
+	"error_title":              "Une erreur est survenue",
+	"signed_out_title":         "Déconnecté",
+	"signed_out":               "Vous êtes déconnecté.",
+	"err_bad_request":          "La requête est mal formée.",
+	"err_not_found":            "Cette page n'existe pas.",
+	"err_unknown_org":          "Cette organisation n'existe pas.",
+	"err_unknown_client":       "L'application est inconnue. Revenez à l'application et réessayez.",
 	"err_bad_redirect_uri": "L'adresse de retour de l'application n'est pas enregistrée ; par sécurité, vous n'y serez " +
 		"pas redirigé.",
 	"err_unavailable":       "Le service est indisponible. Réessayez dans un instant.",

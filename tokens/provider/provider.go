@@ -88,6 +88,38 @@
 // SignInWithEmail). A refused sign-up gets the page of an unknown account
 // and no mail.
 //
+// # Forgot password
+//
+// Where the login page offers passwords (a password hasher is configured
+// and the request is not a headless challenge), it offers "Forgot your
+// password?": a form for the email address, then the login page again
+// with a notice that is the same whether or not the address has an
+// account (and no mail for an unknown one; the mail is sent in the
+// background). The rule is the identity core's
+// (identity.Service.RequestPasswordReset): the address's email send
+// budget, shared with magic links, bounds the mails; the link holds a
+// single-use token (256 random bits, stored as SHA-256) that lives
+// Options.PasswordResetTTL (1 hour by default, at most 24). Opening the
+// link shows a form for the new password and consumes nothing; its POST
+// (CSRF token) sets the password through identity.Service.ResetPassword,
+// which applies the core's password rules, ends every session of the
+// user (refresh tokens, browser sessions, tickets, other reset links)
+// and writes USER_PASSWORD_CHANGED. The browser that asked then lands on
+// the login page of its pending request, its address filled in, to sign
+// in with the new password; another browser is told to go back to the
+// application. Every URL, mail link and form action is built from the
+// base URL.
+//
+// # Look and branding
+//
+// The pages share one layout and stylesheet with the SSO onboarding
+// portal (package pages): accessible, without JavaScript, under a strict
+// Content-Security-Policy (the stylesheet carries a per-response nonce).
+// Options.Branding sets the product name (default "Gatehouse"), logo,
+// colours and per-page template overrides; New refuses an invalid one
+// with a *pages.BrandingError. Package pages documents the data each
+// page receives.
+//
 // # Endpoints
 //
 // Per organization issuer {BaseURL}/t/{domain} (and {BaseURL}/sandbox/t/{domain}):
@@ -101,6 +133,7 @@
 //	GET|POST /userinfo                       userinfo (also Cryptr's ?client_id=)
 //	GET|POST /logout                         end-session
 //	POST /login                              the hosted login page's forms
+//	GET|POST /password-reset/{token}         the link of a "forgot password" mail
 //
 // Cryptr's URLs: /t/{domain}/{locale}/{state}/{signin|signup|invite}/new,
 // the gateways /t/{domain}/, /a/{domain}/ and / (organization, domain or
@@ -184,6 +217,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -301,6 +335,15 @@ type Options struct {
 	// SecureCookies forces the Secure attribute on cookies; by default it
 	// is set when the base URL is https.
 	SecureCookies bool
+	// Branding is the look of the hosted pages and mails: product name
+	// (default "Gatehouse"), logo, colours and page overrides (see
+	// package pages). New refuses an invalid one with a
+	// *pages.BrandingError.
+	Branding pages.Branding
+	// PasswordResetTTL is the lifetime of the links of "forgot password"
+	// mails (default identity.DefaultPasswordResetTTL, 1 h; at most
+	// identity.MaxPasswordResetTTL, 24 h).
+	PasswordResetTTL time.Duration
 }
 
 // Provider is the OIDC provider and hosted login: an http.Handler serving
@@ -321,7 +364,7 @@ type Provider struct {
 	mux      *http.ServeMux
 	serve    http.Handler // mux behind the panic recovery
 	patterns []string
-	pages    *pages
+	pages    *pages.Set
 	mailWG   sync.WaitGroup
 	// afterCodeMarked, when set (tests only), runs after a code redemption
 	// has marked the code used and before the tokens it issues are
@@ -384,7 +427,7 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider: hint verifier: %w", err)
 	}
-	pg, err := newPages()
+	pg, err := newPages(opts.Branding)
 	if err != nil {
 		return nil, err
 	}
@@ -412,8 +455,11 @@ func writeServerError(w http.ResponseWriter, _ *http.Request) {
 	http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 }
 
-// Patterns returns the http.ServeMux patterns the provider serves, so a
-// host can mount each of them on its own mux.
+// Patterns returns the http.ServeMux patterns the provider serves, for
+// route tables, tests and the root package's choice of routes. To mount
+// the provider, mount gatehouse.Handler (or the provider itself on a mux
+// of its own): registering these patterns on a host's mux collides with
+// the host's routes (GET /{$}).
 func (p *Provider) Patterns() []string { return append([]string(nil), p.patterns...) }
 
 // Close waits for magic-link mails still being sent in the background.
@@ -490,6 +536,8 @@ func (p *Provider) routes() {
 	p.handle("POST /login", p.loginPost)
 	p.handle("GET /magic-link/verify/{token}", p.magicLinkConfirm)
 	p.handle("POST /magic-link/verify/{token}", p.magicLinkConsume)
+	p.handle("GET /t/{domain}/password-reset/{token}", p.resetPage)
+	p.handle("POST /t/{domain}/password-reset/{token}", p.resetPost)
 	// Cryptr's sign-in URLs.
 	p.handle("GET /t/{domain}/{locale}/{state}/{sign_type}/new", p.authorizeEra1)
 	p.handle("GET /t/{domain}/{$}", p.authorizeGateway)
