@@ -267,7 +267,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "1")
 		}
 		if e.Status >= 500 {
-			h.s.log.Error("profile: request failed", "path", r.URL.Path, "err", err)
+			h.s.log.Error("profile: request failed", "path", httpx.LoggedPath(r), "err", err)
 		}
 		writeError(w, e)
 		return
@@ -297,7 +297,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.Copy(w, v.body); err != nil {
 				// The status is sent: the client sees a body shorter than
 				// its Content-Length.
-				h.s.log.Warn("profile: streaming an attachment", "path", r.URL.Path, "err", err)
+				h.s.log.Warn("profile: streaming an attachment", "path", httpx.LoggedPath(r), "err", err)
 			}
 		}
 	default:

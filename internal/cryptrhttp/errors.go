@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // Error is an HTTP error of the management API: a status, a machine code,
@@ -139,7 +140,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := AsError(err)
 	if !ok {
 		Logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "management API request failed",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+			slog.String("method", r.Method), slog.String("path", httpx.LoggedPath(r)), slog.Any("err", err))
 	}
 	for k, vs := range e.Header {
 		for _, v := range vs {

@@ -14,8 +14,8 @@ import (
 // logged 500 for that request only, instead of a crashed process.
 //
 // The panic is logged at error level on log with msg, the request's
-// method and route (the mux pattern when one matched, else the path with
-// every segment that may be a secret redacted: see LoggedPath; never its
+// method and path with every segment that may be a secret redacted (see
+// LoggedPath; never its
 // query, headers or body, which may carry secrets), the panic value and
 // the stack. When nothing was written yet,
 // answer writes the face's own 500 (Cryptr JSON, Crafter JSON, a page);
@@ -67,14 +67,11 @@ func (t *trackingWriter) Write(b []byte) (int, error) {
 func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // LoggedPath is what a log line may say of r's path. One-time secrets
-// travel in paths (magic links, setup links, verification links), so it is
-// the matched route pattern when a mux set one, else the path with every
-// segment of 20 characters or more that is not a UUID replaced by
-// "{redacted}" (a 128-bit secret is at least 22 characters in base64url).
+// travel in paths (magic links, setup links, verification links), so it
+// is the path with every segment of 20 characters or more that is not a
+// UUID replaced by "{redacted}" (a 128-bit secret is at least 22
+// characters in base64url).
 func LoggedPath(r *http.Request) string {
-	if r.Pattern != "" {
-		return r.Pattern
-	}
 	segs := strings.Split(r.URL.Path, "/")
 	for i, s := range segs {
 		if len(s) < 20 {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 )
 
 // maxBody bounds request bodies of the OAuth endpoints and forms.
@@ -62,7 +63,7 @@ func (p *Provider) writeOAuthError(w http.ResponseWriter, r *http.Request, err e
 		if errors.Is(err, identity.ErrBusy) {
 			oe = oerr(http.StatusServiceUnavailable, errTemporarilyUnavailable, "the service is busy, retry later")
 		} else {
-			p.log.Error("provider: request failed", "path", r.URL.Path, "err", err)
+			p.log.Error("provider: request failed", "path", httpx.LoggedPath(r), "err", err)
 			oe = oerr(http.StatusInternalServerError, errServerError, "internal error")
 		}
 	}
