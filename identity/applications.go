@@ -361,3 +361,47 @@ func (s *Service) DeleteApplication(ctx context.Context, orgDomain, clientID str
 	})
 	return out, err
 }
+
+// RotateApplicationSecret gives a confidential application (regular_web,
+// machine) a new client secret, returned once and stored as its hash; the
+// previous secret stops working at once. A public application has no
+// secret (ErrInvalid). The scope rules are UpdateApplication's. It logs
+// APPLICATION_SECRET_ROTATED.
+func (s *Service) RotateApplicationSecret(ctx context.Context, orgDomain, clientID string) (string, error) {
+	if err := s.inScope(orgDomain); err != nil {
+		return "", err
+	}
+	if err := s.require(ActionUpdate, ResourceApplications); err != nil {
+		return "", err
+	}
+	secret, err := NewSecret(s.rand)
+	if err != nil {
+		return "", err
+	}
+	err = s.Update(ctx, func(tx *Txn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		old, err := tx.OrgApp(o.ID, clientID)
+		if err != nil {
+			return err
+		}
+		if !s.appWithinScope(old) {
+			return errAppOutOfScope
+		}
+		if old.Public() {
+			return Invalid("application_type", "a public client has no secret")
+		}
+		a := *old
+		a.ClientSecretHash, a.UpdatedAt = HashSecret(secret), s.Now()
+		if err := tx.PutApp(old, &a); err != nil {
+			return err
+		}
+		return tx.Log(&Event{Code: EventApplicationSecretRotated, OrgID: o.ID, ClientID: a.ClientID})
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}

@@ -76,6 +76,9 @@ func (t *Txn) Log(e *Event) error {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = t.s.Now()
 	}
+	if e.ActorID == "" {
+		e.ActorID = t.actor
+	}
 	id, err := t.nextEventID(e.CreatedAt)
 	if err != nil {
 		return err
@@ -118,6 +121,31 @@ type EventFilter struct {
 	Code      string
 	ClientID  string
 	SAMLIdPID string
+	// ActorID keeps the events of one actor (a credential or a user).
+	ActorID string
+	// Since and Until, when set, keep the events created in [Since, Until].
+	Since, Until time.Time
+}
+
+// eventClockSlack bounds how far an event's id may run ahead of its time
+// (ids of one millisecond burst spill into the next ones; instances'
+// clocks differ): a newest-first scan stops only this long before Since.
+const eventClockSlack = time.Minute
+
+// matches applies the filters that have no index (actor and time range).
+func (f *EventFilter) matches(e *Event) bool {
+	return (f.ActorID == "" || e.ActorID == f.ActorID) &&
+		(f.Since.IsZero() || !e.CreatedAt.Before(f.Since)) &&
+		(f.Until.IsZero() || !e.CreatedAt.After(f.Until))
+}
+
+func (f *EventFilter) unindexed() bool {
+	return f.ActorID != "" || !f.Since.IsZero() || !f.Until.IsZero()
+}
+
+// pastSince reports whether a newest-first scan that reached e can stop.
+func (f *EventFilter) pastSince(e *Event) bool {
+	return !f.Since.IsZero() && e.CreatedAt.Before(f.Since.Add(-eventClockSlack))
 }
 
 // ListEvents lists an organization's log events, most recent first. With
@@ -146,13 +174,16 @@ func (s *Service) ListEvents(ctx context.Context, orgDomain string, f EventFilte
 			cs = append(cs, cand{eventSet(s.env, o.ID, "idp", f.SAMLIdPID), func(e *Event) bool { return e.SAMLIdPID == f.SAMLIdPID }})
 		}
 		load := func(seq string) (Event, error) { return events(s.env).Get(tx.tx, seq) }
-		if len(cs) <= 1 {
+		if len(cs) <= 1 && !f.unindexed() {
 			set := eventSet(s.env, o.ID)
 			if len(cs) == 1 {
 				set = cs[0].set
 			}
 			p, err = pageOf(tx.tx, set, req, load)
 			return err
+		}
+		if len(cs) == 0 {
+			cs = append(cs, cand{eventSet(s.env, o.ID), func(*Event) bool { return true }})
 		}
 		best, bestN := 0, -1
 		for i, c := range cs {
@@ -172,6 +203,12 @@ func (s *Service) ListEvents(ctx context.Context, orgDomain string, f EventFilte
 			if err != nil {
 				return err
 			}
+			if f.pastSince(&e) {
+				return ErrStopScan
+			}
+			if !f.matches(&e) {
+				return nil
+			}
 			for i, c := range cs {
 				if i != best && !c.check(&e) {
 					return nil
@@ -185,7 +222,54 @@ func (s *Service) ListEvents(ctx context.Context, orgDomain string, f EventFilte
 			return nil
 		})
 	})
+	if errors.Is(err, ErrStopScan) {
+		err = nil
+	}
 	return p, err
+}
+
+// MaxEventExport caps the events one ExportEvents call visits.
+const MaxEventExport = 100000
+
+// ExportEvents calls fn with an organization's events that match f, most
+// recent first, at most MaxEventExport of them (an audit-log export), in
+// one read transaction. Return ErrStopScan from fn to stop.
+func (s *Service) ExportEvents(ctx context.Context, orgDomain string, f EventFilter, fn func(e *Event) error) error {
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		o, err := tx.Org(orgDomain)
+		if err != nil {
+			return err
+		}
+		set := eventSet(s.env, o.ID)
+		switch {
+		case f.Code != "":
+			set = eventSet(s.env, o.ID, "code", f.Code)
+		case f.ClientID != "":
+			set = eventSet(s.env, o.ID, "client", f.ClientID)
+		case f.SAMLIdPID != "":
+			set = eventSet(s.env, o.ID, "idp", f.SAMLIdPID)
+		}
+		n := 0
+		return set.Each(tx.tx, true, func(seq string, _ []byte) error {
+			e, err := events(s.env).Get(tx.tx, seq)
+			if err != nil {
+				return err
+			}
+			if f.pastSince(&e) || n >= MaxEventExport {
+				return ErrStopScan
+			}
+			if !f.matches(&e) || (f.Code != "" && e.Code != f.Code) || (f.ClientID != "" && e.ClientID != f.ClientID) ||
+				(f.SAMLIdPID != "" && e.SAMLIdPID != f.SAMLIdPID) {
+				return nil
+			}
+			n++
+			return fn(&e)
+		})
+	})
+	if errors.Is(err, ErrStopScan) {
+		err = nil
+	}
+	return err
 }
 
 // LogEvent writes one event on its own (for outcomes that change nothing

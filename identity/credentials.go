@@ -175,7 +175,7 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 		if err := credentialList(c.Environment).Add(tx.w, c.ID, nil); err != nil {
 			return err
 		}
-		return tx.Log(&Event{Code: EventCredentialCreated, ActorID: c.ID})
+		return tx.Log(&Event{Code: EventCredentialCreated, ActorID: tx.actorOr(c.ID), Data: map[string]any{"credential_id": c.ID}})
 	})
 	if err != nil {
 		return nil, "", err
@@ -389,6 +389,6 @@ func (s *Service) DeleteCredential(ctx context.Context, id string) error {
 		if err := credentials().Delete(tx.w, id); err != nil {
 			return err
 		}
-		return tx.Log(&Event{Code: EventCredentialDeleted, ActorID: id})
+		return tx.Log(&Event{Code: EventCredentialDeleted, ActorID: tx.actorOr(id), Data: map[string]any{"credential_id": id}})
 	})
 }

@@ -70,6 +70,18 @@ const (
 	EventSSOSAMLFailed         = "SSO_END_USER_SAML_FAILED"
 	EventSSOAdminTestSuccess   = "SSO_ADMIN_TEST_SUCCESS"
 	EventSSOAdminTestFailed    = "SSO_ADMIN_TEST_FAILED"
+
+	// Users, as an administrator changes them.
+	EventUserUnlocked             = "USER_UNLOCKED"
+	EventApplicationSecretRotated = "APPLICATION_SECRET_ROTATED"
+	EventUserSessionsEnded        = "USER_SESSIONS_ENDED"
+
+	// The admin console.
+	EventConsoleRoleGranted  = "CONSOLE_ROLE_GRANTED"
+	EventConsoleRoleRevoked  = "CONSOLE_ROLE_REVOKED"
+	EventConsoleSetupClaimed = "CONSOLE_SETUP_CLAIMED"
+	EventConsoleSignedIn     = "CONSOLE_SIGNED_IN"
+	EventConsoleSignedOut    = "CONSOLE_SIGNED_OUT"
 )
 
 // EventCodes returns every event code, for documentation and validation of
@@ -88,5 +100,7 @@ func EventCodes() []string {
 		EventSSOConnectionCreated, EventSSOConnectionUpdated, EventSSOConnectionActive, EventSSOConnectionDisabled,
 		EventSSOOnboardingSent, EventSSOOnboardingUpdated, EventSSOMetadataUploaded,
 		EventSSOSAMLStarted, EventSSOSAMLSuccess, EventSSOSAMLFailed, EventSSOAdminTestSuccess, EventSSOAdminTestFailed,
+		EventUserUnlocked, EventUserSessionsEnded, EventApplicationSecretRotated,
+		EventConsoleRoleGranted, EventConsoleRoleRevoked, EventConsoleSetupClaimed, EventConsoleSignedIn, EventConsoleSignedOut,
 	}
 }

@@ -67,3 +67,15 @@ func ExampleService_ImportUsers() {
 	// duplicate email
 	// USERS_IMPORTED 1
 }
+
+// A console role becomes the Scope of the Service the console acts
+// through, so the core enforces it.
+func ExampleConsoleMember_Scope() {
+	m := identity.ConsoleMember{Role: identity.ConsoleViewer, Orgs: []string{"acme"}}
+	sc := m.Scope(identity.Production)
+	fmt.Println(sc.Orgs, sc.Permissions)
+	fmt.Println(m.Allows(identity.ActionRead, "users"), m.Allows(identity.ActionUpdate, "users"))
+	// Output:
+	// [acme] [read:* read_many:*]
+	// true false
+}

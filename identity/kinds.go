@@ -61,6 +61,10 @@ func registeredKinds() []kindEntry {
 		{kv.NSRecord, "user-session", "identity"},
 		{kv.NSRecord, "attachment", "identity"},
 		{kv.NSRecord, "blob", "internal/kv"},
+		{kv.NSRecord, "console-member", "identity"},
+		{kv.NSSet, "console-members", "identity"},
+		{kv.NSRecord, "console-setup", "identity"},
+		{kv.NSRecord, "console-session", "identity"},
 
 		// profile: the Crafter face's own bookkeeping.
 		{kv.NSRecord, "profile-blob-gc", "profile"},

@@ -262,7 +262,7 @@ func (s *Service) NewSecret() (string, error) { return NewSecret(s.rand) }
 func (s *Service) Update(ctx context.Context, fn func(tx *Txn) error) error {
 	var last *Txn // the attempt that committed, when the store retries
 	err := s.store.Update(ctx, func(tx Tx) error {
-		last = &Txn{ReadTxn: ReadTxn{s: s, tx: tx}, w: tx}
+		last = &Txn{ReadTxn: ReadTxn{s: s, tx: tx}, w: tx, actor: actorOf(ctx)}
 		return fn(last)
 	})
 	if err == nil && last != nil {
@@ -298,6 +298,37 @@ type Txn struct {
 	// logged holds the events this transaction wrote, for the event
 	// hooks once it commits.
 	logged []Event
+	// actor is the ActorID of the events it logs that name none (see
+	// WithActor).
+	actor string
+}
+
+type actorKey struct{}
+
+// WithActor returns a context under which every audit event a Service
+// writes (through Update and the methods built on it) that names no actor
+// of its own records actor as its ActorID. A face that acts for a person
+// (the admin console for its signed-in user) sets it once per request, so
+// every change it makes is attributed without each service method taking
+// an actor.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// actorOr returns the transaction's actor (WithActor), or def when it has
+// none: an event about a credential names the credential itself as actor
+// unless a person acts through a face that says who.
+func (t *Txn) actorOr(def string) string {
+	if t.actor != "" {
+		return t.actor
+	}
+	return def
+}
+
+// actorOf returns the actor WithActor put in ctx, or "".
+func actorOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
 }
 
 // PageRequest asks for one page of a list. Pages count from 1.

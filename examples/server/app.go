@@ -111,6 +111,12 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		a.Close()
 		return nil, err
 	}
+	if cfg.Admin {
+		if err := a.mountAdmin(ctx, stdout); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 	return a, nil

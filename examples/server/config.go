@@ -39,6 +39,8 @@ type config struct {
 	// that client on DemoClientAddr (see demo.go).
 	Demo           bool
 	DemoClientAddr string
+	// Admin mounts the admin console at /admin/ (see admin.go).
+	Admin bool
 }
 
 // envName is the GATEHOUSE_* environment variable of a flag: -mail-dir is
@@ -73,6 +75,7 @@ func newFlagSet(c *config, stderr io.Writer) *flag.FlagSet {
 	str(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (host:port; off when empty)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long graceful shutdown waits for requests (env "+envName("shutdown-timeout")+")")
 	fs.BoolVar(&c.Demo, "demo", false, "demo: an in-memory store (unless -store is given) with an organization, a user with a printed password, a temporary mail directory and the example client served on -demo-client-addr; prints one URL to open (env "+envName("demo")+")")
+	fs.BoolVar(&c.Admin, "admin", false, "serve the admin console at /admin/; prints a one-time link creating its first owner while it has none (env "+envName("admin")+")")
 	str(&c.DemoClientAddr, "demo-client-addr", "127.0.0.1:8081", "with -demo, where the example client (examples/client) is served")
 	return fs
 }

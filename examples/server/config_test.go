@@ -45,6 +45,7 @@ func TestEveryFlagHasDocumentedEnv(t *testing.T) {
 		"shutdown-timeout":        {"42s", func(c *config) string { return c.ShutdownTimeout.String() }},
 		"demo":                    {"true", func(c *config) string { return strconv.FormatBool(c.Demo) }},
 		"demo-client-addr":        {"127.0.0.1:9292", func(c *config) string { return c.DemoClientAddr }},
+		"admin":                   {"true", func(c *config) string { return strconv.FormatBool(c.Admin) }},
 	}
 	n := 0
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) {

@@ -225,6 +225,30 @@ func (u Unique) Lookup(tx ReadTx, scope, value string) (string, error) {
 	return string(v), nil
 }
 
+// Scan visits, in value order, the entries of scope whose value starts
+// with prefix and comes strictly after the value after (a cursor; "" starts
+// at the first), at most limit of them (zero: no limit), calling fn with
+// each value and its owner's id. Its cost is that of the entries visited,
+// whatever the index's size. Return ErrStopScan to stop.
+func (u Unique) Scan(tx ReadTx, scope, prefix, after string, limit int, fn func(value, id string) error) error {
+	if CheckParts(scope) != nil || strings.IndexByte(prefix, Sep) >= 0 || strings.IndexByte(after, Sep) >= 0 {
+		return nil
+	}
+	base := append(Key(NSUnique, EnvPart(u.Env), u.Name, scope), Sep)
+	p := append(append([]byte(nil), base...), prefix...)
+	opts := ScanOptions{Limit: limit}
+	if after != "" && strings.HasPrefix(after, prefix) {
+		opts.After = append(append([]byte(nil), base...), after...)
+	}
+	err := tx.Scan(p, opts, func(k, v []byte) error {
+		return fn(string(k[len(base):]), string(v))
+	})
+	if errors.Is(err, ErrStopScan) {
+		return nil
+	}
+	return err
+}
+
 // Release frees value in scope if id holds it.
 func (u Unique) Release(tx Tx, scope, value, id string) error {
 	k := u.key(scope, value)

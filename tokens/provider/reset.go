@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -225,4 +226,31 @@ func (p *Provider) afterReset(w http.ResponseWriter, r *http.Request, env identi
 		}
 	}
 	p.messagePage(w, r, locale, http.StatusOK, "password_changed")
+}
+
+// SendPasswordReset mails the user of orgDomain with email, in env, a link
+// to the hosted page that sets a new password, as the "forgot password"
+// page does (identity.Service.RequestPasswordReset: the address's send
+// budget, a single-use token, an audit event naming the actor of ctx,
+// identity.WithActor). An administrator's face (the admin console) calls
+// it for a user it has found; clientAddr is the administrator's address
+// (the budget's cooldown). An address that is no enabled user's sends
+// nothing and is not an error; a spent budget is an error wrapping
+// identity.ErrBusy. The mail goes in the background, in locale ("en" or
+// "fr").
+func (p *Provider) SendPasswordReset(ctx context.Context, env identity.Environment, orgDomain, email, locale, clientAddr string) error {
+	svc, err := p.envService(env)
+	if err != nil {
+		return err
+	}
+	reset, err := svc.RequestPasswordReset(ctx, identity.PasswordResetRequest{OrgDomain: orgDomain, Email: email,
+		ClientAddr: clientAddr, TTL: p.opts.PasswordResetTTL})
+	if err != nil {
+		return err
+	}
+	if reset.Token != "" {
+		p.sendResetMail(locale, reset.User.Email, p.orgName(ctx, orgDomain),
+			p.resetURL(env, orgDomain, reset.Token), reset.ExpiresAt.Sub(p.now()))
+	}
+	return nil
 }

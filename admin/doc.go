@@ -1,0 +1,91 @@
+// Package admin is Gatehouse's admin console: server-rendered pages
+// (html/template, no JavaScript needed) in English and French where an
+// operator manages organizations, their users and reads the audit log, in
+// either environment.
+//
+// # Mounting
+//
+// A Console is an http.Handler that serves root-relative paths; the host
+// mounts it under any prefix with http.StripPrefix, and Options.BaseURL
+// carries that prefix, from which every link, form action, redirect and
+// cookie path the console emits derives:
+//
+//	con, err := admin.New(ctx, admin.Options{Identity: svc,
+//		BaseURL: "https://id.example.com/admin", ProviderURL: "https://id.example.com"})
+//	mux.Handle("/admin/", http.StripPrefix("/admin", con))
+//
+// # Signing in
+//
+// The console has no password of its own. Its users are users of the
+// account's organization (identity.Options.AccountDomain), who sign in
+// through Gatehouse's own OIDC provider (package tokens/provider) with the
+// authorization code flow and PKCE (S256) on the provider's hosted login
+// page. New registers, in that organization, an application for the
+// console (a public client: no secret to keep across restarts or share
+// between instances; PKCE, the exact redirect URI {BaseURL}/callback and
+// the nonce bind each code to the browser that asked for it).
+//
+// A signed-in user needs a console role (identity.ConsoleRole), a rule of
+// the identity core: an owner may do everything, API keys included; an
+// admin everything but API keys and console roles; a viewer only reads.
+// A role may be limited to some organizations. Every page acts through
+// an identity.Service scoped to the member (identity.ConsoleMember.Scope),
+// so the core itself hides other organizations (a 404, as an unknown one)
+// and refuses writes the role does not allow; the console also checks
+// the role before calling the core, shows no button for what the role
+// may not do, and answers a refused POST with 403.
+//
+// # The first owner
+//
+// There is no default account. While no owner exists, Console.SetupURL
+// (or PrintSetup) issues a one-time setup link (256 random bits, stored
+// hashed, single use, valid identity.ConsoleSetupTTL; each call replaces
+// the previous link) that the host prints on start. Opening it shows a
+// form (a GET consumes nothing); its POST creates the account's
+// organization if needed, the owner's user with the password chosen, and
+// the owner role, in one transaction. The owner then signs in.
+//
+// # Sessions and forms
+//
+// A sign-in opens a console session kept by the core (identity
+// OpenConsoleSession): a 256-bit token in an HttpOnly cookie of the
+// console's path (Secure under https, SameSite=Lax), stored hashed, with
+// an idle and an absolute timeout (Options.IdleTimeout, AbsoluteTimeout).
+// The session ends when the user loses the role, is disabled or changes
+// password. Every form carries a token derived from the session (a
+// pre-session cookie for the setup form); a POST without it is refused
+// with 403 before anything else runs. Pages are served with a
+// Content-Security-Policy whose only style and script sources are a
+// per-response nonce, X-Frame-Options: DENY, nosniff and no-store.
+//
+// # Audit
+//
+// Every change the console makes goes through the same services as the
+// APIs, under identity.WithActor, so its audit event names the console
+// user as actor; sign-ins and sign-outs are audited too
+// (CONSOLE_SIGNED_IN, CONSOLE_SIGNED_OUT).
+//
+// # Pages
+//
+//	/orgs                          organizations: list (pages of the core's
+//	                               index), search by name or domain prefix
+//	/orgs/new, /orgs/{domain}      create; settings, allowed email domains,
+//	                               sign-up policy (production only)
+//	/orgs/{domain}/users           search by email prefix or name, pages by cursor
+//	/orgs/{domain}/users/new       create a user
+//	/orgs/{domain}/users/{id}      profile, MetaData (typed), enable/disable,
+//	                               unlock, end sessions, mail a password reset
+//	                               link (Options.PasswordResets), delete (confirmed)
+//	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
+//	/orgs/{domain}/apps            applications: create each type, redirect URIs,
+//	                               origins, signing algorithm, delete; the client
+//	                               secret is shown once, at creation and rotation
+//	/keys                          API keys of the environment (owners over every
+//	                               organization): create, secret shown once, revoke
+//	/members                       console roles (owners over every organization):
+//	                               grant to a user of the account's organization, revoke
+//
+// The environment (production or sandbox) is shown in the header of every
+// page with a switch; organizations are shared by both and change only in
+// production, while users and the audit log are the chosen environment's.
+package admin

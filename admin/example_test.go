@@ -1,0 +1,40 @@
+package admin_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/admin"
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/memory"
+)
+
+// Mount the console under /admin/ and get the first owner's setup link.
+func ExampleNew() {
+	ctx := context.Background()
+	svc, err := identity.NewService(identity.Options{Store: memory.New(), AccountDomain: "gatehouse"})
+	if err != nil {
+		panic(err)
+	}
+	con, err := admin.New(ctx, admin.Options{Identity: svc,
+		BaseURL: "https://id.example.com/admin", ProviderURL: "https://id.example.com"})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", http.StripPrefix("/admin", con))
+
+	link, err := con.SetupURL(ctx) // print it on start while the console has no owner
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(strings.HasPrefix(link, "https://id.example.com/admin/setup?token="))
+	fmt.Println(con.Issuer())
+	fmt.Println(con.CallbackURL())
+	// Output:
+	// true
+	// https://id.example.com/t/gatehouse
+	// https://id.example.com/admin/callback
+}
