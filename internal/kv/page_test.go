@@ -100,10 +100,10 @@ func TestNewestFirstLastPageDoesNotWalkTheSet(t *testing.T) {
 	}
 }
 
-// mapTx is a minimal in-memory Tx for count tests.
-type mapTx struct{ walkTx }
+// sortedTx is a minimal in-memory Tx over sorted keys, for count tests.
+type sortedTx struct{ walkTx }
 
-func (m *mapTx) Put(k, v []byte) error {
+func (m *sortedTx) Put(k, v []byte) error {
 	i, ok := slices.BinarySearchFunc(m.keys, k, bytes.Compare)
 	if !ok {
 		m.keys = slices.Insert(m.keys, i, append([]byte(nil), k...))
@@ -113,7 +113,7 @@ func (m *mapTx) Put(k, v []byte) error {
 	return nil
 }
 
-func (m *mapTx) Delete(k []byte) error {
+func (m *sortedTx) Delete(k []byte) error {
 	if i, ok := slices.BinarySearchFunc(m.keys, k, bytes.Compare); ok {
 		m.keys = slices.Delete(m.keys, i, i+1)
 		m.vals = slices.Delete(m.vals, i, i+1)
@@ -128,7 +128,7 @@ func (m *mapTx) Delete(k []byte) error {
 // by a store written before the shards is still added in, a shard may go
 // below zero when such members leave, and Clear removes every shard.
 func TestSetCountShards(t *testing.T) {
-	tx := &mapTx{}
+	tx := &sortedTx{}
 	s := Set{Env: "production", Parts: []string{"events", "o1"}}
 	longer := Set{Env: "production", Parts: []string{"events", "o1", "code", "X"}}
 	// The count a store kept before the shards: 3 members a0, a1, a2.
