@@ -68,10 +68,14 @@
 //	                / and /a/{domain}/, /oauth/token, /oauth/revoke,
 //	                /org/{domain}/oauth2/token and /api/v1/tenants/... (era-1
 //	                token, refresh, revoke and logout hops)
+//	Console         the admin console (package admin): /admin/...; its
+//	                members sign in through the hosted login
 //
-// LegacyRootURLs is off by default: a host that embeds Gatehouse keeps
+// LegacyRootURLs and Console are off by default: a host that embeds Gatehouse keeps
 // its root, and only a deployment that replaces Cryptr for existing
-// front ends turns them on (examples/server does). Options.Branding
+// front ends turns them on (examples/server does); the console is opt-in,
+// and while it has no owner, Console().PrintSetup gives the one-time link
+// that creates the first one. Options.Branding
 // (package pages) gives the hosted pages the host's product name, logo,
 // colours and templates.
 //

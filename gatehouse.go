@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/admin"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/identity/api"
 	"github.com/gatehouse-id/gatehouse/identity/gazetteer"
@@ -54,6 +55,12 @@ const (
 	// /org/{domain}/oauth2/token and /api/v1/tenants/... (and their
 	// /sandbox twins). They need HostedLogin. Off by default.
 	LegacyRootURLs
+	// Console is the admin console (package admin) under /admin/: console
+	// members sign in through the hosted login of the account's
+	// organization. It needs HostedLogin. Off by default; while the
+	// console has no owner, Console().PrintSetup or SetupURL gives the
+	// one-time link that creates the first one.
+	Console
 )
 
 // DefaultFaces is what Handler serves when Options.Serve is zero:
@@ -147,6 +154,7 @@ type Gatehouse struct {
 	sso                       *sso.Service
 	api                       *api.Handler
 	crafter                   *profile.Service
+	console                   *admin.Console
 	handler                   http.Handler
 	closers                   []func() error
 }
@@ -170,6 +178,9 @@ func New(ctx context.Context, opts Options) (*Gatehouse, error) {
 	}
 	if opts.Serve&LegacyRootURLs != 0 && opts.Serve&HostedLogin == 0 {
 		return nil, errors.New("gatehouse: Cryptr's legacy root URLs need the hosted login (Serve: HostedLogin|LegacyRootURLs)")
+	}
+	if opts.Serve&Console != 0 && opts.Serve&HostedLogin == 0 {
+		return nil, errors.New("gatehouse: the admin console needs the hosted login (Serve: HostedLogin|Console)")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -311,6 +322,18 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 		portalH = p
 	}
 	g.handler = g.router(portalH)
+	if o.Serve&Console != 0 {
+		// The console reaches the provider (discovery, JWKS, token
+		// endpoint) in process: the public base URL need not be reachable
+		// from the host itself.
+		c, err := admin.New(ctx, admin.Options{Identity: prod, BaseURL: o.BaseURL + consolePath,
+			ProviderURL: o.BaseURL, Logger: g.log.With("component", "admin"), PasswordResets: g.provider,
+			HTTPClient: &http.Client{Transport: inProcess{base: o.BaseURL, h: g.handler}, Timeout: 10 * time.Second}})
+		if err != nil {
+			return fmt.Errorf("gatehouse: admin console: %w", err)
+		}
+		g.console = c
+	}
 	return nil
 }
 
@@ -349,6 +372,9 @@ func (g *Gatehouse) Provider() *provider.Provider { return g.provider }
 
 // SSO returns the enterprise SSO service, or nil when SSO is not served.
 func (g *Gatehouse) SSO() *sso.Service { return g.sso }
+
+// Console returns the admin console, or nil when Console is not served.
+func (g *Gatehouse) Console() *admin.Console { return g.console }
 
 // API returns the Cryptr API 2.0 face, or nil when CryptrAPI is not
 // served. It is already part of Handler.

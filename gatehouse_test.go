@@ -123,6 +123,8 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"portal without SSO", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test", Serve: gatehouse.Portal}},
 		{"legacy URLs without hosted login", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test",
 			Serve: gatehouse.CryptrAPI | gatehouse.LegacyRootURLs}},
+		{"console without hosted login", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test",
+			Serve: gatehouse.CryptrAPI | gatehouse.Console}},
 		{"short key-encryption key", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test", KeyEncryptionKey: []byte("short")}},
 		{"unknown default tenant environment", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test",
 			CrafterDefaultTenant: "staging"}},

@@ -23,6 +23,13 @@ func (g *Gatehouse) router(portal http.Handler) http.Handler {
 	if portal != nil {
 		mux.Handle("/enterprise-setup/", portal)
 	}
+	if g.opts.Serve&Console != 0 {
+		// The console is built after this router (it reaches the provider
+		// through it), so it is looked up per request.
+		mux.Handle(consolePath+"/", http.StripPrefix(consolePath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g.console.ServeHTTP(w, r)
+		})))
+	}
 	if g.api != nil {
 		mux.Handle("/api/v2/", g.api)
 		faces["/api/v2"] = g.api

@@ -79,6 +79,9 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		// Development (no SMTP: the -mail-dir or log mailer): the log shows
 		// each onboarding setup link, so the portal is one click away.
 		LogSSOSetupLinks: cfg.SMTPHost == "", Version: version, CrafterDefaultTenant: env}
+	if cfg.Admin {
+		opts.Serve |= gatehouse.Console
+	}
 	if a.metrics != nil {
 		opts.RouteMiddleware = a.metrics.instrument
 	}
@@ -112,9 +115,11 @@ func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writ
 		return nil, err
 	}
 	if cfg.Admin {
-		if err := a.mountAdmin(ctx, stdout); err != nil {
+		// While the console has no owner, a new one-time link that
+		// creates the first one is printed at every start.
+		if err := gh.Console().PrintSetup(ctx, stdout); err != nil {
 			a.Close()
-			return nil, err
+			return nil, fmt.Errorf("admin console: %w", err)
 		}
 	}
 	a.mux.HandleFunc("GET /healthz", a.healthz)

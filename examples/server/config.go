@@ -39,7 +39,8 @@ type config struct {
 	// that client on DemoClientAddr (see demo.go).
 	Demo           bool
 	DemoClientAddr string
-	// Admin mounts the admin console at /admin/ (see admin.go).
+	// Admin serves the admin console at /admin/ under the base path (the
+	// root package's Console face).
 	Admin bool
 }
 
