@@ -22,6 +22,9 @@ const (
 	EventUserPasswordChanged = "USER_PASSWORD_CHANGED"
 	EventUserPasswordReset   = "USER_PASSWORD_RESET_REQUESTED"
 	EventUserLocked          = "USER_LOCKED"
+	// EventUsersImported records one batch of ImportUsers; its Data holds
+	// count, first_user_id and last_user_id.
+	EventUsersImported = "USERS_IMPORTED"
 
 	// Applications, MetaKeys and credentials.
 	EventApplicationCreated = "APPLICATION_CREATED"
@@ -87,7 +90,7 @@ func EventCodes() []string {
 	return []string{
 		EventOrganizationCreated, EventOrganizationUpdated, EventOrganizationDeleted, EventTenantUpdated,
 		EventUserCreated, EventUserUpdated, EventUserDeleted, EventUserEnabled, EventUserDisabled,
-		EventUserVerified, EventUserMetadataSet, EventUserPasswordChanged, EventUserPasswordReset, EventUserLocked,
+		EventUserVerified, EventUserMetadataSet, EventUserPasswordChanged, EventUserPasswordReset, EventUserLocked, EventUsersImported,
 		EventApplicationCreated, EventApplicationUpdated, EventApplicationDeleted,
 		EventMetaKeyCreated, EventMetaKeyDeleted, EventCredentialCreated, EventCredentialDeleted,
 		EventPasswordLoginSuccess, EventPasswordLoginFailed, EventTicketCreated, EventTicketInvalidated,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/store/memory"
@@ -43,6 +44,29 @@ func ExampleService_ListEvents() {
 	// Output:
 	// USER_CREATED shark-academy
 	// ORGANIZATION_CREATED shark-academy
+}
+
+// ExampleService_ImportUsers imports users in one batch: one
+// USERS_IMPORTED event records it (ImportOptions.EventPerUser would log a
+// USER_CREATED per user instead).
+func ExampleService_ImportUsers() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Shark Academy"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	res, _ := svc.ImportUsers(ctx, org.Domain, []identity.User{
+		{Email: "a@example.com", Enabled: true},
+		{Email: "A@example.com", Enabled: true}, // the same email
+	}, identity.ImportOptions{})
+	for _, r := range res {
+		fmt.Println(strings.TrimSpace(fmt.Sprint(r.Status, " ", r.Field)))
+	}
+	page, _ := svc.ListEvents(ctx, org.Domain, identity.EventFilter{Code: identity.EventUsersImported}, identity.PageRequest{})
+	fmt.Println(page.Items[0].Code, page.Items[0].Data["count"])
+	// Output:
+	// created
+	// duplicate email
+	// USERS_IMPORTED 1
 }
 
 // A console role becomes the Scope of the Service the console acts

@@ -39,6 +39,12 @@ type ImportOptions struct {
 	// DryRun runs every check a real import runs, against the store and
 	// the users before it in the same call, and writes nothing.
 	DryRun bool
+	// EventPerUser logs a USER_CREATED event for each user created, as
+	// CreateUser does. By default a batch logs one USERS_IMPORTED event
+	// (its Data holds the count and the first and last user ids): a bulk
+	// import is one change, and ten million events of one kind would
+	// take a third of the store.
+	EventPerUser bool
 }
 
 // DefaultImportBatch is ImportOptions.BatchSize's default.
@@ -82,10 +88,12 @@ var errDryRun = errors.New("identity: dry run")
 //     tenant's attribute default values fill the attributes a user lacks,
 //     as CreateUser does.
 //
-// Every user passes the one user rule (ValidateUser) and the uniqueness
-// of its email (case-insensitively) and username in the organization, and
-// is written with its indexes and counters and a USER_CREATED event, as
-// Txn.InsertUser does. A user that fails is reported (ImportDuplicate,
+// Every user passes the one user rule (ValidateUser, once) and the
+// uniqueness of its email (case-insensitively) and username in the
+// organization, and is written with its indexes and counters, as
+// Txn.InsertUser does; each batch that creates users logs one
+// USERS_IMPORTED event (or one USER_CREATED per user: see
+// ImportOptions.EventPerUser). A user that fails is reported (ImportDuplicate,
 // ImportInvalid) and never fails the rest. The error is for the store,
 // the context or an unknown organization (ErrNotFound); results of
 // batches committed before it stay written.
@@ -126,6 +134,7 @@ func (s *Service) ImportUsers(ctx context.Context, orgDomain string, in []User, 
 			if err != nil {
 				return err
 			}
+			created, first, last := 0, "", ""
 			for i := start; i < end; i++ {
 				r := &batch[i-start]
 				if prepared[i] == nil {
@@ -135,12 +144,22 @@ func (s *Service) ImportUsers(ctx context.Context, orgDomain string, in []User, 
 				u := cloneUser(prepared[i])
 				u.OrgID = orgID
 				*r = ImportResult{Index: i, ObjectID: u.ObjectID}
-				if err := tx.importUser(tn, u, r, layer); err != nil {
+				if err := tx.importUser(tn, u, r, layer, opts.EventPerUser); err != nil {
 					return err
+				}
+				if r.Status == ImportCreated {
+					if created == 0 {
+						first = u.ID
+					}
+					created, last = created+1, u.ID
 				}
 			}
 			if opts.DryRun {
 				return errDryRun
+			}
+			if created > 0 && !opts.EventPerUser {
+				return tx.Log(&Event{Code: EventUsersImported, OrgID: orgID,
+					Data: map[string]any{"count": created, "first_user_id": first, "last_user_id": last}})
 			}
 			return nil
 		})
@@ -264,8 +283,9 @@ func (s *importSeen) lookup(tx ReadTx, index kv.Unique, scope, value string, pic
 }
 
 // importUser classifies u into r and, when it is new and valid, inserts
-// it. The error is a store error only (it aborts the batch).
-func (t *Txn) importUser(tn *Tenant, u *User, r *ImportResult, seen *importSeen) error {
+// it (logging USER_CREATED when event is set). The error is a store error
+// only (it aborts the batch).
+func (t *Txn) importUser(tn *Tenant, u *User, r *ImportResult, seen *importSeen, event bool) error {
 	env := t.s.env
 	if id, err := seen.lookup(t.tx, userOIDs(env), "", u.ObjectID, func(l *importSeen) map[string]string { return l.oids }); err == nil {
 		r.UserID = id
@@ -323,8 +343,13 @@ func (t *Txn) importUser(tn *Tenant, u *User, r *ImportResult, seen *importSeen)
 			return err
 		}
 	}
-	if err := t.insertUser(tn, u); err != nil {
+	if err := t.insertValid(tn, u); err != nil {
 		return err
+	}
+	if event {
+		if err := t.Log(&Event{Code: EventUserCreated, OrgID: u.OrgID, Email: u.Email, ResourceOwnerID: u.ID}); err != nil {
+			return err
+		}
 	}
 	seen.add(u)
 	r.UserID, r.Status = u.ID, ImportCreated

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -194,4 +195,70 @@ func TestImportUsersNumbers(t *testing.T) {
 	if err != nil || u.Attributes["n"] == nil {
 		t.Fatalf("read back: %+v, %v", u, err)
 	}
+}
+
+// TestImportUsersEvents pins the audit of a bulk import: by default one
+// USERS_IMPORTED event per batch that created users (its count and the
+// first and last user ids; none for a batch that created nothing, none in
+// a dry run), and with EventPerUser one USER_CREATED per user created.
+func TestImportUsersEvents(t *testing.T) {
+	ctx := context.Background()
+	in := []identity.User{
+		importUser("", "", "a@x.test"), importUser("", "", "b@x.test"),
+		importUser("", "", "c@x.test"), importUser("", "", "a@x.test"), // duplicate
+		importUser("", "", "A@x.test"), // duplicate: a batch that creates nothing
+	}
+	count := func(t *testing.T, s *identity.Service, code string) []identity.Event {
+		t.Helper()
+		p, err := s.ListEvents(ctx, "acme", identity.EventFilter{Code: code}, identity.PageRequest{PerPage: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Items
+	}
+	t.Run("one event per batch", func(t *testing.T) {
+		s, _ := newService(t)
+		mustOrg(t, s, "Acme")
+		if _, err := s.ImportUsers(ctx, "acme", in, identity.ImportOptions{BatchSize: 2, DryRun: true}); err != nil {
+			t.Fatal(err)
+		}
+		if ev := count(t, s, identity.EventUsersImported); len(ev) != 0 {
+			t.Fatalf("dry run logged %d events", len(ev))
+		}
+		res, err := s.ImportUsers(ctx, "acme", in, identity.ImportOptions{BatchSize: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := count(t, s, identity.EventUsersImported) // newest first
+		if len(ev) != 2 {
+			t.Fatalf("%d USERS_IMPORTED events, want 2 (batches [a b] and [c dup])", len(ev))
+		}
+		for i, w := range []struct {
+			n           string
+			first, last string
+		}{{"1", res[2].UserID, res[2].UserID}, {"2", res[0].UserID, res[1].UserID}} {
+			d := ev[i].Data
+			if fmt.Sprint(d["count"]) != w.n || d["first_user_id"] != w.first || d["last_user_id"] != w.last {
+				t.Errorf("event %d data %v, want count %v, %s..%s", i, d, w.n, w.first, w.last)
+			}
+		}
+		if ev := count(t, s, identity.EventUserCreated); len(ev) != 0 {
+			t.Errorf("%d USER_CREATED events, want none", len(ev))
+		}
+	})
+	t.Run("event per user", func(t *testing.T) {
+		s, _ := newService(t)
+		mustOrg(t, s, "Acme")
+		res, err := s.ImportUsers(ctx, "acme", in, identity.ImportOptions{BatchSize: 2, EventPerUser: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := count(t, s, identity.EventUserCreated)
+		if len(ev) != 3 || ev[0].ResourceOwnerID != res[2].UserID || ev[2].ResourceOwnerID != res[0].UserID {
+			t.Fatalf("USER_CREATED events %+v, want users c, b, a", ev)
+		}
+		if ev := count(t, s, identity.EventUsersImported); len(ev) != 0 {
+			t.Errorf("%d USERS_IMPORTED events, want none", len(ev))
+		}
+	})
 }

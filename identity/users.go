@@ -238,13 +238,19 @@ func (t *Txn) insertUser(tn *Tenant, u *User) error {
 	if err := ValidateUser(tn, u); err != nil {
 		return err
 	}
-	if err := t.indexUser(u, t.keysOf(tn, u), nil); err != nil {
-		return err
-	}
-	if err := users(t.s.env).Put(t.w, u.ID, *u); err != nil {
+	if err := t.insertValid(tn, u); err != nil {
 		return err
 	}
 	return t.Log(&Event{Code: EventUserCreated, OrgID: u.OrgID, Email: u.Email, ResourceOwnerID: u.ID})
+}
+
+// insertValid stores a new user that the caller has checked with
+// ValidateUser, with its indexes; it logs nothing.
+func (t *Txn) insertValid(tn *Tenant, u *User) error {
+	if err := t.indexUser(u, t.keysOf(tn, u), nil); err != nil {
+		return err
+	}
+	return users(t.s.env).Put(t.w, u.ID, *u)
 }
 
 // ReplaceUser writes u over old (the same user as read in this

@@ -19,7 +19,8 @@ import (
 //	r/env/kind/id            a record (JSON)
 //	u/env/index/scope/value  a unique index entry; value is the owner's id
 //	s/env/set...\x01member  a sorted-set member (value may carry data)
-//	c/env/set...             the maintained count of a sorted set
+//	c/env/set...\x01h       one shard of the maintained count of a sorted set
+//	c/env/set...             the count kept before the shards (still added in)
 //	n/env/name               a named counter (the event sequence)
 //	x/expiry-ns/key          an expiry entry; value lists the keys to delete
 //
@@ -298,6 +299,28 @@ func (s Set) key(ns byte, extra int) []byte {
 // shows up in the shorter one's scans.
 func (s Set) prefix() []byte   { return append(s.key(NSSet, 1), MemberSep) }
 func (s Set) countKey() []byte { return s.key(NSCount, 0) }
+
+// CountShards is how many keys a set's maintained count is spread over.
+// A member's shard follows from its bytes, so writers that add or remove
+// different members usually update different keys: on a store that
+// serializes conflicting transactions (PostgreSQL), adding to one set
+// (the audit log of an organization, its users) does not make every
+// writer wait for every other.
+const CountShards = 64
+
+// shardNames are the last bytes of the shard keys: printable, in order.
+const shardNames = "0123456789@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+
+// countShard is the count key of member's shard: the count key, MemberSep
+// (which no part contains, so a set's shards never mix with another
+// set's), and one byte.
+func (s Set) countShard(member string) []byte {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(member); i++ {
+		h = (h ^ uint32(member[i])) * 16777619
+	}
+	return append(append(s.key(NSCount, 2), MemberSep), shardNames[h%CountShards])
+}
 func (s Set) member(m string) []byte {
 	return append(append(s.key(NSSet, 1+len(m)), MemberSep), m...)
 }
@@ -317,7 +340,7 @@ func (s Set) Add(tx Tx, member string, value []byte) error {
 	if err := tx.Put(k, nonNil(value)); err != nil {
 		return err
 	}
-	return addCount(tx, s.countKey(), 1)
+	return addCount(tx, s.countShard(member), 1)
 }
 
 // Remove deletes member (silently if absent).
@@ -331,7 +354,7 @@ func (s Set) Remove(tx Tx, member string) error {
 	if err := tx.Delete(k); err != nil {
 		return err
 	}
-	return addCount(tx, s.countKey(), -1)
+	return addCount(tx, s.countShard(member), -1)
 }
 
 // Has reports whether member is in the set.
@@ -343,8 +366,25 @@ func (s Set) Has(tx ReadTx, member string) (bool, error) {
 	return err == nil, err
 }
 
-// Count returns the maintained number of members.
-func (s Set) Count(tx ReadTx) (int, error) { return readCount(tx, s.countKey()) }
+// Count returns the maintained number of members: the sum of the count's
+// shards and of the unsharded count that stores written before the shards
+// keep. A shard may be negative (it lost members that the unsharded count
+// holds).
+func (s Set) Count(tx ReadTx) (int, error) {
+	k := s.countKey()
+	n, err := readCount(tx, k)
+	if err != nil {
+		return 0, err
+	}
+	err = tx.Scan(append(k, MemberSep), ScanOptions{}, func(key, v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("corrupt counter %q", key)
+		}
+		n += int(int64(binary.BigEndian.Uint64(v)))
+		return nil
+	})
+	return n, err
+}
 
 // Page returns up to limit members after skipping skip, newest first when
 // reverse is set. Skipped members are passed over without reading values.
@@ -415,12 +455,19 @@ func (s Set) Clear(tx Tx) error {
 	}); err != nil {
 		return err
 	}
+	ck := s.countKey()
+	if err := tx.Scan(append(ck, MemberSep), ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
+		keys = append(keys, append([]byte(nil), k...))
+		return nil
+	}); err != nil {
+		return err
+	}
 	for _, k := range keys {
 		if err := tx.Delete(k); err != nil {
 			return err
 		}
 	}
-	return tx.Delete(s.countKey())
+	return tx.Delete(ck)
 }
 
 // Counter is a named 64-bit counter (for example the event sequence).
@@ -480,12 +527,19 @@ func writeCount(tx Tx, k []byte, n int) error {
 	return tx.Put(k, b[:])
 }
 
+// addCount adds d to the count shard at k, which may go below zero (a
+// shard of a set counted before shards existed); a zero shard is deleted.
 func addCount(tx Tx, k []byte, d int) error {
 	n, err := readCount(tx, k)
 	if err != nil {
 		return err
 	}
-	return writeCount(tx, k, n+d)
+	if n += d; n == 0 {
+		return tx.Delete(k)
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(int64(n)))
+	return tx.Put(k, b[:])
 }
 
 func expiryKey(at time.Time, owner []byte) []byte {

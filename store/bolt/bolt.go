@@ -55,6 +55,8 @@ type options struct {
 	noSync     bool
 	batchDelay time.Duration
 	mode       os.FileMode
+	fill       float64
+	noFreelist bool
 }
 
 // WithTimeout sets how long Open waits for the file lock (default
@@ -71,12 +73,31 @@ func WithNoSync() Option { return func(o *options) { o.noSync = true } }
 // per fsync at the cost of latency.
 func WithBatchDelay(d time.Duration) Option { return func(o *options) { o.batchDelay = d } }
 
+// WithFillPercent sets how full bbolt fills the pages it splits when a
+// transaction commits (between 0.1 and 1; default DefaultFillPercent).
+// Gatehouse's keys mostly grow at the end of their ranges (time-ordered
+// ids, the audit log, bulk imports), where pages fuller than bbolt's own
+// default of one half make a smaller file; random inserts into a full
+// page split it sooner.
+func WithFillPercent(f float64) Option { return func(o *options) { o.fill = f } }
+
+// WithoutFreelistSync stops writing bbolt's list of free pages at each
+// commit: commits write a little less, but every Open rebuilds the list
+// by reading every page of the file (minutes for a file of gigabytes
+// that is not in the page cache). By default the list is written, and
+// Open reads only it.
+func WithoutFreelistSync() Option { return func(o *options) { o.noFreelist = true } }
+
+// DefaultFillPercent is WithFillPercent's default.
+const DefaultFillPercent = 0.9
+
 // WithFileMode sets the permissions of a newly created file (default 0600).
 func WithFileMode(m os.FileMode) Option { return func(o *options) { o.mode = m } }
 
 // Store is a bbolt-backed identity.Store. It is safe for concurrent use.
 type Store struct {
 	db       *bbolt.DB
+	fill     float64
 	path     string
 	inflight atomic.Int64
 	closed   atomic.Bool
@@ -95,13 +116,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o := options{timeout: DefaultTimeout, mode: 0o600}
+	o := options{timeout: DefaultTimeout, mode: 0o600, fill: DefaultFillPercent}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.timeout <= 0 {
 		o.timeout = DefaultTimeout
 	}
+	o.fill = max(0.1, min(o.fill, 1.0)) // bbolt's bounds
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left < o.timeout {
 			if left <= 0 {
@@ -113,7 +135,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	db, err := bbolt.Open(path, o.mode, &bbolt.Options{
 		Timeout:        o.timeout,
 		NoSync:         o.noSync,
-		NoFreelistSync: true,
+		NoFreelistSync: o.noFreelist,
 		FreelistType:   bbolt.FreelistMapType,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
@@ -130,7 +152,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path, timerBatch: o.batchDelay > 0, gc: groupCommit{maxBatch: 1000}}, nil
+	return &Store{db: db, path: path, timerBatch: o.batchDelay > 0, gc: groupCommit{maxBatch: 1000}, fill: o.fill}, nil
 }
 
 // prepare checks the schema version, creating the buckets of a fresh file
@@ -251,7 +273,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fn(&writeTx{readTx: readTx{b: btx.Bucket(dataBucket)}})
+		b := btx.Bucket(dataBucket)
+		b.FillPercent = s.fill
+		return fn(&writeTx{readTx: readTx{b: b}})
 	}
 	var err error
 	switch {

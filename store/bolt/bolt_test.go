@@ -359,3 +359,89 @@ func TestBackup(t *testing.T) {
 		t.Errorf("Backup after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestFillPercent guards the page fill of appended keys: 20,000 keys
+// written in increasing order (as time-ordered ids and imports are) take
+// at least a quarter less room with the default fill than with bbolt's
+// own default of one half, and out-of-range values are clamped, not
+// refused.
+func TestFillPercent(t *testing.T) {
+	ctx := context.Background()
+	size := func(t *testing.T, opts ...bolt.Option) int64 {
+		t.Helper()
+		opts = append(opts, bolt.WithNoSync())
+		s, err := bolt.Open(ctx, filepath.Join(t.TempDir(), "fill.db"), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		value := make([]byte, 100)
+		for b := range 20 {
+			if err := s.Update(ctx, func(tx identity.Tx) error {
+				for i := range 1000 {
+					if err := tx.Put([]byte(fmt.Sprintf("r/%08d", b*1000+i)), value); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.Backup(ctx, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	half, def := size(t, bolt.WithFillPercent(0.5)), size(t)
+	if def*4 > half*3 {
+		t.Errorf("default fill: %d bytes, fill 0.5: %d bytes; want at most three quarters", def, half)
+	}
+	if low, high := size(t, bolt.WithFillPercent(-1)), size(t, bolt.WithFillPercent(7)); low < half || high > def {
+		t.Errorf("clamped fills: %d (below 0.1) and %d (above 1) bytes, want >= %d and <= %d", low, high, half, def)
+	}
+}
+
+// TestFreelistIsWritten guards fast opens of large files: both meta pages
+// of a file written with the default options name a free-list page, so
+// Open reads it instead of walking every page; WithoutFreelistSync leaves
+// none (bbolt's marker, all ones).
+func TestFreelistIsWritten(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		opts   []bolt.Option
+		synced bool
+	}{{"default", nil, true}, {"without", []bolt.Option{bolt.WithoutFreelistSync()}, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f.db")
+			s, err := bolt.Open(ctx, path, append(tc.opts, bolt.WithNoSync())...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if err := s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte(fmt.Sprint(i)), []byte("v")) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := os.Getpagesize()
+			for m := range 2 {
+				// meta page: 16-byte page header, magic, version, page
+				// size, flags (4 bytes each), root bucket (16), freelist.
+				off := m*page + 16 + 16 + 16
+				free := binary.LittleEndian.Uint64(raw[off : off+8])
+				if got := free != ^uint64(0); got != tc.synced {
+					t.Errorf("meta %d: freelist page %x, want written %v", m, free, tc.synced)
+				}
+			}
+		})
+	}
+}

@@ -31,3 +31,28 @@ func Example() {
 	fmt.Println(errors.Is(err, identity.ErrStoreLocked))
 	// Output: true
 }
+
+// ExampleWithFillPercent opens a file for a bulk load whose keys arrive in
+// order (an import of users in creation order), filling split pages
+// completely, and a small, write-heavy file that skips writing the free
+// list at each commit.
+func ExampleWithFillPercent() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "gatehouse-example")
+	defer os.RemoveAll(dir)
+
+	bulk, err := bolt.Open(ctx, filepath.Join(dir, "bulk.db"), bolt.WithFillPercent(1.0))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer bulk.Close()
+	small, err := bolt.Open(ctx, filepath.Join(dir, "small.db"), bolt.WithoutFreelistSync())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer small.Close()
+	fmt.Println(bolt.DefaultFillPercent)
+	// Output: 0.9
+}

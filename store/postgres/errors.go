@@ -67,13 +67,17 @@ func (e *busyError) Is(target error) bool {
 const (
 	serializationFailure = "40001"
 	deadlockDetected     = "40P01"
+	// uniqueViolation answers a plain INSERT of a key that this
+	// transaction read as absent and that a concurrent one inserted first:
+	// the same conflict as a serialization failure, and retried the same.
+	uniqueViolation = "23505"
 )
 
 // retryable reports a serialization failure or deadlock: the transaction
 // was rolled back and may simply run again.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == serializationFailure || pe.Code == deadlockDetected)
+	return errors.As(err, &pe) && (pe.Code == serializationFailure || pe.Code == deadlockDetected || pe.Code == uniqueViolation)
 }
 
 // unavailable reports an error that comes from the connection or the

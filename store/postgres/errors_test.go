@@ -22,7 +22,10 @@ func TestErrorClassification(t *testing.T) {
 	}{
 		{"serialization failure", pg("40001"), true, false},
 		{"deadlock", pg("40P01"), true, false},
-		{"unique violation", pg("23505"), false, false},
+		// Only Put's plain INSERT of a key its transaction read as absent
+		// meets a unique violation (upserts do not): a concurrent insert
+		// of that key, which a run on a new snapshot resolves.
+		{"unique violation", pg("23505"), true, false},
 		{"syntax error", pg("42601"), false, false},
 		{"connection failure", pg("08006"), false, true},
 		{"too many connections", pg("53300"), false, true},

@@ -12,10 +12,13 @@
 // 40001, 40P01), with jittered exponential backoff, a bounded number of
 // times. Serializable isolation is what keeps unique emails, single-use
 // tokens, refresh-token rotation and counters exact across instances: no
-// process-local lock is involved. A transaction that lost a conflict runs
-// again in a retry lane (a session advisory lock taken before BEGIN), so
-// retried transactions queue instead of aborting each other over a hot
-// key. View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
+// process-local lock is involved. A transaction that lost two conflicts
+// runs again in a retry lane (a session advisory lock taken before BEGIN),
+// so retried transactions queue instead of aborting each other over a hot
+// key. Point reads and writes of a read-write transaction avoid the
+// B-tree's page-wide predicate locks where they can (a hash index, plain
+// INSERT and UPDATE for keys the transaction has seen), so that writers of
+// neighbouring keys do not abort each other. View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
 // snapshot that never conflicts with writers.
 //
 // Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
@@ -179,9 +182,12 @@ type Store struct {
 
 	updates, conflicts, reconnects atomic.Int64
 
-	sqlGet, sqlPut, sqlDelete string
-	table                     string // quoted, schema-qualified kv table
-	laneKey                   int64  // advisory lock of the retry lane
+	sqlGet, sqlPut string
+	table          string // quoted, schema-qualified kv table
+	laneKey        int64  // advisory lock of the retry lane
+
+	// Point statements of read-write transactions (see Put and Get).
+	sqlGetPoint, sqlInsert, sqlUpdatePoint, sqlDeletePoint string
 }
 
 var _ identity.Store = (*Store)(nil)
@@ -248,8 +254,12 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, o options) (*Store, error
 	lane.Write([]byte("gatehouse-retry-lane:" + o.schema))
 	s := &Store{pool: pool, o: o, table: table.Sanitize(), laneKey: int64(lane.Sum64())}
 	s.sqlGet = "SELECT v FROM " + s.table + " WHERE k = $1"
+	// The point index (migration 0002) matches only this condition.
+	s.sqlGetPoint = "SELECT v FROM " + s.table + " WHERE (k || ''::bytea) = $1"
+	s.sqlInsert = "INSERT INTO " + s.table + " (k, v) VALUES ($1, $2)"
+	s.sqlUpdatePoint = "UPDATE " + s.table + " SET v = $2 WHERE (k || ''::bytea) = $1"
+	s.sqlDeletePoint = "DELETE FROM " + s.table + " WHERE (k || ''::bytea) = $1"
 	s.sqlPut = "INSERT INTO " + s.table + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
-	s.sqlDelete = "DELETE FROM " + s.table + " WHERE k = $1"
 	return s, nil
 }
 
@@ -337,12 +347,16 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 			return ErrClosed
 		}
 		t := s.newTx(ctx, true)
-		// A transaction that lost a conflict runs again in the retry
-		// lane: retried transactions queue on one advisory lock instead
-		// of aborting each other over a hot key (a set count, a
-		// sequence). The lane only spares work; serializable isolation
-		// is still what keeps the invariants.
-		t.lane = attempt > 0 && conflicts > 0
+		// A transaction that lost a conflict twice runs again in the
+		// retry lane: such transactions queue on one advisory lock
+		// instead of aborting each other over a hot key (a set count, a
+		// sequence). The first retry runs beside the others: most
+		// conflicts are chance meetings that a retry after a backoff
+		// wins, and the lane is one queue for every instance on the
+		// database, which would otherwise hold up all of them. The lane
+		// only spares work; serializable isolation is still what keeps
+		// the invariants.
+		t.lane = conflicts > 1
 		fnErr := fn(t)
 		if fnErr == nil && t.err == nil {
 			_ = t.commit()
@@ -601,7 +615,13 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 	}
 	var v []byte
 	found := false
-	err := t.roundTrip(&stmt{sql: t.s.sqlGet, args: []any{key}}, func(rows pgx.Rows) error {
+	q := t.s.sqlGet
+	if t.writable {
+		// A B-tree read would lock its whole leaf page for SERIALIZABLE's
+		// conflict checks; the hash index locks one bucket.
+		q = t.s.sqlGetPoint
+	}
+	err := t.roundTrip(&stmt{sql: q, args: []any{key}}, func(rows pgx.Rows) error {
 		for rows.Next() {
 			if err := rows.Scan(&v); err != nil {
 				return err
@@ -636,8 +656,21 @@ func (t *tx) Put(key, value []byte) error {
 	k := bytes.Clone(key)
 	v := append(make([]byte, 0, len(value)), value...)
 	t.logWrite(k)
+	// A key this transaction has already read or written needs no
+	// upsert, whose conflict check reads (and, under SERIALIZABLE,
+	// predicate-locks) the primary key's whole leaf page: the neighbours
+	// of a hot key would then conflict with each other. A key known
+	// absent is inserted (a concurrent insert of it fails with a unique
+	// violation, retried like a serialization failure); a key known
+	// present is updated through the point index, which locks one bucket.
+	q := t.s.sqlPut
+	if e, hit := t.known[string(k)]; hit && e.ok {
+		q = t.s.sqlUpdatePoint
+	} else if hit {
+		q = t.s.sqlInsert
+	}
 	t.remember(k, v, true)
-	return t.queue(t.s.sqlPut, k, v)
+	return t.queue(q, k, v)
 }
 
 // Delete queues a delete of key.
@@ -649,9 +682,13 @@ func (t *tx) Delete(key []byte) error {
 		return nil
 	}
 	k := bytes.Clone(key)
+	e, hit := t.known[string(k)]
+	if hit && !e.ok {
+		return nil // known absent: nothing to delete
+	}
 	t.logWrite(k)
 	t.remember(k, nil, false)
-	return t.queue(t.s.sqlDelete, k)
+	return t.queue(t.s.sqlDeletePoint, k)
 }
 
 func (t *tx) logWrite(k []byte) {

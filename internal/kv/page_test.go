@@ -1,0 +1,185 @@
+package kv
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// walkTx is an in-memory ReadTx over sorted keys that counts every key a
+// scan walks, skipped keys included, as an ordered engine does.
+type walkTx struct {
+	keys   [][]byte
+	vals   [][]byte // nil, or one value per key
+	walked int
+}
+
+func (w *walkTx) Get(key []byte) ([]byte, error) {
+	if i, ok := slices.BinarySearchFunc(w.keys, key, bytes.Compare); ok {
+		if w.vals != nil && w.vals[i] != nil {
+			return w.vals[i], nil
+		}
+		return []byte{}, nil
+	}
+	return nil, ErrNotFound
+}
+
+func (w *walkTx) Scan(prefix []byte, opts ScanOptions, fn func(k, v []byte) error) error {
+	var in []int
+	for i, k := range w.keys {
+		if bytes.HasPrefix(k, prefix) {
+			in = append(in, i)
+		}
+	}
+	if opts.Reverse {
+		slices.Reverse(in)
+	}
+	skip, visited := opts.Skip, 0
+	for _, i := range in {
+		w.walked++
+		if skip > 0 {
+			skip--
+			continue
+		}
+		var v []byte
+		if w.vals != nil {
+			v = w.vals[i]
+		}
+		if err := fn(w.keys[i], v); err != nil {
+			if err == ErrStopScan {
+				return nil
+			}
+			return err
+		}
+		if visited++; opts.Limit > 0 && visited >= opts.Limit {
+			return nil
+		}
+	}
+	return nil
+}
+
+// TestNewestFirstLastPageDoesNotWalkTheSet guards the rule that lists are
+// paginated without loading the whole collection: the first and the last
+// page of a 10,000-member set walk about one page of keys, a middle page
+// at most half the set, and each returns the right members, newest
+// first.
+func TestNewestFirstLastPageDoesNotWalkTheSet(t *testing.T) {
+	const n, per = 10_000, 100
+	s := Set{Env: "production", Parts: []string{"users", "o1"}}
+	tx := &walkTx{}
+	for i := range n {
+		tx.keys = append(tx.keys, s.member(fmt.Sprintf("%06d", i)))
+	}
+	for _, tc := range []struct {
+		name      string
+		skip      int
+		first     int // member number of the page's first (newest) item
+		items     int
+		maxWalked int
+	}{
+		{"first page", 0, n - 1, per, per},
+		{"last page", n - per, per - 1, per, per},
+		{"short last page", n - 37, 36, 37, 37},
+		{"middle page", n / 2, n/2 - 1, per, n/2 + per},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx.walked = 0
+			ids, err := s.NewestFirst(tx, n, tc.skip, per)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != tc.items || ids[0] != fmt.Sprintf("%06d", tc.first) ||
+				ids[len(ids)-1] != fmt.Sprintf("%06d", tc.first-tc.items+1) {
+				t.Fatalf("got %d ids %v..%v, want %d from %06d down", len(ids), ids[0], ids[len(ids)-1], tc.items, tc.first)
+			}
+			if tx.walked > tc.maxWalked {
+				t.Errorf("walked %d keys, want at most %d", tx.walked, tc.maxWalked)
+			}
+		})
+	}
+}
+
+// sortedTx is a minimal in-memory Tx over sorted keys, for count tests.
+type sortedTx struct{ walkTx }
+
+func (m *sortedTx) Put(k, v []byte) error {
+	i, ok := slices.BinarySearchFunc(m.keys, k, bytes.Compare)
+	if !ok {
+		m.keys = slices.Insert(m.keys, i, append([]byte(nil), k...))
+		m.vals = slices.Insert(m.vals, i, nil)
+	}
+	m.vals[i] = append([]byte(nil), v...)
+	return nil
+}
+
+func (m *sortedTx) Delete(k []byte) error {
+	if i, ok := slices.BinarySearchFunc(m.keys, k, bytes.Compare); ok {
+		m.keys = slices.Delete(m.keys, i, i+1)
+		m.vals = slices.Delete(m.vals, i, i+1)
+	}
+	return nil
+}
+
+// TestSetCountShards guards the sharded count: members of a set spread
+// their count over several keys (so that writers of one set do not all
+// update one key), each shard key stays inside its set's count space (a
+// longer set's shards never add into a shorter one's count), a count kept
+// by a store written before the shards is still added in, a shard may go
+// below zero when such members leave, and Clear removes every shard.
+func TestSetCountShards(t *testing.T) {
+	tx := &sortedTx{}
+	s := Set{Env: "production", Parts: []string{"events", "o1"}}
+	longer := Set{Env: "production", Parts: []string{"events", "o1", "code", "X"}}
+	// The count a store kept before the shards: 3 members a0, a1, a2.
+	for i := range 3 {
+		if err := tx.Put(s.member(fmt.Sprintf("a%d", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := writeCount(tx, s.countKey(), 3); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if err := s.Add(tx, fmt.Sprintf("m%02d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := longer.Add(tx, fmt.Sprintf("m%02d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shards := 0
+	for _, k := range tx.keys {
+		if bytes.HasPrefix(k, append(s.countKey(), MemberSep)) {
+			shards++
+			if len(k) != len(s.countKey())+2 {
+				t.Errorf("shard key %q is not the count key, 0x01 and one byte", k)
+			}
+		}
+	}
+	if shards < 24 {
+		t.Errorf("40 members use %d count shards, want them spread (at least 24 of %d)", shards, CountShards)
+	}
+	for _, m := range []string{"a0", "a1", "a2", "m00"} {
+		if err := s.Remove(tx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Count(tx); err != nil || n != 39 {
+		t.Errorf("count = %d, %v; want 39 (3 old + 40 - 4)", n, err)
+	}
+	if n, err := longer.Count(tx); err != nil || n != 40 {
+		t.Errorf("longer set's count = %d, %v; want 40", n, err)
+	}
+	if err := s.Clear(tx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Count(tx); err != nil || n != 0 {
+		t.Errorf("count after Clear = %d, %v", n, err)
+	}
+	for _, k := range tx.keys {
+		if bytes.HasPrefix(k, s.countKey()) && !bytes.HasPrefix(k, longer.countKey()) {
+			t.Errorf("Clear left %q", k)
+		}
+	}
+}
