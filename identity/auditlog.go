@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -26,7 +27,11 @@ func eventSet(env Environment, orgID string, filter ...string) kv.Set {
 var eventEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // nextEventID returns an event id: milliseconds since 2020 shifted left 14
-// bits, plus a per-process sequence. Ids increase within a process, follow
+// bits, plus a per-process sequence that starts each millisecond at a random
+// offset below 2^13 (so instances sharing a store rarely pick the same id:
+// two instances numbering from the same base wrote the same key in the
+// same millisecond, and on PostgreSQL the loser waited on the winner's
+// transaction, then retried). Ids increase within a process, follow
 // time across processes, and stay below 2^53 so JavaScript clients read them
 // exactly. They come from no shared counter, so audited writes of different
 // organizations never contend on one key (which on PostgreSQL would
@@ -59,7 +64,7 @@ type eventIDs struct {
 }
 
 func (g *eventIDs) next(ms int64) int64 {
-	id := ms << 14
+	id := ms<<14 + rand.Int64N(1<<13)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if id <= g.last {
