@@ -79,9 +79,9 @@ func WithApplication(app identity.Application) Option {
 // (identity.Application.SigningAlg): tokens.RS256 (the default, as in the
 // product), tokens.ES256 or tokens.EdDSA. Key sets are made on an issuer's
 // first token, and an RSA key pair is the slow part of an Env: with ES256
-// an Env and its first token cost about a millisecond, some 300 times less
-// than with RS256 (BenchmarkNew), for tests that do not care which
-// algorithm signs.
+// an Env and its first token cost a few milliseconds (mostly building the
+// hosted pages and routes), some 35 times less than with RS256
+// (BenchmarkNew), for tests that do not care which algorithm signs.
 func WithSigningAlg(alg string) Option { return func(c *config) { c.alg = alg } }
 
 // WithLogger sets the services' logger (default: logs are discarded).
