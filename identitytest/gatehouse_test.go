@@ -20,11 +20,20 @@ import (
 // user signs in through the hosted page of Env.Handler (served by
 // WithServer; authorization code with PKCE) with the seeded application,
 // and the access token of that sign-in passes the host's handler behind
-// Env.Middleware, with the user's claims; without a token the handler is
-// refused.
+// Env.Middleware, with the user's claims and those of the host's claims
+// hook (WithClaimsUpdater reaches the hosted sign-in's tokens too);
+// without a token the handler is refused.
 func TestHostedSignIn(t *testing.T) {
 	const password = "correct horse battery staple"
-	env := identitytest.New(t, identitytest.WithServer(), identitytest.WithUserPassword(password))
+	hook := tokens.ClaimsUpdaterFunc(func(_ context.Context, _ *tokens.TokenRequest, c *tokens.Claims) error {
+		if c.Extra == nil {
+			c.Extra = map[string]any{}
+		}
+		c.Extra["plan"] = "gold"
+		return nil
+	})
+	env := identitytest.New(t, identitytest.WithServer(), identitytest.WithUserPassword(password),
+		identitytest.WithClaimsUpdater(hook))
 	org, user, app := env.Organization(), env.User(), env.Application()
 	res := flowtest.Run(t, flowtest.SignIn{Issuer: env.Issuer("", org.Domain), ClientID: app.ClientID,
 		RedirectURI: identitytest.DefaultOrigin + "/callback", Email: user.Email, Password: password})
@@ -36,9 +45,9 @@ func TestHostedSignIn(t *testing.T) {
 		t.Fatalf("host handler with the signed-in token: %d", code)
 	}
 	if claims.Subject != user.ID || claims.Tenant != org.Domain || claims.ClientID != app.ClientID ||
-		!claims.Audience.Contains(env.Audience()) {
-		t.Errorf("claims of the signed-in token: sub %q tnt %q cid %q aud %v", claims.Subject, claims.Tenant,
-			claims.ClientID, claims.Audience)
+		!claims.Audience.Contains(env.Audience()) || claims.Extra["plan"] != "gold" {
+		t.Errorf("claims of the signed-in token: sub %q tnt %q cid %q aud %v extra %v", claims.Subject,
+			claims.Tenant, claims.ClientID, claims.Audience, claims.Extra)
 	}
 	if code, _ := call(t, env.Middleware(), ""); code != http.StatusUnauthorized {
 		t.Errorf("host handler without a token: %d", code)
