@@ -108,6 +108,9 @@ type Options struct {
 	AccountDomain string
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
+	// ClaimsUpdater, when set, adds the host's custom claims to the user
+	// tokens Gatehouse issues (tokens.Options.ClaimsUpdater).
+	ClaimsUpdater tokens.ClaimsUpdater
 	// Branding is the look of the hosted pages (sign-in pages and mails,
 	// the SSO onboarding portal, the SSO end-user pages): product name,
 	// logo, colours and template overrides (package pages). The zero
@@ -216,7 +219,8 @@ func New(ctx context.Context, opts Options) (*Gatehouse, error) {
 		return nil, fmt.Errorf("gatehouse: identity: %w", err)
 	}
 	g.envs = map[identity.Environment]*identity.Service{identity.Production: prod, identity.Sandbox: sandbox}
-	g.tokens, err = tokens.New(tokens.Options{Identity: prod, BaseURL: base, KeyEncryptionKey: opts.KeyEncryptionKey})
+	g.tokens, err = tokens.New(tokens.Options{Identity: prod, BaseURL: base, KeyEncryptionKey: opts.KeyEncryptionKey,
+		ClaimsUpdater: opts.ClaimsUpdater})
 	if err != nil {
 		return nil, fmt.Errorf("gatehouse: tokens: %w", err)
 	}

@@ -1,7 +1,7 @@
 // Package identitytest helps a host program test its own handlers against
-// Gatehouse without a server: [New] opens an in-memory Gatehouse core (the
-// identity service on store/memory and the tokens service) seeded with an
-// organization, a user and an application, and [Env.Token] mints real
+// Gatehouse without a server: [New] opens an in-memory Gatehouse (a
+// gatehouse.Gatehouse built by gatehouse.New on store/memory) seeded with
+// an organization, a user and an application, and [Env.Token] mints real
 // signed access tokens (and ID tokens) that [tokens.Middleware] accepts.
 //
 //	func TestInvoices(t *testing.T) {
@@ -21,10 +21,17 @@
 // environment of a token; [Env.Advance] moves the fake clock that the
 // services and the verifiers share, so expiry is tested without sleeping.
 //
+// The Env is the whole product, not a stand-in: [Env.Gatehouse] hands out
+// its services and [Env.Handler] serves the hosted sign-in, discovery,
+// JWKS and APIs. With [WithServer] that handler is served on an httptest
+// server at the Env's base URL, so a test can sign a user in through the
+// hosted page (authorization code with PKCE) and call the host's routes
+// with the access token of that sign-in.
+//
 // The environment lives as long as the test: everything is released by
 // t.Cleanup. Store internals stay out of reach, as everywhere in
-// Gatehouse: the Env hands out services ([Env.Identity], [Env.TokenService]),
-// never the store.
+// Gatehouse: the Env hands out services ([Env.Identity], [Env.TokenService],
+// [Env.Gatehouse]), never the store.
 //
 // # Not for production
 //

@@ -2,14 +2,15 @@ package identitytest
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/store/memory"
@@ -78,9 +79,9 @@ func WithApplication(app identity.Application) Option {
 // (identity.Application.SigningAlg): tokens.RS256 (the default, as in the
 // product), tokens.ES256 or tokens.EdDSA. Key sets are made on an issuer's
 // first token, and an RSA key pair is the slow part of an Env: with ES256
-// an Env and its first token cost about a millisecond, some 300 times less
-// than with RS256 (BenchmarkNew), for tests that do not care which
-// algorithm signs.
+// an Env and its first token cost a few milliseconds (mostly building the
+// hosted pages and routes), some 35 times less than with RS256
+// (BenchmarkNew), for tests that do not care which algorithm signs.
 func WithSigningAlg(alg string) Option { return func(c *config) { c.alg = alg } }
 
 // WithLogger sets the services' logger (default: logs are discarded).
@@ -91,37 +92,43 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // claims it adds. Claims given to Env.Token with Claims are added after it.
 func WithClaimsUpdater(u tokens.ClaimsUpdater) Option { return func(c *config) { c.updater = u } }
 
-// WithServer serves the JWKS of every issuer over HTTP on a local test
-// server (httptest), whose URL becomes the base URL: production issuers'
-// keys at {URL}/t/{org}/.well-known and {URL}/t/{org}/.well-known/jwks,
-// the sandbox's under {URL}/sandbox/t/{org}/. Use it to test code that
-// verifies tokens with a tokens.RemoteVerifier (Env.RemoteVerifier) or
-// another JWKS client. The server is closed by t.Cleanup.
+// WithServer serves Env.Handler (the whole Gatehouse: hosted sign-in,
+// discovery, JWKS, APIs) on a local test server (httptest), whose URL
+// becomes the base URL: production issuers' keys at
+// {URL}/t/{org}/.well-known and {URL}/t/{org}/.well-known/jwks, the
+// sandbox's under {URL}/sandbox/t/{org}/, the hosted sign-in at
+// {URL}/t/{org}/authorize. Use it to test code that verifies tokens with a
+// tokens.RemoteVerifier (Env.RemoteVerifier) or another JWKS client, or
+// that signs a user in through the hosted page. The server is closed by
+// t.Cleanup.
 func WithServer() Option { return func(c *config) { c.server = true } }
 
-// Env is an in-memory Gatehouse core for one test: the identity service of
-// each environment, the tokens service, a fake clock and the seeded
-// organization, user and application. Its helpers fail the test (t.Fatal)
+// Env is an in-memory Gatehouse for one test (a *gatehouse.Gatehouse on
+// store/memory, every face served): the identity service of each
+// environment, the tokens service, the hosted sign-in and APIs
+// (Env.Handler), a fake clock and the seeded organization, user and
+// application. Its helpers fail the test (t.Fatal)
 // when Gatehouse refuses what they ask, so a test reads as a list of
 // steps. It is safe for concurrent use.
 type Env struct {
 	t       testing.TB
 	clock   *testkit.Clock
+	gh      *gatehouse.Gatehouse
 	id      *identity.Service
 	sandbox *identity.Service
 	tok     *tokens.Service
-	base    string
-	server  bool
+	// past is a second tokens service on the same identity core, keys and
+	// key-encryption key, whose clock runs ExpiredBy behind the fake
+	// clock: it signs Expired tokens, which every verifier of tok
+	// checks against the same published keys.
+	past   *tokens.Service
+	base   string
+	server bool
 
 	org    *identity.Organization
 	user   *identity.User
 	app    *identity.Application
 	sbxApp *identity.Application
-
-	// issueMu serializes issuance; shift (a time.Duration) sets the
-	// tokens service's clock back while an Expired token is issued.
-	issueMu sync.Mutex
-	shift   atomic.Int64
 
 	mu sync.Mutex
 	// sandboxUsers are the ids of the users AddSandboxUser created.
@@ -130,8 +137,8 @@ type Env struct {
 	verifier *tokens.Verifier
 }
 
-// New returns an Env for t: a memory store, the identity services of both
-// environments, the tokens service and a fake clock, with an organization
+// New returns an Env for t: a Gatehouse (gatehouse.New) on a memory
+// store with this package's cheap test hasher and a fake clock, with an organization
 // (WithOrganization), a user in it (WithUser) and an application
 // (WithApplication) seeded in production, the application also in the
 // sandbox. It fails the test if any of that cannot be built.
@@ -156,27 +163,26 @@ func New(t testing.TB, opts ...Option) *Env {
 	e.base = cfg.base
 	st := memory.New()
 	t.Cleanup(func() { _ = st.Close() })
-	var err error
-	e.id, err = identity.NewService(identity.Options{Store: st, Clock: e.clock.Now, Logger: cfg.logger,
-		Hasher: cheapHasher{}})
+	// The Expired tokens' service shares the key-encryption key, so it
+	// opens the key sets the Gatehouse seals.
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	updater := claimsUpdater{host: cfg.updater}
+	gh, err := gatehouse.New(context.Background(), gatehouse.Options{Store: st, BaseURL: e.base,
+		KeyEncryptionKey: kek, Hasher: cheapHasher{}, Clock: e.clock.Now, Logger: cfg.logger,
+		ClaimsUpdater: updater})
 	if err != nil {
-		t.Fatalf("identitytest: identity service: %v", err)
+		t.Fatalf("identitytest: gatehouse: %v", err)
 	}
-	if e.sandbox, err = e.id.ForEnvironment(identity.Sandbox); err != nil {
-		t.Fatalf("identitytest: sandbox service: %v", err)
-	}
-	e.tok, err = tokens.New(tokens.Options{Identity: e.id, BaseURL: e.base, Clock: e.issueNow,
-		ClaimsUpdater: claimsUpdater{host: cfg.updater}})
+	t.Cleanup(func() { _ = gh.Close() })
+	e.gh, e.id, e.sandbox, e.tok = gh, gh.Production(), gh.Sandbox(), gh.Tokens()
+	e.past, err = tokens.New(tokens.Options{Identity: e.id, BaseURL: e.base, KeyEncryptionKey: kek,
+		Clock: func() time.Time { return e.clock.Now().Add(-ExpiredBy) }, ClaimsUpdater: updater})
 	if err != nil {
 		t.Fatalf("identitytest: tokens service: %v", err)
 	}
 	if cfg.server {
-		for _, env := range []identity.Environment{identity.Production, identity.Sandbox} {
-			h := e.tok.JWKSHandler(env, func(r *http.Request) string { return r.PathValue("domain") })
-			prefix := tokens.EnvironmentPath(env) + "/t/{domain}/.well-known"
-			mux.Handle("GET "+prefix, h)
-			mux.Handle("GET "+prefix+"/jwks", h)
-		}
+		mux.Handle("/", gh.Handler())
 	}
 	e.org = e.AddOrganization(cfg.orgName)
 	var uo []UserOption
@@ -196,6 +202,17 @@ func New(t testing.TB, opts ...Option) *Env {
 	e.sbxApp = e.addApplication(e.sandbox, e.org.Domain, app)
 	return e
 }
+
+// Gatehouse returns the Env's Gatehouse: the services a host calls in
+// Go, wired as gatehouse.New wires them in production.
+func (e *Env) Gatehouse() *gatehouse.Gatehouse { return e.gh }
+
+// Handler returns the handler of the whole Gatehouse (hosted sign-in,
+// discovery, JWKS, the Cryptr and Crafter APIs, SSO), as a host mounts
+// it. Its issuers and links are built from Env.BaseURL: to sign a user in
+// through the hosted page over HTTP, use New with WithServer, which
+// serves this handler at that URL.
+func (e *Env) Handler() http.Handler { return e.gh.Handler() }
 
 // Identity returns the identity service of production (organizations are
 // created and changed there). Use Identity().ForEnvironment for the
@@ -238,10 +255,6 @@ func (e *Env) Audience() string { return tokens.DefaultAudience(e.app, "") }
 
 // Now returns the fake clock's time.
 func (e *Env) Now() time.Time { return e.clock.Now() }
-
-// issueNow is the tokens service's clock: the fake clock, set back by
-// shift while an Expired token is issued.
-func (e *Env) issueNow() time.Time { return e.clock.Now().Add(time.Duration(e.shift.Load())) }
 
 // Advance moves the fake clock by d: tokens whose lifetime has passed stop
 // verifying, as they would in production.
