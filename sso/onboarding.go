@@ -216,7 +216,8 @@ Si vous n'attendiez pas ce message, ignorez-le.
 
 // NewSetupLink creates a single-use setup link to the connection's
 // onboarding portal and returns its URL. Only the hash of its secret is
-// stored.
+// stored. The link opens the connection's configuration, so its creation
+// is audited (SSO_ONBOARDING_UPDATED with setup_link "created").
 func (s *Service) NewSetupLink(ctx context.Context, id *identity.Service, idpID string) (string, error) {
 	secret, err := identity.NewSecret(id.Rand())
 	if err != nil {
@@ -224,11 +225,16 @@ func (s *Service) NewSetupLink(ctx context.Context, id *identity.Service, idpID 
 	}
 	exp := s.now().Add(s.opts.SetupLinkTTL)
 	err = id.Update(ctx, func(tx *identity.Txn) error {
-		if _, err := connectionInScope(&tx.ReadTxn, idpID); err != nil {
+		c, err := connectionInScope(&tx.ReadTxn, idpID)
+		if err != nil {
 			return err
 		}
-		return putExpiring(tx.KVTx(kv.Inside()), setupLinks, identity.HashSecret(secret), setupLink{
-			ConnectionID: idpID, Env: tx.Env(), ExpiresAt: exp}, exp)
+		if err := putExpiring(tx.KVTx(kv.Inside()), setupLinks, identity.HashSecret(secret), setupLink{
+			ConnectionID: idpID, Env: tx.Env(), ExpiresAt: exp}, exp); err != nil {
+			return err
+		}
+		return tx.Log(&identity.Event{Code: identity.EventSSOOnboardingUpdated, OrgID: c.OrgID, SAMLIdPID: c.ID,
+			Data: map[string]any{"setup_link": "created", "expires_at": exp.UTC().Format(time.RFC3339)}})
 	})
 	if err != nil {
 		return "", err

@@ -231,6 +231,28 @@ type Details struct {
 	Redirection *Redirection
 }
 
+// MetadataExpiry returns when the connection's uploaded IdP metadata
+// stops being trustworthy: the earliest of its validUntil and of its
+// signing certificates' NotAfter. It is zero when no metadata is uploaded,
+// or when the metadata can no longer be parsed or names neither date.
+// Consoles warn of it before sign-ins start failing.
+func (c Connection) MetadataExpiry() time.Time {
+	if c.Metadata == "" {
+		return time.Time{}
+	}
+	md, err := saml.ParseIdPMetadata([]byte(c.Metadata), time.Time{})
+	if err != nil {
+		return time.Time{}
+	}
+	out := md.ValidUntil
+	for _, cert := range md.SigningCerts {
+		if out.IsZero() || cert.NotAfter.Before(out) {
+			out = cert.NotAfter
+		}
+	}
+	return out
+}
+
 func loadDetails(tx *identity.ReadTxn, c Connection) (*Details, error) {
 	d := &Details{Connection: c}
 	env := tx.Env()
