@@ -74,7 +74,9 @@
 //	/orgs/{domain}/users           search by email prefix or name, pages by cursor
 //	/orgs/{domain}/users/new       create a user
 //	/orgs/{domain}/users/{id}      profile, MetaData (typed), enable/disable,
-//	                               unlock, end sessions, mail a password reset
+//	                               unlock, live tickets and persistent logins
+//	                               (identity.ListUserSessions), end every
+//	                               session, mail a password reset
 //	                               link (Options.PasswordResets), delete (confirmed)
 //	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
 //	/orgs/{domain}/apps            applications: create each type, redirect URIs,

@@ -43,6 +43,18 @@ func translate(lang, key string) string {
 // catalog holds every message of the console, in each language.
 var catalog = map[string]map[string]string{
 	"en": {
+		"users.sessions":                  "Sessions",
+		"users.sessions.kind":             "Kind",
+		"users.sessions.created":          "Opened",
+		"users.sessions.used":             "Last used",
+		"users.sessions.expires":          "Expires",
+		"users.sessions.unknown":          "not recorded",
+		"users.sessions.ticket":           "Crafter ticket",
+		"users.sessions.persistent-login": "Persistent login (remember me)",
+		"users.sessions.none":             "No open ticket or persistent login.",
+		"users.sessions.more":             "%d sessions in all; the newest are listed.",
+		"users.sessions.note":             "Sign-ins through OIDC applications and the hosted pages are not listed; “End all sessions” ends them too.",
+
 		"orgs.sso":                     "SSO connections",
 		"sso.title":                    "SSO connections",
 		"sso.connection":               "SSO connection",
@@ -291,6 +303,18 @@ var catalog = map[string]map[string]string{
 		"no":                         "no",
 	},
 	"fr": {
+		"users.sessions":                  "Sessions",
+		"users.sessions.kind":             "Type",
+		"users.sessions.created":          "Ouverte",
+		"users.sessions.used":             "Dernière utilisation",
+		"users.sessions.expires":          "Expire",
+		"users.sessions.unknown":          "non enregistrée",
+		"users.sessions.ticket":           "Ticket Crafter",
+		"users.sessions.persistent-login": "Connexion persistante (se souvenir de moi)",
+		"users.sessions.none":             "Aucun ticket ni connexion persistante ouverts.",
+		"users.sessions.more":             "%d sessions en tout ; les plus récentes sont listées.",
+		"users.sessions.note":             "Les connexions par les applications OIDC et les pages hébergées ne sont pas listées ; « Fermer toutes les sessions » les ferme aussi.",
+
 		"orgs.sso":                     "Connexions SSO",
 		"sso.title":                    "Connexions SSO",
 		"sso.connection":               "Connexion SSO",
