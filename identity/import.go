@@ -98,6 +98,9 @@ var errDryRun = errors.New("identity: dry run")
 // the context or an unknown organization (ErrNotFound); results of
 // batches committed before it stay written.
 func (s *Service) ImportUsers(ctx context.Context, orgDomain string, in []User, opts ImportOptions) ([]ImportResult, error) {
+	if err := s.mayWrite(orgDomain, ActionCreate, ResourceUsers); err != nil {
+		return nil, err
+	}
 	size := opts.BatchSize
 	if size <= 0 {
 		size = DefaultImportBatch

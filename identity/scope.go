@@ -22,6 +22,7 @@ const (
 
 	ResourceOrganizations = "organizations"
 	ResourceApplications  = "applications"
+	ResourceUsers         = "users"
 )
 
 // Scope is what a credential may reach: one environment, some
@@ -31,8 +32,10 @@ const (
 //   - an organization outside Orgs is ErrNotFound, exactly as an unknown
 //     one (and so are its users, applications, MetaKeys, events and SSO
 //     connections);
-//   - writes to organizations and applications need the matching
-//     permission ("create:applications", ...), else ErrForbidden;
+//   - writes to organizations, applications and users (CreateUser,
+//     ImportUsers, DeleteUser, SetUserEnabled, UnlockUser, EndSessions)
+//     need the matching permission ("create:applications",
+//     "update:users", ...), else ErrForbidden;
 //   - applications serve only organizations in Orgs (see
 //     Application.ServedOrgs).
 //
@@ -138,6 +141,15 @@ func (s *Service) require(action, resource string) error {
 		return fmt.Errorf("the credential lacks the permission %s:%s: %w", action, resource, ErrForbidden)
 	}
 	return nil
+}
+
+// mayWrite is inScope, then require: an organization outside the scope is
+// ErrNotFound (as an unknown one), a missing permission ErrForbidden.
+func (s *Service) mayWrite(domain, action, resource string) error {
+	if err := s.inScope(domain); err != nil {
+		return err
+	}
+	return s.require(action, resource)
 }
 
 // inScope is ErrNotFound for an organization outside the scope, worded as

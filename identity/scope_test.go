@@ -322,3 +322,78 @@ func TestScopedUpdateOfAnAppScopedToOneOrganization(t *testing.T) {
 		t.Errorf("unscope: %v", err)
 	}
 }
+
+// TestScopeUserWritesInTheCore: user writes need the "users" permission
+// of their action on a scoped Service, whichever face calls them (the
+// Cryptr route table and the console both check it too): without it they
+// are ErrForbidden, out of the scope's organizations ErrNotFound, and a
+// refused call changes no user.
+func TestScopeUserWritesInTheCore(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	u, err := f.s.CreateUser(ctx, "beta", identity.User{Email: "kept@beta.test", Enabled: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := []struct {
+		name, perm string
+		call       func(s *identity.Service, org string) error
+	}{
+		{"CreateUser", "create:users", func(s *identity.Service, org string) error {
+			_, err := s.CreateUser(ctx, org, identity.User{Email: "new@beta.test"}, "")
+			return err
+		}},
+		{"ImportUsers", "create:users", func(s *identity.Service, org string) error {
+			_, err := s.ImportUsers(ctx, org, []identity.User{{Email: "imported@beta.test"}}, identity.ImportOptions{})
+			return err
+		}},
+		{"SetUserEnabled", "update:users", func(s *identity.Service, org string) error {
+			_, err := s.SetUserEnabled(ctx, org, u.ID, false)
+			return err
+		}},
+		{"UnlockUser", "update:users", func(s *identity.Service, org string) error {
+			_, err := s.UnlockUser(ctx, org, u.ID)
+			return err
+		}},
+		{"EndSessions", "update:users", func(s *identity.Service, org string) error {
+			_, err := s.EndSessions(ctx, org, u.ID)
+			return err
+		}},
+		{"DeleteUser", "delete:users", func(s *identity.Service, org string) error {
+			_, err := s.DeleteUser(ctx, org, u.ID)
+			return err
+		}},
+	}
+	users := func() any {
+		page, err := f.s.ListUsers(ctx, "beta", identity.PageRequest{PerPage: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	for _, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			before := users()
+			readOnly := f.scoped(identity.Production, []string{"read:*", "read_many:*"}, "beta")
+			if err := w.call(readOnly, "beta"); !errors.Is(err, identity.ErrForbidden) {
+				t.Errorf("without %s: %v, want ErrForbidden", w.perm, err)
+			}
+			other := f.scoped(identity.Production, []string{identity.PermAll}, "alpha")
+			if err := w.call(other, "beta"); !errors.Is(err, identity.ErrNotFound) {
+				t.Errorf("out of the scope: %v, want ErrNotFound", err)
+			}
+			if after := users(); !reflect.DeepEqual(before, after) {
+				t.Errorf("a refused %s changed the users", w.name)
+			}
+			if w.name == "DeleteUser" {
+				return // the one user is kept for the other cases
+			}
+			if err := w.call(f.scoped(identity.Production, []string{w.perm}, "beta"), "beta"); err != nil {
+				t.Errorf("with %s: %v", w.perm, err)
+			}
+		})
+	}
+	if err := writes[len(writes)-1].call(f.scoped(identity.Production, []string{"delete:users"}, "beta"), "beta"); err != nil {
+		t.Errorf("with delete:users: %v", err)
+	}
+}

@@ -20,6 +20,9 @@ import (
 // signed-in browser. Setting the state the user already has changes
 // nothing and logs nothing.
 func (s *Service) SetUserEnabled(ctx context.Context, orgDomain, id string, enabled bool) (*User, error) {
+	if err := s.mayWrite(orgDomain, ActionUpdate, ResourceUsers); err != nil {
+		return nil, err
+	}
 	var out *User
 	err := s.Update(ctx, func(tx *Txn) error {
 		orgID, err := tx.OrgID(orgDomain)
@@ -55,6 +58,9 @@ func (s *Service) SetUserEnabled(ctx context.Context, orgDomain, id string, enab
 // UnlockUser clears a user's password lockout (the failure count and the
 // lock) and logs USER_UNLOCKED.
 func (s *Service) UnlockUser(ctx context.Context, orgDomain, id string) (*User, error) {
+	if err := s.mayWrite(orgDomain, ActionUpdate, ResourceUsers); err != nil {
+		return nil, err
+	}
 	var out *User
 	err := s.Update(ctx, func(tx *Txn) error {
 		orgID, err := tx.OrgID(orgDomain)
@@ -86,6 +92,9 @@ func (u *User) LockedAt(now time.Time) bool {
 // persistent logins, pending tokens, OIDC refresh families and browser
 // sessions), returns how many ended, and logs USER_SESSIONS_ENDED.
 func (s *Service) EndSessions(ctx context.Context, orgDomain, id string) (int, error) {
+	if err := s.mayWrite(orgDomain, ActionUpdate, ResourceUsers); err != nil {
+		return 0, err
+	}
 	n := 0
 	err := s.Update(ctx, func(tx *Txn) error {
 		orgID, err := tx.OrgID(orgDomain)

@@ -492,6 +492,9 @@ func (s *Service) NewUser(orgID string) (*User, error) {
 // password is hashed with the configured hasher before the transaction.
 // Required MetaKeys must have a value (or a default).
 func (s *Service) CreateUser(ctx context.Context, orgDomain string, in User, password string) (*User, error) {
+	if err := s.mayWrite(orgDomain, ActionCreate, ResourceUsers); err != nil {
+		return nil, err
+	}
 	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return nil, err
@@ -758,6 +761,9 @@ func (t *Txn) SetPasswordHash(u *User, hash string, keep SessionRef) error {
 
 // DeleteUser deletes the user and returns what was deleted.
 func (s *Service) DeleteUser(ctx context.Context, orgDomain, id string) (*User, error) {
+	if err := s.mayWrite(orgDomain, ActionDelete, ResourceUsers); err != nil {
+		return nil, err
+	}
 	var out *User
 	err := s.Update(ctx, func(tx *Txn) error {
 		orgID, err := tx.OrgID(orgDomain)

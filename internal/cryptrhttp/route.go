@@ -14,9 +14,9 @@ import (
 // Resources named in permissions ("action:resource"). Actions are read,
 // read_many, create, update and delete.
 const (
-	ResourceOrganizations = "organizations"
-	ResourceUsers         = "users"
-	ResourceApplications  = "applications"
+	ResourceOrganizations = identity.ResourceOrganizations
+	ResourceUsers         = identity.ResourceUsers
+	ResourceApplications  = identity.ResourceApplications
 	ResourceUserMetaKeys  = "user_metakeys"
 	ResourceLogEvents     = "log_events"
 	ResourceJWTSamples    = "jwt_samples"
