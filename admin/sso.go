@@ -15,8 +15,8 @@ import (
 )
 
 // ssoConns is the resource of SSO connections in console permissions (the
-// one the SSO connections API names).
-const ssoConns = "sso_connections"
+// one the SSO service and its API enforce).
+const ssoConns = sso.Resource
 
 // MetadataWarning is how long before its IdP metadata expires (its
 // validUntil or a signing certificate's end) a connection's pages warn.
