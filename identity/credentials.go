@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/kv"
@@ -81,6 +82,54 @@ func (c *Credential) Manages(domain string) bool {
 	return Scope{Orgs: c.ManagedOrgs}.Manages(domain)
 }
 
+// credentialWithin is the rule of credentials on a scoped Service (a
+// limited API key, a console member): it needs the api_keys permission of
+// action, and it may not create or delete a credential that reaches
+// further than itself, in organizations or permissions (else a limited key
+// could mint a full one). Either is an error wrapping ErrForbidden. An
+// unscoped Service (an embedder's Go code, the Crafter face's directory)
+// manages every credential.
+func (s *Service) credentialWithin(action string, c *Credential) error {
+	if s.scope == nil {
+		return nil
+	}
+	if err := s.require(action, ResourceAPIKeys); err != nil {
+		return err
+	}
+	if c == nil {
+		return nil
+	}
+	for _, d := range c.ManagedOrgs {
+		if !s.scope.Manages(d) {
+			return fmt.Errorf("the credential reaches organization %q, outside the caller's scope: %w", d, ErrForbidden)
+		}
+	}
+	for _, p := range c.Permissions {
+		if !covers(s.scope.Permissions, p) {
+			return fmt.Errorf("the credential's permission %q exceeds the caller's: %w", p, ErrForbidden)
+		}
+	}
+	return nil
+}
+
+// covers reports whether perms grant everything permission p grants,
+// wildcards included ("*", "*:resource", "action:*").
+func covers(perms []string, p string) bool {
+	if slices.Contains(perms, PermAll) {
+		return true
+	}
+	action, resource, ok := strings.Cut(p, ":")
+	switch {
+	case !ok || p == PermAll || (action == "*" && resource == "*"):
+		return false
+	case action == "*":
+		return slices.Contains(perms, "*:"+resource)
+	case resource == "*":
+		return slices.Contains(perms, action+":*")
+	}
+	return allows(perms, action, resource)
+}
+
 // CreateCredential stores a new credential of c.Environment (empty: the
 // service's). Provisioning belongs to production: a production-bound
 // service may create credentials of either environment, a sandbox-bound
@@ -100,6 +149,9 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 		v.Add("environment", "must be sandbox or production")
 	} else if c.Environment != s.env && s.env != Production {
 		return nil, "", fmt.Errorf("a %s service cannot create a %s credential: %w", s.env, c.Environment, ErrForbidden)
+	}
+	if err := s.credentialWithin(ActionCreate, &c); err != nil {
+		return nil, "", err
 	}
 	if len(c.Name) > 255 {
 		v.Add("name", "must be at most 255 characters")
@@ -333,6 +385,9 @@ func (s *Service) getCredential(tx ReadTx, id string) (credentialRecord, error) 
 // environment; an unknown id and one of the other environment are
 // ErrNotFound.
 func (s *Service) GetCredential(ctx context.Context, id string) (*Credential, error) {
+	if err := s.credentialWithin(ActionRead, nil); err != nil {
+		return nil, err
+	}
 	var rec credentialRecord
 	err := s.store.View(ctx, func(tx ReadTx) (err error) { rec, err = s.getCredential(tx, id); return })
 	if err != nil {
@@ -344,6 +399,9 @@ func (s *Service) GetCredential(ctx context.Context, id string) (*Credential, er
 // ListCredentials returns every credential of the service's environment,
 // oldest first.
 func (s *Service) ListCredentials(ctx context.Context) ([]Credential, error) {
+	if err := s.credentialWithin(ActionReadMany, nil); err != nil {
+		return nil, err
+	}
 	out := []Credential{}
 	err := s.store.View(ctx, func(tx ReadTx) error {
 		return credentialList(s.env).Each(tx, false, func(id string, _ []byte) error {
@@ -365,12 +423,18 @@ func (s *Service) ListCredentials(ctx context.Context) ([]Credential, error) {
 // environment; a missing one, or one of the other environment, is not an
 // error and changes nothing (Crafter's rule).
 func (s *Service) DeleteCredential(ctx context.Context, id string) error {
+	if err := s.credentialWithin(ActionDelete, nil); err != nil {
+		return err
+	}
 	return s.Update(ctx, func(tx *Txn) error {
 		rec, err := s.getCredential(tx.tx, id)
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.credentialWithin(ActionDelete, &rec.Credential); err != nil {
 			return err
 		}
 		if rec.SecretMAC != "" {

@@ -397,3 +397,71 @@ func TestScopeUserWritesInTheCore(t *testing.T) {
 		t.Errorf("with delete:users: %v", err)
 	}
 }
+
+// TestScopedCredentialsCannotWiden: on a scoped Service, credentials need
+// the api_keys permission, and a limited caller cannot mint (or delete) a
+// credential reaching further than itself; an unscoped Service and a
+// caller with every permission over every organization manage them all.
+func TestScopedCredentialsCannotWiden(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	keys := "*:" + identity.ResourceAPIKeys
+	wide, _, err := f.s.CreateCredential(ctx, identity.Credential{Name: "wide", ManagedOrgs: []string{"*"},
+		Permissions: []string{identity.PermAll}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		caller *identity.Service
+		cred   identity.Credential
+		ok     bool
+	}{
+		{"no api_keys permission", f.scoped(identity.Production, []string{"*:users"}, "beta"),
+			identity.Credential{ManagedOrgs: []string{"beta"}, Permissions: []string{"read:users"}}, false},
+		{"a full key from a limited one", f.scoped(identity.Production, []string{keys, "*:users"}, "beta"),
+			identity.Credential{ManagedOrgs: []string{"*"}, Permissions: []string{identity.PermAll}}, false},
+		{"another organization", f.scoped(identity.Production, []string{keys, "*:users"}, "beta"),
+			identity.Credential{ManagedOrgs: []string{"alpha"}, Permissions: []string{"read:users"}}, false},
+		{"a wider permission", f.scoped(identity.Production, []string{keys, "read:users"}, "beta"),
+			identity.Credential{ManagedOrgs: []string{"beta"}, Permissions: []string{"*:users"}}, false},
+		{"a wildcard resource", f.scoped(identity.Production, []string{keys, "read:users"}, "beta"),
+			identity.Credential{ManagedOrgs: []string{"beta"}, Permissions: []string{"read:*"}}, false},
+		{"within the caller", f.scoped(identity.Production, []string{keys, "*:users"}, "beta"),
+			identity.Credential{ManagedOrgs: []string{"beta"}, Permissions: []string{"read:users", "*:users"}}, true},
+		{"every permission everywhere", f.scoped(identity.Production, []string{identity.PermAll}, "*"),
+			identity.Credential{ManagedOrgs: []string{"*"}, Permissions: []string{identity.PermAll}}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, err := f.s.ListCredentials(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.cred.Name = tc.name
+			_, _, err = tc.caller.CreateCredential(ctx, tc.cred, "")
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, identity.ErrForbidden) {
+				t.Fatalf("got %v, want ErrForbidden", err)
+			}
+			if after, _ := f.s.ListCredentials(ctx); len(after) != len(before) {
+				t.Errorf("a refused creation stored a credential")
+			}
+		})
+	}
+	limited := f.scoped(identity.Production, []string{keys, "*:users"}, "beta")
+	if err := limited.DeleteCredential(ctx, wide.ID); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("a limited key deleted a full one: %v", err)
+	}
+	if _, err := f.s.GetCredential(ctx, wide.ID); err != nil {
+		t.Errorf("the full key is gone: %v", err)
+	}
+	if _, err := f.scoped(identity.Production, []string{"*:users"}, "beta").ListCredentials(ctx); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("listing keys without api_keys: %v", err)
+	}
+}
