@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,6 +89,18 @@ func TestConsoleFace(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Request.URL.String(), f.base+"/admin/") ||
 		!strings.Contains(body, "owner@acme.test") {
 		t.Fatalf("after sign-in: %d at %s: %s", res.StatusCode, res.Request.URL, body)
+	}
+
+	// With the SSO face, the console shows each organization's SSO
+	// connections; without it, the section is absent.
+	if !slices.Contains(con.Patterns(), "GET /orgs/{org}/sso") {
+		t.Errorf("no SSO section with the SSO face: %v", con.Patterns())
+	}
+	noSSO := newFixture(t, "/auth", gatehouse.Options{Serve: gatehouse.CryptrAPI | gatehouse.HostedLogin | gatehouse.Console}, hostMux("/auth"))
+	for _, p := range noSSO.gh.Console().Patterns() {
+		if strings.Contains(p, "/sso") {
+			t.Errorf("SSO route %s without the SSO face", p)
+		}
 	}
 
 	plain := newFixture(t, "/auth", gatehouse.Options{}, hostMux("/auth"))

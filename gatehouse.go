@@ -330,9 +330,15 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 		// The console reaches the provider (discovery, JWKS, token
 		// endpoint) in process: the public base URL need not be reachable
 		// from the host itself.
-		c, err := admin.New(ctx, admin.Options{Identity: prod, BaseURL: o.BaseURL + consolePath,
+		ao := admin.Options{Identity: prod, BaseURL: o.BaseURL + consolePath,
 			ProviderURL: o.BaseURL, Logger: g.log.With("component", "admin"), PasswordResets: g.provider,
-			HTTPClient: &http.Client{Transport: inProcess{base: o.BaseURL, h: g.handler}, Timeout: 10 * time.Second}})
+			HTTPClient: &http.Client{Transport: inProcess{base: o.BaseURL, h: g.handler}, Timeout: 10 * time.Second}}
+		if g.sso != nil {
+			// Each organization's SSO connections (a nil *sso.Service
+			// would be a non-nil interface: set only when served).
+			ao.SSO = g.sso
+		}
+		c, err := admin.New(ctx, ao)
 		if err != nil {
 			return fmt.Errorf("gatehouse: admin console: %w", err)
 		}

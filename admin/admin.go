@@ -60,6 +60,11 @@ type Options struct {
 	// reset link (the OIDC provider, *provider.Provider, implements it);
 	// without it the user page offers no reset.
 	PasswordResets PasswordResets
+	// SSO, when set, adds each organization's SSO connections section
+	// (/orgs/{domain}/sso): list, create, the administrator's onboarding
+	// and its setup link. *sso.Service (package sso) implements it;
+	// without it the section is absent.
+	SSO SSOConnections
 }
 
 // PasswordResets sends a user the link of the hosted page that sets a new
@@ -84,6 +89,7 @@ type Console struct {
 	mux      *http.ServeMux
 	patterns []string
 	resets   PasswordResets
+	sso      SSOConnections
 	clientID string
 
 	mu   sync.Mutex
@@ -119,7 +125,7 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 	}
 	c := &Console{svc: opts.Identity, base: base, basePath: strings.TrimSuffix(base.Path, "/"),
 		issuer: strings.TrimSuffix(prov.String(), "/") + "/t/" + opts.Identity.AccountDomain(),
-		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger, resets: opts.PasswordResets,
+		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger, resets: opts.PasswordResets, sso: opts.SSO,
 		policy: identity.ConsoleSessionPolicy{Idle: opts.IdleTimeout, Absolute: opts.AbsoluteTimeout}}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Second}

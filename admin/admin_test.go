@@ -163,6 +163,7 @@ func TestSecurityHeadersAndNonce(t *testing.T) {
 func postRoutes(h *harness) map[string]url.Values {
 	u := "/orgs/alpha/users/" + h.alphaU.ID
 	a := "/orgs/alpha/apps/" + h.alphaApp.ClientID
+	sc := "/orgs/alpha/sso/" + h.alphaConn
 	return map[string]url.Values{
 		"/orgs/alpha/apps":                       {"name": {"New app"}, "application_type": {"machine"}},
 		a:                                        {"name": {"Renamed"}, "allowed_redirect_urls": {"https://alpha.test/cb"}},
@@ -182,6 +183,10 @@ func postRoutes(h *harness) map[string]url.Values {
 		"/members/" + h.owner.UserID + "/revoke": {},
 		"/logout":                                {},
 		"/orgs/alpha/users/x/nop":                {},
+		"/orgs/alpha/sso":                        {"application_id": {h.alphaApp.ClientID}, "sso_admin_email": {"it@alpha.test"}},
+		sc + "/onboarding":                       {"sso_admin_email": {"it9@alpha.test"}},
+		sc + "/setup-link":                       {},
+		sc + "/invite":                           {},
 	}
 }
 
@@ -224,12 +229,14 @@ func TestPostWithoutCSRFIsRefused(t *testing.T) {
 func TestViewerSeesNoButtonsAndIsRefused(t *testing.T) {
 	h := newHarness(t)
 	v, _ := h.member(identity.ConsoleViewer)
-	for _, p := range []string{"/orgs", "/orgs/alpha", "/orgs/alpha/users", "/orgs/alpha/users/" + h.alphaU.ID, "/orgs/alpha/events"} {
+	for _, p := range []string{"/orgs", "/orgs/alpha", "/orgs/alpha/users", "/orgs/alpha/users/" + h.alphaU.ID, "/orgs/alpha/events",
+		"/orgs/alpha/sso", "/orgs/alpha/sso/" + h.alphaConn} {
 		r := v.get(p)
 		if r.status != http.StatusOK {
 			t.Fatalf("viewer GET %s: %d", p, r.status)
 		}
-		for _, bad := range []string{"/orgs/new", "/users/new", "/disable", "/unlock", "/end-sessions", "/delete", ">Save<", "Delete"} {
+		for _, bad := range []string{"/orgs/new", "/users/new", "/disable", "/unlock", "/end-sessions", "/delete", ">Save<", "Delete",
+			"/setup-link", "/invite", "/onboarding", `name="application_id"`} {
 			if strings.Contains(r.body, bad) {
 				t.Errorf("viewer page %s shows %q", p, bad)
 			}
@@ -271,6 +278,8 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	before := h.state()
 	ba := beta + "/apps/" + h.betaApp.ClientID
 	crossedApp := "/orgs/alpha/apps/" + h.betaApp.ClientID
+	bs := beta + "/sso/" + h.betaConn
+	crossedSSO := "/orgs/alpha/sso/" + h.betaConn // beta's connection through alpha's path
 	// Every route of an organization must have a case below: the
 	// console's own route table says which were tried.
 	covered := map[string]bool{}
@@ -290,7 +299,7 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	}()
 	for _, p := range []string{beta, beta + "/users", beta + "/users?q=jane", beta + "/users/new", bu, bu + "/delete",
 		beta + "/events", beta + "/events.csv", crossed, crossed + "/delete", beta + "/apps", beta + "/apps/new", ba,
-		ba + "/delete", crossedApp, crossedApp + "/delete"} {
+		ba + "/delete", crossedApp, crossedApp + "/delete", beta + "/sso", bs, crossedSSO} {
 		tried(http.MethodGet, p)
 		if r := a.get(p); r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d", p, r.status)
@@ -306,6 +315,10 @@ func TestIsolationRouteByRoute(t *testing.T) {
 		beta + "/apps": {"name": {"Owned"}, "application_type": {"machine"}}, ba: {"name": {"Owned"}}, ba + "/rotate": {},
 		ba + "/delete": {"confirm": {"yes"}}, crossedApp: {"name": {"Owned"}}, crossedApp + "/rotate": {},
 		crossedApp + "/delete": {"confirm": {"yes"}},
+		beta + "/sso":          {"application_id": {h.betaApp.ClientID}, "sso_admin_email": {"it@beta.test"}},
+		bs + "/onboarding":     {"sso_admin_email": {"owned@beta.test"}}, bs + "/setup-link": {}, bs + "/invite": {},
+		crossedSSO + "/onboarding": {"sso_admin_email": {"owned@beta.test"}}, crossedSSO + "/setup-link": {},
+		crossedSSO + "/invite": {},
 	} {
 		tried(http.MethodPost, p)
 		if r := a.postCSRF(p, form); r.status != http.StatusNotFound {
@@ -319,6 +332,18 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	if after := h.state(); after != before {
 		t.Errorf("the limited admin changed the directory:\n%s\n%s", before, after)
 	}
+	// Beta's connection is not in alpha's list, and alpha's application
+	// cannot serve a connection of beta (nor beta's one of alpha).
+	if r := a.get("/orgs/alpha/sso"); r.status != http.StatusOK || !strings.Contains(r.body, h.alphaConn) ||
+		strings.Contains(r.body, h.betaConn) || strings.Contains(r.body, h.betaApp.ClientID) {
+		t.Errorf("alpha's SSO list: %d %s", r.status, r.body)
+	}
+	if r := a.postCSRF("/orgs/alpha/sso", url.Values{"application_id": {h.betaApp.ClientID}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("alpha's connection to beta's application: %d", r.status)
+	}
+	if h.mailTo("owned@beta.test") != nil || h.mailTo("it@beta.test") != nil {
+		t.Error("a refused request mailed beta's administrator")
+	}
 	list := a.get("/orgs")
 	if !strings.Contains(list.body, ">alpha<") || strings.Contains(list.body, "beta") {
 		t.Errorf("organization list: %s", list.body)
@@ -327,13 +352,17 @@ func TestIsolationRouteByRoute(t *testing.T) {
 		t.Error("search finds beta")
 	}
 	// The attacker's routes work for its own organization.
-	for _, p := range []string{"/orgs/alpha", "/orgs/alpha/users", "/orgs/alpha/users/" + h.alphaU.ID, "/orgs/alpha/events"} {
+	for _, p := range []string{"/orgs/alpha", "/orgs/alpha/users", "/orgs/alpha/users/" + h.alphaU.ID, "/orgs/alpha/events",
+		"/orgs/alpha/sso/" + h.alphaConn} {
 		if r := a.get(p); r.status != http.StatusOK {
 			t.Errorf("GET %s: %d", p, r.status)
 		}
 	}
 	if r := a.postCSRF("/orgs/alpha/users/"+h.alphaU.ID, url.Values{"name": {"Alpha Jane"}}); r.status != http.StatusSeeOther {
 		t.Errorf("POST to alpha's user: %d %s", r.status, r.body)
+	}
+	if r := a.postCSRF("/orgs/alpha/sso/"+h.alphaConn+"/setup-link", nil); r.status != http.StatusOK || !strings.Contains(r.body, "/enterprise-setup/") {
+		t.Errorf("alpha's setup link: %d %s", r.status, r.body)
 	}
 }
 
@@ -417,6 +446,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"profile with a bad birthdate", u, url.Values{"birthdate": {"2020-02-30"}}, 422, "birthdate", ""},
 		{"metadata of the wrong type", u + "/metadata", url.Values{"meta.seats": {"many"}, "meta.plan": {"pro"}}, 422, "metadata.seats", ""},
 		{"delete without confirmation", u + "/delete", url.Values{}, 422, "confirm", ""},
+		{"sso without application", "/orgs/alpha/sso", url.Values{"application_id": {""}}, 422, "application_id", "is required"},
+		{"sso to an unknown application", "/orgs/alpha/sso", url.Values{"application_id": {"nope"}}, 422, "application_id", "not an application of this organization"},
+		{"sso to another organization's application", "/orgs/alpha/sso", url.Values{"application_id": {h.betaApp.ClientID}}, 422, "application_id", "not an application of this organization"},
+		{"sso with a bad provider", "/orgs/alpha/sso", url.Values{"application_id": {h.alphaApp.ClientID}, "provider_type": {"evil"}}, 422, "provider_type", "must be one of"},
+		{"sso with a bad admin email", "/orgs/alpha/sso", url.Values{"application_id": {h.alphaApp.ClientID}, "sso_admin_email": {"not-an-email"}}, 422, "sso_admin_email", ""},
+		{"sso mail without an admin", "/orgs/alpha/sso", url.Values{"application_id": {h.alphaApp.ClientID}, "send_email": {"on"}}, 422, "send_email", "requires sso_admin_email"},
+		{"onboarding without email", "/orgs/alpha/sso/" + h.alphaConn + "/onboarding", url.Values{"sso_admin_email": {""}}, 422, "sso_admin_email", "is required"},
+		{"onboarding with a bad email", "/orgs/alpha/sso/" + h.alphaConn + "/onboarding", url.Values{"sso_admin_email": {"x@"}}, 422, "sso_admin_email", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -921,7 +958,8 @@ func TestHostileInputNo5xx(t *testing.T) {
 		"/orgs/alpha/users?q=jane&after=zzzz", "/orgs/alpha/events?since=9999-99-99", "/orgs/alpha/events?code=%ff&page=-1",
 		"/orgs/alpha/events.csv?actor=" + long, "/orgs/alpha/apps/%00", "/orgs/alpha/apps?page=-1", "/keys/%00/revoke",
 		"/login?next=%00", "/login?next=http://evil.test", "/callback", "/callback?state=%00&code=%00", "/setup?token=%00",
-		"/lang?l=%00&next=%0d%0aSet-Cookie:x=y",
+		"/lang?l=%00&next=%0d%0aSet-Cookie:x=y", "/orgs/alpha/sso/%00", "/orgs/alpha/sso/" + long, "/orgs/alpha/sso?page=-1",
+		"/orgs/x%00y/sso",
 	} {
 		r := b.get(p)
 		if r.status >= 500 {
@@ -932,15 +970,17 @@ func TestHostileInputNo5xx(t *testing.T) {
 		}
 	}
 	for p, form := range map[string]url.Values{
-		"/orgs":                 {"name": {long}, "allowed_email_domains": {long}},
-		"/orgs/alpha":           {"name": {"a\x00b"}, "privacy_policy_url": {"http://\x00"}},
-		"/orgs/alpha/users":     {"email": {"a@b.c\x00"}, "password": {long}},
-		"/orgs/alpha/users/%00": {"name": {"x"}},
-		"/orgs/alpha/apps":      {"name": {"x"}, "application_type": {"machine"}, "allowed_redirect_urls": {long}},
-		"/members":              {"email": {"\x00"}, "role": {"owner"}},
-		"/keys":                 {"name": {long}, "access": {"full"}, "orgs": {"*"}},
-		"/setup":                {"token": {"\x00"}},
-		"/env":                  {"env": {"\x00"}, "next": {"/\\evil.test"}},
+		"/orgs":                          {"name": {long}, "allowed_email_domains": {long}},
+		"/orgs/alpha":                    {"name": {"a\x00b"}, "privacy_policy_url": {"http://\x00"}},
+		"/orgs/alpha/users":              {"email": {"a@b.c\x00"}, "password": {long}},
+		"/orgs/alpha/users/%00":          {"name": {"x"}},
+		"/orgs/alpha/sso":                {"application_id": {long}, "provider_type": {"\x00"}, "sso_admin_email": {long + "@x.test"}},
+		"/orgs/alpha/sso/%00/onboarding": {"sso_admin_email": {"\x00"}},
+		"/orgs/alpha/apps":               {"name": {"x"}, "application_type": {"machine"}, "allowed_redirect_urls": {long}},
+		"/members":                       {"email": {"\x00"}, "role": {"owner"}},
+		"/keys":                          {"name": {long}, "access": {"full"}, "orgs": {"*"}},
+		"/setup":                         {"token": {"\x00"}},
+		"/env":                           {"env": {"\x00"}, "next": {"/\\evil.test"}},
 	} {
 		r := b.postCSRF(p, form)
 		if r.status >= 500 {

@@ -1,7 +1,7 @@
 // Package admin is Gatehouse's admin console: server-rendered pages
 // (html/template, no JavaScript needed) in English and French where an
-// operator manages organizations, their users and reads the audit log, in
-// either environment.
+// operator manages organizations, their users, applications and SSO
+// connections and reads the audit log, in either environment.
 //
 // # Mounting
 //
@@ -74,12 +74,23 @@
 //	/orgs/{domain}/users           search by email prefix or name, pages by cursor
 //	/orgs/{domain}/users/new       create a user
 //	/orgs/{domain}/users/{id}      profile, MetaData (typed), enable/disable,
-//	                               unlock, end sessions, mail a password reset
+//	                               unlock, live tickets and persistent logins
+//	                               (identity.ListUserSessions), end every
+//	                               session, mail a password reset
 //	                               link (Options.PasswordResets), delete (confirmed)
 //	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
 //	/orgs/{domain}/apps            applications: create each type, redirect URIs,
 //	                               origins, signing algorithm, delete; the client
 //	                               secret is shown once, at creation and rotation
+//	/orgs/{domain}/sso             SSO connections (with Options.SSO): state,
+//	                               onboarding state, seats, user policy, IdP
+//	                               metadata expiry (warned MetadataWarning
+//	                               ahead); create one with its administrator's
+//	                               onboarding, the setup link mailed if asked
+//	/orgs/{domain}/sso/{idp_id}    a connection: its onboarding (create or
+//	                               start over), a setup link to copy (shown
+//	                               once) or to mail, the last test sign-in's
+//	                               result and reason
 //	/keys                          API keys of the environment (owners over every
 //	                               organization): create, secret shown once, revoke
 //	/members                       console roles (owners over every organization):

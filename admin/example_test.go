@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/admin"
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -37,4 +39,25 @@ func ExampleNew() {
 	// true
 	// https://id.example.com/t/gatehouse
 	// https://id.example.com/admin/callback
+}
+
+// With enterprise SSO, each organization's page links to its SSO
+// connections (/orgs/{domain}/sso).
+func ExampleOptions_sso() {
+	ctx := context.Background()
+	svc, err := identity.NewService(identity.Options{Store: memory.New(), AccountDomain: "gatehouse"})
+	if err != nil {
+		panic(err)
+	}
+	ssoSvc, err := sso.New(sso.Options{Identity: svc, BaseURL: "https://id.example.com"})
+	if err != nil {
+		panic(err)
+	}
+	con, err := admin.New(ctx, admin.Options{Identity: svc, SSO: ssoSvc,
+		BaseURL: "https://id.example.com/admin", ProviderURL: "https://id.example.com"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(slices.Contains(con.Patterns(), "GET /orgs/{org}/sso/{idp}"))
+	// Output: true
 }

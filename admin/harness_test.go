@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
 	"github.com/gatehouse-id/gatehouse/tokens/provider"
@@ -46,6 +47,11 @@ type harness struct {
 	betaU  *identity.User
 	// alphaApp and betaApp are confidential applications of each.
 	alphaApp, betaApp *identity.Application
+	// sso is the SSO service the console shows (nil with noSSO);
+	// alphaConn and betaConn are a connection of each organization, with
+	// an onboarding for it@{org}.test.
+	sso                 *sso.Service
+	alphaConn, betaConn string
 	// members counts the members made by member.
 	members int
 	// mails are the messages the provider sent.
@@ -77,6 +83,7 @@ type harnessOpt struct {
 	skipOrgs        bool
 	skipSetupClaims bool
 	places          identity.PlaceResolver
+	noSSO           bool
 }
 
 func fastHasher() *password.Hasher {
@@ -121,8 +128,22 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	h.con, err = admin.New(ctx, admin.Options{Identity: ids, BaseURL: h.base + o.prefix, ProviderURL: h.base,
-		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov})
+	opts := admin.Options{Identity: ids, BaseURL: h.base + o.prefix, ProviderURL: h.base,
+		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov}
+	if !o.noSSO {
+		h.sso, err = sso.New(sso.Options{Identity: ids, BaseURL: h.base, Logger: logger, MailFrom: "id@gatehouse.test",
+			Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
+				h.mu.Lock()
+				defer h.mu.Unlock()
+				h.mails = append(h.mails, m)
+				return nil
+			})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.SSO = h.sso
+	}
+	h.con, err = admin.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,10 +188,19 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var conn string
+			if h.sso != nil {
+				d, err := h.sso.CreateConnection(ctx, ids, sso.CreateInput{OrgDomain: org.Domain,
+					ApplicationID: app.ClientID, SSOAdminEmail: "it@" + n + ".test"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				conn = d.Connection.ID
+			}
 			if n == "alpha" {
-				h.alphaU, h.alphaApp = u, app
+				h.alphaU, h.alphaApp, h.alphaConn = u, app, conn
 			} else {
-				h.betaU, h.betaApp = u, app
+				h.betaU, h.betaApp, h.betaConn = u, app, conn
 			}
 		}
 	}
@@ -309,6 +339,25 @@ func (h *harness) state() string {
 			apps, _ := s.ListApplications(ctx, o.Domain, identity.PageRequest{PerPage: 100})
 			for _, a := range apps.Items {
 				sb.WriteString("|" + a.ClientID + a.Name + a.ClientSecretHash + strings.Join(a.AllowedRedirectURLs, ","))
+			}
+			if h.sso != nil {
+				conns, err := h.sso.ListConnections(ctx, s, o.Domain, nil, identity.PageRequest{PerPage: 100})
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				for _, d := range conns.Items {
+					sb.WriteString("|" + d.Connection.ID + d.Connection.ProviderType)
+					if o := d.Onboarding; o != nil {
+						sb.WriteString(o.ID + o.SSOAdminEmail + o.State + fmt.Sprint(o.InvitationSentAt))
+					}
+				}
+				// Setup links are stored hashed; their creation is audited.
+				links, err := s.ListEvents(ctx, o.Domain, identity.EventFilter{Code: identity.EventSSOOnboardingUpdated},
+					identity.PageRequest{PerPage: 100})
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				fmt.Fprintf(&sb, "|links %d", links.Total)
 			}
 			sb.WriteString("\n")
 		}

@@ -337,6 +337,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"fld":  newField,
 		"ro":   func(b bool) readOnly { return readOnly(b) },
 		"list": func(s ...string) []string { return s },
+		"exp":  func(v *view, r ssoRow) expiryView { return expiryView{V: v, R: r} },
 	}
 	out := map[string]*template.Template{}
 	for _, n := range names {

@@ -51,6 +51,10 @@ type userData struct {
 	Meta url.Values
 	// MetaErrors are the MetaData form's field messages.
 	MetaErrors map[string]string
+	// Sessions are the user's live tickets and persistent logins (the
+	// first identity.MaxListedSessions), SessionCount all of them.
+	Sessions     []identity.UserSession
+	SessionCount int
 }
 
 // MetaVal returns the MetaData form's value of key.
@@ -130,6 +134,9 @@ func (c *Console) loadUser(q *request) (*userData, error) {
 		return nil, err
 	}
 	d := &userData{Org: o, User: u, MetaKeys: keys, Locked: u.LockedAt(c.svc.Now()), Meta: url.Values{}}
+	if d.Sessions, d.SessionCount, err = q.svc.ListUserSessions(q.ctx(), o.Domain, u.ID); err != nil {
+		return nil, err
+	}
 	for _, k := range keys {
 		if v, ok := u.Attributes[k.Name]; ok && v != nil {
 			d.Meta.Set(k.Name, metaString(v))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/store/memory"
@@ -113,4 +114,27 @@ func ExampleService_LogEvent() {
 	page, _ := svc.ListEvents(ctx, org.Domain, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{})
 	fmt.Println(err, page.Total, page.Items[0].ClientID)
 	// Output: <nil> 1 cron
+}
+
+// A user's live tickets and persistent logins, as an admin page lists
+// them; EndSessions ends them (and the OIDC and browser sessions).
+func ExampleService_ListUserSessions() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Session Club"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	u, _ := svc.CreateUser(ctx, org.Domain, identity.User{Email: "a@example.com"}, "")
+	now := svc.Now()
+	_ = svc.Update(ctx, func(tx *identity.Txn) error {
+		return tx.PutTicket(nil, &identity.Ticket{IDHash: identity.HashSecret("ticket-id"), OrgID: org.ID, UserID: u.ID,
+			CreatedAt: now, LastRequestAt: now, ExpiresAt: now.Add(time.Hour)})
+	})
+	list, n, _ := svc.ListUserSessions(ctx, org.Domain, u.ID)
+	fmt.Println(n, list[0].Kind)
+	_, _ = svc.EndSessions(ctx, org.Domain, u.ID)
+	_, n, _ = svc.ListUserSessions(ctx, org.Domain, u.ID)
+	fmt.Println(n)
+	// Output:
+	// 1 ticket
+	// 0
 }

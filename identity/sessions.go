@@ -1,9 +1,13 @@
 package identity
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
@@ -428,4 +432,80 @@ func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
 		return false, err
 	}
 	return true, t.Log(&Event{Code: EventOrganizationDeleted, OrgID: o.ID, TenantDomain: o.Domain})
+}
+
+// UserSession is one live session of a user that the core keeps: a
+// Crafter ticket (Kind SessionTicket) or persistent login (Kind
+// SessionPersistentLogin). It carries no secret. Sessions a package keeps
+// outside the core (OIDC refresh families, browser sessions) are not
+// listed; EndSessions ends them all.
+type UserSession struct {
+	Kind      string    `json:"kind"`
+	CreatedAt time.Time `json:"created_at"`
+	// LastUsedAt is a ticket's last request (zero for a persistent
+	// login, whose uses are not recorded).
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// MaxListedSessions bounds how many sessions ListUserSessions returns.
+const MaxListedSessions = 100
+
+// ListUserSessions returns the live tickets and persistent logins of a
+// user of orgDomain, newest first (at most MaxListedSessions), and the
+// number of live ones. An organization outside the service's scope, or a
+// user of another organization, is ErrNotFound.
+func (s *Service) ListUserSessions(ctx context.Context, orgDomain, userID string) ([]UserSession, int, error) {
+	var out []UserSession
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		orgID, err := tx.OrgID(orgDomain)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.OrgUser(orgID, userID); err != nil {
+			return err
+		}
+		env, now := s.env, s.Now()
+		p := userSessionPrefix(env, userID)
+		return tx.tx.Scan(p, ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
+			kind, hash, ok := bytes.Cut(k[len(p):], []byte{kv.Sep})
+			if !ok {
+				return nil
+			}
+			var us UserSession
+			switch string(kind) {
+			case "ticket":
+				tk, err := ticketRecs(env).Get(tx.tx, string(hash))
+				if errors.Is(err, ErrNotFound) || (err == nil && tk.UserDeleted) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+				us = UserSession{Kind: SessionTicket, CreatedAt: tk.CreatedAt, LastUsedAt: tk.LastRequestAt, ExpiresAt: tk.ExpiresAt}
+			case "plogin":
+				pl, err := ploginRecs(env).Get(tx.tx, string(hash))
+				if errors.Is(err, ErrNotFound) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+				us = UserSession{Kind: SessionPersistentLogin, CreatedAt: pl.CreatedAt, ExpiresAt: pl.ExpiresAt}
+			default:
+				return nil
+			}
+			if now.Before(us.ExpiresAt) {
+				out = append(out, us)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	n := len(out)
+	if n > MaxListedSessions {
+		out = out[:MaxListedSessions]
+	}
+	return out, n, nil
 }

@@ -38,6 +38,16 @@
 // signs nobody in before IdP metadata is uploaded. A disabled connection
 // refuses every sign-in (Cryptr's early-access switch had no effect).
 //
+// Management methods act through the identity.Service they are given. A
+// scoped one (an API key's, an admin console member's) sees only the
+// connections of its organizations (another's is ErrNotFound, as an
+// unknown one) and changes them only with the permission
+// "create:sso_connections" (CreateConnection, its invitation included) or
+// "update:sso_connections" (every other change, setup links included),
+// else ErrForbidden. Creating a setup link is audited
+// (SSO_ONBOARDING_UPDATED), and Connection.MetadataExpiry tells when the
+// uploaded IdP metadata stops being trustworthy.
+//
 // # Enums
 //
 // provider_type: azure_ad (Microsoft Entra ID), okta, google (Google

@@ -61,3 +61,12 @@ func ExampleService_BasePath() {
 	// /auth
 	// https://app.example/auth/enterprise/{idp_id}/acs
 }
+
+// A connection without IdP metadata has no expiry date; once uploaded,
+// MetadataExpiry is the earliest of its validUntil and its signing
+// certificates' end, which a console warns of.
+func ExampleConnection_MetadataExpiry() {
+	var c sso.Connection
+	fmt.Println(c.MetadataExpiry().IsZero())
+	// Output: true
+}

@@ -37,6 +37,9 @@ func (s *Service) Onboarding(ctx context.Context, id *identity.Service, idpID st
 // CreateOnboarding creates (or replaces) the connection's onboarding for
 // an administrator. The email is required.
 func (s *Service) CreateOnboarding(ctx context.Context, id *identity.Service, idpID string, in OnboardingInput) (*Onboarding, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return nil, err
+	}
 	if in.SSOAdminEmail == nil || *in.SSOAdminEmail == "" {
 		return nil, identity.Invalid("sso_admin_email", "is required")
 	}
@@ -54,6 +57,9 @@ func (s *Service) CreateOnboarding(ctx context.Context, id *identity.Service, id
 // UpdateOnboarding changes the administrator's email or the preset
 // provider type.
 func (s *Service) UpdateOnboarding(ctx context.Context, id *identity.Service, idpID string, in OnboardingInput) (*Onboarding, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return nil, err
+	}
 	return s.saveOnboarding(ctx, id, idpID, in, nil)
 }
 
@@ -117,6 +123,9 @@ func (s *Service) saveOnboarding(ctx context.Context, id *identity.Service, idpI
 // the state and tutorial step go back to the beginning; the
 // administrator's email is kept.
 func (s *Service) ResetOnboarding(ctx context.Context, id *identity.Service, idpID string) (*Onboarding, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return nil, err
+	}
 	var out *Onboarding
 	_, err := s.mutate(ctx, id, idpID, func(tx *identity.Txn, c *Connection) (string, map[string]any, error) {
 		o, err := onboardings(tx.Env()).Get(tx.KV(kv.Inside()), c.OnboardingID)
@@ -138,6 +147,14 @@ func (s *Service) ResetOnboarding(ctx context.Context, id *identity.Service, idp
 // onboarding portal. It fails when the connection has no onboarding or the
 // onboarding no email.
 func (s *Service) SendInvitation(ctx context.Context, id *identity.Service, idpID string) (*Onboarding, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return nil, err
+	}
+	return s.sendInvitation(ctx, id, idpID)
+}
+
+// sendInvitation is SendInvitation once the permission is checked.
+func (s *Service) sendInvitation(ctx context.Context, id *identity.Service, idpID string) (*Onboarding, error) {
 	o, err := s.Onboarding(ctx, id, idpID)
 	if err != nil {
 		return nil, err
@@ -148,7 +165,7 @@ func (s *Service) SendInvitation(ctx context.Context, id *identity.Service, idpI
 	if o.SSOAdminEmail == "" {
 		return nil, identity.Invalid("sso_admin_email", "the onboarding has no administrator email")
 	}
-	link, err := s.NewSetupLink(ctx, id, idpID)
+	link, err := s.newSetupLink(ctx, id, idpID)
 	if err != nil {
 		return nil, err
 	}
@@ -216,19 +233,33 @@ Si vous n'attendiez pas ce message, ignorez-le.
 
 // NewSetupLink creates a single-use setup link to the connection's
 // onboarding portal and returns its URL. Only the hash of its secret is
-// stored.
+// stored. The link opens the connection's configuration, so its creation
+// is audited (SSO_ONBOARDING_UPDATED with setup_link "created").
 func (s *Service) NewSetupLink(ctx context.Context, id *identity.Service, idpID string) (string, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return "", err
+	}
+	return s.newSetupLink(ctx, id, idpID)
+}
+
+// newSetupLink is NewSetupLink once the permission is checked.
+func (s *Service) newSetupLink(ctx context.Context, id *identity.Service, idpID string) (string, error) {
 	secret, err := identity.NewSecret(id.Rand())
 	if err != nil {
 		return "", err
 	}
 	exp := s.now().Add(s.opts.SetupLinkTTL)
 	err = id.Update(ctx, func(tx *identity.Txn) error {
-		if _, err := connectionInScope(&tx.ReadTxn, idpID); err != nil {
+		c, err := connectionInScope(&tx.ReadTxn, idpID)
+		if err != nil {
 			return err
 		}
-		return putExpiring(tx.KVTx(kv.Inside()), setupLinks, identity.HashSecret(secret), setupLink{
-			ConnectionID: idpID, Env: tx.Env(), ExpiresAt: exp}, exp)
+		if err := putExpiring(tx.KVTx(kv.Inside()), setupLinks, identity.HashSecret(secret), setupLink{
+			ConnectionID: idpID, Env: tx.Env(), ExpiresAt: exp}, exp); err != nil {
+			return err
+		}
+		return tx.Log(&identity.Event{Code: identity.EventSSOOnboardingUpdated, OrgID: c.OrgID, SAMLIdPID: c.ID,
+			Data: map[string]any{"setup_link": "created", "expires_at": exp.UTC().Format(time.RFC3339)}})
 	})
 	if err != nil {
 		return "", err

@@ -224,11 +224,51 @@ func (s *Service) ConnectionEnvironment(ctx context.Context, idpID string) (iden
 	return identity.Environment(env), nil
 }
 
+// Resource is the permission resource of SSO connections
+// ("action:sso_connections"). A scoped identity.Service (an API key's, a
+// console member's) must allow "create" to create a connection and
+// "update" for every other change; reads need only the connection's
+// organization in scope. The onboarding portal and sign-ins act through
+// the unscoped service.
+const Resource = "sso_connections"
+
+// mayChange is ErrForbidden unless id's scope grants action on SSO
+// connections. The answer does not depend on the connection named, so it
+// tells nothing about ids out of scope.
+func mayChange(id *identity.Service, action string) error {
+	if !id.Allows(action, Resource) {
+		return fmt.Errorf("the credential lacks the permission %s:%s: %w", action, Resource, identity.ErrForbidden)
+	}
+	return nil
+}
+
 // Details is a connection with its onboarding and default redirection.
 type Details struct {
 	Connection  Connection
 	Onboarding  *Onboarding
 	Redirection *Redirection
+}
+
+// MetadataExpiry returns when the connection's uploaded IdP metadata
+// stops being trustworthy: the earliest of its validUntil and of its
+// signing certificates' NotAfter. It is zero when no metadata is uploaded,
+// or when the metadata can no longer be parsed or names neither date.
+// Consoles warn of it before sign-ins start failing.
+func (c Connection) MetadataExpiry() time.Time {
+	if c.Metadata == "" {
+		return time.Time{}
+	}
+	md, err := saml.ParseIdPMetadata([]byte(c.Metadata), time.Time{})
+	if err != nil {
+		return time.Time{}
+	}
+	out := md.ValidUntil
+	for _, cert := range md.SigningCerts {
+		if out.IsZero() || cert.NotAfter.Before(out) {
+			out = cert.NotAfter
+		}
+	}
+	return out
 }
 
 func loadDetails(tx *identity.ReadTxn, c Connection) (*Details, error) {
@@ -280,6 +320,9 @@ type CreateInput struct {
 // asked. The connection starts active, with the user policy none and no
 // seats limit; it cannot sign anyone in before IdP metadata is uploaded.
 func (s *Service) CreateConnection(ctx context.Context, id *identity.Service, in CreateInput) (*Details, error) {
+	if err := mayChange(id, identity.ActionCreate); err != nil {
+		return nil, err
+	}
 	var v identity.Validation
 	if in.ApplicationID == "" {
 		v.Add("application_id", "is required")
@@ -384,7 +427,8 @@ func (s *Service) CreateConnection(ctx context.Context, id *identity.Service, in
 		return nil, err
 	}
 	if in.SendEmail {
-		o, err := s.SendInvitation(ctx, id, out.Connection.ID)
+		// Creating with send_email needs only the create permission.
+		o, err := s.sendInvitation(ctx, id, out.Connection.ID)
 		if err != nil {
 			return out, fmt.Errorf("connection created, invitation not sent: %w", err)
 		}
@@ -575,6 +619,9 @@ type Update struct {
 
 // UpdateConnection applies u to a connection.
 func (s *Service) UpdateConnection(ctx context.Context, id *identity.Service, idpID string, u Update) (*Details, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return nil, err
+	}
 	var v identity.Validation
 	if u.ProviderType != nil && !validProviderType(*u.ProviderType) {
 		v.Add("provider_type", "must be one of "+strings.Join(ProviderTypes(), ", "))
@@ -677,6 +724,9 @@ func (s *Service) SetActive(ctx context.Context, id *identity.Service, idpID str
 
 // SetUserPolicy sets the connection's user_security_type.
 func (s *Service) SetUserPolicy(ctx context.Context, id *identity.Service, idpID, userSecurityType string) (*Details, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return nil, err
+	}
 	if !validUserSecurityType(userSecurityType) {
 		return nil, identity.Invalid("user_security_type", "must be one of "+strings.Join(UserSecurityTypes(), ", "))
 	}
@@ -699,6 +749,9 @@ func (s *Service) DefaultRedirection(ctx context.Context, id *identity.Service, 
 // (at uri, or the application's default) and makes it the default.
 // orgID, when given, must be the connection's organization.
 func (s *Service) SetDefaultRedirection(ctx context.Context, id *identity.Service, idpID, clientID, orgID, uri string) (*Redirection, error) {
+	if err := mayChange(id, identity.ActionUpdate); err != nil {
+		return nil, err
+	}
 	rid, err := id.NewID()
 	if err != nil {
 		return nil, err

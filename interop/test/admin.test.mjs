@@ -3,7 +3,9 @@
 // signs in through the provider's hosted login page, creates an
 // organization and a user, edits, disables, mails a password reset link to
 // and deletes the user, creates an
-// application and rotates its secret (shown once), reads and exports the
+// application and rotates its secret (shown once), creates an SSO
+// connection with its administrator's onboarding and a setup link to
+// copy, reads and exports the
 // audit log, switches environment and language, and grants a
 // viewer role. The viewer sees no buttons and a POST of theirs is refused
 // with 403; an administrator limited to one organization cannot reach
@@ -218,6 +220,29 @@ test('admin console: first owner, organizations, users, audit log, roles', async
   assert.equal(await tab.getByLabel('client_secret').count(), 0, 'the secret is shown again');
   await audit(tab, 'application');
 
+  // An SSO connection to Billing with its administrator's onboarding;
+  // a setup link to copy, shown once.
+  await tab.goto(`${base}/admin/orgs/acme-corp`);
+  await tab.getByRole('link', { name: 'SSO connections' }).click();
+  await audit(tab, 'SSO connections');
+  await tab.getByLabel(/^IT administrator/).fill('not an email');
+  await submit(tab, 'Create the connection');
+  assert.match(await tab.getByRole('alert').textContent(), /sso_admin_email/);
+  await audit(tab, 'SSO connections with an error');
+  await tab.getByLabel('Application users land in').selectOption({ label: 'Billing' });
+  await tab.getByLabel(/^IT administrator/).fill('it@acme.test');
+  await submit(tab, 'Create the connection');
+  await tab.getByText('SSO connection created.').waitFor();
+  await audit(tab, 'SSO connection');
+  await submit(tab, 'Create a setup link');
+  const setupLink = await tab.getByLabel('Setup link', { exact: true }).inputValue();
+  assert.ok(setupLink.startsWith(`${base}/enterprise-setup/`), setupLink);
+  await audit(tab, 'SSO connection with its setup link');
+  const ssoPage = tab.url();
+  await tab.goto(`${base}/admin/orgs/acme-corp/sso`);
+  await tab.getByRole('cell', { name: 'Not uploaded yet' }).first().waitFor();
+  assert.ok(ssoPage.includes('/admin/orgs/acme-corp/sso/'), ssoPage);
+
   // Audit log, filtered, and its CSV export.
   await tab.goto(`${base}/admin/orgs/acme-corp/events`);
   await audit(tab, 'audit log');
@@ -297,9 +322,11 @@ test('admin console: first owner, organizations, users, audit log, roles', async
   const vctx = await browser.newContext();
   const vtab = await vctx.newPage();
   await signIn(vtab, 'viewer@example.test', 'a long member password');
-  for (const path of ['/admin/orgs', '/admin/orgs/acme-corp', '/admin/orgs/acme-corp/users', '/admin/orgs/acme-corp/events']) {
+  for (const path of ['/admin/orgs', '/admin/orgs/acme-corp', '/admin/orgs/acme-corp/users', '/admin/orgs/acme-corp/events',
+    '/admin/orgs/acme-corp/sso']) {
     await vtab.goto(base + path);
     assert.equal(await vtab.getByRole('button', { name: 'Save' }).count(), 0, path);
+    assert.equal(await vtab.getByRole('button', { name: /Create the connection|Create a setup link/ }).count(), 0, path);
     assert.equal(await vtab.getByRole('link', { name: /New (organization|user)/ }).count(), 0, path);
     await audit(vtab, `viewer ${path}`);
   }
@@ -315,7 +342,8 @@ test('admin console: first owner, organizations, users, audit log, roles', async
   const ltab = await lctx.newPage();
   await signIn(ltab, 'limited@example.test', 'a long member password');
   assert.equal(await ltab.getByRole('link', { name: 'Beta' }).count(), 0);
-  for (const path of [`/admin/orgs/${beta}`, `/admin/orgs/${beta}/users`, `/admin/orgs/${beta}/events`, `/admin/orgs/${beta}/events.csv`]) {
+  for (const path of [`/admin/orgs/${beta}`, `/admin/orgs/${beta}/users`, `/admin/orgs/${beta}/events`, `/admin/orgs/${beta}/events.csv`,
+    `/admin/orgs/${beta}/sso`]) {
     const r = await ltab.request.get(base + path);
     assert.equal(r.status(), 404, path);
   }

@@ -40,8 +40,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/sso"
 )
 
-// Resource is the permission resource of the SSO connection endpoints.
-const Resource = "sso_connections"
+// Resource is the permission resource of the SSO connection endpoints
+// (sso.Resource, which the service itself also enforces).
+const Resource = sso.Resource
 
 // Routes returns the route group of the SSO connection endpoints backed by
 // svc.
