@@ -24,15 +24,7 @@ func (s *Service) SetUserEnabled(ctx context.Context, orgDomain, id string, enab
 		return nil, err
 	}
 	var out *User
-	err := s.Update(ctx, func(tx *Txn) error {
-		orgID, err := tx.OrgID(orgDomain)
-		if err != nil {
-			return err
-		}
-		old, err := tx.OrgUser(orgID, id)
-		if err != nil {
-			return err
-		}
+	err := s.withOrgUser(ctx, orgDomain, id, func(tx *Txn, orgID string, old *User) error {
 		out = old
 		if old.Enabled == enabled {
 			return nil
@@ -62,15 +54,7 @@ func (s *Service) UnlockUser(ctx context.Context, orgDomain, id string) (*User, 
 		return nil, err
 	}
 	var out *User
-	err := s.Update(ctx, func(tx *Txn) error {
-		orgID, err := tx.OrgID(orgDomain)
-		if err != nil {
-			return err
-		}
-		old, err := tx.OrgUser(orgID, id)
-		if err != nil {
-			return err
-		}
+	err := s.withOrgUser(ctx, orgDomain, id, func(tx *Txn, orgID string, old *User) error {
 		u := cloneUser(old)
 		u.FailedLogins, u.LastFailedLogin, u.LockedUntil = 0, nil, nil
 		u.UpdatedAt = s.Now()
@@ -96,15 +80,7 @@ func (s *Service) EndSessions(ctx context.Context, orgDomain, id string) (int, e
 		return 0, err
 	}
 	n := 0
-	err := s.Update(ctx, func(tx *Txn) error {
-		orgID, err := tx.OrgID(orgDomain)
-		if err != nil {
-			return err
-		}
-		u, err := tx.OrgUser(orgID, id)
-		if err != nil {
-			return err
-		}
+	err := s.withOrgUser(ctx, orgDomain, id, func(tx *Txn, orgID string, u *User) (err error) {
 		if n, err = tx.EndUserSessions(u, SessionRef{}); err != nil {
 			return err
 		}

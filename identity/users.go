@@ -662,15 +662,7 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 // its indexes. The id, organization and object id cannot change.
 func (s *Service) UpdateUser(ctx context.Context, orgDomain, id string, fn func(u *User) error) (*User, error) {
 	var out *User
-	err := s.Update(ctx, func(tx *Txn) error {
-		orgID, err := tx.OrgID(orgDomain)
-		if err != nil {
-			return err
-		}
-		old, err := tx.OrgUser(orgID, id)
-		if err != nil {
-			return err
-		}
+	err := s.withOrgUser(ctx, orgDomain, id, func(tx *Txn, orgID string, old *User) error {
 		u := cloneUser(old)
 		if err := fn(u); err != nil {
 			return err
@@ -765,7 +757,19 @@ func (s *Service) DeleteUser(ctx context.Context, orgDomain, id string) (*User, 
 		return nil, err
 	}
 	var out *User
-	err := s.Update(ctx, func(tx *Txn) error {
+	err := s.withOrgUser(ctx, orgDomain, id, func(tx *Txn, _ string, u *User) error {
+		out = u
+		return tx.DeleteUser(u)
+	})
+	return out, err
+}
+
+// withOrgUser runs fn in one write transaction with the user id of the
+// organization with domain (its id and the stored record, which fn must
+// not mutate: clone it); an unknown or out-of-scope organization or user is
+// ErrNotFound.
+func (s *Service) withOrgUser(ctx context.Context, orgDomain, id string, fn func(tx *Txn, orgID string, u *User) error) error {
+	return s.Update(ctx, func(tx *Txn) error {
 		orgID, err := tx.OrgID(orgDomain)
 		if err != nil {
 			return err
@@ -774,10 +778,8 @@ func (s *Service) DeleteUser(ctx context.Context, orgDomain, id string) (*User, 
 		if err != nil {
 			return err
 		}
-		out = u
-		return tx.DeleteUser(u)
+		return fn(tx, orgID, u)
 	})
-	return out, err
 }
 
 // CloneUser returns a deep copy of u, so a mutation can be compared with
