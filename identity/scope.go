@@ -33,7 +33,8 @@ const (
 //     one (and so are its users, applications, MetaKeys, events and SSO
 //     connections);
 //   - writes to organizations, applications and users (CreateUser,
-//     ImportUsers, DeleteUser, SetUserEnabled, UnlockUser, EndSessions)
+//     ImportUsers, UpdateUser, DeleteUser, SetUserEnabled, UnlockUser,
+//     EndSessions)
 //     need the matching permission ("create:applications",
 //     "update:users", ...), else ErrForbidden;
 //   - applications serve only organizations in Orgs (see

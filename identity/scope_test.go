@@ -351,6 +351,10 @@ func TestScopeUserWritesInTheCore(t *testing.T) {
 			_, err := s.SetUserEnabled(ctx, org, u.ID, false)
 			return err
 		}},
+		{"UpdateUser", "update:users", func(s *identity.Service, org string) error {
+			_, err := s.UpdateUser(ctx, org, u.ID, func(x *identity.User) error { x.Verified = true; return nil })
+			return err
+		}},
 		{"UnlockUser", "update:users", func(s *identity.Service, org string) error {
 			_, err := s.UnlockUser(ctx, org, u.ID)
 			return err

@@ -661,6 +661,9 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 // (compare-and-swap: fn sees the current record) and stores the result with
 // its indexes. The id, organization and object id cannot change.
 func (s *Service) UpdateUser(ctx context.Context, orgDomain, id string, fn func(u *User) error) (*User, error) {
+	if err := s.mayWrite(orgDomain, ActionUpdate, ResourceUsers); err != nil {
+		return nil, err
+	}
 	var out *User
 	err := s.withOrgUser(ctx, orgDomain, id, func(tx *Txn, orgID string, old *User) error {
 		u := cloneUser(old)
