@@ -205,28 +205,10 @@ func (p *Provider) resolveOrg(ctx context.Context, req *authRequest, email strin
 // work; only the mail (sent in the background) differs.
 func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
 	ctx := r.Context()
-	if identity.CheckEmail(email) != "" {
-		p.renderLogin(w, r, reqID, req, "bad_email", http.StatusBadRequest)
-		return
-	}
-	ok, err := p.allow(ctx, "ml-addr", httpx.ClientAddress(r), p.opts.AddressSendLimit)
-	if err != nil {
-		p.log.Error("provider: rate limit", "err", err)
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	}
+	svc, known, ok := p.mailRequest(w, r, req, email, "ml-addr", func(problem string, status int) {
+		p.renderLogin(w, r, reqID, req, problem, status)
+	})
 	if !ok {
-		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
-		return
-	}
-	known, err := p.resolveOrg(ctx, req, email)
-	if err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	}
-	svc, err := p.envService(req.Env)
-	if err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
 	// The send budget of the address is the identity core's (per
@@ -241,6 +223,7 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	var user *identity.User
+	var err error
 	if known {
 		user, err = svc.GetUserByEmail(ctx, req.OrgDomain, email)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
@@ -770,4 +753,38 @@ func (p *Provider) orgName(ctx context.Context, domain string) string {
 		return domain
 	}
 	return o.Name
+}
+
+// mailRequest runs the checks every mailed link (magic link, password
+// reset) passes before its send budget: a well-formed email (else refuse
+// "bad_email", 400), the client address's send limit in bucket (else
+// refuse "rate_limited", 429), the organization the request names for the
+// address (known reports whether there is one) and the identity service
+// of the request's environment. A store failure answers the error page.
+// ok is false when an answer was written.
+func (p *Provider) mailRequest(w http.ResponseWriter, r *http.Request, req *authRequest, email, bucket string,
+	refuse func(problem string, status int)) (svc *identity.Service, known, ok bool) {
+	ctx := r.Context()
+	if identity.CheckEmail(email) != "" {
+		refuse("bad_email", http.StatusBadRequest)
+		return nil, false, false
+	}
+	allowed, err := p.allow(ctx, bucket, httpx.ClientAddress(r), p.opts.AddressSendLimit)
+	if err != nil {
+		p.log.Error("provider: rate limit", "err", err)
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return nil, false, false
+	}
+	if !allowed {
+		refuse("rate_limited", http.StatusTooManyRequests)
+		return nil, false, false
+	}
+	if known, err = p.resolveOrg(ctx, req, email); err == nil {
+		svc, err = p.envService(req.Env)
+	}
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+		return nil, false, false
+	}
+	return svc, known, true
 }

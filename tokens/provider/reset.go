@@ -63,28 +63,14 @@ func (p *Provider) renderForgot(w http.ResponseWriter, r *http.Request, reqID st
 // page with a notice), the same cookie and the same store work.
 func (p *Provider) sendReset(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
 	ctx := r.Context()
-	if identity.CheckEmail(email) != "" {
-		p.renderForgot(w, r, reqID, req, "bad_email", http.StatusBadRequest)
-		return
-	}
-	if ok, err := p.allow(ctx, "reset-addr", httpx.ClientAddress(r), p.opts.AddressSendLimit); err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	} else if !ok {
-		p.renderForgot(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
-		return
-	}
-	known, err := p.resolveOrg(ctx, req, email)
-	if err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	}
-	svc, err := p.envService(req.Env)
-	if err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+	svc, known, ok := p.mailRequest(w, r, req, email, "reset-addr", func(problem string, status int) {
+		p.renderForgot(w, r, reqID, req, problem, status)
+	})
+	if !ok {
 		return
 	}
 	reset := &identity.PasswordReset{}
+	var err error
 	if known {
 		reset, err = svc.RequestPasswordReset(ctx, identity.PasswordResetRequest{OrgDomain: req.OrgDomain, Email: email,
 			ClientAddr: httpx.ClientAddress(r), ClientID: req.ClientID, TTL: p.opts.PasswordResetTTL})
