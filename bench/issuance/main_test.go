@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -30,10 +31,23 @@ func TestPercentile(t *testing.T) {
 
 // TestBadFlags: the harness refuses nonsense before starting anything.
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}, {"-crypto", "openssl"}, {"-sign-only", "HS256", "-d", "1ms"}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, &out); err == nil {
 			t.Errorf("%s accepted", strings.Join(args, " "))
 		}
+	}
+}
+
+// TestSignOnly: the mode a BoringCrypto build of the harness runs in prints
+// the two rates the parent reads.
+func TestSignOnly(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-sign-only", "EdDSA", "-d", "20ms"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var one, all float64
+	if _, err := fmt.Sscanf(out.String(), "%f %f", &one, &all); err != nil || one <= 0 || all <= 0 {
+		t.Fatalf("output %q: %v", out.String(), err)
 	}
 }
