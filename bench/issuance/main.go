@@ -151,7 +151,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		stops = append(stops, gh.stop)
 		for _, alg := range cfg.algs {
 			targets = append(targets, &target{name: kind + " " + alg, kind: kind, alg: alg, url: gh.tokenURL,
-				id: gh.clients[alg].id, secret: gh.clients[alg].secret})
+				id: gh.clients[alg].id, secret: gh.clients[alg].secret, pid: gh.cmd.Process.Pid})
 		}
 		return nil
 	}
@@ -208,7 +208,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			peer = p
 			defer peer.stop()
 			for _, alg := range cfg.algs {
-				targets = append(targets, &target{name: kindPeer + " " + alg, kind: kindPeer, alg: alg, url: purl, id: alg, secret: psecret})
+				targets = append(targets, &target{name: kindPeer + " " + alg, kind: kindPeer, alg: alg, url: purl, id: alg, secret: psecret,
+					pid: p.cmd.Process.Pid})
 			}
 		}
 	} else {
@@ -246,8 +247,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		for _, t := range targets {
 			res := load(ctx, t, cfg.conc, cfg.dur)
 			t.rounds = append(t.rounds, res)
-			fmt.Fprintf(out, "round %d  %-22s %9.0f req/s  p50 %7s  p99 %7s  errors %d\n", round, t.name,
-				res.rate(), res.pct(50), res.pct(99), res.errors)
+			fmt.Fprintf(out, "round %d  %-22s %9.0f req/s  p50 %7s  p99 %7s  server CPU %5.0f µs/req  errors %d\n", round, t.name,
+				res.rate(), res.pct(50), res.pct(99), float64(res.cpuPerRequest())/1e3, res.errors)
 		}
 	}
 	report(out, cfg, targets, bare, bareBoring)
@@ -491,6 +492,7 @@ func startPeer(ctx context.Context, cfg config, tmp string) (*process, string, s
 // target is one endpoint and client under load.
 type target struct {
 	name, kind, alg, url, id, secret string
+	pid                              int // the server process
 	rounds                           []result
 }
 
@@ -527,6 +529,45 @@ type result struct {
 	n, errors int
 	elapsed   time.Duration
 	lat       []time.Duration // sorted
+	// cpu is the CPU time (user and system) the server process used
+	// during the run; 0 where /proc cannot tell.
+	cpu time.Duration
+}
+
+// cpuPerRequest is the server's CPU time per answered request: unlike
+// req/s, it hardly moves when other processes take the cores.
+func (r result) cpuPerRequest() time.Duration {
+	if r.n == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.n)
+}
+
+// clockTicks is the unit of /proc/PID/stat's times (USER_HZ, 100 on
+// Linux).
+const clockTicks = 100
+
+// processCPU returns the CPU time (user + system) process pid has used,
+// from /proc/PID/stat (0 where there is none).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// fields are counted after its closing parenthesis.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime) // field 14
+	fmt.Sscan(f[12], &stime) // field 15
+	return time.Duration(utime+stime) * time.Second / clockTicks
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -553,6 +594,7 @@ func load(ctx context.Context, t *target, conc int, d time.Duration) result {
 	lats := make([][]time.Duration, conc)
 	errs := make([]int, conc)
 	start := time.Now()
+	cpu0 := processCPU(t.pid)
 	for w := range conc {
 		wg.Add(1)
 		go func() {
@@ -581,6 +623,7 @@ func load(ctx context.Context, t *target, conc int, d time.Duration) result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	var r result
+	r.cpu = processCPU(t.pid) - cpu0
 	for w := range conc {
 		r.lat = append(r.lat, lats[w]...)
 		r.errors += errs[w]
@@ -666,25 +709,30 @@ func report(out io.Writer, cfg config, targets []*target, bare, bareBoring map[s
 	type sum struct {
 		rate     float64
 		p50, p99 time.Duration
+		cpu      time.Duration // per request
 		errors   int
 	}
 	sums := map[string]sum{}
 	fmt.Fprintln(out, "\nsummary (all rounds)")
 	for _, t := range targets {
 		var n, errs int
-		var el time.Duration
+		var el, cpu time.Duration
 		var lat []time.Duration
 		for _, r := range t.rounds {
 			n += r.n
 			errs += r.errors
 			el += r.elapsed
+			cpu += r.cpu
 			lat = append(lat, r.lat...)
 		}
 		slices.Sort(lat)
 		s := sum{rate: float64(n) / el.Seconds(), p50: percentile(lat, 50), p99: percentile(lat, 99), errors: errs}
+		if n > 0 {
+			s.cpu = cpu / time.Duration(n)
+		}
 		sums[t.name] = s
-		fmt.Fprintf(out, "  %-22s %9.0f req/s  p50 %7s  p99 %7s  errors %d\n", t.name, s.rate,
-			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), s.errors)
+		fmt.Fprintf(out, "  %-22s %9.0f req/s  p50 %7s  p99 %7s  server CPU %5.0f µs/req  errors %d\n", t.name, s.rate,
+			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), float64(s.cpu)/1e3, s.errors)
 	}
 	fmt.Fprintln(out, "bare signing (same run; signatures/s on 1 core and on all cores)")
 	for _, alg := range cfg.algs {
@@ -699,7 +747,11 @@ func report(out io.Writer, cfg config, targets []*target, bare, bareBoring map[s
 		x, okx := sums[a]
 		y, oky := sums[b]
 		if okx && oky && y.rate > 0 {
-			fmt.Fprintf(out, "  %-22s / %-22s: %.2f\n", a, b, x.rate/y.rate)
+			fmt.Fprintf(out, "  %-22s / %-22s: %.2f", a, b, x.rate/y.rate)
+			if x.cpu > 0 && y.cpu > 0 {
+				fmt.Fprintf(out, "  (server CPU per request %.0f / %.0f µs)", float64(x.cpu)/1e3, float64(y.cpu)/1e3)
+			}
+			fmt.Fprintln(out)
 		}
 	}
 	for _, alg := range cfg.algs {
