@@ -15,15 +15,18 @@
 // ed25519) measured in the same run give the baseline of what the machine
 // can sign.
 //
-// -crypto boring builds the server with GOEXPERIMENT=boringcrypto (the Go
-// toolchain's BoringCrypto module, cgo, linux/amd64 and linux/arm64), whose
-// RSA signs about twice as fast as the standard library's; -crypto both
-// measures the standard and the BoringCrypto builds in the same rounds. Bare
-// signing is then also measured by a BoringCrypto build of this program.
+// -crypto chooses the builds of the server measured in the same rounds
+// (a comma-separated list): std (the standard library), boring
+// (GOEXPERIMENT=boringcrypto: the Go toolchain's BoringCrypto module, cgo,
+// linux/amd64 and linux/arm64; its RSA signs about twice as fast as
+// crypto/rsa) and openssl (-tags gatehouse_openssl: RS256 signed by OpenSSL
+// 3's libcrypto through cgo, three to four times as fast). Bare signing is
+// measured for each: BoringCrypto's by a BoringCrypto build of this program,
+// OpenSSL's RSA by `openssl speed`.
 //
 //	bench/issuance.sh                    # or: go run ./bench/issuance
 //	go run ./bench/issuance -c 16 -d 10s -rounds 2 -peer auto
-//	go run ./bench/issuance -crypto both
+//	go run ./bench/issuance -crypto std,openssl
 //
 // Every request the harness counts must have answered 200 with an access
 // token; any other answer is counted as an error and reported.
@@ -78,18 +81,23 @@ type config struct {
 	store  string
 	repo   string
 	keep   bool
-	crypto string
+	crypto []string
 	boring string
+	ossl   string
 }
 
-// Target kinds: the standard build, the BoringCrypto build, the -before
-// build and oidc-provider.
+// Target kinds: the standard build, the BoringCrypto build, the OpenSSL
+// build, the -before build and oidc-provider.
 const (
-	kindStd    = "gatehouse"
-	kindBoring = "boring"
-	kindBefore = "before"
-	kindPeer   = "oidc-provider"
+	kindStd     = "gatehouse"
+	kindBoring  = "boring"
+	kindOpenSSL = "openssl"
+	kindBefore  = "before"
+	kindPeer    = "oidc-provider"
 )
+
+// libraries names what signs in each kind of build, by -crypto name.
+var libraries = map[string]string{"std": "standard library", "boring": "BoringCrypto", "openssl": "OpenSSL"}
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	var cfg config
@@ -106,8 +114,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.store, "store", "bolt", "Gatehouse's store: bolt (a durable file in the temporary directory) or memory (nothing durable, as oidc-provider: isolates the CPU path from the disk)")
 	fs.StringVar(&cfg.repo, "repo", ".", "Gatehouse repository root (to build the server and find bench/issuance/node)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (store, logs, profiles)")
-	fs.StringVar(&cfg.crypto, "crypto", "std", "Gatehouse's cryptography: std (the standard library), boring (a build with GOEXPERIMENT=boringcrypto) or both (measured in the same rounds)")
+	cryptoList := fs.String("crypto", "std", "Gatehouse builds to measure in the same rounds, comma-separated: std (the standard library), boring (GOEXPERIMENT=boringcrypto), openssl (-tags gatehouse_openssl: RS256 by OpenSSL's libcrypto)")
 	fs.StringVar(&cfg.boring, "boring-server", "", "example server binary built with GOEXPERIMENT=boringcrypto (default: built from -repo)")
+	fs.StringVar(&cfg.ossl, "openssl-server", "", "example server binary built with -tags gatehouse_openssl (default: built from -repo)")
 	signOnly := fs.String("sign-only", "", "internal: measure bare signing of this algorithm for -d and print the rates (what a BoringCrypto build of the harness is run for)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -120,8 +129,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "%f %f\n", r[0], r[1])
 		return nil
 	}
-	if cfg.crypto != "std" && cfg.crypto != "boring" && cfg.crypto != "both" {
-		return errors.New("-crypto must be std, boring or both")
+	cfg.crypto = strings.Split(*cryptoList, ",")
+	for _, c := range cfg.crypto {
+		if libraries[c] == "" {
+			return errors.New("-crypto lists std, boring or openssl")
+		}
 	}
 	cfg.algs = strings.Split(*algList, ",")
 	if cfg.conc < 1 || cfg.dur <= 0 || cfg.rounds < 1 {
@@ -161,34 +173,27 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}()
 	var boringSigner string
-	if cfg.crypto != "std" {
-		if cfg.boring == "" {
-			cfg.boring = filepath.Join(tmp, "gatehouse-server-boring")
-			fmt.Fprintln(out, "building the example server with GOEXPERIMENT=boringcrypto...")
-			if err := goBuild(ctx, cfg.repo, cfg.boring, "./examples/server", true); err != nil {
-				return fmt.Errorf("build the example server with BoringCrypto: %w", err)
+	for _, c := range cfg.crypto {
+		kind, binary, dir := kindStd, &cfg.server, "after"
+		switch c {
+		case "boring":
+			kind, binary, dir = kindBoring, &cfg.boring, "boring"
+			boringSigner = filepath.Join(tmp, "issuance-boring")
+			if err := goBuild(ctx, cfg.repo, boringSigner, "./bench/issuance", c); err != nil {
+				return fmt.Errorf("build the harness with BoringCrypto: %w", err)
+			}
+		case "openssl":
+			kind, binary, dir = kindOpenSSL, &cfg.ossl, "openssl"
+		}
+		if *binary == "" {
+			*binary = filepath.Join(tmp, "gatehouse-server-"+c)
+			fmt.Fprintf(out, "building the example server (%s)...\n", libraries[c])
+			if err := goBuild(ctx, cfg.repo, *binary, "./examples/server", c); err != nil {
+				return fmt.Errorf("build the example server (%s): %w", libraries[c], err)
 			}
 		}
-		boringSigner = filepath.Join(tmp, "issuance-boring")
-		if err := goBuild(ctx, cfg.repo, boringSigner, "./bench/issuance", true); err != nil {
-			return fmt.Errorf("build the harness with BoringCrypto: %w", err)
-		}
-	}
-	if cfg.crypto != "boring" {
-		if cfg.server == "" {
-			cfg.server = filepath.Join(tmp, "gatehouse-server")
-			fmt.Fprintln(out, "building the example server...")
-			if err := goBuild(ctx, cfg.repo, cfg.server, "./examples/server", false); err != nil {
-				return fmt.Errorf("build the example server: %w", err)
-			}
-		}
-		if err := addGatehouse(kindStd, cfg.server, "after"); err != nil {
-			return err
-		}
-	}
-	if cfg.crypto != "std" {
-		if err := addGatehouse(kindBoring, cfg.boring, "boring"); err != nil {
-			return fmt.Errorf("BoringCrypto build: %w", err)
+		if err := addGatehouse(kind, *binary, dir); err != nil {
+			return fmt.Errorf("%s build: %w", libraries[c], err)
 		}
 	}
 	if cfg.before != "" {
@@ -224,24 +229,37 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		load(ctx, t, cfg.conc, cfg.warm)
 	}
-	bare := map[string]*signRate{}       // standard library, by algorithm
-	bareBoring := map[string]*signRate{} // BoringCrypto, by algorithm
+	// bare[library][alg]: bare signing rates of each build's library.
+	bare := map[string]map[string]*signRate{"std": {}, "boring": {}, "openssl": {}}
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, alg := range cfg.algs {
 			r, err := measureSigning(alg, cfg.dur/4)
 			if err != nil {
 				return err
 			}
-			if bare[alg] == nil {
-				bare[alg], bareBoring[alg] = &signRate{}, &signRate{}
+			for _, m := range bare {
+				if m[alg] == nil {
+					m[alg] = &signRate{}
+				}
 			}
-			bare[alg].add(r)
+			bare["std"][alg].add(r)
 			if boringSigner != "" {
 				r, err := signElsewhere(ctx, boringSigner, alg, cfg.dur/4)
 				if err != nil {
 					return fmt.Errorf("bare signing with BoringCrypto: %w", err)
 				}
-				bareBoring[alg].add(r)
+				bare["boring"][alg].add(r)
+			}
+			if slices.Contains(cfg.crypto, "openssl") {
+				if alg == "RS256" {
+					r, err := opensslSpeed(ctx, cfg.dur/4)
+					if err != nil {
+						return fmt.Errorf("bare RSA signing with OpenSSL (openssl speed): %w", err)
+					}
+					bare["openssl"][alg].add(r)
+				} else {
+					bare["openssl"][alg].add(r) // signed by the standard library in that build
+				}
 			}
 		}
 		for _, t := range targets {
@@ -251,19 +269,56 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				res.rate(), res.pct(50), res.pct(99), float64(res.cpuPerRequest())/1e3, res.errors)
 		}
 	}
-	report(out, cfg, targets, bare, bareBoring)
+	report(out, cfg, targets, bare)
 	return nil
 }
 
-// goBuild builds pkg of repo into binary, with GOEXPERIMENT=boringcrypto
-// (and cgo) when boring is set.
-func goBuild(ctx context.Context, repo, binary, pkg string, boring bool) error {
-	build := exec.CommandContext(ctx, "go", "build", "-o", binary, pkg)
-	build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
-	if boring {
-		build.Env = append(os.Environ(), "GOEXPERIMENT=boringcrypto", "CGO_ENABLED=1")
+// goBuild builds pkg of repo into binary for a -crypto choice: std as
+// is, boring with GOEXPERIMENT=boringcrypto, openssl with -tags
+// gatehouse_openssl (both with cgo).
+func goBuild(ctx context.Context, repo, binary, pkg, crypto string) error {
+	args := []string{"build", "-o", binary}
+	env := os.Environ()
+	switch crypto {
+	case "boring":
+		env = append(env, "GOEXPERIMENT=boringcrypto", "CGO_ENABLED=1")
+	case "openssl":
+		args = append(args, "-tags", "gatehouse_openssl")
+		env = append(env, "CGO_ENABLED=1")
 	}
+	build := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	build.Dir, build.Stdout, build.Stderr, build.Env = repo, os.Stderr, os.Stderr, env
 	return build.Run()
+}
+
+// opensslSpeed measures OpenSSL's bare RSA-2048 signing with `openssl
+// speed` for d (whole seconds, at least 1): on one process, then on
+// GOMAXPROCS processes (-multi).
+func opensslSpeed(ctx context.Context, d time.Duration) ([2]float64, error) {
+	secs := fmt.Sprint(max(1, int(d.Round(time.Second)/time.Second)))
+	var r [2]float64
+	for i, multi := range []int{1, runtime.GOMAXPROCS(0)} {
+		args := []string{"speed", "-seconds", secs, "-mr"}
+		if multi > 1 {
+			args = append(args, "-multi", fmt.Sprint(multi))
+		}
+		b, err := exec.CommandContext(ctx, "openssl", append(args, "rsa2048")...).Output()
+		if err != nil {
+			return r, err
+		}
+		// -mr prints "+F2:<index>:<bits>:<signs/s>:<verifies/s>" (OpenSSL
+		// 3; with -multi, the processes' rates added up).
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Split(strings.TrimSpace(line), ":")
+			if len(f) >= 4 && f[0] == "+F2" && f[2] == "2048" {
+				fmt.Sscan(f[3], &r[i])
+			}
+		}
+		if r[i] == 0 {
+			return r, fmt.Errorf("no RSA 2048 result in %q", b)
+		}
+	}
+	return r, nil
 }
 
 // signElsewhere runs the harness binary at path (a BoringCrypto build) to
@@ -705,7 +760,7 @@ func measureSigning(alg string, d time.Duration) ([2]float64, error) {
 
 // report prints the summary: per target the total rate over all rounds
 // and the p50/p99 of all latencies, the bare signing rates, and the ratios.
-func report(out io.Writer, cfg config, targets []*target, bare, bareBoring map[string]*signRate) {
+func report(out io.Writer, cfg config, targets []*target, bare map[string]map[string]*signRate) {
 	type sum struct {
 		rate     float64
 		p50, p99 time.Duration
@@ -736,10 +791,10 @@ func report(out io.Writer, cfg config, targets []*target, bare, bareBoring map[s
 	}
 	fmt.Fprintln(out, "bare signing (same run; signatures/s on 1 core and on all cores)")
 	for _, alg := range cfg.algs {
-		b := bare[alg]
-		fmt.Fprintf(out, "  %-6s %9.0f /s (1 core)  %9.0f /s (%d cores)  standard library\n", alg, mean(b.one), mean(b.all), runtime.GOMAXPROCS(0))
-		if b := bareBoring[alg]; b != nil && len(b.all) > 0 {
-			fmt.Fprintf(out, "  %-6s %9.0f /s (1 core)  %9.0f /s (%d cores)  BoringCrypto\n", alg, mean(b.one), mean(b.all), runtime.GOMAXPROCS(0))
+		for _, lib := range []string{"std", "boring", "openssl"} {
+			if b := bare[lib][alg]; b != nil && len(b.all) > 0 && (lib == "std" || alg == "RS256" || lib == "boring") {
+				fmt.Fprintf(out, "  %-6s %9.0f /s (1 core)  %9.0f /s (%d cores)  %s\n", alg, mean(b.one), mean(b.all), runtime.GOMAXPROCS(0), libraries[lib])
+			}
 		}
 	}
 	fmt.Fprintln(out, "ratios")
@@ -755,24 +810,25 @@ func report(out io.Writer, cfg config, targets []*target, bare, bareBoring map[s
 		}
 	}
 	for _, alg := range cfg.algs {
-		for _, kind := range []string{kindStd, kindBoring, kindBefore} {
+		for _, kind := range []string{kindStd, kindBoring, kindOpenSSL, kindBefore} {
 			g, ok := sums[kind+" "+alg]
 			if !ok {
 				continue
 			}
-			b, lib := bare[alg], "standard library"
-			if kind == kindBoring {
-				b, lib = bareBoring[alg], "BoringCrypto"
+			lib := map[string]string{kindBoring: "boring", kindOpenSSL: "openssl"}[kind]
+			if lib == "" || (lib == "openssl" && alg != "RS256") {
+				lib = "std"
 			}
-			if b != nil && mean(b.all) > 0 {
-				fmt.Fprintf(out, "  %-22s / bare signing (%s, all cores): %.2f\n", kind+" "+alg, lib, g.rate/mean(b.all))
+			if b := bare[lib][alg]; b != nil && mean(b.all) > 0 {
+				fmt.Fprintf(out, "  %-22s / bare signing (%s, all cores): %.2f\n", kind+" "+alg, libraries[lib], g.rate/mean(b.all))
 			}
 			ratio(kind+" "+alg, kindPeer+" "+alg)
 		}
 		ratio(kindBoring+" "+alg, kindStd+" "+alg)
+		ratio(kindOpenSSL+" "+alg, kindStd+" "+alg)
 		ratio(kindStd+" "+alg, kindBefore+" "+alg)
 	}
-	for _, kind := range []string{kindStd, kindBoring} {
+	for _, kind := range []string{kindStd, kindBoring, kindOpenSSL} {
 		ratio(kind+" EdDSA", kind+" ES256")
 	}
 }
