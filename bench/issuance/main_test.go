@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -50,4 +51,20 @@ func TestSignOnly(t *testing.T) {
 	if _, err := fmt.Sscanf(out.String(), "%f %f", &one, &all); err != nil || one <= 0 || all <= 0 {
 		t.Fatalf("output %q: %v", out.String(), err)
 	}
+}
+
+// TestOpenSSLSpeed: OpenSSL's bare RSA rates are read from `openssl speed`
+// (one process, then one per core), where the command exists.
+func TestOpenSSLSpeed(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil || testing.Short() {
+		t.Skip("no openssl command, or -short")
+	}
+	r, err := opensslSpeed(context.Background(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0] <= 0 || r[1] <= 0 {
+		t.Fatalf("rates %v", r)
+	}
+	t.Logf("OpenSSL RSA-2048: %.0f signs/s on one core, %.0f on all", r[0], r[1])
 }
