@@ -79,8 +79,9 @@
 // {provider}/t/{domain}/invitation/{token}: a confirmation page whose
 // button signs the user in at the organization (a browser session at its
 // issuer; the address becomes verified) and lands them where the
-// administrator chose: an application of the organization with a default
-// web origin (its own sign-in is then answered from the session), or the
+// administrator chose: an application of the organization with a web
+// origin (identity.Application.InvitationLanding; its own sign-in is then
+// answered from the session), or the
 // organization's page saying they are signed in.
 //
 // # Keyboard and screen readers

@@ -18,8 +18,8 @@ import (
 // applies and the USER_INVITED event names the member.
 
 // landings lists the applications an invitation may land in: those of
-// the organization with a default web origin (the core checks the
-// choice again). It is empty when the member may not invite.
+// the organization with a web origin (identity.Application
+// InvitationLanding; the core checks the choice again). It is empty when the member may not invite.
 func (c *Console) landings(q *request, domain string) ([]identity.Application, error) {
 	if c.invites == nil || !q.can(update, users) {
 		return nil, nil
@@ -30,7 +30,7 @@ func (c *Console) landings(q *request, domain string) ([]identity.Application, e
 	}
 	var out []identity.Application
 	for _, a := range p.Items {
-		if a.DefaultWebOrigin != "" && a.Metadata[consoleAppMarker] != "true" {
+		if a.InvitationLanding() != "" && a.Metadata[consoleAppMarker] != "true" {
 			out = append(out, a)
 		}
 	}

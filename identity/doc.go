@@ -230,7 +230,7 @@
 // DefaultInvitationTTL and at most MaxInvitationTTL, 24 hours, indexed
 // by user so ending the user's sessions ends it) with a USER_INVITED
 // event naming the actor (WithActor). The invitation may name an
-// application of the organization with a default web origin, where the
+// application of the organization with a web origin, where the
 // user lands once signed in. Reading a token consumes nothing; accepting
 // it consumes it, marks the address verified and writes
 // USER_INVITATION_ACCEPTED in one transaction, and the face (the OIDC

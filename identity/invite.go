@@ -52,8 +52,8 @@ type InvitationRequest struct {
 	UserID string
 	// ClientID, when set, is the application the user lands in once the
 	// link has signed them in: an application of the Service's
-	// environment that serves the organization and has a default web
-	// origin (Application.DefaultWebOrigin), else ErrInvalid on
+	// environment that serves the organization and has a web origin to
+	// land on (Application.InvitationLanding), else ErrInvalid on
 	// "client_id". Empty: the organization's hosted page.
 	ClientID string
 	// ClientAddr is the administrator's client address (the send
@@ -75,7 +75,8 @@ type Invitation struct {
 	// User is the invited user.
 	User *User
 	// ClientID is the application the user lands in ("" for the
-	// organization's hosted page) and LandingURL its default web origin.
+	// organization's hosted page) and LandingURL its web origin
+	// (Application.InvitationLanding).
 	ClientID, LandingURL string
 	// ExpiresAt is when the link expires.
 	ExpiresAt time.Time
@@ -128,10 +129,26 @@ func (s *Service) InviteUser(ctx context.Context, in InvitationRequest) (*Invita
 	return out, nil
 }
 
-// invitationLanding returns the default web origin of the application
-// clientID, which must serve orgDomain in this environment.
+// InvitationLanding is where an invitation naming the application lands
+// the signed-in user: its default web origin, else its first allowed web
+// origin; "" when it has neither (it cannot be an invitation's landing).
+// The application's own sign-in, started there, is then answered from
+// the browser session the invitation opened.
+func (a *Application) InvitationLanding() string {
+	if a.DefaultWebOrigin != "" {
+		return a.DefaultWebOrigin
+	}
+	if len(a.AllowedWebOrigins) > 0 {
+		return a.AllowedWebOrigins[0]
+	}
+	return ""
+}
+
+// invitationLanding returns the landing of the application clientID
+// (Application.InvitationLanding), which must serve orgDomain in this
+// environment.
 func (t *ReadTxn) invitationLanding(clientID, orgDomain string) (string, error) {
-	bad := Invalid("client_id", "must be an application of the organization with a default web origin")
+	bad := Invalid("client_id", "must be an application of the organization with a web origin")
 	if len(clientID) > 200 {
 		return "", bad
 	}
@@ -145,10 +162,10 @@ func (t *ReadTxn) invitationLanding(clientID, orgDomain string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if !ok || a.DefaultWebOrigin == "" {
+	if !ok || a.InvitationLanding() == "" {
 		return "", bad
 	}
-	return a.DefaultWebOrigin, nil
+	return a.InvitationLanding(), nil
 }
 
 // invitationToken reads a live invitation token of organization orgDomain

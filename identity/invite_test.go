@@ -142,6 +142,17 @@ func TestInvitation(t *testing.T) {
 		t.Errorf("USER_INVITATION_ACCEPTED events %+v", ev.Items)
 	}
 
+	// Without a default web origin, the first allowed one is the landing.
+	origins, _, err := s.CreateApplication(ctx, "acme", identity.Application{Name: "spa", ApplicationType: identity.AppRegularWeb,
+		AllowedRedirectURLs: []string{"https://spa.acme.test/cb"}, AllowedWebOrigins: []string{"https://spa.acme.test", "https://b.acme.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv, err := invite(s, identity.InvitationRequest{OrgDomain: "acme", UserID: u.ID, ClientID: origins.ClientID}); err != nil ||
+		inv.LandingURL != "https://spa.acme.test" {
+		t.Fatalf("landing on the first web origin: %v %+v", err, inv)
+	}
+
 	// Expiry: a link past its TTL is refused, and stays refused.
 	inv, err = invite(s, identity.InvitationRequest{OrgDomain: "acme", UserID: u.ID, TTL: 48 * time.Hour})
 	if err != nil {

@@ -7,8 +7,8 @@
 // application's sign-in is answered without a prompt. The link works
 // once. The users page is used from the keyboard alone: Tab reaches the
 // skip link, the searches, "New user" and the users, each with a visible
-// focus indicator, and the user page's invitation button is pressed from
-// the keyboard. axe-core reports no violation on the new pages, at 360 px
+// focus indicator, and the user page's landing choice and invitation
+// button are used from the keyboard: that link lands in the application. axe-core reports no violation on the new pages, at 360 px
 // wide and on the desktop.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,6 +158,7 @@ test('admin console: invite a user by magic link; the users page from the keyboa
   await tab.goto(`${base}/admin/orgs/acme-corp/apps/new`);
   await tab.getByLabel('Name', { exact: true }).fill('Billing');
   await tab.getByLabel(/^Redirect URIs/).fill('https://billing.acme.test/callback');
+  await tab.getByLabel(/^Web origins/).fill('https://billing.acme.test');
   await submit(tab, 'Save');
   await tab.getByText('Application created.').waitFor();
   await tab.goto(`${base}/admin/orgs/acme-corp/apps`);
@@ -170,6 +171,7 @@ test('admin console: invite a user by magic link; the users page from the keyboa
   await tab.getByLabel('Email address', { exact: true }).fill('ann@acme.test');
   await tab.getByLabel('Given name').fill('Ann');
   await tab.getByLabel(/^Mail an invitation link/).check();
+  assert.equal(await tab.getByLabel('Where the invited user lands').inputValue(), '', 'the hosted page is the default landing');
   await submit(tab, 'New user');
   await tab.getByText('User created; an invitation link was mailed.').waitFor();
   await audit(tab, 'user with the invitation button');
@@ -246,10 +248,17 @@ test('admin console: invite a user by magic link; the users page from the keyboa
   // Enter follows the user's link; on the user page, Tab reaches the
   // invitation button and Enter sends it.
   await Promise.all([tab.waitForURL((u) => u.pathname === userPage), tab.keyboard.press('Enter')]);
+  // The landing choice, from the keyboard: Billing.
   let sent = false;
+  let landed = false;
   for (let i = 0; i < 60 && !sent; i++) {
     await tab.keyboard.press('Tab');
     f = await focused(tab);
+    if (f.tag === 'select' && f.label === 'Where the invited user lands') {
+      assert.ok(f.visible, 'the landing choice has no visible focus indicator');
+      await tab.keyboard.press('ArrowDown');
+      landed = (await tab.getByLabel('Where the invited user lands').inputValue()) === clientID;
+    }
     if (f.tag === 'button' && f.text === 'Mail a sign-in invitation') {
       assert.ok(f.visible, 'the invitation button has no visible focus indicator');
       await Promise.all([tab.waitForLoadState('load'), tab.keyboard.press('Enter')]);
@@ -258,8 +267,19 @@ test('admin console: invite a user by magic link; the users page from the keyboa
   }
   assert.ok(sent, 'Tab never reaches "Mail a sign-in invitation"');
   await tab.getByText('An invitation link was mailed to the user.').waitFor();
+  assert.ok(landed, 'the landing choice was not reached or did not offer Billing');
   const links = await invitationLinks('ann@acme.test', 2);
   assert.equal(links.length, 2);
+  // The second link lands in Billing once signed in (followed with the
+  // cookies of a new browser, the redirect not followed).
+  const lctx = await browser.newContext();
+  const second = links.find((l) => l !== invite);
+  const confirm = await lctx.request.get(second);
+  const token = (await confirm.text()).match(/name="csrf_token" value="([^"]+)"/)[1];
+  const landing = await lctx.request.post(second, { form: { csrf_token: token }, maxRedirects: 0 });
+  assert.equal(landing.status(), 303);
+  assert.equal(landing.headers().location, 'https://billing.acme.test');
+  await lctx.close();
 
   // The MetaData search form refuses a condition without "=".
   await tab.goto(`${base}/admin/orgs/acme-corp/users?meta=plan`);

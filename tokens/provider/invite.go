@@ -25,9 +25,11 @@ import (
 // AcceptInvitation: single use, the address marked verified), opens a
 // browser session of the user at the organization's issuer, in the
 // environment of the link's tree, and lands the browser: on the
-// application the administrator chose (its default web origin, whose own
-// sign-in the session then answers without asking again), or, without
-// one, on a page of the organization saying the user is signed in.
+// application the administrator chose (identity.Application
+// InvitationLanding: its default web origin, else its first web origin,
+// where its own sign-in is answered from the session without asking
+// again), or, without one, on a page of the organization saying the user
+// is signed in.
 
 // invitationPath is the path of an invitation link below the base URL.
 func invitationPath(env identity.Environment, domain, token string) string {
