@@ -8,7 +8,8 @@
 // once. The users page is used from the keyboard alone: Tab reaches the
 // skip link, the searches, "New user" and the users, each with a visible
 // focus indicator, and the user page's landing choice and invitation
-// button are used from the keyboard: that link lands in the application. axe-core reports no violation on the new pages, at 360 px
+// button are used from the keyboard: that link lands in the application.
+// A user is found by a MetaData key=value. axe-core reports no violation on the new pages, at 360 px
 // wide and on the desktop.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -280,6 +281,37 @@ test('admin console: invite a user by magic link; the users page from the keyboa
   assert.equal(landing.status(), 303);
   assert.equal(landing.headers().location, 'https://billing.acme.test');
   await lctx.close();
+
+  // Search by MetaData: a MetaKey (through the Cryptr API, with a key
+  // made in the console), a value set on the user page, then found.
+  await tab.goto(`${base}/admin/keys`);
+  await tab.getByLabel('Name', { exact: true }).fill('metakeys');
+  await tab.getByLabel('Full access').check();
+  await tab.getByRole('textbox', { name: /^Organizations/ }).fill('acme-corp');
+  await submit(tab, 'Create the key');
+  await tab.getByText('API key created.').waitFor();
+  const keySecret = await tab.getByLabel('client_secret').inputValue();
+  const keyID = (await tab.locator('.secret dd code').textContent()).trim();
+  const tok = await tab.request.post(`${base}/api/v2/oauth/token`, {
+    data: { grant_type: 'client_credentials', client_id: keyID, client_secret: keySecret },
+  });
+  assert.equal(tok.status(), 200, await tok.text());
+  const bearer = { authorization: `Bearer ${(await tok.json()).access_token}` };
+  const mk = await tab.request.post(`${base}/api/v2/org/acme-corp/token-customization/user-metakey`,
+    { headers: bearer, data: { name: 'plan' } });
+  assert.equal(mk.status(), 201, await mk.text());
+  await tab.goto(`${base}${userPage}`);
+  await tab.getByLabel(/^plan/).fill('gold');
+  await tab.getByRole('form', { name: 'MetaData' }).getByRole('button', { name: 'Save' }).click();
+  await tab.getByText('MetaData saved.').waitFor();
+  await tab.goto(`${base}/admin/orgs/acme-corp/users`);
+  await tab.getByLabel(/^MetaData key=value/).fill('plan=gold');
+  await Promise.all([tab.waitForURL(/meta=plan%3Dgold/), tab.getByLabel(/^MetaData key=value/).press('Enter')]);
+  await tab.getByRole('link', { name: 'ann@acme.test' }).waitFor();
+  await audit(tab, 'users found by MetaData');
+  await tab.getByLabel(/^MetaData key=value/).fill('plan=silver');
+  await Promise.all([tab.waitForURL(/meta=plan%3Dsilver/), tab.getByLabel(/^MetaData key=value/).press('Enter')]);
+  await tab.getByText('No user found.').waitFor();
 
   // The MetaData search form refuses a condition without "=".
   await tab.goto(`${base}/admin/orgs/acme-corp/users?meta=plan`);
