@@ -107,3 +107,45 @@ func TestInviteUser(t *testing.T) {
 		t.Errorf("%d mails after a refusal", n)
 	}
 }
+
+// TestInviteUserSandbox: a sandbox service's invitation links into the
+// sandbox tree, where it signs the user in; the production tree does not
+// know it.
+func TestInviteUserSandbox(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sb, err := e.ids.ForEnvironment(identity.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := sb.CreateUser(ctx, e.org.Domain, identity.User{Email: "sandy@acme.test", Enabled: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.prov.InviteUser(ctx, sb, identity.InvitationRequest{OrgDomain: e.org.Domain, UserID: u.ID}, "en"); err != nil {
+		t.Fatal(err)
+	}
+	link := reInvite.FindString(e.takeMail().Text)
+	if !strings.HasPrefix(link, e.base+"/sandbox/t/"+e.org.Domain+"/invitation/") {
+		t.Fatalf("link %q", link)
+	}
+	c := e.newBrowser()
+	prod := strings.Replace(link, "/sandbox", "", 1)
+	if r := e.get(c, prod); r.status != http.StatusBadRequest {
+		t.Errorf("production tree: %d", r.status)
+	}
+	_, csrf, _ := form(t, e.get(c, link).body)
+	if r := e.postForm(c, prod, url.Values{"csrf_token": {csrf}}); r.status != http.StatusBadRequest {
+		t.Errorf("production tree POST: %d", r.status)
+	}
+	if r := e.postForm(c, link, url.Values{"csrf_token": {csrf}}); r.status != http.StatusOK || !strings.Contains(r.body, "sandy@acme.test") {
+		t.Fatalf("accept: %d %s", r.status, r.body)
+	}
+	found := false
+	for _, ck := range c.Jar.Cookies(mustURL(e.base + "/")) {
+		found = found || ck.Name == sandboxSessionCookie
+	}
+	if !found {
+		t.Error("no sandbox session cookie")
+	}
+}
