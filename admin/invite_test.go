@@ -146,6 +146,19 @@ func TestInviteFromUserPages(t *testing.T) {
 		t.Errorf("landing: %d %q", done.status, done.header.Get("Location"))
 	}
 
+	// A landing the core refuses: the user is created, the page says no
+	// invitation was sent, and none is.
+	r = b.postCSRF("/orgs/alpha/users", url.Values{"email": {"late@alpha.test"}, "invite": {"on"}, "client_id": {h.betaApp.ClientID}})
+	if r.status != http.StatusSeeOther || !strings.HasSuffix(r.header.Get("Location"), "?done=users.invite.notsent") {
+		t.Errorf("create with a refused landing: %d %s", r.status, r.header.Get("Location"))
+	}
+	if _, err := h.ids.GetUserByEmail(ctx, "alpha", "late@alpha.test"); err != nil {
+		t.Errorf("the user was not created: %v", err)
+	}
+	if h.mailTo("late@alpha.test") != nil {
+		t.Error("a refused invitation was mailed")
+	}
+
 	// The address's send budget: a burst, then 429.
 	busy := false
 	for i := 0; i < 10 && !busy; i++ {

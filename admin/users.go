@@ -147,8 +147,11 @@ func (c *Console) userCreate(w http.ResponseWriter, q *request) error {
 		return nil
 	}
 	if c.invites != nil && f.Get("invite") == "on" {
-		if err := c.invite(q, o.Domain, u.ID, f.Get("client_id")); err != nil {
-			return c.inviteFailed(w, q, err)
+		if err := c.invite(q, o.Domain, u.ID, f.Get("client_id")); errors.Is(err, identity.ErrBusy) || errors.Is(err, identity.ErrInvalid) {
+			// The user exists now: its page says the mail was not sent.
+			return c.redirect(w, q, userPath(o.Domain, u.ID)+"?done=users.invite.notsent")
+		} else if err != nil {
+			return err
 		}
 		return c.redirect(w, q, userPath(o.Domain, u.ID)+"?done=users.invite.created")
 	}
