@@ -96,13 +96,13 @@ func (h *harness) tenantState() string {
 func tenantPosts(h *harness, tokenID string) map[string]url.Values {
 	tp := "/orgs/alpha/tenant"
 	return map[string]url.Values{
-		tp + "/verify":           {"verify_new_profiles": {"on"}},
-		tp + "/roles":            {"roles": {"OWNED"}},
-		tp + "/roles/remove":     {"role": {"EDITOR"}, "confirm": {"yes"}},
-		tp + "/attributes":       {"name": {"owned"}, "app_0": {"*"}, "perm_0": {"READ_ATTRIBUTE"}},
-		tp + "/attribute":        {"name": {"plan"}, "label": {"Owned"}},
-		tp + "/attribute/remove": {"name": {"plan"}, "confirm": {"yes"}},
-		"/keys/tokens":           {"application": {"owned"}, "master": {"on"}},
+		tp + "/verify":                        {"verify_new_profiles": {"on"}},
+		tp + "/roles":                         {"roles": {"OWNED"}},
+		tp + "/roles/remove":                  {"role": {"EDITOR"}, "confirm": {"yes"}},
+		tp + "/attributes":                    {"name": {"owned"}, "app_0": {"*"}, "perm_0": {"READ_ATTRIBUTE"}},
+		tp + "/attribute":                     {"name": {"plan"}, "label": {"Owned"}},
+		tp + "/attribute/remove":              {"name": {"plan"}, "confirm": {"yes"}},
+		"/keys/tokens":                        {"application": {"owned"}, "master": {"on"}},
 		"/keys/tokens/" + tokenID + "/revoke": {},
 	}
 }
