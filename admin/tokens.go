@@ -29,15 +29,16 @@ func (c *Console) tokenRoutes(m *patternMux) {
 }
 
 // tokensInto adds the environment's access tokens, the form's rows and
-// choices to d, and leaves only Cryptr API keys (credentials that keep no
-// secret) in d.Keys.
+// choices to d, and takes out of d.Keys the pure access tokens: those that
+// keep their secret and hold no Cryptr permission. A credential that is
+// both (the example server's bootstrap master) stays in both lists.
 func (c *Console) tokensInto(q *request, d *keysData, v *view) error {
 	list, err := c.crafter.AllAccessTokens(q.ctx(), c.crafter.CredentialFor(q.svc))
 	if err != nil {
 		return crafterErr(err)
 	}
 	d.Crafter, d.Tokens, d.TokenActions = true, list, tokenActions
-	d.Keys = slices.DeleteFunc(d.Keys, func(k identity.Credential) bool { return k.Secret != "" })
+	d.Keys = slices.DeleteFunc(d.Keys, func(k identity.Credential) bool { return k.Secret != "" && len(k.Permissions) == 0 })
 	n := 3
 	for i := 0; i < maxRows; i++ {
 		if v.Form.Get("tenant_"+strconv.Itoa(i)) != "" {
