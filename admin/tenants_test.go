@@ -487,7 +487,7 @@ func TestTenantBadInput(t *testing.T) {
 	h := crafterHarness(t)
 	b := h.signedIn(h.owner.UserID)
 	tp := "/orgs/alpha/tenant"
-	tomorrow := h.clock.Now().Add(-24 * time.Hour).Format(time.DateOnly)
+	yesterday := h.clock.Now().Add(-24 * time.Hour).Format(time.DateOnly)
 	cases := []struct {
 		name, path string
 		form       url.Values
@@ -519,7 +519,7 @@ func TestTenantBadInput(t *testing.T) {
 		{"token with an unknown action", "/keys/tokens", url.Values{"application": {"x"}, "tenant_0": {"alpha"}, "actions_0": {"ROOT"}}, "tenant_0", "unknown action"},
 		{"token without permission", "/keys/tokens", url.Values{"application": {"x"}}, "tenant_0", "at least one tenant permission"},
 		{"token with a bad date", "/keys/tokens", url.Values{"application": {"x"}, "master": {"on"}, "expires_on": {"soon"}}, "expires_on", "must be a date"},
-		{"token expired already", "/keys/tokens", url.Values{"application": {"x"}, "master": {"on"}, "expires_on": {tomorrow}}, "expires_on", "future date"},
+		{"token expired already", "/keys/tokens", url.Values{"application": {"x"}, "master": {"on"}, "expires_on": {yesterday}}, "expires_on", "future date"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -658,8 +658,6 @@ func TestCrafterAccessTokens(t *testing.T) {
 	if _, err := h.crafter.Authorize(ctx, m[1]); err == nil {
 		t.Error("the revoked token still works")
 	}
-	// Audited with the owner as actor? Token events name the credential;
-	// the list no longer shows it.
 	if r := owner.get("/keys"); strings.Contains(r.body, "/keys/tokens/"+c.ID+"/revoke") {
 		t.Error("the revoked token is listed")
 	}
