@@ -98,6 +98,13 @@ type ServiceProvider struct {
 	mdURL     url.URL
 	sloURL    url.URL
 	sigMethod string
+
+	// onePass verifies responses with verifyOnePass (see verify.go),
+	// leaving to crewjam/saml what it does not decide; false sends every
+	// response to crewjam/saml's ParseXMLResponse. On in New; the
+	// differential tests turn it off to get the reference decision.
+	onePass bool
+	keys    onePassKeys
 }
 
 // New validates cfg and builds the service provider of one connection.
@@ -174,6 +181,8 @@ func New(cfg Config) (*ServiceProvider, error) {
 		}
 	}
 	p.cfg = cfg
+	p.keys = newOnePassKeys(&p.cfg)
+	p.onePass = true
 	return p, nil
 }
 
