@@ -41,7 +41,13 @@ func Parse(data []byte) (doc *etree.Document, parseErr, checkErr error, folded b
 	stack := []*etree.Element{&doc.Element}
 
 	c := newChecker()
+	// Tokens that passed the check already: it is a function of the token
+	// alone (a new encoder for each; its decoder reads back exactly what
+	// was encoded, and never a self-closing tag that would leave state),
+	// so an identical token passes again.
 	stableEnds := map[xml.Name]bool{}
+	stableStarts := map[string]bool{}
+	var keyBuf []byte
 	offset := int64(0)
 	var declared []int
 	inScope := 0
@@ -82,9 +88,20 @@ func Parse(data []byte) (doc *etree.Document, parseErr, checkErr error, folded b
 				}
 			}
 			if err == nil && !knownStable(token, stableEnds) {
-				err = c.check(token)
-				if e, ok := token.(xml.EndElement); ok && err == nil {
-					stableEnds[e.Name] = true
+				key := ""
+				if st, ok := token.(xml.StartElement); ok {
+					key = startKey(&keyBuf, st)
+				}
+				if key == "" || !stableStarts[key] {
+					err = c.check(token)
+					if err == nil {
+						switch t := token.(type) {
+						case xml.EndElement:
+							stableEnds[t.Name] = true
+						case xml.StartElement:
+							stableStarts[key] = true
+						}
+					}
 				}
 			}
 			if err != nil {
@@ -152,6 +169,11 @@ func knownStable(token xml.Token, stableEnds map[xml.Name]bool) bool {
 	case xml.EndElement:
 		return stableEnds[t.Name]
 	case xml.CharData:
+		// Empty character data (an empty CDATA section) is not stable: it
+		// encodes to nothing.
+		if len(t) == 0 {
+			return false
+		}
 		for _, b := range t {
 			if !safeTextByte(b) {
 				return false
@@ -168,4 +190,23 @@ func safeTextByte(b byte) bool {
 		return true
 	}
 	return strings.IndexByte(" \t\n+/=.,:;-_@#!?()[]{}*%$~^|", b) >= 0
+}
+
+// startKey is a key equal for two start tags exactly when they are the
+// same token: names and attribute names and values, in order, separated
+// by NUL, which no name or value of a parsed document contains.
+func startKey(buf *[]byte, st xml.StartElement) string {
+	b := append((*buf)[:0], st.Name.Space...)
+	b = append(b, 0)
+	b = append(b, st.Name.Local...)
+	for _, a := range st.Attr {
+		b = append(b, 0)
+		b = append(b, a.Name.Space...)
+		b = append(b, 0)
+		b = append(b, a.Name.Local...)
+		b = append(b, 0)
+		b = append(b, a.Value...)
+	}
+	*buf = b
+	return string(b)
 }
