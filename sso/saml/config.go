@@ -12,6 +12,8 @@ import (
 
 	csaml "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/gatehouse-id/gatehouse/sso/saml/internal/xmlroundtrip"
 )
 
 // Defaults and limits of Config.
@@ -105,6 +107,9 @@ type ServiceProvider struct {
 	// differential tests turn it off to get the reference decision.
 	onePass bool
 	keys    onePassKeys
+	// tokens remembers the shapes of the tags that passed crewjam/saml's
+	// round-trip check in this connection's messages (xmlroundtrip.Memo).
+	tokens *xmlroundtrip.Memo
 }
 
 // New validates cfg and builds the service provider of one connection.
@@ -182,6 +187,7 @@ func New(cfg Config) (*ServiceProvider, error) {
 	}
 	p.cfg = cfg
 	p.keys = newOnePassKeys(&p.cfg)
+	p.tokens = xmlroundtrip.NewMemo()
 	p.onePass = true
 	return p, nil
 }

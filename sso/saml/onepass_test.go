@@ -42,7 +42,7 @@ func verifyWith(sp *ServiceProvider, onePass bool, resp, received string, ids []
 func onePassDecides(t testing.TB, sp *ServiceProvider, resp string, ids []string) bool {
 	t.Helper()
 	raw := decodeRaw(t, resp)
-	doc, parseErr, checkErr, folded := xmlroundtrip.Parse(raw)
+	doc, parseErr, checkErr, folded := xmlroundtrip.Parse(raw, sp.tokens)
 	if !folded || parseErr != nil {
 		return false
 	}

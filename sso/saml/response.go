@@ -172,7 +172,7 @@ func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, recei
 	if p.onePass {
 		var parseErr error
 		var folded bool
-		doc, parseErr, checkErr, folded = xmlroundtrip.Parse(raw)
+		doc, parseErr, checkErr, folded = xmlroundtrip.Parse(raw, p.tokens)
 		if !folded {
 			doc = etree.NewDocument()
 			parseErr = doc.ReadFromBytes(raw)

@@ -340,12 +340,9 @@ func (p *ServiceProvider) decrypt(encryptedEl *etree.Element) (*etree.Element, e
 	if err != nil {
 		return nil, errUndecided
 	}
-	// crewjam/saml's parsePlaintext.
-	if xmlroundtrip.Validate(plaintext) != nil {
-		return nil, errUndecided
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(plaintext); err != nil || doc.Root() == nil {
+	// crewjam/saml's parsePlaintext: the round-trip check, then etree.
+	doc, parseErr, checkErr, folded := xmlroundtrip.Parse(plaintext, p.tokens)
+	if !folded || parseErr != nil || checkErr != nil || doc.Root() == nil {
 		return nil, errUndecided
 	}
 	return doc.Root(), nil

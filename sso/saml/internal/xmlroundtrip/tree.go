@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/beevik/etree"
 )
@@ -29,7 +30,13 @@ const maxTreeDepth = 1024
 // not have seen all of it).
 //
 // FuzzParseMatchesEtreeAndValidate holds it to etree and Validate.
-func Parse(data []byte) (doc *etree.Document, parseErr, checkErr error, folded bool) {
+//
+// memo, if not nil, remembers the tokens that passed the check across
+// calls (see Memo).
+func Parse(data []byte, memo *Memo) (doc *etree.Document, parseErr, checkErr error, folded bool) {
+	if memo == nil {
+		memo = NewMemo()
+	}
 	// etree's decoder is strict, Validate's is not: on a document the
 	// strict decoder accepts, both produce the same tokens; on any other,
 	// parseErr is set and the rest does not matter.
@@ -41,12 +48,6 @@ func Parse(data []byte) (doc *etree.Document, parseErr, checkErr error, folded b
 	stack := []*etree.Element{&doc.Element}
 
 	c := newChecker()
-	// Tokens that passed the check already: it is a function of the token
-	// alone (a new encoder for each; its decoder reads back exactly what
-	// was encoded, and never a self-closing tag that would leave state),
-	// so an identical token passes again.
-	stableEnds := map[xml.Name]bool{}
-	stableStarts := map[string]bool{}
 	var keyBuf []byte
 	offset := int64(0)
 	var declared []int
@@ -87,21 +88,10 @@ func Parse(data []byte) (doc *etree.Document, parseErr, checkErr error, folded b
 					declared = declared[:len(declared)-1]
 				}
 			}
-			if err == nil && !knownStable(token, stableEnds) {
-				key := ""
-				if st, ok := token.(xml.StartElement); ok {
-					key = startKey(&keyBuf, st)
-				}
-				if key == "" || !stableStarts[key] {
-					err = c.check(token)
-					if err == nil {
-						switch t := token.(type) {
-						case xml.EndElement:
-							stableEnds[t.Name] = true
-						case xml.StartElement:
-							stableStarts[key] = true
-						}
-					}
+			if err == nil && !knownStable(token, memo, &keyBuf) {
+				err = c.check(token)
+				if err == nil {
+					memo.add(token, &keyBuf)
 				}
 			}
 			if err != nil {
@@ -164,22 +154,19 @@ func qualified(n xml.Name) string {
 // without '&', '<', '>', quotes or carriage return. Base64 signature
 // values, digests and certificates, and most SAML values, are such text.
 // FuzzKnownStableIsStable holds the rule to the check itself.
-func knownStable(token xml.Token, stableEnds map[xml.Name]bool) bool {
+func knownStable(token xml.Token, memo *Memo, buf *[]byte) bool {
 	switch t := token.(type) {
+	case xml.StartElement:
+		return memo.hasStart(startKey(buf, t))
 	case xml.EndElement:
-		return stableEnds[t.Name]
+		return memo.hasEnd(t.Name)
 	case xml.CharData:
 		// Empty character data (an empty CDATA section) is not stable: it
 		// encodes to nothing.
 		if len(t) == 0 {
 			return false
 		}
-		for _, b := range t {
-			if !safeTextByte(b) {
-				return false
-			}
-		}
-		return true
+		return safeText(string(t))
 	}
 	return false
 }
@@ -192,10 +179,83 @@ func safeTextByte(b byte) bool {
 	return strings.IndexByte(" \t\n+/=.,:;-_@#!?()[]{}*%$~^|", b) >= 0
 }
 
-// startKey is a key equal for two start tags exactly when they are the
-// same token: names and attribute names and values, in order, separated
-// by NUL, which no name or value of a parsed document contains.
-func startKey(buf *[]byte, st xml.StartElement) string {
+// Memo remembers the start and end tags that passed checker.check, so
+// that Parse checks each shape of tag once: once per document without a
+// shared Memo, once per connection with one (an IdP sends the same tags
+// in every response). It is safe for concurrent use and bounded: past
+// maxMemoEntries tags of a kind, or for a key over maxMemoKey bytes, it
+// stops remembering and the check runs as before.
+//
+// The check of a token is a function of the token alone: a new encoder
+// encodes each, and the decoder reads back exactly what was encoded (a
+// start tag, never self-closing; character data then the sentinel's start
+// and end), so it keeps no state from one token to the next. A start tag
+// is remembered by its shape (startKey): what the check of a start tag
+// does with the value of an unqualified attribute other than xmlns does
+// not depend on the value when the value is made of safe text bytes
+// (xml.Encoder writes it escaped in place, the decoder reads it back
+// unchanged, and the namespace rewriting the check undoes only involves
+// names and xmlns declarations). FuzzStartShapeDecides holds this.
+type Memo struct {
+	mu     sync.RWMutex
+	starts map[string]struct{}
+	ends   map[xml.Name]struct{}
+}
+
+const (
+	maxMemoEntries = 1024
+	maxMemoKey     = 1024
+)
+
+// NewMemo returns an empty Memo.
+func NewMemo() *Memo {
+	return &Memo{starts: map[string]struct{}{}, ends: map[xml.Name]struct{}{}}
+}
+
+func (m *Memo) hasStart(key []byte) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.starts[string(key)]
+	return ok
+}
+
+func (m *Memo) hasEnd(name xml.Name) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.ends[name]
+	return ok
+}
+
+// add remembers token, which passed the check.
+func (m *Memo) add(token xml.Token, buf *[]byte) {
+	switch t := token.(type) {
+	case xml.StartElement:
+		key := startKey(buf, t)
+		if len(key) > maxMemoKey {
+			return
+		}
+		m.mu.Lock()
+		if len(m.starts) < maxMemoEntries {
+			m.starts[string(key)] = struct{}{}
+		}
+		m.mu.Unlock()
+	case xml.EndElement:
+		if len(t.Name.Space)+len(t.Name.Local) > maxMemoKey {
+			return
+		}
+		m.mu.Lock()
+		if len(m.ends) < maxMemoEntries {
+			m.ends[t.Name] = struct{}{}
+		}
+		m.mu.Unlock()
+	}
+}
+
+// startKey is the shape of a start tag: its name and its attributes' names
+// and values, in order, separated by NUL (which no name or value of a
+// parsed document contains), with the value of an unqualified attribute
+// other than xmlns replaced by SOH when it is made of safe text bytes.
+func startKey(buf *[]byte, st xml.StartElement) []byte {
 	b := append((*buf)[:0], st.Name.Space...)
 	b = append(b, 0)
 	b = append(b, st.Name.Local...)
@@ -205,8 +265,23 @@ func startKey(buf *[]byte, st xml.StartElement) string {
 		b = append(b, 0)
 		b = append(b, a.Name.Local...)
 		b = append(b, 0)
-		b = append(b, a.Value...)
+		if a.Name.Space == "" && a.Name.Local != "xmlns" && safeText(a.Value) {
+			b = append(b, 1)
+		} else {
+			b = append(b, a.Value...)
+		}
 	}
 	*buf = b
-	return string(b)
+	return b
+}
+
+// safeText reports whether s is made of safe text bytes only (it may be
+// empty).
+func safeText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !safeTextByte(s[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -72,7 +72,7 @@ func FuzzParseMatchesEtreeAndValidate(f *testing.F) {
 		f.Add([]byte(a))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, parseErr, checkErr, folded := Parse(data)
+		doc, parseErr, checkErr, folded := Parse(data, nil)
 		if !folded {
 			return
 		}
@@ -103,7 +103,7 @@ func FuzzKnownStableIsStable(f *testing.F) {
 	f.Add([]byte("]]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tok := xml.CharData(data)
-		if !knownStable(tok, nil) {
+		if !knownStable(tok, NewMemo(), new([]byte)) {
 			return
 		}
 		if err := newChecker().check(tok); err != nil {
@@ -131,12 +131,14 @@ func TestKnownStable(t *testing.T) {
 		{xml.StartElement{Name: xml.Name{Local: "a"}}, false},
 		{xml.Comment("x"), false},
 	} {
-		if got := knownStable(c.tok, map[xml.Name]bool{}); got != c.want {
+		if got := knownStable(c.tok, NewMemo(), new([]byte)); got != c.want {
 			t.Errorf("%#v: %v, want %v", c.tok, got, c.want)
 		}
 	}
-	ends := map[xml.Name]bool{{Local: "a"}: true}
-	if !knownStable(xml.EndElement{Name: xml.Name{Local: "a"}}, ends) {
+	memo := NewMemo()
+	var buf []byte
+	memo.add(xml.EndElement{Name: xml.Name{Local: "a"}}, &buf)
+	if !knownStable(xml.EndElement{Name: xml.Name{Local: "a"}}, memo, &buf) {
 		t.Error("an end tag that passed is checked again")
 	}
 	// A document whose only unstable token comes after stable ones of the
@@ -145,16 +147,47 @@ func TestKnownStable(t *testing.T) {
 	if Validate(unstable) == nil {
 		t.Fatal("Validate accepts an empty CDATA section")
 	}
-	if _, parseErr, checkErr, _ := Parse(unstable); parseErr != nil || checkErr == nil {
+	if _, parseErr, checkErr, _ := Parse(unstable, nil); parseErr != nil || checkErr == nil {
 		t.Errorf("Parse: parse error %v, check %v", parseErr, checkErr)
 	}
-	if _, _, checkErr, _ := Parse([]byte(`<a>x</a>`)); checkErr != nil {
+	if _, _, checkErr, _ := Parse([]byte(`<a>x</a>`), nil); checkErr != nil {
 		t.Errorf("a plain document: %v", checkErr)
 	}
 	if err := Validate(bytes.Repeat([]byte("<a>"), 65)); err == nil {
 		t.Error("Validate's depth limit is gone")
 	}
-	if _, _, checkErr, _ := Parse(append(bytes.Repeat([]byte("<a>"), 65), bytes.Repeat([]byte("</a>"), 65)...)); checkErr == nil {
+	if _, _, checkErr, _ := Parse(append(bytes.Repeat([]byte("<a>"), 65), bytes.Repeat([]byte("</a>"), 65)...), nil); checkErr == nil {
 		t.Error("Parse does not apply the depth limit")
 	}
+}
+
+// FuzzStartShapeDecides: two start tags of the same shape (startKey) get
+// the same decision from the check, so that Memo may remember a shape: the
+// fuzzer picks the names and values of a tag, and a second tag differs
+// from it only in the values startKey leaves out.
+func FuzzStartShapeDecides(f *testing.F) {
+	f.Add("saml", "Assertion", "", "ID", "id-1", "xmlns", "saml", "urn:x", "id-2")
+	f.Add("", "a", "", "xmlns", "u", "x", "b", "v", "w")
+	f.Add("", "a", "xmlns", "p", "u", "p", "b", "v", "2026-12-03T17:00:00Z")
+	f.Add("", "Root", "", ":", "value", "x", "", "y", "z")
+	f.Fuzz(func(t *testing.T, space, local, s1, l1, v1, s2, l2, v2, other string) {
+		a := xml.StartElement{Name: xml.Name{Space: space, Local: local}, Attr: []xml.Attr{
+			{Name: xml.Name{Space: s1, Local: l1}, Value: v1},
+			{Name: xml.Name{Space: s2, Local: l2}, Value: v2},
+		}}
+		b := xml.CopyToken(a).(xml.StartElement)
+		for i := range b.Attr {
+			if b.Attr[i].Name.Space == "" && b.Attr[i].Name.Local != "xmlns" && safeText(b.Attr[i].Value) && safeText(other) {
+				b.Attr[i].Value = other
+			}
+		}
+		var ka, kb []byte
+		if string(startKey(&ka, a)) != string(startKey(&kb, b)) {
+			t.Fatalf("shapes differ: %q %q", ka, kb)
+		}
+		errA, errB := newChecker().check(a), newChecker().check(b)
+		if (errA == nil) != (errB == nil) {
+			t.Fatalf("same shape, different decisions: %v / %v\n%#v\n%#v", errA, errB, a, b)
+		}
+	})
 }
