@@ -6,9 +6,10 @@ import (
 	"github.com/beevik/etree"
 )
 
-// inspectResponseTree is the tree-walking version of inspectResponse that
-// it replaced, kept as the reference FuzzInspectResponseMatchesTree holds
-// it to. It checks the structure of the received document: a
+// inspectResponseTree is the tree-walking version of inspectResponse
+// (inspectTree, which the one-pass verifier runs on its tree) on raw,
+// the reference FuzzInspectResponseMatchesTree holds the token version
+// to. It checks the structure of the received document: a
 // samlp:Response root with exactly one saml:Assertion or
 // saml:EncryptedAssertion child and no other element of those names
 // anywhere (signature wrapping hides a second assertion in Extensions,

@@ -42,16 +42,19 @@ import (
 //     uses something this verifier does not implement (EncryptedID,
 //     EncryptedAttribute, BaseID, ProxyRestriction, xsi:nil, several
 //     decryption candidates ...), it does not decide;
-//   - refused, only for the failures crewjam/saml reaches first and
-//     decides the same way: the round-trip check and the Response's own
-//     signature, which crewjam/saml checks before reading anything else.
+//   - refused, only for the failures crewjam/saml reaches in the same
+//     state and decides the same way: the round-trip check, the Response's
+//     own signature (checked before anything else is read) and the
+//     assertion's signature (or its absence from an unsigned Response),
+//     once every check crewjam/saml makes before it has passed here.
 //
 // Everything else (every other refusal, and every message it does not
-// decide) goes to crewjam/saml, which decides and gives the reason. So a
-// refusal costs what it cost before (plus this verifier's attempt), an
-// accepted message does not pay for crewjam/saml, and
-// TestOnePassMatchesCrewjam and FuzzOnePassMatchesCrewjam hold that it
-// never accepts what crewjam/saml refuses, nor reads a value differently.
+// decide) goes to crewjam/saml, which decides and gives the reason. So an
+// accepted message does not pay for crewjam/saml; a forged or broken
+// signature is refused for the cost of one pass; a message it does not
+// decide costs what it cost before plus this verifier's attempt.
+// TestOnePassMatchesCrewjam and FuzzOnePassMatchesCrewjam hold that both
+// decide alike: the same assertion, or the same refusal reason.
 
 // errUndecided means verifyOnePass leaves the decision to crewjam/saml.
 var errUndecided = errors.New("saml: left to crewjam/saml")
@@ -212,13 +215,16 @@ func (p *ServiceProvider) verifyOnePass(doc *etree.Document, checkErr error, ids
 
 	// A signature the assertion carries must be valid even inside a signed
 	// Response; without one, the Response's signature must cover it.
+	// Every check crewjam/saml makes before this one passed above, the same
+	// way, so it reaches this signature with the same element and refuses
+	// the message with this error when it fails.
 	signedAs, err := p.verifySigned(receivedEl, now)
 	switch {
 	case err == nil:
 		assertionEl = signedAs
 	case errors.Is(err, errNoSignature) && responseSigned:
 	default:
-		return nil, errUndecided
+		return nil, err
 	}
 	a, ok := readAssertion(assertionEl)
 	if !ok || !clean(assertionEl) {

@@ -146,14 +146,15 @@ func qualified(n xml.Name) string {
 }
 
 // knownStable reports whether token passes checker.check without running
-// it: an end tag whose name passed already (the check of an EndElement
-// depends on its name alone), or character data made only of bytes that
-// xml.Encoder writes as they are, or as a character reference the decoder
-// reads back unchanged (tab), and that the decoder reads back as they are:
-// ASCII letters, digits, space, tab, line feed and the punctuation below,
-// without '&', '<', '>', quotes or carriage return. Base64 signature
-// values, digests and certificates, and most SAML values, are such text.
-// FuzzKnownStableIsStable holds the rule to the check itself.
+// it: a start tag whose shape, or an end tag whose name, memo holds (see
+// Memo), or non-empty character data made only of safe text bytes:
+// ASCII letters, digits, space, tab, line feed and the punctuation of
+// safeTextByte, without '&', '<', '>', quotes or carriage return.
+// xml.Encoder writes such text as it is (tab and line feed as character
+// references) and the decoder reads it back unchanged up to the next tag.
+// Base64 signature values, digests and certificates, and most SAML
+// values, are such text. FuzzKnownStableIsStable holds the rule to the
+// check itself.
 func knownStable(token xml.Token, memo *Memo, buf *[]byte) bool {
 	switch t := token.(type) {
 	case xml.StartElement:
