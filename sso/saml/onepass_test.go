@@ -468,3 +468,28 @@ func TestUndeclaredPrefixNotDecided(t *testing.T) {
 		t.Fatal("a reserved namespace declaration passed")
 	}
 }
+
+// TestOnePassConcurrent: one connection's ServiceProvider verifies
+// responses concurrently (its Memo of checked tags is shared); run with
+// -race.
+func TestOnePassConcurrent(t *testing.T) {
+	e := newEnv(t)
+	resp, id := e.spInitiated()
+	other := encodeDoc(t, signedOnly(t, resp, "assertion"))
+	errs := make(chan error, 16)
+	for i := range cap(errs) {
+		go func() {
+			r := resp
+			if i%2 == 1 {
+				r = other
+			}
+			_, err := e.sp.VerifyResponse(context.Background(), r, spACS, []string{id})
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err.(*Error).AuditString())
+		}
+	}
+}
