@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -75,9 +74,18 @@ type onePassKeys struct {
 	decrypt *rsa.PrivateKey     // nil: encrypted assertions are left to crewjam/saml
 }
 
-// crewjamWhitespace is the pattern crewjam/saml strips from metadata
-// certificates (regexp \s, which is narrower than strings.Fields).
-var crewjamWhitespace = regexp.MustCompile(`\s+`)
+// stripREWhitespace removes what crewjam/saml strips from certificates with
+// the regular expression \s+: tab, line feed, form feed, carriage return
+// and space (narrower than strings.Fields).
+func stripREWhitespace(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\n', '\f', '\r', ' ':
+			return -1
+		}
+		return r
+	}, s)
+}
 
 // newOnePassKeys parses the metadata certificates as crewjam/saml's
 // getIDPSigningCerts does, so that both trust exactly the same keys; if
@@ -93,7 +101,7 @@ func newOnePassKeys(cfg *Config) onePassKeys {
 				continue
 			}
 			for _, c := range kd.KeyInfo.X509Data.X509Certificates {
-				der, err := base64.StdEncoding.DecodeString(crewjamWhitespace.ReplaceAllString(c.Data, ""))
+				der, err := base64.StdEncoding.DecodeString(stripREWhitespace(c.Data))
 				if err != nil {
 					return ks
 				}
@@ -480,7 +488,7 @@ func stripKeyInfoWithoutCertificate(el *etree.Element) bool {
 func classifyCertificate(el *etree.Element, roots []*x509.Certificate, now time.Time) error {
 	var signingCert *x509.Certificate
 	if certEl := el.FindElement("./Signature/KeyInfo/X509Data/X509Certificate"); certEl != nil {
-		der, err := base64.StdEncoding.DecodeString(crewjamWhitespace.ReplaceAllString(certEl.Text(), ""))
+		der, err := base64.StdEncoding.DecodeString(stripREWhitespace(certEl.Text()))
 		if err != nil {
 			return nil
 		}
