@@ -29,8 +29,9 @@
 // values read from them as encoding/xml would read them. What it does not
 // decide with certainty (unusual shapes, and refusals other than the
 // round-trip check and the signatures) goes to crewjam/saml's
-// ParseXMLResponse, which stays the reference: TestOnePassMatchesCrewjam
-// and FuzzOnePassMatchesCrewjam require both to decide alike (the same
+// ParseXMLResponse, which stays the reference: TestOnePassMatchesCrewjam,
+// TestOnePassMatchesCrewjamOnMutations and FuzzOnePassMatchesCrewjam
+// require both to decide alike (the same
 // assertion, or the same refusal reason) on genuine responses of every
 // shape, the signature-wrapping attacks and the rule violations below.
 // This package's own checks then apply to the assertion either returns.
