@@ -227,12 +227,24 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 		if err := credentialList(c.Environment).Add(tx.w, c.ID, nil); err != nil {
 			return err
 		}
-		return tx.Log(&Event{Code: EventCredentialCreated, ActorID: tx.actorOr(c.ID), Data: map[string]any{"credential_id": c.ID}})
+		e := CredentialEvent(EventCredentialCreated, &c, map[string]any{"credential_id": c.ID})
+		e.ActorID = tx.actorOr(c.ID)
+		return tx.Log(e)
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return &c, secret, nil
+}
+
+// CredentialEvent returns an audit event about credential c (created,
+// deleted, a management token issued to it): c is its actor, and the
+// event names the organizations c reaches (Event.Orgs), so that each one's
+// log lists it (the log of the account's organization for a key over
+// every organization). Every event about a known credential is built
+// here, whichever face writes it.
+func CredentialEvent(code string, c *Credential, data map[string]any) *Event {
+	return &Event{Code: code, ActorID: c.ID, Orgs: slices.Clone(c.ManagedOrgs), Data: data}
 }
 
 // credential returns the public form of a stored credential, its secret
@@ -453,6 +465,8 @@ func (s *Service) DeleteCredential(ctx context.Context, id string) error {
 		if err := credentials().Delete(tx.w, id); err != nil {
 			return err
 		}
-		return tx.Log(&Event{Code: EventCredentialDeleted, ActorID: tx.actorOr(id), Data: map[string]any{"credential_id": id}})
+		e := CredentialEvent(EventCredentialDeleted, &rec.Credential, map[string]any{"credential_id": id})
+		e.ActorID = tx.actorOr(id)
+		return tx.Log(e)
 	})
 }
