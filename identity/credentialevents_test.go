@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -92,5 +93,51 @@ func TestCredentialEventsInTheLogsOfTheirOrganizations(t *testing.T) {
 	}
 	if _, err := sa.ListEvents(ctx, b.Domain, identity.EventFilter{}, identity.PageRequest{}); err == nil {
 		t.Error("a key of alpha reads beta's log")
+	}
+}
+
+// TestMetaKeyWritesNeedThePermission: on a scoped Service, creating and
+// deleting a MetaKey need create:/delete:user_metakeys (a read-only scope,
+// a console viewer's, is refused), and another organization is not found.
+func TestMetaKeyWritesNeedThePermission(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	a, b := mustOrg(t, s, "Alpha"), mustOrg(t, s, "Beta")
+	scoped := func(perms ...string) *identity.Service {
+		t.Helper()
+		x, err := s.For(identity.Scope{Environment: identity.Production, Orgs: []string{a.Domain}, Permissions: perms})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	viewer := scoped("read:*", "read_many:*")
+	if _, err := viewer.CreateMetaKey(ctx, a.Domain, "plan", "string", false); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("read-only create: %v", err)
+	}
+	writer := scoped("create:user_metakeys", "delete:user_metakeys")
+	if _, err := writer.CreateMetaKey(ctx, b.Domain, "plan", "string", false); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("create in another organization: %v", err)
+	}
+	if _, err := writer.CreateMetaKey(ctx, a.Domain, "plan", "string", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := viewer.DeleteMetaKey(ctx, a.Domain, "plan"); !errors.Is(err, identity.ErrForbidden) {
+		t.Errorf("read-only delete: %v", err)
+	}
+	if keys, _ := s.ListMetaKeys(ctx, a.Domain); len(keys) != 1 {
+		t.Fatalf("keys = %v", keys)
+	}
+	if _, err := writer.DeleteMetaKey(ctx, a.Domain, "plan"); err != nil {
+		t.Fatal(err)
+	}
+	// A console admin's scope may write them.
+	m := identity.ConsoleMember{Role: identity.ConsoleAdmin, Orgs: []string{a.Domain}}
+	adm, err := s.For(m.Scope(identity.Production))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateMetaKey(ctx, a.Domain, "tier", "integer", true); err != nil {
+		t.Errorf("console admin: %v", err)
 	}
 }
