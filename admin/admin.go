@@ -65,6 +65,12 @@ type Options struct {
 	// and its setup link. *sso.Service (package sso) implements it;
 	// without it the section is absent.
 	SSO SSOConnections
+	// JWTSamples, when set, adds the JWT sample to each application's
+	// page: the decoded claims of an access token and an ID token of the
+	// application, for a user chosen by email or none. *tokens.Service
+	// (package tokens) implements it; without it the page shows the
+	// MetaKeys only.
+	JWTSamples JWTSamples
 }
 
 // PasswordResets sends a user the link of the hosted page that sets a new
@@ -90,6 +96,7 @@ type Console struct {
 	patterns []string
 	resets   PasswordResets
 	sso      SSOConnections
+	samples  JWTSamples
 	clientID string
 
 	mu   sync.Mutex
@@ -127,6 +134,7 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 		issuer: strings.TrimSuffix(prov.String(), "/") + "/t/" + opts.Identity.AccountDomain(),
 		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger, resets: opts.PasswordResets, sso: opts.SSO,
 		policy: identity.ConsoleSessionPolicy{Idle: opts.IdleTimeout, Absolute: opts.AbsoluteTimeout}}
+	c.samples = opts.JWTSamples
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Second}
 	}

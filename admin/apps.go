@@ -44,6 +44,9 @@ type appData struct {
 	Algs  []string
 	// Secret is a client secret to show once (after creation or rotation).
 	Secret string
+	// Extras are the MetaKeys and the JWT sample (the page of an
+	// existing application; nil elsewhere).
+	Extras *appExtras
 }
 
 func lines(s string) []string {
@@ -127,8 +130,7 @@ func (c *Console) appShow(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	c.page(w, q, http.StatusOK, "app", view{Title: "apps.settings", Data: d, Form: appForm(a), Notice: notice(q)})
-	return nil
+	return c.appPage(w, q, http.StatusOK, d, view{Notice: notice(q)})
 }
 
 func (c *Console) appUpdate(w http.ResponseWriter, q *request) error {
