@@ -50,6 +50,9 @@ type sampleView struct {
 	Access, ID []claimRow
 	AccessJSON string
 	IDJSON     string
+	// Failed reports that the sample could not be built (the host's
+	// ClaimsUpdater failed, for one); the reason is logged.
+	Failed bool
 }
 
 // claimRow is one decoded claim: its name, its JSON value and, for a
@@ -120,13 +123,19 @@ func (c *Console) loadExtras(q *request, d *appData, sampleUser string) (map[str
 			return nil, err
 		}
 	}
-	s, err := c.samples.JWTSample(q.ctx(), req)
-	if err != nil {
-		return nil, fmt.Errorf("jwt sample: %w", err)
-	}
 	v := &sampleView{User: req.User, Alg: d.App.SigningAlg}
 	if v.Alg == "" {
 		v.Alg = "RS256"
+	}
+	d.Extras.Sample = v
+	s, err := c.samples.JWTSample(q.ctx(), req)
+	if err != nil {
+		// The host's ClaimsUpdater may refuse (it runs as for a real
+		// token): the page says so, the reason goes to the log.
+		c.log.Warn("admin console: the JWT sample could not be built", "org", d.Org.Domain,
+			"client_id", d.App.ClientID, "err", err)
+		v.Failed = true
+		return errs, nil
 	}
 	if v.Access, v.AccessJSON, err = claimRows(s.AccessTokenClaims); err != nil {
 		return nil, err
@@ -134,7 +143,6 @@ func (c *Console) loadExtras(q *request, d *appData, sampleUser string) (map[str
 	if v.ID, v.IDJSON, err = claimRows(s.IDTokenClaims); err != nil {
 		return nil, err
 	}
-	d.Extras.Sample = v
 	return errs, nil
 }
 

@@ -65,6 +65,7 @@ func appForm(a *identity.Application) url.Values {
 	f.Set("allowed_redirect_urls", strings.Join(a.AllowedRedirectURLs, "\n"))
 	f.Set("allowed_logout_urls", strings.Join(a.AllowedLogoutURLs, "\n"))
 	f.Set("allowed_web_origins", strings.Join(a.AllowedWebOrigins, "\n"))
+	f.Set("allowed_origins_cors", strings.Join(a.AllowedOriginsCORS, "\n"))
 	f.Set("signing_alg", a.SigningAlg)
 	if a.SigningAlg == "" {
 		f.Set("signing_alg", "RS256")
@@ -79,6 +80,7 @@ func applyAppForm(f url.Values, a *identity.Application) {
 	a.AllowedRedirectURLs = lines(f.Get("allowed_redirect_urls"))
 	a.AllowedLogoutURLs = lines(f.Get("allowed_logout_urls"))
 	a.AllowedWebOrigins = lines(f.Get("allowed_web_origins"))
+	a.AllowedOriginsCORS = lines(f.Get("allowed_origins_cors"))
 	a.SigningAlg = f.Get("signing_alg")
 }
 

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/sso"
+	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 // TestApplicationMetaKeys: an admin adds a MetaKey (typed, required) from
@@ -216,25 +218,32 @@ func TestApplicationRedirectsOriginsAndAlgorithm(t *testing.T) {
 	b, _ := h.member(identity.ConsoleAdmin)
 	page := "/orgs/alpha/apps/" + h.alphaApp.ClientID
 	r := b.postCSRF(page, url.Values{"name": {"alpha web"}, "allowed_redirect_urls": {"https://alpha.test/cb\nhttps://alpha.test/cb2"},
-		"allowed_logout_urls": {"https://alpha.test/bye"}, "allowed_web_origins": {"https://alpha.test"}, "signing_alg": {"EdDSA"}})
+		"allowed_logout_urls": {"https://alpha.test/bye"}, "allowed_web_origins": {"https://alpha.test"},
+		"allowed_origins_cors": {"https://spa.alpha.test, https://spa2.alpha.test"}, "signing_alg": {"EdDSA"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", r.status, r.body)
 	}
 	a, err := h.ids.GetApplication(ctx, "alpha", h.alphaApp.ClientID)
 	if err != nil || strings.Join(a.AllowedRedirectURLs, " ") != "https://alpha.test/cb https://alpha.test/cb2" ||
 		strings.Join(a.AllowedLogoutURLs, " ") != "https://alpha.test/bye" || strings.Join(a.AllowedWebOrigins, " ") != "https://alpha.test" ||
-		a.SigningAlg != "EdDSA" {
+		strings.Join(a.AllowedOriginsCORS, " ") != "https://spa.alpha.test https://spa2.alpha.test" || a.SigningAlg != "EdDSA" {
 		t.Fatalf("saved: %+v %v", a, err)
 	}
-	if r := b.get(page); !strings.Contains(r.body, "<option selected>EdDSA</option>") || !strings.Contains(r.body, "https://alpha.test/cb2") ||
-		!strings.Contains(r.body, "<code>EdDSA</code>") {
+	r = b.get(page)
+	if !strings.Contains(r.body, "<option selected>EdDSA</option>") || !strings.Contains(r.body, "https://alpha.test/cb2") ||
+		!strings.Contains(r.body, "https://spa.alpha.test\nhttps://spa2.alpha.test</textarea>") || !strings.Contains(r.body, "<code>EdDSA</code>") {
 		t.Errorf("the page does not show the saved settings (or the sample's algorithm): %s", r.body)
+	}
+	// The sample's audience is the first CORS origin, as the issuer's.
+	if at := claimTable(t, r.body, "access"); at["aud"] != `"https://spa.alpha.test"` {
+		t.Errorf("sample aud = %s", at["aud"])
 	}
 	before := h.state()
 	for field, form := range map[string]url.Values{
 		"signing_alg":           {"name": {"alpha web"}, "signing_alg": {"none"}},
 		"allowed_redirect_urls": {"name": {"alpha web"}, "allowed_redirect_urls": {"javascript:alert(1)"}, "signing_alg": {"RS256"}},
 		"allowed_web_origins":   {"name": {"alpha web"}, "allowed_web_origins": {"not a url"}, "signing_alg": {"RS256"}},
+		"allowed_origins_cors":  {"name": {"alpha web"}, "allowed_origins_cors": {"https://spa.alpha.test/path"}, "signing_alg": {"RS256"}},
 	} {
 		r := b.postCSRF(page, form)
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-`+field+`"`) {
@@ -374,5 +383,39 @@ func TestAuditPageShowsTheOrganizationsAPIKeys(t *testing.T) {
 	a, _ := h.member(identity.ConsoleAdmin, "beta")
 	if r := a.get("/orgs/alpha/events"); r.status != http.StatusNotFound {
 		t.Errorf("beta's admin reads alpha's log: %d", r.status)
+	}
+}
+
+// TestApplicationJWTSampleWithTheHostsClaims: the console's sample carries
+// the host's custom claims (tokens.ClaimsUpdater), and a hook that refuses
+// leaves the page up with a message, not an error page.
+func TestApplicationJWTSampleWithTheHostsClaims(t *testing.T) {
+	hook := tokens.ClaimsUpdaterFunc(func(_ context.Context, req *tokens.TokenRequest, c *tokens.Claims) error {
+		if req.User.Email == "refused@alpha.test" {
+			return errors.New("no billing account")
+		}
+		if c.Extra == nil {
+			c.Extra = map[string]any{}
+		}
+		c.Extra["billing_id"] = "B-" + req.User.Profile.Name
+		return nil
+	})
+	h := newHarness(t, harnessOpt{prefix: "/admin", claims: hook})
+	if _, err := h.ids.CreateUser(context.Background(), "alpha", identity.User{Email: "refused@alpha.test", Enabled: true}, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := h.signedIn(h.owner.UserID)
+	page := "/orgs/alpha/apps/" + h.alphaApp.ClientID
+	r := b.get(page + "?sample_user=jane@alpha.test")
+	if r.status != http.StatusOK {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if at, id := claimTable(t, r.body, "access"), claimTable(t, r.body, "id"); at["billing_id"] != `"B-Jane alpha"` || id["billing_id"] != `"B-Jane alpha"` {
+		t.Errorf("custom claim: access %v, id %v", at, id)
+	}
+	r = b.get(page + "?sample_user=refused@alpha.test")
+	if r.status != http.StatusOK || !strings.Contains(r.body, "The sample could not be built") || strings.Contains(r.body, `id="claims-access"`) ||
+		strings.Contains(r.body, "no billing account") || !strings.Contains(r.body, "<code>alpha_plan</code>") {
+		t.Errorf("refused hook: %d %s", r.status, r.body)
 	}
 }

@@ -85,6 +85,7 @@ type harnessOpt struct {
 	places          identity.PlaceResolver
 	noSSO           bool
 	noSamples       bool
+	claims          tokens.ClaimsUpdater
 }
 
 func fastHasher() *password.Hasher {
@@ -114,7 +115,7 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 		t.Fatal(err)
 	}
 	h.ids = ids
-	tok, err := tokens.New(tokens.Options{Identity: ids, BaseURL: h.base})
+	tok, err := tokens.New(tokens.Options{Identity: ids, BaseURL: h.base, ClaimsUpdater: o.claims})
 	if err != nil {
 		t.Fatal(err)
 	}

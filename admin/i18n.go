@@ -151,6 +151,7 @@ var catalog = map[string]map[string]string{
 		"sample.id":                    "ID token",
 		"sample.claim":                 "Claim",
 		"sample.value":                 "Value",
+		"sample.failed":                "The sample could not be built (the server log says why: the host's custom claims hook may have refused).",
 		"sample.json":                  "Decoded JSON",
 
 		"users.reset":                "Send a password reset link",
@@ -275,6 +276,7 @@ var catalog = map[string]map[string]string{
 		"apps.allowed_redirect_urls": "Redirect URIs",
 		"apps.allowed_logout_urls":   "Logout URLs",
 		"apps.allowed_web_origins":   "Web origins",
+		"apps.allowed_origins_cors":  "CORS origins",
 		"apps.oneperline":            "one per line",
 		"apps.alg":                   "Token signing algorithm",
 		"apps.created":               "Application created.",
@@ -447,6 +449,7 @@ var catalog = map[string]map[string]string{
 		"sample.id":                    "Jeton d'identité (ID token)",
 		"sample.claim":                 "Claim",
 		"sample.value":                 "Valeur",
+		"sample.failed":                "L'exemple n'a pas pu être construit (le journal du serveur dit pourquoi : le hook de claims personnalisés de l'hôte a pu refuser).",
 		"sample.json":                  "JSON décodé",
 
 		"users.reset":                "Envoyer un lien de réinitialisation du mot de passe",
@@ -571,6 +574,7 @@ var catalog = map[string]map[string]string{
 		"apps.allowed_redirect_urls": "URI de redirection",
 		"apps.allowed_logout_urls":   "URL de déconnexion",
 		"apps.allowed_web_origins":   "Origines web",
+		"apps.allowed_origins_cors":  "Origines CORS",
 		"apps.oneperline":            "une par ligne",
 		"apps.alg":                   "Algorithme de signature des jetons",
 		"apps.created":               "Application créée.",
