@@ -152,8 +152,7 @@ func (c *Console) appUpdate(w http.ResponseWriter, q *request) error {
 			return gerr
 		}
 		f.Set("application_type", a.ApplicationType)
-		c.page(w, q, http.StatusUnprocessableEntity, "app", view{Title: "apps.settings", Data: d, Form: f, Errors: errs})
-		return nil
+		return c.appPage(w, q, http.StatusUnprocessableEntity, d, view{Form: f, Errors: errs})
 	} else if err != nil {
 		return err
 	}

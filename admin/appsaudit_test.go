@@ -419,3 +419,23 @@ func TestApplicationJWTSampleWithTheHostsClaims(t *testing.T) {
 		t.Errorf("refused hook: %d %s", r.status, r.body)
 	}
 }
+
+// TestSSOPageFormsKeepEachOther: a refused onboarding form leaves the
+// settings form showing what is stored (so saving it next changes
+// nothing unasked), and a refused settings form keeps the onboarding's
+// email.
+func TestSSOPageFormsKeepEachOther(t *testing.T) {
+	h := newHarness(t)
+	b, _ := h.member(identity.ConsoleAdmin)
+	page := "/orgs/alpha/sso/" + h.alphaConn
+	r := b.postCSRF(page+"/onboarding", url.Values{"sso_admin_email": {"not an email"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="f-active" name="active" type="checkbox" checked`) ||
+		!strings.Contains(r.body, `name="seats_limit" type="text" value="0"`) || !strings.Contains(r.body, `value="not an email"`) {
+		t.Errorf("refused onboarding: %d %s", r.status, r.body)
+	}
+	r = b.postCSRF(page, url.Values{"seats_limit": {"x"}, "user_security_type": {"none"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `value="it@alpha.test"`) ||
+		strings.Contains(r.body, `type="checkbox" checked> <label for="f-active"`) || !strings.Contains(r.body, `value="x"`) {
+		t.Errorf("refused settings: %d %s", r.status, r.body)
+	}
+}

@@ -242,12 +242,21 @@ func (c *Console) loadConnection(q *request) (*ssoData, error) {
 func (c *Console) ssoPage(w http.ResponseWriter, q *request, status int, d *ssoData, v view) {
 	v.Title, v.Data = "sso.connection", d
 	d.Policies = sso.UserSecurityTypes()
-	if v.Form == nil {
-		v.Form = ssoForm(&d.Conn.Connection)
-		if d.Conn.Onboarding != nil {
-			v.Form.Set("sso_admin_email", d.Conn.Onboarding.SSOAdminEmail)
+	// The page has two forms: the one posted keeps what was typed, the
+	// other shows what is stored.
+	form := url.Values{}
+	for k, vs := range v.Form {
+		form[k] = vs
+	}
+	if _, posted := form["seats_limit"]; !posted {
+		for k, vs := range ssoForm(&d.Conn.Connection) {
+			form[k] = vs
 		}
 	}
+	if _, posted := form["sso_admin_email"]; !posted && d.Conn.Onboarding != nil {
+		form.Set("sso_admin_email", d.Conn.Onboarding.SSOAdminEmail)
+	}
+	v.Form = form
 	if v.Notice == "" {
 		v.Notice = notice(q)
 	}
