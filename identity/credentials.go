@@ -239,12 +239,19 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 
 // CredentialEvent returns an audit event about credential c (created,
 // deleted, a management token issued to it): c is its actor, and the
-// event names the organizations c reaches (Event.Orgs), so that each one's
-// log lists it (the log of the account's organization for a key over
+// event names the organizations c reaches (Event.Orgs: a Cryptr key's
+// ManagedOrgs, a Crafter access token's tenants), so that each one's log
+// lists it (the log of the account's organization for a credential over
 // every organization). Every event about a known credential is built
 // here, whichever face writes it.
 func CredentialEvent(code string, c *Credential, data map[string]any) *Event {
-	return &Event{Code: code, ActorID: c.ID, Orgs: slices.Clone(c.ManagedOrgs), Data: data}
+	orgs := slices.Clone(c.ManagedOrgs)
+	for _, tp := range c.TenantPermissions {
+		if tp.Tenant != "" && !slices.Contains(orgs, tp.Tenant) {
+			orgs = append(orgs, tp.Tenant)
+		}
+	}
+	return &Event{Code: code, ActorID: c.ID, Orgs: orgs, Data: data}
 }
 
 // credential returns the public form of a stored credential, its secret
