@@ -99,9 +99,15 @@ func (t *Txn) Log(e *Event) error {
 	if err := events(t.s.env).Put(t.w, seq, *e); err != nil {
 		return err
 	}
-	orgs, err := t.eventOrgs(e)
-	if err != nil {
-		return err
+	one := [1]string{e.OrgID}
+	if one[0] == "" {
+		one[0] = "-"
+	}
+	orgs := one[:]
+	if len(e.Orgs) > 0 {
+		if orgs, err = t.eventOrgs(e); err != nil {
+			return err
+		}
 	}
 	var sets []kv.Set
 	for _, org := range orgs {
