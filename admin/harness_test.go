@@ -136,7 +136,7 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 	}
 	ctx := context.Background()
 	opts := admin.Options{Identity: ids, BaseURL: h.base + o.prefix, ProviderURL: h.base,
-		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov}
+		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov, Invitations: prov}
 	if !o.noSamples {
 		opts.JWTSamples = tok
 	}
@@ -388,6 +388,13 @@ func (h *harness) state() string {
 				}
 				fmt.Fprintf(&sb, "|links %d", links.Total)
 			}
+			// Invitations are stored hashed; their mailing is audited.
+			invites, err := s.ListEvents(ctx, o.Domain, identity.EventFilter{Code: identity.EventUserInvited},
+				identity.PageRequest{PerPage: 100})
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			fmt.Fprintf(&sb, "|invites %d", invites.Total)
 			sb.WriteString("\n")
 		}
 	}

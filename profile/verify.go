@@ -70,6 +70,13 @@ func loadToken(tx *identity.ReadTxn, c *identity.Credential, id string) (*identi
 	if err != nil {
 		return nil, nil, err
 	}
+	// Only the face's own tokens: a reset link of the hosted pages or an
+	// invitation mailed by the console is the user's, for its own
+	// purpose, and is no verification token here (reading, verifying or
+	// spending it through this face answers as for an unknown token).
+	if vt.Purpose != identity.PurposeVerify {
+		return nil, nil, noToken()
+	}
 	o, err := ownerTenant(tx, c, vt.OrgID, noToken())
 	if err != nil {
 		return nil, nil, err
