@@ -181,11 +181,11 @@ func (t *ReadTxn) invitationToken(orgDomain, token string) (*VerificationToken, 
 	if err != nil {
 		return nil, nil, gone
 	}
-	vt, err := t.VerificationTokenByHash(HashSecret(token))
+	vt, err := t.VerificationTokenByHash(PurposeInvite, HashSecret(token))
 	if err != nil && !errors.Is(err, ErrExpired) {
 		return nil, nil, gone
 	}
-	if vt == nil || vt.Purpose != PurposeInvite || vt.OrgID != orgID {
+	if vt == nil || vt.OrgID != orgID {
 		return nil, nil, gone
 	}
 	if err != nil {

@@ -63,19 +63,12 @@ func loadToken(tx *identity.ReadTxn, c *identity.Credential, id string) (*identi
 	if id == "" {
 		return nil, nil, noToken()
 	}
-	vt, err := tx.VerificationTokenByHash(identity.HashSecret(id))
+	vt, err := tx.VerificationTokenByHash(identity.PurposeVerify, identity.HashSecret(id))
 	if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
 		return nil, nil, noToken()
 	}
 	if err != nil {
 		return nil, nil, err
-	}
-	// Only the face's own tokens: a reset link of the hosted pages or an
-	// invitation mailed by the console is the user's, for its own
-	// purpose, and is no verification token here (reading, verifying or
-	// spending it through this face answers as for an unknown token).
-	if vt.Purpose != identity.PurposeVerify {
-		return nil, nil, noToken()
 	}
 	o, err := ownerTenant(tx, c, vt.OrgID, noToken())
 	if err != nil {
@@ -108,7 +101,7 @@ func (s *Service) CreateVerificationToken(ctx context.Context, c *identity.Crede
 		if err != nil {
 			return err
 		}
-		vt, err := tx.VerificationTokenByHash(identity.HashSecret(id))
+		vt, err := tx.VerificationTokenByHash(identity.PurposeVerify, identity.HashSecret(id))
 		if err != nil {
 			return err
 		}
