@@ -93,8 +93,12 @@ func (sk *signingKey) compact(payload []byte) (string, error) {
 		sig = rs[:]
 	case *rsa.PrivateKey:
 		d := sha256.Sum256(buf)
+		sign := sk.rsa
+		if sign == nil { // a signingKey not made by newSigningKey
+			sign = func(d []byte) ([]byte, error) { return rsa.SignPKCS1v15(nil, k, crypto.SHA256, d) }
+		}
 		var err error
-		if sig, err = sk.rsa(d[:]); err != nil {
+		if sig, err = sign(d[:]); err != nil {
 			return "", fmt.Errorf("sign token: %w", err)
 		}
 	case ed25519.PrivateKey:
