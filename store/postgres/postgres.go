@@ -18,8 +18,13 @@
 // key. Point reads and writes of a read-write transaction avoid the
 // B-tree's page-wide predicate locks where they can (a hash index, plain
 // INSERT and UPDATE for keys the transaction has seen), so that writers of
-// neighbouring keys do not abort each other. View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
-// snapshot that never conflicts with writers.
+// neighbouring keys do not abort each other. A transaction may also ask
+// for a named lane before its first read (Lane: writers of several
+// instances that append to the same structures queue instead of aborting
+// each other) and read several keys in one round trip (Prefetch); Gatehouse
+// reaches both through internal/kv. View runs in a REPEATABLE READ, READ
+// ONLY transaction: a consistent snapshot that never conflicts with
+// writers.
 //
 // Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
 // or the COMMIT travel to the server in one round trip, so a write-only
