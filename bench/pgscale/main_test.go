@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 )
@@ -41,6 +42,47 @@ func TestFlags(t *testing.T) {
 	for _, args := range [][]string{{"-loads", "x"}, {"-concurrency", "1"}, {"-hash", "md5"}, {"-pg", "novalue"}, {"-duration", "0s"}, {"-rounds", "0"}} {
 		if _, err := parse(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parse(%q) accepted", args)
+		}
+	}
+}
+
+// TestReadCPU guards the CPU accounting: a process's own times count
+// for it as the server's (its children included), the machine's busy time
+// never exceeds its total, and burning CPU moves both.
+func TestReadCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	c0 := readCPU(os.Getpid())
+	deadline := time.Now().Add(300 * time.Millisecond)
+	x := 0
+	for time.Now().Before(deadline) {
+		x++
+	}
+	c1 := readCPU(os.Getpid())
+	if c1.self <= c0.self {
+		t.Errorf("own CPU time did not grow: %v -> %v", c0.self, c1.self)
+	}
+	if c1.pg <= c0.pg {
+		t.Errorf("CPU time of a process read from /proc did not grow: %v -> %v (x %d)", c0.pg, c1.pg, x)
+	}
+	if c1.busy > c1.total || c1.total <= c0.total {
+		t.Errorf("machine busy %v of total %v (before %v)", c1.busy, c1.total, c0.total)
+	}
+}
+
+func TestSpread(t *testing.T) {
+	tests := []struct {
+		xs   []float64
+		want string
+	}{
+		{[]float64{5}, "5"},
+		{[]float64{3, 1, 2}, "2 (1-3)"},
+		{[]float64{4, 1, 2, 3}, "2.5 (1-4)"},
+	}
+	for _, tc := range tests {
+		if got := spread(tc.xs, "%g"); got != tc.want {
+			t.Errorf("spread(%v) = %q, want %q", tc.xs, got, tc.want)
 		}
 	}
 }
