@@ -134,7 +134,7 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 	}
 	ctx := context.Background()
 	opts := admin.Options{Identity: ids, BaseURL: h.base + o.prefix, ProviderURL: h.base,
-		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov}
+		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov, Invitations: prov}
 	if !o.noSSO {
 		h.sso, err = sso.New(sso.Options{Identity: ids, BaseURL: h.base, Logger: logger, MailFrom: "id@gatehouse.test",
 			Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
@@ -372,6 +372,13 @@ func (h *harness) state() string {
 				}
 				fmt.Fprintf(&sb, "|links %d", links.Total)
 			}
+			// Invitations are stored hashed; their mailing is audited.
+			invites, err := s.ListEvents(ctx, o.Domain, identity.EventFilter{Code: identity.EventUserInvited},
+				identity.PageRequest{PerPage: 100})
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			fmt.Fprintf(&sb, "|invites %d", invites.Total)
 			sb.WriteString("\n")
 		}
 	}
