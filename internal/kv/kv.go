@@ -325,6 +325,12 @@ func (s Set) member(m string) []byte {
 	return append(append(s.key(NSSet, 1+len(m)), MemberSep), m...)
 }
 
+// AddKeys returns the keys that Add and Remove of member read: the
+// member's and its count shard's, for Prefetch.
+func (s Set) AddKeys(member string) [][]byte {
+	return [][]byte{s.member(member), s.countShard(member)}
+}
+
 // Add inserts member with an optional value; adding an existing member only
 // replaces its value.
 func (s Set) Add(tx Tx, member string, value []byte) error {
