@@ -15,7 +15,7 @@ import (
 )
 
 func users(env Environment) kv.Records[User] {
-	return kv.Records[User]{Env: string(env), Kind: "user", V2: true}
+	return kv.Records[User]{Env: string(env), Kind: "user", V2: true, Codec: userCodec{}}
 }
 
 func userEmails(env Environment) kv.Unique { return kv.Unique{Env: string(env), Name: "user-email"} }
