@@ -35,7 +35,9 @@ import (
 //	flags                  uvarint: 1 enabled, 2 verified
 //	roles                  uvarint count+1 (0: nil), then strings
 //	attributes             string holding the attributes' JSON ("null" when nil)
-//	profile                string holding the profile's JSON
+//	profile                uvarint mask of the non-empty string claims (bit i:
+//	                       profileClaims' i-th), those strings in order, then
+//	                       the address: 0 nil, 1 and a string holding its JSON
 //	avatar_hexa_color      string
 //	sso_identities         uvarint count, then connection id and name id strings
 //	failed_logins          varint
@@ -87,10 +89,6 @@ func encodeUser(b []byte, u *User) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attributes: %w", err)
 	}
-	prof, err := json.Marshal(&u.Profile)
-	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
-	}
 	b = append(b, userCodecV1)
 	b = appendCompactID(b, u.ID)
 	b = appendCompactID(b, u.ObjectID)
@@ -119,7 +117,9 @@ func encodeUser(b []byte, u *User) ([]byte, error) {
 		}
 	}
 	b = appendBytesField(b, attrs)
-	b = appendBytesField(b, prof)
+	if b, err = appendProfile(b, &u.Profile); err != nil {
+		return nil, err
+	}
 	b = appendString(b, u.AvatarHexColor)
 	b = binary.AppendUvarint(b, uint64(len(u.SSOIdentities)))
 	for _, s := range u.SSOIdentities {
@@ -132,6 +132,38 @@ func encodeUser(b []byte, u *User) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// profileClaims are the string claims of p, in their stored order: append
+// new ones at the end.
+func profileClaims(p *Profile) [14]*string {
+	return [...]*string{&p.Name, &p.GivenName, &p.FamilyName, &p.MiddleName, &p.Nickname,
+		&p.PreferredUsername, &p.ProfileURL, &p.Picture, &p.Website, &p.Gender, &p.Birthdate,
+		&p.Zoneinfo, &p.Locale, &p.PhoneNumber}
+}
+
+func appendProfile(b []byte, p *Profile) ([]byte, error) {
+	claims := profileClaims(p)
+	var mask uint64
+	for i, c := range claims {
+		if *c != "" {
+			mask |= 1 << i
+		}
+	}
+	b = binary.AppendUvarint(b, mask)
+	for _, c := range claims {
+		if *c != "" {
+			b = appendString(b, *c)
+		}
+	}
+	if p.Address == nil {
+		return append(b, 0), nil
+	}
+	addr, err := json.Marshal(p.Address)
+	if err != nil {
+		return nil, fmt.Errorf("address: %w", err)
+	}
+	return appendBytesField(append(b, 1), addr), nil
 }
 
 // appendTime appends t (nil: absent). Like encoding/json, it refuses a
@@ -157,7 +189,7 @@ func appendTime(b []byte, t *time.Time) ([]byte, error) {
 // decodeUserRecord decodes a stored user in either form into u.
 func decodeUserRecord(raw []byte, u *User) error {
 	if len(raw) > 0 && raw[0] == userCodecV1 {
-		r := userReader{b: raw[1:]}
+		r := userReader{b: raw[1:], s: string(raw[1:])}
 		r.user(u)
 		if r.err != nil {
 			*u = User{}
@@ -169,8 +201,11 @@ func decodeUserRecord(raw []byte, u *User) error {
 }
 
 // userReader reads the fields of userCodecV1; the first error sticks.
+// Its strings are slices of s, one copy of the record's bytes, so that a
+// decode allocates once for all of them.
 type userReader struct {
 	b   []byte
+	s   string
 	err error
 }
 
@@ -211,8 +246,15 @@ func (r *userReader) bytes(what string, n uint64) []byte {
 	return v
 }
 
-func (r *userReader) field(what string) []byte  { return r.bytes(what, r.uvarint(what)) }
-func (r *userReader) string(what string) string { return string(r.field(what)) }
+func (r *userReader) field(what string) []byte { return r.bytes(what, r.uvarint(what)) }
+func (r *userReader) string(what string) string {
+	n := r.uvarint(what)
+	start := len(r.s) - len(r.b)
+	if r.bytes(what, n) == nil {
+		return ""
+	}
+	return r.s[start : start+int(n)]
+}
 
 func (r *userReader) compactID(what string) string {
 	tag := r.bytes(what, 1)
@@ -236,32 +278,43 @@ func (r *userReader) compactID(what string) string {
 	return ""
 }
 
-func (r *userReader) time(what string) *time.Time {
+// time reads a time; ok is false for an absent one (a nil pointer).
+func (r *userReader) time(what string) (t time.Time, ok bool) {
 	tag := r.bytes(what, 1)
 	if tag == nil {
-		return nil
+		return t, false
 	}
 	switch tag[0] {
 	case 0:
-		return nil
+		return t, false
 	case 1:
 		sec, nsec := r.varint(what), r.uvarint(what)
 		if nsec >= 1e9 {
 			r.fail(what)
-			return nil
+			return t, false
 		}
-		t := time.Unix(sec, int64(nsec)).UTC()
-		return &t
+		return time.Unix(sec, int64(nsec)).UTC(), true
 	case 2:
-		var t time.Time
-		if err := t.UnmarshalText(r.field(what)); err != nil {
+		p := new(time.Time)
+		if err := p.UnmarshalText(r.field(what)); err != nil {
 			r.fail(what)
-			return nil
+			return t, false
 		}
-		return &t
+		return *p, true
 	}
 	r.fail(what)
-	return nil
+	return t, false
+}
+
+// timePtr reads a time held by a pointer field.
+func (r *userReader) timePtr(what string) *time.Time {
+	t, ok := r.time(what)
+	if !ok {
+		return nil
+	}
+	p := new(time.Time)
+	*p = t
+	return p
 }
 
 func (r *userReader) user(u *User) {
@@ -292,14 +345,36 @@ func (r *userReader) user(u *User) {
 			u.Roles = append(u.Roles, r.string("roles"))
 		}
 	}
-	if a := r.field("attributes"); r.err == nil {
+	switch a := r.field("attributes"); {
+	case r.err != nil:
+	case string(a) == "{}":
+		u.Attributes = map[string]any{}
+	case string(a) == "null":
+	default:
 		if err := kv.DecodeV2(a, &u.Attributes); err != nil {
 			r.fail("attributes")
 		}
 	}
-	if p := r.field("profile"); r.err == nil {
-		if err := kv.DecodeV2(p, &u.Profile); err != nil {
-			r.fail("profile")
+	claims := profileClaims(&u.Profile)
+	mask := r.uvarint("profile")
+	if mask >= 1<<len(claims) {
+		r.fail("profile")
+	}
+	for i, c := range claims {
+		if mask&(1<<i) != 0 {
+			*c = r.string("profile")
+		}
+	}
+	if tag := r.bytes("address", 1); tag != nil {
+		switch tag[0] {
+		case 0:
+		case 1:
+			u.Profile.Address = new(Address)
+			if err := kv.DecodeV2(r.field("address"), u.Profile.Address); err != nil {
+				r.fail("address")
+			}
+		default:
+			r.fail("address")
 		}
 	}
 	u.AvatarHexColor = r.string("avatar_hexa_color")
@@ -314,17 +389,14 @@ func (r *userReader) user(u *User) {
 		}
 	}
 	u.FailedLogins = int(r.varint("failed_logins"))
-	u.LastFailedLogin = r.time("last_failed_login")
-	u.LockedUntil = r.time("locked_until")
-	u.PasswordChangedAt = r.time("password_changed_at")
-	if t := r.time("inserted_at"); t != nil {
-		u.CreatedAt = *t
-	} else {
+	u.LastFailedLogin = r.timePtr("last_failed_login")
+	u.LockedUntil = r.timePtr("locked_until")
+	u.PasswordChangedAt = r.timePtr("password_changed_at")
+	var ok bool
+	if u.CreatedAt, ok = r.time("inserted_at"); !ok {
 		r.fail("inserted_at")
 	}
-	if t := r.time("updated_at"); t != nil {
-		u.UpdatedAt = *t
-	} else {
+	if u.UpdatedAt, ok = r.time("updated_at"); !ok {
 		r.fail("updated_at")
 	}
 	if r.err == nil && len(r.b) != 0 {

@@ -43,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,7 @@ type config struct {
 	fill          float64
 	noFreelist    bool
 	stats         bool
+	cpuProfile    string
 }
 
 func parse(args []string, out io.Writer) (*config, error) {
@@ -97,6 +99,7 @@ func parse(args []string, out io.Writer) (*config, error) {
 	fs.Float64Var(&c.fill, "fill", bolt.DefaultFillPercent, "bbolt fill percent of split pages (bolt.WithFillPercent)")
 	fs.BoolVar(&c.noFreelist, "no-freelist-sync", false, "open the file with bolt.WithoutFreelistSync")
 	fs.BoolVar(&c.stats, "stats", false, "after the load, print the bytes per user of each kind of key and bbolt's page use, then stop")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the load to this file")
 	fs.DurationVar(&c.progressEvery, "progress", 10*time.Second, "how often to print load progress (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -164,7 +167,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if !c.reuse {
-		if err := load(ctx, c, d, st, out); err != nil {
+		if c.cpuProfile != "" {
+			f, err := os.Create(c.cpuProfile)
+			if err != nil {
+				st.close()
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				st.close()
+				return err
+			}
+			defer f.Close()
+		}
+		err := load(ctx, c, d, st, out)
+		if c.cpuProfile != "" {
+			pprof.StopCPUProfile()
+		}
+		if err != nil {
 			st.close()
 			return err
 		}
