@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -338,7 +339,37 @@ func (s Set) member(m string) []byte {
 
 // Add inserts member with an optional value; adding an existing member only
 // replaces its value.
-func (s Set) Add(tx Tx, member string, value []byte) error {
+func (s Set) Add(tx Tx, member string, value []byte) error { return s.AddBatched(tx, member, value, nil) }
+
+// CountBatch holds count changes that AddBatched defers, so that a
+// transaction adding many members (a bulk import) writes each count shard
+// once, at Flush, instead of at every member. Until Flush, Count in the
+// same transaction does not see the deferred changes.
+type CountBatch struct {
+	delta map[string]int
+}
+
+// Flush writes the deferred count changes in key order and empties b.
+func (b *CountBatch) Flush(tx Tx) error {
+	keys := make([]string, 0, len(b.delta))
+	for k, d := range b.delta {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := addCount(tx, []byte(k), b.delta[k]); err != nil {
+			return err
+		}
+	}
+	clear(b.delta)
+	return nil
+}
+
+// AddBatched is Add with the count change deferred to b (nil: written at
+// once, as Add does).
+func (s Set) AddBatched(tx Tx, member string, value []byte, b *CountBatch) error {
 	if err := CheckParts(s.Parts...); err != nil {
 		return err
 	}
@@ -350,6 +381,13 @@ func (s Set) Add(tx Tx, member string, value []byte) error {
 	}
 	if err := tx.Put(k, nonNil(value)); err != nil {
 		return err
+	}
+	if b != nil {
+		if b.delta == nil {
+			b.delta = map[string]int{}
+		}
+		b.delta[string(s.countShard(member))]++
+		return nil
 	}
 	return addCount(tx, s.countShard(member), 1)
 }

@@ -336,10 +336,21 @@ func (s *Store) Close() error {
 
 type readTx struct {
 	b *bbolt.Bucket
+	// c serves Get: bbolt's Bucket.Get makes a new cursor, whose stack
+	// grows from nothing, at every call; a cursor kept for the
+	// transaction reuses its stack (Seek starts again from the root, so
+	// writes in between do not matter). Scans use cursors of their own.
+	c *bbolt.Cursor
 }
 
 func (tx *readTx) Get(key []byte) ([]byte, error) {
-	v := tx.b.Get(key)
+	if tx.c == nil {
+		tx.c = tx.b.Cursor()
+	}
+	k, v := tx.c.Seek(key)
+	if !bytes.Equal(k, key) {
+		v = nil
+	}
 	if v == nil {
 		// The bare sentinel: misses are common (every unique claim and set
 		// insert probes first) and callers add their own context.
