@@ -339,7 +339,9 @@ func (s Set) member(m string) []byte {
 
 // Add inserts member with an optional value; adding an existing member only
 // replaces its value.
-func (s Set) Add(tx Tx, member string, value []byte) error { return s.AddBatched(tx, member, value, nil) }
+func (s Set) Add(tx Tx, member string, value []byte) error {
+	return s.AddBatched(tx, member, value, nil)
+}
 
 // CountBatch holds count changes that AddBatched defers, so that a
 // transaction adding many members (a bulk import) writes each count shard
