@@ -96,10 +96,20 @@ func TestConsoleFace(t *testing.T) {
 	if !slices.Contains(con.Patterns(), "GET /orgs/{org}/sso") {
 		t.Errorf("no SSO section with the SSO face: %v", con.Patterns())
 	}
+	// Likewise the Crafter face brings each organization's tenant and the
+	// access tokens.
+	for _, p := range []string{"GET /orgs/{org}/tenant", "POST /keys/tokens"} {
+		if !slices.Contains(con.Patterns(), p) {
+			t.Errorf("no %s with the Crafter face: %v", p, con.Patterns())
+		}
+	}
 	noSSO := newFixture(t, "/auth", gatehouse.Options{Serve: gatehouse.CryptrAPI | gatehouse.HostedLogin | gatehouse.Console}, hostMux("/auth"))
 	for _, p := range noSSO.gh.Console().Patterns() {
 		if strings.Contains(p, "/sso") {
 			t.Errorf("SSO route %s without the SSO face", p)
+		}
+		if strings.Contains(p, "/tenant") || strings.Contains(p, "/keys/tokens") {
+			t.Errorf("Crafter route %s without the Crafter face", p)
 		}
 	}
 

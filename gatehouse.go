@@ -338,6 +338,12 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 			// would be a non-nil interface: set only when served).
 			ao.SSO = g.sso
 		}
+		if g.crafter != nil {
+			// Each organization's Crafter tenant and the Crafter access
+			// tokens, through the Crafter face's rules (set only when
+			// served, like SSO).
+			ao.Crafter = g.crafter
+		}
 		c, err := admin.New(ctx, ao)
 		if err != nil {
 			return fmt.Errorf("gatehouse: admin console: %w", err)

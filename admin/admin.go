@@ -65,6 +65,13 @@ type Options struct {
 	// and its setup link. *sso.Service (package sso) implements it;
 	// without it the section is absent.
 	SSO SSOConnections
+	// Crafter, when set, adds each organization's Crafter tenant section
+	// (/orgs/{domain}/tenant: roles, attribute definitions with their
+	// permissions, verify_new_profiles) and Crafter access tokens to the
+	// API keys section, through the Crafter face's own rules.
+	// *profile.Service (package profile) implements it; without it both
+	// are absent.
+	Crafter CrafterProfile
 }
 
 // PasswordResets sends a user the link of the hosted page that sets a new
@@ -90,6 +97,7 @@ type Console struct {
 	patterns []string
 	resets   PasswordResets
 	sso      SSOConnections
+	crafter  CrafterProfile
 	clientID string
 
 	mu   sync.Mutex
@@ -126,7 +134,8 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 	c := &Console{svc: opts.Identity, base: base, basePath: strings.TrimSuffix(base.Path, "/"),
 		issuer: strings.TrimSuffix(prov.String(), "/") + "/t/" + opts.Identity.AccountDomain(),
 		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger, resets: opts.PasswordResets, sso: opts.SSO,
-		policy: identity.ConsoleSessionPolicy{Idle: opts.IdleTimeout, Absolute: opts.AbsoluteTimeout}}
+		crafter: opts.Crafter,
+		policy:  identity.ConsoleSessionPolicy{Idle: opts.IdleTimeout, Absolute: opts.AbsoluteTimeout}}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Second}
 	}

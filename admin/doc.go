@@ -58,6 +58,24 @@
 // Content-Security-Policy whose only style and script sources are a
 // per-response nonce, X-Frame-Options: DENY, nosniff and no-store.
 //
+// # Crafter tenants and access tokens
+//
+// With Options.Crafter (*profile.Service), the console manages what the
+// Crafter Profile face calls a tenant (an organization's directory
+// settings in one environment) and its access tokens by calling that
+// face's own rules, never the store: removing a role or an attribute
+// definition cascades to every profile, a new default value is
+// back-filled, names are validated, exactly as through /api/1. Each call
+// takes the access token profile.Service.CredentialFor derives from the
+// member's scoped identity.Service: the tenant actions its role grants
+// (read:tenants, update:tenants) on its organizations' tenants only, and
+// master (access tokens) only for an owner over every organization. The
+// face itself therefore refuses a viewer's or another organization's
+// admin's change (403 ACTION_DENIED), beneath the console's own role
+// check. Removals show a confirmation page first (their POST needs
+// confirm=yes); a refusal of the face about one input is shown beside
+// that input (profile.Error.Field).
+//
 // # Audit
 //
 // Every change the console makes goes through the same services as the
@@ -91,8 +109,17 @@
 //	                               start over), a setup link to copy (shown
 //	                               once) or to mail, the last test sign-in's
 //	                               result and reason
+//	/orgs/{domain}/tenant          the Crafter tenant (with Options.Crafter):
+//	                               verify_new_profiles, roles (add; remove,
+//	                               confirmed), attribute definitions with
+//	                               their permissions per application (add,
+//	                               edit; remove, confirmed)
 //	/keys                          API keys of the environment (owners over every
-//	                               organization): create, secret shown once, revoke
+//	                               organization): create, secret shown once,
+//	                               revoke; with Options.Crafter, the
+//	                               Crafter access tokens too (listed without
+//	                               their id, created with the id shown once,
+//	                               revoked by credential id)
 //	/members                       console roles (owners over every organization):
 //	                               grant to a user of the account's organization, revoke
 //

@@ -71,6 +71,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /members/{id}/revoke", c.signedIn(del, members, c.memberRevoke))
 
 	c.ssoRoutes(m)
+	c.tenantRoutes(m)
+	c.tokenRoutes(m)
 
 	m.HandleFunc("GET /orgs/{org}/events", c.signedIn(read, events, c.eventList))
 	m.HandleFunc("GET /orgs/{org}/events.csv", c.signedIn(read, events, c.eventCSV))
