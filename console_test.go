@@ -91,6 +91,18 @@ func TestConsoleFace(t *testing.T) {
 		t.Fatalf("after sign-in: %d at %s: %s", res.StatusCode, res.Request.URL, body)
 	}
 
+	// The root package wires the provider's resets and invitations: the
+	// user page offers both.
+	owner, err := f.gh.Production().GetUserByEmail(ctx, "gatehouse", "owner@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	userPath := "/admin/orgs/gatehouse/users/" + owner.ID
+	if res, body = fetch("GET", f.base+userPath, nil); res.StatusCode != http.StatusOK ||
+		!strings.Contains(body, userPath+"/invite") || !strings.Contains(body, userPath+"/reset-password") {
+		t.Errorf("user page without the invitation or reset forms: %d %s", res.StatusCode, body)
+	}
+
 	// With the SSO face, the console shows each organization's SSO
 	// connections; without it, the section is absent.
 	if !slices.Contains(con.Patterns(), "GET /orgs/{org}/sso") {

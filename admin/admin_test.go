@@ -177,6 +177,7 @@ func postRoutes(h *harness) map[string]url.Values {
 		u + "/disable":                           {},
 		u + "/unlock":                            {},
 		u + "/end-sessions":                      {},
+		u + "/invite":                            {},
 		u + "/delete":                            {"confirm": {"yes"}},
 		"/env":                                   {"env": {"sandbox"}},
 		"/members":                               {"email": {"jane@alpha.test"}, "role": {"owner"}},
@@ -187,6 +188,9 @@ func postRoutes(h *harness) map[string]url.Values {
 		sc + "/onboarding":                       {"sso_admin_email": {"it9@alpha.test"}},
 		sc + "/setup-link":                       {},
 		sc + "/invite":                           {},
+		sc:                                       {"seats_limit": {"3"}, "user_security_type": {"user_registered"}},
+		a + "/metakeys":                          {"metakey_name": {"tier"}, "metakey_type": {"integer"}},
+		a + "/metakeys/delete":                   {"metakey_name": {"alpha_plan"}, "confirm": {"yes"}},
 	}
 }
 
@@ -310,7 +314,7 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	for p, form := range map[string]url.Values{
 		beta: {"name": {"Owned"}}, beta + "/users": {"email": {"x@beta.test"}}, bu: {"name": {"Owned"}},
 		bu + "/metadata": {}, bu + "/disable": {}, bu + "/enable": {}, bu + "/unlock": {}, bu + "/end-sessions": {}, bu + "/delete": {"confirm": {"yes"}},
-		bu + "/reset-password": {}, crossed + "/reset-password": {},
+		bu + "/reset-password": {}, crossed + "/reset-password": {}, bu + "/invite": {}, crossed + "/invite": {},
 		crossed: {"name": {"Owned"}}, crossed + "/disable": {}, crossed + "/delete": {"confirm": {"yes"}},
 		beta + "/apps": {"name": {"Owned"}, "application_type": {"machine"}}, ba: {"name": {"Owned"}}, ba + "/rotate": {},
 		ba + "/delete": {"confirm": {"yes"}}, crossedApp: {"name": {"Owned"}}, crossedApp + "/rotate": {},
@@ -318,7 +322,13 @@ func TestIsolationRouteByRoute(t *testing.T) {
 		beta + "/sso":          {"application_id": {h.betaApp.ClientID}, "sso_admin_email": {"it@beta.test"}},
 		bs + "/onboarding":     {"sso_admin_email": {"owned@beta.test"}}, bs + "/setup-link": {}, bs + "/invite": {},
 		crossedSSO + "/onboarding": {"sso_admin_email": {"owned@beta.test"}}, crossedSSO + "/setup-link": {},
-		crossedSSO + "/invite": {},
+		crossedSSO + "/invite":          {},
+		bs:                              {"seats_limit": {"1"}, "user_security_type": {"user_registered"}},
+		crossedSSO:                      {"seats_limit": {"1"}, "user_security_type": {"user_registered"}},
+		ba + "/metakeys":                {"metakey_name": {"owned"}, "metakey_type": {"string"}},
+		crossedApp + "/metakeys":        {"metakey_name": {"owned"}, "metakey_type": {"string"}},
+		ba + "/metakeys/delete":         {"metakey_name": {"beta_plan"}, "confirm": {"yes"}},
+		crossedApp + "/metakeys/delete": {"metakey_name": {"beta_plan"}, "confirm": {"yes"}},
 	} {
 		tried(http.MethodPost, p)
 		if r := a.postCSRF(p, form); r.status != http.StatusNotFound {

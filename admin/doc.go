@@ -83,32 +83,81 @@
 // user as actor; sign-ins and sign-outs are audited too
 // (CONSOLE_SIGNED_IN, CONSOLE_SIGNED_OUT).
 //
+// # Invitations
+//
+// With Options.Invitations (the OIDC provider, which the root package
+// wires), the user page mails an enabled user an invitation, and the
+// new-user form can do it at once. The console calls
+// Invitations.InviteUser with the member's scoped service: the identity
+// core's rule (identity.Service.InviteUser) needs update:users and the
+// organization in scope, refuses a disabled user (409 here), spends the
+// address's email send budget (429 when spent) and audits USER_INVITED
+// with the member as actor. The mail holds a single-use link (stored
+// hashed, valid 24 hours) to the provider's
+// {provider}/t/{domain}/invitation/{token}: a confirmation page whose
+// button signs the user in at the organization (a browser session at its
+// issuer; the address becomes verified) and lands them where the
+// administrator chose: an application of the organization with a web
+// origin (identity.Application.InvitationLanding; its own sign-in is then
+// answered from the session), or the
+// organization's page saying they are signed in.
+//
+// # Keyboard and screen readers
+//
+// Every page starts with a skip link to the main region, every control
+// is reachable with Tab in reading order and shows a visible focus ring
+// (:focus-visible), forms label every field and tie errors to it
+// (aria-describedby, aria-invalid).
+//
 // # Pages
 //
 //	/orgs                          organizations: list (pages of the core's
 //	                               index), search by name or domain prefix
 //	/orgs/new, /orgs/{domain}      create; settings, allowed email domains,
 //	                               sign-up policy (production only)
-//	/orgs/{domain}/users           search by email prefix or name, pages by cursor
-//	/orgs/{domain}/users/new       create a user
+//	/orgs/{domain}/users           search by email prefix or name, and by a
+//	                               MetaData key=value (identity.UserSearch
+//	                               MetaKey), pages by cursor
+//	/orgs/{domain}/users/new       create a user, and mail an invitation at
+//	                               once (Options.Invitations)
 //	/orgs/{domain}/users/{id}      profile, MetaData (typed), enable/disable,
 //	                               unlock, live tickets and persistent logins
 //	                               (identity.ListUserSessions), end every
 //	                               session, mail a password reset
-//	                               link (Options.PasswordResets), delete (confirmed)
-//	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
+//	                               link (Options.PasswordResets), mail a
+//	                               sign-in invitation (Options.Invitations),
+//	                               delete (confirmed)
+//	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export;
+//	                               the events of the API keys that reach the
+//	                               organization are in it (identity.CredentialEvent)
 //	/orgs/{domain}/apps            applications: create each type, redirect URIs,
 //	                               origins, signing algorithm, delete; the client
 //	                               secret is shown once, at creation and rotation
+//	/orgs/{domain}/apps/{client}   an application's settings, the organization's
+//	                               MetaKeys (add: name, type, required; delete
+//	                               after a confirmation page, values included;
+//	                               the core needs create:/delete:user_metakeys)
+//	                               and, with Options.JWTSamples, the JWT sample:
+//	                               the decoded claims of an access token and an
+//	                               ID token of the application, built by the
+//	                               token issuer's own code (tokens.Service
+//	                               JWTSample: MetaData, the host's
+//	                               ClaimsUpdater, the application's lifetimes
+//	                               and algorithm), for a user chosen by email
+//	                               (?sample_user=) or, without one, with the
+//	                               MetaKeys described; the sample tokens are
+//	                               signed by a key no verifier trusts
 //	/orgs/{domain}/sso             SSO connections (with Options.SSO): state,
 //	                               onboarding state, seats, user policy, IdP
 //	                               metadata expiry (warned MetadataWarning
 //	                               ahead); create one with its administrator's
 //	                               onboarding, the setup link mailed if asked
-//	/orgs/{domain}/sso/{idp_id}    a connection: its onboarding (create or
-//	                               start over), a setup link to copy (shown
-//	                               once) or to mail, the last test sign-in's
-//	                               result and reason
+//	/orgs/{domain}/sso/{idp_id}    a connection: its settings (active, seats,
+//	                               user policy: sso.Service.UpdateConnection,
+//	                               which needs update:sso_connections), its
+//	                               onboarding (create or start over), a setup
+//	                               link to copy (shown once) or to mail, the
+//	                               last test sign-in's result and reason
 //	/orgs/{domain}/tenant          the Crafter tenant (with Options.Crafter):
 //	                               verify_new_profiles, roles (add; remove,
 //	                               confirmed), attribute definitions with

@@ -50,6 +50,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /orgs/{org}/users/{id}/unlock", c.signedIn(update, users, c.userUnlock))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/end-sessions", c.signedIn(update, users, c.userEndSessions))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/reset-password", c.signedIn(update, users, c.userResetPassword))
+	m.HandleFunc("POST /orgs/{org}/users/{id}/invite", c.signedIn(update, users, c.userInvite))
 	m.HandleFunc("GET /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDelete))
 
@@ -61,6 +62,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /orgs/{org}/apps/{client}/rotate", c.signedIn(update, apps, c.appRotate))
 	m.HandleFunc("GET /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDelete))
+	m.HandleFunc("POST /orgs/{org}/apps/{client}/metakeys", c.signedIn(create, metakeys, c.metaKeyCreate))
+	m.HandleFunc("POST /orgs/{org}/apps/{client}/metakeys/delete", c.signedIn(del, metakeys, c.metaKeyDelete))
 
 	m.HandleFunc("GET /keys", c.signedIn(read, keys, c.keyList))
 	m.HandleFunc("POST /keys", c.signedIn(create, keys, c.keyCreate))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -98,19 +99,28 @@ func (t *Txn) Log(e *Event) error {
 	if err := events(t.s.env).Put(t.w, seq, *e); err != nil {
 		return err
 	}
-	org := e.OrgID
-	if org == "" {
-		org = "-"
+	one := [1]string{e.OrgID}
+	if one[0] == "" {
+		one[0] = "-"
 	}
-	sets := []kv.Set{eventSet(t.s.env, org)}
-	if e.Code != "" {
-		sets = append(sets, eventSet(t.s.env, org, "code", e.Code))
+	orgs := one[:]
+	if len(e.Orgs) > 0 {
+		if orgs, err = t.eventOrgs(e); err != nil {
+			return err
+		}
 	}
-	if e.ClientID != "" {
-		sets = append(sets, eventSet(t.s.env, org, "client", e.ClientID))
-	}
-	if e.SAMLIdPID != "" {
-		sets = append(sets, eventSet(t.s.env, org, "idp", e.SAMLIdPID))
+	var sets []kv.Set
+	for _, org := range orgs {
+		sets = append(sets, eventSet(t.s.env, org))
+		if e.Code != "" {
+			sets = append(sets, eventSet(t.s.env, org, "code", e.Code))
+		}
+		if e.ClientID != "" {
+			sets = append(sets, eventSet(t.s.env, org, "client", e.ClientID))
+		}
+		if e.SAMLIdPID != "" {
+			sets = append(sets, eventSet(t.s.env, org, "idp", e.SAMLIdPID))
+		}
 	}
 	for _, set := range sets {
 		if err := set.Add(t.w, seq, nil); err != nil {
@@ -119,6 +129,38 @@ func (t *Txn) Log(e *Event) error {
 	}
 	t.logged = append(t.logged, *e)
 	return nil
+}
+
+// eventOrgs returns the ids of the organizations whose logs list e: its
+// OrgID's and those of its Orgs (AllOrgs standing for the account's
+// organization), or "-" (the account-wide log) when there is none. The
+// organizations are found whatever the scope of the service writing the
+// event: a limited key's event belongs to the logs of what it reaches.
+func (t *Txn) eventOrgs(e *Event) ([]string, error) {
+	var out []string
+	if e.OrgID != "" {
+		out = append(out, e.OrgID)
+	}
+	for _, d := range e.Orgs {
+		if d == AllOrgs {
+			if d = t.s.account; d == "" {
+				continue
+			}
+		}
+		id, err := orgDomains.Lookup(t.tx, "", d)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "-")
+	}
+	return out, nil
 }
 
 // EventFilter selects log events; empty fields do not filter.

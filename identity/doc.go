@@ -77,12 +77,19 @@
 //     so the answer tells nothing about ids elsewhere.
 //   - Permissions. A scoped Service enforces the Cryptr "action:resource"
 //     permissions of the writes that change what is served: create and
-//     update of organizations, create, update and delete of applications
-//     (ErrForbidden). Reads, and the other resources, are checked by the
+//     update of organizations, create, update and delete of applications,
+//     create and delete of MetaKeys (user_metakeys) (ErrForbidden). Reads,
+//     and the other resources, are checked by the
 //     Cryptr face's route table (identity/api routes.go) before it calls
 //     the core; reads stay unenforced here because other flows (headless
 //     magic links, for one) read applications on behalf of a key that
 //     holds only create:users.
+//
+// An event about a credential (CredentialEvent) names the organizations
+// the credential reaches (Event.Orgs) and is listed in each one's log
+// (ListEvents), whatever the scope of the service that writes it; a
+// credential over every organization is listed in the account
+// organization's log.
 //
 // A Service without a scope (NewService, ForEnvironment) has full access:
 // it is what an embedder's own Go code calls, and what the OAuth endpoints
@@ -219,6 +226,22 @@
 // USER_PASSWORD_CHANGED. Tokens of another purpose or organization are
 // unknown. The Crafter face's verification and reset tokens are issued by
 // the same Txn.IssueUserToken.
+//
+// # Invitations
+//
+// An administrator invites a user by mail (InviteUser, CheckInvitation,
+// AcceptInvitation): an administrator's write, which on a scoped Service
+// needs the organization in scope and update:users. It refuses a
+// disabled user (ErrDisabled), spends the address's email send budget
+// and stores a single-use token (256 random bits, kept as SHA-256,
+// DefaultInvitationTTL and at most MaxInvitationTTL, 24 hours, indexed
+// by user so ending the user's sessions ends it) with a USER_INVITED
+// event naming the actor (WithActor). The invitation may name an
+// application of the organization with a web origin, where the
+// user lands once signed in. Reading a token consumes nothing; accepting
+// it consumes it, marks the address verified and writes
+// USER_INVITATION_ACCEPTED in one transaction, and the face (the OIDC
+// provider) signs the user in.
 //
 // # Sign-up and email codes
 //

@@ -274,6 +274,13 @@ type Event struct {
 	SAMLIdPID string `json:"saml_identity_provider_id,omitempty"`
 	// ActorID is the credential or user that caused the event.
 	ActorID string `json:"actor_id,omitempty"`
+	// Orgs are the domains of the organizations the event concerns
+	// besides OrgID's: those an API key reaches (its ManagedOrgs) for the
+	// events of a credential. The event is listed in each one's log (and
+	// in OrgID's); AllOrgs ("*") lists it in the log of the account's
+	// organization (Options.AccountDomain), since a key over every
+	// organization is the account's. Unknown domains are skipped.
+	Orgs []string `json:"organizations,omitempty"`
 	// Data holds details: the changed fields, a failure reason.
 	Data      map[string]any `json:"data,omitempty"`
 	CreatedAt time.Time      `json:"inserted_at"`
@@ -351,13 +358,15 @@ const (
 	PurposeReset  = "reset"
 )
 
-// VerificationToken is a single-use email verification or password reset
-// token. Its id is a bearer secret: only its SHA-256 is stored.
+// VerificationToken is a single-use email verification, password reset
+// or invitation token. Its id is a bearer secret: only its SHA-256 is stored.
 type VerificationToken struct {
-	IDHash    string    `json:"id_hash"`
-	OrgID     string    `json:"org_id"`
-	UserID    string    `json:"user_id"`
-	Purpose   string    `json:"purpose"`
+	IDHash  string `json:"id_hash"`
+	OrgID   string `json:"org_id"`
+	UserID  string `json:"user_id"`
+	Purpose string `json:"purpose"`
+	// ClientID is the application an invitation lands in (PurposeInvite).
+	ClientID  string    `json:"client_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
