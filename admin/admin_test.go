@@ -203,7 +203,7 @@ func TestPostWithoutCSRFIsRefused(t *testing.T) {
 		if strings.HasSuffix(p, "/nop") {
 			continue
 		}
-		for name, tok := range map[string]string{"missing": "", "wrong": "x" + b.csrf()[1:]} {
+		for name, tok := range map[string]string{"missing": "", "wrong": b.wrongCSRF()} {
 			f := url.Values{}
 			for k, v := range form {
 				f[k] = v

@@ -405,3 +405,15 @@ func metaStr(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+// wrongCSRF is the session's form token with its first character changed
+// (never equal to it, whatever that character is).
+func (b *browser) wrongCSRF() string {
+	b.h.t.Helper()
+	tok := b.csrf()
+	c := byte('x')
+	if tok[0] == c {
+		c = 'y'
+	}
+	return string(c) + tok[1:]
+}
