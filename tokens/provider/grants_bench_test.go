@@ -428,13 +428,14 @@ type baseline struct {
 //   - bare: the standard-library signing of the tokens it returns, in
 //     process (one signature for client_credentials, two for code
 //     exchange and refresh);
-//
 //   - endpoint: the same signatures behind a minimal net/http handler on
 //     loopback that parses the same request and answers the same JSON,
 //     without storage or client check (bareEndpoint): the floor of any
 //     HTTP token endpoint on this machine.
 //
-//     go test -run '^$' -bench BenchmarkGrants -benchtime 1600x ./tokens/provider/
+// Run it with:
+//
+//	go test -run '^$' -bench BenchmarkGrants -benchtime 1600x ./tokens/provider/
 func BenchmarkGrants(b *testing.B) {
 	e := newGrantsEnv(b)
 	for _, alg := range benchAlgs {
