@@ -409,9 +409,8 @@ func (p *Provider) finishMagic(w http.ResponseWriter, r *http.Request, reqID str
 		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
 		return
 	}
-	p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID,
-		Email: user.Email, ResourceOwnerID: user.ID})
-	p.complete(w, r, req, reqID, user, authn{ips: "cryptr"})
+	p.complete(w, r, req, reqID, user, authn{ips: "cryptr",
+		event: &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID}})
 }
 
 var errNoAccount = errors.New("no enabled account")
@@ -545,23 +544,24 @@ func (p *Provider) finishMagicByHash(w http.ResponseWriter, r *http.Request, req
 		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
 		return
 	}
-	// Mark the request done first: a second consumer (the code on another
+	// The request is marked done in the transaction that stores the code
+	// and audits the sign-in: a second consumer (the code on another
 	// device) then finds it gone.
-	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		stored, err := authRequests.Get(tx.KVTx(kv.Inside()), reqHash)
-		if err != nil || stored.Done {
-			return errRequestGone
-		}
-		stored.Done = true
-		return authRequests.Put(tx.KVTx(kv.Inside()), reqHash, stored)
-	})
+	c, err := p.prepareCompletion(req, "", authn{ips: "cryptr", reqHash: reqHash,
+		event: &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID}})
 	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	svc, err := p.envService(req.Env)
+	if err == nil {
+		err = svc.Update(ctx, func(tx *identity.Txn) error { return c.write(tx, user) })
+	}
+	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "link_gone")
 		return
 	}
-	p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID,
-		Email: user.Email, ResourceOwnerID: user.ID})
-	p.complete(w, r, req, "", user, authn{ips: "cryptr"})
+	p.answerCompletion(w, r, c, err)
 }
 
 // passwordLogin checks a password through the identity core's password
@@ -575,10 +575,6 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusBadRequest)
 		return
 	}
-	if ok, err := p.allow(ctx, "pw-addr", httpx.ClientAddress(r), p.opts.AddressSendLimit); err != nil || !ok {
-		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
-		return
-	}
 	if _, err := p.resolveOrg(ctx, req, email); err != nil {
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
@@ -588,9 +584,28 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	user, err := svc.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: req.OrgDomain, Email: email, Password: pw,
-		ClientID: req.ClientID})
+	// The code, the browser session and the request's end are written in
+	// the transaction that records the successful login: one commit.
+	c, err := p.prepareCompletion(req, reqID, authn{ips: "cryptr"})
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	_, err = svc.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: req.OrgDomain, Email: email, Password: pw,
+		ClientID: req.ClientID, Then: c.write, Before: func(tx *identity.Txn) error {
+			// The client address's attempts are counted with the
+			// identifier's, in one commit.
+			ok, _, err := p.rate().Take(tx.KVTx(kv.Inside()), "pw-addr\x00"+httpx.ClientAddress(r),
+				p.opts.AddressSendLimit, p.now())
+			if err == nil && !ok {
+				err = errTooManyRequests
+			}
+			return err
+		}})
 	switch {
+	case errors.Is(err, errTooManyRequests):
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
 	case errors.Is(err, identity.ErrLocked):
 		p.renderLogin(w, r, reqID, req, "locked", http.StatusForbidden)
 		return
@@ -600,12 +615,12 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 	case errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, identity.ErrDisabled), errors.Is(err, identity.ErrInvalid):
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusUnauthorized)
 		return
-	case err != nil:
+	case err != nil && !errors.Is(err, errRequestGone):
 		p.log.Error("provider: password login", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	p.complete(w, r, req, reqID, user, authn{ips: "cryptr"})
+	p.answerCompletion(w, r, c, err)
 }
 
 // ssoLogin hands the sign-in to enterprise SSO by the email's domain.
