@@ -265,13 +265,13 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 		return nil
 	}
 	err = s.Update(ctx, func(tx *Txn) error { return succeed(tx, in.Then) })
-	if thenErr != nil {
+	if failed := thenErr; failed != nil {
 		// The login succeeded, the face's writes did not: record the
 		// success alone.
 		if err := s.Update(ctx, func(tx *Txn) error { return succeed(tx, nil) }); err != nil {
 			return nil, err
 		}
-		return nil, thenErr
+		return nil, failed
 	}
 	if err != nil {
 		return nil, err

@@ -1,0 +1,127 @@
+package provider
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/tokens"
+)
+
+// TestConcurrentCodeExchange: one code redeemed by many clients at once on
+// the durable bolt store, whose group commit runs concurrent writes in one
+// transaction (and runs a function again when another of its batch
+// fails): exactly one redemption gets tokens, every other one is
+// invalid_grant, and the winner's tokens are revoked by the replays (a
+// reused code revokes what it issued).
+func TestConcurrentCodeExchange(t *testing.T) {
+	e := newGrantsEnv(t, true)
+	alg := tokens.ES256
+	for round := range 3 {
+		code := e.seedCodes(t, alg, 1)[0]
+		const n = 8
+		status := make([]int, n)
+		bodies := make([]map[string]any, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				status[i], bodies[i] = e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"authorization_code"},
+					"code": {code}, "redirect_uri": {webRedirect}})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		winners := 0
+		var won map[string]any
+		for i := range n {
+			switch {
+			case status[i] == http.StatusOK:
+				winners++
+				won = bodies[i]
+			case status[i] != http.StatusBadRequest || bodies[i]["error"] != errInvalidGrant:
+				t.Fatalf("round %d: redemption %d: %d %v", round, i, status[i], bodies[i])
+			}
+		}
+		if winners != 1 {
+			t.Fatalf("round %d: %d redemptions of one code got tokens, want exactly 1", round, winners)
+		}
+		// The replays revoked the winner's family: its refresh token is dead.
+		st, body := e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"refresh_token"},
+			"refresh_token": {won["refresh_token"].(string)}})
+		if st != http.StatusBadRequest || body["error"] != errInvalidGrant {
+			t.Fatalf("round %d: refresh with the tokens of a replayed code: %d %v", round, st, body)
+		}
+	}
+}
+
+// TestConcurrentRefresh: one refresh token presented by many clients at
+// once on the bolt store: every answer is a success carrying the same
+// successor (the grace window for concurrent refreshes), the family is
+// moved on exactly once, and the successor works.
+func TestConcurrentRefresh(t *testing.T) {
+	e := newGrantsEnv(t, true)
+	alg := tokens.ES256
+	rt := e.seedRefreshes(t, alg, 1)[0]
+	const n = 8
+	status := make([]int, n)
+	bodies := make([]map[string]any, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			status[i], bodies[i] = e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"refresh_token"},
+				"refresh_token": {rt}})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	successor := ""
+	for i := range n {
+		if status[i] != http.StatusOK {
+			t.Fatalf("refresh %d: %d %v", i, status[i], bodies[i])
+		}
+		s := bodies[i]["refresh_token"].(string)
+		if successor != "" && s != successor {
+			t.Fatalf("concurrent refreshes got different successors")
+		}
+		successor = s
+	}
+	if successor == rt {
+		t.Fatal("the refresh token was not rotated")
+	}
+	st, body := e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"refresh_token"}, "refresh_token": {successor}})
+	if st != http.StatusOK {
+		t.Fatalf("refresh with the successor: %d %v", st, body)
+	}
+}
+
+// tokenRequest posts a token request with HTTP Basic client
+// authentication and returns the status and the JSON answer.
+func (e *grantsEnv) tokenRequest(t testing.TB, cred [2]string, form url.Values) (int, map[string]any) {
+	req, _ := http.NewRequest(http.MethodPost, e.tokenURL, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(cred[0]), url.QueryEscape(cred[1]))
+	res, err := e.client.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0, nil
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Errorf("not JSON (%d): %s", res.StatusCode, b)
+	}
+	return res.StatusCode, m
+}
