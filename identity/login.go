@@ -299,63 +299,82 @@ func (s *Service) refusePassword(ctx context.Context, in PasswordLogin, tg login
 
 // reserveFailure counts one failure for the identifier, atomically, or
 // returns the lockout refusal (with the target known so far, for its
-// audit event). before, when set, runs first in the same transaction.
+// audit event). before, when set, runs first in the same transaction,
+// and its writes commit even when the identifier is locked (a locked
+// attempt still counts for the face).
 func (s *Service) reserveFailure(ctx context.Context, orgDomain, kind, ident string, before func(*Txn) error) (loginTarget, error) {
 	var tg loginTarget
+	var locked error
 	err := s.Update(ctx, func(tx *Txn) error {
-		tg = loginTarget{}
+		locked = nil
 		if before != nil {
 			if err := before(tx); err != nil {
 				return err
 			}
 		}
-		now := s.Now()
-		org, err := tx.Org(orgDomain)
+		err := s.reserve(tx, &tg, orgDomain, kind, ident)
+		if le := (*LoginError)(nil); before != nil && errors.As(err, &le) {
+			// Nothing of the reservation was written: commit before's.
+			locked = err
+			return nil
+		}
+		return err
+	})
+	if err == nil {
+		err = locked
+	}
+	return tg, err
+}
+
+// reserve is reserveFailure's work in tx, after before.
+func (s *Service) reserve(tx *Txn, tgp *loginTarget, orgDomain, kind, ident string) error {
+	tg := loginTarget{}
+	defer func() { *tgp = tg }()
+	now := s.Now()
+	org, err := tx.Org(orgDomain)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var u *User
+	scope := "domain:" + orgDomain
+	if org != nil {
+		tg.orgID, scope = org.ID, org.ID
+		if kind == "email" {
+			u, err = tx.UserByEmail(org.ID, ident)
+		} else {
+			u, err = tx.UserByUsername(org.ID, ident)
+		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		var u *User
-		scope := "domain:" + orgDomain
-		if org != nil {
-			tg.orgID, scope = org.ID, org.ID
-			if kind == "email" {
-				u, err = tx.UserByEmail(org.ID, ident)
-			} else {
-				u, err = tx.UserByUsername(org.ID, ident)
-			}
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		}
-		if u == nil {
-			tg.failures, err = s.reserveUnknown(tx, counterKey(scope, kind, ident), now)
+	}
+	if u == nil {
+		tg.failures, err = s.reserveUnknown(tx, counterKey(scope, kind, ident), now)
+		return err
+	}
+	n := cloneUser(u)
+	if s.lockout.forgotten(n.LastFailedLogin, now) {
+		n.FailedLogins, n.LockedUntil = 0, nil
+	}
+	if end := s.lockout.lockEnd(n.FailedLogins, n.LastFailedLogin, n.LockedUntil, now); !end.IsZero() {
+		tg.user, tg.failures = u, n.FailedLogins
+		return &LoginError{Err: ErrLocked, Failures: n.FailedLogins, LockedUntil: end}
+	}
+	n.FailedLogins++
+	n.LastFailedLogin = &now
+	if n.FailedLogins >= s.lockout.LockAfter {
+		lu := now.Add(s.lockout.LockFor)
+		n.LockedUntil = &lu
+		if err := tx.Log(&Event{Code: EventUserLocked, OrgID: n.OrgID, TenantDomain: orgDomain, Email: n.Email,
+			ResourceOwnerID: n.ID}); err != nil {
 			return err
 		}
-		n := cloneUser(u)
-		if s.lockout.forgotten(n.LastFailedLogin, now) {
-			n.FailedLogins, n.LockedUntil = 0, nil
-		}
-		if end := s.lockout.lockEnd(n.FailedLogins, n.LastFailedLogin, n.LockedUntil, now); !end.IsZero() {
-			tg.user, tg.failures = u, n.FailedLogins
-			return &LoginError{Err: ErrLocked, Failures: n.FailedLogins, LockedUntil: end}
-		}
-		n.FailedLogins++
-		n.LastFailedLogin = &now
-		if n.FailedLogins >= s.lockout.LockAfter {
-			lu := now.Add(s.lockout.LockFor)
-			n.LockedUntil = &lu
-			if err := tx.Log(&Event{Code: EventUserLocked, OrgID: n.OrgID, TenantDomain: orgDomain, Email: n.Email,
-				ResourceOwnerID: n.ID}); err != nil {
-				return err
-			}
-		}
-		if err := tx.ReplaceUser(u, n); err != nil {
-			return err
-		}
-		tg.user, tg.failures = n, n.FailedLogins
-		return nil
-	})
-	return tg, err
+	}
+	if err := tx.ReplaceUser(u, n); err != nil {
+		return err
+	}
+	tg.user, tg.failures = n, n.FailedLogins
+	return nil
 }
 
 // reserveUnknown counts one failure for an identifier without a user. The

@@ -460,3 +460,46 @@ func TestPasswordLoginHooks(t *testing.T) {
 		})
 	}
 }
+
+// TestPasswordLoginBeforeWhenLocked: an attempt on a locked identifier is
+// refused without a password check, and PasswordLogin.Before's writes
+// still commit (a face's count of attempts per client address counts it).
+func TestPasswordLoginBeforeWhenLocked(t *testing.T) {
+	ctx := context.Background()
+	for _, email := range []string{"alice@acme.test", "ghost@acme.test"} {
+		t.Run(email, func(t *testing.T) {
+			h := &countingHasher{}
+			s, _ := loginService(t, memory.New(), h)
+			mustOrg(t, s, "acme")
+			if _, err := s.CreateUser(ctx, "acme", identity.User{Email: "alice@acme.test", Enabled: true}, "right"); err != nil {
+				t.Fatal(err)
+			}
+			for range identity.DefaultLockAfter {
+				_, _ = s.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: "acme", Email: email, Password: "wrong"})
+			}
+			checks := h.checks()
+			counted := 0
+			key := []byte("test\x00attempts")
+			_, err := s.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: "acme", Email: email, Password: "right",
+				Before: func(tx *identity.Txn) error {
+					counted++
+					return tx.KVTx(kv.Inside()).Put(key, []byte("1"))
+				}})
+			if !errors.Is(err, identity.ErrLocked) {
+				t.Fatalf("locked identifier: %v", err)
+			}
+			if h.checks() != checks {
+				t.Fatal("a locked attempt checked a password")
+			}
+			if counted == 0 {
+				t.Fatal("Before did not run")
+			}
+			if err := s.View(ctx, func(tx *identity.ReadTxn) error {
+				_, err := tx.KV(kv.Inside()).Get(key)
+				return err
+			}); err != nil {
+				t.Fatalf("Before's write of a locked attempt: %v", err)
+			}
+		})
+	}
+}

@@ -1,14 +1,18 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -124,4 +128,75 @@ func (e *grantsEnv) tokenRequest(t testing.TB, cred [2]string, form url.Values) 
 		t.Errorf("not JSON (%d): %s", res.StatusCode, b)
 	}
 	return res.StatusCode, m
+}
+
+// TestSignInWrites guards the durable commits of a hosted sign-in on the
+// bolt store, up to the redirect with the code: a password sign-in is
+// three write transactions (the authorization request with the client
+// address's count; the attempt with the address's count; the success with
+// its event, the browser session, the code and the request's end), a
+// sign-in by the mailed code four (the request; the send with both send
+// limits, the request update, the link and its event; the code check; the
+// success event with the session, the code and the request's end), and
+// each sign-in's success event is in the audit log.
+func TestSignInWrites(t *testing.T) {
+	e := newGrantsEnv(t, true)
+	authURL := e.base + "/t/" + e.org.Domain + "/authorize?" + url.Values{"response_type": {"code"},
+		"client_id": {e.web[tokens.ES256][0]}, "redirect_uri": {webRedirect}, "scope": {"openid email"},
+		"state": {"st-1"}, "nonce": {"n-1"}}.Encode()
+	browser := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	cases := []struct {
+		name   string
+		writes int64
+		event  string
+		signIn func(c *http.Client, email string) error
+	}{
+		{"password", 3, identity.EventPasswordLoginSuccess, func(c *http.Client, email string) error {
+			action, csrf, request, err := loginPage(c, authURL)
+			if err != nil {
+				return err
+			}
+			return expectCode(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"password"}, "email": {email}, "password": {signInPassword}})
+		}},
+		{"magic code", 4, identity.EventMagicLinkSuccess, func(c *http.Client, email string) error {
+			action, csrf, request, err := loginPage(c, authURL)
+			if err != nil {
+				return err
+			}
+			if res, err := formPost(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"magic"}, "email": {email}}); err != nil || res.StatusCode != http.StatusOK {
+				return fmt.Errorf("send: %v %v", res, err)
+			}
+			return expectCode(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"code"}, "code": {<-e.digits[email]}})
+		}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			email := e.signers[i]
+			w0 := e.store.updates.Load()
+			if err := tc.signIn(browser(), email); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.store.updates.Load() - w0; n != tc.writes {
+				t.Fatalf("%d write transactions, want %d", n, tc.writes)
+			}
+			evs, err := e.ids.ListEvents(context.Background(), e.org.Domain, identity.EventFilter{Code: tc.event},
+				identity.PageRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, ev := range evs.Items {
+				found = found || ev.Email == email
+			}
+			if !found {
+				t.Fatalf("no %s event for %s", tc.event, email)
+			}
+		})
+	}
 }

@@ -205,21 +205,12 @@ func (p *Provider) resolveOrg(ctx context.Context, req *authRequest, email strin
 // work; only the mail (sent in the background) differs.
 func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
 	ctx := r.Context()
-	svc, known, ok := p.mailRequest(w, r, req, email, "ml-addr", func(problem string, status int) {
+	// The client address's send limit is counted in the transaction that
+	// stores the link (below).
+	svc, known, ok := p.mailRequest(w, r, req, email, "", func(problem string, status int) {
 		p.renderLogin(w, r, reqID, req, problem, status)
 	})
 	if !ok {
-		return
-	}
-	// The send budget of the address is the identity core's (per
-	// organization and email, with a bounded cooldown per client address,
-	// so that nobody can stop another person's mail for long).
-	if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, httpx.ClientAddress(r)); errors.Is(err, identity.ErrBusy) {
-		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
-		return
-	} else if err != nil {
-		p.log.Error("provider: code send budget", "err", err)
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
 	var user *identity.User
@@ -257,13 +248,35 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	now := p.now()
 	exp := now.Add(p.opts.MagicLinkTTL)
 	reqHash := identity.HashSecret(reqID)
-	// One transaction either way: the request update, and for a mailable
-	// address the link and its audit event.
+	// One transaction either way, one commit: the client address's send
+	// limit, the address's send budget (the identity core's: per
+	// organization and email, with a bounded cooldown per client address,
+	// so that nobody can stop another person's mail for long), the request
+	// update, and for a mailable address the link and its audit event.
+	// Every attempt counts against the client address: a send that the
+	// budget refuses, or whose request is gone, commits that count alone.
+	addr := httpx.ClientAddress(r)
+	var refused error
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
+		refused = nil
+		ok, _, err := p.rate().Take(raw, "ml-addr\x00"+addr, p.opts.AddressSendLimit, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errTooManyRequests
+		}
+		if err := tx.AllowCodeSend(req.OrgDomain, email, addr); errors.Is(err, identity.ErrBusy) {
+			refused = err
+			return nil
+		} else if err != nil {
+			return err
+		}
 		stored, err := authRequests.Get(raw, reqHash)
 		if err != nil || stored.Done {
-			return errRequestGone
+			refused = errRequestGone
+			return nil
 		}
 		stored.OrgDomain = req.OrgDomain
 		stored.MagicEmail = email
@@ -288,6 +301,13 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		return tx.Log(&identity.Event{Code: identity.EventMagicLinkSent, OrgID: org.ID, TenantDomain: req.OrgDomain,
 			ClientID: req.ClientID, Email: email})
 	})
+	if err == nil {
+		err = refused
+	}
+	if errors.Is(err, errTooManyRequests) || errors.Is(err, identity.ErrBusy) {
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
+	}
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
 		return
@@ -773,7 +793,8 @@ func (p *Provider) orgName(ctx context.Context, domain string) string {
 // mailRequest runs the checks every mailed link (magic link, password
 // reset) passes before its send budget: a well-formed email (else refuse
 // "bad_email", 400), the client address's send limit in bucket (else
-// refuse "rate_limited", 429), the organization the request names for the
+// refuse "rate_limited", 429; an empty bucket leaves the count to the
+// caller's own transaction), the organization the request names for the
 // address (known reports whether there is one) and the identity service
 // of the request's environment. A store failure answers the error page.
 // ok is false when an answer was written.
@@ -784,16 +805,19 @@ func (p *Provider) mailRequest(w http.ResponseWriter, r *http.Request, req *auth
 		refuse("bad_email", http.StatusBadRequest)
 		return nil, false, false
 	}
-	allowed, err := p.allow(ctx, bucket, httpx.ClientAddress(r), p.opts.AddressSendLimit)
-	if err != nil {
-		p.log.Error("provider: rate limit", "err", err)
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return nil, false, false
+	if bucket != "" {
+		allowed, err := p.allow(ctx, bucket, httpx.ClientAddress(r), p.opts.AddressSendLimit)
+		if err != nil {
+			p.log.Error("provider: rate limit", "err", err)
+			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+			return nil, false, false
+		}
+		if !allowed {
+			refuse("rate_limited", http.StatusTooManyRequests)
+			return nil, false, false
+		}
 	}
-	if !allowed {
-		refuse("rate_limited", http.StatusTooManyRequests)
-		return nil, false, false
-	}
+	var err error
 	if known, err = p.resolveOrg(ctx, req, email); err == nil {
 		svc, err = p.envService(req.Env)
 	}
