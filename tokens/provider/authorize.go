@@ -483,15 +483,22 @@ func (c *completion) write(tx *identity.Txn, user *identity.User) error {
 	}
 	ev := *a.event
 	ev.ResourceOwnerID, ev.Email = user.ID, user.Email
-	ev.OrgID, ev.TenantDomain = "", req.OrgDomain
-	if org, err := tx.Org(req.OrgDomain); err == nil {
-		ev.OrgID = org.ID
+	return logIn(tx, req.OrgDomain, &ev)
+}
+
+// logIn logs e in tx for the organization domain, as Service.LogEvent
+// does on its own (an unknown domain leaves the event without
+// organization).
+func logIn(tx *identity.Txn, domain string, e *identity.Event) error {
+	e.OrgID, e.TenantDomain = "", domain
+	if org, err := tx.Org(domain); err == nil {
+		e.OrgID = org.ID
 	} else if errors.Is(err, identity.ErrNotFound) {
-		ev.TenantDomain = ""
+		e.TenantDomain = ""
 	} else {
 		return err
 	}
-	return tx.Log(&ev)
+	return tx.Log(e)
 }
 
 // answerCompletion answers the browser once the completion is written

@@ -367,9 +367,21 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
+	// A right code of an existing, enabled and verified user signs in in
+	// the transaction that checks it (one commit: the attempt, the
+	// success event, the session, the code and the request's end); any
+	// other sign-in goes through the core's SignInWithEmail afterwards
+	// (finishMagic).
+	c, err := p.prepareCompletion(req, reqID, authn{ips: "cryptr",
+		event: &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID}})
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	signedIn := false
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
-		ok, exhausted = false, false
+		ok, exhausted, signedIn = false, false, false
 		stored, err := authRequests.Get(raw, reqHash)
 		if err != nil || stored.Done {
 			return errRequestGone
@@ -396,7 +408,22 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 			stored.MagicCodeHash = ""
 		}
 		*req = stored
-		return authRequests.Put(raw, reqHash, stored)
+		if err := authRequests.Put(raw, reqHash, stored); err != nil {
+			return err
+		}
+		if !accepted {
+			return logIn(tx, stored.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed,
+				ClientID: stored.ClientID, Email: stored.MagicEmail, Data: map[string]any{"reason": "bad_code"}})
+		}
+		u, err := tx.EmailSignInUser(stored.OrgDomain, stored.MagicEmail)
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil // finishMagic, after this commit
+		}
+		if err != nil {
+			return err
+		}
+		signedIn = true
+		return c.write(tx, u)
 	})
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
@@ -411,9 +438,11 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	if !ok {
-		p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed, ClientID: req.ClientID,
-			Email: req.MagicEmail, Data: map[string]any{"reason": "bad_code"}})
 		p.renderCode(w, r, reqID, req, "bad_code", http.StatusBadRequest)
+		return
+	}
+	if signedIn {
+		p.answerCompletion(w, r, c, nil)
 		return
 	}
 	p.finishMagic(w, r, reqID, req, email)
