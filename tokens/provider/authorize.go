@@ -414,8 +414,13 @@ type completion struct {
 	sessionTTL, codeTTL time.Duration
 }
 
+// opensSession reports whether the sign-in opens a browser session (a
+// headless challenge and a reused session do not).
+func (c *completion) opensSession() bool { return c.session != "" && c.req.Flavor != flavorHeadless }
+
 // prepareCompletion draws the code, the authorization id and the browser
-// session of a sign-in.
+// session of a sign-in. req may be filled later, before write (a magic
+// link finds its request in the transaction that consumes it).
 func (p *Provider) prepareCompletion(req *authRequest, reqID string, a authn) (*completion, error) {
 	c := &completion{req: req, reqHash: a.reqHash, a: a, now: p.now(), sessionTTL: p.opts.SessionTTL,
 		codeTTL: p.opts.CodeTTL}
@@ -429,7 +434,7 @@ func (p *Provider) prepareCompletion(req *authRequest, reqID string, a authn) (*
 	if c.authzID, err = p.newUUID(); err != nil {
 		return nil, err
 	}
-	if !a.reuse && req.Flavor != flavorHeadless {
+	if !a.reuse {
 		if c.session, err = p.newSecret(); err != nil {
 			return nil, err
 		}
@@ -459,7 +464,7 @@ func (c *completion) write(tx *identity.Txn, user *identity.User) error {
 			return err
 		}
 	}
-	if c.session != "" {
+	if c.opensSession() {
 		s := sessionRecord{Env: req.Env, OrgDomain: req.OrgDomain, UserID: user.ID, AuthTime: a.authTime,
 			IPS: a.ips, SCI: a.sci, SSONameID: a.ssoNameID, SSOSessionIndex: a.ssoSessionIndex,
 			ExpiresAt: now.Add(c.sessionTTL)}
@@ -515,7 +520,7 @@ func (p *Provider) answerCompletion(w http.ResponseWriter, r *http.Request, c *c
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	if c.session != "" {
+	if c.opensSession() {
 		p.setSessionCookie(w, r, req.Env, c.session, c.now.Add(p.opts.SessionTTL))
 	}
 	q := url.Values{"code": {c.code}}

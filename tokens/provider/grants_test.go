@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -138,7 +139,8 @@ func (e *grantsEnv) tokenRequest(t testing.TB, cred [2]string, form url.Values) 
 // sign-in by the mailed code of a verified user three too (the request;
 // the send with both send limits, the request update, the link and its
 // event; the code check with the success event, the session, the code and
-// the request's end), and each sign-in's success event is in the audit
+// the request's end), and so is one by the mailed link (its last commit
+// consumes the link), and each sign-in's success event is in the audit
 // log.
 func TestSignInWrites(t *testing.T) {
 	e := newGrantsEnv(t, true)
@@ -172,8 +174,37 @@ func TestSignInWrites(t *testing.T) {
 				"action": {"magic"}, "email": {email}}); err != nil || res.StatusCode != http.StatusOK {
 				return fmt.Errorf("send: %v %v", res, err)
 			}
+			d := reDigits.FindStringSubmatch(<-e.mails[email])
+			if d == nil {
+				return errors.New("no code in the mail")
+			}
 			return expectCode(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
-				"action": {"code"}, "code": {<-e.digits[email]}})
+				"action": {"code"}, "code": {d[1]}})
+		}},
+		{"magic link", 3, identity.EventMagicLinkSuccess, func(c *http.Client, email string) error {
+			action, csrf, request, err := loginPage(c, authURL)
+			if err != nil {
+				return err
+			}
+			if res, err := formPost(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"magic"}, "email": {email}}); err != nil || res.StatusCode != http.StatusOK {
+				return fmt.Errorf("send: %v %v", res, err)
+			}
+			link := reLink.FindString(<-e.mails[email])
+			if link == "" {
+				return errors.New("no link in the mail")
+			}
+			res, err := c.Get(link) // the confirmation page: consumes nothing
+			if err != nil {
+				return err
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			cs := reCSRF.FindStringSubmatch(string(body))
+			if cs == nil {
+				return fmt.Errorf("confirmation page: %d %s", res.StatusCode, body)
+			}
+			return expectCode(c, link, url.Values{"csrf_token": {cs[1]}})
 		}},
 	}
 	for i, tc := range cases {

@@ -542,8 +542,23 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	// refused is the private reason a known link of this environment is
 	// refused (audited; the page says only that the link is gone).
 	refused := ""
-	err := p.ids.Update(r.Context(), func(tx *identity.Txn) (err error) {
-		refused = ""
+	svc, err := p.envService(env)
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	// An existing, enabled and verified user signs in in the transaction
+	// that consumes the link (one commit: the link gone, the success
+	// event, the session, the code and the request's end); any other
+	// sign-in goes through the core's SignInWithEmail afterwards.
+	c, err := p.prepareCompletion(&req, "", authn{ips: "cryptr", event: &identity.Event{Code: identity.EventMagicLinkSuccess}})
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	signedIn := false
+	err = svc.Update(r.Context(), func(tx *identity.Txn) (err error) {
+		refused, signedIn = "", false
 		raw := tx.KVTx(kv.Inside())
 		if rec, err = magicLinks.Get(raw, hash); err != nil {
 			return errRequestGone
@@ -564,7 +579,15 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 			refused = "request_gone"
 			return errRequestGone
 		}
-		return nil
+		u, err := tx.EmailSignInUser(req.OrgDomain, rec.Email)
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil // finishMagicByHash, after this commit
+		}
+		if err != nil {
+			return err
+		}
+		c.reqHash, c.a.event.ClientID, signedIn = rec.RequestHash, req.ClientID, true
+		return c.write(tx, u)
 	})
 	if errors.Is(err, errRequestGone) {
 		if refused != "" && req.Env == env && req.OrgDomain != "" {
@@ -576,6 +599,10 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if signedIn {
+		p.answerCompletion(w, r, c, nil)
 		return
 	}
 	// complete marks the request done by the hash of its id; the link knows
