@@ -91,15 +91,37 @@ func TestConsoleFace(t *testing.T) {
 		t.Fatalf("after sign-in: %d at %s: %s", res.StatusCode, res.Request.URL, body)
 	}
 
+	// The root package wires the provider's resets and invitations: the
+	// user page offers both.
+	owner, err := f.gh.Production().GetUserByEmail(ctx, "gatehouse", "owner@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	userPath := "/admin/orgs/gatehouse/users/" + owner.ID
+	if res, body = fetch("GET", f.base+userPath, nil); res.StatusCode != http.StatusOK ||
+		!strings.Contains(body, userPath+"/invite") || !strings.Contains(body, userPath+"/reset-password") {
+		t.Errorf("user page without the invitation or reset forms: %d %s", res.StatusCode, body)
+	}
+
 	// With the SSO face, the console shows each organization's SSO
 	// connections; without it, the section is absent.
 	if !slices.Contains(con.Patterns(), "GET /orgs/{org}/sso") {
 		t.Errorf("no SSO section with the SSO face: %v", con.Patterns())
 	}
+	// Likewise the Crafter face brings each organization's tenant and the
+	// access tokens.
+	for _, p := range []string{"GET /orgs/{org}/tenant", "POST /keys/tokens"} {
+		if !slices.Contains(con.Patterns(), p) {
+			t.Errorf("no %s with the Crafter face: %v", p, con.Patterns())
+		}
+	}
 	noSSO := newFixture(t, "/auth", gatehouse.Options{Serve: gatehouse.CryptrAPI | gatehouse.HostedLogin | gatehouse.Console}, hostMux("/auth"))
 	for _, p := range noSSO.gh.Console().Patterns() {
 		if strings.Contains(p, "/sso") {
 			t.Errorf("SSO route %s without the SSO face", p)
+		}
+		if strings.Contains(p, "/tenant") || strings.Contains(p, "/keys/tokens") {
+			t.Errorf("Crafter route %s without the Crafter face", p)
 		}
 	}
 

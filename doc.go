@@ -69,7 +69,8 @@
 //	                /org/{domain}/oauth2/token and /api/v1/tenants/... (era-1
 //	                token, refresh, revoke and logout hops)
 //	Console         the admin console (package admin): /admin/...; its
-//	                members sign in through the hosted login
+//	                members sign in through the hosted login; it mails
+//	                password resets and invitations through the provider
 //
 // LegacyRootURLs and Console are off by default: a host that embeds Gatehouse keeps
 // its root, and only a deployment that replaces Cryptr for existing

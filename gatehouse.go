@@ -331,12 +331,18 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 		// endpoint) in process: the public base URL need not be reachable
 		// from the host itself.
 		ao := admin.Options{Identity: prod, BaseURL: o.BaseURL + consolePath,
-			ProviderURL: o.BaseURL, Logger: g.log.With("component", "admin"), PasswordResets: g.provider,
+			ProviderURL: o.BaseURL, Logger: g.log.With("component", "admin"), PasswordResets: g.provider, Invitations: g.provider,
 			HTTPClient: &http.Client{Transport: inProcess{base: o.BaseURL, h: g.handler}, Timeout: 10 * time.Second}}
 		if g.sso != nil {
 			// Each organization's SSO connections (a nil *sso.Service
 			// would be a non-nil interface: set only when served).
 			ao.SSO = g.sso
+		}
+		if g.crafter != nil {
+			// Each organization's Crafter tenant and the Crafter access
+			// tokens, through the Crafter face's rules (set only when
+			// served, like SSO).
+			ao.Crafter = g.crafter
 		}
 		c, err := admin.New(ctx, ao)
 		if err != nil {

@@ -65,6 +65,28 @@ type Options struct {
 	// and its setup link. *sso.Service (package sso) implements it;
 	// without it the section is absent.
 	SSO SSOConnections
+	// Crafter, when set, adds each organization's Crafter tenant section
+	// (/orgs/{domain}/tenant: roles, attribute definitions with their
+	// permissions, verify_new_profiles) and Crafter access tokens to the
+	// API keys section, through the Crafter face's own rules.
+	// *profile.Service (package profile) implements it; without it both
+	// are absent.
+	Crafter CrafterProfile
+	// Invitations, when set, lets the console mail a user an invitation:
+	// a single-use link that signs the user in at the organization (the
+	// OIDC provider, *provider.Provider, implements it); without it the
+	// user pages offer no invitation.
+	Invitations Invitations
+}
+
+// Invitations mails a user an administrator's invitation.
+// *provider.Provider (package tokens/provider) implements it: svc is the
+// console member's scoped service in the chosen environment, on which
+// the identity core applies its rule (identity.Service.InviteUser:
+// update:users, enabled users only, the address's send budget, the
+// USER_INVITED audit event naming the actor of ctx).
+type Invitations interface {
+	InviteUser(ctx context.Context, svc *identity.Service, in identity.InvitationRequest, locale string) (*identity.Invitation, error)
 }
 
 // PasswordResets sends a user the link of the hosted page that sets a new
@@ -90,6 +112,8 @@ type Console struct {
 	patterns []string
 	resets   PasswordResets
 	sso      SSOConnections
+	crafter  CrafterProfile
+	invites  Invitations
 	clientID string
 
 	mu   sync.Mutex
@@ -126,6 +150,7 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 	c := &Console{svc: opts.Identity, base: base, basePath: strings.TrimSuffix(base.Path, "/"),
 		issuer: strings.TrimSuffix(prov.String(), "/") + "/t/" + opts.Identity.AccountDomain(),
 		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger, resets: opts.PasswordResets, sso: opts.SSO,
+		crafter: opts.Crafter, invites: opts.Invitations,
 		policy: identity.ConsoleSessionPolicy{Idle: opts.IdleTimeout, Absolute: opts.AbsoluteTimeout}}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Second}

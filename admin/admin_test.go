@@ -177,6 +177,7 @@ func postRoutes(h *harness) map[string]url.Values {
 		u + "/disable":                           {},
 		u + "/unlock":                            {},
 		u + "/end-sessions":                      {},
+		u + "/invite":                            {},
 		u + "/delete":                            {"confirm": {"yes"}},
 		"/env":                                   {"env": {"sandbox"}},
 		"/members":                               {"email": {"jane@alpha.test"}, "role": {"owner"}},
@@ -310,7 +311,7 @@ func TestIsolationRouteByRoute(t *testing.T) {
 	for p, form := range map[string]url.Values{
 		beta: {"name": {"Owned"}}, beta + "/users": {"email": {"x@beta.test"}}, bu: {"name": {"Owned"}},
 		bu + "/metadata": {}, bu + "/disable": {}, bu + "/enable": {}, bu + "/unlock": {}, bu + "/end-sessions": {}, bu + "/delete": {"confirm": {"yes"}},
-		bu + "/reset-password": {}, crossed + "/reset-password": {},
+		bu + "/reset-password": {}, crossed + "/reset-password": {}, bu + "/invite": {}, crossed + "/invite": {},
 		crossed: {"name": {"Owned"}}, crossed + "/disable": {}, crossed + "/delete": {"confirm": {"yes"}},
 		beta + "/apps": {"name": {"Owned"}, "application_type": {"machine"}}, ba: {"name": {"Owned"}}, ba + "/rotate": {},
 		ba + "/delete": {"confirm": {"yes"}}, crossedApp: {"name": {"Owned"}}, crossedApp + "/rotate": {},

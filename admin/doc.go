@@ -58,6 +58,24 @@
 // Content-Security-Policy whose only style and script sources are a
 // per-response nonce, X-Frame-Options: DENY, nosniff and no-store.
 //
+// # Crafter tenants and access tokens
+//
+// With Options.Crafter (*profile.Service), the console manages what the
+// Crafter Profile face calls a tenant (an organization's directory
+// settings in one environment) and its access tokens by calling that
+// face's own rules, never the store: removing a role or an attribute
+// definition cascades to every profile, a new default value is
+// back-filled, names are validated, exactly as through /api/1. Each call
+// takes the access token profile.Service.CredentialFor derives from the
+// member's scoped identity.Service: the tenant actions its role grants
+// (read:tenants, update:tenants) on its organizations' tenants only, and
+// master (access tokens) only for an owner over every organization. The
+// face itself therefore refuses a viewer's or another organization's
+// admin's change (403 ACTION_DENIED), beneath the console's own role
+// check. Removals show a confirmation page first (their POST needs
+// confirm=yes); a refusal of the face about one input is shown beside
+// that input (profile.Error.Field).
+//
 // # Audit
 //
 // Every change the console makes goes through the same services as the
@@ -65,19 +83,50 @@
 // user as actor; sign-ins and sign-outs are audited too
 // (CONSOLE_SIGNED_IN, CONSOLE_SIGNED_OUT).
 //
+// # Invitations
+//
+// With Options.Invitations (the OIDC provider, which the root package
+// wires), the user page mails an enabled user an invitation, and the
+// new-user form can do it at once. The console calls
+// Invitations.InviteUser with the member's scoped service: the identity
+// core's rule (identity.Service.InviteUser) needs update:users and the
+// organization in scope, refuses a disabled user (409 here), spends the
+// address's email send budget (429 when spent) and audits USER_INVITED
+// with the member as actor. The mail holds a single-use link (stored
+// hashed, valid 24 hours) to the provider's
+// {provider}/t/{domain}/invitation/{token}: a confirmation page whose
+// button signs the user in at the organization (a browser session at its
+// issuer; the address becomes verified) and lands them where the
+// administrator chose: an application of the organization with a web
+// origin (identity.Application.InvitationLanding; its own sign-in is then
+// answered from the session), or the
+// organization's page saying they are signed in.
+//
+// # Keyboard and screen readers
+//
+// Every page starts with a skip link to the main region, every control
+// is reachable with Tab in reading order and shows a visible focus ring
+// (:focus-visible), forms label every field and tie errors to it
+// (aria-describedby, aria-invalid).
+//
 // # Pages
 //
 //	/orgs                          organizations: list (pages of the core's
 //	                               index), search by name or domain prefix
 //	/orgs/new, /orgs/{domain}      create; settings, allowed email domains,
 //	                               sign-up policy (production only)
-//	/orgs/{domain}/users           search by email prefix or name, pages by cursor
-//	/orgs/{domain}/users/new       create a user
+//	/orgs/{domain}/users           search by email prefix or name, and by a
+//	                               MetaData key=value (identity.UserSearch
+//	                               MetaKey), pages by cursor
+//	/orgs/{domain}/users/new       create a user, and mail an invitation at
+//	                               once (Options.Invitations)
 //	/orgs/{domain}/users/{id}      profile, MetaData (typed), enable/disable,
 //	                               unlock, live tickets and persistent logins
 //	                               (identity.ListUserSessions), end every
 //	                               session, mail a password reset
-//	                               link (Options.PasswordResets), delete (confirmed)
+//	                               link (Options.PasswordResets), mail a
+//	                               sign-in invitation (Options.Invitations),
+//	                               delete (confirmed)
 //	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
 //	/orgs/{domain}/apps            applications: create each type, redirect URIs,
 //	                               origins, signing algorithm, delete; the client
@@ -91,8 +140,17 @@
 //	                               start over), a setup link to copy (shown
 //	                               once) or to mail, the last test sign-in's
 //	                               result and reason
+//	/orgs/{domain}/tenant          the Crafter tenant (with Options.Crafter):
+//	                               verify_new_profiles, roles (add; remove,
+//	                               confirmed), attribute definitions with
+//	                               their permissions per application (add,
+//	                               edit; remove, confirmed)
 //	/keys                          API keys of the environment (owners over every
-//	                               organization): create, secret shown once, revoke
+//	                               organization): create, secret shown once,
+//	                               revoke; with Options.Crafter, the
+//	                               Crafter access tokens too (listed without
+//	                               their id, created with the id shown once,
+//	                               revoked by credential id)
 //	/members                       console roles (owners over every organization):
 //	                               grant to a user of the account's organization, revoke
 //

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/admin"
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
@@ -60,4 +61,27 @@ func ExampleOptions_sso() {
 	}
 	fmt.Println(slices.Contains(con.Patterns(), "GET /orgs/{org}/sso/{idp}"))
 	// Output: true
+}
+
+// With the Crafter Profile face, each organization's page links to its
+// Crafter tenant (/orgs/{domain}/tenant) and the API keys section lists
+// the Crafter access tokens too.
+func ExampleOptions_crafter() {
+	ctx := context.Background()
+	svc, err := identity.NewService(identity.Options{Store: memory.New(), AccountDomain: "gatehouse"})
+	if err != nil {
+		panic(err)
+	}
+	crafter, err := profile.New(profile.Options{Identity: svc, SyncMail: true})
+	if err != nil {
+		panic(err)
+	}
+	defer crafter.Close()
+	con, err := admin.New(ctx, admin.Options{Identity: svc, Crafter: crafter,
+		BaseURL: "https://id.example.com/admin", ProviderURL: "https://id.example.com"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(slices.Contains(con.Patterns(), "GET /orgs/{org}/tenant"), slices.Contains(con.Patterns(), "POST /keys/tokens"))
+	// Output: true true
 }

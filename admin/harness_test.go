@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
@@ -52,6 +53,9 @@ type harness struct {
 	// an onboarding for it@{org}.test.
 	sso                 *sso.Service
 	alphaConn, betaConn string
+	// crafter is the Crafter face the console shows (with the crafter
+	// option).
+	crafter *profile.Service
 	// members counts the members made by member.
 	members int
 	// mails are the messages the provider sent.
@@ -84,6 +88,7 @@ type harnessOpt struct {
 	skipSetupClaims bool
 	places          identity.PlaceResolver
 	noSSO           bool
+	crafter         bool
 }
 
 func fastHasher() *password.Hasher {
@@ -129,7 +134,7 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 	}
 	ctx := context.Background()
 	opts := admin.Options{Identity: ids, BaseURL: h.base + o.prefix, ProviderURL: h.base,
-		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov}
+		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov, Invitations: prov}
 	if !o.noSSO {
 		h.sso, err = sso.New(sso.Options{Identity: ids, BaseURL: h.base, Logger: logger, MailFrom: "id@gatehouse.test",
 			Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
@@ -142,6 +147,14 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 			t.Fatal(err)
 		}
 		opts.SSO = h.sso
+	}
+	if o.crafter {
+		h.crafter, err = profile.New(profile.Options{Identity: ids, Hasher: fastHasher(), Logger: logger, SyncMail: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = h.crafter.Close() })
+		opts.Crafter = h.crafter
 	}
 	h.con, err = admin.New(ctx, opts)
 	if err != nil {
@@ -359,6 +372,13 @@ func (h *harness) state() string {
 				}
 				fmt.Fprintf(&sb, "|links %d", links.Total)
 			}
+			// Invitations are stored hashed; their mailing is audited.
+			invites, err := s.ListEvents(ctx, o.Domain, identity.EventFilter{Code: identity.EventUserInvited},
+				identity.PageRequest{PerPage: 100})
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			fmt.Fprintf(&sb, "|invites %d", invites.Total)
 			sb.WriteString("\n")
 		}
 	}

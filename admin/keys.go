@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/profile"
 )
 
 const keys = identity.ResourceAPIKeys
@@ -22,6 +23,14 @@ type keysData struct {
 	// New is the key just created, with its secret (shown once).
 	New    *identity.Credential
 	Secret string
+	// Crafter access tokens (Options.Crafter): Crafter is set when the
+	// section is shown; NewToken is the token just created, with its id
+	// (shown once); TokenRows and TokenActions shape the creation form.
+	Crafter      bool
+	Tokens       []profile.AccessToken
+	NewToken     *profile.AccessToken
+	TokenRows    []int
+	TokenActions []string
 }
 
 func (c *Console) keysPage(w http.ResponseWriter, q *request, status int, v view) error {
@@ -31,10 +40,15 @@ func (c *Console) keysPage(w http.ResponseWriter, q *request, status int, v view
 	}
 	d, _ := v.Data.(keysData)
 	d.Keys = list
-	v.Title, v.Data = "keys.title", d
 	if v.Form == nil {
 		v.Form = url.Values{"access": {"readonly"}}
 	}
+	if c.crafter != nil {
+		if err := c.tokensInto(q, &d, &v); err != nil {
+			return err
+		}
+	}
+	v.Title, v.Data = "keys.title", d
 	if v.Notice == "" {
 		v.Notice = notice(q)
 	}

@@ -50,6 +50,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /orgs/{org}/users/{id}/unlock", c.signedIn(update, users, c.userUnlock))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/end-sessions", c.signedIn(update, users, c.userEndSessions))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/reset-password", c.signedIn(update, users, c.userResetPassword))
+	m.HandleFunc("POST /orgs/{org}/users/{id}/invite", c.signedIn(update, users, c.userInvite))
 	m.HandleFunc("GET /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/users/{id}/delete", c.signedIn(del, users, c.userDelete))
 
@@ -71,6 +72,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /members/{id}/revoke", c.signedIn(del, members, c.memberRevoke))
 
 	c.ssoRoutes(m)
+	c.tenantRoutes(m)
+	c.tokenRoutes(m)
 
 	m.HandleFunc("GET /orgs/{org}/events", c.signedIn(read, events, c.eventList))
 	m.HandleFunc("GET /orgs/{org}/events.csv", c.signedIn(read, events, c.eventCSV))

@@ -295,6 +295,9 @@ func (v *view) CanOrgs(action string) bool {
 // Resets reports whether the console can mail password reset links.
 func (v *view) Resets() bool { return v.c.resets != nil }
 
+// Invites reports whether the console can mail invitations.
+func (v *view) Invites() bool { return v.c.invites != nil }
+
 // Here is the current path and query, for the language switch.
 func (v *view) Here() string {
 	p := v.q.r.URL.Path

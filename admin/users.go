@@ -17,6 +17,8 @@ func isConflict(err error) bool { return errors.Is(err, identity.ErrConflict) }
 type userListData struct {
 	Org   *identity.Organization
 	Query string
+	// Meta is the MetaData condition typed ("key=value", or "").
+	Meta  string
 	Users []identity.User
 	Next  string
 	After string
@@ -28,8 +30,21 @@ func (c *Console) userList(w http.ResponseWriter, q *request) error {
 		return err
 	}
 	qs := q.r.URL.Query()
-	d := userListData{Org: o, Query: strings.TrimSpace(qs.Get("q")), After: qs.Get("after")}
-	p, err := q.svc.SearchUsers(q.ctx(), o.Domain, identity.UserSearch{Query: d.Query, After: d.After, Limit: 20})
+	d := userListData{Org: o, Query: strings.TrimSpace(qs.Get("q")), Meta: strings.TrimSpace(qs.Get("meta")), After: qs.Get("after")}
+	search := identity.UserSearch{Query: d.Query, After: d.After, Limit: 20}
+	if d.Meta != "" {
+		// "key=value": the core matches it (identity.UserSearch.MetaKey).
+		k, v, ok := strings.Cut(d.Meta, "=")
+		if !ok {
+			k, v = d.Meta, ""
+			err = identity.Invalid("meta", "must be key=value")
+		}
+		search.MetaKey, search.MetaValue = k, v
+	}
+	var p identity.UserSearchPage
+	if err == nil {
+		p, err = q.svc.SearchUsers(q.ctx(), o.Domain, search)
+	}
 	if errs, ok := fieldErrors(err); ok {
 		c.page(w, q, http.StatusBadRequest, "users", view{Title: "users.title", Errors: errs, Data: d})
 		return nil
@@ -55,6 +70,16 @@ type userData struct {
 	// first identity.MaxListedSessions), SessionCount all of them.
 	Sessions     []identity.UserSession
 	SessionCount int
+	// Landings are the applications an invitation may land in
+	// (Options.Invitations).
+	Landings []identity.Application
+}
+
+// userNewData is the new-user form.
+type userNewData struct {
+	*identity.Organization
+	// Landings are the applications an invitation may land in.
+	Landings []identity.Application
 }
 
 // MetaVal returns the MetaData form's value of key.
@@ -68,7 +93,11 @@ func (c *Console) userNew(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	c.page(w, q, http.StatusOK, "user_new", view{Title: "users.new", Form: url.Values{}, Data: o})
+	l, err := c.landings(q, o.Domain)
+	if err != nil {
+		return err
+	}
+	c.page(w, q, http.StatusOK, "user_new", view{Title: "users.new", Form: url.Values{}, Data: userNewData{o, l}})
 	return nil
 }
 
@@ -109,8 +138,22 @@ func (c *Console) userCreate(w http.ResponseWriter, q *request) error {
 	}
 	if errs != nil {
 		f.Del("password")
-		c.page(w, q, http.StatusUnprocessableEntity, "user_new", view{Title: "users.new", Errors: errs, Form: f, Data: o})
+		l, err := c.landings(q, o.Domain)
+		if err != nil {
+			return err
+		}
+		c.page(w, q, http.StatusUnprocessableEntity, "user_new", view{Title: "users.new", Errors: errs, Form: f,
+			Data: userNewData{o, l}})
 		return nil
+	}
+	if c.invites != nil && f.Get("invite") == "on" {
+		if err := c.invite(q, o.Domain, u.ID, f.Get("client_id")); errors.Is(err, identity.ErrBusy) || errors.Is(err, identity.ErrInvalid) {
+			// The user exists now: its page says the mail was not sent.
+			return c.redirect(w, q, userPath(o.Domain, u.ID)+"?done=users.invite.notsent")
+		} else if err != nil {
+			return err
+		}
+		return c.redirect(w, q, userPath(o.Domain, u.ID)+"?done=users.invite.created")
 	}
 	return c.redirect(w, q, userPath(o.Domain, u.ID)+"?done=users.created")
 }
@@ -173,6 +216,11 @@ func (c *Console) userShow(w http.ResponseWriter, q *request) error {
 	d, err := c.loadUser(q)
 	if err != nil {
 		return err
+	}
+	if d.User.Enabled {
+		if d.Landings, err = c.landings(q, d.Org.Domain); err != nil {
+			return err
+		}
 	}
 	c.page(w, q, http.StatusOK, "user", view{Title: "users.profile", Form: userForm(d.User), Data: d, Notice: notice(q)})
 	return nil

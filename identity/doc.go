@@ -233,6 +233,22 @@
 // unknown. The Crafter face's verification and reset tokens are issued by
 // the same Txn.IssueUserToken.
 //
+// # Invitations
+//
+// An administrator invites a user by mail (InviteUser, CheckInvitation,
+// AcceptInvitation): an administrator's write, which on a scoped Service
+// needs the organization in scope and update:users. It refuses a
+// disabled user (ErrDisabled), spends the address's email send budget
+// and stores a single-use token (256 random bits, kept as SHA-256,
+// DefaultInvitationTTL and at most MaxInvitationTTL, 24 hours, indexed
+// by user so ending the user's sessions ends it) with a USER_INVITED
+// event naming the actor (WithActor). The invitation may name an
+// application of the organization with a web origin, where the
+// user lands once signed in. Reading a token consumes nothing; accepting
+// it consumes it, marks the address verified and writes
+// USER_INVITATION_ACCEPTED in one transaction, and the face (the OIDC
+// provider) signs the user in.
+//
 // # Sign-up and email codes
 //
 // A person who proves an email address (magic link, email code) may

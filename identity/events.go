@@ -22,6 +22,10 @@ const (
 	EventUserPasswordChanged = "USER_PASSWORD_CHANGED"
 	EventUserPasswordReset   = "USER_PASSWORD_RESET_REQUESTED"
 	EventUserLocked          = "USER_LOCKED"
+	// EventUserInvited records an invitation mailed to a user
+	// (Service.InviteUser), EventUserInvitationAccepted its use.
+	EventUserInvited            = "USER_INVITED"
+	EventUserInvitationAccepted = "USER_INVITATION_ACCEPTED"
 	// EventUsersImported records one batch of ImportUsers; its Data holds
 	// count, first_user_id and last_user_id.
 	EventUsersImported = "USERS_IMPORTED"
@@ -91,6 +95,7 @@ func EventCodes() []string {
 		EventOrganizationCreated, EventOrganizationUpdated, EventOrganizationDeleted, EventTenantUpdated,
 		EventUserCreated, EventUserUpdated, EventUserDeleted, EventUserEnabled, EventUserDisabled,
 		EventUserVerified, EventUserMetadataSet, EventUserPasswordChanged, EventUserPasswordReset, EventUserLocked, EventUsersImported,
+		EventUserInvited, EventUserInvitationAccepted,
 		EventApplicationCreated, EventApplicationUpdated, EventApplicationDeleted,
 		EventMetaKeyCreated, EventMetaKeyDeleted, EventCredentialCreated, EventCredentialDeleted,
 		EventPasswordLoginSuccess, EventPasswordLoginFailed, EventTicketCreated, EventTicketInvalidated,

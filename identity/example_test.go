@@ -206,3 +206,43 @@ func ExampleReadTxn_EmailSignInUser() {
 	// b@example.com false true
 	// c@example.com false true
 }
+
+// An administrator invites a user: the face mails the token in a link;
+// the user's POST on the link accepts it, once.
+func ExampleService_InviteUser() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Invite Club"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	u, _ := svc.CreateUser(ctx, org.Domain, identity.User{Email: "a@example.com", Enabled: true}, "")
+	inv, err := svc.InviteUser(identity.WithActor(ctx, "admin-id"), identity.InvitationRequest{OrgDomain: org.Domain, UserID: u.ID,
+		ClientAddr: "192.0.2.1"})
+	if err != nil {
+		panic(err)
+	}
+	// The link's GET: reads, consumes nothing.
+	seen, _ := svc.CheckInvitation(ctx, org.Domain, inv.Token)
+	// The link's POST: consumes the token and verifies the address.
+	got, _ := svc.AcceptInvitation(ctx, org.Domain, inv.Token)
+	_, again := svc.AcceptInvitation(ctx, org.Domain, inv.Token)
+	fmt.Println(seen.User.Email, got.User.Verified, errors.Is(again, identity.ErrNotFound))
+	// Output: a@example.com true true
+}
+
+// The directory search finds users by a MetaData value.
+func ExampleService_SearchUsers_metaData() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Meta Club"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	_, _ = svc.CreateMetaKey(ctx, org.Domain, "plan", identity.MetaString, false)
+	for _, p := range []string{"gold", "silver"} {
+		_, _ = svc.CreateUser(ctx, org.Domain, identity.User{Email: p + "@example.com", Enabled: true,
+			Attributes: map[string]any{"plan": p}}, "")
+	}
+	page, _ := svc.SearchUsers(ctx, org.Domain, identity.UserSearch{MetaKey: "plan", MetaValue: "gold"})
+	for _, u := range page.Users {
+		fmt.Println(u.Email)
+	}
+	// Output: gold@example.com
+}

@@ -84,7 +84,7 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 				if _, err := tx.PersistentLoginByHash(identity.HashSecret("p1")); (err == nil) != tc.wantPL {
 					t.Errorf("persistent login: %v", err)
 				}
-				if _, err := tx.VerificationTokenByHash(identity.HashSecret("v1")); (err == nil) != tc.wantToken {
+				if _, err := tx.VerificationTokenByHash(identity.PurposeReset, identity.HashSecret("v1")); (err == nil) != tc.wantToken {
 					t.Errorf("reset token: %v", err)
 				}
 				return nil

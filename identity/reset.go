@@ -137,11 +137,11 @@ func (t *ReadTxn) resetToken(orgDomain, token string) (*VerificationToken, *User
 	if err != nil {
 		return nil, nil, fmt.Errorf("reset token %w", ErrNotFound)
 	}
-	vt, err := t.VerificationTokenByHash(HashSecret(token))
+	vt, err := t.VerificationTokenByHash(PurposeReset, HashSecret(token))
 	if err != nil && !errors.Is(err, ErrExpired) {
 		return nil, nil, fmt.Errorf("reset token %w", ErrNotFound)
 	}
-	if vt == nil || vt.Purpose != PurposeReset || vt.OrgID != orgID {
+	if vt == nil || vt.OrgID != orgID {
 		return nil, nil, fmt.Errorf("reset token %w", ErrNotFound)
 	}
 	if err != nil {

@@ -172,12 +172,18 @@ func (t *Txn) DeletePersistentLogin(pl *PersistentLogin) error {
 	return t.w.Delete(rk)
 }
 
-// VerificationTokenByHash returns the verification or reset token stored
-// under the SHA-256 of its id. An expired one is ErrExpired.
-func (t *ReadTxn) VerificationTokenByHash(hash string) (*VerificationToken, error) {
+// VerificationTokenByHash returns the token of purpose (PurposeVerify,
+// PurposeReset, PurposeInvite) stored under the SHA-256 of its id. A
+// token of another purpose is ErrNotFound, as an unknown one: each face
+// spends only the tokens it issues. An expired one is ErrExpired (with the
+// token, so the caller may name it).
+func (t *ReadTxn) VerificationTokenByHash(purpose, hash string) (*VerificationToken, error) {
 	vt, err := vtokenRecs(t.s.env).Get(t.tx, hash)
 	if err != nil {
 		return nil, err
+	}
+	if vt.Purpose != purpose {
+		return nil, fmt.Errorf("verification token %w", ErrNotFound)
 	}
 	if !t.s.Now().Before(vt.ExpiresAt) {
 		return &vt, fmt.Errorf("verification token %w", ErrExpired)

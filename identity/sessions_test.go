@@ -87,14 +87,14 @@ func TestSessionsExpireAndRevoke(t *testing.T) {
 		if _, err := tx.PersistentLoginByHash(pl.ID); !errors.Is(err, identity.ErrNotFound) {
 			t.Errorf("revoked login: %v", err)
 		}
-		if _, err := tx.VerificationTokenByHash(vt.IDHash); err != nil {
+		if _, err := tx.VerificationTokenByHash(identity.PurposeReset, vt.IDHash); err != nil {
 			t.Errorf("token revoked without being asked: %v", err)
 		}
 		return nil
 	})
 	_ = s.Update(ctx, func(tx *identity.Txn) error { _, err := tx.RevokeUserSessions(u.ID, true); return err })
 	_ = s.View(ctx, func(tx *identity.ReadTxn) error {
-		if _, err := tx.VerificationTokenByHash(vt.IDHash); !errors.Is(err, identity.ErrNotFound) {
+		if _, err := tx.VerificationTokenByHash(identity.PurposeReset, vt.IDHash); !errors.Is(err, identity.ErrNotFound) {
 			t.Errorf("token after revocation: %v", err)
 		}
 		return nil

@@ -351,13 +351,15 @@ const (
 	PurposeReset  = "reset"
 )
 
-// VerificationToken is a single-use email verification or password reset
-// token. Its id is a bearer secret: only its SHA-256 is stored.
+// VerificationToken is a single-use email verification, password reset
+// or invitation token. Its id is a bearer secret: only its SHA-256 is stored.
 type VerificationToken struct {
-	IDHash    string    `json:"id_hash"`
-	OrgID     string    `json:"org_id"`
-	UserID    string    `json:"user_id"`
-	Purpose   string    `json:"purpose"`
+	IDHash  string `json:"id_hash"`
+	OrgID   string `json:"org_id"`
+	UserID  string `json:"user_id"`
+	Purpose string `json:"purpose"`
+	// ClientID is the application an invitation lands in (PurposeInvite).
+	ClientID  string    `json:"client_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }

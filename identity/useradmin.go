@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -98,6 +99,12 @@ type UserSearch struct {
 	// the email, username or name fields (case-insensitive), newest
 	// first.
 	Query string
+	// MetaKey and MetaValue, when MetaKey is set, keep only the users
+	// whose MetaData (attributes) holds MetaKey with exactly MetaValue
+	// (a string value as is, another value as its JSON: 42, true), newest
+	// first, with the SearchBudget of a text search; a Query then also
+	// has to be found in the email, username or name fields.
+	MetaKey, MetaValue string
 	// After is the cursor of the previous page's Next ("" for the first).
 	After string
 	// Limit is the page size (default DefaultPerPage, at most MaxPerPage).
@@ -129,7 +136,15 @@ func (s *Service) SearchUsers(ctx context.Context, orgDomain string, q UserSearc
 	}
 	q.Limit = min(q.Limit, MaxPerPage)
 	query := strings.TrimSpace(q.Query)
-	if query == "" {
+	var meta *metaMatch
+	if q.MetaKey != "" || q.MetaValue != "" {
+		m, err := newMetaMatch(q.MetaKey, q.MetaValue)
+		if err != nil {
+			return UserSearchPage{}, err
+		}
+		meta = m
+	}
+	if query == "" && meta == nil {
 		users, next, err := s.IterateUsers(ctx, orgDomain, q.After, q.Limit)
 		return UserSearchPage{Users: users, Next: next}, err
 	}
@@ -142,12 +157,57 @@ func (s *Service) SearchUsers(ctx context.Context, orgDomain string, q UserSearc
 		if err != nil {
 			return err
 		}
-		if strings.Contains(query, "@") {
+		if meta == nil && strings.Contains(query, "@") {
 			return tx.searchEmail(orgID, NormalizeEmail(query), q, &page)
 		}
-		return tx.searchText(orgID, query, q, &page)
+		return tx.searchText(orgID, query, meta, q, &page)
 	})
 	return page, err
+}
+
+// metaMatch is the MetaData condition of a search: attribute key holds
+// value (a string as is, another value as its JSON).
+type metaMatch struct {
+	key, value string
+	// needle is what the stored bytes of a match contain (ASCII case
+	// folded): the value as it appears in the record's JSON.
+	needle []byte
+}
+
+func newMetaMatch(key, value string) (*metaMatch, error) {
+	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+	if key == "" || len(key) > 128 || !utf8.ValidString(key) {
+		return nil, Invalid("meta", "must be key=value with a key of at most 128 characters")
+	}
+	if len(value) > 254 || !utf8.ValidString(value) {
+		return nil, Invalid("meta", "must have a value of at most 254 characters of text")
+	}
+	m := &metaMatch{key: key, value: value}
+	// A string value is stored JSON-escaped; only plain ASCII values give
+	// a byte test that cannot miss a match.
+	plain := value != ""
+	for _, c := range []byte(value) {
+		if c >= 0x80 || c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			plain = false
+		}
+	}
+	if plain {
+		m.needle = []byte(strings.ToLower(value))
+	}
+	return m, nil
+}
+
+// matches reports whether the user's MetaData holds the key with the value.
+func (m *metaMatch) matches(u *User) bool {
+	v, ok := u.Attributes[m.key]
+	if !ok || v == nil {
+		return false
+	}
+	if s, ok := v.(string); ok {
+		return s == m.value
+	}
+	b, err := json.Marshal(v)
+	return err == nil && string(b) == m.value
 }
 
 func (t *ReadTxn) searchEmail(orgID, prefix string, q UserSearch, page *UserSearchPage) error {
@@ -172,7 +232,7 @@ func (t *ReadTxn) searchEmail(orgID, prefix string, q UserSearch, page *UserSear
 	return err
 }
 
-func (t *ReadTxn) searchText(orgID, query string, q UserSearch, page *UserSearchPage) error {
+func (t *ReadTxn) searchText(orgID, query string, meta *metaMatch, q UserSearch, page *UserSearchPage) error {
 	needle := []byte(strings.ToLower(query))
 	asciiOnly := true
 	for _, c := range needle {
@@ -208,9 +268,15 @@ func (t *ReadTxn) searchText(orgID, query string, q UserSearch, page *UserSearch
 		if asciiOnly && !containsFold(raw, needle) {
 			return nil
 		}
+		if meta != nil && meta.needle != nil && !containsFold(raw, meta.needle) {
+			return nil
+		}
 		u, err := DecodeUser(raw)
 		if err != nil {
 			return fmt.Errorf("user %s: %w", id, err)
+		}
+		if meta != nil && !meta.matches(u) {
+			return nil
 		}
 		p := &u.Profile
 		for _, f := range []string{u.Email, u.Username, p.Name, p.GivenName, p.FamilyName, p.Nickname} {

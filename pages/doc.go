@@ -83,11 +83,13 @@
 // The login form posts email and action: magic, sso, password (with
 // password) or forgot; the forgot form posts email and action
 // forgot_send (or back); the code form posts code and action=code; the
-// reset form posts password and password2.
+// reset form posts password and password2. The confirm page also
+// confirms an administrator's invitation (.Message names the organization
+// and the address); the message page then says the user is signed in.
 //
 // The mail page receives .Locale, .Product, .Intro, .Link (the link to
 // follow), .Button (its label), .CodeText and .Code (the 6-digit code of a
-// sign-in mail; empty in a reset mail), .Footer, and .Primary and
+// sign-in mail; empty in a reset or invitation mail), .Footer, and .Primary and
 // .OnPrimary, the branding's colours as #rrggbb for inline styles (mail
 // readers drop style elements).
 //

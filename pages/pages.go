@@ -22,12 +22,12 @@ const (
 	// The provider's hosted login pages (package tokens/provider).
 	PageLogin   = "login"   // the sign-in form: email, magic link, SSO, password
 	PageCode    = "code"    // "check your email": the 6-digit code form
-	PageConfirm = "confirm" // the confirmation of a magic link (its POST signs in)
+	PageConfirm = "confirm" // the confirmation of a magic link or an invitation (its POST signs in)
 	PageMessage = "message" // an error or an information
 	PageLogout  = "logout"  // the confirmation of a sign-out
 	PageForgot  = "forgot"  // "forgot password": the email form
 	PageReset   = "reset"   // the new-password form of a reset link
-	PageMail    = "mail"    // the HTML body of the sign-in and reset mails
+	PageMail    = "mail"    // the HTML body of the sign-in, invitation and reset mails
 	// The SSO onboarding portal (package sso/portal).
 	PagePortalStart     = "portal-start"
 	PagePortalMessage   = "portal-message"

@@ -40,6 +40,11 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"errorCode"`
 	Message string `json:"message"`
+	// Field names the input a 400 is about, when it is one input of the
+	// call ("name", "roles", "defaultValue"); it is not part of the
+	// answer's JSON, and lets a form (the admin console) show the
+	// message beside that input.
+	Field string `json:"-"`
 	// Err is the private cause, for logs.
 	Err error `json:"-"`
 }
@@ -56,6 +61,13 @@ func apiErr(status int, code, format string, args ...any) *Error {
 
 func badRequest(format string, args ...any) *Error {
 	return apiErr(http.StatusBadRequest, CodeOther, format, args...)
+}
+
+// fieldErr is badRequest about one input (Error.Field).
+func fieldErr(field, format string, args ...any) *Error {
+	e := badRequest(format, args...)
+	e.Field = field
+	return e
 }
 
 func missingParam(name string) *Error {

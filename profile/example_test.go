@@ -99,3 +99,26 @@ func mustToken(ctx context.Context, id *identity.Service) string {
 	}
 	return token
 }
+
+// A host that holds only a scoped identity service (the admin console
+// acting for a viewer) calls the Crafter rules with the access token that
+// scope stands for: the service itself refuses what the scope does not
+// grant.
+func ExampleService_CredentialFor() {
+	ctx := context.Background()
+	id, _ := identity.NewService(identity.Options{Store: memory.New()})
+	svc, _ := profile.New(profile.Options{Identity: id, Hasher: password.New(), SyncMail: true})
+	defer svc.Close()
+	_, _ = svc.CreateTenant(ctx, svc.CredentialFor(id), profile.TenantInput{Name: "acme"})
+
+	viewer := identity.ConsoleMember{Role: identity.ConsoleViewer}
+	scoped, _ := id.For(viewer.Scope(identity.Production))
+	c := svc.CredentialFor(scoped)
+	tn, err := svc.GetTenant(ctx, c, "acme")
+	fmt.Println(tn.Name, err)
+	_, err = svc.AddRoles(ctx, c, "acme", []string{"EDITOR"})
+	fmt.Println(profile.ErrorOf(err).Code)
+	// Output:
+	// acme <nil>
+	// ACTION_DENIED
+}

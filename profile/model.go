@@ -16,7 +16,11 @@ import (
 // AccessToken is a Crafter access token. Its ID is the secret a client
 // sends as accessTokenId.
 type AccessToken struct {
-	ID                string             `json:"id"`
+	ID string `json:"id"`
+	// CredentialID is the identity core's id of the token's credential.
+	// It is no secret and not part of Crafter's JSON: the admin console
+	// names a token by it (RevokeAccessToken) without showing its ID.
+	CredentialID      string             `json:"-"`
 	Application       string             `json:"application"`
 	Master            bool               `json:"master"`
 	TenantPermissions []TenantPermission `json:"tenantPermissions"`
@@ -145,7 +149,7 @@ type ProfileAttachment struct {
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func tokenJSON(c *identity.Credential) AccessToken {
-	out := AccessToken{ID: c.Secret, Application: c.Application, Master: c.Master,
+	out := AccessToken{ID: c.Secret, CredentialID: c.ID, Application: c.Application, Master: c.Master,
 		TenantPermissions: []TenantPermission{}}
 	for _, p := range c.TenantPermissions {
 		acts := p.AllowedActions
@@ -221,12 +225,12 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 			return nil, err
 		}
 		if seen[d.Name] {
-			return nil, badRequest("Attribute definition %q is given twice", d.Name)
+			return nil, fieldErr("name", "Attribute definition %q is given twice", d.Name)
 		}
 		seen[d.Name] = true
 		if d.DefaultValue != nil {
 			if raw, err := json.Marshal(d.DefaultValue); err != nil || len(raw) > 64<<10 {
-				return nil, badRequest("Default value of attribute %q is too large", d.Name)
+				return nil, fieldErr("defaultValue", "Default value of attribute %q is too large", d.Name)
 			}
 		}
 		nd := identity.AttributeDefinition{Name: d.Name, Metadata: d.Metadata, DefaultValue: d.DefaultValue,
@@ -254,18 +258,18 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 
 func checkAttrName(name string) error {
 	if name == "" {
-		return badRequest("Attribute definition name is required")
+		return fieldErr("name", "Attribute definition name is required")
 	}
 	if len(name) > 255 {
-		return badRequest("Attribute name %.40q... is longer than 255 characters", name)
+		return fieldErr("name", "Attribute name %.40q... is longer than 255 characters", name)
 	}
 	for _, r := range name {
 		if r < 0x20 || r == '.' || r == 0x7f {
-			return badRequest("Attribute name %q must not contain dots or control characters", name)
+			return fieldErr("name", "Attribute name %q must not contain dots or control characters", name)
 		}
 	}
 	if name[0] == '$' {
-		return badRequest("Attribute name %q must not start with '$'", name)
+		return fieldErr("name", "Attribute name %q must not start with '$'", name)
 	}
 	return nil
 }
@@ -273,11 +277,11 @@ func checkAttrName(name string) error {
 func checkRoles(roles []string) error {
 	for _, r := range roles {
 		if r == "" || len(r) > 255 {
-			return badRequest("Role names must be 1 to 255 characters")
+			return fieldErr("roles", "Role names must be 1 to 255 characters")
 		}
 		for _, c := range r {
 			if c < 0x20 || c == 0x7f {
-				return badRequest("Role %q contains control characters", r)
+				return fieldErr("roles", "Role %q contains control characters", r)
 			}
 		}
 	}

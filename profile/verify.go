@@ -63,7 +63,7 @@ func loadToken(tx *identity.ReadTxn, c *identity.Credential, id string) (*identi
 	if id == "" {
 		return nil, nil, noToken()
 	}
-	vt, err := tx.VerificationTokenByHash(identity.HashSecret(id))
+	vt, err := tx.VerificationTokenByHash(identity.PurposeVerify, identity.HashSecret(id))
 	if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
 		return nil, nil, noToken()
 	}
@@ -101,7 +101,7 @@ func (s *Service) CreateVerificationToken(ctx context.Context, c *identity.Crede
 		if err != nil {
 			return err
 		}
-		vt, err := tx.VerificationTokenByHash(identity.HashSecret(id))
+		vt, err := tx.VerificationTokenByHash(identity.PurposeVerify, identity.HashSecret(id))
 		if err != nil {
 			return err
 		}

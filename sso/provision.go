@@ -2,6 +2,7 @@ package sso
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -217,8 +218,12 @@ func (s *Service) provision(tx *identity.Txn, c Connection, a *saml.Assertion) (
 	if err := s.applyMetadata(tx, org.ID, nu, m); err != nil {
 		return nil, false, err
 	}
-	if err := tx.ReplaceUser(u, nu); err != nil {
-		return nil, false, userRefusal(err)
+	// A sign-in that changes nothing of the user (the usual one) writes no
+	// user record, so its updated_at stays that of the last change.
+	if !reflect.DeepEqual(identity.CloneUser(u), nu) {
+		if err := tx.ReplaceUser(u, nu); err != nil {
+			return nil, false, userRefusal(err)
+		}
 	}
 	if err := connectionUsers(env, c.ID).Add(tx.KVTx(kv.Inside()), nu.ID, nil); err != nil {
 		return nil, false, err

@@ -99,6 +99,32 @@ func TestSPInitiatedSignIn(t *testing.T) {
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != appURI+"?code=default-code" || f.authz.defaults[0] != f.app.ClientID {
 		t.Fatalf("default redirection: %d %q", resp.StatusCode, loc)
 	}
+
+	// A sign-in that changes nothing of the user writes no user record:
+	// its updated_at stays that of the last change; a changed attribute
+	// moves it.
+	stored := func() *identity.User {
+		u, err := f.id.GetUser(t.Context(), f.org.Domain, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	before := stored().UpdatedAt
+	f.clock.Advance(10 * time.Second)
+	if resp := b.acs(idp, b.startLogin(idp, oauthQuery())); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("unchanged sign-in: %d", resp.StatusCode)
+	}
+	if got := stored().UpdatedAt; !got.Equal(before) {
+		t.Fatalf("an unchanged sign-in moved updated_at from %s to %s", before, got)
+	}
+	f.session.UserGivenName = "Janette"
+	if resp := b.acs(idp, b.startLogin(idp, oauthQuery())); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("changed sign-in: %d", resp.StatusCode)
+	}
+	if got := stored(); !got.UpdatedAt.After(before) || got.Profile.GivenName != "Janette" {
+		t.Fatalf("a changed sign-in left updated_at %s (before %s), given name %q", got.UpdatedAt, before, got.Profile.GivenName)
+	}
 }
 
 func TestExistingUserLinkedByEmail(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 
 	csaml "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/gatehouse-id/gatehouse/sso/saml/internal/xmlroundtrip"
 )
 
 // Defaults and limits of Config.
@@ -98,6 +100,16 @@ type ServiceProvider struct {
 	mdURL     url.URL
 	sloURL    url.URL
 	sigMethod string
+
+	// onePass verifies responses with verifyOnePass (see verify.go),
+	// leaving to crewjam/saml what it does not decide; false sends every
+	// response to crewjam/saml's ParseXMLResponse. On in New; the
+	// differential tests turn it off to get the reference decision.
+	onePass bool
+	keys    onePassKeys
+	// tokens remembers the shapes of the tags that passed crewjam/saml's
+	// round-trip check in this connection's messages (xmlroundtrip.Memo).
+	tokens *xmlroundtrip.Memo
 }
 
 // New validates cfg and builds the service provider of one connection.
@@ -174,6 +186,9 @@ func New(cfg Config) (*ServiceProvider, error) {
 		}
 	}
 	p.cfg = cfg
+	p.keys = newOnePassKeys(&p.cfg)
+	p.tokens = xmlroundtrip.NewMemo()
+	p.onePass = true
 	return p, nil
 }
 

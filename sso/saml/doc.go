@@ -17,6 +17,25 @@
 // Every refusal is an *Error: its Error() is "authentication failed" (safe
 // to show) and its Reason/Detail are for the audit log.
 //
+// # How a response is verified
+//
+// ParseResponse parses the message once (etree, with crewjam/saml's
+// round-trip check folded into the same tokenisation), checks its
+// structure, then verifies it with the one-pass verifier (verify.go): the
+// signatures with goxmldsig, exactly as crewjam/saml calls it, against the
+// metadata certificates parsed once per connection; an EncryptedAssertion
+// decrypted with crewjam/saml's xmlenc; every check of crewjam/saml's
+// ParseXMLResponse made on the elements goxmldsig returns as verified, the
+// values read from them as encoding/xml would read them. What it does not
+// decide with certainty (unusual shapes, and refusals other than the
+// round-trip check and the signatures) goes to crewjam/saml's
+// ParseXMLResponse, which stays the reference: TestOnePassMatchesCrewjam,
+// TestOnePassMatchesCrewjamOnMutations and FuzzOnePassMatchesCrewjam
+// require both to decide alike (the same
+// assertion, or the same refusal reason) on genuine responses of every
+// shape, the signature-wrapping attacks and the rule violations below.
+// This package's own checks then apply to the assertion either returns.
+//
 // # SECURITY.md checklist and the tests that hold it
 //
 //   - Only metadata certificates verify signatures, never KeyInfo; several
@@ -27,7 +46,11 @@
 //     signed element consumed: inspectResponse; TestResponseChecks ("two
 //     assertions", "no assertion"), TestXMLSignatureWrapping (XSW1-XSW8 and
 //     a retargeted reference, also run against crewjam/saml alone),
-//     TestSignedElementVariantsAccepted.
+//     TestSignedElementVariantsAccepted; the one-pass verifier reads only
+//     the elements goxmldsig returns as verified, and
+//     TestOnePassMatchesCrewjam runs the same attacks, an unsigned
+//     assertion in a signed response, encrypted assertions signed inside
+//     and outside, and rule violations against crewjam/saml.
 //   - Unsigned assertion in an unsigned response refused: TestResponseChecks
 //     ("no signature at all"); tampering: "NameID altered ...".
 //   - Destination == the URL that received the message (and == ACSURL);
@@ -51,18 +74,21 @@
 //   - Size bounded before and after base64 decoding and after inflating;
 //     deflate bombs (CVE-2023-28119): TestResponseChecks ("oversized ..."),
 //     TestCompressionBombInput, TestIdPInitiatedLogout ("deflate bomb ...").
-//   - XML round-trip instability (CVE-2020-29509/10/11): crewjam/saml runs
-//     its port of github.com/mattermost/xml-roundtrip-validator on every
-//     inbound message before parsing it; ParseIdPMetadata also runs the
-//     validator itself. ParseResponse no longer makes a second pass of its
-//     own (it cost more than the signature verification):
-//     FuzzRoundTripCheckKept holds that whatever the validator refuses,
-//     crewjam/saml refuses as malformed and ParseResponse refuses. DTDs
-//     and processing instructions are refused (TestResponseChecks
-//     "DOCTYPE with an entity", "processing instruction inside the
-//     Response").
+//   - XML round-trip instability (CVE-2020-29509/10/11): crewjam/saml's
+//     port of github.com/mattermost/xml-roundtrip-validator (copied in
+//     internal/xmlroundtrip) runs on every inbound message and decrypted
+//     assertion: folded into the one parse (xmlroundtrip.Parse,
+//     FuzzParseMatchesEtreeAndValidate; tokens whose check is known to pass
+//     are not checked again: FuzzKnownStableIsStable,
+//     FuzzStartShapeDecides), and inside crewjam/saml for what it decides;
+//     ParseIdPMetadata runs the original validator. FuzzRoundTripCheckKept
+//     holds that whatever the original refuses, crewjam/saml refuses as
+//     malformed and ParseResponse refuses. DTDs and processing
+//     instructions are refused (TestResponseChecks "DOCTYPE with an
+//     entity", "processing instruction inside the Response").
 //   - Comment injection in NameID (CVE-2017-11427 family):
-//     TestCommentInjectionInNameID.
+//     TestCommentInjectionInNameID, TestOnePassMatchesCrewjam ("comment in
+//     NameID ...": the whole text is read, as encoding/xml reads it).
 //   - Malformed input never panics (CVE-2020-7711, CVE-2020-7731):
 //     TestResponseChecks (malformed base64/XML, garbage and empty
 //     signatures), FuzzParseResponse.

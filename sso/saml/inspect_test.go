@@ -1,15 +1,15 @@
 package saml
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/beevik/etree"
 )
 
-// inspectResponseTree is the tree-walking version of inspectResponse that
-// it replaced, kept as the reference FuzzInspectResponseMatchesTree holds
-// it to. It checks the structure of the received document: a
+// inspectResponseTree is the tree-walking version of inspectResponse
+// (inspectTree, which the one-pass verifier runs on its tree) on raw,
+// the reference FuzzInspectResponseMatchesTree holds the token version
+// to. It checks the structure of the received document: a
 // samlp:Response root with exactly one saml:Assertion or
 // saml:EncryptedAssertion child and no other element of those names
 // anywhere (signature wrapping hides a second assertion in Extensions,
@@ -17,98 +17,7 @@ import (
 func inspectResponseTree(raw []byte) (*responseShape, *Error) {
 	doc := etree.NewDocument()
 	doc.ReadSettings.Permissive = false
-	if err := doc.ReadFromBytes(raw); err != nil {
-		return nil, fail(ReasonMalformed, "not XML", err)
-	}
-	root := doc.Root()
-	if root == nil {
-		return nil, fail(ReasonMalformed, "no root element", nil)
-	}
-	if ferr := noDirectivesTree(&doc.Element, true); ferr != nil {
-		return nil, ferr
-	}
-	if root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
-		return nil, fail(ReasonMalformed, fmt.Sprintf("root element is {%s}%s, not a samlp:Response", root.NamespaceURI(), root.Tag), nil)
-	}
-	shape := &responseShape{}
-	var err *Error
-	if shape.destination, err = uniqueAttrTree(root, "Destination"); err != nil {
-		return nil, err
-	}
-	if shape.issueInstant, err = uniqueAttrTree(root, "IssueInstant"); err != nil {
-		return nil, err
-	}
-	if shape.inResponseTo, err = uniqueAttrTree(root, "InResponseTo"); err != nil {
-		return nil, err
-	}
-	var found []*etree.Element
-	var walk func(el *etree.Element)
-	walk = func(el *etree.Element) {
-		for _, c := range el.ChildElements() {
-			if c.Tag == "Assertion" || c.Tag == "EncryptedAssertion" {
-				found = append(found, c)
-			}
-			walk(c)
-		}
-	}
-	walk(root)
-	if len(found) != 1 {
-		return nil, fail(ReasonAssertionCount, fmt.Sprintf("%d Assertion/EncryptedAssertion elements, want exactly 1", len(found)), nil)
-	}
-	el := found[0]
-	if el.Parent() != root || el.NamespaceURI() != nsAssertion {
-		return nil, fail(ReasonAssertionCount, "the assertion is not a saml:Assertion child of the Response", nil)
-	}
-	if el.Tag == "Assertion" {
-		if shape.assertionID, err = uniqueAttrTree(el, "ID"); err != nil {
-			return nil, err
-		}
-		if shape.assertionID == "" {
-			return nil, fail(ReasonMissingElement, "Assertion has no ID", nil)
-		}
-	}
-	return shape, nil
-}
-
-// noDirectivesTree refuses DTDs (<!DOCTYPE ...>) and processing instructions
-// other than the XML declaration: SAML messages have no use for them.
-func noDirectivesTree(el *etree.Element, document bool) *Error {
-	for _, tok := range el.Child {
-		switch t := tok.(type) {
-		case *etree.Directive:
-			return fail(ReasonMalformed, "XML directive (DTD) in the message", nil)
-		case *etree.ProcInst:
-			if t.Target != "xml" || !document {
-				return fail(ReasonMalformed, "XML processing instruction in the message", nil)
-			}
-		case *etree.Element:
-			if ferr := noDirectivesTree(t, false); ferr != nil {
-				return ferr
-			}
-		}
-	}
-	return nil
-}
-
-// uniqueAttrTree returns the value of the unqualified attribute key of el, ""
-// if absent, and refuses an element that carries it twice or also under a
-// prefix (encoding/xml would read either).
-func uniqueAttrTree(el *etree.Element, key string) (string, *Error) {
-	var val string
-	n := 0
-	for _, a := range el.Attr {
-		if a.Key == key {
-			n++
-			val = a.Value
-			if a.Space != "" {
-				return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s:%s on <%s>", a.Space, a.Key, el.Tag), nil)
-			}
-		}
-	}
-	if n > 1 {
-		return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s repeated on <%s>", key, el.Tag), nil)
-	}
-	return val, nil
+	return inspectTree(doc, doc.ReadFromBytes(raw))
 }
 
 // FuzzInspectResponseMatchesTree: the one-pass inspectResponse decides as

@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
 	csaml "github.com/crewjam/saml"
+
+	"github.com/gatehouse-id/gatehouse/sso/saml/internal/xmlroundtrip"
 )
 
 const (
@@ -161,7 +164,24 @@ func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, recei
 	if ferr != nil {
 		return nil, ferr
 	}
-	shape, ferr := inspectResponse(raw)
+	var (
+		shape    *responseShape
+		doc      *etree.Document
+		checkErr error // crewjam/saml's round-trip check on raw
+	)
+	if p.onePass {
+		var parseErr error
+		var folded bool
+		doc, parseErr, checkErr, folded = xmlroundtrip.Parse(raw, p.tokens)
+		if !folded {
+			doc = etree.NewDocument()
+			parseErr = doc.ReadFromBytes(raw)
+			checkErr = xmlroundtrip.Validate(raw)
+		}
+		shape, ferr = inspectTree(doc, parseErr)
+	} else {
+		shape, ferr = inspectResponse(raw)
+	}
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -175,8 +195,16 @@ func (p *ServiceProvider) parseResponse(ctx context.Context, samlResponse, recei
 			ids = append(ids, id)
 		}
 	}
-	sp := p.newCrewjam(now)
-	ca, err := sp.ParseXMLResponse(raw, ids, p.acsURL)
+	var (
+		ca  *csaml.Assertion
+		err error = errUndecided
+	)
+	if p.onePass {
+		ca, err = p.verifyOnePass(doc, checkErr, ids, now)
+	}
+	if errors.Is(err, errUndecided) {
+		ca, err = p.newCrewjam(now).ParseXMLResponse(raw, ids, p.acsURL)
+	}
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -312,6 +340,109 @@ func inspectResponse(raw []byte) (*responseShape, *Error) {
 		}
 	}
 	return shape, nil
+}
+
+// inspectTree is inspectResponse on the document parsed by etree (doc,
+// with the error ReadFromBytes returned): it makes the same decisions
+// (FuzzInspectResponseMatchesTree) on the tree the one-pass verifier
+// reads, instead of a tokenisation of its own.
+func inspectTree(doc *etree.Document, parseErr error) (*responseShape, *Error) {
+	if parseErr != nil {
+		return nil, fail(ReasonMalformed, "not XML", parseErr)
+	}
+	root := doc.Root()
+	if root == nil {
+		return nil, fail(ReasonMalformed, "no root element", nil)
+	}
+	if ferr := noDirectivesTree(&doc.Element, true); ferr != nil {
+		return nil, ferr
+	}
+	if root.Tag != "Response" || root.NamespaceURI() != nsProtocol {
+		return nil, fail(ReasonMalformed, fmt.Sprintf("root element is {%s}%s, not a samlp:Response", root.NamespaceURI(), root.Tag), nil)
+	}
+	shape := &responseShape{}
+	var err *Error
+	if shape.destination, err = uniqueAttrTree(root, "Destination"); err != nil {
+		return nil, err
+	}
+	if shape.issueInstant, err = uniqueAttrTree(root, "IssueInstant"); err != nil {
+		return nil, err
+	}
+	if shape.inResponseTo, err = uniqueAttrTree(root, "InResponseTo"); err != nil {
+		return nil, err
+	}
+	var found []*etree.Element
+	var walk func(el *etree.Element)
+	walk = func(el *etree.Element) {
+		for _, c := range el.Child {
+			c, ok := c.(*etree.Element)
+			if !ok {
+				continue
+			}
+			if c.Tag == "Assertion" || c.Tag == "EncryptedAssertion" {
+				found = append(found, c)
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+	if len(found) != 1 {
+		return nil, fail(ReasonAssertionCount, fmt.Sprintf("%d Assertion/EncryptedAssertion elements, want exactly 1", len(found)), nil)
+	}
+	el := found[0]
+	if el.Parent() != root || el.NamespaceURI() != nsAssertion {
+		return nil, fail(ReasonAssertionCount, "the assertion is not a saml:Assertion child of the Response", nil)
+	}
+	if el.Tag == "Assertion" {
+		if shape.assertionID, err = uniqueAttrTree(el, "ID"); err != nil {
+			return nil, err
+		}
+		if shape.assertionID == "" {
+			return nil, fail(ReasonMissingElement, "Assertion has no ID", nil)
+		}
+	}
+	return shape, nil
+}
+
+// noDirectivesTree refuses DTDs (<!DOCTYPE ...>) and processing instructions
+// other than the XML declaration: SAML messages have no use for them.
+func noDirectivesTree(el *etree.Element, document bool) *Error {
+	for _, tok := range el.Child {
+		switch t := tok.(type) {
+		case *etree.Directive:
+			return fail(ReasonMalformed, "XML directive (DTD) in the message", nil)
+		case *etree.ProcInst:
+			if t.Target != "xml" || !document {
+				return fail(ReasonMalformed, "XML processing instruction in the message", nil)
+			}
+		case *etree.Element:
+			if ferr := noDirectivesTree(t, false); ferr != nil {
+				return ferr
+			}
+		}
+	}
+	return nil
+}
+
+// uniqueAttrTree returns the value of the unqualified attribute key of el, ""
+// if absent, and refuses an element that carries it twice or also under a
+// prefix (encoding/xml would read either).
+func uniqueAttrTree(el *etree.Element, key string) (string, *Error) {
+	var val string
+	n := 0
+	for _, a := range el.Attr {
+		if a.Key == key {
+			n++
+			val = a.Value
+			if a.Space != "" {
+				return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s:%s on <%s>", a.Space, a.Key, el.Tag), nil)
+			}
+		}
+	}
+	if n > 1 {
+		return "", fail(ReasonMalformed, fmt.Sprintf("attribute %s repeated on <%s>", key, el.Tag), nil)
+	}
+	return val, nil
 }
 
 // maxInspectDepth is etree's default depth limit, which the tree-walking

@@ -125,6 +125,22 @@
 // application. Every URL, mail link and form action is built from the
 // base URL.
 //
+// # Invitations
+//
+// InviteUser mails a user an administrator's invitation (the admin
+// console calls it with the member's scoped service; the rule is
+// identity.Service.InviteUser: update:users, enabled users only, the
+// address's send budget, a single-use token stored as SHA-256 that lives
+// identity.DefaultInvitationTTL, 24 hours at most, audited as
+// USER_INVITED with the administrator as actor). The link
+// {BaseURL}/t/{domain}/invitation/{token} (under /sandbox for the
+// sandbox) shows a confirmation page; only its POST consumes the token
+// (identity.Service.AcceptInvitation marks the address verified), opens
+// a browser session of the user at the organization's issuer and lands
+// the browser on the application the administrator chose (its default
+// web origin: the application's own sign-in is then answered from the
+// session) or, without one, on a page saying the user is signed in.
+//
 // # Look and branding
 //
 // The pages share one layout and stylesheet with the SSO onboarding
@@ -149,6 +165,7 @@
 //	GET|POST /logout                         end-session
 //	POST /login                              the hosted login page's forms
 //	GET|POST /password-reset/{token}         the link of a "forgot password" mail
+//	GET|POST /invitation/{token}             the link of an invitation mail (InviteUser)
 //
 // Cryptr's URLs: /t/{domain}/{locale}/{state}/{signin|signup|invite}/new,
 // the gateways /t/{domain}/, /a/{domain}/ and / (organization, domain or
@@ -554,6 +571,8 @@ func (p *Provider) routes() {
 	p.handle("POST /magic-link/verify/{token}", p.magicLinkConsume)
 	p.handle("GET /t/{domain}/password-reset/{token}", p.resetPage)
 	p.handle("POST /t/{domain}/password-reset/{token}", p.resetPost)
+	p.handle("GET /t/{domain}/invitation/{token}", p.invitationPage)
+	p.handle("POST /t/{domain}/invitation/{token}", p.invitationPost)
 	// Cryptr's sign-in URLs.
 	p.handle("GET /t/{domain}/{locale}/{state}/{sign_type}/new", p.authorizeEra1)
 	p.handle("GET /t/{domain}/{$}", p.authorizeGateway)

@@ -1,0 +1,160 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/tokens"
+)
+
+// Invitations: an administrator mails a user a link that signs the user
+// in at the organization (identity.Service.InviteUser holds the rule;
+// this file mails the link and serves it).
+//
+//	GET  /t/{domain}/invitation/{token}  a confirmation page (consumes nothing)
+//	POST /t/{domain}/invitation/{token}  consumes the link and signs the user in
+//
+// The POST (CSRF token) accepts the invitation (identity.Service
+// AcceptInvitation: single use, the address marked verified), opens a
+// browser session of the user at the organization's issuer, in the
+// environment of the link's tree, and lands the browser: on the
+// application the administrator chose (identity.Application
+// InvitationLanding: its default web origin, else its first web origin,
+// where its own sign-in is answered from the session without asking
+// again), or, without one, on a page of the organization saying the user
+// is signed in.
+
+// invitationPath is the path of an invitation link below the base URL.
+func invitationPath(env identity.Environment, domain, token string) string {
+	return tokens.EnvironmentPath(env) + "/t/" + url.PathEscape(domain) + "/invitation/" + url.PathEscape(token)
+}
+
+// InviteUser issues an invitation with svc (the caller's service, bound
+// to the environment of the link; a scoped one applies its scope and
+// needs update:users: identity.Service.InviteUser holds the rule, its
+// send budget and its USER_INVITED audit event naming the actor of ctx)
+// and mails the user the link in the background, in locale ("en" or
+// "fr"). The returned invitation has no Token: the secret exists only in
+// the mail. TTL is the link's lifetime when in.TTL is zero (default
+// identity.DefaultInvitationTTL).
+func (p *Provider) InviteUser(ctx context.Context, svc *identity.Service, in identity.InvitationRequest, locale string) (*identity.Invitation, error) {
+	if svc == nil {
+		return nil, errors.New("provider: InviteUser needs a service")
+	}
+	inv, err := svc.InviteUser(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	link := p.base + invitationPath(svc.Environment(), inv.OrgDomain, inv.Token)
+	p.sendInviteMail(locale, inv.User.Email, p.orgName(ctx, inv.OrgDomain), link, inv.ExpiresAt.Sub(p.now()))
+	out := *inv
+	out.Token = ""
+	return &out, nil
+}
+
+// sendInviteMail sends the invitation link in the background.
+func (p *Provider) sendInviteMail(locale, to, orgName, link string, ttl time.Duration) {
+	tr := translations(locale)
+	hours := int((ttl + time.Hour/2) / time.Hour)
+	if hours < 1 {
+		hours = 1
+	}
+	product := p.pages.Look().ProductName()
+	m := mail.Message{From: p.opts.MailFrom, To: []string{to},
+		Subject: fmt.Sprintf(tr["invite_mail_subject"], orgName, product),
+		Text:    fmt.Sprintf(tr["invite_mail_text"], orgName, link, hours)}
+	html, err := p.mailHTML(locale, fmt.Sprintf(tr["invite_mail_intro"], orgName), link, tr["invite_mail_button"], "", "",
+		fmt.Sprintf(tr["invite_mail_footer"], hours))
+	if err == nil {
+		m.HTML = html
+	}
+	p.deliver(m)
+}
+
+// invitationPage is the GET of an invitation link: a confirmation page,
+// if the link is live. It consumes nothing (mail scanners follow links).
+func (p *Provider) invitationPage(w http.ResponseWriter, r *http.Request) {
+	locale := pickLocale(r, "")
+	svc, err := p.envService(envOf(r))
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	domain, token := r.PathValue("domain"), r.PathValue("token")
+	inv, err := svc.CheckInvitation(r.Context(), domain, token)
+	if err != nil {
+		p.invitationRefused(w, r, locale, err)
+		return
+	}
+	tr := translations(locale)
+	orgName := p.orgName(r.Context(), domain)
+	p.render(w, r, "confirm", http.StatusOK, &pageData{Locale: locale, Title: tr["invite_title"], OrgName: orgName, T: tr,
+		CSRF: p.csrfToken(w, r), Action: p.path + invitationPath(envOf(r), domain, token),
+		Message: fmt.Sprintf(tr["invite_text"], orgName, inv.User.Email)})
+}
+
+// invitationRefused answers an invitation link that cannot be used:
+// unknown, used, foreign and expired links alike.
+func (p *Provider) invitationRefused(w http.ResponseWriter, r *http.Request, locale string, err error) {
+	if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
+		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
+		return
+	}
+	p.log.Error("provider: invitation", "err", err)
+	p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+}
+
+// invitationPost consumes the link, signs the user in and lands the
+// browser.
+func (p *Provider) invitationPost(w http.ResponseWriter, r *http.Request) {
+	locale := pickLocale(r, "")
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil || !checkCSRF(r) {
+		p.errorPage(w, r, locale, http.StatusForbidden, "csrf")
+		return
+	}
+	ctx := r.Context()
+	env := envOf(r)
+	svc, err := p.envService(env)
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	domain, token := r.PathValue("domain"), r.PathValue("token")
+	inv, err := svc.AcceptInvitation(ctx, domain, token)
+	if err != nil {
+		p.invitationRefused(w, r, locale, err)
+		return
+	}
+	cookie, err := p.newSecret()
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	now := p.now()
+	s := sessionRecord{Env: env, OrgDomain: domain, UserID: inv.User.ID, AuthTime: now, IPS: "cryptr",
+		ExpiresAt: now.Add(p.opts.SessionTTL)}
+	if err := p.ids.Update(ctx, func(tx *identity.Txn) error {
+		return putSession(tx.KVTx(kv.Inside()), identity.HashSecret(cookie), s)
+	}); err != nil {
+		p.log.Error("provider: invitation session", "err", err)
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	p.setSessionCookie(w, r, env, cookie, s.ExpiresAt)
+	if inv.LandingURL != "" {
+		http.Redirect(w, r, inv.LandingURL, http.StatusSeeOther)
+		return
+	}
+	tr := translations(locale)
+	orgName := p.orgName(ctx, domain)
+	p.render(w, r, "message", http.StatusOK, &pageData{Locale: locale, Title: tr["invite_done_title"], OrgName: orgName,
+		T: tr, Message: fmt.Sprintf(tr["invite_done"], orgName, inv.User.Email)})
+}
