@@ -333,6 +333,8 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 		ao := admin.Options{Identity: prod, BaseURL: o.BaseURL + consolePath,
 			ProviderURL: o.BaseURL, Logger: g.log.With("component", "admin"), PasswordResets: g.provider, Invitations: g.provider,
 			HTTPClient: &http.Client{Transport: inProcess{base: o.BaseURL, h: g.handler}, Timeout: 10 * time.Second}}
+		// Each application's page shows the JWT sample the issuer builds.
+		ao.JWTSamples = g.tokens
 		if g.sso != nil {
 			// Each organization's SSO connections (a nil *sso.Service
 			// would be a non-nil interface: set only when served).

@@ -65,6 +65,12 @@ type Options struct {
 	// and its setup link. *sso.Service (package sso) implements it;
 	// without it the section is absent.
 	SSO SSOConnections
+	// JWTSamples, when set, adds the JWT sample to each application's
+	// page: the decoded claims of an access token and an ID token of the
+	// application, for a user chosen by email or none. *tokens.Service
+	// (package tokens) implements it; without it the page shows the
+	// MetaKeys only.
+	JWTSamples JWTSamples
 	// Crafter, when set, adds each organization's Crafter tenant section
 	// (/orgs/{domain}/tenant: roles, attribute definitions with their
 	// permissions, verify_new_profiles) and Crafter access tokens to the
@@ -112,6 +118,7 @@ type Console struct {
 	patterns []string
 	resets   PasswordResets
 	sso      SSOConnections
+	samples  JWTSamples
 	crafter  CrafterProfile
 	invites  Invitations
 	clientID string
@@ -152,6 +159,7 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 		secure: base.Scheme == "https", client: opts.HTTPClient, log: opts.Logger, resets: opts.PasswordResets, sso: opts.SSO,
 		crafter: opts.Crafter, invites: opts.Invitations,
 		policy: identity.ConsoleSessionPolicy{Idle: opts.IdleTimeout, Absolute: opts.AbsoluteTimeout}}
+	c.samples = opts.JWTSamples
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Second}
 	}

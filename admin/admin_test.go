@@ -188,6 +188,9 @@ func postRoutes(h *harness) map[string]url.Values {
 		sc + "/onboarding":                       {"sso_admin_email": {"it9@alpha.test"}},
 		sc + "/setup-link":                       {},
 		sc + "/invite":                           {},
+		sc:                                       {"seats_limit": {"3"}, "user_security_type": {"user_registered"}},
+		a + "/metakeys":                          {"metakey_name": {"tier"}, "metakey_type": {"integer"}},
+		a + "/metakeys/delete":                   {"metakey_name": {"alpha_plan"}, "confirm": {"yes"}},
 	}
 }
 
@@ -200,7 +203,7 @@ func TestPostWithoutCSRFIsRefused(t *testing.T) {
 		if strings.HasSuffix(p, "/nop") {
 			continue
 		}
-		for name, tok := range map[string]string{"missing": "", "wrong": "x" + b.csrf()[1:]} {
+		for name, tok := range map[string]string{"missing": "", "wrong": b.wrongCSRF()} {
 			f := url.Values{}
 			for k, v := range form {
 				f[k] = v
@@ -319,7 +322,13 @@ func TestIsolationRouteByRoute(t *testing.T) {
 		beta + "/sso":          {"application_id": {h.betaApp.ClientID}, "sso_admin_email": {"it@beta.test"}},
 		bs + "/onboarding":     {"sso_admin_email": {"owned@beta.test"}}, bs + "/setup-link": {}, bs + "/invite": {},
 		crossedSSO + "/onboarding": {"sso_admin_email": {"owned@beta.test"}}, crossedSSO + "/setup-link": {},
-		crossedSSO + "/invite": {},
+		crossedSSO + "/invite":          {},
+		bs:                              {"seats_limit": {"1"}, "user_security_type": {"user_registered"}},
+		crossedSSO:                      {"seats_limit": {"1"}, "user_security_type": {"user_registered"}},
+		ba + "/metakeys":                {"metakey_name": {"owned"}, "metakey_type": {"string"}},
+		crossedApp + "/metakeys":        {"metakey_name": {"owned"}, "metakey_type": {"string"}},
+		ba + "/metakeys/delete":         {"metakey_name": {"beta_plan"}, "confirm": {"yes"}},
+		crossedApp + "/metakeys/delete": {"metakey_name": {"beta_plan"}, "confirm": {"yes"}},
 	} {
 		tried(http.MethodPost, p)
 		if r := a.postCSRF(p, form); r.status != http.StatusNotFound {

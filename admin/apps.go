@@ -44,6 +44,9 @@ type appData struct {
 	Algs  []string
 	// Secret is a client secret to show once (after creation or rotation).
 	Secret string
+	// Extras are the MetaKeys and the JWT sample (the page of an
+	// existing application; nil elsewhere).
+	Extras *appExtras
 }
 
 func lines(s string) []string {
@@ -62,6 +65,7 @@ func appForm(a *identity.Application) url.Values {
 	f.Set("allowed_redirect_urls", strings.Join(a.AllowedRedirectURLs, "\n"))
 	f.Set("allowed_logout_urls", strings.Join(a.AllowedLogoutURLs, "\n"))
 	f.Set("allowed_web_origins", strings.Join(a.AllowedWebOrigins, "\n"))
+	f.Set("allowed_origins_cors", strings.Join(a.AllowedOriginsCORS, "\n"))
 	f.Set("signing_alg", a.SigningAlg)
 	if a.SigningAlg == "" {
 		f.Set("signing_alg", "RS256")
@@ -76,6 +80,7 @@ func applyAppForm(f url.Values, a *identity.Application) {
 	a.AllowedRedirectURLs = lines(f.Get("allowed_redirect_urls"))
 	a.AllowedLogoutURLs = lines(f.Get("allowed_logout_urls"))
 	a.AllowedWebOrigins = lines(f.Get("allowed_web_origins"))
+	a.AllowedOriginsCORS = lines(f.Get("allowed_origins_cors"))
 	a.SigningAlg = f.Get("signing_alg")
 }
 
@@ -127,8 +132,7 @@ func (c *Console) appShow(w http.ResponseWriter, q *request) error {
 	if err != nil {
 		return err
 	}
-	c.page(w, q, http.StatusOK, "app", view{Title: "apps.settings", Data: d, Form: appForm(a), Notice: notice(q)})
-	return nil
+	return c.appPage(w, q, http.StatusOK, d, view{Notice: notice(q)})
 }
 
 func (c *Console) appUpdate(w http.ResponseWriter, q *request) error {
@@ -148,8 +152,7 @@ func (c *Console) appUpdate(w http.ResponseWriter, q *request) error {
 			return gerr
 		}
 		f.Set("application_type", a.ApplicationType)
-		c.page(w, q, http.StatusUnprocessableEntity, "app", view{Title: "apps.settings", Data: d, Form: f, Errors: errs})
-		return nil
+		return c.appPage(w, q, http.StatusUnprocessableEntity, d, view{Form: f, Errors: errs})
 	} else if err != nil {
 		return err
 	}

@@ -127,19 +127,37 @@
 //	                               link (Options.PasswordResets), mail a
 //	                               sign-in invitation (Options.Invitations),
 //	                               delete (confirmed)
-//	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export
+//	/orgs/{domain}/events          audit log filtered by code, actor, dates; .csv export;
+//	                               the events of the API keys that reach the
+//	                               organization are in it (identity.CredentialEvent)
 //	/orgs/{domain}/apps            applications: create each type, redirect URIs,
 //	                               origins, signing algorithm, delete; the client
 //	                               secret is shown once, at creation and rotation
+//	/orgs/{domain}/apps/{client}   an application's settings, the organization's
+//	                               MetaKeys (add: name, type, required; delete
+//	                               after a confirmation page, values included;
+//	                               the core needs create:/delete:user_metakeys)
+//	                               and, with Options.JWTSamples, the JWT sample:
+//	                               the decoded claims of an access token and an
+//	                               ID token of the application, built by the
+//	                               token issuer's own code (tokens.Service
+//	                               JWTSample: MetaData, the host's
+//	                               ClaimsUpdater, the application's lifetimes
+//	                               and algorithm), for a user chosen by email
+//	                               (?sample_user=) or, without one, with the
+//	                               MetaKeys described; the sample tokens are
+//	                               signed by a key no verifier trusts
 //	/orgs/{domain}/sso             SSO connections (with Options.SSO): state,
 //	                               onboarding state, seats, user policy, IdP
 //	                               metadata expiry (warned MetadataWarning
 //	                               ahead); create one with its administrator's
 //	                               onboarding, the setup link mailed if asked
-//	/orgs/{domain}/sso/{idp_id}    a connection: its onboarding (create or
-//	                               start over), a setup link to copy (shown
-//	                               once) or to mail, the last test sign-in's
-//	                               result and reason
+//	/orgs/{domain}/sso/{idp_id}    a connection: its settings (active, seats,
+//	                               user policy: sso.Service.UpdateConnection,
+//	                               which needs update:sso_connections), its
+//	                               onboarding (create or start over), a setup
+//	                               link to copy (shown once) or to mail, the
+//	                               last test sign-in's result and reason
 //	/orgs/{domain}/tenant          the Crafter tenant (with Options.Crafter):
 //	                               verify_new_profiles, roles (add; remove,
 //	                               confirmed), attribute definitions with

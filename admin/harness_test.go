@@ -88,6 +88,8 @@ type harnessOpt struct {
 	skipSetupClaims bool
 	places          identity.PlaceResolver
 	noSSO           bool
+	noSamples       bool
+	claims          tokens.ClaimsUpdater
 	crafter         bool
 }
 
@@ -118,7 +120,7 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 		t.Fatal(err)
 	}
 	h.ids = ids
-	tok, err := tokens.New(tokens.Options{Identity: ids, BaseURL: h.base})
+	tok, err := tokens.New(tokens.Options{Identity: ids, BaseURL: h.base, ClaimsUpdater: o.claims})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +137,9 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 	ctx := context.Background()
 	opts := admin.Options{Identity: ids, BaseURL: h.base + o.prefix, ProviderURL: h.base,
 		IdleTimeout: o.idle, AbsoluteTimeout: o.absolute, Logger: logger, PasswordResets: prov, Invitations: prov}
+	if !o.noSamples {
+		opts.JWTSamples = tok
+	}
 	if !o.noSSO {
 		h.sso, err = sso.New(sso.Options{Identity: ids, BaseURL: h.base, Logger: logger, MailFrom: "id@gatehouse.test",
 			Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
@@ -199,6 +204,9 @@ func newHarness(t testing.TB, opt ...harnessOpt) *harness {
 			app, _, err := ids.CreateApplication(ctx, org.Domain, identity.Application{Name: n + " web",
 				ApplicationType: identity.AppRegularWeb, AllowedRedirectURLs: []string{"https://" + n + ".test/cb"}})
 			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ids.CreateMetaKey(ctx, org.Domain, n+"_plan", identity.MetaString, false); err != nil {
 				t.Fatal(err)
 			}
 			var conn string
@@ -349,6 +357,13 @@ func (h *harness) state() string {
 					sb.WriteString(k + "=" + metaStr(v))
 				}
 			}
+			keys, err := s.ListMetaKeys(ctx, o.Domain)
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			for _, k := range keys {
+				fmt.Fprintf(&sb, "|key %s %s %v", k.Name, k.Type, k.Required)
+			}
 			apps, _ := s.ListApplications(ctx, o.Domain, identity.PageRequest{PerPage: 100})
 			for _, a := range apps.Items {
 				sb.WriteString("|" + a.ClientID + a.Name + a.ClientSecretHash + strings.Join(a.AllowedRedirectURLs, ","))
@@ -360,6 +375,7 @@ func (h *harness) state() string {
 				}
 				for _, d := range conns.Items {
 					sb.WriteString("|" + d.Connection.ID + d.Connection.ProviderType)
+					fmt.Fprintf(&sb, " %v %d %s", d.Connection.Active, d.Connection.SeatsLimit, d.Connection.UserSecurityType)
 					if o := d.Onboarding; o != nil {
 						sb.WriteString(o.ID + o.SSOAdminEmail + o.State + fmt.Sprint(o.InvitationSentAt))
 					}
@@ -388,4 +404,16 @@ func (h *harness) state() string {
 func metaStr(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// wrongCSRF is the session's form token with its first character changed
+// (never equal to it, whatever that character is).
+func (b *browser) wrongCSRF() string {
+	b.h.t.Helper()
+	tok := b.csrf()
+	c := byte('x')
+	if tok[0] == c {
+		c = 'y'
+	}
+	return string(c) + tok[1:]
 }

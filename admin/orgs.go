@@ -62,6 +62,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /orgs/{org}/apps/{client}/rotate", c.signedIn(update, apps, c.appRotate))
 	m.HandleFunc("GET /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDeleteConfirm))
 	m.HandleFunc("POST /orgs/{org}/apps/{client}/delete", c.signedIn(del, apps, c.appDelete))
+	m.HandleFunc("POST /orgs/{org}/apps/{client}/metakeys", c.signedIn(create, metakeys, c.metaKeyCreate))
+	m.HandleFunc("POST /orgs/{org}/apps/{client}/metakeys/delete", c.signedIn(del, metakeys, c.metaKeyDelete))
 
 	m.HandleFunc("GET /keys", c.signedIn(read, keys, c.keyList))
 	m.HandleFunc("POST /keys", c.signedIn(create, keys, c.keyCreate))

@@ -33,6 +33,7 @@ type SSOConnections interface {
 	CreateOnboarding(ctx context.Context, id *identity.Service, idpID string, in sso.OnboardingInput) (*sso.Onboarding, error)
 	NewSetupLink(ctx context.Context, id *identity.Service, idpID string) (string, error)
 	SendInvitation(ctx context.Context, id *identity.Service, idpID string) (*sso.Onboarding, error)
+	UpdateConnection(ctx context.Context, id *identity.Service, idpID string, u sso.Update) (*sso.Details, error)
 }
 
 func (c *Console) ssoRoutes(m *patternMux) {
@@ -45,6 +46,7 @@ func (c *Console) ssoRoutes(m *patternMux) {
 	m.HandleFunc("POST /orgs/{org}/sso/{idp}/onboarding", c.signedIn(update, ssoConns, c.ssoOnboarding))
 	m.HandleFunc("POST /orgs/{org}/sso/{idp}/setup-link", c.signedIn(update, ssoConns, c.ssoSetupLink))
 	m.HandleFunc("POST /orgs/{org}/sso/{idp}/invite", c.signedIn(update, ssoConns, c.ssoInvite))
+	m.HandleFunc("POST /orgs/{org}/sso/{idp}", c.signedIn(update, ssoConns, c.ssoUpdate))
 }
 
 // ssoRow is a connection as the pages show it.
@@ -171,6 +173,53 @@ type ssoData struct {
 	Conn ssoRow
 	// Link is a setup link just created (shown on this answer only).
 	Link string
+	// Policies are the user policies a connection may have.
+	Policies []string
+}
+
+// ssoForm fills the settings form from a connection.
+func ssoForm(c *sso.Connection) url.Values {
+	f := url.Values{"seats_limit": {strconv.Itoa(c.SeatsLimit)}, "user_security_type": {c.UserSecurityType}}
+	if c.Active {
+		f.Set("active", "on")
+	}
+	return f
+}
+
+// ssoUpdate changes a connection's state, seats and user policy through
+// the SSO service (which needs update:sso_connections and the
+// organization in the member's scope). Bad input answers the page with
+// the field's message and changes nothing.
+func (c *Console) ssoUpdate(w http.ResponseWriter, q *request) error {
+	d, err := c.loadConnection(q)
+	if err != nil {
+		return err
+	}
+	f := q.r.PostForm
+	active := f.Get("active") == "on"
+	policy := f.Get("user_security_type")
+	u := sso.Update{Active: &active, UserSecurityType: &policy}
+	seats := strings.TrimSpace(f.Get("seats_limit"))
+	if seats == "" {
+		seats = "0"
+	}
+	n, err := strconv.Atoi(seats)
+	if err != nil {
+		// Not a number: nothing is sent to the service (which checks the
+		// range and the policy), so nothing changes.
+		c.ssoPage(w, q, http.StatusUnprocessableEntity, d, view{Form: f,
+			Errors: map[string]string{"seats_limit": "must be a whole number (0 for no limit)"}})
+		return nil
+	}
+	u.SeatsLimit = &n
+	_, err = c.sso.UpdateConnection(q.ctx(), q.svc, d.Conn.Connection.ID, u)
+	if errs, ok := fieldErrors(err); ok {
+		c.ssoPage(w, q, http.StatusUnprocessableEntity, d, view{Errors: errs, Form: f})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return c.redirect(w, q, ssoPath(d.Org.Domain, d.Conn.Connection.ID)+"?done=sso.saved")
 }
 
 // loadConnection reads the organization and the connection of the path:
@@ -192,12 +241,22 @@ func (c *Console) loadConnection(q *request) (*ssoData, error) {
 
 func (c *Console) ssoPage(w http.ResponseWriter, q *request, status int, d *ssoData, v view) {
 	v.Title, v.Data = "sso.connection", d
-	if v.Form == nil {
-		v.Form = url.Values{}
-		if d.Conn.Onboarding != nil {
-			v.Form.Set("sso_admin_email", d.Conn.Onboarding.SSOAdminEmail)
+	d.Policies = sso.UserSecurityTypes()
+	// The page has two forms: the one posted keeps what was typed, the
+	// other shows what is stored.
+	form := url.Values{}
+	for k, vs := range v.Form {
+		form[k] = vs
+	}
+	if _, posted := form["seats_limit"]; !posted {
+		for k, vs := range ssoForm(&d.Conn.Connection) {
+			form[k] = vs
 		}
 	}
+	if _, posted := form["sso_admin_email"]; !posted && d.Conn.Onboarding != nil {
+		form.Set("sso_admin_email", d.Conn.Onboarding.SSOAdminEmail)
+	}
+	v.Form = form
 	if v.Notice == "" {
 		v.Notice = notice(q)
 	}

@@ -1,13 +1,11 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
@@ -16,75 +14,16 @@ import (
 // organizations.
 const DefaultRecordCacheSize = 4096
 
-// decodeCache keeps recently decoded records, each with the exact stored
-// bytes it was decoded from. A read still fetches the record in its own
-// transaction; only when the bytes are identical to the cached ones is the
-// decoded value reused. So a change made anywhere (another instance on the
-// same database included), a rotated client secret or a deleted
-// application, is seen by the very next read: the cache only saves
-// decoding. Values it returns are shared: callers copy before changing
-// or handing them out. Bounded; an arbitrary entry goes when it is full.
-type decodeCache[T any] struct {
-	mu  sync.RWMutex
-	max int
-	m   map[string]decoded[T]
-}
-
-type decoded[T any] struct {
-	raw []byte
-	v   *T
-}
-
-func newDecodeCache[T any](max int) *decodeCache[T] {
-	return &decodeCache[T]{max: max, m: make(map[string]decoded[T])}
-}
-
-// read returns the record of recs with id as tx reads it, decoded or
-// reused from the cache (shared: do not change it).
-func readCached[T any](tx ReadTx, c *decodeCache[T], recs kv.Records[T], id string) (*T, error) {
-	if kv.CheckParts(id) != nil {
-		return nil, fmt.Errorf("%s %w", recs.Kind, ErrNotFound)
-	}
-	key := recs.Key(id)
-	raw, err := tx.Get(key)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%s %w", recs.Kind, ErrNotFound)
-		}
-		return nil, err
-	}
-	c.mu.RLock()
-	e, ok := c.m[string(key)]
-	c.mu.RUnlock()
-	if ok && bytes.Equal(e.raw, raw) {
-		return e.v, nil
-	}
-	v := new(T)
-	if err := recs.Decode(raw, v); err != nil {
-		return nil, fmt.Errorf("decode %s %s: %w", recs.Kind, id, err)
-	}
-	c.mu.Lock()
-	if _, ok := c.m[string(key)]; !ok && len(c.m) >= c.max {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[string(key)] = decoded[T]{raw: bytes.Clone(raw), v: v}
-	c.mu.Unlock()
-	return v, nil
-}
-
 // recordCaches are the decode caches a Service and the Services derived
 // from it share.
 type recordCaches struct {
-	apps *decodeCache[Application]
-	orgs *decodeCache[Organization]
+	apps *kv.DecodeCache[Application]
+	orgs *kv.DecodeCache[Organization]
 }
 
 func newRecordCaches() *recordCaches {
-	return &recordCaches{apps: newDecodeCache[Application](DefaultRecordCacheSize),
-		orgs: newDecodeCache[Organization](DefaultRecordCacheSize)}
+	return &recordCaches{apps: kv.NewDecodeCache[Application](DefaultRecordCacheSize),
+		orgs: kv.NewDecodeCache[Organization](DefaultRecordCacheSize)}
 }
 
 // cloneApp copies a so that the copy shares no mutable memory with it.
@@ -101,7 +40,7 @@ func cloneApp(a *Application) *Application {
 
 // app reads the application with id (shared: do not change it).
 func (t *ReadTxn) app(id string) (*Application, error) {
-	return readCached(t.tx, t.s.cache.apps, apps(t.s.env), id)
+	return apps(t.s.env).GetCached(t.tx, t.s.cache.apps, id)
 }
 
 // servedBy reports whether app serves the organization with domain (the
@@ -123,7 +62,7 @@ func (t *ReadTxn) servedBy(app *Application, domain string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	o, err := readCached(t.tx, t.s.cache.orgs, t.s.orgs(), id)
+	o, err := t.s.orgs().GetCached(t.tx, t.s.cache.orgs, id)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,14 +38,17 @@ var eventEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 // organizations never contend on one key (which on PostgreSQL would
 // serialize every write of the environment). A clash with an id written by
 // another instance in the same millisecond is detected in the transaction
-// and skipped.
-func (t *Txn) nextEventID(now time.Time) (int64, error) {
-	ms := now.Sub(eventEpoch).Milliseconds()
-	if ms < 0 {
-		ms = 0
-	}
-	id := t.s.events.next(ms)
+// and skipped. id is the first candidate (from eventIDs.next); keys
+// returns the keys that writing the event under a candidate will read,
+// read with the check of each further candidate in one round trip on
+// stores where a read is one (kv.Prefetch).
+func (t *Txn) nextEventID(ms, id int64, keys func(seq string) [][]byte) (int64, error) {
 	for i := 0; i < 64; i++ {
+		if i > 0 {
+			if err := kv.Prefetch(t.tx, keys(eventSeq(id))...); err != nil {
+				return 0, err
+			}
+		}
 		ok, err := events(t.s.env).Exists(t.tx, eventSeq(id))
 		if err != nil {
 			return 0, err
@@ -77,48 +81,131 @@ func (g *eventIDs) next(ms int64) int64 {
 // Log appends e to the audit log in the transaction: it assigns a new,
 // increasing id (see nextEventID), stamps the time and indexes the event
 // for the filters of ListEvents (code, client_id, saml_identity_provider_id).
-func (t *Txn) Log(e *Event) error {
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = t.s.Now()
-	}
-	if e.ActorID == "" {
-		e.ActorID = t.actor
-	}
-	id, err := t.nextEventID(e.CreatedAt)
-	if err != nil {
-		return err
-	}
-	e.ID = id
-	if e.TenantDomain == "" && e.OrgID != "" {
-		if o, err := t.OrgByID(e.OrgID); err == nil {
-			e.TenantDomain = o.Domain
+func (t *Txn) Log(e *Event) error { return t.logEvents([]*Event{e}) }
+
+// logEvents logs es in order, as Log each. The keys their writes read
+// (the id checks, the sets' members and counts) are read first, all in one
+// round trip on stores where a read is one (kv.Prefetch), so that a batch
+// of events costs a few round trips, not a few per event.
+func (t *Txn) logEvents(es []*Event) error {
+	sets := make([][]kv.Set, len(es))
+	ids := make([]int64, len(es))
+	var keys [][]byte
+	for i, e := range es {
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = t.s.Now()
 		}
-	}
-	seq := eventSeq(id)
-	if err := events(t.s.env).Put(t.w, seq, *e); err != nil {
-		return err
-	}
-	org := e.OrgID
-	if org == "" {
-		org = "-"
-	}
-	sets := []kv.Set{eventSet(t.s.env, org)}
-	if e.Code != "" {
-		sets = append(sets, eventSet(t.s.env, org, "code", e.Code))
-	}
-	if e.ClientID != "" {
-		sets = append(sets, eventSet(t.s.env, org, "client", e.ClientID))
-	}
-	if e.SAMLIdPID != "" {
-		sets = append(sets, eventSet(t.s.env, org, "idp", e.SAMLIdPID))
-	}
-	for _, set := range sets {
-		if err := set.Add(t.w, seq, nil); err != nil {
+		if e.ActorID == "" {
+			e.ActorID = t.actor
+		}
+		var err error
+		if sets[i], err = t.eventSets(e); err != nil {
 			return err
 		}
+		ids[i] = t.s.events.next(eventMS(e.CreatedAt))
+		keys = append(keys, t.eventKeys(sets[i], eventSeq(ids[i]))...)
 	}
-	t.logged = append(t.logged, *e)
+	if err := kv.Prefetch(t.tx, keys...); err != nil {
+		return err
+	}
+	for i, e := range es {
+		id, err := t.nextEventID(eventMS(e.CreatedAt), ids[i],
+			func(seq string) [][]byte { return t.eventKeys(sets[i], seq) })
+		if err != nil {
+			return err
+		}
+		e.ID = id
+		if e.TenantDomain == "" && e.OrgID != "" {
+			if o, err := t.OrgByID(e.OrgID); err == nil {
+				e.TenantDomain = o.Domain
+			}
+		}
+		seq := eventSeq(id)
+		if err := events(t.s.env).Put(t.w, seq, *e); err != nil {
+			return err
+		}
+		for _, set := range sets[i] {
+			if err := set.Add(t.w, seq, nil); err != nil {
+				return err
+			}
+		}
+		t.logged = append(t.logged, *e)
+	}
 	return nil
+}
+
+// eventMS is the time part of the ids of events created at.
+func eventMS(at time.Time) int64 { return max(at.Sub(eventEpoch).Milliseconds(), 0) }
+
+// eventKeys are the keys that writing an event with seq into sets reads.
+func (t *Txn) eventKeys(sets []kv.Set, seq string) [][]byte {
+	keys := [][]byte{events(t.s.env).Key(seq)}
+	for _, set := range sets {
+		keys = append(keys, set.AddKeys(seq)...)
+	}
+	return keys
+}
+
+// eventSets are the sets that index e: the log of each organization it
+// belongs to (eventOrgs) and the log's filters that e has a value for.
+func (t *Txn) eventSets(e *Event) ([]kv.Set, error) {
+	one := [1]string{e.OrgID}
+	if one[0] == "" {
+		one[0] = "-"
+	}
+	orgs := one[:]
+	if len(e.Orgs) > 0 {
+		var err error
+		if orgs, err = t.eventOrgs(e); err != nil {
+			return nil, err
+		}
+	}
+	var sets []kv.Set
+	for _, org := range orgs {
+		sets = append(sets, eventSet(t.s.env, org))
+		if e.Code != "" {
+			sets = append(sets, eventSet(t.s.env, org, "code", e.Code))
+		}
+		if e.ClientID != "" {
+			sets = append(sets, eventSet(t.s.env, org, "client", e.ClientID))
+		}
+		if e.SAMLIdPID != "" {
+			sets = append(sets, eventSet(t.s.env, org, "idp", e.SAMLIdPID))
+		}
+	}
+	return sets, nil
+}
+
+// eventOrgs returns the ids of the organizations whose logs list e: its
+// OrgID's and those of its Orgs (AllOrgs standing for the account's
+// organization), or "-" (the account-wide log) when there is none. The
+// organizations are found whatever the scope of the service writing the
+// event: a limited key's event belongs to the logs of what it reaches.
+func (t *Txn) eventOrgs(e *Event) ([]string, error) {
+	var out []string
+	if e.OrgID != "" {
+		out = append(out, e.OrgID)
+	}
+	for _, d := range e.Orgs {
+		if d == AllOrgs {
+			if d = t.s.account; d == "" {
+				continue
+			}
+		}
+		id, err := orgDomains.Lookup(t.tx, "", d)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "-")
+	}
+	return out, nil
 }
 
 // EventFilter selects log events; empty fields do not filter.

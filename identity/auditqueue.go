@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // MaxPendingEvents bounds the events of one environment that LogEvent
@@ -85,12 +87,21 @@ func (s *Service) logBatched(ctx context.Context, e *Event) error {
 
 // flush commits every pending event (its caller's among them), wakes their
 // callers, and hands the queue to the first caller that arrived meanwhile.
+// The batch is taken once the transaction may start (see commitEvents), so
+// it also holds the events that arrived while it waited for its lane.
 func (q *auditQueue) flush(ctx context.Context, s *Service) {
-	q.mu.Lock()
-	batch := q.pending
-	q.pending = nil
-	q.mu.Unlock()
-	s.commitEvents(ctx, batch)
+	var batch []*pendingEvent
+	take := func() []*pendingEvent {
+		if batch == nil {
+			q.mu.Lock()
+			batch = q.pending
+			q.pending = nil
+			q.mu.Unlock()
+		}
+		return batch
+	}
+	s.commitEvents(ctx, take)
+	take() // when the transaction failed before taking it
 	for _, pe := range batch {
 		<-q.room
 		pe.done = true
@@ -105,17 +116,31 @@ func (q *auditQueue) flush(ctx context.Context, s *Service) {
 	q.mu.Unlock()
 }
 
-// commitEvents writes a batch in one transaction. If that transaction
-// fails, each event is written on its own, so one bad event fails alone.
-func (s *Service) commitEvents(ctx context.Context, batch []*pendingEvent) {
+// commitEvents writes the batch that take returns (the same at each
+// call) in one transaction. If that transaction fails, each event is
+// written on its own, so one bad event fails alone; each event's outcome
+// is set in its pendingEvent.
+func (s *Service) commitEvents(ctx context.Context, take func() []*pendingEvent) {
+	var batch []*pendingEvent
 	err := s.Update(ctx, func(tx *Txn) error {
-		for _, pe := range batch {
-			if err := tx.logEvent(pe.e); err != nil {
+		// On a store shared by several instances, their batches append
+		// to the same sets and counts: queued behind each other, they do
+		// not abort each other (see kv.Lane). The batch is taken once
+		// the lane is held.
+		kv.Lane(tx.w, "audit:"+string(s.env))
+		batch = take()
+		es := make([]*Event, len(batch))
+		for i, pe := range batch {
+			if err := tx.eventOrg(pe.e); err != nil {
 				return err
 			}
+			es[i] = pe.e
 		}
-		return nil
+		return tx.logEvents(es)
 	})
+	if batch == nil {
+		batch = take()
+	}
 	if err == nil || len(batch) == 1 {
 		for _, pe := range batch {
 			pe.err = err
@@ -128,19 +153,28 @@ func (s *Service) commitEvents(ctx context.Context, batch []*pendingEvent) {
 }
 
 // logEvent is LogEvent's write: the event's organization is found by
-// TenantDomain when OrgID is unset (an unknown domain leaves it without
-// organization), then the event is logged.
+// TenantDomain (see eventOrg), then the event is logged.
 func (tx *Txn) logEvent(e *Event) error {
-	if e.OrgID == "" && e.TenantDomain != "" {
-		org, err := tx.Org(e.TenantDomain)
-		switch {
-		case err == nil:
-			e.OrgID = org.ID
-		case errors.Is(err, ErrNotFound):
-			e.TenantDomain = ""
-		default:
-			return err
-		}
+	if err := tx.eventOrg(e); err != nil {
+		return err
 	}
 	return tx.Log(e)
+}
+
+// eventOrg sets the OrgID of an event that has none from its
+// TenantDomain; an unknown domain leaves it without organization.
+func (tx *Txn) eventOrg(e *Event) error {
+	if e.OrgID != "" || e.TenantDomain == "" {
+		return nil
+	}
+	id, err := tx.OrgID(e.TenantDomain)
+	switch {
+	case err == nil:
+		e.OrgID = id
+	case errors.Is(err, ErrNotFound):
+		e.TenantDomain = ""
+	default:
+		return err
+	}
+	return nil
 }

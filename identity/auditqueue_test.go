@@ -2,6 +2,8 @@ package identity_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -118,5 +120,114 @@ func TestLogEventCanceled(t *testing.T) {
 	p, err := svc.ListEvents(context.Background(), org.Domain, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{})
 	if err != nil || p.Total != 0 {
 		t.Fatalf("events after a canceled call: %d %v", p.Total, err)
+	}
+}
+
+// recordingStore's transactions offer Prefetch and Lane, as
+// store/postgres's do, and record how an Update used them.
+type recordingStore struct {
+	identity.Store
+	mu  sync.Mutex
+	txs []*recordingTx
+}
+
+type recordingTx struct {
+	identity.Tx
+	laneFirst  bool   // Lane came before any read
+	lane       string // the lane asked for
+	reads      int    // Gets and Prefetches before Lane
+	prefetches int
+	prefetched map[string]bool
+	unfetched  []string // event keys read without a Prefetch first
+}
+
+func (t *recordingTx) Lane(name string) bool {
+	t.lane, t.laneFirst = name, t.reads == 0
+	return true
+}
+
+func (t *recordingTx) Prefetch(keys ...[]byte) error {
+	t.reads++
+	t.prefetches++
+	for _, k := range keys {
+		t.prefetched[string(k)] = true
+	}
+	return nil
+}
+
+func (t *recordingTx) Get(key []byte) ([]byte, error) {
+	t.reads++
+	k := string(key)
+	if (strings.Contains(k, "\x00event\x00") || strings.Contains(k, "\x00events\x00")) && !t.prefetched[k] {
+		t.unfetched = append(t.unfetched, k)
+	}
+	return t.Tx.Get(key)
+}
+
+func (s *recordingStore) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
+	time.Sleep(2 * time.Millisecond) // a durable commit's time, so batches form
+	return s.Store.Update(ctx, func(tx identity.Tx) error {
+		rt := &recordingTx{Tx: tx, prefetched: map[string]bool{}}
+		s.mu.Lock()
+		s.txs = append(s.txs, rt)
+		s.mu.Unlock()
+		return fn(rt)
+	})
+}
+
+// TestLogEventBatchLaneAndPrefetch: a batch of events takes the audit lane
+// of its environment before it reads anything (so that instances sharing
+// a store queue their batches instead of aborting each other), and reads
+// every key of its events' writes in one Prefetch (one round trip on
+// PostgreSQL, instead of about seven per event).
+func TestLogEventBatchLaneAndPrefetch(t *testing.T) {
+	st := &recordingStore{Store: memory.New()}
+	svc, err := identity.NewService(identity.Options{Store: st, AccountDomain: "acme-account"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	name := "Acme"
+	org, err := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	st.txs = nil
+	st.mu.Unlock()
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := svc.LogEvent(ctx, &identity.Event{Code: identity.EventTokenIssued, TenantDomain: org.Domain,
+				ClientID: fmt.Sprintf("client-%d", i%3)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.txs) == 0 || len(st.txs) >= 64 {
+		t.Fatalf("%d transactions for 64 events, want batches", len(st.txs))
+	}
+	for i, tx := range st.txs {
+		if tx.lane != "audit:production" || !tx.laneFirst {
+			t.Errorf("batch %d: lane %q (before any read: %v), want audit:production first", i, tx.lane, tx.laneFirst)
+		}
+		if tx.prefetches != 1 {
+			t.Errorf("batch %d: %d prefetches, want 1", i, tx.prefetches)
+		}
+		if len(tx.unfetched) > 0 {
+			t.Errorf("batch %d read %d event keys it did not prefetch, first %q", i, len(tx.unfetched), tx.unfetched[0])
+		}
+	}
+	p, err := svc.ListEvents(ctx, org.Domain, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{PerPage: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total != 64 {
+		t.Errorf("%d TOKEN_ISSUED events logged, want 64", p.Total)
 	}
 }

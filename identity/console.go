@@ -69,7 +69,7 @@ func (r ConsoleRole) Allows(action, resource string) bool {
 
 // consoleResources are the resources an admin's Scope names (a Scope has
 // no "everything but" form).
-var consoleResources = []string{ResourceOrganizations, ResourceApplications, "users", "metakeys",
+var consoleResources = []string{ResourceOrganizations, ResourceApplications, "users", ResourceUserMetaKeys,
 	"sso_connections", "log_events", "tenants"}
 
 // permissions returns the Cryptr permissions of the role's Scope.

@@ -227,12 +227,31 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 		if err := credentialList(c.Environment).Add(tx.w, c.ID, nil); err != nil {
 			return err
 		}
-		return tx.Log(&Event{Code: EventCredentialCreated, ActorID: tx.actorOr(c.ID), Data: map[string]any{"credential_id": c.ID}})
+		e := CredentialEvent(EventCredentialCreated, &c, map[string]any{"credential_id": c.ID})
+		e.ActorID = tx.actorOr(c.ID)
+		return tx.Log(e)
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return &c, secret, nil
+}
+
+// CredentialEvent returns an audit event about credential c (created,
+// deleted, a management token issued to it): c is its actor, and the
+// event names the organizations c reaches (Event.Orgs: a Cryptr key's
+// ManagedOrgs, a Crafter access token's tenants), so that each one's log
+// lists it (the log of the account's organization for a credential over
+// every organization). Every event about a known credential is built
+// here, whichever face writes it.
+func CredentialEvent(code string, c *Credential, data map[string]any) *Event {
+	orgs := slices.Clone(c.ManagedOrgs)
+	for _, tp := range c.TenantPermissions {
+		if tp.Tenant != "" && !slices.Contains(orgs, tp.Tenant) {
+			orgs = append(orgs, tp.Tenant)
+		}
+	}
+	return &Event{Code: code, ActorID: c.ID, Orgs: orgs, Data: data}
 }
 
 // credential returns the public form of a stored credential, its secret
@@ -453,6 +472,8 @@ func (s *Service) DeleteCredential(ctx context.Context, id string) error {
 		if err := credentials().Delete(tx.w, id); err != nil {
 			return err
 		}
-		return tx.Log(&Event{Code: EventCredentialDeleted, ActorID: tx.actorOr(id), Data: map[string]any{"credential_id": id}})
+		e := CredentialEvent(EventCredentialDeleted, &rec.Credential, map[string]any{"credential_id": id})
+		e.ActorID = tx.actorOr(id)
+		return tx.Log(e)
 	})
 }

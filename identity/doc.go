@@ -77,12 +77,19 @@
 //     so the answer tells nothing about ids elsewhere.
 //   - Permissions. A scoped Service enforces the Cryptr "action:resource"
 //     permissions of the writes that change what is served: create and
-//     update of organizations, create, update and delete of applications
-//     (ErrForbidden). Reads, and the other resources, are checked by the
+//     update of organizations, create, update and delete of applications,
+//     create and delete of MetaKeys (user_metakeys) (ErrForbidden). Reads,
+//     and the other resources, are checked by the
 //     Cryptr face's route table (identity/api routes.go) before it calls
 //     the core; reads stay unenforced here because other flows (headless
 //     magic links, for one) read applications on behalf of a key that
 //     holds only create:users.
+//
+// An event about a credential (CredentialEvent) names the organizations
+// the credential reaches (Event.Orgs) and is listed in each one's log
+// (ListEvents), whatever the scope of the service that writes it; a
+// credential over every organization is listed in the account
+// organization's log.
 //
 // A Service without a scope (NewService, ForEnvironment) has full access:
 // it is what an embedder's own Go code calls, and what the OAuth endpoints

@@ -129,6 +129,8 @@ func (s *Service) ImportUsers(ctx context.Context, orgDomain string, in []User, 
 		var layer *importSeen
 		err := s.Update(ctx, func(tx *Txn) error {
 			layer = newImportSeen(seen)
+			// The users join their sets' counts once per batch.
+			tx.counts = &kv.CountBatch{}
 			orgID, err := tx.OrgID(orgDomain)
 			if err != nil {
 				return err
@@ -160,6 +162,10 @@ func (s *Service) ImportUsers(ctx context.Context, orgDomain string, in []User, 
 			if opts.DryRun {
 				return errDryRun
 			}
+			if err := tx.counts.Flush(tx.w); err != nil {
+				return err
+			}
+			tx.counts = nil
 			if created > 0 && !opts.EventPerUser {
 				return tx.Log(&Event{Code: EventUsersImported, OrgID: orgID,
 					Data: map[string]any{"count": created, "first_user_id": first, "last_user_id": last}})

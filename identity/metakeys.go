@@ -61,8 +61,11 @@ func CheckMetaValue(typ, value string) string {
 
 // CreateMetaKey adds a MetaKey (a token-visible attribute definition) to
 // the organization's directory. Types are matched case-insensitively and
-// stored lower case.
+// stored lower case. On a scoped Service it needs create:user_metakeys.
 func (s *Service) CreateMetaKey(ctx context.Context, orgDomain, name, typ string, required bool) (*AttributeDefinition, error) {
+	if err := s.mayWrite(orgDomain, ActionCreate, ResourceUserMetaKeys); err != nil {
+		return nil, err
+	}
 	var v Validation
 	name = strings.TrimSpace(name)
 	if !metaKeyNameRE.MatchString(name) {
@@ -126,8 +129,12 @@ func (s *Service) ListMetaKeys(ctx context.Context, orgDomain string) ([]Attribu
 }
 
 // DeleteMetaKey removes a MetaKey and, in the same transaction, its value
-// from every user of the organization.
+// from every user of the organization. On a scoped Service it needs
+// delete:user_metakeys.
 func (s *Service) DeleteMetaKey(ctx context.Context, orgDomain, name string) (*AttributeDefinition, error) {
+	if err := s.mayWrite(orgDomain, ActionDelete, ResourceUserMetaKeys); err != nil {
+		return nil, err
+	}
 	var out *AttributeDefinition
 	err := s.Update(ctx, func(tx *Txn) error {
 		o, err := tx.Org(orgDomain)

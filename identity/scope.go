@@ -23,6 +23,9 @@ const (
 	ResourceOrganizations = "organizations"
 	ResourceApplications  = "applications"
 	ResourceUsers         = "users"
+	// ResourceUserMetaKeys is the resource of MetaKeys (Cryptr's
+	// "user_metakeys").
+	ResourceUserMetaKeys = "user_metakeys"
 )
 
 // Scope is what a credential may reach: one environment, some
@@ -34,9 +37,9 @@ const (
 //     connections);
 //   - writes to organizations, applications and users (CreateUser,
 //     ImportUsers, UpdateUser, DeleteUser, SetUserEnabled, UnlockUser,
-//     EndSessions)
+//     EndSessions) and to MetaKeys (CreateMetaKey, DeleteMetaKey)
 //     need the matching permission ("create:applications",
-//     "update:users", ...), else ErrForbidden;
+//     "update:users", "delete:user_metakeys", ...), else ErrForbidden;
 //   - applications serve only organizations in Orgs (see
 //     Application.ServedOrgs).
 //

@@ -305,6 +305,9 @@ type Txn struct {
 	// actor is the ActorID of the events it logs that name none (see
 	// WithActor).
 	actor string
+	// counts, when set (a bulk import), defers the count changes of the
+	// user sets that inserted users join; the writer flushes it.
+	counts *kv.CountBatch
 }
 
 type actorKey struct{}

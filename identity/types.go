@@ -274,6 +274,13 @@ type Event struct {
 	SAMLIdPID string `json:"saml_identity_provider_id,omitempty"`
 	// ActorID is the credential or user that caused the event.
 	ActorID string `json:"actor_id,omitempty"`
+	// Orgs are the domains of the organizations the event concerns
+	// besides OrgID's: those an API key reaches (its ManagedOrgs) for the
+	// events of a credential. The event is listed in each one's log (and
+	// in OrgID's); AllOrgs ("*") lists it in the log of the account's
+	// organization (Options.AccountDomain), since a key over every
+	// organization is the account's. Unknown domains are skipped.
+	Orgs []string `json:"organizations,omitempty"`
 	// Data holds details: the changed fields, a failure reason.
 	Data      map[string]any `json:"data,omitempty"`
 	CreatedAt time.Time      `json:"inserted_at"`

@@ -15,7 +15,7 @@ import (
 )
 
 func users(env Environment) kv.Records[User] {
-	return kv.Records[User]{Env: string(env), Kind: "user", V2: true}
+	return kv.Records[User]{Env: string(env), Kind: "user", V2: true, Codec: userCodec{}}
 }
 
 func userEmails(env Environment) kv.Unique { return kv.Unique{Env: string(env), Name: "user-email"} }
@@ -363,20 +363,20 @@ func (t *Txn) indexUser(u *User, nk, ok *userKeys) error {
 		if err := userOIDs(env).Claim(t.w, "", nk.oid, u.ID); err != nil {
 			return err
 		}
-		if err := orgUsers(env, u.OrgID).Add(t.w, u.ID, nil); err != nil {
+		if err := orgUsers(env, u.OrgID).AddBatched(t.w, u.ID, nil, t.counts); err != nil {
 			return err
 		}
 	}
 	for r := range nk.roles {
 		if !ok.roles[r] {
-			if err := roleUsers(env, u.OrgID, r).Add(t.w, u.ID, nil); err != nil {
+			if err := roleUsers(env, u.OrgID, r).AddBatched(t.w, u.ID, nil, t.counts); err != nil {
 				return err
 			}
 		}
 	}
 	for key, set := range nk.attrs {
 		if _, had := ok.attrs[key]; !had {
-			if err := set.Add(t.w, u.ID, nil); err != nil {
+			if err := set.AddBatched(t.w, u.ID, nil, t.counts); err != nil {
 				return err
 			}
 		}

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,16 +37,16 @@ type search struct {
 	// needles, when set on a scan, are byte strings one of which every
 	// match's stored record contains: users without any are skipped
 	// without being decoded.
-	needles [][]byte
+	needles []string
 }
 
-// needlesFor returns the quoted forms of values when they are all plain
-// strings (the stored JSON record of a user whose field equals one of them
-// contains one of these bytes), else nil. Only printable ASCII without
+// needlesFor returns values when they are all plain strings (the stored
+// record of a user whose field equals one of them holds one of them, see
+// identity.RawUserMayHold), else nil. Only printable ASCII without
 // characters a JSON encoder may escape qualifies, so the test holds
 // whatever encoder wrote the record.
-func needlesFor(values []any) [][]byte {
-	var out [][]byte
+func needlesFor(values []any) []string {
+	var out []string
 	for _, v := range values {
 		s, ok := v.(string)
 		if !ok {
@@ -59,17 +58,17 @@ func needlesFor(values []any) [][]byte {
 				return nil
 			}
 		}
-		out = append(out, []byte(`"`+s+`"`))
+		out = append(out, s)
 	}
 	return out
 }
 
-func hasNeedle(raw []byte, needles [][]byte) bool {
+func hasNeedle(raw []byte, needles []string) bool {
 	if len(needles) == 0 {
 		return true
 	}
 	for _, n := range needles {
-		if bytes.Contains(raw, n) {
+		if identity.RawUserMayHold(raw, n) {
 			return true
 		}
 	}

@@ -93,6 +93,10 @@ type Service struct {
 	pages *pages.Set
 	// spKeys caches the parsed SP key pair of each connection.
 	spKeys spKeyCache
+	// conns saves decoding connection records (which carry the IdP's
+	// metadata) on the sign-in paths: each read still fetches the record,
+	// and only identical bytes reuse the decoded value.
+	conns *kv.DecodeCache[Connection]
 	// replayInTx is the default replay cache, claimed in the ACS's
 	// provisioning transaction; nil when Options.ReplayCache is set.
 	replayInTx *StoreReplayCache
@@ -129,7 +133,8 @@ func New(opts Options) (*Service, error) {
 	if opts.AuthnRequestLimit <= 0 {
 		opts.AuthnRequestLimit = DefaultAuthnRequestLimit
 	}
-	s := &Service{opts: opts, base: u, envs: map[identity.Environment]*identity.Service{}}
+	s := &Service{opts: opts, base: u, envs: map[identity.Environment]*identity.Service{},
+		conns: kv.NewDecodeCache[Connection](identity.DefaultRecordCacheSize)}
 	if s.look, err = pages.New(opts.Branding); err != nil {
 		return nil, fmt.Errorf("sso: %w", err)
 	}

@@ -168,9 +168,13 @@ func (s *Service) loadConnection(ctx context.Context, idpID string) (Connection,
 		return Connection{}, nil, err
 	}
 	var c Connection
-	err = id.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		c, err = connections(env).Get(tx.KV(kv.Inside()), idpID)
-		return err
+	err = id.View(ctx, func(tx *identity.ReadTxn) error {
+		p, err := connections(env).GetCached(tx.KV(kv.Inside()), s.conns, idpID)
+		if err != nil {
+			return err
+		}
+		c = *p // the cached value is shared: hand out a copy
+		return nil
 	})
 	return c, id, err
 }

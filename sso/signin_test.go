@@ -515,3 +515,25 @@ func TestRefusedAssertionStaysClaimed(t *testing.T) {
 	}
 	assertFailed(t, f, f.browser().acs(idp, resp), "replayed")
 }
+
+// TestConnectionChangeSeenByNextSignIn: the sign-in paths reuse a decoded
+// connection only while its stored bytes are unchanged, so deactivating a
+// connection (here through the API, as another instance would) refuses
+// the very next sign-in, and reactivating it lets the one after through.
+func TestConnectionChangeSeenByNextSignIn(t *testing.T) {
+	f := newFixture(t)
+	idp := f.connection()
+	b := f.browser()
+	if resp := b.acs(idp, b.startLogin(idp, oauthQuery())); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first sign-in: %d %s", resp.StatusCode, body(resp))
+	}
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"active": false}), http.StatusOK)
+	if resp := f.browser().get(baseURL + "/enterprise/" + idp + "/login?" + oauthQuery().Encode()); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("sign-in on a deactivated connection: %d %s", resp.StatusCode, body(resp))
+	}
+	f.json(f.do("PUT", "/api/v2/sso-connections/"+idp, f.token, map[string]any{"active": true}), http.StatusOK)
+	b = f.browser()
+	if resp := b.acs(idp, b.startLogin(idp, oauthQuery())); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in after reactivation: %d %s", resp.StatusCode, body(resp))
+	}
+}

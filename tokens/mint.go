@@ -235,12 +235,23 @@ func signWith(sk *signingKey, c *Claims) (*Token, error) {
 // organization's key for the application's algorithm. Its lifetime is the
 // application's AccessTokenTTL, else Options.AccessTokenTTL.
 func (s *Service) IssueAccessToken(ctx context.Context, req *TokenRequest) (*Token, error) {
-	if err := s.checkRequest(req); err != nil {
+	c, alg, err := s.accessClaims(ctx, req)
+	if err != nil {
 		return nil, err
+	}
+	return s.sign(ctx, s.envOrDefault(req.Env), req.OrgDomain, alg, c)
+}
+
+// accessClaims builds the claims of a user access token (IssueAccessToken
+// signs them; JWTSample shows them) and returns them with the algorithm
+// that signs them.
+func (s *Service) accessClaims(ctx context.Context, req *TokenRequest) (*Claims, string, error) {
+	if err := s.checkRequest(req); err != nil {
+		return nil, "", err
 	}
 	alg, err := algFor(req.App)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ttl := s.opts.AccessTokenTTL
 	if req.App.AccessTokenTTL > 0 {
@@ -248,17 +259,17 @@ func (s *Service) IssueAccessToken(ctx context.Context, req *TokenRequest) (*Tok
 	}
 	c, err := s.baseClaims(ctx, req, TypeAccess, ttl)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if s.opts.MetadataInAccessToken {
 		if c.ResourceOwnerMetadata, err = s.ownerMetadata(ctx, req); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if err := s.runUpdater(ctx, req, c); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.sign(ctx, s.envOrDefault(req.Env), req.OrgDomain, alg, c)
+	return c, alg, nil
 }
 
 // IssueIDToken issues an OpenID Connect ID token (`jtt: openid`) with
@@ -269,12 +280,23 @@ func (s *Service) IssueAccessToken(ctx context.Context, req *TokenRequest) (*Tok
 // gender, birthdate, zoneinfo, locale, updated_at), email (email,
 // email_verified), phone (phone_number, phone_number_verified), address.
 func (s *Service) IssueIDToken(ctx context.Context, req *TokenRequest, accessToken string) (*Token, error) {
-	if err := s.checkRequest(req); err != nil {
+	c, alg, err := s.idClaims(ctx, req, accessToken)
+	if err != nil {
 		return nil, err
+	}
+	return s.sign(ctx, s.envOrDefault(req.Env), req.OrgDomain, alg, c)
+}
+
+// idClaims builds the claims of an ID token (IssueIDToken signs them;
+// JWTSample shows them) and returns them with the algorithm that signs
+// them.
+func (s *Service) idClaims(ctx context.Context, req *TokenRequest, accessToken string) (*Claims, string, error) {
+	if err := s.checkRequest(req); err != nil {
+		return nil, "", err
 	}
 	alg, err := algFor(req.App)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ttl := s.opts.IDTokenTTL
 	if req.App.IDTokenTTL > 0 {
@@ -282,7 +304,7 @@ func (s *Service) IssueIDToken(ctx context.Context, req *TokenRequest, accessTok
 	}
 	c, err := s.baseClaims(ctx, req, TypeID, ttl)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c.Nonce = req.Nonce
 	if !req.AuthTime.IsZero() {
@@ -294,12 +316,12 @@ func (s *Service) IssueIDToken(ctx context.Context, req *TokenRequest, accessTok
 	}{{&c.AtHash, accessToken}, {&c.CHash, req.Code}, {&c.SHash, req.State}} {
 		if h.v != "" {
 			if *h.dst, err = HalfHash(alg, h.v); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 	}
 	if c.ResourceOwnerMetadata, err = s.ownerMetadata(ctx, req); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	has := map[string]bool{}
 	for _, sc := range req.Scopes {
@@ -310,9 +332,9 @@ func (s *Service) IssueIDToken(ctx context.Context, req *TokenRequest, accessTok
 	}
 	c.Extra = ProfileClaims(req.User, req.Scopes)
 	if err := s.runUpdater(ctx, req, c); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.sign(ctx, s.envOrDefault(req.Env), req.OrgDomain, alg, c)
+	return c, alg, nil
 }
 
 // IssueTokens issues an access token and, when the scopes include openid,

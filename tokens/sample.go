@@ -40,12 +40,24 @@ type JWTSample struct {
 	AccessTokenKeys []any  `json:"access_token_keys"`
 	IDTokenJWT      string `json:"id_token_jwt"`
 	IDTokenKeys     []any  `json:"id_token_keys"`
+	// AccessTokenClaims and IDTokenClaims are the decoded claims of the
+	// two samples (not part of Cryptr's resource).
+	AccessTokenClaims *Claims `json:"-"`
+	IDTokenClaims     *Claims `json:"-"`
 }
 
 // JWTSample builds JWT samples for an organization. The ID token's nonce is
 // "*". When no user is given, resource_owner_metadata shows the MetaKey
 // definitions ({id, name, required, type}) in place of values, as Cryptr's
 // sample does.
+//
+// With a user and an application, the claims are built by the code that
+// issues the tokens of a sign-in with the scopes openid, email and
+// profile (IssueAccessToken, IssueIDToken): the application's lifetimes
+// and algorithm, the user's MetaData, Options.MetadataInAccessToken and
+// the host's ClaimsUpdater, which is called as for a real token. Only
+// the lifetime asked of the sample (ExpiresIn, Expired) replaces the
+// issued one.
 //
 // The samples are signed with an in-memory key whose kid is not in any
 // JWKS, so they never verify: a sample must not be a usable token (Cryptr's
@@ -91,6 +103,9 @@ func (s *Service) JWTSample(ctx context.Context, req SampleRequest) (*JWTSample,
 	exp := now.Add(ttl)
 	if req.Expired {
 		exp = now.Add(-time.Second)
+	}
+	if req.User != nil && req.App != nil {
+		return s.issuedSample(ctx, req, env, tn, sk, alg, exp)
 	}
 	base := Claims{Issuer: s.Issuer(env, req.OrgDomain), Tenant: req.OrgDomain, Database: env.DBS(),
 		Version: Version, IssuedAt: now.Unix(), Expiry: exp.Unix(), ApplicationMetadata: map[string]any{}}
@@ -151,15 +166,65 @@ func (s *Service) JWTSample(ctx context.Context, req SampleRequest) (*JWTSample,
 	if err != nil {
 		return nil, err
 	}
-	out := &JWTSample{Domain: req.OrgDomain, Type: "__JwtSamples__",
-		AccessTokenJWT: at.Value, IDTokenJWT: it.Value}
-	if out.AccessTokenKeys, err = keysTree(&access); err != nil {
+	return newSample(req.OrgDomain, at, it)
+}
+
+// newSample wraps two signed samples.
+func newSample(domain string, at, it *Token) (*JWTSample, error) {
+	out := &JWTSample{Domain: domain, Type: "__JwtSamples__", AccessTokenJWT: at.Value, IDTokenJWT: it.Value,
+		AccessTokenClaims: at.Claims, IDTokenClaims: it.Claims}
+	var err error
+	if out.AccessTokenKeys, err = keysTree(at.Claims); err != nil {
 		return nil, err
 	}
-	if out.IDTokenKeys, err = keysTree(&id); err != nil {
+	if out.IDTokenKeys, err = keysTree(it.Claims); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// issuedSample builds the samples of a user and an application with the
+// issuer's own claims (accessClaims, idClaims), signed with the sample
+// key sk; exp replaces the lifetime when the request asks for one.
+func (s *Service) issuedSample(ctx context.Context, req SampleRequest, env identity.Environment, tn *identity.Tenant,
+	sk *signingKey, alg string, exp time.Time) (*JWTSample, error) {
+	code, err := identity.NewSecret(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	state, err := identity.NewSecret(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tr := &TokenRequest{Env: env, OrgDomain: req.OrgDomain, User: req.User, Tenant: tn, App: req.App,
+		Scopes: []string{"openid", "email", "profile"}, Nonce: "*", Code: code, State: state}
+	lifetime := func(c *Claims) {
+		if req.Expired || req.ExpiresIn > 0 {
+			c.Expiry = exp.Unix()
+		}
+	}
+	access, calg, err := s.accessClaims(ctx, tr)
+	if err != nil {
+		return nil, err
+	}
+	if calg != alg {
+		return nil, fmt.Errorf("sample: the issuer signs with %s, the sample key is %s", calg, alg)
+	}
+	lifetime(access)
+	at, err := signWith(sk, access)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := s.idClaims(ctx, tr, at.Value)
+	if err != nil {
+		return nil, err
+	}
+	lifetime(id)
+	it, err := signWith(sk, id)
+	if err != nil {
+		return nil, err
+	}
+	return newSample(req.OrgDomain, at, it)
 }
 
 // keysTree lists a token's claim names in order; object claims become

@@ -43,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,8 @@ type config struct {
 	progressEvery time.Duration
 	fill          float64
 	noFreelist    bool
+	stats         bool
+	cpuProfile    string
 }
 
 func parse(args []string, out io.Writer) (*config, error) {
@@ -95,6 +98,8 @@ func parse(args []string, out io.Writer) (*config, error) {
 	fs.BoolVar(&c.prewarm, "prewarm", true, "read the whole file once before the warm measurements, so that it is in the page cache")
 	fs.Float64Var(&c.fill, "fill", bolt.DefaultFillPercent, "bbolt fill percent of split pages (bolt.WithFillPercent)")
 	fs.BoolVar(&c.noFreelist, "no-freelist-sync", false, "open the file with bolt.WithoutFreelistSync")
+	fs.BoolVar(&c.stats, "stats", false, "after the load, print the bytes per user of each kind of key and bbolt's page use, then stop")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the load to this file")
 	fs.DurationVar(&c.progressEvery, "progress", 10*time.Second, "how often to print load progress (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -162,10 +167,33 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if !c.reuse {
-		if err := load(ctx, c, d, st, out); err != nil {
+		if c.cpuProfile != "" {
+			f, err := os.Create(c.cpuProfile)
+			if err != nil {
+				st.close()
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				st.close()
+				return err
+			}
+			defer f.Close()
+		}
+		err := load(ctx, c, d, st, out)
+		if c.cpuProfile != "" {
+			pprof.StopCPUProfile()
+		}
+		if err != nil {
 			st.close()
 			return err
 		}
+	}
+	if c.stats {
+		if err := st.close(); err != nil {
+			return err
+		}
+		return stats(c.path, c.users, out)
 	}
 	if err := st.prepare(ctx, d); err != nil {
 		st.close()

@@ -50,3 +50,23 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestStats: -stats reports, after the load, the bytes per user of each
+// kind of key (the user record and its indexes among them) and bbolt's
+// page use, and measures nothing.
+func TestStats(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"-n", "200", "-orgs", "2", "-stats", "-progress", "0"}
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, w := range []string{"r/user ", "u/user-email ", "s/users ", "total (data)", "pages: leaf"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("output lacks %q:\n%s", w, got)
+		}
+	}
+	if strings.Contains(got, "get by id") {
+		t.Errorf("-stats measured operations:\n%s", got)
+	}
+}

@@ -43,6 +43,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -87,6 +88,9 @@ type config struct {
 	serverLog   string
 	settings    map[string]string
 	loads       []string
+	rounds      int
+	cpuProfile  string
+	statements  bool
 }
 
 func parse(args []string, out io.Writer) (*config, error) {
@@ -104,6 +108,9 @@ func parse(args []string, out io.Writer) (*config, error) {
 	fs.BoolVar(&c.fsync, "fsync", true, "run the throwaway cluster with fsync on")
 	fs.StringVar(&c.serverLog, "server-log", "", "write the throwaway cluster's log (serialization failures with their statement and parameters) to this file")
 	loads := fs.String("loads", "issuance,signin", "loads to run")
+	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each measures every load at one and two instances, in alternating order")
+	fs.BoolVar(&c.statements, "statements", false, "load pg_stat_statements in the throwaway cluster and report each statement's calls and server time per request")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (instances and load generator) to this file")
 	c.settings = map[string]string{"max_connections": "200", "max_pred_locks_per_transaction": "256",
 		"log_parameter_max_length_on_error": "-1"}
 	fs.Func("pg", "a server setting NAME=VALUE for the throwaway cluster (repeat the flag for more)", func(v string) error {
@@ -126,8 +133,8 @@ func parse(args []string, out io.Writer) (*config, error) {
 	switch {
 	case c.duration <= 0 || c.warmup < 0:
 		return nil, errors.New("-duration must be positive")
-	case c.concurrency < 2 || c.conns < 1 || c.orgs < 1 || c.users < 1:
-		return nil, errors.New("-concurrency >= 2, -conns, -orgs and -users >= 1")
+	case c.concurrency < 2 || c.conns < 1 || c.orgs < 1 || c.users < 1 || c.rounds < 1:
+		return nil, errors.New("-concurrency >= 2, -conns, -orgs, -users and -rounds >= 1")
 	case c.hash != "fast" && c.hash != "argon2id":
 		return nil, errors.New("-hash is fast or argon2id")
 	}
@@ -140,7 +147,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	url := c.pgURL
+	pgPID := 0
 	if url == "" {
+		if c.statements {
+			c.settings["shared_preload_libraries"] = "pg_stat_statements"
+			c.settings["pg_stat_statements.track_utility"] = "on"
+		}
 		cl, err := pgtest.Start(ctx, pgtest.Options{Fsync: c.fsync, Settings: c.settings})
 		if err != nil {
 			return err
@@ -150,9 +162,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			defer func() { _ = os.WriteFile(c.serverLog, []byte(cl.Log()), 0o600) }()
 		}
 		url = cl.URL("postgres")
+		if pgPID, err = cl.PID(); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(out, "pgscale: %d clients, %d connections per instance, %d organizations x %d users, %s passwords, %s per run\n",
-		c.concurrency, c.conns, c.orgs, c.users, c.hash, c.duration)
+	fmt.Fprintf(out, "pgscale: %d clients, %d connections per instance, %d organizations x %d users, %s passwords, %s per run, %d rounds\n",
+		c.concurrency, c.conns, c.orgs, c.users, c.hash, c.duration, c.rounds)
 	kek := make([]byte, 32)
 	if _, err := rand.Read(kek); err != nil {
 		return err
@@ -162,20 +177,89 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	results := map[string][]result{}
-	for _, load := range c.loads {
-		for _, n := range []int{1, 2} {
-			r, err := measure(ctx, c, url, schema, kek, fx, load, n)
-			if err != nil {
-				return fmt.Errorf("%s with %d instances: %w", load, n, err)
-			}
-			results[load] = append(results[load], r)
-			r.print(out)
+	if c.statements {
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return err
 		}
+		_, err = conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+		conn.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("-statements: %w", err)
+		}
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	// results[load][n-1] holds one result per round.
+	results := map[string]*[2][]result{}
+	for _, load := range c.loads {
+		results[load] = &[2][]result{}
+	}
+	for round := range c.rounds {
+		// Alternate the order, so that a drift of the machine's load
+		// during a run favours neither count.
+		order := []int{1, 2}
+		if round%2 == 1 {
+			order = []int{2, 1}
+		}
+		for _, load := range c.loads {
+			for _, n := range order {
+				r, err := measure(ctx, c, url, schema, kek, fx, load, n, pgPID)
+				if err != nil {
+					return fmt.Errorf("%s with %d instances: %w", load, n, err)
+				}
+				results[load][n-1] = append(results[load][n-1], r)
+				fmt.Fprintf(out, "round %d ", round+1)
+				r.print(out)
+			}
+			rs := results[load]
+			fmt.Fprintf(out, "round %d %s: 2 instances / 1 instance = %.2fx\n\n", round+1, load,
+				rs[1][round].rate/rs[0][round].rate)
+		}
+	}
+	fmt.Fprintln(out, "summary (median, min-max over rounds):")
+	for _, load := range c.loads {
 		rs := results[load]
-		fmt.Fprintf(out, "%s: 2 instances / 1 instance = %.2fx\n\n", load, rs[1].rate/rs[0].rate)
+		var ratios []float64
+		for i := range rs[0] {
+			ratios = append(ratios, rs[1][i].rate/rs[0][i].rate)
+		}
+		for n := range 2 {
+			var rates, goCPU, pgCPU []float64
+			for _, r := range rs[n] {
+				rates = append(rates, r.rate)
+				goCPU = append(goCPU, r.goCPU)
+				pgCPU = append(pgCPU, r.pgCPU)
+			}
+			fmt.Fprintf(out, "%-9s %d instance(s): %s req/s; CPU per request: Go %s ms, PostgreSQL %s ms\n",
+				load, n+1, spread(rates, "%.0f"), spread(goCPU, "%.2f"), spread(pgCPU, "%.2f"))
+		}
+		fmt.Fprintf(out, "%-9s ratio 2/1: %s\n", load, spread(ratios, "%.2fx"))
 	}
 	return nil
+}
+
+// spread formats the median and the range of xs.
+func spread(xs []float64, format string) string {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	if len(s) == 1 {
+		return fmt.Sprintf(format, med)
+	}
+	return fmt.Sprintf(format+" ("+format+"-"+format+")", med, s[0], s[len(s)-1])
 }
 
 // fixture is what the load uses: per organization its domain, a machine
@@ -323,24 +407,41 @@ func (fastHasher) Verify(_ context.Context, pw, encoded string) (bool, bool, err
 }
 
 type result struct {
-	load      string
-	instances int
-	n         int
-	rate      float64
-	p50, p99  time.Duration
-	retries   float64
-	waits     []string
+	load       string
+	instances  int
+	n          int
+	rate       float64
+	p50, p99   time.Duration
+	retries    float64
+	waits      []string
+	siread     string  // average predicate locks held, by granularity
+	load1      float64 // the machine's 1-minute load average at the start
+	goCPU      float64 // CPU ms per request of this process (instances and load generator)
+	pgCPU      float64 // CPU ms per request of the PostgreSQL server (0: not measured)
+	busy       float64 // share of the machine's CPU time in use during the run, 0-1
+	statements []string
+	// per request: Update and View calls, round trips to PostgreSQL
+	updates, views, roundTrips float64
 }
 
 func (r result) print(out io.Writer) {
 	fmt.Fprintf(out, "%-9s %d instance(s): %7.0f req/s  p50 %-9s p99 %-9s retries/update %.2f\n",
 		r.load, r.instances, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.retries)
+	fmt.Fprintf(out, "          per request: %.2f updates, %.2f views, %.2f round trips\n", r.updates, r.views, r.roundTrips)
+	fmt.Fprintf(out, "          load average %.2f, machine CPU busy %.0f%%, CPU per request: Go %.2f ms, PostgreSQL %.2f ms\n",
+		r.load1, 100*r.busy, r.goCPU, r.pgCPU)
 	if len(r.waits) > 0 {
 		fmt.Fprintf(out, "          waits (share of sampled active backends): %s\n", strings.Join(r.waits, ", "))
 	}
+	if r.siread != "" {
+		fmt.Fprintf(out, "          predicate locks held (average): %s\n", r.siread)
+	}
+	for _, st := range r.statements {
+		fmt.Fprintf(out, "          %s\n", st)
+	}
 }
 
-func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx *fixture, load string, n int) (result, error) {
+func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx *fixture, load string, n, pgPID int) (result, error) {
 	var stacks []*stack
 	defer func() {
 		for _, st := range stacks {
@@ -390,12 +491,20 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 		}()
 	}
 	time.Sleep(c.warmup)
+	load1 := loadAverage()
 	before := stats(stacks)
+	cpu0 := readCPU(pgPID)
+	if c.statements {
+		if err := execOnce(ctx, url, "SELECT pg_stat_statements_reset()"); err != nil {
+			return result{}, err
+		}
+	}
 	measuring.Store(true)
 	t0 := time.Now()
-	waits := sampleWaits(ctx, url, c.duration)
+	waits, siread := sampleWaits(ctx, url, c.duration)
 	el := time.Since(t0)
 	measuring.Store(false)
+	cpu1 := readCPU(pgPID)
 	after := stats(stacks)
 	stop.Store(true)
 	wg.Wait()
@@ -403,12 +512,35 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 		return result{}, firstErr
 	}
 	slices.Sort(lat)
-	r := result{load: load, instances: n, n: len(lat), rate: float64(len(lat)) / el.Seconds(), waits: waits}
+	r := result{load: load, instances: n, n: len(lat), rate: float64(len(lat)) / el.Seconds(), waits: waits,
+		siread: siread, load1: load1}
+	if len(lat) > 0 {
+		perReq := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(len(lat)) }
+		r.goCPU = perReq(cpu1.self - cpu0.self)
+		if pgPID != 0 {
+			r.pgCPU = perReq(cpu1.pg - cpu0.pg)
+		}
+	}
+	if t := cpu1.total - cpu0.total; t > 0 {
+		r.busy = float64(cpu1.busy-cpu0.busy) / float64(t)
+	}
+	if c.statements && len(lat) > 0 {
+		var err error
+		if r.statements, err = statementsPerRequest(ctx, url, len(lat)); err != nil {
+			return result{}, err
+		}
+	}
 	if len(lat) > 0 {
 		r.p50, r.p99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
 	}
 	if u := after.Updates - before.Updates; u > 0 {
 		r.retries = float64(after.Conflicts-before.Conflicts) / float64(u)
+	}
+	if len(lat) > 0 {
+		n := float64(len(lat))
+		r.updates = float64(after.Updates-before.Updates) / n
+		r.views = float64(after.Views-before.Views) / n
+		r.roundTrips = float64(after.RoundTrips-before.RoundTrips) / n
 	}
 	return r, nil
 }
@@ -419,6 +551,8 @@ func stats(stacks []*stack) postgres.Stats {
 		x := st.store.Stats()
 		s.Updates += x.Updates
 		s.Conflicts += x.Conflicts
+		s.Views += x.Views
+		s.RoundTrips += x.RoundTrips
 	}
 	return s
 }
@@ -465,18 +599,22 @@ func post(ctx context.Context, c *http.Client, u string, form url.Values, want s
 
 // sampleWaits samples pg_stat_activity every 20 ms for d and returns the
 // most frequent states of active Gatehouse backends: a wait event
-// (type:event) or "cpu" when an active backend waits on nothing.
-func sampleWaits(ctx context.Context, url string, d time.Duration) []string {
+// (type:event) or "cpu" when an active backend waits on nothing. Every
+// tenth sample also counts the predicate locks (SIReadLock) held, by
+// granularity: a relation lock makes every write to the table a conflict
+// with its holder, a page lock every write to that page.
+func sampleWaits(ctx context.Context, url string, d time.Duration) ([]string, string) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		time.Sleep(d)
-		return []string{"(no sample: " + err.Error() + ")"}
+		return []string{"(no sample: " + err.Error() + ")"}, ""
 	}
 	defer conn.Close(ctx)
 	counts := map[string]int{}
-	total := 0
+	locks := map[string]int{}
+	total, lockSamples := 0, 0
 	end := time.Now().Add(d)
-	for time.Now().Before(end) {
+	for i := 0; time.Now().Before(end); i++ {
 		rows, err := conn.Query(ctx, `SELECT coalesce(wait_event_type, ''), coalesce(wait_event, '')
 			FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
 		if err == nil {
@@ -493,6 +631,21 @@ func sampleWaits(ctx context.Context, url string, d time.Duration) []string {
 			}
 			rows.Close()
 		}
+		if i%10 == 0 {
+			rows, err := conn.Query(ctx, `SELECT l.locktype, coalesce(c.relname, '?'), count(*) FROM pg_locks l
+				LEFT JOIN pg_class c ON c.oid = l.relation WHERE l.mode = 'SIReadLock' GROUP BY 1, 2`)
+			if err == nil {
+				lockSamples++
+				for rows.Next() {
+					var typ, rel string
+					var n int
+					if rows.Scan(&typ, &rel, &n) == nil {
+						locks[typ+" of "+rel] += n
+					}
+				}
+				rows.Close()
+			}
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	keys := make([]string, 0, len(counts))
@@ -504,5 +657,137 @@ func sampleWaits(ctx context.Context, url string, d time.Duration) []string {
 	for _, k := range keys[:min(6, len(keys))] {
 		out = append(out, k+" "+strconv.Itoa(100*counts[k]/max(total, 1))+"%")
 	}
-	return out
+	lockKeys := make([]string, 0, len(locks))
+	for k := range locks {
+		lockKeys = append(lockKeys, k)
+	}
+	sort.Slice(lockKeys, func(i, j int) bool { return locks[lockKeys[i]] > locks[lockKeys[j]] })
+	var siread []string
+	for _, k := range lockKeys {
+		siread = append(siread, fmt.Sprintf("%s %.0f", k, float64(locks[k])/float64(max(lockSamples, 1))))
+	}
+	return out, strings.Join(siread, ", ")
+}
+
+func execOnce(ctx context.Context, url, sql string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// statementsPerRequest reads pg_stat_statements: each statement's calls
+// per request, rows per call and mean server time, busiest first.
+func statementsPerRequest(ctx context.Context, url string, requests int) ([]string, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT query, calls, rows, total_exec_time FROM pg_stat_statements
+		WHERE query NOT LIKE '%pg_stat%' AND query NOT LIKE '%pg_locks%' ORDER BY total_exec_time DESC LIMIT 12`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	var calls, rowsN int64
+	var total float64
+	var query string
+	_, err = pgx.ForEachRow(rows, []any{&query, &calls, &rowsN, &total}, func() error {
+		q := strings.Join(strings.Fields(query), " ")
+		if len(q) > 70 {
+			q = q[:70] + "..."
+		}
+		out = append(out, fmt.Sprintf("%5.2f calls/req %6.1f rows/call %7.3f ms/call  %s",
+			float64(calls)/float64(requests), float64(rowsN)/float64(max(calls, 1)), total/float64(max(calls, 1)), q))
+		return nil
+	})
+	return out, err
+}
+
+// cpuTimes are cumulative CPU times: this process's, the PostgreSQL
+// server's (the postmaster, its live children and the children it
+// reaped), and the machine's busy and total time from /proc/stat.
+type cpuTimes struct {
+	self, pg, busy, total time.Duration
+}
+
+// clockTick is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+func readCPU(pgPID int) cpuTimes {
+	var c cpuTimes
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		// cpu user nice system idle iowait irq softirq steal guest guest_nice;
+		// guest time is already counted in user and nice.
+		f := strings.Fields(line)
+		for i, v := range f[1:min(len(f), 9)] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			c.total += time.Duration(n) * clockTick
+			if i != 3 && i != 4 { // idle, iowait
+				c.busy += time.Duration(n) * clockTick
+			}
+		}
+	}
+	if pgPID == 0 {
+		return c
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ppid, utime, stime, cutime, cstime, ok := procStat(pid)
+		switch {
+		case !ok:
+		case pid == pgPID:
+			c.pg += (utime + stime + cutime + cstime) * clockTick
+		case ppid == pgPID:
+			c.pg += (utime + stime) * clockTick
+		}
+	}
+	return c
+}
+
+// procStat reads the parent and the CPU times (in clock ticks) of a process.
+func procStat(pid int) (ppid int, utime, stime, cutime, cstime time.Duration, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, 0, 0, 0, false
+	}
+	// The command name is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0, 0, 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:])) // state ppid ... (field 3 is f[0])
+	if len(f) < 15 {
+		return 0, 0, 0, 0, 0, false
+	}
+	num := func(j int) time.Duration { n, _ := strconv.ParseInt(f[j], 10, 64); return time.Duration(n) }
+	return int(num(1)), num(11), num(12), num(13), num(14), true
+}
+
+// loadAverage returns the machine's 1-minute load average.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 )
@@ -23,13 +24,14 @@ func TestSmoke(t *testing.T) {
 	}
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-duration", "300ms", "-warmup", "100ms", "-concurrency", "4",
-		"-conns", "2", "-orgs", "2", "-users", "3", "-fsync=false"}, &out)
+		"-conns", "2", "-orgs", "2", "-users", "3", "-fsync=false", "-rounds", "2"}, &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	got := out.String()
 	for _, w := range []string{"issuance  1 instance(s)", "issuance  2 instance(s)", "signin    1 instance(s)",
-		"signin    2 instance(s)", "issuance: 2 instances / 1 instance", "signin: 2 instances / 1 instance", "retries/update"} {
+		"signin    2 instance(s)", "round 2 issuance: 2 instances / 1 instance", "round 2 signin: 2 instances / 1 instance",
+		"retries/update", "issuance  ratio 2/1", "signin    ratio 2/1", "CPU per request", "predicate locks held"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("report lacks %q:\n%s", w, got)
 		}
@@ -37,9 +39,50 @@ func TestSmoke(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-loads", "x"}, {"-concurrency", "1"}, {"-hash", "md5"}, {"-pg", "novalue"}, {"-duration", "0s"}} {
+	for _, args := range [][]string{{"-loads", "x"}, {"-concurrency", "1"}, {"-hash", "md5"}, {"-pg", "novalue"}, {"-duration", "0s"}, {"-rounds", "0"}} {
 		if _, err := parse(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parse(%q) accepted", args)
+		}
+	}
+}
+
+// TestReadCPU guards the CPU accounting: a process's own times count
+// for it as the server's (its children included), the machine's busy time
+// never exceeds its total, and burning CPU moves both.
+func TestReadCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	c0 := readCPU(os.Getpid())
+	deadline := time.Now().Add(300 * time.Millisecond)
+	x := 0
+	for time.Now().Before(deadline) {
+		x++
+	}
+	c1 := readCPU(os.Getpid())
+	if c1.self <= c0.self {
+		t.Errorf("own CPU time did not grow: %v -> %v", c0.self, c1.self)
+	}
+	if c1.pg <= c0.pg {
+		t.Errorf("CPU time of a process read from /proc did not grow: %v -> %v (x %d)", c0.pg, c1.pg, x)
+	}
+	if c1.busy > c1.total || c1.total <= c0.total {
+		t.Errorf("machine busy %v of total %v (before %v)", c1.busy, c1.total, c0.total)
+	}
+}
+
+func TestSpread(t *testing.T) {
+	tests := []struct {
+		xs   []float64
+		want string
+	}{
+		{[]float64{5}, "5"},
+		{[]float64{3, 1, 2}, "2 (1-3)"},
+		{[]float64{4, 1, 2, 3}, "2.5 (1-4)"},
+	}
+	for _, tc := range tests {
+		if got := spread(tc.xs, "%g"); got != tc.want {
+			t.Errorf("spread(%v) = %q, want %q", tc.xs, got, tc.want)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kek"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 )
@@ -222,12 +223,9 @@ func storedUser(t *testing.T, d *directory, id string) string {
 	t.Helper()
 	var out string
 	err := d.store.View(context.Background(), func(tx identity.ReadTx) error {
-		return tx.Scan(nil, identity.ScanOptions{}, func(k, v []byte) error {
-			if bytes.Contains(v, []byte(`"id":"`+id+`"`)) && bytes.Contains(v, []byte(`"username"`)) {
-				out = string(v)
-			}
-			return nil
-		})
+		v, err := tx.Get(identity.UserKey(kv.Inside(), identity.Production, id))
+		out = string(v)
+		return err
 	})
 	if err != nil || out == "" {
 		t.Fatalf("user %s not found: %v", id, err)

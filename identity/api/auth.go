@@ -174,8 +174,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := envSvc.LogEvent(r.Context(), &identity.Event{Code: identity.EventAPIKeyTokenIssued, ActorID: cred.ID,
-		Data: map[string]any{"environment": string(cred.Environment)}}); err != nil {
+	if err := envSvc.LogEvent(r.Context(), identity.CredentialEvent(identity.EventAPIKeyTokenIssued, cred,
+		map[string]any{"environment": string(cred.Environment)})); err != nil {
 		return err
 	}
 	now := envSvc.Now()

@@ -261,8 +261,15 @@
 //	                SSO_IDP_METADATA_UPLOADED SSO_END_USER_SAML_STARTED SSO_END_USER_SAML_SUCCESS
 //	                SSO_END_USER_SAML_FAILED SSO_ADMIN_TEST_SUCCESS SSO_ADMIN_TEST_FAILED
 //
-// Events about API keys (including API_KEY_TOKEN_ISSUED) belong to no
-// organization, so no organization's list shows them.
+// Events about an API key (CREDENTIAL_CREATED, CREDENTIAL_DELETED,
+// API_KEY_TOKEN_ISSUED; the core's identity.CredentialEvent) name the
+// organizations the key reaches, and each of those organizations' lists
+// shows them ("data" holds the key's credential_id): a key limited to
+// some organizations appears in theirs and in no other's; a key over every
+// organization appears in the list of the account's organization. A
+// refused management token for an unknown client_id
+// (API_KEY_AUTHENTICATION_FAILED) reaches no organization and no list
+// shows it.
 //
 // An event with details carries them in "data", Gatehouse's extension
 // (absent otherwise, as in Cryptr's answers). A refused sign-in

@@ -17,7 +17,7 @@ const (
 	ResourceOrganizations = identity.ResourceOrganizations
 	ResourceUsers         = identity.ResourceUsers
 	ResourceApplications  = identity.ResourceApplications
-	ResourceUserMetaKeys  = "user_metakeys"
+	ResourceUserMetaKeys  = identity.ResourceUserMetaKeys
 	ResourceLogEvents     = "log_events"
 	ResourceJWTSamples    = "jwt_samples"
 )

@@ -100,6 +100,16 @@ func decodeAny(dec *jsontext.Decoder) (any, error) {
 	return nil, nil
 }
 
+// Codec is a record encoding other than JSON, for a kind whose size
+// matters (identity's users). Decode must read every form the kind was
+// ever stored in, including the JSON of builds before the codec.
+type Codec[T any] interface {
+	// Encode returns the stored form of v.
+	Encode(v T) ([]byte, error)
+	// Decode reads a stored form into v, which is the zero value.
+	Decode(raw []byte, v *T) error
+}
+
 // Encode returns the stored form of a record.
 func Encode(v any) ([]byte, error) { return json.Marshal(v) }
 
@@ -114,6 +124,9 @@ func DecodeV2[T any](raw []byte, v *T) error { return jsonv2.Unmarshal(raw, v, c
 func (r Records[T]) Decode(raw []byte, v *T) error { return r.decode(raw, v) }
 
 func (r Records[T]) decode(raw []byte, v *T) error {
+	if r.Codec != nil {
+		return r.Codec.Decode(raw, v)
+	}
 	if r.V2 {
 		return DecodeV2(raw, v)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,8 +17,9 @@ import (
 // environment's part (EnvPart: "sandbox", "production", or "-" for
 // account-wide records).
 //
-//	r/env/kind/id            a record (JSON)
+//	r/env/kind/id            a record (JSON, or a Records' Codec)
 //	u/env/index/scope/value  a unique index entry; value is the owner's id
+//	                         (compact for a UUID, see ids.go)
 //	s/env/set...\x01member  a sorted-set member (value may carry data)
 //	c/env/set...\x01h       one shard of the maintained count of a sorted set
 //	c/env/set...             the count kept before the shards (still added in)
@@ -114,6 +116,10 @@ type Records[T any] struct {
 	// for record types whose every field a test round-trips against
 	// encoding/json.
 	V2 bool
+	// Codec, when set, encodes and decodes the records instead of JSON
+	// (a compact encoding for the largest kinds, see codec.go); its
+	// Decode must also read the JSON that earlier builds stored.
+	Codec Codec[T]
 }
 
 func (r Records[T]) env() string { return EnvPart(r.Env) }
@@ -154,7 +160,13 @@ func (r Records[T]) Put(tx Tx, id string, v T) error {
 	if err := CheckParts(id); err != nil {
 		return err
 	}
-	raw, err := Encode(v)
+	var raw []byte
+	var err error
+	if r.Codec != nil {
+		raw, err = r.Codec.Encode(v)
+	} else {
+		raw, err = Encode(v)
+	}
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", r.Kind, err)
 	}
@@ -200,14 +212,14 @@ func (u Unique) Claim(tx Tx, scope, value, id string) error {
 	old, err := tx.Get(k)
 	switch {
 	case err == nil:
-		if string(old) == id {
+		if DecodeID(old) == id {
 			return nil
 		}
 		return fmt.Errorf("%s %q is taken: %w", u.Name, value, ErrConflict)
 	case !errors.Is(err, ErrNotFound):
 		return err
 	}
-	return tx.Put(k, []byte(id))
+	return tx.Put(k, AppendID(nil, id))
 }
 
 // Lookup returns the id that holds value in scope, or ErrNotFound.
@@ -222,7 +234,7 @@ func (u Unique) Lookup(tx ReadTx, scope, value string) (string, error) {
 		}
 		return "", err
 	}
-	return string(v), nil
+	return DecodeID(v), nil
 }
 
 // Scan visits, in value order, the entries of scope whose value starts
@@ -241,7 +253,7 @@ func (u Unique) Scan(tx ReadTx, scope, prefix, after string, limit int, fn func(
 		opts.After = append(append([]byte(nil), base...), after...)
 	}
 	err := tx.Scan(p, opts, func(k, v []byte) error {
-		return fn(string(k[len(base):]), string(v))
+		return fn(string(k[len(base):]), DecodeID(v))
 	})
 	if errors.Is(err, ErrStopScan) {
 		return nil
@@ -259,7 +271,7 @@ func (u Unique) Release(tx Tx, scope, value, id string) error {
 	if err != nil {
 		return err
 	}
-	if string(old) != id {
+	if DecodeID(old) != id {
 		return nil
 	}
 	return tx.Delete(k)
@@ -325,9 +337,47 @@ func (s Set) member(m string) []byte {
 	return append(append(s.key(NSSet, 1+len(m)), MemberSep), m...)
 }
 
+// AddKeys returns the keys that Add and Remove of member read: the
+// member's and its count shard's, for Prefetch.
+func (s Set) AddKeys(member string) [][]byte {
+	return [][]byte{s.member(member), s.countShard(member)}
+}
+
 // Add inserts member with an optional value; adding an existing member only
 // replaces its value.
 func (s Set) Add(tx Tx, member string, value []byte) error {
+	return s.AddBatched(tx, member, value, nil)
+}
+
+// CountBatch holds count changes that AddBatched defers, so that a
+// transaction adding many members (a bulk import) writes each count shard
+// once, at Flush, instead of at every member. Until Flush, Count in the
+// same transaction does not see the deferred changes.
+type CountBatch struct {
+	delta map[string]int
+}
+
+// Flush writes the deferred count changes in key order and empties b.
+func (b *CountBatch) Flush(tx Tx) error {
+	keys := make([]string, 0, len(b.delta))
+	for k, d := range b.delta {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := addCount(tx, []byte(k), b.delta[k]); err != nil {
+			return err
+		}
+	}
+	clear(b.delta)
+	return nil
+}
+
+// AddBatched is Add with the count change deferred to b (nil: written at
+// once, as Add does).
+func (s Set) AddBatched(tx Tx, member string, value []byte, b *CountBatch) error {
 	if err := CheckParts(s.Parts...); err != nil {
 		return err
 	}
@@ -339,6 +389,13 @@ func (s Set) Add(tx Tx, member string, value []byte) error {
 	}
 	if err := tx.Put(k, nonNil(value)); err != nil {
 		return err
+	}
+	if b != nil {
+		if b.delta == nil {
+			b.delta = map[string]int{}
+		}
+		b.delta[string(s.countShard(member))]++
+		return nil
 	}
 	return addCount(tx, s.countShard(member), 1)
 }

@@ -183,3 +183,55 @@ func TestSetCountShards(t *testing.T) {
 		}
 	}
 }
+
+// TestCountBatch: members added with a CountBatch count once it is
+// flushed, the same as members added one by one (re-adding a member
+// counts nothing), and each shard key is written once per flush.
+func TestCountBatch(t *testing.T) {
+	tx := &sortedTx{}
+	s := Set{Env: "production", Parts: []string{"users", "o1"}}
+	for i := range 5 {
+		if err := s.Add(tx, fmt.Sprintf("a%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b CountBatch
+	for i := range 200 {
+		if err := s.AddBatched(tx, fmt.Sprintf("m%03d", i), nil, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddBatched(tx, "a0", []byte("again"), &b); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Count(tx); err != nil || n != 5 {
+		t.Errorf("count before Flush = %d, %v; want 5 (the changes are deferred)", n, err)
+	}
+	puts := &countingTx{sortedTx: tx}
+	if err := b.Flush(puts); err != nil {
+		t.Fatal(err)
+	}
+	if puts.puts > CountShards {
+		t.Errorf("Flush wrote %d keys for one set, want at most one per shard (%d)", puts.puts, CountShards)
+	}
+	if n, err := s.Count(tx); err != nil || n != 205 {
+		t.Errorf("count after Flush = %d, %v; want 205", n, err)
+	}
+	if err := b.Flush(tx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Count(tx); err != nil || n != 205 {
+		t.Errorf("count after a second Flush = %d, %v; want 205 (Flush empties the batch)", n, err)
+	}
+}
+
+// countingTx counts the Puts of a transaction.
+type countingTx struct {
+	*sortedTx
+	puts int
+}
+
+func (c *countingTx) Put(k, v []byte) error {
+	c.puts++
+	return c.sortedTx.Put(k, v)
+}

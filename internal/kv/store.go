@@ -80,6 +80,44 @@ type Tx interface {
 	Delete(key []byte) error
 }
 
+// Prefetcher is implemented by the transactions of backends for which a
+// read is a network round trip (store/postgres): Prefetch reads several
+// keys in one, and the Gets of those keys that follow cost none.
+type Prefetcher interface {
+	Prefetch(keys ...[]byte) error
+}
+
+// Prefetch reads keys ahead in one round trip when tx's backend can (see
+// Prefetcher); on the others it does nothing. It changes no result: the
+// Gets that follow return what they would have returned.
+func Prefetch(tx ReadTx, keys ...[]byte) error {
+	if p, ok := tx.(Prefetcher); ok {
+		return p.Prefetch(keys...)
+	}
+	return nil
+}
+
+// Laner is implemented by the transactions of backends shared by several
+// processes that serialize conflicting transactions by aborting them
+// (store/postgres): Lane queues the transaction behind the other
+// transactions, of any process, in the lane of that name, before it reads
+// anything.
+type Laner interface {
+	Lane(name string) bool
+}
+
+// Lane asks tx's backend to queue tx behind the transactions of every
+// process that are in the lane called name (see Laner); it must be called
+// before tx's first read. It reports whether it took effect; on backends
+// without lanes it does nothing. A lane only spares work that conflicts
+// would waste: it never replaces the transaction's own isolation.
+func Lane(tx Tx, name string) bool {
+	if l, ok := tx.(Laner); ok {
+		return l.Lane(name)
+	}
+	return false
+}
+
 // Store runs transactions. identity.Service.KVStore adapts the service's
 // backend (an identity.Store) to it.
 type Store interface {

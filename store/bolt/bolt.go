@@ -32,7 +32,13 @@ import (
 // SchemaVersion is the version of the file layout this build writes and
 // reads. Files of an older version are migrated on Open; files of a newer
 // version are refused with an error wrapping identity.ErrSchemaTooNew.
-const SchemaVersion = 1
+//
+// Version 2 stores users and the owners of unique index entries in compact
+// forms (identity's usercodec.go, internal/kv's ids.go) besides the JSON
+// and text that version 1 holds; this build reads both, so the step from
+// 1 only records the version, and a build that knows only version 1
+// refuses the file instead of misreading its new entries.
+const SchemaVersion = 2
 
 // DefaultTimeout is how long Open waits for another process to release the
 // file before failing with identity.ErrStoreLocked.
@@ -223,9 +229,14 @@ func prepare(db *bbolt.DB, path string) error {
 }
 
 // migration returns the step that upgrades a file from schema version from
-// to from+1. Version 1 is the first layout, so no step exists yet; add a
-// case here when SchemaVersion grows.
+// to from+1 (prepare writes the new version in the same transaction).
 func migration(from uint64) func(tx *bbolt.Tx) error {
+	switch from {
+	case 1:
+		// Version 2 adds compact encodings that this build reads beside
+		// the old ones (see SchemaVersion): nothing to rewrite.
+		return func(*bbolt.Tx) error { return nil }
+	}
 	return func(*bbolt.Tx) error {
 		return fmt.Errorf("no migration from schema %d", from)
 	}
@@ -325,10 +336,21 @@ func (s *Store) Close() error {
 
 type readTx struct {
 	b *bbolt.Bucket
+	// c serves Get: bbolt's Bucket.Get makes a new cursor, whose stack
+	// grows from nothing, at every call; a cursor kept for the
+	// transaction reuses its stack (Seek starts again from the root, so
+	// writes in between do not matter). Scans use cursors of their own.
+	c *bbolt.Cursor
 }
 
 func (tx *readTx) Get(key []byte) ([]byte, error) {
-	v := tx.b.Get(key)
+	if tx.c == nil {
+		tx.c = tx.b.Cursor()
+	}
+	k, v := tx.c.Seek(key)
+	if !bytes.Equal(k, key) {
+		v = nil
+	}
 	if v == nil {
 		// The bare sentinel: misses are common (every unique claim and set
 		// insert probes first) and callers add their own context.

@@ -185,7 +185,7 @@ func TestSchemaVersion(t *testing.T) {
 	if !errors.Is(err, identity.ErrSchemaTooNew) {
 		t.Fatalf("Open of a newer file = %v, want ErrSchemaTooNew", err)
 	}
-	for _, want := range []string{path, "newer Gatehouse (schema 2)", "supports 1"} {
+	for _, want := range []string{path, fmt.Sprintf("newer Gatehouse (schema %d)", bolt.SchemaVersion+1), fmt.Sprintf("supports %d", bolt.SchemaVersion)} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

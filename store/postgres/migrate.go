@@ -20,7 +20,7 @@ import (
 // A database of an older version is migrated (on Open, or by Migrate); one
 // of a newer version is refused with an error wrapping
 // identity.ErrSchemaTooNew.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS

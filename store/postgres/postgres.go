@@ -18,8 +18,13 @@
 // key. Point reads and writes of a read-write transaction avoid the
 // B-tree's page-wide predicate locks where they can (a hash index, plain
 // INSERT and UPDATE for keys the transaction has seen), so that writers of
-// neighbouring keys do not abort each other. View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
-// snapshot that never conflicts with writers.
+// neighbouring keys do not abort each other. A transaction may also ask
+// for a named lane before its first read (Lane: writers of several
+// instances that append to the same structures queue instead of aborting
+// each other) and read several keys in one round trip (Prefetch); Gatehouse
+// reaches both through internal/kv. View runs in a REPEATABLE READ, READ
+// ONLY transaction: a consistent snapshot that never conflicts with
+// writers.
 //
 // Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
 // or the COMMIT travel to the server in one round trip, so a write-only
@@ -180,7 +185,7 @@ type Store struct {
 	o       options
 	closed  atomic.Bool
 
-	updates, conflicts, reconnects atomic.Int64
+	updates, conflicts, reconnects, views, roundTrips atomic.Int64
 
 	sqlGet, sqlPut string
 	table          string // quoted, schema-qualified kv table
@@ -250,9 +255,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, o options) (*Store, error
 	if o.schema != "" {
 		table = pgx.Identifier{o.schema, "gatehouse_kv"}
 	}
-	lane := fnv.New64a()
-	lane.Write([]byte("gatehouse-retry-lane:" + o.schema))
-	s := &Store{pool: pool, o: o, table: table.Sanitize(), laneKey: int64(lane.Sum64())}
+	s := &Store{pool: pool, o: o, table: table.Sanitize(), laneKey: laneKey(o.schema, "retry")}
 	s.sqlGet = "SELECT v FROM " + s.table + " WHERE k = $1"
 	// The point index (migration 0002) matches only this condition.
 	s.sqlGetPoint = "SELECT v FROM " + s.table + " WHERE (k || ''::bytea) = $1"
@@ -261,6 +264,17 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, o options) (*Store, error
 	s.sqlDeletePoint = "DELETE FROM " + s.table + " WHERE (k || ''::bytea) = $1"
 	s.sqlPut = "INSERT INTO " + s.table + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
 	return s, nil
+}
+
+// laneKey is the advisory lock of the named lane in a schema.
+func laneKey(schema, name string) int64 {
+	h := fnv.New64a()
+	if name == "retry" {
+		h.Write([]byte("gatehouse-retry-lane:" + schema)) // the key before named lanes existed
+	} else {
+		h.Write([]byte("gatehouse-lane:" + schema + "\x00" + name))
+	}
+	return int64(h.Sum64())
 }
 
 // Stats are counters of a store's Update activity since Open.
@@ -273,13 +287,20 @@ type Stats struct {
 	// Reconnects is how many attempts were retried after a lost
 	// connection.
 	Reconnects int64
+	// Views is how many View calls returned.
+	Views int64
+	// RoundTrips is how many batches of statements View and Update sent
+	// and waited for (a transaction's BEGIN, writes and next read or
+	// COMMIT travel in one).
+	RoundTrips int64
 }
 
 // Stats returns the store's counters. A high Conflicts/Updates ratio
 // means transactions contend on the same keys (or on the same index
 // pages; see the README's tuning notes).
 func (s *Store) Stats() Stats {
-	return Stats{Updates: s.updates.Load(), Conflicts: s.conflicts.Load(), Reconnects: s.reconnects.Load()}
+	return Stats{Updates: s.updates.Load(), Conflicts: s.conflicts.Load(), Reconnects: s.reconnects.Load(),
+		Views: s.views.Load(), RoundTrips: s.roundTrips.Load()}
 }
 
 // Pool returns the store's connection pool, for health checks and
@@ -313,6 +334,7 @@ func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) err
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	defer s.views.Add(1)
 	t := s.newTx(ctx, false)
 	defer t.release()
 	if err := fn(t); err != nil {
@@ -356,7 +378,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		// database, which would otherwise hold up all of them. The lane
 		// only spares work; serializable isolation is still what keeps
 		// the invariants.
-		t.lane = conflicts > 1
+		t.lane, t.laneKey = conflicts > 1, s.laneKey
 		fnErr := fn(t)
 		if fnErr == nil && t.err == nil {
 			_ = t.commit()
@@ -425,8 +447,9 @@ type tx struct {
 	sent     bool  // BEGIN went to the server
 	err      error // first database error; the transaction is dead after it
 	inCommit bool
-	lane     bool // take the retry lane before BEGIN
-	laneHeld bool // the connection holds the lane's session lock
+	lane     bool  // take a lane before BEGIN
+	laneKey  int64 // the lane's advisory lock
+	laneHeld bool  // the connection holds the lane's session lock
 
 	scans int      // scans running (callbacks may write)
 	log   [][]byte // keys written while a scan runs
@@ -459,42 +482,26 @@ func (s *Store) newTx(ctx context.Context, writable bool) *tx {
 	return t
 }
 
-// roundTrip sends the pending statements and then final, if any. When
-// read is set final is a query whose rows read consumes; otherwise final
-// is executed.
-func (t *tx) roundTrip(final *stmt, read func(pgx.Rows) error) error {
+// roundTrip sends the pending statements and then the finals, if any,
+// in one batch. When read is set the finals are queries, and read
+// consumes the rows of the i-th; otherwise they are executed.
+func (t *tx) roundTrip(finals []stmt, read func(i int, rows pgx.Rows) error) error {
 	if t.err != nil {
 		return t.err
 	}
-	if final == nil && (len(t.pending) == 0 || (!t.sent && len(t.pending) == 1)) {
+	if len(finals) == 0 && (len(t.pending) == 0 || (!t.sent && len(t.pending) == 1)) {
 		return nil
 	}
-	if t.conn == nil {
-		conn, err := t.s.pool.Acquire(t.ctx)
-		if err != nil {
-			if t.s.closed.Load() {
-				err = fmt.Errorf("%w: %w", ErrClosed, err)
-			}
-			return t.fail(fmt.Errorf("postgres: acquire connection: %w", err), false)
-		}
-		t.conn = conn
-		if t.lane {
-			// A session lock, taken before BEGIN so that the snapshot
-			// is taken once the lane is ours.
-			if _, err := conn.Exec(t.ctx, "SELECT pg_advisory_lock($1)", t.s.laneKey); err != nil {
-				// The lock may or may not be held: drop the session.
-				_ = conn.Conn().PgConn().Close(context.WithoutCancel(t.ctx))
-				return t.fail(err, false)
-			}
-			t.laneHeld = true
-		}
+	if err := t.acquire(); err != nil {
+		return err
 	}
+	t.s.roundTrips.Add(1)
 	b := &pgx.Batch{}
 	for _, p := range t.pending {
 		b.Queue(p.sql, p.args...)
 	}
-	if final != nil {
-		b.Queue(final.sql, final.args...)
+	for _, f := range finals {
+		b.Queue(f.sql, f.args...)
 	}
 	n := len(t.pending)
 	t.pending = t.pending[:0]
@@ -504,18 +511,18 @@ func (t *tx) roundTrip(final *stmt, read func(pgx.Rows) error) error {
 	for i := 0; i < n && err == nil; i++ {
 		_, err = br.Exec()
 	}
-	if err == nil && final != nil {
+	for i := 0; i < len(finals) && err == nil; i++ {
 		if read == nil {
 			_, err = br.Exec()
-		} else {
-			var rows pgx.Rows
-			rows, err = br.Query()
-			if err == nil {
-				err = read(rows)
-				rows.Close()
-				if rerr := rows.Err(); err == nil {
-					err = rerr
-				}
+			continue
+		}
+		var rows pgx.Rows
+		rows, err = br.Query()
+		if err == nil {
+			err = read(i, rows)
+			rows.Close()
+			if rerr := rows.Err(); err == nil {
+				err = rerr
 			}
 		}
 	}
@@ -524,6 +531,34 @@ func (t *tx) roundTrip(final *stmt, read func(pgx.Rows) error) error {
 	}
 	if err != nil {
 		return t.fail(err, true)
+	}
+	return nil
+}
+
+// acquire takes the transaction's connection from the pool, and its lane
+// when it has one, unless it has them already.
+func (t *tx) acquire() error {
+	if t.conn != nil {
+		return nil
+	}
+	conn, err := t.s.pool.Acquire(t.ctx)
+	if err != nil {
+		if t.s.closed.Load() {
+			err = fmt.Errorf("%w: %w", ErrClosed, err)
+		}
+		return t.fail(fmt.Errorf("postgres: acquire connection: %w", err), false)
+	}
+	t.conn = conn
+	if t.lane {
+		// A session lock, taken before BEGIN so that the snapshot is
+		// taken once the lane is ours.
+		t.s.roundTrips.Add(1)
+		if _, err := conn.Exec(t.ctx, "SELECT pg_advisory_lock($1)", t.laneKey); err != nil {
+			// The lock may or may not be held: drop the session.
+			_ = conn.Conn().PgConn().Close(context.WithoutCancel(t.ctx))
+			return t.fail(err, false)
+		}
+		t.laneHeld = true
 	}
 	return nil
 }
@@ -559,8 +594,27 @@ func (t *tx) commit() error {
 		return nil // nothing happened
 	}
 	t.inCommit = true
-	err := t.roundTrip(&stmt{sql: "COMMIT"}, nil)
-	t.inCommit = false
+	defer func() { t.inCommit = false }()
+	if !t.laneHeld {
+		return t.roundTrip([]stmt{{sql: "COMMIT"}}, nil)
+	}
+	// The lane is released in the COMMIT's round trip; when the COMMIT
+	// fails, the unlock is skipped and release sends it.
+	var unlocked bool
+	err := t.roundTrip([]stmt{{sql: "COMMIT"}, {sql: "SELECT pg_advisory_unlock($1)", args: []any{t.laneKey}}},
+		func(i int, rows pgx.Rows) error {
+			for rows.Next() {
+				if i == 1 {
+					if err := rows.Scan(&unlocked); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	if err == nil && unlocked {
+		t.laneHeld = false
+	}
 	return err
 }
 
@@ -583,7 +637,7 @@ func (t *tx) release() {
 	if t.laneHeld && !pg.IsClosed() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), 5*time.Second)
 		var ok bool
-		if err := conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", t.s.laneKey).Scan(&ok); err != nil || !ok {
+		if err := conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", t.laneKey).Scan(&ok); err != nil || !ok {
 			_ = pg.Close(ctx) // a session lock must never outlive the transaction
 		}
 		cancel()
@@ -621,7 +675,7 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 		// conflict checks; the hash index locks one bucket.
 		q = t.s.sqlGetPoint
 	}
-	err := t.roundTrip(&stmt{sql: q, args: []any{key}}, func(rows pgx.Rows) error {
+	err := t.roundTrip([]stmt{{sql: q, args: []any{key}}}, func(_ int, rows pgx.Rows) error {
 		for rows.Next() {
 			if err := rows.Scan(&v); err != nil {
 				return err
@@ -642,6 +696,76 @@ func (t *tx) Get(key []byte) ([]byte, error) {
 	}
 	t.remember(key, v, true)
 	return v[:len(v):len(v)], nil
+}
+
+// Prefetch reads the keys this transaction has not read or written yet,
+// in one round trip with the pending writes, so that the Gets that
+// follow are answered without one each. It reads what Get would, with the
+// same locks; a key it finds absent is remembered as absent.
+func (t *tx) Prefetch(keys ...[]byte) error {
+	if t.err != nil {
+		return t.err
+	}
+	q := t.s.sqlGet
+	if t.writable {
+		q = t.s.sqlGetPoint // see Get
+	}
+	var finals []stmt
+	var want [][]byte
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if _, hit := t.known[string(k)]; hit || len(k) == 0 || seen[string(k)] {
+			continue
+		}
+		seen[string(k)] = true
+		k = bytes.Clone(k)
+		want = append(want, k)
+		finals = append(finals, stmt{sql: q, args: []any{k}})
+	}
+	for len(finals) > 0 {
+		n := min(len(finals), maxPending)
+		vals := make([][]byte, n)
+		found := make([]bool, n)
+		err := t.roundTrip(finals[:n], func(i int, rows pgx.Rows) error {
+			for rows.Next() {
+				if err := rows.Scan(&vals[i]); err != nil {
+					return err
+				}
+				found[i] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, k := range want[:n] {
+			v := vals[i]
+			if found[i] && v == nil {
+				v = []byte{}
+			}
+			t.remember(k, v, found[i])
+		}
+		finals, want = finals[n:], want[n:]
+	}
+	return nil
+}
+
+// Lane queues this transaction behind every transaction, of any instance
+// on the database, that is in the lane of the same name: it returns once
+// it holds a session advisory lock, taken before BEGIN and released after
+// the COMMIT. Writers that append to the same structures from several
+// instances at once (the audit log's batches) then follow each other
+// instead of aborting each other as serialization failures and running
+// again. It works only before the transaction's first round trip (its
+// first read) and reports whether it took effect (a failure to take the
+// lock is the transaction's error). A lane only spares work: serializable
+// isolation still keeps every invariant.
+func (t *tx) Lane(name string) bool {
+	if !t.writable || t.sent || t.conn != nil || t.err != nil {
+		return false
+	}
+	t.lane, t.laneKey = true, laneKey(t.s.o.schema, name)
+	return t.acquire() == nil
 }
 
 // Put queues an upsert of key; it reaches the server with the next read or
@@ -852,7 +976,7 @@ func (t *tx) fetch(lo, hi, cursor []byte, opts identity.ScanOptions, skip, n int
 		args = append(args, lb)
 	}
 	q := t.s.scanSQL(opts.KeysOnly, opts.Reverse, lower, upper)
-	err = t.roundTrip(&stmt{sql: q, args: args}, func(rows pgx.Rows) error {
+	err = t.roundTrip([]stmt{{sql: q, args: args}}, func(_ int, rows pgx.Rows) error {
 		for rows.Next() {
 			var k, v []byte
 			var err error

@@ -231,6 +231,22 @@ func (c *Cluster) Stop() error {
 	return err
 }
 
+// PID returns the process id of the running server's postmaster (from
+// postmaster.pid in the data directory), for tools that measure the
+// server's CPU time: its backends are the postmaster's children.
+func (c *Cluster) PID() (int, error) {
+	b, err := os.ReadFile(filepath.Join(c.dataDir(), "postmaster.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("pgtest: server not running: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pgtest: corrupt postmaster.pid %q", line)
+	}
+	return pid, nil
+}
+
 // Log returns the server log, for failing tests to print.
 func (c *Cluster) Log() string {
 	b, _ := os.ReadFile(filepath.Join(c.Dir, "server.log"))

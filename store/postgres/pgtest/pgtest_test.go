@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,11 +51,24 @@ func TestStartKillRestart(t *testing.T) {
 	if err := query(); err != nil {
 		t.Fatalf("fresh cluster: %v\n%s", err, c.Log())
 	}
+	pid, err := c.PID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline")); err == nil &&
+		!strings.Contains(string(cmd), "postgres") {
+		t.Errorf("PID() = %d, a process running %q", pid, cmd)
+	} else if err != nil && !os.IsNotExist(err) {
+		t.Error(err)
+	}
 	if err := c.Kill(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := query(); err == nil {
 		t.Error("the killed server still answers")
+	}
+	if _, err := c.PID(); err == nil {
+		t.Error("PID() of a killed server succeeded")
 	}
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
