@@ -154,6 +154,13 @@ func (s *Service) AllowCodeSend(ctx context.Context, orgDomain, email, clientAdd
 	return s.Update(ctx, func(tx *Txn) error { return tx.spendSendBudget(orgDomain, email, clientAddr) })
 }
 
+// AllowCodeSend is Service.AllowCodeSend inside the caller's
+// transaction, so that a face spends the send budget in the commit that
+// stores the code or link it sends (a refusal then rolls that back too).
+func (t *Txn) AllowCodeSend(orgDomain, email, clientAddr string) error {
+	return t.spendSendBudget(orgDomain, email, clientAddr)
+}
+
 // spendSendBudget is AllowCodeSend inside the caller's transaction.
 func (t *Txn) spendSendBudget(orgDomain, email, clientAddr string) error {
 	s := t.s

@@ -193,6 +193,19 @@
 // ErrUnauthenticated, ErrLocked (with LockedUntil) or ErrDisabled; faces
 // map them to their own answers.
 //
+// A sign-in costs two durable commits, the fewest that keep the lockout
+// atomic: the reservation, before the password is checked, and the
+// success. A face shares them instead of adding its own:
+// PasswordLogin.Before runs in the reservation's transaction (the hosted
+// page counts the client address's attempts there; a locked attempt still
+// commits it) and PasswordLogin.Then in the success's (the hosted page
+// writes the browser session and the authorization code there, so that
+// what it acknowledges to the browser is durable with the success event).
+// Likewise Txn.AllowCodeSend spends the email send budget in the
+// transaction that stores the link, and ReadTxn.EmailSignInUser lets the
+// transaction that checks a proof of email open the sign-in of an
+// existing, enabled and verified user.
+//
 // # Password change and sessions
 //
 // Changing a password (SetPassword, ChangePassword, or a face's change

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/identity/password"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -137,6 +138,73 @@ func ExampleService_ListUserSessions() {
 	// Output:
 	// 1 ticket
 	// 0
+}
+
+// A face writes what a password sign-in opens (here a Crafter ticket) in
+// the transaction that records the success, and counts its own limit in
+// the one that reserves the attempt: two commits in all.
+func ExampleService_PasswordLogin() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New(), Hasher: password.New()})
+	name := "Misapret"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	_, _ = svc.CreateUser(ctx, org.Domain, identity.User{Email: "a@example.com", Enabled: true}, "correct horse battery")
+	attempts := 0
+	u, err := svc.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: org.Domain, Email: "a@example.com",
+		Password: "correct horse battery",
+		Before: func(tx *identity.Txn) error {
+			attempts++ // a face's per-address count would be written here
+			return nil
+		},
+		Then: func(tx *identity.Txn, u *identity.User) error {
+			now := svc.Now()
+			return tx.PutTicket(nil, &identity.Ticket{IDHash: identity.HashSecret("ticket-id"), OrgID: u.OrgID,
+				UserID: u.ID, CreatedAt: now, LastRequestAt: now, ExpiresAt: now.Add(time.Hour)})
+		}})
+	_, sessions, _ := svc.ListUserSessions(ctx, org.Domain, u.ID)
+	fmt.Println(err, attempts, u.Email, sessions)
+	// Output: <nil> 1 a@example.com 1
+}
+
+// The email send budget spent in the transaction that stores what is
+// sent: up to CodeSendBurst mails to one address go at once, then one per
+// client address and CodeSendCooldown.
+func ExampleTxn_AllowCodeSend() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Misapret"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	for range identity.DefaultCodeSendBurst + 1 {
+		err := svc.Update(ctx, func(tx *identity.Txn) error {
+			return tx.AllowCodeSend(org.Domain, "a@example.com", "192.0.2.1")
+		})
+		fmt.Print(errors.Is(err, identity.ErrBusy), " ")
+	}
+	fmt.Println()
+	// Output: false false false false false true
+}
+
+// A proof of email signs in an existing, enabled, verified user as is,
+// inside the transaction that checked the proof; anyone else goes through
+// SignInWithEmail.
+func ExampleReadTxn_EmailSignInUser() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Misapret"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	_, _ = svc.CreateUser(ctx, org.Domain, identity.User{Email: "a@example.com", Enabled: true, Verified: true}, "")
+	_, _ = svc.CreateUser(ctx, org.Domain, identity.User{Email: "b@example.com", Enabled: true}, "")
+	_ = svc.View(ctx, func(tx *identity.ReadTxn) error {
+		for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+			u, err := tx.EmailSignInUser(org.Domain, email)
+			fmt.Println(email, u != nil, errors.Is(err, identity.ErrNotFound))
+		}
+		return nil
+	})
+	// Output:
+	// a@example.com true false
+	// b@example.com false true
+	// c@example.com false true
 }
 
 // An administrator invites a user: the face mails the token in a link;

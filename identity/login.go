@@ -72,6 +72,19 @@ type PasswordLogin struct {
 	// client of the hosted page, the credential of an API call).
 	ClientID string
 	ActorID  string
+	// Before, when set, runs first in the transaction that counts the
+	// attempt (before the password is checked), so that a face's own
+	// limit (a client address's attempts) shares that commit. If it
+	// fails, nothing is counted and PasswordLogin returns its error
+	// unchanged.
+	Before func(tx *Txn) error
+	// Then, when set, runs in the transaction that records a successful
+	// login (failures reset, PASSWORD_LOGIN_SUCCESS logged), with the
+	// signed-in user, so that a face writes what the sign-in opens (a
+	// browser session, an authorization code) in the same commit instead
+	// of one more. If it fails, the success is recorded without its
+	// writes and PasswordLogin returns its error unchanged.
+	Then func(tx *Txn, u *User) error
 }
 
 // LoginError is the error of a refused password login. It wraps
@@ -169,7 +182,7 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 	if s.hasher == nil {
 		return nil, errors.New("identity: password login needs Options.Hasher")
 	}
-	tg, err := s.reserveFailure(ctx, in.OrgDomain, kind, ident)
+	tg, err := s.reserveFailure(ctx, in.OrgDomain, kind, ident, in.Before)
 	if le := (*LoginError)(nil); errors.As(err, &le) && errors.Is(err, ErrLocked) {
 		if lerr := s.refusePassword(ctx, in, tg, kind, "locked"); lerr != nil {
 			return nil, lerr
@@ -219,7 +232,9 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 		}
 	}
 	var out *User
-	err = s.Update(ctx, func(tx *Txn) error {
+	var thenErr error
+	succeed := func(tx *Txn, then func(tx *Txn, u *User) error) error {
+		thenErr = nil
 		u, err := tx.OrgUser(tg.orgID, tg.user.ID)
 		if err != nil {
 			return &LoginError{Err: ErrUnauthenticated, Failures: tg.failures}
@@ -237,9 +252,27 @@ func (s *Service) PasswordLogin(ctx context.Context, in PasswordLogin) (*User, e
 			return err
 		}
 		out = n
-		return tx.Log(&Event{Code: EventPasswordLoginSuccess, OrgID: n.OrgID, TenantDomain: in.OrgDomain,
-			ClientID: in.ClientID, ActorID: in.ActorID, Email: n.Email, ResourceOwnerID: n.ID})
-	})
+		if err := tx.Log(&Event{Code: EventPasswordLoginSuccess, OrgID: n.OrgID, TenantDomain: in.OrgDomain,
+			ClientID: in.ClientID, ActorID: in.ActorID, Email: n.Email, ResourceOwnerID: n.ID}); err != nil {
+			return err
+		}
+		if then != nil {
+			if err := then(tx, n); err != nil {
+				thenErr = err
+				return err
+			}
+		}
+		return nil
+	}
+	err = s.Update(ctx, func(tx *Txn) error { return succeed(tx, in.Then) })
+	if failed := thenErr; failed != nil {
+		// The login succeeded, the face's writes did not: record the
+		// success alone.
+		if err := s.Update(ctx, func(tx *Txn) error { return succeed(tx, nil) }); err != nil {
+			return nil, err
+		}
+		return nil, failed
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -266,58 +299,82 @@ func (s *Service) refusePassword(ctx context.Context, in PasswordLogin, tg login
 
 // reserveFailure counts one failure for the identifier, atomically, or
 // returns the lockout refusal (with the target known so far, for its
-// audit event).
-func (s *Service) reserveFailure(ctx context.Context, orgDomain, kind, ident string) (loginTarget, error) {
+// audit event). before, when set, runs first in the same transaction,
+// and its writes commit even when the identifier is locked (a locked
+// attempt still counts for the face).
+func (s *Service) reserveFailure(ctx context.Context, orgDomain, kind, ident string, before func(*Txn) error) (loginTarget, error) {
 	var tg loginTarget
+	var locked error
 	err := s.Update(ctx, func(tx *Txn) error {
-		tg = loginTarget{}
-		now := s.Now()
-		org, err := tx.Org(orgDomain)
+		locked = nil
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
+		err := s.reserve(tx, &tg, orgDomain, kind, ident)
+		if le := (*LoginError)(nil); before != nil && errors.As(err, &le) {
+			// Nothing of the reservation was written: commit before's.
+			locked = err
+			return nil
+		}
+		return err
+	})
+	if err == nil {
+		err = locked
+	}
+	return tg, err
+}
+
+// reserve is reserveFailure's work in tx, after before.
+func (s *Service) reserve(tx *Txn, tgp *loginTarget, orgDomain, kind, ident string) error {
+	tg := loginTarget{}
+	defer func() { *tgp = tg }()
+	now := s.Now()
+	org, err := tx.Org(orgDomain)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var u *User
+	scope := "domain:" + orgDomain
+	if org != nil {
+		tg.orgID, scope = org.ID, org.ID
+		if kind == "email" {
+			u, err = tx.UserByEmail(org.ID, ident)
+		} else {
+			u, err = tx.UserByUsername(org.ID, ident)
+		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		var u *User
-		scope := "domain:" + orgDomain
-		if org != nil {
-			tg.orgID, scope = org.ID, org.ID
-			if kind == "email" {
-				u, err = tx.UserByEmail(org.ID, ident)
-			} else {
-				u, err = tx.UserByUsername(org.ID, ident)
-			}
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		}
-		if u == nil {
-			tg.failures, err = s.reserveUnknown(tx, counterKey(scope, kind, ident), now)
+	}
+	if u == nil {
+		tg.failures, err = s.reserveUnknown(tx, counterKey(scope, kind, ident), now)
+		return err
+	}
+	n := cloneUser(u)
+	if s.lockout.forgotten(n.LastFailedLogin, now) {
+		n.FailedLogins, n.LockedUntil = 0, nil
+	}
+	if end := s.lockout.lockEnd(n.FailedLogins, n.LastFailedLogin, n.LockedUntil, now); !end.IsZero() {
+		tg.user, tg.failures = u, n.FailedLogins
+		return &LoginError{Err: ErrLocked, Failures: n.FailedLogins, LockedUntil: end}
+	}
+	n.FailedLogins++
+	n.LastFailedLogin = &now
+	if n.FailedLogins >= s.lockout.LockAfter {
+		lu := now.Add(s.lockout.LockFor)
+		n.LockedUntil = &lu
+		if err := tx.Log(&Event{Code: EventUserLocked, OrgID: n.OrgID, TenantDomain: orgDomain, Email: n.Email,
+			ResourceOwnerID: n.ID}); err != nil {
 			return err
 		}
-		n := cloneUser(u)
-		if s.lockout.forgotten(n.LastFailedLogin, now) {
-			n.FailedLogins, n.LockedUntil = 0, nil
-		}
-		if end := s.lockout.lockEnd(n.FailedLogins, n.LastFailedLogin, n.LockedUntil, now); !end.IsZero() {
-			tg.user, tg.failures = u, n.FailedLogins
-			return &LoginError{Err: ErrLocked, Failures: n.FailedLogins, LockedUntil: end}
-		}
-		n.FailedLogins++
-		n.LastFailedLogin = &now
-		if n.FailedLogins >= s.lockout.LockAfter {
-			lu := now.Add(s.lockout.LockFor)
-			n.LockedUntil = &lu
-			if err := tx.Log(&Event{Code: EventUserLocked, OrgID: n.OrgID, TenantDomain: orgDomain, Email: n.Email,
-				ResourceOwnerID: n.ID}); err != nil {
-				return err
-			}
-		}
-		if err := tx.ReplaceUser(u, n); err != nil {
-			return err
-		}
-		tg.user, tg.failures = n, n.FailedLogins
-		return nil
-	})
-	return tg, err
+	}
+	if err := tx.ReplaceUser(u, n); err != nil {
+		return err
+	}
+	tg.user, tg.failures = n, n.FailedLogins
+	return nil
 }
 
 // reserveUnknown counts one failure for an identifier without a user. The

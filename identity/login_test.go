@@ -361,3 +361,145 @@ func storeSize(t *testing.T, st identity.Store) int {
 	}
 	return n
 }
+
+// TestPasswordLoginHooks guards PasswordLogin's Before and Then, which let
+// a face share the login's commits: Before runs in the transaction that
+// counts the attempt (its refusal counts nothing and checks no password),
+// Then in the one that records the success (its writes commit with it; if
+// it fails, the success is recorded without them and its error returned).
+func TestPasswordLoginHooks(t *testing.T) {
+	ctx := context.Background()
+	errRefused := errors.New("face refuses")
+	errThen := errors.New("face write failed")
+	key := []byte("test\x00login-hook")
+	cases := []struct {
+		name     string
+		password string
+		before   error // Before's answer (nil: passes)
+		then     error // Then's answer after its write
+		wantErr  error // nil: success
+		failures int   // the user's FailedLogins afterwards
+		checks   int   // password checks
+		written  bool  // Then's write is stored
+		success  bool  // PASSWORD_LOGIN_SUCCESS logged
+	}{
+		{"both pass", "right", nil, nil, nil, 0, 1, true, true},
+		{"before refuses", "right", errRefused, nil, errRefused, 0, 0, false, false},
+		{"then fails", "right", nil, errThen, errThen, 0, 1, false, true},
+		{"wrong password", "wrong", nil, nil, identity.ErrUnauthenticated, 1, 1, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &countingHasher{}
+			s, _ := loginService(t, memory.New(), h)
+			mustOrg(t, s, "acme")
+			u, err := s.CreateUser(ctx, "acme", identity.User{Email: "alice@acme.test", Enabled: true}, "right")
+			if err != nil {
+				t.Fatal(err)
+			}
+			beforeRan, thenUser := false, ""
+			got, err := s.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: "acme", Email: "alice@acme.test",
+				Password: tc.password,
+				Before: func(tx *identity.Txn) error {
+					beforeRan = true
+					return tc.before
+				},
+				Then: func(tx *identity.Txn, su *identity.User) error {
+					thenUser = su.ID
+					if err := tx.KVTx(kv.Inside()).Put(key, []byte(su.ID)); err != nil {
+						return err
+					}
+					return tc.then
+				}})
+			if tc.wantErr == nil && (err != nil || got == nil || got.ID != u.ID) {
+				t.Fatalf("login: %v %v", got, err)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("login: %v, want %v", err, tc.wantErr)
+			}
+			if !beforeRan {
+				t.Fatal("Before did not run")
+			}
+			if tc.wantErr == nil && thenUser != u.ID {
+				t.Fatalf("Then got user %q, want %q", thenUser, u.ID)
+			}
+			if h.checks() != tc.checks {
+				t.Fatalf("%d password checks, want %d", h.checks(), tc.checks)
+			}
+			after, err := s.GetUser(ctx, "acme", u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.FailedLogins != tc.failures {
+				t.Fatalf("FailedLogins %d, want %d", after.FailedLogins, tc.failures)
+			}
+			var stored []byte
+			if err := s.View(ctx, func(tx *identity.ReadTxn) error {
+				v, err := tx.KV(kv.Inside()).Get(key)
+				if err == nil {
+					stored = bytes.Clone(v)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if (stored != nil) != tc.written || (stored != nil && string(stored) != u.ID) {
+				t.Fatalf("Then's write stored: %q, want %v", stored, tc.written)
+			}
+			evs, err := s.ListEvents(ctx, "acme", identity.EventFilter{}, identity.PageRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			success := false
+			for _, e := range evs.Items {
+				success = success || e.Code == identity.EventPasswordLoginSuccess
+			}
+			if success != tc.success {
+				t.Fatalf("PASSWORD_LOGIN_SUCCESS logged: %v, want %v", success, tc.success)
+			}
+		})
+	}
+}
+
+// TestPasswordLoginBeforeWhenLocked: an attempt on a locked identifier is
+// refused without a password check, and PasswordLogin.Before's writes
+// still commit (a face's count of attempts per client address counts it).
+func TestPasswordLoginBeforeWhenLocked(t *testing.T) {
+	ctx := context.Background()
+	for _, email := range []string{"alice@acme.test", "ghost@acme.test"} {
+		t.Run(email, func(t *testing.T) {
+			h := &countingHasher{}
+			s, _ := loginService(t, memory.New(), h)
+			mustOrg(t, s, "acme")
+			if _, err := s.CreateUser(ctx, "acme", identity.User{Email: "alice@acme.test", Enabled: true}, "right"); err != nil {
+				t.Fatal(err)
+			}
+			for range identity.DefaultLockAfter {
+				_, _ = s.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: "acme", Email: email, Password: "wrong"})
+			}
+			checks := h.checks()
+			counted := 0
+			key := []byte("test\x00attempts")
+			_, err := s.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: "acme", Email: email, Password: "right",
+				Before: func(tx *identity.Txn) error {
+					counted++
+					return tx.KVTx(kv.Inside()).Put(key, []byte("1"))
+				}})
+			if !errors.Is(err, identity.ErrLocked) {
+				t.Fatalf("locked identifier: %v", err)
+			}
+			if h.checks() != checks {
+				t.Fatal("a locked attempt checked a password")
+			}
+			if counted == 0 {
+				t.Fatal("Before did not run")
+			}
+			if err := s.View(ctx, func(tx *identity.ReadTxn) error {
+				_, err := tx.KV(kv.Inside()).Get(key)
+				return err
+			}); err != nil {
+				t.Fatalf("Before's write of a locked attempt: %v", err)
+			}
+		})
+	}
+}

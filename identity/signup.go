@@ -37,6 +37,29 @@ func (s *Service) MaySignUp(ctx context.Context, orgDomain, email string) (bool,
 	return o.SignupAllowed(email), nil
 }
 
+// EmailSignInUser returns, inside the caller's transaction, the user of
+// orgDomain that a proof of email signs in as is: an existing, enabled
+// user whose address is verified already, the case where SignInWithEmail
+// changes nothing. For any other case (no such user, a disabled one, an
+// address to verify, a sign-up) it returns ErrNotFound, and the caller
+// goes through SignInWithEmail, which applies the sign-up policy and
+// refuses alike. A face thus writes the sign-in it opens (a code, a
+// browser session) in the transaction that checked the proof.
+func (t *ReadTxn) EmailSignInUser(orgDomain, email string) (*User, error) {
+	orgID, err := t.OrgID(orgDomain)
+	if err != nil {
+		return nil, err
+	}
+	u, err := t.UserByEmail(orgID, email)
+	if err != nil {
+		return nil, err
+	}
+	if !u.Enabled || !u.Verified {
+		return nil, fmt.Errorf("user: sign-in changes the account: %w", ErrNotFound)
+	}
+	return u, nil
+}
+
 // SignInWithEmail returns the user of orgDomain who has just proved they
 // own email (a magic link or an email code), marking the address
 // verified. When signUp is set and no user has the address, it creates

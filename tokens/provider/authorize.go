@@ -284,21 +284,25 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	// 4. A new sign-in: keep the request and show the login page (or go
 	// straight to SSO when the client named a connection). Stored requests
 	// are bounded per client address, so that a loop of GETs cannot fill
-	// the store.
-	if ok, err := p.allow(ctx, "authz-addr", httpx.ClientAddress(r), p.opts.AuthorizeRequestLimit); err != nil {
-		p.log.Error("provider: authorization rate limit", "err", err)
-		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	} else if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter()))
-		p.errorPage(w, r, locale, http.StatusTooManyRequests, "too_many_requests")
-		return
-	}
+	// the store: the address's count and the request are one commit.
 	reqID, err := p.newSecret()
 	if err == nil {
 		err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-			return put(tx.KVTx(kv.Inside()), authRequests, identity.HashSecret(reqID), *req, req.ExpiresAt)
+			raw := tx.KVTx(kv.Inside())
+			ok, _, err := p.rate().Take(raw, "authz-addr\x00"+httpx.ClientAddress(r), p.opts.AuthorizeRequestLimit, p.now())
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errTooManyRequests
+			}
+			return put(raw, authRequests, identity.HashSecret(reqID), *req, req.ExpiresAt)
 		})
+	}
+	if errors.Is(err, errTooManyRequests) {
+		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter()))
+		p.errorPage(w, r, locale, http.StatusTooManyRequests, "too_many_requests")
+		return
 	}
 	if err != nil {
 		p.log.Error("provider: storing authorization request", "err", err)
@@ -369,67 +373,144 @@ type authn struct {
 	authTime                   time.Time
 	// reuse: the browser session was reused (no new session is opened).
 	reuse bool
+	// reqHash names the stored request by its hash (a magic link knows
+	// only the hash), when complete gets no request id.
+	reqHash string
+	// event is the sign-in's audit event, written with the code (its
+	// user, organization and tenant are filled in).
+	event *identity.Event
 }
 
 // complete issues an authorization code for req and sends the browser back
 // to the application. reqID, when set, names the stored request, which is
-// marked done in the same transaction.
+// marked done in the same transaction (a.reqHash names it by its hash);
+// a.event, when set, is audited in that transaction too: the code, the
+// browser session, the request's end and the sign-in's event are one
+// commit, made before the browser is answered.
 func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authRequest, reqID string,
 	user *identity.User, a authn) {
-	ctx := r.Context()
-	code, err := p.newSecret()
+	c, err := p.prepareCompletion(req, reqID, a)
 	if err != nil {
 		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
 		return
 	}
-	authzID, err := p.newUUID()
-	if err != nil {
-		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
-		return
+	svc, err := p.envService(req.Env)
+	if err == nil {
+		err = svc.Update(r.Context(), func(tx *identity.Txn) error { return c.write(tx, user) })
 	}
-	var sessCookie string
-	if !a.reuse && req.Flavor != flavorHeadless {
-		if sessCookie, err = p.newSecret(); err != nil {
-			p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
-			return
+	p.answerCompletion(w, r, c, err)
+}
+
+// completion is a sign-in's end, prepared outside any transaction (its
+// secrets drawn), written by write in a transaction (complete's, or the
+// one that checks the credential) and answered by answerCompletion.
+type completion struct {
+	req                    *authRequest
+	reqHash                string
+	a                      authn
+	code, authzID, session string
+	now                    time.Time
+	// sessionTTL and codeTTL are the provider's lifetimes.
+	sessionTTL, codeTTL time.Duration
+}
+
+// opensSession reports whether the sign-in opens a browser session (a
+// headless challenge and a reused session do not).
+func (c *completion) opensSession() bool { return c.session != "" && c.req.Flavor != flavorHeadless }
+
+// prepareCompletion draws the code, the authorization id and the browser
+// session of a sign-in. req may be filled later, before write (a magic
+// link finds its request in the transaction that consumes it).
+func (p *Provider) prepareCompletion(req *authRequest, reqID string, a authn) (*completion, error) {
+	c := &completion{req: req, reqHash: a.reqHash, a: a, now: p.now(), sessionTTL: p.opts.SessionTTL,
+		codeTTL: p.opts.CodeTTL}
+	if reqID != "" {
+		c.reqHash = identity.HashSecret(reqID)
+	}
+	var err error
+	if c.code, err = p.newSecret(); err != nil {
+		return nil, err
+	}
+	if c.authzID, err = p.newUUID(); err != nil {
+		return nil, err
+	}
+	if !a.reuse {
+		if c.session, err = p.newSecret(); err != nil {
+			return nil, err
 		}
 	}
-	now := p.now()
-	if a.authTime.IsZero() {
-		a.authTime = now
+	if c.a.authTime.IsZero() {
+		c.a.authTime = c.now
 	}
-	if a.ips == "" {
-		a.ips = "cryptr"
+	if c.a.ips == "" {
+		c.a.ips = "cryptr"
 	}
-	rec := codeRecord{Env: req.Env, OrgDomain: req.OrgDomain, ClientID: req.ClientID, RedirectURI: req.RedirectURI,
-		Scopes: req.Scopes, Nonce: req.Nonce, State: req.State, Challenge: req.Challenge, AuthorizationID: authzID,
-		RequestID: req.RequestID, Flavor: req.Flavor, UserID: user.ID, AuthTime: a.authTime, IPS: a.ips, SCI: a.sci,
-		ExpiresAt: now.Add(p.opts.CodeTTL)}
-	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		raw := tx.KVTx(kv.Inside())
-		if reqID != "" {
-			stored, err := authRequests.Get(raw, identity.HashSecret(reqID))
-			if err != nil || stored.Done {
-				return errRequestGone
-			}
-			stored.Done = true
-			if err := authRequests.Put(raw, identity.HashSecret(reqID), stored); err != nil {
-				return err
-			}
+	return c, nil
+}
+
+// write marks the request done (errRequestGone when it is gone or done
+// already), stores the browser session and the code of user, and logs the
+// sign-in's event, in tx.
+func (c *completion) write(tx *identity.Txn, user *identity.User) error {
+	req, a, now := c.req, c.a, c.now
+	raw := tx.KVTx(kv.Inside())
+	if c.reqHash != "" {
+		stored, err := authRequests.Get(raw, c.reqHash)
+		if err != nil || stored.Done {
+			return errRequestGone
 		}
-		if sessCookie != "" {
-			s := sessionRecord{Env: req.Env, OrgDomain: req.OrgDomain, UserID: user.ID, AuthTime: a.authTime,
-				IPS: a.ips, SCI: a.sci, SSONameID: a.ssoNameID, SSOSessionIndex: a.ssoSessionIndex,
-				ExpiresAt: now.Add(p.opts.SessionTTL)}
-			if err := putSession(raw, identity.HashSecret(sessCookie), s); err != nil {
-				return err
-			}
-		}
-		if err := put(raw, codes, identity.HashSecret(code), rec, rec.ExpiresAt.Add(MaxCodeTTL)); err != nil {
+		stored.Done = true
+		if err := authRequests.Put(raw, c.reqHash, stored); err != nil {
 			return err
 		}
-		return indexGrant(raw, req.Env, user.ID, "c:"+identity.HashSecret(code))
-	})
+	}
+	if c.opensSession() {
+		s := sessionRecord{Env: req.Env, OrgDomain: req.OrgDomain, UserID: user.ID, AuthTime: a.authTime,
+			IPS: a.ips, SCI: a.sci, SSONameID: a.ssoNameID, SSOSessionIndex: a.ssoSessionIndex,
+			ExpiresAt: now.Add(c.sessionTTL)}
+		if err := putSession(raw, identity.HashSecret(c.session), s); err != nil {
+			return err
+		}
+	}
+	rec := codeRecord{Env: req.Env, OrgDomain: req.OrgDomain, ClientID: req.ClientID, RedirectURI: req.RedirectURI,
+		Scopes: req.Scopes, Nonce: req.Nonce, State: req.State, Challenge: req.Challenge, AuthorizationID: c.authzID,
+		RequestID: req.RequestID, Flavor: req.Flavor, UserID: user.ID, AuthTime: a.authTime, IPS: a.ips, SCI: a.sci,
+		ExpiresAt: now.Add(c.codeTTL)}
+	hash := identity.HashSecret(c.code)
+	if err := put(raw, codes, hash, rec, rec.ExpiresAt.Add(MaxCodeTTL)); err != nil {
+		return err
+	}
+	if err := indexGrant(raw, req.Env, user.ID, "c:"+hash); err != nil {
+		return err
+	}
+	if a.event == nil {
+		return nil
+	}
+	ev := *a.event
+	ev.ResourceOwnerID, ev.Email = user.ID, user.Email
+	return logIn(tx, req.OrgDomain, &ev)
+}
+
+// logIn logs e in tx for the organization domain, as Service.LogEvent
+// does on its own (an unknown domain leaves the event without
+// organization).
+func logIn(tx *identity.Txn, domain string, e *identity.Event) error {
+	e.OrgID, e.TenantDomain = "", domain
+	if org, err := tx.Org(domain); err == nil {
+		e.OrgID = org.ID
+	} else if errors.Is(err, identity.ErrNotFound) {
+		e.TenantDomain = ""
+	} else {
+		return err
+	}
+	return tx.Log(e)
+}
+
+// answerCompletion answers the browser once the completion is written
+// (err nil): the session cookie and the redirect to the application
+// with the code; otherwise the error page.
+func (p *Provider) answerCompletion(w http.ResponseWriter, r *http.Request, c *completion, err error) {
+	req := c.req
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
 		return
@@ -439,10 +520,10 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	if sessCookie != "" {
-		p.setSessionCookie(w, r, req.Env, sessCookie, now.Add(p.opts.SessionTTL))
+	if c.opensSession() {
+		p.setSessionCookie(w, r, req.Env, c.session, c.now.Add(p.opts.SessionTTL))
 	}
-	q := url.Values{"code": {code}}
+	q := url.Values{"code": {c.code}}
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
@@ -450,8 +531,8 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 	case flavorOIDC:
 		q.Set("iss", p.Issuer(req.Env, req.OrgDomain))
 	case flavorCryptr, flavorHeadless:
-		q.Set("authorization_id", authzID)
-		q.Set("authorization_code", code)
+		q.Set("authorization_id", c.authzID)
+		q.Set("authorization_code", c.code)
 		q.Set("organization_domain", req.OrgDomain)
 		if !req.Era1 {
 			q.Set("request_id", req.RequestID)
@@ -465,6 +546,10 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, req *authReq
 }
 
 var errRequestGone = errors.New("authorization request gone")
+
+// errTooManyRequests is a client address's rate limit, reached inside a
+// transaction (which it rolls back).
+var errTooManyRequests = errors.New("too many requests from this address")
 
 // sessionUser loads the user of a browser session.
 func (p *Provider) sessionUser(ctx context.Context, s *sessionRecord) (*identity.User, error) {

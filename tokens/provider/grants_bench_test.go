@@ -6,12 +6,19 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -23,14 +30,17 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
+	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
 // grantsEnv is a provider on a durable bolt store (fsync on commit, as in
-// production) behind a loopback HTTP server, with one machine and one
+// production; or store/memory) behind a loopback HTTP server, with one machine and one
 // confidential web application per signing algorithm and one user.
 type grantsEnv struct {
+	store    *countingStore
 	ids      *identity.Service
 	prov     *Provider
 	base     string
@@ -40,20 +50,76 @@ type grantsEnv struct {
 	web      map[string][2]string
 	client   *http.Client
 	tokenURL string
+	// signers are the sign-in users (one per concurrent worker) and
+	// mails the texts of the magic-link mails sent to each.
+	signers []string
+	mails   map[string]chan string
+}
+
+// countingStore counts the write transactions asked of the store (each
+// one a durable commit when it runs alone; concurrent ones may share a
+// commit in store/bolt's group commit).
+type countingStore struct {
+	identity.Store
+	updates atomic.Int64
+	// waited is the time callers spent in Update, in nanoseconds.
+	waited atomic.Int64
+}
+
+func (s *countingStore) Update(ctx context.Context, fn func(identity.Tx) error) error {
+	s.updates.Add(1)
+	t0 := time.Now()
+	defer func() { s.waited.Add(int64(time.Since(t0))) }()
+	return s.Store.Update(ctx, fn)
+}
+
+// signInPassword is the password of the sign-in users.
+const signInPassword = "correct horse battery staple"
+
+// benchHasher is a salted SHA-256 without work factor: the sign-in
+// benchmark measures what surrounds the password check (argon2id costs
+// tens of milliseconds and would hide it).
+type benchHasher struct{}
+
+func (benchHasher) Hash(_ context.Context, pw string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	return benchHash(salt, pw), nil
+}
+
+func (benchHasher) Verify(_ context.Context, pw, encoded string) (bool, bool, error) {
+	salt, err := hex.DecodeString(strings.SplitN(encoded, "$", 2)[0])
+	if err != nil {
+		return false, false, errors.New("bench hash: malformed")
+	}
+	return hmac.Equal([]byte(benchHash(salt, pw)), []byte(encoded)), false, nil
+}
+
+func benchHash(salt []byte, pw string) string {
+	h := sha256.Sum256(append(append([]byte(nil), salt...), pw...))
+	return hex.EncodeToString(salt) + "$" + hex.EncodeToString(h[:])
 }
 
 var benchAlgs = []string{tokens.ES256, tokens.RS256, tokens.EdDSA}
 
-func newGrantsEnv(b *testing.B) *grantsEnv {
+func newGrantsEnv(b testing.TB, durable bool) *grantsEnv {
 	b.Helper()
 	ctx := context.Background()
-	st, err := bolt.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
+	var inner identity.Store = memory.New()
+	if durable {
+		bst, err := bolt.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		inner = bst
 	}
-	b.Cleanup(func() { _ = st.Close() })
+	b.Cleanup(func() { _ = inner.Close() })
+	st := &countingStore{Store: inner}
 	ids, err := identity.NewService(identity.Options{Store: st, AccountDomain: "acme-account",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), KeyEncryptionKey: make([]byte, 32)})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), KeyEncryptionKey: make([]byte, 32),
+		Hasher: benchHasher{}, CodeSendBurst: 1 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,14 +129,22 @@ func newGrantsEnv(b *testing.B) *grantsEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	prov, err := New(Options{Identity: ids, Tokens: tok})
+	e := &grantsEnv{store: st, ids: ids, base: base, machine: map[string][2]string{}, web: map[string][2]string{},
+		mails: map[string]chan string{}}
+	prov, err := New(Options{Identity: ids, Tokens: tok, MailFrom: "login@acme.test", AddressSendLimit: 1 << 30,
+		AuthorizeRequestLimit: 1 << 30, Mailer: mail.MailerFunc(func(_ context.Context, m mail.Message) error {
+			if len(m.To) == 1 && e.mails[m.To[0]] != nil {
+				e.mails[m.To[0]] <- m.Text
+			}
+			return nil
+		})})
 	if err != nil {
 		b.Fatal(err)
 	}
+	e.prov = prov
 	srv.Config.Handler = prov
 	srv.Start()
 	b.Cleanup(srv.Close)
-	e := &grantsEnv{ids: ids, prov: prov, base: base, machine: map[string][2]string{}, web: map[string][2]string{}}
 	name := "Acme Corp"
 	if e.org, err = ids.CreateOrganization(ctx, identity.OrganizationInput{Name: &name}); err != nil {
 		b.Fatal(err)
@@ -93,6 +167,15 @@ func newGrantsEnv(b *testing.B) *grantsEnv {
 		Profile: identity.Profile{GivenName: "Jane", FamilyName: "Doe"}}, ""); err != nil {
 		b.Fatal(err)
 	}
+	for i := range signInWorkers {
+		email := fmt.Sprintf("signer%d@acme.test", i)
+		if _, err := ids.CreateUser(ctx, e.org.Domain, identity.User{Email: email, Enabled: true, Verified: true},
+			signInPassword); err != nil {
+			b.Fatal(err)
+		}
+		e.signers = append(e.signers, email)
+		e.mails[email] = make(chan string, 4)
+	}
 	e.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 	e.tokenURL = base + "/t/" + e.org.Domain + "/oauth/token"
 	return e
@@ -101,7 +184,12 @@ func newGrantsEnv(b *testing.B) *grantsEnv {
 // post sends a token request with HTTP Basic client authentication and
 // fails the benchmark unless it answers 200.
 func (e *grantsEnv) post(b *testing.B, cred [2]string, form url.Values) {
-	req, _ := http.NewRequest(http.MethodPost, e.tokenURL, strings.NewReader(form.Encode()))
+	e.postTo(b, e.tokenURL, cred, form)
+}
+
+// postTo is post to the token URL u.
+func (e *grantsEnv) postTo(b *testing.B, u string, cred [2]string, form url.Values) {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(cred[0]), url.QueryEscape(cred[1]))
 	res, err := e.client.Do(req)
@@ -118,7 +206,7 @@ func (e *grantsEnv) post(b *testing.B, cred [2]string, form url.Values) {
 
 // seedCodes stores n authorization codes of the web application of alg
 // (the records the authorization endpoint writes), in one transaction.
-func (e *grantsEnv) seedCodes(b *testing.B, alg string, n int) []string {
+func (e *grantsEnv) seedCodes(b testing.TB, alg string, n int) []string {
 	now := e.prov.now()
 	out := make([]string, n)
 	err := e.ids.Update(context.Background(), func(tx *identity.Txn) error {
@@ -152,7 +240,7 @@ func (e *grantsEnv) seedCodes(b *testing.B, alg string, n int) []string {
 // seedRefreshes stores n refresh tokens, each of its own family, of the
 // web application of alg (what a code exchange stores), in one
 // transaction.
-func (e *grantsEnv) seedRefreshes(b *testing.B, alg string, n int) []string {
+func (e *grantsEnv) seedRefreshes(b testing.TB, alg string, n int) []string {
 	now := e.prov.now()
 	out := make([]string, n)
 	err := e.ids.Update(context.Background(), func(tx *identity.Txn) error {
@@ -189,52 +277,105 @@ func (e *grantsEnv) seedRefreshes(b *testing.B, alg string, n int) []string {
 	return out
 }
 
-// bareSigner returns a function that signs a JWS signing input the size of
-// a token with the primitive alg names, from the standard library alone:
-// the floor of what issuing a token can cost.
-func bareSigner(b *testing.B, alg string) func() {
-	msg := []byte(strings.Repeat("x", 600))
+// bareKey returns a function that signs a message with a fresh key of
+// the primitive alg names, from the standard library alone: the floor of
+// what issuing a token can cost.
+func bareKey(b testing.TB, alg string) func(msg []byte) []byte {
 	switch alg {
 	case tokens.ES256:
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return func() {
+		return func(msg []byte) []byte {
 			d := sha256.Sum256(msg)
-			if _, err := ecdsa.SignASN1(rand.Reader, k, d[:]); err != nil {
+			sig, err := ecdsa.SignASN1(rand.Reader, k, d[:])
+			if err != nil {
 				b.Error(err)
 			}
+			return sig
 		}
 	case tokens.RS256:
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return func() {
+		return func(msg []byte) []byte {
 			d := sha256.Sum256(msg)
-			if _, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, d[:]); err != nil {
+			sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, d[:])
+			if err != nil {
 				b.Error(err)
 			}
+			return sig
 		}
 	default:
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			b.Fatal(err)
 		}
-		return func() { _ = ed25519.Sign(k, msg) }
+		return func(msg []byte) []byte { return ed25519.Sign(k, msg) }
 	}
 }
 
+// bareSigner returns a function that signs a JWS signing input the size of
+// a token (bare signing: no HTTP, no storage).
+func bareSigner(sign func([]byte) []byte) func() {
+	msg := []byte(strings.Repeat("x", 600))
+	return func() { _ = sign(msg) }
+}
+
+// bareEndpoint starts the floor of any HTTP token endpoint on loopback: a
+// net/http handler that parses the same form and Basic credentials,
+// builds and signs tokens (signs of them: the access token, then the ID
+// token) with the standard library, and answers them in the same JSON
+// shape as the provider (with a random refresh token when it signs two),
+// with no client check and no storage. It returns its token URL.
+func bareEndpoint(b *testing.B, alg string, sign func([]byte) []byte, signs int) string {
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"` + alg + `","kid":"k1","typ":"JWT"}`))
+	token := func(claims map[string]any) string {
+		payload, _ := json.Marshal(claims)
+		in := header + "." + base64.RawURLEncoding.EncodeToString(payload)
+		return in + "." + base64.RawURLEncoding.EncodeToString(sign([]byte(in)))
+	}
+	random := func(n int) string {
+		r := make([]byte, n)
+		_, _ = rand.Read(r)
+		return base64.RawURLEncoding.EncodeToString(r)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") == "" {
+			http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+			return
+		}
+		client, _, _ := r.BasicAuth()
+		now := time.Now().Unix()
+		claims := map[string]any{"iss": "http://" + r.Host + "/t/acme", "sub": "5f2b1c9e-6a43-4b8e-9d1f-2c7a8e4b6d10",
+			"aud": "http://" + r.Host + "/t/acme", "cid": client, "iat": now, "exp": now + 3600, "jti": random(16),
+			"scp": []string{"openid", "email", "profile"}, "ver": 1}
+		a := &standardAnswer{AccessToken: token(claims), TokenType: "Bearer", ExpiresIn: 3600,
+			Scope: "openid email profile"}
+		if signs > 1 {
+			claims["aud"], claims["email"], claims["nonce"], claims["jti"] = client, userEmail, "n-1", random(16)
+			a.IDToken, a.RefreshToken = token(claims), "acme."+random(32)
+		}
+		writeJSON(w, http.StatusOK, a)
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL + "/t/acme/oauth/token"
+}
+
 // interleaved runs op b.N times with 16 concurrent workers (the load of
-// a 16-connection client on this 2-core machine), in 8 segments that
-// alternate with segments of as many iterations of bare signing (signs
-// signatures each) by 16 workers too, and times each side's segments, so
-// that whatever else loads the machine slows both alike. It reports the
-// wall time per operation of each side and throughput/bare: the grant's
-// throughput as a fraction of bare signing's (1.0 means the grant costs
-// exactly its signatures).
-func interleaved(b *testing.B, op, sign func(), signs int) {
+// a 16-connection client on this 2-core machine), in 8 segments, each
+// followed by a segment of as many iterations of every baseline by 16
+// workers too, and times each side's segments, so that whatever else
+// loads the machine slows all alike. It reports the wall time per
+// operation of the grant and of each baseline (NAME-ns/op), the grant's
+// throughput as a fraction of each baseline's (throughput/NAME: 1.0 means
+// the grant costs exactly the baseline), the store's write transactions
+// per operation and the mean time a caller spends in one (write-µs: its
+// share of a group commit, queueing included).
+func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseline) {
 	const workers, segments = 16, 8
 	run := func(n int, f func()) time.Duration {
 		var next atomic.Int64
@@ -252,27 +393,41 @@ func interleaved(b *testing.B, op, sign func(), signs int) {
 		wg.Wait()
 		return time.Since(t0)
 	}
-	bareOp := func() {
-		for range signs {
-			sign()
-		}
-	}
-	var grant, bare time.Duration
+	var grant time.Duration
+	var writes, waited int64
+	base := make([]time.Duration, len(baselines))
 	b.ResetTimer()
 	for i := range segments {
 		n := b.N / segments
 		if i == segments-1 {
 			n = b.N - n*(segments-1)
 		}
+		w0, t0 := st.updates.Load(), st.waited.Load()
 		grant += run(n, op)
+		writes += st.updates.Load() - w0
+		waited += st.waited.Load() - t0
 		b.StopTimer()
-		bare += run(n, bareOp)
+		for j, bl := range baselines {
+			base[j] += run(n, bl.op)
+		}
 		b.StartTimer()
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(grant.Nanoseconds())/n, "grant-ns/op")
-	b.ReportMetric(float64(bare.Nanoseconds())/n, "bare-ns/op")
-	b.ReportMetric(float64(bare)/float64(grant), "throughput/bare")
+	b.ReportMetric(float64(writes)/n, "writes/op")
+	if writes > 0 {
+		b.ReportMetric(float64(waited)/float64(writes)/1e3, "write-µs")
+	}
+	for j, bl := range baselines {
+		b.ReportMetric(float64(base[j].Nanoseconds())/n, bl.name+"-ns/op")
+		b.ReportMetric(float64(base[j])/float64(grant), "throughput/"+bl.name)
+	}
+}
+
+// baseline is what a grant is compared with in interleaved.
+type baseline struct {
+	name string
+	op   func()
 }
 
 // BenchmarkGrants measures the token endpoint over loopback HTTP on a
@@ -280,21 +435,49 @@ func interleaved(b *testing.B, op, sign func(), signs int) {
 // 2-core machine): client_credentials issuance, code exchange (access, ID
 // and refresh tokens, the code marked used, the family created) and
 // refresh rotation (the same tokens, the parent marked used in the
-// family's transaction), per signing algorithm. Each reports, measured in
-// the same run and interleaved with it (see interleaved), the bare
-// standard-library signing of the tokens it returns (one signature for
-// client_credentials, two for code exchange and refresh), and
-// throughput/bare: the grant's throughput as a fraction of bare signing's.
+// family's transaction), per signing algorithm. Each is compared with two
+// baselines measured in the same run and interleaved with it (see
+// interleaved):
 //
-//	go test -run '^$' -bench BenchmarkGrants -benchtime 2000x ./tokens/provider/
-func BenchmarkGrants(b *testing.B) {
-	e := newGrantsEnv(b)
+//   - bare: the standard-library signing of the tokens it returns, in
+//     process (one signature for client_credentials, two for code
+//     exchange and refresh);
+//   - endpoint: the same signatures behind a minimal net/http handler on
+//     loopback that parses the same request and answers the same JSON,
+//     without storage or client check (bareEndpoint): the floor of any
+//     HTTP token endpoint on this machine.
+//
+// Run it with:
+//
+//	go test -run '^$' -bench BenchmarkGrants -benchtime 1600x ./tokens/provider/
+func BenchmarkGrants(b *testing.B) { benchGrants(b, newGrantsEnv(b, true)) }
+
+// BenchmarkGrantsMemory is BenchmarkGrants on the in-memory store: the
+// same HTTP path without the durable commit, to tell the endpoint's own
+// cost from the disk's.
+func BenchmarkGrantsMemory(b *testing.B) { benchGrants(b, newGrantsEnv(b, false)) }
+
+func benchGrants(b *testing.B, e *grantsEnv) {
 	for _, alg := range benchAlgs {
-		sign := bareSigner(b, alg)
+		key := bareKey(b, alg)
+		sign := bareSigner(key)
+		bare := func(signs int) baseline {
+			return baseline{"bare", func() {
+				for range signs {
+					sign()
+				}
+			}}
+		}
+		endpoint := func(signs int) baseline {
+			u := bareEndpoint(b, alg, key, signs)
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 43)},
+				"redirect_uri": {webRedirect}}
+			return baseline{"endpoint", func() { e.postTo(b, u, e.web[alg], form) }}
+		}
 		b.Run(alg+"/client_credentials", func(b *testing.B) {
 			form := url.Values{"grant_type": {"client_credentials"}}
 			e.post(b, e.machine[alg], form) // keys created outside the timing
-			interleaved(b, func() { e.post(b, e.machine[alg], form) }, sign, 1)
+			interleaved(b, e.store, func() { e.post(b, e.machine[alg], form) }, bare(1), endpoint(1))
 		})
 		b.Run(alg+"/code_exchange", func(b *testing.B) {
 			list := e.seedCodes(b, alg, b.N+1)
@@ -305,7 +488,7 @@ func BenchmarkGrants(b *testing.B) {
 					"redirect_uri": {webRedirect}})
 			}
 			redeem()
-			interleaved(b, redeem, sign, 2)
+			interleaved(b, e.store, redeem, bare(2), endpoint(2))
 		})
 		b.Run(alg+"/refresh", func(b *testing.B) {
 			list := e.seedRefreshes(b, alg, b.N+1)
@@ -315,7 +498,138 @@ func BenchmarkGrants(b *testing.B) {
 				e.post(b, e.web[alg], url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 			}
 			refresh()
-			interleaved(b, refresh, sign, 2)
+			interleaved(b, e.store, refresh, bare(2), endpoint(2))
 		})
 	}
+}
+
+// signInWorkers is the number of concurrent browsers of BenchmarkSignIn
+// (one sign-in user each).
+const signInWorkers = 16
+
+// BenchmarkSignIn measures a whole hosted sign-in over loopback HTTP on
+// the durable bolt store, up to the redirect that carries the
+// authorization code (the code exchange is BenchmarkGrants'): the
+// authorization request (login page), then either the password form
+// (password) or the magic-link mail's 6-digit code (magic_code: the send
+// form, then the code form). Each browser starts without cookies. It
+// reports, besides ns/op, the store's write transactions per sign-in
+// (writes/op: each a durable commit when it runs alone); serial runs one
+// browser, parallel 16.
+//
+//	go test -run '^$' -bench BenchmarkSignIn -benchtime 400x ./tokens/provider/
+func BenchmarkSignIn(b *testing.B) {
+	e := newGrantsEnv(b, true)
+	authURL := e.base + "/t/" + e.org.Domain + "/authorize?" + url.Values{"response_type": {"code"},
+		"client_id": {e.web[tokens.ES256][0]}, "redirect_uri": {webRedirect}, "scope": {"openid email profile"},
+		"state": {"st-1"}, "nonce": {"n-1"}}.Encode()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
+	flows := map[string]func(c *http.Client, email string) error{
+		"password": func(c *http.Client, email string) error {
+			action, csrf, request, err := loginPage(c, authURL)
+			if err != nil {
+				return err
+			}
+			return expectCode(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"password"}, "email": {email}, "password": {signInPassword}})
+		},
+		"magic_code": func(c *http.Client, email string) error {
+			action, csrf, request, err := loginPage(c, authURL)
+			if err != nil {
+				return err
+			}
+			sent, err := formPost(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"magic"}, "email": {email}})
+			if err != nil {
+				return err
+			}
+			if sent.StatusCode != http.StatusOK {
+				return fmt.Errorf("send magic link: %d", sent.StatusCode)
+			}
+			var digits string
+			select {
+			case text := <-e.mails[email]:
+				if d := reDigits.FindStringSubmatch(text); d != nil {
+					digits = d[1]
+				}
+			case <-time.After(10 * time.Second):
+				return errors.New("no mail")
+			}
+			return expectCode(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request},
+				"action": {"code"}, "code": {digits}})
+		},
+	}
+	for _, flow := range []string{"password", "magic_code"} {
+		for _, mode := range []struct {
+			name    string
+			workers int
+		}{{"serial", 1}, {"parallel", signInWorkers}} {
+			b.Run(flow+"/"+mode.name, func(b *testing.B) {
+				signIn := flows[flow]
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				w0 := e.store.updates.Load()
+				b.ResetTimer()
+				for i := range mode.workers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for next.Add(1) <= int64(b.N) {
+							jar, _ := cookiejar.New(nil)
+							c := &http.Client{Transport: tr, Jar: jar,
+								CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+							if err := signIn(c, e.signers[i]); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.StopTimer()
+				b.ReportMetric(float64(e.store.updates.Load()-w0)/float64(b.N), "writes/op")
+			})
+		}
+	}
+}
+
+// loginPage opens the login page of an authorization request and returns
+// its form.
+func loginPage(c *http.Client, authURL string) (action, csrf, request string, err error) {
+	res, err := c.Get(authURL)
+	if err != nil {
+		return "", "", "", err
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m, cs, rq := reAction.FindStringSubmatch(string(body)), reCSRF.FindStringSubmatch(string(body)),
+		reRequest.FindStringSubmatch(string(body))
+	if res.StatusCode != http.StatusOK || m == nil || cs == nil || rq == nil {
+		return "", "", "", fmt.Errorf("authorize: %d %s", res.StatusCode, body)
+	}
+	return m[1], cs[1], rq[1], nil
+}
+
+func formPost(c *http.Client, u string, form url.Values) (*http.Response, error) {
+	res, err := c.PostForm(u, form)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res, nil
+}
+
+// expectCode posts a login form and fails unless it redirects to the
+// application with a code.
+func expectCode(c *http.Client, u string, form url.Values) error {
+	res, err := formPost(c, u, form)
+	if err != nil {
+		return err
+	}
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || loc == nil || loc.Query().Get("code") == "" {
+		return fmt.Errorf("sign-in: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	return nil
 }

@@ -205,21 +205,12 @@ func (p *Provider) resolveOrg(ctx context.Context, req *authRequest, email strin
 // work; only the mail (sent in the background) differs.
 func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID string, req *authRequest, email string) {
 	ctx := r.Context()
-	svc, known, ok := p.mailRequest(w, r, req, email, "ml-addr", func(problem string, status int) {
+	// The client address's send limit is counted in the transaction that
+	// stores the link (below).
+	svc, known, ok := p.mailRequest(w, r, req, email, "", func(problem string, status int) {
 		p.renderLogin(w, r, reqID, req, problem, status)
 	})
 	if !ok {
-		return
-	}
-	// The send budget of the address is the identity core's (per
-	// organization and email, with a bounded cooldown per client address,
-	// so that nobody can stop another person's mail for long).
-	if err := svc.AllowCodeSend(ctx, req.OrgDomain, email, httpx.ClientAddress(r)); errors.Is(err, identity.ErrBusy) {
-		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
-		return
-	} else if err != nil {
-		p.log.Error("provider: code send budget", "err", err)
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
 	var user *identity.User
@@ -257,13 +248,35 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 	now := p.now()
 	exp := now.Add(p.opts.MagicLinkTTL)
 	reqHash := identity.HashSecret(reqID)
-	// One transaction either way: the request update, and for a mailable
-	// address the link and its audit event.
+	// One transaction either way, one commit: the client address's send
+	// limit, the address's send budget (the identity core's: per
+	// organization and email, with a bounded cooldown per client address,
+	// so that nobody can stop another person's mail for long), the request
+	// update, and for a mailable address the link and its audit event.
+	// Every attempt counts against the client address: a send that the
+	// budget refuses, or whose request is gone, commits that count alone.
+	addr := httpx.ClientAddress(r)
+	var refused error
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
+		refused = nil
+		ok, _, err := p.rate().Take(raw, "ml-addr\x00"+addr, p.opts.AddressSendLimit, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errTooManyRequests
+		}
+		if err := tx.AllowCodeSend(req.OrgDomain, email, addr); errors.Is(err, identity.ErrBusy) {
+			refused = err
+			return nil
+		} else if err != nil {
+			return err
+		}
 		stored, err := authRequests.Get(raw, reqHash)
 		if err != nil || stored.Done {
-			return errRequestGone
+			refused = errRequestGone
+			return nil
 		}
 		stored.OrgDomain = req.OrgDomain
 		stored.MagicEmail = email
@@ -288,6 +301,13 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		return tx.Log(&identity.Event{Code: identity.EventMagicLinkSent, OrgID: org.ID, TenantDomain: req.OrgDomain,
 			ClientID: req.ClientID, Email: email})
 	})
+	if err == nil {
+		err = refused
+	}
+	if errors.Is(err, errTooManyRequests) || errors.Is(err, identity.ErrBusy) {
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
+	}
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
 		return
@@ -347,9 +367,21 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
+	// A right code of an existing, enabled and verified user signs in in
+	// the transaction that checks it (one commit: the attempt, the
+	// success event, the session, the code and the request's end); any
+	// other sign-in goes through the core's SignInWithEmail afterwards
+	// (finishMagic).
+	c, err := p.prepareCompletion(req, reqID, authn{ips: "cryptr",
+		event: &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID}})
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	signedIn := false
 	err = svc.Update(ctx, func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
-		ok, exhausted = false, false
+		ok, exhausted, signedIn = false, false, false
 		stored, err := authRequests.Get(raw, reqHash)
 		if err != nil || stored.Done {
 			return errRequestGone
@@ -376,7 +408,22 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 			stored.MagicCodeHash = ""
 		}
 		*req = stored
-		return authRequests.Put(raw, reqHash, stored)
+		if err := authRequests.Put(raw, reqHash, stored); err != nil {
+			return err
+		}
+		if !accepted {
+			return logIn(tx, stored.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed,
+				ClientID: stored.ClientID, Email: stored.MagicEmail, Data: map[string]any{"reason": "bad_code"}})
+		}
+		u, err := tx.EmailSignInUser(stored.OrgDomain, stored.MagicEmail)
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil // finishMagic, after this commit
+		}
+		if err != nil {
+			return err
+		}
+		signedIn = true
+		return c.write(tx, u)
 	})
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
@@ -391,9 +438,11 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	if !ok {
-		p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkFailed, ClientID: req.ClientID,
-			Email: req.MagicEmail, Data: map[string]any{"reason": "bad_code"}})
 		p.renderCode(w, r, reqID, req, "bad_code", http.StatusBadRequest)
+		return
+	}
+	if signedIn {
+		p.answerCompletion(w, r, c, nil)
 		return
 	}
 	p.finishMagic(w, r, reqID, req, email)
@@ -409,9 +458,8 @@ func (p *Provider) finishMagic(w http.ResponseWriter, r *http.Request, reqID str
 		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
 		return
 	}
-	p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID,
-		Email: user.Email, ResourceOwnerID: user.ID})
-	p.complete(w, r, req, reqID, user, authn{ips: "cryptr"})
+	p.complete(w, r, req, reqID, user, authn{ips: "cryptr",
+		event: &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID}})
 }
 
 var errNoAccount = errors.New("no enabled account")
@@ -494,8 +542,23 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	// refused is the private reason a known link of this environment is
 	// refused (audited; the page says only that the link is gone).
 	refused := ""
-	err := p.ids.Update(r.Context(), func(tx *identity.Txn) (err error) {
-		refused = ""
+	svc, err := p.envService(env)
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	// An existing, enabled and verified user signs in in the transaction
+	// that consumes the link (one commit: the link gone, the success
+	// event, the session, the code and the request's end); any other
+	// sign-in goes through the core's SignInWithEmail afterwards.
+	c, err := p.prepareCompletion(&req, "", authn{ips: "cryptr", event: &identity.Event{Code: identity.EventMagicLinkSuccess}})
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	signedIn := false
+	err = svc.Update(r.Context(), func(tx *identity.Txn) (err error) {
+		refused, signedIn = "", false
 		raw := tx.KVTx(kv.Inside())
 		if rec, err = magicLinks.Get(raw, hash); err != nil {
 			return errRequestGone
@@ -516,7 +579,15 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 			refused = "request_gone"
 			return errRequestGone
 		}
-		return nil
+		u, err := tx.EmailSignInUser(req.OrgDomain, rec.Email)
+		if errors.Is(err, identity.ErrNotFound) {
+			return nil // finishMagicByHash, after this commit
+		}
+		if err != nil {
+			return err
+		}
+		c.reqHash, c.a.event.ClientID, signedIn = rec.RequestHash, req.ClientID, true
+		return c.write(tx, u)
 	})
 	if errors.Is(err, errRequestGone) {
 		if refused != "" && req.Env == env && req.OrgDomain != "" {
@@ -528,6 +599,10 @@ func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if signedIn {
+		p.answerCompletion(w, r, c, nil)
 		return
 	}
 	// complete marks the request done by the hash of its id; the link knows
@@ -545,23 +620,24 @@ func (p *Provider) finishMagicByHash(w http.ResponseWriter, r *http.Request, req
 		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
 		return
 	}
-	// Mark the request done first: a second consumer (the code on another
+	// The request is marked done in the transaction that stores the code
+	// and audits the sign-in: a second consumer (the code on another
 	// device) then finds it gone.
-	err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-		stored, err := authRequests.Get(tx.KVTx(kv.Inside()), reqHash)
-		if err != nil || stored.Done {
-			return errRequestGone
-		}
-		stored.Done = true
-		return authRequests.Put(tx.KVTx(kv.Inside()), reqHash, stored)
-	})
+	c, err := p.prepareCompletion(req, "", authn{ips: "cryptr", reqHash: reqHash,
+		event: &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID}})
 	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	svc, err := p.envService(req.Env)
+	if err == nil {
+		err = svc.Update(ctx, func(tx *identity.Txn) error { return c.write(tx, user) })
+	}
+	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "link_gone")
 		return
 	}
-	p.audit(ctx, req.Env, req.OrgDomain, &identity.Event{Code: identity.EventMagicLinkSuccess, ClientID: req.ClientID,
-		Email: user.Email, ResourceOwnerID: user.ID})
-	p.complete(w, r, req, "", user, authn{ips: "cryptr"})
+	p.answerCompletion(w, r, c, err)
 }
 
 // passwordLogin checks a password through the identity core's password
@@ -575,10 +651,6 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusBadRequest)
 		return
 	}
-	if ok, err := p.allow(ctx, "pw-addr", httpx.ClientAddress(r), p.opts.AddressSendLimit); err != nil || !ok {
-		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
-		return
-	}
 	if _, err := p.resolveOrg(ctx, req, email); err != nil {
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
@@ -588,9 +660,28 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	user, err := svc.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: req.OrgDomain, Email: email, Password: pw,
-		ClientID: req.ClientID})
+	// The code, the browser session and the request's end are written in
+	// the transaction that records the successful login: one commit.
+	c, err := p.prepareCompletion(req, reqID, authn{ips: "cryptr"})
+	if err != nil {
+		p.errorPage(w, r, req.Locale, http.StatusInternalServerError, "unavailable")
+		return
+	}
+	_, err = svc.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: req.OrgDomain, Email: email, Password: pw,
+		ClientID: req.ClientID, Then: c.write, Before: func(tx *identity.Txn) error {
+			// The client address's attempts are counted with the
+			// identifier's, in one commit.
+			ok, _, err := p.rate().Take(tx.KVTx(kv.Inside()), "pw-addr\x00"+httpx.ClientAddress(r),
+				p.opts.AddressSendLimit, p.now())
+			if err == nil && !ok {
+				err = errTooManyRequests
+			}
+			return err
+		}})
 	switch {
+	case errors.Is(err, errTooManyRequests):
+		p.renderLogin(w, r, reqID, req, "rate_limited", http.StatusTooManyRequests)
+		return
 	case errors.Is(err, identity.ErrLocked):
 		p.renderLogin(w, r, reqID, req, "locked", http.StatusForbidden)
 		return
@@ -600,12 +691,12 @@ func (p *Provider) passwordLogin(w http.ResponseWriter, r *http.Request, reqID s
 	case errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, identity.ErrDisabled), errors.Is(err, identity.ErrInvalid):
 		p.renderLogin(w, r, reqID, req, "bad_credentials", http.StatusUnauthorized)
 		return
-	case err != nil:
+	case err != nil && !errors.Is(err, errRequestGone):
 		p.log.Error("provider: password login", "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	p.complete(w, r, req, reqID, user, authn{ips: "cryptr"})
+	p.answerCompletion(w, r, c, err)
 }
 
 // ssoLogin hands the sign-in to enterprise SSO by the email's domain.
@@ -758,7 +849,8 @@ func (p *Provider) orgName(ctx context.Context, domain string) string {
 // mailRequest runs the checks every mailed link (magic link, password
 // reset) passes before its send budget: a well-formed email (else refuse
 // "bad_email", 400), the client address's send limit in bucket (else
-// refuse "rate_limited", 429), the organization the request names for the
+// refuse "rate_limited", 429; an empty bucket leaves the count to the
+// caller's own transaction), the organization the request names for the
 // address (known reports whether there is one) and the identity service
 // of the request's environment. A store failure answers the error page.
 // ok is false when an answer was written.
@@ -769,16 +861,19 @@ func (p *Provider) mailRequest(w http.ResponseWriter, r *http.Request, req *auth
 		refuse("bad_email", http.StatusBadRequest)
 		return nil, false, false
 	}
-	allowed, err := p.allow(ctx, bucket, httpx.ClientAddress(r), p.opts.AddressSendLimit)
-	if err != nil {
-		p.log.Error("provider: rate limit", "err", err)
-		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
-		return nil, false, false
+	if bucket != "" {
+		allowed, err := p.allow(ctx, bucket, httpx.ClientAddress(r), p.opts.AddressSendLimit)
+		if err != nil {
+			p.log.Error("provider: rate limit", "err", err)
+			p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
+			return nil, false, false
+		}
+		if !allowed {
+			refuse("rate_limited", http.StatusTooManyRequests)
+			return nil, false, false
+		}
 	}
-	if !allowed {
-		refuse("rate_limited", http.StatusTooManyRequests)
-		return nil, false, false
-	}
+	var err error
 	if known, err = p.resolveOrg(ctx, req, email); err == nil {
 		svc, err = p.envService(req.Env)
 	}

@@ -81,6 +81,21 @@
 // the owner's own mail for more than a minute, and a link already sent
 // stays usable (identity.Txn.CheckEmailCode, identity.Service.AllowCodeSend).
 //
+// Each step of a hosted sign-in is durable before the browser sees its
+// answer, in as few commits as that allows: the authorization request
+// with the client address's count (one commit); a password sign-in's
+// attempt with the address's count, then its success with its event, the
+// browser session, the code and the request's end (two; the identity
+// core's PasswordLogin.Before and Then); a magic-link send with both send
+// limits, the link and its event (one); the code or link check of an
+// existing, enabled and verified user with its event, the session, the
+// code and the request's end (one; a sign-up or an address to verify
+// takes one more, through the core's SignInWithEmail). A code exchange
+// or a refresh is one commit too: the code marked used or the parent
+// rotated, with the family, the refresh token, the access record and the
+// TOKEN_ISSUED or TOKEN_REFRESHED event, in the grant's own transaction
+// (which store/bolt's group commit shares with concurrent ones).
+//
 // A sign-up (sign_type=signup, or a find_or_create_user challenge) creates
 // the user only when the identity core's sign-up policy admits the
 // address: one of the organization's allowed_email_domains, or any address

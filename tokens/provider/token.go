@@ -217,9 +217,16 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 	if err != nil {
 		return nil, err
 	}
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, err
+	}
 	var rec codeRecord
 	var reused bool
-	err = p.ids.View(ctx, func(tx *identity.ReadTxn) error {
+	var user *identity.User
+	// One read: the code and its user (in the code's environment, which
+	// is env).
+	err = svc.View(ctx, func(tx *identity.ReadTxn) error {
 		raw := tx.KV(kv.Inside())
 		c, err := codes.Get(raw, hash)
 		if errors.Is(err, identity.ErrNotFound) {
@@ -263,7 +270,8 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 			return badGrant("code_verifier does not match the code_challenge")
 		}
 		rec = c
-		return nil
+		user, err = userIn(tx, c.OrgDomain, c.UserID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -285,10 +293,6 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 	} else if app.Public() && rec.Flavor == flavorHeadless {
 		return nil, &oauthError{Status: http.StatusUnauthorized, Code: errInvalidClient,
 			Desc: "this code must be exchanged with the management token that requested it"}
-	}
-	user, err := p.userOf(ctx, rec.Env, rec.OrgDomain, rec.UserID)
-	if err != nil {
-		return nil, err
 	}
 	nonce := rec.Nonce
 	if nonce == "" && cryptr {
@@ -417,7 +421,22 @@ func (p *Provider) userOf(ctx context.Context, env identity.Environment, org, id
 	if err != nil {
 		return nil, err
 	}
-	u, err := svc.GetUser(ctx, org, id)
+	var u *identity.User
+	err = svc.View(ctx, func(tx *identity.ReadTxn) (err error) {
+		u, err = userIn(tx, org, id)
+		return err
+	})
+	return u, err
+}
+
+// userIn is userOf in a read transaction of the user's
+// environment; a missing or disabled user is invalid_grant.
+func userIn(tx *identity.ReadTxn, org, id string) (*identity.User, error) {
+	orgID, err := tx.OrgID(org)
+	var u *identity.User
+	if err == nil {
+		u, err = tx.OrgUser(orgID, id)
+	}
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, badGrant("the user no longer exists")
 	}
@@ -639,12 +658,19 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 	var rec refreshRecord
 	var successor string
 	var reuse bool
-	// A read: the rotation itself (the parent marked used, its successor
-	// stored, the family moved on) is one write transaction, in issue,
-	// which checks again that the parent is unused and the family alive.
-	err := p.ids.View(ctx, func(tx *identity.ReadTxn) error {
+	var user *identity.User
+	svc, err := p.envService(env)
+	if err != nil {
+		return nil, err
+	}
+	// A read (the token, its family and its user, in the token's
+	// environment, which is env): the rotation itself (the parent marked
+	// used, its successor stored, the family moved on) is one write
+	// transaction, in issue, which checks again that the parent is unused
+	// and the family alive.
+	err = svc.View(ctx, func(tx *identity.ReadTxn) error {
 		tx2 := tx.KV(kv.Inside())
-		successor, reuse = "", false
+		successor, reuse, user = "", false, nil
 		var err error
 		rec, err = refreshes.Get(tx2, hash)
 		if errors.Is(err, identity.ErrNotFound) {
@@ -676,11 +702,13 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 					return badGrant("invalid refresh token")
 				}
 				successor = s
+			} else {
+				reuse = true
 				return nil
 			}
-			reuse = true
 		}
-		return nil
+		user, err = userIn(tx, rec.OrgDomain, rec.UserID)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -707,10 +735,6 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 			}
 		}
 		scopes = asked
-	}
-	user, err := p.userOf(ctx, rec.Env, rec.OrgDomain, rec.UserID)
-	if err != nil {
-		return nil, err
 	}
 	if stale, err := p.predatesPasswordChange(ctx, rec.Env, user, "f:"+rec.FamilyID, rec.AuthTime); err != nil {
 		return nil, err
