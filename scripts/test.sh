@@ -41,6 +41,22 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 25m ./...
+# The opt-in builds of RS256 signing (README "Faster RS256 signatures"):
+# OpenSSL through cgo (-tags gatehouse_openssl) and the toolchain's
+# BoringCrypto (GOEXPERIMENT=boringcrypto), on the packages they change.
+case "$(go env GOOS)/$(go env GOARCH)" in
+linux/amd64 | linux/arm64)
+  if [ ! -f /usr/include/openssl/evp.h ]; then
+    echo "== installing OpenSSL headers"
+    apt_install libssl-dev
+  fi
+  echo "== go test -tags gatehouse_openssl (tokens)"
+  go vet -tags gatehouse_openssl ./tokens/
+  go test -count=1 -tags gatehouse_openssl ./tokens/
+  echo "== go test with GOEXPERIMENT=boringcrypto (internal/seal, tokens)"
+  GOEXPERIMENT=boringcrypto go test -count=1 ./internal/seal/ ./tokens/
+  ;;
+esac
 if [ -f interop/package.json ]; then
   echo "== interop (node --test)"
   (cd interop && npm test)

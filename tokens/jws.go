@@ -51,7 +51,13 @@ func newSigningKey(priv crypto.Signer, kid, alg, issuer string) (*signingKey, er
 		return nil, fmt.Errorf("token header: %w", err)
 	}
 	head := base64.RawURLEncoding.EncodeToString(h) + "."
-	return &signingKey{kid: kid, alg: alg, head: head, priv: priv}, nil
+	sk := &signingKey{kid: kid, alg: alg, head: head, priv: priv}
+	if k, ok := priv.(*rsa.PrivateKey); ok {
+		if sk.rsa, err = newRSASigner(k); err != nil {
+			return nil, err
+		}
+	}
+	return sk, nil
 }
 
 // sigLen is the length of alg's signature of key (before base64).
@@ -87,8 +93,12 @@ func (sk *signingKey) compact(payload []byte) (string, error) {
 		sig = rs[:]
 	case *rsa.PrivateKey:
 		d := sha256.Sum256(buf)
+		sign := sk.rsa
+		if sign == nil { // a signingKey not made by newSigningKey
+			sign = func(d []byte) ([]byte, error) { return rsa.SignPKCS1v15(nil, k, crypto.SHA256, d) }
+		}
 		var err error
-		if sig, err = rsa.SignPKCS1v15(nil, k, crypto.SHA256, d[:]); err != nil {
+		if sig, err = sign(d[:]); err != nil {
 			return "", fmt.Errorf("sign token: %w", err)
 		}
 	case ed25519.PrivateKey:

@@ -180,6 +180,8 @@ type signingKey struct {
 	alg  string
 	head string
 	priv crypto.Signer
+	// rsa signs RS256 digests (newRSASigner); nil for other keys.
+	rsa rsaSigner
 }
 
 // verifyKey is a parsed public key.

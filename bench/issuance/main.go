@@ -15,8 +15,18 @@
 // ed25519) measured in the same run give the baseline of what the machine
 // can sign.
 //
+// -crypto chooses the builds of the server measured in the same rounds
+// (a comma-separated list): std (the standard library), boring
+// (GOEXPERIMENT=boringcrypto: the Go toolchain's BoringCrypto module, cgo,
+// linux/amd64 and linux/arm64; its RSA signs about twice as fast as
+// crypto/rsa) and openssl (-tags gatehouse_openssl: RS256 signed by OpenSSL
+// 3's libcrypto through cgo, three to four times as fast). Bare signing is
+// measured for each: BoringCrypto's by a BoringCrypto build of this program,
+// OpenSSL's RSA by `openssl speed`.
+//
 //	bench/issuance.sh                    # or: go run ./bench/issuance
 //	go run ./bench/issuance -c 16 -d 10s -rounds 2 -peer auto
+//	go run ./bench/issuance -crypto std,openssl
 //
 // Every request the harness counts must have answered 200 with an access
 // token; any other answer is counted as an error and reported.
@@ -71,10 +81,27 @@ type config struct {
 	store  string
 	repo   string
 	keep   bool
+	crypto []string
+	boring string
+	ossl   string
 }
+
+// Target kinds: the standard build, the BoringCrypto build, the OpenSSL
+// build, the -before build and oidc-provider.
+const (
+	kindStd     = "gatehouse"
+	kindBoring  = "boring"
+	kindOpenSSL = "openssl"
+	kindBefore  = "before"
+	kindPeer    = "oidc-provider"
+)
+
+// libraries names what signs in each kind of build, by -crypto name.
+var libraries = map[string]string{"std": "standard library", "boring": "BoringCrypto", "openssl": "OpenSSL"}
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	var cfg config
+	var stops []func()
 	fs := flag.NewFlagSet("issuance", flag.ContinueOnError)
 	fs.IntVar(&cfg.conc, "c", 16, "concurrent connections (workers) per target")
 	fs.DurationVar(&cfg.dur, "d", 10*time.Second, "measured duration of each target in each round")
@@ -87,8 +114,26 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.store, "store", "bolt", "Gatehouse's store: bolt (a durable file in the temporary directory) or memory (nothing durable, as oidc-provider: isolates the CPU path from the disk)")
 	fs.StringVar(&cfg.repo, "repo", ".", "Gatehouse repository root (to build the server and find bench/issuance/node)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (store, logs, profiles)")
+	cryptoList := fs.String("crypto", "std", "Gatehouse builds to measure in the same rounds, comma-separated: std (the standard library), boring (GOEXPERIMENT=boringcrypto), openssl (-tags gatehouse_openssl: RS256 by OpenSSL's libcrypto)")
+	fs.StringVar(&cfg.boring, "boring-server", "", "example server binary built with GOEXPERIMENT=boringcrypto (default: built from -repo)")
+	fs.StringVar(&cfg.ossl, "openssl-server", "", "example server binary built with -tags gatehouse_openssl (default: built from -repo)")
+	signOnly := fs.String("sign-only", "", "internal: measure bare signing of this algorithm for -d and print the rates (what a BoringCrypto build of the harness is run for)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *signOnly != "" {
+		r, err := measureSigning(*signOnly, cfg.dur)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%f %f\n", r[0], r[1])
+		return nil
+	}
+	cfg.crypto = strings.Split(*cryptoList, ",")
+	for _, c := range cfg.crypto {
+		if libraries[c] == "" {
+			return errors.New("-crypto lists std, boring or openssl")
+		}
 	}
 	cfg.algs = strings.Split(*algList, ",")
 	if cfg.conc < 1 || cfg.dur <= 0 || cfg.rounds < 1 {
@@ -109,34 +154,51 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	if cfg.server == "" {
-		cfg.server = filepath.Join(tmp, "gatehouse-server")
-		fmt.Fprintln(out, "building the example server...")
-		build := exec.CommandContext(ctx, "go", "build", "-o", cfg.server, "./examples/server")
-		build.Dir, build.Stdout, build.Stderr = cfg.repo, os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build the example server: %w", err)
-		}
-	}
-	gh, err := startGatehouse(ctx, cfg, cfg.server, filepath.Join(tmp, "after"))
-	if err != nil {
-		return err
-	}
-	defer gh.stop()
 	var targets []*target
-	for _, alg := range cfg.algs {
-		targets = append(targets, &target{name: "gatehouse " + alg, alg: alg, url: gh.tokenURL,
-			id: gh.clients[alg].id, secret: gh.clients[alg].secret})
+	addGatehouse := func(kind, binary, dir string) error {
+		gh, err := startGatehouse(ctx, cfg, binary, filepath.Join(tmp, dir))
+		if err != nil {
+			return err
+		}
+		stops = append(stops, gh.stop)
+		for _, alg := range cfg.algs {
+			targets = append(targets, &target{name: kind + " " + alg, kind: kind, alg: alg, url: gh.tokenURL,
+				id: gh.clients[alg].id, secret: gh.clients[alg].secret, pid: gh.cmd.Process.Pid})
+		}
+		return nil
+	}
+	defer func() {
+		for _, stop := range slices.Backward(stops) {
+			stop()
+		}
+	}()
+	var boringSigner string
+	for _, c := range cfg.crypto {
+		kind, binary, dir := kindStd, &cfg.server, "after"
+		switch c {
+		case "boring":
+			kind, binary, dir = kindBoring, &cfg.boring, "boring"
+			boringSigner = filepath.Join(tmp, "issuance-boring")
+			if err := goBuild(ctx, cfg.repo, boringSigner, "./bench/issuance", c); err != nil {
+				return fmt.Errorf("build the harness with BoringCrypto: %w", err)
+			}
+		case "openssl":
+			kind, binary, dir = kindOpenSSL, &cfg.ossl, "openssl"
+		}
+		if *binary == "" {
+			*binary = filepath.Join(tmp, "gatehouse-server-"+c)
+			fmt.Fprintf(out, "building the example server (%s)...\n", libraries[c])
+			if err := goBuild(ctx, cfg.repo, *binary, "./examples/server", c); err != nil {
+				return fmt.Errorf("build the example server (%s): %w", libraries[c], err)
+			}
+		}
+		if err := addGatehouse(kind, *binary, dir); err != nil {
+			return fmt.Errorf("%s build: %w", libraries[c], err)
+		}
 	}
 	if cfg.before != "" {
-		old, err := startGatehouse(ctx, cfg, cfg.before, filepath.Join(tmp, "before"))
-		if err != nil {
+		if err := addGatehouse(kindBefore, cfg.before, "before"); err != nil {
 			return fmt.Errorf("-before: %w", err)
-		}
-		defer old.stop()
-		for _, alg := range cfg.algs {
-			targets = append(targets, &target{name: "before " + alg, alg: alg, url: old.tokenURL,
-				id: old.clients[alg].id, secret: old.clients[alg].secret})
 		}
 	}
 	var peer *process
@@ -151,7 +213,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			peer = p
 			defer peer.stop()
 			for _, alg := range cfg.algs {
-				targets = append(targets, &target{name: "oidc-provider " + alg, alg: alg, url: purl, id: alg, secret: psecret, peer: true})
+				targets = append(targets, &target{name: kindPeer + " " + alg, kind: kindPeer, alg: alg, url: purl, id: alg, secret: psecret,
+					pid: p.cmd.Process.Pid})
 			}
 		}
 	} else {
@@ -166,27 +229,125 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		load(ctx, t, cfg.conc, cfg.warm)
 	}
-	bare := map[string]*signRate{}
+	// bare[library][alg]: bare signing rates of each build's library.
+	bare := map[string]map[string]*signRate{"std": {}, "boring": {}, "openssl": {}}
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, alg := range cfg.algs {
 			r, err := measureSigning(alg, cfg.dur/4)
 			if err != nil {
 				return err
 			}
-			if bare[alg] == nil {
-				bare[alg] = &signRate{}
+			for _, m := range bare {
+				if m[alg] == nil {
+					m[alg] = &signRate{}
+				}
 			}
-			bare[alg].add(r)
+			bare["std"][alg].add(r)
+			if boringSigner != "" {
+				r, err := signElsewhere(ctx, boringSigner, alg, cfg.dur/4)
+				if err != nil {
+					return fmt.Errorf("bare signing with BoringCrypto: %w", err)
+				}
+				bare["boring"][alg].add(r)
+			}
+			if slices.Contains(cfg.crypto, "openssl") {
+				if alg == "RS256" {
+					r, err := opensslSpeed(ctx, cfg.dur/4)
+					if err != nil {
+						return fmt.Errorf("bare RSA signing with OpenSSL (openssl speed): %w", err)
+					}
+					bare["openssl"][alg].add(r)
+				} else {
+					bare["openssl"][alg].add(r) // signed by the standard library in that build
+				}
+			}
 		}
 		for _, t := range targets {
 			res := load(ctx, t, cfg.conc, cfg.dur)
 			t.rounds = append(t.rounds, res)
-			fmt.Fprintf(out, "round %d  %-22s %9.0f req/s  p50 %7s  p99 %7s  errors %d\n", round, t.name,
-				res.rate(), res.pct(50), res.pct(99), res.errors)
+			fmt.Fprintf(out, "round %d  %-22s %9.0f req/s  p50 %7s  p99 %7s  server CPU %5.0f µs/req  errors %d\n", round, t.name,
+				res.rate(), res.pct(50), res.pct(99), float64(res.cpuPerRequest())/1e3, res.errors)
 		}
 	}
 	report(out, cfg, targets, bare)
 	return nil
+}
+
+// goBuild builds pkg of repo into binary for a -crypto choice: std as
+// is, boring with GOEXPERIMENT=boringcrypto, openssl with -tags
+// gatehouse_openssl (both with cgo).
+func goBuild(ctx context.Context, repo, binary, pkg, crypto string) error {
+	args := []string{"build", "-o", binary}
+	env := os.Environ()
+	switch crypto {
+	case "boring":
+		env = append(env, "GOEXPERIMENT=boringcrypto", "CGO_ENABLED=1")
+	case "openssl":
+		args = append(args, "-tags", "gatehouse_openssl")
+		env = append(env, "CGO_ENABLED=1")
+	}
+	build := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	build.Dir, build.Stdout, build.Stderr, build.Env = repo, os.Stderr, os.Stderr, env
+	return build.Run()
+}
+
+// opensslSpeed measures OpenSSL's bare RSA-2048 signing with `openssl
+// speed -mr rsa2048` for d (whole seconds, at least 1): one process, then
+// GOMAXPROCS processes at once, their rates added up (`-multi` counts
+// otherwise on this OpenSSL: its children report a fraction of the rate).
+func opensslSpeed(ctx context.Context, d time.Duration) ([2]float64, error) {
+	secs := fmt.Sprint(max(1, int(d.Round(time.Second)/time.Second)))
+	one := func() (float64, error) {
+		b, err := exec.CommandContext(ctx, "openssl", "speed", "-seconds", secs, "-mr", "rsa2048").Output()
+		if err != nil {
+			return 0, err
+		}
+		// -mr prints "+F2:<index>:<bits>:<signs/s>:<verifies/s>" (OpenSSL 3).
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Split(strings.TrimSpace(line), ":")
+			var rate float64
+			if len(f) >= 4 && f[0] == "+F2" && f[2] == "2048" {
+				if _, err := fmt.Sscan(f[3], &rate); err == nil && rate > 0 {
+					return rate, nil
+				}
+			}
+		}
+		return 0, fmt.Errorf("no RSA 2048 result in %q", b)
+	}
+	var r [2]float64
+	var err error
+	if r[0], err = one(); err != nil {
+		return r, err
+	}
+	n := runtime.GOMAXPROCS(0)
+	rates, errs := make([]float64, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); rates[i], errs[i] = one() }()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			return r, errs[i]
+		}
+		r[1] += rates[i]
+	}
+	return r, nil
+}
+
+// signElsewhere runs the harness binary at path (a BoringCrypto build) to
+// measure bare signing of alg for d, and reads its rates.
+func signElsewhere(ctx context.Context, path, alg string, d time.Duration) ([2]float64, error) {
+	b, err := exec.CommandContext(ctx, path, "-sign-only", alg, "-d", d.String()).Output()
+	if err != nil {
+		return [2]float64{}, err
+	}
+	var r [2]float64
+	if _, err := fmt.Sscanf(string(b), "%f %f", &r[0], &r[1]); err != nil {
+		return [2]float64{}, fmt.Errorf("%q: %w", b, err)
+	}
+	return r, nil
 }
 
 // usePeer decides whether oidc-provider runs.
@@ -400,9 +561,9 @@ func startPeer(ctx context.Context, cfg config, tmp string) (*process, string, s
 
 // target is one endpoint and client under load.
 type target struct {
-	name, alg, url, id, secret string
-	peer                       bool
-	rounds                     []result
+	name, kind, alg, url, id, secret string
+	pid                              int // the server process
+	rounds                           []result
 }
 
 func (t *target) request(ctx context.Context) *http.Request {
@@ -438,6 +599,45 @@ type result struct {
 	n, errors int
 	elapsed   time.Duration
 	lat       []time.Duration // sorted
+	// cpu is the CPU time (user and system) the server process used
+	// during the run; 0 where /proc cannot tell.
+	cpu time.Duration
+}
+
+// cpuPerRequest is the server's CPU time per answered request: unlike
+// req/s, it hardly moves when other processes take the cores.
+func (r result) cpuPerRequest() time.Duration {
+	if r.n == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.n)
+}
+
+// clockTicks is the unit of /proc/PID/stat's times (USER_HZ, 100 on
+// Linux).
+const clockTicks = 100
+
+// processCPU returns the CPU time (user + system) process pid has used,
+// from /proc/PID/stat (0 where there is none).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// fields are counted after its closing parenthesis.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime) // field 14
+	fmt.Sscan(f[12], &stime) // field 15
+	return time.Duration(utime+stime) * time.Second / clockTicks
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -464,6 +664,7 @@ func load(ctx context.Context, t *target, conc int, d time.Duration) result {
 	lats := make([][]time.Duration, conc)
 	errs := make([]int, conc)
 	start := time.Now()
+	cpu0 := processCPU(t.pid)
 	for w := range conc {
 		wg.Add(1)
 		go func() {
@@ -492,6 +693,7 @@ func load(ctx context.Context, t *target, conc int, d time.Duration) result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	var r result
+	r.cpu = processCPU(t.pid) - cpu0
 	for w := range conc {
 		r.lat = append(r.lat, lats[w]...)
 		r.errors += errs[w]
@@ -573,53 +775,76 @@ func measureSigning(alg string, d time.Duration) ([2]float64, error) {
 
 // report prints the summary: per target the total rate over all rounds
 // and the p50/p99 of all latencies, the bare signing rates, and the ratios.
-func report(out io.Writer, cfg config, targets []*target, bare map[string]*signRate) {
+func report(out io.Writer, cfg config, targets []*target, bare map[string]map[string]*signRate) {
 	type sum struct {
 		rate     float64
 		p50, p99 time.Duration
+		cpu      time.Duration // per request
 		errors   int
 	}
 	sums := map[string]sum{}
 	fmt.Fprintln(out, "\nsummary (all rounds)")
 	for _, t := range targets {
 		var n, errs int
-		var el time.Duration
+		var el, cpu time.Duration
 		var lat []time.Duration
 		for _, r := range t.rounds {
 			n += r.n
 			errs += r.errors
 			el += r.elapsed
+			cpu += r.cpu
 			lat = append(lat, r.lat...)
 		}
 		slices.Sort(lat)
 		s := sum{rate: float64(n) / el.Seconds(), p50: percentile(lat, 50), p99: percentile(lat, 99), errors: errs}
+		if n > 0 {
+			s.cpu = cpu / time.Duration(n)
+		}
 		sums[t.name] = s
-		fmt.Fprintf(out, "  %-22s %9.0f req/s  p50 %7s  p99 %7s  errors %d\n", t.name, s.rate,
-			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), s.errors)
+		fmt.Fprintf(out, "  %-22s %9.0f req/s  p50 %7s  p99 %7s  server CPU %5.0f µs/req  errors %d\n", t.name, s.rate,
+			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), float64(s.cpu)/1e3, s.errors)
 	}
 	fmt.Fprintln(out, "bare signing (same run; signatures/s on 1 core and on all cores)")
 	for _, alg := range cfg.algs {
-		b := bare[alg]
-		fmt.Fprintf(out, "  %-6s %9.0f /s (1 core)  %9.0f /s (%d cores)\n", alg, mean(b.one), mean(b.all), runtime.GOMAXPROCS(0))
-	}
-	fmt.Fprintln(out, "ratios")
-	for _, alg := range cfg.algs {
-		g := sums["gatehouse "+alg]
-		fmt.Fprintf(out, "  gatehouse %-6s / bare %s signing (all cores): %.2f\n", alg, alg, g.rate/mean(bare[alg].all))
-		if p, ok := sums["oidc-provider "+alg]; ok && p.rate > 0 {
-			fmt.Fprintf(out, "  gatehouse %-6s / oidc-provider %-6s: %.2f\n", alg, alg, g.rate/p.rate)
-		}
-		if b, ok := sums["before "+alg]; ok && b.rate > 0 {
-			fmt.Fprintf(out, "  gatehouse %-6s / before %-6s: %.2f\n", alg, alg, g.rate/b.rate)
-			if p, ok := sums["oidc-provider "+alg]; ok && p.rate > 0 {
-				fmt.Fprintf(out, "  before %-6s / oidc-provider %-6s: %.2f\n", alg, alg, b.rate/p.rate)
+		for _, lib := range []string{"std", "boring", "openssl"} {
+			if b := bare[lib][alg]; b != nil && len(b.all) > 0 && (lib == "std" || alg == "RS256" || lib == "boring") {
+				fmt.Fprintf(out, "  %-6s %9.0f /s (1 core)  %9.0f /s (%d cores)  %s\n", alg, mean(b.one), mean(b.all), runtime.GOMAXPROCS(0), libraries[lib])
 			}
 		}
 	}
-	if es, ok := sums["gatehouse ES256"]; ok && es.rate > 0 {
-		if ed, ok := sums["gatehouse EdDSA"]; ok {
-			fmt.Fprintf(out, "  gatehouse EdDSA / gatehouse ES256: %.2f\n", ed.rate/es.rate)
+	fmt.Fprintln(out, "ratios")
+	ratio := func(a, b string) {
+		x, okx := sums[a]
+		y, oky := sums[b]
+		if okx && oky && y.rate > 0 {
+			fmt.Fprintf(out, "  %-22s / %-22s: %.2f", a, b, x.rate/y.rate)
+			if x.cpu > 0 && y.cpu > 0 {
+				fmt.Fprintf(out, "  (server CPU per request %.0f / %.0f µs)", float64(x.cpu)/1e3, float64(y.cpu)/1e3)
+			}
+			fmt.Fprintln(out)
 		}
+	}
+	for _, alg := range cfg.algs {
+		for _, kind := range []string{kindStd, kindBoring, kindOpenSSL, kindBefore} {
+			g, ok := sums[kind+" "+alg]
+			if !ok {
+				continue
+			}
+			lib := map[string]string{kindBoring: "boring", kindOpenSSL: "openssl"}[kind]
+			if lib == "" || (lib == "openssl" && alg != "RS256") {
+				lib = "std"
+			}
+			if b := bare[lib][alg]; b != nil && mean(b.all) > 0 {
+				fmt.Fprintf(out, "  %-22s / bare signing (%s, all cores): %.2f\n", kind+" "+alg, libraries[lib], g.rate/mean(b.all))
+			}
+			ratio(kind+" "+alg, kindPeer+" "+alg)
+		}
+		ratio(kindBoring+" "+alg, kindStd+" "+alg)
+		ratio(kindOpenSSL+" "+alg, kindStd+" "+alg)
+		ratio(kindStd+" "+alg, kindBefore+" "+alg)
+	}
+	for _, kind := range []string{kindStd, kindBoring, kindOpenSSL} {
+		ratio(kind+" EdDSA", kind+" ES256")
 	}
 }
 

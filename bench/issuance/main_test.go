@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -30,10 +32,39 @@ func TestPercentile(t *testing.T) {
 
 // TestBadFlags: the harness refuses nonsense before starting anything.
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}, {"-crypto", "std,gnutls"}, {"-sign-only", "HS256", "-d", "1ms"}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, &out); err == nil {
 			t.Errorf("%s accepted", strings.Join(args, " "))
 		}
 	}
+}
+
+// TestSignOnly: the mode a BoringCrypto build of the harness runs in prints
+// the two rates the parent reads.
+func TestSignOnly(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-sign-only", "EdDSA", "-d", "20ms"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var one, all float64
+	if _, err := fmt.Sscanf(out.String(), "%f %f", &one, &all); err != nil || one <= 0 || all <= 0 {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+}
+
+// TestOpenSSLSpeed: OpenSSL's bare RSA rates are read from `openssl speed`
+// (one process, then one per core), where the command exists.
+func TestOpenSSLSpeed(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil || testing.Short() {
+		t.Skip("no openssl command, or -short")
+	}
+	r, err := opensslSpeed(context.Background(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r[0] <= 0 || r[1] <= 0 {
+		t.Fatalf("rates %v", r)
+	}
+	t.Logf("OpenSSL RSA-2048: %.0f signs/s on one core, %.0f on all", r[0], r[1])
 }

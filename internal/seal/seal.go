@@ -88,7 +88,62 @@ func aead(key []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return cipher.NewGCMWithRandomNonce(block)
+	if g, err := cipher.NewGCMWithRandomNonce(block); err == nil {
+		return g, nil
+	}
+	// A build with GOEXPERIMENT=boringcrypto has its own AES block, which
+	// NewGCMWithRandomNonce does not take: the same construction and format
+	// with the nonce drawn here.
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	return randomNonceGCM{g}, nil
+}
+
+// randomNonceGCM is AES-GCM with a random 96-bit nonce drawn on Seal and
+// written before the ciphertext (nonce || ciphertext || tag), exactly what
+// cipher.NewGCMWithRandomNonce writes; Seal and Open take no nonce.
+type randomNonceGCM struct{ gcm cipher.AEAD }
+
+func (a randomNonceGCM) NonceSize() int { return 0 }
+
+func (a randomNonceGCM) Overhead() int { return a.gcm.NonceSize() + a.gcm.Overhead() }
+
+func (a randomNonceGCM) Seal(dst, nonce, plain, aad []byte) []byte {
+	if len(nonce) != 0 {
+		panic("seal: the nonce is drawn by Seal")
+	}
+	n := a.gcm.NonceSize()
+	ret, out := sliceForAppend(dst, n+len(plain)+a.gcm.Overhead())
+	if _, err := rand.Read(out[:n]); err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	a.gcm.Seal(out[n:n], out[:n], plain, aad)
+	return ret
+}
+
+func (a randomNonceGCM) Open(dst, nonce, sealed, aad []byte) ([]byte, error) {
+	if len(nonce) != 0 {
+		return nil, errors.New("seal: the nonce is read from the sealed value")
+	}
+	n := a.gcm.NonceSize()
+	if len(sealed) < n+a.gcm.Overhead() {
+		return nil, ErrOpen
+	}
+	return a.gcm.Open(dst, sealed[:n], sealed[n:], aad)
+}
+
+// sliceForAppend extends in by n bytes, returning the whole slice and the
+// n new bytes.
+func sliceForAppend(in []byte, n int) (whole, tail []byte) {
+	if total := len(in) + n; cap(in) >= total {
+		whole = in[:total]
+	} else {
+		whole = make([]byte, total)
+		copy(whole, in)
+	}
+	return whole, whole[len(in):]
 }
 
 // Seal encrypts plain under key (AES-256-GCM, random nonce), bound to aad.

@@ -140,3 +140,45 @@ func TestParseKey(t *testing.T) {
 		})
 	}
 }
+
+// TestRandomNonceGCM: the construction a BoringCrypto build uses
+// (randomNonceGCM over cipher.NewGCM) writes and reads exactly what
+// cipher.NewGCMWithRandomNonce does, and refuses what it refuses.
+func TestRandomNonceGCM(t *testing.T) {
+	key := testKEK(3)
+	block, _ := aes.NewCipher(key)
+	std, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		// A BoringCrypto build: Seal and Open use randomNonceGCM, which
+		// TestSealOpen and TestFormatMatchesTokens check there.
+		t.Skipf("no NewGCMWithRandomNonce in this build: %v", err)
+	}
+	g, _ := cipher.NewGCM(block)
+	alt := randomNonceGCM{g}
+	if alt.NonceSize() != std.NonceSize() || alt.Overhead() != std.Overhead() {
+		t.Fatalf("sizes: nonce %d overhead %d, want %d %d", alt.NonceSize(), alt.Overhead(), std.NonceSize(), std.Overhead())
+	}
+	aad := []byte("aad")
+	for _, plain := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte("k"), 1000)} {
+		a := alt.Seal([]byte("prefix"), nil, plain, aad)
+		if !bytes.HasPrefix(a, []byte("prefix")) || len(a) != len("prefix")+len(plain)+std.Overhead() {
+			t.Fatalf("Seal appended %d bytes to the prefix, want %d", len(a)-len("prefix"), len(plain)+std.Overhead())
+		}
+		if got, err := std.Open(nil, nil, a[len("prefix"):], aad); err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("NewGCMWithRandomNonce opens randomNonceGCM's value: %q, %v", got, err)
+		}
+		s := std.Seal(nil, nil, plain, aad)
+		if got, err := alt.Open(nil, nil, s, aad); err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("randomNonceGCM opens NewGCMWithRandomNonce's value: %q, %v", got, err)
+		}
+		if _, err := alt.Open(nil, nil, s, []byte("other")); err == nil {
+			t.Fatal("randomNonceGCM opened a value under other additional data")
+		}
+		if _, err := alt.Open(nil, nil, s[:alt.Overhead()-1], aad); err == nil {
+			t.Fatal("randomNonceGCM opened a truncated value")
+		}
+	}
+	if bytes.Equal(alt.Seal(nil, nil, []byte("v"), aad), alt.Seal(nil, nil, []byte("v"), aad)) {
+		t.Fatal("two seals of one value are equal: the nonce must be random")
+	}
+}
