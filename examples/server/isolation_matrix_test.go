@@ -1109,11 +1109,13 @@ func (m *matrix) oidcCases(patterns []string) []*mcase {
 				// forged request id starts nothing.
 				add(&mcase{attacker: kind, path: cpath + "?request_id=" + strings.Repeat("A", 43), want: []int{400},
 					detail: "a forged challenge id at beta's authorization URL"})
-			case strings.Contains(path, "/password-reset/"):
-				// A reset link: beta's Crafter verification token is not a
-				// reset token, in either tree; nothing of beta's changes.
+			case strings.Contains(path, "/password-reset/") || strings.Contains(path, "/invitation/"):
+				// A reset or invitation link: beta's Crafter verification
+				// token is neither, in either tree; nothing of beta's
+				// changes and no session is opened.
+				link := map[bool]string{true: "an invitation", false: "a password-reset"}[strings.Contains(path, "/invitation/")]
 				c := &mcase{attacker: kind, path: strings.Replace(cpath, strings.Repeat("A", 43), m.beta.vtoken, 1),
-					want: []int{400}, detail: "beta's verification token as a password-reset link"}
+					want: []int{400}, detail: "beta's verification token as " + link + " link"}
 				if method == "POST" {
 					csrf := strings.Repeat("c", 43)
 					c.ct, c.hdr = form, []string{"Cookie", "gatehouse_csrf=" + csrf}
