@@ -81,16 +81,13 @@ func (p *Provider) sendInviteMail(locale, to, orgName, link string, ttl time.Dur
 // invitationPage is the GET of an invitation link: a confirmation page,
 // if the link is live. It consumes nothing (mail scanners follow links).
 func (p *Provider) invitationPage(w http.ResponseWriter, r *http.Request) {
-	locale := pickLocale(r, "")
-	svc, err := p.envService(envOf(r))
-	if err != nil {
-		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+	locale, svc, domain, token, ok := p.linkRequest(w, r, false)
+	if !ok {
 		return
 	}
-	domain, token := r.PathValue("domain"), r.PathValue("token")
 	inv, err := svc.CheckInvitation(r.Context(), domain, token)
 	if err != nil {
-		p.invitationRefused(w, r, locale, err)
+		p.linkRefused(w, r, locale, "invitation", err)
 		return
 	}
 	tr := translations(locale)
@@ -100,37 +97,18 @@ func (p *Provider) invitationPage(w http.ResponseWriter, r *http.Request) {
 		Message: fmt.Sprintf(tr["invite_text"], orgName, inv.User.Email)})
 }
 
-// invitationRefused answers an invitation link that cannot be used:
-// unknown, used, foreign and expired links alike.
-func (p *Provider) invitationRefused(w http.ResponseWriter, r *http.Request, locale string, err error) {
-	if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
-		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
-		return
-	}
-	p.log.Error("provider: invitation", "err", err)
-	p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
-}
-
 // invitationPost consumes the link, signs the user in and lands the
 // browser.
 func (p *Provider) invitationPost(w http.ResponseWriter, r *http.Request) {
-	locale := pickLocale(r, "")
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil || !checkCSRF(r) {
-		p.errorPage(w, r, locale, http.StatusForbidden, "csrf")
+	locale, svc, domain, token, ok := p.linkRequest(w, r, true)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
 	env := envOf(r)
-	svc, err := p.envService(env)
-	if err != nil {
-		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	}
-	domain, token := r.PathValue("domain"), r.PathValue("token")
 	inv, err := svc.AcceptInvitation(ctx, domain, token)
 	if err != nil {
-		p.invitationRefused(w, r, locale, err)
+		p.linkRefused(w, r, locale, "invitation", err)
 		return
 	}
 	cookie, err := p.newSecret()

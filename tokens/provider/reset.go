@@ -129,50 +129,62 @@ func (p *Provider) renderReset(w http.ResponseWriter, r *http.Request, locale, d
 // resetPage is the GET of a reset link: the form, if the link is live.
 // It consumes nothing (mail scanners follow links).
 func (p *Provider) resetPage(w http.ResponseWriter, r *http.Request) {
-	locale := pickLocale(r, "")
-	svc, err := p.envService(envOf(r))
-	if err != nil {
-		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+	locale, svc, domain, token, ok := p.linkRequest(w, r, false)
+	if !ok {
 		return
 	}
-	domain, token := r.PathValue("domain"), r.PathValue("token")
 	u, err := svc.CheckPasswordReset(r.Context(), domain, token)
 	if err != nil {
-		p.resetRefused(w, r, locale, err)
+		p.linkRefused(w, r, locale, "password reset", err)
 		return
 	}
 	p.renderReset(w, r, locale, domain, token, u.Email, "", http.StatusOK)
 }
 
-// resetRefused answers a reset link that cannot be used.
-func (p *Provider) resetRefused(w http.ResponseWriter, r *http.Request, locale string, err error) {
+// linkRefused answers a mailed link (a reset, an invitation) that cannot
+// be used: unknown, used, foreign and expired links alike; what names the
+// link in the log of an unexpected failure.
+func (p *Provider) linkRefused(w http.ResponseWriter, r *http.Request, locale, what string, err error) {
 	if errors.Is(err, identity.ErrNotFound) || errors.Is(err, identity.ErrExpired) {
 		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
 		return
 	}
-	p.log.Error("provider: password reset", "err", err)
+	p.log.Error("provider: "+what, "err", err)
 	p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+}
+
+// linkRequest is the prologue of a mailed link's page (GET) or form
+// (post: the form parsed with its CSRF check): the locale, the
+// environment's service and the link's organization and token; false when
+// it has answered.
+func (p *Provider) linkRequest(w http.ResponseWriter, r *http.Request, post bool) (locale string, svc *identity.Service, domain, token string, ok bool) {
+	locale = pickLocale(r, "")
+	if post {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := r.ParseForm(); err != nil || !checkCSRF(r) {
+			p.errorPage(w, r, locale, http.StatusForbidden, "csrf")
+			return locale, nil, "", "", false
+		}
+	}
+	svc, err := p.envService(envOf(r))
+	if err != nil {
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return locale, nil, "", "", false
+	}
+	return locale, svc, r.PathValue("domain"), r.PathValue("token"), true
 }
 
 // resetPost sets the new password and continues the sign-in.
 func (p *Provider) resetPost(w http.ResponseWriter, r *http.Request) {
-	locale := pickLocale(r, "")
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil || !checkCSRF(r) {
-		p.errorPage(w, r, locale, http.StatusForbidden, "csrf")
+	locale, svc, domain, token, ok := p.linkRequest(w, r, true)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
 	env := envOf(r)
-	svc, err := p.envService(env)
-	if err != nil {
-		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
-		return
-	}
-	domain, token := r.PathValue("domain"), r.PathValue("token")
 	u, err := svc.CheckPasswordReset(ctx, domain, token)
 	if err != nil {
-		p.resetRefused(w, r, locale, err)
+		p.linkRefused(w, r, locale, "password reset", err)
 		return
 	}
 	pw := r.PostFormValue("password")
@@ -189,7 +201,7 @@ func (p *Provider) resetPost(w http.ResponseWriter, r *http.Request) {
 		p.renderReset(w, r, locale, domain, token, "", "busy", http.StatusTooManyRequests)
 		return
 	case err != nil:
-		p.resetRefused(w, r, locale, err)
+		p.linkRefused(w, r, locale, "password reset", err)
 		return
 	}
 	p.afterReset(w, r, env, domain, locale, u)
