@@ -13,98 +13,23 @@
 // wide and on the desktop, and the pages work from the keyboard.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { freePort } from '../lib/server.mjs';
+import { join } from 'node:path';
+import { startConsole, auditor, signIn as signInAs, submit } from '../lib/console.mjs';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-let dir; let proc; let browser; let out = ''; let base;
-
-async function waitFor(re) {
-  for (let i = 0; i < 600; i++) {
-    const m = out.match(re);
-    if (m) return m;
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`server printed no ${re}\n${out}`);
-}
+let con; let base; let browser; let dir;
+const audit = auditor();
+const waitFor = (re) => con.waitFor(re);
+const signIn = (tab, email, password) => signInAs(tab, base, email, password);
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'gatehouse-admin-'));
-  const bin = join(dir, 'gatehouse');
-  execFileSync('go', ['build', '-o', bin, './examples/server'], { cwd: repo, stdio: 'inherit' });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  proc = spawn(bin, ['-admin', '-store', 'memory:', '-addr', `127.0.0.1:${port}`, '-mail-dir', join(dir, 'mail')],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stderr.on('data', (d) => { out += d; });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-  });
+  con = await startConsole('gatehouse-admin-');
+  ({ base, browser, dir } = con);
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM');
-    await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (con) await con.stop();
 });
-
-const checked = new Set();
-
-// audit runs axe-core on the page (WCAG 2.1 A and AA rules and best
-// practices) at 360 px and at desktop width, and checks that nothing
-// overflows the narrow viewport. Each page is checked once per language.
-async function audit(tab, label) {
-  const key = `${label}|${await tab.evaluate(() => document.documentElement.lang)}`;
-  if (checked.has(key)) return;
-  checked.add(key);
-  for (const width of [360, 1280]) {
-    await tab.setViewportSize({ width, height: 800 });
-    // Evaluated through the DevTools protocol, not a <script>: the
-    // page's CSP (nonces only) stays as it is.
-    await tab.evaluate(axeSource);
-    const res = await tab.evaluate(() => window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-    }));
-    const v = res.violations.map((x) => `${x.id}: ${x.help} (${x.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-    assert.deepEqual(v, [], `axe violations on ${label} at ${width}px`);
-    if (width === 360) {
-      const overflow = await tab.evaluate(() => document.documentElement.scrollWidth);
-      assert.ok(overflow <= 360, `${label} is ${overflow}px wide at 360px`);
-    }
-  }
-}
-
-async function signIn(tab, email, password) {
-  await tab.goto(`${base}/admin/orgs`);
-  assert.ok(tab.url().startsWith(`${base}/t/gatehouse/authorize`), tab.url());
-  const authz = new URL(tab.url());
-  assert.equal(authz.searchParams.get('code_challenge_method'), 'S256');
-  await tab.getByLabel('Email address', { exact: true }).fill(email);
-  await tab.getByLabel('Password').fill(password);
-  await Promise.all([
-    tab.waitForURL(`${base}/admin/orgs`),
-    tab.getByRole('button', { name: 'Sign in with password' }).click(),
-  ]);
-}
-
-async function submit(tab, name) {
-  await Promise.all([tab.waitForLoadState('load'), tab.getByRole('button', { name, exact: true }).click()]);
-  await tab.waitForLoadState('load');
-}
 
 test('admin console: first owner, organizations, users, audit log, roles', async () => {
   const [, link] = await waitFor(/create its first owner with this one-time link[^\n]*\n\s+(\S+)/);
