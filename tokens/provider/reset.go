@@ -149,7 +149,7 @@ func (p *Provider) linkRefused(w http.ResponseWriter, r *http.Request, locale, w
 		p.errorPage(w, r, locale, http.StatusBadRequest, "link_gone")
 		return
 	}
-	p.log.Error("provider: "+what, "err", err)
+	p.log.Error("provider: mailed link", "detail", what, "err", err)
 	p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
 }
 
