@@ -113,7 +113,7 @@ func (p *Provider) invitationPost(w http.ResponseWriter, r *http.Request) {
 	}
 	cookie, err := p.newSecret()
 	if err != nil {
-		p.errorPage(w, r, locale, http.StatusInternalServerError, "unavailable")
+		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
 	now := p.now()
