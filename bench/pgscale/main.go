@@ -103,6 +103,7 @@ type config struct {
 	statements  bool
 	procs       bool
 	instanceCPU float64
+	cpuPeriod   time.Duration
 }
 
 func parse(args []string, out io.Writer) (*config, error) {
@@ -125,6 +126,7 @@ func parse(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (instances and load generator, or only the load generator with -procs) to this file")
 	fs.BoolVar(&c.procs, "procs", false, "run each instance as its own process (this program's binary, run again) instead of in this process")
 	fs.Float64Var(&c.instanceCPU, "instance-cpu", 0, "with -procs: limit each instance process to this many CPUs, in a cgroup of its own (GOMAXPROCS rounded up); fails where cgroups are not writable")
+	fs.DurationVar(&c.cpuPeriod, "cpu-period", 10*time.Millisecond, "with -instance-cpu: the scheduler period in which each instance gets its share (1ms-1s); a short one spreads the share evenly, like a slower CPU, instead of in bursts")
 	c.settings = map[string]string{"max_connections": "200", "max_pred_locks_per_transaction": "256",
 		"log_parameter_max_length_on_error": "-1"}
 	fs.Func("pg", "a server setting NAME=VALUE for the throwaway cluster (repeat the flag for more)", func(v string) error {
@@ -153,6 +155,10 @@ func parse(args []string, out io.Writer) (*config, error) {
 		return nil, errors.New("-hash is fast or argon2id")
 	case c.instanceCPU < 0 || c.instanceCPU > 0 && c.instanceCPU < 0.01:
 		return nil, errors.New("-instance-cpu is 0 (no limit) or at least 0.01")
+	case c.cpuPeriod < time.Millisecond || c.cpuPeriod > time.Second:
+		return nil, errors.New("-cpu-period is between 1ms and 1s")
+	case c.instanceCPU > 0 && c.instanceCPU*float64(c.cpuPeriod) < float64(time.Millisecond):
+		return nil, errors.New("-instance-cpu times -cpu-period is at least 1ms (the kernel's smallest quota)")
 	case c.instanceCPU > 0 && !c.procs:
 		return nil, errors.New("-instance-cpu needs -procs (a cgroup holds processes, not an in-process instance)")
 	}
@@ -168,7 +174,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if c.instanceCPU > 0 {
 		// Before anything starts: no cgroups, no run.
 		var cleanup func() error
-		groups, cleanup, err = instanceCgroups(2, c.instanceCPU, out)
+		groups, cleanup, err = instanceCgroups(2, c.instanceCPU, c.cpuPeriod, out)
 		if err != nil {
 			return err
 		}
@@ -202,8 +208,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		c.concurrency, c.conns, c.orgs, c.users, c.hash, c.duration, c.rounds)
 	switch {
 	case len(groups) > 0:
-		fmt.Fprintf(out, "instances: one process each, each limited to %.2f CPU (cgroups %s, GOMAXPROCS %d)\n",
-			c.instanceCPU, groups[0].dir+", "+filepath.Base(groups[1].dir), int(math.Ceil(c.instanceCPU)))
+		fmt.Fprintf(out, "instances: one process each, each limited to %.2f CPU in every %s (cgroups %s, GOMAXPROCS %d)\n",
+			c.instanceCPU, c.cpuPeriod, groups[0].dir+", "+filepath.Base(groups[1].dir), int(math.Ceil(c.instanceCPU)))
 	case c.procs:
 		fmt.Fprintln(out, "instances: one process each, not limited")
 	default:

@@ -56,13 +56,14 @@ func TestSmoke(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	for _, args := range [][]string{{"-loads", "x"}, {"-concurrency", "1"}, {"-hash", "md5"}, {"-pg", "novalue"}, {"-duration", "0s"}, {"-rounds", "0"},
-		{"-instance-cpu", "0.5"}, {"-procs", "-instance-cpu", "-1"}, {"-procs", "-instance-cpu", "0.001"}} {
+		{"-instance-cpu", "0.5"}, {"-procs", "-instance-cpu", "-1"}, {"-procs", "-instance-cpu", "0.001"},
+		{"-procs", "-instance-cpu", "0.05"}, {"-procs", "-instance-cpu", "0.5", "-cpu-period", "0s"}} {
 		if _, err := parse(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parse(%q) accepted", args)
 		}
 	}
 	c, err := parse([]string{"-procs", "-instance-cpu", "0.25"}, &bytes.Buffer{})
-	if err != nil || !c.procs || c.instanceCPU != 0.25 {
+	if err != nil || !c.procs || c.instanceCPU != 0.25 || c.cpuPeriod != 10*time.Millisecond {
 		t.Errorf("parse(-procs -instance-cpu 0.25) = %+v, %v", c, err)
 	}
 }

@@ -209,9 +209,6 @@ func (ch *child) close() {
 	}
 }
 
-// cgroupPeriod is the CFS period set on each instance's cgroup, in µs.
-const cgroupPeriod = 100000
-
 // cgroupPrefix starts the name of every cgroup this program creates; the
 // parent's process id follows, so that a later run can tell leftovers of
 // a killed run from a live run's.
@@ -283,28 +280,31 @@ func cpuCgroupParent() (string, bool, error) {
 
 // cgroup is a CPU-limited control group this program created.
 type cgroup struct {
-	dir  string
-	v2   bool
-	cpus float64
+	dir    string
+	v2     bool
+	cpus   float64
+	period time.Duration
 }
 
 // quotaFiles returns the files and values that limit a cgroup to cpus
-// CPUs: cgroup v1's cpu.cfs_period_us and cpu.cfs_quota_us (in that
-// order: the quota is checked against the period), cgroup v2's cpu.max.
-func quotaFiles(cpus float64, v2 bool) [][2]string {
-	quota := strconv.Itoa(max(1000, int(math.Round(cpus*cgroupPeriod))))
-	period := strconv.Itoa(cgroupPeriod)
+// CPUs in each scheduler period: cgroup v1's cpu.cfs_period_us and
+// cpu.cfs_quota_us (in that order: the quota is checked against the
+// period), cgroup v2's cpu.max. The kernel's smallest quota is 1 ms.
+func quotaFiles(cpus float64, period time.Duration, v2 bool) [][2]string {
+	us := period.Microseconds()
+	quota := strconv.FormatInt(max(1000, int64(math.Round(cpus*float64(us)))), 10)
+	per := strconv.FormatInt(us, 10)
 	if v2 {
-		return [][2]string{{"cpu.max", quota + " " + period}}
+		return [][2]string{{"cpu.max", quota + " " + per}}
 	}
-	return [][2]string{{"cpu.cfs_period_us", period}, {"cpu.cfs_quota_us", quota}}
+	return [][2]string{{"cpu.cfs_period_us", per}, {"cpu.cfs_quota_us", quota}}
 }
 
 // newCgroup creates the cgroup parent/name limited to cpus CPUs and
 // checks that the limit reads back. It fails, naming what it could not
 // do, where cgroups are not writable: there is no uncapped fallback.
-func newCgroup(parent string, v2 bool, name string, cpus float64) (*cgroup, error) {
-	g := &cgroup{dir: filepath.Join(parent, name), v2: v2, cpus: cpus}
+func newCgroup(parent string, v2 bool, name string, cpus float64, period time.Duration) (*cgroup, error) {
+	g := &cgroup{dir: filepath.Join(parent, name), v2: v2, cpus: cpus, period: period}
 	if v2 {
 		// A v2 child gets the cpu controller only when its parent enables
 		// it for its subtree.
@@ -316,7 +316,7 @@ func newCgroup(parent string, v2 bool, name string, cpus float64) (*cgroup, erro
 	if err := os.Mkdir(g.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot cap instances: create cgroup %s (needs a writable cgroup hierarchy, usually root): %w", g.dir, err)
 	}
-	for _, f := range quotaFiles(cpus, v2) {
+	for _, f := range quotaFiles(cpus, period, v2) {
 		p := filepath.Join(g.dir, f[0])
 		err := os.WriteFile(p, []byte(f[1]), 0o644)
 		var got []byte
@@ -418,7 +418,7 @@ func processAlive(pid int) bool {
 // instanceCgroups creates one cgroup per instance slot, each limited to
 // cpus CPUs, after removing what killed runs left. The returned function
 // removes them; call it once the instances' processes have exited.
-func instanceCgroups(n int, cpus float64, out io.Writer) ([]*cgroup, func() error, error) {
+func instanceCgroups(n int, cpus float64, period time.Duration, out io.Writer) ([]*cgroup, func() error, error) {
 	parent, v2, err := cpuCgroupParent()
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot cap instances: %w", err)
@@ -437,7 +437,7 @@ func instanceCgroups(n int, cpus float64, out io.Writer) ([]*cgroup, func() erro
 		return errors.Join(errs...)
 	}
 	for i := range n {
-		g, err := newCgroup(parent, v2, fmt.Sprintf("%s%d-%d", cgroupPrefix, os.Getpid(), i+1), cpus)
+		g, err := newCgroup(parent, v2, fmt.Sprintf("%s%d-%d", cgroupPrefix, os.Getpid(), i+1), cpus, period)
 		if err != nil {
 			_ = cleanup()
 			return nil, nil, err

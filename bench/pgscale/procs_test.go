@@ -67,7 +67,7 @@ func TestCgroupCapsCPU(t *testing.T) {
 	if err != nil || !cgroupWritable(parent) {
 		t.Skipf("no writable cpu cgroup here (%v)", err)
 	}
-	g, err := newCgroup(parent, v2, cgroupPrefix+strconv.Itoa(os.Getpid())+"-test", 0.2)
+	g, err := newCgroup(parent, v2, cgroupPrefix+strconv.Itoa(os.Getpid())+"-test", 0.2, 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,25 +140,28 @@ func TestFindCPUCgroup(t *testing.T) {
 }
 
 func TestQuotaFiles(t *testing.T) {
+	const ms = time.Millisecond
 	tests := []struct {
-		cpus float64
-		v2   bool
-		want [][2]string
+		cpus   float64
+		period time.Duration
+		v2     bool
+		want   [][2]string
 	}{
-		{0.4, false, [][2]string{{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", "40000"}}},
-		{1.5, false, [][2]string{{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", "150000"}}},
-		{0.25, true, [][2]string{{"cpu.max", "25000 100000"}}},
-		{0.001, true, [][2]string{{"cpu.max", "1000 100000"}}}, // the kernel's minimum quota
+		{0.4, 100 * ms, false, [][2]string{{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", "40000"}}},
+		{0.25, 10 * ms, false, [][2]string{{"cpu.cfs_period_us", "10000"}, {"cpu.cfs_quota_us", "2500"}}},
+		{1.5, 100 * ms, false, [][2]string{{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", "150000"}}},
+		{0.25, 100 * ms, true, [][2]string{{"cpu.max", "25000 100000"}}},
+		{0.001, 100 * ms, true, [][2]string{{"cpu.max", "1000 100000"}}}, // the kernel's minimum quota
 	}
 	for _, tc := range tests {
-		got := quotaFiles(tc.cpus, tc.v2)
+		got := quotaFiles(tc.cpus, tc.period, tc.v2)
 		if len(got) != len(tc.want) {
-			t.Errorf("quotaFiles(%v, %v) = %q, want %q", tc.cpus, tc.v2, got, tc.want)
+			t.Errorf("quotaFiles(%v, %v, %v) = %q, want %q", tc.cpus, tc.period, tc.v2, got, tc.want)
 			continue
 		}
 		for i := range got {
 			if got[i] != tc.want[i] {
-				t.Errorf("quotaFiles(%v, %v) = %q, want %q", tc.cpus, tc.v2, got, tc.want)
+				t.Errorf("quotaFiles(%v, %v, %v) = %q, want %q", tc.cpus, tc.period, tc.v2, got, tc.want)
 			}
 		}
 	}
@@ -170,11 +173,11 @@ func TestQuotaFiles(t *testing.T) {
 func TestNewCgroupFiles(t *testing.T) {
 	for _, v2 := range []bool{false, true} {
 		parent := t.TempDir()
-		g, err := newCgroup(parent, v2, "pgscale-1-1", 0.3)
+		g, err := newCgroup(parent, v2, "pgscale-1-1", 0.3, 20*time.Millisecond)
 		if err != nil {
 			t.Fatalf("v2 %v: %v", v2, err)
 		}
-		for _, f := range quotaFiles(0.3, v2) {
+		for _, f := range quotaFiles(0.3, 20*time.Millisecond, v2) {
 			if b, err := os.ReadFile(filepath.Join(g.dir, f[0])); err != nil || string(b) != f[1] {
 				t.Errorf("v2 %v: %s = %q, %v; want %q", v2, f[0], b, err, f[1])
 			}
@@ -191,7 +194,7 @@ func TestNewCgroupFiles(t *testing.T) {
 			t.Errorf("cgroup.procs = %q", b)
 		}
 	}
-	_, err := newCgroup(filepath.Join(t.TempDir(), "absent"), false, "pgscale-1-1", 0.3)
+	_, err := newCgroup(filepath.Join(t.TempDir(), "absent"), false, "pgscale-1-1", 0.3, 20*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "cannot cap instances") {
 		t.Errorf("newCgroup under a missing directory: %v", err)
 	}
