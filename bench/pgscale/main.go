@@ -482,11 +482,12 @@ type result struct {
 	p50, p99   time.Duration
 	retries    float64
 	waits      []string
-	siread     string  // average predicate locks held, by granularity
-	load1      float64 // the machine's 1-minute load average at the start
-	goCPU      float64 // CPU ms per request of this process (instances and load generator; with -procs the load generator only)
-	pgCPU      float64 // CPU ms per request of the PostgreSQL server (0: not measured)
-	busy       float64 // share of the machine's CPU time in use during the run, 0-1
+	siread     string   // average predicate locks held, by granularity
+	lane       []string // what the holders of a lane (advisory lock) were doing, by share of samples
+	load1      float64  // the machine's 1-minute load average at the start
+	goCPU      float64  // CPU ms per request of this process (instances and load generator; with -procs the load generator only)
+	pgCPU      float64  // CPU ms per request of the PostgreSQL server (0: not measured)
+	busy       float64  // share of the machine's CPU time in use during the run, 0-1
 	statements []string
 	// per request: Update and View calls, round trips to PostgreSQL
 	updates, views, roundTrips float64
@@ -548,6 +549,9 @@ func (r result) print(out io.Writer) {
 	}
 	if len(r.waits) > 0 {
 		fmt.Fprintf(out, "          waits (share of sampled active backends): %s\n", strings.Join(r.waits, ", "))
+	}
+	if len(r.lane) > 0 {
+		fmt.Fprintf(out, "          lane holders (share of samples): %s\n", strings.Join(r.lane, ", "))
 	}
 	if r.siread != "" {
 		fmt.Fprintf(out, "          predicate locks held (average): %s\n", r.siread)
@@ -665,7 +669,7 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 	}
 	measuring.Store(true)
 	t0 := time.Now()
-	waits, siread := sampleWaits(ctx, url, c.duration)
+	waits, siread, lane := sampleWaits(ctx, url, c.duration)
 	el := time.Since(t0)
 	measuring.Store(false)
 	cpu1 := readCPU(pgPID, pids, groups)
@@ -683,7 +687,7 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 	}
 	slices.Sort(lat)
 	r := result{load: load, instances: n, n: len(lat), rate: float64(len(lat)) / el.Seconds(), waits: waits,
-		siread: siread, load1: load1, procs: c.procs}
+		siread: siread, lane: lane, load1: load1, procs: c.procs}
 	cores := func(d time.Duration) float64 { return d.Seconds() / el.Seconds() }
 	if len(lat) > 0 {
 		perReq := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(len(lat)) }
@@ -798,16 +802,17 @@ func post(ctx context.Context, c *http.Client, u string, form url.Values, want s
 // tenth sample also counts the predicate locks (SIReadLock) held, by
 // granularity: a relation lock makes every write to the table a conflict
 // with its holder, a page lock every write to that page.
-func sampleWaits(ctx context.Context, url string, d time.Duration) ([]string, string) {
+func sampleWaits(ctx context.Context, url string, d time.Duration) (waits []string, siread string, lane []string) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		time.Sleep(d)
-		return []string{"(no sample: " + err.Error() + ")"}, ""
+		return []string{"(no sample: " + err.Error() + ")"}, "", nil
 	}
 	defer conn.Close(ctx)
 	counts := map[string]int{}
 	locks := map[string]int{}
-	total, lockSamples := 0, 0
+	laneCounts := map[string]int{}
+	total, lockSamples, laneSamples := 0, 0, 0
 	end := time.Now().Add(d)
 	for i := 0; time.Now().Before(end) && ctx.Err() == nil; i++ {
 		rows, err := conn.Query(ctx, `SELECT coalesce(wait_event_type, ''), coalesce(wait_event, '')
@@ -826,6 +831,33 @@ func sampleWaits(ctx context.Context, url string, d time.Duration) ([]string, st
 			}
 			rows.Close()
 		}
+		// The holders of advisory locks (the lanes: the audit log's, the
+		// retry lane): what a lane's holder is doing is what the others
+		// queue behind. "idle in transaction" is a holder waiting for
+		// its instance's next statement.
+		rows, err = conn.Query(ctx, `SELECT a.state, coalesce(a.wait_event_type, ''), coalesce(a.wait_event, '')
+			FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted`)
+		if err == nil {
+			laneSamples++
+			held := false
+			for rows.Next() {
+				var state, typ, ev string
+				if rows.Scan(&state, &typ, &ev) == nil {
+					held = true
+					k := state
+					if typ != "" && typ != "Client" {
+						k = typ + ":" + ev
+					} else if state == "active" {
+						k = "cpu"
+					}
+					laneCounts[k]++
+				}
+			}
+			rows.Close()
+			if !held {
+				laneCounts["not held"]++
+			}
+		}
 		if i%10 == 0 {
 			rows, err := conn.Query(ctx, `SELECT l.locktype, coalesce(c.relname, '?'), count(*) FROM pg_locks l
 				LEFT JOIN pg_class c ON c.oid = l.relation WHERE l.mode = 'SIReadLock' GROUP BY 1, 2`)
@@ -843,25 +875,33 @@ func sampleWaits(ctx context.Context, url string, d time.Duration) ([]string, st
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
-	var out []string
-	for _, k := range keys[:min(6, len(keys))] {
-		out = append(out, k+" "+strconv.Itoa(100*counts[k]/max(total, 1))+"%")
-	}
+	out := top(counts, total)
 	lockKeys := make([]string, 0, len(locks))
 	for k := range locks {
 		lockKeys = append(lockKeys, k)
 	}
 	sort.Slice(lockKeys, func(i, j int) bool { return locks[lockKeys[i]] > locks[lockKeys[j]] })
-	var siread []string
+	var held []string
 	for _, k := range lockKeys {
-		siread = append(siread, fmt.Sprintf("%s %.0f", k, float64(locks[k])/float64(max(lockSamples, 1))))
+		held = append(held, fmt.Sprintf("%s %.0f", k, float64(locks[k])/float64(max(lockSamples, 1))))
 	}
-	return out, strings.Join(siread, ", ")
+	return out, strings.Join(held, ", "), top(laneCounts, laneSamples)
+}
+
+// top formats the most frequent keys of counts as shares of total.
+func top(counts map[string]int, total int) []string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
+	})
+	var out []string
+	for _, k := range keys[:min(6, len(keys))] {
+		out = append(out, k+" "+strconv.Itoa(100*counts[k]/max(total, 1))+"%")
+	}
+	return out
 }
 
 func execOnce(ctx context.Context, url, sql string) error {
