@@ -52,6 +52,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -189,6 +190,10 @@ type Store struct {
 
 	updates, conflicts, reconnects, views, roundTrips atomic.Int64
 
+	// ending counts the read-only transactions whose COMMIT is still on
+	// its way after View returned (see View); Close waits for them.
+	ending sync.WaitGroup
+
 	sqlGet, sqlPut string
 	table          string // quoted, schema-qualified kv table
 	laneKey        int64  // advisory lock of the retry lane
@@ -315,6 +320,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
 	}
+	s.ending.Wait()
 	if s.ownPool {
 		s.pool.Close()
 	}
@@ -329,6 +335,14 @@ const (
 // View runs fn in a REPEATABLE READ, READ ONLY transaction: a consistent
 // snapshot, never blocked by writers and never retried. Errors from a lost
 // connection wrap ErrUnavailable.
+//
+// View returns as soon as fn has returned, without waiting for the
+// transaction's COMMIT, which ends it on the server meanwhile (the
+// connection goes back to the pool afterwards). Every read of fn has been
+// answered from the one snapshot by then, and a read-only REPEATABLE READ
+// transaction has nothing left to check or write at its COMMIT, so
+// nothing that View returns could depend on it: the caller saves the
+// round trip's wait.
 func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -338,14 +352,28 @@ func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) err
 	}
 	defer s.views.Add(1)
 	t := s.newTx(ctx, false)
-	defer t.release()
-	if err := fn(t); err != nil {
+	err := fn(t)
+	if err == nil {
+		err = t.err
+	}
+	if err != nil || t.conn == nil {
+		t.release()
 		return err
 	}
-	if t.err != nil {
-		return t.err
-	}
-	return t.commit()
+	// The COMMIT's round trip is counted now, when View is done with
+	// it, so that Stats does not move after View returned.
+	s.roundTrips.Add(1)
+	t.counted = true
+	s.ending.Add(1)
+	go func() {
+		defer s.ending.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		t.ctx = ctx
+		_ = t.commit() // on failure release rolls back or drops the connection
+		t.release()
+	}()
+	return nil
 }
 
 // Update runs fn in a SERIALIZABLE transaction and commits it. It runs fn
@@ -452,6 +480,7 @@ type tx struct {
 	lane     bool  // take a lane before BEGIN, in the first round trip
 	laneKey  int64 // the lane's advisory lock
 	laneHeld bool  // the connection holds the lane's session lock
+	counted  bool  // the next round trip is already counted in Stats
 
 	scans int      // scans running (callbacks may write)
 	log   [][]byte // keys written while a scan runs
@@ -497,7 +526,11 @@ func (t *tx) roundTrip(finals []stmt, read func(i int, rows pgx.Rows) error) err
 	if err := t.acquire(); err != nil {
 		return err
 	}
-	t.s.roundTrips.Add(1)
+	if t.counted {
+		t.counted = false
+	} else {
+		t.s.roundTrips.Add(1)
+	}
 	if t.lane && !t.sent {
 		return t.laneRoundTrip(finals, read)
 	}
