@@ -151,4 +151,6 @@ func (p *Provider) invitationPost(w http.ResponseWriter, r *http.Request) {
 // error wraps).
 type sessionWriteError struct{ err error }
 
+// Error names the failed write (it does not unwrap: a store error that
+// wraps ErrNotFound must not read as a spent link).
 func (e *sessionWriteError) Error() string { return "invitation session: " + e.err.Error() }
