@@ -192,7 +192,10 @@ type Store struct {
 
 	// ending counts the read-only transactions whose COMMIT is still on
 	// its way after View returned (see View); Close waits for them.
+	// endMu orders View's decision to commit in the background (read
+	// lock) before Close's wait (write lock).
 	ending sync.WaitGroup
+	endMu  sync.RWMutex
 
 	sqlGet, sqlPut string
 	table          string // quoted, schema-qualified kv table
@@ -320,6 +323,11 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
 	}
+	// A View that saw the store open has counted itself in ending once
+	// this lock is ours (an empty critical section: a barrier); the others
+	// commit before they return.
+	s.endMu.Lock()
+	s.endMu.Unlock()
 	s.ending.Wait()
 	if s.ownPool {
 		s.pool.Close()
@@ -364,7 +372,17 @@ func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) err
 	// it, so that Stats does not move after View returned.
 	s.roundTrips.Add(1)
 	t.counted = true
-	s.ending.Add(1)
+	s.endMu.RLock()
+	background := !s.closed.Load()
+	if background {
+		s.ending.Add(1)
+	}
+	s.endMu.RUnlock()
+	if !background { // the store is closing: commit before returning
+		_ = t.commit()
+		t.release()
+		return nil
+	}
 	go func() {
 		defer s.ending.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

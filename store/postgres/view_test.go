@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,4 +85,49 @@ func TestViewDoesNotWaitForCommit(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestViewsRacingClose: Views that run while the store closes either
+// finish (their COMMIT included: Close waits for it) or fail with
+// ErrClosed; none panics or races (run with -race).
+func TestViewsRacingClose(t *testing.T) {
+	c := need(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, c.URL("postgres"), postgres.WithSchema(freshSchema()), postgres.WithMaxConns(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				err := s.View(ctx, func(tx identity.ReadTx) error {
+					_, err := tx.Get([]byte("k"))
+					if errors.Is(err, identity.ErrNotFound) {
+						return nil
+					}
+					return err
+				})
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if err != nil {
+					if !errors.Is(err, postgres.ErrClosed) {
+						t.Errorf("View while closing: %v", err)
+					}
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-started
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
 }
