@@ -18,6 +18,16 @@
 // waits PostgreSQL reported (pg_stat_activity sampled during the load),
 // which show where the database serializes.
 //
+// With -procs each instance is a process of its own (this program's
+// binary, run again with the hidden -serve-instance argument: the same
+// stack), and with -instance-cpu each runs in a cgroup of its own limited
+// to that many CPUs, so that each instance behaves like a small machine
+// of its own while PostgreSQL and the load generator share the rest; the
+// report then gives the CPU used by each instance, by PostgreSQL and by
+// the load generator, and says whether the instances' caps were the limit:
+//
+//	nice -n 10 go run ./bench/pgscale -procs -instance-cpu 0.2
+//
 // Passwords are hashed with a fast hasher by default (-hash fast): this
 // program measures the database, and on a small machine argon2id would
 // bound both runs by CPU alone. -hash argon2id uses the real one.
