@@ -54,7 +54,7 @@ echo "== go test -race"
 go test -race -count=1 -timeout 25m ./...
 # The pure-Go build (CGO_ENABLED=0: RS256 by crypto/rsa) and the opt-in
 # BoringCrypto build (GOEXPERIMENT=boringcrypto), on the packages they
-# change (README "Faster RS256 signatures").
+# change (README "RS256 signatures: OpenSSL by default, pure Go on request").
 echo "== go test with CGO_ENABLED=0 (tokens)"
 CGO_ENABLED=0 go vet ./tokens/
 CGO_ENABLED=0 go test -count=1 ./tokens/
