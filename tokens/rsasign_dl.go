@@ -14,6 +14,7 @@ package tokens
 
 // gh_crypto holds the libcrypto functions used, in the order of gh_names.
 typedef struct {
+	void *handle;
 	unsigned long (*version_num)(void);
 	void *(*d2i_private_key)(int type, void **out, const unsigned char **der, long len);
 	int (*pkey_get_base_id)(const void *pkey);
@@ -58,6 +59,7 @@ static int gh_load(const char *name, gh_crypto *f, char *msg, size_t msglen) {
 			return i + 1;
 		}
 	}
+	f->handle = h;
 	// POSIX lets a dlsym result be converted to a function pointer.
 	*(void **)&f->version_num = p[0];
 	*(void **)&f->d2i_private_key = p[1];
@@ -78,6 +80,12 @@ static int gh_load(const char *name, gh_crypto *f, char *msg, size_t msglen) {
 static const char *gh_name(int i) { return gh_names[i]; }
 
 static unsigned long gh_version(const gh_crypto *f) { return f->version_num(); }
+
+// gh_close closes a library gh_load opened and that is not used after all.
+static void gh_close(gh_crypto *f) {
+	dlclose(f->handle);
+	f->handle = NULL;
+}
 
 // gh_rsa_key parses a PKCS #1 RSA private key of size bytes; NULL if
 // libcrypto refuses it or reads another type or size.
@@ -154,6 +162,7 @@ func openLibcrypto(name string) (*libcrypto, error) {
 	// OPENSSL_VERSION_NUMBER is 0xMNN00PP0 from 3.0 on.
 	major, minor, patch := v>>28, (v>>20)&0xff, (v>>4)&0xff
 	if v < 0x30000000 {
+		C.gh_close(fns)
 		return nil, fmt.Errorf("openssl: %s is version %#x, not 3.x", name, v)
 	}
 	return &libcrypto{fns: fns, version: fmt.Sprintf("%d.%d.%d", major, minor, patch)}, nil
