@@ -162,7 +162,9 @@
 //	                               verify_new_profiles, roles (add; remove,
 //	                               confirmed), attribute definitions with
 //	                               their permissions per application (add,
-//	                               edit; remove, confirmed)
+//	                               edit; remove, confirmed) and, beside
+//	                               Crafter's type, a MetaKey's own type
+//	                               (string, integer, ...: the core's)
 //	/keys                          API keys of the environment (owners over every
 //	                               organization): create, secret shown once,
 //	                               revoke; with Options.Crafter, the

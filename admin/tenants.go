@@ -116,6 +116,24 @@ type tenantData struct {
 	// Types are the type choices, Rows the indices of permission rows.
 	Types []string
 	Rows  []int
+	// MetaKeys are the Cryptr types (identity.MetaKeyTypes) of the
+	// definitions that are MetaKeys, by name: the Crafter face shows only
+	// its own type (metadata "type").
+	MetaKeys map[string]string
+}
+
+// loadMetaKeys reads the Cryptr types of the tenant's MetaKeys into d
+// (through the member's scoped service, as the application page does).
+func (c *Console) loadMetaKeys(q *request, d *tenantData) error {
+	keys, err := q.svc.ListMetaKeys(q.ctx(), d.Org.Domain)
+	if err != nil {
+		return err
+	}
+	d.MetaKeys = make(map[string]string, len(keys))
+	for _, k := range keys {
+		d.MetaKeys[k.Name] = k.Type
+	}
+	return nil
 }
 
 // tenantOf loads the organization of the path (through the member's
@@ -135,6 +153,9 @@ func (c *Console) tenantOf(q *request) (*tenantData, *identity.Credential, error
 }
 
 func (c *Console) tenantPage(w http.ResponseWriter, q *request, status int, d *tenantData, v view) error {
+	if err := c.loadMetaKeys(q, d); err != nil {
+		return err
+	}
 	v.Title, v.Data = "tenant.title", d
 	if v.Form == nil {
 		v.Form = url.Values{}
@@ -405,6 +426,9 @@ func defaultValue(typ, raw string) (any, string) {
 func (c *Console) attrPage(w http.ResponseWriter, q *request, status int, d *tenantData, v view) error {
 	v.Title, v.Data = "tenant.attr.new", d
 	if d.Attr != nil {
+		if err := c.loadMetaKeys(q, d); err != nil {
+			return err
+		}
 		v.Title = "tenant.attr.edit"
 		if t, ok := d.Attr.Metadata["type"].(string); ok && t != "" && !slices.Contains(d.Types, t) {
 			d.Types = append(slices.Clone(d.Types), t)
@@ -551,6 +575,10 @@ func (d *tenantData) AttrType(a profile.AttributeDefinition) string {
 	}
 	return ""
 }
+
+// MetaKeyType is the Cryptr type of the definition named name if it is a
+// MetaKey (string, integer, boolean, ...), else "".
+func (d *tenantData) MetaKeyType(name string) string { return d.MetaKeys[name] }
 
 // AttrLabel is a definition's label ("" if none).
 func (d *tenantData) AttrLabel(a profile.AttributeDefinition) string {

@@ -139,6 +139,46 @@ func TestTenantPages(t *testing.T) {
 			t.Errorf("tenant page (%d) lacks %q", page.status, want)
 		}
 	}
+	// A MetaKey shows its own (Cryptr) type beside the Crafter type, a
+	// plain definition says it is no MetaKey, in English and in French;
+	// beta's key of the same name is not alpha's.
+	for org, typ := range map[string]string{"alpha": identity.MetaInteger, "beta": identity.MetaBoolean} {
+		if _, err := h.ids.CreateMetaKey(ctx, org, "tier", typ, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fr := func(p string) resp {
+		req, _ := http.NewRequest(http.MethodGet, b.url(p), nil)
+		req.Header.Set("Accept-Language", "fr-FR,fr;q=0.9")
+		return b.do(req)
+	}
+	for _, c := range []struct {
+		lang       string
+		page, attr resp
+		head, none string
+	}{
+		{"en", b.get("/orgs/alpha/tenant"), b.get("/orgs/alpha/tenant/attribute?name=tier"), "MetaKey type", "not a MetaKey"},
+		{"fr", fr("/orgs/alpha/tenant"), fr("/orgs/alpha/tenant/attribute?name=tier"), "Type de MetaKey", "pas une MetaKey"},
+	} {
+		for _, want := range []string{`<th scope="col">` + c.head + `</th>`, "<code>tier</code></td><td></td><td><code>integer</code></td>",
+			`<td>TEXT</td><td><span class="muted">` + c.none + `</span></td>`} {
+			if c.page.status != http.StatusOK || !strings.Contains(c.page.body, want) {
+				t.Errorf("%s tenant page (%d) lacks %q", c.lang, c.page.status, want)
+			}
+		}
+		if strings.Contains(c.page.body, "<code>boolean</code>") {
+			t.Errorf("%s tenant page shows beta's MetaKey type", c.lang)
+		}
+		if want := "<dt>" + c.head + "</dt><dd><code>integer</code>"; c.attr.status != http.StatusOK || !strings.Contains(c.attr.body, want) {
+			t.Errorf("%s attribute page (%d) lacks %q", c.lang, c.attr.status, want)
+		}
+	}
+	if r := b.get("/orgs/alpha/tenant/attribute?name=plan"); r.status != http.StatusOK || strings.Contains(r.body, "<dt>MetaKey type</dt>") {
+		t.Errorf("a plain definition's page names a MetaKey type (%d)", r.status)
+	}
+	if _, err := h.ids.DeleteMetaKey(ctx, "beta", "tier"); err != nil {
+		t.Fatal(err)
+	}
 	get := func() *profile.Tenant {
 		tn, err := h.crafter.GetTenant(ctx, h.crafter.CredentialFor(h.ids), "alpha")
 		if err != nil {

@@ -253,8 +253,10 @@
 // application of the organization with a web origin, where the
 // user lands once signed in. Reading a token consumes nothing; accepting
 // it consumes it, marks the address verified and writes
-// USER_INVITATION_ACCEPTED in one transaction, and the face (the OIDC
-// provider) signs the user in.
+// USER_INVITATION_ACCEPTED, and the face's hook
+// (InvitationAcceptance.Then) writes what signs the user in (the OIDC
+// provider's browser session), all in one transaction: a hook that fails
+// rolls the acceptance back and the link stays usable.
 //
 // # Sign-up and email codes
 //

@@ -223,10 +223,36 @@ func ExampleService_InviteUser() {
 	// The link's GET: reads, consumes nothing.
 	seen, _ := svc.CheckInvitation(ctx, org.Domain, inv.Token)
 	// The link's POST: consumes the token and verifies the address.
-	got, _ := svc.AcceptInvitation(ctx, org.Domain, inv.Token)
-	_, again := svc.AcceptInvitation(ctx, org.Domain, inv.Token)
+	got, _ := svc.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: org.Domain, Token: inv.Token})
+	_, again := svc.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: org.Domain, Token: inv.Token})
 	fmt.Println(seen.User.Email, got.User.Verified, errors.Is(again, identity.ErrNotFound))
 	// Output: a@example.com true true
+}
+
+// A face accepts an invitation and writes what signs the user in (here
+// an audit event standing in for a browser session) in the same
+// transaction: a hook that fails leaves the link usable.
+func ExampleService_AcceptInvitation() {
+	ctx := context.Background()
+	svc, _ := identity.NewService(identity.Options{Store: memory.New()})
+	name := "Hook Club"
+	org, _ := svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	u, _ := svc.CreateUser(ctx, org.Domain, identity.User{Email: "a@example.com", Enabled: true}, "")
+	inv, _ := svc.InviteUser(ctx, identity.InvitationRequest{OrgDomain: org.Domain, UserID: u.ID, ClientAddr: "192.0.2.1"})
+	down := errors.New("session store down")
+	_, err := svc.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: org.Domain, Token: inv.Token,
+		Then: func(*identity.Txn, *identity.Invitation) error { return down }})
+	_, live := svc.CheckInvitation(ctx, org.Domain, inv.Token)
+	fmt.Println(errors.Is(err, down), live == nil)
+	got, err := svc.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: org.Domain, Token: inv.Token,
+		Then: func(tx *identity.Txn, inv *identity.Invitation) error {
+			return tx.Log(&identity.Event{Code: identity.EventTicketCreated, OrgID: inv.User.OrgID,
+				TenantDomain: inv.OrgDomain, ResourceOwnerID: inv.User.ID})
+		}})
+	fmt.Println(err == nil, got.User.Verified)
+	// Output:
+	// true true
+	// true true
 }
 
 // The directory search finds users by a MetaData value.

@@ -26,9 +26,12 @@ import (
 // link: mail scanners follow links). AcceptInvitation consumes it
 // atomically: the second use of a link is ErrNotFound. It marks the
 // address verified (the user proved it by opening the mail) and writes
-// USER_INVITATION_ACCEPTED in the same transaction; the face then signs
-// the user in. A token of another organization or environment, or whose
-// user is gone or disabled, is ErrNotFound; an expired one ErrExpired.
+// USER_INVITATION_ACCEPTED in the same transaction, and the face's Then
+// hook writes what signs the user in (a browser session) in that
+// transaction too: one commit, and a hook that fails rolls all of it
+// back (the link stays usable, nobody is signed in). A token of another
+// organization or environment, or whose user is gone or disabled, is
+// ErrNotFound; an expired one ErrExpired.
 
 // Lifetimes of invitation tokens.
 const (
@@ -226,23 +229,38 @@ func (s *Service) CheckInvitation(ctx context.Context, orgDomain, token string) 
 	return out, err
 }
 
+// InvitationAcceptance asks AcceptInvitation to accept an invitation.
+type InvitationAcceptance struct {
+	// OrgDomain is the organization of the link.
+	OrgDomain string
+	// Token is the link's secret.
+	Token string
+	// Then, when set, runs last in the transaction that consumes the
+	// token (after the address is marked verified and
+	// USER_INVITATION_ACCEPTED is logged), with the invitation as
+	// accepted, so that a face writes what the acceptance opens (a
+	// browser session) in the same commit instead of one more. If it
+	// fails, nothing is written: the token stays live, the address as it
+	// was, no event; AcceptInvitation returns its error unchanged. It
+	// may run more than once when the store runs the transaction again,
+	// so it writes only through tx.
+	Then func(tx *Txn, inv *Invitation) error
+}
+
 // AcceptInvitation consumes a live invitation token of the organization,
-// marks the user's address verified and writes USER_INVITATION_ACCEPTED,
-// in one transaction, and returns the invitation with the user as it now
-// is: the face signs that user in. Errors are CheckInvitation's; an
-// expired token is deleted.
-func (s *Service) AcceptInvitation(ctx context.Context, orgDomain, token string) (*Invitation, error) {
+// marks the user's address verified, writes USER_INVITATION_ACCEPTED and
+// runs in.Then, in one transaction, and returns the invitation with the
+// user as it now is. Errors are CheckInvitation's (an expired token is
+// deleted, and Then does not run) or in.Then's.
+func (s *Service) AcceptInvitation(ctx context.Context, in InvitationAcceptance) (*Invitation, error) {
 	var out *Invitation
 	expired := false
 	err := s.Update(ctx, func(tx *Txn) error {
-		expired = false
-		vt, old, err := tx.invitationToken(orgDomain, token)
+		out, expired = nil, false
+		vt, old, err := tx.invitationToken(in.OrgDomain, in.Token)
 		if errors.Is(err, ErrExpired) {
 			expired = true
-			if derr := tx.DeleteVerificationToken(vt); derr != nil {
-				return derr
-			}
-			return nil
+			return tx.DeleteVerificationToken(vt)
 		}
 		if err != nil {
 			return err
@@ -258,9 +276,18 @@ func (s *Service) AcceptInvitation(ctx context.Context, orgDomain, token string)
 				return err
 			}
 		}
-		out = tx.invitationOf(orgDomain, vt, u)
-		return tx.Log(&Event{Code: EventUserInvitationAccepted, OrgID: u.OrgID, TenantDomain: orgDomain,
-			ClientID: vt.ClientID, Email: u.Email, ResourceOwnerID: u.ID, ActorID: u.ID})
+		inv := tx.invitationOf(in.OrgDomain, vt, u)
+		if err := tx.Log(&Event{Code: EventUserInvitationAccepted, OrgID: u.OrgID, TenantDomain: in.OrgDomain,
+			ClientID: vt.ClientID, Email: u.Email, ResourceOwnerID: u.ID, ActorID: u.ID}); err != nil {
+			return err
+		}
+		if in.Then != nil {
+			if err := in.Then(tx, inv); err != nil {
+				return err
+			}
+		}
+		out = inv
+		return nil
 	})
 	if err == nil && expired {
 		err = fmt.Errorf("invitation %w", ErrExpired)

@@ -3,12 +3,16 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/testkit"
+	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
 
@@ -126,15 +130,15 @@ func TestInvitation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sb.AcceptInvitation(ctx, "acme", inv.Token); !errors.Is(err, identity.ErrNotFound) {
+	if _, err := sb.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: inv.Token}); !errors.Is(err, identity.ErrNotFound) {
 		t.Errorf("sandbox: %v", err)
 	}
 	// Single use: the first accept verifies the address and is audited.
-	got, err := s.AcceptInvitation(ctx, "acme", inv.Token)
+	got, err := s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: inv.Token})
 	if err != nil || got.User.ID != u.ID || !got.User.Verified || got.LandingURL != "https://acme.test" {
 		t.Fatalf("accept: %v %+v", err, got)
 	}
-	if _, err := s.AcceptInvitation(ctx, "acme", inv.Token); !errors.Is(err, identity.ErrNotFound) {
+	if _, err := s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: inv.Token}); !errors.Is(err, identity.ErrNotFound) {
 		t.Errorf("second accept: %v", err)
 	}
 	ev, _ = s.ListEvents(ctx, "acme", identity.EventFilter{Code: identity.EventUserInvitationAccepted}, identity.PageRequest{})
@@ -162,10 +166,10 @@ func TestInvitation(t *testing.T) {
 		t.Fatalf("capped invitation %+v", inv)
 	}
 	clock.Advance(identity.MaxInvitationTTL)
-	if _, err := s.AcceptInvitation(ctx, "acme", inv.Token); !errors.Is(err, identity.ErrExpired) {
+	if _, err := s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: inv.Token}); !errors.Is(err, identity.ErrExpired) {
 		t.Errorf("expired accept: %v", err)
 	}
-	if _, err := s.AcceptInvitation(ctx, "acme", inv.Token); !errors.Is(err, identity.ErrNotFound) {
+	if _, err := s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: inv.Token}); !errors.Is(err, identity.ErrNotFound) {
 		t.Errorf("expired accept again: %v", err)
 	}
 
@@ -178,7 +182,7 @@ func TestInvitation(t *testing.T) {
 	if _, err := s.SetUserEnabled(ctx, "acme", u.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AcceptInvitation(ctx, "acme", inv.Token); !errors.Is(err, identity.ErrNotFound) {
+	if _, err := s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: inv.Token}); !errors.Is(err, identity.ErrNotFound) {
 		t.Errorf("disabled user's accept: %v", err)
 	}
 	if _, err := s.SetUserEnabled(ctx, "acme", u.ID, true); err != nil {
@@ -301,5 +305,159 @@ func TestSearchUsersByMetaData(t *testing.T) {
 		if _, err := s.SearchUsers(ctx, "acme", q); !errors.Is(err, identity.ErrInvalid) || fieldsOf(err)["meta"] != true {
 			t.Errorf("%+v: %v", q, err)
 		}
+	}
+}
+
+// updateCounter counts the write transactions asked of its store.
+type updateCounter struct {
+	identity.Store
+	updates atomic.Int64
+}
+
+func (s *updateCounter) Update(ctx context.Context, fn func(identity.Tx) error) error {
+	s.updates.Add(1)
+	return s.Store.Update(ctx, fn)
+}
+
+// TestAcceptInvitationThen: the face's hook writes in the transaction
+// that consumes the token, on memory and on bolt. A hook that fails rolls
+// everything back (the token stays usable, the address unverified, no
+// event, none of the hook's writes) and its error comes back unchanged;
+// a hook that succeeds commits with the acceptance in one write
+// transaction; concurrent acceptances of one token run exactly one hook
+// that commits.
+func TestAcceptInvitationThen(t *testing.T) {
+	stores := []struct {
+		name string
+		open func(t *testing.T) identity.Store
+	}{
+		{"memory", func(*testing.T) identity.Store { return memory.New() }},
+		{"bolt", func(t *testing.T) identity.Store {
+			st, err := bolt.Open(context.Background(), filepath.Join(t.TempDir(), "i.db"), bolt.WithNoSync())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+	}
+	for _, sc := range stores {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			inner := sc.open(t)
+			t.Cleanup(func() { _ = inner.Close() })
+			st := &updateCounter{Store: inner}
+			s, err := identity.NewService(identity.Options{Store: st, CodeSendBurst: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustOrg(t, s, "acme")
+			u, err := s.CreateUser(ctx, "acme", identity.User{Email: "a@acme.test", Enabled: true}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			invite := func() string {
+				t.Helper()
+				inv, err := s.InviteUser(ctx, identity.InvitationRequest{OrgDomain: "acme", UserID: u.ID, ClientAddr: "192.0.2.1"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return inv.Token
+			}
+			// session is the hook's own write, a stand-in for the face's
+			// browser session: an event in the same transaction.
+			session := func(tx *identity.Txn, inv *identity.Invitation, n int) error {
+				return tx.Log(&identity.Event{Code: identity.EventTicketCreated, OrgID: inv.User.OrgID, TenantDomain: inv.OrgDomain,
+					ResourceOwnerID: inv.User.ID, Data: map[string]any{"n": n}})
+			}
+			count := func(code string) int {
+				t.Helper()
+				ev, err := s.ListEvents(ctx, "acme", identity.EventFilter{Code: code}, identity.PageRequest{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ev.Total
+			}
+
+			// The hook's write fails: nothing of the acceptance is written.
+			token := invite()
+			boom := errors.New("session store down")
+			var seen *identity.Invitation
+			got, err := s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: token,
+				Then: func(tx *identity.Txn, inv *identity.Invitation) error {
+					seen = inv
+					if err := session(tx, inv, 0); err != nil {
+						return err
+					}
+					return boom
+				}})
+			if err != boom || got != nil {
+				t.Fatalf("failing hook: %v %+v, want the hook's error unchanged", err, got)
+			}
+			if seen == nil || seen.User.ID != u.ID || !seen.User.Verified {
+				t.Fatalf("the hook saw %+v, want the accepted invitation with the verified user", seen)
+			}
+			if _, err := s.CheckInvitation(ctx, "acme", token); err != nil {
+				t.Fatalf("the token is spent after a failed hook: %v", err)
+			}
+			if now, _ := s.GetUser(ctx, "acme", u.ID); now.Verified {
+				t.Error("the address was verified by a rolled back acceptance")
+			}
+			if n, m := count(identity.EventUserInvitationAccepted), count(identity.EventTicketCreated); n != 0 || m != 0 {
+				t.Errorf("a rolled back acceptance left %d acceptance and %d hook events", n, m)
+			}
+
+			// The same token, a hook that succeeds: one write transaction.
+			w0 := st.updates.Load()
+			got, err = s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: token,
+				Then: func(tx *identity.Txn, inv *identity.Invitation) error { return session(tx, inv, 1) }})
+			if err != nil || got.User.ID != u.ID || !got.User.Verified {
+				t.Fatalf("accept after the failure: %v %+v", err, got)
+			}
+			if n := st.updates.Load() - w0; n != 1 {
+				t.Errorf("an acceptance with its hook took %d write transactions, want 1", n)
+			}
+			if n, m := count(identity.EventUserInvitationAccepted), count(identity.EventTicketCreated); n != 1 || m != 1 {
+				t.Errorf("%d acceptance and %d hook events, want 1 and 1", n, m)
+			}
+			called := false
+			if _, err := s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: token,
+				Then: func(*identity.Txn, *identity.Invitation) error { called = true; return nil }}); !errors.Is(err, identity.ErrNotFound) || called {
+				t.Errorf("second use: %v, hook called %v", err, called)
+			}
+
+			// Concurrent acceptances of one token: one winner, one hook
+			// committed.
+			token = invite()
+			const n = 8
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, errs[i] = s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: token,
+						Then: func(tx *identity.Txn, inv *identity.Invitation) error { return session(tx, inv, 2+i) }})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			won := 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					won++
+				case !errors.Is(err, identity.ErrNotFound):
+					t.Errorf("acceptance %d: %v", i, err)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d concurrent acceptances of one token succeeded, want 1", won)
+			}
+			if n, m := count(identity.EventUserInvitationAccepted), count(identity.EventTicketCreated); n != 2 || m != 2 {
+				t.Errorf("after the concurrent acceptances: %d acceptance and %d hook events, want 2 and 2", n, m)
+			}
+		})
 	}
 }

@@ -64,13 +64,36 @@ type countingStore struct {
 	updates atomic.Int64
 	// waited is the time callers spent in Update, in nanoseconds.
 	waited atomic.Int64
+	// refuse, when set, fails every Put of a key it matches (a store
+	// failing in the middle of a write transaction).
+	refuse atomic.Pointer[func(key []byte) bool]
 }
 
 func (s *countingStore) Update(ctx context.Context, fn func(identity.Tx) error) error {
 	s.updates.Add(1)
 	t0 := time.Now()
 	defer func() { s.waited.Add(int64(time.Since(t0))) }()
+	if r := s.refuse.Load(); r != nil {
+		inner := fn
+		fn = func(tx identity.Tx) error { return inner(refusingTx{Tx: tx, refuse: *r}) }
+	}
 	return s.Store.Update(ctx, fn)
+}
+
+// errRefusedPut is the error of a Put countingStore.refuse matches.
+var errRefusedPut = errors.New("test store: put refused")
+
+// refusingTx is a transaction whose Puts of the keys refuse matches fail.
+type refusingTx struct {
+	identity.Tx
+	refuse func(key []byte) bool
+}
+
+func (t refusingTx) Put(key, value []byte) error {
+	if t.refuse(key) {
+		return errRefusedPut
+	}
+	return t.Tx.Put(key, value)
 }
 
 // signInPassword is the password of the sign-in users.

@@ -22,9 +22,11 @@ import (
 //	POST /t/{domain}/invitation/{token}  consumes the link and signs the user in
 //
 // The POST (CSRF token) accepts the invitation (identity.Service
-// AcceptInvitation: single use, the address marked verified), opens a
+// AcceptInvitation: single use, the address marked verified) and opens a
 // browser session of the user at the organization's issuer, in the
-// environment of the link's tree, and lands the browser: on the
+// environment of the link's tree, in one transaction (the session is
+// written by the acceptance's Then hook: if that write fails, the answer
+// is 503 and the link stays usable), and lands the browser: on the
 // application the administrator chose (identity.Application
 // InvitationLanding: its default web origin, else its first web origin,
 // where its own sign-in is answered from the session without asking
@@ -106,24 +108,31 @@ func (p *Provider) invitationPost(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	env := envOf(r)
-	inv, err := svc.AcceptInvitation(ctx, domain, token)
-	if err != nil {
-		p.linkRefused(w, r, locale, "invitation", err)
-		return
-	}
 	cookie, err := p.newSecret()
 	if err != nil {
 		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
 		return
 	}
-	now := p.now()
-	s := sessionRecord{Env: env, OrgDomain: domain, UserID: inv.User.ID, AuthTime: now, IPS: "cryptr",
-		ExpiresAt: now.Add(p.opts.SessionTTL)}
-	if err := p.ids.Update(ctx, func(tx *identity.Txn) error {
-		return putSession(tx.KVTx(kv.Inside()), identity.HashSecret(cookie), s)
-	}); err != nil {
-		p.log.Error("provider: invitation session", "err", err)
+	// The browser session is written in the transaction that consumes
+	// the link: if it fails, the link stays usable.
+	var s sessionRecord
+	inv, err := svc.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: domain, Token: token,
+		Then: func(tx *identity.Txn, inv *identity.Invitation) error {
+			now := p.now()
+			s = sessionRecord{Env: env, OrgDomain: domain, UserID: inv.User.ID, AuthTime: now, IPS: "cryptr",
+				ExpiresAt: now.Add(p.opts.SessionTTL)}
+			if err := putSession(tx.KVTx(kv.Inside()), identity.HashSecret(cookie), s); err != nil {
+				return &sessionWriteError{err: err}
+			}
+			return nil
+		}})
+	if swe := (*sessionWriteError)(nil); errors.As(err, &swe) {
+		p.log.Error("provider: invitation session", "err", swe.err)
 		p.errorPage(w, r, locale, http.StatusServiceUnavailable, "unavailable")
+		return
+	}
+	if err != nil {
+		p.linkRefused(w, r, locale, "invitation", err)
 		return
 	}
 	p.setSessionCookie(w, r, env, cookie, s.ExpiresAt)
@@ -136,3 +145,12 @@ func (p *Provider) invitationPost(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, "message", http.StatusOK, &pageData{Locale: locale, Title: tr["invite_done_title"], OrgName: orgName,
 		T: tr, Message: fmt.Sprintf(tr["invite_done"], orgName, inv.User.Email)})
 }
+
+// sessionWriteError is a failed write of the browser session an
+// invitation opens: an outage, never a refused link (whatever the store's
+// error wraps).
+type sessionWriteError struct{ err error }
+
+// Error names the failed write (it does not unwrap: a store error that
+// wraps ErrNotFound must not read as a spent link).
+func (e *sessionWriteError) Error() string { return "invitation session: " + e.err.Error() }

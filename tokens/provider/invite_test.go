@@ -1,15 +1,21 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 var reInvite = regexp.MustCompile(`(http://[^\s]+/invitation/[A-Za-z0-9_-]{43})`)
@@ -147,5 +153,196 @@ func TestInviteUserSandbox(t *testing.T) {
 	}
 	if !found {
 		t.Error("no sandbox session cookie")
+	}
+}
+
+// grantsInvitation issues an invitation for a new unverified user of
+// e's organization through the core (the token in hand, no mail) and
+// returns the user and the link.
+func grantsInvitation(t *testing.T, e *grantsEnv, email string) (*identity.User, string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := e.ids.CreateUser(ctx, e.org.Domain, identity.User{Email: email, Enabled: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := e.ids.InviteUser(ctx, identity.InvitationRequest{OrgDomain: e.org.Domain, UserID: u.ID, ClientAddr: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, e.base + invitationPath(identity.Production, e.org.Domain, inv.Token)
+}
+
+// invitationBrowser returns a browser that has opened the link's
+// confirmation page, and the page's CSRF token.
+func invitationBrowser(t *testing.T, link string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	cs := reCSRF.FindStringSubmatch(string(body))
+	if res.StatusCode != http.StatusOK || cs == nil {
+		t.Fatalf("confirmation page: %d %s", res.StatusCode, body)
+	}
+	return c, cs[1]
+}
+
+// liveSessions counts the browser sessions of a user in env.
+func liveSessions(t *testing.T, ids *identity.Service, env identity.Environment, userID string) int {
+	t.Helper()
+	n := 0
+	err := ids.View(context.Background(), func(tx *identity.ReadTxn) error {
+		raw := tx.KV(kv.Inside())
+		return userGrants(env, userID).Each(raw, false, func(m string, _ []byte) error {
+			id, ok := strings.CutPrefix(m, "s:")
+			if !ok {
+				return nil
+			}
+			live, err := sessions.Exists(raw, id)
+			if live {
+				n++
+			}
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestInvitationSessionWriteFails: when the browser session cannot be
+// written, the acceptance is rolled back with it (one transaction): the
+// answer is 503, the link is still usable, nobody is signed in, the
+// address is not verified and nothing is audited; once the store works,
+// the same link signs the user in.
+func TestInvitationSessionWriteFails(t *testing.T) {
+	e := newGrantsEnv(t, true)
+	ctx := context.Background()
+	u, link := grantsInvitation(t, e, "invitee@acme.test")
+	c, csrf := invitationBrowser(t, link)
+	prefix := sessions.Key("")
+	refuse := func(key []byte) bool { return bytes.HasPrefix(key, prefix) }
+	e.store.refuse.Store(&refuse)
+	res, err := formPost(c, link, url.Values{"csrf_token": {csrf}})
+	e.store.refuse.Store(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("POST with a failing session write: %d, want 503", res.StatusCode)
+	}
+	for _, ck := range res.Cookies() {
+		if ck.Name == sessionCookie && ck.MaxAge >= 0 {
+			t.Errorf("a session cookie was set: %v", ck)
+		}
+	}
+	if n := liveSessions(t, e.ids, identity.Production, u.ID); n != 0 {
+		t.Errorf("%d sessions after the failure", n)
+	}
+	if now, _ := e.ids.GetUser(ctx, e.org.Domain, u.ID); now.Verified {
+		t.Error("the address was verified by a failed acceptance")
+	}
+	ev, _ := e.ids.ListEvents(ctx, e.org.Domain, identity.EventFilter{Code: identity.EventUserInvitationAccepted}, identity.PageRequest{})
+	if ev.Total != 0 {
+		t.Errorf("a failed acceptance was audited: %+v", ev.Items)
+	}
+	// The link is still usable, in the same browser.
+	res, err = formPost(c, link, url.Values{"csrf_token": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the link after the failure: %d, want 200", res.StatusCode)
+	}
+	if n := liveSessions(t, e.ids, identity.Production, u.ID); n != 1 {
+		t.Errorf("%d sessions after the acceptance, want 1", n)
+	}
+	if now, _ := e.ids.GetUser(ctx, e.org.Domain, u.ID); !now.Verified {
+		t.Error("the address is not verified")
+	}
+}
+
+// TestInvitationConcurrentAccept: one link posted by several browsers at
+// once on the bolt store (whose group commit runs concurrent writes in
+// one transaction): exactly one is signed in, with exactly one session;
+// the others are told the link is gone.
+func TestInvitationConcurrentAccept(t *testing.T) {
+	e := newGrantsEnv(t, true)
+	for round := range 3 {
+		u, link := grantsInvitation(t, e, fmt.Sprintf("race%d@acme.test", round))
+		const n = 8
+		clients, csrfs := make([]*http.Client, n), make([]string, n)
+		for i := range n {
+			clients[i], csrfs[i] = invitationBrowser(t, link)
+		}
+		status := make([]int, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				res, err := formPost(clients[i], link, url.Values{"csrf_token": {csrfs[i]}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				status[i] = res.StatusCode
+			}()
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for i, st := range status {
+			switch st {
+			case http.StatusOK:
+				won++
+			case http.StatusBadRequest:
+			default:
+				t.Errorf("round %d: POST %d: %d", round, i, st)
+			}
+		}
+		if won != 1 {
+			t.Errorf("round %d: %d browsers signed in with one link, want 1", round, won)
+		}
+		if s := liveSessions(t, e.ids, identity.Production, u.ID); s != 1 {
+			t.Errorf("round %d: %d sessions, want 1", round, s)
+		}
+	}
+}
+
+// TestInvitationWrites guards the durable commits of an invitation's
+// use on the bolt store: its confirmation page (GET) writes nothing, and
+// its acceptance (POST: the token consumed, the address verified, the
+// USER_INVITATION_ACCEPTED event and the browser session) is one write
+// transaction.
+func TestInvitationWrites(t *testing.T) {
+	e := newGrantsEnv(t, true)
+	u, link := grantsInvitation(t, e, "counted@acme.test")
+	w0 := e.store.updates.Load()
+	c, csrf := invitationBrowser(t, link)
+	if n := e.store.updates.Load() - w0; n != 0 {
+		t.Errorf("the confirmation page took %d write transactions, want 0", n)
+	}
+	w0 = e.store.updates.Load()
+	res, err := formPost(c, link, url.Values{"csrf_token": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("accept: %d, want 200", res.StatusCode)
+	}
+	if n := e.store.updates.Load() - w0; n != 1 {
+		t.Errorf("an acceptance took %d write transactions, want 1", n)
+	}
+	if s := liveSessions(t, e.ids, identity.Production, u.ID); s != 1 {
+		t.Errorf("%d sessions, want 1", s)
 	}
 }

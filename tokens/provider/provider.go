@@ -135,9 +135,10 @@
 // USER_INVITED with the administrator as actor). The link
 // {BaseURL}/t/{domain}/invitation/{token} (under /sandbox for the
 // sandbox) shows a confirmation page; only its POST consumes the token
-// (identity.Service.AcceptInvitation marks the address verified), opens
-// a browser session of the user at the organization's issuer and lands
-// the browser on the application the administrator chose (its default
+// (identity.Service.AcceptInvitation marks the address verified) and
+// opens a browser session of the user at the organization's issuer, in
+// one transaction (a failed session write leaves the link usable), and
+// lands the browser on the application the administrator chose (its default
 // web origin: the application's own sign-in is then answered from the
 // session) or, without one, on a page saying the user is signed in.
 //
