@@ -97,8 +97,9 @@
 // an error, never another token. [Options].RSASigner opts out
 // ([RSASignerGo]) or requires OpenSSL ([RSASignerOpenSSL]: New fails
 // without it); [Service.RSAImplementation] says which signs. Verification,
-// ES256 and EdDSA stay in Go. A build with GOEXPERIMENT=boringcrypto signs
-// ES256 and EdDSA through the Go toolchain's BoringCrypto module (RS256
-// still through OpenSSL where it loads). The repository's README compares
-// them.
+// ES256 and EdDSA stay in Go. When the Go toolchain's validated module does
+// the process's cryptography (a GOEXPERIMENT=boringcrypto build, or
+// GODEBUG=fips140=on), the default keeps RS256 inside it too: crypto/rsa
+// signs and libcrypto is not loaded (RSASignerOpenSSL still loads it, on
+// request). The repository's README compares them.
 package tokens

@@ -3,6 +3,7 @@ package tokens
 import (
 	"bytes"
 	"crypto"
+	"crypto/fips140"
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
@@ -22,7 +23,10 @@ import (
 // RSASignerGo, crypto/rsa signs. RSASSA-PKCS1-v1_5 is deterministic: both
 // give the same bytes for the same key and digest, and each key's first
 // OpenSSL signature is compared with crypto/rsa's before the key signs a
-// token, so the tokens do not depend on which one signed them.
+// token, so the tokens do not depend on which one signed them. When the
+// toolchain's validated module does the process's cryptography (a
+// GOEXPERIMENT=boringcrypto build, or GODEBUG=fips140=on), RSASignerAuto
+// keeps RS256 in it: crypto/rsa signs, and libcrypto is not loaded.
 
 // RSASigner chooses what computes the RS256 signatures of a Service
 // (Options.RSASigner). Every choice writes the same tokens: only the CPU
@@ -34,6 +38,8 @@ const (
 	// OpenSSL 3 libcrypto, loaded at run time, when the build has cgo on
 	// Linux and libcrypto.so.3 loads; with crypto/rsa otherwise, and for a
 	// key whose OpenSSL signature is not crypto/rsa's (never an error).
+	// In a GOEXPERIMENT=boringcrypto build or under GODEBUG=fips140=on it
+	// signs with crypto/rsa, inside the toolchain's validated module.
 	RSASignerAuto RSASigner = "auto"
 	// RSASignerGo always signs with Go's crypto/rsa.
 	RSASignerGo RSASigner = "go"
@@ -54,6 +60,10 @@ const (
 // soname, whose ABI is stable across 3.x.
 const libcryptoName = "libcrypto.so.3"
 
+// errValidatedModule is why RSASignerAuto does not load libcrypto when
+// the Go toolchain's validated cryptographic module is in use.
+var errValidatedModule = errors.New("tokens: the toolchain's validated crypto module is in use (boringcrypto or fips140 mode)")
+
 // rsaSigner signs a SHA-256 digest with RSASSA-PKCS1-v1_5 (RFC 8017
 // §8.2) under one private key. It is safe for concurrent use.
 type rsaSigner func(digest []byte) ([]byte, error)
@@ -72,7 +82,9 @@ func goSigner(k *rsa.PrivateKey) rsaSigner {
 type rsaBackend struct {
 	mode   RSASigner
 	soname string // libcryptoName; tests name a missing library
-	log    *slog.Logger
+	// validated: tests pretend a validated module is in use.
+	validated bool
+	log       *slog.Logger
 
 	once sync.Once
 	lib  *libcrypto // nil: crypto/rsa
@@ -97,6 +109,16 @@ func newRSABackend(mode RSASigner, log *slog.Logger) (*rsaBackend, error) {
 func (b *rsaBackend) load() (*libcrypto, error) {
 	b.once.Do(func() {
 		if b.mode == RSASignerGo {
+			return
+		}
+		if b.mode == RSASignerAuto && (b.validated || boringModule() || fips140.Enabled()) {
+			// The operator chose the toolchain's validated module
+			// (GOEXPERIMENT=boringcrypto, GODEBUG=fips140=on): RS256
+			// stays inside it.
+			b.err = errValidatedModule
+			if b.log != nil {
+				b.log.Info("tokens: a validated go crypto module is in use, rs256 signs with crypto/rsa")
+			}
 			return
 		}
 		b.lib, b.err = openLibcrypto(b.soname)
