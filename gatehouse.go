@@ -111,6 +111,12 @@ type Options struct {
 	// ClaimsUpdater, when set, adds the host's custom claims to the user
 	// tokens Gatehouse issues (tokens.Options.ClaimsUpdater).
 	ClaimsUpdater tokens.ClaimsUpdater
+	// RSASigner chooses what computes RS256 signatures
+	// (tokens.Options.RSASigner): by default the system's OpenSSL 3
+	// libcrypto where a Linux build with cgo loads it, crypto/rsa
+	// otherwise; tokens.RSASignerGo always uses crypto/rsa. The tokens are
+	// the same bytes either way.
+	RSASigner tokens.RSASigner
 	// Branding is the look of the hosted pages (sign-in pages and mails,
 	// the SSO onboarding portal, the SSO end-user pages): product name,
 	// logo, colours and template overrides (package pages). The zero
@@ -220,7 +226,7 @@ func New(ctx context.Context, opts Options) (*Gatehouse, error) {
 	}
 	g.envs = map[identity.Environment]*identity.Service{identity.Production: prod, identity.Sandbox: sandbox}
 	g.tokens, err = tokens.New(tokens.Options{Identity: prod, BaseURL: base, KeyEncryptionKey: opts.KeyEncryptionKey,
-		ClaimsUpdater: opts.ClaimsUpdater})
+		ClaimsUpdater: opts.ClaimsUpdater, RSASigner: opts.RSASigner})
 	if err != nil {
 		return nil, fmt.Errorf("gatehouse: tokens: %w", err)
 	}

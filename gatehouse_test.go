@@ -128,6 +128,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"short key-encryption key", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test", KeyEncryptionKey: []byte("short")}},
 		{"unknown default tenant environment", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test",
 			CrafterDefaultTenant: "staging"}},
+		{"unknown RS256 signer", gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test", RSASigner: "fastest"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Logger = slog.New(slog.DiscardHandler)
@@ -137,6 +138,21 @@ func TestNewRefusesBadOptions(t *testing.T) {
 				t.Fatal("New accepted the options")
 			}
 		})
+	}
+}
+
+// TestRSASignerOption: Options.RSASigner reaches the tokens service:
+// tokens.RSASignerGo signs RS256 with crypto/rsa whatever the build could
+// load.
+func TestRSASignerOption(t *testing.T) {
+	gh, err := gatehouse.New(context.Background(), gatehouse.Options{Store: memory.New(), BaseURL: "http://a.test",
+		Logger: slog.New(slog.DiscardHandler), RSASigner: tokens.RSASignerGo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gh.Close()
+	if got := gh.Tokens().RSAImplementation(); got != "crypto/rsa" {
+		t.Fatalf("RSAImplementation = %q with RSASignerGo", got)
 	}
 }
 

@@ -489,13 +489,35 @@ func (s *Service) continueFlow(ctx context.Context, w http.ResponseWriter, r *ht
 		s.opts.Authorizations.Resume(w, r, ar.Pending, in)
 		return
 	}
-	rd, err := s.DefaultRedirection(ctx, id, c.ID)
+	rd, err := defaultRedirectionOf(ctx, id, c)
 	if err != nil {
 		s.fail(ctx, id, c, in.User, ReasonAuthorization, "no default redirection: "+err.Error())
 		s.page(w, r, http.StatusForbidden, "failed")
 		return
 	}
 	s.opts.Authorizations.ResumeDefault(w, r, rd.AppID, rd.URI, in)
+}
+
+// defaultRedirectionOf reads the default redirection of c, a connection
+// the caller has just read in scope: one record, not the connection's
+// details again.
+func defaultRedirectionOf(ctx context.Context, id *identity.Service, c Connection) (*Redirection, error) {
+	if c.DefaultRedirectionID == "" {
+		return nil, notFound("default redirection")
+	}
+	var out Redirection
+	err := id.View(ctx, func(tx *identity.ReadTxn) error {
+		var err error
+		out, err = redirections(tx.Env()).Get(tx.KV(kv.Inside()), c.DefaultRedirectionID)
+		return err
+	})
+	if isNotFound(err) {
+		return nil, notFound("default redirection")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // fail writes an SSO_END_USER_SAML_FAILED event with the reason.

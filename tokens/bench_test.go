@@ -2,6 +2,9 @@ package tokens
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"testing"
 	"time"
@@ -38,8 +41,8 @@ func plainOf(c *Claims) plainClaims {
 		Iss: c.Issuer, Jti: c.ID, Jtt: c.Type, Scp: c.Scopes, Sub: c.Subject, Tnt: c.Tenant, Ver: c.Version}
 }
 
-func benchFixture(b *testing.B, alg string) (*fixture, *TokenRequest) {
-	f := newFixture(b)
+func benchFixture(b *testing.B, alg string, mod ...func(*Options)) (*fixture, *TokenRequest) {
+	f := newFixture(b, mod...)
 	app := *f.app
 	app.SigningAlg = alg
 	req := f.req()
@@ -50,12 +53,68 @@ func benchFixture(b *testing.B, alg string) (*fixture, *TokenRequest) {
 	return f, req
 }
 
+// issueCase is a signing algorithm and an RS256 signer to benchmark.
+type issueCase struct {
+	name, alg string
+	signer    RSASigner
+}
+
+// issueCases: RS256 by the default signer (OpenSSL where it loads), RS256
+// by crypto/rsa (RSASignerGo), ES256.
+func issueCases() []issueCase {
+	return []issueCase{{RS256, RS256, RSASignerAuto}, {"RS256-go", RS256, RSASignerGo}, {ES256, ES256, RSASignerAuto}}
+}
+
 // BenchmarkIssue compares issuing an access token with signing the same
-// claims with go-jose directly (prepared signer, same key, same headers).
+// claims with go-jose directly (prepared signer, same key, same headers),
+// for RS256 with each signer (RS256: the default, OpenSSL where it loads;
+// RS256-go: crypto/rsa) and ES256. bare-sign is the service's own signer
+// of the key on a digest (no token); bare-stdlib is the standard library's
+// signature of the same digest (rsa.SignPKCS1v15, ecdsa).
 func BenchmarkIssue(b *testing.B) {
-	for _, alg := range []string{RS256, ES256} {
-		f, req := benchFixture(b, alg)
+	for _, tc := range issueCases() {
+		alg := tc.alg
+		f, req := benchFixture(b, alg, func(o *Options) { o.RSASigner = tc.signer })
 		ctx := context.Background()
+		b.Logf("%s: RS256 signed by %s", tc.name, f.svc.RSAImplementation())
+		digest := sha256.Sum256([]byte("header.payload"))
+		b.Run(tc.name+"/bare-stdlib", func(b *testing.B) {
+			sk, err := f.svc.activeSigner(ctx, identity.Production, f.org.Domain, alg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < b.N; i++ {
+				if _, err := sk.priv.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if alg == RS256 {
+			b.Run(tc.name+"/bare-sign", func(b *testing.B) {
+				sk, err := f.svc.activeSigner(ctx, identity.Production, f.org.Domain, alg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; i < b.N; i++ {
+					if _, err := sk.rsa(digest[:]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		if tc.name == "RS256-go" {
+			// go-jose signs with crypto/rsa whatever the service does:
+			// RS256/go-jose already measures it.
+			b.Run(tc.name+"/gatehouse", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, err := f.svc.IssueAccessToken(ctx, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			continue
+		}
 		b.Run(alg+"/gatehouse", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
@@ -181,12 +240,18 @@ func BenchmarkVerifyAPIKeyCached(b *testing.B) {
 
 // BenchmarkPaired measures Gatehouse and bare go-jose in alternation, one
 // call of each per iteration, so both see the same machine load; it reports
-// both costs and the overhead in percent.
+// both costs and the overhead in percent. Issuance also signs a digest with
+// the standard library alone (rsa.SignPKCS1v15, ecdsa) in each iteration
+// and reports Gatehouse's cost over it (gatehouse/bare-stdlib), for RS256
+// with each signer (RS256: the default, OpenSSL where it loads; RS256-go:
+// crypto/rsa) and ES256.
 func BenchmarkPaired(b *testing.B) {
 	const pool = 512
-	for _, alg := range []string{RS256, ES256} {
-		f, req := benchFixture(b, alg)
+	for _, tc := range issueCases() {
+		alg := tc.alg
+		f, req := benchFixture(b, alg, func(o *Options) { o.RSASigner = tc.signer })
 		ctx := context.Background()
+		b.Logf("%s: RS256 signed by %s", tc.name, f.svc.RSAImplementation())
 		sk, err := f.svc.activeSigner(ctx, identity.Production, f.org.Domain, alg)
 		if err != nil {
 			b.Fatal(err)
@@ -208,16 +273,22 @@ func BenchmarkPaired(b *testing.B) {
 				*m = d
 			}
 		}
-		b.Run("issue/"+alg, func(b *testing.B) {
+		b.Run("issue/"+tc.name, func(b *testing.B) {
 			signer, err := newJoseSigner(sk.priv, sk.kid, alg, f.svc.Issuer(identity.Production, f.org.Domain))
 			if err != nil {
 				b.Fatal(err)
 			}
 			tok, _ := f.svc.IssueAccessToken(ctx, req)
 			claims := plainOf(tok.Claims)
-			var ours, bare, oursMin, bareMin time.Duration
+			digest := sha256.Sum256([]byte(tok.Value))
+			var ours, bare, oursMin, bareMin, stdlib time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				t3 := time.Now()
+				if _, err := sk.priv.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+					b.Fatal(err)
+				}
+				stdlib += time.Since(t3)
 				t0 := time.Now()
 				if _, err := f.svc.IssueAccessToken(ctx, req); err != nil {
 					b.Fatal(err)
@@ -241,7 +312,12 @@ func BenchmarkPaired(b *testing.B) {
 				minOf(&bareMin, t2.Sub(t1))
 			}
 			report(b, ours, bare, oursMin, bareMin)
+			b.ReportMetric(float64(stdlib.Nanoseconds())/float64(b.N), "bare-stdlib-ns/op")
+			b.ReportMetric(float64(ours)/float64(stdlib), "gatehouse/bare-stdlib")
 		})
+		if tc.name == "RS256-go" {
+			continue // verification does not depend on the signer
+		}
 		toks := make([]string, pool)
 		for i := range toks {
 			tok, err := f.svc.IssueAccessToken(ctx, req)

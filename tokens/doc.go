@@ -84,11 +84,22 @@
 // # Signing
 //
 // Tokens are compact JWS that the package writes itself (the protected
-// header of a key is encoded once). RS256 signatures are made by
-// crypto/rsa, or, in a build with the gatehouse_openssl tag (cgo, OpenSSL
-// 3's libcrypto), by OpenSSL, three to four times faster per signature;
-// each key is checked at load to sign exactly as crypto/rsa does, so the
-// tokens are the same bytes either way. A build with
-// GOEXPERIMENT=boringcrypto signs through the Go toolchain's BoringCrypto
-// module instead. The repository's README compares the three.
+// header of a key is encoded once). RS256 signatures are made, by default,
+// by the system's OpenSSL 3 libcrypto when the build has cgo on Linux (Go's
+// default for a native build where a C compiler exists): libcrypto.so.3 is
+// loaded at run time (dlopen; nothing from OpenSSL is needed to build), the
+// first time the service prepares an RSA key, and signs three to four
+// times faster than crypto/rsa. Each key's first OpenSSL signature is
+// compared with crypto/rsa's before the key signs a token (RSASSA-PKCS1-v1_5
+// is deterministic), so the tokens are the same bytes either way. Where
+// OpenSSL is absent or older than 3.0, where a key is refused or signs
+// differently, and in a build with CGO_ENABLED=0, crypto/rsa signs: never
+// an error, never another token. [Options].RSASigner opts out
+// ([RSASignerGo]) or requires OpenSSL ([RSASignerOpenSSL]: New fails
+// without it); [Service.RSAImplementation] says which signs. Verification,
+// ES256 and EdDSA stay in Go. When the Go toolchain's validated module does
+// the process's cryptography (a GOEXPERIMENT=boringcrypto build, or
+// GODEBUG=fips140=on), the default keeps RS256 inside it too: crypto/rsa
+// signs and libcrypto is not loaded (RSASignerOpenSSL still loads it, on
+// request). The repository's README compares them.
 package tokens

@@ -189,3 +189,18 @@ func ExampleNewRemoteVerifier() {
 	fmt.Println(c.Tenant, c.Email)
 	// Output: shark-academy jane@example.com
 }
+
+// An operator who wants RS256 signed by Go's crypto/rsa whatever the
+// system offers sets Options.RSASigner to RSASignerGo (RSASignerOpenSSL
+// instead makes New fail when OpenSSL 3 cannot be loaded). The default,
+// RSASignerAuto, reports "openssl 3.x.y" where libcrypto.so.3 loads.
+func ExampleService_RSAImplementation() {
+	id, _, _, _ := setup()
+	svc, err := tokens.New(tokens.Options{Identity: id, BaseURL: "https://auth.example.com",
+		RSASigner: tokens.RSASignerGo})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(svc.RSAImplementation())
+	// Output: crypto/rsa
+}

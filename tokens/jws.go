@@ -28,8 +28,9 @@ type jwsHeader struct {
 
 // newSigningKey prepares priv (an *ecdsa.PrivateKey for ES256, an
 // *rsa.PrivateKey for RS256, an ed25519.PrivateKey for EdDSA) to sign
-// tokens of issuer under kid.
-func newSigningKey(priv crypto.Signer, kid, alg, issuer string) (*signingKey, error) {
+// tokens of issuer under kid; rb chooses what signs RS256 (nil:
+// crypto/rsa).
+func newSigningKey(priv crypto.Signer, kid, alg, issuer string, rb *rsaBackend) (*signingKey, error) {
 	switch k := priv.(type) {
 	case *ecdsa.PrivateKey:
 		if alg != ES256 || k.Curve.Params().BitSize != 256 {
@@ -53,7 +54,7 @@ func newSigningKey(priv crypto.Signer, kid, alg, issuer string) (*signingKey, er
 	head := base64.RawURLEncoding.EncodeToString(h) + "."
 	sk := &signingKey{kid: kid, alg: alg, head: head, priv: priv}
 	if k, ok := priv.(*rsa.PrivateKey); ok {
-		if sk.rsa, err = newRSASigner(k); err != nil {
+		if sk.rsa, sk.rsaImpl, err = rb.signer(k, kid); err != nil {
 			return nil, err
 		}
 	}

@@ -35,7 +35,7 @@ func TestCompactMatchesGoJose(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.alg, func(t *testing.T) {
-			sk, err := newSigningKey(tc.priv, "kid-1", tc.alg, iss)
+			sk, err := newSigningKey(tc.priv, "kid-1", tc.alg, iss, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestCompactMatchesGoJose(t *testing.T) {
 		alg  string
 		priv crypto.Signer
 	}{{ES256, rk}, {RS256, ed}, {EdDSA, ec}, {"HS256", ec}} {
-		if _, err := newSigningKey(bad.priv, "k", bad.alg, iss); err == nil {
+		if _, err := newSigningKey(bad.priv, "k", bad.alg, iss, nil); err == nil {
 			t.Errorf("%s accepted a %T", bad.alg, bad.priv)
 		}
 	}

@@ -180,8 +180,10 @@ type signingKey struct {
 	alg  string
 	head string
 	priv crypto.Signer
-	// rsa signs RS256 digests (newRSASigner); nil for other keys.
-	rsa rsaSigner
+	// rsa signs RS256 digests (rsaBackend.signer); nil for other keys.
+	// rsaImpl names its implementation: "openssl" or "crypto/rsa".
+	rsa     rsaSigner
+	rsaImpl string
 }
 
 // verifyKey is a parsed public key.
@@ -721,7 +723,7 @@ func (ls *loadedSet) signer(s *Service, alg string) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	sk, err := newSigningKey(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain))
+	sk, err := newSigningKey(priv, ak.Active.KID, alg, s.Issuer(ls.env, ls.domain), s.rsa)
 	if err != nil {
 		return nil, fmt.Errorf("signer for key %s: %w", ak.Active.KID, err)
 	}

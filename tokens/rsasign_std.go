@@ -1,19 +1,26 @@
-//go:build !gatehouse_openssl
+//go:build !cgo || !linux
 
 package tokens
 
 import (
-	"crypto"
 	"crypto/rsa"
+	"errors"
 )
 
-// rsaImplementation names what signs RS256 tokens in this build.
-const rsaImplementation = "crypto/rsa"
+// dlopenBuild: this build cannot load libcrypto (no cgo, or not Linux).
+const dlopenBuild = false
 
-// newRSASigner signs with crypto/rsa (a parsed or generated key is
-// precomputed: its CRT values are set).
-func newRSASigner(k *rsa.PrivateKey) (rsaSigner, error) {
-	return func(digest []byte) ([]byte, error) {
-		return rsa.SignPKCS1v15(nil, k, crypto.SHA256, digest)
-	}, nil
+// libcrypto is never loaded in this build: crypto/rsa signs.
+type libcrypto struct {
+	version string
+}
+
+// openLibcrypto fails: OpenSSL is loaded only by Linux builds with cgo.
+func openLibcrypto(name string) (*libcrypto, error) {
+	return nil, errors.New("openssl: this build of Gatehouse loads " + name + " only on Linux with cgo (CGO_ENABLED=1)")
+}
+
+// newSigner is never called: openLibcrypto returns no libcrypto.
+func (l *libcrypto) newSigner(*rsa.PrivateKey) (rsaSigner, error) {
+	return nil, errors.New("openssl: not loaded in this build")
 }

@@ -285,7 +285,7 @@ func (s *Service) sampleKey(alg string, env identity.Environment, domain string)
 		gen = &signingKey{kid: stored.KID, alg: alg, priv: p}
 		s.sampleKeys[alg] = gen
 	}
-	priv, err := newSigningKey(gen.priv, gen.kid, alg, s.Issuer(env, domain))
+	priv, err := newSigningKey(gen.priv, gen.kid, alg, s.Issuer(env, domain), s.rsa)
 	if err != nil {
 		return nil, fmt.Errorf("sample signer: %w", err)
 	}

@@ -98,6 +98,14 @@ type Options struct {
 	MetadataInAccessToken bool
 	// CacheSize bounds the API-key token verification cache (default 10000).
 	CacheSize int
+	// RSASigner chooses what computes RS256 signatures: RSASignerAuto (the
+	// default) signs with the system's OpenSSL 3 libcrypto, loaded at run
+	// time, when the build has cgo on Linux and libcrypto.so.3 is there,
+	// and with crypto/rsa otherwise; RSASignerGo always signs with
+	// crypto/rsa; RSASignerOpenSSL makes New fail without OpenSSL. The
+	// tokens are the same bytes whatever signs them
+	// (Service.RSAImplementation says which one does).
+	RSASigner RSASigner
 }
 
 // Service issues tokens and manages the signing keys of every issuer.
@@ -114,6 +122,9 @@ type Service struct {
 
 	keys   keyCache
 	apiKey *Verifier
+	// rsa makes the RS256 signer of each key; it loads libcrypto once, on
+	// the first RSA key.
+	rsa *rsaBackend
 
 	// sealMu and sealDone run SealKeys once, before the first read of the
 	// key sets (when a key-encryption key is set).
@@ -181,6 +192,14 @@ func New(opts Options) (*Service, error) {
 		}
 		s.envs[env] = es
 	}
+	if s.rsa, err = newRSABackend(opts.RSASigner, opts.Identity.Logger()); err != nil {
+		return nil, err
+	}
+	if s.rsa.mode == RSASignerOpenSSL {
+		if _, err := s.rsa.load(); err != nil {
+			return nil, fmt.Errorf("tokens: Options.RSASigner requires OpenSSL: %w", err)
+		}
+	}
 	s.keys.init()
 	// Management tokens of both environments' API keys are accepted; each
 	// is checked against its own environment's issuer and keys.
@@ -197,6 +216,13 @@ func New(opts Options) (*Service, error) {
 	s.apiKey.c.hashed = newHashCache(opts.CacheSize)
 	return s, nil
 }
+
+// RSAImplementation names what signs this service's RS256 tokens: "openssl
+// 3.0.19" (the version of the system's libcrypto) or "crypto/rsa"
+// (Options.RSASigner). With RSASignerAuto, it loads libcrypto if no RSA
+// key has yet. A key that OpenSSL refuses, or signs differently from
+// crypto/rsa, signs with crypto/rsa even so, and is logged.
+func (s *Service) RSAImplementation() string { return s.rsa.implementation() }
 
 // SandboxPath is the path prefix of the sandbox: sandbox issuers are
 // {BaseURL}/sandbox/t/{domain}, production issuers {BaseURL}/t/{domain}.

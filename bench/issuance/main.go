@@ -16,17 +16,20 @@
 // can sign.
 //
 // -crypto chooses the builds of the server measured in the same rounds
-// (a comma-separated list): std (the standard library), boring
-// (GOEXPERIMENT=boringcrypto: the Go toolchain's BoringCrypto module, cgo,
-// linux/amd64 and linux/arm64; its RSA signs about twice as fast as
-// crypto/rsa) and openssl (-tags gatehouse_openssl: RS256 signed by OpenSSL
-// 3's libcrypto through cgo, three to four times as fast). Bare signing is
-// measured for each: BoringCrypto's by a BoringCrypto build of this program,
+// (a comma-separated list): std (the default build: on Linux with cgo,
+// RS256 is signed by the system's OpenSSL 3 libcrypto, loaded at run time,
+// three to four times as fast as crypto/rsa), go (CGO_ENABLED=0: every
+// signature by Go's standard library) and boring (GOEXPERIMENT=boringcrypto:
+// the Go toolchain's BoringCrypto module, cgo, linux/amd64 and
+// linux/arm64; RS256 still by OpenSSL where it loads). Each server logs
+// what signs its RS256 tokens (rsa_signer), and the harness shows it. Bare
+// signing is measured for each library: the standard library's in this
+// process, BoringCrypto's by a BoringCrypto build of this program,
 // OpenSSL's RSA by `openssl speed`.
 //
 //	bench/issuance.sh                    # or: go run ./bench/issuance
 //	go run ./bench/issuance -c 16 -d 10s -rounds 2 -peer auto
-//	go run ./bench/issuance -crypto std,openssl
+//	go run ./bench/issuance -crypto std,go
 //
 // Every request the harness counts must have answered 200 with an access
 // token; any other answer is counted as an error and reported.
@@ -55,6 +58,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,20 +87,24 @@ type config struct {
 	keep   bool
 	crypto []string
 	boring string
-	ossl   string
+	goOnly string
 }
 
-// Target kinds: the standard build, the BoringCrypto build, the OpenSSL
+// Target kinds: the default build, the pure-Go build, the BoringCrypto
 // build, the -before build and oidc-provider.
 const (
-	kindStd     = "gatehouse"
-	kindBoring  = "boring"
-	kindOpenSSL = "openssl"
-	kindBefore  = "before"
-	kindPeer    = "oidc-provider"
+	kindStd    = "gatehouse"
+	kindGo     = "go"
+	kindBoring = "boring"
+	kindBefore = "before"
+	kindPeer   = "oidc-provider"
 )
 
-// libraries names what signs in each kind of build, by -crypto name.
+// builds describes each -crypto choice.
+var builds = map[string]string{"std": "default build", "go": "CGO_ENABLED=0, pure Go", "boring": "BoringCrypto"}
+
+// libraries names the signing libraries whose bare rates are measured: the
+// Go standard library, BoringCrypto and OpenSSL.
 var libraries = map[string]string{"std": "standard library", "boring": "BoringCrypto", "openssl": "OpenSSL"}
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -114,9 +122,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.store, "store", "bolt", "Gatehouse's store: bolt (a durable file in the temporary directory) or memory (nothing durable, as oidc-provider: isolates the CPU path from the disk)")
 	fs.StringVar(&cfg.repo, "repo", ".", "Gatehouse repository root (to build the server and find bench/issuance/node)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (store, logs, profiles)")
-	cryptoList := fs.String("crypto", "std", "Gatehouse builds to measure in the same rounds, comma-separated: std (the standard library), boring (GOEXPERIMENT=boringcrypto), openssl (-tags gatehouse_openssl: RS256 by OpenSSL's libcrypto)")
+	cryptoList := fs.String("crypto", "std", "Gatehouse builds to measure in the same rounds, comma-separated: std (the default build: RS256 by OpenSSL's libcrypto where it loads), go (CGO_ENABLED=0: crypto/rsa), boring (GOEXPERIMENT=boringcrypto)")
 	fs.StringVar(&cfg.boring, "boring-server", "", "example server binary built with GOEXPERIMENT=boringcrypto (default: built from -repo)")
-	fs.StringVar(&cfg.ossl, "openssl-server", "", "example server binary built with -tags gatehouse_openssl (default: built from -repo)")
+	fs.StringVar(&cfg.goOnly, "go-server", "", "example server binary built with CGO_ENABLED=0 (default: built from -repo)")
 	signOnly := fs.String("sign-only", "", "internal: measure bare signing of this algorithm for -d and print the rates (what a BoringCrypto build of the harness is run for)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -131,8 +139,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	cfg.crypto = strings.Split(*cryptoList, ",")
 	for _, c := range cfg.crypto {
-		if libraries[c] == "" {
-			return errors.New("-crypto lists std, boring or openssl")
+		if builds[c] == "" {
+			return errors.New("-crypto lists std, go or boring")
 		}
 	}
 	cfg.algs = strings.Split(*algList, ",")
@@ -161,9 +169,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		stops = append(stops, gh.stop)
+		fmt.Fprintf(out, "%s: RS256 signed by %s\n", kind, gh.rsaSigner)
 		for _, alg := range cfg.algs {
 			targets = append(targets, &target{name: kind + " " + alg, kind: kind, alg: alg, url: gh.tokenURL,
-				id: gh.clients[alg].id, secret: gh.clients[alg].secret, pid: gh.cmd.Process.Pid})
+				id: gh.clients[alg].id, secret: gh.clients[alg].secret, pid: gh.cmd.Process.Pid,
+				openssl: alg == "RS256" && strings.HasPrefix(gh.rsaSigner, "openssl")})
 		}
 		return nil
 	}
@@ -182,18 +192,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if err := goBuild(ctx, cfg.repo, boringSigner, "./bench/issuance", c); err != nil {
 				return fmt.Errorf("build the harness with BoringCrypto: %w", err)
 			}
-		case "openssl":
-			kind, binary, dir = kindOpenSSL, &cfg.ossl, "openssl"
+		case "go":
+			kind, binary, dir = kindGo, &cfg.goOnly, "go"
 		}
 		if *binary == "" {
 			*binary = filepath.Join(tmp, "gatehouse-server-"+c)
-			fmt.Fprintf(out, "building the example server (%s)...\n", libraries[c])
+			fmt.Fprintf(out, "building the example server (%s)...\n", builds[c])
 			if err := goBuild(ctx, cfg.repo, *binary, "./examples/server", c); err != nil {
-				return fmt.Errorf("build the example server (%s): %w", libraries[c], err)
+				return fmt.Errorf("build the example server (%s): %w", builds[c], err)
 			}
 		}
 		if err := addGatehouse(kind, *binary, dir); err != nil {
-			return fmt.Errorf("%s build: %w", libraries[c], err)
+			return fmt.Errorf("%s: %w", builds[c], err)
 		}
 	}
 	if cfg.before != "" {
@@ -250,16 +260,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				}
 				bare["boring"][alg].add(r)
 			}
-			if slices.Contains(cfg.crypto, "openssl") {
-				if alg == "RS256" {
-					r, err := opensslSpeed(ctx, cfg.dur/4)
-					if err != nil {
-						return fmt.Errorf("bare RSA signing with OpenSSL (openssl speed): %w", err)
-					}
-					bare["openssl"][alg].add(r)
-				} else {
-					bare["openssl"][alg].add(r) // signed by the standard library in that build
+			if alg == "RS256" && slices.ContainsFunc(targets, func(t *target) bool { return t.openssl }) {
+				r, err := opensslSpeed(ctx, cfg.dur/4)
+				if err != nil {
+					return fmt.Errorf("bare RSA signing with OpenSSL (openssl speed): %w", err)
 				}
+				bare["openssl"][alg].add(r)
 			}
 		}
 		for _, t := range targets {
@@ -274,17 +280,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // goBuild builds pkg of repo into binary for a -crypto choice: std as
-// is, boring with GOEXPERIMENT=boringcrypto, openssl with -tags
-// gatehouse_openssl (both with cgo).
+// is, go with CGO_ENABLED=0, boring with GOEXPERIMENT=boringcrypto (cgo).
 func goBuild(ctx context.Context, repo, binary, pkg, crypto string) error {
 	args := []string{"build", "-o", binary}
 	env := os.Environ()
 	switch crypto {
 	case "boring":
 		env = append(env, "GOEXPERIMENT=boringcrypto", "CGO_ENABLED=1")
-	case "openssl":
-		args = append(args, "-tags", "gatehouse_openssl")
-		env = append(env, "CGO_ENABLED=1")
+	case "go":
+		env = append(env, "CGO_ENABLED=0")
 	}
 	build := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	build.Dir, build.Stdout, build.Stderr, build.Env = repo, os.Stderr, os.Stderr, env
@@ -430,6 +434,9 @@ type gatehouse struct {
 	*process
 	base, tokenURL string
 	clients        map[string]client
+	// rsaSigner is what signs RS256, as the server logged it at start
+	// ("openssl 3.0.19", "crypto/rsa").
+	rsaSigner string
 }
 
 func randomSecret() string {
@@ -501,6 +508,8 @@ func startGatehouse(ctx context.Context, cfg config, binary, tmp string) (*gateh
 		g.clients[alg] = client{app.ClientID, app.ClientSecret}
 	}
 	g.tokenURL = g.base + "/t/" + org.Domain + "/oauth/token"
+	b, _ := os.ReadFile(logPath)
+	g.rsaSigner = rsaSignerOf(string(b))
 	return g, nil
 }
 
@@ -562,8 +571,25 @@ func startPeer(ctx context.Context, cfg config, tmp string) (*process, string, s
 // target is one endpoint and client under load.
 type target struct {
 	name, kind, alg, url, id, secret string
-	pid                              int // the server process
+	pid                              int  // the server process
+	openssl                          bool // its RS256 is signed by OpenSSL
 	rounds                           []result
+}
+
+// rsaSignerOf reads what signs RS256 from the example server's log (its
+// "rs256 signer" line); "unknown" when the log has none (an older build).
+func rsaSignerOf(log string) string {
+	for _, line := range strings.Split(log, "\n") {
+		_, v, ok := strings.Cut(line, " rsa_signer=")
+		if !ok {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			return uq
+		}
+		return strings.Fields(v + " ?")[0]
+	}
+	return "unknown"
 }
 
 func (t *target) request(ctx context.Context) *http.Request {
@@ -807,7 +833,7 @@ func report(out io.Writer, cfg config, targets []*target, bare map[string]map[st
 	fmt.Fprintln(out, "bare signing (same run; signatures/s on 1 core and on all cores)")
 	for _, alg := range cfg.algs {
 		for _, lib := range []string{"std", "boring", "openssl"} {
-			if b := bare[lib][alg]; b != nil && len(b.all) > 0 && (lib == "std" || alg == "RS256" || lib == "boring") {
+			if b := bare[lib][alg]; b != nil && len(b.all) > 0 {
 				fmt.Fprintf(out, "  %-6s %9.0f /s (1 core)  %9.0f /s (%d cores)  %s\n", alg, mean(b.one), mean(b.all), runtime.GOMAXPROCS(0), libraries[lib])
 			}
 		}
@@ -824,26 +850,33 @@ func report(out io.Writer, cfg config, targets []*target, bare map[string]map[st
 			fmt.Fprintln(out)
 		}
 	}
+	openssl := map[string]bool{}
+	for _, t := range targets {
+		openssl[t.name] = t.openssl
+	}
 	for _, alg := range cfg.algs {
-		for _, kind := range []string{kindStd, kindBoring, kindOpenSSL, kindBefore} {
+		for _, kind := range []string{kindStd, kindGo, kindBoring, kindBefore} {
 			g, ok := sums[kind+" "+alg]
 			if !ok {
 				continue
 			}
-			lib := map[string]string{kindBoring: "boring", kindOpenSSL: "openssl"}[kind]
-			if lib == "" || (lib == "openssl" && alg != "RS256") {
-				lib = "std"
+			lib := "std"
+			switch {
+			case openssl[kind+" "+alg]:
+				lib = "openssl"
+			case kind == kindBoring:
+				lib = "boring"
 			}
 			if b := bare[lib][alg]; b != nil && mean(b.all) > 0 {
 				fmt.Fprintf(out, "  %-22s / bare signing (%s, all cores): %.2f\n", kind+" "+alg, libraries[lib], g.rate/mean(b.all))
 			}
 			ratio(kind+" "+alg, kindPeer+" "+alg)
 		}
+		ratio(kindStd+" "+alg, kindGo+" "+alg)
 		ratio(kindBoring+" "+alg, kindStd+" "+alg)
-		ratio(kindOpenSSL+" "+alg, kindStd+" "+alg)
 		ratio(kindStd+" "+alg, kindBefore+" "+alg)
 	}
-	for _, kind := range []string{kindStd, kindBoring, kindOpenSSL} {
+	for _, kind := range []string{kindStd, kindGo, kindBoring} {
 		ratio(kind+" EdDSA", kind+" ES256")
 	}
 }

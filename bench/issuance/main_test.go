@@ -32,7 +32,7 @@ func TestPercentile(t *testing.T) {
 
 // TestBadFlags: the harness refuses nonsense before starting anything.
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}, {"-crypto", "std,gnutls"}, {"-sign-only", "HS256", "-d", "1ms"}} {
+	for _, args := range [][]string{{"-c", "0"}, {"-rounds", "0"}, {"-d", "0s"}, {"-nope"}, {"-store", "sqlite"}, {"-crypto", "std,gnutls"}, {"-crypto", "std,openssl"}, {"-sign-only", "HS256", "-d", "1ms"}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, &out); err == nil {
 			t.Errorf("%s accepted", strings.Join(args, " "))
@@ -67,4 +67,19 @@ func TestOpenSSLSpeed(t *testing.T) {
 		t.Fatalf("rates %v", r)
 	}
 	t.Logf("OpenSSL RSA-2048: %.0f signs/s on one core, %.0f on all", r[0], r[1])
+}
+
+// TestRSASignerOf: what signs RS256 is read from the example server's
+// start log, quoted or not, and "unknown" without the line.
+func TestRSASignerOf(t *testing.T) {
+	tests := []struct{ log, want string }{
+		{"time=x level=INFO msg=\"gatehouse listening\" addr=127.0.0.1:1\ntime=x level=INFO msg=\"rs256 signer\" rsa_signer=\"openssl 3.0.19\"\n", "openssl 3.0.19"},
+		{"time=x level=INFO msg=\"rs256 signer\" rsa_signer=crypto/rsa\n", "crypto/rsa"},
+		{"time=x level=INFO msg=\"gatehouse listening\"\n", "unknown"},
+	}
+	for _, tc := range tests {
+		if got := rsaSignerOf(tc.log); got != tc.want {
+			t.Errorf("rsaSignerOf(%q) = %q, want %q", tc.log, got, tc.want)
+		}
+	}
 }

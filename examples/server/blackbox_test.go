@@ -573,6 +573,11 @@ func journey(t *testing.T, store string) {
 	if !strings.Contains(out, "gatehouse listening") {
 		t.Fatalf("no server log captured: %q", out)
 	}
+	// The start names what signs RS256 (OpenSSL where this build loads
+	// libcrypto, crypto/rsa otherwise).
+	if !strings.Contains(out, `msg="rs256 signer" rsa_signer="openssl 3.`) && !strings.Contains(out, `msg="rs256 signer" rsa_signer=crypto/rsa`) {
+		t.Errorf("the start does not log the RS256 signer: %q", out)
+	}
 	for s, what := range c.secrets {
 		if strings.Contains(out, s) {
 			t.Errorf("the server log holds the %s", what)

@@ -130,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// handler (a malformed escape in its path) gets that face's JSON 400.
 	go func() { errc <- srv.Serve(app.gh.Listener(ln)) }()
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "store", redactStoreURL(cfg.Store))
+	logger.Info("rs256 signer", "rsa_signer", app.gh.Tokens().RSAImplementation())
 	app.Start(ctx)
 	if dm != nil {
 		client := &http.Server{Handler: dm.client, ReadHeaderTimeout: 10 * time.Second,

@@ -81,6 +81,9 @@ const (
 	KID        = "kid"
 	NextKID    = "next_kid"
 	RetiredKID = "retired_kid"
+	// RSASigner names what computes RS256 signatures ("openssl 3.0.19",
+	// "crypto/rsa": tokens.Service.RSAImplementation).
+	RSASigner = "rsa_signer"
 )
 
 // Mail.
