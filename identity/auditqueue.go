@@ -129,6 +129,17 @@ func (s *Service) commitEvents(ctx context.Context, take func() []*pendingEvent)
 		// the lane is held.
 		kv.Lane(tx.w, "audit:"+string(s.env))
 		batch = take()
+		// The organizations of the events named by domain are read in
+		// one round trip, not one each, since the lane is held meanwhile.
+		var domains [][]byte
+		for _, pe := range batch {
+			if pe.e.OrgID == "" && pe.e.TenantDomain != "" {
+				domains = append(domains, orgDomains.LookupKey("", pe.e.TenantDomain))
+			}
+		}
+		if err := kv.Prefetch(tx.w, domains...); err != nil {
+			return err
+		}
 		es := make([]*Event, len(batch))
 		for i, pe := range batch {
 			if err := tx.eventOrg(pe.e); err != nil {

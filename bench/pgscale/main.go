@@ -18,6 +18,16 @@
 // waits PostgreSQL reported (pg_stat_activity sampled during the load),
 // which show where the database serializes.
 //
+// With -procs each instance is a process of its own (this program's
+// binary, run again with the hidden -serve-instance argument: the same
+// stack), and with -instance-cpu each runs in a cgroup of its own limited
+// to that many CPUs, so that each instance behaves like a small machine
+// of its own while PostgreSQL and the load generator share the rest; the
+// report then gives the CPU used by each instance, by PostgreSQL and by
+// the load generator, and says whether the instances' caps were the limit:
+//
+//	nice -n 10 go run ./bench/pgscale -procs -instance-cpu 0.2
+//
 // Passwords are hashed with a fast hasher by default (-hash fast): this
 // program measures the database, and on a small machine argon2id would
 // bound both runs by CPU alone. -hash argon2id uses the real one.
@@ -38,11 +48,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -68,6 +80,14 @@ func main() {
 	// An interrupt ends the run and still stops the throwaway cluster.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) == 2 && os.Args[1] == serveFlag {
+		if err := serveInstance(ctx, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "pgscale instance:", err)
+			stop()
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "pgscale:", err)
 		stop()
@@ -91,6 +111,9 @@ type config struct {
 	rounds      int
 	cpuProfile  string
 	statements  bool
+	procs       bool
+	instanceCPU float64
+	cpuPeriod   time.Duration
 }
 
 func parse(args []string, out io.Writer) (*config, error) {
@@ -110,7 +133,10 @@ func parse(args []string, out io.Writer) (*config, error) {
 	loads := fs.String("loads", "issuance,signin", "loads to run")
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds; each measures every load at one and two instances, in alternating order")
 	fs.BoolVar(&c.statements, "statements", false, "load pg_stat_statements in the throwaway cluster and report each statement's calls and server time per request")
-	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (instances and load generator) to this file")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (instances and load generator, or only the load generator with -procs) to this file")
+	fs.BoolVar(&c.procs, "procs", false, "run each instance as its own process (this program's binary, run again) instead of in this process")
+	fs.Float64Var(&c.instanceCPU, "instance-cpu", 0, "with -procs: limit each instance process to this many CPUs, in a cgroup of its own (GOMAXPROCS rounded up); fails where cgroups are not writable")
+	fs.DurationVar(&c.cpuPeriod, "cpu-period", 10*time.Millisecond, "with -instance-cpu: the scheduler period in which each instance gets its share (1ms-1s); a short one spreads the share evenly, like a slower CPU, instead of in bursts")
 	c.settings = map[string]string{"max_connections": "200", "max_pred_locks_per_transaction": "256",
 		"log_parameter_max_length_on_error": "-1"}
 	fs.Func("pg", "a server setting NAME=VALUE for the throwaway cluster (repeat the flag for more)", func(v string) error {
@@ -137,6 +163,14 @@ func parse(args []string, out io.Writer) (*config, error) {
 		return nil, errors.New("-concurrency >= 2, -conns, -orgs, -users and -rounds >= 1")
 	case c.hash != "fast" && c.hash != "argon2id":
 		return nil, errors.New("-hash is fast or argon2id")
+	case c.instanceCPU < 0 || c.instanceCPU > 0 && c.instanceCPU < 0.01:
+		return nil, errors.New("-instance-cpu is 0 (no limit) or at least 0.01")
+	case c.cpuPeriod < time.Millisecond || c.cpuPeriod > time.Second:
+		return nil, errors.New("-cpu-period is between 1ms and 1s")
+	case c.instanceCPU > 0 && c.instanceCPU*float64(c.cpuPeriod) < float64(time.Millisecond):
+		return nil, errors.New("-instance-cpu times -cpu-period is at least 1ms (the kernel's smallest quota)")
+	case c.instanceCPU > 0 && !c.procs:
+		return nil, errors.New("-instance-cpu needs -procs (a cgroup holds processes, not an in-process instance)")
 	}
 	return c, nil
 }
@@ -145,6 +179,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	c, err := parse(args, out)
 	if err != nil {
 		return err
+	}
+	var groups []*cgroup
+	if c.instanceCPU > 0 {
+		// Before anything starts: no cgroups, no run.
+		var cleanup func() error
+		groups, cleanup, err = instanceCgroups(2, c.instanceCPU, c.cpuPeriod, out)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := cleanup(); err != nil {
+				fmt.Fprintln(out, "pgscale:", err)
+			}
+		}()
 	}
 	url := c.pgURL
 	pgPID := 0
@@ -168,6 +216,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "pgscale: %d clients, %d connections per instance, %d organizations x %d users, %s passwords, %s per run, %d rounds\n",
 		c.concurrency, c.conns, c.orgs, c.users, c.hash, c.duration, c.rounds)
+	switch {
+	case len(groups) > 0:
+		fmt.Fprintf(out, "instances: one process each, each limited to %.2f CPU in every %s (cgroups %s, GOMAXPROCS %d)\n",
+			c.instanceCPU, c.cpuPeriod, groups[0].dir+", "+filepath.Base(groups[1].dir), int(math.Ceil(c.instanceCPU)))
+	case c.procs:
+		fmt.Fprintln(out, "instances: one process each, not limited")
+	default:
+		fmt.Fprintln(out, "instances: in this process")
+	}
 	kek := make([]byte, 32)
 	if _, err := rand.Read(kek); err != nil {
 		return err
@@ -213,7 +270,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		for _, load := range c.loads {
 			for _, n := range order {
-				r, err := measure(ctx, c, url, schema, kek, fx, load, n, pgPID)
+				r, err := measure(ctx, c, url, schema, kek, fx, load, n, pgPID, groups)
 				if err != nil {
 					return fmt.Errorf("%s with %d instances: %w", load, n, err)
 				}
@@ -234,16 +291,37 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			ratios = append(ratios, rs[1][i].rate/rs[0][i].rate)
 		}
 		for n := range 2 {
-			var rates, goCPU, pgCPU []float64
+			var rates, goCPU, pgCPU, instCPU, capUse []float64
+			limited := 0
 			for _, r := range rs[n] {
 				rates = append(rates, r.rate)
 				goCPU = append(goCPU, r.goCPU)
 				pgCPU = append(pgCPU, r.pgCPU)
+				instCPU = append(instCPU, r.instCPU)
+				for _, x := range r.instCores {
+					capUse = append(capUse, x/c.instanceCPU)
+				}
+				if r.capLimited() {
+					limited++
+				}
 			}
-			fmt.Fprintf(out, "%-9s %d instance(s): %s req/s; CPU per request: Go %s ms, PostgreSQL %s ms\n",
-				load, n+1, spread(rates, "%.0f"), spread(goCPU, "%.2f"), spread(pgCPU, "%.2f"))
+			if !c.procs {
+				fmt.Fprintf(out, "%-9s %d instance(s): %s req/s; CPU per request: Go %s ms, PostgreSQL %s ms\n",
+					load, n+1, spread(rates, "%.0f"), spread(goCPU, "%.2f"), spread(pgCPU, "%.2f"))
+				continue
+			}
+			fmt.Fprintf(out, "%-9s %d instance(s): %s req/s; CPU per request: instances %s ms, PostgreSQL %s ms, load generator %s ms\n",
+				load, n+1, spread(rates, "%.0f"), spread(instCPU, "%.2f"), spread(pgCPU, "%.2f"), spread(goCPU, "%.2f"))
+			if c.instanceCPU > 0 {
+				fmt.Fprintf(out, "%-9s %d instance(s): each instance used %s of its cap; the caps were the limit in %d of %d runs\n",
+					load, n+1, spread(capUse, "%.2f"), limited, len(rs[n]))
+			}
 		}
-		fmt.Fprintf(out, "%-9s ratio 2/1: %s\n", load, spread(ratios, "%.2fx"))
+		capped := ""
+		if c.instanceCPU > 0 {
+			capped = fmt.Sprintf(", each instance a process limited to %.2f CPU", c.instanceCPU)
+		}
+		fmt.Fprintf(out, "%-9s ratio 2/1: %s%s\n", load, spread(ratios, "%.2fx"), capped)
 	}
 	return nil
 }
@@ -414,24 +492,76 @@ type result struct {
 	p50, p99   time.Duration
 	retries    float64
 	waits      []string
-	siread     string  // average predicate locks held, by granularity
-	load1      float64 // the machine's 1-minute load average at the start
-	goCPU      float64 // CPU ms per request of this process (instances and load generator)
-	pgCPU      float64 // CPU ms per request of the PostgreSQL server (0: not measured)
-	busy       float64 // share of the machine's CPU time in use during the run, 0-1
+	siread     string   // average predicate locks held, by granularity
+	lane       []string // what the holders of a lane (advisory lock) were doing, by share of samples
+	load1      float64  // the machine's 1-minute load average at the start
+	goCPU      float64  // CPU ms per request of this process (instances and load generator; with -procs the load generator only)
+	pgCPU      float64  // CPU ms per request of the PostgreSQL server (0: not measured)
+	busy       float64  // share of the machine's CPU time in use during the run, 0-1
 	statements []string
 	// per request: Update and View calls, round trips to PostgreSQL
 	updates, views, roundTrips float64
+
+	// With -procs: the instances' CPU ms per request (all of them), and
+	// the CPUs each instance, PostgreSQL and this process (the load
+	// generator) used during the measurement.
+	procs            bool
+	instCPU          float64
+	instCores        []float64
+	pgCores, lgCores float64
+	// With -instance-cpu: each instance's limit, and the share of the
+	// scheduler's periods in which it ran out of it.
+	cap       float64
+	throttled []float64
+}
+
+// capLimited reports whether the instances' CPU limits bounded the run:
+// each instance used at least 90% of its limit, and neither PostgreSQL
+// nor the load generator used a whole CPU.
+func (r result) capLimited() bool {
+	if r.cap <= 0 || len(r.instCores) == 0 {
+		return false
+	}
+	for _, x := range r.instCores {
+		if x < 0.9*r.cap {
+			return false
+		}
+	}
+	return r.pgCores < 1 && r.lgCores < 1
 }
 
 func (r result) print(out io.Writer) {
 	fmt.Fprintf(out, "%-9s %d instance(s): %7.0f req/s  p50 %-9s p99 %-9s retries/update %.2f\n",
 		r.load, r.instances, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.retries)
 	fmt.Fprintf(out, "          per request: %.2f updates, %.2f views, %.2f round trips\n", r.updates, r.views, r.roundTrips)
-	fmt.Fprintf(out, "          load average %.2f, machine CPU busy %.0f%%, CPU per request: Go %.2f ms, PostgreSQL %.2f ms\n",
-		r.load1, 100*r.busy, r.goCPU, r.pgCPU)
+	if !r.procs {
+		fmt.Fprintf(out, "          load average %.2f, machine CPU busy %.0f%%, CPU per request: Go %.2f ms, PostgreSQL %.2f ms\n",
+			r.load1, 100*r.busy, r.goCPU, r.pgCPU)
+	} else {
+		fmt.Fprintf(out, "          load average %.2f, machine CPU busy %.0f%%, CPU per request: instances %.2f ms, PostgreSQL %.2f ms, load generator %.2f ms\n",
+			r.load1, 100*r.busy, r.instCPU, r.pgCPU, r.goCPU)
+		var used []string
+		for i, x := range r.instCores {
+			u := fmt.Sprintf("instance %d %.2f", i+1, x)
+			if r.cap > 0 {
+				u += fmt.Sprintf(" (%.0f%% of its %.2f, throttled in %.0f%% of periods)", 100*x/r.cap, r.cap, 100*r.throttled[i])
+			}
+			used = append(used, u)
+		}
+		fmt.Fprintf(out, "          CPUs used: %s, PostgreSQL %.2f, load generator %.2f\n", strings.Join(used, ", "), r.pgCores, r.lgCores)
+		if r.cap > 0 {
+			if r.capLimited() {
+				fmt.Fprintln(out, "          limit: the instances' caps (each instance >= 90% of its cap; PostgreSQL and the load generator below 1 CPU)")
+			} else {
+				fmt.Fprintln(out, "          limit: NOT the instances' caps alone (an instance below 90% of its cap, or PostgreSQL or the load generator at 1 CPU)")
+			}
+		}
+	}
 	if len(r.waits) > 0 {
 		fmt.Fprintf(out, "          waits (share of sampled active backends): %s\n", strings.Join(r.waits, ", "))
+	}
+	if len(r.lane) > 0 {
+		fmt.Fprintf(out, "          lane holders (share of samples): %s\n", strings.Join(r.lane, ", "))
 	}
 	if r.siread != "" {
 		fmt.Fprintf(out, "          predicate locks held (average): %s\n", r.siread)
@@ -441,19 +571,56 @@ func (r result) print(out io.Writer) {
 	}
 }
 
-func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx *fixture, load string, n, pgPID int) (result, error) {
-	var stacks []*stack
+// instance is one Gatehouse instance under load: a stack in this process
+// or a child process serving one.
+type instance interface {
+	url() string
+	stats(ctx context.Context) (postgres.Stats, error)
+	close()
+}
+
+func (st *stack) url() string { return st.base }
+
+func (st *stack) stats(context.Context) (postgres.Stats, error) { return st.store.Stats(), nil }
+
+// startInstances starts n instances: stacks in this process, or with
+// -procs child processes, the i-th in groups[i] when groups is not empty.
+func startInstances(ctx context.Context, c *config, url, schema string, kek []byte, n int, groups []*cgroup) ([]instance, []int, error) {
+	var insts []instance
+	var pids []int
+	for i := range n {
+		if !c.procs {
+			st, err := open(ctx, c, url, schema, kek)
+			if err != nil {
+				return insts, nil, err
+			}
+			insts = append(insts, st)
+			continue
+		}
+		var cg *cgroup
+		procs := 0
+		if len(groups) > 0 {
+			cg, procs = groups[i], int(math.Ceil(c.instanceCPU))
+		}
+		ch, err := startChild(ctx, instanceSpec{URL: url, Schema: schema, KEK: kek, Conns: c.conns, Hash: c.hash}, cg, procs)
+		if err != nil {
+			return insts, nil, err
+		}
+		insts = append(insts, ch)
+		pids = append(pids, ch.pid())
+	}
+	return insts, pids, nil
+}
+
+func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx *fixture, load string, n, pgPID int, groups []*cgroup) (result, error) {
+	insts, pids, err := startInstances(ctx, c, url, schema, kek, n, groups)
 	defer func() {
-		for _, st := range stacks {
-			st.close()
+		for _, in := range insts {
+			in.close()
 		}
 	}()
-	for range n {
-		st, err := open(ctx, c, url, schema, kek)
-		if err != nil {
-			return result{}, err
-		}
-		stacks = append(stacks, st)
+	if err != nil {
+		return result{}, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.concurrency, MaxConnsPerHost: c.concurrency}}
 	do := request(load, fx)
@@ -463,11 +630,15 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 	var lat []time.Duration
 	var firstErr error
 	var wg sync.WaitGroup
+	defer func() {
+		stop.Store(true)
+		wg.Wait()
+	}()
 	for w := range c.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			base := stacks[w%n].base
+			base := insts[w%n].url()
 			var mine []time.Duration
 			for i := w; !stop.Load(); i += c.concurrency {
 				t0 := time.Now()
@@ -490,10 +661,17 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 			mu.Unlock()
 		}()
 	}
-	time.Sleep(c.warmup)
+	select {
+	case <-time.After(c.warmup):
+	case <-ctx.Done():
+		return result{}, ctx.Err()
+	}
 	load1 := loadAverage()
-	before := stats(stacks)
-	cpu0 := readCPU(pgPID)
+	before, err := stats(ctx, insts)
+	if err != nil {
+		return result{}, err
+	}
+	cpu0 := readCPU(pgPID, pids, groups)
 	if c.statements {
 		if err := execOnce(ctx, url, "SELECT pg_stat_statements_reset()"); err != nil {
 			return result{}, err
@@ -501,24 +679,52 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 	}
 	measuring.Store(true)
 	t0 := time.Now()
-	waits, siread := sampleWaits(ctx, url, c.duration)
+	waits, siread, lane := sampleWaits(ctx, url, c.duration)
 	el := time.Since(t0)
 	measuring.Store(false)
-	cpu1 := readCPU(pgPID)
-	after := stats(stacks)
+	cpu1 := readCPU(pgPID, pids, groups)
+	after, err := stats(ctx, insts)
+	if err != nil {
+		return result{}, err
+	}
 	stop.Store(true)
 	wg.Wait()
 	if firstErr != nil {
 		return result{}, firstErr
 	}
+	if err := ctx.Err(); err != nil {
+		return result{}, err
+	}
 	slices.Sort(lat)
 	r := result{load: load, instances: n, n: len(lat), rate: float64(len(lat)) / el.Seconds(), waits: waits,
-		siread: siread, load1: load1}
+		siread: siread, lane: lane, load1: load1, procs: c.procs}
+	cores := func(d time.Duration) float64 { return d.Seconds() / el.Seconds() }
 	if len(lat) > 0 {
 		perReq := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(len(lat)) }
 		r.goCPU = perReq(cpu1.self - cpu0.self)
 		if pgPID != 0 {
 			r.pgCPU = perReq(cpu1.pg - cpu0.pg)
+		}
+		var inst time.Duration
+		for i := range cpu1.inst {
+			inst += cpu1.inst[i] - cpu0.inst[i]
+		}
+		r.instCPU = perReq(inst)
+	}
+	if c.procs {
+		r.pgCores, r.lgCores = cores(cpu1.pg-cpu0.pg), cores(cpu1.self-cpu0.self)
+		for i := range cpu1.inst {
+			r.instCores = append(r.instCores, cores(cpu1.inst[i]-cpu0.inst[i]))
+		}
+		if len(groups) > 0 {
+			r.cap = c.instanceCPU
+			for i := range cpu1.inst {
+				share := 0.0
+				if p := cpu1.periods[i] - cpu0.periods[i]; p > 0 {
+					share = float64(cpu1.throttled[i]-cpu0.throttled[i]) / float64(p)
+				}
+				r.throttled = append(r.throttled, share)
+			}
 		}
 	}
 	if t := cpu1.total - cpu0.total; t > 0 {
@@ -545,16 +751,19 @@ func measure(ctx context.Context, c *config, url, schema string, kek []byte, fx 
 	return r, nil
 }
 
-func stats(stacks []*stack) postgres.Stats {
+func stats(ctx context.Context, insts []instance) (postgres.Stats, error) {
 	var s postgres.Stats
-	for _, st := range stacks {
-		x := st.store.Stats()
+	for _, in := range insts {
+		x, err := in.stats(ctx)
+		if err != nil {
+			return s, fmt.Errorf("instance stats: %w", err)
+		}
 		s.Updates += x.Updates
 		s.Conflicts += x.Conflicts
 		s.Views += x.Views
 		s.RoundTrips += x.RoundTrips
 	}
-	return s
+	return s, nil
 }
 
 // request returns the call of one request of load, for client i.
@@ -603,18 +812,19 @@ func post(ctx context.Context, c *http.Client, u string, form url.Values, want s
 // tenth sample also counts the predicate locks (SIReadLock) held, by
 // granularity: a relation lock makes every write to the table a conflict
 // with its holder, a page lock every write to that page.
-func sampleWaits(ctx context.Context, url string, d time.Duration) ([]string, string) {
+func sampleWaits(ctx context.Context, url string, d time.Duration) (waits []string, siread string, lane []string) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		time.Sleep(d)
-		return []string{"(no sample: " + err.Error() + ")"}, ""
+		return []string{"(no sample: " + err.Error() + ")"}, "", nil
 	}
 	defer conn.Close(ctx)
 	counts := map[string]int{}
 	locks := map[string]int{}
-	total, lockSamples := 0, 0
+	laneCounts := map[string]int{}
+	total, lockSamples, laneSamples := 0, 0, 0
 	end := time.Now().Add(d)
-	for i := 0; time.Now().Before(end); i++ {
+	for i := 0; time.Now().Before(end) && ctx.Err() == nil; i++ {
 		rows, err := conn.Query(ctx, `SELECT coalesce(wait_event_type, ''), coalesce(wait_event, '')
 			FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'`)
 		if err == nil {
@@ -630,6 +840,33 @@ func sampleWaits(ctx context.Context, url string, d time.Duration) ([]string, st
 				}
 			}
 			rows.Close()
+		}
+		// The holders of advisory locks (the lanes: the audit log's, the
+		// retry lane): what a lane's holder is doing is what the others
+		// queue behind. "idle in transaction" is a holder waiting for
+		// its instance's next statement.
+		rows, err = conn.Query(ctx, `SELECT a.state, coalesce(a.wait_event_type, ''), coalesce(a.wait_event, '')
+			FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted`)
+		if err == nil {
+			laneSamples++
+			held := false
+			for rows.Next() {
+				var state, typ, ev string
+				if rows.Scan(&state, &typ, &ev) == nil {
+					held = true
+					k := state
+					if typ != "" && typ != "Client" {
+						k = typ + ":" + ev
+					} else if state == "active" {
+						k = "cpu"
+					}
+					laneCounts[k]++
+				}
+			}
+			rows.Close()
+			if !held {
+				laneCounts["not held"]++
+			}
 		}
 		if i%10 == 0 {
 			rows, err := conn.Query(ctx, `SELECT l.locktype, coalesce(c.relname, '?'), count(*) FROM pg_locks l
@@ -648,25 +885,33 @@ func sampleWaits(ctx context.Context, url string, d time.Duration) ([]string, st
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
-	var out []string
-	for _, k := range keys[:min(6, len(keys))] {
-		out = append(out, k+" "+strconv.Itoa(100*counts[k]/max(total, 1))+"%")
-	}
+	out := top(counts, total)
 	lockKeys := make([]string, 0, len(locks))
 	for k := range locks {
 		lockKeys = append(lockKeys, k)
 	}
 	sort.Slice(lockKeys, func(i, j int) bool { return locks[lockKeys[i]] > locks[lockKeys[j]] })
-	var siread []string
+	var held []string
 	for _, k := range lockKeys {
-		siread = append(siread, fmt.Sprintf("%s %.0f", k, float64(locks[k])/float64(max(lockSamples, 1))))
+		held = append(held, fmt.Sprintf("%s %.0f", k, float64(locks[k])/float64(max(lockSamples, 1))))
 	}
-	return out, strings.Join(siread, ", ")
+	return out, strings.Join(held, ", "), top(laneCounts, laneSamples)
+}
+
+// top formats the most frequent keys of counts as shares of total.
+func top(counts map[string]int, total int) []string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
+	})
+	var out []string
+	for _, k := range keys[:min(6, len(keys))] {
+		out = append(out, k+" "+strconv.Itoa(100*counts[k]/max(total, 1))+"%")
+	}
+	return out
 }
 
 func execOnce(ctx context.Context, url, sql string) error {
@@ -711,16 +956,28 @@ func statementsPerRequest(ctx context.Context, url string, requests int) ([]stri
 
 // cpuTimes are cumulative CPU times: this process's, the PostgreSQL
 // server's (the postmaster, its live children and the children it
-// reaped), and the machine's busy and total time from /proc/stat.
+// reaped), and the machine's busy and total time from /proc/stat; with
+// -procs each instance process's, and with -instance-cpu its cgroup's
+// scheduler periods and throttled periods.
 type cpuTimes struct {
 	self, pg, busy, total time.Duration
+	inst                  []time.Duration
+	periods, throttled    []int64
 }
 
 // clockTick is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
 const clockTick = 10 * time.Millisecond
 
-func readCPU(pgPID int) cpuTimes {
+func readCPU(pgPID int, instPIDs []int, groups []*cgroup) cpuTimes {
 	var c cpuTimes
+	for i, pid := range instPIDs {
+		c.inst = append(c.inst, procCPU(pid))
+		if i < len(groups) {
+			p, t := groups[i].throttling()
+			c.periods = append(c.periods, p)
+			c.throttled = append(c.throttled, t)
+		}
+	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		c.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())

@@ -12,16 +12,32 @@ import (
 	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 )
 
-// TestSmoke runs both loads for a moment against one and two instances on
-// a throwaway cluster: every request must succeed (a failed one ends the
-// run with its status and body) and the report names each figure.
-func TestSmoke(t *testing.T) {
+// TestMain lets this test binary serve an instance for TestSmokeProcesses,
+// which runs pgscale with -procs: the parent starts its own executable,
+// here the test binary, with serveFlag.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == serveFlag {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func requirePostgres(t *testing.T) {
+	t.Helper()
 	if _, err := pgtest.BinDir(); errors.Is(err, pgtest.ErrNotInstalled) {
 		if os.Getenv("GATEHOUSE_TEST_REQUIRE_POSTGRES") != "" {
 			t.Fatal(err)
 		}
 		t.Skipf("%v (%s)", err, pgtest.InstallHint)
 	}
+}
+
+// TestSmoke runs both loads for a moment against one and two instances on
+// a throwaway cluster: every request must succeed (a failed one ends the
+// run with its status and body) and the report names each figure.
+func TestSmoke(t *testing.T) {
+	requirePostgres(t)
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-duration", "300ms", "-warmup", "100ms", "-concurrency", "4",
 		"-conns", "2", "-orgs", "2", "-users", "3", "-fsync=false", "-rounds", "2"}, &out)
@@ -39,10 +55,16 @@ func TestSmoke(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-loads", "x"}, {"-concurrency", "1"}, {"-hash", "md5"}, {"-pg", "novalue"}, {"-duration", "0s"}, {"-rounds", "0"}} {
+	for _, args := range [][]string{{"-loads", "x"}, {"-concurrency", "1"}, {"-hash", "md5"}, {"-pg", "novalue"}, {"-duration", "0s"}, {"-rounds", "0"},
+		{"-instance-cpu", "0.5"}, {"-procs", "-instance-cpu", "-1"}, {"-procs", "-instance-cpu", "0.001"},
+		{"-procs", "-instance-cpu", "0.05"}, {"-procs", "-instance-cpu", "0.5", "-cpu-period", "0s"}} {
 		if _, err := parse(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parse(%q) accepted", args)
 		}
+	}
+	c, err := parse([]string{"-procs", "-instance-cpu", "0.25"}, &bytes.Buffer{})
+	if err != nil || !c.procs || c.instanceCPU != 0.25 || c.cpuPeriod != 10*time.Millisecond {
+		t.Errorf("parse(-procs -instance-cpu 0.25) = %+v, %v", c, err)
 	}
 }
 
@@ -53,13 +75,13 @@ func TestReadCPU(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("no /proc")
 	}
-	c0 := readCPU(os.Getpid())
+	c0 := readCPU(os.Getpid(), nil, nil)
 	deadline := time.Now().Add(300 * time.Millisecond)
 	x := 0
 	for time.Now().Before(deadline) {
 		x++
 	}
-	c1 := readCPU(os.Getpid())
+	c1 := readCPU(os.Getpid(), nil, nil)
 	if c1.self <= c0.self {
 		t.Errorf("own CPU time did not grow: %v -> %v", c0.self, c1.self)
 	}

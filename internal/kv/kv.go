@@ -237,6 +237,15 @@ func (u Unique) Lookup(tx ReadTx, scope, value string) (string, error) {
 	return DecodeID(v), nil
 }
 
+// LookupKey returns the key that Lookup of value in scope reads, for
+// Prefetch; nil when Lookup reads nothing (a part that no key may hold).
+func (u Unique) LookupKey(scope, value string) []byte {
+	if CheckParts(scope, value) != nil {
+		return nil
+	}
+	return u.key(scope, value)
+}
+
 // Scan visits, in value order, the entries of scope whose value starts
 // with prefix and comes strictly after the value after (a cursor; "" starts
 // at the first), at most limit of them (zero: no limit), calling fn with

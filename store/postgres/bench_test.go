@@ -109,3 +109,41 @@ func BenchmarkInstances(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkView measures read-only transactions one after another (a
+// pool of 2 connections): one point read, and four dependent ones (the
+// shape of a client authentication). Each costs its reads' round trips
+// (BEGIN rides with the first) and a COMMIT, which View does not wait
+// for: the next View takes the other connection meanwhile.
+func BenchmarkView(b *testing.B) {
+	need(b)
+	s := openFresh(b, postgres.WithMaxConns(2))
+	ctx := context.Background()
+	keys := [][]byte{[]byte("a"), []byte("b"), []byte("c"), []byte("d")}
+	if err := s.Update(ctx, func(tx identity.Tx) error {
+		for _, k := range keys {
+			if err := tx.Put(k, []byte("value")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprintf("reads=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if err := s.View(ctx, func(tx identity.ReadTx) error {
+					for _, k := range keys[:n] {
+						if _, err := tx.Get(k); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

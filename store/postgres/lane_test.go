@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -209,7 +210,13 @@ func TestLaneQueuesInstances(t *testing.T) {
 	}
 	free := make(chan error, 1)
 	go func() {
-		free <- b.Update(ctx, func(tx identity.Tx) error { return lane(tx, "log") })
+		free <- b.Update(ctx, func(tx identity.Tx) error {
+			if err := lane(tx, "log"); err != nil {
+				return err
+			}
+			_, err := tx.Get([]byte("count")) // the lock is taken with the first read
+			return err
+		})
 	}()
 	select {
 	case err := <-free:
@@ -239,5 +246,85 @@ func TestLaneQueuesInstances(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLaneFirstRoundTrip guards the lane's pipeline: the lock, BEGIN, the
+// pending writes and the first reads travel in one round trip, and what
+// they read is what the same reads return outside a lane: values and
+// absent keys (Prefetch, Get), a scan with a limit and an offset (integer
+// arguments), the transaction's own pending write.
+func TestLaneFirstRoundTrip(t *testing.T) {
+	c := need(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, c.URL("postgres"), postgres.WithSchema(freshSchema()), postgres.WithMaxConns(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(ctx, func(tx identity.Tx) error {
+		for _, k := range []string{"p/a", "p/b", "p/c", "p/d"} {
+			if err := tx.Put([]byte(k), []byte("v-"+k)); err != nil {
+				return err
+			}
+		}
+		return tx.Put([]byte("bin"), []byte{0, 1, 0xff, '\\', 'x'})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, first := range []string{"prefetch", "scan"} {
+		t.Run(first, func(t *testing.T) {
+			before := s.Stats().RoundTrips
+			err := s.Update(ctx, func(tx identity.Tx) error {
+				if !tx.(laner).Lane("first-" + first) {
+					return errors.New("Lane did not take effect")
+				}
+				if err := tx.Put([]byte("own"), []byte("mine")); err != nil {
+					return err
+				}
+				if first == "scan" {
+					var keys []string
+					err := tx.Scan([]byte("p/"), identity.ScanOptions{Skip: 1, Limit: 2}, func(k, v []byte) error {
+						if string(v) != "v-"+string(k) {
+							return fmt.Errorf("scan %s = %q", k, v)
+						}
+						keys = append(keys, string(k))
+						return nil
+					})
+					if err != nil {
+						return err
+					}
+					if strings.Join(keys, ",") != "p/b,p/c" {
+						return fmt.Errorf("scan skip 1 limit 2 = %v, want p/b,p/c", keys)
+					}
+				} else if err := tx.(interface{ Prefetch(...[]byte) error }).Prefetch([]byte("bin"), []byte("p/a"), []byte("absent")); err != nil {
+					return err
+				}
+				if n := s.Stats().RoundTrips - before; n != 1 {
+					return fmt.Errorf("lane, BEGIN, a write and the first read took %d round trips, want 1", n)
+				}
+				if v, err := tx.Get([]byte("bin")); err != nil || string(v) != "\x00\x01\xff\\x" {
+					return fmt.Errorf("Get(bin) = %q, %v", v, err)
+				}
+				if v, err := tx.Get([]byte("own")); err != nil || string(v) != "mine" {
+					return fmt.Errorf("Get(own) = %q, %v", v, err)
+				}
+				if _, err := tx.Get([]byte("absent")); !errors.Is(err, identity.ErrNotFound) {
+					return fmt.Errorf("Get(absent) = %v, want not found", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			if err := s.View(ctx, func(tx identity.ReadTx) error {
+				var err error
+				got, err = tx.Get([]byte("own"))
+				return err
+			}); err != nil || string(got) != "mine" {
+				t.Errorf("after commit own = %q, %v", got, err)
+			}
+		})
 	}
 }

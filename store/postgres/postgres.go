@@ -50,12 +50,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -187,6 +190,13 @@ type Store struct {
 
 	updates, conflicts, reconnects, views, roundTrips atomic.Int64
 
+	// ending counts the read-only transactions whose COMMIT is still on
+	// its way after View returned (see View); Close waits for them.
+	// endMu orders View's decision to commit in the background (read
+	// lock) before Close's wait (write lock).
+	ending sync.WaitGroup
+	endMu  sync.RWMutex
+
 	sqlGet, sqlPut string
 	table          string // quoted, schema-qualified kv table
 	laneKey        int64  // advisory lock of the retry lane
@@ -313,6 +323,12 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
 	}
+	// A View that saw the store open has counted itself in ending once
+	// this lock is ours (an empty critical section: a barrier); the others
+	// commit before they return.
+	s.endMu.Lock()
+	s.endMu.Unlock()
+	s.ending.Wait()
 	if s.ownPool {
 		s.pool.Close()
 	}
@@ -327,6 +343,14 @@ const (
 // View runs fn in a REPEATABLE READ, READ ONLY transaction: a consistent
 // snapshot, never blocked by writers and never retried. Errors from a lost
 // connection wrap ErrUnavailable.
+//
+// View returns as soon as fn has returned, without waiting for the
+// transaction's COMMIT, which ends it on the server meanwhile (the
+// connection goes back to the pool afterwards). Every read of fn has been
+// answered from the one snapshot by then, and a read-only REPEATABLE READ
+// transaction has nothing left to check or write at its COMMIT, so
+// nothing that View returns could depend on it: the caller saves the
+// round trip's wait.
 func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -336,14 +360,38 @@ func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) err
 	}
 	defer s.views.Add(1)
 	t := s.newTx(ctx, false)
-	defer t.release()
-	if err := fn(t); err != nil {
+	err := fn(t)
+	if err == nil {
+		err = t.err
+	}
+	if err != nil || t.conn == nil {
+		t.release()
 		return err
 	}
-	if t.err != nil {
-		return t.err
+	// The COMMIT's round trip is counted now, when View is done with
+	// it, so that Stats does not move after View returned.
+	s.roundTrips.Add(1)
+	t.counted = true
+	s.endMu.RLock()
+	background := !s.closed.Load()
+	if background {
+		s.ending.Add(1)
 	}
-	return t.commit()
+	s.endMu.RUnlock()
+	if !background { // the store is closing: commit before returning
+		_ = t.commit()
+		t.release()
+		return nil
+	}
+	go func() {
+		defer s.ending.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		t.ctx = ctx
+		_ = t.commit() // on failure release rolls back or drops the connection
+		t.release()
+	}()
+	return nil
 }
 
 // Update runs fn in a SERIALIZABLE transaction and commits it. It runs fn
@@ -447,9 +495,10 @@ type tx struct {
 	sent     bool  // BEGIN went to the server
 	err      error // first database error; the transaction is dead after it
 	inCommit bool
-	lane     bool  // take a lane before BEGIN
+	lane     bool  // take a lane before BEGIN, in the first round trip
 	laneKey  int64 // the lane's advisory lock
 	laneHeld bool  // the connection holds the lane's session lock
+	counted  bool  // the next round trip is already counted in Stats
 
 	scans int      // scans running (callbacks may write)
 	log   [][]byte // keys written while a scan runs
@@ -495,7 +544,14 @@ func (t *tx) roundTrip(finals []stmt, read func(i int, rows pgx.Rows) error) err
 	if err := t.acquire(); err != nil {
 		return err
 	}
-	t.s.roundTrips.Add(1)
+	if t.counted {
+		t.counted = false
+	} else {
+		t.s.roundTrips.Add(1)
+	}
+	if t.lane && !t.sent {
+		return t.laneRoundTrip(finals, read)
+	}
 	b := &pgx.Batch{}
 	for _, p := range t.pending {
 		b.Queue(p.sql, p.args...)
@@ -535,8 +591,8 @@ func (t *tx) roundTrip(finals []stmt, read func(i int, rows pgx.Rows) error) err
 	return nil
 }
 
-// acquire takes the transaction's connection from the pool, and its lane
-// when it has one, unless it has them already.
+// acquire takes the transaction's connection from the pool unless it has
+// it already.
 func (t *tx) acquire() error {
 	if t.conn != nil {
 		return nil
@@ -549,18 +605,130 @@ func (t *tx) acquire() error {
 		return t.fail(fmt.Errorf("postgres: acquire connection: %w", err), false)
 	}
 	t.conn = conn
-	if t.lane {
-		// A session lock, taken before BEGIN so that the snapshot is
-		// taken once the lane is ours.
-		t.s.roundTrips.Add(1)
-		if _, err := conn.Exec(t.ctx, "SELECT pg_advisory_lock($1)", t.laneKey); err != nil {
-			// The lock may or may not be held: drop the session.
-			_ = conn.Conn().PgConn().Close(context.WithoutCancel(t.ctx))
+	return nil
+}
+
+// laneRoundTrip is the first round trip of a transaction in a lane: the
+// lane's session lock, a Sync, then BEGIN, the pending statements and the
+// finals, sent together in one pipeline. The server takes the lock in a
+// statement of its own (its implicit transaction ends at the Sync) and
+// only then runs BEGIN and the first read, which takes the snapshot: the
+// snapshot is taken once the lane is ours, as if the lock had been a
+// round trip of its own, without the wait for this process to send BEGIN
+// while the lane is held.
+func (t *tx) laneRoundTrip(finals []stmt, read func(i int, rows pgx.Rows) error) error {
+	all := append(t.pending, finals...)
+	n := len(t.pending)
+	t.pending = t.pending[:0]
+	type encoded struct {
+		vals    [][]byte
+		oids    []uint32
+		formats []int16
+	}
+	enc := make([]encoded, len(all))
+	for i, st := range all {
+		var err error
+		if enc[i].vals, enc[i].oids, enc[i].formats, err = encodeArgs(st.args); err != nil {
 			return t.fail(err, false)
 		}
-		t.laneHeld = true
+	}
+	t.sent = true
+	pc := t.conn.Conn().PgConn()
+	p := pc.StartPipeline(t.ctx)
+	p.SendQueryParams("SELECT pg_advisory_lock($1)", [][]byte{strconv.AppendInt(nil, t.laneKey, 10)},
+		[]uint32{pgtype.Int8OID}, []int16{pgtype.TextFormatCode}, nil)
+	p.SendPipelineSync()
+	for i, st := range all {
+		p.SendQueryParams(st.sql, enc[i].vals, enc[i].oids, enc[i].formats, []int16{pgtype.BinaryFormatCode})
+	}
+	p.SendPipelineSync()
+	err := p.Flush()
+	// Results: the lock, its Sync, each statement, the last Sync.
+	next := func() (any, error) {
+		if err != nil {
+			return nil, err
+		}
+		return p.GetResults()
+	}
+	var res any
+	if res, err = next(); err == nil {
+		if rr, ok := res.(*pgconn.ResultReader); ok {
+			_, err = rr.Close()
+		} else {
+			err = fmt.Errorf("postgres: lane lock: unexpected result %T", res)
+		}
+		if err == nil {
+			t.laneHeld = true
+		}
+	}
+	if err == nil {
+		if res, err = next(); err == nil {
+			if _, ok := res.(*pgconn.PipelineSync); !ok {
+				err = fmt.Errorf("postgres: lane lock: unexpected result %T", res)
+			}
+		}
+	}
+	for i := 0; i < len(all) && err == nil; i++ {
+		if res, err = next(); err != nil {
+			break
+		}
+		rr, ok := res.(*pgconn.ResultReader)
+		if !ok {
+			err = fmt.Errorf("postgres: unexpected result %T", res)
+			break
+		}
+		if i < n || read == nil {
+			_, err = rr.Close()
+			continue
+		}
+		rows := pgx.RowsFromResultReader(t.conn.Conn().TypeMap(), rr)
+		err = read(i-n, rows)
+		rows.Close()
+		if rerr := rows.Err(); err == nil {
+			err = rerr
+		}
+	}
+	if err == nil {
+		if res, err = next(); err == nil {
+			if _, ok := res.(*pgconn.PipelineSync); !ok {
+				err = fmt.Errorf("postgres: unexpected result %T", res)
+			}
+		}
+	}
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if !t.laneHeld && !pc.IsClosed() {
+			// The lock may or may not be held: drop the session.
+			_ = pc.Close(context.WithoutCancel(t.ctx))
+		}
+		return t.fail(err, true)
 	}
 	return nil
+}
+
+// encodeArgs encodes the arguments of the statements this package sends
+// for a pipeline: byte strings (keys and values) as bytea in binary, and
+// integers (limits and offsets) as int8 in text.
+func encodeArgs(args []any) (vals [][]byte, oids []uint32, formats []int16, err error) {
+	for _, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			vals, oids, formats = append(vals, v), append(oids, pgtype.ByteaOID), append(formats, pgtype.BinaryFormatCode)
+		case int:
+			vals = append(vals, strconv.AppendInt(nil, int64(v), 10))
+			oids, formats = append(oids, pgtype.Int8OID), append(formats, pgtype.TextFormatCode)
+		case int64:
+			vals = append(vals, strconv.AppendInt(nil, v, 10))
+			oids, formats = append(oids, pgtype.Int8OID), append(formats, pgtype.TextFormatCode)
+		case nil:
+			vals, oids, formats = append(vals, nil), append(oids, 0), append(formats, pgtype.TextFormatCode)
+		default:
+			return nil, nil, nil, fmt.Errorf("postgres: cannot encode a %T for a pipeline", a)
+		}
+	}
+	return vals, oids, formats, nil
 }
 
 // fail records the transaction's first database error, classified.
@@ -751,21 +919,21 @@ func (t *tx) Prefetch(keys ...[]byte) error {
 }
 
 // Lane queues this transaction behind every transaction, of any instance
-// on the database, that is in the lane of the same name: it returns once
-// it holds a session advisory lock, taken before BEGIN and released after
-// the COMMIT. Writers that append to the same structures from several
+// on the database, that is in the lane of the same name: its first round
+// trip takes a session advisory lock before BEGIN (see laneRoundTrip),
+// and the COMMIT's round trip releases it. Writers that append to the same structures from several
 // instances at once (the audit log's batches) then follow each other
 // instead of aborting each other as serialization failures and running
 // again. It works only before the transaction's first round trip (its
 // first read) and reports whether it took effect (a failure to take the
-// lock is the transaction's error). A lane only spares work: serializable
+// lock is the transaction's error, at its first round trip). A lane only spares work: serializable
 // isolation still keeps every invariant.
 func (t *tx) Lane(name string) bool {
 	if !t.writable || t.sent || t.conn != nil || t.err != nil {
 		return false
 	}
 	t.lane, t.laneKey = true, laneKey(t.s.o.schema, name)
-	return t.acquire() == nil
+	return true
 }
 
 // Put queues an upsert of key; it reaches the server with the next read or
