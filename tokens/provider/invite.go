@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
-	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -63,21 +62,7 @@ func (p *Provider) InviteUser(ctx context.Context, svc *identity.Service, in ide
 
 // sendInviteMail sends the invitation link in the background.
 func (p *Provider) sendInviteMail(locale, to, orgName, link string, ttl time.Duration) {
-	tr := translations(locale)
-	hours := int((ttl + time.Hour/2) / time.Hour)
-	if hours < 1 {
-		hours = 1
-	}
-	product := p.pages.Look().ProductName()
-	m := mail.Message{From: p.opts.MailFrom, To: []string{to},
-		Subject: fmt.Sprintf(tr["invite_mail_subject"], orgName, product),
-		Text:    fmt.Sprintf(tr["invite_mail_text"], orgName, link, hours)}
-	html, err := p.mailHTML(locale, fmt.Sprintf(tr["invite_mail_intro"], orgName), link, tr["invite_mail_button"], "", "",
-		fmt.Sprintf(tr["invite_mail_footer"], hours))
-	if err == nil {
-		m.HTML = html
-	}
-	p.deliver(m)
+	p.sendLinkMail(locale, "invite", to, orgName, link, max(1, int((ttl+time.Hour/2)/time.Hour)))
 }
 
 // invitationPage is the GET of an invitation link: a confirmation page,

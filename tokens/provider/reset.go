@@ -100,14 +100,21 @@ func (p *Provider) sendReset(w http.ResponseWriter, r *http.Request, reqID strin
 
 // sendResetMail sends the reset link in the background.
 func (p *Provider) sendResetMail(locale, to, orgName, link string, ttl time.Duration) {
+	p.sendLinkMail(locale, "reset", to, orgName, link, int((ttl+time.Minute/2)/time.Minute))
+}
+
+// sendLinkMail sends a mailed link in the background: the messages of
+// kind ("reset", "invite": the translations kind_mail_subject, _text,
+// _intro, _button and _footer), whose text and footer give its lifetime n
+// (in the unit those messages name).
+func (p *Provider) sendLinkMail(locale, kind, to, orgName, link string, n int) {
 	tr := translations(locale)
-	minutes := int((ttl + time.Minute/2) / time.Minute)
 	product := p.pages.Look().ProductName()
 	m := mail.Message{From: p.opts.MailFrom, To: []string{to},
-		Subject: fmt.Sprintf(tr["reset_mail_subject"], orgName, product),
-		Text:    fmt.Sprintf(tr["reset_mail_text"], orgName, link, minutes)}
-	html, err := p.mailHTML(locale, fmt.Sprintf(tr["reset_mail_intro"], orgName), link, tr["reset_mail_button"], "", "",
-		fmt.Sprintf(tr["reset_mail_footer"], minutes))
+		Subject: fmt.Sprintf(tr[kind+"_mail_subject"], orgName, product),
+		Text:    fmt.Sprintf(tr[kind+"_mail_text"], orgName, link, n)}
+	html, err := p.mailHTML(locale, fmt.Sprintf(tr[kind+"_mail_intro"], orgName), link, tr[kind+"_mail_button"], "", "",
+		fmt.Sprintf(tr[kind+"_mail_footer"], n))
 	if err == nil {
 		m.HTML = html
 	}
