@@ -102,9 +102,12 @@ func DefaultAudience(app *identity.Application, redirectURI string) string {
 	return ""
 }
 
-// newJTI returns a fresh UUID (v4) token id.
+// newJTI returns a fresh, time-ordered UUID (v7: milliseconds, then 74
+// random bits) token id: a token's id is public (it is in the token,
+// beside iat), and records keyed by it (the provider's access records)
+// sit together in key order with the others of their commit.
 func (s *Service) newJTI() (string, error) {
-	id, err := uuid.NewRandomFromReader(s.rand)
+	id, err := uuid.NewV7FromReader(s.rand)
 	if err != nil {
 		return "", fmt.Errorf("token id: %w", err)
 	}

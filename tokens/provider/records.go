@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/google/uuid"
 )
 
 // The provider's records live in the account-wide space of the store (each
@@ -180,6 +181,17 @@ func (p *Provider) newUUID() (string, error) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// newTimeUUID returns a time-ordered UUID (v7: 48 bits of milliseconds,
+// 74 random bits) for ids that are not secrets, so that records made
+// together sit together in the store's key order.
+func (p *Provider) newTimeUUID() (string, error) {
+	id, err := uuid.NewV7FromReader(p.opts.Rand)
+	if err != nil {
+		return "", fmt.Errorf("random id: %w", err)
+	}
+	return id.String(), nil
 }
 
 // newDigits returns a uniformly random 6-digit code.

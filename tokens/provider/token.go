@@ -213,7 +213,7 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 	// issued (family, refresh token, access record, audit event), after
 	// checking again that the code is unused: of two redemptions of one
 	// code, the second to commit revokes what the first issued.
-	family, err := p.newUUID()
+	family, err := p.newTimeUUID()
 	if err != nil {
 		return nil, err
 	}
@@ -507,7 +507,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 	res.rexp = now.Add(ttl)
 	family := ip.family
 	if family == "" {
-		if family, err = p.newUUID(); err != nil {
+		if family, err = p.newTimeUUID(); err != nil {
 			return nil, err
 		}
 	}
