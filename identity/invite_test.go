@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -430,19 +429,10 @@ func TestAcceptInvitationThen(t *testing.T) {
 			token = invite()
 			const n = 8
 			errs := make([]error, n)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					_, errs[i] = s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: token,
-						Then: func(tx *identity.Txn, inv *identity.Invitation) error { return session(tx, inv, 2+i) }})
-				}()
-			}
-			close(start)
-			wg.Wait()
+			testkit.AtOnce(n, func(i int) {
+				_, errs[i] = s.AcceptInvitation(ctx, identity.InvitationAcceptance{OrgDomain: "acme", Token: token,
+					Then: func(tx *identity.Txn, inv *identity.Invitation) error { return session(tx, inv, 2+i) }})
+			})
 			won := 0
 			for i, err := range errs {
 				switch {

@@ -10,10 +10,10 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -31,19 +31,10 @@ func TestConcurrentCodeExchange(t *testing.T) {
 		const n = 8
 		status := make([]int, n)
 		bodies := make([]map[string]any, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				status[i], bodies[i] = e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"authorization_code"},
-					"code": {code}, "redirect_uri": {webRedirect}})
-			}()
-		}
-		close(start)
-		wg.Wait()
+		testkit.AtOnce(n, func(i int) {
+			status[i], bodies[i] = e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"authorization_code"},
+				"code": {code}, "redirect_uri": {webRedirect}})
+		})
 		winners := 0
 		var won map[string]any
 		for i := range n {
@@ -78,19 +69,10 @@ func TestConcurrentRefresh(t *testing.T) {
 	const n = 8
 	status := make([]int, n)
 	bodies := make([]map[string]any, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			status[i], bodies[i] = e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"refresh_token"},
-				"refresh_token": {rt}})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testkit.AtOnce(n, func(i int) {
+		status[i], bodies[i] = e.tokenRequest(t, e.web[alg], url.Values{"grant_type": {"refresh_token"},
+			"refresh_token": {rt}})
+	})
 	successor := ""
 	for i := range n {
 		if status[i] != http.StatusOK {

@@ -11,11 +11,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
 var reInvite = regexp.MustCompile(`(http://[^\s]+/invitation/[A-Za-z0-9_-]{43})`)
@@ -282,23 +282,14 @@ func TestInvitationConcurrentAccept(t *testing.T) {
 			clients[i], csrfs[i] = invitationBrowser(t, link)
 		}
 		status := make([]int, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				res, err := formPost(clients[i], link, url.Values{"csrf_token": {csrfs[i]}})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				status[i] = res.StatusCode
-			}()
-		}
-		close(start)
-		wg.Wait()
+		testkit.AtOnce(n, func(i int) {
+			res, err := formPost(clients[i], link, url.Values{"csrf_token": {csrfs[i]}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			status[i] = res.StatusCode
+		})
 		won := 0
 		for i, st := range status {
 			switch st {
