@@ -118,6 +118,32 @@ func Lane(tx Tx, name string) bool {
 	return false
 }
 
+// Appender is implemented by the transactions of backends shared by
+// several processes whose serializable isolation locks what a transaction
+// reads at a coarser grain than a key (store/postgres: an index page, a
+// hash bucket): AppendOnly runs the transaction at snapshot isolation
+// instead, where two transactions conflict only when both write one key.
+type Appender interface {
+	AppendOnly() bool
+}
+
+// AppendOnly asks tx's backend to run tx at snapshot isolation (see
+// Appender); it must be called before tx's first read, and reports
+// whether it took effect (on the other backends it does nothing: they
+// run one writer at a time). It is for a transaction that only inserts
+// keys no other transaction may write (fresh ids) and reads and then
+// updates keys that others rarely write (a count shard of its own): a key
+// that two concurrent transactions write still aborts one of them, so
+// counts stay exact, but a key that tx reads without writing it may
+// change before tx commits, unseen. No write of tx may depend on such a
+// read in a way that matters (a unique check, a limit).
+func AppendOnly(tx Tx) bool {
+	if a, ok := tx.(Appender); ok {
+		return a.AppendOnly()
+	}
+	return false
+}
+
 // Store runs transactions. identity.Service.KVStore adapts the service's
 // backend (an identity.Store) to it.
 type Store interface {

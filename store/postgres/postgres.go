@@ -336,8 +336,9 @@ func (s *Store) Close() error {
 }
 
 const (
-	beginRead  = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-	beginWrite = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+	beginRead   = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+	beginWrite  = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+	beginAppend = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 )
 
 // View runs fn in a REPEATABLE READ, READ ONLY transaction: a consistent
@@ -933,6 +934,28 @@ func (t *tx) Lane(name string) bool {
 		return false
 	}
 	t.lane, t.laneKey = true, laneKey(t.s.o.schema, name)
+	return true
+}
+
+// AppendOnly runs this transaction at snapshot isolation (REPEATABLE
+// READ) instead of SERIALIZABLE. It is for the writers that only insert
+// keys no other transaction writes (fresh ids) and read, then update,
+// keys of their own (the audit log's batches, each in the count shards
+// of its instance): SERIALIZABLE's read locks cover an index page or a
+// hash bucket, not a key, so two such writers of several instances abort
+// each other although they never touch a common key, while under
+// snapshot isolation two transactions conflict only when both write one
+// key (the second writer fails with a serialization failure, or a unique
+// violation for an insert, and Update runs it again). What it reads and
+// does not write may have changed by its COMMIT, unseen: a transaction
+// whose writes depend on such a read (a unique check, a balance) must not
+// use it. It works only before the transaction's first round trip and
+// reports whether it took effect.
+func (t *tx) AppendOnly() bool {
+	if !t.writable || t.sent || t.conn != nil || t.err != nil || len(t.pending) == 0 {
+		return false
+	}
+	t.pending[0] = stmt{sql: beginAppend} // BEGIN, not sent yet
 	return true
 }
 
