@@ -127,7 +127,7 @@ func (t *Txn) Log(e *Event) error { return t.logEvents([]*Event{e}, nil) }
 func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 	sets := make([][]kv.Set, len(es))
 	ids := make([]int64, len(es))
-	var keys [][]byte
+	var keys, fresh [][]byte
 	for i, e := range es {
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = t.s.Now()
@@ -140,8 +140,17 @@ func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 			return err
 		}
 		ids[i] = t.s.events.next(eventMS(e.CreatedAt))
-		keys = append(keys, t.eventKeys(sets[i], eventSeq(ids[i]), counts)...)
+		seq := eventSeq(ids[i])
+		fresh = append(fresh, events(t.s.env).Key(seq))
+		for _, set := range sets[i] {
+			k := set.AddKeysBatched(seq, counts) // the member's key, its count's
+			fresh, keys = append(fresh, k[0]), append(keys, k[1])
+		}
 	}
+	// The event's key and its sets' members are new under an id of this
+	// instance (see nextEventID): stores where a read is a round trip do
+	// not read them.
+	kv.Fresh(t.w, fresh...)
 	if err := kv.Prefetch(t.tx, keys...); err != nil {
 		return err
 	}

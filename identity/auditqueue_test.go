@@ -137,7 +137,8 @@ type recordingTx struct {
 	lane       string        // the lane asked for
 	appendOnly bool          // AppendOnly came before any read
 	shards     map[byte]bool // the shards of the event sets' counts written
-	reads      int           // Gets and Prefetches before Lane
+	fresh      map[string]bool
+	reads      int // Gets and Prefetches before Lane
 	prefetches int
 	prefetched map[string]bool
 	unfetched  []string // event and organization-domain keys read without a Prefetch first
@@ -163,6 +164,12 @@ func (t *recordingTx) Put(key, value []byte) error {
 	return t.Tx.Put(key, value)
 }
 
+func (t *recordingTx) Fresh(keys ...[]byte) {
+	for _, k := range keys {
+		t.fresh[string(k)] = true
+	}
+}
+
 func (t *recordingTx) Prefetch(keys ...[]byte) error {
 	t.reads++
 	t.prefetches++
@@ -176,7 +183,7 @@ func (t *recordingTx) Get(key []byte) ([]byte, error) {
 	t.reads++
 	k := string(key)
 	if (strings.Contains(k, "\x00event\x00") || strings.Contains(k, "\x00events\x00") ||
-		strings.Contains(k, "\x00org-domain\x00")) && !t.prefetched[k] {
+		strings.Contains(k, "\x00org-domain\x00")) && !t.prefetched[k] && !t.fresh[k] {
 		t.unfetched = append(t.unfetched, k)
 	}
 	return t.Tx.Get(key)
@@ -185,7 +192,7 @@ func (t *recordingTx) Get(key []byte) ([]byte, error) {
 func (s *recordingStore) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
 	time.Sleep(2 * time.Millisecond) // a durable commit's time, so batches form
 	return s.Store.Update(ctx, func(tx identity.Tx) error {
-		rt := &recordingTx{Tx: tx, prefetched: map[string]bool{}}
+		rt := &recordingTx{Tx: tx, prefetched: map[string]bool{}, fresh: map[string]bool{}}
 		s.mu.Lock()
 		s.txs = append(s.txs, rt)
 		s.mu.Unlock()
@@ -197,9 +204,10 @@ func (s *recordingStore) Update(ctx context.Context, fn func(tx identity.Tx) err
 // (snapshot isolation, asked for before it reads anything) and in no lane,
 // so that the batches of instances sharing a store run side by side; it
 // reads the organizations of its events (named by domain) in one Prefetch
-// and then every key of its events' writes in one more (one round trip
-// each on PostgreSQL, instead of one per organization and about seven per
-// event); and it counts its events in one count shard per set, the one
+// and then its sets' count shards in one more (one round trip each on
+// PostgreSQL, instead of one per organization and about seven per event),
+// declaring the keys it makes under new ids (events, set members) fresh
+// rather than reading them; and it counts its events in one count shard per set, the one
 // of its instance, whoever the members are.
 func TestLogEventBatchAppendOnlyAndPrefetch(t *testing.T) {
 	st := &recordingStore{Store: memory.New()}
@@ -244,7 +252,16 @@ func TestLogEventBatchAppendOnlyAndPrefetch(t *testing.T) {
 			t.Errorf("batch %d wrote count shards %v, want the instance's one", i, tx.shards)
 		}
 		if tx.prefetches != 2 {
-			t.Errorf("batch %d: %d prefetches, want 2 (organizations, then the events' keys)", i, tx.prefetches)
+			t.Errorf("batch %d: %d prefetches, want 2 (organizations, then the count shards)", i, tx.prefetches)
+		}
+		for k := range tx.prefetched {
+			if strings.HasPrefix(k, "r\x00production\x00event\x00") || strings.HasPrefix(k, "s\x00") {
+				t.Errorf("batch %d prefetched %q, which it makes under a new id (kv.Fresh)", i, k)
+				break
+			}
+		}
+		if len(tx.fresh) == 0 {
+			t.Errorf("batch %d declared no key fresh", i)
 		}
 		if len(tx.unfetched) > 0 {
 			t.Errorf("batch %d read %d event or organization keys it did not prefetch, first %q", i, len(tx.unfetched), tx.unfetched[0])

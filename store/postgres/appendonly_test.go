@@ -201,3 +201,66 @@ func TestAppendOnly(t *testing.T) {
 // errSkewLost is how a write-skewed transaction that saw the other's key
 // (on its retry) gives up.
 var errSkewLost = errors.New("skew lost")
+
+// TestFresh guards Fresh: a key declared fresh is absent to Get without a
+// round trip and is inserted by Put; one that exists after all fails the
+// attempt with a unique violation, which Update runs again (here without
+// the declaration, as a caller that draws a new id would); keys the
+// transaction has read or written keep their value.
+func TestFresh(t *testing.T) {
+	s := openFresh(t)
+	defer s.Close()
+	ctx := context.Background()
+	type fresher interface{ Fresh(keys ...[]byte) }
+	if err := s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte("old"), []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	trips := s.Stats().RoundTrips
+	if err := s.Update(ctx, func(tx identity.Tx) error {
+		tx.(fresher).Fresh([]byte("new"))
+		if _, err := tx.Get([]byte("new")); !errors.Is(err, identity.ErrNotFound) {
+			return fmt.Errorf("Get of a fresh key: %v, want not found", err)
+		}
+		if err := tx.Put([]byte("mine"), []byte("m")); err != nil {
+			return err
+		}
+		tx.(fresher).Fresh([]byte("mine"))
+		if v, err := tx.Get([]byte("mine")); err != nil || string(v) != "m" {
+			return fmt.Errorf("Get of a written key declared fresh: %q, %v", v, err)
+		}
+		return tx.Put([]byte("new"), []byte("n"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Stats().RoundTrips - trips; n != 1 {
+		t.Errorf("%d round trips, want 1 (the writes and the COMMIT)", n)
+	}
+	conflicts := s.Stats().Conflicts
+	attempts := 0
+	if err := s.Update(ctx, func(tx identity.Tx) error {
+		if attempts++; attempts == 1 {
+			tx.(fresher).Fresh([]byte("old"))
+		}
+		if _, err := tx.Get([]byte("old")); err == nil {
+			return tx.Put([]byte("old"), []byte("2"))
+		} else if !errors.Is(err, identity.ErrNotFound) {
+			return err
+		}
+		return tx.Put([]byte("old"), []byte("fresh"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 2 || s.Stats().Conflicts-conflicts != 1 {
+		t.Errorf("%d attempts, %d retries; want the insert of an existing key retried once", attempts, s.Stats().Conflicts-conflicts)
+	}
+	if err := s.View(ctx, func(tx identity.ReadTx) error {
+		for k, want := range map[string]string{"old": "2", "new": "n", "mine": "m"} {
+			if v, err := tx.Get([]byte(k)); err != nil || string(v) != want {
+				return fmt.Errorf("%s = %q, %v; want %q", k, v, err, want)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+}

@@ -959,6 +959,23 @@ func (t *tx) AppendOnly() bool {
 	return true
 }
 
+// Fresh records keys as absent without reading them (see kv.Fresh): a Get
+// of one answers identity.ErrNotFound with no round trip, and a Put of one
+// is a plain INSERT, which fails with a unique violation (retried by
+// Update) if the key exists after all. Nothing is read, so nothing is
+// locked for SERIALIZABLE's checks either. Keys the transaction has read
+// or written are left as they are.
+func (t *tx) Fresh(keys ...[]byte) {
+	if !t.writable || t.err != nil {
+		return
+	}
+	for _, k := range keys {
+		if _, hit := t.known[string(k)]; !hit && len(k) > 0 {
+			t.remember(bytes.Clone(k), nil, false)
+		}
+	}
+}
+
 // Put queues an upsert of key; it reaches the server with the next read or
 // the COMMIT.
 func (t *tx) Put(key, value []byte) error {
