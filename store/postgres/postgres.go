@@ -20,11 +20,14 @@
 // INSERT and UPDATE for keys the transaction has seen), so that writers of
 // neighbouring keys do not abort each other. A transaction may also ask
 // for a named lane before its first read (Lane: writers of several
-// instances that append to the same structures queue instead of aborting
-// each other) and read several keys in one round trip (Prefetch); Gatehouse
-// reaches both through internal/kv. View runs in a REPEATABLE READ, READ
-// ONLY transaction: a consistent snapshot that never conflicts with
-// writers.
+// instances that would abort each other queue instead), run at snapshot
+// isolation (AppendOnly: writers that only insert fresh keys and update
+// keys of their own, such as the audit log's batches, which SERIALIZABLE's
+// page-wide read locks made abort each other without a common key), read
+// several keys in one round trip (Prefetch) and skip the read of keys it
+// knows to be new (Fresh); Gatehouse reaches these through internal/kv.
+// View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
+// snapshot that never conflicts with writers.
 //
 // Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
 // or the COMMIT travel to the server in one round trip, so a write-only
@@ -922,10 +925,10 @@ func (t *tx) Prefetch(keys ...[]byte) error {
 // Lane queues this transaction behind every transaction, of any instance
 // on the database, that is in the lane of the same name: its first round
 // trip takes a session advisory lock before BEGIN (see laneRoundTrip),
-// and the COMMIT's round trip releases it. Writers that append to the same structures from several
-// instances at once (the audit log's batches) then follow each other
-// instead of aborting each other as serialization failures and running
-// again. It works only before the transaction's first round trip (its
+// and the COMMIT's round trip releases it. Writers that would abort each
+// other from several instances at once then follow each other instead of
+// running again after serialization failures (the audit log's batches
+// did, before they ran append-only: see AppendOnly). It works only before the transaction's first round trip (its
 // first read) and reports whether it took effect (a failure to take the
 // lock is the transaction's error, at its first round trip). A lane only spares work: serializable
 // isolation still keeps every invariant.
