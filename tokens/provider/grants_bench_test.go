@@ -38,14 +38,20 @@ import (
 
 // grantsEnv is a provider on a durable bolt store (fsync on commit, as in
 // production; or store/memory) behind a loopback HTTP server, with one machine and one
-// confidential web application per signing algorithm and one user.
+// confidential web application per signing algorithm, one user with a
+// profile and grantOwners users whose grants are redeemed.
 type grantsEnv struct {
-	store    *countingStore
-	ids      *identity.Service
-	prov     *Provider
-	base     string
-	org      *identity.Organization
-	user     *identity.User
+	store *countingStore
+	ids   *identity.Service
+	prov  *Provider
+	base  string
+	org   *identity.Organization
+	user  *identity.User
+	// owners are the users whose grants the code exchange and refresh
+	// benchmarks redeem, in turn (grantOwners of them): each grant of a
+	// commit then updates its own user's grant index, as in a directory
+	// of many users.
+	owners   []string
 	machine  map[string][2]string // alg → client id, secret
 	web      map[string][2]string
 	client   *http.Client
@@ -195,6 +201,21 @@ func newGrantsEnv(b testing.TB, durable bool) *grantsEnv {
 		Profile: identity.Profile{GivenName: "Jane", FamilyName: "Doe"}}, ""); err != nil {
 		b.Fatal(err)
 	}
+	more := make([]identity.User, grantOwners-1)
+	for i := range more {
+		more[i] = identity.User{Email: fmt.Sprintf("owner%d@acme.test", i), Enabled: true, Verified: true}
+	}
+	imported, err := ids.ImportUsers(ctx, e.org.Domain, more, identity.ImportOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.owners = append(e.owners, e.user.ID)
+	for _, r := range imported {
+		if r.Status != identity.ImportCreated {
+			b.Fatalf("import: %+v", r)
+		}
+		e.owners = append(e.owners, r.UserID)
+	}
 	for i := range signInWorkers {
 		email := fmt.Sprintf("signer%d@acme.test", i)
 		if _, err := ids.CreateUser(ctx, e.org.Domain, identity.User{Email: email, Enabled: true, Verified: true},
@@ -247,13 +268,13 @@ func (e *grantsEnv) seedCodes(b testing.TB, alg string, n int) []string {
 			out[i] = code
 			rec := codeRecord{Env: identity.Production, OrgDomain: e.org.Domain, ClientID: e.web[alg][0],
 				RedirectURI: webRedirect, Scopes: []string{"openid", "email", "profile"}, Nonce: "n-1", State: "st-1",
-				AuthorizationID: "authz", Flavor: flavorOIDC, UserID: e.user.ID, AuthTime: now, IPS: "cryptr",
+				AuthorizationID: "authz", Flavor: flavorOIDC, UserID: e.owners[i%len(e.owners)], AuthTime: now, IPS: "cryptr",
 				ExpiresAt: now.Add(MaxCodeTTL)}
 			h := identity.HashSecret(code)
 			if err := put(raw, codes, h, rec, rec.ExpiresAt.Add(MaxCodeTTL)); err != nil {
 				return err
 			}
-			if err := indexGrant(raw, identity.Production, e.user.ID, "c:"+h); err != nil {
+			if err := indexGrant(raw, identity.Production, rec.UserID, "c:"+h); err != nil {
 				return err
 			}
 		}
@@ -285,12 +306,12 @@ func (e *grantsEnv) seedRefreshes(b testing.TB, alg string, n int) []string {
 			out[i] = e.org.Domain + "." + secret
 			exp := now.Add(DefaultRefreshTokenTTL)
 			rr := refreshRecord{FamilyID: family, Env: identity.Production, OrgDomain: e.org.Domain, ClientID: e.web[alg][0],
-				UserID: e.user.ID, Scopes: []string{"openid", "email", "profile"}, AuthTime: now, IPS: "cryptr",
+				UserID: e.owners[i%len(e.owners)], Scopes: []string{"openid", "email", "profile"}, AuthTime: now, IPS: "cryptr",
 				Nonce: "n-1", ExpiresAt: exp, OIDC: true, RedirectURI: webRedirect}
 			if err := put(raw, families, family, familyRecord{ClientID: rr.ClientID, UserID: rr.UserID, ExpiresAt: exp}, exp); err != nil {
 				return err
 			}
-			if err := indexGrant(raw, identity.Production, e.user.ID, "f:"+family); err != nil {
+			if err := indexGrant(raw, identity.Production, rr.UserID, "f:"+family); err != nil {
 				return err
 			}
 			if err := put(raw, refreshes, identity.HashSecret(out[i]), rr, exp); err != nil {
@@ -530,6 +551,9 @@ func benchGrants(b *testing.B, e *grantsEnv) {
 		})
 	}
 }
+
+// grantOwners is the number of users whose grants BenchmarkGrants redeems.
+const grantOwners = 1000
 
 // signInWorkers is the number of concurrent browsers of BenchmarkSignIn
 // (one sign-in user each).
