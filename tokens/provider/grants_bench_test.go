@@ -75,6 +75,15 @@ type countingStore struct {
 	refuse atomic.Pointer[func(key []byte) bool]
 }
 
+// commitStats returns the inner store's commit counts, when it is
+// store/bolt.
+func (s *countingStore) commitStats() (bolt.CommitStats, bool) {
+	if b, ok := s.Store.(*bolt.Store); ok {
+		return b.CommitStats(), true
+	}
+	return bolt.CommitStats{}, false
+}
+
 func (s *countingStore) Update(ctx context.Context, fn func(identity.Tx) error) error {
 	s.updates.Add(1)
 	t0 := time.Now()
@@ -444,6 +453,7 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 	}
 	var grant time.Duration
 	var writes, waited int64
+	var commits bolt.CommitStats
 	base := make([]time.Duration, len(baselines))
 	b.ResetTimer()
 	for i := range segments {
@@ -452,9 +462,16 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 			n = b.N - n*(segments-1)
 		}
 		w0, t0 := st.updates.Load(), st.waited.Load()
+		c0, durable := st.commitStats()
 		grant += run(n, op)
 		writes += st.updates.Load() - w0
 		waited += st.waited.Load() - t0
+		if durable {
+			c1, _ := st.commitStats()
+			d := c1.Sub(c0)
+			commits.Commits, commits.Updates, commits.Pages = commits.Commits+d.Commits, commits.Updates+d.Updates, commits.Pages+d.Pages
+			commits.RunTime, commits.WriteTime, commits.SpillTime = commits.RunTime+d.RunTime, commits.WriteTime+d.WriteTime, commits.SpillTime+d.SpillTime
+		}
 		b.StopTimer()
 		for j, bl := range baselines {
 			base[j] += run(n, bl.op)
@@ -466,6 +483,16 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 	b.ReportMetric(float64(writes)/n, "writes/op")
 	if writes > 0 {
 		b.ReportMetric(float64(waited)/float64(writes)/1e3, "write-µs")
+	}
+	if c := float64(commits.Commits); c > 0 {
+		// The store's single writer: a commit runs its batch's functions
+		// (run), turns the changed nodes into pages (spill), then writes
+		// and syncs them (sync).
+		b.ReportMetric(float64(commits.Updates)/c, "batch")
+		b.ReportMetric(float64(commits.Pages)/c, "pages/commit")
+		b.ReportMetric(float64(commits.RunTime.Microseconds())/c, "run-µs/commit")
+		b.ReportMetric(float64(commits.SpillTime.Microseconds())/c, "spill-µs/commit")
+		b.ReportMetric(float64(commits.WriteTime.Microseconds())/c, "sync-µs/commit")
 	}
 	for j, bl := range baselines {
 		b.ReportMetric(float64(base[j].Nanoseconds())/n, bl.name+"-ns/op")
