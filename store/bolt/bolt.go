@@ -10,6 +10,8 @@
 // running commits at once; writers arriving during a commit share the next
 // one, which starts as soon as it ends (no timer). An Update's fn may run
 // more than once and must not have side effects outside its transaction.
+// Store.CommitStats counts what the batches carried and what the commits
+// cost (pages written, time syncing), for monitoring and benchmarks.
 package bolt
 
 import (
