@@ -270,7 +270,7 @@ func (e *grantsEnv) seedCodes(b testing.TB, alg string, n int) []string {
 	err := e.ids.Update(context.Background(), func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
 		for i := range out {
-			code, err := e.prov.newSecret()
+			code, err := e.prov.newOrderedSecret()
 			if err != nil {
 				return err
 			}
@@ -279,7 +279,7 @@ func (e *grantsEnv) seedCodes(b testing.TB, alg string, n int) []string {
 				RedirectURI: webRedirect, Scopes: []string{"openid", "email", "profile"}, Nonce: "n-1", State: "st-1",
 				AuthorizationID: "authz", Flavor: flavorOIDC, UserID: e.owners[i%len(e.owners)], AuthTime: now, IPS: "cryptr",
 				ExpiresAt: now.Add(MaxCodeTTL)}
-			h := identity.HashSecret(code)
+			h := secretKey(code)
 			if err := put(raw, codes, h, rec, rec.ExpiresAt.Add(MaxCodeTTL)); err != nil {
 				return err
 			}
@@ -304,7 +304,7 @@ func (e *grantsEnv) seedRefreshes(b testing.TB, alg string, n int) []string {
 	err := e.ids.Update(context.Background(), func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
 		for i := range out {
-			secret, err := e.prov.newSecret()
+			secret, err := e.prov.newOrderedSecret()
 			if err != nil {
 				return err
 			}
@@ -317,13 +317,14 @@ func (e *grantsEnv) seedRefreshes(b testing.TB, alg string, n int) []string {
 			rr := refreshRecord{FamilyID: family, Env: identity.Production, OrgDomain: e.org.Domain, ClientID: e.web[alg][0],
 				UserID: e.owners[i%len(e.owners)], Scopes: []string{"openid", "email", "profile"}, AuthTime: now, IPS: "cryptr",
 				Nonce: "n-1", ExpiresAt: exp, OIDC: true, RedirectURI: webRedirect}
-			if err := put(raw, families, family, familyRecord{ClientID: rr.ClientID, UserID: rr.UserID, ExpiresAt: exp}, exp); err != nil {
+			fam := familyRecord{ClientID: rr.ClientID, UserID: rr.UserID, ExpiresAt: exp, Current: identity.HashSecret(out[i])}
+			if err := put(raw, families, family, fam, exp); err != nil {
 				return err
 			}
 			if err := indexGrant(raw, identity.Production, rr.UserID, "f:"+family); err != nil {
 				return err
 			}
-			if err := put(raw, refreshes, identity.HashSecret(out[i]), rr, exp); err != nil {
+			if err := put(raw, refreshes, secretKey(out[i]), rr, exp); err != nil {
 				return err
 			}
 		}

@@ -93,8 +93,11 @@ func indexGrant(tx identity.Tx, env identity.Environment, userID, member string)
 func (p *Provider) endUserSessions(tx *identity.Txn, u *identity.User, keep identity.SessionRef) (int, error) {
 	raw := tx.KVTx(kv.Inside())
 	env := tx.Env()
-	keepFamily := ""
+	keepFamily, keepToken := "", ""
 	if keep.Kind == identity.SessionRefreshToken && keep.Hash != "" {
+		// A token made before ordered secrets is keyed by this hash; a
+		// newer one is recognized by its family (familyRecord.names).
+		keepToken = keep.Hash
 		rec, err := refreshes.Get(raw, keep.Hash)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			return 0, err
@@ -129,6 +132,9 @@ func (p *Provider) endUserSessions(tx *identity.Txn, u *identity.User, keep iden
 			}
 			if fam.UserID != u.ID {
 				break
+			}
+			if fam.names(keepToken) {
+				continue
 			}
 			if fam.RevokedAt == nil {
 				n++
