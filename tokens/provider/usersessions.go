@@ -22,9 +22,10 @@ import (
 // the index stays near the size of the user's live grants at a bounded
 // cost per sign-in.
 
-// userGrants is the index of one user's grants in env.
+// userGrants is the index of one user's grants in env. It keeps no count
+// (nothing reads one): a grant then writes its member's page alone.
 func userGrants(env identity.Environment, userID string) kv.Set {
-	return kv.Set{Env: string(env), Parts: []string{"oidc-user-grants", userID}}
+	return kv.Set{Env: string(env), Parts: []string{"oidc-user-grants", userID}, Uncounted: true}
 }
 
 // grantExists reports whether the record an index member names exists.
