@@ -143,8 +143,8 @@ func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 		seq := eventSeq(ids[i])
 		fresh = append(fresh, events(t.s.env).Key(seq))
 		for _, set := range sets[i] {
-			k := set.AddKeysBatched(seq, counts) // the member's key, its count's
-			fresh, keys = append(fresh, k[0]), append(keys, k[1])
+			k := set.AddKeysBatched(seq, counts) // the member's key, then its count's
+			fresh, keys = append(fresh, k[0]), append(keys, k[1:]...)
 		}
 	}
 	// The event's key and its sets' members are new under an id of this
