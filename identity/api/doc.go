@@ -155,7 +155,8 @@
 // "metadata" sets MetaData, as {"key": "value"} or [{"key", "value"}];
 // values are checked against the MetaKey's type, and required MetaKeys
 // must have a value when a user is created. Updates change only the
-// fields present. A MetaKey is created from a "user_metakey" object or
+// fields present. The email is the user's identifier (the core's username
+// follows it): a missing or invalid email is a 422 naming "email" alone. A MetaKey is created from a "user_metakey" object or
 // flat name/type/required fields; types are string, integer, number,
 // boolean, date, datetime, url and email (any case; answered in lower
 // case). Application types are react, vue and angular (which need the four
