@@ -112,3 +112,47 @@ func safe(list []string, i int) string {
 	}
 	return "(end)"
 }
+
+// TestMalformedJSONBodyNamesJSONKinds: a JSON body of the wrong shape is a
+// 400 OTHER whose message says, in JSON's terms, what was expected where
+// (the attribute-definition sample of the document sends one object where
+// the endpoint takes an array), never a Go type name, and changes nothing.
+func TestMalformedJSONBodyNamesJSONKinds(t *testing.T) {
+	e := newEnv(t)
+	p := e.profile(e.tenant("acme").Name, "alice", nil)
+	before := snapshot(t, e)
+	cases := []struct {
+		name, path, body, want string
+	}{
+		{"definitions: one object", "/api/1/tenant/acme/attribute_definitions/add",
+			`{"name":"Nickname","metadata":[],"permissions":[],"defaultValue":null}`, "Malformed JSON body: the body must be a JSON array"},
+		{"definitions: metadata as a list", "/api/1/tenant/acme/attribute_definitions/add",
+			`[{"name":"nickname","metadata":[]}]`, `Malformed JSON body: field "metadata" must be a JSON object`},
+		{"attributes: a list", "/api/1/profile/" + p.ID + "/attributes/update",
+			`["x"]`, "Malformed JSON body: the body must be a JSON object"},
+		{"access token: master as a string", "/api/1/access_token/create",
+			`{"application":"x","master":"yes"}`, `Malformed JSON body: field "master" must be true or false`},
+		{"access token: expiresOn as a string", "/api/1/access_token/create",
+			`{"application":"x","expiresOn":"soon"}`, `Malformed JSON body: field "expiresOn" must be a number`},
+		{"tenant: roles as a string", "/api/1/tenant/update",
+			`{"name":"acme","availableRoles":"USER"}`, `Malformed JSON body: field "availableRoles" must be a JSON array`},
+		{"tenant: a definition's metadata as a list", "/api/1/tenant/update",
+			`{"name":"acme","attributeDefinitions":[{"name":"n","metadata":[]}]}`, `Malformed JSON body: field "attributeDefinitions.metadata" must be a JSON object`},
+		{"tenant: name as a number", "/api/1/tenant/create",
+			`{"name":5}`, `Malformed JSON body: field "name" must be a string`},
+	}
+	for _, c := range cases {
+		r := e.serve(jsonReq(c.path+"?accessTokenId="+url.QueryEscape(e.master), c.body))
+		var got struct{ ErrorCode, Message string }
+		r.json(t, &got)
+		if r.status != 400 || got.ErrorCode != CodeOther || got.Message != c.want {
+			t.Errorf("%s: %d %s %q, want 400 OTHER %q", c.name, r.status, got.ErrorCode, got.Message, c.want)
+		}
+		if strings.Contains(got.Message, "profile.") || strings.Contains(got.Message, "interface") {
+			t.Errorf("%s: the message names a Go type: %q", c.name, got.Message)
+		}
+	}
+	if after := snapshot(t, e); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatal("a refused body changed the store")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -619,11 +620,37 @@ func jsonErrText(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at offset %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+		if te.Field == "" {
+			return "the body must be " + jsonKind(te.Type)
+		}
+		return fmt.Sprintf("field %q must be %s", te.Field, jsonKind(te.Type))
 	case errors.Is(err, io.EOF):
 		return "empty body"
 	}
 	return "cannot decode"
+}
+
+// jsonKind names, in the client's terms, the JSON value a Go type
+// decodes from: the answer never shows the server's type names.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another JSON value"
 }
 
 // attributesParam decodes the JSON-encoded attributes form parameter.
