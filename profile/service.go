@@ -91,9 +91,9 @@
 //   - A raw ';' in a query string or form body is part of the value (as in
 //     Tomcat); pairs are separated by '&' only.
 //   - A JSON body of the wrong shape is 400 OTHER naming the field and the
-//     JSON value expected there ("Malformed JSON body: field \"master\"
-//     must be true or false"; "the body must be a JSON array" for one
-//     attribute definition sent where the endpoint takes a list).
+//     JSON value expected there (Malformed JSON body: field "master" must
+//     be true or false; "the body must be a JSON array" for one attribute
+//     definition sent where the endpoint takes a list).
 //   - Every answer under the base paths is the error JSON of §4: mount
 //     Intercept in front of an http.ServeMux (which would redirect
 //     /api/1/profile//attributes) and serve from Listener (net/http
