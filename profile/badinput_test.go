@@ -156,3 +156,41 @@ func TestMalformedJSONBodyNamesJSONKinds(t *testing.T) {
 		t.Fatal("a refused body changed the store")
 	}
 }
+
+// TestCoreValidationMessages: a value the identity core refuses is a 400
+// OTHER whose message names the field and the reason in a sentence, without
+// the Go sentinel's "invalid: " prefix, and changes nothing.
+func TestCoreValidationMessages(t *testing.T) {
+	e := newEnv(t)
+	p := e.profile(e.tenant("acme").Name, "alice", nil)
+	before := snapshot(t, e)
+	long := strings.Repeat("u", 300)
+	cases := []struct {
+		name, path string
+		form       url.Values
+		want       string
+	}{
+		{"create: username too long", "/api/1/profile/create",
+			url.Values{"tenantName": {"acme"}, "username": {long}, "email": {"x@example.com"}, "enabled": {"true"}},
+			"username must be at most 255 characters of text"},
+		{"update: username too long", "/api/1/profile/" + p.ID + "/update",
+			url.Values{"username": {long}}, "username must be at most 255 characters of text"},
+		{"update: control character in username", "/api/1/profile/" + p.ID + "/update",
+			url.Values{"username": {"a\x01b"}}, "username must not contain control characters"},
+		{"roles/add: control character", "/api/1/profile/" + p.ID + "/roles/add",
+			url.Values{"role": {"a\x01b"}}, "roles must not contain control characters"},
+		{"update: control character in an attribute", "/api/1/profile/" + p.ID + "/update",
+			url.Values{"attributes": {`{"firstName":"a\u0001b"}`}}, "attributes.firstName must not contain control characters"},
+	}
+	for _, c := range cases {
+		r := e.do("POST", c.path, e.master, c.form)
+		var got struct{ ErrorCode, Message string }
+		r.json(t, &got)
+		if r.status != 400 || got.ErrorCode != CodeOther || got.Message != c.want {
+			t.Errorf("%s: %d %s %q, want 400 OTHER %q", c.name, r.status, got.ErrorCode, got.Message, c.want)
+		}
+	}
+	if after := snapshot(t, e); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatal("a refused request changed the store")
+	}
+}

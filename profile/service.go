@@ -93,7 +93,9 @@
 //   - A JSON body of the wrong shape is 400 OTHER naming the field and the
 //     JSON value expected there (Malformed JSON body: field "master" must
 //     be true or false; "the body must be a JSON array" for one attribute
-//     definition sent where the endpoint takes a list).
+//     definition sent where the endpoint takes a list). A value the
+//     identity core refuses is 400 OTHER naming the field and the reason
+//     (username must be at most 255 characters of text).
 //   - Every answer under the base paths is the error JSON of §4: mount
 //     Intercept in front of an http.ServeMux (which would redirect
 //     /api/1/profile//attributes) and serve from Listener (net/http
