@@ -44,7 +44,10 @@
 // no-op of an unknown id (ownerTenant, the rule of every lookup by id);
 // failed logins are forgotten
 // identity.Options.FailureWindow (24 h) after the latest one (Crafter kept them until a
-// success).
+// success); an access token id given at creation must be 16 to 512
+// characters, else 400 OTHER (the id is the bearer secret: Crafter took
+// any string; its shipped ids are 36-character UUIDs, and an id left out
+// is a random 256-bit one).
 //
 // Emails unique per tenant: Crafter Profile keeps only (tenant, username)
 // unique, so its databases may hold two profiles of a tenant with one
