@@ -199,6 +199,12 @@
 //     (the samples show a List); listing and creating MetaKeys answer a
 //     List of MetaKeys and the MetaKey (the samples show a User); updating
 //     a user answers 200 (the sample says 204 with a body).
+//   - Every creation answers 201 Created. The samples disagree among
+//     themselves: 201 for users, MetaKeys, SSO onboardings and default
+//     redirections, 200 for organizations, applications and SSO
+//     connections. One status for one kind of request, HTTP's for a
+//     created resource; a client that tests for success (2xx) sees no
+//     difference.
 //   - The list-MetaKeys sample sends the body '{ { "name": … } }', which is
 //     not JSON: it is refused with 400 rather than ignored (no request is
 //     answered 2xx having ignored its body).
