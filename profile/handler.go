@@ -258,6 +258,28 @@ func match(method string, segs []string) (rt *route, args []string, pathOK bool)
 	return nil, nil, pathOK
 }
 
+// allowedMethods lists the methods served for a path, for the Allow header of a
+// 405 (HEAD with GET, as GET routes answer HEAD).
+func allowedMethods(segs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(m string) {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if rt, _, _ := match(m, segs); rt != nil {
+			add(m)
+			if m == http.MethodGet {
+				add(http.MethodHead)
+			}
+		}
+	}
+	return out
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
@@ -385,6 +407,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	rt, args, pathOK := match(r.Method, segs)
 	if rt == nil {
 		if pathOK {
+			w.Header().Set("Allow", strings.Join(allowedMethods(segs), ", "))
 			return nil, apiErr(http.StatusMethodNotAllowed, CodeOther, "Request method '%s' is not supported", r.Method)
 		}
 		return nil, apiErr(http.StatusNotFound, CodeOther, "No handler found for %s %s", r.Method, r.URL.Path)

@@ -99,6 +99,8 @@
 //     definition sent where the endpoint takes a list). A value the
 //     identity core refuses is 400 OTHER naming the field and the reason
 //     (username must be at most 255 characters of text).
+//   - A method a path is not served for is 405 OTHER with an Allow header
+//     naming the methods it is served for (GET paths also take HEAD).
 //   - Every answer under the base paths is the error JSON of §4: mount
 //     Intercept in front of an http.ServeMux (which would redirect
 //     /api/1/profile//attributes) and serve from Listener (net/http
