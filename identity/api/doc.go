@@ -233,7 +233,9 @@
 // Errors are JSON {"error": code, "error_description": message} with, for
 // 409 and 422, "errors": {field: [reasons]} naming every offending field
 // (dotted for nested ones, "profile.birthdate"). Malformed JSON or form
-// bodies are 400, a missing or bad token 401, a missing permission 403, an
+// bodies are 400, a missing or bad token 401 (with the challenge
+// WWW-Authenticate: Bearer realm="api", plus error="invalid_token" when a
+// Bearer token was sent and failed), a missing permission 403, an
 // unknown resource or one of an organization the key does not manage 404,
 // a wrong method 405, a duplicate 409, a body over 1 MiB 413, an unknown
 // content type 415, invalid input 422. The token endpoint answers OAuth
