@@ -146,7 +146,8 @@
 // document's update-user sample). A body is never ignored: one that is
 // neither a JSON object nor a form of name=value pairs is a 400, on every
 // endpoint, whether or not it takes parameters. Unknown fields are
-// ignored; a value of the wrong type is a 422 naming the field. Lists take "page" (or
+// ignored; a value of the wrong type is a 422 naming the field (an integer
+// parameter takes 32 bits: a longer one is a 422 saying the bound). Lists take "page" (or
 // "current_page") and "per_page" (default 8, at most 100).
 //
 // Users take their OpenID Connect claims at the top level or in a "profile"

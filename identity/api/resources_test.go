@@ -453,3 +453,31 @@ func TestApplicationSigningAlg(t *testing.T) {
 		t.Fatalf("stored algorithm after reset: %q %v", app.SigningAlg, err)
 	}
 }
+
+// TestIntegerParamMessages: an integer parameter answers 422 naming the
+// field with what is wrong: not an integer, or (for a number past 32
+// bits) the bound it passes, never "must be an integer" for an integer.
+func TestIntegerParamMessages(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Acme")
+	cases := []struct {
+		path, field, reason string
+	}{
+		{"/api/v2/organizations?per_page=99999999999", "per_page", "must be at most 2147483647"},
+		{"/api/v2/organizations?page=99999999999", "page", "must be at most 2147483647"},
+		{"/api/v2/organizations?current_page=-99999999999", "current_page", "must be at least -2147483648"},
+		{"/api/v2/organizations?page=-1", "page", "must be at least 1"},
+		{"/api/v2/organizations?per_page=1.5", "per_page", "must be an integer"},
+		{"/api/v2/org/acme/users?page=x", "page", "must be an integer"},
+		{"/api/v2/org/acme/token-customization/sample?expiration_in_seconds=999999999999", "expiration_in_seconds", "must be at most 2147483647"},
+		{"/api/v2/org/acme/token-customization/sample?expiration_in_seconds=0", "expiration_in_seconds", "must be between 1 and 31622400"},
+	}
+	for _, c := range cases {
+		body := f.json(http.StatusUnprocessableEntity, "GET", c.path, tok, nil)
+		reasons, _ := fieldErrors(t, body)[c.field].([]any)
+		if len(reasons) != 1 || reasons[0] != c.reason {
+			t.Errorf("%s: %s reasons %v, want [%q]", c.path, c.field, reasons, c.reason)
+		}
+	}
+}
