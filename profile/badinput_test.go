@@ -116,7 +116,9 @@ func safe(list []string, i int) string {
 // TestMalformedJSONBodyNamesJSONKinds: a JSON body of the wrong shape is a
 // 400 OTHER whose message says, in JSON's terms, what was expected where
 // (the attribute-definition sample of the document sends one object where
-// the endpoint takes an array), never a Go type name, and changes nothing.
+// the endpoint takes an array; a number too large for its field), never
+// a Go type name; a null body is refused as Spring refuses a missing
+// required body. Nothing changes.
 func TestMalformedJSONBodyNamesJSONKinds(t *testing.T) {
 	e := newEnv(t)
 	p := e.profile(e.tenant("acme").Name, "alice", nil)
@@ -134,6 +136,13 @@ func TestMalformedJSONBodyNamesJSONKinds(t *testing.T) {
 			`{"application":"x","master":"yes"}`, `Malformed JSON body: field "master" must be true or false`},
 		{"access token: expiresOn as a string", "/api/1/access_token/create",
 			`{"application":"x","expiresOn":"soon"}`, `Malformed JSON body: field "expiresOn" must be a number`},
+		{"access token: expiresOn past 64 bits", "/api/1/access_token/create",
+			`{"application":"x","expiresOn":1e30}`, `Malformed JSON body: field "expiresOn" must be an integer of at most 64 bits`},
+		{"access token: expiresOn with a fraction", "/api/1/access_token/create",
+			`{"application":"x","expiresOn":1.5}`, `Malformed JSON body: field "expiresOn" must be an integer of at most 64 bits`},
+		{"access token: null", "/api/1/access_token/create", `null`, "Malformed JSON body: the body must not be null"},
+		{"definitions: null", "/api/1/tenant/acme/attribute_definitions/add", ` null `, "Malformed JSON body: the body must not be null"},
+		{"attributes: null", "/api/1/profile/" + p.ID + "/attributes/update", `null`, "Malformed JSON body: the body must not be null"},
 		{"tenant: roles as a string", "/api/1/tenant/update",
 			`{"name":"acme","availableRoles":"USER"}`, `Malformed JSON body: field "availableRoles" must be a JSON array`},
 		{"tenant: a definition's metadata as a list", "/api/1/tenant/update",

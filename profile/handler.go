@@ -625,6 +625,10 @@ func (p params) sort(paged bool) (Sort, error) {
 // (attributes, default values, metadata) are kept as json.Number, the
 // text the client sent, and are stored and answered as such.
 func decodeJSON(b []byte, v any) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		// Spring's required body: null is no tenant, token or list.
+		return badRequest("Malformed JSON body: the body must not be null")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -643,10 +647,15 @@ func jsonErrText(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at offset %d", se.Offset)
 	case errors.As(err, &te):
-		if te.Field == "" {
-			return "the body must be " + jsonKind(te.Type)
+		want := jsonKind(te.Type)
+		if bits := intBits(te.Type); bits > 0 && strings.HasPrefix(te.Value, "number") {
+			// A number that is not an integer of that size (1.5, 1e30).
+			want = fmt.Sprintf("an integer of at most %d bits", bits)
 		}
-		return fmt.Sprintf("field %q must be %s", te.Field, jsonKind(te.Type))
+		if te.Field == "" {
+			return "the body must be " + want
+		}
+		return fmt.Sprintf("field %q must be %s", te.Field, want)
 	case errors.Is(err, io.EOF):
 		return "empty body"
 	}
@@ -674,6 +683,19 @@ func jsonKind(t reflect.Type) string {
 		return "a number"
 	}
 	return "another JSON value"
+}
+
+// intBits is the size of an integer type, 0 for any other.
+func intBits(t reflect.Type) int {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return t.Bits()
+	}
+	return 0
 }
 
 // attributesParam decodes the JSON-encoded attributes form parameter.

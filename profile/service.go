@@ -96,7 +96,8 @@
 //   - A JSON body of the wrong shape is 400 OTHER naming the field and the
 //     JSON value expected there (Malformed JSON body: field "master" must
 //     be true or false; "the body must be a JSON array" for one attribute
-//     definition sent where the endpoint takes a list). A value the
+//     definition sent where the endpoint takes a list; a null body is
+//     refused, as Spring refuses a missing required body). A value the
 //     identity core refuses is 400 OTHER naming the field and the reason
 //     (username must be at most 255 characters of text).
 //   - A method a path is not served for is 405 OTHER with an Allow header
