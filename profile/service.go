@@ -133,6 +133,17 @@
 // profile end with it (Crafter kept them); the md5 of an attachment is
 // null (as Crafter's current code leaves it).
 //
+// Default data: the "default" tenant is created with Crafter's roles and
+// attribute definitions, but none of Crafter's published credentials is:
+// not its access tokens (e8f5170c-877b-416f-b70f-4b09772f8e2d and the
+// others of its init-data.json), not the admin/admin profile, not the
+// monitoring token defaultManagementToken. The master access token is the
+// host's master credential, whose secret is its accessTokenId
+// (examples/server: -master-key ID:SECRET). A throwaway test server that
+// should answer the documents' samples as written can be given those
+// values: -master-key profile-admin:e8f5170c-877b-416f-b70f-4b09772f8e2d
+// -monitoring-token defaultManagementToken.
+//
 // Use: New, then mount Service.Handler at "/api/1/" and
 // "/crafter-profile/api/1/" (or put Service.Intercept in front of the
 // host's mux), serve from Listener(l), and Close the Service (or
