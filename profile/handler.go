@@ -563,8 +563,10 @@ func (p params) list(keys ...string) []string {
 	return out
 }
 
-func (p params) requiredList(k string) ([]string, error) {
-	l := p.list(k)
+// requiredList is a required multi-valued parameter k, also read under
+// the aliases the 4.5 document uses for it (roles, attributesName).
+func (p params) requiredList(k string, aliases ...string) ([]string, error) {
+	l := p.list(append([]string{k}, aliases...)...)
 	if len(l) == 0 {
 		return nil, missingParam(k)
 	}
@@ -883,7 +885,7 @@ func (h *handler) disableProfile(k *call) (any, error) {
 }
 
 func (h *handler) profileRolesAdd(k *call) (any, error) {
-	roles, err := k.p.requiredList("role")
+	roles, err := k.p.requiredList("role", "roles")
 	if err != nil {
 		return nil, err
 	}
@@ -891,7 +893,7 @@ func (h *handler) profileRolesAdd(k *call) (any, error) {
 }
 
 func (h *handler) profileRolesRemove(k *call) (any, error) {
-	roles, err := k.p.requiredList("role")
+	roles, err := k.p.requiredList("role", "roles")
 	if err != nil {
 		return nil, err
 	}
@@ -911,7 +913,7 @@ func (h *handler) updateAttributes(k *call) (any, error) {
 }
 
 func (h *handler) removeAttributes(k *call) (any, error) {
-	names, err := k.p.requiredList("attributeName")
+	names, err := k.p.requiredList("attributeName", "attributesName")
 	if err != nil {
 		return nil, err
 	}

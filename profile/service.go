@@ -100,6 +100,11 @@
 //     refused, as Spring refuses a missing required body). A value the
 //     identity core refuses is 400 OTHER naming the field and the reason
 //     (username must be at most 255 characters of text).
+//   - Parameter names: the code's (what the Java client sends) and the
+//     4.5 document's where it differs: attributesToReturn for
+//     attributeToReturn, roles for role (a profile's roles/add and
+//     roles/remove), attributesName for attributeName (a profile's
+//     attributes/remove). A missing one is named as the code names it.
 //   - A method a path is not served for is 405 OTHER with an Allow header
 //     naming the methods it is served for (GET paths also take HEAD).
 //   - Every answer under the base paths is the error JSON of §4: mount
