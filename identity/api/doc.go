@@ -200,6 +200,11 @@
 //     (the samples show a List); listing and creating MetaKeys answer a
 //     List of MetaKeys and the MetaKey (the samples show a User); updating
 //     a user answers 200 (the sample says 204 with a body).
+//   - The create-organization samples post to
+//     /api/v2/organizations/{domain} without a name: that URL updates an
+//     existing organization (404 for an unknown one, as for any unknown
+//     domain) and the samples are replayed as updates; an organization is
+//     created by POST /api/v2/organizations with a name, as the text says.
 //   - Every creation answers 201 Created. The samples disagree among
 //     themselves: 201 for users, MetaKeys, SSO onboardings and default
 //     redirections, 200 for organizations, applications and SSO

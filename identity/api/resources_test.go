@@ -481,3 +481,24 @@ func TestIntegerParamMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateOrganizationSampleURL: the create-organization samples post to
+// /api/v2/organizations/{domain}; for a domain that does not exist that is
+// an update of nothing, 404, and no organization appears (creation is
+// POST /api/v2/organizations with a name).
+func TestCreateOrganizationSampleURL(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	for _, body := range []string{
+		`autocomplete_address=San Francisco&privacy_policy_url=https://misapret.com/policy`,
+		`locality=Lille&state=Hauts-de-France&country_name=FR&privacy_policy_url=https://misapret.com/policy`,
+		`name=Misapret&locality=Lille`,
+	} {
+		if got := f.json(http.StatusNotFound, "POST", "/api/v2/organizations/misapret", tok, body); got["error"] != "not_found" {
+			t.Errorf("%s: %v", body, got)
+		}
+	}
+	f.json(http.StatusNotFound, "GET", "/api/v2/organizations/misapret", tok, nil)
+	f.json(http.StatusCreated, "POST", "/api/v2/organizations", tok, `name=Misapret&locality=Lille`)
+	f.json(http.StatusOK, "POST", "/api/v2/organizations/misapret", tok, `locality=Lens`)
+}
