@@ -138,6 +138,17 @@
 // profile end with it (Crafter kept them); the md5 of an attachment is
 // null (as Crafter's current code leaves it).
 //
+// The 4.5 document and Crafter's code: where the document's samples
+// differ from what Crafter's server and Java client exchange, the code's
+// wire format is served, since that is what existing clients send and
+// read: a profile is updated at POST /api/1/profile/{id}/update (the
+// document lists an id parameter); a ticket is invalidated by POST and
+// the answer is an empty 200 (the document shows a Ticket); a ticket's
+// time field is lastRequestTime (the samples write lastRequestedTime);
+// the attachment list at /api/1/profile/{id}/attachments/ is a bare array
+// (the sample wraps it in {"attachments": …}); an attachment is named by
+// its base name in the path (the document calls it attachmentName).
+//
 // Default data: the "default" tenant is created with Crafter's roles and
 // attribute definitions, but none of Crafter's published credentials is:
 // not its access tokens (e8f5170c-877b-416f-b70f-4b09772f8e2d and the
