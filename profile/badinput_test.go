@@ -203,3 +203,38 @@ func TestCoreValidationMessages(t *testing.T) {
 		t.Fatal("a refused request changed the store")
 	}
 }
+
+// TestFormBodyOnJSONEndpoint: an endpoint that reads a JSON body answers
+// a form body with 415 OTHER naming the content type (Spring's answer),
+// while a JSON text under a form label, as curl -d sends it, is read.
+func TestFormBodyOnJSONEndpoint(t *testing.T) {
+	e := newEnv(t)
+	p := e.profile(e.tenant("acme").Name, "alice", nil)
+	before := snapshot(t, e)
+	q := "?accessTokenId=" + url.QueryEscape(e.master)
+	cases := []struct {
+		name, path, ctype, body string
+	}{
+		{"attributes as a form", "/api/1/profile/" + p.ID + "/attributes/update", "application/x-www-form-urlencoded", "firstName=Al"},
+		{"tenant as a form", "/api/1/tenant/create", "application/x-www-form-urlencoded", "name=beta"},
+		{"definitions as a form", "/api/1/tenant/acme/attribute_definitions/add", "application/x-www-form-urlencoded", "name=nick"},
+		{"token as multipart", "/api/1/access_token/create", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"application\"\r\n\r\nx\r\n--x--\r\n"},
+		{"empty form", "/api/1/tenant/update", "application/x-www-form-urlencoded", ""},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest("POST", c.path+q, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ctype)
+		r := e.serve(req)
+		if r.status != 415 || r.code() != CodeOther || !strings.Contains(string(r.body), "send a JSON body as application/json") {
+			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+		}
+	}
+	if after := snapshot(t, e); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatal("a refused body changed the store")
+	}
+	req := httptest.NewRequest("POST", "/api/1/profile/"+p.ID+"/attributes/update"+q, strings.NewReader(`{"firstName":"Al"}`))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if r := e.serve(req); r.status != 200 || !strings.Contains(string(r.body), `"firstName":"Al"`) {
+		t.Fatalf("JSON under a form label: %d %s", r.status, r.body)
+	}
+}

@@ -449,6 +449,12 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 		if err != nil {
 			return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
 		}
+		if (ctype == "application/x-www-form-urlencoded" || ctype == "multipart/form-data") && !json.Valid(b) {
+			// A form where the endpoint reads JSON (JSON sent under a
+			// form label, as curl -d sends it, is still read).
+			return apiErr(http.StatusUnsupportedMediaType, CodeOther,
+				"Content type '%s' not supported; send a JSON body as application/json", ctype)
+		}
 		k.body = b
 	case multipartBody:
 		if ctype != "multipart/form-data" {

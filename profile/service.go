@@ -97,7 +97,9 @@
 //     JSON value expected there (Malformed JSON body: field "master" must
 //     be true or false; "the body must be a JSON array" for one attribute
 //     definition sent where the endpoint takes a list; a null body is
-//     refused, as Spring refuses a missing required body). A value the
+//     refused, as Spring refuses a missing required body); a form body
+//     there is 415 OTHER (a JSON text under a form label, as curl -d
+//     sends it, is read as JSON). A value the
 //     identity core refuses is 400 OTHER naming the field and the reason
 //     (username must be at most 255 characters of text).
 //   - Parameter names: the code's (what the Java client sends) and the
