@@ -258,8 +258,8 @@ func match(method string, segs []string) (rt *route, args []string, pathOK bool)
 	return nil, nil, pathOK
 }
 
-// allowedMethods lists the methods served for a path, for the Allow header of a
-// 405 (HEAD with GET, as GET routes answer HEAD).
+// allowedMethods lists the methods served for a path, for the Allow
+// header of a 405 (HEAD with GET, as GET routes answer HEAD).
 func allowedMethods(segs []string) []string {
 	seen := map[string]bool{}
 	var out []string
