@@ -138,7 +138,12 @@
 // Listener, keeps net/http's redirects and plain-text 400s for those
 // paths; tickets, logins and tokens of a deleted or re-passworded
 // profile end with it (Crafter kept them); the md5 of an attachment is
-// null (as Crafter's current code leaves it).
+// null (as Crafter's current code leaves it); an attribute definition's
+// name has no dot or control character and does not start with '$'
+// (identity.CheckAttributeName, the rule of the Cryptr face's MetaKeys
+// too: a name is one segment of the attributes.<name> path queries use;
+// Crafter took any string), except that a definition stored under such
+// a name keeps it, so a tenant read and written back is never refused.
 //
 // The 4.5 document and Crafter's code: where the document's samples
 // differ from what Crafter's server and Java client exchange, the code's

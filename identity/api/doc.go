@@ -157,10 +157,15 @@
 // values are checked against the MetaKey's type, and required MetaKeys
 // must have a value when a user is created. Updates change only the
 // fields present. The email is the user's identifier (the core's username
-// follows it): a missing or invalid email is a 422 naming "email" alone. A MetaKey is created from a "user_metakey" object or
-// flat name/type/required fields; types are string, integer, number,
-// boolean, date, datetime, url and email (any case; answered in lower
-// case). Application types are react, vue and angular (which need the four
+// follows it): a missing or invalid email is a 422 naming "email" alone.
+// A MetaKey is created from a "user_metakey" object or flat
+// name/type/required fields; types are string, integer, number, boolean,
+// date, datetime, url and email (any case; answered in lower case). A
+// MetaKey is an attribute definition of the directory the Crafter face
+// serves too, so its name follows the core's attribute-name rule
+// (identity.CheckAttributeName: no dot, no leading '$') and is 1 to 64
+// letters, digits, spaces, _, : or -; errors name the field where the
+// request put it (user_metakey.name). Application types are react, vue and angular (which need the four
 // URL lists), regular_web and native (which need allowed_redirect_urls),
 // and machine; regular_web and machine applications are confidential and
 // their client_secret is in the creation answer only.

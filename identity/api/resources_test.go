@@ -502,3 +502,43 @@ func TestCreateOrganizationSampleURL(t *testing.T) {
 	f.json(http.StatusCreated, "POST", "/api/v2/organizations", tok, `name=Misapret&locality=Lille`)
 	f.json(http.StatusOK, "POST", "/api/v2/organizations/misapret", tok, `locality=Lens`)
 }
+
+// TestMetaKeyNameIsAnAttributeName: a MetaKey is an attribute definition
+// of the organization's directory, which the Crafter face also serves, so
+// its name follows the one rule of identity.CheckAttributeName (no dot: a
+// Crafter query reads attributes.a.b as a path) on top of the MetaKey's
+// own charset; a refused name is a 422 naming the field where the request
+// put it (user_metakey.name), and nothing is created.
+func TestMetaKeyNameIsAnAttributeName(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Acme")
+	const path = "/api/v2/org/acme/token-customization/user-metakey"
+	cases := []struct {
+		name   string
+		status int
+		reason string
+	}{
+		{"my user metakey", 201, ""},
+		{"urn:oid-2:x_y", 201, ""},
+		{"a.b", 422, "must not contain dots or control characters"},
+		{"user.department", 422, "must not contain dots or control characters"},
+		{"$set", 422, "must not start with '$'"},
+		{"a/b", 422, "must be 1 to 64 letters, digits, spaces or _ : -, starting with a letter, digit or _"},
+	}
+	for _, c := range cases {
+		body := f.json(c.status, "POST", path, tok, map[string]any{"user_metakey": map[string]any{"name": c.name, "type": "string"}})
+		if c.status == 201 {
+			continue
+		}
+		errs := fieldErrors(t, body)
+		reasons, _ := errs["user_metakey.name"].([]any)
+		if len(errs) != 1 || len(reasons) != 1 || reasons[0] != c.reason {
+			t.Errorf("%q: %v, want [%q]", c.name, body["errors"], c.reason)
+		}
+	}
+	list := f.json(200, "GET", path, tok, nil)
+	if n := len(list["data"].([]any)); n != 2 {
+		t.Fatalf("%d MetaKeys, want the 2 valid ones: %v", n, list["data"])
+	}
+}
