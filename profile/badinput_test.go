@@ -167,11 +167,18 @@ func TestMalformedJSONBodyNamesJSONKinds(t *testing.T) {
 }
 
 // TestCoreValidationMessages: a value the identity core refuses is a 400
-// OTHER whose message names the field and the reason in a sentence, without
-// the Go sentinel's "invalid: " prefix, and changes nothing.
+// OTHER whose message names the field (an attribute as attributes.<name>,
+// though the core, for a MetaKey, says metadata.<name>) and the reason in
+// a sentence, without the Go sentinel's "invalid: " prefix, and changes
+// nothing.
 func TestCoreValidationMessages(t *testing.T) {
 	e := newEnv(t)
 	p := e.profile(e.tenant("acme").Name, "alice", nil)
+	// A MetaKey of the Cryptr face is an attribute here, its type checked
+	// by the core.
+	if _, err := e.id.CreateMetaKey(context.Background(), "acme", "age", "integer", false); err != nil {
+		t.Fatal(err)
+	}
 	before := snapshot(t, e)
 	long := strings.Repeat("u", 300)
 	cases := []struct {
@@ -190,6 +197,10 @@ func TestCoreValidationMessages(t *testing.T) {
 			url.Values{"role": {"a\x01b"}}, "roles must not contain control characters"},
 		{"update: control character in an attribute", "/api/1/profile/" + p.ID + "/update",
 			url.Values{"attributes": {`{"firstName":"a\u0001b"}`}}, "attributes.firstName must not contain control characters"},
+		{"update: a MetaKey attribute of the wrong type", "/api/1/profile/" + p.ID + "/update",
+			url.Values{"attributes": {`{"age":"old"}`}}, "attributes.age must be an integer"},
+		{"update: a MetaKey attribute as an object", "/api/1/profile/" + p.ID + "/update",
+			url.Values{"attributes": {`{"age":{"years":3}}`}}, "attributes.age must be one value of type integer"},
 	}
 	for _, c := range cases {
 		r := e.do("POST", c.path, e.master, c.form)

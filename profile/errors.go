@@ -135,14 +135,21 @@ func ErrorOf(err error) *Error {
 
 // invalidMessage words the core's field errors as one sentence per field
 // ("username must be at most 255 characters of text"), without the
-// sentinel's "invalid: " prefix, which is Go's, not Crafter's.
+// sentinel's "invalid: " prefix, which is Go's, not Crafter's, and with
+// attribute fields named as Crafter names them.
 func invalidMessage(ie *identity.InvalidError) string {
 	if len(ie.Fields) == 0 {
 		return "Invalid request"
 	}
 	parts := make([]string, len(ie.Fields))
 	for i, f := range ie.Fields {
-		parts[i] = strings.TrimSpace(f.Field + " " + f.Reason)
+		// The core names a MetaKey's value metadata.<name> (Cryptr's
+		// word); here it is the profile attribute <name>.
+		field := f.Field
+		if rest, ok := strings.CutPrefix(field, "metadata."); ok {
+			field = "attributes." + rest
+		}
+		parts[i] = strings.TrimSpace(field + " " + f.Reason)
 	}
 	return strings.Join(parts, "; ")
 }

@@ -101,7 +101,8 @@
 //     there is 415 OTHER (a JSON text under a form label, as curl -d
 //     sends it, is read as JSON). A value the
 //     identity core refuses is 400 OTHER naming the field and the reason
-//     (username must be at most 255 characters of text).
+//     (username must be at most 255 characters of text; a Cryptr MetaKey's
+//     value is the attribute: attributes.age must be an integer).
 //   - Parameter names: the code's (what the Java client sends) and the
 //     4.5 document's where it differs: attributesToReturn for
 //     attributeToReturn, roles for role (a profile's roles/add and
