@@ -81,7 +81,9 @@ const (
 	// HashSecret of its id).
 	SessionPersistentLogin = "persistent-login"
 	// SessionRefreshToken is an OIDC refresh token (Hash: HashSecret of
-	// the token); keeping it keeps its whole rotation family.
+	// the token); keeping it keeps its whole rotation family. The token
+	// must be its family's newest or the one that newest replaced (see
+	// package tokens/provider, "Flows").
 	SessionRefreshToken = "oidc-refresh"
 	// SessionBrowser is the hosted pages' browser session (Hash:
 	// HashSecret of the session cookie).

@@ -384,6 +384,13 @@ func (s *Service) load(ctx context.Context, env identity.Environment, domain, al
 	if reason := identity.CheckDomain(domain); reason != "" {
 		return nil, fmt.Errorf("issuer domain %q %s: %w", domain, reason, identity.ErrInvalid)
 	}
+	// Key sets are cached and stored per (environment, domain): only a
+	// resolved environment may name one, so that no caller can reach a
+	// set outside both environments (an empty env would name the
+	// account-wide key space) or cache one set under two names.
+	if !env.Valid() {
+		return nil, fmt.Errorf("key set environment %q: %w", env, identity.ErrInvalid)
+	}
 	k := setKey{env, domain}
 	m := s.keys.flight(k)
 	m.Lock()

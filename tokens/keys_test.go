@@ -436,3 +436,36 @@ func TestUnknownIssuersAreCheap(t *testing.T) {
 		t.Fatalf("token of a new issuer: %v", err)
 	}
 }
+
+// TestKeySetNeedsEnvironment guards the key cache and store against an
+// unresolved environment: the internal entry points that name a key set
+// refuse anything but sandbox or production (an empty one would name the
+// account-wide key space), while the public ones resolve "" to the
+// service's environment first.
+func TestKeySetNeedsEnvironment(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, env := range []identity.Environment{"", "staging", "default"} {
+		if _, err := f.svc.activeSigner(ctx, env, f.org.Domain, ES256); !errors.Is(err, identity.ErrInvalid) {
+			t.Errorf("activeSigner(%q): %v, want ErrInvalid", env, err)
+		}
+		if _, err := f.svc.publicKey(ctx, env, f.org.Domain, "k"); !errors.Is(err, identity.ErrInvalid) {
+			t.Errorf("publicKey(%q): %v, want ErrInvalid", env, err)
+		}
+		if ls := f.svc.keys.get(setKey{env, f.org.Domain}); ls != nil {
+			t.Errorf("a key set is cached under environment %q", env)
+		}
+	}
+	// The public API resolves "" to the service's environment: one set.
+	req := f.req()
+	req.Env = ""
+	if _, err := f.svc.IssueAccessToken(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.JWKS(ctx, "", f.org.Domain); err != nil {
+		t.Fatal(err)
+	}
+	if f.svc.keys.get(setKey{identity.Production, f.org.Domain}) == nil || f.svc.keys.get(setKey{"", f.org.Domain}) != nil {
+		t.Error("the key set is not cached under the resolved environment only")
+	}
+}

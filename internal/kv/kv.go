@@ -295,7 +295,17 @@ type Set struct {
 	Env string
 	// Parts name the set, e.g. {"org-users", orgID}.
 	Parts []string
+	// Uncounted sets keep no count: Add and Remove write the member
+	// alone, and Count refuses them. For sets that are only scanned and
+	// probed (one user's grants), so that an Add, on the path of every
+	// token grant, does not write a page of the count space besides the
+	// member's. Count keys that a store kept before are ignored, and
+	// removed by Clear.
+	Uncounted bool
 }
+
+// errUncounted answers Count on an Uncounted set.
+var errUncounted = errors.New("kv: the set keeps no count")
 
 // key builds the set's key in namespace ns, with room for extra more
 // bytes, in one allocation.
@@ -347,8 +357,12 @@ func (s Set) member(m string) []byte {
 }
 
 // AddKeys returns the keys that Add and Remove of member read: the
-// member's and its count shard's, for Prefetch.
+// member's and its count shard's (none for an Uncounted set), for
+// Prefetch.
 func (s Set) AddKeys(member string) [][]byte {
+	if s.Uncounted {
+		return [][]byte{s.member(member)}
+	}
 	return [][]byte{s.member(member), s.countShard(member)}
 }
 
@@ -399,6 +413,9 @@ func (s Set) AddBatched(tx Tx, member string, value []byte, b *CountBatch) error
 	if err := tx.Put(k, nonNil(value)); err != nil {
 		return err
 	}
+	if s.Uncounted {
+		return nil
+	}
 	if b != nil {
 		if b.delta == nil {
 			b.delta = map[string]int{}
@@ -417,7 +434,7 @@ func (s Set) Remove(tx Tx, member string) error {
 	} else if err != nil {
 		return err
 	}
-	if err := tx.Delete(k); err != nil {
+	if err := tx.Delete(k); err != nil || s.Uncounted {
 		return err
 	}
 	return addCount(tx, s.countShard(member), -1)
@@ -437,6 +454,9 @@ func (s Set) Has(tx ReadTx, member string) (bool, error) {
 // keep. A shard may be negative (it lost members that the unsharded count
 // holds).
 func (s Set) Count(tx ReadTx) (int, error) {
+	if s.Uncounted {
+		return 0, errUncounted
+	}
 	k := s.countKey()
 	n, err := readCount(tx, k)
 	if err != nil {

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -234,4 +235,47 @@ type countingTx struct {
 func (c *countingTx) Put(k, v []byte) error {
 	c.puts++
 	return c.sortedTx.Put(k, v)
+}
+
+// TestUncountedSet: an Uncounted set writes and reads its members like a
+// counted one, but Add and Remove write no count key (so an Add writes the
+// member's page alone), Count refuses it, AddKeys names the member only,
+// and Clear removes the members and any count a store kept before.
+func TestUncountedSet(t *testing.T) {
+	tx := &sortedTx{}
+	counted := Set{Env: "production", Parts: []string{"oidc-user-grants", "u1"}}
+	s := counted
+	s.Uncounted = true
+	// A count the same set kept while it was counted.
+	if err := counted.Add(tx, "f:old", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"f:a", "f:b", "s:c"} {
+		if err := s.Add(tx, m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Remove(tx, "f:b"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := counted.Count(tx); err != nil || n != 1 {
+		t.Errorf("the count kept before = %d, %v; want 1 (untouched)", n, err)
+	}
+	if _, err := s.Count(tx); !errors.Is(err, errUncounted) {
+		t.Errorf("Count of an uncounted set: %v", err)
+	}
+	if got, err := s.Page(tx, false, 0, 10); err != nil || !slices.Equal(got, []string{"f:a", "f:old", "s:c"}) {
+		t.Errorf("members = %v, %v", got, err)
+	}
+	if keys := s.AddKeys("f:z"); len(keys) != 1 || !bytes.Equal(keys[0], s.member("f:z")) {
+		t.Errorf("AddKeys = %q, want the member's key only", keys)
+	}
+	if err := s.Clear(tx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range tx.keys {
+		if bytes.HasPrefix(k, s.countKey()) || bytes.HasPrefix(k, s.prefix()) {
+			t.Errorf("Clear left %q", k)
+		}
+	}
 }

@@ -10,6 +10,8 @@
 // running commits at once; writers arriving during a commit share the next
 // one, which starts as soon as it ends (no timer). An Update's fn may run
 // more than once and must not have side effects outside its transaction.
+// Store.CommitStats counts what the batches carried and what the commits
+// cost (pages written, time syncing), for monitoring and benchmarks.
 package bolt
 
 import (
@@ -110,6 +112,53 @@ type Store struct {
 	// timerBatch: WithBatchDelay was given (bbolt's Batch); otherwise gc.
 	timerBatch bool
 	gc         groupCommit
+	// updates and runNanos count the Update functions run and their time
+	// (CommitStats).
+	updates  atomic.Int64
+	runNanos atomic.Int64
+}
+
+// CommitStats counts a store's write transactions since Open: how the
+// group commit batched the Update calls, and what the commits cost. Take
+// it before and after an interval and Sub the two to measure the interval.
+type CommitStats struct {
+	// Commits is the number of write transactions run to their end,
+	// committed or failed (a batch run again without a function that
+	// failed is a second one). Each committed one is one durable commit:
+	// pages written, then two fdatasyncs (data, then the meta page),
+	// unless WithNoSync. With WithBatchDelay, the commits of bbolt's own
+	// batches are not counted.
+	Commits int64
+	// Updates is the number of Update functions run, a function run again
+	// after another of its batch failed included: Updates/Commits is the
+	// mean batch.
+	Updates int64
+	// RunTime is the time the Update functions ran, inside their write
+	// transactions: the serial part of a commit before its writes, during
+	// which other writers wait.
+	RunTime time.Duration
+	// Pages is the number of page writes (the meta page's included),
+	// WriteTime the time spent writing them and syncing the file, and
+	// SpillTime the time spent turning changed nodes into pages: bbolt's
+	// own counts.
+	Pages     int64
+	WriteTime time.Duration
+	SpillTime time.Duration
+}
+
+// Sub returns the counts of the interval from earlier to c.
+func (c CommitStats) Sub(earlier CommitStats) CommitStats {
+	return CommitStats{Commits: c.Commits - earlier.Commits, Updates: c.Updates - earlier.Updates,
+		RunTime: c.RunTime - earlier.RunTime, Pages: c.Pages - earlier.Pages,
+		WriteTime: c.WriteTime - earlier.WriteTime, SpillTime: c.SpillTime - earlier.SpillTime}
+}
+
+// CommitStats returns the store's write counts since Open.
+func (s *Store) CommitStats() CommitStats {
+	tx := s.db.Stats().TxStats
+	return CommitStats{Commits: s.gc.commits.Load(), Updates: s.updates.Load(),
+		RunTime: time.Duration(s.runNanos.Load()), Pages: tx.GetWrite(), WriteTime: tx.GetWriteTime(),
+		SpillTime: tx.GetSpillTime()}
 }
 
 var _ identity.Store = (*Store)(nil)
@@ -286,6 +335,11 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		}
 		b := btx.Bucket(dataBucket)
 		b.FillPercent = s.fill
+		t0 := time.Now()
+		defer func() {
+			s.updates.Add(1)
+			s.runNanos.Add(int64(time.Since(t0)))
+		}()
 		return fn(&writeTx{readTx: readTx{b: b}})
 	}
 	var err error
@@ -294,6 +348,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 		err = s.gc.update(s.db, run)
 	case s.inflight.Add(1) == 1:
 		err = s.db.Update(run)
+		s.gc.commits.Add(1)
 		s.inflight.Add(-1)
 	default:
 		// Batch reruns a failing fn alone with db.Update, which returns

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"sync"
+	"sync/atomic"
 
 	bbolt "go.etcd.io/bbolt"
 )
@@ -23,6 +24,8 @@ type groupCommit struct {
 	busy    bool
 	// maxBatch bounds the functions of one transaction.
 	maxBatch int
+	// commits counts the transactions run to their end (CommitStats).
+	commits atomic.Int64
 }
 
 type commitCall struct {
@@ -73,6 +76,7 @@ func (g *groupCommit) commit(db *bbolt.DB) {
 			}
 			return nil
 		})
+		g.commits.Add(1)
 		if failed < 0 {
 			// Committed, or the commit itself failed: the same outcome
 			// for every call of the batch.

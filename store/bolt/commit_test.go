@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
@@ -79,5 +80,58 @@ func TestGroupCommit(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCommitStats: the counts of one Update are exact (one commit, one
+// function, at least one data page and the meta page written, time spent
+// running and writing); concurrent Updates held behind a running commit
+// share later commits, and each function is counted once.
+func TestCommitStats(t *testing.T) {
+	st := openT(t, filepath.Join(t.TempDir(), "s.db"))
+	ctx := context.Background()
+	put := func(k string) func(identity.Tx) error {
+		return func(tx identity.Tx) error { return tx.Put([]byte(k), []byte("v")) }
+	}
+	before := st.CommitStats()
+	if err := st.Update(ctx, put("one")); err != nil {
+		t.Fatal(err)
+	}
+	d := st.CommitStats().Sub(before)
+	if d.Commits != 1 || d.Updates != 1 || d.Pages < 2 || d.RunTime <= 0 || d.WriteTime <= 0 {
+		t.Fatalf("one update: %+v", d)
+	}
+
+	const n = 16
+	before = st.CommitStats()
+	hold, held := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := st.Update(ctx, func(tx identity.Tx) error {
+			close(held)
+			<-hold // the others queue meanwhile
+			return tx.Put([]byte("first"), []byte("v"))
+		}); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-held
+	for i := range n - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := st.Update(ctx, put(fmt.Sprint("k", i))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // lets them queue; a slower start only splits the batch
+	close(hold)
+	wg.Wait()
+	d = st.CommitStats().Sub(before)
+	if d.Updates != n || d.Commits < 2 || d.Commits >= n {
+		t.Fatalf("%d concurrent updates: %+v, want %d functions in 2 to %d commits", n, d, n, n-1)
 	}
 }

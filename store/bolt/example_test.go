@@ -56,3 +56,26 @@ func ExampleWithFillPercent() {
 	fmt.Println(bolt.DefaultFillPercent)
 	// Output: 0.9
 }
+
+// ExampleStore_CommitStats measures an interval of writes: how many
+// Update calls each durable commit carried and what the commits cost.
+func ExampleStore_CommitStats() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "gatehouse-example")
+	defer os.RemoveAll(dir)
+	s, err := bolt.Open(ctx, filepath.Join(dir, "gatehouse.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	before := s.CommitStats()
+	for _, k := range []string{"a", "b", "c"} {
+		_ = s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte(k), []byte("v")) })
+	}
+	d := s.CommitStats().Sub(before)
+	fmt.Printf("%d updates in %d commits; pages and sync time counted: %t\n", d.Updates, d.Commits,
+		d.Pages >= 2*d.Commits && d.WriteTime > 0)
+	// Output: 3 updates in 3 commits; pages and sync time counted: true
+}

@@ -428,7 +428,7 @@ func (p *Provider) prepareCompletion(req *authRequest, reqID string, a authn) (*
 		c.reqHash = identity.HashSecret(reqID)
 	}
 	var err error
-	if c.code, err = p.newSecret(); err != nil {
+	if c.code, err = p.newOrderedSecret(); err != nil {
 		return nil, err
 	}
 	if c.authzID, err = p.newUUID(); err != nil {
@@ -476,7 +476,7 @@ func (c *completion) write(tx *identity.Txn, user *identity.User) error {
 		Scopes: req.Scopes, Nonce: req.Nonce, State: req.State, Challenge: req.Challenge, AuthorizationID: c.authzID,
 		RequestID: req.RequestID, Flavor: req.Flavor, UserID: user.ID, AuthTime: a.authTime, IPS: a.ips, SCI: a.sci,
 		ExpiresAt: now.Add(c.codeTTL)}
-	hash := identity.HashSecret(c.code)
+	hash := secretKey(c.code)
 	if err := put(raw, codes, hash, rec, rec.ExpiresAt.Add(MaxCodeTTL)); err != nil {
 		return err
 	}

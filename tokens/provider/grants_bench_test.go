@@ -38,14 +38,20 @@ import (
 
 // grantsEnv is a provider on a durable bolt store (fsync on commit, as in
 // production; or store/memory) behind a loopback HTTP server, with one machine and one
-// confidential web application per signing algorithm and one user.
+// confidential web application per signing algorithm, one user with a
+// profile and grantOwners users whose grants are redeemed.
 type grantsEnv struct {
-	store    *countingStore
-	ids      *identity.Service
-	prov     *Provider
-	base     string
-	org      *identity.Organization
-	user     *identity.User
+	store *countingStore
+	ids   *identity.Service
+	prov  *Provider
+	base  string
+	org   *identity.Organization
+	user  *identity.User
+	// owners are the users whose grants the code exchange and refresh
+	// benchmarks redeem, in turn (grantOwners of them): each grant of a
+	// commit then updates its own user's grant index, as in a directory
+	// of many users.
+	owners   []string
 	machine  map[string][2]string // alg → client id, secret
 	web      map[string][2]string
 	client   *http.Client
@@ -67,6 +73,15 @@ type countingStore struct {
 	// refuse, when set, fails every Put of a key it matches (a store
 	// failing in the middle of a write transaction).
 	refuse atomic.Pointer[func(key []byte) bool]
+}
+
+// commitStats returns the inner store's commit counts, when it is
+// store/bolt.
+func (s *countingStore) commitStats() (bolt.CommitStats, bool) {
+	if b, ok := s.Store.(*bolt.Store); ok {
+		return b.CommitStats(), true
+	}
+	return bolt.CommitStats{}, false
 }
 
 func (s *countingStore) Update(ctx context.Context, fn func(identity.Tx) error) error {
@@ -195,6 +210,21 @@ func newGrantsEnv(b testing.TB, durable bool) *grantsEnv {
 		Profile: identity.Profile{GivenName: "Jane", FamilyName: "Doe"}}, ""); err != nil {
 		b.Fatal(err)
 	}
+	more := make([]identity.User, grantOwners-1)
+	for i := range more {
+		more[i] = identity.User{Email: fmt.Sprintf("owner%d@acme.test", i), Enabled: true, Verified: true}
+	}
+	imported, err := ids.ImportUsers(ctx, e.org.Domain, more, identity.ImportOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.owners = append(e.owners, e.user.ID)
+	for _, r := range imported {
+		if r.Status != identity.ImportCreated {
+			b.Fatalf("import: %+v", r)
+		}
+		e.owners = append(e.owners, r.UserID)
+	}
 	for i := range signInWorkers {
 		email := fmt.Sprintf("signer%d@acme.test", i)
 		if _, err := ids.CreateUser(ctx, e.org.Domain, identity.User{Email: email, Enabled: true, Verified: true},
@@ -240,20 +270,20 @@ func (e *grantsEnv) seedCodes(b testing.TB, alg string, n int) []string {
 	err := e.ids.Update(context.Background(), func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
 		for i := range out {
-			code, err := e.prov.newSecret()
+			code, err := e.prov.newOrderedSecret()
 			if err != nil {
 				return err
 			}
 			out[i] = code
 			rec := codeRecord{Env: identity.Production, OrgDomain: e.org.Domain, ClientID: e.web[alg][0],
 				RedirectURI: webRedirect, Scopes: []string{"openid", "email", "profile"}, Nonce: "n-1", State: "st-1",
-				AuthorizationID: "authz", Flavor: flavorOIDC, UserID: e.user.ID, AuthTime: now, IPS: "cryptr",
+				AuthorizationID: "authz", Flavor: flavorOIDC, UserID: e.owners[i%len(e.owners)], AuthTime: now, IPS: "cryptr",
 				ExpiresAt: now.Add(MaxCodeTTL)}
-			h := identity.HashSecret(code)
+			h := secretKey(code)
 			if err := put(raw, codes, h, rec, rec.ExpiresAt.Add(MaxCodeTTL)); err != nil {
 				return err
 			}
-			if err := indexGrant(raw, identity.Production, e.user.ID, "c:"+h); err != nil {
+			if err := indexGrant(raw, identity.Production, rec.UserID, "c:"+h); err != nil {
 				return err
 			}
 		}
@@ -274,7 +304,7 @@ func (e *grantsEnv) seedRefreshes(b testing.TB, alg string, n int) []string {
 	err := e.ids.Update(context.Background(), func(tx *identity.Txn) error {
 		raw := tx.KVTx(kv.Inside())
 		for i := range out {
-			secret, err := e.prov.newSecret()
+			secret, err := e.prov.newOrderedSecret()
 			if err != nil {
 				return err
 			}
@@ -285,15 +315,16 @@ func (e *grantsEnv) seedRefreshes(b testing.TB, alg string, n int) []string {
 			out[i] = e.org.Domain + "." + secret
 			exp := now.Add(DefaultRefreshTokenTTL)
 			rr := refreshRecord{FamilyID: family, Env: identity.Production, OrgDomain: e.org.Domain, ClientID: e.web[alg][0],
-				UserID: e.user.ID, Scopes: []string{"openid", "email", "profile"}, AuthTime: now, IPS: "cryptr",
+				UserID: e.owners[i%len(e.owners)], Scopes: []string{"openid", "email", "profile"}, AuthTime: now, IPS: "cryptr",
 				Nonce: "n-1", ExpiresAt: exp, OIDC: true, RedirectURI: webRedirect}
-			if err := put(raw, families, family, familyRecord{ClientID: rr.ClientID, UserID: rr.UserID, ExpiresAt: exp}, exp); err != nil {
+			fam := familyRecord{ClientID: rr.ClientID, UserID: rr.UserID, ExpiresAt: exp, Current: identity.HashSecret(out[i])}
+			if err := put(raw, families, family, fam, exp); err != nil {
 				return err
 			}
-			if err := indexGrant(raw, identity.Production, e.user.ID, "f:"+family); err != nil {
+			if err := indexGrant(raw, identity.Production, rr.UserID, "f:"+family); err != nil {
 				return err
 			}
-			if err := put(raw, refreshes, identity.HashSecret(out[i]), rr, exp); err != nil {
+			if err := put(raw, refreshes, secretKey(out[i]), rr, exp); err != nil {
 				return err
 			}
 		}
@@ -423,6 +454,7 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 	}
 	var grant time.Duration
 	var writes, waited int64
+	var commits bolt.CommitStats
 	base := make([]time.Duration, len(baselines))
 	b.ResetTimer()
 	for i := range segments {
@@ -431,9 +463,16 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 			n = b.N - n*(segments-1)
 		}
 		w0, t0 := st.updates.Load(), st.waited.Load()
+		c0, durable := st.commitStats()
 		grant += run(n, op)
 		writes += st.updates.Load() - w0
 		waited += st.waited.Load() - t0
+		if durable {
+			c1, _ := st.commitStats()
+			d := c1.Sub(c0)
+			commits.Commits, commits.Updates, commits.Pages = commits.Commits+d.Commits, commits.Updates+d.Updates, commits.Pages+d.Pages
+			commits.RunTime, commits.WriteTime, commits.SpillTime = commits.RunTime+d.RunTime, commits.WriteTime+d.WriteTime, commits.SpillTime+d.SpillTime
+		}
 		b.StopTimer()
 		for j, bl := range baselines {
 			base[j] += run(n, bl.op)
@@ -445,6 +484,16 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 	b.ReportMetric(float64(writes)/n, "writes/op")
 	if writes > 0 {
 		b.ReportMetric(float64(waited)/float64(writes)/1e3, "write-µs")
+	}
+	if c := float64(commits.Commits); c > 0 {
+		// The store's single writer: a commit runs its batch's functions
+		// (run), turns the changed nodes into pages (spill), then writes
+		// and syncs them (sync).
+		b.ReportMetric(float64(commits.Updates)/c, "batch")
+		b.ReportMetric(float64(commits.Pages)/c, "pages/commit")
+		b.ReportMetric(float64(commits.RunTime.Microseconds())/c, "run-µs/commit")
+		b.ReportMetric(float64(commits.SpillTime.Microseconds())/c, "spill-µs/commit")
+		b.ReportMetric(float64(commits.WriteTime.Microseconds())/c, "sync-µs/commit")
 	}
 	for j, bl := range baselines {
 		b.ReportMetric(float64(base[j].Nanoseconds())/n, bl.name+"-ns/op")
@@ -530,6 +579,9 @@ func benchGrants(b *testing.B, e *grantsEnv) {
 		})
 	}
 }
+
+// grantOwners is the number of users whose grants BenchmarkGrants redeems.
+const grantOwners = 1000
 
 // signInWorkers is the number of concurrent browsers of BenchmarkSignIn
 // (one sign-in user each).

@@ -55,11 +55,23 @@
 //
 // Authorization codes are single use and live CodeTTL (at most 10 minutes);
 // presenting a used code again revokes every token issued from it. Refresh
-// tokens have Cryptr's form `{org_domain}.{opaque}` (256 random bits, stored
-// as SHA-256) and rotate at each use: a token used again within RefreshGrace
-// returns the same successor (concurrent tabs), after that the whole family
-// is revoked. Revoking a refresh token revokes its family, and introspection
-// then reports the family's access tokens inactive.
+// tokens have Cryptr's form `{org_domain}.{opaque}` and rotate at each use:
+// a token used again within RefreshGrace returns the same successor
+// (concurrent tabs), after that the whole family is revoked. Revoking a
+// refresh token revokes its family, and introspection then reports the
+// family's access tokens inactive.
+//
+// A code and the opaque part of a refresh token are 256 bits, base64url
+// (43 characters): the first 48 are the time they were made (Unix
+// milliseconds, which the tokens issued with them carry as iat anyway),
+// the other 208 random. Only their SHA-256 is stored, keyed by that time
+// and the hash, so that the records one commit writes sit together in
+// the store instead of on random pages (bench/README.md, "Ordered codes
+// and refresh tokens"). Tokens made before this form (256 random bits,
+// keyed by their hash alone) keep working. An identity.SessionRef naming a
+// refresh token (identity.HashSecret of it) keeps its family when the
+// token is the family's newest, the one that newest replaced, or one made
+// before this form.
 //
 // An authorization request that needs a sign-in is stored for
 // DefaultAuthRequestTTL (15 minutes, longer than a magic link); at most

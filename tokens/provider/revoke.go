@@ -45,10 +45,9 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
 	// token_type_hint may be ignored (RFC 7009 §2.1): a refresh token is a
 	// cheap hash lookup, tried first.
 	if len(token) <= maxParamLen {
-		hash := identity.HashSecret(token)
 		err = p.ids.Update(r.Context(), func(tx *identity.Txn) error {
 			raw := tx.KVTx(kv.Inside())
-			rec, err := refreshes.Get(raw, hash)
+			rec, _, err := getBySecret(raw, refreshes, token)
 			if errors.Is(err, identity.ErrNotFound) {
 				return nil
 			}
@@ -170,7 +169,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	err = p.ids.View(r.Context(), func(tx *identity.ReadTxn) error {
 		raw := tx.KV(kv.Inside())
-		rec, err := refreshes.Get(raw, identity.HashSecret(token))
+		rec, _, err := getBySecret(raw, refreshes, token)
 		if errors.Is(err, identity.ErrNotFound) {
 			return nil
 		}

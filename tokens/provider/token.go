@@ -205,7 +205,7 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 			return nil, err
 		}
 	}
-	hash := identity.HashSecret(code)
+	var hash string // the code's record key, once found
 	verifier := ps.get("code_verifier")
 	now := p.now()
 	// The code is checked in a read; the tokens are signed outside any
@@ -228,10 +228,11 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 	// is env).
 	err = svc.View(ctx, func(tx *identity.ReadTxn) error {
 		raw := tx.KV(kv.Inside())
-		c, err := codes.Get(raw, hash)
+		c, key, err := getBySecret(raw, codes, code)
 		if errors.Is(err, identity.ErrNotFound) {
 			return badGrant("invalid authorization code")
 		}
+		hash = key
 		if err != nil {
 			return err
 		}
@@ -494,7 +495,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 			return nil, err
 		}
 	}
-	refresh, err := p.newSecret()
+	refresh, err := p.newOrderedSecret()
 	if err != nil {
 		return nil, err
 	}
@@ -594,10 +595,14 @@ func (p *Provider) issue(ctx context.Context, ip issueParams) (*grantResult, err
 				return err
 			}
 		}
+		fam.Current, fam.Previous = identity.HashSecret(res.refresh), ""
+		if ip.parentRaw != "" {
+			fam.Previous = identity.HashSecret(ip.parentRaw)
+		}
 		if err := put(raw, families, family, fam, fam.ExpiresAt); err != nil {
 			return err
 		}
-		if err := put(raw, refreshes, identity.HashSecret(res.refresh), rr, rr.ExpiresAt); err != nil {
+		if err := put(raw, refreshes, secretKey(res.refresh), rr, rr.ExpiresAt); err != nil {
 			return err
 		}
 		ar := accessRecord{FamilyID: family, ClientID: ip.app.ClientID, ExpiresAt: access.ExpiresAt}
@@ -653,7 +658,7 @@ func (p *Provider) grantRefresh(w http.ResponseWriter, r *http.Request, ps *para
 
 func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env identity.Environment, raw string, ps *params) (*grantResult, error) {
 	ctx := r.Context()
-	hash := identity.HashSecret(raw)
+	var hash string // the token's record key, once found
 	now := p.now()
 	var rec refreshRecord
 	var successor string
@@ -672,7 +677,7 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 		tx2 := tx.KV(kv.Inside())
 		successor, reuse, user = "", false, nil
 		var err error
-		rec, err = refreshes.Get(tx2, hash)
+		rec, hash, err = getBySecret(tx2, refreshes, raw)
 		if errors.Is(err, identity.ErrNotFound) {
 			return badGrant("invalid refresh token")
 		}
@@ -763,7 +768,7 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 			}
 		}
 		err = p.ids.Update(ctx, func(tx *identity.Txn) error {
-			sr, err := refreshes.Get(tx.KVTx(kv.Inside()), identity.HashSecret(successor))
+			sr, _, err := getBySecret(tx.KVTx(kv.Inside()), refreshes, successor)
 			if err != nil {
 				return err
 			}

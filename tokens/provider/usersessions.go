@@ -22,9 +22,10 @@ import (
 // the index stays near the size of the user's live grants at a bounded
 // cost per sign-in.
 
-// userGrants is the index of one user's grants in env.
+// userGrants is the index of one user's grants in env. It keeps no count
+// (nothing reads one): a grant then writes its member's page alone.
 func userGrants(env identity.Environment, userID string) kv.Set {
-	return kv.Set{Env: string(env), Parts: []string{"oidc-user-grants", userID}}
+	return kv.Set{Env: string(env), Parts: []string{"oidc-user-grants", userID}, Uncounted: true}
 }
 
 // grantExists reports whether the record an index member names exists.
@@ -93,8 +94,11 @@ func indexGrant(tx identity.Tx, env identity.Environment, userID, member string)
 func (p *Provider) endUserSessions(tx *identity.Txn, u *identity.User, keep identity.SessionRef) (int, error) {
 	raw := tx.KVTx(kv.Inside())
 	env := tx.Env()
-	keepFamily := ""
+	keepFamily, keepToken := "", ""
 	if keep.Kind == identity.SessionRefreshToken && keep.Hash != "" {
+		// A token made before ordered secrets is keyed by this hash; a
+		// newer one is recognized by its family (familyRecord.names).
+		keepToken = keep.Hash
 		rec, err := refreshes.Get(raw, keep.Hash)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			return 0, err
@@ -129,6 +133,9 @@ func (p *Provider) endUserSessions(tx *identity.Txn, u *identity.User, keep iden
 			}
 			if fam.UserID != u.ID {
 				break
+			}
+			if fam.names(keepToken) {
+				continue
 			}
 			if fam.RevokedAt == nil {
 				n++
