@@ -12,7 +12,9 @@ import (
 	"github.com/google/uuid"
 )
 
-var metaKeyNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_ .:-]{0,63}$`)
+// metaKeyNameRE is the MetaKey's own rule on top of CheckAttributeName:
+// the name becomes a claim name in tokens.
+var metaKeyNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_ :-]{0,63}$`)
 
 // MetaDataID is the stable id of a user's value for a MetaKey (Cryptr's
 // MetaData id): a name-based UUID of the user id and the key name.
@@ -68,8 +70,10 @@ func (s *Service) CreateMetaKey(ctx context.Context, orgDomain, name, typ string
 	}
 	var v Validation
 	name = strings.TrimSpace(name)
-	if !metaKeyNameRE.MatchString(name) {
-		v.Add("name", "must be 1 to 64 letters, digits, spaces or _ . : -, starting with a letter, digit or _")
+	if r := CheckAttributeName(name); r != "" {
+		v.Add("name", r)
+	} else if !metaKeyNameRE.MatchString(name) {
+		v.Add("name", "must be 1 to 64 letters, digits, spaces or _ : -, starting with a letter, digit or _")
 	}
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	if typ == "" {
