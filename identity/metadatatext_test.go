@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -64,4 +65,18 @@ func TestTokenMetadataIsText(t *testing.T) {
 	if byCryptr := identity.TokenMetadata(tn2, u)["seats"]; byCrafter != "42" || byCryptr != "42" {
 		t.Errorf("seats: %#v written as a number, %#v written as text; want \"42\" both", byCrafter, byCryptr)
 	}
+}
+
+// ExampleMetaDataText shows MetaData values as Cryptr and the tokens show
+// them.
+func ExampleMetaDataText() {
+	for _, v := range []any{"R&D", float64(42), true, []any{"a"}, nil} {
+		fmt.Printf("%q\n", identity.MetaDataText(v))
+	}
+	// Output:
+	// "R&D"
+	// "42"
+	// "true"
+	// "[\"a\"]"
+	// ""
 }
