@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -253,16 +254,39 @@ func (s *Service) SetUserMetadata(ctx context.Context, orgDomain, userID, keyNam
 }
 
 // TokenMetadata returns the user's MetaData as it goes into JWTs
-// (resource_owner_metadata): the values of token-visible definitions.
+// (resource_owner_metadata): the values of token-visible definitions, as
+// text (MetaDataText), which is what Cryptr's MetaData holds. A value
+// reads the same in a token whichever face wrote it: 42 written through
+// Crafter's attributes and "42" through set-user-metadata are both "42".
 func TokenMetadata(tn *Tenant, u *User) map[string]any {
 	out := map[string]any{}
 	for _, d := range tn.AttributeDefinitions {
 		if !d.InToken {
 			continue
 		}
-		if v, ok := u.Attributes[d.Name]; ok {
-			out[d.Name] = v
+		if v, ok := u.Attributes[d.Name]; ok && v != nil {
+			out[d.Name] = MetaDataText(v)
 		}
 	}
 	return out
+}
+
+// MetaDataText renders a stored attribute value as the text of a Cryptr
+// MetaData value: a string as is, a number or boolean in its JSON form,
+// nil as "", and anything else (a list, an object) as its JSON.
+func MetaDataText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	}
+	if s, ok := metaValueString(v); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
