@@ -11,6 +11,10 @@
 // tenant's name is the organization's domain, a slug of its name that never
 // changes. A Cryptr User and a Crafter Profile are the same User. MetaKeys
 // are attribute definitions with InToken set; MetaData values are attributes.
+// An attribute keeps the JSON type it was written with (Crafter reads back
+// what it wrote), while Cryptr's MetaData and the tokens'
+// resource_owner_metadata show every MetaKey value as text
+// (MetaDataText), whichever face wrote it.
 // A Cryptr API key and a Crafter access token are the same Credential.
 //
 // # One user rule

@@ -272,3 +272,17 @@ func ExampleService_SearchUsers_metaData() {
 	}
 	// Output: gold@example.com
 }
+
+// CheckAttributeName is the one rule for the names of attribute
+// definitions and MetaKeys: a Crafter query reads attributes.a.b as a
+// path, so a name has no dot.
+func ExampleCheckAttributeName() {
+	for _, name := range []string{"department", "user.department", "$set", ""} {
+		fmt.Printf("%q: %q\n", name, identity.CheckAttributeName(name))
+	}
+	// Output:
+	// "department": ""
+	// "user.department": "must not contain dots or control characters"
+	// "$set": "must not start with '$'"
+	// "": "is required"
+}

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -12,7 +13,9 @@ import (
 	"github.com/google/uuid"
 )
 
-var metaKeyNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_ .:-]{0,63}$`)
+// metaKeyNameRE is the MetaKey's own rule on top of CheckAttributeName:
+// the name becomes a claim name in tokens.
+var metaKeyNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_ :-]{0,63}$`)
 
 // MetaDataID is the stable id of a user's value for a MetaKey (Cryptr's
 // MetaData id): a name-based UUID of the user id and the key name.
@@ -68,8 +71,10 @@ func (s *Service) CreateMetaKey(ctx context.Context, orgDomain, name, typ string
 	}
 	var v Validation
 	name = strings.TrimSpace(name)
-	if !metaKeyNameRE.MatchString(name) {
-		v.Add("name", "must be 1 to 64 letters, digits, spaces or _ . : -, starting with a letter, digit or _")
+	if r := CheckAttributeName(name); r != "" {
+		v.Add("name", r)
+	} else if !metaKeyNameRE.MatchString(name) {
+		v.Add("name", "must be 1 to 64 letters, digits, spaces or _ : -, starting with a letter, digit or _")
 	}
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	if typ == "" {
@@ -249,16 +254,39 @@ func (s *Service) SetUserMetadata(ctx context.Context, orgDomain, userID, keyNam
 }
 
 // TokenMetadata returns the user's MetaData as it goes into JWTs
-// (resource_owner_metadata): the values of token-visible definitions.
+// (resource_owner_metadata): the values of token-visible definitions, as
+// text (MetaDataText), which is what Cryptr's MetaData holds. A value
+// reads the same in a token whichever face wrote it: 42 written through
+// Crafter's attributes and "42" through set-user-metadata are both "42".
 func TokenMetadata(tn *Tenant, u *User) map[string]any {
 	out := map[string]any{}
 	for _, d := range tn.AttributeDefinitions {
 		if !d.InToken {
 			continue
 		}
-		if v, ok := u.Attributes[d.Name]; ok {
-			out[d.Name] = v
+		if v, ok := u.Attributes[d.Name]; ok && v != nil {
+			out[d.Name] = MetaDataText(v)
 		}
 	}
 	return out
+}
+
+// MetaDataText renders a stored attribute value as the text of a Cryptr
+// MetaData value: a string as is, a number or boolean in its JSON form,
+// nil as "", and anything else (a list, an object) as its JSON.
+func MetaDataText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	}
+	if s, ok := metaValueString(v); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

@@ -162,19 +162,27 @@ func (t *ReadTxn) UserBySSOIdentity(connectionID, nameID string) (*User, error) 
 // CheckUser validates a user's own fields (the rules of ValidateUser
 // that need no directory settings): email, username, roles, attribute
 // names and values, OIDC claims, SSO identities, and no NUL or control
-// characters in any string.
+// characters in any string. A username that is the email (what a face
+// without usernames, such as Cryptr's, stores) is not reported again when
+// the email is invalid: the email's reason names the one value at fault.
 func CheckUser(u *User) error {
 	var v Validation
+	emailBad := false
 	if r := textReason(u.Email, false); r != "" {
 		v.Add("email", r)
+		emailBad = true
 	} else if r := CheckEmail(u.Email); r != "" {
 		v.Add("email", r)
+		emailBad = true
 	}
-	if u.Username == "" {
+	switch {
+	case emailBad && u.Username == u.Email:
+		// The email's reason covers the username.
+	case u.Username == "":
 		v.Add("username", "is required")
-	} else if len(u.Username) > 255 {
+	case len(u.Username) > 255:
 		v.Add("username", "must be at most 255 characters of text")
-	} else {
+	default:
 		checkText(&v, "username", u.Username, false)
 	}
 	for _, r := range u.Roles {

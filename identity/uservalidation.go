@@ -92,7 +92,7 @@ func checkMetaKeys(v *Validation, tn *Tenant, u *User) {
 		}
 		s, ok := metaValueString(val)
 		if !ok {
-			v.Add("metadata."+d.Name, "must be a "+metaTypeName(d.Type)+" value")
+			v.Add("metadata."+d.Name, "must be one value of type "+metaTypeName(d.Type))
 			continue
 		}
 		if r := CheckMetaValue(d.Type, s); r != "" {

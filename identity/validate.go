@@ -36,6 +36,26 @@ func CheckEmail(s string) string {
 	return ""
 }
 
+// CheckAttributeName is the rule for the name of an attribute definition,
+// which is also a MetaKey's (one directory, two faces): 1 to 255 bytes,
+// no dot and no control character (a name is one segment of the
+// attributes.<name> path of Crafter's queries, sorts and projections), not
+// starting with '$' (a query operator). It returns why name breaks the
+// rule, or "" when it does not.
+func CheckAttributeName(name string) string {
+	switch {
+	case name == "":
+		return "is required"
+	case len(name) > 255:
+		return "must be at most 255 characters"
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == '.' || r == 0x7f }):
+		return "must not contain dots or control characters"
+	case name[0] == '$':
+		return "must not start with '$'"
+	}
+	return ""
+}
+
 // NormalizeEmail returns the form under which emails are unique: the
 // whole address lower-cased (case-insensitive uniqueness).
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

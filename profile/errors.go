@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 )
@@ -113,7 +114,7 @@ func ErrorOf(err error) *Error {
 	var ie *identity.InvalidError
 	switch {
 	case errors.As(err, &ie):
-		return &Error{Status: http.StatusBadRequest, Code: CodeOther, Message: ie.Error(), Err: err}
+		return &Error{Status: http.StatusBadRequest, Code: CodeOther, Message: invalidMessage(ie), Err: err}
 	case errors.Is(err, identity.ErrBusy):
 		return &Error{Status: http.StatusTooManyRequests, Code: CodeOther,
 			Message: "Too many concurrent requests, retry later", Err: err}
@@ -130,4 +131,25 @@ func ErrorOf(err error) *Error {
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeOther,
 		Message: "Internal error while processing the request", Err: err}
+}
+
+// invalidMessage words the core's field errors as one sentence per field
+// ("username must be at most 255 characters of text"), without the
+// sentinel's "invalid: " prefix, which is Go's, not Crafter's, and with
+// attribute fields named as Crafter names them.
+func invalidMessage(ie *identity.InvalidError) string {
+	if len(ie.Fields) == 0 {
+		return "Invalid request"
+	}
+	parts := make([]string, len(ie.Fields))
+	for i, f := range ie.Fields {
+		// The core names a MetaKey's value metadata.<name> (Cryptr's
+		// word); here it is the profile attribute <name>.
+		field := f.Field
+		if rest, ok := strings.CutPrefix(field, "metadata."); ok {
+			field = "attributes." + rest
+		}
+		parts[i] = strings.TrimSpace(field + " " + f.Reason)
+	}
+	return strings.Join(parts, "; ")
 }

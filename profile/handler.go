@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -257,6 +258,28 @@ func match(method string, segs []string) (rt *route, args []string, pathOK bool)
 	return nil, nil, pathOK
 }
 
+// allowedMethods lists the methods served for a path, for the Allow
+// header of a 405 (HEAD with GET, as GET routes answer HEAD).
+func allowedMethods(segs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(m string) {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if rt, _, _ := match(m, segs); rt != nil {
+			add(m)
+			if m == http.MethodGet {
+				add(http.MethodHead)
+			}
+		}
+	}
+	return out
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
@@ -384,6 +407,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 	rt, args, pathOK := match(r.Method, segs)
 	if rt == nil {
 		if pathOK {
+			w.Header().Set("Allow", strings.Join(allowedMethods(segs), ", "))
 			return nil, apiErr(http.StatusMethodNotAllowed, CodeOther, "Request method '%s' is not supported", r.Method)
 		}
 		return nil, apiErr(http.StatusNotFound, CodeOther, "No handler found for %s %s", r.Method, r.URL.Path)
@@ -424,6 +448,12 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 		b, err := io.ReadAll(http.MaxBytesReader(k.w, r.Body, maxBody))
 		if err != nil {
 			return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
+		}
+		if (ctype == "application/x-www-form-urlencoded" || ctype == "multipart/form-data") && !json.Valid(b) {
+			// A form where the endpoint reads JSON (JSON sent under a
+			// form label, as curl -d sends it, is still read).
+			return apiErr(http.StatusUnsupportedMediaType, CodeOther,
+				"Content type '%s' not supported; send a JSON body as application/json", ctype)
 		}
 		k.body = b
 	case multipartBody:
@@ -539,8 +569,10 @@ func (p params) list(keys ...string) []string {
 	return out
 }
 
-func (p params) requiredList(k string) ([]string, error) {
-	l := p.list(k)
+// requiredList is a required multi-valued parameter k, also read under
+// the aliases the 4.5 document uses for it (roles, attributesName).
+func (p params) requiredList(k string, aliases ...string) ([]string, error) {
+	l := p.list(append([]string{k}, aliases...)...)
 	if len(l) == 0 {
 		return nil, missingParam(k)
 	}
@@ -601,6 +633,10 @@ func (p params) sort(paged bool) (Sort, error) {
 // (attributes, default values, metadata) are kept as json.Number, the
 // text the client sent, and are stored and answered as such.
 func decodeJSON(b []byte, v any) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		// Spring's required body: null is no tenant, token or list.
+		return badRequest("Malformed JSON body: the body must not be null")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -619,11 +655,55 @@ func jsonErrText(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at offset %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+		want := jsonKind(te.Type)
+		if bits := intBits(te.Type); bits > 0 && strings.HasPrefix(te.Value, "number") {
+			// A number that is not an integer of that size (1.5, 1e30).
+			want = fmt.Sprintf("an integer of at most %d bits", bits)
+		}
+		if te.Field == "" {
+			return "the body must be " + want
+		}
+		return fmt.Sprintf("field %q must be %s", te.Field, want)
 	case errors.Is(err, io.EOF):
 		return "empty body"
 	}
 	return "cannot decode"
+}
+
+// jsonKind names, in the client's terms, the JSON value a Go type
+// decodes from: the answer never shows the server's type names.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another JSON value"
+}
+
+// intBits is the size of an integer type, 0 for any other.
+func intBits(t reflect.Type) int {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return t.Bits()
+	}
+	return 0
 }
 
 // attributesParam decodes the JSON-encoded attributes form parameter.
@@ -811,7 +891,7 @@ func (h *handler) disableProfile(k *call) (any, error) {
 }
 
 func (h *handler) profileRolesAdd(k *call) (any, error) {
-	roles, err := k.p.requiredList("role")
+	roles, err := k.p.requiredList("role", "roles")
 	if err != nil {
 		return nil, err
 	}
@@ -819,7 +899,7 @@ func (h *handler) profileRolesAdd(k *call) (any, error) {
 }
 
 func (h *handler) profileRolesRemove(k *call) (any, error) {
-	roles, err := k.p.requiredList("role")
+	roles, err := k.p.requiredList("role", "roles")
 	if err != nil {
 		return nil, err
 	}
@@ -839,7 +919,7 @@ func (h *handler) updateAttributes(k *call) (any, error) {
 }
 
 func (h *handler) removeAttributes(k *call) (any, error) {
-	names, err := k.p.requiredList("attributeName")
+	names, err := k.p.requiredList("attributeName", "attributesName")
 	if err != nil {
 		return nil, err
 	}

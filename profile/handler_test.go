@@ -255,3 +255,34 @@ func TestEnvironmentIsolation(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestMethodNotAllowedNamesAllow: a path served for other methods answers
+// 405 OTHER in Crafter's format with the Allow header listing them (RFC
+// 9110 requires it; Spring sends it), GET routes also allowing HEAD.
+func TestMethodNotAllowedNamesAllow(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		method, path, allow string
+	}{
+		{"PUT", "/api/1/tenant/acme", "GET, HEAD"},
+		{"DELETE", "/api/1/tenant/acme.json", "GET, HEAD"},
+		{"GET", "/api/1/tenant/acme/delete", "POST"},
+		{"GET", "/api/1/authentication/ticket/abc/invalidate", "POST"},
+		{"POST", "/api/1/profile/update", "GET, HEAD"}, // the path of GET /profile/{id}
+		{"PATCH", "/crafter-profile/api/1/access_token/all", "GET, HEAD"},
+		{"POST", "/api/1/monitoring/status", "GET, HEAD"},
+	}
+	for _, c := range cases {
+		r := e.serve(httptest.NewRequest(c.method, c.path+"?accessTokenId="+e.master, nil))
+		if r.status != 405 || r.code() != CodeOther {
+			t.Errorf("%s %s: %d %s, want 405 OTHER", c.method, c.path, r.status, r.body)
+		}
+		if got := r.header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
+	// A path no route serves is 404, without Allow.
+	if r := e.serve(httptest.NewRequest("PUT", "/api/1/nope?accessTokenId="+e.master, nil)); r.status != 404 || r.header.Get("Allow") != "" {
+		t.Errorf("unknown path: %d Allow %q", r.status, r.header.Get("Allow"))
+	}
+}

@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,12 @@ func (d *AttributeDefinition) UnmarshalJSON(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&x); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			// The field path names the definition's field, not the
+			// embedded helper type.
+			te.Field = strings.TrimPrefix(te.Field, "plain.")
+		}
 		return err
 	}
 	*d = AttributeDefinition(x.plain)
@@ -221,8 +228,16 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 	out := make([]identity.AttributeDefinition, 0, len(in))
 	seen := map[string]bool{}
 	for _, d := range in {
-		if err := checkAttrName(d.Name); err != nil {
-			return nil, err
+		stored := false
+		for _, od := range old {
+			stored = stored || od.Name == d.Name
+		}
+		// A stored definition keeps its name: a tenant read and written
+		// back is never refused for a name it already has.
+		if !stored {
+			if err := checkAttrName(d.Name); err != nil {
+				return nil, err
+			}
 		}
 		if seen[d.Name] {
 			return nil, fieldErr("name", "Attribute definition %q is given twice", d.Name)
@@ -257,21 +272,16 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 }
 
 func checkAttrName(name string) error {
-	if name == "" {
+	switch r := identity.CheckAttributeName(name); {
+	case r == "":
+		return nil
+	case name == "":
 		return fieldErr("name", "Attribute definition name is required")
-	}
-	if len(name) > 255 {
+	case len(name) > 255:
 		return fieldErr("name", "Attribute name %.40q... is longer than 255 characters", name)
+	default:
+		return fieldErr("name", "Attribute name %q %s", name, r)
 	}
-	for _, r := range name {
-		if r < 0x20 || r == '.' || r == 0x7f {
-			return fieldErr("name", "Attribute name %q must not contain dots or control characters", name)
-		}
-	}
-	if name[0] == '$' {
-		return fieldErr("name", "Attribute name %q must not start with '$'", name)
-	}
-	return nil
 }
 
 func checkRoles(roles []string) error {

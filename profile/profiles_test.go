@@ -318,3 +318,53 @@ func TestScanPrefilter(t *testing.T) {
 		t.Errorf("needles %q", n)
 	}
 }
+
+// TestDocumentParameterNames: the parameter names of the Crafter Profile
+// 4.5 document are read beside the code's names (which the Java client
+// sends): roles for role on a profile's roles/add and roles/remove,
+// attributesName for attributeName on attributes/remove, and
+// attributesToReturn for attributeToReturn.
+func TestDocumentParameterNames(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	p := e.profile("acme", "alice", url.Values{"attributes": {`{"firstName":"Alice","lastName":"Liddell"}`}})
+	cases := []struct {
+		name, path string
+		form       url.Values
+		check      func(Profile) bool
+	}{
+		{"roles/add roles=", "/api/1/profile/" + p.ID + "/roles/add.json",
+			url.Values{"roles": {"APP_TEST,APP_REPORT"}},
+			func(got Profile) bool { return strings.Join(got.Roles, ",") == "APP_TEST,APP_REPORT" }},
+		{"roles/add role= and roles=", "/api/1/profile/" + p.ID + "/roles/add.json",
+			url.Values{"role": {"A"}, "roles": {"B"}},
+			func(got Profile) bool { return strings.Join(got.Roles, ",") == "APP_TEST,APP_REPORT,A,B" }},
+		{"roles/remove roles=", "/api/1/profile/" + p.ID + "/roles/remove.json",
+			url.Values{"roles": {"APP_TEST", "A"}},
+			func(got Profile) bool { return strings.Join(got.Roles, ",") == "APP_REPORT,B" }},
+		{"attributes/remove attributesName= with attributesToReturn=", "/api/1/profile/" + p.ID + "/attributes/remove.json",
+			url.Values{"attributesName": {"lastName"}, "attributesToReturn": {"firstName,lastName"}},
+			func(got Profile) bool {
+				_, ln := got.Attributes["lastName"]
+				return got.Attributes["firstName"] == "Alice" && !ln
+			}},
+	}
+	for _, c := range cases {
+		r := e.do("POST", c.path, e.master, c.form)
+		if r.status != 200 {
+			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+			continue
+		}
+		var got Profile
+		r.json(t, &got)
+		if !c.check(got) {
+			t.Errorf("%s: %+v", c.name, got)
+		}
+	}
+	// Without any of the names the parameter is still required, named as
+	// the code names it.
+	r := e.do("POST", "/api/1/profile/"+p.ID+"/roles/add.json", e.master, nil)
+	if r.status != 400 || !strings.Contains(string(r.body), "'role'") {
+		t.Errorf("no role: %d %s", r.status, r.body)
+	}
+}

@@ -44,7 +44,10 @@
 // no-op of an unknown id (ownerTenant, the rule of every lookup by id);
 // failed logins are forgotten
 // identity.Options.FailureWindow (24 h) after the latest one (Crafter kept them until a
-// success).
+// success); an access token id given at creation must be 16 to 512
+// characters, else 400 OTHER (the id is the bearer secret: Crafter took
+// any string; its shipped ids are 36-character UUIDs, and an id left out
+// is a random 256-bit one).
 //
 // Emails unique per tenant: Crafter Profile keeps only (tenant, username)
 // unique, so its databases may hold two profiles of a tenant with one
@@ -90,6 +93,23 @@
 //     (/crafter-profile/api/1, the Java client's default).
 //   - A raw ';' in a query string or form body is part of the value (as in
 //     Tomcat); pairs are separated by '&' only.
+//   - A JSON body of the wrong shape is 400 OTHER naming the field and the
+//     JSON value expected there (Malformed JSON body: field "master" must
+//     be true or false; "the body must be a JSON array" for one attribute
+//     definition sent where the endpoint takes a list; a null body is
+//     refused, as Spring refuses a missing required body); a form body
+//     there is 415 OTHER (a JSON text under a form label, as curl -d
+//     sends it, is read as JSON). A value the
+//     identity core refuses is 400 OTHER naming the field and the reason
+//     (username must be at most 255 characters of text; a Cryptr MetaKey's
+//     value is the attribute: attributes.age must be an integer).
+//   - Parameter names: the code's (what the Java client sends) and the
+//     4.5 document's where it differs: attributesToReturn for
+//     attributeToReturn, roles for role (a profile's roles/add and
+//     roles/remove), attributesName for attributeName (a profile's
+//     attributes/remove). A missing one is named as the code names it.
+//   - A method a path is not served for is 405 OTHER with an Allow header
+//     naming the methods it is served for (GET paths also take HEAD).
 //   - Every answer under the base paths is the error JSON of §4: mount
 //     Intercept in front of an http.ServeMux (which would redirect
 //     /api/1/profile//attributes) and serve from Listener (net/http
@@ -119,7 +139,34 @@
 // Listener, keeps net/http's redirects and plain-text 400s for those
 // paths; tickets, logins and tokens of a deleted or re-passworded
 // profile end with it (Crafter kept them); the md5 of an attachment is
-// null (as Crafter's current code leaves it).
+// null (as Crafter's current code leaves it); an attribute definition's
+// name has no dot or control character and does not start with '$'
+// (identity.CheckAttributeName, the rule of the Cryptr face's MetaKeys
+// too: a name is one segment of the attributes.<name> path queries use;
+// Crafter took any string), except that a definition stored under such
+// a name keeps it, so a tenant read and written back is never refused.
+//
+// The 4.5 document and Crafter's code: where the document's samples
+// differ from what Crafter's server and Java client exchange, the code's
+// wire format is served, since that is what existing clients send and
+// read: a profile is updated at POST /api/1/profile/{id}/update (the
+// document lists an id parameter); a ticket is invalidated by POST and
+// the answer is an empty 200 (the document shows a Ticket); a ticket's
+// time field is lastRequestTime (the samples write lastRequestedTime);
+// the attachment list at /api/1/profile/{id}/attachments/ is a bare array
+// (the sample wraps it in {"attachments": …}); an attachment is named by
+// its base name in the path (the document calls it attachmentName).
+//
+// Default data: the "default" tenant is created with Crafter's roles and
+// attribute definitions, but none of Crafter's published credentials is:
+// not its access tokens (e8f5170c-877b-416f-b70f-4b09772f8e2d and the
+// others of its init-data.json), not the admin/admin profile, not the
+// monitoring token defaultManagementToken. The master access token is the
+// host's master credential, whose secret is its accessTokenId
+// (examples/server: -master-key ID:SECRET). A throwaway test server that
+// should answer the documents' samples as written can be given those
+// values: -master-key profile-admin:e8f5170c-877b-416f-b70f-4b09772f8e2d
+// -monitoring-token defaultManagementToken.
 //
 // Use: New, then mount Service.Handler at "/api/1/" and
 // "/crafter-profile/api/1/" (or put Service.Intercept in front of the

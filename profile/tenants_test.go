@@ -1,9 +1,11 @@
 package profile
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -331,5 +333,65 @@ func TestIndexFollowsDefinitions(t *testing.T) {
 	e.mustOK(e.do("POST", "/api/1/tenant/acme/attribute_definitions/remove", e.master, url.Values{"attributeName": {"dept"}}))
 	if count("rd") != 0 || count("ops") != 0 {
 		t.Fatal("index entries left after removing the definition")
+	}
+}
+
+// TestStoredDefinitionNameRoundTrips: the attribute-name rule is the
+// core's (identity.CheckAttributeName, also a MetaKey's), so a new
+// definition with a dot or a leading '$' is refused; a definition stored
+// under such a name before the rule (a MetaKey "a.b" made through the
+// Cryptr face) keeps it: the tenant read and written back, or the
+// definition updated, is not refused for it.
+func TestStoredDefinitionNameRoundTrips(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	ctx := context.Background()
+	if err := e.id.Update(ctx, func(tx *identity.Txn) error {
+		o, err := tx.Org("acme")
+		if err != nil {
+			return err
+		}
+		tn, err := tx.Tenant(o.ID)
+		if err != nil {
+			return err
+		}
+		tn.AttributeDefinitions = append(tn.AttributeDefinitions, identity.AttributeDefinition{ID: "legacy-dot",
+			Name: "a.b", Type: identity.MetaString, InToken: true,
+			Permissions: []identity.AttributePermission{{Application: "*", AllowedActions: []string{"*"}}}})
+		return tx.PutTenant(tn)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var tn map[string]any
+	e.mustOK(e.do("GET", "/api/1/tenant/acme.json", e.master, nil)).json(t, &tn)
+	cases := []struct {
+		name, path string
+		body       any
+		status     int
+	}{
+		{"tenant written back as read", "/api/1/tenant/update.json", tn, 200},
+		{"stored definition updated", "/api/1/tenant/acme/attribute_definitions/update.json",
+			[]map[string]any{{"name": "a.b", "metadata": map[string]any{"label": "A B"}}}, 200},
+		{"new definition with a dot", "/api/1/tenant/acme/attribute_definitions/add.json",
+			[]map[string]any{{"name": "c.d"}}, 400},
+		{"new definition with '$'", "/api/1/tenant/acme/attribute_definitions/add.json",
+			[]map[string]any{{"name": "$set"}}, 400},
+		{"new tenant with a dot", "/api/1/tenant/create.json",
+			map[string]any{"name": "beta", "attributeDefinitions": []map[string]any{{"name": "a.b"}}}, 400},
+	}
+	for _, c := range cases {
+		r := e.doJSON(c.path, e.master, c.body, nil)
+		if r.status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, r.status, r.body, c.status)
+		}
+	}
+	var after Tenant
+	e.mustOK(e.do("GET", "/api/1/tenant/acme.json", e.master, nil)).json(t, &after)
+	names := []string{}
+	for _, d := range after.AttributeDefinitions {
+		names = append(names, d.Name)
+	}
+	if strings.Join(names, ",") != "firstName,lastName,a.b" {
+		t.Fatalf("definitions %v", names)
 	}
 }

@@ -33,7 +33,7 @@ func TestProfileUserRule(t *testing.T) {
 	}{
 		{"NUL in an attribute", `{"firstName":"Ja\u0000ne"}`, "attributes.firstName"},
 		{"control character in an attribute", `{"lastName":"\u001b[2J"}`, "attributes.lastName"},
-		{"MetaKey of the wrong type", `{"age":"old"}`, "metadata.age"},
+		{"MetaKey of the wrong type", `{"age":"old"}`, "attributes.age"},
 	}
 	for i, c := range cases {
 		r := create("u"+string(rune('a'+i)), c.attrs)
@@ -53,7 +53,7 @@ func TestProfileUserRule(t *testing.T) {
 	if _, err := e.id.CreateMetaKey(ctx, "acme", "badge", "string", true); err != nil {
 		t.Fatal(err)
 	}
-	if r := create("nobadge", ""); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "metadata.badge") {
+	if r := create("nobadge", ""); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "attributes.badge") {
 		t.Fatalf("required MetaKey bypassed through Crafter: %d %s", r.status, r.body)
 	}
 	e.mustOK(create("badged", `{"badge":"B-1"}`))

@@ -28,15 +28,27 @@ type ManagementTokens interface {
 	VerifyManagementToken(ctx context.Context, token string) (*TokenClaims, error)
 }
 
+// noBearer is the 401 of a request without a Bearer token: its challenge
+// names no error (RFC 6750 section 3.1), where a token that fails says
+// error="invalid_token".
+func noBearer(msg string) *Error {
+	e := Unauthorized(msg)
+	e.Header = http.Header{"Www-Authenticate": {`Bearer realm="api"`}}
+	return e
+}
+
 // authenticate checks the Bearer token of r.
 func (h *Handler) authenticate(r *http.Request) (*Principal, error) {
 	raw := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(raw), " ")
 	if raw == "" {
-		return nil, Unauthorized("an Authorization: Bearer management token is required")
+		return nil, noBearer("an Authorization: Bearer management token is required")
 	}
 	tok = strings.TrimSpace(tok)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 8192 {
+	if !strings.EqualFold(scheme, "Bearer") {
+		return nil, noBearer("the Authorization header must be Bearer <token>")
+	}
+	if !ok || tok == "" || len(tok) > 8192 {
 		return nil, Unauthorized("the Authorization header must be Bearer <token>")
 	}
 	claims, err := h.tokens.VerifyManagementToken(r.Context(), tok)

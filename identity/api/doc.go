@@ -146,7 +146,8 @@
 // document's update-user sample). A body is never ignored: one that is
 // neither a JSON object nor a form of name=value pairs is a 400, on every
 // endpoint, whether or not it takes parameters. Unknown fields are
-// ignored; a value of the wrong type is a 422 naming the field. Lists take "page" (or
+// ignored; a value of the wrong type is a 422 naming the field (an integer
+// parameter takes 32 bits: a longer one is a 422 saying the bound). Lists take "page" (or
 // "current_page") and "per_page" (default 8, at most 100).
 //
 // Users take their OpenID Connect claims at the top level or in a "profile"
@@ -155,10 +156,16 @@
 // "metadata" sets MetaData, as {"key": "value"} or [{"key", "value"}];
 // values are checked against the MetaKey's type, and required MetaKeys
 // must have a value when a user is created. Updates change only the
-// fields present. A MetaKey is created from a "user_metakey" object or
-// flat name/type/required fields; types are string, integer, number,
-// boolean, date, datetime, url and email (any case; answered in lower
-// case). Application types are react, vue and angular (which need the four
+// fields present. The email is the user's identifier (the core's username
+// follows it): a missing or invalid email is a 422 naming "email" alone.
+// A MetaKey is created from a "user_metakey" object or flat
+// name/type/required fields; types are string, integer, number, boolean,
+// date, datetime, url and email (any case; answered in lower case). A
+// MetaKey is an attribute definition of the directory the Crafter face
+// serves too, so its name follows the core's attribute-name rule
+// (identity.CheckAttributeName: no dot, no leading '$') and is 1 to 64
+// letters, digits, spaces, _, : or -; errors name the field where the
+// request put it (user_metakey.name). Application types are react, vue and angular (which need the four
 // URL lists), regular_web and native (which need allowed_redirect_urls),
 // and machine; regular_web and machine applications are confidential and
 // their client_secret is in the creation answer only.
@@ -198,6 +205,17 @@
 //     (the samples show a List); listing and creating MetaKeys answer a
 //     List of MetaKeys and the MetaKey (the samples show a User); updating
 //     a user answers 200 (the sample says 204 with a body).
+//   - The create-organization samples post to
+//     /api/v2/organizations/{domain} without a name: that URL updates an
+//     existing organization (404 for an unknown one, as for any unknown
+//     domain) and the samples are replayed as updates; an organization is
+//     created by POST /api/v2/organizations with a name, as the text says.
+//   - Every creation answers 201 Created. The samples disagree among
+//     themselves: 201 for users, MetaKeys, SSO onboardings and default
+//     redirections, 200 for organizations, applications and SSO
+//     connections. One status for one kind of request, HTTP's for a
+//     created resource; a client that tests for success (2xx) sees no
+//     difference.
 //   - The list-MetaKeys sample sends the body '{ { "name": … } }', which is
 //     not JSON: it is refused with 400 rather than ignored (no request is
 //     answered 2xx having ignored its body).
@@ -226,7 +244,9 @@
 // Errors are JSON {"error": code, "error_description": message} with, for
 // 409 and 422, "errors": {field: [reasons]} naming every offending field
 // (dotted for nested ones, "profile.birthdate"). Malformed JSON or form
-// bodies are 400, a missing or bad token 401, a missing permission 403, an
+// bodies are 400, a missing or bad token 401 (with the challenge
+// WWW-Authenticate: Bearer realm="api", plus error="invalid_token" when a
+// Bearer token was sent and failed), a missing permission 403, an
 // unknown resource or one of an organization the key does not manage 404,
 // a wrong method 405, a duplicate 409, a body over 1 MiB 413, an unknown
 // content type 415, invalid input 422. The token endpoint answers OAuth

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -66,6 +67,14 @@ func (h *Handler) createMetaKey(w http.ResponseWriter, r *http.Request) error {
 		if identity.ConflictField(err) == "name" {
 			return &Error{Status: http.StatusConflict, Code: "conflict", Message: "a MetaKey with this name already exists",
 				Fields: map[string][]string{src.Field("name"): {"has already been taken"}}}
+		}
+		var inv *identity.InvalidError
+		if errors.As(err, &inv) {
+			// Named where the request put them (user_metakey.name).
+			for _, f := range inv.Fields {
+				src.Invalid(f.Field, f.Reason)
+			}
+			return rd.Err()
 		}
 		return err
 	}

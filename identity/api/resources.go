@@ -1,9 +1,6 @@
 package api
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/gatehouse-id/gatehouse/identity"
 )
 
@@ -135,23 +132,6 @@ type User struct {
 	UpdatedAt       Time       `json:"updated_at"`
 }
 
-// metaString renders a stored attribute value as MetaData's string value.
-func metaString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	case float64, bool, int, int64, json.Number:
-		return fmt.Sprint(x)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
 // NewUser renders a user of organization domain; tn (the organization's
 // directory settings) gives the MetaKeys of its metadata.
 func NewUser(u *identity.User, tn *identity.Tenant, domain, account string, env identity.Environment) User {
@@ -177,7 +157,7 @@ func NewUser(u *identity.User, tn *identity.Tenant, domain, account string, env 
 				Envelope: OrgEnvelope("MetaData", domain, account, env),
 				ID:       identity.MetaDataID(u.ID, d.Name),
 				Key:      NewMetaKey(d, domain, account, env),
-				Value:    metaString(v),
+				Value:    identity.MetaDataText(v),
 			})
 		}
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -64,4 +65,49 @@ func TestUserMetadataTypeFromCore(t *testing.T) {
 	}
 	f.json(201, "POST", "/api/v2/org/acme/users", tok,
 		map[string]any{"email": "b@acme.test", "metadata": map[string]any{"age": "42"}})
+}
+
+// TestUserErrorsNameCryptrFieldsOnly: a Cryptr user has no username (the
+// core stores the email there), so a missing or invalid email is answered
+// under "email" alone, on create and on update, and nothing is written.
+func TestUserErrorsNameCryptrFieldsOnly(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Acme")
+	user := f.mustUser(tok, "acme", "jane@acme.test")
+	long := strings.Repeat("a", 300) + "@acme.test"
+	cases := []struct {
+		name, method, path string
+		body               any
+		reason             string
+	}{
+		{"create, no body", "POST", "/api/v2/org/acme/users", nil, "is required"},
+		{"create, empty email", "POST", "/api/v2/org/acme/users", map[string]any{"email": ""}, "is required"},
+		{"create, email too long", "POST", "/api/v2/org/acme/users", map[string]any{"email": long}, "must be at most 254 characters"},
+		{"create, control character", "POST", "/api/v2/org/acme/users", map[string]any{"email": "a\x01b@acme.test"}, "must not contain control characters"},
+		{"update, empty email", "PUT", "/api/v2/org/acme/users/" + user["id"].(string), map[string]any{"email": ""}, "is required"},
+		{"update, email too long", "PUT", "/api/v2/org/acme/users/" + user["id"].(string), map[string]any{"email": long}, "must be at most 254 characters"},
+	}
+	before := f.eventCount(identity.Production)
+	for _, c := range cases {
+		body := f.json(http.StatusUnprocessableEntity, c.method, c.path, tok, c.body)
+		errs := fieldErrors(t, body)
+		if len(errs) != 1 {
+			t.Errorf("%s: want only the email named, got %v", c.name, errs)
+		}
+		reasons, _ := errs["email"].([]any)
+		if len(reasons) != 1 || reasons[0] != c.reason {
+			t.Errorf("%s: email reasons %v, want [%q]", c.name, errs["email"], c.reason)
+		}
+		if strings.Contains(body["error_description"].(string), "username") {
+			t.Errorf("%s: description names a username: %v", c.name, body)
+		}
+	}
+	if f.eventCount(identity.Production) != before {
+		t.Fatal("a refused write logged events")
+	}
+	got := f.json(http.StatusOK, "GET", "/api/v2/org/acme/users/"+user["id"].(string), tok, nil)
+	if p, _ := got["profile"].(map[string]any); p["email"] != "jane@acme.test" {
+		t.Fatalf("the user changed: %v", got)
+	}
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -449,7 +451,8 @@ func (r *Reader) Bool(name string) *bool {
 	return &b
 }
 
-// Int returns the field as an integer: a JSON integer or a decimal string.
+// Int returns the field as an integer: a JSON integer or a decimal string
+// of 32 bits (a longer one is a field error saying the bound).
 func (r *Reader) Int(name string) *int {
 	v, ok := r.p[name]
 	if !ok {
@@ -466,7 +469,14 @@ func (r *Reader) Int(name string) *int {
 		return nil
 	}
 	n64, err := strconv.ParseInt(s, 10, 32)
-	if err != nil {
+	switch {
+	case errors.Is(err, strconv.ErrRange) && n64 > 0:
+		r.Invalid(name, fmt.Sprintf("must be at most %d", math.MaxInt32))
+		return nil
+	case errors.Is(err, strconv.ErrRange):
+		r.Invalid(name, fmt.Sprintf("must be at least %d", math.MinInt32))
+		return nil
+	case err != nil:
 		r.Invalid(name, "must be an integer")
 		return nil
 	}
