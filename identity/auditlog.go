@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,19 +30,20 @@ var eventEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // nextEventID returns an event id: milliseconds since 2020 shifted left 14
 // bits, plus a per-process sequence that starts each millisecond at a random
-// offset below 2^13 (so instances sharing a store rarely pick the same id:
-// two instances numbering from the same base wrote the same key in the
-// same millisecond, and on PostgreSQL the loser waited on the winner's
-// transaction, then retried). Ids increase within a process, follow
-// time across processes, and stay below 2^53 so JavaScript clients read them
-// exactly. They come from no shared counter, so audited writes of different
+// offset below 2^13 and whose low eventDiscBits bits are the process's
+// discriminator (see eventIDs), so instances sharing a store do not pick
+// the same id. Ids increase within a process, follow time across
+// processes, and stay below 2^53 so JavaScript clients read them exactly.
+// They come from no shared counter, so audited writes of different
 // organizations never contend on one key (which on PostgreSQL would
 // serialize every write of the environment). A clash with an id written by
-// another instance in the same millisecond is detected in the transaction
-// and skipped. id is the first candidate (from eventIDs.next); keys
-// returns the keys that writing the event under a candidate will read,
-// read with the check of each further candidate in one round trip on
-// stores where a read is one (kv.Prefetch).
+// another instance (one that drew the same discriminator) is detected in
+// the transaction and skipped: here, on stores that answer the check, or
+// on PostgreSQL by the insert's unique violation, which runs the
+// transaction again with new ids. id is the first candidate (from
+// eventIDs.next); keys returns the keys that writing the event under a
+// candidate will read, read with the check of each further candidate in
+// one round trip on stores where a read is one (kv.Prefetch).
 func (t *Txn) nextEventID(ms, id int64, keys func(seq string) [][]byte) (int64, error) {
 	for i := 0; i < 64; i++ {
 		if i > 0 {
@@ -61,36 +63,71 @@ func (t *Txn) nextEventID(ms, id int64, keys func(seq string) [][]byte) (int64, 
 	return 0, fmt.Errorf("no free event id at %d: %w", ms, ErrBusy)
 }
 
-// eventIDs hands out strictly increasing event ids in one process.
+// eventDiscBits is the width of the discriminator in an event id's low bits.
+const eventDiscBits = 6
+
+// eventIDs hands out strictly increasing event ids in one process. The low
+// eventDiscBits bits of its ids are its discriminator, drawn at random when
+// its Service is created: the ids of two instances that drew different
+// ones never collide, whatever their clocks. The discriminator also names
+// the count shard that the audit batches of the process write (see
+// commitEvents), so that the batches of two instances never write one key.
 type eventIDs struct {
 	mu   sync.Mutex
 	last int64
+	disc int64
+}
+
+// newEventIDs returns a generator with a random discriminator.
+func newEventIDs() *eventIDs {
+	var b [1]byte
+	_, _ = cryptorand.Read(b[:]) // never fails (it panics instead)
+	return &eventIDs{disc: int64(b[0]) % (1 << eventDiscBits)}
 }
 
 func (g *eventIDs) next(ms int64) int64 {
-	id := ms<<14 + rand.Int64N(1<<13)
+	r := rand.Int64N(1 << (13 - eventDiscBits))
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	id := ms<<14 | r<<eventDiscBits | g.disc
 	if id <= g.last {
-		id = g.last + 1
+		id = (g.last>>eventDiscBits+1)<<eventDiscBits | g.disc
 	}
 	g.last = id
 	return id
 }
 
+// shard returns the count shard of the process's audit batches.
+func (g *eventIDs) shard() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return int(g.disc)
+}
+
+// redraw replaces the discriminator with another one, for an instance
+// whose batch lost a conflict: another instance may have drawn the same.
+func (g *eventIDs) redraw() {
+	d := 1 + rand.Int64N(1<<eventDiscBits-1)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.disc = (g.disc + d) % (1 << eventDiscBits)
+}
+
 // Log appends e to the audit log in the transaction: it assigns a new,
 // increasing id (see nextEventID), stamps the time and indexes the event
 // for the filters of ListEvents (code, client_id, saml_identity_provider_id).
-func (t *Txn) Log(e *Event) error { return t.logEvents([]*Event{e}) }
+func (t *Txn) Log(e *Event) error { return t.logEvents([]*Event{e}, nil) }
 
 // logEvents logs es in order, as Log each. The keys their writes read
 // (the id checks, the sets' members and counts) are read first, all in one
 // round trip on stores where a read is one (kv.Prefetch), so that a batch
-// of events costs a few round trips, not a few per event.
-func (t *Txn) logEvents(es []*Event) error {
+// of events costs a few round trips, not a few per event. With counts
+// (a batch), the sets' count changes go through it, each count key
+// written once at the end.
+func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 	sets := make([][]kv.Set, len(es))
 	ids := make([]int64, len(es))
-	var keys [][]byte
+	var keys, fresh [][]byte
 	for i, e := range es {
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = t.s.Now()
@@ -103,14 +140,23 @@ func (t *Txn) logEvents(es []*Event) error {
 			return err
 		}
 		ids[i] = t.s.events.next(eventMS(e.CreatedAt))
-		keys = append(keys, t.eventKeys(sets[i], eventSeq(ids[i]))...)
+		seq := eventSeq(ids[i])
+		fresh = append(fresh, events(t.s.env).Key(seq))
+		for _, set := range sets[i] {
+			k := set.AddKeysBatched(seq, counts) // the member's key, then its count's
+			fresh, keys = append(fresh, k[0]), append(keys, k[1:]...)
+		}
 	}
+	// The event's key and its sets' members are new under an id of this
+	// instance (see nextEventID): stores where a read is a round trip do
+	// not read them.
+	kv.Fresh(t.w, fresh...)
 	if err := kv.Prefetch(t.tx, keys...); err != nil {
 		return err
 	}
 	for i, e := range es {
 		id, err := t.nextEventID(eventMS(e.CreatedAt), ids[i],
-			func(seq string) [][]byte { return t.eventKeys(sets[i], seq) })
+			func(seq string) [][]byte { return t.eventKeys(sets[i], seq, counts) })
 		if err != nil {
 			return err
 		}
@@ -125,11 +171,14 @@ func (t *Txn) logEvents(es []*Event) error {
 			return err
 		}
 		for _, set := range sets[i] {
-			if err := set.Add(t.w, seq, nil); err != nil {
+			if err := set.AddBatched(t.w, seq, nil, counts); err != nil {
 				return err
 			}
 		}
 		t.logged = append(t.logged, *e)
+	}
+	if counts != nil {
+		return counts.Flush(t.w)
 	}
 	return nil
 }
@@ -137,11 +186,12 @@ func (t *Txn) logEvents(es []*Event) error {
 // eventMS is the time part of the ids of events created at.
 func eventMS(at time.Time) int64 { return max(at.Sub(eventEpoch).Milliseconds(), 0) }
 
-// eventKeys are the keys that writing an event with seq into sets reads.
-func (t *Txn) eventKeys(sets []kv.Set, seq string) [][]byte {
+// eventKeys are the keys that writing an event with seq into sets
+// (their counts through counts, if set) reads.
+func (t *Txn) eventKeys(sets []kv.Set, seq string, counts *kv.CountBatch) [][]byte {
 	keys := [][]byte{events(t.s.env).Key(seq)}
 	for _, set := range sets {
-		keys = append(keys, set.AddKeys(seq)...)
+		keys = append(keys, set.AddKeysBatched(seq, counts)...)
 	}
 	return keys
 }

@@ -87,8 +87,8 @@ func (s *Service) logBatched(ctx context.Context, e *Event) error {
 
 // flush commits every pending event (its caller's among them), wakes their
 // callers, and hands the queue to the first caller that arrived meanwhile.
-// The batch is taken once the transaction may start (see commitEvents), so
-// it also holds the events that arrived while it waited for its lane.
+// The batch is taken when the transaction starts (see commitEvents), so
+// it also holds the events that arrived while the store got ready.
 func (q *auditQueue) flush(ctx context.Context, s *Service) {
 	var batch []*pendingEvent
 	take := func() []*pendingEvent {
@@ -120,17 +120,27 @@ func (q *auditQueue) flush(ctx context.Context, s *Service) {
 // call) in one transaction. If that transaction fails, each event is
 // written on its own, so one bad event fails alone; each event's outcome
 // is set in its pendingEvent.
+//
+// On a store shared by several instances, their batches append to the
+// same sets at the same time. They do not conflict: each instance's
+// events have ids of their own (the discriminator of eventIDs) and its
+// batches count them in a count shard of their own (the same
+// discriminator), and the transaction runs at snapshot isolation
+// (kv.AppendOnly), where only a key that two transactions write is a
+// conflict; the only other reads are the organizations of the events,
+// which the batch does not write. An instance whose batch lost a conflict
+// anyway (another drew the same discriminator) draws another one.
 func (s *Service) commitEvents(ctx context.Context, take func() []*pendingEvent) {
 	var batch []*pendingEvent
+	attempts := 0
 	err := s.Update(ctx, func(tx *Txn) error {
-		// On a store shared by several instances, their batches append
-		// to the same sets and counts: queued behind each other, they do
-		// not abort each other (see kv.Lane). The batch is taken once
-		// the lane is held.
-		kv.Lane(tx.w, "audit:"+string(s.env))
+		if attempts++; attempts > 1 {
+			s.events.redraw()
+		}
+		kv.AppendOnly(tx.w)
 		batch = take()
 		// The organizations of the events named by domain are read in
-		// one round trip, not one each, since the lane is held meanwhile.
+		// one round trip, not one each.
 		var domains [][]byte
 		for _, pe := range batch {
 			if pe.e.OrgID == "" && pe.e.TenantDomain != "" {
@@ -147,7 +157,7 @@ func (s *Service) commitEvents(ctx context.Context, take func() []*pendingEvent)
 			}
 			es[i] = pe.e
 		}
-		return tx.logEvents(es)
+		return tx.logEvents(es, kv.InShard(s.events.shard()))
 	})
 	if batch == nil {
 		batch = take()

@@ -123,7 +123,7 @@ func TestLogEventCanceled(t *testing.T) {
 	}
 }
 
-// recordingStore's transactions offer Prefetch and Lane, as
+// recordingStore's transactions offer Prefetch, Lane and AppendOnly, as
 // store/postgres's do, and record how an Update used them.
 type recordingStore struct {
 	identity.Store
@@ -133,9 +133,12 @@ type recordingStore struct {
 
 type recordingTx struct {
 	identity.Tx
-	laneFirst  bool   // Lane came before any read
-	lane       string // the lane asked for
-	reads      int    // Gets and Prefetches before Lane
+	laneFirst  bool          // Lane came before any read
+	lane       string        // the lane asked for
+	appendOnly bool          // AppendOnly came before any read
+	shards     map[byte]bool // the shards of the event sets' counts written
+	fresh      map[string]bool
+	reads      int // Gets and Prefetches before Lane
 	prefetches int
 	prefetched map[string]bool
 	unfetched  []string // event and organization-domain keys read without a Prefetch first
@@ -144,6 +147,27 @@ type recordingTx struct {
 func (t *recordingTx) Lane(name string) bool {
 	t.lane, t.laneFirst = name, t.reads == 0
 	return true
+}
+
+func (t *recordingTx) AppendOnly() bool {
+	t.appendOnly = t.reads == 0
+	return true
+}
+
+func (t *recordingTx) Put(key, value []byte) error {
+	if k := string(key); strings.HasPrefix(k, "c\x00") && strings.Contains(k, "\x00events\x00") {
+		if t.shards == nil {
+			t.shards = map[byte]bool{}
+		}
+		t.shards[key[len(key)-1]] = true
+	}
+	return t.Tx.Put(key, value)
+}
+
+func (t *recordingTx) Fresh(keys ...[]byte) {
+	for _, k := range keys {
+		t.fresh[string(k)] = true
+	}
 }
 
 func (t *recordingTx) Prefetch(keys ...[]byte) error {
@@ -159,7 +183,7 @@ func (t *recordingTx) Get(key []byte) ([]byte, error) {
 	t.reads++
 	k := string(key)
 	if (strings.Contains(k, "\x00event\x00") || strings.Contains(k, "\x00events\x00") ||
-		strings.Contains(k, "\x00org-domain\x00")) && !t.prefetched[k] {
+		strings.Contains(k, "\x00org-domain\x00")) && !t.prefetched[k] && !t.fresh[k] {
 		t.unfetched = append(t.unfetched, k)
 	}
 	return t.Tx.Get(key)
@@ -168,7 +192,7 @@ func (t *recordingTx) Get(key []byte) ([]byte, error) {
 func (s *recordingStore) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
 	time.Sleep(2 * time.Millisecond) // a durable commit's time, so batches form
 	return s.Store.Update(ctx, func(tx identity.Tx) error {
-		rt := &recordingTx{Tx: tx, prefetched: map[string]bool{}}
+		rt := &recordingTx{Tx: tx, prefetched: map[string]bool{}, fresh: map[string]bool{}}
 		s.mu.Lock()
 		s.txs = append(s.txs, rt)
 		s.mu.Unlock()
@@ -176,14 +200,16 @@ func (s *recordingStore) Update(ctx context.Context, fn func(tx identity.Tx) err
 	})
 }
 
-// TestLogEventBatchLaneAndPrefetch: a batch of events takes the audit lane
-// of its environment before it reads anything (so that instances sharing
-// a store queue their batches instead of aborting each other), and reads
-// the organizations of its events (named by domain) in one Prefetch and
-// then every key of its events' writes in one more (one round trip each
-// on PostgreSQL, instead of one per organization and about seven per
-// event, while the lane is held).
-func TestLogEventBatchLaneAndPrefetch(t *testing.T) {
+// TestLogEventBatchAppendOnlyAndPrefetch: a batch of events runs append-only
+// (snapshot isolation, asked for before it reads anything) and in no lane,
+// so that the batches of instances sharing a store run side by side; it
+// reads the organizations of its events (named by domain) in one Prefetch
+// and then its sets' count shards in one more (one round trip each on
+// PostgreSQL, instead of one per organization and about seven per event),
+// declaring the keys it makes under new ids (events, set members) fresh
+// rather than reading them; and it counts its events in one count shard per set, the one
+// of its instance, whoever the members are.
+func TestLogEventBatchAppendOnlyAndPrefetch(t *testing.T) {
 	st := &recordingStore{Store: memory.New()}
 	svc, err := identity.NewService(identity.Options{Store: st, AccountDomain: "acme-account"})
 	if err != nil {
@@ -219,11 +245,23 @@ func TestLogEventBatchLaneAndPrefetch(t *testing.T) {
 		t.Fatalf("%d transactions for 64 events, want batches", len(st.txs))
 	}
 	for i, tx := range st.txs {
-		if tx.lane != "audit:production" || !tx.laneFirst {
-			t.Errorf("batch %d: lane %q (before any read: %v), want audit:production first", i, tx.lane, tx.laneFirst)
+		if tx.lane != "" || !tx.appendOnly {
+			t.Errorf("batch %d: lane %q, append-only before any read %v; want no lane, append-only", i, tx.lane, tx.appendOnly)
+		}
+		if len(tx.shards) != 1 {
+			t.Errorf("batch %d wrote count shards %v, want the instance's one", i, tx.shards)
 		}
 		if tx.prefetches != 2 {
-			t.Errorf("batch %d: %d prefetches, want 2 (organizations, then the events' keys)", i, tx.prefetches)
+			t.Errorf("batch %d: %d prefetches, want 2 (organizations, then the count shards)", i, tx.prefetches)
+		}
+		for k := range tx.prefetched {
+			if strings.HasPrefix(k, "r\x00production\x00event\x00") || strings.HasPrefix(k, "s\x00") {
+				t.Errorf("batch %d prefetched %q, which it makes under a new id (kv.Fresh)", i, k)
+				break
+			}
+		}
+		if len(tx.fresh) == 0 {
+			t.Errorf("batch %d declared no key fresh", i)
 		}
 		if len(tx.unfetched) > 0 {
 			t.Errorf("batch %d read %d event or organization keys it did not prefetch, first %q", i, len(tx.unfetched), tx.unfetched[0])

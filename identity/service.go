@@ -162,7 +162,7 @@ func NewService(opts Options) (*Service, error) {
 	defDur(&s.codes.SendWindow, DefaultCodeSendWindow)
 	defDur(&s.codes.SendCooldown, DefaultCodeSendCooldown)
 	s.ids = &idSource{}
-	s.events = &eventIDs{}
+	s.events = newEventIDs()
 	s.hooks = &hooks{}
 	s.audit = &auditQueues{}
 	s.cache = newRecordCaches()

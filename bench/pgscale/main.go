@@ -841,8 +841,9 @@ func sampleWaits(ctx context.Context, url string, d time.Duration) (waits []stri
 			}
 			rows.Close()
 		}
-		// The holders of advisory locks (the lanes: the audit log's, the
-		// retry lane): what a lane's holder is doing is what the others
+		// The holders of advisory locks (the lanes: the retry lane, and
+		// any named lane; the audit log's batches took one before they ran
+		// append-only): what a lane's holder is doing is what the others
 		// queue behind. "idle in transaction" is a holder waiting for
 		// its instance's next statement.
 		rows, err = conn.Query(ctx, `SELECT a.state, coalesce(a.wait_event_type, ''), coalesce(a.wait_event, '')

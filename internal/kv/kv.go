@@ -350,7 +350,11 @@ func (s Set) countShard(member string) []byte {
 	for i := 0; i < len(member); i++ {
 		h = (h ^ uint32(member[i])) * 16777619
 	}
-	return append(append(s.key(NSCount, 2), MemberSep), shardNames[h%CountShards])
+	return s.shardKey(shardNames[h%CountShards])
+}
+
+func (s Set) shardKey(name byte) []byte {
+	return append(append(s.key(NSCount, 2), MemberSep), name)
 }
 func (s Set) member(m string) []byte {
 	return append(append(s.key(NSSet, 1+len(m)), MemberSep), m...)
@@ -360,10 +364,17 @@ func (s Set) member(m string) []byte {
 // member's and its count shard's (none for an Uncounted set), for
 // Prefetch.
 func (s Set) AddKeys(member string) [][]byte {
+	return s.AddKeysBatched(member, nil)
+}
+
+// AddKeysBatched returns the keys that AddBatched of member with b reads:
+// the member's, then its count shard's when b's Flush writes it (none for
+// an Uncounted set).
+func (s Set) AddKeysBatched(member string, b *CountBatch) [][]byte {
 	if s.Uncounted {
 		return [][]byte{s.member(member)}
 	}
-	return [][]byte{s.member(member), s.countShard(member)}
+	return [][]byte{s.member(member), b.countKey(s, member)}
 }
 
 // Add inserts member with an optional value; adding an existing member only
@@ -378,6 +389,28 @@ func (s Set) Add(tx Tx, member string, value []byte) error {
 // same transaction does not see the deferred changes.
 type CountBatch struct {
 	delta map[string]int
+	// shard is 1 + the shard that takes every change (InShard), or 0:
+	// the member's.
+	shard int
+}
+
+// InShard returns a CountBatch that puts every count change into shard n
+// (modulo CountShards) of its set, whatever the member. A set's count is
+// the sum of its shards, so which shard holds a change does not change
+// any count; a writer that adds to the same sets as writers of other
+// processes, each in a shard of its own, then never writes a count key
+// that they write (on PostgreSQL, where two transactions that write one
+// key abort one of them).
+func InShard(n int) *CountBatch {
+	return &CountBatch{shard: (n%CountShards+CountShards)%CountShards + 1}
+}
+
+// countKey is the key of the shard that member's count change goes to.
+func (b *CountBatch) countKey(s Set, member string) []byte {
+	if b != nil && b.shard > 0 {
+		return s.shardKey(shardNames[b.shard-1])
+	}
+	return s.countShard(member)
 }
 
 // Flush writes the deferred count changes in key order and empties b.
@@ -420,7 +453,7 @@ func (s Set) AddBatched(tx Tx, member string, value []byte, b *CountBatch) error
 		if b.delta == nil {
 			b.delta = map[string]int{}
 		}
-		b.delta[string(s.countShard(member))]++
+		b.delta[string(b.countKey(s, member))]++
 		return nil
 	}
 	return addCount(tx, s.countShard(member), 1)

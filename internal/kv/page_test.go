@@ -237,6 +237,75 @@ func (c *countingTx) Put(k, v []byte) error {
 	return c.sortedTx.Put(k, v)
 }
 
+// TestCountBatchInShard: a CountBatch from InShard puts every count
+// change of a set into the one shard it names, whatever the members
+// (AddKeysBatched names that key for Prefetch), and the set's count still
+// adds it to the shards of members added one by one and to the count a
+// store kept before the shards; two writers in different shards write no
+// common count key.
+func TestCountBatchInShard(t *testing.T) {
+	tx := &sortedTx{}
+	s := Set{Env: "production", Parts: []string{"events", "o1"}}
+	if err := tx.Put(s.member("old"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeCount(tx, s.countKey(), 1); err != nil { // before the shards
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := s.Add(tx, fmt.Sprintf("a%02d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	written := func(shard int, members ...string) map[string]bool {
+		t.Helper()
+		b := InShard(shard)
+		want := s.shardKey(shardNames[shard%CountShards])
+		for _, m := range members {
+			if got := s.AddKeysBatched(m, b)[1]; !bytes.Equal(got, want) {
+				t.Fatalf("AddKeysBatched(%q) names count key %q, want %q", m, got, want)
+			}
+			if err := s.AddBatched(tx, m, nil, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		puts := &countingTx{sortedTx: tx}
+		keys := map[string]bool{}
+		rec := &recordingPuts{countingTx: puts, keys: keys}
+		if err := b.Flush(rec); err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	one := written(7, "b00", "b01", "b02", "b03", "b04", "b05")
+	two := written(7+CountShards+1, "c00", "c01", "c02")
+	if len(one) != 1 || len(two) != 1 {
+		t.Fatalf("a flush in one shard wrote count keys %v and %v, want one each", one, two)
+	}
+	for k := range one {
+		if two[k] {
+			t.Errorf("writers in shards 7 and 8 both wrote %q", k)
+		}
+	}
+	if n, err := s.Count(tx); err != nil || n != 1+10+6+3 {
+		t.Errorf("count = %d, %v; want 20 (1 before the shards, 10 one by one, 6 and 3 in shards)", n, err)
+	}
+	if got := InShard(-1).shard; got != CountShards {
+		t.Errorf("InShard(-1) uses shard %d, want the last (%d)", got-1, CountShards-1)
+	}
+}
+
+// recordingPuts records the keys a transaction puts.
+type recordingPuts struct {
+	*countingTx
+	keys map[string]bool
+}
+
+func (r *recordingPuts) Put(k, v []byte) error {
+	r.keys[string(k)] = true
+	return r.countingTx.Put(k, v)
+}
+
 // TestUncountedSet: an Uncounted set writes and reads its members like a
 // counted one, but Add and Remove write no count key (so an Add writes the
 // member's page alone), Count refuses it, AddKeys names the member only,

@@ -118,6 +118,54 @@ func Lane(tx Tx, name string) bool {
 	return false
 }
 
+// Fresher is implemented by the transactions of backends for which a read
+// is a round trip and, under serializable isolation, a read lock
+// (store/postgres): Fresh records keys as absent without reading them.
+type Fresher interface {
+	Fresh(keys ...[]byte)
+}
+
+// Fresh tells tx's backend that keys do not exist, so that it need not
+// read them: they name records under ids that no other writer makes (an
+// audit event's id, which ends in its instance's discriminator). A Get of
+// one answers ErrNotFound without a read, and a Put of one inserts it;
+// should the key exist after all, the insert fails the transaction, which
+// the backend runs again (store/postgres: a unique violation, retried as
+// a serialization failure). Keys tx has already read or written are left
+// as they are. On the other backends it does nothing: their reads are
+// cheap, and the Gets that follow read.
+func Fresh(tx Tx, keys ...[]byte) {
+	if f, ok := tx.(Fresher); ok {
+		f.Fresh(keys...)
+	}
+}
+
+// Appender is implemented by the transactions of backends shared by
+// several processes whose serializable isolation locks what a transaction
+// reads at a coarser grain than a key (store/postgres: an index page, a
+// hash bucket): AppendOnly runs the transaction at snapshot isolation
+// instead, where two transactions conflict only when both write one key.
+type Appender interface {
+	AppendOnly() bool
+}
+
+// AppendOnly asks tx's backend to run tx at snapshot isolation (see
+// Appender); it must be called before tx's first read, and reports
+// whether it took effect (on the other backends it does nothing: they
+// run one writer at a time). It is for a transaction that only inserts
+// keys no other transaction may write (fresh ids) and reads and then
+// updates keys that others rarely write (a count shard of its own): a key
+// that two concurrent transactions write still aborts one of them, so
+// counts stay exact, but a key that tx reads without writing it may
+// change before tx commits, unseen. No write of tx may depend on such a
+// read in a way that matters (a unique check, a limit).
+func AppendOnly(tx Tx) bool {
+	if a, ok := tx.(Appender); ok {
+		return a.AppendOnly()
+	}
+	return false
+}
+
 // Store runs transactions. identity.Service.KVStore adapts the service's
 // backend (an identity.Store) to it.
 type Store interface {

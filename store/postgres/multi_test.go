@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -441,5 +442,142 @@ func TestTwoInstancesSweepConcurrently(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Error(err)
+	}
+}
+
+// noLaneStore passes its transactions on with Prefetch and AppendOnly but
+// without a lane: Lane counts the request and does nothing.
+type noLaneStore struct {
+	identity.Store
+	lanes *atomic.Int64
+}
+
+type noLaneTx struct {
+	identity.Tx
+	lanes *atomic.Int64
+}
+
+func (t noLaneTx) Lane(string) bool              { t.lanes.Add(1); return false }
+func (t noLaneTx) Prefetch(keys ...[]byte) error { return t.Tx.(prefetcher).Prefetch(keys...) }
+func (t noLaneTx) AppendOnly() bool              { return t.Tx.(appender).AppendOnly() }
+func (s noLaneStore) Update(ctx context.Context, fn func(tx identity.Tx) error) error {
+	return s.Store.Update(ctx, func(tx identity.Tx) error { return fn(noLaneTx{Tx: tx, lanes: s.lanes}) })
+}
+
+// TestTwoInstancesAuditLog: two Services on one database (two instances)
+// log events concurrently through LogEvent's group commit, in no lane.
+// Every acknowledged event is listed once, under its own id, in its
+// organization's log and in its client's, newest first across pages, and
+// the maintained counts equal what was logged; the instances' batches do
+// not abort each other (at most the few retries of two instances that
+// drew the same discriminator, each of which draws again).
+func TestTwoInstancesAuditLog(t *testing.T) {
+	a, b, sa, _ := pair(t)
+	ctx := context.Background()
+	var lanes atomic.Int64
+	kek := make([]byte, 32) // pair's
+	var svcs []*identity.Service
+	for _, s := range []*postgres.Store{a, b} {
+		v, err := identity.NewService(identity.Options{Store: noLaneStore{Store: s, lanes: &lanes}, KeyEncryptionKey: kek})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, v)
+	}
+	var orgs []*identity.Organization
+	for _, name := range []string{"Acme", "Globex"} {
+		o, err := sa.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orgs = append(orgs, o)
+	}
+	// The organizations' logs hold their creation already.
+	byOrg := map[string][]int64{}
+	for _, o := range orgs {
+		p, err := sa.ListEvents(ctx, o.Domain, identity.EventFilter{}, identity.PageRequest{PerPage: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Items {
+			byOrg[o.Domain] = append(byOrg[o.Domain], e.ID)
+		}
+	}
+	updates := a.Stats().Updates + b.Stats().Updates
+	conflicts := a.Stats().Conflicts + b.Stats().Conflicts
+
+	const workers, each = 16, 40
+	logged := make([][]*identity.Event, workers)
+	race(workers, func(inst, i int) {
+		for j := range each {
+			e := &identity.Event{Code: identity.EventTokenIssued, TenantDomain: orgs[j%2].Domain,
+				ClientID: fmt.Sprintf("client-%d", (i+j)%3)}
+			if err := svcs[inst].LogEvent(ctx, e); err != nil {
+				t.Errorf("instance %d, event %d: %v", inst, j, err)
+				return
+			}
+			logged[i] = append(logged[i], e)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	if n := lanes.Load(); n != 0 {
+		t.Errorf("%d transactions asked for a lane", n)
+	}
+	batches := a.Stats().Updates + b.Stats().Updates - updates
+	retries := a.Stats().Conflicts + b.Stats().Conflicts - conflicts
+	t.Logf("%d events in %d batches, %d retries", workers*each, batches, retries)
+	if batches >= workers*each {
+		t.Errorf("%d transactions for %d events: not batched", batches, workers*each)
+	}
+	if retries > 4 {
+		t.Errorf("%d retries in %d batches: the instances' batches conflict", retries, batches)
+	}
+
+	byClient := map[string]int{}
+	ids := map[int64]bool{}
+	for _, es := range logged {
+		for _, e := range es {
+			if ids[e.ID] {
+				t.Fatalf("two events acknowledged with id %d", e.ID)
+			}
+			ids[e.ID] = true
+			byOrg[e.TenantDomain] = append(byOrg[e.TenantDomain], e.ID)
+			byClient[e.TenantDomain+" "+e.ClientID]++
+		}
+	}
+	for _, o := range orgs {
+		want := byOrg[o.Domain]
+		sort.Slice(want, func(i, j int) bool { return want[i] > want[j] })
+		var got []int64
+		for page := 1; ; page++ {
+			p, err := svcs[page%2].ListEvents(ctx, o.Domain, identity.EventFilter{}, identity.PageRequest{Page: page, PerPage: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Total != len(want) {
+				t.Fatalf("%s: count %d, want %d logged", o.Domain, p.Total, len(want))
+			}
+			for _, e := range p.Items {
+				got = append(got, e.ID)
+			}
+			if len(p.Items) < 50 {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the log lists %d events, want the %d logged, newest first", o.Domain, len(got), len(want))
+		}
+		for c := range 3 {
+			client := fmt.Sprintf("client-%d", c)
+			p, err := svcs[c%2].ListEvents(ctx, o.Domain, identity.EventFilter{ClientID: client}, identity.PageRequest{PerPage: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Total != byClient[o.Domain+" "+client] {
+				t.Errorf("%s, %s: count %d, want %d", o.Domain, client, p.Total, byClient[o.Domain+" "+client])
+			}
+		}
 	}
 }

@@ -20,11 +20,14 @@
 // INSERT and UPDATE for keys the transaction has seen), so that writers of
 // neighbouring keys do not abort each other. A transaction may also ask
 // for a named lane before its first read (Lane: writers of several
-// instances that append to the same structures queue instead of aborting
-// each other) and read several keys in one round trip (Prefetch); Gatehouse
-// reaches both through internal/kv. View runs in a REPEATABLE READ, READ
-// ONLY transaction: a consistent snapshot that never conflicts with
-// writers.
+// instances that would abort each other queue instead), run at snapshot
+// isolation (AppendOnly: writers that only insert fresh keys and update
+// keys of their own, such as the audit log's batches, which SERIALIZABLE's
+// page-wide read locks made abort each other without a common key), read
+// several keys in one round trip (Prefetch) and skip the read of keys it
+// knows to be new (Fresh); Gatehouse reaches these through internal/kv.
+// View runs in a REPEATABLE READ, READ ONLY transaction: a consistent
+// snapshot that never conflicts with writers.
 //
 // Statements are pipelined: BEGIN, writes (Put, Delete) and the next read
 // or the COMMIT travel to the server in one round trip, so a write-only
@@ -336,8 +339,9 @@ func (s *Store) Close() error {
 }
 
 const (
-	beginRead  = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-	beginWrite = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+	beginRead   = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+	beginWrite  = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+	beginAppend = "BEGIN ISOLATION LEVEL REPEATABLE READ"
 )
 
 // View runs fn in a REPEATABLE READ, READ ONLY transaction: a consistent
@@ -921,10 +925,10 @@ func (t *tx) Prefetch(keys ...[]byte) error {
 // Lane queues this transaction behind every transaction, of any instance
 // on the database, that is in the lane of the same name: its first round
 // trip takes a session advisory lock before BEGIN (see laneRoundTrip),
-// and the COMMIT's round trip releases it. Writers that append to the same structures from several
-// instances at once (the audit log's batches) then follow each other
-// instead of aborting each other as serialization failures and running
-// again. It works only before the transaction's first round trip (its
+// and the COMMIT's round trip releases it. Writers that would abort each
+// other from several instances at once then follow each other instead of
+// running again after serialization failures (the audit log's batches
+// did, before they ran append-only: see AppendOnly). It works only before the transaction's first round trip (its
 // first read) and reports whether it took effect (a failure to take the
 // lock is the transaction's error, at its first round trip). A lane only spares work: serializable
 // isolation still keeps every invariant.
@@ -934,6 +938,45 @@ func (t *tx) Lane(name string) bool {
 	}
 	t.lane, t.laneKey = true, laneKey(t.s.o.schema, name)
 	return true
+}
+
+// AppendOnly runs this transaction at snapshot isolation (REPEATABLE
+// READ) instead of SERIALIZABLE. It is for the writers that only insert
+// keys no other transaction writes (fresh ids) and read, then update,
+// keys of their own (the audit log's batches, each in the count shards
+// of its instance): SERIALIZABLE's read locks cover an index page or a
+// hash bucket, not a key, so two such writers of several instances abort
+// each other although they never touch a common key, while under
+// snapshot isolation two transactions conflict only when both write one
+// key (the second writer fails with a serialization failure, or a unique
+// violation for an insert, and Update runs it again). What it reads and
+// does not write may have changed by its COMMIT, unseen: a transaction
+// whose writes depend on such a read (a unique check, a balance) must not
+// use it. It works only before the transaction's first round trip and
+// reports whether it took effect.
+func (t *tx) AppendOnly() bool {
+	if !t.writable || t.sent || t.conn != nil || t.err != nil || len(t.pending) == 0 {
+		return false
+	}
+	t.pending[0] = stmt{sql: beginAppend} // BEGIN, not sent yet
+	return true
+}
+
+// Fresh records keys as absent without reading them (see kv.Fresh): a Get
+// of one answers identity.ErrNotFound with no round trip, and a Put of one
+// is a plain INSERT, which fails with a unique violation (retried by
+// Update) if the key exists after all. Nothing is read, so nothing is
+// locked for SERIALIZABLE's checks either. Keys the transaction has read
+// or written are left as they are.
+func (t *tx) Fresh(keys ...[]byte) {
+	if !t.writable || t.err != nil {
+		return
+	}
+	for _, k := range keys {
+		if _, hit := t.known[string(k)]; !hit && len(k) > 0 {
+			t.remember(bytes.Clone(k), nil, false)
+		}
+	}
 }
 
 // Put queues an upsert of key; it reaches the server with the next read or

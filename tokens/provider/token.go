@@ -888,7 +888,7 @@ func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request
 	// concurrent events in shared transactions (group commit), so this
 	// costs a share of one durable write, not one per token. The event
 	// names the application's organization, so that the batch need not
-	// look it up by domain while it holds the audit lane.
+	// look it up by domain (a round trip on PostgreSQL).
 	if err := svc.LogEvent(r.Context(), &identity.Event{Code: identity.EventTokenIssued, ClientID: app.ClientID,
 		OrgID: app.OrgID, TenantDomain: domain, Data: map[string]any{"grant_type": "client_credentials"}}); err != nil {
 		return nil, fmt.Errorf("audit token issuance: %w", err)
