@@ -182,22 +182,10 @@ func (c *Console) loadUser(q *request) (*userData, error) {
 	}
 	for _, k := range keys {
 		if v, ok := u.Attributes[k.Name]; ok && v != nil {
-			d.Meta.Set(k.Name, metaString(v))
+			d.Meta.Set(k.Name, identity.MetaDataText(v))
 		}
 	}
 	return d, nil
-}
-
-func metaString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	default:
-		b, _ := jsonMarshal(x)
-		return string(b)
-	}
 }
 
 func userForm(u *identity.User) url.Values {
