@@ -272,6 +272,11 @@ func (g *Gatehouse) wire(ctx context.Context) error {
 		if g.sso != nil {
 			po.SSORouter, po.SSOLogout = ssooidc.Router(g.sso), ssooidc.Logout(g.sso)
 		}
+		if o.Serve&CryptrAPI != 0 {
+			// API keys at Cryptr's root /oauth/token: the management
+			// API's grant, bound once the API exists (below).
+			po.ManagementTokens = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.api.ServeHTTP(w, r) })
+		}
 		p, err := provider.New(po)
 		if err != nil {
 			return fmt.Errorf("gatehouse: oidc provider: %w", err)

@@ -49,7 +49,8 @@ func TestBaseURLWithAPath(t *testing.T) {
 		{"POST", "/auth/api/v2/oauth/token", token, 200, `"access_token"`},
 		{"GET", "/auth/t/default/.well-known/openid-configuration", "", 200, `"issuer":"http://gatehouse.test/auth/t/default"`},
 		{"GET", "/auth/api/1/monitoring/status.json?token=" + hMonitoring, "", 200, ""},
-		{"POST", "/auth/oauth/token", refresh, 401, `"invalid_client"`}, // Cryptr's legacy URL, under the path
+		{"POST", "/auth/oauth/token", refresh, 401, `"invalid_client"`},                                         // Cryptr's legacy URL, under the path
+		{"POST", "/auth/oauth/token", strings.Replace(token, "domain=", "audience=", 1), 200, `"access_token"`}, // an API key there
 		{"POST", "/api/v2/oauth/token", token, 404, ""},
 		{"GET", "/t/default/.well-known/openid-configuration", "", 404, ""},
 		{"POST", "/oauth/token", refresh, 404, ""},

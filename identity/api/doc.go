@@ -25,7 +25,11 @@
 // POST /api/v2/oauth/token is the client_credentials grant of an API key
 // (an identity.Credential): client_id and client_secret in a JSON or form
 // body (or HTTP Basic), the account under domain, tenant_domain or
-// audience (optional; when given it must be the account's domain). The
+// audience (optional; when given it must be the account's domain). With
+// Cryptr's root URLs served (gatehouse.LegacyRootURLs), the service's
+// root POST /oauth/token, which Cryptr's newer documents use, hands an API
+// key's request here too (tokens/provider Options.ManagementTokens); a
+// machine application's stays the provider's. The
 // answer is {"access_token", "token_type": "Bearer", "expires_in",
 // "expires_at", "scope"}: a short-lived management JWT (`jtt: api_key`,
 // `scp` = the key's space-separated "action:resource" permissions, `dbs` =

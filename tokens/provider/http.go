@@ -92,6 +92,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type params struct {
 	r    *http.Request
 	body map[string]string
+	// raw is the body as read, for a request handed on (managementGrant).
+	raw []byte
 }
 
 // readParams parses the body of r (JSON or form-encoded), at most maxBody.
@@ -106,6 +108,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	if err != nil {
 		return nil, badRequest("request body too large or unreadable")
 	}
+	p.raw = data
 	switch {
 	case ct == "application/json" || (ct == "" && len(data) > 0 && data[0] == '{'):
 		if len(strings.TrimSpace(string(data))) == 0 {

@@ -333,6 +333,15 @@ type Options struct {
 	MailFrom string
 	// SSORouter, when set, enables "continue with SSO".
 	SSORouter SSORouter
+	// ManagementTokens, when set, serves the client_credentials grant of
+	// an API key (a management credential, not an application) at
+	// Cryptr's root token URL, /oauth/token (keys of either environment,
+	// as at POST /api/v2/oauth/token), as Cryptr's newer documents send it: client_id, client_secret and
+	// audience (the account domain). Such a request is handed to it
+	// unchanged. gatehouse.New sets it to the Cryptr API's
+	// POST /api/v2/oauth/token; without it the grant there is for machine
+	// applications only.
+	ManagementTokens http.Handler
 	// SSOLogout, when set, extends the end of a browser session opened by
 	// an SSO sign-in (end-session, Cryptr's slo-after-revoke-token) to
 	// the identity provider: single logout.

@@ -1,11 +1,13 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -69,6 +71,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
 	case "refresh_token":
 		res, err = p.grantRefresh(w, r, ps, cryptr)
 	case "client_credentials":
+		if p.managementGrant(w, r, ps, cryptr) {
+			return
+		}
 		res, err = p.grantClientCredentials(w, r, ps)
 	case "":
 		err = badRequest("grant_type is required")
@@ -840,6 +845,33 @@ func revokeAccess(tx identity.Tx, jti, clientID string, exp time.Time) error {
 	}
 	ar.Revoked = true
 	return put(tx, accessRecs, jti, ar, ar.ExpiresAt.Add(time.Minute))
+}
+
+// managementGrant hands a client_credentials request at Cryptr's root
+// token URL (/oauth/token, outside any issuer tree) to
+// Options.ManagementTokens when its client is no application (so an API
+// key, of either environment, as at /api/v2/oauth/token), and reports
+// whether it did.
+// The management endpoint authenticates the key and answers in its own
+// format; an application's request, and any request at an
+// organization's URL, stays here.
+func (p *Provider) managementGrant(w http.ResponseWriter, r *http.Request, ps *params, cryptr bool) bool {
+	if p.opts.ManagementTokens == nil || !cryptr || r.PathValue("domain") != "" || envOf(r) != identity.Production {
+		return false
+	}
+	id, _, _, err := clientCredentials(r, ps)
+	if err != nil || id == "" {
+		return false
+	}
+	if _, err := p.appByClientID(r.Context(), envOf(r), id); !errors.Is(err, identity.ErrNotFound) {
+		return false
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = "/api/v2/oauth/token", ""
+	r2.Body = io.NopCloser(bytes.NewReader(ps.raw))
+	r2.ContentLength = int64(len(ps.raw))
+	p.opts.ManagementTokens.ServeHTTP(w, r2)
+	return true
 }
 
 // grantClientCredentials issues an access token to a machine application
