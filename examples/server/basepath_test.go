@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -16,17 +13,8 @@ import (
 // nothing of it at the root, while its own /healthz and /readyz stay at
 // the root for probes.
 func TestBaseURLWithAPath(t *testing.T) {
-	cfg, err := parseConfig([]string{"-store", "memory:", "-addr", "127.0.0.1:1", "-base-url", "http://gatehouse.test/auth/",
-		"-master-key", hMasterID + ":" + hMasterSecret, "-monitoring-token", hMonitoring, "-mail-dir", t.TempDir()}, noenv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	h := a.Handler()
+	h := inProcess(t, "-store", "memory:", "-addr", "127.0.0.1:1", "-base-url", "http://gatehouse.test/auth/",
+		"-master-key", hMasterID+":"+hMasterSecret, "-monitoring-token", hMonitoring, "-mail-dir", t.TempDir()).Handler()
 	do := func(method, path, body string) (int, string) {
 		r := httptest.NewRequest(method, "http://gatehouse.test"+path, strings.NewReader(body))
 		if body != "" {

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,16 +12,8 @@ import (
 func TestReadyz(t *testing.T) {
 	for _, store := range []string{"memory:", "bolt:" + t.TempDir() + "/ready.db"} {
 		t.Run(store[:4], func(t *testing.T) {
-			cfg, err := parseConfig([]string{"-store", store, "-addr", "127.0.0.1:1", "-base-url", "http://gatehouse.test",
-				"-master-key", hMasterID + ":" + hMasterSecret, "-mail-dir", t.TempDir()}, noenv, io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = a.Close() })
+			a := inProcess(t, "-store", store, "-addr", "127.0.0.1:1", "-base-url", "http://gatehouse.test",
+				"-master-key", hMasterID+":"+hMasterSecret, "-mail-dir", t.TempDir())
 			h := a.Handler()
 			probe := func() (int, string, string) {
 				w := httptest.NewRecorder()

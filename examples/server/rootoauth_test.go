@@ -20,17 +20,8 @@ import (
 // organization's token URL and the sandbox tree never serve API keys.
 func TestRootTokenURLServesAPIKeys(t *testing.T) {
 	const id, secret = "root-token-admin", "root-token-secret-0123456789abcdef"
-	cfg, err := parseConfig([]string{"-store", "memory:", "-master-key", id + ":" + secret, "-monitoring-token",
-		"root-token-monitoring-0123456789", "-mail-dir", t.TempDir()}, noenv, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close() })
-	h := a.Handler()
+	h := inProcess(t, "-store", "memory:", "-master-key", id+":"+secret, "-monitoring-token",
+		"root-token-monitoring-0123456789", "-mail-dir", t.TempDir()).Handler()
 	do := func(method, path, ctype, body, bearer string) (int, map[string]any) {
 		r := httptest.NewRequest(method, "http://gatehouse.test"+path, strings.NewReader(body))
 		if ctype != "" {
@@ -92,4 +83,20 @@ func TestRootTokenURLServesAPIKeys(t *testing.T) {
 			t.Errorf("API key at %s: %d %v", path, code, tok)
 		}
 	}
+}
+
+// inProcess builds the example server from command-line args, without
+// listening; it is closed when t ends.
+func inProcess(t *testing.T, args ...string) *app {
+	t.Helper()
+	cfg, err := parseConfig(args, noenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
 }
