@@ -436,9 +436,12 @@ func bareEndpoint(b *testing.B, alg string, sign func([]byte) []byte, signs int)
 // share of a group commit, queueing included).
 func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseline) {
 	const workers, segments = 16, 8
+	var cpu time.Duration // process CPU time spent in run
 	run := func(n int, f func()) time.Duration {
 		var next atomic.Int64
 		var wg sync.WaitGroup
+		c0 := processCPU()
+		defer func() { cpu += processCPU() - c0 }()
 		t0 := time.Now()
 		for range workers {
 			wg.Add(1)
@@ -456,6 +459,8 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 	var writes, waited int64
 	var commits bolt.CommitStats
 	base := make([]time.Duration, len(baselines))
+	baseCPU := make([]time.Duration, len(baselines))
+	var grantCPU time.Duration
 	b.ResetTimer()
 	for i := range segments {
 		n := b.N / segments
@@ -464,7 +469,9 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 		}
 		w0, t0 := st.updates.Load(), st.waited.Load()
 		c0, durable := st.commitStats()
+		cpu0 := cpu
 		grant += run(n, op)
+		grantCPU += cpu - cpu0
 		writes += st.updates.Load() - w0
 		waited += st.waited.Load() - t0
 		if durable {
@@ -475,12 +482,18 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 		}
 		b.StopTimer()
 		for j, bl := range baselines {
+			cpu0 := cpu
 			base[j] += run(n, bl.op)
+			baseCPU[j] += cpu - cpu0
 		}
 		b.StartTimer()
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(grant.Nanoseconds())/n, "grant-ns/op")
+	// CPU per operation (the whole process: server, client and store):
+	// above the baseline's, the grant costs more work; equal CPU with
+	// lower throughput means it waits (for the writer or the disk).
+	b.ReportMetric(float64(grantCPU.Microseconds())/n, "grant-cpu-µs/op")
 	b.ReportMetric(float64(writes)/n, "writes/op")
 	if writes > 0 {
 		b.ReportMetric(float64(waited)/float64(writes)/1e3, "write-µs")
@@ -497,6 +510,7 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 	}
 	for j, bl := range baselines {
 		b.ReportMetric(float64(base[j].Nanoseconds())/n, bl.name+"-ns/op")
+		b.ReportMetric(float64(baseCPU[j].Microseconds())/n, bl.name+"-cpu-µs/op")
 		b.ReportMetric(float64(base[j])/float64(grant), "throughput/"+bl.name)
 	}
 }
