@@ -139,7 +139,11 @@ func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 		if sets[i], err = t.eventSets(e); err != nil {
 			return err
 		}
-		ids[i] = t.s.events.next(eventMS(e.CreatedAt))
+		if e.ID > 0 {
+			ids[i] = e.ID // given when it was journaled (see journalEvents)
+		} else {
+			ids[i] = t.s.events.next(eventMS(e.CreatedAt))
+		}
 		seq := eventSeq(ids[i])
 		fresh = append(fresh, events(t.s.env).Key(seq))
 		for _, set := range sets[i] {
@@ -295,6 +299,9 @@ func (f *EventFilter) pastSince(e *Event) bool {
 // maintained count; with several, the most selective index is read and the
 // others are applied to it.
 func (s *Service) ListEvents(ctx context.Context, orgDomain string, f EventFilter, req PageRequest) (Page[Event], error) {
+	if err := s.drainJournal(ctx); err != nil {
+		return Page[Event]{}, err
+	}
 	var p Page[Event]
 	err := s.View(ctx, func(tx *ReadTxn) error {
 		o, err := tx.Org(orgDomain)
@@ -377,6 +384,9 @@ const MaxEventExport = 100000
 // recent first, at most MaxEventExport of them (an audit-log export), in
 // one read transaction. Return ErrStopScan from fn to stop.
 func (s *Service) ExportEvents(ctx context.Context, orgDomain string, f EventFilter, fn func(e *Event) error) error {
+	if err := s.drainJournal(ctx); err != nil {
+		return err
+	}
 	err := s.View(ctx, func(tx *ReadTxn) error {
 		o, err := tx.Org(orgDomain)
 		if err != nil {
@@ -430,6 +440,14 @@ func (s *Service) ExportEvents(ctx context.Context, orgDomain string, f EventFil
 // At most MaxPendingEvents wait per environment; beyond that a call waits
 // for room until ctx ends. On a scoped Service (see For) the event is
 // written in a transaction of its own.
+//
+// On a store with an audit journal (store/bolt, unless opened
+// WithoutAuditJournal), "committed" means appended to the journal and
+// synced, one sequential write per group; the events are written into
+// the store in large transactions afterwards, before any ListEvents or
+// ExportEvents reads the log, when the store closes, and after a crash
+// when the next Service is created on it. An event whose ids the store
+// would refuse fails its own call before the journal.
 func (s *Service) LogEvent(ctx context.Context, e *Event) error {
 	var err error
 	if s.scope == nil {

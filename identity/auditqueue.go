@@ -66,6 +66,9 @@ func (s *Service) logBatched(ctx context.Context, e *Event) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if e.ActorID == "" {
+		e.ActorID = actorOf(ctx) // the caller's, not the batch leader's
+	}
 	pe := &pendingEvent{e: e, wake: make(chan struct{}, 1)}
 	q.mu.Lock()
 	q.pending = append(q.pending, pe)
@@ -100,7 +103,11 @@ func (q *auditQueue) flush(ctx context.Context, s *Service) {
 		}
 		return batch
 	}
-	s.commitEvents(ctx, take)
+	if s.journal != nil {
+		s.journalEvents(ctx, take())
+	} else {
+		s.commitEvents(ctx, take)
+	}
 	take() // when the transaction failed before taking it
 	for _, pe := range batch {
 		<-q.room

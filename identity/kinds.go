@@ -55,6 +55,7 @@ func registeredKinds() []kindEntry {
 		{kv.NSSet, "credentials", "identity"},
 		{kv.NSRecord, "event", "identity"},
 		{kv.NSSet, "events", "identity"},
+		{kv.NSCounter, "audit-journal", "identity"},
 		{kv.NSRecord, "ticket", "identity"},
 		{kv.NSRecord, "persistent-login", "identity"},
 		{kv.NSRecord, "verification-token", "identity"},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/journal"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
@@ -101,6 +102,8 @@ type Service struct {
 	events  *eventIDs
 	hooks   *hooks
 	audit   *auditQueues
+	// journal is the store's audit journal (auditjournal.go), or nil.
+	journal *journal.Log
 	cache   *recordCaches
 	users   *userCache
 	secrets *secretKeys
@@ -202,6 +205,9 @@ func NewService(opts Options) (*Service, error) {
 	keys.ephemeral = opts.KeyEncryptionKey == nil
 	s.secrets = keys
 	if err := s.openSecrets(context.Background()); err != nil {
+		return nil, err
+	}
+	if err := s.openJournal(context.Background()); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -24,6 +24,11 @@ import (
 // A backend whose data lives only as long as the process (store/memory)
 // also implements VolatileStore, so that the core does not warn about
 // what cannot outlive the process anyway.
+//
+// A wrapper around a Store (metrics, tracing) should implement
+// Unwrap() Store returning the store it wraps: NewService looks through
+// it for what a backend offers beyond these methods (store/bolt's audit
+// journal, see Service.LogEvent).
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(tx ReadTx) error) error

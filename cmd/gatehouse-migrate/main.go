@@ -32,6 +32,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/journal"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
 )
@@ -124,6 +125,13 @@ func migrateStore(ctx context.Context, c config, opts []postgres.Option, stdout 
 		return fmt.Errorf("source %s: %w", path, err)
 	}
 	defer src.Close()
+	if segs, err := journal.Segments(path); err != nil {
+		return fmt.Errorf("source %s: %w", path, err)
+	} else if len(segs) > 0 {
+		return fmt.Errorf("source %s: its audit journal (%s) may hold audit events not yet written into the file: "+
+			"the Gatehouse process that used it did not stop cleanly; start Gatehouse on it once and stop it "+
+			"(it writes them and removes the journal), then run the copy", path, strings.Join(segs, ", "))
+	}
 
 	dst, err := postgres.Open(ctx, c.to, opts...)
 	if err != nil {

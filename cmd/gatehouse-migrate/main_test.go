@@ -146,6 +146,17 @@ func TestCopyRefusals(t *testing.T) {
 		t.Errorf("copy of a store in use = %v, want a refusal", err)
 	}
 
+	// A store whose process stopped with audit events in its journal.
+	crashed := filepath.Join(dir, "crashed.db")
+	seed(t, crashed)
+	if err := os.WriteFile(crashed+".journal-0000000000000001", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = run(ctx, []string{"-from", crashed, "-to", url, "-schema", "crashed"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "audit journal") {
+		t.Errorf("copy of a store with an audit journal = %v, want a refusal", err)
+	}
+
 	foreign := filepath.Join(dir, "foreign.db")
 	if err := os.WriteFile(foreign, []byte("not a database"), 0o600); err != nil {
 		t.Fatal(err)

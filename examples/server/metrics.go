@@ -164,6 +164,10 @@ func (s timedStore) Update(ctx context.Context, fn func(tx identity.Tx) error) e
 	return err
 }
 
+// Unwrap returns the wrapped store, so that identity finds what it offers
+// beyond identity.Store (store/bolt's audit journal).
+func (s timedStore) Unwrap() identity.Store { return s.Store }
+
 // Volatile passes identity.VolatileStore through.
 func (s timedStore) Volatile() bool {
 	v, ok := s.Store.(identity.VolatileStore)

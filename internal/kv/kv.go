@@ -610,6 +610,9 @@ func (c Counter) Next(tx Tx) (int64, error) {
 	return int64(n), writeCount(tx, c.key(), n)
 }
 
+// Set sets the counter to n.
+func (c Counter) Set(tx Tx, n int64) error { return writeCount(tx, c.key(), int(n)) }
+
 // Value returns the counter's current value.
 func (c Counter) Value(tx ReadTx) (int64, error) {
 	n, err := readCount(tx, c.key())

@@ -55,6 +55,8 @@ const (
 	// Credentials and PersistentLogins count the secrets an upgrade sealed.
 	Credentials      = "credentials"
 	PersistentLogins = "persistent_logins"
+	// JournalSeq is the sequence number of an audit journal record.
+	JournalSeq = "journal_seq"
 )
 
 // HTTP requests.
