@@ -33,6 +33,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/memory"
+	"github.com/gatehouse-id/gatehouse/store/postgres"
+	"github.com/gatehouse-id/gatehouse/store/postgres/pgtest"
 	"github.com/gatehouse-id/gatehouse/tokens"
 )
 
@@ -74,6 +76,10 @@ type countingStore struct {
 	// failing in the middle of a write transaction).
 	refuse atomic.Pointer[func(key []byte) bool]
 }
+
+// Unwrap returns the inner store (identity then finds store/bolt's audit
+// journal through the wrapper).
+func (s *countingStore) Unwrap() identity.Store { return s.Store }
 
 // commitStats returns the inner store's commit counts, when it is
 // store/bolt.
@@ -144,15 +150,22 @@ var benchAlgs = []string{tokens.ES256, tokens.RS256, tokens.EdDSA}
 
 func newGrantsEnv(b testing.TB, durable bool) *grantsEnv {
 	b.Helper()
-	ctx := context.Background()
 	var inner identity.Store = memory.New()
 	if durable {
-		bst, err := bolt.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+		bst, err := bolt.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		inner = bst
 	}
+	return newGrantsEnvOn(b, inner)
+}
+
+// newGrantsEnvOn is newGrantsEnv on the store inner, which it closes at
+// the end of b.
+func newGrantsEnvOn(b testing.TB, inner identity.Store) *grantsEnv {
+	b.Helper()
+	ctx := context.Background()
 	b.Cleanup(func() { _ = inner.Close() })
 	st := &countingStore{Store: inner}
 	ids, err := identity.NewService(identity.Options{Store: st, AccountDomain: "acme-account",
@@ -547,6 +560,28 @@ func BenchmarkGrants(b *testing.B) { benchGrants(b, newGrantsEnv(b, true)) }
 // same HTTP path without the durable commit, to tell the endpoint's own
 // cost from the disk's.
 func BenchmarkGrantsMemory(b *testing.B) { benchGrants(b, newGrantsEnv(b, false)) }
+
+// BenchmarkGrantsPostgres is BenchmarkGrants on store/postgres: a
+// throwaway local server with fsync on (a commit is a flush of the
+// write-ahead log, the database's own group commit), on the same two
+// cores as the benchmark. It skips when no PostgreSQL server is
+// installed.
+func BenchmarkGrantsPostgres(b *testing.B) {
+	ctx := context.Background()
+	c, err := pgtest.Start(ctx, pgtest.Options{Fsync: true})
+	if errors.Is(err, pgtest.ErrNotInstalled) {
+		b.Skipf("%v (%s)", err, pgtest.InstallHint)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Stop() })
+	st, err := postgres.Open(ctx, c.URL("postgres"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchGrants(b, newGrantsEnvOn(b, st))
+}
 
 func benchGrants(b *testing.B, e *grantsEnv) {
 	for _, alg := range benchAlgs {
