@@ -1,13 +1,16 @@
 package bolt_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -261,4 +264,93 @@ func TestAuditJournalRefusesBadEvent(t *testing.T) {
 	if n := len(e.tokenEvents(t, "c1")); n != 3 {
 		t.Fatalf("%d events, want 3", n)
 	}
+}
+
+// A process killed (SIGKILL) while it logs events loses none that
+// LogEvent acknowledged, and the next service on the store writes each
+// once: the child logs events from 8 goroutines and prints the client id
+// of each one acknowledged; the parent kills it mid-stream, opens the
+// store and finds every printed event exactly once.
+func TestAuditJournalKilledProcess(t *testing.T) {
+	if path := os.Getenv("GATEHOUSE_TEST_JOURNAL_CHILD"); path != "" {
+		e := openJournalEnv(t, path)
+		e.org = os.Getenv("GATEHOUSE_TEST_JOURNAL_ORG")
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					id := fmt.Sprintf("w%d-%d", w, i)
+					if err := e.svc.LogEvent(context.Background(), &identity.Event{Code: identity.EventTokenIssued,
+						TenantDomain: e.org, ClientID: id}); err != nil {
+						fmt.Println("error", err)
+						return
+					}
+					mu.Lock()
+					fmt.Println("ack", id)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return
+	}
+	e := newJournalEnv(t)
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAuditJournalKilledProcess$")
+	cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_JOURNAL_CHILD="+e.path, "GATEHOUSE_TEST_JOURNAL_ORG="+e.org)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]bool{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && len(acked) < 3000 {
+		if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked[id] = true
+		} else if strings.HasPrefix(sc.Text(), "error") {
+			t.Fatalf("child: %s", sc.Text())
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() { // acknowledged before the kill landed
+		if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked[id] = true
+		}
+	}
+	_ = cmd.Wait()
+	if len(acked) < 3000 {
+		t.Fatalf("the child acknowledged only %d events", len(acked))
+	}
+	r := openJournalEnv(t, e.path)
+	defer r.store.Close()
+	seen := map[string]int{}
+	err = r.svc.ExportEvents(context.Background(), e.org, identity.EventFilter{Code: identity.EventTokenIssued},
+		func(ev *identity.Event) error {
+			seen[ev.ClientID]++
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := range acked {
+		if seen[id] != 1 {
+			t.Fatalf("acknowledged event %s is in the log %d times", id, seen[id])
+		}
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("event %s is in the log %d times", id, n)
+		}
+	}
+	t.Logf("%d events acknowledged before the kill, %d in the log after the restart", len(acked), len(seen))
 }
