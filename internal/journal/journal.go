@@ -97,6 +97,7 @@ type Log struct {
 	applyMu  sync.Mutex
 	applier  Applier
 	applying sync.Mutex // held by a background ApplyAsync
+	reported time.Time  // when ApplyAsync last reported an error
 }
 
 // Open reads the segments of the journal beside base (a store's file
@@ -373,16 +374,30 @@ func (l *Log) Apply(ctx context.Context) error {
 	return l.release(recs[len(recs)-1].Seq)
 }
 
+// ReportEvery is how often ApplyAsync reports at most an error that keeps
+// recurring.
+const ReportEvery = 10 * time.Second
+
 // ApplyAsync starts Apply on a goroutine of its own unless one is
-// running, and reports errors to report (nil: dropped; the records stay
-// pending for the next Apply).
+// running, and reports its error to report, at most once per ReportEvery
+// (the records stay pending for the next Apply).
 func (l *Log) ApplyAsync(report func(error)) {
 	if !l.applying.TryLock() {
 		return
 	}
 	go func() {
 		defer l.applying.Unlock()
-		if err := l.Apply(context.Background()); err != nil && report != nil {
+		err := l.Apply(context.Background())
+		if err == nil || report == nil {
+			return
+		}
+		l.mu.Lock()
+		due := time.Since(l.reported) >= ReportEvery
+		if due {
+			l.reported = time.Now()
+		}
+		l.mu.Unlock()
+		if due {
 			report(err)
 		}
 	}()

@@ -290,3 +290,24 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// A background apply that keeps failing reports once per ReportEvery, not
+// once per attempt, and keeps the records.
+func TestApplyAsyncReportsSparingly(t *testing.T) {
+	l := open(t, filepath.Join(t.TempDir(), "store.db"))
+	c := &collect{fail: errors.New("disk full")}
+	l.SetApplier(c.apply)
+	appendAll(t, l, "a")
+	reports := make(chan error, 10)
+	for range 5 {
+		l.ApplyAsync(func(err error) { reports <- err })
+		l.applying.Lock() // wait for that apply to end
+		l.applying.Unlock()
+	}
+	if len(reports) != 1 {
+		t.Fatalf("%d reports of one recurring error, want 1", len(reports))
+	}
+	if n, _ := l.Pending(); n != 1 {
+		t.Fatalf("pending = %d, want 1", n)
+	}
+}
