@@ -79,3 +79,45 @@ func ExampleStore_CommitStats() {
 		d.Pages >= 2*d.Commits && d.WriteTime > 0)
 	// Output: 3 updates in 3 commits; pages and sync time counted: true
 }
+
+// ExampleWithoutAuditJournal shows the audit journal's files: while a
+// service logs events on the store they sit beside its file, and a clean
+// Close writes them into the store and removes the files. A store opened
+// WithoutAuditJournal writes each group of events in a transaction of its
+// own and has no such files.
+func ExampleWithoutAuditJournal() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "gatehouse-example")
+	defer os.RemoveAll(dir)
+	journalFiles := func() int {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.journal-*"))
+		return len(names)
+	}
+	for _, opts := range [][]bolt.Option{nil, {bolt.WithoutAuditJournal()}} {
+		s, err := bolt.Open(ctx, filepath.Join(dir, fmt.Sprintf("g%d.db", len(opts))), opts...)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		svc, err := identity.NewService(identity.Options{Store: s, KeyEncryptionKey: make([]byte, 32)})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if err := svc.LogEvent(ctx, &identity.Event{Code: identity.EventTokenIssued}); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("journal files while open:", journalFiles())
+		if err := s.Close(); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("after Close:", journalFiles())
+	}
+	// Output:
+	// journal files while open: 1
+	// after Close: 0
+	// journal files while open: 0
+	// after Close: 0
+}
