@@ -176,7 +176,12 @@
 // Application types: react, vue, angular (Cryptr's single-page apps) and
 // regular_web, native, machine. MetaKey types: string, integer, number,
 // boolean, date, datetime, url, email (matched case-insensitively, stored
-// lower case). Genders: male, female, other. Event codes: see EventCodes;
+// lower case). A value of an integer, number or boolean MetaKey is stored
+// as that JSON type whichever face wrote it (Cryptr's MetaData are text,
+// "42"; Crafter's attributes JSON, 42), so Crafter reads and queries it
+// typed; Cryptr's answers and the tokens' resource_owner_metadata render
+// every value as text (MetaDataText). Values written before this rule keep
+// the type they were written with. Genders: male, female, other. Event codes: see EventCodes;
 // Cryptr published SSO_END_USER_SAML_STARTED and SSO_END_USER_SAML_SUCCESS
 // and Gatehouse completes the list (organization, user, application,
 // MetaKey and credential changes; password, magic-link and SSO outcomes;

@@ -330,6 +330,7 @@ func (t *Txn) importUser(tn *Tenant, u *User, r *ImportResult, seen *importSeen,
 	if u.Attributes == nil {
 		u.Attributes = map[string]any{}
 	}
+	typeMetaValues(tn, u)
 	if err := ValidateUser(tn, u); err != nil {
 		r.Status, r.Err = ImportInvalid, err
 		return nil

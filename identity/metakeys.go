@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -35,7 +36,7 @@ func CheckMetaValue(typ, value string) string {
 			return "must be an integer"
 		}
 	case MetaNumber:
-		if _, err := strconv.ParseFloat(value, 64); err != nil {
+		if f, err := strconv.ParseFloat(value, 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return "must be a number"
 		}
 	case MetaBoolean:

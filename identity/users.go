@@ -243,6 +243,7 @@ func (t *Txn) InsertUser(u *User) error {
 // tenant settings tn the caller has read in this transaction. It runs
 // ValidateUser.
 func (t *Txn) insertUser(tn *Tenant, u *User) error {
+	typeMetaValues(tn, u)
 	if err := ValidateUser(tn, u); err != nil {
 		return err
 	}
@@ -273,6 +274,7 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 	if err != nil {
 		return err
 	}
+	typeMetaValues(tn, u)
 	if err := validateReplace(tn, old, u); err != nil {
 		return err
 	}

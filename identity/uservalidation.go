@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -99,6 +100,73 @@ func checkMetaKeys(v *Validation, tn *Tenant, u *User) {
 			v.Add("metadata."+d.Name, r)
 		}
 	}
+}
+
+// typeMetaValues gives each text value of a typed MetaKey (integer,
+// number, boolean) of u the JSON type its MetaKey declares, so that a
+// value reads and matches the same whichever face wrote it: Cryptr's
+// MetaData are text ("42"), Crafter's attributes JSON values (42), and a
+// Crafter query for 42 finds a user whose age a Cryptr client set. Values
+// that do not parse are left for the validation to refuse. Run by
+// InsertUser, ReplaceUser and ImportUsers before ValidateUser; u's map is
+// replaced, not changed in place.
+func typeMetaValues(tn *Tenant, u *User) {
+	if tn == nil {
+		return
+	}
+	var out map[string]any
+	for i := range tn.AttributeDefinitions {
+		d := &tn.AttributeDefinitions[i]
+		if !d.InToken {
+			continue
+		}
+		text, ok := u.Attributes[d.Name].(string)
+		if !ok || text == "" {
+			continue
+		}
+		v, ok := typedMetaValue(d.Type, text)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(u.Attributes)
+		}
+		out[d.Name] = v
+	}
+	if out != nil {
+		u.Attributes = out
+	}
+}
+
+// typedMetaValue is text as a value of MetaKey type typ, when typ is a JSON
+// type other than string and text is one of its values. Numbers are
+// json.Number, as the store reads them back (kv's codec).
+func typedMetaValue(typ, text string) (any, bool) {
+	switch typ {
+	case MetaInteger:
+		n, err := strconv.ParseInt(text, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		return json.Number(strconv.FormatInt(n, 10)), true
+	case MetaNumber:
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, false
+		}
+		if c := text[0]; (c == '-' || (c >= '0' && c <= '9')) && json.Valid([]byte(text)) {
+			return json.Number(text), true // the written digits, 1.50 stays 1.50
+		}
+		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), true
+	case MetaBoolean:
+		switch text {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return nil, false
 }
 
 func metaTypeName(t string) string {

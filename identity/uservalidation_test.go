@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -154,5 +155,64 @@ func TestUserRuleOnEveryWrite(t *testing.T) {
 	}
 	if _, err := s.UpdateUser(ctx, o.Domain, u.ID, func(u *identity.User) error { u.Attributes["age"] = "old"; return nil }); !fieldsOf(err)["metadata.age"] {
 		t.Fatalf("typed MetaKey: %v", err)
+	}
+}
+
+// TestMetaValuesTakeTheirType: the text a face writes for a typed MetaKey
+// is stored in the MetaKey's JSON type, whichever way it is written
+// (SetUserMetadata, a user's attributes on create); text that is not a
+// value of the type is refused, not stored.
+func TestMetaValuesTakeTheirType(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newService(t)
+	o := mustOrg(t, s, "Typed")
+	for _, k := range [][2]string{{"i", "integer"}, {"n", "number"}, {"b", "boolean"}, {"s", "string"}, {"d", "date"}} {
+		if _, err := s.CreateMetaKey(ctx, o.Domain, k[0], k[1], false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := s.CreateUser(ctx, o.Domain, identity.User{Email: "t@typed.test", Attributes: map[string]any{"i": "7"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Attributes["i"] != json.Number("7") {
+		t.Fatalf("created with i = %#v, want json.Number 7", u.Attributes["i"])
+	}
+	for _, tc := range []struct {
+		key, text string
+		want      any // nil: refused
+	}{
+		{"i", "42", json.Number("42")},
+		{"i", "-042", json.Number("-42")},
+		{"i", "4.2", nil},
+		{"n", "1.50", json.Number("1.50")},
+		{"n", "1e3", json.Number("1e3")},
+		{"n", "0x1p-2", json.Number("0.25")},
+		{"n", "NaN", nil},
+		{"n", "Inf", nil},
+		{"b", "true", true},
+		{"b", "false", false},
+		{"b", "TRUE", nil},
+		{"s", "42", "42"},
+		{"d", "2026-12-04", "2026-12-04"},
+	} {
+		got, err := s.SetUserMetadata(ctx, o.Domain, u.ID, tc.key, tc.text)
+		if tc.want == nil {
+			if err == nil {
+				t.Errorf("%s = %q accepted as %#v", tc.key, tc.text, got.Attributes[tc.key])
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s = %q: %v", tc.key, tc.text, err)
+			continue
+		}
+		if v := got.Attributes[tc.key]; v != tc.want {
+			t.Errorf("%s = %q stored as %#v, want %#v", tc.key, tc.text, v, tc.want)
+		}
+		read, err := s.GetUser(ctx, o.Domain, u.ID)
+		if err != nil || read.Attributes[tc.key] != tc.want {
+			t.Errorf("%s = %q read back as %#v (%v), want %#v", tc.key, tc.text, read.Attributes[tc.key], err, tc.want)
+		}
 	}
 }
