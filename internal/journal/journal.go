@@ -40,6 +40,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -316,8 +317,12 @@ func (l *Log) rotate() error {
 	return nil
 }
 
-// syncDir makes the names in dir durable.
+// syncDir makes the names in dir durable (Windows has no directory sync:
+// there, NTFS's own journal keeps them).
 func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("journal: open directory: %w", err)
