@@ -354,3 +354,66 @@ func TestAuditJournalKilledProcess(t *testing.T) {
 	}
 	t.Logf("%d events acknowledged before the kill, %d in the log after the restart", len(acked), len(seen))
 }
+
+// Journaled events land in the log of their own environment and
+// organization only: a sandbox event is not in production's log, nor one
+// of another organization in this one's, and a scoped service (a limited
+// key) sees only its organization's events.
+func TestAuditJournalKeepsEnvironmentsAndOrganizationsApart(t *testing.T) {
+	ctx := context.Background()
+	e := newJournalEnv(t)
+	defer e.store.Close()
+	other := "Other Corp"
+	o2, err := e.svc.CreateOrganization(ctx, identity.OrganizationInput{Name: &other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sand, err := e.svc.ForEnvironment(identity.Sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := func(svc *identity.Service, org, client string) {
+		if err := svc.LogEvent(ctx, &identity.Event{Code: identity.EventTokenIssued, TenantDomain: org, ClientID: client}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log(e.svc, e.org, "prod-a")
+	log(sand, e.org, "sand-a")
+	log(e.svc, o2.Domain, "prod-b")
+	clients := func(svc *identity.Service, org string) []string {
+		p, err := svc.ListEvents(ctx, org, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{})
+		if err != nil {
+			t.Fatalf("ListEvents(%s, %s): %v", svc.Environment(), org, err)
+		}
+		var out []string
+		for _, ev := range p.Items {
+			out = append(out, ev.ClientID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		svc  *identity.Service
+		org  string
+		want []string
+	}{
+		{e.svc, e.org, []string{"prod-a"}},
+		{sand, e.org, []string{"sand-a"}},
+		{e.svc, o2.Domain, []string{"prod-b"}},
+		{sand, o2.Domain, nil},
+	} {
+		if got := clients(tc.svc, tc.org); !slices.Equal(got, tc.want) {
+			t.Errorf("%s log of %s lists %v, want %v", tc.svc.Environment(), tc.org, got, tc.want)
+		}
+	}
+	scoped, err := e.svc.For(identity.Scope{Environment: identity.Production, Orgs: []string{e.org}, Permissions: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log(scoped, e.org, "key-a") // a limited key's event: its own transaction
+	if _, err := scoped.ListEvents(ctx, o2.Domain, identity.EventFilter{}, identity.PageRequest{}); err == nil {
+		t.Error("a service scoped to one organization read another's log")
+	}
+	if got := clients(scoped, e.org); !slices.Equal(got, []string{"key-a", "prod-a"}) {
+		t.Errorf("the scoped service lists %v, want [key-a prod-a]", got)
+	}
+}
