@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -493,7 +494,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		t.Errorf("good metadata: %d %s", r.status, r.body)
 	}
 	got, _ := h.ids.GetUser(ctx, "alpha", h.alphaU.ID)
-	if got.Attributes["seats"] != "12" || got.Attributes["plan"] != "pro" {
+	if got.Attributes["seats"] != json.Number("12") || got.Attributes["plan"] != "pro" { // seats is an integer MetaKey
 		t.Errorf("metadata = %v", got.Attributes)
 	}
 }
