@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/journal"
@@ -111,6 +112,28 @@ func (s *Service) openJournal(ctx context.Context) error {
 	return nil
 }
 
+// ReplayAuditJournal writes into st the audit events that st's audit
+// journal holds and st lacks (store/bolt, after a process stopped without
+// closing it), as NewService does, for a tool that opens a store without
+// a Service, such as a copy to another backend (cmd/gatehouse-migrate):
+// it needs no key-encryption key. It returns how many events the journal
+// held; the journal's files go when st closes.
+func ReplayAuditJournal(ctx context.Context, st Store) (int, error) {
+	s, err := newService(Options{Store: st})
+	if err != nil {
+		return 0, err
+	}
+	j, err := journalOf(st)
+	if err != nil || j == nil {
+		return 0, err
+	}
+	n, _ := j.Pending()
+	if err := s.openJournal(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 // drainJournal writes the pending journaled events into the store, so
 // that a reader of the audit log sees them.
 func (s *Service) drainJournal(ctx context.Context) error {
@@ -150,6 +173,16 @@ func (s *Service) journalEvents(ctx context.Context, batch []*pendingEvent) {
 		}
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = s.Now()
+		}
+		if slices.Contains(e.Orgs, AllOrgs) && s.account != "" {
+			// The account's organization, named now: whoever writes the
+			// journal into the store needs no account option.
+			e.Orgs = slices.Clone(e.Orgs)
+			for i, d := range e.Orgs {
+				if d == AllOrgs {
+					e.Orgs[i] = s.account
+				}
+			}
 		}
 		e.ID = s.events.next(eventMS(e.CreatedAt))
 		raw, err := json.Marshal(journalRecord{Env: s.env, Event: *e})

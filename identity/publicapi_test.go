@@ -40,6 +40,8 @@ func TestNoPublicStorageDoor(t *testing.T) {
 		"sso.NewStoreReplayCache": "a replay cache in a backend the host opened itself",
 		"identity.Options.Store":  "the backend the host opened, given to New",
 		"gatehouse.Options.Store": "the backend the host opened, given to gatehouse.New",
+		"identity.ReplayAuditJournal": "writes a backend's own audit journal into the backend the caller opened " +
+			"(gatehouse-migrate), returning a count",
 	}
 	// Returning the store a caller handed in is no door either.
 	returns := map[string]string{

@@ -115,12 +115,9 @@ type Service struct {
 	codes        CodePolicy
 }
 
-// NewService returns a Service for opts.Environment. It checks the store
-// against opts.KeyEncryptionKey and, the first time a store is opened
-// with a key, seals the clear secrets and re-indexes the bare hashes that
-// older versions wrote (one transaction, idempotent; one read when there
-// is nothing to do).
-func NewService(opts Options) (*Service, error) {
+// newService is a Service for opts.Environment with its options and
+// state, before NewService opens its secrets and journal.
+func newService(opts Options) (*Service, error) {
 	if opts.Store == nil {
 		return nil, errors.New("identity: Options.Store is required")
 	}
@@ -181,6 +178,20 @@ func NewService(opts Options) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	return s, nil
+}
+
+// NewService returns a Service for opts.Environment. It checks the store
+// against opts.KeyEncryptionKey and, the first time a store is opened
+// with a key, seals the clear secrets and re-indexes the bare hashes that
+// older versions wrote (one transaction, idempotent; one read when there
+// is nothing to do). It then writes into the store the audit events its
+// audit journal holds (store/bolt after a crash; see LogEvent).
+func NewService(opts Options) (*Service, error) {
+	s, err := newService(opts)
+	if err != nil {
+		return nil, err
 	}
 	kek := opts.KeyEncryptionKey
 	if kek == nil {

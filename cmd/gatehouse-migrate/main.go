@@ -112,10 +112,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return migrateStore(ctx, c, opts, stdout)
 }
 
+// replayJournal writes into the source file the audit events its audit
+// journal holds, when the Gatehouse process that used it stopped without
+// closing it (a clean stop leaves no journal), so the copy has them.
+func replayJournal(ctx context.Context, path string, lockWait time.Duration, stdout io.Writer) error {
+	segs, err := journal.Segments(path)
+	if err != nil || len(segs) == 0 {
+		return err
+	}
+	st, err := bolt.Open(ctx, path, bolt.WithTimeout(lockWait))
+	if errors.Is(err, identity.ErrStoreLocked) {
+		return fmt.Errorf("source %s is in use: stop the Gatehouse process that holds it, then run the copy", path)
+	}
+	if err != nil {
+		return fmt.Errorf("source %s: %w", path, err)
+	}
+	n, err := identity.ReplayAuditJournal(ctx, st)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("source %s: write its audit journal (%s) into it: %w", path, strings.Join(segs, ", "), err)
+	}
+	fmt.Fprintf(stdout, "wrote the %d audit events of the source's journal into it (its process had not closed it)\n", n)
+	return nil
+}
+
 func migrateStore(ctx context.Context, c config, opts []postgres.Option, stdout io.Writer) error {
 	path := strings.TrimPrefix(strings.TrimPrefix(c.from, "bolt:"), "//")
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("source: %w", err)
+	}
+	if err := replayJournal(ctx, path, c.lockWait, stdout); err != nil {
+		return err
 	}
 	src, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: c.lockWait})
 	if errors.Is(err, bolterrors.ErrTimeout) {
@@ -125,13 +154,6 @@ func migrateStore(ctx context.Context, c config, opts []postgres.Option, stdout 
 		return fmt.Errorf("source %s: %w", path, err)
 	}
 	defer src.Close()
-	if segs, err := journal.Segments(path); err != nil {
-		return fmt.Errorf("source %s: %w", path, err)
-	} else if len(segs) > 0 {
-		return fmt.Errorf("source %s: its audit journal (%s) may hold audit events not yet written into the file: "+
-			"the Gatehouse process that used it did not stop cleanly; start Gatehouse on it once and stop it "+
-			"(it writes them and removes the journal), then run the copy", path, strings.Join(segs, ", "))
-	}
 
 	dst, err := postgres.Open(ctx, c.to, opts...)
 	if err != nil {

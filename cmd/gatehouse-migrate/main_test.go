@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/journal"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/postgres"
@@ -146,17 +147,6 @@ func TestCopyRefusals(t *testing.T) {
 		t.Errorf("copy of a store in use = %v, want a refusal", err)
 	}
 
-	// A store whose process stopped with audit events in its journal.
-	crashed := filepath.Join(dir, "crashed.db")
-	seed(t, crashed)
-	if err := os.WriteFile(crashed+".journal-0000000000000001", nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	err = run(ctx, []string{"-from", crashed, "-to", url, "-schema", "crashed"}, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "audit journal") {
-		t.Errorf("copy of a store with an audit journal = %v, want a refusal", err)
-	}
-
 	foreign := filepath.Join(dir, "foreign.db")
 	if err := os.WriteFile(foreign, []byte("not a database"), 0o600); err != nil {
 		t.Fatal(err)
@@ -202,5 +192,70 @@ func TestFlags(t *testing.T) {
 				t.Errorf("run(%q) = %v, want an error containing %q", tc.args, err, tc.want)
 			}
 		})
+	}
+}
+
+// A store whose process stopped without closing it (killed) still holds
+// audit events in its journal: the copy writes them into the source
+// first, and the target lists every one.
+func TestCopyReplaysTheAuditJournal(t *testing.T) {
+	c := need(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	org, _ := seed(t, live)
+	s, err := bolt.Open(ctx, live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc, err := identity.NewService(identity.Options{Store: s, KeyEncryptionKey: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		if err := svc.LogEvent(ctx, &identity.Event{Code: identity.EventTokenIssued, TenantDomain: org,
+			ClientID: fmt.Sprintf("c%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a kill leaves on the disk: the file and the journal, copied
+	// while the process still has it open.
+	crashed := filepath.Join(dir, "crashed.db")
+	segs, err := journal.Segments(live)
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("journal segments = %v, %v", segs, err)
+	}
+	for _, f := range append([]string{live}, segs...) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+strings.TrimPrefix(f, live), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"-from", crashed, "-to", c.URL("postgres"), "-schema", "replayed"}, &out, &errOut); err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "wrote the 7 audit events") {
+		t.Errorf("the output does not report the journal: %q", out.String())
+	}
+	if left, _ := journal.Segments(crashed); len(left) != 0 {
+		t.Errorf("journal segments left beside the source: %v", left)
+	}
+	dst, err := postgres.Open(ctx, c.URL("postgres"), postgres.WithSchema("replayed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	copied, err := identity.NewService(identity.Options{Store: dst, KeyEncryptionKey: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := copied.ListEvents(ctx, org, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{})
+	if err != nil || p.Total != 7 {
+		t.Fatalf("the copy lists %d TOKEN_ISSUED events (%v), want 7", p.Total, err)
 	}
 }

@@ -415,7 +415,7 @@ func (s *Store) applyJournal(ctx context.Context) error {
 	if j == nil {
 		if segs, _ := journal.Segments(s.path); len(segs) > 0 && !s.noJournal {
 			return fmt.Errorf("the audit journal beside %s holds events not yet written into the store: "+
-				"create an identity.Service on the store first, which writes them", s.path)
+				"create an identity.Service on the store first, or call identity.ReplayAuditJournal, which writes them", s.path)
 		}
 		return nil
 	}
