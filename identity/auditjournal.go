@@ -261,31 +261,8 @@ func (s *Service) applyJournal(ctx context.Context, recs []journal.Record) error
 				es2 := *s
 				es2.env = env
 				t := &Txn{ReadTxn: ReadTxn{s: &es2, tx: tx}, w: tx}
-				var domains [][]byte
-				for _, e := range es {
-					if e.OrgID == "" && e.TenantDomain != "" {
-						domains = append(domains, orgDomains.LookupKey("", e.TenantDomain))
-					}
-				}
-				if err := kv.Prefetch(tx, domains...); err != nil {
+				if err := t.batchEventOrgs(es); err != nil {
 					return err
-				}
-				orgs := map[string]string{} // domain → id ("" unknown): one lookup per organization
-				for _, e := range es {
-					if e.OrgID != "" || e.TenantDomain == "" {
-						continue
-					}
-					id, seen := orgs[e.TenantDomain]
-					if !seen {
-						probe := Event{TenantDomain: e.TenantDomain}
-						if err := t.eventOrg(&probe); err != nil {
-							return err
-						}
-						id, orgs[e.TenantDomain] = probe.OrgID, probe.OrgID
-					}
-					if e.OrgID = id; id == "" {
-						e.TenantDomain = "" // unknown now: the account-wide log, as eventOrg does
-					}
 				}
 				if err := t.logEvents(es, kv.InShard(s.events.shard())); err != nil {
 					return err

@@ -146,23 +146,12 @@ func (s *Service) commitEvents(ctx context.Context, take func() []*pendingEvent)
 		}
 		kv.AppendOnly(tx.w)
 		batch = take()
-		// The organizations of the events named by domain are read in
-		// one round trip, not one each.
-		var domains [][]byte
-		for _, pe := range batch {
-			if pe.e.OrgID == "" && pe.e.TenantDomain != "" {
-				domains = append(domains, orgDomains.LookupKey("", pe.e.TenantDomain))
-			}
-		}
-		if err := kv.Prefetch(tx.w, domains...); err != nil {
-			return err
-		}
 		es := make([]*Event, len(batch))
 		for i, pe := range batch {
-			if err := tx.eventOrg(pe.e); err != nil {
-				return err
-			}
 			es[i] = pe.e
+		}
+		if err := tx.batchEventOrgs(es); err != nil {
+			return err
 		}
 		return tx.logEvents(es, kv.InShard(s.events.shard()))
 	})
@@ -187,6 +176,38 @@ func (tx *Txn) logEvent(e *Event) error {
 		return err
 	}
 	return tx.Log(e)
+}
+
+// batchEventOrgs is eventOrg for a batch of events: their organizations
+// are read in one round trip (kv.Prefetch), and each domain once.
+func (tx *Txn) batchEventOrgs(es []*Event) error {
+	var domains [][]byte
+	for _, e := range es {
+		if e.OrgID == "" && e.TenantDomain != "" {
+			domains = append(domains, orgDomains.LookupKey("", e.TenantDomain))
+		}
+	}
+	if err := kv.Prefetch(tx.w, domains...); err != nil {
+		return err
+	}
+	ids := map[string]string{} // domain → id ("" unknown)
+	for _, e := range es {
+		if e.OrgID != "" || e.TenantDomain == "" {
+			continue
+		}
+		id, seen := ids[e.TenantDomain]
+		if !seen {
+			probe := Event{TenantDomain: e.TenantDomain}
+			if err := tx.eventOrg(&probe); err != nil {
+				return err
+			}
+			id, ids[e.TenantDomain] = probe.OrgID, probe.OrgID
+		}
+		if e.OrgID = id; id == "" {
+			e.TenantDomain = "" // unknown: the account-wide log, as eventOrg does
+		}
+	}
+	return nil
 }
 
 // eventOrg sets the OrgID of an event that has none from its
