@@ -130,11 +130,11 @@ func Open(base string) (*Log, error) {
 	now := time.Now()
 	for i := range l.segs {
 		s := &l.segs[i]
-		recs, good, err := readSegment(s.path)
+		recs, good, damaged, err := readSegment(s.path)
 		if err != nil {
 			return nil, err
 		}
-		if fi, err := os.Stat(s.path); err == nil && fi.Size() > good && !zeroFrom(s.path, good) {
+		if damaged {
 			l.dropped++
 			if err := os.Truncate(s.path, good); err != nil {
 				return nil, fmt.Errorf("journal: cut the torn tail of %s: %w", s.path, err)
@@ -165,29 +165,23 @@ func globEscape(p string) string {
 	return b.String()
 }
 
-// zeroFrom reports whether the file at path holds only zero bytes from
-// offset off on (a preallocated segment's free space).
-func zeroFrom(path string, off int64) bool {
-	raw, err := os.ReadFile(path)
-	if err != nil || int64(len(raw)) < off {
-		return false
-	}
-	for _, b := range raw[off:] {
-		if b != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // readSegment returns the records of a segment up to the first torn or
-// corrupt one, and the offset where the good records end.
-func readSegment(path string) ([]Record, int64, error) {
+// corrupt one, the offset where the good records end, and whether
+// anything but zero bytes (a preallocated segment's free space) follows
+// them.
+func readSegment(path string) (recs []Record, good int64, damaged bool, err error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("journal: read %s: %w", path, err)
+		return nil, 0, false, fmt.Errorf("journal: read %s: %w", path, err)
 	}
-	var recs []Record
+	defer func() {
+		for _, b := range raw[good:] {
+			if b != 0 {
+				damaged = true
+				return
+			}
+		}
+	}()
 	off := 0
 	for len(raw)-off >= headerSize {
 		n := int(binary.LittleEndian.Uint32(raw[off:]))
@@ -206,7 +200,7 @@ func readSegment(path string) ([]Record, int64, error) {
 		recs = append(recs, Record{Seq: seq, Data: slices.Clone(raw[off+headerSize : off+headerSize+n])})
 		off += headerSize + n
 	}
-	return recs, int64(off), nil
+	return recs, int64(off), false, nil
 }
 
 // Dropped is the number of torn or corrupt segment tails Open cut.
