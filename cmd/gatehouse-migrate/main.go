@@ -112,14 +112,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return migrateStore(ctx, c, opts, stdout)
 }
 
-// replayJournal writes into the source file the audit events its audit
-// journal holds, when the Gatehouse process that used it stopped without
-// closing it (a clean stop leaves no journal), so the copy has them.
+// replayJournal writes into the source file the writes its write-ahead
+// log holds and the audit events its audit journal holds, when the
+// Gatehouse process that used it stopped without closing it (a clean stop
+// leaves neither), so that the copy has them.
 func replayJournal(ctx context.Context, path string, lockWait time.Duration, stdout io.Writer) error {
 	segs, err := journal.Segments(path)
-	if err != nil || len(segs) == 0 {
+	if err != nil {
 		return err
 	}
+	logs, err := bolt.LogFiles(path)
+	if err != nil {
+		return err
+	}
+	if len(segs)+len(logs) == 0 {
+		return nil
+	}
+	// Open replays the write-ahead log; Close writes it into the file.
 	st, err := bolt.Open(ctx, path, bolt.WithTimeout(lockWait))
 	if errors.Is(err, identity.ErrStoreLocked) {
 		return fmt.Errorf("source %s is in use: stop the Gatehouse process that holds it, then run the copy", path)
@@ -127,14 +136,22 @@ func replayJournal(ctx context.Context, path string, lockWait time.Duration, std
 	if err != nil {
 		return fmt.Errorf("source %s: %w", path, err)
 	}
-	n, err := identity.ReplayAuditJournal(ctx, st)
+	n := 0
+	if len(segs) > 0 {
+		n, err = identity.ReplayAuditJournal(ctx, st)
+	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("source %s: write its audit journal (%s) into it: %w", path, strings.Join(segs, ", "), err)
+		return fmt.Errorf("source %s: write its logs (%s) into it: %w", path, strings.Join(append(logs, segs...), ", "), err)
 	}
-	fmt.Fprintf(stdout, "wrote the %d audit events of the source's journal into it (its process had not closed it)\n", n)
+	if len(logs) > 0 {
+		fmt.Fprintf(stdout, "wrote the source's write-ahead log into it (its process had not closed it)\n")
+	}
+	if len(segs) > 0 {
+		fmt.Fprintf(stdout, "wrote the %d audit events of the source's journal into it (its process had not closed it)\n", n)
+	}
 	return nil
 }
 

@@ -198,7 +198,7 @@ func TestFlags(t *testing.T) {
 // A store whose process stopped without closing it (killed) still holds
 // audit events in its journal: the copy writes them into the source
 // first, and the target lists every one.
-func TestCopyReplaysTheAuditJournal(t *testing.T) {
+func TestCopyReplaysTheLogs(t *testing.T) {
 	c := need(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -219,14 +219,22 @@ func TestCopyReplaysTheAuditJournal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// What a kill leaves on the disk: the file and the journal, copied
-	// while the process still has it open.
+	// A write that only the write-ahead log holds yet.
+	if _, err := svc.CreateUser(ctx, org, identity.User{Email: "logged@acme.test"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// What a kill leaves on the disk: the file, the write-ahead log and
+	// the audit journal, copied while the process still has them open.
 	crashed := filepath.Join(dir, "crashed.db")
 	segs, err := journal.Segments(live)
 	if err != nil || len(segs) == 0 {
 		t.Fatalf("journal segments = %v, %v", segs, err)
 	}
-	for _, f := range append([]string{live}, segs...) {
+	logs, err := bolt.LogFiles(live)
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("write-ahead log files = %v, %v", logs, err)
+	}
+	for _, f := range append(append([]string{live}, segs...), logs...) {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -242,8 +250,14 @@ func TestCopyReplaysTheAuditJournal(t *testing.T) {
 	if !strings.Contains(out.String(), "wrote the 7 audit events") {
 		t.Errorf("the output does not report the journal: %q", out.String())
 	}
+	if !strings.Contains(out.String(), "wrote the source's write-ahead log") {
+		t.Errorf("the output does not report the write-ahead log: %q", out.String())
+	}
 	if left, _ := journal.Segments(crashed); len(left) != 0 {
 		t.Errorf("journal segments left beside the source: %v", left)
+	}
+	if left, _ := bolt.LogFiles(crashed); len(left) != 0 {
+		t.Errorf("write-ahead log files left beside the source: %v", left)
 	}
 	dst, err := postgres.Open(ctx, c.URL("postgres"), postgres.WithSchema("replayed"))
 	if err != nil {
@@ -257,5 +271,8 @@ func TestCopyReplaysTheAuditJournal(t *testing.T) {
 	p, err := copied.ListEvents(ctx, org, identity.EventFilter{Code: identity.EventTokenIssued}, identity.PageRequest{})
 	if err != nil || p.Total != 7 {
 		t.Fatalf("the copy lists %d TOKEN_ISSUED events (%v), want 7", p.Total, err)
+	}
+	if _, err := copied.GetUserByEmail(ctx, org, "logged@acme.test"); err != nil {
+		t.Fatalf("the user only the write-ahead log held is not in the copy: %v", err)
 	}
 }

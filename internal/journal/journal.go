@@ -339,6 +339,17 @@ func (l *Log) Pending() (int, time.Time) {
 	return len(l.pending), l.pending[0].At
 }
 
+// First returns the sequence number of the oldest pending record (zero
+// when none is pending).
+func (l *Log) First() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) == 0 {
+		return 0
+	}
+	return l.pending[0].Seq
+}
+
 // SetApplier sets the function Apply hands the pending records to, unless
 // one is set already (the first one set stays).
 func (l *Log) SetApplier(fn Applier) {

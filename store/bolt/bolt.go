@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/btree"
 	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
@@ -68,6 +69,7 @@ type options struct {
 	fill       float64
 	noFreelist bool
 	noJournal  bool
+	noWAL      bool
 }
 
 // WithTimeout sets how long Open waits for the file lock (default
@@ -105,6 +107,13 @@ func WithoutFreelistSync() Option { return func(o *options) { o.noFreelist = tru
 // (see Store.AuditJournal).
 func WithoutAuditJournal() Option { return func(o *options) { o.noJournal = true } }
 
+// WithoutWriteAheadLog commits each batch of Updates as a bbolt
+// transaction of its own (pages written where bbolt's freelist puts them,
+// then two syncs) instead of appending it to the write-ahead log (see
+// LogFiles and bench/README.md, "Session 8"). WithNoSync and
+// WithBatchDelay imply it.
+func WithoutWriteAheadLog() Option { return func(o *options) { o.noWAL = true } }
+
 // DefaultFillPercent is WithFillPercent's default.
 const DefaultFillPercent = 0.9
 
@@ -131,6 +140,10 @@ type Store struct {
 	journal     atomic.Pointer[journal.Log]
 	journalErr  error
 	noJournal   bool
+	// wal is the write-ahead log (nil with WithoutWriteAheadLog), and
+	// checkpoints counts the bbolt transactions that wrote its records.
+	wal         *wal
+	checkpoints atomic.Int64
 }
 
 // CommitStats counts a store's write transactions since Open: how the
@@ -159,13 +172,18 @@ type CommitStats struct {
 	Pages     int64
 	WriteTime time.Duration
 	SpillTime time.Duration
+	// Checkpoints is the number of bbolt transactions that wrote the
+	// write-ahead log's records into the file (each one a durable commit:
+	// its pages, time and spill are in Pages, WriteTime and SpillTime).
+	Checkpoints int64
 }
 
 // Sub returns the counts of the interval from earlier to c.
 func (c CommitStats) Sub(earlier CommitStats) CommitStats {
 	return CommitStats{Commits: c.Commits - earlier.Commits, Updates: c.Updates - earlier.Updates,
 		RunTime: c.RunTime - earlier.RunTime, Pages: c.Pages - earlier.Pages,
-		WriteTime: c.WriteTime - earlier.WriteTime, SpillTime: c.SpillTime - earlier.SpillTime}
+		WriteTime: c.WriteTime - earlier.WriteTime, SpillTime: c.SpillTime - earlier.SpillTime,
+		Checkpoints: c.Checkpoints - earlier.Checkpoints}
 }
 
 // CommitStats returns the store's write counts since Open.
@@ -173,7 +191,7 @@ func (s *Store) CommitStats() CommitStats {
 	tx := s.db.Stats().TxStats
 	return CommitStats{Commits: s.gc.commits.Load(), Updates: s.updates.Load(),
 		RunTime: time.Duration(s.runNanos.Load()), Pages: tx.GetWrite(), WriteTime: tx.GetWriteTime(),
-		SpillTime: tx.GetSpillTime()}
+		SpillTime: tx.GetSpillTime(), Checkpoints: s.checkpoints.Load()}
 }
 
 var _ identity.Store = (*Store)(nil)
@@ -222,9 +240,26 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db, path: path, timerBatch: o.batchDelay > 0, gc: groupCommit{maxBatch: 1000}, fill: o.fill,
-		noJournal: o.noJournal || o.noSync}, nil
+	s := &Store{db: db, path: path, timerBatch: o.batchDelay > 0, gc: groupCommit{maxBatch: 1000}, fill: o.fill,
+		noJournal: o.noJournal || o.noSync}
+	if o.noWAL || o.noSync || o.batchDelay > 0 {
+		if files, err := LogFiles(path); err != nil || len(files) > 0 {
+			_ = db.Close()
+			return nil, fmt.Errorf("open store %s: the write-ahead log beside it holds writes not yet in the file (%v); open it once without WithoutWriteAheadLog, WithNoSync or WithBatchDelay, which writes them: %w",
+				path, files, errors.Join(err, errLogLeft))
+		}
+		return s, nil
+	}
+	if err := s.openWAL(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
 }
+
+// errLogLeft is the cause of Open's refusal to open a store whose
+// write-ahead log holds writes without the log.
+var errLogLeft = errors.New("write-ahead log left behind")
 
 // prepare checks the schema version, creating the buckets of a fresh file
 // and migrating an older one.
@@ -326,13 +361,28 @@ func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.View(func(btx *bbolt.Tx) error {
-		return fn(&readTx{b: btx.Bucket(dataBucket)})
-	})
+	if s.wal == nil {
+		err := s.db.View(func(btx *bbolt.Tx) error {
+			return fn(&readTx{b: btx.Bucket(dataBucket)})
+		})
+		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			return ErrClosed
+		}
+		return err
+	}
+	snap, err := s.snapshot()
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	defer func() { _ = snap.btx.Rollback() }()
+	base := readTx{b: snap.btx.Bucket(dataBucket)}
+	if snap.mem == nil {
+		return fn(&base)
+	}
+	return fn(&overlayRead{layers: []*btree.BTreeG[memEntry]{snap.mem}, base: base})
 }
 
 // Update runs fn in a read-write transaction. A lone writer commits with its
@@ -344,38 +394,77 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	run := func(btx *bbolt.Tx) error {
-		// The writer lock may have taken a while to get.
+	run := func(tx identity.Tx) error {
+		// The writer's turn may have taken a while to come.
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b := btx.Bucket(dataBucket)
-		b.FillPercent = s.fill
 		t0 := time.Now()
 		defer func() {
 			s.updates.Add(1)
 			s.runNanos.Add(int64(time.Since(t0)))
 		}()
-		return fn(&writeTx{readTx: readTx{b: b}})
+		return fn(tx)
+	}
+	inBolt := func(btx *bbolt.Tx) error {
+		b := btx.Bucket(dataBucket)
+		b.FillPercent = s.fill
+		return run(&writeTx{readTx: readTx{b: b}})
 	}
 	var err error
 	switch {
+	case s.wal != nil:
+		err = s.gc.update(run, s.execLog)
 	case !s.timerBatch:
-		err = s.gc.update(s.db, run)
+		err = s.gc.update(run, s.execBolt)
 	case s.inflight.Add(1) == 1:
-		err = s.db.Update(run)
+		err = s.db.Update(inBolt)
 		s.gc.commits.Add(1)
 		s.inflight.Add(-1)
 	default:
 		// Batch reruns a failing fn alone with db.Update, which returns
 		// fn's error as is.
-		err = s.db.Batch(run)
+		err = s.db.Batch(inBolt)
 		s.inflight.Add(-1)
 	}
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
+}
+
+// execBolt commits a batch in one bbolt transaction. A function that
+// fails rolls the transaction back; it is answered with its error and the
+// others run again without it (each function may run more than once, as
+// the identity.Store contract allows).
+func (s *Store) execBolt(batch []*commitCall) {
+	for len(batch) > 0 {
+		failed := -1
+		err := s.db.Update(func(btx *bbolt.Tx) error {
+			b := btx.Bucket(dataBucket)
+			b.FillPercent = s.fill
+			for i, c := range batch {
+				if err := safeCall(c.fn, &writeTx{readTx: readTx{b: b}}); err != nil {
+					failed, c.err = i, err
+					return err
+				}
+			}
+			return nil
+		})
+		s.gc.commits.Add(1)
+		if failed < 0 {
+			// Committed, or the commit itself failed: the same outcome
+			// for every call of the batch.
+			for _, c := range batch {
+				c.err = err
+			}
+			return
+		}
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+		for _, c := range batch {
+			c.err = nil
+		}
+	}
 }
 
 // AuditJournal returns the store's audit journal, opening it on the first
@@ -428,13 +517,17 @@ func (s *Store) applyJournal(ctx context.Context) error {
 // Backup writes a consistent copy of the whole file to w while the store
 // stays in use (a read transaction: writers are not blocked). The copy opens
 // with Open like the original. It returns the number of bytes written.
-// The audit events pending in the audit journal are written into the store
-// first, so the copy holds every event logged before the call.
+// The audit events pending in the audit journal and the writes pending in
+// the write-ahead log are written into the file first, so the copy holds
+// every write acknowledged before the call.
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if err := s.applyJournal(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.Checkpoint(ctx); err != nil {
 		return 0, err
 	}
 	var n int64
@@ -449,9 +542,34 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	return n, err
 }
 
+// Checkpoint writes the writes pending in the write-ahead log into the
+// file, in one transaction. The store does so by itself (in the
+// background, at Backup and at Close); after Checkpoint, the file alone
+// holds every write acknowledged before the call. Without the log it does
+// nothing.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.wal == nil {
+		return nil
+	}
+	if err := s.wal.log.Apply(ctx); err != nil {
+		if errors.Is(err, journal.ErrClosed) {
+			return ErrClosed
+		}
+		return fmt.Errorf("checkpoint the write-ahead log: %w", err)
+	}
+	return nil
+}
+
 // Close writes the audit events pending in the audit journal into the
-// store (then removes the journal's files), waits for open transactions
-// to end and closes the file.
+// store, then the write-ahead log's records into the file (then removes
+// both logs' files), waits for open transactions to end and closes the
+// file.
 func (s *Store) Close() error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -460,6 +578,11 @@ func (s *Store) Close() error {
 	if j := s.journal.Load(); j != nil {
 		if err := j.Close(context.Background()); err != nil && !errors.Is(err, journal.ErrClosed) {
 			jerr = fmt.Errorf("close the audit journal (its events stay in its files, written at the next start): %w", err)
+		}
+	}
+	if s.wal != nil {
+		if err := s.wal.log.Close(context.Background()); err != nil && !errors.Is(err, journal.ErrClosed) {
+			jerr = errors.Join(jerr, fmt.Errorf("close the write-ahead log (its writes stay in its files, written at the next Open): %w", err))
 		}
 	}
 	if s.closed.Swap(true) {

@@ -235,6 +235,18 @@ func BenchmarkStore(b *testing.B) {
 	})
 }
 
+// BenchmarkStoreWithoutLog is BenchmarkStore on a store opened
+// WithoutWriteAheadLog (each write batch a bbolt commit).
+func BenchmarkStoreWithoutLog(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) identity.Store {
+		s, err := bolt.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), bolt.WithoutWriteAheadLog())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
+
 // BenchmarkBaseline measures bare bbolt on the same machine, so that the
 // Store figures can be read as ratios.
 func BenchmarkBaseline(b *testing.B) {

@@ -84,8 +84,9 @@ func TestGroupCommit(t *testing.T) {
 }
 
 // TestCommitStats: the counts of one Update are exact (one commit, one
-// function, at least one data page and the meta page written, time spent
-// running and writing); concurrent Updates held behind a running commit
+// function, time spent running, no page written: it is in the
+// write-ahead log), and of one Checkpoint (at least one data page and the
+// meta page written, time spent writing); concurrent Updates held behind a running commit
 // share later commits, and each function is counted once.
 func TestCommitStats(t *testing.T) {
 	st := openT(t, filepath.Join(t.TempDir(), "s.db"))
@@ -98,8 +99,15 @@ func TestCommitStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := st.CommitStats().Sub(before)
-	if d.Commits != 1 || d.Updates != 1 || d.Pages < 2 || d.RunTime <= 0 || d.WriteTime <= 0 {
+	if d.Commits != 1 || d.Updates != 1 || d.RunTime <= 0 || d.Checkpoints != 0 || d.Pages != 0 {
 		t.Fatalf("one update: %+v", d)
+	}
+	before = st.CommitStats()
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := st.CommitStats().Sub(before); d.Checkpoints != 1 || d.Pages < 2 || d.WriteTime <= 0 || d.Commits != 0 {
+		t.Fatalf("checkpoint: %+v", d)
 	}
 
 	const n = 16

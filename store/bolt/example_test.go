@@ -58,7 +58,8 @@ func ExampleWithFillPercent() {
 }
 
 // ExampleStore_CommitStats measures an interval of writes: how many
-// Update calls each durable commit carried and what the commits cost.
+// Update calls each durable commit carried (an append to the write-ahead
+// log), and what writing them into the file cost (Checkpoint).
 func ExampleStore_CommitStats() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "gatehouse-example")
@@ -74,10 +75,14 @@ func ExampleStore_CommitStats() {
 	for _, k := range []string{"a", "b", "c"} {
 		_ = s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte(k), []byte("v")) })
 	}
+	if err := s.Checkpoint(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
 	d := s.CommitStats().Sub(before)
-	fmt.Printf("%d updates in %d commits; pages and sync time counted: %t\n", d.Updates, d.Commits,
-		d.Pages >= 2*d.Commits && d.WriteTime > 0)
-	// Output: 3 updates in 3 commits; pages and sync time counted: true
+	fmt.Printf("%d updates in %d commits, %d checkpoint; pages and sync time counted: %t\n", d.Updates, d.Commits,
+		d.Checkpoints, d.Pages >= 2 && d.WriteTime > 0)
+	// Output: 3 updates in 3 commits, 1 checkpoint; pages and sync time counted: true
 }
 
 // ExampleWithoutAuditJournal shows the audit journal's files: while a
@@ -90,7 +95,7 @@ func ExampleWithoutAuditJournal() {
 	dir, _ := os.MkdirTemp("", "gatehouse-example")
 	defer os.RemoveAll(dir)
 	journalFiles := func() int {
-		names, _ := filepath.Glob(filepath.Join(dir, "*.journal-*"))
+		names, _ := filepath.Glob(filepath.Join(dir, "*.db.journal-*"))
 		return len(names)
 	}
 	for _, opts := range [][]bolt.Option{nil, {bolt.WithoutAuditJournal()}} {

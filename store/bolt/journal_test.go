@@ -88,7 +88,8 @@ func (e *journalEnv) tokenEvents(t *testing.T, client string) []identity.Event {
 	return p.Items
 }
 
-// copyStore copies the store's file and its journal's segments while the
+// copyStore copies the store's file, its audit journal's segments and its
+// write-ahead log's files while the
 // store is open and idle: what a machine that stopped at that moment
 // leaves on its disk (bbolt's file is complete after each commit).
 func copyStore(t *testing.T, path string) string {
@@ -108,7 +109,11 @@ func copyStore(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range segs {
+	logs, err := bolt.LogFiles(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range append(segs, logs...) {
 		cp(s, dst+s[len(path):])
 	}
 	return dst

@@ -1,0 +1,637 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/journal"
+)
+
+// The write-ahead log (the default; WithoutWriteAheadLog turns it off).
+//
+// A bbolt commit writes every page its transaction changed wherever the
+// freelist puts them, then syncs the file twice; a grant that stores a few
+// small records in different parts of the tree costs several scattered
+// pages. With the log, a batch of Updates (see groupCommit) becomes
+// durable with one sequential append and one fdatasync instead:
+//
+//   - The batch's functions run against an overlay: their own writes, then
+//     the batch's earlier writes, then the writes that are durable in the
+//     log but not yet in bbolt (the memtable), then a bbolt read
+//     transaction. Each function's writes are one log record.
+//   - Once the records are on disk, the batch's writes join the memtable
+//     and its callers return. Readers see a write only from then on: a View
+//     is a bbolt read transaction and a copy-on-write clone of the
+//     memtable, taken together.
+//   - A checkpoint writes the pending records into bbolt in one
+//     transaction (synced as every bbolt commit is), together with the
+//     sequence number of the last one (the marker, in the meta bucket),
+//     then drops those writes from the memtable. It runs in the background
+//     every checkpointRecords records or checkpointAge, at Backup and at
+//     Close, and in the writer's path when checkpoints fall behind
+//     (checkpointBehind: back-pressure).
+//   - Open replays the records after the marker: nothing acknowledged is
+//     lost, and nothing is applied twice.
+//
+// A batch too large for the log (over directBytes) is written straight
+// into bbolt, after a checkpoint, so that no older record can be replayed
+// over it.
+const (
+	checkpointRecords = 4096
+	checkpointAge     = time.Second
+	checkpointBytes   = 16 << 20
+	checkpointBehind  = 16384
+	directBytes       = journal.MaxRecord
+)
+
+// walMarker is the meta bucket's key of the last log record applied.
+var walMarker = []byte("wal-applied")
+
+// walBase is the base path of the log's segment files beside the store
+// file path (path + ".wal.journal-" and a number).
+func walBase(path string) string { return path + ".wal" }
+
+// LogFiles returns the write-ahead log's files beside the store file at
+// path: none once a store is closed. Files left by a process that did not
+// close its store hold acknowledged writes; Open writes them into the
+// file.
+func LogFiles(path string) ([]string, error) { return journal.Segments(walBase(path)) }
+
+// memEntry is a write of the overlay: a value, or a deletion (del) that
+// hides bbolt's value. seq is the log record that made it durable (in the
+// memtable only).
+type memEntry struct {
+	key, val []byte
+	del      bool
+	seq      uint64
+}
+
+func memLess(a, b memEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+func newMem() *btree.BTreeG[memEntry] { return btree.NewG(16, memLess) }
+
+// wal is a store's write-ahead log and memtable.
+type wal struct {
+	log *journal.Log
+
+	// appending is held from a batch's append to its writes joining the
+	// memtable. A checkpoint takes it before it commits: the memtable
+	// then holds the writes of every record it writes into bbolt, and
+	// never shadows them with older values.
+	appending sync.Mutex
+
+	mu    sync.Mutex
+	mem   *btree.BTreeG[memEntry]
+	bytes int // size of the pending records
+	armed   bool
+	lastErr error // the last background checkpoint's error
+}
+
+// openWAL opens the log beside path, replays what bbolt lacks, and sets
+// the checkpoint.
+func (s *Store) openWAL(ctx context.Context) error {
+	log, err := journal.Open(walBase(s.path))
+	if err != nil {
+		return fmt.Errorf("open store %s: write-ahead log: %w", s.path, err)
+	}
+	var marker uint64
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		if raw := tx.Bucket(metaBucket).Get(walMarker); len(raw) == 8 {
+			marker = binary.BigEndian.Uint64(raw)
+		}
+		return nil
+	}); err != nil {
+		_ = log.Close(ctx)
+		return err
+	}
+	if n, _ := log.Pending(); n > 0 {
+		if first := log.First(); first > marker+1 {
+			_ = log.Close(ctx)
+			return fmt.Errorf("open store %s: the write-ahead log beside it starts at record %d, but the file holds records up to %d only: "+
+				"the log belongs to a later state of the file (was an older copy of the file put in its place?); "+
+				"move the log files (%s.journal-*) away to open the file as it is: %w",
+				s.path, first, marker, walBase(s.path), errLogLeft)
+		}
+	}
+	log.Advance(marker)
+	s.wal = &wal{log: log, mem: newMem()}
+	log.SetApplier(s.checkpoint)
+	if err := log.Apply(ctx); err != nil {
+		_ = log.Close(ctx)
+		return fmt.Errorf("open store %s: replay the write-ahead log: %w", s.path, err)
+	}
+	return nil
+}
+
+// checkpoint is the log's applier: it writes recs into bbolt with their
+// marker, skipping those at or below the marker bbolt holds, then drops
+// their writes from the memtable.
+func (s *Store) checkpoint(_ context.Context, recs []journal.Record) error {
+	last := recs[len(recs)-1].Seq
+	var keys [][]byte
+	size := 0
+	w := s.wal
+	w.appending.Lock() // the batch that appended the last of recs has joined the memtable
+	w.appending.Unlock()
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b, meta := tx.Bucket(dataBucket), tx.Bucket(metaBucket)
+		b.FillPercent = s.fill
+		var marker uint64
+		if raw := meta.Get(walMarker); len(raw) == 8 {
+			marker = binary.BigEndian.Uint64(raw)
+		}
+		// The records' writes, the last of each key winning, are written
+		// in key order: each Put then finds its page where the previous
+		// one left bbolt's cursor path, in nodes already in memory.
+		writes := newMem()
+		for _, r := range recs {
+			size += len(r.Data)
+			if r.Seq <= marker {
+				continue
+			}
+			if err := decodeWrites(r.Data, func(k, v []byte, del bool) error {
+				writes.ReplaceOrInsert(memEntry{key: k, val: v, del: del}) // r.Data outlives the transaction
+				return nil
+			}); err != nil {
+				return fmt.Errorf("log record %d: %w", r.Seq, err)
+			}
+		}
+		var err error
+		writes.Ascend(func(e memEntry) bool {
+			keys = append(keys, e.key)
+			if e.del {
+				err = b.Delete(e.key)
+			} else {
+				err = b.Put(e.key, e.val)
+			}
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+		var m [8]byte
+		binary.BigEndian.PutUint64(m[:], last)
+		return meta.Put(walMarker, m[:])
+	})
+	s.checkpoints.Add(1)
+	if err != nil {
+		return fmt.Errorf("checkpoint the write-ahead log: %w", err)
+	}
+	w.mu.Lock()
+	for _, k := range keys {
+		if e, ok := w.mem.Get(memEntry{key: k}); ok && e.seq <= last {
+			w.mem.Delete(e)
+		}
+	}
+	w.bytes = max(0, w.bytes-size)
+	w.mu.Unlock()
+	return nil
+}
+
+// snapshot is a consistent view: a bbolt read transaction and the
+// memtable as it was when the transaction began (nil when empty).
+type snapshot struct {
+	btx *bbolt.Tx
+	mem *btree.BTreeG[memEntry]
+}
+
+func (s *Store) snapshot() (snapshot, error) {
+	w := s.wal
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	btx, err := s.db.Begin(false)
+	if err != nil {
+		return snapshot{}, err
+	}
+	var mem *btree.BTreeG[memEntry]
+	if w.mem.Len() > 0 {
+		mem = w.mem.Clone()
+	}
+	return snapshot{btx: btx, mem: mem}, nil
+}
+
+// execLog commits a batch through the write-ahead log (see the top of
+// this file).
+func (s *Store) execLog(batch []*commitCall) {
+	w := s.wal
+	if n, _ := w.log.Pending(); n >= 4*checkpointBehind {
+		// Checkpoints keep failing: refuse writes rather than grow the
+		// memtable without bound.
+		if err := w.log.Apply(context.Background()); err != nil {
+			for _, c := range batch {
+				c.err = fmt.Errorf("write-ahead log: %d records wait for a checkpoint: %w", n, err)
+			}
+			return
+		}
+	}
+	snap, err := s.snapshot()
+	if err != nil {
+		for _, c := range batch {
+			c.err = err
+		}
+		return
+	}
+	group := newMem()
+	var recs [][]byte
+	var ok []*commitCall
+	size := 0
+	for _, c := range batch {
+		tx := &overlayTx{overlayRead: overlayRead{base: readTx{b: snap.btx.Bucket(dataBucket)}}, local: newMem()}
+		tx.layers = []*btree.BTreeG[memEntry]{tx.local, group}
+		if snap.mem != nil {
+			tx.layers = append(tx.layers, snap.mem)
+		}
+		if c.err = safeCall(c.fn, tx); c.err != nil {
+			continue
+		}
+		ok = append(ok, c)
+		if tx.local.Len() == 0 {
+			continue
+		}
+		rec := encodeWrites(tx.local)
+		size += len(rec)
+		recs = append(recs, rec)
+		tx.local.Ascend(func(e memEntry) bool {
+			e.seq = uint64(len(recs)) // the record's index, made absolute below
+			group.ReplaceOrInsert(e)
+			return true
+		})
+	}
+	_ = snap.btx.Rollback()
+	if len(recs) == 0 {
+		return // every call failed or only read: nothing to make durable
+	}
+	fail := func(err error) {
+		for _, c := range ok {
+			c.err = err
+		}
+	}
+	if size > directBytes {
+		fail(s.writeDirect(group))
+		return
+	}
+	w.appending.Lock()
+	last, err := w.log.Append(recs)
+	s.gc.commits.Add(1)
+	if err != nil {
+		w.appending.Unlock()
+		if errors.Is(err, journal.ErrClosed) {
+			err = ErrClosed
+		} else {
+			err = fmt.Errorf("write-ahead log: %w", err)
+		}
+		fail(err)
+		return
+	}
+	first := last - uint64(len(recs)) + 1
+	w.mu.Lock()
+	group.Ascend(func(e memEntry) bool {
+		e.seq += first - 1
+		w.mem.ReplaceOrInsert(e)
+		return true
+	})
+	w.appending.Unlock()
+	w.bytes += size
+	pending, _ := w.log.Pending()
+	behind := pending >= checkpointBehind || w.bytes >= 4*checkpointBytes
+	due := pending >= checkpointRecords || w.bytes >= checkpointBytes
+	arm := !due && !w.armed
+	if arm {
+		w.armed = true
+	}
+	w.mu.Unlock()
+	switch {
+	case behind:
+		// Back-pressure: the next batch waits for this checkpoint.
+		if err := w.log.Apply(context.Background()); err != nil {
+			w.setErr(err)
+		}
+	case due:
+		w.log.ApplyAsync(w.setErr)
+	case arm:
+		time.AfterFunc(checkpointAge, func() {
+			w.mu.Lock()
+			w.armed = false
+			w.mu.Unlock()
+			w.log.ApplyAsync(w.setErr)
+		})
+	}
+}
+
+func (w *wal) setErr(err error) {
+	w.mu.Lock()
+	w.lastErr = err
+	w.mu.Unlock()
+}
+
+// writeDirect writes a batch too large for the log straight into bbolt,
+// after a checkpoint of everything pending, in one transaction: no record
+// older than it is left to replay over it.
+func (s *Store) writeDirect(group *btree.BTreeG[memEntry]) error {
+	if err := s.wal.log.Apply(context.Background()); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	s.gc.commits.Add(1)
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(dataBucket)
+		b.FillPercent = s.fill
+		var err error
+		group.Ascend(func(e memEntry) bool {
+			if e.del {
+				err = b.Delete(e.key)
+			} else {
+				err = b.Put(e.key, e.val)
+			}
+			return err == nil
+		})
+		return err
+	})
+}
+
+// encodeWrites encodes a function's writes as one log record: for each
+// key in order, 0 (a value) or 1 (a deletion), the key's length and the
+// key, and for a value its length and bytes (lengths as uvarints).
+func encodeWrites(t *btree.BTreeG[memEntry]) []byte {
+	n := 0
+	t.Ascend(func(e memEntry) bool {
+		n += 1 + 2*binary.MaxVarintLen32 + len(e.key) + len(e.val)
+		return true
+	})
+	out := make([]byte, 0, n)
+	t.Ascend(func(e memEntry) bool {
+		if e.del {
+			out = append(out, 1)
+			out = binary.AppendUvarint(out, uint64(len(e.key)))
+			out = append(out, e.key...)
+			return true
+		}
+		out = append(out, 0)
+		out = binary.AppendUvarint(out, uint64(len(e.key)))
+		out = append(out, e.key...)
+		out = binary.AppendUvarint(out, uint64(len(e.val)))
+		out = append(out, e.val...)
+		return true
+	})
+	return out
+}
+
+var errBadRecord = errors.New("malformed write-ahead log record")
+
+// decodeWrites calls fn for each write of rec, with subslices of rec.
+func decodeWrites(rec []byte, fn func(key, val []byte, del bool) error) error {
+	field := func() ([]byte, error) {
+		n, w := binary.Uvarint(rec)
+		if w <= 0 || n > uint64(len(rec)-w) {
+			return nil, errBadRecord
+		}
+		f := rec[w : w+int(n) : w+int(n)]
+		rec = rec[w+int(n):]
+		return f, nil
+	}
+	for len(rec) > 0 {
+		op := rec[0]
+		rec = rec[1:]
+		if op > 1 {
+			return errBadRecord
+		}
+		k, err := field()
+		if err != nil || len(k) == 0 {
+			return errBadRecord
+		}
+		var v []byte
+		if op == 0 {
+			if v, err = field(); err != nil {
+				return err
+			}
+		}
+		if err := fn(k, v, op == 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overlayRead reads through layers (topmost first) down to bbolt.
+type overlayRead struct {
+	layers []*btree.BTreeG[memEntry]
+	base   readTx
+}
+
+func (t *overlayRead) Get(key []byte) ([]byte, error) {
+	for _, l := range t.layers {
+		if e, ok := l.Get(memEntry{key: key}); ok {
+			if e.del {
+				return nil, identity.ErrNotFound
+			}
+			return e.val[:len(e.val):len(e.val)], nil
+		}
+	}
+	return t.base.Get(key)
+}
+
+func (t *overlayRead) Scan(prefix []byte, opts identity.ScanOptions, fn func(key, value []byte) error) error {
+	return t.scan(prefix, opts, nil, fn)
+}
+
+// overlayTx is a function's transaction in execLog: its writes go to
+// local, the top layer.
+type overlayTx struct {
+	overlayRead
+	local  *btree.BTreeG[memEntry]
+	writes int
+}
+
+func (t *overlayTx) Scan(prefix []byte, opts identity.ScanOptions, fn func(key, value []byte) error) error {
+	return t.scan(prefix, opts, &t.writes, fn)
+}
+
+func (t *overlayTx) Put(key, value []byte) error {
+	if len(key) == 0 {
+		return identity.Invalid("key", "is required")
+	}
+	t.writes++
+	t.local.ReplaceOrInsert(memEntry{key: bytes.Clone(key), val: append(make([]byte, 0, len(value)), value...)})
+	return nil
+}
+
+func (t *overlayTx) Delete(key []byte) error {
+	if len(key) == 0 {
+		return nil
+	}
+	t.writes++
+	t.local.ReplaceOrInsert(memEntry{key: bytes.Clone(key), del: true})
+	return nil
+}
+
+// scan merges the layers and bbolt in key order; a layer's entry hides
+// the same key below it. Without any layer entry under the prefix (and,
+// in a write transaction, until a write) it is bbolt's own scan. writes,
+// when not nil, counts the transaction's writes, which fn may make: the
+// layers are read again after each visit, so the scan goes on in the
+// updated data.
+func (t *overlayRead) scan(prefix []byte, opts identity.ScanOptions, writes *int, fn func(key, value []byte) error) error {
+	if opts.After != nil && !bytes.HasPrefix(opts.After, prefix) {
+		return identity.Invalid("after", "cursor must start with the scanned prefix")
+	}
+	end := identity.PrefixEnd(prefix)
+	var layers []*btree.BTreeG[memEntry]
+	for i, l := range t.layers {
+		if (i == 0 && writes != nil) || hasRange(l, prefix, end) {
+			layers = append(layers, l)
+		}
+	}
+	if len(layers) == 0 {
+		return scan(t.base.b, prefix, opts, nil, fn)
+	}
+	c := t.base.b.Cursor()
+	// before reports whether a comes before b in the scan's direction.
+	before := func(a, b []byte) bool {
+		if opts.Reverse {
+			return bytes.Compare(a, b) > 0
+		}
+		return bytes.Compare(a, b) < 0
+	}
+	// baseAfter positions c on bbolt's first key after bound in the
+	// scan's direction (nil: from the prefix's start), nil at the end.
+	baseAfter := func(bound []byte) ([]byte, []byte) {
+		var k, v []byte
+		switch {
+		case !opts.Reverse && bound == nil:
+			k, v = c.Seek(prefix)
+		case !opts.Reverse:
+			if k, v = c.Seek(bound); k != nil && bytes.Equal(k, bound) {
+				k, v = c.Next()
+			}
+		default:
+			b := bound
+			if b == nil {
+				b = end
+			}
+			if b == nil {
+				k, v = c.Last()
+			} else if k, _ = c.Seek(b); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		if k == nil || !bytes.HasPrefix(k, prefix) {
+			return nil, nil
+		}
+		return k, v
+	}
+	baseNext := func() ([]byte, []byte) {
+		var k, v []byte
+		if opts.Reverse {
+			k, v = c.Prev()
+		} else {
+			k, v = c.Next()
+		}
+		if k == nil || !bytes.HasPrefix(k, prefix) {
+			return nil, nil
+		}
+		return k, v
+	}
+	// layerAfter returns l's first entry after bound in the scan's
+	// direction, under the prefix.
+	layerAfter := func(l *btree.BTreeG[memEntry], bound []byte) (memEntry, bool) {
+		var found memEntry
+		var ok bool
+		visit := func(e memEntry) bool {
+			if bound != nil && bytes.Equal(e.key, bound) {
+				return true
+			}
+			if bytes.HasPrefix(e.key, prefix) {
+				found, ok = e, true
+			}
+			return false
+		}
+		switch {
+		case !opts.Reverse && bound == nil:
+			l.AscendGreaterOrEqual(memEntry{key: prefix}, visit)
+		case !opts.Reverse:
+			l.AscendGreaterOrEqual(memEntry{key: bound}, visit)
+		case bound != nil:
+			l.DescendLessOrEqual(memEntry{key: bound}, visit)
+		case end != nil:
+			l.DescendLessOrEqual(memEntry{key: end}, func(e memEntry) bool {
+				if bytes.Equal(e.key, end) {
+					return true
+				}
+				return visit(e)
+			})
+		default:
+			l.Descend(visit)
+		}
+		return found, ok
+	}
+	bound := opts.After
+	bk, bv := baseAfter(bound)
+	skip, visited := opts.Skip, 0
+	for {
+		var top memEntry
+		have := false
+		for _, l := range layers {
+			if e, ok := layerAfter(l, bound); ok && (!have || before(e.key, top.key)) {
+				top, have = e, true
+			}
+		}
+		var k, v []byte
+		switch {
+		case !have && bk == nil:
+			return nil
+		case !have || (bk != nil && before(bk, top.key)):
+			k, v = bk, bv
+			bk, bv = baseNext()
+		default:
+			if bk != nil && bytes.Equal(bk, top.key) {
+				bk, bv = baseNext()
+			}
+			bound = top.key
+			if top.del {
+				continue
+			}
+			k, v = top.key, top.val
+		}
+		bound = k
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if opts.KeysOnly {
+			v = nil
+		} else if v == nil {
+			v = []byte{}
+		}
+		if err := fn(k[:len(k):len(k)], v[:len(v):len(v)]); err != nil {
+			if errors.Is(err, identity.ErrStopScan) {
+				return nil
+			}
+			return err
+		}
+		visited++
+		if opts.Limit > 0 && visited >= opts.Limit {
+			return nil
+		}
+	}
+}
+
+// hasRange reports whether l holds a key in [from, end) (end nil: no
+// upper bound).
+func hasRange(l *btree.BTreeG[memEntry], from, end []byte) bool {
+	found := false
+	l.AscendGreaterOrEqual(memEntry{key: from}, func(e memEntry) bool {
+		found = end == nil || bytes.Compare(e.key, end) < 0
+		return false
+	})
+	return found
+}

@@ -1,0 +1,563 @@
+package bolt_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/store/bolt"
+	"github.com/gatehouse-id/gatehouse/store/memory"
+	"github.com/gatehouse-id/gatehouse/store/storetest"
+)
+
+// The store's contract holds without the write-ahead log too (every
+// batch its own bbolt transaction).
+func TestConformanceWithoutWriteAheadLog(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) identity.Store {
+		s, err := bolt.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), bolt.WithoutWriteAheadLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// dump returns every key and value of st, scanned in order.
+func dump(t *testing.T, st identity.Store) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := st.View(context.Background(), func(tx identity.ReadTx) error {
+		return tx.Scan(nil, identity.ScanOptions{}, func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestLogReadsMatchMemory runs the same random writes and reads against
+// the store and against store/memory, with checkpoints at random points
+// (so that reads merge the memtable, bbolt, the batch's and the
+// function's own writes), and expects every Get and Scan (forward and
+// reverse, with After, Skip, Limit and KeysOnly) to answer the same.
+func TestLogReadsMatchMemory(t *testing.T) {
+	ctx := context.Background()
+	st := openT(t, filepath.Join(t.TempDir(), "s.db"))
+	defer st.Close()
+	ref := memory.New()
+	defer ref.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	key := func(rng *rand.Rand) []byte {
+		const alphabet = "ab\xff"
+		k := make([]byte, 1+rng.IntN(3))
+		for i := range k {
+			k[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return k
+	}
+	// reads runs random reads in tx and returns what they saw.
+	reads := func(rng *rand.Rand, tx identity.ReadTx) (string, error) {
+		var b strings.Builder
+		for range 4 {
+			k := key(rng)
+			v, err := tx.Get(k)
+			fmt.Fprintf(&b, "get %q %q %v;", k, v, errors.Is(err, identity.ErrNotFound))
+			prefix := key(rng)[:rng.IntN(2)]
+			opts := identity.ScanOptions{Reverse: rng.IntN(2) == 0, Skip: rng.IntN(3) * rng.IntN(2),
+				Limit: rng.IntN(4), KeysOnly: rng.IntN(4) == 0}
+			if rng.IntN(3) == 0 {
+				opts.After = append(append([]byte(nil), prefix...), key(rng)...)
+			}
+			fmt.Fprintf(&b, "scan %q %+v:", prefix, opts)
+			if err := tx.Scan(prefix, opts, func(k, v []byte) error {
+				fmt.Fprintf(&b, " %q=%q", k, v)
+				return nil
+			}); err != nil {
+				return "", err
+			}
+			b.WriteString(";")
+		}
+		return b.String(), nil
+	}
+	for round := range 400 {
+		seed := rng.Uint64()
+		var seen [2]string
+		for i, s := range []identity.Store{st, ref} {
+			r := rand.New(rand.NewPCG(seed, 0))
+			fail := r.IntN(8) == 0
+			err := s.Update(ctx, func(tx identity.Tx) error {
+				var b strings.Builder
+				for range 1 + r.IntN(6) {
+					k := []byte{"ab\xff"[r.IntN(3)], "ab\xff"[r.IntN(3)]}[:1+r.IntN(2)]
+					if r.IntN(3) == 0 {
+						if err := tx.Delete(k); err != nil {
+							return err
+						}
+					} else if err := tx.Put(k, fmt.Appendf(nil, "v%d", r.IntN(100))); err != nil {
+						return err
+					}
+				}
+				// A scan that deletes or rewrites the key it visits.
+				if err := tx.Scan([]byte("a"), identity.ScanOptions{}, func(k, v []byte) error {
+					fmt.Fprintf(&b, " %q=%q", k, v)
+					if r.IntN(4) == 0 {
+						return tx.Delete(k)
+					}
+					return tx.Put(k, append(v[:len(v):len(v)], '+'))
+				}); err != nil {
+					return err
+				}
+				seen[i] = b.String()
+				if fail {
+					return errors.New("rolled back")
+				}
+				return nil
+			})
+			if fail != (err != nil) {
+				t.Fatalf("round %d: update: %v", round, err)
+			}
+		}
+		if seen[0] != seen[1] {
+			t.Fatalf("round %d: a write transaction's scan saw\n%s\nwant\n%s", round, seen[0], seen[1])
+		}
+		if rng.IntN(10) == 0 {
+			if err := st.Checkpoint(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seed = rng.Uint64()
+		for i, s := range []identity.Store{st, ref} {
+			err := s.View(ctx, func(tx identity.ReadTx) error {
+				var err error
+				seen[i], err = reads(rand.New(rand.NewPCG(seed, 1)), tx)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if seen[0] != seen[1] {
+			t.Fatalf("round %d: reads saw\n%s\nwant\n%s", round, seen[0], seen[1])
+		}
+	}
+	got, want := dump(t, st), dump(t, ref)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("contents %v, want %v", got, want)
+	}
+}
+
+// Every View is a consistent snapshot while writers move money between
+// accounts and checkpoints write the log into bbolt: the balances, read
+// by Get and by Scan, always add up.
+func TestLogSnapshotsAreConsistent(t *testing.T) {
+	ctx := context.Background()
+	st := openT(t, filepath.Join(t.TempDir(), "s.db"))
+	defer st.Close()
+	const accounts, each = 10, 100
+	acct := func(i int) []byte { return fmt.Appendf(nil, "acct/%02d", i) }
+	bal := func(v []byte) int { return int(binary.BigEndian.Uint64(v)) }
+	enc := func(n int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
+	if err := st.Update(ctx, func(tx identity.Tx) error {
+		for i := range accounts {
+			if err := tx.Put(acct(i), enc(each)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 9))
+			for range 300 {
+				from, to := r.IntN(accounts), r.IntN(accounts)
+				if err := st.Update(ctx, func(tx identity.Tx) error {
+					a, err := tx.Get(acct(from))
+					if err != nil {
+						return err
+					}
+					if err := tx.Put(acct(from), enc(bal(a)-1)); err != nil {
+						return err
+					}
+					b, err := tx.Get(acct(to))
+					if err != nil {
+						return err
+					}
+					return tx.Put(acct(to), enc(bal(b)+1))
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var readers sync.WaitGroup
+	for range 3 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var byScan, byGet, n int
+				if err := st.View(ctx, func(tx identity.ReadTx) error {
+					if err := tx.Scan([]byte("acct/"), identity.ScanOptions{Reverse: n%2 == 0}, func(_, v []byte) error {
+						byScan += bal(v)
+						n++
+						return nil
+					}); err != nil {
+						return err
+					}
+					for i := range accounts {
+						v, err := tx.Get(acct(i))
+						if err != nil {
+							return err
+						}
+						byGet += bal(v)
+					}
+					return nil
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+				if byScan != accounts*each || byGet != accounts*each || n != accounts {
+					t.Errorf("a snapshot saw %d accounts holding %d (scan) and %d (get), want %d", n, byScan, byGet,
+						accounts*each)
+					return
+				}
+			}
+		}()
+	}
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := st.Checkpoint(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+}
+
+// copyLogged copies the store file and its write-ahead log's files while
+// the store is open: what a machine that stopped at that moment leaves on
+// its disk.
+func copyLogged(t *testing.T, path string) string {
+	t.Helper()
+	files, err := bolt.LogFiles(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "copy.db")
+	for _, f := range append([]string{path}, files...) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+f[len(path):], raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func getT(t *testing.T, st identity.Store, key string) (string, bool) {
+	t.Helper()
+	var out []byte
+	err := st.View(context.Background(), func(tx identity.ReadTx) error {
+		v, err := tx.Get([]byte(key))
+		out = bytes.Clone(v)
+		return err
+	})
+	if errors.Is(err, identity.ErrNotFound) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), true
+}
+
+func putT(t *testing.T, st identity.Store, key, val string) {
+	t.Helper()
+	if err := st.Update(context.Background(), func(tx identity.Tx) error {
+		return tx.Put([]byte(key), []byte(val))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A store copied while open (a crash) holds every acknowledged write
+// once opened: the log is replayed into the file, and its files are gone
+// after Close. Opening the copy without the log is refused rather than
+// silently missing the writes.
+func TestLogCrashCopy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openT(t, path)
+	defer st.Close()
+	putT(t, st, "kept", "in the file")
+	if err := st.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	putT(t, st, "logged", "in the log only")
+	putT(t, st, "kept", "rewritten in the log")
+	if err := st.Update(context.Background(), func(tx identity.Tx) error { return tx.Delete([]byte("gone")) }); err != nil {
+		t.Fatal(err)
+	}
+	cp := copyLogged(t, path)
+	if _, err := bolt.Open(context.Background(), cp, bolt.WithoutWriteAheadLog()); err == nil ||
+		!strings.Contains(err.Error(), "write-ahead log") {
+		t.Fatalf("open without the log: %v, want a refusal", err)
+	}
+	r := openT(t, cp)
+	for k, want := range map[string]string{"kept": "rewritten in the log", "logged": "in the log only"} {
+		if got, ok := getT(t, r, k); !ok || got != want {
+			t.Fatalf("%s = %q %t, want %q", k, got, ok, want)
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := bolt.LogFiles(cp); len(files) != 0 {
+		t.Fatalf("log files after Close: %v", files)
+	}
+	r = openT(t, cp, bolt.WithoutWriteAheadLog())
+	defer r.Close()
+	if got, _ := getT(t, r, "logged"); got != "in the log only" {
+		t.Fatalf("after Close, the file alone holds %q", got)
+	}
+}
+
+// A batch too large for the log is written straight into the file, and
+// an older logged write of the same key is not replayed over it after a
+// crash (the checkpoint marker).
+func TestLogLargeBatch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openT(t, path)
+	defer st.Close()
+	putT(t, st, "k", "small")
+	big := strings.Repeat("x", 2<<20)
+	before := st.CommitStats()
+	putT(t, st, "k", big)
+	if d := st.CommitStats().Sub(before); d.Pages == 0 {
+		t.Fatalf("a 2 MiB write wrote no page into the file: %+v", d)
+	}
+	putT(t, st, "after", "logged")
+	r := openT(t, copyLogged(t, path))
+	defer r.Close()
+	if got, _ := getT(t, r, "k"); got != big {
+		t.Fatalf("k holds %d bytes after the crash, want the large write's %d", len(got), len(big))
+	}
+	if got, _ := getT(t, r, "after"); got != "logged" {
+		t.Fatalf("after = %q", got)
+	}
+}
+
+// A function that fails in a batch leaves nothing; the others of its
+// batch commit.
+func TestLogFailedFunctionInBatch(t *testing.T) {
+	ctx := context.Background()
+	st := openT(t, filepath.Join(t.TempDir(), "s.db"))
+	defer st.Close()
+	hold, held := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := st.Update(ctx, func(tx identity.Tx) error {
+			close(held)
+			<-hold
+			return tx.Put([]byte("first"), []byte("v"))
+		}); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-held
+	errBoom := errors.New("boom")
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := st.Update(ctx, func(tx identity.Tx) error {
+				if err := tx.Put(fmt.Appendf(nil, "k%d", i), []byte("v")); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return errBoom
+				}
+				return nil
+			})
+			if (i%2 == 1) != errors.Is(err, errBoom) {
+				t.Errorf("update %d: %v", i, err)
+			}
+		}()
+	}
+	close(hold)
+	wg.Wait()
+	for i := range 6 {
+		if _, ok := getT(t, st, fmt.Sprintf("k%d", i)); ok != (i%2 == 0) {
+			t.Fatalf("k%d stored: %t", i, ok)
+		}
+	}
+}
+
+// A store closed refuses reads and writes with ErrClosed.
+func TestLogClosed(t *testing.T) {
+	st := openT(t, filepath.Join(t.TempDir(), "s.db"))
+	putT(t, st, "k", "v")
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(context.Background(), func(tx identity.Tx) error { return tx.Put([]byte("k"), nil) }); !errors.Is(err, bolt.ErrClosed) {
+		t.Fatalf("Update after Close: %v", err)
+	}
+	if err := st.View(context.Background(), func(identity.ReadTx) error { return nil }); !errors.Is(err, bolt.ErrClosed) {
+		t.Fatalf("View after Close: %v", err)
+	}
+}
+
+// A process killed (SIGKILL) while 8 goroutines write loses none of the
+// writes it acknowledged: the next Open replays them from the log.
+func TestLogKilledProcess(t *testing.T) {
+	if path := os.Getenv("GATEHOUSE_TEST_WAL_CHILD"); path != "" {
+		st := openT(t, path)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					k := fmt.Sprintf("w%d-%d", w, i)
+					if err := st.Update(context.Background(), func(tx identity.Tx) error {
+						return tx.Put([]byte(k), []byte("v-"+k))
+					}); err != nil {
+						fmt.Println("error", err)
+						return
+					}
+					mu.Lock()
+					fmt.Println("ack", k)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return
+	}
+	path := filepath.Join(t.TempDir(), "s.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLogKilledProcess$")
+	cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_WAL_CHILD="+path)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]bool{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && len(acked) < 3000 {
+		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked[k] = true
+		} else if strings.HasPrefix(sc.Text(), "error") {
+			t.Fatalf("child: %s", sc.Text())
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() {
+		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked[k] = true
+		}
+	}
+	_ = cmd.Wait()
+	if len(acked) < 3000 {
+		t.Fatalf("the child acknowledged only %d writes", len(acked))
+	}
+	st := openT(t, path)
+	defer st.Close()
+	got := dump(t, st)
+	for k := range acked {
+		if got[k] != "v-"+k {
+			t.Fatalf("acknowledged write %s holds %q after the restart", k, got[k])
+		}
+	}
+	t.Logf("%d writes acknowledged before the kill, %d in the store after the restart", len(acked), len(got))
+}
+
+// A file put back in place of a later state of itself (an older copy
+// restored over a store whose process was killed) is refused while the
+// log beside it continues that later state, not the copy: replaying it
+// would skip the writes in between.
+func TestLogOfALaterStateIsRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openT(t, path)
+	defer st.Close()
+	putT(t, st, "a", "1")
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	older, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Over a segment's worth of records, then a checkpoint: the full
+	// segment is removed, and the log now starts after the older copy's
+	// last record.
+	chunk := strings.Repeat("x", 900<<10)
+	for i := range 6 {
+		putT(t, st, fmt.Sprintf("big%d", i), chunk)
+	}
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	putT(t, st, "b", "2")
+	cp := copyLogged(t, path)
+	if err := os.WriteFile(cp, older, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bolt.Open(ctx, cp); err == nil || !strings.Contains(err.Error(), "belongs to a later state") {
+		t.Fatalf("open an older file beside a later log: %v, want a refusal", err)
+	}
+	// The file itself beside the same log opens, with every write.
+	putT(t, st, "c", "3")
+	cp2 := copyLogged(t, path)
+	r := openT(t, cp2)
+	defer r.Close()
+	if got, _ := getT(t, r, "c"); got != "3" {
+		t.Fatalf("c = %q", got)
+	}
+}
