@@ -239,6 +239,7 @@ func (s *Service) applyJournal(ctx context.Context, recs []journal.Record) error
 			decoded[i].Env = ""
 		}
 	}
+	ctx = kv.WithBulk(ctx) // many events at once, which no request waits for
 	write := func(from, to int) error {
 		return s.store.Update(ctx, func(tx Tx) error {
 			marker, err := journalMarker.Value(tx)

@@ -120,6 +120,7 @@ func (s *Service) ImportUsers(ctx context.Context, orgDomain string, in []User, 
 		prepared[i] = u
 	}
 	seen := newImportSeen(nil)
+	ctx = kv.WithBulk(ctx) // large transactions, written straight into the store
 	for start := 0; start < len(in); start += size {
 		if err := ctx.Err(); err != nil {
 			return out[:start], err

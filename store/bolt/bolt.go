@@ -5,13 +5,22 @@
 // the file, so that a newer Gatehouse can migrate an older file and an older
 // Gatehouse refuses a newer one instead of misreading it.
 //
-// Concurrent Updates are coalesced into shared transactions (group
-// commit), so many writers share one fsync: a writer that finds no commit
-// running commits at once; writers arriving during a commit share the next
-// one, which starts as soon as it ends (no timer). An Update's fn may run
-// more than once and must not have side effects outside its transaction.
+// Concurrent Updates are coalesced into shared commits (group commit), so
+// many writers share one sync: a writer that finds no commit running
+// commits at once; writers arriving during a commit share the next one,
+// which starts as soon as it ends (no timer). An Update's fn may run more
+// than once and must not have side effects outside its transaction.
+//
+// A commit is an append to a write-ahead log beside the file (one
+// sequential write and one fdatasync), not a bbolt transaction: reads
+// see the log's writes through an in-memory table laid over a bbolt
+// snapshot, and checkpoints write them into the file in the background,
+// in key order, many commits per bbolt transaction. After a crash, Open
+// replays what the file lacks. wal.go has the protocol;
+// WithoutWriteAheadLog commits each batch as a bbolt transaction instead.
 // Store.CommitStats counts what the batches carried and what the commits
-// cost (pages written, time syncing), for monitoring and benchmarks.
+// and checkpoints cost (pages written, time syncing), for monitoring and
+// benchmarks.
 package bolt
 
 import (
@@ -32,6 +41,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/journal"
+	"github.com/gatehouse-id/gatehouse/internal/kv"
 )
 
 // SchemaVersion is the version of the file layout this build writes and
@@ -243,10 +253,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s := &Store{db: db, path: path, timerBatch: o.batchDelay > 0, gc: groupCommit{maxBatch: 1000}, fill: o.fill,
 		noJournal: o.noJournal || o.noSync}
 	if o.noWAL || o.noSync || o.batchDelay > 0 {
-		if files, err := LogFiles(path); err != nil || len(files) > 0 {
+		if err := s.dropAppliedLog(ctx); err != nil {
 			_ = db.Close()
-			return nil, fmt.Errorf("open store %s: the write-ahead log beside it holds writes not yet in the file (%v); open it once without WithoutWriteAheadLog, WithNoSync or WithBatchDelay, which writes them: %w",
-				path, files, errors.Join(err, errLogLeft))
+			return nil, err
 		}
 		return s, nil
 	}
@@ -414,9 +423,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 	var err error
 	switch {
 	case s.wal != nil:
-		err = s.gc.update(run, s.execLog)
+		err = s.gc.update(run, kv.Bulk(ctx), s.execLog)
 	case !s.timerBatch:
-		err = s.gc.update(run, s.execBolt)
+		err = s.gc.update(run, false, s.execBolt)
 	case s.inflight.Add(1) == 1:
 		err = s.db.Update(inBolt)
 		s.gc.commits.Add(1)

@@ -30,7 +30,9 @@ type groupCommit struct {
 
 // commitCall is one Update waiting for its batch. exec sets err.
 type commitCall struct {
-	fn   func(identity.Tx) error
+	fn func(identity.Tx) error
+	// bulk: the caller marked its writes as bulk (kv.WithBulk).
+	bulk bool
 	wake chan struct{}
 	done bool
 	err  error
@@ -38,8 +40,8 @@ type commitCall struct {
 
 // update runs fn in a batch shared with concurrent callers and returns
 // once that batch has committed (or fn failed).
-func (g *groupCommit) update(fn func(identity.Tx) error, exec func([]*commitCall)) error {
-	c := &commitCall{fn: fn, wake: make(chan struct{}, 1)}
+func (g *groupCommit) update(fn func(identity.Tx) error, bulk bool, exec func([]*commitCall)) error {
+	c := &commitCall{fn: fn, bulk: bulk, wake: make(chan struct{}, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	lead := !g.busy

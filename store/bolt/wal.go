@@ -42,9 +42,11 @@ import (
 //   - Open replays the records after the marker: nothing acknowledged is
 //     lost, and nothing is applied twice.
 //
-// A batch too large for the log (over directBytes) is written straight
-// into bbolt, after a checkpoint, so that no older record can be replayed
-// over it.
+// A batch too large for the log (over directBytes), or one with bulk
+// writes (kv.WithBulk: the audit journal's writer, imports, which no
+// request waits for and which the log would write twice), is written
+// straight into bbolt, after a checkpoint, so that no older record can be
+// replayed over it.
 const (
 	checkpointRecords = 4096
 	checkpointAge     = time.Second
@@ -92,8 +94,7 @@ type wal struct {
 	mu    sync.Mutex
 	mem   *btree.BTreeG[memEntry]
 	bytes int // size of the pending records
-	armed   bool
-	lastErr error // the last background checkpoint's error
+	armed bool
 }
 
 // openWAL opens the log beside path, replays what bbolt lacks, and sets
@@ -103,13 +104,8 @@ func (s *Store) openWAL(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open store %s: write-ahead log: %w", s.path, err)
 	}
-	var marker uint64
-	if err := s.db.View(func(tx *bbolt.Tx) error {
-		if raw := tx.Bucket(metaBucket).Get(walMarker); len(raw) == 8 {
-			marker = binary.BigEndian.Uint64(raw)
-		}
-		return nil
-	}); err != nil {
+	marker, err := s.logMarker()
+	if err != nil {
 		_ = log.Close(ctx)
 		return err
 	}
@@ -130,6 +126,50 @@ func (s *Store) openWAL(ctx context.Context) error {
 		return fmt.Errorf("open store %s: replay the write-ahead log: %w", s.path, err)
 	}
 	return nil
+}
+
+// dropAppliedLog removes the write-ahead log's files beside a store
+// opened without the log, when the file holds every record they do; it
+// refuses to go on when they hold writes the file lacks.
+func (s *Store) dropAppliedLog(ctx context.Context) error {
+	files, err := LogFiles(s.path)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	log, err := journal.Open(walBase(s.path))
+	if err != nil {
+		return fmt.Errorf("open store %s: write-ahead log: %w", s.path, err)
+	}
+	marker, err := s.logMarker()
+	if err != nil {
+		_ = log.Close(ctx)
+		return err
+	}
+	log.SetApplier(func(_ context.Context, recs []journal.Record) error {
+		if recs[len(recs)-1].Seq > marker {
+			return fmt.Errorf("open store %s: the write-ahead log beside it holds writes not yet in the file (%v); "+
+				"open it once without WithoutWriteAheadLog, WithNoSync or WithBatchDelay, which writes them: %w",
+				s.path, files, errLogLeft)
+		}
+		return nil
+	})
+	if err := log.Apply(ctx); err != nil {
+		_ = log.Close(ctx)
+		return err
+	}
+	return log.Close(ctx) // everything applied: removes the files
+}
+
+// logMarker returns the last log record the file holds (zero when none).
+func (s *Store) logMarker() (uint64, error) {
+	var marker uint64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if raw := tx.Bucket(metaBucket).Get(walMarker); len(raw) == 8 {
+			marker = binary.BigEndian.Uint64(raw)
+		}
+		return nil
+	})
+	return marker, err
 }
 
 // checkpoint is the log's applier: it writes recs into bbolt with their
@@ -233,6 +273,12 @@ func (s *Store) execLog(batch []*commitCall) {
 			return
 		}
 	}
+	for _, c := range batch {
+		if c.bulk {
+			s.execBulk(batch)
+			return
+		}
+	}
 	snap, err := s.snapshot()
 	if err != nil {
 		for _, c := range batch {
@@ -309,33 +355,42 @@ func (s *Store) execLog(batch []*commitCall) {
 		w.armed = true
 	}
 	w.mu.Unlock()
+	// A checkpoint that fails leaves its records pending for the next
+	// one; writes are refused once 4×checkpointBehind records wait (the
+	// top of execLog), with the checkpoint's error.
 	switch {
 	case behind:
 		// Back-pressure: the next batch waits for this checkpoint.
-		if err := w.log.Apply(context.Background()); err != nil {
-			w.setErr(err)
-		}
+		_ = w.log.Apply(context.Background())
 	case due:
-		w.log.ApplyAsync(w.setErr)
+		w.log.ApplyAsync(nil)
 	case arm:
 		time.AfterFunc(checkpointAge, func() {
 			w.mu.Lock()
 			w.armed = false
 			w.mu.Unlock()
-			w.log.ApplyAsync(w.setErr)
+			w.log.ApplyAsync(nil)
 		})
 	}
 }
 
-func (w *wal) setErr(err error) {
-	w.mu.Lock()
-	w.lastErr = err
-	w.mu.Unlock()
+// execBulk commits a batch with bulk writes as a bbolt transaction of its
+// own (execBolt), after a checkpoint of everything pending: no record
+// older than it is left to replay over it, and no memtable entry is left
+// to hide it.
+func (s *Store) execBulk(batch []*commitCall) {
+	if err := s.wal.log.Apply(context.Background()); err != nil {
+		for _, c := range batch {
+			c.err = fmt.Errorf("write-ahead log: %w", err)
+		}
+		return
+	}
+	s.execBolt(batch)
 }
 
-// writeDirect writes a batch too large for the log straight into bbolt,
-// after a checkpoint of everything pending, in one transaction: no record
-// older than it is left to replay over it.
+// writeDirect writes a batch too large for the log straight into bbolt in
+// one transaction, after a checkpoint of everything pending (as
+// execBulk).
 func (s *Store) writeDirect(group *btree.BTreeG[memEntry]) error {
 	if err := s.wal.log.Apply(context.Background()); err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
