@@ -311,3 +311,61 @@ func TestApplyAsyncReportsSparingly(t *testing.T) {
 		t.Fatalf("pending = %d, want 1", n)
 	}
 }
+
+// The segment after the first is the spare, prepared on a goroutine of
+// its own while the log is in use: a rotation renames it instead of
+// writing SegmentSize bytes on an Append's path. Close removes a spare
+// that was not used, and Open one that a killed process left.
+func TestSpareSegment(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "s.db")
+	l := open(t, base)
+	appendAll(t, l, "first")
+	l.mu.Lock()
+	ch := l.spare
+	l.mu.Unlock()
+	if ch == nil {
+		t.Fatal("no spare is being prepared after the first segment")
+	}
+	err := <-ch
+	ch <- err // for the next rotation
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(l.sparePath()); err != nil || fi.Size() != SegmentSize {
+		t.Fatalf("spare: %v, %v", fi, err)
+	}
+	big := make([]byte, MaxRecord)
+	for range 4 { // over SegmentSize: the second segment is the spare
+		if _, err := l.Append([][]byte{big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs, err := Segments(base)
+	if err != nil || len(segs) != 2 {
+		t.Fatalf("segments %v, %v", segs, err)
+	}
+	if fi, err := os.Stat(segs[1]); err != nil || fi.Size() != SegmentSize {
+		t.Fatalf("the second segment: %v, %v", fi, err)
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(l.sparePath()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a spare is left after Close: %v", err)
+	}
+	r := open(t, base) // no applier was set: the records are pending again
+	if n, _ := r.Pending(); n != 5 {
+		t.Fatalf("%d records pending after reopening, want 5", n)
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".journal.spare", []byte("half written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = open(t, base)
+	defer r.Close(context.Background())
+	if _, err := os.Stat(base + ".journal.spare"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Open kept a left-over spare: %v", err)
+	}
+}
