@@ -27,10 +27,10 @@
 // with SegmentSize zero bytes and synced, so that an append overwrites
 // blocks the file already has and its fdatasync flushes data only, not
 // the file's size (a quarter less time and CPU per append on ext4 here);
-// the zeros after the last record are free space, not damage. Each
-// segment after the first is prepared in advance on a goroutine of its
-// own (the spare, base + ".journal.spare") and renamed into place, so
-// that no Append waits for a segment to be filled. A torn or
+// the zeros after the last record are free space, not damage. Segments
+// are prepared in advance on a goroutine of their own (the spare, base +
+// ".journal.spare", from Open on) and renamed into place, so that an
+// Append does not wait for a segment to be filled. A torn or
 // corrupt record ends its segment: the records after it were never
 // acknowledged (a write that fails moves the log to a new segment).
 package journal
@@ -166,6 +166,9 @@ func Open(base string) (*Log, error) {
 		}
 		l.next = max(l.next, s.first)
 	}
+	// Appends go to a new segment (Open never appends to an old one):
+	// the first one too finds it prepared.
+	l.prepareSpare()
 	return l, nil
 }
 
@@ -319,18 +322,25 @@ func (l *Log) rotate() error {
 	}
 	l.cur, l.curSize = f, 0
 	l.segs = append(l.segs, segment{path: path, first: l.next, last: l.next - 1})
-	if l.spare == nil {
-		ch, spare := make(chan error, 1), l.sparePath()
-		l.spare = ch
-		go func() {
-			f, err := fill(spare, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
-			if err == nil {
-				err = f.Close()
-			}
-			ch <- err
-		}()
-	}
+	l.prepareSpare()
 	return nil
+}
+
+// prepareSpare starts preparing the spare unless one is prepared or being
+// prepared.
+func (l *Log) prepareSpare() {
+	if l.spare != nil {
+		return
+	}
+	ch, spare := make(chan error, 1), l.sparePath()
+	l.spare = ch
+	go func() {
+		f, err := fill(spare, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
+		if err == nil {
+			err = f.Close()
+		}
+		ch <- err
+	}()
 }
 
 // takeSpare renames the prepared spare to path and opens it, when it is

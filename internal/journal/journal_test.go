@@ -17,6 +17,9 @@ func open(t *testing.T, base string) *Log {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	// Close waits for the spare being prepared, before the directory
+	// goes (a second Close is harmless).
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
 	return l
 }
 
@@ -312,10 +315,10 @@ func TestApplyAsyncReportsSparingly(t *testing.T) {
 	}
 }
 
-// The segment after the first is the spare, prepared on a goroutine of
-// its own while the log is in use: a rotation renames it instead of
-// writing SegmentSize bytes on an Append's path. Close removes a spare
-// that was not used, and Open one that a killed process left.
+// Segments are prepared as the spare, on a goroutine of their own while
+// the log is in use: a rotation renames it instead of writing
+// SegmentSize bytes on an Append's path. Close removes a spare that was
+// not used, and Open one that a killed process left.
 func TestSpareSegment(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "s.db")
 	l := open(t, base)
@@ -324,7 +327,7 @@ func TestSpareSegment(t *testing.T) {
 	ch := l.spare
 	l.mu.Unlock()
 	if ch == nil {
-		t.Fatal("no spare is being prepared after the first segment")
+		t.Fatal("no spare is being prepared after the first rotation")
 	}
 	err := <-ch
 	ch <- err // for the next rotation
