@@ -21,7 +21,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -49,7 +48,7 @@ type Cluster struct {
 	// Port is the loopback TCP port the server listens on.
 	Port int
 	bin  string
-	cred *syscall.Credential
+	cred *owner
 	opts Options
 }
 
@@ -116,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 		c.cred = cred
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+		if err := os.Chown(dir, cred.uid, cred.gid); err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, err
 		}
@@ -137,9 +136,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// serverUser returns the credentials of the unprivileged user that owns
-// the cluster when the test runs as root.
-func serverUser() (*syscall.Credential, error) {
+// owner is the unprivileged user that owns the cluster when the test
+// runs as root (Unix only: elsewhere nothing runs as root).
+type owner struct{ uid, gid int }
+
+// serverUser returns the owner of the cluster when the test runs as root.
+func serverUser() (*owner, error) {
 	for _, name := range []string{"postgres", "nobody"} {
 		u, err := user.Lookup(name)
 		if err != nil {
@@ -148,7 +150,7 @@ func serverUser() (*syscall.Credential, error) {
 		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 		if err1 == nil && err2 == nil {
-			return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+			return &owner{uid: int(uid), gid: int(gid)}, nil
 		}
 	}
 	return nil, errors.New("pgtest: running as root and no postgres or nobody user to own the cluster")
@@ -170,7 +172,7 @@ func (c *Cluster) run(ctx context.Context, name string, args ...string) error {
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if c.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+		runAs(cmd, c.cred)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
