@@ -698,25 +698,13 @@ func scan(b *bbolt.Bucket, prefix []byte, opts identity.ScanOptions, writes *int
 			k, v = next()
 			continue
 		}
-		if opts.KeysOnly {
-			v = nil
-		} else if v == nil {
-			v = []byte{}
-		}
 		before := 0
 		if writes != nil {
 			last = append(last[:0], k...)
 			before = *writes
 		}
-		if err := fn(k[:len(k):len(k)], v[:len(v):len(v)]); err != nil {
-			if errors.Is(err, identity.ErrStopScan) {
-				return nil
-			}
+		if done, err := visit(fn, k, v, opts, &visited); done {
 			return err
-		}
-		visited++
-		if opts.Limit > 0 && visited >= opts.Limit {
-			return nil
 		}
 		if writes != nil && *writes != before {
 			k, v = seek(last)
@@ -725,4 +713,24 @@ func scan(b *bbolt.Bucket, prefix []byte, opts identity.ScanOptions, writes *int
 		}
 	}
 	return nil
+}
+
+// visit passes a scanned key and its value to fn (no value with
+// KeysOnly, an empty one for none) and counts it in visited. It reports
+// whether the scan ends there: fn stopped it (ErrStopScan: no error) or
+// failed, or opts.Limit is reached.
+func visit(fn func(key, value []byte) error, k, v []byte, opts identity.ScanOptions, visited *int) (bool, error) {
+	if opts.KeysOnly {
+		v = nil
+	} else if v == nil {
+		v = []byte{}
+	}
+	if err := fn(k[:len(k):len(k)], v[:len(v):len(v)]); err != nil {
+		if errors.Is(err, identity.ErrStopScan) {
+			return true, nil
+		}
+		return true, err
+	}
+	*visited++
+	return opts.Limit > 0 && *visited >= opts.Limit, nil
 }

@@ -306,40 +306,12 @@ func TestAuditJournalKilledProcess(t *testing.T) {
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAuditJournalKilledProcess$")
-	cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_JOURNAL_CHILD="+e.path, "GATEHOUSE_TEST_JOURNAL_ORG="+e.org)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	acked := map[string]bool{}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && len(acked) < 3000 {
-		if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked[id] = true
-		} else if strings.HasPrefix(sc.Text(), "error") {
-			t.Fatalf("child: %s", sc.Text())
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	for sc.Scan() { // acknowledged before the kill landed
-		if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked[id] = true
-		}
-	}
-	_ = cmd.Wait()
-	if len(acked) < 3000 {
-		t.Fatalf("the child acknowledged only %d events", len(acked))
-	}
+	acked := killedChild(t, "TestAuditJournalKilledProcess", 3000,
+		"GATEHOUSE_TEST_JOURNAL_CHILD="+e.path, "GATEHOUSE_TEST_JOURNAL_ORG="+e.org)
 	r := openJournalEnv(t, e.path)
 	defer r.store.Close()
 	seen := map[string]int{}
-	err = r.svc.ExportEvents(context.Background(), e.org, identity.EventFilter{Code: identity.EventTokenIssued},
+	err := r.svc.ExportEvents(context.Background(), e.org, identity.EventFilter{Code: identity.EventTokenIssued},
 		func(ev *identity.Event) error {
 			seen[ev.ClientID]++
 			return nil
@@ -358,6 +330,46 @@ func TestAuditJournalKilledProcess(t *testing.T) {
 		}
 	}
 	t.Logf("%d events acknowledged before the kill, %d in the log after the restart", len(acked), len(seen))
+}
+
+// killedChild runs the test named test in a child process with env
+// added, reads the ids it prints as "ack ID" once acknowledged until it
+// has printed n, kills it (SIGKILL) and returns every id it acknowledged
+// before the kill landed.
+func killedChild(t *testing.T, test string, n int, env ...string) map[string]bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]bool{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && len(acked) < n {
+		if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked[id] = true
+		} else if strings.HasPrefix(sc.Text(), "error") {
+			_ = cmd.Process.Kill()
+			t.Fatalf("child: %s", sc.Text())
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() { // acknowledged before the kill landed
+		if id, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
+			acked[id] = true
+		}
+	}
+	_ = cmd.Wait()
+	if len(acked) < n {
+		t.Fatalf("the child acknowledged only %d", len(acked))
+	}
+	return acked
 }
 
 // Journaled events land in the log of their own environment and

@@ -100,13 +100,8 @@ type wal struct {
 // openWAL opens the log beside path, replays what bbolt lacks, and sets
 // the checkpoint.
 func (s *Store) openWAL(ctx context.Context) error {
-	log, err := journal.Open(walBase(s.path))
+	log, marker, err := s.openLog(ctx)
 	if err != nil {
-		return fmt.Errorf("open store %s: write-ahead log: %w", s.path, err)
-	}
-	marker, err := s.logMarker()
-	if err != nil {
-		_ = log.Close(ctx)
 		return err
 	}
 	if n, _ := log.Pending(); n > 0 {
@@ -136,13 +131,8 @@ func (s *Store) dropAppliedLog(ctx context.Context) error {
 	if err != nil || len(files) == 0 {
 		return err
 	}
-	log, err := journal.Open(walBase(s.path))
+	log, marker, err := s.openLog(ctx)
 	if err != nil {
-		return fmt.Errorf("open store %s: write-ahead log: %w", s.path, err)
-	}
-	marker, err := s.logMarker()
-	if err != nil {
-		_ = log.Close(ctx)
 		return err
 	}
 	log.SetApplier(func(_ context.Context, recs []journal.Record) error {
@@ -160,16 +150,25 @@ func (s *Store) dropAppliedLog(ctx context.Context) error {
 	return log.Close(ctx) // everything applied: removes the files
 }
 
-// logMarker returns the last log record the file holds (zero when none).
-func (s *Store) logMarker() (uint64, error) {
+// openLog opens the write-ahead log's files and returns the log with the
+// last record the file holds (its marker; zero when none).
+func (s *Store) openLog(ctx context.Context) (*journal.Log, uint64, error) {
+	log, err := journal.Open(walBase(s.path))
+	if err != nil {
+		return nil, 0, fmt.Errorf("open store %s: write-ahead log: %w", s.path, err)
+	}
 	var marker uint64
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err = s.db.View(func(tx *bbolt.Tx) error {
 		if raw := tx.Bucket(metaBucket).Get(walMarker); len(raw) == 8 {
 			marker = binary.BigEndian.Uint64(raw)
 		}
 		return nil
 	})
-	return marker, err
+	if err != nil {
+		_ = log.Close(ctx)
+		return nil, 0, err
+	}
+	return log, marker, nil
 }
 
 // checkpoint is the log's applier: it writes recs into bbolt with their
@@ -548,6 +547,14 @@ func (t *overlayRead) scan(prefix []byte, opts identity.ScanOptions, writes *int
 		return scan(t.base.b, prefix, opts, nil, fn)
 	}
 	c := t.base.b.Cursor()
+	// inPrefix passes a cursor's key and value on while the key is under
+	// the prefix, and nils after.
+	inPrefix := func(k, v []byte) ([]byte, []byte) {
+		if k == nil || !bytes.HasPrefix(k, prefix) {
+			return nil, nil
+		}
+		return k, v
+	}
 	// before reports whether a comes before b in the scan's direction.
 	before := func(a, b []byte) bool {
 		if opts.Reverse {
@@ -579,22 +586,13 @@ func (t *overlayRead) scan(prefix []byte, opts identity.ScanOptions, writes *int
 				k, v = c.Prev()
 			}
 		}
-		if k == nil || !bytes.HasPrefix(k, prefix) {
-			return nil, nil
-		}
-		return k, v
+		return inPrefix(k, v)
 	}
 	baseNext := func() ([]byte, []byte) {
-		var k, v []byte
 		if opts.Reverse {
-			k, v = c.Prev()
-		} else {
-			k, v = c.Next()
+			return inPrefix(c.Prev())
 		}
-		if k == nil || !bytes.HasPrefix(k, prefix) {
-			return nil, nil
-		}
-		return k, v
+		return inPrefix(c.Next())
 	}
 	// layerAfter returns l's first entry after bound in the scan's
 	// direction, under the prefix.
@@ -662,20 +660,8 @@ func (t *overlayRead) scan(prefix []byte, opts identity.ScanOptions, writes *int
 			skip--
 			continue
 		}
-		if opts.KeysOnly {
-			v = nil
-		} else if v == nil {
-			v = []byte{}
-		}
-		if err := fn(k[:len(k):len(k)], v[:len(v):len(v)]); err != nil {
-			if errors.Is(err, identity.ErrStopScan) {
-				return nil
-			}
+		if done, err := visit(fn, k, v, opts, &visited); done {
 			return err
-		}
-		visited++
-		if opts.Limit > 0 && visited >= opts.Limit {
-			return nil
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package bolt_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,7 +210,9 @@ func TestLogSnapshotsAreConsistent(t *testing.T) {
 		}()
 	}
 	var readers sync.WaitGroup
-	for range 3 {
+	// until runs f in a goroutine of its own until stop closes or f
+	// returns false.
+	until := func(f func() bool) {
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
@@ -222,50 +222,52 @@ func TestLogSnapshotsAreConsistent(t *testing.T) {
 					return
 				default:
 				}
-				var byScan, byGet, n int
-				if err := st.View(ctx, func(tx identity.ReadTx) error {
-					if err := tx.Scan([]byte("acct/"), identity.ScanOptions{Reverse: n%2 == 0}, func(_, v []byte) error {
-						byScan += bal(v)
-						n++
-						return nil
-					}); err != nil {
-						return err
-					}
-					for i := range accounts {
-						v, err := tx.Get(acct(i))
-						if err != nil {
-							return err
-						}
-						byGet += bal(v)
-					}
-					return nil
-				}); err != nil {
-					t.Error(err)
-					return
-				}
-				if byScan != accounts*each || byGet != accounts*each || n != accounts {
-					t.Errorf("a snapshot saw %d accounts holding %d (scan) and %d (get), want %d", n, byScan, byGet,
-						accounts*each)
+				if !f() {
 					return
 				}
 			}
 		}()
 	}
-	readers.Add(1)
-	go func() {
-		defer readers.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if err := st.Checkpoint(ctx); err != nil {
+	for r := range 3 {
+		round := r
+		until(func() bool {
+			round++
+			var byScan, byGet, n int
+			if err := st.View(ctx, func(tx identity.ReadTx) error {
+				if err := tx.Scan([]byte("acct/"), identity.ScanOptions{Reverse: round%2 == 0}, func(_, v []byte) error {
+					byScan += bal(v)
+					n++
+					return nil
+				}); err != nil {
+					return err
+				}
+				for i := range accounts {
+					v, err := tx.Get(acct(i))
+					if err != nil {
+						return err
+					}
+					byGet += bal(v)
+				}
+				return nil
+			}); err != nil {
 				t.Error(err)
-				return
+				return false
 			}
+			if byScan != accounts*each || byGet != accounts*each || n != accounts {
+				t.Errorf("a snapshot saw %d accounts holding %d (scan) and %d (get), want %d", n, byScan, byGet,
+					accounts*each)
+				return false
+			}
+			return true
+		})
+	}
+	until(func() bool {
+		if err := st.Checkpoint(ctx); err != nil {
+			t.Error(err)
+			return false
 		}
-	}()
+		return true
+	})
 	wg.Wait()
 	close(stop)
 	readers.Wait()
@@ -477,36 +479,7 @@ func TestLogKilledProcess(t *testing.T) {
 		return
 	}
 	path := filepath.Join(t.TempDir(), "s.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLogKilledProcess$")
-	cmd.Env = append(os.Environ(), "GATEHOUSE_TEST_WAL_CHILD="+path)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	acked := map[string]bool{}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && len(acked) < 3000 {
-		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked[k] = true
-		} else if strings.HasPrefix(sc.Text(), "error") {
-			t.Fatalf("child: %s", sc.Text())
-		}
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	for sc.Scan() {
-		if k, ok := strings.CutPrefix(sc.Text(), "ack "); ok {
-			acked[k] = true
-		}
-	}
-	_ = cmd.Wait()
-	if len(acked) < 3000 {
-		t.Fatalf("the child acknowledged only %d writes", len(acked))
-	}
+	acked := killedChild(t, "TestLogKilledProcess", 3000, "GATEHOUSE_TEST_WAL_CHILD="+path)
 	st := openT(t, path)
 	defer st.Close()
 	got := dump(t, st)
