@@ -160,12 +160,14 @@ type Store struct {
 // group commit batched the Update calls, and what the commits cost. Take
 // it before and after an interval and Sub the two to measure the interval.
 type CommitStats struct {
-	// Commits is the number of write transactions run to their end,
-	// committed or failed (a batch run again without a function that
-	// failed is a second one). Each committed one is one durable commit:
-	// pages written, then two fdatasyncs (data, then the meta page),
-	// unless WithNoSync. With WithBatchDelay, the commits of bbolt's own
-	// batches are not counted.
+	// Commits is the number of batch commits run to their end, committed
+	// or failed: appends to the write-ahead log (one write and one
+	// fdatasync each), and bbolt transactions for the batches that go
+	// straight into the file (bulk or large ones, and every batch without
+	// the log: pages written, then two fdatasyncs, unless WithNoSync; a
+	// batch run again without a function that failed is a second one).
+	// With WithBatchDelay, the commits of bbolt's own batches are not
+	// counted.
 	Commits int64
 	// Updates is the number of Update functions run, a function run again
 	// after another of its batch failed included: Updates/Commits is the
