@@ -126,3 +126,38 @@ func ExampleWithoutAuditJournal() {
 	// journal files while open: 0
 	// after Close: 0
 }
+
+// ExampleLogFiles shows the write-ahead log's files: while a store is
+// open its writes are durable in them, a clean Close writes everything
+// into the file and removes them, and a store opened
+// WithoutWriteAheadLog commits into the file directly and has none.
+func ExampleLogFiles() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "gatehouse-example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "gatehouse.db")
+	for _, opts := range [][]bolt.Option{nil, {bolt.WithoutWriteAheadLog()}} {
+		s, err := bolt.Open(ctx, path, opts...)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if err := s.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte("k"), []byte("v")) }); err != nil {
+			fmt.Println(err)
+			return
+		}
+		files, _ := bolt.LogFiles(path)
+		fmt.Println("log files while open:", len(files))
+		if err := s.Close(); err != nil {
+			fmt.Println(err)
+			return
+		}
+		files, _ = bolt.LogFiles(path)
+		fmt.Println("after Close:", len(files))
+	}
+	// Output:
+	// log files while open: 1
+	// after Close: 0
+	// log files while open: 0
+	// after Close: 0
+}
