@@ -196,8 +196,8 @@ func TestFlags(t *testing.T) {
 }
 
 // A store whose process stopped without closing it (killed) still holds
-// audit events in its journal: the copy writes them into the source
-// first, and the target lists every one.
+// writes in its write-ahead log and audit events in its journal: the copy
+// writes both into the source first, and the target has every one.
 func TestCopyReplaysTheLogs(t *testing.T) {
 	c := need(t)
 	ctx := context.Background()
