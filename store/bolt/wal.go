@@ -225,12 +225,21 @@ func (s *Store) checkpoint(_ context.Context, recs []journal.Record) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint the write-ahead log: %w", err)
 	}
-	w.mu.Lock()
-	for _, k := range keys {
-		if e, ok := w.mem.Get(memEntry{key: k}); ok && e.seq <= last {
-			w.mem.Delete(e)
+	// An entry at or below last holds the value the file now has, so
+	// readers see the same whether it is dropped yet or not: the entries
+	// go a chunk at a time, and readers wait for one chunk at most.
+	for len(keys) > 0 {
+		n := min(len(keys), 512)
+		w.mu.Lock()
+		for _, k := range keys[:n] {
+			if e, ok := w.mem.Get(memEntry{key: k}); ok && e.seq <= last {
+				w.mem.Delete(e)
+			}
 		}
+		w.mu.Unlock()
+		keys = keys[n:]
 	}
+	w.mu.Lock()
 	w.bytes = max(0, w.bytes-size)
 	w.mu.Unlock()
 	return nil
