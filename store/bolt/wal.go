@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -40,7 +41,10 @@ import (
 //     Close, and in the writer's path when checkpoints fall behind
 //     (checkpointBehind: back-pressure).
 //   - Open replays the records after the marker: nothing acknowledged is
-//     lost, and nothing is applied twice.
+//     lost, and nothing is applied twice. It refuses a log that starts
+//     after the marker (an older copy of the file put in its place) and
+//     a log of another store (every record starts with the store's log
+//     id).
 //
 // A batch too large for the log (over directBytes), or one with bulk
 // writes (kv.WithBulk: the audit journal's writer, imports, which no
@@ -55,8 +59,15 @@ const (
 	directBytes       = journal.MaxRecord
 )
 
-// walMarker is the meta bucket's key of the last log record applied.
-var walMarker = []byte("wal-applied")
+// walMarker is the meta bucket's key of the last log record applied, and
+// walID the key of the store's log id: random bytes chosen when the file
+// first gets a log, which start every record of its log, so that the
+// log of another store put beside the file is refused, not replayed into
+// it.
+var (
+	walMarker = []byte("wal-applied")
+	walID     = []byte("wal-id")
+)
 
 // walBase is the base path of the log's segment files beside the store
 // file path (path + ".wal.journal-" and a number).
@@ -84,6 +95,9 @@ func newMem() *btree.BTreeG[memEntry] { return btree.NewG(16, memLess) }
 // wal is a store's write-ahead log and memtable.
 type wal struct {
 	log *journal.Log
+	// id is the store's log id (walID): a log record that does not start
+	// with it was written by another store and is never applied.
+	id []byte
 
 	// appending is held from a batch's append to its writes joining the
 	// memtable. A checkpoint takes it before it commits: the memtable
@@ -100,6 +114,10 @@ type wal struct {
 // openWAL opens the log beside path, replays what bbolt lacks, and sets
 // the checkpoint.
 func (s *Store) openWAL(ctx context.Context) error {
+	id, err := s.logID()
+	if err != nil {
+		return err
+	}
 	log, marker, err := s.openLog(ctx)
 	if err != nil {
 		return err
@@ -114,7 +132,7 @@ func (s *Store) openWAL(ctx context.Context) error {
 		}
 	}
 	log.Advance(marker)
-	s.wal = &wal{log: log, mem: newMem()}
+	s.wal = &wal{log: log, id: id, mem: newMem()}
 	log.SetApplier(s.checkpoint)
 	if err := log.Apply(ctx); err != nil {
 		_ = log.Close(ctx)
@@ -171,6 +189,30 @@ func (s *Store) openLog(ctx context.Context) (*journal.Log, uint64, error) {
 	return log, marker, nil
 }
 
+// logID returns the store's log id, choosing it (crypto/rand) when the
+// file has none yet.
+func (s *Store) logID() ([]byte, error) {
+	var id []byte
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if raw := tx.Bucket(metaBucket).Get(walID); len(raw) == logIDSize {
+			id = bytes.Clone(raw)
+		}
+		return nil
+	})
+	if err != nil || id != nil {
+		return id, err
+	}
+	id = make([]byte, logIDSize)
+	if _, err := rand.Read(id); err != nil {
+		return nil, fmt.Errorf("open store %s: choose the write-ahead log's id: %w", s.path, err)
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(metaBucket).Put(walID, id) })
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: record the write-ahead log's id: %w", s.path, err)
+	}
+	return id, nil
+}
+
 // checkpoint is the log's applier: it writes recs into bbolt with their
 // marker, skipping those at or below the marker bbolt holds, then drops
 // their writes from the memtable.
@@ -194,10 +236,13 @@ func (s *Store) checkpoint(_ context.Context, recs []journal.Record) error {
 		writes := newMem()
 		for _, r := range recs {
 			size += len(r.Data)
+			if !bytes.HasPrefix(r.Data, w.id) {
+				return fmt.Errorf("log record %d: %w", r.Seq, errForeignRecord)
+			}
 			if r.Seq <= marker {
 				continue
 			}
-			if err := decodeWrites(r.Data, func(k, v []byte, del bool) error {
+			if err := decodeWrites(r.Data, w.id, func(k, v []byte, del bool) error {
 				writes.ReplaceOrInsert(memEntry{key: k, val: v, del: del}) // r.Data outlives the transaction
 				return nil
 			}); err != nil {
@@ -311,7 +356,7 @@ func (s *Store) execLog(batch []*commitCall) {
 		if tx.local.Len() == 0 {
 			continue
 		}
-		rec := encodeWrites(tx.local)
+		rec := encodeWrites(w.id, tx.local)
 		size += len(rec)
 		recs = append(recs, rec)
 		tx.local.Ascend(func(e memEntry) bool {
@@ -420,16 +465,18 @@ func (s *Store) writeDirect(group *btree.BTreeG[memEntry]) error {
 	})
 }
 
-// encodeWrites encodes a function's writes as one log record: for each
-// key in order, 0 (a value) or 1 (a deletion), the key's length and the
-// key, and for a value its length and bytes (lengths as uvarints).
-func encodeWrites(t *btree.BTreeG[memEntry]) []byte {
-	n := 0
+// encodeWrites encodes a function's writes as one log record: the
+// store's log id, then for each key in order, 0 (a value) or 1 (a
+// deletion), the key's length and the key, and for a value its length
+// and bytes (lengths as uvarints).
+func encodeWrites(id []byte, t *btree.BTreeG[memEntry]) []byte {
+	n := len(id)
 	t.Ascend(func(e memEntry) bool {
 		n += 1 + 2*binary.MaxVarintLen32 + len(e.key) + len(e.val)
 		return true
 	})
 	out := make([]byte, 0, n)
+	out = append(out, id...)
 	t.Ascend(func(e memEntry) bool {
 		if e.del {
 			out = append(out, 1)
@@ -449,8 +496,23 @@ func encodeWrites(t *btree.BTreeG[memEntry]) []byte {
 
 var errBadRecord = errors.New("malformed write-ahead log record")
 
-// decodeWrites calls fn for each write of rec, with subslices of rec.
-func decodeWrites(rec []byte, fn func(key, val []byte, del bool) error) error {
+// errForeignRecord is the error of a record another store wrote.
+var errForeignRecord = errors.New("the record belongs to the write-ahead log of another store (move the log files beside this one away)")
+
+// logIDSize is the size of a store's log id (walID), which starts every
+// record of its log.
+const logIDSize = 16
+
+// decodeWrites calls fn for each write of rec, with subslices of rec,
+// once rec proves to be a record of the log whose id is id.
+func decodeWrites(rec, id []byte, fn func(key, val []byte, del bool) error) error {
+	if len(rec) < len(id) {
+		return errBadRecord
+	}
+	if !bytes.Equal(rec[:len(id)], id) {
+		return errForeignRecord
+	}
+	rec = rec[len(id):]
 	field := func() ([]byte, error) {
 		n, w := binary.Uvarint(rec)
 		if w <= 0 || n > uint64(len(rec)-w) {

@@ -565,3 +565,35 @@ func TestLogBulkWrites(t *testing.T) {
 		}
 	}
 }
+
+// The log of another store, put beside a file, is refused rather than
+// replayed into it: every record carries its store's log id.
+func TestLogOfAnotherStoreIsRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+	sb := openT(t, b)
+	putT(t, sb, "mine", "b")
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sa := openT(t, a)
+	defer sa.Close()
+	putT(t, sa, "theirs", "a") // in a's log only
+	files, err := bolt.LogFiles(a)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("a's log files: %v, %v", files, err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(b+f[len(a):], raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bolt.Open(ctx, b); err == nil || !strings.Contains(err.Error(), "another store") {
+		t.Fatalf("open beside another store's log: %v, want a refusal", err)
+	}
+}
