@@ -253,7 +253,9 @@ func checkSource(btx *bbolt.Tx, path string) error {
 	if len(raw) != 8 {
 		return fmt.Errorf("source %s has a corrupt schema version", path)
 	}
-	if v := binary.BigEndian.Uint64(raw); v != bolt.SchemaVersion {
+	// LogInUse without log files: the process stopped after its log was
+	// written into the file, before it cleared the mark.
+	if v := binary.BigEndian.Uint64(raw) &^ bolt.LogInUse; v != bolt.SchemaVersion {
 		return fmt.Errorf("source %s is at bolt schema %d, this build copies schema %d: open it once with this build's Gatehouse (which migrates it), or use the matching gatehouse-migrate",
 			path, v, bolt.SchemaVersion)
 	}

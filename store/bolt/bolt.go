@@ -55,6 +55,13 @@ import (
 // refuses the file instead of misreading its new entries.
 const SchemaVersion = 2
 
+// LogInUse is added to the schema version the file stores while the
+// file has a write-ahead log that may hold writes it lacks (from Open to
+// a clean Close): a build that does not know the log (before it existed)
+// then refuses the file, as one from a newer Gatehouse, instead of
+// missing those writes. This build reads the version without it.
+const LogInUse uint64 = 1 << 32
+
 // DefaultTimeout is how long Open waits for another process to release the
 // file before failing with identity.ErrStoreLocked.
 const DefaultTimeout = time.Second
@@ -259,6 +266,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			_ = db.Close()
 			return nil, err
 		}
+		if err := s.markLog(false); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 		return s, nil
 	}
 	if err := s.openWAL(ctx); err != nil {
@@ -287,7 +298,7 @@ func prepare(db *bbolt.DB, path string) error {
 		if len(raw) != 8 {
 			return fmt.Errorf("open store %s: corrupt schema version %x; this is not a Gatehouse store or it is damaged", path, raw)
 		}
-		version = binary.BigEndian.Uint64(raw)
+		version = binary.BigEndian.Uint64(raw) &^ LogInUse
 		return nil
 	}); err != nil {
 		return err
@@ -594,6 +605,8 @@ func (s *Store) Close() error {
 	if s.wal != nil {
 		if err := s.wal.log.Close(context.Background()); err != nil && !errors.Is(err, journal.ErrClosed) {
 			jerr = errors.Join(jerr, fmt.Errorf("close the write-ahead log (its writes stay in its files, written at the next Open): %w", err))
+		} else if err == nil {
+			jerr = errors.Join(jerr, s.markLog(false))
 		}
 	}
 	if s.closed.Swap(true) {

@@ -114,7 +114,7 @@ type wal struct {
 // openWAL opens the log beside path, replays what bbolt lacks, and sets
 // the checkpoint.
 func (s *Store) openWAL(ctx context.Context) error {
-	id, err := s.logID()
+	id, err := s.openLogID()
 	if err != nil {
 		return err
 	}
@@ -189,28 +189,62 @@ func (s *Store) openLog(ctx context.Context) (*journal.Log, uint64, error) {
 	return log, marker, nil
 }
 
-// logID returns the store's log id, choosing it (crypto/rand) when the
-// file has none yet.
-func (s *Store) logID() ([]byte, error) {
+// openLogID returns the store's log id, choosing it (crypto/rand) when
+// the file has none yet, and marks the file's schema version LogInUse;
+// it writes only what is missing.
+func (s *Store) openLogID() ([]byte, error) {
 	var id []byte
+	marked := false
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		if raw := tx.Bucket(metaBucket).Get(walID); len(raw) == logIDSize {
+		meta := tx.Bucket(metaBucket)
+		if raw := meta.Get(walID); len(raw) == logIDSize {
 			id = bytes.Clone(raw)
 		}
+		raw := meta.Get(schemaKey)
+		marked = len(raw) == 8 && binary.BigEndian.Uint64(raw)&LogInUse != 0
 		return nil
 	})
-	if err != nil || id != nil {
+	if err != nil || (id != nil && marked) {
 		return id, err
 	}
-	id = make([]byte, logIDSize)
-	if _, err := rand.Read(id); err != nil {
-		return nil, fmt.Errorf("open store %s: choose the write-ahead log's id: %w", s.path, err)
+	if id == nil {
+		id = make([]byte, logIDSize)
+		if _, err := rand.Read(id); err != nil {
+			return nil, fmt.Errorf("open store %s: choose the write-ahead log's id: %w", s.path, err)
+		}
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(metaBucket).Put(walID, id) })
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(metaBucket).Put(walID, id); err != nil {
+			return err
+		}
+		return writeVersion(tx, SchemaVersion|LogInUse)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: record the write-ahead log's id: %w", s.path, err)
 	}
 	return id, nil
+}
+
+// markLog sets (inUse) or clears LogInUse in the file's schema version,
+// when it is not so already.
+func (s *Store) markLog(inUse bool) error {
+	want := uint64(SchemaVersion)
+	if inUse {
+		want |= LogInUse
+	}
+	var have uint64
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		if raw := tx.Bucket(metaBucket).Get(schemaKey); len(raw) == 8 {
+			have = binary.BigEndian.Uint64(raw)
+		}
+		return nil
+	}); err != nil || have == want {
+		return err
+	}
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return writeVersion(tx, want) }); err != nil {
+		return fmt.Errorf("store %s: record the schema version: %w", s.path, err)
+	}
+	return nil
 }
 
 // checkpoint is the log's applier: it writes recs into bbolt with their

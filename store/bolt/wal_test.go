@@ -597,3 +597,34 @@ func TestLogOfAnotherStoreIsRefused(t *testing.T) {
 		t.Fatalf("open beside another store's log: %v, want a refusal", err)
 	}
 }
+
+// While a store is open, its file's schema version carries LogInUse, so
+// a build from before the log refuses a file whose log may hold writes
+// (as one from a newer Gatehouse) instead of missing them; a clean Close,
+// or an Open without the log that finds it fully applied, clears it.
+func TestLogMarksTheSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openT(t, path)
+	putT(t, st, "k", "v")
+	cp := copyLogged(t, path)
+	if v := schemaOf(t, cp); v != bolt.SchemaVersion|bolt.LogInUse || v <= bolt.SchemaVersion {
+		t.Fatalf("the file of an open store has schema %#x, want %#x (above %d, which older builds refuse)", v,
+			bolt.SchemaVersion|bolt.LogInUse, bolt.SchemaVersion)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := schemaOf(t, path); v != bolt.SchemaVersion {
+		t.Fatalf("after Close: schema %#x, want %d", v, bolt.SchemaVersion)
+	}
+	r := openT(t, cp) // this build reads the mark, and replays
+	if got, _ := getT(t, r, "k"); got != "v" {
+		t.Fatalf("k = %q", got)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := schemaOf(t, cp); v != bolt.SchemaVersion {
+		t.Fatalf("the copy after Close: schema %#x", v)
+	}
+}
