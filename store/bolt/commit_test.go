@@ -112,20 +112,8 @@ func TestCommitStats(t *testing.T) {
 
 	const n = 16
 	before = st.CommitStats()
-	hold, held := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := st.Update(ctx, func(tx identity.Tx) error {
-			close(held)
-			<-hold // the others queue meanwhile
-			return tx.Put([]byte("first"), []byte("v"))
-		}); err != nil {
-			t.Error(err)
-		}
-	}()
-	<-held
+	release := holdWriter(t, st, &wg)
 	for i := range n - 1 {
 		wg.Add(1)
 		go func() {
@@ -136,10 +124,31 @@ func TestCommitStats(t *testing.T) {
 		}()
 	}
 	time.Sleep(50 * time.Millisecond) // lets them queue; a slower start only splits the batch
-	close(hold)
+	release()
 	wg.Wait()
 	d = st.CommitStats().Sub(before)
 	if d.Updates != n || d.Commits < 2 || d.Commits >= n {
 		t.Fatalf("%d concurrent updates: %+v, want %d functions in 2 to %d commits", n, d, n, n-1)
 	}
+}
+
+// holdWriter starts an Update (counted in wg) that writes "first" once
+// release is called and returns when it runs: Updates made meanwhile
+// queue behind it and commit together after it.
+func holdWriter(t *testing.T, st *bolt.Store, wg *sync.WaitGroup) (release func()) {
+	t.Helper()
+	hold, held := make(chan struct{}), make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := st.Update(context.Background(), func(tx identity.Tx) error {
+			close(held)
+			<-hold // the others queue meanwhile
+			return tx.Put([]byte("first"), []byte("v"))
+		}); err != nil {
+			t.Error(err)
+		}
+	}()
+	<-held
+	return func() { close(hold) }
 }

@@ -280,26 +280,10 @@ func TestAuditJournalKilledProcess(t *testing.T) {
 	if path := os.Getenv("GATEHOUSE_TEST_JOURNAL_CHILD"); path != "" {
 		e := openJournalEnv(t, path)
 		e.org = os.Getenv("GATEHOUSE_TEST_JOURNAL_ORG")
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for w := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					id := fmt.Sprintf("w%d-%d", w, i)
-					if err := e.svc.LogEvent(context.Background(), &identity.Event{Code: identity.EventTokenIssued,
-						TenantDomain: e.org, ClientID: id}); err != nil {
-						fmt.Println("error", err)
-						return
-					}
-					mu.Lock()
-					fmt.Println("ack", id)
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+		ackWriters(func(id string) error {
+			return e.svc.LogEvent(context.Background(), &identity.Event{Code: identity.EventTokenIssued,
+				TenantDomain: e.org, ClientID: id})
+		})
 		return
 	}
 	e := newJournalEnv(t)
@@ -330,6 +314,31 @@ func TestAuditJournalKilledProcess(t *testing.T) {
 		}
 	}
 	t.Logf("%d events acknowledged before the kill, %d in the log after the restart", len(acked), len(seen))
+}
+
+// ackWriters is the child of killedChild: 8 goroutines call write with
+// ids of their own ("w" goroutine "-" count) and print "ack ID" once it
+// returns, until one fails ("error ...").
+func ackWriters(write func(id string) error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if err := write(id); err != nil {
+					fmt.Println("error", err)
+					return
+				}
+				mu.Lock()
+				fmt.Println("ack", id)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // killedChild runs the test named test in a child process with env

@@ -393,20 +393,8 @@ func TestLogFailedFunctionInBatch(t *testing.T) {
 	ctx := context.Background()
 	st := openT(t, filepath.Join(t.TempDir(), "s.db"))
 	defer st.Close()
-	hold, held := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := st.Update(ctx, func(tx identity.Tx) error {
-			close(held)
-			<-hold
-			return tx.Put([]byte("first"), []byte("v"))
-		}); err != nil {
-			t.Error(err)
-		}
-	}()
-	<-held
+	release := holdWriter(t, st, &wg)
 	errBoom := errors.New("boom")
 	for i := range 6 {
 		wg.Add(1)
@@ -426,7 +414,7 @@ func TestLogFailedFunctionInBatch(t *testing.T) {
 			}
 		}()
 	}
-	close(hold)
+	release()
 	wg.Wait()
 	for i := range 6 {
 		if _, ok := getT(t, st, fmt.Sprintf("k%d", i)); ok != (i%2 == 0) {
@@ -455,27 +443,11 @@ func TestLogClosed(t *testing.T) {
 func TestLogKilledProcess(t *testing.T) {
 	if path := os.Getenv("GATEHOUSE_TEST_WAL_CHILD"); path != "" {
 		st := openT(t, path)
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for w := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					k := fmt.Sprintf("w%d-%d", w, i)
-					if err := st.Update(context.Background(), func(tx identity.Tx) error {
-						return tx.Put([]byte(k), []byte("v-"+k))
-					}); err != nil {
-						fmt.Println("error", err)
-						return
-					}
-					mu.Lock()
-					fmt.Println("ack", k)
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+		ackWriters(func(k string) error {
+			return st.Update(context.Background(), func(tx identity.Tx) error {
+				return tx.Put([]byte(k), []byte("v-"+k))
+			})
+		})
 		return
 	}
 	path := filepath.Join(t.TempDir(), "s.db")
