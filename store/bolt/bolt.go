@@ -35,7 +35,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/btree"
 	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
@@ -401,10 +400,10 @@ func (s *Store) View(ctx context.Context, fn func(tx identity.ReadTx) error) err
 	}
 	defer func() { _ = snap.btx.Rollback() }()
 	base := readTx{b: snap.btx.Bucket(dataBucket)}
-	if snap.mem == nil {
+	if len(snap.mem) == 0 {
 		return fn(&base)
 	}
-	return fn(&overlayRead{layers: []*btree.BTreeG[memEntry]{snap.mem}, base: base})
+	return fn(&overlayRead{layers: snap.mem, base: base})
 }
 
 // Update runs fn in a read-write transaction. A lone writer commits with its

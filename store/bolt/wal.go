@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/btree"
 	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/journal"
@@ -30,16 +32,22 @@ import (
 //     log but not yet in bbolt (the memtable), then a bbolt read
 //     transaction. Each function's writes are one log record.
 //   - Once the records are on disk, the batch's writes join the memtable
-//     and its callers return. Readers see a write only from then on: a View
-//     is a bbolt read transaction and a copy-on-write clone of the
-//     memtable, taken together.
-//   - A checkpoint writes the pending records into bbolt in one
-//     transaction (synced as every bbolt commit is), together with the
-//     sequence number of the last one (the marker, in the meta bucket),
-//     then drops those writes from the memtable. It runs in the background
-//     every checkpointRecords records or checkpointAge, at Backup and at
-//     Close, and in the writer's path when checkpoints fall behind
-//     (checkpointBehind: back-pressure).
+//     and its callers return, and the writer publishes a copy-on-write
+//     clone of the memtable (view). Readers see a write only from then on:
+//     a View is the published clone and a bbolt read transaction begun
+//     after it, taken again in the rare case that a checkpoint froze the
+//     memtable in between. No reader takes a lock of the log's.
+//   - A checkpoint freezes the memtable (a new, empty one takes its
+//     place; readers and writers see the new one above the frozen one),
+//     writes the frozen writes into bbolt in one transaction (synced as
+//     every bbolt commit is) in key order, together with the sequence
+//     number of the last record they hold (the marker, in the meta
+//     bucket), then drops the frozen memtable whole. It runs in the
+//     background every checkpointRecords records or checkpointAge, at
+//     Backup and at Close, and in the writer's path when checkpoints fall
+//     behind (checkpointBehind: back-pressure). Neither readers nor the
+//     writer wait for it: it takes the memtable's lock twice, to freeze
+//     and to drop, each time for a few pointer moves.
 //   - Open replays the records after the marker: nothing acknowledged is
 //     lost, and nothing is applied twice. It refuses a log that starts
 //     after the marker (an older copy of the file put in its place) and
@@ -105,10 +113,45 @@ type wal struct {
 	// never shadows them with older values.
 	appending sync.Mutex
 
-	mu    sync.Mutex
-	mem   *btree.BTreeG[memEntry]
-	bytes int // size of the pending records
-	armed bool
+	// mu guards the memtable: changes, freezes and publications.
+	mu  sync.Mutex
+	mem *btree.BTreeG[memEntry]
+	// frozen is the memtable a checkpoint is writing into bbolt (nil
+	// outside one): below mem, and never changed once frozen.
+	frozen *btree.BTreeG[memEntry]
+	// view is what readers see of the memtable, published after each
+	// change; gen counts the freezes.
+	view atomic.Pointer[memView]
+	gen  atomic.Uint64
+	// merged is the last record whose writes joined the memtable.
+	merged uint64
+	bytes  int // size of the pending records
+	armed  bool
+
+	// failCheckpoint, when set (by tests), fails each checkpoint's
+	// transaction with its error before it writes anything.
+	failCheckpoint atomic.Pointer[func() error]
+}
+
+// memView is a published state of the memtable: clones of its layers
+// that are never changed, newest first, the empty ones left out, and the
+// freeze count when it was published.
+type memView struct {
+	layers []*btree.BTreeG[memEntry]
+	gen    uint64
+}
+
+// publish makes the memtable's current state the readers' view. The
+// caller holds w.mu.
+func (w *wal) publish() {
+	v := &memView{gen: w.gen.Load()}
+	if w.mem.Len() > 0 {
+		v.layers = append(v.layers, w.mem.Clone())
+	}
+	if w.frozen != nil && w.frozen.Len() > 0 {
+		v.layers = append(v.layers, w.frozen)
+	}
+	w.view.Store(v)
 }
 
 // openWAL opens the log beside path, replays what bbolt lacks, and sets
@@ -133,6 +176,7 @@ func (s *Store) openWAL(ctx context.Context) error {
 	}
 	log.Advance(marker)
 	s.wal = &wal{log: log, id: id, mem: newMem()}
+	s.wal.publish()
 	log.SetApplier(s.checkpoint)
 	if err := log.Apply(ctx); err != nil {
 		_ = log.Close(ctx)
@@ -247,45 +291,72 @@ func (s *Store) markLog(inUse bool) error {
 	return nil
 }
 
-// checkpoint is the log's applier: it writes recs into bbolt with their
-// marker, skipping those at or below the marker bbolt holds, then drops
-// their writes from the memtable.
+// checkpoint is the log's applier: it freezes the memtable, writes the
+// frozen writes (and, at Open, the writes of the records the memtable
+// does not hold) into bbolt with the marker, then drops the frozen
+// memtable.
+//
+// The frozen memtable holds every write of the records after the last
+// checkpoint up to merged, which is at least the last of recs (the batch
+// that appended it has joined the memtable: appending). Records appended
+// after the journal listed recs may be in it too: the marker is then
+// merged, past the last of recs, and the next checkpoint skips them.
 func (s *Store) checkpoint(_ context.Context, recs []journal.Record) error {
 	last := recs[len(recs)-1].Seq
-	var keys [][]byte
 	size := 0
+	for _, r := range recs {
+		size += len(r.Data)
+	}
 	w := s.wal
-	w.appending.Lock() // the batch that appended the last of recs has joined the memtable
+	w.appending.Lock()
+	w.mu.Lock()
+	frozen, top := w.mem, w.merged
+	w.frozen, w.mem = frozen, newMem()
+	w.gen.Add(1) // before the commit: a reader that begins after it sees it (snapshot)
+	w.publish()
+	w.mu.Unlock()
 	w.appending.Unlock()
+	marker := max(last, top)
+	writes := frozen
 	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if fail := w.failCheckpoint.Load(); fail != nil {
+			if err := (*fail)(); err != nil {
+				return err
+			}
+		}
 		b, meta := tx.Bucket(dataBucket), tx.Bucket(metaBucket)
 		b.FillPercent = s.fill
-		var marker uint64
+		var have uint64
 		if raw := meta.Get(walMarker); len(raw) == 8 {
-			marker = binary.BigEndian.Uint64(raw)
+			have = binary.BigEndian.Uint64(raw)
 		}
-		// The records' writes, the last of each key winning, are written
-		// in key order: each Put then finds its page where the previous
+		if last > top {
+			// Records no batch merged (at Open: the log to replay): their
+			// writes go over the frozen ones, the last of each key
+			// winning.
+			writes = frozen.Clone()
+			for _, r := range recs {
+				if !bytes.HasPrefix(r.Data, w.id) {
+					return fmt.Errorf("log record %d: %w", r.Seq, errForeignRecord)
+				}
+				if r.Seq <= max(have, top) {
+					continue
+				}
+				if err := decodeWrites(r.Data, w.id, func(k, v []byte, del bool) error {
+					writes.ReplaceOrInsert(memEntry{key: k, val: v, del: del}) // r.Data outlives the transaction
+					return nil
+				}); err != nil {
+					return fmt.Errorf("log record %d: %w", r.Seq, err)
+				}
+			}
+		}
+		if marker <= have && writes.Len() == 0 {
+			return errNothingToCheckpoint
+		}
+		// In key order: each Put then finds its page where the previous
 		// one left bbolt's cursor path, in nodes already in memory.
-		writes := newMem()
-		for _, r := range recs {
-			size += len(r.Data)
-			if !bytes.HasPrefix(r.Data, w.id) {
-				return fmt.Errorf("log record %d: %w", r.Seq, errForeignRecord)
-			}
-			if r.Seq <= marker {
-				continue
-			}
-			if err := decodeWrites(r.Data, w.id, func(k, v []byte, del bool) error {
-				writes.ReplaceOrInsert(memEntry{key: k, val: v, del: del}) // r.Data outlives the transaction
-				return nil
-			}); err != nil {
-				return fmt.Errorf("log record %d: %w", r.Seq, err)
-			}
-		}
 		var err error
 		writes.Ascend(func(e memEntry) bool {
-			keys = append(keys, e.key)
 			if e.del {
 				err = b.Delete(e.key)
 			} else {
@@ -297,53 +368,64 @@ func (s *Store) checkpoint(_ context.Context, recs []journal.Record) error {
 			return err
 		}
 		var m [8]byte
-		binary.BigEndian.PutUint64(m[:], last)
+		binary.BigEndian.PutUint64(m[:], max(marker, have))
 		return meta.Put(walMarker, m[:])
 	})
-	s.checkpoints.Add(1)
-	if err != nil {
-		return fmt.Errorf("checkpoint the write-ahead log: %w", err)
-	}
-	// An entry at or below last holds the value the file now has, so
-	// readers see the same whether it is dropped yet or not: the entries
-	// go a chunk at a time, and readers wait for one chunk at most.
-	for len(keys) > 0 {
-		n := min(len(keys), 512)
-		w.mu.Lock()
-		for _, k := range keys[:n] {
-			if e, ok := w.mem.Get(memEntry{key: k}); ok && e.seq <= last {
-				w.mem.Delete(e)
-			}
-		}
-		w.mu.Unlock()
-		keys = keys[n:]
+	if errors.Is(err, errNothingToCheckpoint) {
+		err = nil // recs were written by an earlier checkpoint, past its list
+	} else {
+		s.checkpoints.Add(1)
 	}
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.frozen = nil
+	defer w.publish()
+	if err != nil {
+		// The frozen writes are not in bbolt: back into the memtable,
+		// under the newer writes made since the freeze.
+		frozen.Ascend(func(e memEntry) bool {
+			if _, ok := w.mem.Get(e); !ok {
+				w.mem.ReplaceOrInsert(e)
+			}
+			return true
+		})
+		return fmt.Errorf("checkpoint the write-ahead log: %w", err)
+	}
 	w.bytes = max(0, w.bytes-size)
-	w.mu.Unlock()
 	return nil
 }
 
+// errNothingToCheckpoint ends a checkpoint's transaction that would
+// write nothing.
+var errNothingToCheckpoint = errors.New("nothing to checkpoint")
+
 // snapshot is a consistent view: a bbolt read transaction and the
-// memtable as it was when the transaction began (nil when empty).
+// memtable's layers as they were when it began, newest first (none when
+// the memtable is empty).
 type snapshot struct {
 	btx *bbolt.Tx
-	mem *btree.BTreeG[memEntry]
+	mem []*btree.BTreeG[memEntry]
 }
 
+// snapshot takes the published view of the memtable, then begins a bbolt
+// read transaction. A checkpoint that froze the memtable after the view
+// was published may have committed writes newer than the view's into
+// bbolt before the transaction began: then it takes both again. A
+// checkpoint that froze before brings nothing the view lacks (its frozen
+// memtable is a layer of the view).
 func (s *Store) snapshot() (snapshot, error) {
 	w := s.wal
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	btx, err := s.db.Begin(false)
-	if err != nil {
-		return snapshot{}, err
+	for {
+		v := w.view.Load()
+		btx, err := s.db.Begin(false)
+		if err != nil {
+			return snapshot{}, err
+		}
+		if w.gen.Load() == v.gen {
+			return snapshot{btx: btx, mem: v.layers}, nil
+		}
+		_ = btx.Rollback()
 	}
-	var mem *btree.BTreeG[memEntry]
-	if w.mem.Len() > 0 {
-		mem = w.mem.Clone()
-	}
-	return snapshot{btx: btx, mem: mem}, nil
 }
 
 // execLog commits a batch through the write-ahead log (see the top of
@@ -379,10 +461,7 @@ func (s *Store) execLog(batch []*commitCall) {
 	size := 0
 	for _, c := range batch {
 		tx := &overlayTx{overlayRead: overlayRead{base: readTx{b: snap.btx.Bucket(dataBucket)}}, local: newMem()}
-		tx.layers = []*btree.BTreeG[memEntry]{tx.local, group}
-		if snap.mem != nil {
-			tx.layers = append(tx.layers, snap.mem)
-		}
+		tx.layers = append([]*btree.BTreeG[memEntry]{tx.local, group}, snap.mem...)
 		if c.err = safeCall(c.fn, tx); c.err != nil {
 			continue
 		}
@@ -432,6 +511,8 @@ func (s *Store) execLog(batch []*commitCall) {
 		w.mem.ReplaceOrInsert(e)
 		return true
 	})
+	w.merged = last
+	w.publish()
 	w.appending.Unlock()
 	w.bytes += size
 	pending, _ := w.log.Pending()
@@ -614,8 +695,15 @@ func (t *overlayTx) Scan(prefix []byte, opts identity.ScanOptions, fn func(key, 
 }
 
 func (t *overlayTx) Put(key, value []byte) error {
-	if len(key) == 0 {
+	switch {
+	case len(key) == 0:
 		return identity.Invalid("key", "is required")
+	case len(key) > bbolt.MaxKeySize:
+		// What bbolt would answer, here rather than at the checkpoint,
+		// which could then never write the record.
+		return bolterrors.ErrKeyTooLarge
+	case len(value) > bbolt.MaxValueSize:
+		return bolterrors.ErrValueTooLarge
 	}
 	t.writes++
 	t.local.ReplaceOrInsert(memEntry{key: bytes.Clone(key), val: append(make([]byte, 0, len(value)), value...)})

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // The store's contract holds without the write-ahead log too (every
@@ -598,5 +601,84 @@ func TestLogMarksTheSchema(t *testing.T) {
 	}
 	if v := schemaOf(t, cp); v != bolt.SchemaVersion {
 		t.Fatalf("the copy after Close: schema %#x", v)
+	}
+}
+
+// A checkpoint that fails leaves every write readable, under the writes
+// made while it ran, and the next checkpoint writes them all.
+func TestLogFailedCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openT(t, path)
+	for i := range 50 {
+		putT(t, st, fmt.Sprintf("k%02d", i), "v1")
+	}
+	errDisk := errors.New("disk full")
+	bolt.FailCheckpoints(st, func() error {
+		// A write that lands in the memtable while the checkpoint runs.
+		putT(t, st, "k01", "during")
+		return errDisk
+	})
+	if err := st.Checkpoint(ctx); !errors.Is(err, errDisk) {
+		t.Fatalf("Checkpoint = %v, want %v", err, errDisk)
+	}
+	bolt.FailCheckpoints(st, nil)
+	putT(t, st, "k02", "after")
+	putT(t, st, "k50", "after")
+	want := map[string]string{}
+	for i := range 50 {
+		want[fmt.Sprintf("k%02d", i)] = "v1"
+	}
+	want["k01"], want["k02"], want["k50"] = "during", "after", "after"
+	check := func(st identity.Store, when string) {
+		t.Helper()
+		if got := dump(t, st); !maps.Equal(got, want) {
+			t.Fatalf("%s: the store holds %v, want %v", when, got, want)
+		}
+		for k, v := range want {
+			if got, ok := getT(t, st, k); !ok || got != v {
+				t.Fatalf("%s: Get(%s) = %q, %t, want %q", when, k, got, ok, v)
+			}
+		}
+	}
+	check(st, "after the failed checkpoint")
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(st, "after the next checkpoint")
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = openT(t, path, bolt.WithoutWriteAheadLog())
+	defer st.Close()
+	check(st, "reopened without the log")
+}
+
+// Keys and values bbolt would refuse are refused by Put, with or without
+// the log, and nothing of their transaction is stored.
+func TestLogRefusesWhatTheFileWould(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []bolt.Option
+	}{{"log", nil}, {"without log", []bolt.Option{bolt.WithoutWriteAheadLog()}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openT(t, filepath.Join(t.TempDir(), "s.db"), tc.opts...)
+			defer st.Close()
+			err := st.Update(context.Background(), func(tx identity.Tx) error {
+				if err := tx.Put([]byte("a"), []byte("v")); err != nil {
+					return err
+				}
+				return tx.Put(bytes.Repeat([]byte("k"), bbolt.MaxKeySize+1), []byte("v"))
+			})
+			if !errors.Is(err, bolterrors.ErrKeyTooLarge) {
+				t.Fatalf("Update = %v, want %v", err, bolterrors.ErrKeyTooLarge)
+			}
+			if _, ok := getT(t, st, "a"); ok {
+				t.Fatal("the failed transaction's other write is stored")
+			}
+			if err := st.Checkpoint(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
