@@ -383,8 +383,11 @@ func fill(path string, flag int) (*os.File, error) {
 		_ = os.Remove(path)
 		return nil, err
 	}
-	if _, err := f.Write(make([]byte, SegmentSize)); err != nil {
-		return fail(fmt.Errorf("journal: preallocate a segment: %w", err))
+	zeros := make([]byte, 256<<10) // SegmentSize is a multiple
+	for range SegmentSize / len(zeros) {
+		if _, err := f.Write(zeros); err != nil {
+			return fail(fmt.Errorf("journal: preallocate a segment: %w", err))
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return fail(fmt.Errorf("journal: sync a new segment: %w", err))

@@ -98,7 +98,7 @@ type memEntry struct {
 
 func memLess(a, b memEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
 
-func newMem() *btree.BTreeG[memEntry] { return btree.NewG(16, memLess) }
+func newMem() *btree.BTreeG[memEntry] { return btree.NewG(8, memLess) }
 
 // wal is a store's write-ahead log and memtable.
 type wal struct {
