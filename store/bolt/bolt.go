@@ -458,7 +458,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx identity.Tx) error) error
 // fails rolls the transaction back; it is answered with its error and the
 // others run again without it (each function may run more than once, as
 // the identity.Store contract allows).
-func (s *Store) execBolt(batch []*commitCall, _ func()) {
+func (s *Store) execBolt(batch []*commitCall) {
 	for len(batch) > 0 {
 		failed := -1
 		err := s.db.Update(func(btx *bbolt.Tx) error {

@@ -16,10 +16,7 @@ import (
 // waits.
 //
 // How a batch is committed is the store's choice (exec): one bbolt
-// transaction (execBolt), or the write-ahead log (execLog). exec may hand
-// the turn over (handOver) before it returns, once what is left of its
-// commit no longer needs it: the write-ahead log's append and fdatasync
-// then overlap the next batch's functions.
+// transaction (execBolt), or the write-ahead log (execLog).
 type groupCommit struct {
 	mu      sync.Mutex
 	pending []*commitCall
@@ -43,7 +40,7 @@ type commitCall struct {
 
 // update runs fn in a batch shared with concurrent callers and returns
 // once that batch has committed (or fn failed).
-func (g *groupCommit) update(fn func(identity.Tx) error, bulk bool, exec func([]*commitCall, func())) error {
+func (g *groupCommit) update(fn func(identity.Tx) error, bulk bool, exec func([]*commitCall)) error {
 	c := &commitCall{fn: fn, bulk: bulk, wake: make(chan struct{}, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
@@ -64,33 +61,25 @@ func (g *groupCommit) update(fn func(identity.Tx) error, bulk bool, exec func([]
 
 // commit commits the pending calls (the caller's among them), at most
 // maxBatch of them, wakes their callers, and hands over to the first call
-// still pending, if any (or earlier, when exec does).
-func (g *groupCommit) commit(exec func([]*commitCall, func())) {
+// still pending, if any.
+func (g *groupCommit) commit(exec func([]*commitCall)) {
 	g.mu.Lock()
 	n := min(len(g.pending), g.maxBatch)
 	batch := append([]*commitCall(nil), g.pending[:n]...)
 	g.pending = append(g.pending[:0:0], g.pending[n:]...)
 	g.mu.Unlock()
-	handed := false
-	handOver := func() {
-		if handed {
-			return
-		}
-		handed = true
-		g.mu.Lock()
-		if len(g.pending) > 0 {
-			g.pending[0].wake <- struct{}{} // not done: it commits the next batch
-		} else {
-			g.busy = false
-		}
-		g.mu.Unlock()
-	}
-	exec(batch, handOver)
+	exec(batch)
 	for _, c := range batch {
 		c.done = true
 		c.wake <- struct{}{}
 	}
-	handOver()
+	g.mu.Lock()
+	if len(g.pending) > 0 {
+		g.pending[0].wake <- struct{}{} // not done: it commits the next batch
+	} else {
+		g.busy = false
+	}
+	g.mu.Unlock()
 }
 
 // safeCall runs fn, turning a panic into an error so that one caller's

@@ -9,13 +9,3 @@ func FailCheckpoints(s *Store, fail func() error) {
 	}
 	s.wal.failCheckpoint.Store(&fail)
 }
-
-// BeforeAppend runs hook before each append to the write-ahead log of s;
-// its error fails the append (nil: no hook).
-func BeforeAppend(s *Store, hook func() error) {
-	if hook == nil {
-		s.wal.beforeAppend.Store(nil)
-		return
-	}
-	s.wal.beforeAppend.Store(&hook)
-}

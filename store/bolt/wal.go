@@ -131,13 +131,6 @@ type wal struct {
 	// failCheckpoint, when set (by tests), fails each checkpoint's
 	// transaction with its error before it writes anything.
 	failCheckpoint atomic.Pointer[func() error]
-	// beforeAppend, when set (by tests), runs before each append; its
-	// error fails the append.
-	beforeAppend atomic.Pointer[func() error]
-
-	// inflight is the last batch that handed the writer's turn over
-	// (execLog).
-	inflight atomic.Pointer[inflight]
 }
 
 // memView is a published state of the memtable: clones of its layers
@@ -435,33 +428,10 @@ func (s *Store) snapshot() (snapshot, error) {
 	}
 }
 
-// inflight is a batch of the log between its hand-over and its end:
-// the next batch's functions run meanwhile, reading its writes (group)
-// before they are durable, and the next batch appends once done is
-// closed, and only if err (the append's) is nil.
-type inflight struct {
-	group *btree.BTreeG[memEntry]
-	done  chan struct{}
-	err   error
-}
-
 // execLog commits a batch through the write-ahead log (see the top of
-// this file). The batches are pipelined: once a batch's functions have
-// run and the batch before it has ended, it hands the writer's turn over
-// (handOver) and appends; the next batch's functions run during that
-// append and its fdatasync, over this batch's writes (inflight), and
-// append in turn once it ends. If the append fails, the next batch's
-// functions run again without its writes.
-func (s *Store) execLog(batch []*commitCall, handOver func()) {
+// this file).
+func (s *Store) execLog(batch []*commitCall) {
 	w := s.wal
-	prev := w.inflight.Load()
-	wait := func() error {
-		if prev == nil {
-			return nil
-		}
-		<-prev.done
-		return prev.err
-	}
 	if n, _ := w.log.Pending(); n >= 4*checkpointBehind {
 		// Checkpoints keep failing: refuse writes rather than grow the
 		// memtable without bound.
@@ -474,30 +444,41 @@ func (s *Store) execLog(batch []*commitCall, handOver func()) {
 	}
 	for _, c := range batch {
 		if c.bulk {
-			_ = wait() // its checkpoint then holds every earlier batch
 			s.execBulk(batch)
 			return
 		}
 	}
-	var over *btree.BTreeG[memEntry] // the writes of prev, unless it has ended
-	if prev != nil {
-		select {
-		case <-prev.done:
-		default:
-			over = prev.group
-		}
-	}
-	group, recs, ok, size, err := s.runBatch(batch, over)
-	if err == nil && over != nil && wait() != nil {
-		// prev's writes, which the functions read, will never be durable.
-		group, recs, ok, size, err = s.runBatch(batch, nil)
-	}
+	snap, err := s.snapshot()
 	if err != nil {
 		for _, c := range batch {
 			c.err = err
 		}
 		return
 	}
+	group := newMem()
+	var recs [][]byte
+	var ok []*commitCall
+	size := 0
+	for _, c := range batch {
+		tx := &overlayTx{overlayRead: overlayRead{base: readTx{b: snap.btx.Bucket(dataBucket)}}, local: newMem()}
+		tx.layers = append([]*btree.BTreeG[memEntry]{tx.local, group}, snap.mem...)
+		if c.err = safeCall(c.fn, tx); c.err != nil {
+			continue
+		}
+		ok = append(ok, c)
+		if tx.local.Len() == 0 {
+			continue
+		}
+		rec := encodeWrites(w.id, tx.local)
+		size += len(rec)
+		recs = append(recs, rec)
+		tx.local.Ascend(func(e memEntry) bool {
+			e.seq = uint64(len(recs)) // the record's index, made absolute below
+			group.ReplaceOrInsert(e)
+			return true
+		})
+	}
+	_ = snap.btx.Rollback()
 	if len(recs) == 0 {
 		return // every call failed or only read: nothing to make durable
 	}
@@ -510,18 +491,8 @@ func (s *Store) execLog(batch []*commitCall, handOver func()) {
 		fail(s.writeDirect(group))
 		return
 	}
-	me := &inflight{group: group, done: make(chan struct{})}
-	defer close(me.done)
 	w.appending.Lock()
-	w.inflight.Store(me)
-	handOver()
-	var last uint64
-	if hook := w.beforeAppend.Load(); hook != nil {
-		err = (*hook)()
-	}
-	if err == nil {
-		last, err = w.log.Append(recs)
-	}
+	last, err := w.log.Append(recs)
 	s.gc.commits.Add(1)
 	if err != nil {
 		w.appending.Unlock()
@@ -530,7 +501,6 @@ func (s *Store) execLog(batch []*commitCall, handOver func()) {
 		} else {
 			err = fmt.Errorf("write-ahead log: %w", err)
 		}
-		me.err = err
 		fail(err)
 		return
 	}
@@ -572,45 +542,6 @@ func (s *Store) execLog(batch []*commitCall, handOver func()) {
 	}
 }
 
-// runBatch runs the functions of batch against an overlay of a snapshot
-// (and, when not nil, over: the writes of the batch before, not yet
-// durable). It returns the batch's writes (group), one record per
-// function that wrote, the calls whose functions succeeded (the others
-// have their errors) and the records' size.
-func (s *Store) runBatch(batch []*commitCall, over *btree.BTreeG[memEntry]) (group *btree.BTreeG[memEntry], recs [][]byte, ok []*commitCall, size int, err error) {
-	w := s.wal
-	snap, err := s.snapshot()
-	if err != nil {
-		return nil, nil, nil, 0, err
-	}
-	defer func() { _ = snap.btx.Rollback() }()
-	group = newMem()
-	below := snap.mem
-	if over != nil {
-		below = append([]*btree.BTreeG[memEntry]{over}, below...)
-	}
-	for _, c := range batch {
-		tx := &overlayTx{overlayRead: overlayRead{base: readTx{b: snap.btx.Bucket(dataBucket)}}, local: newMem()}
-		tx.layers = append([]*btree.BTreeG[memEntry]{tx.local, group}, below...)
-		if c.err = safeCall(c.fn, tx); c.err != nil {
-			continue
-		}
-		ok = append(ok, c)
-		if tx.local.Len() == 0 {
-			continue
-		}
-		rec := encodeWrites(w.id, tx.local)
-		size += len(rec)
-		recs = append(recs, rec)
-		tx.local.Ascend(func(e memEntry) bool {
-			e.seq = uint64(len(recs)) // the record's index, made absolute in execLog
-			group.ReplaceOrInsert(e)
-			return true
-		})
-	}
-	return group, recs, ok, size, nil
-}
-
 // execBulk commits a batch with bulk writes as a bbolt transaction of its
 // own (execBolt), after a checkpoint of everything pending: no record
 // older than it is left to replay over it, and no memtable entry is left
@@ -622,7 +553,7 @@ func (s *Store) execBulk(batch []*commitCall) {
 		}
 		return
 	}
-	s.execBolt(batch, nil)
+	s.execBolt(batch)
 }
 
 // writeDirect writes a batch too large for the log straight into bbolt in

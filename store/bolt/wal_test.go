@@ -10,11 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
@@ -681,87 +679,6 @@ func TestLogRefusesWhatTheFileWould(t *testing.T) {
 			if err := st.Checkpoint(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-		})
-	}
-}
-
-// The batches are pipelined: a batch's functions run while the batch
-// before it appends, over its writes; when that append fails, they run
-// again without them.
-func TestLogPipelinedBatches(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		appendErr error
-		wantSeen  []string // what the second batch's function saw of x, run by run
-		wantX     string   // "" when absent
-	}{
-		{"the first append succeeds", nil, []string{"1"}, "1"},
-		{"the first append fails", errors.New("disk gone"), []string{"1", ""}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "s.db")
-			st := openT(t, path)
-			appending, ran := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			bolt.BeforeAppend(st, func() error {
-				first := false
-				once.Do(func() { first = true })
-				if !first {
-					return nil
-				}
-				close(appending)
-				select {
-				case <-ran: // the second batch's function ran meanwhile
-				case <-time.After(10 * time.Second):
-					t.Error("the second batch's function did not run during the first append")
-				}
-				return tc.appendErr
-			})
-			firstErr := make(chan error, 1)
-			go func() {
-				firstErr <- st.Update(ctx, func(tx identity.Tx) error { return tx.Put([]byte("x"), []byte("1")) })
-			}()
-			<-appending
-			var seen []string
-			err := st.Update(ctx, func(tx identity.Tx) error {
-				v, err := tx.Get([]byte("x"))
-				if err != nil && !errors.Is(err, identity.ErrNotFound) {
-					return err
-				}
-				seen = append(seen, string(v))
-				if len(seen) == 1 {
-					close(ran)
-				}
-				return tx.Put([]byte("y"), append([]byte("saw "), v...))
-			})
-			if err != nil {
-				t.Fatalf("second update: %v", err)
-			}
-			if err := <-firstErr; !errors.Is(err, tc.appendErr) || (tc.appendErr == nil) != (err == nil) {
-				t.Fatalf("first update = %v, want %v", err, tc.appendErr)
-			}
-			if !slices.Equal(seen, tc.wantSeen) {
-				t.Fatalf("the second function saw x = %q, want %q", seen, tc.wantSeen)
-			}
-			bolt.BeforeAppend(st, nil)
-			check := func(st identity.Store) {
-				t.Helper()
-				x, ok := getT(t, st, "x")
-				if want := tc.wantX; x != want || ok != (want != "") {
-					t.Fatalf("x = %q, %t, want %q", x, ok, want)
-				}
-				if y, _ := getT(t, st, "y"); y != "saw "+tc.wantX {
-					t.Fatalf("y = %q, want %q", y, "saw "+tc.wantX)
-				}
-			}
-			check(st)
-			if err := st.Close(); err != nil {
-				t.Fatal(err)
-			}
-			st = openT(t, path)
-			defer st.Close()
-			check(st)
 		})
 	}
 }
