@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/profile"
 	"github.com/gatehouse-id/gatehouse/store"
+	"github.com/gatehouse-id/gatehouse/store/bolt"
 )
 
 // app is the assembled server: the store, Gatehouse over it (every face,
@@ -46,7 +47,7 @@ type app struct {
 }
 
 func build(ctx context.Context, cfg *config, logger *slog.Logger, stdout io.Writer) (*app, error) {
-	st, err := store.Open(ctx, cfg.Store)
+	st, err := store.Open(ctx, cfg.Store, store.WithBolt(bolt.WithLogger(logger)))
 	if err != nil {
 		switch {
 		case errors.Is(err, identity.ErrStoreLocked):

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,7 @@ type options struct {
 	noFreelist bool
 	noJournal  bool
 	noWAL      bool
+	logger     *slog.Logger
 }
 
 // WithTimeout sets how long Open waits for the file lock (default
@@ -130,6 +132,13 @@ func WithoutAuditJournal() Option { return func(o *options) { o.noJournal = true
 // WithBatchDelay imply it.
 func WithoutWriteAheadLog() Option { return func(o *options) { o.noWAL = true } }
 
+// WithLogger sets where the store logs what no caller hears of: a
+// background checkpoint of the write-ahead log that fails (its records
+// stay in the log and the next checkpoint tries again; writes are
+// refused once checkpoints have fallen far behind), at most once every
+// ten seconds while it keeps failing. The default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
 // DefaultFillPercent is WithFillPercent's default.
 const DefaultFillPercent = 0.9
 
@@ -160,6 +169,26 @@ type Store struct {
 	// checkpoints counts the bbolt transactions that wrote its records.
 	wal         *wal
 	checkpoints atomic.Int64
+	// log receives the failures of background checkpoints (WithLogger);
+	// lastReport is when one was last logged.
+	log        *slog.Logger
+	reportMu   sync.Mutex
+	lastReport time.Time
+}
+
+// reportCheckpoint logs a checkpoint's failure that no caller receives,
+// at most once per journal.ReportEvery.
+func (s *Store) reportCheckpoint(err error) {
+	s.reportMu.Lock()
+	due := time.Since(s.lastReport) >= journal.ReportEvery
+	if due {
+		s.lastReport = time.Now()
+	}
+	s.reportMu.Unlock()
+	if due {
+		s.log.Error("bolt store: a checkpoint of the write-ahead log failed; its writes stay in the log and are retried",
+			"path", s.path, "err", err)
+	}
 }
 
 // CommitStats counts a store's write transactions since Open: how the
@@ -258,8 +287,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
 	s := &Store{db: db, path: path, timerBatch: o.batchDelay > 0, gc: groupCommit{maxBatch: 1000}, fill: o.fill,
-		noJournal: o.noJournal || o.noSync}
+		noJournal: o.noJournal || o.noSync, log: o.logger}
 	if o.noWAL || o.noSync || o.batchDelay > 0 {
 		if err := s.dropAppliedLog(ctx); err != nil {
 			_ = db.Close()

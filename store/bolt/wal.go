@@ -529,15 +529,17 @@ func (s *Store) execLog(batch []*commitCall) {
 	switch {
 	case behind:
 		// Back-pressure: the next batch waits for this checkpoint.
-		_ = w.log.Apply(context.Background())
+		if err := w.log.Apply(context.Background()); err != nil {
+			s.reportCheckpoint(err)
+		}
 	case due:
-		w.log.ApplyAsync(nil)
+		w.log.ApplyAsync(s.reportCheckpoint)
 	case arm:
 		time.AfterFunc(checkpointAge, func() {
 			w.mu.Lock()
 			w.armed = false
 			w.mu.Unlock()
-			w.log.ApplyAsync(nil)
+			w.log.ApplyAsync(s.reportCheckpoint)
 		})
 	}
 }

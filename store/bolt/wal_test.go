@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
@@ -680,5 +682,48 @@ func TestLogRefusesWhatTheFileWould(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A background checkpoint that fails, which no caller hears of, is
+// logged (WithLogger), and the writes stay readable.
+func TestLogReportsFailedCheckpoints(t *testing.T) {
+	var out syncBuffer
+	st := openT(t, filepath.Join(t.TempDir(), "s.db"), bolt.WithLogger(slog.New(slog.NewTextHandler(&out, nil))))
+	bolt.FailCheckpoints(st, func() error { return errors.New("disk full") })
+	putT(t, st, "k", "v") // arms the background checkpoint (checkpointAge)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "disk full"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed checkpoint logged; the log holds %q", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), "level=ERROR") || !strings.Contains(out.String(), "write-ahead log") {
+		t.Fatalf("log = %q", out.String())
+	}
+	if v, ok := getT(t, st, "k"); !ok || v != "v" {
+		t.Fatalf("k = %q, %t after the failed checkpoint", v, ok)
+	}
+	bolt.FailCheckpoints(st, nil)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
