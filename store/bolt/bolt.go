@@ -179,6 +179,9 @@ type Store struct {
 // reportCheckpoint logs a checkpoint's failure that no caller receives,
 // at most once per journal.ReportEvery.
 func (s *Store) reportCheckpoint(err error) {
+	if errors.Is(err, journal.ErrClosed) {
+		return // a checkpoint due after Close, which wrote everything
+	}
 	s.reportMu.Lock()
 	due := time.Since(s.lastReport) >= journal.ReportEvery
 	if due {

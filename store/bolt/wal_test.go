@@ -726,4 +726,22 @@ func TestLogReportsFailedCheckpoints(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if n := strings.Count(out.String(), "level=ERROR"); n != 1 {
+		t.Fatalf("%d failures logged, want 1 (at most one per ten seconds): %q", n, out.String())
+	}
+}
+
+// A store closed while a background checkpoint is due logs nothing when
+// that checkpoint finds the log closed: Close wrote everything.
+func TestLogClosedWithACheckpointDue(t *testing.T) {
+	var out syncBuffer
+	st := openT(t, filepath.Join(t.TempDir(), "s.db"), bolt.WithLogger(slog.New(slog.NewTextHandler(&out, nil))))
+	putT(t, st, "k", "v") // arms the background checkpoint (checkpointAge)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past checkpointAge
+	if out.String() != "" {
+		t.Fatalf("logged after Close: %q", out.String())
+	}
 }
