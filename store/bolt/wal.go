@@ -88,12 +88,10 @@ func walBase(path string) string { return path + ".wal" }
 func LogFiles(path string) ([]string, error) { return journal.Segments(walBase(path)) }
 
 // memEntry is a write of the overlay: a value, or a deletion (del) that
-// hides bbolt's value. seq is the log record that made it durable (in the
-// memtable only).
+// hides bbolt's value.
 type memEntry struct {
 	key, val []byte
 	del      bool
-	seq      uint64
 }
 
 func memLess(a, b memEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
@@ -473,7 +471,6 @@ func (s *Store) execLog(batch []*commitCall) {
 		size += len(rec)
 		recs = append(recs, rec)
 		tx.local.Ascend(func(e memEntry) bool {
-			e.seq = uint64(len(recs)) // the record's index, made absolute below
 			group.ReplaceOrInsert(e)
 			return true
 		})
@@ -504,10 +501,8 @@ func (s *Store) execLog(batch []*commitCall) {
 		fail(err)
 		return
 	}
-	first := last - uint64(len(recs)) + 1
 	w.mu.Lock()
 	group.Ascend(func(e memEntry) bool {
-		e.seq += first - 1
 		w.mem.ReplaceOrInsert(e)
 		return true
 	})
