@@ -331,8 +331,13 @@ func (s *Store) checkpoint(_ context.Context, recs []journal.Record) error {
 		if last > top {
 			// Records no batch merged (at Open: the log to replay): their
 			// writes go over the frozen ones, the last of each key
-			// winning.
-			writes = frozen.Clone()
+			// winning. (A new tree, not a clone: Clone writes to the tree
+			// it clones, which readers may be reading.)
+			writes = newMem()
+			frozen.Ascend(func(e memEntry) bool {
+				writes.ReplaceOrInsert(e)
+				return true
+			})
 			for _, r := range recs {
 				if !bytes.HasPrefix(r.Data, w.id) {
 					return fmt.Errorf("log record %d: %w", r.Seq, errForeignRecord)
