@@ -2,7 +2,6 @@ package gatehouse_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/flowtest"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso"
 	"github.com/gatehouse-id/gatehouse/store/memory"
@@ -382,7 +382,7 @@ func TestStartSweepsExpiredRecords(t *testing.T) {
 		var mu sync.Mutex
 		now := time.Now()
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		logs := &syncBuffer{}
+		logs := &testkit.Buffer{}
 		f := newFixture(t, "", gatehouse.Options{Serve: faces, Clock: clock, SweepInterval: 5 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 			func(gh *gatehouse.Gatehouse) http.Handler { return gh.Handler() })
@@ -411,20 +411,6 @@ func TestStartSweepsExpiredRecords(t *testing.T) {
 		cancel()
 	}
 }
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestListenerAnswersMalformedTargetsUnderTheBase: served from
 // gh.Listener, a target under the base path that net/http refuses before

@@ -1,7 +1,6 @@
 package profile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 )
@@ -46,24 +46,6 @@ func (g *gateMailer) Send(ctx context.Context, m mail.Message) error {
 	}
 }
 
-// syncBuffer is a log destination safe for the workers' writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func resetReq(e *env, id string) resp {
 	return e.do("POST", "/api/1/profile/"+id+"/reset_password.json", e.master,
 		url.Values{"resetPasswordUrl": {"https://app.example.com/reset"}})
@@ -75,7 +57,7 @@ func resetReq(e *env, id string) resp {
 func TestMailDoesNotBlockRequests(t *testing.T) {
 	base := runtime.NumGoroutine()
 	g := newGate()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	e := newEnvWith(t, memory.New(), func(o *Options) {
 		o.Mailer, o.MailWorkers, o.MailQueue = g, 1, 2
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))

@@ -1,28 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestRunTakesEnvironmentAndPrintsStartURL: the environment configures the
 // client (a flag wins), the start URL is printed, and it answers.
@@ -36,7 +24,7 @@ func TestRunTakesEnvironmentAndPrintsStartURL(t *testing.T) {
 	env := map[string]string{"GATEHOUSE_CLIENT_ISSUER": "http://127.0.0.1:1/t/acme", "GATEHOUSE_CLIENT_ID": "c",
 		"GATEHOUSE_CLIENT_ADDR": "127.0.0.1:1"}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", addr}, func(k string) string { return env[k] }, out, io.Discard)

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
 // client is a black-box HTTP client of a running server: its own cookie
@@ -198,7 +200,7 @@ func journey(t *testing.T, store string) {
 		spaRedirect  = "https://spa.journey.test/callback"
 	)
 	mailDir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	base, _, stop := startServerLogs(t, logs, "-store", store, "-master-key", masterID+":"+masterSecret,
 		"-monitoring-token", monitoring, "-mail-dir", mailDir)
 	c := newClient(t, base)

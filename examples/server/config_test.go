@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
 // TestEveryFlagHasDocumentedEnv enumerates the server's flag set: every
@@ -87,7 +89,7 @@ func TestEveryFlagHasDocumentedEnv(t *testing.T) {
 // same way (its secret goes to stdout only).
 func TestMasterKeyOnExistingStoreIsLogged(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "g.db")
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	_, _, stop := startServerLogs(t, logs, "-store", "bolt:"+db)
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -96,7 +98,7 @@ func TestMasterKeyOnExistingStoreIsLogged(t *testing.T) {
 		t.Fatalf("generation not logged: %s", logs)
 	}
 	const secret = "added-later-secret-0123456789"
-	logs2 := &syncBuffer{}
+	logs2 := &testkit.Buffer{}
 	_, out, stop2 := startServerLogs(t, logs2, "-store", "bolt:"+db, "-master-key", "ops-admin:"+secret)
 	if err := stop2(); err != nil {
 		t.Fatal(err)
@@ -115,7 +117,7 @@ func TestMasterKeyOnExistingStoreIsLogged(t *testing.T) {
 		t.Fatal("the master secret was written out")
 	}
 	// The same key again changes nothing and logs nothing.
-	logs3 := &syncBuffer{}
+	logs3 := &testkit.Buffer{}
 	_, _, stop3 := startServerLogs(t, logs3, "-store", "bolt:"+db, "-master-key", "ops-admin:"+secret)
 	_ = stop3()
 	if strings.Contains(logs3.String(), "master credential") {
@@ -128,7 +130,7 @@ func TestMasterKeyOnExistingStoreIsLogged(t *testing.T) {
 // the portal can be opened without decoding the mail.
 func TestDevelopmentServerLogsSetupLink(t *testing.T) {
 	const masterID, masterSecret = "dev-admin", "dev-admin-secret-0123456789"
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	base, _, _ := startServerLogs(t, logs, "-store", "memory:", "-master-key", masterID+":"+masterSecret,
 		"-mail-dir", t.TempDir())
 	c := newClient(t, base)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
 var (
@@ -27,10 +28,10 @@ var (
 
 // startDemo runs the server with -demo on free ports and returns what it
 // printed once the URL is out.
-func startDemo(t *testing.T, extra ...string) (out string, logs *lockedBuffer) {
+func startDemo(t *testing.T, extra ...string) (out string, logs *testkit.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"-demo", "-addr", freeAddr(t), "-demo-client-addr", freeAddr(t)}, extra...), noenv, stdout, stderr)

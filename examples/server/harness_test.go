@@ -14,11 +14,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
 // Fixed bootstrap secrets of the in-process harness.
@@ -29,29 +29,13 @@ const (
 	bobPassword   = "correct horse battery"
 )
 
-// lockedBuffer collects the server's slog output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func (l *lockedBuffer) Len() int { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Len() }
-
 // harness is the assembled handler of every face, in process, with an
 // organization, a user, applications and a Crafter profile to aim at.
 type harness struct {
 	t        testing.TB
 	a        *app
 	h        http.Handler
-	logs     *lockedBuffer
+	logs     *testkit.Buffer
 	mailDir  string
 	mgmt     string // Cryptr management token of the master key
 	org      string // organization domain = Crafter tenant
@@ -78,7 +62,7 @@ func newHarness(t testing.TB, store string, extra ...string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := build(context.Background(), cfg, logger, io.Discard)
 	if err != nil {

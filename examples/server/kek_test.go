@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/seal"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
 const kekTestMaster = "master:kek-test-master-secret-0123456789"
@@ -47,7 +48,7 @@ func crafterTokenIDs(t *testing.T, c *client, master string) []string {
 // credentials authenticate on both faces and Crafter lists the same ids.
 func TestServerSealsSecretsAndRestarts(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "g.db")
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	base, _, stop := startServerLogs(t, logs, "-store", "bolt:"+db, "-master-key", kekTestMaster)
 	if !strings.Contains(logs.String(), "created a new key-encryption key") {
 		t.Fatalf("the first start did not log its new key: %s", logs.String())
@@ -88,7 +89,7 @@ func TestServerSealsSecretsAndRestarts(t *testing.T) {
 		}
 	}
 
-	logs2 := &syncBuffer{}
+	logs2 := &testkit.Buffer{}
 	base2, _, _ := startServerLogs(t, logs2, "-store", "bolt:"+db)
 	if strings.Contains(logs2.String(), "created a new key-encryption key") {
 		t.Fatal("the second start created another key")

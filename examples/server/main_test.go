@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,20 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -42,16 +30,16 @@ func freeAddr(t *testing.T) string {
 func noenv(string) string { return "" }
 
 // startServer runs the server until the test ends and waits for /healthz.
-func startServer(t *testing.T, args ...string) (base string, stdout *syncBuffer, stop func() error) {
+func startServer(t *testing.T, args ...string) (base string, stdout *testkit.Buffer, stop func() error) {
 	t.Helper()
 	return startServerLogs(t, io.Discard, args...)
 }
 
 // startServerLogs is startServer with the server's log written to stderr.
-func startServerLogs(t *testing.T, stderr io.Writer, args ...string) (base string, stdout *syncBuffer, stop func() error) {
+func startServerLogs(t *testing.T, stderr io.Writer, args ...string) (base string, stdout *testkit.Buffer, stop func() error) {
 	t.Helper()
 	addr := freeAddr(t)
-	stdout = &syncBuffer{}
+	stdout = &testkit.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"-addr", addr}, args...), noenv, stdout, stderr) }()
@@ -119,7 +107,7 @@ func TestServerRefusesBusyPort(t *testing.T) {
 	}
 	defer ln.Close()
 	db := filepath.Join(t.TempDir(), "g.db")
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	err = run(context.Background(), []string{"-addr", ln.Addr().String(), "-store", "bolt:" + db}, noenv, out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "cannot listen") {
 		t.Fatalf("busy port: %v", err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 )
 
 // scopeHarness is the harness with two more organizations (alpha, beta),
@@ -31,7 +32,7 @@ func newScopeHarness(t *testing.T) *scopeHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	a, err := build(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)

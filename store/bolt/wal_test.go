@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
+	"github.com/gatehouse-id/gatehouse/internal/testkit"
 	"github.com/gatehouse-id/gatehouse/store/bolt"
 	"github.com/gatehouse-id/gatehouse/store/memory"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
@@ -685,28 +686,10 @@ func TestLogRefusesWhatTheFileWould(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A background checkpoint that fails, which no caller hears of, is
 // logged (WithLogger), and the writes stay readable.
 func TestLogReportsFailedCheckpoints(t *testing.T) {
-	var out syncBuffer
+	var out testkit.Buffer
 	st := openT(t, filepath.Join(t.TempDir(), "s.db"), bolt.WithLogger(slog.New(slog.NewTextHandler(&out, nil))))
 	bolt.FailCheckpoints(st, func() error { return errors.New("disk full") })
 	putT(t, st, "k", "v") // arms the background checkpoint (checkpointAge)
@@ -734,7 +717,7 @@ func TestLogReportsFailedCheckpoints(t *testing.T) {
 // A store closed while a background checkpoint is due logs nothing when
 // that checkpoint finds the log closed: Close wrote everything.
 func TestLogClosedWithACheckpointDue(t *testing.T) {
-	var out syncBuffer
+	var out testkit.Buffer
 	st := openT(t, filepath.Join(t.TempDir(), "s.db"), bolt.WithLogger(slog.New(slog.NewTextHandler(&out, nil))))
 	putT(t, st, "k", "v") // arms the background checkpoint (checkpointAge)
 	if err := st.Close(); err != nil {
