@@ -31,7 +31,7 @@ type fixture struct {
 	svc   *identity.Service
 	h     *api.Handler
 	clock *testkit.Clock
-	logs  *bytes.Buffer
+	logs  *testkit.Buffer
 }
 
 type fixtureOpts struct {
@@ -56,8 +56,8 @@ func places(t testing.TB) identity.PlaceResolver {
 func newFixture(t testing.TB, opts ...fixtureOpts) *fixture {
 	t.Helper()
 	c := testkit.NewClock(time.Date(2022, 3, 10, 8, 15, 16, 0, time.UTC))
-	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
+	logs := &testkit.Buffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc, err := identity.NewService(identity.Options{Store: memory.New(), Clock: c.Now, AccountDomain: account,
 		Places: places(t), Logger: log})
 	if err != nil {
@@ -76,17 +76,6 @@ func newFixture(t testing.TB, opts ...fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{t: t, svc: svc, h: h, clock: c, logs: logs}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // key creates an API key and returns a management token for it.
