@@ -9,3 +9,13 @@ func FailCheckpoints(s *Store, fail func() error) {
 	}
 	s.wal.failCheckpoint.Store(&fail)
 }
+
+// BeforeFreeze runs hook in each checkpoint of s between the moment it
+// has its records and the freeze of the memtable (nil: no hook).
+func BeforeFreeze(s *Store, hook func()) {
+	if hook == nil {
+		s.wal.beforeFreeze.Store(nil)
+		return
+	}
+	s.wal.beforeFreeze.Store(&hook)
+}

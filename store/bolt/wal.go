@@ -129,6 +129,9 @@ type wal struct {
 	// failCheckpoint, when set (by tests), fails each checkpoint's
 	// transaction with its error before it writes anything.
 	failCheckpoint atomic.Pointer[func() error]
+	// beforeFreeze, when set (by tests), runs when a checkpoint has its
+	// records and has not yet frozen the memtable.
+	beforeFreeze atomic.Pointer[func()]
 }
 
 // memView is a published state of the memtable: clones of its layers
@@ -306,6 +309,9 @@ func (s *Store) checkpoint(_ context.Context, recs []journal.Record) error {
 		size += len(r.Data)
 	}
 	w := s.wal
+	if hook := w.beforeFreeze.Load(); hook != nil {
+		(*hook)()
+	}
 	w.appending.Lock()
 	w.mu.Lock()
 	frozen, top := w.mem, w.merged

@@ -728,3 +728,67 @@ func TestLogClosedWithACheckpointDue(t *testing.T) {
 		t.Fatalf("logged after Close: %q", out.String())
 	}
 }
+
+// A write logged after a checkpoint has its records but before it freezes
+// the memtable goes into the file with them: the marker then passes the
+// records the checkpoint was given, the next checkpoint finds nothing left
+// to write, and a crash in between replays nothing twice.
+func TestLogCheckpointPastItsRecords(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openT(t, path)
+	defer st.Close()
+	putT(t, st, "a", "1")
+	var once sync.Once
+	bolt.BeforeFreeze(st, func() { once.Do(func() { putT(t, st, "b", "2") }) })
+	before := st.CommitStats()
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bolt.BeforeFreeze(st, nil)
+	if got := st.CommitStats().Sub(before).Checkpoints; got != 1 {
+		t.Fatalf("%d checkpoints, want 1", got)
+	}
+	// The file alone holds both writes, while the log still lists b.
+	cp := copyLogged(t, path)
+	raw, err := os.ReadFile(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	only := filepath.Join(t.TempDir(), "only.db")
+	if err := os.WriteFile(only, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := openT(t, only, bolt.WithoutWriteAheadLog())
+	if got := dump(t, f); !maps.Equal(got, map[string]string{"a": "1", "b": "2"}) {
+		t.Fatalf("the file holds %v", got)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A crash now: the copy's log lists b again, at or below the marker.
+	r := openT(t, cp)
+	if got := dump(t, r); !maps.Equal(got, map[string]string{"a": "1", "b": "2"}) {
+		t.Fatalf("after the replay: %v", got)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The next checkpoint finds b written already: no bbolt transaction.
+	before = st.CommitStats()
+	if err := st.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.CommitStats().Sub(before).Checkpoints; got != 0 {
+		t.Fatalf("%d checkpoints for records already written, want 0", got)
+	}
+	if n, err := bolt.LogFiles(path); err != nil || len(n) == 0 {
+		t.Fatalf("log files of the running store: %v, %v", n, err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := bolt.LogFiles(path); len(n) != 0 {
+		t.Fatalf("log files left after Close: %v", n)
+	}
+}
