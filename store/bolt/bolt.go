@@ -32,6 +32,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +90,7 @@ type options struct {
 	noJournal  bool
 	noWAL      bool
 	logger     *slog.Logger
+	mmap       int // bytes; -1: defaultMmapSize
 }
 
 // WithTimeout sets how long Open waits for the file lock (default
@@ -138,6 +141,31 @@ func WithoutWriteAheadLog() Option { return func(o *options) { o.noWAL = true } 
 // refused once checkpoints have fallen far behind), at most once every
 // ten seconds while it keeps failing. The default is slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithMmapSize sets how many bytes of address space the store maps for
+// its file when it opens (bbolt's InitialMmapSize): room to grow without
+// remapping. bbolt remaps a file that outgrows its mapping, and a remap
+// waits for every open read transaction (a Backup, a long listing) while
+// every read that starts meanwhile waits behind it: with the room mapped
+// up front, a long read stalls neither writes nor other reads. The
+// mapping is address space, not memory: pages are read in as they are
+// touched. 0 keeps bbolt's own policy (a mapping that doubles from 32 KiB
+// as the file grows). The default (a negative n) is the larger of 1 GiB
+// and twice the file's size on 64-bit systems, and 0 on 32-bit ones and
+// on Windows (where bbolt grows the file itself to the mapping's size).
+func WithMmapSize(n int) Option { return func(o *options) { o.mmap = n } }
+
+// mmapSize is the mapping Open asks bbolt for: n when set (n ≥ 0),
+// otherwise the default WithMmapSize describes for a file of size bytes.
+func mmapSize(n int, size int64, goos string, intSize int) int {
+	if n >= 0 {
+		return n
+	}
+	if intSize < 64 || goos == "windows" {
+		return 0
+	}
+	return int(max(1<<30, 2*size))
+}
 
 // DefaultFillPercent is WithFillPercent's default.
 const DefaultFillPercent = 0.9
@@ -254,7 +282,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	o := options{timeout: DefaultTimeout, mode: 0o600, fill: DefaultFillPercent}
+	o := options{timeout: DefaultTimeout, mode: 0o600, fill: DefaultFillPercent, mmap: -1}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -270,11 +298,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			o.timeout = left
 		}
 	}
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
 	db, err := bbolt.Open(path, o.mode, &bbolt.Options{
-		Timeout:        o.timeout,
-		NoSync:         o.noSync,
-		NoFreelistSync: o.noFreelist,
-		FreelistType:   bbolt.FreelistMapType,
+		Timeout:         o.timeout,
+		NoSync:          o.noSync,
+		NoFreelistSync:  o.noFreelist,
+		FreelistType:    bbolt.FreelistMapType,
+		InitialMmapSize: mmapSize(o.mmap, size, runtime.GOOS, strconv.IntSize),
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: waited %s for the file lock; another Gatehouse process (or another Open in this one) is using it: %w",

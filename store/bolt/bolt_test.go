@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -455,5 +456,113 @@ func TestFreelistIsWritten(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// blockingWriter is a Backup destination that holds the copy (and its
+// read transaction) open until release is closed.
+type blockingWriter struct {
+	started chan struct{}
+	once    sync.Once
+	release chan struct{}
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.started) })
+	<-w.release
+	return len(p), nil
+}
+
+// A long read (a View, or a Backup to a slow destination) stalls neither
+// the writes that grow the file nor the reads that start meanwhile. bbolt
+// remaps its file when it outgrows the mapping, and a remap waits for
+// every open read transaction while new ones wait behind it: the store
+// maps room to grow up front (WithMmapSize), so that a backup of a large
+// file does not stop every sign-in.
+func TestLongReadStallsNothing(t *testing.T) {
+	readers := []struct {
+		name string
+		hold func(t *testing.T, st *bolt.Store, held chan<- struct{}, release <-chan struct{}) error
+	}{
+		{"view", func(t *testing.T, st *bolt.Store, held chan<- struct{}, release <-chan struct{}) error {
+			return st.View(context.Background(), func(tx identity.ReadTx) error {
+				if _, err := tx.Get([]byte("k000")); err != nil {
+					return err
+				}
+				close(held)
+				<-release
+				return nil
+			})
+		}},
+		{"backup", func(t *testing.T, st *bolt.Store, held chan<- struct{}, release <-chan struct{}) error {
+			w := &blockingWriter{started: make(chan struct{}), release: make(chan struct{})}
+			go func() {
+				<-w.started
+				close(held)
+				<-release
+				close(w.release)
+			}()
+			_, err := st.Backup(context.Background(), w)
+			return err
+		}},
+	}
+	for _, log := range []struct {
+		name string
+		opts []bolt.Option
+	}{{"log", nil}, {"without log", []bolt.Option{bolt.WithoutWriteAheadLog()}}} {
+		for _, rd := range readers {
+			t.Run(log.name+"/"+rd.name, func(t *testing.T) {
+				ctx := context.Background()
+				st := openT(t, filepath.Join(t.TempDir(), "s.db"), log.opts...)
+				defer st.Close()
+				putT(t, st, "k000", "v")
+				if err := st.Checkpoint(ctx); err != nil {
+					t.Fatal(err)
+				}
+				held, release := make(chan struct{}), make(chan struct{})
+				var once sync.Once
+				free := func() { once.Do(func() { close(release) }) }
+				defer free()
+				readErr := make(chan error, 1)
+				go func() { readErr <- rd.hold(t, st, held, release) }()
+				<-held
+				// 8 MiB of writes, then a checkpoint: the file grows far
+				// past the 32 KiB bbolt maps for a new file.
+				done := make(chan error, 1)
+				go func() {
+					val := strings.Repeat("x", 64<<10)
+					for i := range 128 {
+						err := st.Update(ctx, func(tx identity.Tx) error {
+							return tx.Put(fmt.Appendf(nil, "big%03d", i), []byte(val))
+						})
+						if err != nil {
+							done <- err
+							return
+						}
+					}
+					if err := st.Checkpoint(ctx); err != nil {
+						done <- err
+						return
+					}
+					done <- st.View(ctx, func(tx identity.ReadTx) error {
+						_, err := tx.Get([]byte("big127"))
+						return err
+					})
+				}()
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatal(err)
+					}
+				case <-time.After(20 * time.Second):
+					free()
+					t.Fatal("the writes and the read after them waited for the long read to end")
+				}
+				free()
+				if err := <-readErr; err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }
