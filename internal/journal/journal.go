@@ -90,13 +90,17 @@ type segment struct {
 type Log struct {
 	base string // segment files are base + ".journal-" + hex first seq
 
-	mu       sync.Mutex
-	closed   bool
-	next     uint64
-	segs     []segment // oldest first; the last is cur's when cur != nil
-	cur      *os.File
-	curSize  int64
-	pending  []Record
+	mu      sync.Mutex
+	closed  bool
+	next    uint64
+	segs    []segment // oldest first; the last is cur's when cur != nil
+	cur     *os.File
+	curSize int64
+	pending []Record
+	// buf is the buffer Appends write their records into before the
+	// file: one allocation for the largest append so far (up to
+	// maxKeptBuffer), not one per append.
+	buf      []byte
 	dropped  int // corrupt records found by Open
 	applyMu  sync.Mutex
 	applier  Applier
@@ -262,7 +266,13 @@ func (l *Log) Append(recs [][]byte) (uint64, error) {
 			return 0, err
 		}
 	}
-	buf := make([]byte, 0, size)
+	buf := l.buf[:0]
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+		if size <= maxKeptBuffer {
+			l.buf = buf // used under mu, written before the next Append
+		}
+	}
 	first := l.next
 	for i, r := range recs {
 		var h [headerSize]byte
@@ -291,6 +301,10 @@ func (l *Log) Append(recs [][]byte) (uint64, error) {
 	}
 	return last, nil
 }
+
+// maxKeptBuffer bounds the buffer an Append keeps for the next one: a
+// rare large append (an import's) does not pin its size in memory.
+const maxKeptBuffer = 256 << 10
 
 // abandon closes the current segment after a failed write: the next
 // Append starts a new one, so nothing is ever written after a torn

@@ -284,6 +284,7 @@ func BenchmarkAppend(b *testing.B) {
 			for i := range recs {
 				recs[i] = bytes.Repeat([]byte("e"), 400)
 			}
+			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := l.Append(recs); err != nil {
 					b.Fatal(err)
