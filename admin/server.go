@@ -185,7 +185,7 @@ func (c *Console) attachSession(q *request) error {
 // checkCSRF verifies a POST's form token; it answers 403 and returns
 // false when the token is missing or wrong.
 func (c *Console) checkCSRF(w http.ResponseWriter, q *request) bool {
-	q.r.Body = http.MaxBytesReader(w, q.r.Body, maxForm)
+	q.r.Body = httpx.LimitBody(w, q.r, maxForm)
 	if err := q.r.ParseForm(); err != nil {
 		c.page(w, q, http.StatusBadRequest, "message", view{Title: "error.bad", Message: "error.bad.text"})
 		return false

@@ -445,7 +445,7 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 	ctype, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch kind {
 	case jsonBody:
-		b, err := io.ReadAll(http.MaxBytesReader(k.w, r.Body, maxBody))
+		b, err := io.ReadAll(httpx.LimitBody(k.w, r, maxBody))
 		if err != nil {
 			return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
 		}
@@ -460,7 +460,7 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 		if ctype != "multipart/form-data" {
 			return apiErr(http.StatusUnsupportedMediaType, CodeOther, "Content type '%s' not supported; send multipart/form-data", ctype)
 		}
-		r.Body = http.MaxBytesReader(k.w, r.Body, maxUpload+64<<10)
+		r.Body = httpx.LimitBody(k.w, r, maxUpload+64<<10)
 		// The query string is parsed above (parseParams): a non-nil Form
 		// keeps net/http from parsing it again and refusing a raw ';'.
 		r.Form = url.Values{}
@@ -476,7 +476,7 @@ func (k *call) parse(kind bodyKind, maxUpload int64) error {
 		}
 	default:
 		if ctype == "application/x-www-form-urlencoded" {
-			b, err := io.ReadAll(http.MaxBytesReader(k.w, r.Body, maxBody))
+			b, err := io.ReadAll(httpx.LimitBody(k.w, r, maxBody))
 			if err != nil {
 				return apiErr(http.StatusRequestEntityTooLarge, CodeOther, "Request body is larger than %d bytes", maxBody)
 			}

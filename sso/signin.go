@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/kv"
 	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso/saml"
@@ -391,7 +392,7 @@ func (s *Service) serveACS(w http.ResponseWriter, r *http.Request) {
 		failed(ReasonNotConfigured, err.Error())
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, int64(sp.MaxEncodedBytes()+acsBodySlack))
+	r.Body = httpx.LimitBody(w, r, int64(sp.MaxEncodedBytes()+acsBodySlack))
 	if err := r.ParseForm(); err != nil {
 		failed(string(saml.ReasonTooLarge), "the request body could not be read: "+err.Error())
 		return
@@ -603,7 +604,7 @@ func (s *Service) serveSLO(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusForbidden, "failed")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, int64(sp.MaxEncodedBytes()+acsBodySlack))
+	r.Body = httpx.LimitBody(w, r, int64(sp.MaxEncodedBytes()+acsBodySlack))
 	// A form that cannot be read is refused by the SAML layer below, with
 	// its reason; here only the kind of message matters.
 	_ = r.ParseForm()

@@ -81,13 +81,17 @@ func DecodeParams(r *http.Request) (Params, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return p, nil
 	}
+	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
+		Message: "the request body is larger than 1 MiB"}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, tooLarge // before the first read: no "100 Continue" (httpx.LimitBody)
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
 		return nil, BadRequest("the request body could not be read")
 	}
 	if len(body) > MaxBodyBytes {
-		return nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "request_too_large",
-			Message: "the request body is larger than 1 MiB"}
+		return nil, tooLarge
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {

@@ -113,3 +113,39 @@ func TestMuxDecodesBodyFirst(t *testing.T) {
 		t.Fatalf("echo: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// A body declared over MaxBodyBytes is refused (413 request_too_large)
+// before any of it is read, so that net/http never sends "100 Continue"
+// for it; one that turns out too large when read is refused the same way.
+func TestDecodeParamsRefusesLargeBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		declared int64
+		canRead  bool
+	}{
+		{"declared", MaxBodyBytes + 1, false},
+		{"undeclared", -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := &watchedBody{r: strings.NewReader(strings.Repeat("a", MaxBodyBytes+1))}
+			r := httptest.NewRequest(http.MethodPost, "/api/v2/organizations", body)
+			r.ContentLength = tc.declared
+			_, err := DecodeParams(r)
+			var e *Error
+			if !errors.As(err, &e) || e.Status != http.StatusRequestEntityTooLarge || e.Code != "request_too_large" {
+				t.Fatalf("DecodeParams = %v, want 413 request_too_large", err)
+			}
+			if body.read && !tc.canRead {
+				t.Error("the body declared too large was read")
+			}
+		})
+	}
+}
+
+// watchedBody records whether it was read.
+type watchedBody struct {
+	r    io.Reader
+	read bool
+}
+
+func (w *watchedBody) Read(p []byte) (int, error) { w.read = true; return w.r.Read(p) }

@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -148,4 +150,56 @@ func TestLoggedPathHidesSecrets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// LimitBody refuses a body declared over the limit at its first read,
+// reading nothing and closing the connection after the answer, and
+// bounds every other body like http.MaxBytesReader.
+func TestLimitBody(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		body     string
+		declared int64 // Content-Length; -1: unknown (chunked)
+		read     int   // bytes read before the error
+		tooLarge bool
+		close    bool
+	}{
+		{"declared within", "12345", 5, 5, false, false},
+		{"declared over", "1234567", 7, 0, true, true},
+		{"undeclared within", "12345", -1, 5, false, false},
+		{"undeclared over", "1234567", -1, 5, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &countingReader{r: strings.NewReader(tc.body)}
+			r := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(src))
+			r.ContentLength = tc.declared
+			w := httptest.NewRecorder()
+			b, err := io.ReadAll(LimitBody(w, r, 5))
+			var mbe *http.MaxBytesError
+			if got := errors.As(err, &mbe); got != tc.tooLarge || (err != nil && !got) {
+				t.Fatalf("ReadAll = %q, %v; want too large: %t", b, err, tc.tooLarge)
+			}
+			if len(b) != tc.read {
+				t.Errorf("read %d bytes, want %d", len(b), tc.read)
+			}
+			if tc.declared > 5 && src.n != 0 {
+				t.Errorf("%d bytes of a body declared too large were read", src.n)
+			}
+			if got := w.Header().Get("Connection") == "close"; got != tc.close {
+				t.Errorf("Connection: close = %t, want %t", got, tc.close)
+			}
+		})
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }

@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/safefetch"
 	"github.com/gatehouse-id/gatehouse/pages"
 	"github.com/gatehouse-id/gatehouse/sso"
@@ -275,7 +276,7 @@ func (h *Handler) startPage(w http.ResponseWriter, r *http.Request) {
 
 // startPost consumes the link and opens the portal session.
 func (h *Handler) startPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	r.Body = httpx.LimitBody(w, r, 64<<10)
 	ck, err := r.Cookie(startCookie)
 	if err != nil || r.ParseForm() != nil || ck.Value == "" ||
 		subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) != 1 {
@@ -350,7 +351,7 @@ func (h *Handler) session(next sessionHandler) http.HandlerFunc {
 // csrf refuses a form whose token is not the session's.
 func (h *Handler) csrf(next sessionHandler) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, s *sessionCtx) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		r.Body = httpx.LimitBody(w, r, maxUpload)
 		var err error
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 			err = r.ParseMultipartForm(maxUpload)

@@ -102,7 +102,7 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return p, nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r.Body = httpx.LimitBody(w, r, maxBody)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	data, err := io.ReadAll(r.Body)
 	if err != nil {

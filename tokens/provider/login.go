@@ -120,7 +120,7 @@ func (p *Provider) loadRequest(ctx context.Context, reqID string) (*authRequest,
 
 // loginPost handles the forms of the hosted login page.
 func (p *Provider) loginPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r.Body = httpx.LimitBody(w, r, maxBody)
 	if err := r.ParseForm(); err != nil {
 		p.errorPage(w, r, "", http.StatusBadRequest, "bad_request")
 		return
@@ -524,7 +524,7 @@ func (p *Provider) lookupMagic(ctx context.Context, token string) (*magicLinkRec
 // link atomically and signs the user in.
 func (p *Provider) magicLinkConsume(w http.ResponseWriter, r *http.Request) {
 	locale := pickLocale(r, "")
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r.Body = httpx.LimitBody(w, r, maxBody)
 	if err := r.ParseForm(); err != nil || !checkCSRF(r) {
 		p.errorPage(w, r, locale, http.StatusForbidden, "csrf")
 		return

@@ -167,7 +167,7 @@ func (p *Provider) linkRefused(w http.ResponseWriter, r *http.Request, locale, w
 func (p *Provider) linkRequest(w http.ResponseWriter, r *http.Request, post bool) (locale string, svc *identity.Service, domain, token string, ok bool) {
 	locale = pickLocale(r, "")
 	if post {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		r.Body = httpx.LimitBody(w, r, maxBody)
 		if err := r.ParseForm(); err != nil || !checkCSRF(r) {
 			p.errorPage(w, r, locale, http.StatusForbidden, "csrf")
 			return locale, nil, "", "", false
