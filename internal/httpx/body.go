@@ -3,6 +3,7 @@ package httpx
 import (
 	"io"
 	"net/http"
+	"strings"
 )
 
 // LimitBody is http.MaxBytesReader for r's body, except that a request
@@ -14,13 +15,15 @@ import (
 // sends a body nobody reads, and every other client gets the answer
 // before the connection closes.
 //
-// The answer to such a request closes the connection (Connection: close):
-// net/http would otherwise read up to 256 KiB of the unread body before
-// answering, from a client that waits for "100 Continue" before it sends
-// any.
+// The answer to such a request, and to any that asked for "100 Continue",
+// closes the connection (Connection: close): net/http would otherwise
+// read up to 256 KiB of a body the handler left unread before it
+// answered, from a client that sends none until it gets "100 Continue".
 func LimitBody(w http.ResponseWriter, r *http.Request, n int64) io.ReadCloser {
-	if r.ContentLength > n {
+	if r.ContentLength > n || strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
 		w.Header().Set("Connection", "close")
+	}
+	if r.ContentLength > n {
 		return declaredTooLarge{limit: n, body: r.Body}
 	}
 	return http.MaxBytesReader(w, r.Body, n)

@@ -153,8 +153,9 @@ func TestLoggedPathHidesSecrets(t *testing.T) {
 }
 
 // LimitBody refuses a body declared over the limit at its first read,
-// reading nothing and closing the connection after the answer, and
-// bounds every other body like http.MaxBytesReader.
+// reading nothing and closing the connection after the answer, bounds
+// every other body like http.MaxBytesReader, and closes the connection
+// after answering a request that asked for "100 Continue".
 func TestLimitBody(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -163,16 +164,21 @@ func TestLimitBody(t *testing.T) {
 		read     int   // bytes read before the error
 		tooLarge bool
 		close    bool
+		expect   bool // Expect: 100-continue
 	}{
-		{"declared within", "12345", 5, 5, false, false},
-		{"declared over", "1234567", 7, 0, true, true},
-		{"undeclared within", "12345", -1, 5, false, false},
-		{"undeclared over", "1234567", -1, 5, true, false},
+		{"declared within", "12345", 5, 5, false, false, false},
+		{"declared within, expecting 100 Continue", "12345", 5, 5, false, true, true},
+		{"declared over", "1234567", 7, 0, true, true, false},
+		{"undeclared within", "12345", -1, 5, false, false, false},
+		{"undeclared over", "1234567", -1, 5, true, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &countingReader{r: strings.NewReader(tc.body)}
 			r := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(src))
 			r.ContentLength = tc.declared
+			if tc.expect {
+				r.Header.Set("Expect", "100-continue")
+			}
 			w := httptest.NewRecorder()
 			b, err := io.ReadAll(LimitBody(w, r, 5))
 			var mbe *http.MaxBytesError
