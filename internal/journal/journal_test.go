@@ -367,9 +367,24 @@ func TestSpareSegment(t *testing.T) {
 	if err := os.WriteFile(base+".journal.spare", []byte("half written"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Open replaces a spare a stopped process left half written: once
+	// the new one is prepared (Open starts at once, so the file may
+	// already exist again when Open returns), it is whole and zeroed.
 	r = open(t, base)
 	defer r.Close(context.Background())
-	if _, err := os.Stat(base + ".journal.spare"); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("Open kept a left-over spare: %v", err)
+	r.mu.Lock()
+	ch = r.spare
+	r.mu.Unlock()
+	if ch == nil {
+		t.Fatal("Open prepares no spare")
+	}
+	err = <-ch
+	ch <- err
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(base + ".journal.spare")
+	if err != nil || len(got) != SegmentSize || bytes.HasPrefix(got, []byte("half written")) {
+		t.Fatalf("Open kept the left-over spare: %d bytes starting %q, %v", len(got), got[:min(len(got), 12)], err)
 	}
 }
