@@ -15,12 +15,14 @@ import (
 // sends a body nobody reads, and every other client gets the answer
 // before the connection closes.
 //
-// The answer to such a request, and to any that asked for "100 Continue",
-// closes the connection (Connection: close): net/http would otherwise
-// read up to 256 KiB of a body the handler left unread before it
-// answered, from a client that sends none until it gets "100 Continue".
+// Over HTTP/1, the answer to such a request, and to any that asked for
+// "100 Continue", closes the connection (Connection: close): net/http
+// would otherwise read up to 256 KiB of a body the handler left unread
+// before it answered, from a client that sends none until it gets "100
+// Continue". HTTP/2 has no such read, and there Connection: close would
+// shut down every stream of the client's connection: it is not set.
 func LimitBody(w http.ResponseWriter, r *http.Request, n int64) io.ReadCloser {
-	if r.ContentLength > n || strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+	if r.ProtoMajor < 2 && (r.ContentLength > n || strings.EqualFold(r.Header.Get("Expect"), "100-continue")) {
 		w.Header().Set("Connection", "close")
 	}
 	if r.ContentLength > n {

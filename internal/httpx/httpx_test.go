@@ -155,7 +155,8 @@ func TestLoggedPathHidesSecrets(t *testing.T) {
 // LimitBody refuses a body declared over the limit at its first read,
 // reading nothing and closing the connection after the answer, bounds
 // every other body like http.MaxBytesReader, and closes the connection
-// after answering a request that asked for "100 Continue".
+// after answering a request that asked for "100 Continue"; over HTTP/2,
+// where closing would end every stream of the client, it closes nothing.
 func TestLimitBody(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -165,12 +166,15 @@ func TestLimitBody(t *testing.T) {
 		tooLarge bool
 		close    bool
 		expect   bool // Expect: 100-continue
+		h2       bool // over HTTP/2
 	}{
-		{"declared within", "12345", 5, 5, false, false, false},
-		{"declared within, expecting 100 Continue", "12345", 5, 5, false, true, true},
-		{"declared over", "1234567", 7, 0, true, true, false},
-		{"undeclared within", "12345", -1, 5, false, false, false},
-		{"undeclared over", "1234567", -1, 5, true, false, false},
+		{"declared within", "12345", 5, 5, false, false, false, false},
+		{"declared within, expecting 100 Continue", "12345", 5, 5, false, true, true, false},
+		{"declared over", "1234567", 7, 0, true, true, false, false},
+		{"undeclared within", "12345", -1, 5, false, false, false, false},
+		{"undeclared over", "1234567", -1, 5, true, false, false, false},
+		{"declared over, HTTP/2", "1234567", 7, 0, true, false, false, true},
+		{"expecting 100 Continue, HTTP/2", "12345", 5, 5, false, false, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &countingReader{r: strings.NewReader(tc.body)}
@@ -178,6 +182,9 @@ func TestLimitBody(t *testing.T) {
 			r.ContentLength = tc.declared
 			if tc.expect {
 				r.Header.Set("Expect", "100-continue")
+			}
+			if tc.h2 {
+				r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
 			}
 			w := httptest.NewRecorder()
 			b, err := io.ReadAll(LimitBody(w, r, 5))
