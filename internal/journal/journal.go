@@ -270,7 +270,7 @@ func (l *Log) Append(recs [][]byte) (uint64, error) {
 	if cap(buf) < size {
 		buf = make([]byte, 0, size)
 		if size <= maxKeptBuffer {
-			l.buf = buf // used under mu, written before the next Append
+			l.buf = buf // kept for the next Append (under mu)
 		}
 	}
 	first := l.next

@@ -90,7 +90,7 @@ type options struct {
 	noJournal  bool
 	noWAL      bool
 	logger     *slog.Logger
-	mmap       int // bytes; -1: defaultMmapSize
+	mmap       int // bytes; negative: the default (mmapSize)
 }
 
 // WithTimeout sets how long Open waits for the file lock (default
