@@ -57,11 +57,10 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 	if err := check(c, tenant, ActionManageTickets, ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
 	}
-	if username == "" {
-		return nil, missingParam("username")
-	}
-	if pw == "" {
-		return nil, missingParam("password")
+	if username == "" || pw == "" {
+		// No profile has an empty username, and no password is empty:
+		// a failed login, counted against nothing.
+		return nil, badCredentials()
 	}
 	d := s.dir(c)
 	var domain string
@@ -71,7 +70,12 @@ func (s *Service) Authenticate(ctx context.Context, c *identity.Credential, tena
 			domain = o.Domain
 		}
 		return err
-	}); err != nil {
+	}); isCode(err, CodeNoSuchTenant) {
+		// Crafter looks the profile up by tenant and username without
+		// reading the tenant: no such profile, 401 (its security
+		// provider then tries its next tenant; a 404 would stop it).
+		return nil, badCredentials()
+	} else if err != nil {
 		return nil, err
 	}
 	user, err := d.PasswordLogin(ctx, identity.PasswordLogin{OrgDomain: domain, Username: username, Password: pw,

@@ -339,3 +339,66 @@ func TestBusyHasher(t *testing.T) {
 	}
 	_ = p
 }
+
+// TestAuthenticateEmptyOrUnknown: Crafter's login form sends a blank field
+// as "password=" and its security provider moves to its next tenant only
+// on 401. An empty username or password, or a tenant that does not exist,
+// is 401 BAD_CREDENTIALS (Crafter looks the profile up by tenant and
+// username and finds none), writes nothing and counts no failure; only an
+// absent parameter is 400.
+func TestAuthenticateEmptyOrUnknown(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	e.profile("acme", "alice", nil)
+	nopw := e.profile("acme", "nopw", url.Values{"password": nil})
+	if nopw.ID == "" {
+		t.Fatal("profile without password not created")
+	}
+	tests := []struct {
+		name   string
+		form   url.Values
+		status int
+		code   string
+	}{
+		{"empty password", url.Values{"tenantName": {"acme"}, "username": {"alice"}, "password": {""}}, 401, CodeBadCredentials},
+		{"empty password, no password set", url.Values{"tenantName": {"acme"}, "username": {"nopw"}, "password": {""}}, 401, CodeBadCredentials},
+		{"empty username", url.Values{"tenantName": {"acme"}, "username": {""}, "password": {"pw-alice"}}, 401, CodeBadCredentials},
+		{"both empty", url.Values{"tenantName": {"acme"}, "username": {""}, "password": {""}}, 401, CodeBadCredentials},
+		{"unknown tenant", url.Values{"tenantName": {"nosuch"}, "username": {"alice"}, "password": {"pw-alice"}}, 401, CodeBadCredentials},
+		{"tenant name no tenant can have", url.Values{"tenantName": {"-Bad-"}, "username": {"alice"}, "password": {"pw-alice"}}, 401, CodeBadCredentials},
+		{"password absent", url.Values{"tenantName": {"acme"}, "username": {"alice"}}, 400, CodeOther},
+		{"username absent", url.Values{"tenantName": {"acme"}, "password": {"pw-alice"}}, 400, CodeOther},
+		{"tenant empty", url.Values{"tenantName": {""}, "username": {"alice"}, "password": {"pw-alice"}}, 400, CodeOther},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := snapshot(t, e)
+			r := e.do("POST", "/api/1/authentication/authenticate.json", e.master, tc.form)
+			if r.status != tc.status || r.code() != tc.code {
+				t.Fatalf("%d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			}
+			if after := snapshot(t, e); strings.Join(after, "\n") != strings.Join(before, "\n") {
+				t.Fatal("a refused login changed the store")
+			}
+		})
+	}
+	// None of them counted: nine wrong passwords still do not lock alice.
+	for i := range 9 {
+		if r := e.login("alice", "wrong"); r.status != 401 {
+			t.Fatalf("wrong password %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	if r := e.login("alice", "pw-alice"); r.status != 200 {
+		t.Fatalf("right password after 9 failures: %d %s", r.status, r.body)
+	}
+	// A token limited to another tenant learns nothing about this one.
+	other := e.token(identity.Credential{Application: "app",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "other", AllowedActions: []string{"MANAGE_TICKETS"}}}})
+	for _, tenant := range []string{"acme", "nosuch"} {
+		r := e.do("POST", "/api/1/authentication/authenticate.json", other,
+			url.Values{"tenantName": {tenant}, "username": {"alice"}, "password": {""}})
+		if r.status != 403 || r.code() != CodeActionDenied {
+			t.Fatalf("token of another tenant, tenant %s: %d %s", tenant, r.status, r.body)
+		}
+	}
+}

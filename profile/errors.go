@@ -79,6 +79,12 @@ func noTenant(name string) *Error {
 	return apiErr(http.StatusNotFound, CodeNoSuchTenant, "No tenant with name %q found", name)
 }
 
+// isCode reports whether err is an API error with Crafter's error code.
+func isCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
 func noProfile(id string) *Error {
 	return apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile with ID %q found", id)
 }

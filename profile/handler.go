@@ -539,6 +539,15 @@ func (p params) required(k string) (string, error) {
 	return v, nil
 }
 
+// present is a required parameter that may be sent empty (a String
+// @RequestParam in Crafter's controllers): only its absence is 400.
+func (p params) present(k string) (string, error) {
+	if !p.has(k) {
+		return "", missingParam(k)
+	}
+	return p.get(k), nil
+}
+
 // requiredAll returns the values of several required parameters, in order;
 // the first missing one is the error.
 func (p params) requiredAll(keys ...string) ([]string, error) {
@@ -951,7 +960,7 @@ func (h *handler) byUsername(k *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := k.p.required("username")
+	u, err := k.p.present("username") // empty: no such profile, 404
 	if err != nil {
 		return nil, err
 	}
@@ -1147,11 +1156,15 @@ func (h *handler) authenticate(k *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := k.p.required("username")
+	// A username or password sent empty is present (Spring passes an
+	// empty String parameter through, and Crafter's login form sends a
+	// blank field as "password="): it is a failed login, 401, not a
+	// missing parameter.
+	u, err := k.p.present("username")
 	if err != nil {
 		return nil, err
 	}
-	pw, err := k.p.required("password")
+	pw, err := k.p.present("password")
 	if err != nil {
 		return nil, err
 	}
