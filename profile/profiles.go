@@ -555,15 +555,22 @@ func (s *Service) ProfileByUsername(ctx context.Context, c *identity.Credential,
 	if err := check(c, tenant, ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
 	}
+	// Crafter finds the profile by tenant name and username without
+	// reading the tenant: an unknown tenant or an empty username is no
+	// such profile.
+	none := apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile found for tenant %q and username %q", tenant, username)
 	var out *Profile
 	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
 		o, tn, err := loadTenant(tx, tenant)
+		if isCode(err, CodeNoSuchTenant) || (err == nil && username == "") {
+			return none
+		}
 		if err != nil {
 			return err
 		}
 		u, err := tx.UserByUsername(o.ID, username)
 		if errors.Is(err, identity.ErrNotFound) {
-			return apiErr(http.StatusNotFound, CodeNoSuchProfile, "No profile found for tenant %q and username %q", tenant, username)
+			return none
 		}
 		if err != nil {
 			return err

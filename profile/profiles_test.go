@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/identity"
 )
 
 func TestCreateProfileRules(t *testing.T) {
@@ -366,5 +368,58 @@ func TestDocumentParameterNames(t *testing.T) {
 	r := e.do("POST", "/api/1/profile/"+p.ID+"/roles/add.json", e.master, nil)
 	if r.status != 400 || !strings.Contains(string(r.body), "'role'") {
 		t.Errorf("no role: %d %s", r.status, r.body)
+	}
+}
+
+// TestListingsOfUnknownTenant: Crafter's listings and its count read the
+// profiles by tenant name and never the tenant, so a tenant that does not
+// exist lists [] and counts 0 (§1: nothing found on a list endpoint is
+// []); the query endpoints, which need the tenant's attribute
+// definitions, and every endpoint for a token without a permission for
+// the tenant, answer as before.
+func TestListingsOfUnknownTenant(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme", AttributeDefinition{Name: "city", Permissions: all})
+	e.profile("acme", "alice", url.Values{"attributes": {`{"city":"Paris"}`}})
+	other := e.token(identity.Credential{Application: "app",
+		TenantPermissions: []identity.TenantPermission{{Tenant: "acme", AllowedActions: []string{"*"}}}})
+	tests := []struct {
+		path   string
+		form   url.Values
+		body   string
+		status int
+		code   string
+	}{
+		{"/api/1/profile/count", nil, "0", 200, ""},
+		{"/api/1/profile/range", nil, "[]", 200, ""},
+		{"/api/1/profile/by_role", url.Values{"role": {"ADMIN"}}, "[]", 200, ""},
+		{"/api/1/profile/by_existing_attribute", url.Values{"attributeName": {"city"}}, "[]", 200, ""},
+		{"/api/1/profile/by_attribute_value", url.Values{"attributeName": {"city"}, "attributeValue": {"Paris"}}, "[]", 200, ""},
+		{"/api/1/profile/by_query", url.Values{"query": {"{}"}}, "", 404, CodeNoSuchTenant},
+		{"/api/1/profile/count_by_query", url.Values{"query": {"{}"}}, "", 404, CodeNoSuchTenant},
+		{"/api/1/profile/by_username", url.Values{"username": {"alice"}}, "", 404, CodeNoSuchProfile},
+	}
+	if r := e.do("GET", "/api/1/profile/by_username", e.master, url.Values{"tenantName": {"acme"}, "username": {""}}); r.status != 404 || r.code() != CodeNoSuchProfile {
+		t.Fatalf("by_username with an empty username: %d %s", r.status, r.body)
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			for _, tenant := range []string{"nosuch", "-Not-A-Tenant-"} {
+				form := url.Values{"tenantName": {tenant}}
+				for k, v := range tc.form {
+					form[k] = v
+				}
+				r := e.do("GET", tc.path, e.master, form)
+				if r.status != tc.status || (tc.code != "" && r.code() != tc.code) ||
+					(tc.body != "" && strings.TrimSpace(string(r.body)) != tc.body) {
+					t.Fatalf("tenant %q: %d %s; want %d %s %s", tenant, r.status, r.body, tc.status, tc.code, tc.body)
+				}
+				// A token limited to acme is refused the unknown
+				// tenant, as any tenant not its own.
+				if r := e.do("GET", tc.path, other, form); r.status != 403 || r.code() != CodeActionDenied {
+					t.Fatalf("limited token, tenant %q: %d %s", tenant, r.status, r.body)
+				}
+			}
+		})
 	}
 }

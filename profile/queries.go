@@ -293,15 +293,21 @@ func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*
 }
 
 // list runs a search in a tenant with MANAGE_PROFILES and READ_TENANT and
-// renders the results.
+// renders the results. An unknown tenant is an empty list when
+// emptyIfNoTenant (Crafter's listings read the profiles by tenant name and
+// never the tenant: nothing found is []), else 404 NO_SUCH_TENANT (the
+// query endpoints, which need the tenant's attribute definitions).
 func (s *Service) list(ctx context.Context, c *identity.Credential, tenant string, attrs []string, so Sort,
-	plan func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error)) ([]Profile, error) {
+	emptyIfNoTenant bool, plan func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error)) ([]Profile, error) {
 	if err := check(c, tenant, ActionManageProfiles, ActionReadTenant); err != nil {
 		return nil, err
 	}
 	out := []Profile{}
 	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
 		o, tn, err := loadTenant(tx, tenant)
+		if emptyIfNoTenant && isCode(err, CodeNoSuchTenant) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -365,12 +371,12 @@ func queryPlan(c *identity.Credential, src string) func(tx *identity.ReadTxn, o 
 
 // ProfilesByQuery returns the profiles of a tenant matching a Mongo filter.
 func (s *Service) ProfilesByQuery(ctx context.Context, c *identity.Credential, tenant, src string, so Sort, attrs []string) ([]Profile, error) {
-	return s.list(ctx, c, tenant, attrs, so, queryPlan(c, src))
+	return s.list(ctx, c, tenant, attrs, so, false, queryPlan(c, src))
 }
 
 // OneByQuery returns the first profile matching a filter (404 if none).
 func (s *Service) OneByQuery(ctx context.Context, c *identity.Credential, tenant, src string, attrs []string) (*Profile, error) {
-	list, err := s.list(ctx, c, tenant, attrs, Sort{HasStart: true, HasCount: true, Count: 1}, queryPlan(c, src))
+	list, err := s.list(ctx, c, tenant, attrs, Sort{HasStart: true, HasCount: true, Count: 1}, false, queryPlan(c, src))
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +408,8 @@ func (s *Service) CountByQuery(ctx context.Context, c *identity.Credential, tena
 	return n, err
 }
 
-// CountProfiles counts a tenant's profiles from the maintained counter.
+// CountProfiles counts a tenant's profiles from the maintained counter;
+// an unknown tenant has none (Crafter counts by tenant name).
 func (s *Service) CountProfiles(ctx context.Context, c *identity.Credential, tenant string) (int, error) {
 	if err := check(c, tenant, ActionManageProfiles, ActionReadTenant); err != nil {
 		return 0, err
@@ -410,6 +417,9 @@ func (s *Service) CountProfiles(ctx context.Context, c *identity.Credential, ten
 	n := 0
 	err := s.dir(c).View(ctx, func(tx *identity.ReadTxn) error {
 		o, _, err := loadTenant(tx, tenant)
+		if isCode(err, CodeNoSuchTenant) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -423,7 +433,7 @@ func matchAll(*identity.User, map[string]any) bool { return true }
 
 // Range returns a tenant's profiles, sorted and paged.
 func (s *Service) Range(ctx context.Context, c *identity.Credential, tenant string, so Sort, attrs []string) ([]Profile, error) {
-	return s.list(ctx, c, tenant, attrs, so, func(*identity.ReadTxn, *identity.Organization, *identity.Tenant) (search, error) {
+	return s.list(ctx, c, tenant, attrs, so, true, func(*identity.ReadTxn, *identity.Organization, *identity.Tenant) (search, error) {
 		return search{all: true, match: matchAll}, nil
 	})
 }
@@ -432,7 +442,7 @@ func (s *Service) Range(ctx context.Context, c *identity.Credential, tenant stri
 // index; paging parameters are not part of this endpoint).
 func (s *Service) ProfilesByRole(ctx context.Context, c *identity.Credential, tenant, role string, so Sort, attrs []string) ([]Profile, error) {
 	so.HasStart, so.HasCount = false, false
-	return s.list(ctx, c, tenant, attrs, so, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+	return s.list(ctx, c, tenant, attrs, so, true, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
 		ids, _, err := hintIDs(tx, o.ID, tn, "roles", []any{role})
 		return search{ids: ids, match: matchAll}, err
 	})
@@ -442,7 +452,7 @@ func (s *Service) ProfilesByRole(ctx context.Context, c *identity.Credential, te
 // name (whatever its value).
 func (s *Service) ProfilesWithAttribute(ctx context.Context, c *identity.Credential, tenant, name string, so Sort, attrs []string) ([]Profile, error) {
 	so.HasStart, so.HasCount = false, false
-	return s.list(ctx, c, tenant, attrs, so, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+	return s.list(ctx, c, tenant, attrs, so, true, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
 		if err := readable(c, tn, name); err != nil {
 			return search{}, err
 		}
@@ -458,7 +468,7 @@ func (s *Service) ProfilesWithAttribute(ctx context.Context, c *identity.Credent
 // attribute's index when it is Indexed.
 func (s *Service) ProfilesByAttributeValue(ctx context.Context, c *identity.Credential, tenant, name, value string, so Sort, attrs []string) ([]Profile, error) {
 	so.HasStart, so.HasCount = false, false
-	return s.list(ctx, c, tenant, attrs, so, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
+	return s.list(ctx, c, tenant, attrs, so, true, func(tx *identity.ReadTxn, o *identity.Organization, tn *identity.Tenant) (search, error) {
 		if err := readable(c, tn, name); err != nil {
 			return search{}, err
 		}
