@@ -108,8 +108,18 @@ func (s *Service) MemoryInfo() Memory {
 
 // StatusInfo reports uptime and start time.
 func (s *Service) StatusInfo() Status {
-	return Status{Uptime: int64(s.base.Now().Sub(s.started) / time.Second),
-		Startup: s.started.UTC().Format(time.RFC3339)}
+	return Status{Uptime: int64(s.base.Now().Sub(s.started) / time.Second), Startup: javaInstant(s.started)}
+}
+
+// javaInstant formats t as Java's Instant.toString does for a time of
+// millisecond precision (Crafter's Date.toInstant()): UTC, with the
+// milliseconds when there are any ("2019-03-07T21:29:11.049Z").
+func javaInstant(t time.Time) string {
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04:05Z")
+	}
+	return t.Format("2006-01-02T15:04:05.000Z")
 }
 
 // VersionInfo reports the build.

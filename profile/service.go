@@ -36,7 +36,10 @@
 // are 400; usernames taken on update are 409; a locked account is 403 with
 // error code OTHER (Crafter's clients only parse the codes of its enum);
 // a full password hasher is 429; sorting or querying on an attribute the
-// caller may not read is 400 INVALID_QUERY; deleting a profile deletes its
+// caller may not read is 400 INVALID_QUERY, and by_existing_attribute or
+// by_attribute_value on one is 403 ACTION_DENIED (Crafter answered the
+// matching profiles, which told which profiles hold a value the caller may
+// not read); deleting a profile deletes its
 // sessions, tokens and attachments; a profile, verification token,
 // ticket or persistent login of a tenant the access token has no
 // permission entry for answers exactly as an unknown id (Crafter answered
@@ -81,6 +84,20 @@
 // inside the request instead.
 //
 // Wire exactness (what Crafter's Java client notices):
+//   - A required text parameter sent empty is present, as in Spring:
+//     authenticate with "password=" or "username=" (Crafter's login form
+//     sends a blank field so) is 401 BAD_CREDENTIALS, and by_username
+//     with "username=" is 404 NO_SUCH_PROFILE. Only an absent parameter
+//     is 400.
+//   - Crafter reads profiles by tenant name without reading the tenant:
+//     for a tenant that does not exist, authenticate is 401
+//     BAD_CREDENTIALS (its security provider then tries its next
+//     tenant), by_username is 404 NO_SUCH_PROFILE, count is 0, and
+//     range, by_role, by_existing_attribute and by_attribute_value are
+//     []. The query endpoints, which need the tenant's attribute
+//     definitions, and the tenant's own endpoints answer 404
+//     NO_SUCH_TENANT. A token without a permission for the name is
+//     refused first (403), whether or not the tenant exists.
 //   - Attribute numbers are kept as sent, through storage, indexes and
 //     queries: 12345678901234567 and 1.0 come back as written (they are
 //     json.Number values in Go; queries compare them numerically, exactly
