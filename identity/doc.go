@@ -74,7 +74,11 @@
 //     Service.ApplicationServes is the one rule the OAuth endpoints and
 //     hosted pages ask before they serve an organization with an
 //     application (authorization, login, client_credentials at
-//     /t/{org}/oauth/token).
+//     /t/{org}/oauth/token). ReadTxn.CheckSignIn adds the user to it:
+//     a sign-in's result goes to an application only for a user of the
+//     request's organization, which the application serves, whatever
+//     authenticated the user (the provider asks it in the transaction
+//     that writes the authorization code).
 //   - SSO redirections (package sso) go only to an application of the
 //     connection's own organization and environment; another
 //     organization's application and an unknown id are alike ErrNotFound,

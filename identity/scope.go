@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -249,4 +250,48 @@ func (s *Service) ApplicationFor(ctx context.Context, clientID, domain string) (
 		return nil
 	})
 	return out, err
+}
+
+// CheckSignIn is the rule every sign-in obeys before its result (an
+// authorization code, a browser session for an application) is handed
+// out, asked in the transaction that hands it out: the user u belongs to
+// the organization with domain, and the application with clientID serves
+// that organization (ApplicationServes). Whatever authenticated u (a
+// password, a mailed link or code, an enterprise IdP, a browser session),
+// an application therefore never receives a sign-in of another
+// organization's user, nor of an organization it does not serve. A
+// refusal is ErrForbidden; an empty clientID checks the organization
+// alone.
+func (t *ReadTxn) CheckSignIn(clientID, domain string, u *User) error {
+	if u == nil || domain == "" {
+		return fmt.Errorf("sign-in without a user or an organization: %w", ErrForbidden)
+	}
+	id, err := t.OrgID(domain)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("sign-in at organization %q: %w", domain, ErrForbidden)
+	}
+	if err != nil {
+		return err
+	}
+	if u.OrgID != id {
+		return fmt.Errorf("sign-in of a user of another organization at %q: %w", domain, ErrForbidden)
+	}
+	if clientID == "" {
+		return nil
+	}
+	a, err := t.appByClientID(clientID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("sign-in for application %q: %w", clientID, ErrForbidden)
+	}
+	if err != nil {
+		return err
+	}
+	ok, err := t.servedBy(a, domain)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("sign-in at %q for application %q, which does not serve it: %w", domain, clientID, ErrForbidden)
+	}
+	return nil
 }

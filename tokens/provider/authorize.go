@@ -453,6 +453,12 @@ func (p *Provider) prepareCompletion(req *authRequest, reqID string, a authn) (*
 // sign-in's event, in tx.
 func (c *completion) write(tx *identity.Txn, user *identity.User) error {
 	req, a, now := c.req, c.a, c.now
+	// The core's rule: the user belongs to the request's organization,
+	// which the application serves (an org-less request took its
+	// organization from the user, in Resume).
+	if err := tx.CheckSignIn(req.ClientID, req.OrgDomain, user); err != nil {
+		return err
+	}
 	raw := tx.KVTx(kv.Inside())
 	if c.reqHash != "" {
 		stored, err := authRequests.Get(raw, c.reqHash)
@@ -513,6 +519,14 @@ func (p *Provider) answerCompletion(w http.ResponseWriter, r *http.Request, c *c
 	req := c.req
 	if errors.Is(err, errRequestGone) {
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
+		return
+	}
+	if errors.Is(err, identity.ErrForbidden) {
+		// A user of another organization, or an organization the
+		// application does not serve: nothing was written, and the
+		// application gets nothing.
+		p.log.Warn("provider: sign-in refused", "org_domain", req.OrgDomain, "client_id", req.ClientID, "err", err)
+		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
 		return
 	}
 	if err != nil {

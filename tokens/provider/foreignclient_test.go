@@ -3,7 +3,9 @@ package provider
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -138,4 +140,92 @@ func TestForeignClientIsUnknownAtTheIssuer(t *testing.T) {
 			t.Fatalf("foreign client: %d %s; unknown client: %d %s", r.status, r.body, u.status, u.body)
 		}
 	})
+}
+
+// TestSignInOfAnotherOrganizationsUser (the attacker's test): a sign-in
+// that another component finishes (Resume: enterprise SSO, whose IdP may
+// vouch for any user of its own organization) hands out nothing when its
+// user is not of the request's organization, or when the request named no
+// organization and the user's organization is one the application does
+// not serve (identity.ReadTxn.CheckSignIn). Before, beta's application got
+// a code, and with it tokens from acme's issuer, for acme's user by
+// sending that user through the root gateway to acme's IdP. Each refusal
+// is 403, writes nothing (the same request then completes for a user it
+// may serve), and the same requests complete for beta's own user.
+func TestSignInOfAnotherOrganizationsUser(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	name := "Beta Corp"
+	beta, err := e.ids.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	betaApp, _, err := e.ids.CreateApplication(ctx, beta.Domain, identity.Application{Name: "beta spa",
+		ApplicationType: identity.AppReact, AllowedRedirectURLs: []string{spaRedirect}, OrganizationScope: beta.Domain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An application a key limited to beta created: it serves beta
+	// alone, and names no organization of its own (the root gateway then
+	// takes the organization from the user who signs in).
+	served, _, err := e.ids.CreateApplication(ctx, beta.Domain, identity.Application{Name: "beta served",
+		ApplicationType: identity.AppReact, AllowedRedirectURLs: []string{spaRedirect}, ServedOrgs: []string{beta.Domain}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	betaUser, err := e.ids.CreateUser(ctx, beta.Domain, identity.User{Email: "bob@beta.test", Enabled: true, Verified: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ch := pkce("x")
+	q := url.Values{"client_id": {betaApp.ClientID}, "redirect_uri": {spaRedirect}, "code_challenge": {ch},
+		"code_challenge_method": {"S256"}, "response_type": {"code"}, "scope": {"openid email"}, "state": {"st-1"}}
+	qs := url.Values{"client_id": {served.ClientID}, "redirect_uri": {spaRedirect}, "code_challenge": {ch},
+		"code_challenge_method": {"S256"}, "response_type": {"code"}, "scope": {"openid email"}, "state": {"st-1"}}
+	requests := []struct {
+		name string
+		url  string
+	}{
+		{"root gateway, application scoped to beta", e.base + "/?" + q.Encode()},
+		{"root gateway, application serving beta, no organization", e.base + "/?" + qs.Encode()},
+		{"beta's issuer", authorizeURL(e.base+"/t/"+beta.Domain, betaApp.ClientID, ch)},
+	}
+	for _, tc := range requests {
+		t.Run(tc.name, func(t *testing.T) {
+			page := e.get(e.newBrowser(), tc.url)
+			if page.status != http.StatusOK {
+				t.Fatalf("login page: %d %s", page.status, page.body)
+			}
+			_, _, request := form(t, page.body)
+			resume := func(u *identity.User) *httptest.ResponseRecorder {
+				rec := httptest.NewRecorder()
+				req, _ := http.NewRequest("GET", e.base+"/enterprise/x/acs", nil)
+				e.prov.Resume(rec, req, request, Authenticated{User: u, IdentityProvider: "okta", SSOConnectionID: "x_1"})
+				return rec
+			}
+			// acme's user, vouched for by acme's IdP.
+			if rec := resume(e.user); rec.Code != http.StatusForbidden || rec.Header().Get("Location") != "" {
+				t.Fatalf("acme's user for beta's application: %d, Location %q", rec.Code, rec.Header().Get("Location"))
+			}
+			// Nothing was written: the request completes for beta's user.
+			rec := resume(betaUser)
+			loc, err := url.Parse(rec.Header().Get("Location"))
+			if rec.Code/100 != 3 || err != nil || loc.Query().Get("code") == "" {
+				t.Fatalf("beta's user: %d, Location %q", rec.Code, rec.Header().Get("Location"))
+			}
+		})
+	}
+	// acme's own application still signs acme's user in, at acme's issuer
+	// and through the root gateway.
+	for _, u := range []string{e.spaAuthorize(ch, nil), e.base + "/?" + url.Values{"client_id": {e.spa.ClientID},
+		"redirect_uri": {spaRedirect}, "code_challenge": {ch}, "code_challenge_method": {"S256"}, "state": {"st-1"}}.Encode()} {
+		page := e.get(e.newBrowser(), u)
+		_, _, request := form(t, page.body)
+		rec := httptest.NewRecorder()
+		req, _ := http.NewRequest("GET", e.base+"/enterprise/x/acs", nil)
+		e.prov.Resume(rec, req, request, Authenticated{User: e.user, IdentityProvider: "okta", SSOConnectionID: "acme_1"})
+		if rec.Code/100 != 3 || !strings.Contains(rec.Header().Get("Location"), "code=") {
+			t.Fatalf("acme's user for acme's application (%s): %d %q", u, rec.Code, rec.Header().Get("Location"))
+		}
+	}
 }

@@ -429,6 +429,10 @@ func (p *Provider) enterCode(w http.ResponseWriter, r *http.Request, reqID strin
 		p.errorPage(w, r, req.Locale, http.StatusBadRequest, "request_gone")
 		return
 	}
+	if errors.Is(err, identity.ErrForbidden) {
+		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
+		return
+	}
 	if err != nil {
 		p.errorPage(w, r, req.Locale, http.StatusServiceUnavailable, "unavailable")
 		return
