@@ -469,3 +469,63 @@ func TestScopedCredentialsCannotWiden(t *testing.T) {
 		t.Errorf("listing keys without api_keys: %v", err)
 	}
 }
+
+// TestCheckSignIn: a sign-in's result goes to an application only for a
+// user of the request's organization, which the application serves; every
+// other combination is ErrForbidden, whoever authenticated the user.
+func TestCheckSignIn(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	users := map[string]*identity.User{}
+	for _, d := range []string{"alpha", "beta"} {
+		u, err := f.s.CreateUser(ctx, d, identity.User{Email: "u@" + d + ".test", Enabled: true}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[d] = u
+	}
+	alphaOnly, _, err := f.scoped(identity.Production, all, "alpha").CreateApplication(ctx, "alpha",
+		identity.Application{Name: "alpha only", ApplicationType: identity.AppReact, AllowedRedirectURLs: []string{"https://a.test/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopedBeta, _, err := f.s.CreateApplication(ctx, "beta", identity.Application{Name: "beta scoped",
+		ApplicationType: identity.AppReact, AllowedRedirectURLs: []string{"https://b.test/cb"}, OrganizationScope: "beta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, client, domain, user string
+		ok                         bool
+	}{
+		{"account-wide app, own user", f.betaApp.ClientID, "beta", "beta", true},
+		{"account-wide app, user of the organization asked", f.betaApp.ClientID, "alpha", "alpha", true},
+		{"account-wide app, user of another organization", f.betaApp.ClientID, "beta", "alpha", false},
+		{"app serving alpha, alpha's user", alphaOnly.ClientID, "alpha", "alpha", true},
+		{"app serving alpha, beta's user at beta", alphaOnly.ClientID, "beta", "beta", false},
+		{"app serving alpha, beta's user at alpha", alphaOnly.ClientID, "alpha", "beta", false},
+		{"app scoped to beta, alpha's user at alpha", scopedBeta.ClientID, "alpha", "alpha", false},
+		{"app scoped to beta, beta's user", scopedBeta.ClientID, "beta", "beta", true},
+		{"unknown app", "00000000-0000-0000-0000-000000000000", "alpha", "alpha", false},
+		{"unknown organization", f.betaApp.ClientID, "nope", "alpha", false},
+		{"no organization", f.betaApp.ClientID, "", "alpha", false},
+		{"no user", f.betaApp.ClientID, "alpha", "", false},
+		{"no application: the organization alone", "", "alpha", "alpha", true},
+		{"no application, another organization's user", "", "alpha", "beta", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := f.s.View(ctx, func(tx *identity.ReadTxn) error { return tx.CheckSignIn(c.client, c.domain, users[c.user]) })
+			if c.ok && err != nil || !c.ok && !errors.Is(err, identity.ErrForbidden) {
+				t.Fatalf("CheckSignIn = %v, want ok %v", err, c.ok)
+			}
+		})
+	}
+	// A service scoped to beta does not see alpha: alpha's sign-ins are
+	// refused there, as an unknown organization.
+	betaSvc := f.scoped(identity.Production, all, "beta")
+	err = betaSvc.View(ctx, func(tx *identity.ReadTxn) error { return tx.CheckSignIn(f.betaApp.ClientID, "alpha", users["alpha"]) })
+	if !errors.Is(err, identity.ErrForbidden) {
+		t.Fatalf("scoped to beta, alpha's sign-in: %v", err)
+	}
+}
