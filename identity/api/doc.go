@@ -152,7 +152,9 @@
 // endpoint, whether or not it takes parameters. Unknown fields are
 // ignored; a value of the wrong type is a 422 naming the field (an integer
 // parameter takes 32 bits: a longer one is a 422 saying the bound). Lists take "page" (or
-// "current_page") and "per_page" (default 8, at most 100).
+// "current_page") and "per_page" (default 8, at most 100); as the document
+// says a list never returns an error, a page below 1 is the first and a
+// per_page below 1 the default.
 //
 // Users take their OpenID Connect claims at the top level or in a "profile"
 // object (the address locality as "locality" or "city"); "profile" given

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -467,7 +468,6 @@ func TestIntegerParamMessages(t *testing.T) {
 		{"/api/v2/organizations?per_page=99999999999", "per_page", "must be at most 2147483647"},
 		{"/api/v2/organizations?page=99999999999", "page", "must be at most 2147483647"},
 		{"/api/v2/organizations?current_page=-99999999999", "current_page", "must be at least -2147483648"},
-		{"/api/v2/organizations?page=-1", "page", "must be at least 1"},
 		{"/api/v2/organizations?per_page=1.5", "per_page", "must be an integer"},
 		{"/api/v2/org/acme/users?page=x", "page", "must be an integer"},
 		{"/api/v2/org/acme/token-customization/sample?expiration_in_seconds=999999999999", "expiration_in_seconds", "must be at most 2147483647"},
@@ -478,6 +478,25 @@ func TestIntegerParamMessages(t *testing.T) {
 		reasons, _ := fieldErrors(t, body)[c.field].([]any)
 		if len(reasons) != 1 || reasons[0] != c.reason {
 			t.Errorf("%s: %s reasons %v, want [%q]", c.path, c.field, reasons, c.reason)
+		}
+	}
+}
+
+// TestPageBelowOneIsTheFirstPage: a list "should never return an error"
+// (the document, of organizations, users and applications): a page below
+// 1 is the first page and a per_page below 1 the default (8).
+func TestPageBelowOneIsTheFirstPage(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	for i := range 10 {
+		f.mustOrg(tok, fmt.Sprintf("Org %d", i))
+	}
+	for _, q := range []string{"page=0", "page=-1", "current_page=0", "per_page=0", "per_page=-5", "page=0&per_page=0"} {
+		body := f.json(http.StatusOK, "GET", "/api/v2/organizations?"+q, tok, nil)
+		data, _ := body["data"].([]any)
+		pg, _ := body["pagination"].(map[string]any)
+		if len(data) != 8 || pg["current_page"] != float64(1) || pg["per_page"] != float64(8) {
+			t.Errorf("%s: %d organizations, pagination %v", q, len(data), pg)
 		}
 	}
 }

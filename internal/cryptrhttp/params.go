@@ -505,7 +505,9 @@ func (r *Reader) Object(name string) *Reader {
 
 // Page reads the pagination parameters: "page" (or its synonym
 // "current_page") and "per_page". per_page defaults to 8 and is capped at
-// identity.MaxPerPage; a page or per_page below 1, or not an integer, is a
+// identity.MaxPerPage. The document says a list "should never return an
+// error": a page below 1 is the first page and a per_page below 1 the
+// default; only a value that is not an integer (or past 32 bits) is a
 // field error.
 func (r *Reader) Page() identity.PageRequest {
 	req := identity.PageRequest{Page: 1, PerPage: identity.DefaultPerPage}
@@ -513,19 +515,11 @@ func (r *Reader) Page() identity.PageRequest {
 	if !r.Has(name) && r.Has("current_page") {
 		name = "current_page"
 	}
-	if p := r.Int(name); p != nil {
-		if *p < 1 {
-			r.Invalid(name, "must be at least 1")
-		} else {
-			req.Page = *p
-		}
+	if p := r.Int(name); p != nil && *p >= 1 {
+		req.Page = *p
 	}
-	if n := r.Int("per_page"); n != nil {
-		if *n < 1 {
-			r.Invalid("per_page", "must be at least 1")
-		} else {
-			req.PerPage = min(*n, identity.MaxPerPage)
-		}
+	if n := r.Int("per_page"); n != nil && *n >= 1 {
+		req.PerPage = min(*n, identity.MaxPerPage)
 	}
 	return req
 }
