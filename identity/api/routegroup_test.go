@@ -40,7 +40,7 @@ func TestRouteGroup(t *testing.T) {
 		t.Fatalf("list: %v", out)
 	}
 	f.json(401, "GET", "/api/v2/sso-connections", "", nil)
-	f.json(422, "GET", "/api/v2/sso-connections?page=-1", tok, nil)
+	f.json(422, "GET", "/api/v2/sso-connections?page=x", tok, nil)
 	limited := f.key(identity.Production, []string{"*"}, "read:users")
 	f.json(403, "GET", "/api/v2/sso-connections", limited, nil)
 	other := f.key(identity.Production, []string{"alpha"})
