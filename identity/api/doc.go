@@ -180,8 +180,10 @@
 //
 // Resources carry the document's envelope (Envelope): __type__,
 // __domain__, __access__ ("limited_to:{domain}", or
-// "all_organizations_of:{account}" for an application not scoped to one
-// organization), __managed_by__ (the account domain) and __environment__
+// "all_organizations_of:{account}" for an application that serves every
+// organization of the account; an application a key limited to some
+// organizations created serves only those: "limited_to:{domain}", or
+// "limited_to:{d1},{d2}" for several), __managed_by__ (the account domain) and __environment__
 // (__database__, "sandbox" or "default", on applications). Times are UTC
 // without zone ("2021-10-18T10:02:31"). Unset optional fields of
 // organizations, applications and events are null (their type tables say

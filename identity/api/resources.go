@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strings"
+
 	"github.com/gatehouse-id/gatehouse/identity"
 )
 
@@ -221,12 +223,17 @@ type Application struct {
 }
 
 // NewApplication renders an application created under organization
-// domain. An application scoped to one organization is "limited_to" it;
-// an unscoped one serves all the organizations of the account.
+// domain. An application scoped to one organization is "limited_to" it,
+// and so is one a key limited to some organizations created (it serves
+// only those, identity.Application.ServedOrgs: "limited_to:a,b" when they
+// are several); any other serves all the organizations of the account.
 func NewApplication(a *identity.Application, domain, account string, env identity.Environment) Application {
 	access := AllOrganizationsOf(account)
-	if a.OrganizationScope != "" {
+	switch {
+	case a.OrganizationScope != "":
 		access = LimitedTo(a.OrganizationScope)
+	case a.ServedOrgs != nil:
+		access = LimitedTo(strings.Join(a.ServedOrgs, ","))
 	}
 	return Application{
 		Envelope:                      Envelope{Access: access, Database: env.DBS(), Domain: domain, ManagedBy: account, Type: "Application"},

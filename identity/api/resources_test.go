@@ -561,3 +561,39 @@ func TestMetaKeyNameIsAnAttributeName(t *testing.T) {
 		t.Fatalf("%d MetaKeys, want the 2 valid ones: %v", n, list["data"])
 	}
 }
+
+// TestApplicationAccessOfALimitedKey: an application a key limited to some
+// organizations creates serves only those (identity.Application.
+// ServedOrgs), and its __access__ says so; it is all_organizations_of the
+// account only when it serves them all.
+func TestApplicationAccessOfALimitedKey(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	for _, n := range []string{"Alpha", "Beta", "Gamma"} {
+		f.mustOrg(tok, n)
+	}
+	cases := []struct {
+		name, token, access, scope string
+	}{
+		{"account key", tok, "all_organizations_of:" + account, ""},
+		{"key of alpha", f.key(identity.Production, []string{"alpha"}), "limited_to:alpha", ""},
+		{"key of alpha and beta", f.key(identity.Production, []string{"alpha", "beta"}), "limited_to:alpha,beta", ""},
+		{"key of alpha and beta, scoped to beta", f.key(identity.Production, []string{"alpha", "beta"}), "limited_to:beta", "beta"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := map[string]any{"name": "App", "application_type": "machine"}
+			if c.scope != "" {
+				in["organization_domain_scope"] = c.scope
+			}
+			a := f.json(201, "POST", "/api/v2/org/alpha/applications", c.token, in)
+			if a["__access__"] != c.access {
+				t.Fatalf("created: __access__ %v, want %s", a["__access__"], c.access)
+			}
+			got := f.json(200, "GET", "/api/v2/org/alpha/applications/"+a["id"].(string), tok, nil)
+			if got["__access__"] != c.access {
+				t.Fatalf("read back: __access__ %v, want %s", got["__access__"], c.access)
+			}
+		})
+	}
+}
