@@ -525,7 +525,7 @@ func (p *Provider) answerCompletion(w http.ResponseWriter, r *http.Request, c *c
 		// A user of another organization, or an organization the
 		// application does not serve: nothing was written, and the
 		// application gets nothing.
-		p.log.Warn("provider: sign-in refused", "org_domain", req.OrgDomain, "client_id", req.ClientID, "err", err)
+		p.log.Warn("provider: sign-in refused", "org", req.OrgDomain, "client_id", req.ClientID, "err", err)
 		p.errorPage(w, r, req.Locale, http.StatusForbidden, "denied")
 		return
 	}
