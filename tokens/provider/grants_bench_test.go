@@ -454,9 +454,10 @@ func bareEndpoint(b *testing.B, alg string, sign func([]byte) []byte, signs int)
 // loads the machine slows all alike. It reports the wall time per
 // operation of the grant and of each baseline (NAME-ns/op), the grant's
 // throughput as a fraction of each baseline's (throughput/NAME: 1.0 means
-// the grant costs exactly the baseline), the store's write transactions
-// per operation and the mean time a caller spends in one (write-µs: its
-// share of a group commit, queueing included). On store/bolt each grant
+// the grant costs exactly the baseline; cpu/NAME: the same ratio in the
+// process's CPU time per operation), the store's write transactions per
+// operation and the mean time a caller spends in one (write-µs: its share
+// of a group commit, queueing included). On store/bolt each grant
 // segment ends with a Checkpoint, timed with it: the grants pay for
 // writing what they put in the write-ahead log into the file.
 func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseline) {
@@ -548,6 +549,14 @@ func interleaved(b *testing.B, st *countingStore, op func(), baselines ...baseli
 		b.ReportMetric(float64(base[j].Nanoseconds())/n, bl.name+"-ns/op")
 		b.ReportMetric(float64(baseCPU[j].Microseconds())/n, bl.name+"-cpu-µs/op")
 		b.ReportMetric(float64(base[j])/float64(grant), "throughput/"+bl.name)
+		// The same ratio in CPU time (the whole process's per
+		// operation): what the grant costs beside the baseline's work,
+		// whatever else loads the machine. On a CPU-bound run the two
+		// ratios agree; the CPU one moves less when other processes take
+		// the cores.
+		if grantCPU > 0 {
+			b.ReportMetric(float64(baseCPU[j])/float64(grantCPU), "cpu/"+bl.name)
+		}
 	}
 }
 
