@@ -1,10 +1,12 @@
 package saml
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -304,6 +306,21 @@ func TestResponseChecks(t *testing.T) {
 		{name: "DOCTYPE with an entity", want: ReasonMalformed, mutate: func(t *testing.T, e *env, resp string) string {
 			raw := decodeRaw(t, resp)
 			return base64.StdEncoding.EncodeToString(append([]byte(`<!DOCTYPE r [<!ENTITY x "y">]>`), raw...))
+		}},
+		{name: "an element with thousands of attributes", want: ReasonMalformed, mutate: func(t *testing.T, e *env, resp string) string {
+			// Building such an element costs time quadratic in its
+			// attributes: refused before (xmlroundtrip.MaxAttributes).
+			raw := decodeRaw(t, resp)
+			var attrs strings.Builder
+			for i := range 5000 {
+				fmt.Fprintf(&attrs, ` a%d=""`, i)
+			}
+			i := bytes.Index(raw, []byte("<saml:Assertion "))
+			if i < 0 {
+				t.Fatal("no assertion")
+			}
+			at := i + len("<saml:Assertion")
+			return base64.StdEncoding.EncodeToString(append(append(append([]byte(nil), raw[:at]...), attrs.String()...), raw[at:]...))
 		}},
 		{name: "processing instruction inside the Response", want: ReasonMalformed, mutate: func(t *testing.T, e *env, resp string) string {
 			doc := decodeDoc(t, resp)

@@ -25,7 +25,11 @@ const maxTreeDepth = 1024
 //
 // folded is false when it cannot stand for both: an element or attribute
 // name etree would split at a colon where encoding/xml did not. The caller
-// then parses and validates separately. When parseErr is not nil, doc and
+// then parses and validates separately. One departure from etree: a start
+// tag with more than MaxAttributes attributes ends the parse with
+// parseErr ErrTooManyAttributes (and folded true), before any of them is
+// added: adding them costs time quadratic in their number (Validate
+// refuses such a document too). When parseErr is not nil, doc and
 // checkErr are not meaningful (etree refuses the document; Validate may
 // not have seen all of it).
 //
@@ -108,6 +112,9 @@ func Parse(data []byte, memo *Memo) (doc *etree.Document, parseErr, checkErr err
 		case xml.StartElement:
 			if len(stack) > maxTreeDepth {
 				return doc, etree.ErrMaxDepth, checkErr, true
+			}
+			if len(t.Attr) > MaxAttributes {
+				return doc, ErrTooManyAttributes, checkErr, true
 			}
 			if strings.IndexByte(t.Name.Local, ':') >= 0 {
 				return nil, nil, nil, false

@@ -3,6 +3,7 @@ package xmlroundtrip
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -73,8 +74,8 @@ func FuzzParseMatchesEtreeAndValidate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, parseErr, checkErr, folded := Parse(data, nil)
-		if !folded {
-			return
+		if !folded || errors.Is(parseErr, ErrTooManyAttributes) {
+			return // etree reads such a document; Parse refuses it
 		}
 		want := etree.NewDocument()
 		wantErr := want.ReadFromBytes(data)
@@ -190,4 +191,56 @@ func FuzzStartShapeDecides(f *testing.F) {
 			t.Fatalf("same shape, different decisions: %v / %v\n%#v\n%#v", errA, errB, a, b)
 		}
 	})
+}
+
+// TestMaxAttributes: an element with more than MaxAttributes attributes
+// is refused by Parse (a parse error, before the tree is built, whose
+// cost grows with the square of their number) and by Validate (the check
+// of the path that does not fold), wherever the element is; MaxAttributes
+// of them pass.
+func TestMaxAttributes(t *testing.T) {
+	attrs := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, ` a%d="v"`, i)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name string
+		doc  string
+		ok   bool
+	}{
+		{"at the limit", `<Response` + attrs(MaxAttributes) + `/>`, true},
+		{"one over, root", `<Response` + attrs(MaxAttributes+1) + `/>`, false},
+		{"36,000 on a child", `<Response><Assertion` + attrs(36000) + `/></Response>`, false},
+		{"namespace declarations count", `<Response` + attrs(MaxAttributes) + ` xmlns:x="urn:x"/>`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, parseErr, _, folded := Parse([]byte(tc.doc), nil)
+			if !folded {
+				t.Fatal("not folded")
+			}
+			verr := Validate([]byte(tc.doc))
+			if tc.ok {
+				if parseErr != nil || verr != nil {
+					t.Fatalf("Parse %v, Validate %v", parseErr, verr)
+				}
+				return
+			}
+			if !errors.Is(parseErr, ErrTooManyAttributes) || !errors.Is(verr, ErrTooManyAttributes) {
+				t.Fatalf("Parse %v, Validate %v; want ErrTooManyAttributes", parseErr, verr)
+			}
+		})
+	}
+	// A name Parse cannot fold sends the caller to etree and Validate:
+	// Validate still refuses the element further on.
+	doc := `<Response><:Root/><Assertion` + attrs(MaxAttributes+1) + `/></Response>`
+	if _, _, _, folded := Parse([]byte(doc), nil); folded {
+		t.Fatal("folded a name etree splits")
+	}
+	if err := Validate([]byte(doc)); !errors.Is(err, ErrTooManyAttributes) {
+		t.Fatalf("Validate %v", err)
+	}
 }

@@ -80,17 +80,27 @@ const MaxDepth = 64
 // not add up, so the limit is on those in scope, not on the total.
 const MaxNamespacesInScope = 64
 
-// ErrTooDeep and ErrTooManyNamespaces report a document over MaxDepth or
-// MaxNamespacesInScope.
+// MaxAttributes is the largest number of attributes (namespace
+// declarations included) Validate and Parse accept on one element. SAML
+// elements have a handful. Building a tree costs time quadratic in an
+// element's attributes (etree's Element.CreateAttr looks for the name
+// among those already there): 36,000 attributes, 250 KB of XML that
+// anyone may post to an ACS, cost seconds of CPU.
+const MaxAttributes = 128
+
+// ErrTooDeep, ErrTooManyNamespaces and ErrTooManyAttributes report a
+// document over MaxDepth, MaxNamespacesInScope or MaxAttributes.
 var (
 	ErrTooDeep           = fmt.Errorf("xml: elements nested more than %d deep", MaxDepth)
 	ErrTooManyNamespaces = fmt.Errorf("xml: more than %d namespace declarations in scope", MaxNamespacesInScope)
+	ErrTooManyAttributes = fmt.Errorf("xml: an element with more than %d attributes", MaxAttributes)
 )
 
 // Validate returns an error if any token of data does not survive a round
 // trip through encoding/xml unchanged, or if data nests elements more than
-// MaxDepth deep or has more than MaxNamespacesInScope namespace
-// declarations in scope at an element. It does not check that data is
+// MaxDepth deep, has more than MaxNamespacesInScope namespace
+// declarations in scope at an element or more than MaxAttributes
+// attributes on one. It does not check that data is
 // well-formed beyond what encoding/xml's tokenizer requires.
 func Validate(data []byte) error {
 	decoder := xml.NewDecoder(bytes.NewReader(data))
@@ -125,6 +135,8 @@ func Validate(data []byte) error {
 				err = ErrTooDeep
 			} else if inScope > MaxNamespacesInScope {
 				err = ErrTooManyNamespaces
+			} else if len(t.Attr) > MaxAttributes {
+				err = ErrTooManyAttributes
 			}
 		case xml.EndElement:
 			// The decoder is not strict, so an end tag may close nothing.
