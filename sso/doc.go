@@ -46,7 +46,9 @@
 // "update:sso_connections" (every other change, setup links included),
 // else ErrForbidden. Creating a setup link is audited
 // (SSO_ONBOARDING_UPDATED), and Connection.MetadataExpiry tells when the
-// uploaded IdP metadata stops being trustworthy.
+// uploaded IdP metadata stops being trustworthy. A new administrator
+// email, SendInvitation and ResetOnboarding end every earlier setup link
+// and portal session of the connection (Onboarding.AccessEpoch).
 //
 // # Enums
 //

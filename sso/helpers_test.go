@@ -94,6 +94,13 @@ func (m *mails) last(t testing.TB) mail.Message {
 	return m.msgs[len(m.msgs)-1]
 }
 
+// count returns the number of messages sent.
+func (m *mails) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.msgs)
+}
+
 var linkRE = regexp.MustCompile(`https?://\S+/enterprise-setup/\S+`)
 
 // fakeAuthz is a test double of the OIDC provider's side: its

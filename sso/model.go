@@ -123,6 +123,13 @@ type Onboarding struct {
 	LastTestResult string    `json:"last_test_result,omitempty"`
 	CreatedAt      time.Time `json:"inserted_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// AccessEpoch is the generation of the setup links and portal
+	// sessions that open this onboarding. It moves on when the
+	// administrator's email changes, when an invitation is sent again and
+	// when the onboarding is reset: every link and portal session of an
+	// earlier generation (or of a replaced onboarding) is refused from
+	// then on. It is not part of Cryptr's wire format.
+	AccessEpoch int `json:"access_epoch,omitempty"`
 }
 
 // Redirection sends users of a connection to an application after a

@@ -91,7 +91,13 @@ func (s *Service) saveOnboarding(ctx context.Context, id *identity.Service, idpI
 			return "", nil, notFound("onboarding")
 		}
 		if in.SSOAdminEmail != nil {
-			o.SSOAdminEmail = strings.TrimSpace(*in.SSOAdminEmail)
+			email := strings.TrimSpace(*in.SSOAdminEmail)
+			if !strings.EqualFold(email, o.SSOAdminEmail) {
+				// Links and sessions sent to the former address no
+				// longer open the portal.
+				o.AccessEpoch++
+			}
+			o.SSOAdminEmail = email
 		}
 		if in.ProviderType != nil {
 			p := *in.ProviderType
@@ -133,6 +139,7 @@ func (s *Service) ResetOnboarding(ctx context.Context, id *identity.Service, idp
 			return "", nil, err
 		}
 		o.ProviderType, o.State, o.TutorialStep, o.LastTestError = "", OnboardingNotInitialized, StepChooseProvider, ""
+		o.AccessEpoch++ // every setup link and portal session ends
 		o.UpdatedAt = s.now()
 		if err := onboardings(tx.Env()).Put(tx.KVTx(kv.Inside()), o.ID, o); err != nil {
 			return "", nil, err
@@ -165,7 +172,9 @@ func (s *Service) sendInvitation(ctx context.Context, id *identity.Service, idpI
 	if o.SSOAdminEmail == "" {
 		return nil, identity.Invalid("sso_admin_email", "the onboarding has no administrator email")
 	}
-	link, err := s.newSetupLink(ctx, id, idpID)
+	// A new invitation replaces the earlier ones: their links, and the
+	// portal sessions they opened, end.
+	link, err := s.newSetupLink(ctx, id, idpID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -234,16 +243,20 @@ Si vous n'attendiez pas ce message, ignorez-le.
 // NewSetupLink creates a single-use setup link to the connection's
 // onboarding portal and returns its URL. Only the hash of its secret is
 // stored. The link opens the connection's configuration, so its creation
-// is audited (SSO_ONBOARDING_UPDATED with setup_link "created").
+// is audited (SSO_ONBOARDING_UPDATED with setup_link "created"). Earlier
+// links keep working; SendInvitation, a new administrator email and
+// ResetOnboarding end them (Onboarding.AccessEpoch).
 func (s *Service) NewSetupLink(ctx context.Context, id *identity.Service, idpID string) (string, error) {
 	if err := mayChange(id, identity.ActionUpdate); err != nil {
 		return "", err
 	}
-	return s.newSetupLink(ctx, id, idpID)
+	return s.newSetupLink(ctx, id, idpID, false)
 }
 
-// newSetupLink is NewSetupLink once the permission is checked.
-func (s *Service) newSetupLink(ctx context.Context, id *identity.Service, idpID string) (string, error) {
+// newSetupLink is NewSetupLink once the permission is checked; renew
+// first moves the onboarding's AccessEpoch on, ending every earlier link
+// and portal session.
+func (s *Service) newSetupLink(ctx context.Context, id *identity.Service, idpID string, renew bool) (string, error) {
 	secret, err := identity.NewSecret(id.Rand())
 	if err != nil {
 		return "", err
@@ -254,8 +267,24 @@ func (s *Service) newSetupLink(ctx context.Context, id *identity.Service, idpID 
 		if err != nil {
 			return err
 		}
-		if err := putExpiring(tx.KVTx(kv.Inside()), setupLinks, identity.HashSecret(secret), setupLink{
-			ConnectionID: idpID, Env: tx.Env(), ExpiresAt: exp}, exp); err != nil {
+		raw := tx.KVTx(kv.Inside())
+		oid, epoch, err := accessOf(raw, tx.Env(), idpID)
+		if err != nil {
+			return err
+		}
+		if renew && oid != "" {
+			o, err := onboardings(tx.Env()).Get(raw, oid)
+			if err != nil {
+				return err
+			}
+			o.AccessEpoch++
+			epoch = o.AccessEpoch
+			if err := onboardings(tx.Env()).Put(raw, oid, o); err != nil {
+				return err
+			}
+		}
+		if err := putExpiring(raw, setupLinks, identity.HashSecret(secret), setupLink{
+			ConnectionID: idpID, Env: tx.Env(), ExpiresAt: exp, OnboardingID: oid, Epoch: epoch}, exp); err != nil {
 			return err
 		}
 		return tx.Log(&identity.Event{Code: identity.EventSSOOnboardingUpdated, OrgID: c.OrgID, SAMLIdPID: c.ID,
@@ -293,7 +322,9 @@ func (s *Service) RedeemSetupLink(ctx context.Context, secret string) (sessionSe
 		return "", "", nil, err
 	}
 	now := s.now()
+	spent := false
 	err = s.opts.Identity.Backend(kv.Inside()).Update(ctx, func(tx identity.Tx) error {
+		spent = false
 		l, err := takeRecord(tx, setupLinks, identity.HashSecret(secret))
 		if err != nil {
 			return err
@@ -301,11 +332,25 @@ func (s *Service) RedeemSetupLink(ctx context.Context, secret string) (sessionSe
 		if !now.Before(l.ExpiresAt) {
 			return fmt.Errorf("setup link: %w", identity.ErrExpired)
 		}
+		// A link the onboarding has moved past (a new invitation, a new
+		// administrator email, a reset) is spent, as a used one: taken
+		// (the commit deletes it) and refused.
+		ok, err := accessCurrent(tx, l.Env, l.ConnectionID, l.OnboardingID, l.Epoch)
+		if err != nil {
+			return err
+		}
+		if spent = !ok; spent {
+			return nil
+		}
 		exp := now.Add(s.opts.PortalSessionTTL)
 		ps = &PortalSession{ConnectionID: l.ConnectionID, Env: l.Env, ExpiresAt: exp, CSRFHash: identity.HashSecret(csrf)}
 		return putExpiring(tx, portalSessions, identity.HashSecret(sessionSecret), portalSession{
-			ConnectionID: ps.ConnectionID, Env: ps.Env, CSRFHash: ps.CSRFHash, ExpiresAt: exp}, exp)
+			ConnectionID: ps.ConnectionID, Env: ps.Env, CSRFHash: ps.CSRFHash, ExpiresAt: exp,
+			OnboardingID: l.OnboardingID, Epoch: l.Epoch}, exp)
 	})
+	if err == nil && spent {
+		err = notFound("setup link")
+	}
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -324,6 +369,14 @@ func (s *Service) PortalSession(ctx context.Context, sessionSecret string) (*Por
 	var ps portalSession
 	err := s.opts.Identity.Backend(kv.Inside()).View(ctx, func(tx identity.ReadTx) (err error) {
 		ps, err = portalSessions.Get(tx, identity.HashSecret(sessionSecret))
+		if err != nil {
+			return err
+		}
+		// A session the onboarding has moved past is over.
+		ok, err := accessCurrent(tx, ps.Env, ps.ConnectionID, ps.OnboardingID, ps.Epoch)
+		if err == nil && !ok {
+			err = notFound("portal session")
+		}
 		return err
 	})
 	if err != nil {

@@ -281,3 +281,70 @@ func TestMetadataFileUpload(t *testing.T) {
 		t.Fatalf("metadata not stored: %v", err)
 	}
 }
+
+// TestOnboardingAccessEnds (the attacker's test): a setup link sent to the
+// wrong address, or a portal session opened with one, must stop opening
+// the connection's configuration once the organization's administrator
+// corrects the address, sends the invitation again or resets the
+// onboarding; otherwise whoever holds it replaces the IdP metadata and
+// signs in as any user of the organization. Each action ends the earlier
+// links (410) and sessions (401); the link sent afterwards works. A link
+// shown in the console (NewSetupLink) ends nothing.
+func TestOnboardingAccessEnds(t *testing.T) {
+	actions := []struct {
+		name string
+		act  func(f *fixture, idp string)
+	}{
+		{"new administrator email", func(f *fixture, idp string) {
+			f.json(f.do("PUT", "/api/v2/sso-connections/"+idp+"/admin-onboarding", f.token,
+				map[string]any{"sso_admin_email": "admin@acme.test", "send_email": true}), http.StatusOK)
+		}},
+		{"invitation sent again", func(f *fixture, idp string) {
+			f.do("POST", "/api/v2/sso-connections/"+idp+"/invite-admin", f.token, nil)
+		}},
+		{"onboarding reset", func(f *fixture, idp string) {
+			f.json(f.do("PATCH", "/api/v2/sso-connections/"+idp+"/reset-onboarding", f.token, nil), http.StatusOK)
+		}},
+	}
+	for _, a := range actions {
+		t.Run(a.name, func(t *testing.T) {
+			f := newFixture(t)
+			idp, link := f.invite()
+			b := f.browser()
+			if r := b.redeem(link); r.StatusCode != http.StatusSeeOther {
+				t.Fatalf("link: %d", r.StatusCode)
+			}
+			// A second link, shown in the console, not yet used.
+			pending, err := f.svc.NewSetupLink(t.Context(), f.id, idp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := b.get(baseURL + "/enterprise-setup/provider"); r.StatusCode != http.StatusOK {
+				t.Fatalf("session before the action: %d", r.StatusCode)
+			}
+			n := f.mails.count()
+			a.act(f, idp)
+			if r := b.get(baseURL + "/enterprise-setup/provider"); r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("session after the action: %d", r.StatusCode)
+			}
+			if r := f.browser().redeem(pending); r.StatusCode != http.StatusGone {
+				t.Fatalf("pending link after the action: %d", r.StatusCode)
+			}
+			if f.mails.count() > n {
+				if r := f.browser().redeem(linkRE.FindString(f.mails.last(t).Text)); r.StatusCode != http.StatusSeeOther {
+					t.Fatalf("link sent by the action: %d", r.StatusCode)
+				}
+			}
+		})
+	}
+	t.Run("console link ends nothing", func(t *testing.T) {
+		f := newFixture(t)
+		idp, link := f.invite()
+		if _, err := f.svc.NewSetupLink(t.Context(), f.id, idp); err != nil {
+			t.Fatal(err)
+		}
+		if r := f.browser().redeem(link); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("invitation link after a console link: %d", r.StatusCode)
+		}
+	})
+}

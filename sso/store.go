@@ -58,6 +58,10 @@ type setupLink struct {
 	ConnectionID string               `json:"idp_id"`
 	Env          identity.Environment `json:"env"`
 	ExpiresAt    time.Time            `json:"expires_at"`
+	// OnboardingID and Epoch are the onboarding and its AccessEpoch when
+	// the link was made (see accessCurrent).
+	OnboardingID string `json:"onboarding_id,omitempty"`
+	Epoch        int    `json:"epoch,omitempty"`
 }
 
 // portalSession is the IT administrator's session in the onboarding
@@ -67,6 +71,45 @@ type portalSession struct {
 	Env          identity.Environment `json:"env"`
 	CSRFHash     string               `json:"csrf_hash"`
 	ExpiresAt    time.Time            `json:"expires_at"`
+	// OnboardingID and Epoch are those of the setup link that opened it.
+	OnboardingID string `json:"onboarding_id,omitempty"`
+	Epoch        int    `json:"epoch,omitempty"`
+}
+
+// accessOf returns the onboarding of the connection idpID in env and its
+// AccessEpoch ("" and 0 when it has none).
+func accessOf(tx identity.ReadTx, env identity.Environment, idpID string) (onboardingID string, epoch int, err error) {
+	c, err := connections(env).Get(tx, idpID)
+	if err != nil {
+		return "", 0, err
+	}
+	if c.OnboardingID == "" {
+		return "", 0, nil
+	}
+	o, err := onboardings(env).Get(tx, c.OnboardingID)
+	if isNotFound(err) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return o.ID, o.AccessEpoch, nil
+}
+
+// accessCurrent reports whether a setup link or portal session made for
+// onboarding at epoch still opens the connection idpID: the connection
+// exists and its onboarding is the same, at the same AccessEpoch. A link
+// or session stored before links named their onboarding (onboarding "")
+// opens it until its AccessEpoch first moves on.
+func accessCurrent(tx identity.ReadTx, env identity.Environment, idpID, onboarding string, epoch int) (bool, error) {
+	id, cur, err := accessOf(tx, env, idpID)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return (id == onboarding || onboarding == "") && cur == epoch, nil
 }
 
 // authnRequest is an AuthnRequest we sent, bound to the browser that
