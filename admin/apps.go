@@ -66,6 +66,7 @@ func appForm(a *identity.Application) url.Values {
 	f.Set("allowed_logout_urls", strings.Join(a.AllowedLogoutURLs, "\n"))
 	f.Set("allowed_web_origins", strings.Join(a.AllowedWebOrigins, "\n"))
 	f.Set("allowed_origins_cors", strings.Join(a.AllowedOriginsCORS, "\n"))
+	f.Set("allowed_scopes", strings.Join(a.AllowedScopes, " "))
 	f.Set("signing_alg", a.SigningAlg)
 	if a.SigningAlg == "" {
 		f.Set("signing_alg", "RS256")
@@ -82,6 +83,7 @@ func applyAppForm(f url.Values, a *identity.Application) {
 	a.AllowedWebOrigins = lines(f.Get("allowed_web_origins"))
 	a.AllowedOriginsCORS = lines(f.Get("allowed_origins_cors"))
 	a.SigningAlg = f.Get("signing_alg")
+	a.AllowedScopes = strings.Fields(f.Get("allowed_scopes"))
 }
 
 func (c *Console) appData(q *request, a *identity.Application) (*appData, error) {

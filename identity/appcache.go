@@ -34,6 +34,7 @@ func cloneApp(a *Application) *Application {
 	c.AllowedOriginsCORS = slices.Clone(a.AllowedOriginsCORS)
 	c.AllowedWebOrigins = slices.Clone(a.AllowedWebOrigins)
 	c.AllowedLogoutURLs = slices.Clone(a.AllowedLogoutURLs)
+	c.AllowedScopes = slices.Clone(a.AllowedScopes)
 	c.Metadata = maps.Clone(a.Metadata)
 	return &c
 }

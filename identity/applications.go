@@ -70,6 +70,15 @@ func CheckApplication(a *Application) error {
 	default:
 		v.Add("signing_alg", "must be RS256, ES256 or EdDSA")
 	}
+	if len(a.AllowedScopes) > MaxAllowedScopes {
+		v.Add("allowed_scopes", fmt.Sprintf("must have at most %d scopes", MaxAllowedScopes))
+	}
+	for _, sc := range a.AllowedScopes {
+		if r := CheckScope(sc); r != "" {
+			v.Add("allowed_scopes", r)
+			break
+		}
+	}
 	if a.AccessTokenTTL < 0 || a.IDTokenTTL < 0 || a.RefreshTokenTTL < 0 {
 		v.Add("token_ttl", "must not be negative")
 	}
@@ -79,6 +88,24 @@ func CheckApplication(a *Application) error {
 		}
 	}
 	return v.Err()
+}
+
+// MaxAllowedScopes is the longest Application.AllowedScopes.
+const MaxAllowedScopes = 100
+
+// CheckScope returns why s is not a scope token (RFC 6749 §3.3: printable
+// ASCII without space, quote or backslash; at most 128 characters), or "".
+func CheckScope(s string) string {
+	if s == "" || len(s) > 128 {
+		return "each scope must be 1 to 128 characters"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return "a scope is printable ASCII without space, quote or backslash"
+		}
+	}
+	return ""
 }
 
 func contains(list []string, s string) bool {
@@ -216,6 +243,11 @@ func normalizeApp(a *Application) {
 	if a.ServedOrgs != nil {
 		a.ServedOrgs = dedupe(a.ServedOrgs)
 	}
+	if len(a.AllowedScopes) == 0 {
+		a.AllowedScopes = nil
+	} else {
+		a.AllowedScopes = dedupe(a.AllowedScopes)
+	}
 }
 
 // checkAppScope refuses an application that would serve an organization
@@ -313,6 +345,7 @@ func (s *Service) UpdateApplication(ctx context.Context, orgDomain, clientID str
 		a.AllowedWebOrigins = append([]string(nil), old.AllowedWebOrigins...)
 		a.AllowedLogoutURLs = append([]string(nil), old.AllowedLogoutURLs...)
 		a.ServedOrgs = slices.Clone(old.ServedOrgs)
+		a.AllowedScopes = slices.Clone(old.AllowedScopes)
 		if !s.appWithinScope(old) {
 			return errAppOutOfScope
 		}

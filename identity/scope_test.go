@@ -3,7 +3,9 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/identity"
@@ -527,5 +529,52 @@ func TestCheckSignIn(t *testing.T) {
 	err = betaSvc.View(ctx, func(tx *identity.ReadTxn) error { return tx.CheckSignIn(f.betaApp.ClientID, "alpha", users["alpha"]) })
 	if !errors.Is(err, identity.ErrForbidden) {
 		t.Fatalf("scoped to beta, alpha's sign-in: %v", err)
+	}
+}
+
+// TestApplicationScopes: an application with AllowedScopes grants those
+// and OpenID Connect's own scopes only; without the list, any scope. The
+// list holds scope tokens (RFC 6749 §3.3), at most MaxAllowedScopes.
+func TestApplicationScopes(t *testing.T) {
+	open := &identity.Application{}
+	limited := &identity.Application{AllowedScopes: []string{"invoices:read", "invoices:write"}}
+	tests := []struct {
+		app       *identity.Application
+		requested []string
+		refused   string
+		grantable []string
+	}{
+		{open, []string{"admin", "*"}, "", []string{"admin", "*"}},
+		{limited, []string{"openid", "profile", "email", "address", "phone", "offline_access", "invoices:read"}, "",
+			[]string{"openid", "profile", "email", "address", "phone", "offline_access", "invoices:read"}},
+		{limited, []string{"openid", "admin", "invoices:write", "*"}, "admin", []string{"openid", "invoices:write"}},
+		{limited, []string{"Invoices:Read"}, "Invoices:Read", []string{}},
+		{limited, nil, "", nil},
+	}
+	for _, tc := range tests {
+		if got := tc.app.RefusedScope(tc.requested); got != tc.refused {
+			t.Errorf("%v RefusedScope(%v) = %q, want %q", tc.app.AllowedScopes, tc.requested, got, tc.refused)
+		}
+		if got := tc.app.GrantableScopes(tc.requested); !reflect.DeepEqual(got, tc.grantable) {
+			t.Errorf("%v GrantableScopes(%v) = %v, want %v", tc.app.AllowedScopes, tc.requested, got, tc.grantable)
+		}
+	}
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	tooMany := make([]string, identity.MaxAllowedScopes+1)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprintf("s%d", i)
+	}
+	for _, bad := range [][]string{{"with space"}, {`quote"`}, {`back\slash`}, {"é"}, {strings.Repeat("x", 129)}, tooMany} {
+		_, _, err := f.s.CreateApplication(ctx, "alpha", identity.Application{Name: "x", ApplicationType: identity.AppMachine,
+			AllowedScopes: bad})
+		if !errors.Is(err, identity.ErrInvalid) || !strings.Contains(err.Error(), "allowed_scopes") {
+			t.Errorf("AllowedScopes %.40q: %v", bad, err)
+		}
+	}
+	a, _, err := f.s.CreateApplication(ctx, "alpha", identity.Application{Name: "y", ApplicationType: identity.AppMachine,
+		AllowedScopes: []string{"b", "a", "b"}})
+	if err != nil || !reflect.DeepEqual(a.AllowedScopes, []string{"b", "a"}) {
+		t.Fatalf("deduplicated: %v %v", a, err)
 	}
 }

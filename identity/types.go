@@ -1,6 +1,9 @@
 package identity
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Organization is one B2B customer: a directory of users in each
 // environment, with its own SSO connections and signing keys. Its Domain is a
@@ -244,6 +247,13 @@ type Application struct {
 	ClientSecretHash string `json:"client_secret_hash,omitempty"`
 	// SigningAlg is the JWT algorithm: RS256 (default), ES256 or EdDSA.
 	SigningAlg string `json:"signing_alg,omitempty"`
+	// AllowedScopes, when not empty, are the only scopes the
+	// application's tokens may carry beside OpenID Connect's own
+	// (StandardScopes): a request for another is refused (RefusedScope).
+	// Empty allows any scope, as Cryptr does. A resource server that
+	// authorizes on scopes should list them here, else any application
+	// of the organization, and any of its users, may ask for any scope.
+	AllowedScopes []string `json:"allowed_scopes,omitempty"`
 	// Token lifetimes; zero means the provider default.
 	AccessTokenTTL  time.Duration `json:"access_token_ttl,omitempty"`
 	IDTokenTTL      time.Duration `json:"id_token_ttl,omitempty"`
@@ -252,6 +262,46 @@ type Application struct {
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	CreatedAt time.Time         `json:"inserted_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// StandardScopes returns OpenID Connect's scopes (Core §5.4 and §11),
+// which every application may ask for whatever its AllowedScopes: they
+// ask for the signed-in user's own claims, or a refresh token.
+func StandardScopes() []string {
+	return []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+}
+
+// RefusedScope returns the first of requested the application may not
+// grant (see AllowedScopes), or "" when it may grant them all. Every face
+// that issues tokens asks it: the authorization request, client
+// credentials, and a refresh (which then drops what the application may
+// no longer grant).
+func (a *Application) RefusedScope(requested []string) string {
+	if len(a.AllowedScopes) == 0 {
+		return ""
+	}
+	for _, s := range requested {
+		if !slices.Contains(a.AllowedScopes, s) && !slices.Contains(StandardScopes(), s) {
+			return s
+		}
+	}
+	return ""
+}
+
+// GrantableScopes returns the scopes of granted the application may still
+// grant (see AllowedScopes), in order: a code or refresh token issued
+// before AllowedScopes narrowed carries no more than it allows now.
+func (a *Application) GrantableScopes(granted []string) []string {
+	if a.RefusedScope(granted) == "" {
+		return granted
+	}
+	out := make([]string, 0, len(granted))
+	for _, s := range granted {
+		if a.RefusedScope([]string{s}) == "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Public reports whether the application is a public client (no secret,

@@ -43,6 +43,12 @@ func appPatch(rd *Reader) func(a *identity.Application) {
 	list("allowed_origins_cors", func(a *identity.Application, v []string) { a.AllowedOriginsCORS = v })
 	list("allowed_web_origins", func(a *identity.Application, v []string) { a.AllowedWebOrigins = v })
 	list("allowed_logout_urls", func(a *identity.Application, v []string) { a.AllowedLogoutURLs = v })
+	// Gatehouse's extension: the only scopes the application's tokens may
+	// carry beside OpenID Connect's own ([] or null: any scope); a list,
+	// or one space-separated string as OAuth writes scopes.
+	list("allowed_scopes", func(a *identity.Application, v []string) {
+		a.AllowedScopes = strings.Fields(strings.Join(v, " "))
+	})
 	return func(a *identity.Application) {
 		for _, f := range fns {
 			f(a)

@@ -316,4 +316,16 @@
 // signs the application's access and ID tokens with the organization's
 // key of that algorithm and publishes it in the organization's JWKS. The
 // field is absent from answers unless set, as in Cryptr's answers.
+//
+// An application's allowed scopes are Gatehouse's extension field
+// "allowed_scopes" (a list, or one space-separated string; [] or null
+// clears it): when set, the application's tokens carry no other scope but
+// OpenID Connect's own (openid, profile, email, address, phone,
+// offline_access). An authorization request for another goes back to the
+// application with invalid_scope, client_credentials answers 400
+// invalid_scope, and a refresh drops what the list no longer allows
+// (identity.Application.RefusedScope). Unset, any scope is granted, as
+// Cryptr does: a resource server that authorizes on scopes should set it.
+// A scope that is not an RFC 6749 scope token is 422. The field is absent
+// from answers unless set.
 package api

@@ -219,7 +219,11 @@ type Application struct {
 	// application's tokens (RS256, ES256 or EdDSA). It is absent unless
 	// set, so answers keep Cryptr's shape.
 	SigningAlg *string `json:"signing_alg,omitempty"`
-	UpdatedAt  Time    `json:"updated_at"`
+	// AllowedScopes is Gatehouse's extension: the only scopes the
+	// application's tokens may carry beside OpenID Connect's own. It is
+	// absent unless set.
+	AllowedScopes []string `json:"allowed_scopes,omitempty"`
+	UpdatedAt     Time     `json:"updated_at"`
 }
 
 // NewApplication renders an application created under organization
@@ -253,6 +257,7 @@ func NewApplication(a *identity.Application, domain, account string, env identit
 		Name:                          a.Name,
 		OrganizationDomainScope:       nullable(a.OrganizationScope),
 		SigningAlg:                    nullable(a.SigningAlg),
+		AllowedScopes:                 a.AllowedScopes,
 		UpdatedAt:                     Time(a.UpdatedAt),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -595,5 +596,42 @@ func TestApplicationAccessOfALimitedKey(t *testing.T) {
 				t.Fatalf("read back: __access__ %v, want %s", got["__access__"], c.access)
 			}
 		})
+	}
+}
+
+// TestApplicationAllowedScopes: allowed_scopes (Gatehouse's extension) is
+// set as a list or one space-separated string, answered when set and
+// absent otherwise (the answer keeps Cryptr's shape), cleared with [] or
+// null, and refused (422) when a scope is not a scope token.
+func TestApplicationAllowedScopes(t *testing.T) {
+	f := newFixture(t)
+	tok := f.admin()
+	f.mustOrg(tok, "Acme")
+	a := f.json(201, "POST", "/api/v2/org/acme/applications", tok, map[string]any{"name": "m", "application_type": "machine"})
+	if _, ok := a["allowed_scopes"]; ok {
+		t.Fatalf("unset allowed_scopes answered: %v", a)
+	}
+	path := "/api/v2/org/acme/applications/" + a["id"].(string)
+	for _, tc := range []struct {
+		body any
+		want []any
+	}{
+		{map[string]any{"allowed_scopes": []string{"invoices:read", "invoices:write"}}, []any{"invoices:read", "invoices:write"}},
+		{map[string]any{"allowed_scopes": "invoices:read  reports"}, []any{"invoices:read", "reports"}},
+		{map[string]any{"allowed_scopes": []string{}}, nil},
+		{"allowed_scopes[]=a&allowed_scopes[]=b", []any{"a", "b"}},
+		{map[string]any{"allowed_scopes": nil}, nil},
+	} {
+		got := f.json(200, "PUT", path, tok, tc.body)
+		if v, _ := got["allowed_scopes"].([]any); !reflect.DeepEqual(v, tc.want) {
+			t.Errorf("%v: allowed_scopes %v, want %v", tc.body, got["allowed_scopes"], tc.want)
+		}
+	}
+	before := f.json(200, "GET", path, tok, nil)
+	for _, bad := range []any{map[string]any{"allowed_scopes": []string{`a"b`}}, map[string]any{"allowed_scopes": []any{1}}} {
+		f.json(422, "PUT", path, tok, bad)
+	}
+	if after := f.json(200, "GET", path, tok, nil); !reflect.DeepEqual(before, after) {
+		t.Fatalf("a refused update changed the application: %v → %v", before, after)
 	}
 }

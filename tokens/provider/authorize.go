@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -241,6 +242,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 		return
 	}
 	scopes = mergeScopes(nil, scopes)
+	if sc := app.RefusedScope(scopes); sc != "" {
+		fail(errInvalidScope, fmt.Sprintf("the application may not ask for the scope %q", sc))
+		return
+	}
 	requestID, err := p.newUUID()
 	if err != nil {
 		p.errorPage(w, r, locale, http.StatusInternalServerError, "unavailable")

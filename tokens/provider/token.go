@@ -304,7 +304,7 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 	if nonce == "" && cryptr {
 		nonce = ps.get("nonce")
 	}
-	res, err := p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: rec.Scopes,
+	res, err := p.issue(ctx, issueParams{env: rec.Env, org: rec.OrgDomain, app: app, user: user, scopes: app.GrantableScopes(rec.Scopes),
 		nonce: nonce, code: code, state: rec.State, redirect: rec.RedirectURI, authTime: rec.AuthTime, ips: rec.IPS,
 		sci: rec.SCI, cryptr: rec.Flavor != flavorOIDC, codeHash: hash, family: family})
 	if err != nil {
@@ -746,12 +746,23 @@ func (p *Provider) refreshOnce(r *http.Request, app *identity.Application, env i
 		}
 		scopes = asked
 	}
+	// What the application may no longer grant (its allowed scopes
+	// narrowed since) is dropped.
+	scopes = app.GrantableScopes(scopes)
 	if stale, err := p.predatesPasswordChange(ctx, rec.Env, user, "f:"+rec.FamilyID, rec.AuthTime); err != nil {
 		return nil, err
 	} else if stale {
 		return nil, badGrant("refresh token revoked")
 	}
-	nonce := ps.get("nonce")
+	// A standard client's refreshed ID token has no nonce (OpenID Connect
+	// clients such as openid-client refuse one they did not send, and a
+	// nonce in the refresh request is not a parameter of the grant);
+	// Cryptr's SDKs send their own with each refresh, which their ID
+	// tokens carry.
+	nonce := ""
+	if !rec.OIDC {
+		nonce = ps.get("nonce")
+	}
 	if successor != "" {
 		// Within the grace window: the same successor, a fresh access token
 		// linked to the family.
@@ -908,6 +919,9 @@ func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request
 	scopes := strings.Fields(ps.get("scope"))
 	if len(scopes) > maxScopes {
 		return nil, oerr(http.StatusBadRequest, errInvalidScope, "too many scopes")
+	}
+	if sc := app.RefusedScope(scopes); sc != "" {
+		return nil, oerr(http.StatusBadRequest, errInvalidScope, fmt.Sprintf("the application may not ask for the scope %q", sc))
 	}
 	machine := &identity.User{ID: app.ClientID, OrgID: app.OrgID}
 	access, err := p.tok.IssueAccessToken(r.Context(), &tokens.TokenRequest{Env: env, OrgDomain: domain, User: machine,
