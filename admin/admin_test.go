@@ -1034,3 +1034,56 @@ func TestPasswordResetMail(t *testing.T) {
 		t.Error("beta's user got a mail")
 	}
 }
+
+// TestAdminCannotReachTheAccountOrganization (the attacker's test): the
+// account's organization holds the console's members and the console's own
+// application, so a console admin who could change it could make itself
+// owner: claim the owner's email domain and plug in an SSO connection
+// whose IdP asserts the owner, disable or delete the owner, or add a
+// redirect URI to the console's client. For every role but owner it is
+// outside the member's scope (identity.Scope.ExceptAccount): a 404, as an
+// unknown organization, and nothing changes; the owner still reaches it,
+// and the admin still manages every other organization.
+func TestAdminCannotReachTheAccountOrganization(t *testing.T) {
+	h := newHarness(t)
+	admin, _ := h.member(identity.ConsoleAdmin)
+	viewer, _ := h.member(identity.ConsoleViewer)
+	owner, _ := h.member(identity.ConsoleOwner)
+	ownerID := h.owner.UserID
+	before := h.state()
+	for _, b := range []*browser{admin, viewer} {
+		for _, p := range []string{"/orgs/" + account, "/orgs/" + account + "/users", "/orgs/" + account + "/users/" + ownerID,
+			"/orgs/" + account + "/apps", "/orgs/" + account + "/sso", "/orgs/" + account + "/events"} {
+			if r := b.get(p); r.status != http.StatusNotFound {
+				t.Errorf("GET %s: %d", p, r.status)
+			}
+		}
+		if r := b.get("/orgs"); r.status != http.StatusOK || strings.Contains(r.body, `/orgs/`+account+`"`) {
+			t.Errorf("the organization list shows the account's organization: %d", r.status)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/orgs/" + account, url.Values{"name": {account}, "allowed_email_domains": {"gatehouse.test"}}},
+		{"/orgs/" + account + "/sso", url.Values{"provider_type": {"custom_saml"}, "sso_admin_email": {"attacker@evil.test"}}},
+		{"/orgs/" + account + "/users/" + ownerID + "/disable", nil},
+		{"/orgs/" + account + "/users/" + ownerID + "/delete", url.Values{"confirm": {"yes"}}},
+		{"/orgs/" + account + "/users/new", url.Values{"email": {"x@gatehouse.test"}}},
+		{"/orgs/" + account + "/apps", url.Values{"name": {"x"}, "application_type": {"native"}}},
+	} {
+		if r := admin.postCSRF(c.path, c.form); r.status != http.StatusNotFound {
+			t.Errorf("admin POST %s: %d", c.path, r.status)
+		}
+	}
+	if after := h.state(); after != before {
+		t.Fatalf("refused requests changed the directory:\n%s\n%s", before, after)
+	}
+	if r := owner.get("/orgs/" + account + "/users/" + ownerID); r.status != http.StatusOK {
+		t.Fatalf("owner GET the account's organization: %d", r.status)
+	}
+	if r := admin.get("/orgs/alpha/users"); r.status != http.StatusOK {
+		t.Fatalf("admin GET another organization: %d", r.status)
+	}
+}

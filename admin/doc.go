@@ -27,7 +27,9 @@
 //
 // A signed-in user needs a console role (identity.ConsoleRole), a rule of
 // the identity core: an owner may do everything, API keys included; an
-// admin everything but API keys and console roles; a viewer only reads.
+// admin everything but API keys, console roles and the account's own
+// organization (its users are the console's members: identity.Scope.
+// ExceptAccount); a viewer only reads, that organization excepted.
 // A role may be limited to some organizations. Every page acts through
 // an identity.Service scoped to the member (identity.ConsoleMember.Scope),
 // so the core itself hides other organizations (a 404, as an unknown one)

@@ -73,6 +73,11 @@ func (t *ReadTxn) servedBy(app *Application, domain string) (bool, error) {
 	if !t.s.Manages(o.Domain) {
 		return false, nil
 	}
+	if t.s.account != "" && o.Domain == t.s.account {
+		// The account's organization (the console's members) is served
+		// only by its own applications, which only an owner may change.
+		return o.ID == app.OrgID, nil
+	}
 	return o.ID == app.OrgID || o.ManagedBy == "" || o.ManagedBy == t.s.account, nil
 }
 

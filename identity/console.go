@@ -115,7 +115,12 @@ func (m *ConsoleMember) Scope(env Environment) Scope {
 	if !m.AllOrgs() {
 		orgs = slices.Clone(m.Orgs)
 	}
-	return Scope{Environment: env, Orgs: orgs, Permissions: m.Role.permissions()}
+	// Only an owner reaches the account's organization: its users are the
+	// console's members (owners included) and its application the
+	// console's own, so an admin who could change them (an SSO connection
+	// asserting an owner's email, an owner disabled or deleted, the
+	// console's redirect URIs) could make itself owner.
+	return Scope{Environment: env, Orgs: orgs, Permissions: m.Role.permissions(), ExceptAccount: m.Role != ConsoleOwner}
 }
 
 // Allows reports whether the member's role grants action on resource.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -245,6 +246,9 @@ func (s *Service) ListOrganizations(ctx context.Context, req PageRequest) (Page[
 	if s.limited() {
 		return s.listScopeOrgs(ctx, req)
 	}
+	if s.scope != nil && s.scope.ExceptAccount && s.account != "" {
+		return s.listOrgsExceptAccount(ctx, req)
+	}
 	var p Page[Organization]
 	err := s.View(ctx, func(tx *ReadTxn) (err error) {
 		p, err = pageOf(tx.tx, orgList, req, func(id string) (Organization, error) {
@@ -362,6 +366,43 @@ func (t *Txn) PutOrg(old, o *Organization) error {
 
 // listScopeOrgs lists the organizations of a limited scope that exist,
 // most recent first.
+// listOrgsExceptAccount is ListOrganizations for a scope over every
+// organization but the account's (Scope.ExceptAccount): the newest first,
+// as pageOf, with the account's organization left out of the items and
+// the total, wherever it falls.
+func (s *Service) listOrgsExceptAccount(ctx context.Context, req PageRequest) (Page[Organization], error) {
+	req = req.Normalize()
+	var p Page[Organization]
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		account, err := orgDomains.Lookup(tx.tx, "", s.account)
+		if err != nil {
+			account = "" // no account organization yet
+		}
+		total, err := orgList.Count(tx.tx)
+		if err != nil {
+			return err
+		}
+		p = Page[Organization]{Page: req.Page, PerPage: req.PerPage, Items: []Organization{}}
+		ids, err := orgList.NewestFirst(tx.tx, total, 0, total)
+		if err != nil {
+			return err
+		}
+		ids = slices.DeleteFunc(ids, func(id string) bool { return id == account })
+		p.Total = len(ids)
+		if start := req.Offset(); start < len(ids) {
+			for _, id := range ids[start:min(start+req.PerPage, len(ids))] {
+				o, err := tx.OrgByID(id)
+				if err != nil {
+					return err
+				}
+				p.Items = append(p.Items, *o)
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
 func (s *Service) listScopeOrgs(ctx context.Context, req PageRequest) (Page[Organization], error) {
 	req = req.Normalize()
 	var orgs []Organization

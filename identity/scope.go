@@ -57,6 +57,12 @@ type Scope struct {
 	// "*:resource" and "action:*" wildcards, as Credential.Allows). Empty
 	// means none.
 	Permissions []string
+	// ExceptAccount puts the account's organization (Options.AccountDomain)
+	// outside the scope whatever Orgs says: it holds the console's members
+	// and the console's own application, so whoever may change it may
+	// become any member. ConsoleMember.Scope sets it for every role but
+	// owner.
+	ExceptAccount bool
 }
 
 // ScopeOf returns the scope of a Cryptr API key: its environment, its
@@ -125,7 +131,15 @@ func (s *Service) Scope() (sc Scope, ok bool) {
 
 // Manages reports whether the organization with domain is in the
 // service's scope (always true for an unscoped Service).
-func (s *Service) Manages(domain string) bool { return s.scope == nil || s.scope.Manages(domain) }
+func (s *Service) Manages(domain string) bool {
+	if s.scope == nil {
+		return true
+	}
+	if s.scope.ExceptAccount && s.account != "" && domain == s.account {
+		return false
+	}
+	return s.scope.Manages(domain)
+}
 
 // ManagesAll reports whether every organization is in the service's scope.
 func (s *Service) ManagesAll() bool { return s.scope == nil || s.scope.ManagesAll() }

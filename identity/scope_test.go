@@ -578,3 +578,52 @@ func TestApplicationScopes(t *testing.T) {
 		t.Fatalf("deduplicated: %v %v", a, err)
 	}
 }
+
+// TestAccountOrganizationOutsideConsoleScopes: every console role but
+// owner has the account's organization outside its scope (it holds the
+// console's members), and only the account organization's own
+// applications serve it, so no application an admin made elsewhere signs
+// a member in there.
+func TestAccountOrganizationOutsideConsoleScopes(t *testing.T) {
+	f := newScopeFixture(t)
+	ctx := context.Background()
+	account := f.s.AccountDomain()
+	mustOrg(t, f.s, account)
+	for _, role := range []identity.ConsoleRole{identity.ConsoleAdmin, identity.ConsoleViewer, identity.ConsoleOwner} {
+		m := identity.ConsoleMember{Role: role}
+		svc, err := f.s.For(m.Scope(identity.Production))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = svc.GetOrganization(ctx, account)
+		if owner := role == identity.ConsoleOwner; owner != (err == nil) || !owner && !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("%s: GetOrganization(account) = %v", role, err)
+		}
+		if _, err := svc.GetOrganization(ctx, "alpha"); err != nil {
+			t.Errorf("%s: GetOrganization(alpha) = %v", role, err)
+		}
+		if role == identity.ConsoleAdmin {
+			app, _, err := svc.CreateApplication(ctx, "alpha", identity.Application{Name: "a", ApplicationType: identity.AppMachine})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for d, want := range map[string]bool{account: false, "alpha": true, "gamma": true} {
+				if ok, err := f.s.ApplicationServes(ctx, app, d); err != nil || ok != want {
+					t.Errorf("admin's application serves %s = %v (%v), want %v", d, ok, err, want)
+				}
+			}
+			p, err := svc.ListOrganizations(ctx, identity.PageRequest{PerPage: 2})
+			if err != nil || p.Total != 3 {
+				t.Fatalf("admin lists %d organizations (%v), want 3", p.Total, err)
+			}
+			for pg := 1; pg <= 2; pg++ {
+				p, _ := svc.ListOrganizations(ctx, identity.PageRequest{Page: pg, PerPage: 2})
+				for _, o := range p.Items {
+					if o.Domain == account {
+						t.Fatal("admin lists the account's organization")
+					}
+				}
+			}
+		}
+	}
+}
