@@ -459,6 +459,28 @@ func (s *Service) ClaimConsoleSetup(ctx context.Context, c ConsoleSetupClaim) (*
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	refused := fmt.Errorf("setup link: %w", ErrUnauthenticated)
+	// The link is checked, in a read, before the password is hashed: an
+	// anonymous caller must not make the server run argon2id (the hasher's
+	// slots are the sign-ins' too). The transaction below checks it again.
+	err := s.View(ctx, func(tx *ReadTxn) error {
+		rec, err := consoleSetups().Get(tx.tx, "setup")
+		if err != nil || !SecretMatches(c.Token, rec.Hash) {
+			return refused
+		}
+		if !s.Now().Before(rec.ExpiresAt) {
+			return fmt.Errorf("setup link: %w, %w", ErrUnauthenticated, ErrExpired)
+		}
+		if owner, err := tx.hasConsoleOwner(); err != nil {
+			return err
+		} else if owner {
+			return refused
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	hash := ""
 	if c.Password != "" {
 		var err error
@@ -466,9 +488,8 @@ func (s *Service) ClaimConsoleSetup(ctx context.Context, c ConsoleSetupClaim) (*
 			return nil, err
 		}
 	}
-	refused := fmt.Errorf("setup link: %w", ErrUnauthenticated)
 	var out ConsoleMember
-	err := s.Update(ctx, func(tx *Txn) error {
+	err = s.Update(ctx, func(tx *Txn) error {
 		rec, err := consoleSetups().Get(tx.w, "setup")
 		if err != nil || !SecretMatches(c.Token, rec.Hash) {
 			return refused

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -535,5 +536,44 @@ func TestRotateApplicationSecret(t *testing.T) {
 	ev, _ := s.ListEvents(ctx, o.Domain, identity.EventFilter{Code: identity.EventApplicationSecretRotated}, identity.PageRequest{})
 	if ev.Total != 1 {
 		t.Errorf("rotation events: %d", ev.Total)
+	}
+}
+
+// hashCounter counts Hash calls (the argon2id runs a caller causes).
+type hashCounter struct {
+	countingHasher
+	hashes atomic.Int64
+}
+
+func (h *hashCounter) Hash(ctx context.Context, pw string) (string, error) {
+	h.hashes.Add(1)
+	return h.countingHasher.Hash(ctx, pw)
+}
+
+// TestConsoleSetupHashesOnlyForAValidLink (the attacker's test): the
+// setup form is anonymous, so a claim with a wrong, expired or spent link
+// is refused before the password is hashed: it must not cost the server
+// an argon2id run (whose slots the sign-ins share).
+func TestConsoleSetupHashesOnlyForAValidLink(t *testing.T) {
+	s, _ := newService(t)
+	h := &hashCounter{}
+	s = s.WithHasher(h)
+	ctx := context.Background()
+	tok, _, err := s.ConsoleSetup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := func(token string) error {
+		_, err := s.ClaimConsoleSetup(ctx, identity.ConsoleSetupClaim{Token: token, Email: "owner@acme.test", Password: "correct horse"})
+		return err
+	}
+	if err := claim(tok + "x"); !errors.Is(err, identity.ErrUnauthenticated) || h.hashes.Load() != 0 {
+		t.Fatalf("wrong link: %v, %d hashes", err, h.hashes.Load())
+	}
+	if err := claim(tok); err != nil || h.hashes.Load() != 1 {
+		t.Fatalf("right link: %v, %d hashes", err, h.hashes.Load())
+	}
+	if err := claim(tok); !errors.Is(err, identity.ErrUnauthenticated) || h.hashes.Load() != 1 {
+		t.Fatalf("spent link: %v, %d hashes", err, h.hashes.Load())
 	}
 }
