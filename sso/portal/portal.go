@@ -478,6 +478,7 @@ var metadataErrorsFR = map[error]string{
 	saml.ErrMetadataNoSSOURL:        "il n'y a pas de SingleSignOnService avec la liaison HTTP-Redirect",
 	saml.ErrMetadataNoSigningCert:   "il n'y a pas de certificat de signature",
 	saml.ErrMetadataBadCertificate:  "un certificat est illisible",
+	saml.ErrMetadataTooManyCerts:    "elle a trop de certificats de signature",
 }
 
 func (h *Handler) metadataPost(w http.ResponseWriter, r *http.Request, s *sessionCtx) {

@@ -31,7 +31,15 @@ var (
 	ErrMetadataNoSSOURL        = errors.New("the IdP metadata has no SingleSignOnService with the HTTP-Redirect binding")
 	ErrMetadataNoSigningCert   = errors.New("the IdP metadata has no signing certificate")
 	ErrMetadataBadCertificate  = errors.New("the IdP metadata has a certificate that cannot be read")
+	ErrMetadataTooManyCerts    = fmt.Errorf("the IdP metadata lists more than %d signing certificates", MaxSigningCerts)
 )
+
+// MaxSigningCerts is the most signing certificates an IdP's metadata may
+// list. IdPs list one, or two while they roll their key over. A message
+// whose signature names no certificate is checked against each of them,
+// before anything else about it is known: a few hundred made one
+// anonymous post to the ACS cost a second of CPU.
+const MaxSigningCerts = 16
 
 // IdPMetadata is the validated content of an identity provider's SAML
 // metadata. Store the raw XML with the connection and parse it again when
@@ -120,6 +128,9 @@ func ParseIdPMetadata(data []byte, now time.Time) (*IdPMetadata, error) {
 					return nil, fmt.Errorf("%w: %v", ErrMetadataBadCertificate, err)
 				}
 				md.SigningCerts = append(md.SigningCerts, cert)
+				if len(md.SigningCerts) > MaxSigningCerts {
+					return nil, ErrMetadataTooManyCerts
+				}
 			}
 		}
 	}

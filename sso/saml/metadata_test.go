@@ -46,6 +46,7 @@ func TestParseIdPMetadata(t *testing.T) {
 		{"no signing certificate", []byte(strings.Replace(string(good), `use="signing"`, `use="encryption"`, 1)), ErrMetadataNoSigningCert},
 		{"bad certificate", []byte(regexpCert.ReplaceAllString(string(good), "<X509Certificate>AAAA</X509Certificate>")), ErrMetadataBadCertificate},
 		{"no redirect SSO", []byte(strings.ReplaceAll(string(good), csaml.HTTPRedirectBinding, "urn:x")), ErrMetadataNoSSOURL},
+		{"more signing certificates than MaxSigningCerts", manyCerts(string(good), MaxSigningCerts+1), ErrMetadataTooManyCerts},
 		{"two IdPs", []byte(`<EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata">` + string(good) + strings.Replace(string(good), idpBase+"/metadata", "https://b.test", 1) + `</EntitiesDescriptor>`), ErrMetadataNoIDPDescriptor},
 	}
 	for _, c := range cases {
@@ -57,6 +58,9 @@ func TestParseIdPMetadata(t *testing.T) {
 		})
 	}
 
+	if md, err := ParseIdPMetadata(manyCerts(string(good), MaxSigningCerts), e.now); err != nil || len(md.SigningCerts) != MaxSigningCerts {
+		t.Fatalf("MaxSigningCerts certificates: %v", err)
+	}
 	t.Run("IdP wants signed requests", func(t *testing.T) {
 		md, err := ParseIdPMetadata([]byte(strings.Replace(string(good), "<IDPSSODescriptor ", `<IDPSSODescriptor WantAuthnRequestsSigned="true" `, 1)), e.now)
 		if err != nil || !md.WantAuthnRequestsSigned || len(md.Warnings) != 1 {
@@ -147,3 +151,9 @@ func TestNewValidatesConfig(t *testing.T) {
 }
 
 var regexpCert = regexp.MustCompile(`<X509Certificate[^>]*>[^<]*</X509Certificate>`)
+
+// manyCerts repeats the signing certificate of metadata until it lists n.
+func manyCerts(metadata string, n int) []byte {
+	cert := regexpCert.FindString(metadata)
+	return []byte(strings.Replace(metadata, cert, strings.Repeat(cert, n), 1))
+}
