@@ -27,6 +27,12 @@ func (t *ReadTxn) Tenant(orgID string) (*Tenant, error) {
 	return &tn, nil
 }
 
+// MaxAttributeDefinitions is the most attribute definitions (Crafter's
+// attribute definitions, Cryptr's MetaKeys) one organization's directory
+// holds per environment. Every profile read and write consults them, so
+// their number bounds what one request costs.
+const MaxAttributeDefinitions = 1000
+
 // PutTenant stores directory settings. Cascades to users (removed roles
 // and attributes, default back-fill) are the caller's: see the profile
 // service, which owns Crafter's rules.
@@ -34,7 +40,10 @@ func (t *Txn) PutTenant(tn *Tenant) error {
 	if tn.OrgID == "" {
 		return fmt.Errorf("tenant without organization: %w", ErrInvalid)
 	}
-	seen := map[string]bool{}
+	if len(tn.AttributeDefinitions) > MaxAttributeDefinitions {
+		return Invalid("attributeDefinitions", fmt.Sprintf("must be at most %d", MaxAttributeDefinitions))
+	}
+	seen := make(map[string]bool, len(tn.AttributeDefinitions))
 	for _, d := range tn.AttributeDefinitions {
 		if d.Name == "" {
 			return Invalid("attributeDefinitions.name", "is required")

@@ -225,16 +225,20 @@ func doc(u *identity.User, tenant string) map[string]any {
 // checkDefinitions validates attribute definitions received from a client
 // and converts them, keeping ids and creation times of existing ones.
 func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefinition, now time.Time) ([]identity.AttributeDefinition, error) {
+	if len(in) > identity.MaxAttributeDefinitions {
+		return nil, tooManyDefinitions()
+	}
+	stored := make(map[string]*identity.AttributeDefinition, len(old))
+	for i := range old {
+		stored[old[i].Name] = &old[i]
+	}
 	out := make([]identity.AttributeDefinition, 0, len(in))
 	seen := map[string]bool{}
 	for _, d := range in {
-		stored := false
-		for _, od := range old {
-			stored = stored || od.Name == d.Name
-		}
+		od := stored[d.Name]
 		// A stored definition keeps its name: a tenant read and written
 		// back is never refused for a name it already has.
-		if !stored {
+		if od == nil {
 			if err := checkAttrName(d.Name); err != nil {
 				return nil, err
 			}
@@ -250,12 +254,10 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 		}
 		nd := identity.AttributeDefinition{Name: d.Name, Metadata: d.Metadata, DefaultValue: d.DefaultValue,
 			Indexed: d.Indexed, CreatedAt: now}
-		for _, od := range old {
-			if od.Name == d.Name {
-				nd.ID, nd.Type, nd.Required, nd.InToken, nd.CreatedAt = od.ID, od.Type, od.Required, od.InToken, od.CreatedAt
-				if d.indexedAbsent {
-					nd.Indexed = od.Indexed
-				}
+		if od != nil {
+			nd.ID, nd.Type, nd.Required, nd.InToken, nd.CreatedAt = od.ID, od.Type, od.Required, od.InToken, od.CreatedAt
+			if d.indexedAbsent {
+				nd.Indexed = od.Indexed
 			}
 		}
 		for _, p := range d.Permissions {
@@ -269,6 +271,12 @@ func checkDefinitions(in []AttributeDefinition, old []identity.AttributeDefiniti
 		out = append(out, nd)
 	}
 	return out, nil
+}
+
+// tooManyDefinitions is the error of a tenant past
+// identity.MaxAttributeDefinitions.
+func tooManyDefinitions() *Error {
+	return fieldErr("attributeDefinitions", "A tenant has at most %d attribute definitions", identity.MaxAttributeDefinitions)
 }
 
 func checkAttrName(name string) error {

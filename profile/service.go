@@ -148,7 +148,10 @@
 //     site ids with '_' and repeated '-', which map one-to-one to encoded
 //     slugs ("my_site" is "x0-my-u-site"), see tenantname.go.
 //
-// Remaining departures from Crafter: a tenant name must start and end
+// Remaining departures from Crafter: a tenant holds at most
+// identity.MaxAttributeDefinitions (1,000) attribute definitions (Crafter
+// had no bound; every profile read and write consults them), more is 400
+// OTHER; a tenant name must start and end
 // with a lower-case letter or digit and map to a domain of at most 63
 // characters (Crafter takes any string; Studio site ids fit); a slug
 // name starting with "x0-" that decodes is itself encoded; a host that

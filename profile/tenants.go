@@ -440,6 +440,9 @@ func (s *Service) AddAttributeDefinitions(ctx context.Context, c *identity.Crede
 				fresh = append(fresh, d)
 			}
 		}
+		if len(tn.AttributeDefinitions)+len(fresh) > identity.MaxAttributeDefinitions {
+			return cascade{}, tooManyDefinitions()
+		}
 		conv, err := checkDefinitions(fresh, nil, s.base.Now())
 		if err != nil {
 			return cascade{}, err
@@ -457,11 +460,13 @@ func (s *Service) UpdateAttributeDefinitions(ctx context.Context, c *identity.Cr
 		if err != nil {
 			return cascade{}, err
 		}
+		at := make(map[string]int, len(tn.AttributeDefinitions))
+		for i := range tn.AttributeDefinitions {
+			at[tn.AttributeDefinitions[i].Name] = i
+		}
 		for _, nd := range conv {
-			for i := range tn.AttributeDefinitions {
-				if tn.AttributeDefinitions[i].Name == nd.Name {
-					tn.AttributeDefinitions[i] = nd
-				}
+			if i, ok := at[nd.Name]; ok {
+				tn.AttributeDefinitions[i] = nd
 			}
 		}
 		return cascade{}, nil

@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"net/http"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -393,5 +394,58 @@ func TestStoredDefinitionNameRoundTrips(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "firstName,lastName,a.b" {
 		t.Fatalf("definitions %v", names)
+	}
+}
+
+// TestAttributeDefinitionsBounded (the attacker's test): a tenant holds at
+// most identity.MaxAttributeDefinitions definitions, whichever way they
+// come (tenant create and update, add, update): every profile read and
+// write consults them, and a write that compared each new definition with
+// each stored one held the store's writer for seconds. Past the bound the
+// answer is 400 and nothing changes; up to it, all is kept.
+func TestAttributeDefinitionsBounded(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	defs := func(from, n int) string {
+		var b strings.Builder
+		b.WriteString("[")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"name":"a%d"}`, from+i)
+		}
+		b.WriteString("]")
+		return b.String()
+	}
+	max := identity.MaxAttributeDefinitions
+	post := func(path, body string) resp {
+		return e.serve(jsonReq(path+"?accessTokenId="+url.QueryEscape(e.master), body))
+	}
+	var tn Tenant
+	e.mustOK(e.do("GET", "/api/1/tenant/acme", e.master, nil)).json(t, &tn)
+	have := len(tn.AttributeDefinitions) // the tenant's own
+	if r := post("/api/1/tenant/acme/attribute_definitions/add", defs(0, max-have-10)); r.status != 200 {
+		t.Fatalf("add %d: %d %s", max-have-10, r.status, r.body)
+	}
+	before := snapshot(t, e)
+	for _, c := range []struct{ name, path, body string }{
+		{"add past the bound", "/api/1/tenant/acme/attribute_definitions/add", defs(max, 11)},
+		{"update with more than the bound", "/api/1/tenant/acme/attribute_definitions/update", defs(0, max+1)},
+		{"tenant update with more than the bound", "/api/1/tenant/update", `{"name":"acme","attributeDefinitions":` + defs(0, max+1) + `}`},
+		{"tenant create with more than the bound", "/api/1/tenant/create", `{"name":"beta","attributeDefinitions":` + defs(0, max+1) + `}`},
+	} {
+		if r := post(c.path, c.body); r.status != 400 {
+			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+		}
+	}
+	if after := snapshot(t, e); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatal("a refused request changed the store")
+	}
+	if r := post("/api/1/tenant/acme/attribute_definitions/add", defs(max, 10)); r.status != 200 {
+		t.Fatalf("add up to the bound: %d %s", r.status, r.body)
+	}
+	if r := post("/api/1/tenant/acme/attribute_definitions/update", defs(0, max-have)); r.status != 200 {
+		t.Fatalf("update of all: %d %s", r.status, r.body)
 	}
 }
