@@ -2,8 +2,8 @@ package profile
 
 import (
 	"context"
-	"net/http"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
