@@ -108,6 +108,11 @@ func TestSignInThroughTheProvider(t *testing.T) {
 	if r := b.get("/orgs"); r.status != http.StatusSeeOther {
 		t.Fatalf("after logout: %d", r.status)
 	}
+	// The provider's browser session, still open, does not sign the member
+	// back in: the next sign-in asks for credentials again (prompt=login).
+	if page := b.get(b.get("/login").header.Get("Location")); page.status != http.StatusOK || !reAction.MatchString(page.body) {
+		t.Fatalf("sign-in after sign-out: %d %s %s", page.status, page.header.Get("Location"), page.body)
+	}
 
 	t.Run("a user without a console role is refused", func(t *testing.T) {
 		if _, err := h.ids.CreateUser(context.Background(), account, identity.User{Email: "nobody@gatehouse.test", Enabled: true}, "nobody password"); err != nil {

@@ -49,8 +49,12 @@ func (c *Console) login(w http.ResponseWriter, q *request) error {
 	raw, _ := json.Marshal(f)
 	// Lax: the provider's redirect back is a top-level navigation.
 	c.setCookie(w, flowCookie, base64.RawURLEncoding.EncodeToString(raw), flowTTL, http.SameSiteLaxMode)
+	// prompt=login: each console sign-in authenticates again, so that the
+	// provider's browser session (12 h, shared with every application)
+	// neither signs a member back in after "sign out" nor outlives the
+	// console's idle timeout.
 	u := d.oauth.AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier),
-		oauth2.SetAuthURLParam("ui_locales", q.lang))
+		oauth2.SetAuthURLParam("ui_locales", q.lang), oauth2.SetAuthURLParam("prompt", "login"))
 	http.Redirect(w, q.r, u, http.StatusSeeOther)
 	return nil
 }
