@@ -3,10 +3,15 @@ package httpx
 import (
 	"net"
 	"net/http"
+	"net/netip"
 )
 
-// ClientAddress returns the IP address of the peer that sent r:
-// r.RemoteAddr without its port (RemoteAddr itself when it has none).
+// ClientAddress returns the address of the peer that sent r as
+// per-address limits count it: r.RemoteAddr without its port (RemoteAddr
+// itself when it is no IP address), and for an IPv6 peer its /64 network
+// ("2001:db8:1:2::/64"): one subscriber is handed at least a /64, so a
+// limit per IPv6 address would let one client take 2^64 turns. An
+// IPv4-mapped IPv6 address is its IPv4 address.
 //
 // Proxy headers (Forwarded, X-Forwarded-For, X-Real-IP) are not trusted:
 // any client can write them, so a limit keyed by them could be dodged by
@@ -19,7 +24,15 @@ import (
 func ClientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		return netip.PrefixFrom(addr.WithZone(""), 64).Masked().String()
+	}
+	return addr.String()
 }

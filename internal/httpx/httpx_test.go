@@ -18,7 +18,13 @@ func TestClientAddress(t *testing.T) {
 		want         string
 	}{
 		{name: "ipv4 with port", remote: "192.0.2.1:1234", want: "192.0.2.1"},
-		{name: "ipv6 with port", remote: "[2001:db8::1]:443", want: "2001:db8::1"},
+		{name: "ipv6 with port: its /64", remote: "[2001:db8::1]:443", want: "2001:db8::/64"},
+		{name: "another address of the same /64", remote: "[2001:db8:0:0:ffff:1:2:3]:80", want: "2001:db8::/64"},
+		{name: "another /64", remote: "[2001:db8:0:1::1]:80", want: "2001:db8:0:1::/64"},
+		{name: "ipv6 with a zone", remote: "[fe80::1%eth0]:80", want: "fe80::/64"},
+		{name: "ipv6 loopback", remote: "[::1]:80", want: "::/64"},
+		{name: "ipv4-mapped ipv6", remote: "[::ffff:192.0.2.5]:80", want: "192.0.2.5"},
+		{name: "not an address", remote: "pipe:1", want: "pipe"},
 		{name: "no port", remote: "192.0.2.7", want: "192.0.2.7"},
 		{name: "empty", remote: "", want: ""},
 		{name: "proxy headers ignored", remote: "192.0.2.1:1234", want: "192.0.2.1",
