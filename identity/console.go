@@ -324,6 +324,40 @@ func (s *Service) RevokeConsoleRole(ctx context.Context, userID string) error {
 	})
 }
 
+// consoleMemberLeaves applies the console's rules to a user of the
+// account's organization that is being deleted (deleting) or disabled:
+// the last owner over every organization cannot go (ErrConflict: the
+// console would have no owner, and no setup link either, while a stale
+// member record stood); a deleted user's member record goes with it.
+// Txn.DeleteUser and Txn.ReplaceUser call it, so every face obeys it.
+func (t *Txn) consoleMemberLeaves(u *User, deleting bool) error {
+	if t.s.account == "" || t.s.env != Production {
+		return nil
+	}
+	accountID, err := orgDomains.Lookup(t.tx, "", t.s.account)
+	if err != nil || u.OrgID != accountID {
+		return nil
+	}
+	m, err := consoleMembers().Get(t.w, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if m.Role == ConsoleOwner && m.AllOrgs() {
+		if err := t.keepAnOwner(u.ID); err != nil {
+			return err
+		}
+	}
+	if !deleting {
+		return nil
+	}
+	if err := consoleMembers().Delete(t.w, u.ID); err != nil {
+		return err
+	}
+	return consoleMemberList.Remove(t.w, u.ID)
+}
+
 // hasOwner reports whether any console owner exists.
 func (t *ReadTxn) hasConsoleOwner() (bool, error) {
 	found := false

@@ -258,7 +258,13 @@ func TestConsoleSessionTimeouts(t *testing.T) {
 			}
 		}, false},
 		{"disabled", func(s *identity.Service, _ *clock, owner *identity.ConsoleMember, _ string) {
-			_, _ = s.SetUserEnabled(ctx, "acme-account", owner.UserID, false)
+			u, _ := s.CreateUser(ctx, "acme-account", identity.User{Email: "o2@acme.test", Enabled: true}, "")
+			if _, err := s.PutConsoleMember(ctx, identity.ConsoleMember{UserID: u.ID, Role: identity.ConsoleOwner}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.SetUserEnabled(ctx, "acme-account", owner.UserID, false); err != nil {
+				t.Fatal(err)
+			}
 		}, false},
 		{"password changed", func(s *identity.Service, c *clock, owner *identity.ConsoleMember, _ string) {
 			c.Advance(time.Second)
@@ -575,5 +581,43 @@ func TestConsoleSetupHashesOnlyForAValidLink(t *testing.T) {
 	}
 	if err := claim(tok); !errors.Is(err, identity.ErrUnauthenticated) || h.hashes.Load() != 1 {
 		t.Fatalf("spent link: %v, %d hashes", err, h.hashes.Load())
+	}
+}
+
+// TestLastOwnerStays: the console's last owner over every organization
+// cannot be deleted or disabled, through any face (ErrConflict, nothing
+// changes: the console would have no owner, and a stale member record
+// would refuse a new setup link); another owner can, and a deleted
+// member's role goes with the user.
+func TestLastOwnerStays(t *testing.T) {
+	s, _, owner := consoleService(t)
+	ctx := context.Background()
+	for name, leave := range map[string]func() error{
+		"delete":  func() error { _, err := s.DeleteUser(ctx, "acme-account", owner.UserID); return err },
+		"disable": func() error { _, err := s.SetUserEnabled(ctx, "acme-account", owner.UserID, false); return err },
+		"disable by update": func() error {
+			_, err := s.UpdateUser(ctx, "acme-account", owner.UserID, func(u *identity.User) error { u.Enabled = false; return nil })
+			return err
+		},
+	} {
+		if err := leave(); !errors.Is(err, identity.ErrConflict) {
+			t.Errorf("%s the last owner: %v, want ErrConflict", name, err)
+		}
+	}
+	if u, err := s.GetUser(ctx, "acme-account", owner.UserID); err != nil || !u.Enabled {
+		t.Fatalf("the last owner after refusals: %+v %v", u, err)
+	}
+	u, _ := s.CreateUser(ctx, "acme-account", identity.User{Email: "o2@acme.test", Enabled: true}, "")
+	if _, err := s.PutConsoleMember(ctx, identity.ConsoleMember{UserID: u.ID, Role: identity.ConsoleOwner}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteUser(ctx, "acme-account", owner.UserID); err != nil {
+		t.Fatalf("delete an owner while another remains: %v", err)
+	}
+	if _, err := s.ConsoleMember(ctx, owner.UserID); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("the deleted owner's role: %v", err)
+	}
+	if _, err := s.DeleteUser(ctx, "acme-account", u.ID); !errors.Is(err, identity.ErrConflict) {
+		t.Fatalf("delete the new last owner: %v", err)
 	}
 }

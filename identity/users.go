@@ -270,6 +270,11 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 	if old.ID != u.ID || old.OrgID != u.OrgID || old.ObjectID != u.ObjectID {
 		return fmt.Errorf("user id, organization and object id are immutable: %w", ErrInvalid)
 	}
+	if old.Enabled && !u.Enabled {
+		if err := t.consoleMemberLeaves(u, false); err != nil {
+			return err
+		}
+	}
 	tn, err := t.Tenant(u.OrgID)
 	if err != nil {
 		return err
@@ -292,6 +297,9 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 // DeleteUser removes a user, its index entries, its sessions and tokens and
 // what UserDeleteHooks remove, and logs USER_DELETED.
 func (t *Txn) DeleteUser(u *User) error {
+	if err := t.consoleMemberLeaves(u, true); err != nil {
+		return err
+	}
 	// Sessions, remember-me logins and verification tokens go with the user
 	// (tickets leave a tombstone until they would expire: TicketByHash),
 	// then whatever other packages keep about it (their hooks).
