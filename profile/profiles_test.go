@@ -1,6 +1,9 @@
 package profile
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -421,5 +424,39 @@ func TestListingsOfUnknownTenant(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countdownCtx is a context whose Err turns Canceled after n calls: a
+// caller that goes away while a search runs.
+type countdownCtx struct {
+	context.Context
+	n int
+}
+
+func (c *countdownCtx) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestSearchStopsWhenTheCallerGoes: a search over a tenant's profiles
+// stops when its request's context ends (a query over large profiles may
+// take seconds; before, it ran on after the client had gone).
+func TestSearchStopsWhenTheCallerGoes(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	for i := range 300 {
+		e.profile("acme", fmt.Sprintf("u%03d", i), nil)
+	}
+	ctx := &countdownCtx{Context: context.Background(), n: 2}
+	_, err := e.svc.ProfilesByQuery(ctx, superCred, "acme", "{}", Sort{}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("search with its caller gone: %v", err)
+	}
+	list, err := e.svc.ProfilesByQuery(context.Background(), superCred, "acme", "{}", Sort{}, nil)
+	if err != nil || len(list) != 300 {
+		t.Fatalf("search: %d profiles, %v", len(list), err)
 	}
 }

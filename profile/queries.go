@@ -215,7 +215,7 @@ func planQuery(tx *identity.ReadTxn, orgID string, tn *identity.Tenant, q *query
 
 // run executes a search in a tenant and returns the matching users,
 // sorted and paged.
-func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*identity.User, error) {
+func run(ctx context.Context, tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*identity.User, error) {
 	if so.HasStart && so.Start < 0 {
 		return nil, badRequest("Parameter 'start' must not be negative")
 	}
@@ -231,7 +231,15 @@ func run(tx *identity.ReadTxn, o *identity.Organization, s search, so Sort) ([]*
 		}
 	}
 	early := so.By == "" // natural order: stop as soon as the page is full
+	visited := 0
 	visit := func(u *identity.User) error {
+		// A search whose caller has gone (a closed connection, a
+		// deadline) stops: a query over large profiles may take seconds.
+		if visited++; visited%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if u.OrgID != o.ID || !s.match(u, doc(u, tenantOf(o))) {
 			return nil
 		}
@@ -318,7 +326,7 @@ func (s *Service) list(ctx context.Context, c *identity.Credential, tenant strin
 		if err != nil {
 			return err
 		}
-		users, err := run(tx, o, sr, so)
+		users, err := run(ctx, tx, o, sr, so)
 		if err != nil {
 			return err
 		}
@@ -401,7 +409,7 @@ func (s *Service) CountByQuery(ctx context.Context, c *identity.Credential, tena
 		if err != nil {
 			return err
 		}
-		users, err := run(tx, o, sr, Sort{})
+		users, err := run(ctx, tx, o, sr, Sort{})
 		n = len(users)
 		return err
 	})
