@@ -358,6 +358,26 @@ func (t *Txn) consoleMemberLeaves(u *User, deleting bool) error {
 	return consoleMemberList.Remove(t.w, u.ID)
 }
 
+// consoleSetupOpen is nil when token is the live setup link and the
+// console has no owner yet; otherwise ErrUnauthenticated (with ErrExpired
+// for an expired link).
+func (t *ReadTxn) consoleSetupOpen(token string) error {
+	refused := fmt.Errorf("setup link: %w", ErrUnauthenticated)
+	rec, err := consoleSetups().Get(t.tx, "setup")
+	if err != nil || !SecretMatches(token, rec.Hash) {
+		return refused
+	}
+	if !t.s.Now().Before(rec.ExpiresAt) {
+		return fmt.Errorf("setup link: %w, %w", ErrUnauthenticated, ErrExpired)
+	}
+	if owner, err := t.hasConsoleOwner(); err != nil {
+		return err
+	} else if owner {
+		return refused
+	}
+	return nil
+}
+
 // hasOwner reports whether any console owner exists.
 func (t *ReadTxn) hasConsoleOwner() (bool, error) {
 	found := false
@@ -493,25 +513,10 @@ func (s *Service) ClaimConsoleSetup(ctx context.Context, c ConsoleSetupClaim) (*
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	refused := fmt.Errorf("setup link: %w", ErrUnauthenticated)
 	// The link is checked, in a read, before the password is hashed: an
 	// anonymous caller must not make the server run argon2id (the hasher's
 	// slots are the sign-ins' too). The transaction below checks it again.
-	err := s.View(ctx, func(tx *ReadTxn) error {
-		rec, err := consoleSetups().Get(tx.tx, "setup")
-		if err != nil || !SecretMatches(c.Token, rec.Hash) {
-			return refused
-		}
-		if !s.Now().Before(rec.ExpiresAt) {
-			return fmt.Errorf("setup link: %w, %w", ErrUnauthenticated, ErrExpired)
-		}
-		if owner, err := tx.hasConsoleOwner(); err != nil {
-			return err
-		} else if owner {
-			return refused
-		}
-		return nil
-	})
+	err := s.View(ctx, func(tx *ReadTxn) error { return tx.consoleSetupOpen(c.Token) })
 	if err != nil {
 		return nil, err
 	}
@@ -524,17 +529,12 @@ func (s *Service) ClaimConsoleSetup(ctx context.Context, c ConsoleSetupClaim) (*
 	}
 	var out ConsoleMember
 	err = s.Update(ctx, func(tx *Txn) error {
-		rec, err := consoleSetups().Get(tx.w, "setup")
-		if err != nil || !SecretMatches(c.Token, rec.Hash) {
-			return refused
-		}
-		if !s.Now().Before(rec.ExpiresAt) {
-			return fmt.Errorf("setup link: %w, %w", ErrUnauthenticated, ErrExpired)
-		}
-		if owner, err := tx.hasConsoleOwner(); err != nil {
+		if err := tx.consoleSetupOpen(c.Token); err != nil {
 			return err
-		} else if owner {
-			return refused
+		}
+		rec, err := consoleSetups().Get(tx.w, "setup")
+		if err != nil {
+			return err
 		}
 		org, err := tx.Org(s.account)
 		if errors.Is(err, ErrNotFound) {

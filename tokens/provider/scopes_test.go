@@ -2,8 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,7 +75,7 @@ func TestAllowedScopes(t *testing.T) {
 	if ref.status != http.StatusOK || ref.json(t)["scope"] != "openid profile email offline_access" {
 		t.Fatalf("refresh after narrowing: %d %s", ref.status, ref.body)
 	}
-	if scp := claims(t, ref.json(t)["access_token"].(string))["scp"]; strings.Contains(strings.Join(toStrings(scp), " "), "invoices") {
+	if scp := decodeJWT(t, ref.json(t)["access_token"].(string))["scp"]; strings.Contains(strings.Join(toStrings(scp), " "), "invoices") {
 		t.Fatalf("refreshed access token scp %v", scp)
 	}
 	// A refresh request's nonce is not the ID token's (standard clients).
@@ -86,27 +84,9 @@ func TestAllowedScopes(t *testing.T) {
 	if ref2.status != http.StatusOK {
 		t.Fatalf("refresh: %d %s", ref2.status, ref2.body)
 	}
-	if n, ok := claims(t, ref2.json(t)["id_token"].(string))["nonce"]; ok {
+	if n, ok := decodeJWT(t, ref2.json(t)["id_token"].(string))["nonce"]; ok {
 		t.Fatalf("refreshed ID token nonce %v", n)
 	}
-}
-
-// claims decodes a JWT's payload without checking it.
-func claims(t *testing.T, jwt string) map[string]any {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", jwt)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	var m map[string]any
-	if err == nil {
-		err = json.Unmarshal(b, &m)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 func toStrings(v any) []string {
