@@ -21,11 +21,7 @@ import (
 func TestForeignClientIsUnknownAtTheIssuer(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	name := "Beta Corp"
-	beta, err := e.ids.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
+	beta := e.addOrg("Beta Corp")
 	own := e.org.Domain
 	spa, _, err := e.ids.CreateApplication(ctx, own, identity.Application{Name: "own spa", ApplicationType: identity.AppReact,
 		AllowedRedirectURLs: []string{spaRedirect}, OrganizationScope: own})
@@ -155,11 +151,7 @@ func TestForeignClientIsUnknownAtTheIssuer(t *testing.T) {
 func TestSignInOfAnotherOrganizationsUser(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	name := "Beta Corp"
-	beta, err := e.ids.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
+	beta := e.addOrg("Beta Corp")
 	betaApp, _, err := e.ids.CreateApplication(ctx, beta.Domain, identity.Application{Name: "beta spa",
 		ApplicationType: identity.AppReact, AllowedRedirectURLs: []string{spaRedirect}, OrganizationScope: beta.Domain})
 	if err != nil {

@@ -127,6 +127,16 @@ func (e *env) newBrowser() *http.Client {
 
 func (e *env) issuer() string { return e.base + "/t/" + e.org.Domain }
 
+// addOrg creates another organization named name.
+func (e *env) addOrg(name string) *identity.Organization {
+	e.t.Helper()
+	o, err := e.ids.CreateOrganization(context.Background(), identity.OrganizationInput{Name: &name})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return o
+}
+
 // pkce returns a verifier and its S256 challenge.
 func pkce(seed string) (string, string) {
 	v := base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat(seed, 40)))[:50]

@@ -537,12 +537,7 @@ func TestRevokedFamilySurvivesSweeps(t *testing.T) {
 // revoke or introspect another organization's grants.
 func TestOtherOrganizationURLs(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
-	name := "Other Org"
-	other, err := e.ids.CreateOrganization(ctx, identity.OrganizationInput{Name: &name})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := e.addOrg("Other Org")
 	otherIss := e.base + "/t/" + other.Domain
 	code, v := e.spaCode(e.newBrowser())
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {v},
