@@ -67,6 +67,8 @@ func TestIdPInitiatedLogout(t *testing.T) {
 		{"wrong Destination", idpLogoutRequest(t, e, "id-lr-4", spACS, &idp), spSLO, ReasonDestination},
 		{"received elsewhere", idpLogoutRequest(t, e, "id-lr-5", spSLO, &idp), spACS, ReasonDestination},
 		{"deflate bomb on the redirect binding", httptest.NewRequest(http.MethodGet, spSLO+"?SAMLRequest="+url.QueryEscape(bomb), nil), spSLO, ReasonTooLarge},
+		{"inflated past MaxLogoutMessageBytes", httptest.NewRequest(http.MethodGet, spSLO+"?SAMLRequest="+
+			url.QueryEscape(base64.StdEncoding.EncodeToString(deflate(t, make([]byte, MaxLogoutMessageBytes+1)))), nil), spSLO, ReasonTooLarge},
 		{"garbage redirect", httptest.NewRequest(http.MethodGet, spSLO+"?SAMLRequest=AAAA", nil), spSLO, ReasonMalformed},
 	}
 	for _, c := range cases {
