@@ -315,3 +315,22 @@ func TestSandboxApplication(t *testing.T) {
 		t.Fatal("a default verifier accepted a sandbox token")
 	}
 }
+
+// TestOIDCCodeNeedsRedirectURIEverywhere: a code of the standard
+// authorization endpoint is redeemed only with its redirect_uri (RFC 6749
+// §4.1.3), at the standard token endpoint and at Cryptr's token URLs
+// alike; a refused redemption spends nothing.
+func TestOIDCCodeNeedsRedirectURIEverywhere(t *testing.T) {
+	e := newEnv(t)
+	for _, tokenURL := range []string{e.base + "/oauth/token", e.base + "/org/" + e.org.Domain + "/oauth2/token", e.issuer() + "/oauth/token"} {
+		code, v := e.spaCode(e.newBrowser())
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {v}, "client_id": {e.spa.ClientID}}
+		if r := e.postForm(http.DefaultClient, tokenURL, form); r.status != http.StatusBadRequest || r.json(t)["error"] != "invalid_request" {
+			t.Fatalf("%s without redirect_uri: %d %s", tokenURL, r.status, r.body)
+		}
+		form.Set("redirect_uri", spaRedirect)
+		if r := e.postForm(http.DefaultClient, tokenURL, form); r.status != http.StatusOK {
+			t.Fatalf("%s with redirect_uri: %d %s", tokenURL, r.status, r.body)
+		}
+	}
+}

@@ -254,7 +254,10 @@ func (p *Provider) redeemCode(w http.ResponseWriter, r *http.Request, ps *params
 		}
 		if ru := ps.get("redirect_uri"); ru != "" && ru != c.RedirectURI {
 			return badGrant("redirect_uri does not match the authorization request")
-		} else if ru == "" && !cryptr && c.Flavor == flavorOIDC {
+		} else if ru == "" && c.Flavor == flavorOIDC {
+			// A code of the standard authorization endpoint needs its
+			// redirect_uri wherever it is redeemed (RFC 6749 §4.1.3),
+			// Cryptr's token URLs included.
 			return badRequest("redirect_uri is required")
 		}
 		if id := ps.get("authorization_id"); id != "" && id != c.AuthorizationID {
