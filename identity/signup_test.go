@@ -72,3 +72,48 @@ func TestSignInWithEmailSignupPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestEmailCaseFoldsASCIIOnly (the attacker's test): only ASCII letters
+// fold when emails are compared. Unicode case mapping sends 'İ' (U+0130)
+// and the Kelvin sign (U+212A) to "i" and "k", so "alİce@acme.test",
+// another mailbox, found alice@acme.test's account (a magic link mailed
+// to it signed in as alice), and "pİxel.test", another domain, passed for
+// pixel.test's allowed domain.
+func TestEmailCaseFoldsASCIIOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		"Alice@ACME.test":       "alice@acme.test",
+		"al\u0130ce@acme.test":  "al\u0130ce@acme.test",
+		"\u212Aate@acme.test":   "\u212Aate@acme.test",
+		" Bob@Example.COM ":     "bob@example.com",
+		"\u00c9mile@acme.test":  "\u00c9mile@acme.test",
+		"dave@p\u0130xel.test": "dave@p\u0130xel.test",
+	} {
+		if got := identity.NormalizeEmail(in); got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+	s, _ := newService(t)
+	ctx := context.Background()
+	name := "Pixel"
+	if _, err := s.CreateOrganization(ctx, identity.OrganizationInput{Name: &name, AllowedEmailDomains: &[]string{"pixel.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := s.CreateUser(ctx, "pixel", identity.User{Email: "alice@pixel.test", Enabled: true, Verified: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lookalike := range []string{"al\u0130ce@pixel.test", "ALİCE@PIXEL.TEST"} {
+		if u, err := s.GetUserByEmail(ctx, "pixel", lookalike); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("%q found %v (%v), want ErrNotFound", lookalike, u, err)
+		}
+	}
+	if u, err := s.GetUserByEmail(ctx, "pixel", "ALICE@Pixel.Test"); err != nil || u.ID != alice.ID {
+		t.Errorf("ASCII case: %v %v", u, err)
+	}
+	for email, want := range map[string]bool{"mallory@pixel.test": true, "mallory@PIXEL.test": true, "mallory@p\u0130xel.test": false,
+		"mallory@pixel.tes\u212A": false} {
+		if ok, err := s.MaySignUp(ctx, "pixel", email); err != nil || ok != want {
+			t.Errorf("MaySignUp(%q) = %v (%v), want %v", email, ok, err, want)
+		}
+	}
+}

@@ -57,16 +57,37 @@ func CheckAttributeName(name string) string {
 }
 
 // NormalizeEmail returns the form under which emails are unique: the
-// whole address lower-cased (case-insensitive uniqueness).
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// whole address with its ASCII letters lower-cased (case-insensitive
+// uniqueness). Only ASCII letters fold: Unicode case mapping sends
+// non-ASCII letters to ASCII ones ('İ' and the Kelvin sign to "i" and
+// "k"), so "alİce@acme.test", another mailbox, would have found
+// alice@acme.test's account, and "pİxel.test", another domain (its IDNA
+// form is xn--pixel-8fd.test), would have passed for pixel.test.
+func NormalizeEmail(s string) string { return foldASCII(strings.TrimSpace(s)) }
 
-// EmailDomain returns the lower-cased domain part of an email address.
+// EmailDomain returns the domain part of an email address, its ASCII
+// letters lower-cased (see NormalizeEmail).
 func EmailDomain(email string) string {
 	at := strings.LastIndexByte(email, '@')
 	if at < 0 {
 		return ""
 	}
-	return strings.ToLower(email[at+1:])
+	return foldASCII(email[at+1:])
+}
+
+// foldASCII lower-cases the ASCII letters of s and nothing else.
+func foldASCII(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return 'A' <= r && r <= 'Z' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for j := i; j < len(b); j++ {
+		if 'A' <= b[j] && b[j] <= 'Z' {
+			b[j] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // CheckURL accepts an absolute http or https URL with a host and no
