@@ -81,11 +81,11 @@ func TestSignInWithEmailSignupPolicy(t *testing.T) {
 // pixel.test's allowed domain.
 func TestEmailCaseFoldsASCIIOnly(t *testing.T) {
 	for in, want := range map[string]string{
-		"Alice@ACME.test":       "alice@acme.test",
-		"al\u0130ce@acme.test":  "al\u0130ce@acme.test",
-		"\u212Aate@acme.test":   "\u212Aate@acme.test",
-		" Bob@Example.COM ":     "bob@example.com",
-		"\u00c9mile@acme.test":  "\u00c9mile@acme.test",
+		"Alice@ACME.test":      "alice@acme.test",
+		"al\u0130ce@acme.test": "al\u0130ce@acme.test",
+		"\u212Aate@acme.test":  "\u212Aate@acme.test",
+		" Bob@Example.COM ":    "bob@example.com",
+		"\u00c9mile@acme.test": "\u00c9mile@acme.test",
 		"dave@p\u0130xel.test": "dave@p\u0130xel.test",
 	} {
 		if got := identity.NormalizeEmail(in); got != want {
