@@ -82,6 +82,24 @@ func (c *Credential) Manages(domain string) bool {
 	return Scope{Orgs: c.ManagedOrgs}.Manages(domain)
 }
 
+// MasterOverAll reports whether a Crafter access token may manage access
+// tokens: a master token with every action on every tenant (a permission
+// of tenant "*" allowing "*"). A master token limited to some tenants or
+// actions may not: access tokens reach every tenant (their ids are their
+// secrets, the host's master credential's among them), so it could read
+// one wider than itself, or mint one.
+func (c *Credential) MasterOverAll() bool {
+	if !c.Master {
+		return false
+	}
+	for _, p := range c.TenantPermissions {
+		if p.Tenant == "*" && slices.Contains(p.AllowedActions, "*") {
+			return true
+		}
+	}
+	return false
+}
+
 // credentialWithin is the rule of credentials on a scoped Service (a
 // limited API key, a console member): it needs the api_keys permission of
 // action, and it may not create or delete a credential that reaches

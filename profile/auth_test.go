@@ -402,3 +402,42 @@ func TestAuthenticateEmptyOrUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitedMasterCannotManageTokens (the attacker's test): access tokens
+// reach every tenant and their ids are their secrets (the host's master
+// credential's among them), so only a master token over every tenant and
+// action manages them (identity.Credential.MasterOverAll). A master token
+// limited to one tenant, or to some actions, could list them all and mint
+// a wider one; now each access-token route is 403 ACTION_DENIED to it and
+// nothing changes.
+func TestLimitedMasterCannotManageTokens(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("alpha")
+	e.tenant("beta")
+	limited := map[string]string{
+		"one tenant": e.token(identity.Credential{Application: "alpha-master", Master: true,
+			TenantPermissions: []identity.TenantPermission{{Tenant: "alpha", AllowedActions: []string{"*"}}}}),
+		"some actions": e.token(identity.Credential{Application: "reader-master", Master: true,
+			TenantPermissions: []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"READ_TENANT"}}}}),
+	}
+	before := snapshot(t, e)
+	for name, tok := range limited {
+		for _, r := range []resp{
+			e.do("GET", "/api/1/access_token/all.json", tok, nil),
+			e.do("GET", "/api/1/access_token/"+url.PathEscape(e.master)+".json", tok, nil),
+			e.doJSON("/api/1/access_token/create.json", tok, map[string]any{"application": "wider", "master": true,
+				"tenantPermissions": []map[string]any{{"tenant": "*", "allowedActions": []string{"*"}}}}, nil),
+			e.do("POST", "/api/1/access_token/"+url.PathEscape(e.master)+"/delete.json", tok, nil),
+		} {
+			if r.status != 403 || r.code() != CodeActionDenied || strings.Contains(string(r.body), e.master) {
+				t.Errorf("%s: %d %s", name, r.status, r.body)
+			}
+		}
+	}
+	if after := snapshot(t, e); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatal("a refused request changed the store")
+	}
+	if r := e.do("GET", "/api/1/access_token/all.json", e.master, nil); r.status != 200 {
+		t.Fatalf("the full master: %d %s", r.status, r.body)
+	}
+}

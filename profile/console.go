@@ -64,6 +64,13 @@ func (s *Service) CredentialFor(id *identity.Service) *identity.Credential {
 	}
 	c.Master = sc.ManagesAll() && sc.Allows(identity.ActionCreate, identity.ResourceAPIKeys) &&
 		sc.Allows(identity.ActionRead, identity.ResourceAPIKeys) && sc.Allows(identity.ActionDelete, identity.ResourceAPIKeys)
+	if c.Master {
+		// Whoever manages API keys over every organization (a console
+		// owner) is a master over every tenant and action: the one kind
+		// of token that manages access tokens
+		// (identity.Credential.MasterOverAll).
+		c.TenantPermissions = []identity.TenantPermission{{Tenant: "*", AllowedActions: []string{"*"}}}
+	}
 	return c
 }
 

@@ -30,7 +30,11 @@
 // verification tokens are stored as SHA-256 hashes; the persistent login's
 // rotating token is stored as is, because clients read it back to compare.
 //
-// Divergences: an email is unique within a tenant (one directory with the
+// Divergences: access tokens are managed only by a master token over
+// every tenant and action (a tenant permission "*" allowing "*";
+// identity.Credential.MasterOverAll), not by any master token: a master
+// limited to some tenants could list every token's id, which is its
+// secret, and mint a wider one; an email is unique within a tenant (one directory with the
 // Cryptr face), so a duplicate email is 409 PROFILE_EXISTS; an invalid or
 // unknown profile id is 404, never 500; attachments with a disallowed type
 // are 400; usernames taken on update are 409; a locked account is 403 with
@@ -547,8 +551,10 @@ func attrAllowed(d *identity.AttributeDefinition, app, action string) bool {
 
 // ---- access tokens (§2.1) ----
 
+// masterOnly refuses access-token management to all but a master token
+// over every tenant and action (identity.Credential.MasterOverAll).
 func masterOnly(c *identity.Credential, action string) error {
-	if !c.Master {
+	if !c.MasterOverAll() {
 		return apiErr(http.StatusForbidden, CodeActionDenied,
 			"Current subject does not have permission to execute action %q", action)
 	}
