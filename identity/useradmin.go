@@ -34,10 +34,7 @@ func (s *Service) SetUserEnabled(ctx context.Context, orgDomain, id string, enab
 		u.Enabled, u.UpdatedAt = enabled, s.Now()
 		code := EventUserEnabled
 		if !enabled {
-			code = EventUserDisabled
-			if _, err := tx.EndUserSessions(u, SessionRef{}); err != nil {
-				return err
-			}
+			code = EventUserDisabled // ReplaceUser ends its sessions
 		}
 		if err := tx.ReplaceUser(old, u); err != nil {
 			return err

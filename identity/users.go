@@ -274,6 +274,13 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 		if err := t.consoleMemberLeaves(u, false); err != nil {
 			return err
 		}
+		// A disabled user's sessions of every kind end, whichever face
+		// disabled it (Crafter's disable and update included), with its
+		// pending reset, verification and invitation links: enabling it
+		// again brings none back.
+		if _, err := t.EndUserSessions(u, SessionRef{}); err != nil {
+			return err
+		}
 	}
 	tn, err := t.Tenant(u.OrgID)
 	if err != nil {

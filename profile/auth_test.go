@@ -441,3 +441,34 @@ func TestLimitedMasterCannotManageTokens(t *testing.T) {
 		t.Fatalf("the full master: %d %s", r.status, r.body)
 	}
 }
+
+// TestDisableEndsSessions (the attacker's test): disabling a profile
+// through the Crafter API ends its tickets and persistent logins, as the
+// core's rule for every face says (identity.Txn.ReplaceUser); enabling it
+// again brings none back. Before, both stayed usable while the profile
+// was disabled, and everything came back on enable.
+func TestDisableEndsSessions(t *testing.T) {
+	for _, disable := range []string{"disable", "update"} {
+		t.Run(disable, func(t *testing.T) {
+			e := newEnv(t)
+			e.tenant("acme")
+			p := e.profile("acme", "alice", nil)
+			var tk Ticket
+			e.mustOK(e.login("alice", "pw-alice")).json(t, &tk)
+			var pl PersistentLogin
+			e.mustOK(e.do("POST", "/api/1/authentication/persistent_login/create.json", e.master, url.Values{"profileId": {p.ID}})).json(t, &pl)
+			if disable == "disable" {
+				e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/disable", e.master, nil))
+			} else {
+				e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/update", e.master, url.Values{"enabled": {"false"}}))
+			}
+			e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/enable", e.master, nil))
+			if r := e.do("GET", "/api/1/authentication/ticket/"+tk.ID+".json", e.master, nil); r.status != 404 {
+				t.Errorf("ticket after disable and enable: %d %s", r.status, r.body)
+			}
+			if r := e.do("POST", "/api/1/authentication/persistent_login/"+pl.ID+"/refresh_token", e.master, nil); r.status != 404 {
+				t.Errorf("persistent login after disable and enable: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
