@@ -785,25 +785,46 @@ func request(load string, fx *fixture) func(ctx context.Context, c *http.Client,
 	}
 }
 
+// post sends form to u and fails unless the answer is 200 with want in
+// its body. A 503 (the store answered busy: PostgreSQL's serialization
+// retries ran out under contention) is retried, as a client of the API
+// does, up to 5 times with a growing pause; only a sixth one fails.
 func post(ctx context.Context, c *http.Client, u string, form url.Values, want string) error {
+	var err error
+	for attempt := range 6 {
+		var busy bool
+		if busy, err = postOnce(ctx, c, u, form, want); !busy {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// postOnce is one try of post; busy reports a 503.
+func postOnce(ctx context.Context, c *http.Client, u string, form url.Values, want string) (busy bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-		return fmt.Errorf("POST %s: %d %s", u, resp.StatusCode, body)
+		return resp.StatusCode == http.StatusServiceUnavailable, fmt.Errorf("POST %s: %d %s", u, resp.StatusCode, body)
 	}
-	return nil
+	return false, nil
 }
 
 // sampleWaits samples pg_stat_activity every 20 ms for d and returns the

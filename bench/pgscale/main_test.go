@@ -34,7 +34,8 @@ func requirePostgres(t *testing.T) {
 }
 
 // TestSmoke runs both loads for a moment against one and two instances on
-// a throwaway cluster: every request must succeed (a failed one ends the
+// a throwaway cluster: every request must succeed, a 503 (busy) after at
+// most 5 retries as a client would make them (a failed one ends the
 // run with its status and body) and the report names each figure.
 func TestSmoke(t *testing.T) {
 	requirePostgres(t)
