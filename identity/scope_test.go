@@ -559,6 +559,11 @@ func TestApplicationScopes(t *testing.T) {
 			t.Errorf("%v GrantableScopes(%v) = %v, want %v", tc.app.AllowedScopes, tc.requested, got, tc.grantable)
 		}
 	}
+	for _, sc := range identity.StandardScopes() {
+		if r := limited.RefusedScope([]string{sc}); r != "" {
+			t.Errorf("standard scope %q refused", sc)
+		}
+	}
 	f := newScopeFixture(t)
 	ctx := context.Background()
 	tooMany := make([]string, identity.MaxAllowedScopes+1)

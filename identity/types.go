@@ -281,11 +281,22 @@ func (a *Application) RefusedScope(requested []string) string {
 		return ""
 	}
 	for _, s := range requested {
-		if !slices.Contains(a.AllowedScopes, s) && !slices.Contains(StandardScopes(), s) {
+		if !a.grants(s) {
 			return s
 		}
 	}
 	return ""
+}
+
+// grants reports whether the application may grant scope s: one of its
+// AllowedScopes, or one of StandardScopes (without building that list on
+// the issuance path).
+func (a *Application) grants(s string) bool {
+	switch s {
+	case "openid", "profile", "email", "address", "phone", "offline_access":
+		return true
+	}
+	return len(a.AllowedScopes) == 0 || slices.Contains(a.AllowedScopes, s)
 }
 
 // GrantableScopes returns the scopes of granted the application may still
@@ -297,7 +308,7 @@ func (a *Application) GrantableScopes(granted []string) []string {
 	}
 	out := make([]string, 0, len(granted))
 	for _, s := range granted {
-		if a.RefusedScope([]string{s}) == "" {
+		if a.grants(s) {
 			out = append(out, s)
 		}
 	}
