@@ -318,8 +318,15 @@ func (p *Provider) sendMagic(w http.ResponseWriter, r *http.Request, reqID strin
 		return
 	}
 	if mailable {
+		// A known user's mail goes to its stored address, not to the
+		// address as typed (which may differ in case only): the
+		// mailbox the account was proven with, exactly.
+		to := email
+		if user != nil {
+			to = user.Email
+		}
 		link := p.magicLinkURL(req.Env, token)
-		p.sendMail(req.Locale, email, p.orgName(ctx, req.OrgDomain), link, digits)
+		p.sendMail(req.Locale, to, p.orgName(ctx, req.OrgDomain), link, digits)
 	}
 	p.renderCode(w, r, reqID, req, "", http.StatusOK)
 }

@@ -515,3 +515,26 @@ func TestOpenSession(t *testing.T) {
 		t.Fatal("OpenSession without an organization")
 	}
 }
+
+// TestMagicLinkMailsTheStoredAddress: an address typed in another case
+// finds the account (emails fold ASCII case), and the mail goes to the
+// address the account was proven with, not to the one typed: a mail
+// server may treat the local part's case as significant.
+func TestMagicLinkMailsTheStoredAddress(t *testing.T) {
+	for _, typed := range []string{userEmail, strings.ToUpper(userEmail), "Jane@ACME.test"} {
+		t.Run(typed, func(t *testing.T) {
+			e := newEnv(t)
+			c := e.newBrowser()
+			action, csrf, request, _ := e.openLogin(c, nil)
+			r := e.postForm(c, e.base+action, url.Values{"csrf_token": {csrf}, "request": {request}, "action": {"magic"},
+				"email": {typed}})
+			if r.status != http.StatusOK {
+				t.Fatalf("send: %d %s", r.status, r.body)
+			}
+			m := e.takeMail()
+			if len(m.To) != 1 || m.To[0] != userEmail {
+				t.Fatalf("mail to %q, want the stored %q", m.To, userEmail)
+			}
+		})
+	}
+}
