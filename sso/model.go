@@ -98,7 +98,10 @@ type Connection struct {
 	SeatsLimit       int    `json:"seats_limit"`
 	UserSecurityType string `json:"user_security_type"`
 	// AllowIdPInitiated accepts unsolicited responses (off by default).
-	AllowIdPInitiated    bool      `json:"allow_idp_initiated,omitempty"`
+	AllowIdPInitiated bool `json:"allow_idp_initiated,omitempty"`
+	// AllowSHA1Signatures accepts the IdP's messages signed with a SHA-1
+	// based algorithm (off by default: saml.Config.AllowSHA1Signatures).
+	AllowSHA1Signatures  bool      `json:"allow_sha1_signatures,omitempty"`
 	DefaultRedirectionID string    `json:"default_redirection_id,omitempty"`
 	OnboardingID         string    `json:"onboarding_id,omitempty"`
 	CreatedAt            time.Time `json:"inserted_at"`

@@ -620,6 +620,9 @@ type Update struct {
 	SeatsLimit        *int
 	UserSecurityType  *string
 	AllowIdPInitiated *bool
+	// AllowSHA1Signatures accepts SHA-1 signatures from the IdP (see
+	// Connection.AllowSHA1Signatures).
+	AllowSHA1Signatures *bool
 }
 
 // UpdateConnection applies u to a connection.
@@ -687,6 +690,10 @@ func (s *Service) UpdateConnection(ctx context.Context, id *identity.Service, id
 		if u.AllowIdPInitiated != nil {
 			c.AllowIdPInitiated = *u.AllowIdPInitiated
 			changed["allow_idp_initiated"] = c.AllowIdPInitiated
+		}
+		if u.AllowSHA1Signatures != nil {
+			c.AllowSHA1Signatures = *u.AllowSHA1Signatures
+			changed["allow_sha1_signatures"] = c.AllowSHA1Signatures
 		}
 		return code, changed, nil
 	})

@@ -74,7 +74,7 @@ type spCache struct {
 }
 
 type spEntry struct {
-	key string // what the SP is built from: metadata hash, IdP-initiated flag, SP key
+	key string // what the SP is built from: metadata hash, IdP-initiated and SHA-1 flags, SP key
 	sp  *saml.ServiceProvider
 	md  *saml.IdPMetadata
 }
@@ -96,7 +96,7 @@ func (s *Service) serviceProvider(ctx context.Context, c Connection) (*saml.Serv
 	if err != nil {
 		return nil, nil, err
 	}
-	key := fmt.Sprintf("%t/%s/%s", c.AllowIdPInitiated, identity.HashSecret(c.Metadata), kp.fingerprint())
+	key := fmt.Sprintf("%t/%t/%s/%s", c.AllowIdPInitiated, c.AllowSHA1Signatures, identity.HashSecret(c.Metadata), kp.fingerprint())
 	s.sps.mu.Lock()
 	e, ok := s.sps.m[c.ID]
 	s.sps.mu.Unlock()
@@ -114,7 +114,7 @@ func (s *Service) serviceProvider(ctx context.Context, c Connection) (*saml.Serv
 		ConnectionID: c.ID, EntityID: s.EntityID(c.ID), ACSURL: s.ACSURL(c.ID),
 		MetadataURL: s.MetadataURL(c.ID), SLOURL: s.SLOURL(c.ID), IdP: md,
 		SPKey: kp.key, SPCert: kp.cert, UnsignedAuthnRequests: true,
-		AllowIdPInitiated: c.AllowIdPInitiated, Clock: s.opts.Identity.Now,
+		AllowIdPInitiated: c.AllowIdPInitiated, AllowSHA1Signatures: c.AllowSHA1Signatures, Clock: s.opts.Identity.Now,
 		ReplayCache: s.opts.ReplayCache,
 	})
 	if err != nil {

@@ -77,6 +77,15 @@ type Config struct {
 	// profile treats it as a bare key). Off by default.
 	AllowExpiredIdPCertificates bool
 
+	// AllowSHA1Signatures accepts messages signed with a SHA-1 based
+	// algorithm (rsa-sha1, ecdsa-sha1, dsa-sha1, hmac-sha1, or a sha1
+	// digest): in a response's or an assertion's XML signature, and in
+	// a logout message's (its SigAlg with the HTTP-Redirect binding). Off
+	// by default: SHA-1 collisions are practical, and an IdP that still
+	// signs with it should move to SHA-256. A refusal is
+	// ReasonUnsupported.
+	AllowSHA1Signatures bool
+
 	// Clock returns the current time; default time.Now.
 	Clock func() time.Time
 	// MaxSkew is the clock skew allowed on NotBefore, NotOnOrAfter and
@@ -211,6 +220,7 @@ func (p *ServiceProvider) newCrewjam(now time.Time) *csaml.ServiceProvider {
 		LogoutBindings:                   []string{csaml.HTTPRedirectBinding, csaml.HTTPPostBinding},
 		LimitRelayStateLength:            true,
 		RejectUnknownConditions:          true,
+		RejectSHA1Signatures:             !p.cfg.AllowSHA1Signatures,
 	}
 	if p.cfg.SPKey != nil {
 		sp.Key = p.cfg.SPKey

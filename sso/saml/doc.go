@@ -86,6 +86,10 @@
 //     malformed and ParseResponse refuses. DTDs and processing
 //     instructions are refused (TestResponseChecks "DOCTYPE with an
 //     entity", "processing instruction inside the Response").
+//   - SHA-1 signature and digest algorithms are refused unless
+//     Config.AllowSHA1Signatures, by the one-pass verifier and
+//     crewjam/saml (RejectSHA1Signatures) alike, logout messages too:
+//     TestSHA1Signatures, TestSHA1LogoutRequest.
 //   - Comment injection in NameID (CVE-2017-11427 family):
 //     TestCommentInjectionInNameID, TestOnePassMatchesCrewjam ("comment in
 //     NameID ...": the whole text is read, as encoding/xml reads it).

@@ -252,9 +252,18 @@ func nameIDOf(assertion *etree.Element) *etree.Element {
 // would, and puts the Signature right after the Issuer.
 func sign(t testing.TB, el *etree.Element, kp keyPair) *etree.Element {
 	t.Helper()
+	return signWith(t, el, kp, dsig.RSASHA256SignatureMethod)
+}
+
+// signWith is sign with the signature method (and its digest) given.
+func signWith(t testing.TB, el *etree.Element, kp keyPair, method string) *etree.Element {
+	t.Helper()
 	removeChild(el, "Signature")
 	ctx, err := dsig.NewSigningContext(kp.key, [][]byte{kp.cert.Raw})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.SetSignatureMethod(method); err != nil {
 		t.Fatal(err)
 	}
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")

@@ -99,6 +99,9 @@ func classify(err error) *Error {
 		reason = ReasonUntrustedCert
 	case errors.Is(err, csaml.ErrCertificateNotValidNow):
 		reason = ReasonCertificateNotValid
+	case errors.Is(err, csaml.ErrInvalidSignature) && errors.Is(err, csaml.ErrUnsupported):
+		// A signature algorithm refused (SHA-1, Config.AllowSHA1Signatures).
+		reason = ReasonUnsupported
 	case errors.Is(err, csaml.ErrInvalidSignature), errors.Is(err, csaml.ErrInvalidCertificate):
 		reason = ReasonInvalidSignature
 	case errors.Is(err, csaml.ErrDestinationMismatch):

@@ -11,11 +11,22 @@ import (
 
 	"github.com/beevik/etree"
 	csaml "github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
 )
 
 // idpLogoutRequest builds a LogoutRequest as the IdP would send it with the
 // HTTP-POST binding, signed with kp (nil: unsigned).
 func idpLogoutRequest(t *testing.T, e *env, id, destination string, kp *keyPair) *http.Request {
+	t.Helper()
+	if kp == nil {
+		return idpLogoutRequestWith(t, e, id, destination, keyPair{}, "")
+	}
+	return idpLogoutRequestWith(t, e, id, destination, *kp, dsig.RSASHA256SignatureMethod)
+}
+
+// idpLogoutRequestWith is idpLogoutRequest signed with kp by method (""
+// leaves it unsigned).
+func idpLogoutRequestWith(t *testing.T, e *env, id, destination string, kp keyPair, method string) *http.Request {
 	t.Helper()
 	el := etree.NewElement("samlp:LogoutRequest")
 	el.CreateAttr("xmlns:samlp", nsProtocol)
@@ -29,8 +40,8 @@ func idpLogoutRequest(t *testing.T, e *env, id, destination string, kp *keyPair)
 	nid.CreateAttr("Format", string(csaml.EmailAddressNameIDFormat))
 	nid.SetText(goodName)
 	el.CreateElement("samlp:SessionIndex").SetText("idx-1")
-	if kp != nil {
-		el = sign(t, el, *kp)
+	if method != "" {
+		el = signWith(t, el, kp, method)
 	}
 	form := url.Values{"SAMLRequest": {encodeDoc(t, docWithRoot(el))}}
 	r := httptest.NewRequest(http.MethodPost, spSLO, strings.NewReader(form.Encode()))

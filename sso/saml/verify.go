@@ -372,7 +372,7 @@ func (p *ServiceProvider) decrypt(encryptedEl *etree.Element) (*etree.Element, e
 // csaml.ErrCertificateNotValidNow when that is why).
 func (p *ServiceProvider) verifySigned(el *etree.Element, now time.Time) (*etree.Element, error) {
 	signed, err := p.verifySignedUnclassified(el, now)
-	if errors.Is(err, errNoSignature) {
+	if errors.Is(err, errNoSignature) || errors.Is(err, errUndecided) {
 		return nil, err
 	}
 	if err == nil {
@@ -391,6 +391,10 @@ func (p *ServiceProvider) verifySignedUnclassified(el *etree.Element, now time.T
 	}
 	if sigEl == nil {
 		return nil, errNoSignature
+	}
+	if !p.cfg.AllowSHA1Signatures && usesSHA1(sigEl) {
+		// crewjam/saml refuses it (RejectSHA1Signatures), with its error.
+		return nil, errUndecided
 	}
 	certs := p.keys.certs
 	vc := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: certs})
@@ -930,4 +934,32 @@ func clean(el *etree.Element) bool {
 		}
 	}
 	return namespacesClean(el, scope)
+}
+
+// sha1Algorithm reports whether alg is an XML Signature algorithm based
+// on SHA-1, as crewjam/saml's RejectSHA1Signatures lists them.
+func sha1Algorithm(alg string) bool {
+	switch alg {
+	case dsig.RSASHA1SignatureMethod, dsig.ECDSASHA1SignatureMethod,
+		"http://www.w3.org/2000/09/xmldsig#dsa-sha1", "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
+		"http://www.w3.org/2000/09/xmldsig#sha1":
+		return true
+	}
+	return false
+}
+
+// usesSHA1 reports whether any SignatureMethod or DigestMethod inside the
+// ds:Signature element sigEl, wherever it sits, names a SHA-1 based
+// algorithm.
+func usesSHA1(sigEl *etree.Element) bool {
+	for _, path := range []string{".//SignatureMethod", ".//DigestMethod"} {
+		for _, el := range sigEl.FindElements(path) {
+			for _, a := range el.Attr {
+				if a.Key == "Algorithm" && sha1Algorithm(a.Value) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

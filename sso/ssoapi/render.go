@@ -13,19 +13,22 @@ import (
 // as every sample of the document shows it.
 type Connection struct {
 	cryptrhttp.Envelope
-	Active             bool            `json:"active"`
-	AllowIdPInitiated  bool            `json:"allow_idp_initiated"`
-	DefaultRedirection any             `json:"default_redirection"`
-	ID                 string          `json:"id"`
-	InsertedAt         cryptrhttp.Time `json:"inserted_at"`
-	Metadata           any             `json:"metadata"`
-	Onboarding         any             `json:"onboarding"`
-	ProviderType       string          `json:"provider_type"`
-	SAMLConfig         SAMLConfig      `json:"saml_config"`
-	SeatsLimit         int             `json:"seats_limit"`
-	SPID               string          `json:"sp_id"`
-	UpdatedAt          cryptrhttp.Time `json:"updated_at"`
-	UserSecurityType   string          `json:"user_security_type"`
+	Active            bool `json:"active"`
+	AllowIdPInitiated bool `json:"allow_idp_initiated"`
+	// AllowSHA1Signatures is a Gatehouse extension, absent unless set:
+	// the connection accepts SHA-1 signatures from its IdP.
+	AllowSHA1Signatures bool            `json:"allow_sha1_signatures,omitempty"`
+	DefaultRedirection  any             `json:"default_redirection"`
+	ID                  string          `json:"id"`
+	InsertedAt          cryptrhttp.Time `json:"inserted_at"`
+	Metadata            any             `json:"metadata"`
+	Onboarding          any             `json:"onboarding"`
+	ProviderType        string          `json:"provider_type"`
+	SAMLConfig          SAMLConfig      `json:"saml_config"`
+	SeatsLimit          int             `json:"seats_limit"`
+	SPID                string          `json:"sp_id"`
+	UpdatedAt           cryptrhttp.Time `json:"updated_at"`
+	UserSecurityType    string          `json:"user_security_type"`
 }
 
 // SAMLConfig are the service provider values to give the IdP.
@@ -74,7 +77,7 @@ func (h *handler) render(d *sso.Details, pre map[string]bool, env identity.Envir
 	out := Connection{
 		Envelope: cryptrhttp.Envelope{Access: cryptrhttp.LimitedTo(c.OrgDomain), Domain: c.OrgDomain, ManagedBy: h.account,
 			Environment: string(env), Type: "SsoConnection"},
-		Active: c.Active, AllowIdPInitiated: c.AllowIdPInitiated, ID: c.ID,
+		Active: c.Active, AllowIdPInitiated: c.AllowIdPInitiated, AllowSHA1Signatures: c.AllowSHA1Signatures, ID: c.ID,
 		InsertedAt: cryptrhttp.Time(c.CreatedAt), ProviderType: c.ProviderType, SeatsLimit: c.SeatsLimit,
 		SPID: c.SPID, UpdatedAt: cryptrhttp.Time(c.UpdatedAt), UserSecurityType: c.UserSecurityType, Metadata: []string{},
 		SAMLConfig: SAMLConfig{ACSURL: h.svc.ACSURL(c.ID), EntityID: h.svc.EntityID(c.ID), LoginURL: h.svc.LoginURL(c.ID),

@@ -241,6 +241,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) error {
 	}
 	u.UserSecurityType = q.rd.String("user_security_type")
 	u.AllowIdPInitiated = q.rd.Bool("allow_idp_initiated")
+	u.AllowSHA1Signatures = q.rd.Bool("allow_sha1_signatures")
 	pre := preload(q.rd)
 	if err := q.rd.Err(); err != nil {
 		return err
