@@ -1,6 +1,8 @@
 package sso_test
 
 import (
+	dsig "github.com/russellhaering/goxmldsig"
+
 	"bytes"
 	"crypto/x509"
 	"encoding/base64"
@@ -347,4 +349,27 @@ func TestOnboardingAccessEnds(t *testing.T) {
 			t.Fatalf("invitation link after a console link: %d", r.StatusCode)
 		}
 	})
+}
+
+// TestOnboardingPortalSHA1Hint: the IT administrator whose IdP signs with
+// SHA-1 sees why the test sign-in failed and what to change.
+func TestOnboardingPortalSHA1Hint(t *testing.T) {
+	f := newFixture(t)
+	f.idp.SignatureMethod = dsig.RSASHA1SignatureMethod
+	idp, link := f.invite()
+	b := f.browser()
+	b.redeem(link)
+	tok := csrfOf(t, body(b.get(baseURL+"/enterprise-setup/metadata")))
+	if r := b.postForm(baseURL+"/enterprise-setup/metadata", url.Values{"csrf": {tok}, "metadata": {f.idpMetadata()}}); r.StatusCode != 200 {
+		t.Fatalf("upload: %d %s", r.StatusCode, body(r))
+	}
+	r := b.postForm(baseURL+"/enterprise-setup/test", url.Values{"csrf": {tok}})
+	r = b.acs(idp, b.idpAnswer(r.Header.Get("Location")))
+	page := body(b.get(r.Header.Get("Location")))
+	if !strings.Contains(page, "unsupported") || !strings.Contains(page, "SHA-256 (RSA-SHA256)") {
+		t.Fatalf("failure page %s", page)
+	}
+	if o := f.onboarding(idp); o.State != sso.OnboardingTestFailed || !strings.HasPrefix(o.LastTestError, "unsupported") {
+		t.Fatalf("onboarding %#v", o)
+	}
 }

@@ -151,6 +151,7 @@ var reasonHints = map[string]map[string]string{
 		"not_yet_valid":             "The response is dated in the future: check the clocks of your IdP servers.",
 		"idp_status":                "Your identity provider refused the sign-in (is the user assigned to the application?).",
 		"connection_not_configured": "The connection has no valid metadata yet.",
+		"unsupported":               "The response uses something we do not accept, most often a SHA-1 signature: set your IdP to sign with SHA-256 (RSA-SHA256).",
 	},
 	"fr": {
 		"invalid_signature":         "La signature ne se vérifie pas : le certificat des métadonnées est peut-être périmé. Envoyez les métadonnées actuelles.",
@@ -164,5 +165,6 @@ var reasonHints = map[string]map[string]string{
 		"not_yet_valid":             "La réponse est datée dans le futur : vérifiez l'horloge de vos serveurs.",
 		"idp_status":                "Votre fournisseur d'identité a refusé la connexion (l'utilisateur est-il affecté à l'application ?).",
 		"connection_not_configured": "La connexion n'a pas encore de métadonnées valides.",
+		"unsupported":               "La réponse utilise un élément que nous refusons, le plus souvent une signature SHA-1 : configurez votre fournisseur pour signer en SHA-256 (RSA-SHA256).",
 	},
 }
