@@ -1,8 +1,6 @@
 package sso_test
 
 import (
-	dsig "github.com/russellhaering/goxmldsig"
-
 	"bytes"
 	"crypto/x509"
 	"encoding/base64"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/sso"
