@@ -21,10 +21,12 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -411,8 +413,10 @@ func bareSigner(sign func([]byte) []byte) func() {
 // builds and signs tokens (signs of them: the access token, then the ID
 // token) with the standard library, and answers them in the same JSON
 // shape as the provider (with a random refresh token when it signs two),
-// with no client check and no storage. It returns its token URL.
-func bareEndpoint(b *testing.B, alg string, sign func([]byte) []byte, signs int) string {
+// with no client check and no storage. It returns its token URL. When
+// persist is set, each request calls it once after signing, before
+// answering (durableEndpoint).
+func bareEndpoint(b *testing.B, alg string, sign func([]byte) []byte, signs int, persist func(context.Context) error) string {
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"` + alg + `","kid":"k1","typ":"JWT"}`))
 	token := func(claims map[string]any) string {
 		payload, _ := json.Marshal(claims)
@@ -440,6 +444,12 @@ func bareEndpoint(b *testing.B, alg string, sign func([]byte) []byte, signs int)
 		if signs > 1 {
 			claims["aud"], claims["email"], claims["nonce"], claims["jti"] = client, userEmail, "n-1", random(16)
 			a.IDToken, a.RefreshToken = token(claims), "acme."+random(32)
+		}
+		if persist != nil {
+			if err := persist(r.Context()); err != nil {
+				http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, a)
 	}))
@@ -581,7 +591,16 @@ type baseline struct {
 //   - endpoint: the same signatures behind a minimal net/http handler on
 //     loopback that parses the same request and answers the same JSON,
 //     without storage or client check (bareEndpoint): the floor of any
-//     HTTP token endpoint on this machine.
+//     HTTP token endpoint on this machine;
+//   - fsync (code exchange and refresh): that endpoint appending one
+//     176-byte record to a file of its own and syncing it (fdatasync)
+//     per request, under a lock: the floor of a durable write on this
+//     disk, with no store around it;
+//   - durable (code exchange and refresh): that endpoint writing one
+//     160-byte value through the same store (its write-ahead log, group
+//     commit and checkpoints) per request: the floor of any grant that
+//     must remember something (the code spent, the refresh token
+//     rotated) before it answers.
 //
 // Run it with:
 //
@@ -634,10 +653,52 @@ func benchGrants(b *testing.B, e *grantsEnv) {
 			}}
 		}
 		endpoint := func(signs int) baseline {
-			u := bareEndpoint(b, alg, key, signs)
+			u := bareEndpoint(b, alg, key, signs, nil)
 			form := url.Values{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 43)},
 				"redirect_uri": {webRedirect}}
 			return baseline{"endpoint", func() { e.postTo(b, u, e.web[alg], form) }}
+		}
+		// durable is the endpoint that also makes one small record
+		// durable per request through the same store (its write-ahead
+		// log, group commit and checkpoints), in the request's path:
+		// the floor of any grant that must remember something (the
+		// code spent, the refresh token rotated) before it answers.
+		durable := func(signs int) baseline {
+			var n atomic.Int64
+			val := []byte(strings.Repeat("v", 160))
+			u := bareEndpoint(b, alg, key, signs, func(ctx context.Context) error {
+				k := fmt.Appendf(nil, "bench/durable/%s/%d", alg, n.Add(1))
+				return e.store.Store.Update(ctx, func(tx identity.Tx) error { return tx.Put(k, val) })
+			})
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 43)},
+				"redirect_uri": {webRedirect}}
+			return baseline{"durable", func() { e.postTo(b, u, e.web[alg], form) }}
+		}
+		// fsync is the endpoint that appends one record of the same size
+		// to a file of its own and syncs it (fdatasync) per request,
+		// under a lock: the floor of a durable write on this disk, with
+		// no store around it.
+		fsync := func(signs int) baseline {
+			f, err := os.Create(filepath.Join(b.TempDir(), "fsync-floor"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = f.Close() })
+			var mu sync.Mutex
+			var off int64
+			rec := []byte(strings.Repeat("r", 176))
+			u := bareEndpoint(b, alg, key, signs, func(context.Context) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if _, err := f.WriteAt(rec, off); err != nil {
+					return err
+				}
+				off += int64(len(rec))
+				return syscall.Fdatasync(int(f.Fd()))
+			})
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 43)},
+				"redirect_uri": {webRedirect}}
+			return baseline{"fsync", func() { e.postTo(b, u, e.web[alg], form) }}
 		}
 		b.Run(alg+"/client_credentials", func(b *testing.B) {
 			form := url.Values{"grant_type": {"client_credentials"}}
@@ -653,7 +714,7 @@ func benchGrants(b *testing.B, e *grantsEnv) {
 					"redirect_uri": {webRedirect}})
 			}
 			redeem()
-			interleaved(b, e.store, redeem, bare(2), endpoint(2))
+			interleaved(b, e.store, redeem, bare(2), endpoint(2), fsync(2), durable(2))
 		})
 		b.Run(alg+"/refresh", func(b *testing.B) {
 			list := e.seedRefreshes(b, alg, b.N+1)
@@ -663,7 +724,7 @@ func benchGrants(b *testing.B, e *grantsEnv) {
 				e.post(b, e.web[alg], url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 			}
 			refresh()
-			interleaved(b, e.store, refresh, bare(2), endpoint(2))
+			interleaved(b, e.store, refresh, bare(2), endpoint(2), fsync(2), durable(2))
 		})
 	}
 }
