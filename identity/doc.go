@@ -236,6 +236,20 @@
 // sessions must not outlive it. Options.KeepSessionsOnPasswordChange
 // restores Crafter's rule for hosts that need it.
 //
+// # Email change
+//
+// Changing a user's address (NormalizeEmail differs; Txn.ReplaceUser,
+// which every face's update goes through) voids, in the same
+// transaction, every link mailed to the old address: the pending
+// invitation, reset and verification tokens (the Crafter face's among
+// them) are deleted, so each face answers them as unknown links. The
+// user's Verified flag is cleared unless the same write marks the new
+// address verified (the user was unverified and the write sets it: a
+// host asserting what it checked); neither the Cryptr nor the Crafter
+// update takes a verified flag, so through them it is always cleared.
+// Sessions are not ended. An update that keeps the address, or changes
+// only the case of its ASCII letters, changes none of this.
+//
 // # Password reset
 //
 // "Forgot password" is one rule for every face (RequestPasswordReset,

@@ -217,6 +217,51 @@ func (t *Txn) DeleteVerificationToken(vt *VerificationToken) error {
 	return t.w.Delete(rk)
 }
 
+// emailChanged is the rule of an address change, run by ReplaceUser in
+// the write that changes it: whoever holds the old mailbox (a former
+// employee, a mistyped address) loses every link mailed there. The
+// user's pending invitation, password reset and verification tokens
+// (Crafter's verification and reset tokens among them) are deleted, so
+// each face answers them as unknown links; magic links and email codes
+// name the address, not the user, and no longer find this one. u's
+// address is not verified unless this write marks it so (old.Verified
+// false, u.Verified true). The user's sessions are not ended.
+func (t *Txn) emailChanged(old, u *User) error {
+	if old.Verified {
+		u.Verified = false
+	}
+	_, err := t.dropUserTokens(u.ID)
+	return err
+}
+
+// dropUserTokens deletes every pending verification, reset and
+// invitation token of the user (not its sessions) and returns how many.
+func (t *Txn) dropUserTokens(userID string) (int, error) {
+	env := t.s.env
+	p := append(kv.Key(kv.NSRecord, kv.EnvPart(string(env)), "user-session", userID, "vtoken"), kv.Sep)
+	var hashes []string
+	if err := t.tx.Scan(p, ScanOptions{KeysOnly: true}, func(k, _ []byte) error {
+		hashes = append(hashes, string(k[len(p):]))
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, h := range hashes {
+		vt, err := vtokenRecs(env).Get(t.tx, h)
+		if errors.Is(err, ErrNotFound) {
+			err = t.w.Delete(userSessionKey(env, userID, "vtoken", h))
+		} else if err == nil {
+			err = t.DeleteVerificationToken(&vt)
+			n++
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // RevokeUserSessions deletes every ticket and persistent login of the user
 // (a deletion) and, when tokens is set, its pending verification and reset
 // tokens too. It returns how many it deleted. It ends only the sessions

@@ -266,9 +266,21 @@ func (t *Txn) insertValid(tn *Tenant, u *User) error {
 // transaction), keeping every index in step. u is checked with
 // ValidateUser; a problem old already had does not block the replace. It
 // logs nothing: callers log the event that names the change.
+//
+// When the address changes (NormalizeEmail differs) every link mailed to
+// the old one dies in this write: the user's pending invitation, reset
+// and verification tokens are deleted, and u.Verified is cleared unless
+// this write itself marks the address verified (old unverified, u
+// verified: a host asserting what it checked). Sessions stay. See
+// emailChanged.
 func (t *Txn) ReplaceUser(old, u *User) error {
 	if old.ID != u.ID || old.OrgID != u.OrgID || old.ObjectID != u.ObjectID {
 		return fmt.Errorf("user id, organization and object id are immutable: %w", ErrInvalid)
+	}
+	if NormalizeEmail(old.Email) != NormalizeEmail(u.Email) {
+		if err := t.emailChanged(old, u); err != nil {
+			return err
+		}
 	}
 	if old.Enabled && !u.Enabled {
 		if err := t.consoleMemberLeaves(u, false); err != nil {
@@ -684,7 +696,9 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 
 // UpdateUser applies fn to the user inside one transaction
 // (compare-and-swap: fn sees the current record) and stores the result with
-// its indexes. The id, organization and object id cannot change.
+// its indexes. The id, organization and object id cannot change. A new
+// email voids the links pending for the old one and clears Verified
+// unless fn marks an unverified user verified (see Txn.ReplaceUser).
 func (s *Service) UpdateUser(ctx context.Context, orgDomain, id string, fn func(u *User) error) (*User, error) {
 	if err := s.mayWrite(orgDomain, ActionUpdate, ResourceUsers); err != nil {
 		return nil, err

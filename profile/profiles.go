@@ -362,7 +362,10 @@ func (s *Service) mutate(ctx context.Context, c *identity.Credential, id string,
 }
 
 // UpdateProfile changes the given fields (§2.3). A new password ends the
-// profile's sessions of every kind (see setPassword).
+// profile's sessions of every kind (see setPassword). A new email (beyond
+// the case of its ASCII letters) voids the profile's pending verification
+// and reset tokens and sets verified to false; sessions stay (the core's
+// rule, identity.Txn.ReplaceUser).
 func (s *Service) UpdateProfile(ctx context.Context, c *identity.Credential, id string, in ProfileUpdate, attrs []string) (*Profile, error) {
 	if in.Email != "" {
 		if err := checkEmail(in.Email); err != nil {

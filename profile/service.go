@@ -44,7 +44,11 @@
 // by_attribute_value on one is 403 ACTION_DENIED (Crafter answered the
 // matching profiles, which told which profiles hold a value the caller may
 // not read); deleting a profile deletes its
-// sessions, tokens and attachments; a profile, verification token,
+// sessions, tokens and attachments; an update that changes the email
+// (beyond ASCII case) deletes the profile's pending verification and
+// reset tokens and sets verified to false (Crafter kept both; a token
+// mailed to a mistyped or former address would take the account over),
+// its sessions stay; a profile, verification token,
 // ticket or persistent login of a tenant the access token has no
 // permission entry for answers exactly as an unknown id (Crafter answered
 // 403 naming the tenant), so its deletes and invalidations are the

@@ -164,6 +164,10 @@
 // must have a value when a user is created. Updates change only the
 // fields present. The email is the user's identifier (the core's username
 // follows it): a missing or invalid email is a 422 naming "email" alone.
+// An update that changes the email (beyond the case of its ASCII letters)
+// voids the invitation and password reset links pending for the old
+// address and clears the user's verification (email_verified in tokens);
+// sessions stay (identity.Txn.ReplaceUser).
 // A MetaKey is created from a "user_metakey" object or flat
 // name/type/required fields; types are string, integer, number, boolean,
 // date, datetime, url and email (any case; answered in lower case). A

@@ -100,6 +100,7 @@ func runEntities(t *testing.T, fresh func(t *testing.T) identity.Store) {
 		{"Events", testEvents},
 		{"Credentials", testCredentials},
 		{"TicketExpiry", testTicketExpiry},
+		{"EmailChangeVoidsTokens", testEmailChangeVoidsTokens},
 		{"ConcurrentSameEmail", testConcurrentSameEmail},
 		{"ConcurrentCreates", testConcurrentCreates},
 	}
@@ -804,5 +805,62 @@ func testTicketExpiry(t *testing.T, e *env) {
 	wantErr(t, "revoked ticket", lookup(b), identity.ErrNotFound)
 	if n, err := kv.SweepExpired(ctx, e.prod.KVStore(kv.Inside()), e.clock.Now().Add(24*time.Hour), 0); err != nil || n != 0 {
 		t.Errorf("sweep after revocation = %d, %v; want 0 (revocation removes expiry entries)", n, err)
+	}
+}
+
+// testEmailChangeVoidsTokens: an address change deletes, in its write,
+// the user's pending tokens of every purpose (read back through the
+// store's own prefix scan) and clears verified; its ticket stays.
+func testEmailChangeVoidsTokens(t *testing.T, e *env) {
+	ctx := context.Background()
+	e.org(t, "Acme")
+	u, err := e.prod.CreateUser(ctx, "acme", identity.User{Email: "ada@example.com", Enabled: true, Verified: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	tk := &identity.Ticket{IDHash: identity.HashSecret("t"), OrgID: u.OrgID, UserID: u.ID, CreatedAt: now,
+		LastRequestAt: now, ExpiresAt: now.Add(time.Hour)}
+	var toks []string
+	if err := e.prod.Update(ctx, func(tx *identity.Txn) error {
+		toks = toks[:0]
+		for _, p := range []string{identity.PurposeVerify, identity.PurposeReset, identity.PurposeVerify} {
+			tok, err := tx.IssueUserToken(u, p, time.Hour)
+			if err != nil {
+				return err
+			}
+			toks = append(toks, tok)
+		}
+		return tx.PutTicket(nil, tk)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.prod.UpdateUser(ctx, "acme", u.ID, func(n *identity.User) error { n.Email = "ADA@example.com"; return nil })
+	if err != nil || !n.Verified {
+		t.Fatalf("case-only change = %+v, %v", n, err)
+	}
+	if _, err := e.prod.CheckPasswordReset(ctx, "acme", toks[1]); err != nil {
+		t.Errorf("reset token after a case-only change: %v", err)
+	}
+	n, err = e.prod.UpdateUser(ctx, "acme", u.ID, func(n *identity.User) error { n.Email = "augusta@example.com"; return nil })
+	if err != nil || n.Verified {
+		t.Fatalf("address change = %+v, %v", n, err)
+	}
+	if err := e.prod.View(ctx, func(tx *identity.ReadTxn) error {
+		for i, tok := range toks {
+			purpose := identity.PurposeVerify
+			if i == 1 {
+				purpose = identity.PurposeReset
+			}
+			_, err := tx.VerificationTokenByHash(purpose, identity.HashSecret(tok))
+			wantErr(t, "token after the address change", err, identity.ErrNotFound)
+		}
+		_, err := tx.TicketByHash(tk.IDHash)
+		return err
+	}); err != nil {
+		t.Errorf("ticket after the address change: %v", err)
+	}
+	if got, err := e.prod.GetUser(ctx, "acme", u.ID); err != nil || got.Verified {
+		t.Errorf("stored user = %+v, %v", got, err)
 	}
 }
