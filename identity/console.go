@@ -94,7 +94,8 @@ func (r ConsoleRole) permissions() []string {
 type ConsoleMember struct {
 	// UserID is the user's id in the account's organization (production).
 	UserID string `json:"user_id"`
-	// Email is the user's email when the role was granted (for lists).
+	// Email is the user's email (for lists), kept in step when the
+	// user's address changes.
 	Email string      `json:"email"`
 	Role  ConsoleRole `json:"role"`
 	// Orgs, when not empty, are the only organization domains the member
@@ -356,6 +357,25 @@ func (t *Txn) consoleMemberLeaves(u *User, deleting bool) error {
 		return err
 	}
 	return consoleMemberList.Remove(t.w, u.ID)
+}
+
+// consoleMemberRenamed keeps the email a console member's record shows
+// (for lists) in step with its user's, when u holds a console role.
+func (t *Txn) consoleMemberRenamed(u *User) error {
+	if t.s.account == "" || t.s.env != Production {
+		return nil
+	}
+	m, err := consoleMembers().Get(t.w, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if accountID, err := orgDomains.Lookup(t.tx, "", t.s.account); err != nil || u.OrgID != accountID {
+		return err
+	}
+	m.Email, m.UpdatedAt = u.Email, t.s.Now()
+	return consoleMembers().Put(t.w, u.ID, m)
 }
 
 // consoleSetupOpen is nil when token is the live setup link and the

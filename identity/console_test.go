@@ -621,3 +621,38 @@ func TestLastOwnerStays(t *testing.T) {
 		t.Fatalf("delete the new last owner: %v", err)
 	}
 }
+
+// TestConsoleMemberEmailFollowsItsUser: the members list shows a member's
+// current address after its user's email changed (through any face: the
+// core's ReplaceUser), not the one it had when the role was granted.
+func TestConsoleMemberEmailFollowsItsUser(t *testing.T) {
+	s, _, owner := consoleService(t)
+	ctx := context.Background()
+	u, err := s.CreateUser(ctx, "acme-account", identity.User{Email: "viewer@acme.test", Enabled: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutConsoleMember(ctx, identity.ConsoleMember{UserID: u.ID, Role: identity.ConsoleViewer}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ userID, email string }{
+		{u.ID, "renamed@acme.test"},
+		{u.ID, "Renamed@acme.test"}, // case only: the list shows it as stored
+		{owner.UserID, "boss@acme.test"},
+	} {
+		if _, err := s.UpdateUser(ctx, "acme-account", c.userID, func(u *identity.User) error {
+			u.Email, u.Username = c.email, c.email
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.ConsoleMember(ctx, c.userID)
+		if err != nil || m.Email != c.email {
+			t.Fatalf("member after the change to %s: %+v, %v", c.email, m, err)
+		}
+		list, err := s.ListConsoleMembers(ctx)
+		if err != nil || !slices.ContainsFunc(list, func(m identity.ConsoleMember) bool { return m.UserID == c.userID && m.Email == c.email }) {
+			t.Fatalf("list after the change to %s: %+v, %v", c.email, list, err)
+		}
+	}
+}

@@ -282,6 +282,11 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 			return err
 		}
 	}
+	if old.Email != u.Email {
+		if err := t.consoleMemberRenamed(u); err != nil {
+			return err
+		}
+	}
 	if old.Enabled && !u.Enabled {
 		if err := t.consoleMemberLeaves(u, false); err != nil {
 			return err
