@@ -699,6 +699,25 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 	return out, next, err
 }
 
+// VerifyAddress stores old with its address verified (a verification
+// link mailed there was followed) and returns the new record. A user
+// that waited for this verification (not verified yet) is enabled, as
+// Crafter Profile's verification enables a new profile; a verified user
+// that is disabled stays disabled: an administrator disabled it, and no
+// link (a verification or reset token the user can still get mailed)
+// undoes that.
+func (t *Txn) VerifyAddress(old *User) (*User, error) {
+	u := CloneUser(old)
+	if !old.Verified {
+		u.Enabled = true
+	}
+	u.Verified = true
+	if err := t.ReplaceUser(old, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // UpdateUser applies fn to the user inside one transaction
 // (compare-and-swap: fn sees the current record) and stores the result with
 // its indexes. The id, organization and object id cannot change. A new

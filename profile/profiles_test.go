@@ -460,3 +460,56 @@ func TestSearchStopsWhenTheCallerGoes(t *testing.T) {
 		t.Fatalf("search: %d profiles, %v", len(list), err)
 	}
 }
+
+// TestVerifyDoesNotUndoADisable (the attacker's test): a profile an
+// administrator disabled after it was verified stays disabled when a
+// verification or reset token of it is consumed at verify, whichever
+// token the user can still get mailed; a profile waiting for its first
+// verification is enabled by it, as in Crafter.
+func TestVerifyDoesNotUndoADisable(t *testing.T) {
+	tokenOf := func(t *testing.T, e *env, id, kind string) string {
+		t.Helper()
+		if kind == "reset" {
+			e.mustOK(e.do("POST", "/api/1/profile/"+id+"/reset_password.json", e.master, url.Values{"resetPasswordUrl": {"https://app.example.com/reset"}}))
+			m := e.mail.last()
+			u, err := url.Parse(strings.TrimSpace(m.Text[strings.Index(m.Text, "https://"):]))
+			if err != nil || u.Query().Get("tokenId") == "" {
+				t.Fatalf("reset mail %q", m.Text)
+			}
+			return u.Query().Get("tokenId")
+		}
+		var vt VerificationToken
+		e.mustOK(e.do("POST", "/api/1/profile/"+id+"/verification_token/create.json", e.master, nil)).json(t, &vt)
+		return vt.ID
+	}
+	for _, kind := range []string{"verification", "reset"} {
+		t.Run(kind, func(t *testing.T) {
+			e := newEnv(t)
+			e.tenant("acme")
+			p := e.profile("acme", "alice", nil)
+			// Verified once, then disabled by an administrator.
+			var v Profile
+			e.mustOK(e.do("POST", "/api/1/profile/verify.json", e.master, url.Values{"verificationTokenId": {tokenOf(t, e, p.ID, "verification")}})).json(t, &v)
+			if !v.Enabled || !v.Verified {
+				t.Fatalf("first verification %+v", v)
+			}
+			e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/disable", e.master, nil))
+			e.mustOK(e.do("POST", "/api/1/profile/verify.json", e.master, url.Values{"verificationTokenId": {tokenOf(t, e, p.ID, kind)}})).json(t, &v)
+			if v.Enabled || !v.Verified {
+				t.Fatalf("verify answered %+v, want disabled", v)
+			}
+			if got := e.get(p.ID); got.Enabled {
+				t.Fatalf("stored profile enabled again: %+v", got)
+			}
+			r := e.do("POST", "/api/1/authentication/authenticate", e.master, url.Values{"tenantName": {"acme"}, "username": {"alice"}, "password": {"pw-alice"}})
+			if r.status != 403 || r.code() != CodeDisabledProfile {
+				t.Fatalf("login of the disabled profile: %d %s", r.status, r.body)
+			}
+			// The administrator's enable still works.
+			e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/enable", e.master, nil))
+			if got := e.get(p.ID); !got.Enabled {
+				t.Fatalf("enable: %+v", got)
+			}
+		})
+	}
+}

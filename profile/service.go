@@ -44,7 +44,9 @@
 // by_attribute_value on one is 403 ACTION_DENIED (Crafter answered the
 // matching profiles, which told which profiles hold a value the caller may
 // not read); deleting a profile deletes its
-// sessions, tokens and attachments; an update that changes the email
+// sessions, tokens and attachments; verify enables only a profile that
+// was not verified yet (Crafter enabled any, so a user an administrator
+// disabled enabled itself with a reset token); an update that changes the email
 // (beyond ASCII case) deletes the profile's pending verification and
 // reset tokens and sets verified to false (Crafter kept both; a token
 // mailed to a mistyped or former address would take the account over),

@@ -141,7 +141,10 @@ func (s *Service) DeleteVerificationToken(ctx context.Context, c *identity.Crede
 }
 
 // VerifyProfile consumes a verification token: the profile becomes
-// enabled and verified.
+// verified, and enabled if it waited for this verification. A verified
+// profile that was disabled stays disabled (identity.Txn.VerifyAddress;
+// Crafter enabled it, so a disabled user could enable itself with any
+// token mailed to it).
 func (s *Service) VerifyProfile(ctx context.Context, c *identity.Credential, tokenID string, attrs []string) (*Profile, error) {
 	var out *Profile
 	err := s.dir(c).Update(ctx, func(tx *identity.Txn) error {
@@ -155,9 +158,8 @@ func (s *Service) VerifyProfile(ctx context.Context, c *identity.Credential, tok
 		if err := tx.DeleteVerificationToken(vt); err != nil {
 			return err
 		}
-		u := identity.CloneUser(v.u)
-		u.Enabled, u.Verified = true, true
-		if err := tx.ReplaceUser(v.u, u); err != nil {
+		u, err := tx.VerifyAddress(v.u)
+		if err != nil {
 			return err
 		}
 		if err := tx.Log(&identity.Event{Code: identity.EventUserVerified, OrgID: u.OrgID, Email: u.Email,
