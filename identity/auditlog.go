@@ -132,9 +132,7 @@ func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = t.s.Now()
 		}
-		if e.ActorID == "" {
-			e.ActorID = t.actor
-		}
+		setActor(e, t.actor)
 		var err error
 		if sets[i], err = t.eventSets(e); err != nil {
 			return err
@@ -185,6 +183,19 @@ func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 		return counts.Flush(t.w)
 	}
 	return nil
+}
+
+// setActor names a as the actor of e unless e names another: an event
+// that names a's id without a kind gets a's kind.
+func setActor(e *Event, a Actor) {
+	switch e.ActorID {
+	case "":
+		e.ActorID, e.ActorKind = a.ID, a.Kind
+	case a.ID:
+		if e.ActorKind == "" {
+			e.ActorKind = a.Kind
+		}
+	}
 }
 
 // eventMS is the time part of the ids of events created at.

@@ -309,6 +309,18 @@
 // refused" with the fields event, reason, org, env, client_id, idp_id,
 // user).
 //
+// An event names who caused it in "actor", Gatehouse's extension (Cryptr's
+// Event type has no such field; absent when the event names none, as for
+// the embedder's own code or an end user's sign-in): {"id", "kind"} with
+// kind "api_key" (id the key's client_id) for every write made with a
+// management token, "access_token" (id the credential's id, never its
+// accessTokenId) for a Crafter access token's writes, and "user" (id the
+// user's id) for a console member's. The rule is the core's: a Service
+// made by identity.Service.Scoped names its key (identity.APIKeyActor),
+// a context made by identity.WithActorOf or WithActor names its actor.
+// A credential's creation or deletion names the credential or member
+// that made it, never the new credential.
+//
 // An application's signing algorithm is Gatehouse's extension field
 // "signing_alg" (RS256, the default, ES256 or EdDSA): it may be given at
 // creation and changed by an update (an empty string or null goes back
