@@ -435,6 +435,22 @@ func (s *Service) ExportEvents(ctx context.Context, orgDomain string, f EventFil
 	return err
 }
 
+// ClientTokenEvent returns the TOKEN_ISSUED event of an access token that
+// application app obtained for itself (the client_credentials grant) at
+// the issuer of the organization with domain issuer. The event belongs to
+// that organization's log, whichever organization app was created under
+// (an application serving several organizations gets tokens at each
+// one's issuer), and names app by its ClientID. An empty issuer (a
+// token endpoint that names no organization) is app's own organization.
+// data holds the details (the grant type).
+func ClientTokenEvent(app *Application, issuer string, data map[string]any) *Event {
+	e := &Event{Code: EventTokenIssued, ClientID: app.ClientID, TenantDomain: issuer, Data: data}
+	if issuer == "" {
+		e.OrgID = app.OrgID
+	}
+	return e
+}
+
 // LogEvent writes one event on its own (for outcomes that change nothing
 // else, such as a failed login or a client_credentials token). An event
 // without OrgID but with a TenantDomain belongs to the organization of that

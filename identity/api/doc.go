@@ -309,6 +309,13 @@
 // refused" with the fields event, reason, org, env, client_id, idp_id,
 // user).
 //
+// A token an application gets for itself (client_credentials) is
+// TOKEN_ISSUED in the log of the organization whose issuer minted it
+// (/t/{domain}/oauth/token), naming the application in client_id, even
+// when the application belongs to another organization and serves
+// several (identity.ClientTokenEvent); at an endpoint that names no
+// organization, it is the application's own organization's.
+//
 // An event names who caused it in "actor", Gatehouse's extension (Cryptr's
 // Event type has no such field; absent when the event names none, as for
 // the embedder's own code or an end user's sign-in): {"id", "kind"} with
