@@ -102,6 +102,9 @@ type Service struct {
 	events  *eventIDs
 	hooks   *hooks
 	audit   *auditQueues
+	// failures bounds the events of refused API-key authentications
+	// (LogCredentialFailure).
+	failures *failureBudget
 	// journal is the store's audit journal (auditjournal.go), or nil.
 	journal *journal.Log
 	cache   *recordCaches
@@ -168,6 +171,7 @@ func newService(opts Options) (*Service, error) {
 	s.events = newEventIDs()
 	s.hooks = &hooks{}
 	s.audit = &auditQueues{}
+	s.failures = &failureBudget{}
 	s.cache = newRecordCaches()
 	if opts.UserCacheSize >= 0 {
 		n := opts.UserCacheSize

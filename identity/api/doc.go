@@ -295,9 +295,15 @@
 // shows them ("data" holds the key's credential_id): a key limited to
 // some organizations appears in theirs and in no other's; a key over every
 // organization appears in the list of the account's organization. A
-// refused management token for an unknown client_id
-// (API_KEY_AUTHENTICATION_FAILED) reaches no organization and no list
-// shows it.
+// refused management token (API_KEY_AUTHENTICATION_FAILED, with
+// data.reason unknown, bad_credentials or expired and the presented
+// client_id as actor) is listed in the account's organization's log, which
+// the account reads with a key over every organization and in the console,
+// and, for a key that exists, in the logs of the organizations it
+// reaches. They are bounded (identity.Service.LogCredentialFailure): past
+// identity.CredentialFailureEventBurst events, at most
+// identity.CredentialFailureEventRate a second are written, and the next
+// one written counts those left out in data.suppressed.
 //
 // An event with details carries them in "data", Gatehouse's extension
 // (absent otherwise, as in Cryptr's answers). A refused sign-in
