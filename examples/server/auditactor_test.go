@@ -88,6 +88,11 @@ func TestAuditEventsNameTheirCredential(t *testing.T) {
 			hx.must(201, "POST", "/api/v2/org/"+hx.org+"/applications", "application/json",
 				`{"name":"m2m","application_type":"machine"}`, "Authorization", "Bearer "+acmeKey)
 		}, identity.EventApplicationCreated, auditActor{"acme-key", "api_key"}, ""},
+		{"Cryptr API key creates an SSO connection", func() {
+			orgID := hx.must(200, "GET", "/api/v2/organizations/"+hx.org, "", "", "Authorization", "Bearer "+acmeKey)["id"].(string)
+			hx.must(201, "POST", "/api/v2/sso-connections", "application/json", `{"organization_id":"`+orgID+
+				`","application_id":"`+hx.webID+`","sso_admin_email":"it2@acme.test"}`, "Authorization", "Bearer "+acmeKey)
+		}, identity.EventSSOConnectionCreated, auditActor{"acme-key", "api_key"}, ""},
 		{"Crafter access token disables a profile", func() {
 			hx.must(200, "POST", "/api/1/profile/"+hx.profile+"/disable.json", "application/x-www-form-urlencoded",
 				url.Values{"accessTokenId": {hx.appToken}}.Encode())
