@@ -107,7 +107,7 @@ func (c *Console) eventCSV(w http.ResponseWriter, q *request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+o.Domain+`-audit.csv"`)
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"id", "time", "event_code", "organization", "actor_id", "email", "resource_owner_id", "client_id", "saml_identity_provider_id", "data"})
+	_ = cw.Write([]string{"id", "time", "event_code", "organization", "actor_id", "email", "resource_owner_id", "client_id", "saml_identity_provider_id", "data", "actor_kind"})
 	err = q.svc.ExportEvents(q.ctx(), o.Domain, filter, func(e *identity.Event) error {
 		data := ""
 		if len(e.Data) > 0 {
@@ -115,7 +115,7 @@ func (c *Console) eventCSV(w http.ResponseWriter, q *request) error {
 			data = string(b)
 		}
 		return cw.Write([]string{strconv.FormatInt(e.ID, 10), e.CreatedAt.UTC().Format(time.RFC3339), e.Code,
-			e.TenantDomain, csvSafe(e.ActorID), csvSafe(e.Email), e.ResourceOwnerID, csvSafe(e.ClientID), csvSafe(e.SAMLIdPID), csvSafe(data)})
+			e.TenantDomain, csvSafe(e.ActorID), csvSafe(e.Email), e.ResourceOwnerID, csvSafe(e.ClientID), csvSafe(e.SAMLIdPID), csvSafe(data), e.ActorKind})
 	})
 	cw.Flush()
 	if err != nil {

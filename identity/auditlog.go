@@ -132,9 +132,7 @@ func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = t.s.Now()
 		}
-		if e.ActorID == "" {
-			e.ActorID = t.actor
-		}
+		setActor(e, t.actor)
 		var err error
 		if sets[i], err = t.eventSets(e); err != nil {
 			return err
@@ -185,6 +183,19 @@ func (t *Txn) logEvents(es []*Event, counts *kv.CountBatch) error {
 		return counts.Flush(t.w)
 	}
 	return nil
+}
+
+// setActor names a as the actor of e unless e names another: an event
+// that names a's id without a kind gets a's kind.
+func setActor(e *Event, a Actor) {
+	switch e.ActorID {
+	case "":
+		e.ActorID, e.ActorKind = a.ID, a.Kind
+	case a.ID:
+		if e.ActorKind == "" {
+			e.ActorKind = a.Kind
+		}
+	}
 }
 
 // eventMS is the time part of the ids of events created at.
@@ -422,6 +433,22 @@ func (s *Service) ExportEvents(ctx context.Context, orgDomain string, f EventFil
 		err = nil
 	}
 	return err
+}
+
+// ClientTokenEvent returns the TOKEN_ISSUED event of an access token that
+// application app obtained for itself (the client_credentials grant) at
+// the issuer of the organization with domain issuer. The event belongs to
+// that organization's log, whichever organization app was created under
+// (an application serving several organizations gets tokens at each
+// one's issuer), and names app by its ClientID. An empty issuer (a
+// token endpoint that names no organization) is app's own organization.
+// data holds the details (the grant type).
+func ClientTokenEvent(app *Application, issuer string, data map[string]any) *Event {
+	e := &Event{Code: EventTokenIssued, ClientID: app.ClientID, TenantDomain: issuer, Data: data}
+	if issuer == "" {
+		e.OrgID = app.OrgID
+	}
+	return e
 }
 
 // LogEvent writes one event on its own (for outcomes that change nothing

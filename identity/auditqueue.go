@@ -66,9 +66,7 @@ func (s *Service) logBatched(ctx context.Context, e *Event) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if e.ActorID == "" {
-		e.ActorID = actorOf(ctx) // the caller's, not the batch leader's
-	}
+	setActor(e, s.actorOf(ctx)) // the caller's, not the batch leader's
 	pe := &pendingEvent{e: e, wake: make(chan struct{}, 1)}
 	q.mu.Lock()
 	q.pending = append(q.pending, pe)

@@ -29,14 +29,18 @@ func ExampleCredentialEvent() {
 	if err := svc.LogEvent(ctx, identity.CredentialEvent(identity.EventAPIKeyTokenIssued, key, nil)); err != nil {
 		panic(err)
 	}
-	p, err := svc.ListEvents(ctx, "acme", identity.EventFilter{ActorID: key.ID}, identity.PageRequest{})
-	if err != nil {
-		panic(err)
-	}
-	for _, e := range p.Items {
-		fmt.Println(e.Code, e.Orgs)
+	for _, code := range []string{identity.EventCredentialCreated, identity.EventAPIKeyTokenIssued} {
+		p, err := svc.ListEvents(ctx, "acme", identity.EventFilter{Code: code}, identity.PageRequest{})
+		if err != nil {
+			panic(err)
+		}
+		for _, e := range p.Items {
+			// The key created by the embedder's code has no actor; the
+			// key its management token is issued to is that event's.
+			fmt.Printf("%s %v %t %t %q\n", e.Code, e.Orgs, e.Data["credential_id"] == key.ID, e.ActorID == key.ID, e.ActorKind)
+		}
 	}
 	// Output:
-	// API_KEY_TOKEN_ISSUED [acme]
-	// CREDENTIAL_CREATED [acme]
+	// CREDENTIAL_CREATED [acme] true false ""
+	// API_KEY_TOKEN_ISSUED [acme] false true "api_key"
 }

@@ -245,8 +245,10 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 		if err := credentialList(c.Environment).Add(tx.w, c.ID, nil); err != nil {
 			return err
 		}
+		// The actor is whoever creates the credential (the key or access
+		// token of the request, a console member), never the new one.
 		e := CredentialEvent(EventCredentialCreated, &c, map[string]any{"credential_id": c.ID})
-		e.ActorID = tx.actorOr(c.ID)
+		e.ActorID, e.ActorKind = tx.actor.ID, tx.actor.Kind
 		return tx.Log(e)
 	})
 	if err != nil {
@@ -256,8 +258,11 @@ func (s *Service) CreateCredential(ctx context.Context, c Credential, secret str
 }
 
 // CredentialEvent returns an audit event about credential c (created,
-// deleted, a management token issued to it): c is its actor, and the
-// event names the organizations c reaches (Event.Orgs: a Cryptr key's
+// deleted, a management token issued to it). Its actor is c as an API key
+// (APIKeyActor: a management token is issued to the key that
+// authenticated); CreateCredential and DeleteCredential replace it with
+// the actor of their transaction (the credential or member that creates
+// or deletes c; none for the embedder's code). The event names the organizations c reaches (Event.Orgs: a Cryptr key's
 // ManagedOrgs, a Crafter access token's tenants), so that each one's log
 // lists it (the log of the account's organization for a credential over
 // every organization). Every event about a known credential is built
@@ -269,7 +274,7 @@ func CredentialEvent(code string, c *Credential, data map[string]any) *Event {
 			orgs = append(orgs, tp.Tenant)
 		}
 	}
-	return &Event{Code: code, ActorID: c.ID, Orgs: orgs, Data: data}
+	return &Event{Code: code, ActorID: c.ID, ActorKind: ActorAPIKey, Orgs: orgs, Data: data}
 }
 
 // credential returns the public form of a stored credential, its secret
@@ -325,7 +330,8 @@ func (s *Service) credentialBySecret(tx ReadTx, secret string) (string, credenti
 // AuthenticateSecret finds the credential whose secret is secret (a
 // Crafter accessTokenId) in either environment and returns it with the
 // Service bound to the credential's environment, which the caller must use
-// for everything the credential does. Unknown secrets are
+// for everything the credential does; its writes name the credential as
+// their actor (AccessTokenActor) unless their context names another. Unknown secrets are
 // ErrUnauthenticated; an expired credential is returned with its service
 // and an error wrapping ErrExpired.
 func (s *Service) AuthenticateSecret(ctx context.Context, secret string) (*Credential, *Service, error) {
@@ -345,6 +351,7 @@ func (s *Service) AuthenticateSecret(ctx context.Context, secret string) (*Crede
 	if err != nil {
 		return nil, nil, fmt.Errorf("credential %s: %w", c.ID, ErrUnauthenticated)
 	}
+	svc.actor = AccessTokenActor(c)
 	if c.ExpiresAt != nil && !s.Now().Before(*c.ExpiresAt) {
 		return c, svc, fmt.Errorf("credential %s: %w", c.ID, ErrExpired)
 	}
@@ -491,7 +498,7 @@ func (s *Service) DeleteCredential(ctx context.Context, id string) error {
 			return err
 		}
 		e := CredentialEvent(EventCredentialDeleted, &rec.Credential, map[string]any{"credential_id": id})
-		e.ActorID = tx.actorOr(id)
+		e.ActorID, e.ActorKind = tx.actor.ID, tx.actor.Kind
 		return tx.Log(e)
 	})
 }

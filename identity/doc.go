@@ -128,6 +128,16 @@
 // services only, never through raw keys. Service.SweepExpired reclaims
 // expired records.
 //
+// Audit events name their actor (Event.ActorID, Event.ActorKind): the
+// Service that Scoped returns for a Cryptr API key and the one
+// AuthenticateSecret returns for a Crafter access token name that
+// credential (APIKeyActor, AccessTokenActor; its id, never its secret);
+// a context made by WithActor (a console member) or WithActorOf names its
+// actor and takes precedence. The organization an event is filed under is
+// the core's rule too: CredentialEvent (the organizations a key reaches),
+// ClientTokenEvent (the issuing organization of a client_credentials
+// token), LogCredentialFailure (the account's organization, bounded).
+//
 // IDs are UUID v7 (time-ordered), so "most recent first" is a reverse scan of
 // a set; offset pages skip index keys without decoding the records skipped,
 // and IterateUsers offers cursor iteration whose cost does not grow with

@@ -115,8 +115,17 @@ func (s *Service) For(sc Scope) (*Service, error) {
 	return &c, nil
 }
 
-// Scoped returns the Service for a Cryptr API key: For(ScopeOf(c)).
-func (s *Service) Scoped(c *Credential) (*Service, error) { return s.For(ScopeOf(c)) }
+// Scoped returns the Service for a Cryptr API key: For(ScopeOf(c)), whose
+// writes name the key as their actor (APIKeyActor) unless their context
+// names another (WithActorOf).
+func (s *Service) Scoped(c *Credential) (*Service, error) {
+	svc, err := s.For(ScopeOf(c))
+	if err != nil {
+		return nil, err
+	}
+	svc.actor = APIKeyActor(c)
+	return svc, nil
+}
 
 // Scope returns the service's scope; ok is false for an unscoped Service
 // (full access).

@@ -102,13 +102,19 @@ type Service struct {
 	events  *eventIDs
 	hooks   *hooks
 	audit   *auditQueues
+	// failures bounds the events of refused API-key authentications
+	// (LogCredentialFailure).
+	failures *failureBudget
 	// journal is the store's audit journal (auditjournal.go), or nil.
 	journal *journal.Log
 	cache   *recordCaches
 	users   *userCache
 	secrets *secretKeys
 	// scope, when set, limits what the service reaches (see Scope).
-	scope   *Scope
+	scope *Scope
+	// actor is the actor of the service's writes when their context
+	// names none: the API key of a Service made by Scoped.
+	actor   Actor
 	lockout LockoutPolicy
 	// keepSessions is Options.KeepSessionsOnPasswordChange.
 	keepSessions bool
@@ -165,6 +171,7 @@ func newService(opts Options) (*Service, error) {
 	s.events = newEventIDs()
 	s.hooks = &hooks{}
 	s.audit = &auditQueues{}
+	s.failures = &failureBudget{}
 	s.cache = newRecordCaches()
 	if opts.UserCacheSize >= 0 {
 		n := opts.UserCacheSize
@@ -283,7 +290,7 @@ func (s *Service) NewSecret() (string, error) { return NewSecret(s.rand) }
 func (s *Service) Update(ctx context.Context, fn func(tx *Txn) error) error {
 	var last *Txn // the attempt that committed, when the store retries
 	err := s.store.Update(ctx, func(tx Tx) error {
-		last = &Txn{ReadTxn: ReadTxn{s: s, tx: tx}, w: tx, actor: actorOf(ctx)}
+		last = &Txn{ReadTxn: ReadTxn{s: s, tx: tx}, w: tx, actor: s.actorOf(ctx)}
 		return fn(last)
 	})
 	if err == nil && last != nil {
@@ -319,9 +326,9 @@ type Txn struct {
 	// logged holds the events this transaction wrote, for the event
 	// hooks once it commits.
 	logged []Event
-	// actor is the ActorID of the events it logs that name none (see
-	// WithActor).
-	actor string
+	// actor is the actor of the events it logs that name none (see
+	// WithActorOf).
+	actor Actor
 	// counts, when set (a bulk import), defers the count changes of the
 	// user sets that inserted users join; the writer flushes it.
 	counts *kv.CountBatch
@@ -329,30 +336,59 @@ type Txn struct {
 
 type actorKey struct{}
 
+// Kinds of Actor.
+const (
+	// ActorUser is a person: a console member, a user acting on their own
+	// account. Actor.ID is the user's id.
+	ActorUser = "user"
+	// ActorAPIKey is a Cryptr API key (a management token's credential).
+	// Actor.ID is its client_id, which is public.
+	ActorAPIKey = "api_key"
+	// ActorAccessToken is a Crafter access token. Actor.ID is the
+	// credential's id, never its accessTokenId (the token's secret).
+	ActorAccessToken = "access_token"
+)
+
+// Actor is who caused an audit event: Event.ActorID and Event.ActorKind.
+// The zero Actor is none (the embedder's own code).
+type Actor struct {
+	ID   string
+	Kind string
+}
+
+// APIKeyActor is the actor of a write made with a Cryptr API key.
+func APIKeyActor(c *Credential) Actor { return Actor{ID: c.ID, Kind: ActorAPIKey} }
+
+// AccessTokenActor is the actor of a write made with a Crafter access
+// token: the credential's id, not its secret.
+func AccessTokenActor(c *Credential) Actor { return Actor{ID: c.ID, Kind: ActorAccessToken} }
+
 // WithActor returns a context under which every audit event a Service
 // writes (through Update and the methods built on it) that names no actor
-// of its own records actor as its ActorID. A face that acts for a person
-// (the admin console for its signed-in user) sets it once per request, so
-// every change it makes is attributed without each service method taking
-// an actor.
+// of its own records the user actor as its ActorID (ActorKind
+// ActorUser). A face that acts for a person (the admin console for its
+// signed-in user) sets it once per request, so every change it makes is
+// attributed without each service method taking an actor.
 func WithActor(ctx context.Context, actor string) context.Context {
-	return context.WithValue(ctx, actorKey{}, actor)
+	return WithActorOf(ctx, Actor{ID: actor, Kind: ActorUser})
 }
 
-// actorOr returns the transaction's actor (WithActor), or def when it has
-// none: an event about a credential names the credential itself as actor
-// unless a person acts through a face that says who.
-func (t *Txn) actorOr(def string) string {
-	if t.actor != "" {
-		return t.actor
+// WithActorOf is WithActor for any kind of actor: a face that
+// authenticated a credential (the Crafter face for its access token,
+// AccessTokenActor) sets it once per request. It takes precedence over the
+// actor of a Service (see Scoped).
+func WithActorOf(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// actorOf returns the actor of the writes of s under ctx: the one
+// WithActorOf put in ctx, else the service's own (a Service made by
+// Scoped for an API key), else none.
+func (s *Service) actorOf(ctx context.Context) Actor {
+	if a, _ := ctx.Value(actorKey{}).(Actor); a.ID != "" {
+		return a
 	}
-	return def
-}
-
-// actorOf returns the actor WithActor put in ctx, or "".
-func actorOf(ctx context.Context) string {
-	a, _ := ctx.Value(actorKey{}).(string)
-	return a
+	return s.actor
 }
 
 // PageRequest asks for one page of a list. Pages count from 1.

@@ -333,8 +333,12 @@ type Event struct {
 	ResourceOwnerID string `json:"resource_owner_id,omitempty"`
 	// SAMLIdPID is the SSO connection's idp_id for SSO events.
 	SAMLIdPID string `json:"saml_identity_provider_id,omitempty"`
-	// ActorID is the credential or user that caused the event.
-	ActorID string `json:"actor_id,omitempty"`
+	// ActorID is the credential or user that caused the event, and
+	// ActorKind what it is (ActorUser, ActorAPIKey, ActorAccessToken;
+	// empty when unknown). A credential is named by its id, never by its
+	// secret. Events of the embedder's own code name no actor.
+	ActorID   string `json:"actor_id,omitempty"`
+	ActorKind string `json:"actor_kind,omitempty"`
 	// Orgs are the domains of the organizations the event concerns
 	// besides OrgID's: those an API key reaches (its ManagedOrgs) for the
 	// events of a credential. The event is listed in each one's log (and

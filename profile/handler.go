@@ -422,6 +422,8 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (any, error) {
 			return nil, err
 		}
 		k.c = c
+		// Every write of the call names the token as its actor.
+		k.r = r.WithContext(identity.WithActorOf(r.Context(), identity.AccessTokenActor(c)))
 	}
 	out, err := rt.fn(h, k)
 	if err == nil && !k.p.wantsExtensions() {

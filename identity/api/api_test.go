@@ -71,14 +71,17 @@ func TestTokenEndpoint(t *testing.T) {
 			t.Fatalf("basic: %d %s", rec.Code, rec.Body)
 		}
 	})
-	// Every issued token is an audit event of the key's environment.
+	// Every issued token is an audit event of the key's environment, and
+	// so is the refusal of the key's wrong secret ("other account" is
+	// refused after the key authenticated; an unknown id's refusal is
+	// production's, the environment of the request).
 	p, err := f.svc.ForEnvironment(identity.Sandbox)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = p
-	if n := f.eventCount(identity.Sandbox); n != 5 {
-		t.Fatalf("sandbox events = %d, want 5 (one per issued token)", n)
+	if n := f.eventCount(identity.Sandbox); n != 6 {
+		t.Fatalf("sandbox events = %d, want 6 (one per issued token, one wrong secret)", n)
 	}
 }
 

@@ -167,8 +167,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, identity.ErrUnauthenticated) || errors.Is(err, identity.ErrExpired) || errors.Is(err, identity.ErrNotFound) {
 			cryptrhttp.Logger(r.Context()).WarnContext(r.Context(), "management token refused",
 				"credential_id", truncateID(id), "reason", err.Error())
-			if lerr := svc.LogEvent(r.Context(), &identity.Event{Code: identity.EventAPIKeyAuthFailed,
-				ActorID: truncateID(id), Data: map[string]any{"reason": authFailureReason(err)}}); lerr != nil {
+			if lerr := svc.LogCredentialFailure(r.Context(), id, err); lerr != nil {
 				return lerr
 			}
 			return oauthError(http.StatusUnauthorized, "invalid_client", "invalid client credentials")
@@ -203,17 +202,6 @@ func (h *Handler) grantNames() string {
 		return " (or authorization_code with a management token)"
 	}
 	return ""
-}
-
-// authFailureReason names why a credential was refused, for the audit log.
-func authFailureReason(err error) string {
-	switch {
-	case errors.Is(err, identity.ErrExpired):
-		return "expired"
-	case errors.Is(err, identity.ErrNotFound):
-		return "unknown"
-	}
-	return "bad_credentials"
 }
 
 func truncateID(s string) string {

@@ -299,9 +299,15 @@
 // shows them ("data" holds the key's credential_id): a key limited to
 // some organizations appears in theirs and in no other's; a key over every
 // organization appears in the list of the account's organization. A
-// refused management token for an unknown client_id
-// (API_KEY_AUTHENTICATION_FAILED) reaches no organization and no list
-// shows it.
+// refused management token (API_KEY_AUTHENTICATION_FAILED, with
+// data.reason unknown, bad_credentials or expired and the presented
+// client_id as actor) is listed in the account's organization's log, which
+// the account reads with a key over every organization and in the console,
+// and, for a key that exists, in the logs of the organizations it
+// reaches. They are bounded (identity.Service.LogCredentialFailure): past
+// identity.CredentialFailureEventBurst events, at most
+// identity.CredentialFailureEventRate a second are written, and the next
+// one written counts those left out in data.suppressed.
 //
 // An event with details carries them in "data", Gatehouse's extension
 // (absent otherwise, as in Cryptr's answers). A refused sign-in
@@ -312,6 +318,25 @@
 // stays generic. The same refusal is written to the server log ("sign-in
 // refused" with the fields event, reason, org, env, client_id, idp_id,
 // user).
+//
+// A token an application gets for itself (client_credentials) is
+// TOKEN_ISSUED in the log of the organization whose issuer minted it
+// (/t/{domain}/oauth/token), naming the application in client_id, even
+// when the application belongs to another organization and serves
+// several (identity.ClientTokenEvent); at an endpoint that names no
+// organization, it is the application's own organization's.
+//
+// An event names who caused it in "actor", Gatehouse's extension (Cryptr's
+// Event type has no such field; absent when the event names none, as for
+// the embedder's own code or an end user's sign-in): {"id", "kind"} with
+// kind "api_key" (id the key's client_id) for every write made with a
+// management token, "access_token" (id the credential's id, never its
+// accessTokenId) for a Crafter access token's writes, and "user" (id the
+// user's id) for a console member's. The rule is the core's: a Service
+// made by identity.Service.Scoped names its key (identity.APIKeyActor),
+// a context made by identity.WithActorOf or WithActor names its actor.
+// A credential's creation or deletion names the credential or member
+// that made it, never the new credential.
 //
 // An application's signing algorithm is Gatehouse's extension field
 // "signing_alg" (RS256, the default, ES256 or EdDSA): it may be given at

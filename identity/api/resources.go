@@ -278,6 +278,19 @@ type Event struct {
 	// refused sign-in's private reason (data.reason) and failure detail.
 	// It is absent when the event has none, as in Cryptr's answers.
 	Data map[string]any `json:"data,omitempty"`
+	// Actor is Gatehouse's extension: who caused the event (Cryptr's
+	// Event has no such field). It is absent when the event names no
+	// actor (the embedder's own code, an end user's sign-in).
+	Actor *EventActor `json:"actor,omitempty"`
+}
+
+// EventActor is the actor of a log event: a user (kind "user", id the
+// user's id), an API key (kind "api_key", id its client_id) or a Crafter
+// access token (kind "access_token", id the credential's id, never its
+// accessTokenId). Kind is absent when unknown.
+type EventActor struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind,omitempty"`
 }
 
 // NewEvent renders a log event of organization domain. Its database is
@@ -288,7 +301,7 @@ func NewEvent(e *identity.Event, domain, account string, env identity.Environmen
 	if td == "" {
 		td = domain
 	}
-	return Event{
+	ev := Event{
 		Envelope:               OrgEnvelope("Event", domain, account, env),
 		ClientID:               nullable(e.ClientID),
 		Database:               env.DBS(),
@@ -301,4 +314,8 @@ func NewEvent(e *identity.Event, domain, account string, env identity.Environmen
 		TenantDomain:           td,
 		Data:                   e.Data,
 	}
+	if e.ActorID != "" {
+		ev.Actor = &EventActor{ID: e.ActorID, Kind: e.ActorKind}
+	}
+	return ev
 }

@@ -906,7 +906,8 @@ func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request
 	// organization sees it: it serves that organization. Only Cryptr's
 	// /oauth/token names none; the token is then the application's own
 	// organization's.
-	domain := r.PathValue("domain")
+	issuer := r.PathValue("domain")
+	domain := issuer
 	if domain == "" {
 		err = svc.View(r.Context(), func(tx *identity.ReadTxn) error {
 			org, err := tx.OrgByID(app.OrgID)
@@ -936,10 +937,9 @@ func (p *Provider) grantClientCredentials(w http.ResponseWriter, r *http.Request
 	// whose event could not be stored is never answered. LogEvent commits
 	// concurrent events in shared transactions (group commit), so this
 	// costs a share of one durable write, not one per token. The event
-	// names the application's organization, so that the batch need not
-	// look it up by domain (a round trip on PostgreSQL).
-	if err := svc.LogEvent(r.Context(), &identity.Event{Code: identity.EventTokenIssued, ClientID: app.ClientID,
-		OrgID: app.OrgID, TenantDomain: domain, Data: map[string]any{"grant_type": "client_credentials"}}); err != nil {
+	// belongs to the issuing organization (identity.ClientTokenEvent).
+	if err := svc.LogEvent(r.Context(), identity.ClientTokenEvent(app, issuer,
+		map[string]any{"grant_type": "client_credentials"})); err != nil {
 		return nil, fmt.Errorf("audit token issuance: %w", err)
 	}
 	return &grantResult{app: app, access: access, scopes: scopes}, nil
