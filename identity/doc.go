@@ -136,7 +136,10 @@
 // actor and takes precedence. The organization an event is filed under is
 // the core's rule too: CredentialEvent (the organizations a key reaches),
 // ClientTokenEvent (the issuing organization of a client_credentials
-// token), LogCredentialFailure (the account's organization, bounded).
+// token), LogCredentialFailure (the account's organization, bounded),
+// and an organization's deletion (Txn.DeleteOrgIfEmpty: its own log is
+// out of reach afterwards, so the event is also in the account
+// organization's log).
 //
 // IDs are UUID v7 (time-ordered), so "most recent first" is a reverse scan of
 // a set; offset pages skip index keys without decoding the records skipped,

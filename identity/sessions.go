@@ -482,7 +482,10 @@ func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
 	if err := t.s.orgs().Delete(t.w, o.ID); err != nil {
 		return false, err
 	}
-	return true, t.Log(&Event{Code: EventOrganizationDeleted, OrgID: o.ID, TenantDomain: o.Domain})
+	// The organization's own log is out of reach once its domain is
+	// released: the event is also listed in the account organization's
+	// log (AllOrgs), where the account reads who deleted what.
+	return true, t.Log(&Event{Code: EventOrganizationDeleted, OrgID: o.ID, TenantDomain: o.Domain, Orgs: []string{AllOrgs}})
 }
 
 // UserSession is one live session of a user that the core keeps: a
