@@ -45,6 +45,17 @@ const (
 	EventTicketCreated        = "TICKET_CREATED"
 	EventTicketInvalidated    = "TICKET_INVALIDATED"
 	EventPersistentLoginUsed  = "PERSISTENT_LOGIN_USED"
+	// A remember-me login opened or deleted through the Crafter face (a
+	// long-lived sign-in minted by an application: who did it is logged).
+	EventPersistentLoginCreated = "PERSISTENT_LOGIN_CREATED"
+	EventPersistentLoginDeleted = "PERSISTENT_LOGIN_DELETED"
+	// A verification token created without mail (for an application that
+	// sends its own) or deleted through the Crafter face; the token is a
+	// credential that can verify the profile.
+	EventVerificationTokenCreated = "VERIFICATION_TOKEN_CREATED"
+	EventVerificationTokenDeleted = "VERIFICATION_TOKEN_DELETED"
+	// A file attached to a profile (Crafter's attachments), or replaced.
+	EventUserAttachmentAdded = "USER_ATTACHMENT_ADDED"
 
 	// Magic links.
 	EventMagicLinkSent    = "MAGIC_LINK_SENT"
@@ -99,7 +110,8 @@ func EventCodes() []string {
 		EventApplicationCreated, EventApplicationUpdated, EventApplicationDeleted,
 		EventMetaKeyCreated, EventMetaKeyDeleted, EventCredentialCreated, EventCredentialDeleted,
 		EventPasswordLoginSuccess, EventPasswordLoginFailed, EventTicketCreated, EventTicketInvalidated,
-		EventPersistentLoginUsed, EventMagicLinkSent, EventMagicLinkSuccess, EventMagicLinkFailed,
+		EventPersistentLoginUsed, EventPersistentLoginCreated, EventPersistentLoginDeleted,
+		EventVerificationTokenCreated, EventVerificationTokenDeleted, EventUserAttachmentAdded, EventMagicLinkSent, EventMagicLinkSuccess, EventMagicLinkFailed,
 		EventTokenIssued, EventTokenRefreshed, EventTokenRevoked, EventRefreshReuseDetected,
 		EventCodeReuseDetected, EventAPIKeyTokenIssued, EventAPIKeyAuthFailed, EventLogout,
 		EventSSOConnectionCreated, EventSSOConnectionUpdated, EventSSOConnectionActive, EventSSOConnectionDisabled,

@@ -179,7 +179,7 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 				}
 			}
 			out = attachmentJSON(a)
-			return nil
+			return tx.Log(attachmentEvent(v.u, a))
 		})
 		return out, err
 	}
@@ -231,7 +231,7 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 			}
 		}
 		out = attachmentJSON(a)
-		return nil
+		return tx.Log(attachmentEvent(v.u, a))
 	})
 	if err != nil {
 		s.reapBlobs(context.WithoutCancel(ctx), env, []string{id})
@@ -242,6 +242,13 @@ func (s *Service) AddAttachment(ctx context.Context, c *identity.Credential, pro
 		s.reapBlobs(context.WithoutCancel(ctx), env, []string{replaced})
 	}
 	return out, nil
+}
+
+// attachmentEvent is the audit event of attachment a added to u (or
+// replacing the file of the same name).
+func attachmentEvent(u *identity.User, a *identity.Attachment) *identity.Event {
+	return &identity.Event{Code: identity.EventUserAttachmentAdded, OrgID: u.OrgID, Email: u.Email, ResourceOwnerID: u.ID,
+		Data: map[string]any{"attachment_id": a.ID, "file_name": a.FileName, "size": a.Size}}
 }
 
 // dropAttachments deletes a user's attachments inside tx: with the default

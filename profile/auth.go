@@ -337,7 +337,8 @@ func (s *Service) CreatePersistentLogin(ctx context.Context, c *identity.Credent
 			return err
 		}
 		out = &PersistentLogin{ID: id, Tenant: tenantOf(v.o), ProfileID: v.u.ObjectID, Token: token, Timestamp: ms(now)}
-		return nil
+		return tx.Log(&identity.Event{Code: identity.EventPersistentLoginCreated, OrgID: v.u.OrgID, Email: v.u.Email,
+			ResourceOwnerID: v.u.ID})
 	})
 	return out, err
 }
@@ -414,6 +415,9 @@ func (s *Service) DeletePersistentLogin(ctx context.Context, c *identity.Credent
 		if err != nil {
 			return err
 		}
-		return tx.DeletePersistentLogin(pl)
+		if err := tx.DeletePersistentLogin(pl); err != nil {
+			return err
+		}
+		return tx.Log(&identity.Event{Code: identity.EventPersistentLoginDeleted, OrgID: pl.OrgID, ResourceOwnerID: pl.UserID})
 	})
 }

@@ -106,7 +106,8 @@ func (s *Service) CreateVerificationToken(ctx context.Context, c *identity.Crede
 			return err
 		}
 		out = vtokenJSON(id, vt, tenantOf(v.o), v.u.ObjectID)
-		return nil
+		return tx.Log(&identity.Event{Code: identity.EventVerificationTokenCreated, OrgID: v.u.OrgID, Email: v.u.Email,
+			ResourceOwnerID: v.u.ID})
 	})
 	return out, err
 }
@@ -128,7 +129,7 @@ func (s *Service) GetVerificationToken(ctx context.Context, c *identity.Credenti
 // DeleteVerificationToken deletes a token, silently if absent.
 func (s *Service) DeleteVerificationToken(ctx context.Context, c *identity.Credential, id string) error {
 	return s.dir(c).Update(ctx, func(tx *identity.Txn) error {
-		vt, _, err := loadToken(&tx.ReadTxn, c, id)
+		vt, v, err := loadToken(&tx.ReadTxn, c, id)
 		var ae *Error
 		if errors.As(err, &ae) && ae.Code == CodeNoSuchVerificationToken {
 			return nil
@@ -136,7 +137,11 @@ func (s *Service) DeleteVerificationToken(ctx context.Context, c *identity.Crede
 		if err != nil {
 			return err
 		}
-		return tx.DeleteVerificationToken(vt)
+		if err := tx.DeleteVerificationToken(vt); err != nil {
+			return err
+		}
+		return tx.Log(&identity.Event{Code: identity.EventVerificationTokenDeleted, OrgID: v.u.OrgID, Email: v.u.Email,
+			ResourceOwnerID: v.u.ID})
 	})
 }
 
