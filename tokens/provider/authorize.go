@@ -43,6 +43,17 @@ type rawAuth struct {
 	loginHint    string
 	locale       string
 	signType     string
+	// idTokenHint is the OIDC id_token_hint: a session of another user
+	// is not reused (OIDC Core §3.1.2.1).
+	idTokenHint string
+	// repeated names a parameter the query string repeats (RFC 6749
+	// §3.1: none may be); request, requestURI and responseMode are the
+	// OIDC parameters this endpoint does not support (refused, not
+	// ignored: OIDC Core §6, §3.1.2.1).
+	repeated     string
+	request      bool
+	requestURI   bool
+	responseMode string
 	flavor       string
 	idpID        string
 	email        string
@@ -60,6 +71,10 @@ func (p *Provider) authorizeStandard(w http.ResponseWriter, r *http.Request) {
 	ra.fill(ps)
 	ra.responseType = ps.get("response_type")
 	ra.locale = firstLocale(ps.get("ui_locales"))
+	ra.idTokenHint = ps.get("id_token_hint")
+	ra.repeated = repeatedParam(r.URL.Query())
+	ra.request, ra.requestURI = ps.get("request") != "", ps.get("request_uri") != ""
+	ra.responseMode = ps.get("response_mode")
 	p.authorize(w, r, ra)
 }
 
@@ -112,6 +127,28 @@ func (p *Provider) authorizeGateway(w http.ResponseWriter, r *http.Request) {
 	p.authorize(w, r, ra)
 }
 
+// repeatedParam returns the name of a parameter q holds more than once,
+// client_id and redirect_uri first (their repetition is answered on a
+// page, never redirected), or "".
+func repeatedParam(q url.Values) string {
+	for _, k := range []string{"client_id", "redirect_uri"} {
+		if len(q[k]) > 1 {
+			return k
+		}
+	}
+	names := make([]string, 0, len(q))
+	for k, v := range q {
+		if len(v) > 1 {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	return names[0]
+}
+
 func (ra *rawAuth) fill(ps *params) {
 	ra.clientID = ps.get("client_id")
 	ra.redirectURI = ps.get("redirect_uri")
@@ -153,6 +190,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	}
 	// 1. Checks that decide whether the redirect URI can be trusted: their
 	// failures are shown here, never redirected.
+	if ra.repeated == "client_id" || ra.repeated == "redirect_uri" {
+		p.errorPage(w, r, locale, http.StatusBadRequest, "bad_request")
+		return
+	}
 	if ra.domain != "" && !p.orgExists(ctx, ra.domain) {
 		p.errorPage(w, r, locale, http.StatusNotFound, "unknown_org")
 		return
@@ -188,6 +229,20 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 		p.redirectError(w, r, redirect, env, ra.flavor, ra.domain, ra.state, code, desc)
 	}
 	// 2. Everything else is answered on the redirect URI (RFC 6749 §4.1.2.1).
+	switch {
+	case ra.repeated != "":
+		fail(errInvalidRequest, "parameter "+ra.repeated+" is repeated")
+		return
+	case ra.request:
+		fail(errRequestNotSupported, "request objects are not supported")
+		return
+	case ra.requestURI:
+		fail(errRequestURINotSupported, "request_uri is not supported")
+		return
+	case ra.responseMode != "" && ra.responseMode != "query":
+		fail(errInvalidRequest, "response_mode "+ra.responseMode+" is not supported: the code is returned in the query")
+		return
+	}
 	if ra.responseType != "code" {
 		if ra.responseType == "" {
 			fail(errInvalidRequest, "response_type is required")
@@ -270,6 +325,14 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 		if usable && req.LoginHint != "" && strings.Contains(req.LoginHint, "@") &&
 			!strings.EqualFold(identity.NormalizeEmail(req.LoginHint), identity.NormalizeEmail(user.Email)) {
 			usable = false
+		}
+		// An id_token_hint names the user the client expects: a session
+		// of anyone else, or a hint we cannot verify as an ID token of
+		// this organization, is not reused (prompt=none: login_required).
+		if usable && ra.idTokenHint != "" {
+			if c := p.verifyHint(ctx, ra.idTokenHint, env, sess.OrgDomain); c == nil || c.Subject != user.ID {
+				usable = false
+			}
 		}
 	}
 	if slices.Contains(prompts, "none") {

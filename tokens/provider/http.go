@@ -34,6 +34,8 @@ const (
 	errUnsupportedTokenType    = "unsupported_token_type"
 	errInvalidToken            = "invalid_token"
 	errTemporarilyUnavailable  = "temporarily_unavailable"
+	errRequestNotSupported     = "request_not_supported"
+	errRequestURINotSupported  = "request_uri_not_supported"
 )
 
 // oauthError is an RFC 6749 error answer.
@@ -68,10 +70,15 @@ func (p *Provider) writeOAuthError(w http.ResponseWriter, r *http.Request, err e
 		}
 	}
 	if oe.Status == http.StatusUnauthorized {
-		if oe.basic {
+		// RFC 6749 §5.2: a client that authenticated with the
+		// Authorization header gets a challenge of its scheme, even
+		// when the header could not be read.
+		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		switch {
+		case oe.basic || strings.EqualFold(scheme, "Basic"):
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
-		} else if oe.Code == errInvalidToken {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		case oe.Code == errInvalidToken || strings.EqualFold(scheme, "Bearer"):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
 		}
 	}
 	writeJSON(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Desc})
@@ -92,6 +99,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type params struct {
 	r    *http.Request
 	body map[string]string
+	// bodyOnly leaves the query string out of get: the token,
+	// revocation and introspection endpoints take their parameters in
+	// the body only (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662 §2.1), so that
+	// a code or token never rides in a URL, where logs keep it.
+	bodyOnly bool
 	// raw is the body as read, for a request handed on (managementGrant).
 	raw []byte
 }
@@ -142,7 +154,8 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	return p, nil
 }
 
-// get returns the first value of name in the path, body or query.
+// get returns the first value of name in the path, body or query (not
+// the query when bodyOnly).
 func (p *params) get(name string) string {
 	if v := p.r.PathValue(name); v != "" {
 		return v
@@ -150,7 +163,20 @@ func (p *params) get(name string) string {
 	if v, ok := p.body[name]; ok {
 		return v
 	}
+	if p.bodyOnly {
+		return ""
+	}
 	return p.r.URL.Query().Get(name)
+}
+
+// readBodyParams is readParams for an endpoint that takes its
+// parameters in the body only (see params.bodyOnly).
+func readBodyParams(w http.ResponseWriter, r *http.Request) (*params, error) {
+	p, err := readParams(w, r)
+	if err == nil {
+		p.bodyOnly = true
+	}
+	return p, err
 }
 
 // clientCredentials returns the client id and secret the request presents

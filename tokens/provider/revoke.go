@@ -21,7 +21,7 @@ func (p *Provider) revokeStandard(w http.ResponseWriter, r *http.Request) { p.re
 func (p *Provider) revokeCryptr(w http.ResponseWriter, r *http.Request) { p.revoke(w, r, true) }
 
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request, cryptr bool) {
-	ps, err := readParams(w, r)
+	ps, err := readBodyParams(w, r)
 	if err != nil {
 		p.writeOAuthError(w, r, err)
 		return
@@ -140,7 +140,7 @@ func accessActive(tx identity.ReadTx, jti string) (bool, error) {
 // introspect is RFC 7662 token introspection. The caller must authenticate
 // as a client and sees only its own tokens.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
-	ps, err := readParams(w, r)
+	ps, err := readBodyParams(w, r)
 	if err != nil {
 		p.writeOAuthError(w, r, err)
 		return

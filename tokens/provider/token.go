@@ -53,7 +53,7 @@ type grantResult struct {
 }
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request, cryptr bool) {
-	ps, err := readParams(w, r)
+	ps, err := readBodyParams(w, r)
 	if err != nil {
 		p.writeOAuthError(w, r, err)
 		return
