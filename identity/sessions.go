@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -482,10 +483,55 @@ func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
 	if err := t.s.orgs().Delete(t.w, o.ID); err != nil {
 		return false, err
 	}
+	narrowed, err := t.orgLeavesCredentials(o.Domain)
+	if err != nil {
+		return false, err
+	}
 	// The organization's own log is out of reach once its domain is
 	// released: the event is also listed in the account organization's
 	// log (AllOrgs), where the account reads who deleted what.
-	return true, t.Log(&Event{Code: EventOrganizationDeleted, OrgID: o.ID, TenantDomain: o.Domain, Orgs: []string{AllOrgs}})
+	return true, t.Log(&Event{Code: EventOrganizationDeleted, OrgID: o.ID, TenantDomain: o.Domain, Orgs: []string{AllOrgs},
+		Data: map[string]any{"credentials_narrowed": narrowed}})
+}
+
+// orgLeavesCredentials takes a deleted organization's domain out of every
+// credential that names it, in both environments (an API key's
+// ManagedOrgs, an access token's tenant permissions), and returns how
+// many it changed. A domain is a name: another organization may take it
+// later, and a credential granted over the deleted one must not reach
+// its successor. A credential left with no organization reaches none
+// (Scope.Manages); one over every organization (AllOrgs, Crafter's "*")
+// is unchanged.
+func (t *Txn) orgLeavesCredentials(domain string) (int, error) {
+	n := 0
+	for _, env := range credentialEnvs {
+		var ids []string
+		if err := credentialList(env).Each(t.tx, false, func(id string, _ []byte) error {
+			ids = append(ids, id)
+			return nil
+		}); err != nil {
+			return n, err
+		}
+		for _, id := range ids {
+			rec, err := credentials().Get(t.tx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return n, err
+			}
+			orgs := slices.DeleteFunc(slices.Clone(rec.ManagedOrgs), func(d string) bool { return d == domain })
+			perms := slices.DeleteFunc(slices.Clone(rec.TenantPermissions), func(p TenantPermission) bool { return p.Tenant == domain })
+			if len(orgs) == len(rec.ManagedOrgs) && len(perms) == len(rec.TenantPermissions) {
+				continue
+			}
+			rec.ManagedOrgs, rec.TenantPermissions = orgs, perms
+			if err := credentials().Put(t.w, id, rec); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // UserSession is one live session of a user that the core keeps: a
