@@ -487,11 +487,120 @@ func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	apps, err := t.orgLeavesApps(o.Domain)
+	if err != nil {
+		return false, err
+	}
+	members, err := t.orgLeavesConsoleMembers(o.Domain)
+	if err != nil {
+		return false, err
+	}
 	// The organization's own log is out of reach once its domain is
 	// released: the event is also listed in the account organization's
 	// log (AllOrgs), where the account reads who deleted what.
 	return true, t.Log(&Event{Code: EventOrganizationDeleted, OrgID: o.ID, TenantDomain: o.Domain, Orgs: []string{AllOrgs},
-		Data: map[string]any{"credentials_narrowed": narrowed}})
+		Data: map[string]any{"credentials_narrowed": narrowed, "applications_narrowed": apps, "console_members_narrowed": members}})
+}
+
+// orgLeavesApps takes a deleted organization's domain out of the
+// applications of other organizations that name it, in both
+// environments, and returns how many it changed: a domain in ServedOrgs
+// is dropped, and an application whose OrganizationScope is the domain
+// serves no organization any more (an empty ServedOrgs), so that none
+// serves the organization that takes the domain next. It reads every
+// application: deleting an organization is rare, and nothing indexes
+// applications by the organizations they serve.
+func (t *Txn) orgLeavesApps(domain string) (int, error) {
+	var orgIDs []string
+	if err := orgList.Each(t.tx, false, func(id string, _ []byte) error {
+		orgIDs = append(orgIDs, id)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, env := range credentialEnvs {
+		for _, orgID := range orgIDs {
+			var ids []string
+			if err := orgApps(env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
+				ids = append(ids, id)
+				return nil
+			}); err != nil {
+				return n, err
+			}
+			for _, id := range ids {
+				a, err := apps(env).Get(t.tx, id)
+				if errors.Is(err, ErrNotFound) {
+					continue
+				} else if err != nil {
+					return n, err
+				}
+				served := a.ServedOrgs
+				if served != nil {
+					served = slices.DeleteFunc(slices.Clone(served), func(d string) bool { return d == domain })
+				}
+				if a.OrganizationScope == domain {
+					served = []string{}
+				}
+				if len(served) == len(a.ServedOrgs) && (served == nil) == (a.ServedOrgs == nil) {
+					continue
+				}
+				a.ServedOrgs = served
+				if err := apps(env).Put(t.w, id, a); err != nil {
+					return n, err
+				}
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// orgLeavesConsoleMembers takes a deleted organization's domain out of
+// the console members limited to it and returns how many it changed. A
+// member whose only organization it was loses its role (an empty list
+// would mean every organization).
+func (t *Txn) orgLeavesConsoleMembers(domain string) (int, error) {
+	var ids []string
+	if err := consoleMemberList.Each(t.tx, false, func(id string, _ []byte) error {
+		ids = append(ids, id)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		m, err := consoleMembers().Get(t.tx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return n, err
+		}
+		if m.AllOrgs() || !slices.Contains(m.Orgs, domain) {
+			continue
+		}
+		n++
+		m.Orgs = slices.DeleteFunc(m.Orgs, func(d string) bool { return d == domain })
+		if len(m.Orgs) > 0 {
+			m.UpdatedAt = t.s.Now()
+			if err := consoleMembers().Put(t.w, id, m); err != nil {
+				return n, err
+			}
+			continue
+		}
+		if err := consoleMembers().Delete(t.w, id); err != nil {
+			return n, err
+		}
+		if err := consoleMemberList.Remove(t.w, id); err != nil {
+			return n, err
+		}
+		accountID, _ := orgDomains.Lookup(t.tx, "", t.s.account)
+		if err := t.Log(&Event{Code: EventConsoleRoleRevoked, OrgID: accountID, Email: m.Email, ResourceOwnerID: id,
+			Data: map[string]any{"role": string(m.Role), "reason": "organization_deleted"}}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // orgLeavesCredentials takes a deleted organization's domain out of every
