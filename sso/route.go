@@ -68,7 +68,7 @@ func (s *Service) Resolve(ctx context.Context, req RouteRequest) (Target, bool, 
 			if err != nil {
 				return err
 			}
-			if usable(c) {
+			if usable(c) && connectionLive(tx, &c) {
 				chosen = &c
 			}
 			return nil

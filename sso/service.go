@@ -469,16 +469,29 @@ func findOrg(tx *identity.ReadTxn, domain, orgID string) (*identity.Organization
 }
 
 // connectionInScope loads a connection; one of an organization outside
-// the scope of tx's service is ErrNotFound, as an unknown one.
+// the scope of tx's service, or whose organization is gone, is
+// ErrNotFound, as an unknown one.
 func connectionInScope(tx *identity.ReadTxn, idpID string) (Connection, error) {
 	c, err := connections(tx.Env()).Get(tx.KV(kv.Inside()), idpID)
 	if err != nil {
 		return Connection{}, err
 	}
-	if !tx.Service().Manages(c.OrgDomain) {
+	if !tx.Service().Manages(c.OrgDomain) || !connectionLive(tx, &c) {
 		return Connection{}, notFound("sso connection")
 	}
 	return c, nil
+}
+
+// connectionLive reports whether the organization c was made for still
+// exists under c's domain. A connection outlives a deleted organization
+// (nothing deletes it with the organization's record), and its domain
+// may name a new organization later: such a connection is dead. It
+// signs nobody in and no list shows it, so the old customer's IdP never
+// reaches the new customer's users, and the new customer never sees the
+// old one's metadata.
+func connectionLive(tx *identity.ReadTxn, c *Connection) bool {
+	o, err := tx.OrgByID(c.OrgID)
+	return err == nil && o.Domain == c.OrgDomain
 }
 
 // orgApp returns the application clientID of the organization orgID in
@@ -569,7 +582,7 @@ func (s *Service) ListConnections(ctx context.Context, id *identity.Service, org
 			if err != nil {
 				return err
 			}
-			if !id.Manages(c.OrgDomain) || (keep != nil && !keep(c.OrgDomain)) {
+			if !id.Manages(c.OrgDomain) || (keep != nil && !keep(c.OrgDomain)) || !connectionLive(tx, &c) {
 				continue
 			}
 			d, err := loadDetails(tx, c)

@@ -174,6 +174,9 @@ func (s *Service) loadConnection(ctx context.Context, idpID string) (Connection,
 		if err != nil {
 			return err
 		}
+		if !connectionLive(tx, p) {
+			return notFound("sso connection")
+		}
 		c = *p // the cached value is shared: hand out a copy
 		return nil
 	})
@@ -579,7 +582,9 @@ func (s *Service) StartAdminTest(ctx context.Context, w http.ResponseWriter, r *
 	}
 	var c Connection
 	if err := id.View(ctx, func(tx *identity.ReadTxn) (err error) {
-		c, err = connections(ps.Env).Get(tx.KV(kv.Inside()), ps.ConnectionID)
+		if c, err = connections(ps.Env).Get(tx.KV(kv.Inside()), ps.ConnectionID); err == nil && !connectionLive(tx, &c) {
+			err = notFound("sso connection")
+		}
 		return err
 	}); err != nil {
 		return err
