@@ -36,7 +36,11 @@ func CheckApplication(a *Application) error {
 	if !ValidApplicationType(a.ApplicationType) {
 		v.Add("application_type", "must be one of "+strings.Join(ApplicationTypes(), ", "))
 	}
-	CheckURLList(&v, "allowed_redirect_urls", a.AllowedRedirectURLs)
+	for _, u := range a.AllowedRedirectURLs {
+		if r := CheckRedirectURL(a.ApplicationType, u); r != "" {
+			v.Add("allowed_redirect_urls", r+": "+u)
+		}
+	}
 	CheckURLList(&v, "allowed_logout_urls", a.AllowedLogoutURLs)
 	for _, o := range a.AllowedOriginsCORS {
 		if r := CheckOrigin(o); r != "" {
@@ -57,7 +61,7 @@ func CheckApplication(a *Application) error {
 	}
 	single("default_origin_cors", a.DefaultOriginCORS, CheckOrigin)
 	single("default_web_origin", a.DefaultWebOrigin, CheckOrigin)
-	single("default_redirect_uri_after_login", a.DefaultRedirectURIAfterLogin, CheckURL)
+	single("default_redirect_uri_after_login", a.DefaultRedirectURIAfterLogin, func(u string) string { return CheckRedirectURL(a.ApplicationType, u) })
 	single("default_redirect_uri_after_logout", a.DefaultRedirectURIAfterLogout, CheckURL)
 	if a.DefaultRedirectURIAfterLogin != "" && !contains(a.AllowedRedirectURLs, a.DefaultRedirectURIAfterLogin) {
 		v.Add("default_redirect_uri_after_login", "must be one of allowed_redirect_urls")

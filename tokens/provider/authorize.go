@@ -221,7 +221,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, ra rawAuth)
 	if redirect == "" && ra.flavor != flavorOIDC {
 		redirect = app.DefaultRedirectURIAfterLogin
 	}
-	if redirect == "" || !slices.Contains(app.AllowedRedirectURLs, redirect) {
+	if redirect == "" || !app.AllowsRedirect(redirect) {
 		p.errorPage(w, r, locale, http.StatusBadRequest, "bad_redirect_uri")
 		return
 	}

@@ -3,7 +3,6 @@ package provider
 import (
 	"errors"
 	"net/http"
-	"slices"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 	"github.com/gatehouse-id/gatehouse/internal/cryptrhttp"
@@ -119,13 +118,13 @@ func (p *Provider) magicChallenge(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 		for i := range page.Items {
-			if slices.Contains(page.Items[i].AllowedRedirectURLs, redirect) && p.appServes(ctx, &page.Items[i], env, orgDomain) {
+			if page.Items[i].AllowsRedirect(redirect) && p.appServes(ctx, &page.Items[i], env, orgDomain) {
 				app = &page.Items[i]
 				break
 			}
 		}
 	}
-	if app == nil || !slices.Contains(app.AllowedRedirectURLs, redirect) {
+	if app == nil || !app.AllowsRedirect(redirect) {
 		return cryptrhttp.InvalidParams("redirect_uri", "is not an allowed redirect URL of an application of the organization")
 	}
 	u, err := svc.GetUserByEmail(ctx, orgDomain, email)

@@ -173,7 +173,7 @@ func headlessApp(ctx context.Context, svc *identity.Service, org, clientID, redi
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(a.AllowedRedirectURLs, redirect) {
+		if !a.AllowsRedirect(redirect) {
 			return nil, identity.Invalid("redirect_uri", "is not an allowed redirect URL of the application")
 		}
 		return a, nil
@@ -183,7 +183,7 @@ func headlessApp(ctx context.Context, svc *identity.Service, org, clientID, redi
 		return nil, err
 	}
 	for i := range page.Items {
-		if !slices.Contains(page.Items[i].AllowedRedirectURLs, redirect) {
+		if !page.Items[i].AllowsRedirect(redirect) {
 			continue
 		}
 		if ok, err := svc.ApplicationServes(ctx, &page.Items[i], org); err == nil && ok {
