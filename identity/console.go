@@ -332,17 +332,8 @@ func (s *Service) RevokeConsoleRole(ctx context.Context, userID string) error {
 // member record stood); a deleted user's member record goes with it.
 // Txn.DeleteUser and Txn.ReplaceUser call it, so every face obeys it.
 func (t *Txn) consoleMemberLeaves(u *User, deleting bool) error {
-	if t.s.account == "" || t.s.env != Production {
-		return nil
-	}
-	accountID, err := orgDomains.Lookup(t.tx, "", t.s.account)
-	if err != nil || u.OrgID != accountID {
-		return nil
-	}
-	m, err := consoleMembers().Get(t.w, u.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
+	m, err := t.accountMember(u)
+	if m == nil || err != nil {
 		return err
 	}
 	if m.Role == ConsoleOwner && m.AllOrgs() {
@@ -362,20 +353,32 @@ func (t *Txn) consoleMemberLeaves(u *User, deleting bool) error {
 // consoleMemberRenamed keeps the email a console member's record shows
 // (for lists) in step with its user's, when u holds a console role.
 func (t *Txn) consoleMemberRenamed(u *User) error {
-	if t.s.account == "" || t.s.env != Production {
-		return nil
-	}
-	m, err := consoleMembers().Get(t.w, u.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if accountID, err := orgDomains.Lookup(t.tx, "", t.s.account); err != nil || u.OrgID != accountID {
+	m, err := t.accountMember(u)
+	if m == nil || err != nil {
 		return err
 	}
 	m.Email, m.UpdatedAt = u.Email, t.s.Now()
-	return consoleMembers().Put(t.w, u.ID, m)
+	return consoleMembers().Put(t.w, u.ID, *m)
+}
+
+// accountMember returns the console role of u, a user of the account's
+// organization in production, or nil when u holds none (or the service
+// has no console).
+func (t *Txn) accountMember(u *User) (*ConsoleMember, error) {
+	if t.s.account == "" || t.s.env != Production {
+		return nil, nil
+	}
+	accountID, err := orgDomains.Lookup(t.tx, "", t.s.account)
+	if err != nil || u.OrgID != accountID {
+		return nil, nil
+	}
+	m, err := consoleMembers().Get(t.w, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // consoleSetupOpen is nil when token is the live setup link and the

@@ -511,21 +511,15 @@ func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
 // application: deleting an organization is rare, and nothing indexes
 // applications by the organizations they serve.
 func (t *Txn) orgLeavesApps(domain string) (int, error) {
-	var orgIDs []string
-	if err := orgList.Each(t.tx, false, func(id string, _ []byte) error {
-		orgIDs = append(orgIDs, id)
-		return nil
-	}); err != nil {
+	orgIDs, err := orgList.Page(t.tx, false, 0, 0)
+	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, env := range credentialEnvs {
 		for _, orgID := range orgIDs {
-			var ids []string
-			if err := orgApps(env, orgID).Each(t.tx, false, func(id string, _ []byte) error {
-				ids = append(ids, id)
-				return nil
-			}); err != nil {
+			ids, err := orgApps(env, orgID).Page(t.tx, false, 0, 0)
+			if err != nil {
 				return n, err
 			}
 			for _, id := range ids {
@@ -561,11 +555,8 @@ func (t *Txn) orgLeavesApps(domain string) (int, error) {
 // member whose only organization it was loses its role (an empty list
 // would mean every organization).
 func (t *Txn) orgLeavesConsoleMembers(domain string) (int, error) {
-	var ids []string
-	if err := consoleMemberList.Each(t.tx, false, func(id string, _ []byte) error {
-		ids = append(ids, id)
-		return nil
-	}); err != nil {
+	ids, err := consoleMemberList.Page(t.tx, false, 0, 0)
+	if err != nil {
 		return 0, err
 	}
 	n := 0
@@ -614,11 +605,8 @@ func (t *Txn) orgLeavesConsoleMembers(domain string) (int, error) {
 func (t *Txn) orgLeavesCredentials(domain string) (int, error) {
 	n := 0
 	for _, env := range credentialEnvs {
-		var ids []string
-		if err := credentialList(env).Each(t.tx, false, func(id string, _ []byte) error {
-			ids = append(ids, id)
-			return nil
-		}); err != nil {
+		ids, err := credentialList(env).Page(t.tx, false, 0, 0)
+		if err != nil {
 			return n, err
 		}
 		for _, id := range ids {
