@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -1090,5 +1091,49 @@ func TestAdminCannotReachTheAccountOrganization(t *testing.T) {
 	}
 	if r := admin.get("/orgs/alpha/users"); r.status != http.StatusOK {
 		t.Fatalf("admin GET another organization: %d", r.status)
+	}
+}
+
+// TestConsoleApplicationsServeTheirOrganization: an application created
+// in the console under an organization serves that organization only,
+// unless the owner asks for every organization; the page says which.
+func TestConsoleApplicationsServeTheirOrganization(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	b := h.signedIn(h.owner.UserID)
+	created := func(name string, extra url.Values) *identity.Application {
+		t.Helper()
+		form := url.Values{"name": {name}, "application_type": {"machine"}}
+		for k, v := range extra {
+			form[k] = v
+		}
+		if r := b.postCSRF("/orgs/alpha/apps", form); r.status != http.StatusCreated {
+			t.Fatalf("create %s: %d %s", name, r.status, r.body)
+		}
+		page, _ := h.ids.ListApplications(ctx, "alpha", identity.PageRequest{PerPage: 100})
+		for i := range page.Items {
+			if page.Items[i].Name == name {
+				return &page.Items[i]
+			}
+		}
+		t.Fatalf("%s not stored", name)
+		return nil
+	}
+	own := created("Own", nil)
+	if _, err := h.ids.ApplicationFor(ctx, own.ClientID, "beta"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("an application created under alpha serves beta: %v", err)
+	}
+	if _, err := h.ids.ApplicationFor(ctx, own.ClientID, "alpha"); err != nil {
+		t.Errorf("it does not serve alpha: %v", err)
+	}
+	if r := b.get("/orgs/alpha/apps/" + own.ClientID); !strings.Contains(r.body, "<dd>alpha</dd>") {
+		t.Errorf("the page does not say it serves alpha: %s", r.body)
+	}
+	shared := created("Shared", url.Values{"every_org": {"on"}})
+	if _, err := h.ids.ApplicationFor(ctx, shared.ClientID, "beta"); err != nil {
+		t.Errorf("an application asked to serve every organization does not serve beta: %v", err)
+	}
+	if r := b.get("/orgs/alpha/apps/" + shared.ClientID); !strings.Contains(r.body, "every organization") {
+		t.Errorf("the page does not say it serves every organization")
 	}
 }

@@ -112,6 +112,12 @@ func (c *Console) appCreate(w http.ResponseWriter, q *request) error {
 	f := q.r.PostForm
 	in := identity.Application{ApplicationType: f.Get("application_type")}
 	applyAppForm(f, &in)
+	// An application made here is the organization's own unless the
+	// member asks otherwise: unscoped, it would serve every
+	// organization's users (the Cryptr API's default).
+	if f.Get("every_org") != "on" {
+		in.OrganizationScope = d.Org.Domain
+	}
 	a, secret, err := q.svc.CreateApplication(q.ctx(), d.Org.Domain, in)
 	if errs, ok := fieldErrors(err); ok {
 		c.page(w, q, http.StatusUnprocessableEntity, "app", view{Title: "apps.new", Data: d, Form: f, Errors: errs})
