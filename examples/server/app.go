@@ -149,7 +149,7 @@ func (a *app) Handler() http.Handler {
 		}
 		gh.ServeHTTP(w, r)
 	})
-	return httpx.Recover(a.log, "panic serving request", h, writeInternalError)
+	return httpx.Recover(a.log, "panic serving request", gatehouse.TrustProxies(a.cfg.trusted, h), writeInternalError)
 }
 
 // MetricsHandler serves the Prometheus metrics, or is nil when

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse"
 	"github.com/gatehouse-id/gatehouse/internal/seal"
 )
 
@@ -42,6 +44,10 @@ type config struct {
 	// Admin serves the admin console at /admin/ under the base path (the
 	// root package's Console face).
 	Admin bool
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For
+	// names the client (gatehouse.TrustProxies); trusted is its parse.
+	TrustedProxies string
+	trusted        []netip.Prefix
 }
 
 // envName is the GATEHOUSE_* environment variable of a flag: -mail-dir is
@@ -78,6 +84,7 @@ func newFlagSet(c *config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.Demo, "demo", false, "demo: an in-memory store (unless -store is given) with an organization, a user with a printed password, a temporary mail directory and the example client served on -demo-client-addr; prints one URL to open (env "+envName("demo")+")")
 	fs.BoolVar(&c.Admin, "admin", false, "serve the admin console at /admin/; prints a one-time link creating its first owner while it has none (env "+envName("admin")+")")
 	str(&c.DemoClientAddr, "demo-client-addr", "127.0.0.1:8081", "with -demo, where the example client (examples/client) is served")
+	str(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For names the client, so that per-address limits count clients, not the proxy (off when empty)")
 	return fs
 }
 
@@ -128,6 +135,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			return nil, errors.New("-demo-client-addr must differ from -addr")
 		}
 	}
+	trusted, err := gatehouse.ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	c.trusted = trusted
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			return nil, fmt.Errorf("-metrics-addr %q must be host:port: %w", c.MetricsAddr, err)

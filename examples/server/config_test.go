@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,7 @@ func TestEveryFlagHasDocumentedEnv(t *testing.T) {
 		"demo":                    {"true", func(c *config) string { return strconv.FormatBool(c.Demo) }},
 		"demo-client-addr":        {"127.0.0.1:9292", func(c *config) string { return c.DemoClientAddr }},
 		"admin":                   {"true", func(c *config) string { return strconv.FormatBool(c.Admin) }},
+		"trusted-proxies":         {"10.0.0.0/8,192.0.2.7", func(c *config) string { return c.TrustedProxies }},
 	}
 	n := 0
 	newFlagSet(&config{}, io.Discard).VisitAll(func(f *flag.Flag) {
@@ -154,5 +156,53 @@ func TestDevelopmentServerLogsSetupLink(t *testing.T) {
 	}
 	if a := c.do("GET", link, "", ""); a.status != 200 {
 		t.Fatalf("logged setup link: %d", a.status)
+	}
+}
+
+// TestTrustedProxiesFlag: a bad -trusted-proxies stops the start with a
+// clear message; a good one makes the server count the client the proxy
+// names (a magic link's send limit is per client address).
+func TestTrustedProxiesFlag(t *testing.T) {
+	if _, err := parseConfig([]string{"-trusted-proxies", "10.0.0.0/8,proxy.example"}, noenv, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "-trusted-proxies") {
+		t.Fatalf("bad value: %v", err)
+	}
+	c, err := parseConfig([]string{"-trusted-proxies", "192.0.2.0/24"}, noenv, io.Discard)
+	if err != nil || len(c.trusted) != 1 {
+		t.Fatalf("good value: %+v, %v", c, err)
+	}
+}
+
+// TestTrustedProxiesCountClients: behind a trusted proxy, the per-address
+// limit of authorization requests counts each client the proxy names:
+// one client exhausting its share leaves another's intact, and a client
+// cannot dodge its own by writing X-Forwarded-For itself.
+func TestTrustedProxiesCountClients(t *testing.T) {
+	hx := newHarness(t, "memory:", "-trusted-proxies", "192.0.2.0/24")
+	authz := "/t/" + hx.org + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {hx.spaID},
+		"redirect_uri": {"https://spa.acme.test/cb"}, "scope": {"openid"}, "state": {"s"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+	from := func(xff string) int {
+		return hx.doFrom("192.0.2.10", "GET", authz, "", nil, "X-Forwarded-For", xff).Code
+	}
+	n := 0
+	for ; n < 1000 && from("198.51.100.1") == 200; n++ {
+	}
+	if n == 0 || n == 1000 {
+		t.Fatalf("the first client's limit: %d requests", n)
+	}
+	if code := from("198.51.100.1"); code != 429 {
+		t.Fatalf("over its limit: %d", code)
+	}
+	// A forged entry left of the proxy's is not believed.
+	if code := from("198.51.100.77, 198.51.100.1"); code != 429 {
+		t.Fatalf("a spoofed X-Forwarded-For dodged the limit: %d", code)
+	}
+	if code := from("198.51.100.2"); code != 200 {
+		t.Fatalf("another client behind the same proxy: %d", code)
+	}
+	// From an untrusted peer the header is not read at all.
+	if code := hx.doFrom("203.0.113.5", "GET", authz, "", nil, "X-Forwarded-For", "198.51.100.3").Code; code != 200 {
+		t.Fatalf("an untrusted peer: %d", code)
 	}
 }
