@@ -18,9 +18,9 @@ import (
 // changing the header on every request, or turned against a victim by
 // naming its address. Behind a reverse proxy every client therefore shares
 // the proxy's address, and a per-address limit applies to all of them
-// together; a host that needs per-client limits there must set RemoteAddr
-// from its trusted proxy in its own middleware before the request reaches
-// Gatehouse.
+// together; a host that needs per-client limits there sets RemoteAddr
+// from its trusted proxies before the request reaches Gatehouse
+// (gatehouse.TrustProxies, the example server's -trusted-proxies).
 func ClientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
