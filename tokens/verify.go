@@ -50,6 +50,12 @@ type VerifierConfig struct {
 	Algorithms []string
 	// Leeway tolerated on exp and iat (default 30 s, at most 5 min).
 	Leeway time.Duration
+	// AcceptExpiredFor accepts a token that expired at most this long
+	// ago, every other check made: for ID tokens presented as
+	// id_token_hint, which OpenID Connect lets a client send after they
+	// expire (OIDC Core §3.1.2.1, RP-Initiated Logout §2). Zero refuses
+	// expired tokens.
+	AcceptExpiredFor time.Duration
 	// CacheSize bounds the verified-token cache (default 10000 entries;
 	// negative disables caching).
 	CacheSize int
@@ -309,7 +315,7 @@ func (c *checker) checkClaims(cl *Claims, env identity.Environment, domain strin
 	if cl.Expiry == 0 {
 		return invalid("exp missing")
 	}
-	if !now.Before(time.Unix(cl.Expiry, 0).Add(cfg.Leeway)) {
+	if !now.Before(time.Unix(cl.Expiry, 0).Add(cfg.Leeway + max(cfg.AcceptExpiredFor, 0))) {
 		return ErrTokenExpired
 	}
 	if cl.IssuedAt != 0 && time.Unix(cl.IssuedAt, 0).After(now.Add(cfg.Leeway)) {

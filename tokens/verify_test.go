@@ -316,3 +316,27 @@ func TestValidDomainMatchesIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestAcceptExpiredFor: a verifier made to read expired tokens for a
+// while accepts one that expired within that time, and still refuses one
+// past it.
+func TestAcceptExpiredFor(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tok, err := f.svc.IssueAccessToken(ctx, f.req())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.svc.NewVerifier(VerifierConfig{SkipAudience: true, AcceptExpiredFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(DefaultAccessTokenTTL + 30*time.Minute)
+	if _, err := v.Verify(ctx, tok.Value); err != nil {
+		t.Fatalf("expired 30 min ago: %v", err)
+	}
+	f.clock.Advance(2 * time.Hour)
+	if _, err := v.Verify(ctx, tok.Value); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("expired 2 h 30 ago: %v", err)
+	}
+}

@@ -127,26 +127,21 @@ func (p *Provider) authorizeGateway(w http.ResponseWriter, r *http.Request) {
 	p.authorize(w, r, ra)
 }
 
-// repeatedParam returns the name of a parameter q holds more than once,
-// client_id and redirect_uri first (their repetition is answered on a
-// page, never redirected), or "".
+// repeatedParam returns the name of a defined parameter q holds more than
+// once, client_id and redirect_uri first (their repetition is answered
+// on a page, never redirected), or "".
+// The parameters are those OAuth 2.0 and OpenID Connect define: none
+// may be repeated (RFC 6749 §3.1); others (a client's own, a tracking
+// parameter) are ignored, repeated or not.
 func repeatedParam(q url.Values) string {
-	for _, k := range []string{"client_id", "redirect_uri"} {
+	for _, k := range [...]string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+		"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "id_token_hint", "ui_locales",
+		"response_mode", "request", "request_uri", "display", "acr_values", "claims"} {
 		if len(q[k]) > 1 {
 			return k
 		}
 	}
-	names := make([]string, 0, len(q))
-	for k, v := range q {
-		if len(v) > 1 {
-			names = append(names, k)
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	slices.Sort(names)
-	return names[0]
+	return ""
 }
 
 func (ra *rawAuth) fill(ps *params) {

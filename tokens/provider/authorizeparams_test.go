@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/identity"
 )
@@ -35,6 +36,7 @@ func TestAuthorizeParameters(t *testing.T) {
 		{"response_mode fragment", "&response_mode=fragment", false, errInvalidRequest},
 		{"response_mode query", "&response_mode=query", false, ""},
 		{"nothing added", "", false, ""},
+		{"a repeated parameter of the client's own", "&utm_source=a&utm_source=b", false, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -91,7 +93,19 @@ func TestIDTokenHint(t *testing.T) {
 		{"not a token", "abc.def.ghi", false},
 		{"a token of the hint's shape, unsigned", strings.Join(strings.Split(janes, ".")[:2], ".") + ".", false},
 	}
-	for _, c := range cases {
+	// An expired ID token is still a hint (OIDC Core §3.1.2.1): its
+	// signature and claims still decide.
+	cases = append(cases, struct {
+		name, hint string
+		reused     bool
+	}{"the signed-in user's ID token, expired", janes, true}, struct {
+		name, hint string
+		reused     bool
+	}{"another user's ID token, expired", eves, false})
+	for i, c := range cases {
+		if i == 4 {
+			e.clock.Advance(2 * time.Hour) // the ID tokens live 1 h; the session 12 h
+		}
 		t.Run(c.name, func(t *testing.T) {
 			r := e.get(jane, e.spaAuthorize(ch, url.Values{"prompt": {"none"}, "id_token_hint": {c.hint}}))
 			q := r.location(t).Query()

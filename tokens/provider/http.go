@@ -77,8 +77,13 @@ func (p *Provider) writeOAuthError(w http.ResponseWriter, r *http.Request, err e
 		switch {
 		case oe.basic || strings.EqualFold(scheme, "Basic"):
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse"`)
-		case oe.Code == errInvalidToken || strings.EqualFold(scheme, "Bearer"):
+		case oe.Code == errInvalidToken:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
+		case strings.EqualFold(scheme, "Bearer"):
+			// A management token that does not authenticate the client:
+			// the challenge, without an error code that would contradict
+			// the body's invalid_client.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		}
 	}
 	writeJSON(w, oe.Status, map[string]string{"error": oe.Code, "error_description": oe.Desc})

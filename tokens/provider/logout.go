@@ -196,7 +196,8 @@ func (p *Provider) logoutTarget(ctx context.Context, lr *logoutRequest) string {
 }
 
 // verifyHint returns the claims of an id_token_hint that we signed for
-// organization domain in env and that has not expired, or nil.
+// organization domain in env and that expired at most MaxHintAge ago, or
+// nil.
 func (p *Provider) verifyHint(ctx context.Context, hint string, env identity.Environment, domain string) *tokens.Claims {
 	if len(hint) > maxParamLen*16 {
 		return nil

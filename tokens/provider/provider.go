@@ -280,7 +280,13 @@ const (
 	// DefaultAuthorizeRequestLimit bounds the authorization requests
 	// stored per client address within RateWindow.
 	DefaultAuthorizeRequestLimit = 300
-	DefaultRateWindow            = 10 * time.Minute
+	// MaxHintAge is how long after it expires an ID token is still read
+	// as an id_token_hint (authorization and end-session requests): a
+	// client may send the one it holds after it expired (OIDC Core
+	// §3.1.2.1). A hint only narrows what a request may do (a session of
+	// another user is not reused), or names the user a logout ends.
+	MaxHintAge        = 24 * time.Hour
+	DefaultRateWindow = 10 * time.Minute
 )
 
 // SSORequest describes a sign-in that the hosted page hands to enterprise
@@ -478,7 +484,7 @@ func New(opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("provider: verifier: %w", err)
 	}
 	hints, err := opts.Tokens.NewVerifier(tokens.VerifierConfig{SkipAudience: true, TokenTypes: []string{tokens.TypeID},
-		Environments: []identity.Environment{identity.Production, identity.Sandbox}})
+		Environments: []identity.Environment{identity.Production, identity.Sandbox}, AcceptExpiredFor: MaxHintAge})
 	if err != nil {
 		return nil, fmt.Errorf("provider: hint verifier: %w", err)
 	}
