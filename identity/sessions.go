@@ -231,6 +231,12 @@ func (t *Txn) emailChanged(old, u *User) error {
 	if old.Verified {
 		u.Verified = false
 	}
+	if u.AwaitsVerification == nil {
+		// The new address is unverified, but the account does not
+		// wait for it: verifying it enables nothing.
+		no := false
+		u.AwaitsVerification = &no
+	}
 	_, err := t.dropUserTokens(u.ID)
 	return err
 }
@@ -502,6 +508,30 @@ func (t *Txn) DeleteOrgIfEmpty(orgID string) (bool, error) {
 		Data: map[string]any{"credentials_narrowed": narrowed, "applications_narrowed": apps, "console_members_narrowed": members}})
 }
 
+// tenantLeaves returns Crafter tenant permissions without the grants of
+// the tenant named name, and whether any changed: the token keeps what a
+// "*" entry gives every tenant, and loses what it was given over the
+// deleted one. The first entry whose tenant matches decides (Crafter's
+// rule), so a denial of name (no actions) that a later "*" entry would
+// otherwise stand in for is kept: the sweep never widens a token.
+func tenantLeaves(perms []TenantPermission, name string) ([]TenantPermission, bool) {
+	var out []TenantPermission
+	changed := false
+	for i, p := range perms {
+		if p.Tenant != name {
+			out = append(out, p)
+			continue
+		}
+		wildcardAfter := slices.ContainsFunc(perms[i+1:], func(q TenantPermission) bool { return q.Tenant == "*" || q.Tenant == "" })
+		if wildcardAfter && len(p.AllowedActions) == 0 {
+			out = append(out, p)
+			continue
+		}
+		changed = true
+	}
+	return out, changed
+}
+
 // orgLeavesApps takes a deleted organization's domain out of the
 // applications of other organizations that name it, in both
 // environments, and returns how many it changed: a domain in ServedOrgs
@@ -596,7 +626,8 @@ func (t *Txn) orgLeavesConsoleMembers(domain string) (int, error) {
 
 // orgLeavesCredentials takes a deleted organization's domain out of every
 // credential that names it, in both environments (an API key's
-// ManagedOrgs, an access token's tenant permissions), and returns how
+// ManagedOrgs; an access token's tenant permissions, which name the
+// tenant, TenantName of the domain: see tenantLeaves), and returns how
 // many it changed. A domain is a name: another organization may take it
 // later, and a credential granted over the deleted one must not reach
 // its successor. A credential left with no organization reaches none
@@ -617,8 +648,8 @@ func (t *Txn) orgLeavesCredentials(domain string) (int, error) {
 				return n, err
 			}
 			orgs := slices.DeleteFunc(slices.Clone(rec.ManagedOrgs), func(d string) bool { return d == domain })
-			perms := slices.DeleteFunc(slices.Clone(rec.TenantPermissions), func(p TenantPermission) bool { return p.Tenant == domain })
-			if len(orgs) == len(rec.ManagedOrgs) && len(perms) == len(rec.TenantPermissions) {
+			perms, changed := tenantLeaves(rec.TenantPermissions, TenantName(domain))
+			if len(orgs) == len(rec.ManagedOrgs) && !changed {
 				continue
 			}
 			rec.ManagedOrgs, rec.TenantPermissions = orgs, perms

@@ -136,10 +136,20 @@ type User struct {
 	Username string `json:"username"`
 	// PasswordHash is the encoded password hash (argon2id, or an imported
 	// Crafter hash until the next login). Empty: no password.
-	PasswordHash string   `json:"password_hash,omitempty"`
-	Enabled      bool     `json:"enabled"`
-	Verified     bool     `json:"verified"`
-	Roles        []string `json:"roles"`
+	PasswordHash string `json:"password_hash,omitempty"`
+	Enabled      bool   `json:"enabled"`
+	Verified     bool   `json:"verified"`
+	// AwaitsVerification says whether the user waits for the
+	// verification of its address before it may sign in (a Crafter
+	// profile created disabled, which Crafter's verify enables): only
+	// then does following a verification link enable it
+	// (Txn.VerifyAddress). It turns false once the user is enabled or
+	// its address changes, so a verification never undoes a later
+	// disable. Every user created now states it; nil is a record
+	// written before it existed, which a verification enables while it
+	// is unverified, as it did then.
+	AwaitsVerification *bool    `json:"awaits_verification,omitempty"`
+	Roles              []string `json:"roles"`
 	// Attributes are the custom attribute values (Crafter attributes; the
 	// ones defined as MetaKeys are Cryptr MetaData).
 	Attributes map[string]any `json:"attributes"`

@@ -32,7 +32,8 @@ import (
 //	email                  string
 //	username               0: equals email, 1 and a string otherwise
 //	password_hash          string
-//	flags                  uvarint: 1 enabled, 2 verified
+//	flags                  uvarint: 1 enabled, 2 verified, 4 awaits_verification
+//	                       set, 8 its value
 //	roles                  uvarint count+1 (0: nil), then strings
 //	attributes             string holding the attributes' JSON ("null" when nil)
 //	profile                uvarint mask of the non-empty string claims (bit i:
@@ -106,6 +107,12 @@ func encodeUser(b []byte, u *User) ([]byte, error) {
 	}
 	if u.Verified {
 		flags |= 2
+	}
+	if u.AwaitsVerification != nil {
+		flags |= 4
+		if *u.AwaitsVerification {
+			flags |= 8
+		}
 	}
 	b = binary.AppendUvarint(b, flags)
 	if u.Roles == nil {
@@ -335,6 +342,10 @@ func (r *userReader) user(u *User) {
 	u.PasswordHash = r.string("password_hash")
 	flags := r.uvarint("flags")
 	u.Enabled, u.Verified = flags&1 != 0, flags&2 != 0
+	if flags&4 != 0 {
+		awaits := flags&8 != 0
+		u.AwaitsVerification = &awaits
+	}
 	if n := r.uvarint("roles"); n > 0 {
 		if n-1 > uint64(len(r.b)) {
 			r.fail("roles")

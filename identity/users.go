@@ -256,6 +256,11 @@ func (t *Txn) insertUser(tn *Tenant, u *User) error {
 // insertValid stores a new user that the caller has checked with
 // ValidateUser, with its indexes; it logs nothing.
 func (t *Txn) insertValid(tn *Tenant, u *User) error {
+	if u.AwaitsVerification == nil {
+		// Every new user states whether a verification may enable it.
+		no := false
+		u.AwaitsVerification = &no
+	}
 	if err := t.indexUser(u, t.keysOf(tn, u), nil); err != nil {
 		return err
 	}
@@ -281,6 +286,12 @@ func (t *Txn) ReplaceUser(old, u *User) error {
 		if err := t.emailChanged(old, u); err != nil {
 			return err
 		}
+	}
+	if !old.Enabled && u.Enabled {
+		// Enabled, by whoever: a later disable is an administrator's
+		// decision that no verification link undoes.
+		no := false
+		u.AwaitsVerification = &no
 	}
 	if old.Email != u.Email {
 		if err := t.consoleMemberRenamed(u); err != nil {
@@ -701,17 +712,19 @@ func (s *Service) IterateUsers(ctx context.Context, orgDomain, after string, lim
 
 // VerifyAddress stores old with its address verified (a verification
 // link mailed there was followed) and returns the new record. A user
-// that waited for this verification (not verified yet) is enabled, as
-// Crafter Profile's verification enables a new profile; a verified user
-// that is disabled stays disabled: an administrator disabled it, and no
-// link (a verification or reset token the user can still get mailed)
-// undoes that.
+// that was made to wait for this verification (AwaitsVerification) is
+// enabled, as Crafter Profile's verification enables a new profile; any
+// other disabled user stays disabled (created disabled, or disabled by
+// an administrator, before or after a change of address): no link (a
+// verification or reset token the user can still get mailed) undoes an
+// administrator's decision.
 func (t *Txn) VerifyAddress(old *User) (*User, error) {
 	u := CloneUser(old)
-	if !old.Verified {
+	if old.AwaitsVerification != nil && *old.AwaitsVerification || old.AwaitsVerification == nil && !old.Verified {
 		u.Enabled = true
 	}
-	u.Verified = true
+	done := false
+	u.Verified, u.AwaitsVerification = true, &done
 	if err := t.ReplaceUser(old, u); err != nil {
 		return nil, err
 	}
@@ -854,6 +867,10 @@ func CloneUser(u *User) *User { return cloneUser(u) }
 
 func cloneUser(u *User) *User {
 	c := *u
+	if u.AwaitsVerification != nil {
+		a := *u.AwaitsVerification
+		c.AwaitsVerification = &a
+	}
 	c.Roles = append([]string(nil), u.Roles...)
 	if c.Roles == nil {
 		c.Roles = []string{}

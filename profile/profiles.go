@@ -280,6 +280,11 @@ func (s *Service) CreateProfile(ctx context.Context, c *identity.Credential, in 
 		if verifying {
 			u.Enabled = false
 		}
+		// A profile created disabled waits for its verification: Crafter's
+		// verify enables it (the tenant's own mail, or an application's
+		// token and mail).
+		awaits := !u.Enabled
+		u.AwaitsVerification = &awaits
 		if len(in.Roles) > 0 {
 			u.Roles = dedupe(in.Roles)
 		}

@@ -513,3 +513,76 @@ func TestVerifyDoesNotUndoADisable(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyAfterAnAddressChange (the attacker's test): a verified
+// profile an administrator disabled stays disabled after its address
+// changes (which clears verified) and a new token is consumed at verify;
+// a profile created disabled, which Crafter's verify enables, still is.
+func TestVerifyAfterAnAddressChange(t *testing.T) {
+	e := newEnv(t)
+	e.tenant("acme")
+	verify := func(id string) Profile {
+		t.Helper()
+		var vt VerificationToken
+		e.mustOK(e.do("POST", "/api/1/profile/"+id+"/verification_token/create.json", e.master, nil)).json(t, &vt)
+		var v Profile
+		e.mustOK(e.do("POST", "/api/1/profile/verify.json", e.master, url.Values{"verificationTokenId": {vt.ID}})).json(t, &v)
+		return v
+	}
+	p := e.profile("acme", "carol", nil)
+	verify(p.ID)
+	e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/disable", e.master, nil))
+	e.mustOK(e.do("POST", "/api/1/profile/"+p.ID+"/update", e.master, url.Values{"email": {"carol2@example.com"}}))
+	if g := e.get(p.ID); g.Verified || g.Enabled {
+		t.Fatalf("after the address change: %+v", g)
+	}
+	if v := verify(p.ID); v.Enabled || !v.Verified {
+		t.Fatalf("verify after the address change answered %+v, want verified and still disabled", v)
+	}
+	// Created disabled (an application that mails its own verification):
+	// verify enables it, as Crafter's does.
+	q := e.profile("acme", "dave", url.Values{"enabled": {"false"}})
+	if v := verify(q.ID); !v.Enabled || !v.Verified {
+		t.Fatalf("a profile created disabled after verify: %+v", v)
+	}
+	// Then disabled by an administrator: a new token does not undo it.
+	e.mustOK(e.do("POST", "/api/1/profile/"+q.ID+"/disable", e.master, nil))
+	if v := verify(q.ID); v.Enabled {
+		t.Fatalf("verify undid the disable: %+v", v)
+	}
+}
+
+// TestOrgDeletionSweepsTenantPermissions (the attacker's test): deleting
+// a tenant takes its grants out of the access tokens that name it, by
+// its tenant name (an encoded one included), and never widens a token: an
+// entry that denied the tenant before a "*" entry still denies its
+// successor; a grant before a "*" entry goes, leaving what "*" gives
+// every tenant.
+func TestOrgDeletionSweepsTenantPermissions(t *testing.T) {
+	cases := []struct {
+		name  string
+		perms []identity.TenantPermission
+	}{
+		{"encoded tenant name", []identity.TenantPermission{{Tenant: "my_site", AllowedActions: []string{"*"}}}},
+		{"a denial before *", []identity.TenantPermission{{Tenant: "orgd", AllowedActions: []string{}}, {Tenant: "*", AllowedActions: []string{"*"}}}},
+		{"a grant before a narrower *", []identity.TenantPermission{{Tenant: "orgd", AllowedActions: []string{"*"}}, {Tenant: "*", AllowedActions: []string{"READ_TENANT"}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			tenant := c.perms[0].Tenant
+			e.tenant(tenant)
+			tok := e.token(identity.Credential{Application: "x", TenantPermissions: c.perms})
+			create := func(user string) int {
+				return e.do("POST", "/api/1/profile/create.json", tok, url.Values{"tenantName": {tenant}, "username": {user},
+					"password": {"pw-" + user}, "email": {user + "@d.test"}, "enabled": {"true"}}).status
+			}
+			before := create("z0")
+			e.mustOK(e.do("POST", "/api/1/tenant/"+tenant+"/delete", e.master, nil))
+			e.tenant(tenant)
+			if got := create("z1"); got == 200 {
+				t.Fatalf("the token reaches the successor tenant (before the deletion: %d)", before)
+			}
+		})
+	}
+}

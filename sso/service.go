@@ -521,10 +521,8 @@ func redirectURIFor(app *identity.Application, uri string) (string, error) {
 		}
 		return uri, nil
 	}
-	for _, a := range app.AllowedRedirectURLs {
-		if a == uri {
-			return uri, nil
-		}
+	if app.AllowsRedirect(uri) {
+		return uri, nil
 	}
 	if uri == app.DefaultRedirectURIAfterLogin {
 		return uri, nil

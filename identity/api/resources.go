@@ -234,6 +234,8 @@ type Application struct {
 func NewApplication(a *identity.Application, domain, account string, env identity.Environment) Application {
 	access := AllOrganizationsOf(account)
 	switch {
+	case a.ServedOrgs != nil && len(a.ServedOrgs) == 0:
+		access = LimitedTo("") // serves none (its organization was deleted)
 	case a.OrganizationScope != "":
 		access = LimitedTo(a.OrganizationScope)
 	case a.ServedOrgs != nil:
