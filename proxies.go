@@ -19,6 +19,11 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 			continue
 		}
 		if p, err := netip.ParsePrefix(f); err == nil {
+			if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+				// ::ffff:10.0.0.0/104 is 10.0.0.0/8: peers are compared
+				// unmapped.
+				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+			}
 			out = append(out, p.Masked())
 			continue
 		}

@@ -47,6 +47,10 @@ func TestTrustProxies(t *testing.T) {
 			t.Errorf("%s: RemoteAddr %q, want %q", c.name, seen, c.want)
 		}
 	}
+	mapped, err := gatehouse.ParseTrustedProxies("::ffff:10.0.0.0/104")
+	if err != nil || len(mapped) != 1 || mapped[0].String() != "10.0.0.0/8" {
+		t.Errorf("an IPv4-mapped network: %v, %v", mapped, err)
+	}
 	for _, bad := range []string{"10.0.0.0/33", "proxy.example", "10.0.0.1/"} {
 		if _, err := gatehouse.ParseTrustedProxies(bad); err == nil {
 			t.Errorf("ParseTrustedProxies(%q) accepted", bad)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -149,7 +150,11 @@ func (a *app) Handler() http.Handler {
 		}
 		gh.ServeHTTP(w, r)
 	})
-	return httpx.Recover(a.log, "panic serving request", gatehouse.TrustProxies(a.cfg.trusted, h), writeInternalError)
+	var trusted []netip.Prefix
+	if a.cfg != nil {
+		trusted = a.cfg.trusted
+	}
+	return httpx.Recover(a.log, "panic serving request", gatehouse.TrustProxies(trusted, h), writeInternalError)
 }
 
 // MetricsHandler serves the Prometheus metrics, or is nil when
