@@ -538,43 +538,34 @@ func tenantLeaves(perms []TenantPermission, name string) ([]TenantPermission, bo
 // is dropped, and an application whose OrganizationScope is the domain
 // serves no organization any more (an empty ServedOrgs), so that none
 // serves the organization that takes the domain next. It reads every
-// application: deleting an organization is rare, and nothing indexes
-// applications by the organizations they serve.
+// application, in one scan per environment: deleting an organization is
+// rare, and nothing indexes applications by the organizations they
+// serve.
 func (t *Txn) orgLeavesApps(domain string) (int, error) {
-	orgIDs, err := orgList.Page(t.tx, false, 0, 0)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
 	for _, env := range credentialEnvs {
-		for _, orgID := range orgIDs {
-			ids, err := orgApps(env, orgID).Page(t.tx, false, 0, 0)
-			if err != nil {
+		var changed []Application
+		if err := apps(env).Scan(t.tx, func(_ string, a Application) error {
+			served := a.ServedOrgs
+			if served != nil {
+				served = slices.DeleteFunc(slices.Clone(served), func(d string) bool { return d == domain })
+			}
+			if a.OrganizationScope == domain {
+				served = []string{}
+			}
+			if len(served) != len(a.ServedOrgs) || (served == nil) != (a.ServedOrgs == nil) {
+				a.ServedOrgs = served
+				changed = append(changed, a)
+			}
+			return nil
+		}); err != nil {
+			return n, err
+		}
+		for _, a := range changed {
+			if err := apps(env).Put(t.w, a.ID, a); err != nil {
 				return n, err
 			}
-			for _, id := range ids {
-				a, err := apps(env).Get(t.tx, id)
-				if errors.Is(err, ErrNotFound) {
-					continue
-				} else if err != nil {
-					return n, err
-				}
-				served := a.ServedOrgs
-				if served != nil {
-					served = slices.DeleteFunc(slices.Clone(served), func(d string) bool { return d == domain })
-				}
-				if a.OrganizationScope == domain {
-					served = []string{}
-				}
-				if len(served) == len(a.ServedOrgs) && (served == nil) == (a.ServedOrgs == nil) {
-					continue
-				}
-				a.ServedOrgs = served
-				if err := apps(env).Put(t.w, id, a); err != nil {
-					return n, err
-				}
-				n++
-			}
+			n++
 		}
 	}
 	return n, nil
