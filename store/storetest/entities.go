@@ -101,6 +101,7 @@ func runEntities(t *testing.T, fresh func(t *testing.T) identity.Store) {
 		{"Credentials", testCredentials},
 		{"TicketExpiry", testTicketExpiry},
 		{"EmailChangeVoidsTokens", testEmailChangeVoidsTokens},
+		{"OrgDeletionSweeps", testOrgDeletionSweeps},
 		{"ConcurrentSameEmail", testConcurrentSameEmail},
 		{"ConcurrentCreates", testConcurrentCreates},
 	}
@@ -805,6 +806,54 @@ func testTicketExpiry(t *testing.T, e *env) {
 	wantErr(t, "revoked ticket", lookup(b), identity.ErrNotFound)
 	if n, err := kv.SweepExpired(ctx, e.prod.KVStore(kv.Inside()), e.clock.Now().Add(24*time.Hour), 0); err != nil || n != 0 {
 		t.Errorf("sweep after revocation = %d, %v; want 0 (revocation removes expiry entries)", n, err)
+	}
+}
+
+// testOrgDeletionSweeps: deleting an organization takes its domain out
+// of the credentials and of other organizations' applications, in both
+// environments, through each store's own scans, so that none reaches an
+// organization that takes the domain next.
+func testOrgDeletionSweeps(t *testing.T, e *env) {
+	ctx := context.Background()
+	gone := e.org(t, "Gone")
+	e.org(t, "Acme")
+	var served [2]*identity.Application
+	for i, svc := range []*identity.Service{e.prod, e.sand} {
+		a, _, err := svc.CreateApplication(ctx, "acme", identity.Application{Name: "shared", ApplicationType: identity.AppMachine})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Update(ctx, func(tx *identity.Txn) error {
+			n := *a
+			n.ServedOrgs = []string{"gone", "acme"}
+			return tx.PutApp(a, &n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		served[i] = a
+	}
+	if _, _, err := e.prod.CreateCredential(ctx, identity.Credential{ID: "key-gone", ManagedOrgs: []string{"gone", "acme"},
+		Permissions: []string{"*"}}, "key-gone-secret-0123456789abcdef"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.prod.Update(ctx, func(tx *identity.Txn) error {
+		ok, err := tx.DeleteOrgIfEmpty(gone.ID)
+		if err == nil && !ok {
+			t.Error("the organization was not deleted")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, svc := range []*identity.Service{e.prod, e.sand} {
+		a, err := svc.ApplicationFor(ctx, served[i].ClientID, "acme")
+		if err != nil || !slices.Equal(a.ServedOrgs, []string{"acme"}) {
+			t.Errorf("application of environment %d after the deletion: %+v, %v", i, a, err)
+		}
+	}
+	c, err := e.prod.GetCredential(ctx, "key-gone")
+	if err != nil || !slices.Equal(c.ManagedOrgs, []string{"acme"}) {
+		t.Errorf("credential after the deletion: %+v, %v", c, err)
 	}
 }
 
