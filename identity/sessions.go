@@ -255,11 +255,8 @@ func (t *Txn) dropUserTokens(userID string) (int, error) {
 	}
 	n := 0
 	for _, h := range hashes {
-		vt, err := vtokenRecs(env).Get(t.tx, h)
-		if errors.Is(err, ErrNotFound) {
-			err = t.w.Delete(userSessionKey(env, userID, "vtoken", h))
-		} else if err == nil {
-			err = t.DeleteVerificationToken(&vt)
+		dropped, err := t.dropUserToken(userID, h)
+		if dropped {
 			n++
 		}
 		if err != nil {
@@ -267,6 +264,20 @@ func (t *Txn) dropUserTokens(userID string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// dropUserToken deletes the user's verification token with hash (its
+// index entry alone when the token is already gone) and reports whether
+// a token was deleted.
+func (t *Txn) dropUserToken(userID, hash string) (bool, error) {
+	env := t.s.env
+	vt, err := vtokenRecs(env).Get(t.tx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return false, t.w.Delete(userSessionKey(env, userID, "vtoken", hash))
+	} else if err != nil {
+		return false, err
+	}
+	return true, t.DeleteVerificationToken(&vt)
 }
 
 // RevokeUserSessions deletes every ticket and persistent login of the user
@@ -340,11 +351,8 @@ func (t *Txn) revokeUserSessions(userID string, tokens bool, keep SessionRef, us
 			if !tokens {
 				continue
 			}
-			vt, err := vtokenRecs(env).Get(t.tx, e.hash)
-			if errors.Is(err, ErrNotFound) {
-				err = t.w.Delete(userSessionKey(env, userID, e.kind, e.hash))
-			} else if err == nil {
-				err = t.DeleteVerificationToken(&vt)
+			dropped, err := t.dropUserToken(userID, e.hash)
+			if dropped {
 				n++
 			}
 			if err != nil {
