@@ -106,14 +106,13 @@ func TestGetLimitsSizeAndTime(t *testing.T) {
 	if _, err := f.Get(context.Background(), srv.URL); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("1001 bytes with MaxBytes 1000: %v", err)
 	}
+	// The slow server never answers while the fetch runs: it waits for
+	// release alone (closed before the server's cleanup), not for its
+	// request's end, which would let it answer an empty 200 as the
+	// client's deadline closes the connection.
 	release := make(chan struct{})
-	slow, f2 := tlsServer(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	defer close(release)
+	slow, f2 := tlsServer(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	t.Cleanup(func() { close(release) })
 	f2.Timeout = 200 * time.Millisecond
 	start := time.Now()
 	if _, err := f2.Get(context.Background(), slow.URL); err == nil || time.Since(start) > 2*time.Second {
